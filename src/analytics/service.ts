@@ -1,0 +1,145 @@
+import type { EventRow, EventStore, Measure, Dimension } from '../storage/events/event-store.js';
+import { DIMENSION_COLUMNS, NONE_KEY, OTHER_KEY, type DimensionColumn } from '../storage/events/event-store.js';
+import type { Project } from '../projects/service.js';
+import { badRequest } from '../errors.js';
+import { INTERVAL_MS, bucketFloor, bucketStarts, formatBucket, offsetSpans, parseTimeInput, sqlGrainMs, tzOffsetMs, type Interval } from '../time/index.js';
+
+/** More buckets than a chart can show means the interval is too small for the window. */
+export const MAX_BUCKETS = 5000;
+export const DEFAULT_WINDOW_MS = 7 * 86_400_000;
+
+export interface Window {
+  fromMs: number;
+  toMs: number;
+}
+
+/** Reads `from`/`to` (ISO, epoch ms, or relative like -7d); defaults to the last 7 days. */
+export function parseWindow(from: string | undefined, to: string | undefined, now: number): Window {
+  const toMs = to === undefined ? now : parseTimeInput(to, now);
+  if (toMs === null) throw badRequest(`"to" is not a time: "${to}" (use ISO 8601, epoch milliseconds, or a relative time such as -1d)`, { field: 'to' });
+  const fromMs = from === undefined ? toMs - DEFAULT_WINDOW_MS : parseTimeInput(from, now);
+  if (fromMs === null) throw badRequest(`"from" is not a time: "${from}" (use ISO 8601, epoch milliseconds, or a relative time such as -7d)`, { field: 'from' });
+  if (fromMs >= toMs) throw badRequest('"from" must be before "to"', { field: 'from' });
+  return { fromMs, toMs };
+}
+
+/** A built-in column name, or any other name as an event property. */
+export function parseDimension(name: string): Dimension {
+  if ((DIMENSION_COLUMNS as readonly string[]).includes(name)) return { column: name as DimensionColumn };
+  const property = name.startsWith('properties.') ? name.slice('properties.'.length) : name;
+  if (!property || property.length > 200) throw badRequest('breakdown must be a column or a property name of at most 200 characters', { field: 'breakdown' });
+  return { property };
+}
+
+export interface SeriesResult {
+  interval: Interval;
+  timeZone: string;
+  measure: Measure;
+  from: string;
+  to: string;
+  buckets: string[];
+  series: { key: string; label: string; values: number[]; total: number }[];
+}
+
+const label = (key: string) => (key === OTHER_KEY ? 'other' : key === NONE_KEY ? '(none)' : key);
+
+export async function timeseries(
+  store: EventStore,
+  project: Project,
+  q: { event?: string; interval: Interval; window: Window; measure: Measure; breakdown?: Dimension; limit: number },
+): Promise<SeriesResult> {
+  const tz = project.timeZone;
+  const starts = bucketStarts(tz, q.interval, q.window.fromMs, q.window.toMs);
+  if (starts.length > MAX_BUCKETS) throw badRequest(`that window holds ${starts.length} ${q.interval} buckets; at most ${MAX_BUCKETS} are allowed, choose a larger interval`, { field: 'interval' });
+  const fromMs = starts[0];
+  // counts add up across finer grains; distinct users or sessions must be counted per local bucket
+  const additive = q.measure === 'events';
+  const grainMs = additive ? sqlGrainMs(tz, q.interval, fromMs, q.window.toMs) : INTERVAL_MS[q.interval];
+  const localOffsets = additive ? undefined : offsetSpans(tz, fromMs, q.window.toMs);
+  const rows = await store.timeseries({ projectId: project.id, event: q.event, fromMs, toMs: q.window.toMs, grainMs, localOffsets, measure: q.measure, breakdown: q.breakdown, limit: q.limit });
+
+  const index = new Map(starts.map((s, i) => [s, i]));
+  const localIndex = additive ? null : new Map(starts.map((s, i) => [s + tzOffsetMs(tz, s), i]));
+  const bucketOf = (slot: number) =>
+    localIndex ? (localIndex.get(slot) ?? index.get(bucketFloor(tz, q.interval, slot - tzOffsetMs(tz, slot))) ?? -1) : (index.get(bucketFloor(tz, q.interval, slot)) ?? -1);
+  const byKey = new Map<string, number[]>();
+  // slots arrive sorted; consecutive slots usually share a bucket, so its floor is reused
+  let lastSlot = NaN, lastBucket = 0;
+  for (const r of rows) {
+    if (r.slotMs !== lastSlot) {
+      lastSlot = r.slotMs;
+      lastBucket = bucketOf(r.slotMs);
+    }
+    if (lastBucket < 0) continue;
+    const key = r.key ?? 'total';
+    let values = byKey.get(key);
+    if (!values) byKey.set(key, (values = new Array(starts.length).fill(0)));
+    values[lastBucket] += r.value;
+  }
+  if (!q.breakdown && !byKey.size) byKey.set('total', new Array(starts.length).fill(0));
+  const series = [...byKey].map(([key, values]) => ({ key, label: label(key), values, total: values.reduce((a, b) => a + b, 0) }));
+  series.sort((a, b) => Number(a.key === OTHER_KEY) - Number(b.key === OTHER_KEY) || b.total - a.total || a.key.localeCompare(b.key));
+  return {
+    interval: q.interval,
+    timeZone: tz,
+    measure: q.measure,
+    from: formatBucket(tz, q.interval, fromMs),
+    to: new Date(q.window.toMs).toISOString(),
+    buckets: starts.map((s) => formatBucket(tz, q.interval, s)),
+    series,
+  };
+}
+
+export async function overview(store: EventStore, project: Project, window: Window) {
+  const length = window.toMs - window.fromMs;
+  const [current, previous] = await Promise.all([
+    store.totals({ projectId: project.id, ...window }),
+    store.totals({ projectId: project.id, fromMs: window.fromMs - length, toMs: window.fromMs }),
+  ]);
+  const change = (c: number, p: number) => (p === 0 ? null : (c - p) / p);
+  return {
+    from: new Date(window.fromMs).toISOString(),
+    to: new Date(window.toMs).toISOString(),
+    current,
+    previous,
+    change: { events: change(current.events, previous.events), users: change(current.users, previous.users), sessions: change(current.sessions, previous.sessions) },
+  };
+}
+
+export function eventForApi(r: EventRow) {
+  return {
+    messageId: r.message_id,
+    type: r.type,
+    event: r.event,
+    userId: r.user_id,
+    anonymousId: r.anonymous_id,
+    distinctId: r.distinct_id,
+    sessionId: r.session_id,
+    timestamp: new Date(r.timestamp).toISOString(),
+    receivedAt: new Date(r.received_at).toISOString(),
+    properties: r.properties,
+    context: r.context,
+    pagePath: r.page_path,
+    referrerHost: r.referrer_host,
+    appVersion: r.app_version,
+    platform: r.platform,
+    os: r.os,
+    browser: r.browser,
+    deviceType: r.device_type,
+    country: r.country,
+  };
+}
+
+export function encodeCursor(r: EventRow): string {
+  return Buffer.from(JSON.stringify([r.timestamp, r.message_id])).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): { timestamp: number; messageId: string } {
+  try {
+    const [timestamp, messageId] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Number.isSafeInteger(timestamp) && typeof messageId === 'string') return { timestamp, messageId };
+  } catch {
+    // fall through to the error below
+  }
+  throw badRequest('cursor is not valid; use the nextCursor of a previous page', { field: 'cursor' });
+}

@@ -1,0 +1,99 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Config } from './config.js';
+import { ApiKeyService } from './auth/api-keys.js';
+import { DedupIndex } from './ingest/dedup-index.js';
+import { IpHasher } from './ingest/ip-hash.js';
+import { SegmentLoader } from './ingest/segment-loader.js';
+import { IngestService } from './ingest/service.js';
+import { SessionTracker } from './ingest/sessions.js';
+import { WriteBuffer } from './ingest/write-buffer.js';
+import { createMetrics, type Metrics } from './ops/metrics.js';
+import { ProjectService } from './projects/service.js';
+import { DuckDbEventStore } from './storage/events/duckdb.js';
+import type { EventStore } from './storage/events/event-store.js';
+import { migrateMeta, openSqliteMeta, type MetaStore } from './storage/meta/db.js';
+
+/** Everything a running Vigil holds: stores, services and the ingest pipeline, wired once. */
+export interface AppContext {
+  config: Config;
+  log: FastifyBaseLogger;
+  meta: MetaStore;
+  events: EventStore;
+  projects: ProjectService;
+  apiKeys: ApiKeyService;
+  ingest: IngestService;
+  buffer: WriteBuffer;
+  loader: SegmentLoader;
+  metrics: Metrics;
+  /** Makes every acknowledged event visible to queries (tests, import, shutdown). */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function openMeta(config: Config): Promise<MetaStore> {
+  const meta = openSqliteMeta(config.metaFile);
+  await migrateMeta(meta);
+  return meta;
+}
+
+export async function openEvents(config: Config): Promise<DuckDbEventStore> {
+  return DuckDbEventStore.open({ file: config.eventsFile, memoryLimit: config.duckdbMemoryLimit, threads: config.duckdbThreads, queryTimeoutMs: config.queryTimeoutMs });
+}
+
+/**
+ * Opens the stores, replays what the write-ahead directory still holds, rebuilds the dedup index
+ * and starts the ingest pipeline.
+ */
+export async function createAppContext(config: Config, log: FastifyBaseLogger): Promise<AppContext> {
+  const meta = await openMeta(config);
+  const events = await openEvents(config);
+  const metrics = createMetrics();
+  const loader = new SegmentLoader(events, log, (_rows, seconds) => {
+    metrics.segmentLoadSeconds.observe(seconds);
+    metrics.segmentBacklog.set(loader.backlog);
+  });
+  const recovered = await loader.recover(config.walDir);
+  if (recovered.segments) log.info(recovered, 'replayed write-ahead segments into the event store');
+
+  const windowMs = config.dedupWindowHours * 3600_000;
+  const dedup = new DedupIndex(windowMs);
+  for await (const rows of events.recentMessageIds(Date.now() - windowMs)) for (const [p, m] of rows) dedup.add(Number(p), m);
+
+  const buffer = new WriteBuffer({
+    dir: config.walDir,
+    maxSegmentBytes: config.ingestSegmentBytes,
+    maxSegmentAgeMs: config.ingestFlushMs,
+    onSegmentClosed: (segment) => {
+      loader.enqueue(segment);
+      metrics.segmentBacklog.set(loader.backlog);
+    },
+    onCommit: (lines, seconds) => {
+      metrics.commitSeconds.observe(seconds);
+      metrics.commitEvents.observe(lines);
+    },
+  });
+  const ingest = new IngestService({ buffer, dedup, ipHasher: new IpHasher(meta.db), sessions: new SessionTracker(), metrics });
+
+  return {
+    config,
+    log,
+    meta,
+    events,
+    projects: new ProjectService(meta.db),
+    apiKeys: new ApiKeyService(meta.db),
+    ingest,
+    buffer,
+    loader,
+    metrics,
+    async flush() {
+      await buffer.flush();
+      await loader.idle();
+    },
+    async close() {
+      await buffer.close();
+      await loader.stop();
+      await events.close();
+      await meta.close();
+    },
+  };
+}

@@ -1,0 +1,37 @@
+import type { FastifyRequest } from 'fastify';
+import { VigilError } from '../errors.js';
+import type { ApiKey, ApiKeyService, Scope } from './api-keys.js';
+
+/**
+ * The key a request carries: `Authorization: Basic` (Segment's write key as the user name, empty
+ * password), `Authorization: Bearer`, `X-API-Key`, or `writeKey` in the JSON body.
+ */
+export function keyFromRequest(request: FastifyRequest): string | undefined {
+  const auth = request.headers.authorization;
+  if (auth) {
+    const [scheme, value = ''] = auth.split(' ', 2);
+    if (/^basic$/i.test(scheme)) {
+      const decoded = Buffer.from(value, 'base64').toString('utf8');
+      const user = decoded.includes(':') ? decoded.slice(0, decoded.indexOf(':')) : decoded;
+      if (user) return user;
+    } else if (/^bearer$/i.test(scheme) && value) {
+      return value.trim();
+    }
+  }
+  const header = request.headers['x-api-key'];
+  if (typeof header === 'string' && header) return header;
+  const body = request.body as { writeKey?: unknown } | undefined;
+  if (body && typeof body === 'object' && typeof body.writeKey === 'string' && body.writeKey) return body.writeKey;
+  return undefined;
+}
+
+export async function requireKey(keys: ApiKeyService, request: FastifyRequest, scope: Scope): Promise<ApiKey> {
+  const secret = keyFromRequest(request);
+  if (!secret) throw new VigilError('VIGIL_ERR_UNAUTHORIZED', 'an API key is required: send it as a Bearer token, X-API-Key header, or (for ingest) as the Basic auth user name / writeKey');
+  const key = await keys.verify(secret);
+  if (!key) throw new VigilError('VIGIL_ERR_UNAUTHORIZED', 'the API key is not valid (unknown, revoked or expired)');
+  if (!key.scopes.includes(scope) && !key.scopes.includes('admin')) {
+    throw new VigilError('VIGIL_ERR_FORBIDDEN', `this API key lacks the "${scope}" scope (it has: ${key.scopes.join(', ')})`);
+  }
+  return key;
+}

@@ -1,0 +1,194 @@
+#!/usr/bin/env node
+import fs from 'node:fs';
+import { Command } from 'commander';
+import { pino } from 'pino';
+import cliProgress from 'cli-progress';
+import { ConfigError, loadConfig, type Config, type ConfigInput } from './config.js';
+import { createAppContext, openMeta, type AppContext } from './app-context.js';
+import { buildServer } from './server.js';
+import { ProjectService } from './projects/service.js';
+import { ApiKeyService, parseScopes } from './auth/api-keys.js';
+import { seedDemo } from './demo/seed.js';
+import { exportNdjson, importNdjson } from './ingest/import-export.js';
+import { parseTimeInput } from './time/index.js';
+import { VigilError } from './errors.js';
+
+const program = new Command('vigil').description('Vigil: product analytics and metric monitoring').showHelpAfterError();
+program
+  .option('--data-dir <dir>', 'data directory (VIGIL_DATA_DIR)')
+  .option('--log-level <level>', 'log level (VIGIL_LOG_LEVEL)');
+
+function config(extra: ConfigInput = {}): Config {
+  const o = program.opts<{ dataDir?: string; logLevel?: string }>();
+  return loadConfig(process.env, { dataDir: o.dataDir, logLevel: o.logLevel, ...extra });
+}
+
+const logger = (c: Config) => pino({ level: c.logLevel });
+const quietLogger = (c: Config) => pino({ level: c.logLevel === 'info' ? 'warn' : c.logLevel });
+
+/** Commands that only touch metadata (projects, keys) may run while a server is running. */
+async function withMeta<T>(fn: (m: { projects: ProjectService; keys: ApiKeyService }) => Promise<T>): Promise<T> {
+  const meta = await openMeta(config());
+  try {
+    return await fn({ projects: new ProjectService(meta.db), keys: new ApiKeyService(meta.db) });
+  } finally {
+    await meta.close();
+  }
+}
+
+/** Commands that read or write events own the event store, so no server may be running. */
+async function withApp<T>(fn: (ctx: AppContext) => Promise<T>): Promise<T> {
+  const c = config();
+  const ctx = await createAppContext(c, quietLogger(c));
+  try {
+    return await fn(ctx);
+  } finally {
+    await ctx.close();
+  }
+}
+
+function parseWhen(value: string, name: string): number {
+  const ms = parseTimeInput(value, Date.now());
+  if (ms === null) throw new VigilError('VIGIL_ERR_BAD_REQUEST', `--${name} "${value}" is not a time (ISO 8601, epoch ms, or relative such as -7d)`);
+  return ms;
+}
+
+program
+  .command('serve')
+  .description('run the server (all roles)')
+  .option('--port <port>', 'HTTP port (VIGIL_PORT)')
+  .option('--host <host>', 'listen address (VIGIL_HOST)')
+  .action(async (o: { port?: string; host?: string }) => {
+    const c = config({ port: o.port, host: o.host });
+    const log = logger(c);
+    const ctx = await createAppContext(c, log);
+    if (c.demo && (await ctx.projects.list()).length === 0) {
+      log.info('no project yet: seeding the demo project with 30 days of traffic');
+      const demo = await seedDemo(ctx);
+      log.info({ project: demo.project.slug, events: demo.events, writeKey: demo.writeKey, readKey: demo.readKey }, 'demo project ready');
+    }
+    const app = await buildServer(ctx);
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'shutting down: draining requests and flushing events');
+      await app.close();
+      await ctx.close();
+      process.exit(0);
+    };
+    process.on('SIGTERM', () => void stop('SIGTERM'));
+    process.on('SIGINT', () => void stop('SIGINT'));
+    await app.listen({ port: c.port, host: c.host });
+  });
+
+program
+  .command('migrate')
+  .description('create or upgrade the stores, then exit')
+  .action(async () => {
+    await withApp(async () => undefined);
+    console.log('metadata and event stores are up to date');
+  });
+
+const projects = program.command('projects').description('manage projects');
+projects
+  .command('create')
+  .requiredOption('--slug <slug>', 'short name used in URLs')
+  .option('--name <name>', 'display name')
+  .option('--tz <zone>', 'IANA time zone for buckets', 'UTC')
+  .action(async (o: { slug: string; name?: string; tz: string }) => {
+    const p = await withMeta(({ projects }) => projects.create({ slug: o.slug, name: o.name, timeZone: o.tz }));
+    console.log(`created project ${p.slug} (id ${p.id}, time zone ${p.timeZone})`);
+  });
+projects.command('list').action(async () => {
+  const list = await withMeta(({ projects }) => projects.list());
+  console.table(list.map((p) => ({ id: p.id, slug: p.slug, name: p.name, timeZone: p.timeZone })));
+});
+
+const keys = program.command('keys').description('manage API keys (the secret is shown once)');
+keys
+  .command('create')
+  .requiredOption('--project <slug>', 'project the key belongs to')
+  .option('--scopes <list>', 'comma-separated: ingest, read, write, admin', 'ingest')
+  .option('--name <name>', 'a label for the key', 'key')
+  .option('--expires <when>', 'expiry: ISO 8601 or relative such as +90d')
+  .action(async (o: { project: string; scopes: string; name: string; expires?: string }) => {
+    const { key, secret } = await withMeta(async ({ projects, keys }) => {
+      const project = await projects.getBySlug(o.project);
+      return keys.create({ projectId: project.id, name: o.name, scopes: parseScopes(o.scopes), expiresAt: o.expires ? parseWhen(o.expires, 'expires') : null });
+    });
+    console.log(`created key ${key.prefix}… (id ${key.id}) with scopes ${key.scopes.join(',')}`);
+    console.log(`secret (shown once): ${secret}`);
+  });
+keys
+  .command('list')
+  .option('--project <slug>')
+  .action(async (o: { project?: string }) => {
+    const list = await withMeta(async ({ projects, keys }) => keys.list(o.project ? (await projects.getBySlug(o.project)).id : undefined));
+    const iso = (ms: number | null) => (ms === null ? '' : new Date(ms).toISOString());
+    console.table(list.map((k) => ({ id: k.id, prefix: k.prefix, name: k.name, project: k.projectId, scopes: k.scopes.join(','), expires: iso(k.expiresAt), revoked: iso(k.revokedAt), lastUsed: iso(k.lastUsedAt) })));
+  });
+keys
+  .command('revoke <idOrPrefix>')
+  .action(async (idOrPrefix: string) => {
+    const key = await withMeta(({ keys }) => keys.revoke(idOrPrefix));
+    console.log(`revoked key ${key.prefix}… (id ${key.id})`);
+  });
+
+program
+  .command('demo')
+  .description('create a demo project with 30 days of realistic traffic and print its keys')
+  .option('--project <slug>', 'project slug', 'demo')
+  .option('--days <n>', 'days of traffic', '30')
+  .option('--scale <x>', 'volume multiplier', '1')
+  .action(async (o: { project: string; days: string; scale: string }) => {
+    const bar = new cliProgress.SingleBar({ format: 'demo traffic [{bar}] {percentage}% | {value}/{total} events' }, cliProgress.Presets.shades_classic);
+    const result = await withApp((ctx) =>
+      seedDemo(ctx, { slug: o.project, days: Number(o.days), scale: Number(o.scale) }, (done, total) => {
+        if (!bar.getTotal()) bar.start(total, 0);
+        bar.setTotal(Math.max(total, done));
+        bar.update(done);
+      }),
+    );
+    bar.stop();
+    console.log(`project ${result.project.slug}: ${result.events} events`);
+    for (const i of result.incidents) console.log(`  incident "${i.name}" ${new Date(i.startMs).toISOString()} – ${new Date(i.endMs).toISOString()}: ${i.description}`);
+    console.log(`write key: ${result.writeKey}`);
+    console.log(`read key:  ${result.readKey}`);
+  });
+
+program
+  .command('import <file>')
+  .description('import Segment-format messages from an NDJSON file (the server must be stopped)')
+  .requiredOption('--project <slug>')
+  .action(async (file: string, o: { project: string }) => {
+    const size = fs.statSync(file).size;
+    const bar = new cliProgress.SingleBar({ format: 'import [{bar}] {percentage}% | {value}/{total} bytes' }, cliProgress.Presets.shades_classic);
+    bar.start(size, 0);
+    const summary = await withApp(async (ctx) => importNdjson(ctx, (await ctx.projects.getBySlug(o.project)).id, file, (bytes) => bar.update(bytes)));
+    bar.update(size);
+    bar.stop();
+    console.log(`${summary.lines} lines: ${summary.accepted} accepted, ${summary.duplicates} duplicates skipped, ${summary.rejected.length} rejected`);
+    for (const r of summary.rejected.slice(0, 20)) console.log(`  line ${r.line}${r.field ? ` (${r.field})` : ''}: ${r.message}`);
+    if (summary.rejected.length > 20) console.log(`  … and ${summary.rejected.length - 20} more`);
+  });
+
+program
+  .command('export')
+  .description('write a project\'s events as Segment-format NDJSON (the server must be stopped)')
+  .requiredOption('--project <slug>')
+  .option('--from <when>', 'start (inclusive)', '1970-01-01')
+  .option('--to <when>', 'end (exclusive)', 'now')
+  .option('--out <file>', 'output file (default: standard output)')
+  .action(async (o: { project: string; from: string; to: string; out?: string }) => {
+    const out = o.out ? fs.createWriteStream(o.out) : process.stdout;
+    const count = await withApp(async (ctx) => exportNdjson(ctx, { projectId: (await ctx.projects.getBySlug(o.project)).id, fromMs: parseWhen(o.from, 'from'), toMs: parseWhen(o.to, 'to') }, out));
+    if (o.out) await new Promise((r) => (out as fs.WriteStream).end(r));
+    console.error(`exported ${count} events`);
+  });
+
+program.parseAsync().catch((err: Error) => {
+  if (err instanceof ConfigError || err instanceof VigilError) console.error(err.message);
+  else console.error(err.stack ?? err.message);
+  process.exit(1);
+});

@@ -1,0 +1,37 @@
+import type { AppContext } from '../app-context.js';
+import type { Project } from '../projects/service.js';
+import { demoIncidents, estimateDemoEventCount, generateDemoTraffic, type DemoOptions } from './traffic.js';
+
+export const DEMO_SLUG = 'demo';
+
+/**
+ * Creates the demo project (if missing) with a write key and a read key, and ingests 30 days of
+ * generated traffic through the normal ingest steps.
+ */
+export async function seedDemo(
+  ctx: AppContext,
+  opts: Partial<DemoOptions> & { slug?: string } = {},
+  onProgress?: (done: number, total: number) => void,
+): Promise<{ project: Project; writeKey: string; readKey: string; events: number; incidents: ReturnType<typeof demoIncidents> }> {
+  const slug = opts.slug ?? DEMO_SLUG;
+  const project = (await ctx.projects.findBySlug(slug)) ?? (await ctx.projects.create({ slug, name: 'Demo shop', timeZone: 'UTC' }));
+  const writeKey = (await ctx.apiKeys.create({ projectId: project.id, name: 'demo write key', scopes: ['ingest'] })).secret;
+  const readKey = (await ctx.apiKeys.create({ projectId: project.id, name: 'demo read key', scopes: ['read'] })).secret;
+  const options: DemoOptions = { endMs: opts.endMs ?? Date.now(), days: opts.days ?? 30, seed: opts.seed, scale: opts.scale };
+  const total = estimateDemoEventCount(options);
+  let batch: unknown[] = [];
+  let events = 0;
+  const flush = async () => {
+    const r = await ctx.ingest.ingest(project.id, batch, undefined, {}, { receivedAt: Date.now(), ip: '' });
+    events += r.accepted;
+    batch = [];
+    onProgress?.(events, total);
+  };
+  for (const e of generateDemoTraffic(options)) {
+    batch.push(e);
+    if (batch.length >= 2000) await flush();
+  }
+  if (batch.length) await flush();
+  await ctx.flush();
+  return { project, writeKey, readKey, events, incidents: demoIncidents(options) };
+}

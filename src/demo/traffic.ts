@@ -1,0 +1,304 @@
+/**
+ * Deterministic demo traffic for a small SaaS shop, as Segment Tracking API events.
+ * Used by `vigil demo`, first-start seeding and benchmarks. Pure: no I/O, no clock,
+ * everything derives from the options (same options → same events).
+ */
+
+export interface DemoEvent {
+  type: 'track' | 'page' | 'identify';
+  messageId: string;
+  event?: string;
+  name?: string;
+  userId?: string;
+  anonymousId: string;
+  timestamp: string;
+  properties?: Record<string, unknown>;
+  traits?: Record<string, unknown>;
+  context: {
+    ip?: string;
+    userAgent: string;
+    page?: { path: string; referrer: string; url: string; title: string };
+    library: { name: string; version: string };
+    sessionId?: string;
+    locale?: string;
+    location?: { country: string };
+  };
+}
+
+export interface DemoOptions {
+  endMs: number;
+  /** Length of the generated period, default 30. */
+  days?: number;
+  /** PRNG seed, default 42. */
+  seed?: number;
+  /** Multiplies volume, default 1. */
+  scale?: number;
+}
+
+export interface DemoIncident {
+  name: string;
+  startMs: number;
+  endMs: number;
+  description: string;
+}
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const SITE = 'https://shop.example.com';
+const LIBRARY = { name: 'analytics.js', version: '5.2.0' };
+/** Peak-hour sessions on a weekday at the start of the period (scale 1); gives ~220k events in 30 days. */
+const PEAK_SESSIONS_PER_HOUR = 130;
+/** Mean events per session, measured from the generator; only used by the estimate. */
+const EVENTS_PER_SESSION = 3.85;
+const INITIAL_CUSTOMERS = 1500;
+const ANON_POOL_CAP = 20_000;
+
+// Incidents sit at a fixed UTC hour on a day counted back from endMs, so they land in busy hours.
+const INCIDENTS = [
+  { name: 'checkout drop', daysBefore: 4, hourUtc: 13, hours: 6, event: 'Order Completed', factor: 0.1,
+    description: 'Payments outage: Order Completed falls to ~10% of normal' },
+  { name: 'signup spike', daysBefore: 9, hourUtc: 16, hours: 3, event: 'Signed Up', factor: 6,
+    description: 'Marketing campaign: Signed Up rises ~6x' },
+  { name: 'error burst', daysBefore: 2, hourUtc: 14, hours: 2, event: 'Error Shown', factor: 20,
+    description: 'Bad deploy: Error Shown rises ~20x' },
+] as const;
+
+type Rng = () => number;
+type Weighted<T> = ReadonlyArray<readonly [T, number]>;
+
+function mulberry32(seed: number): Rng {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const pick = <T>(rng: Rng, items: readonly T[]): T => items[Math.floor(rng() * items.length)];
+
+function weighted<T>(rng: Rng, items: Weighted<T>): T {
+  let r = rng() * items.reduce((sum, [, w]) => sum + w, 0);
+  for (const [item, w] of items) if ((r -= w) < 0) return item;
+  return items[items.length - 1][0];
+}
+
+const hex = (rng: Rng, n: number): string =>
+  Array.from({ length: n }, () => Math.floor(rng() * 16).toString(16)).join('');
+
+function poisson(rng: Rng, lambda: number): number {
+  if (lambda <= 0) return 0;
+  if (lambda > 30) {
+    // Normal approximation; Knuth's method gets slow and underflows for large lambda.
+    const z = Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
+    return Math.max(0, Math.round(lambda + Math.sqrt(lambda) * z));
+  }
+  const limit = Math.exp(-lambda);
+  let k = 0;
+  for (let p = rng(); p > limit; p *= rng()) k++;
+  return k;
+}
+
+function resolve(opts: DemoOptions) {
+  const days = opts.days ?? 30;
+  const scale = opts.scale ?? 1;
+  if (!Number.isFinite(opts.endMs)) throw new RangeError('endMs must be a finite timestamp');
+  if (!(days > 0)) throw new RangeError('days must be > 0');
+  if (!(scale >= 0)) throw new RangeError('scale must be >= 0');
+  return { startMs: opts.endMs - days * DAY, endMs: opts.endMs, seed: opts.seed ?? 42, scale };
+}
+
+/** UTC-hour slots covering [startMs, endMs), with the expected number of sessions in each. */
+function* hourSlots(o: ReturnType<typeof resolve>) {
+  for (let h = Math.floor(o.startMs / HOUR) * HOUR; h < o.endMs; h += HOUR) {
+    const from = Math.max(h, o.startMs);
+    const to = Math.min(h + HOUR, o.endMs);
+    const date = new Date(h);
+    const daily = 0.2 + 0.4 * (1 + Math.cos((2 * Math.PI * (date.getUTCHours() - 15)) / 24));
+    const weekly = date.getUTCDay() % 6 === 0 ? 0.6 : 1;
+    const trend = 1 + 0.01 * ((h - o.startMs) / DAY);
+    const lambda = PEAK_SESSIONS_PER_HOUR * o.scale * daily * weekly * trend * ((to - from) / HOUR);
+    yield { from, to, lambda };
+  }
+}
+
+function incidentWindows(o: ReturnType<typeof resolve>) {
+  const lastDay = Math.floor(o.endMs / DAY) * DAY;
+  return INCIDENTS.map((i) => {
+    const startMs = lastDay - i.daysBefore * DAY + i.hourUtc * HOUR;
+    return { ...i, startMs, endMs: startMs + i.hours * HOUR };
+  }).filter((i) => i.endMs > o.startMs && i.startMs < o.endMs);
+}
+
+export function demoIncidents(opts: DemoOptions): DemoIncident[] {
+  return incidentWindows(resolve(opts)).map(({ name, startMs, endMs, description }) => ({ name, startMs, endMs, description }));
+}
+
+export function estimateDemoEventCount(opts: DemoOptions): number {
+  let sessions = 0;
+  for (const slot of hourSlots(resolve(opts))) sessions += slot.lambda;
+  return Math.round(sessions * EVENTS_PER_SESSION);
+}
+
+const COUNTRIES: Weighted<{ code: string; locale: string; ip: number }> = [
+  [{ code: 'US', locale: 'en-US', ip: 73 }, 35], [{ code: 'DE', locale: 'de-DE', ip: 91 }, 10],
+  [{ code: 'GB', locale: 'en-GB', ip: 81 }, 9], [{ code: 'FR', locale: 'fr-FR', ip: 90 }, 6],
+  [{ code: 'IN', locale: 'en-IN', ip: 117 }, 10], [{ code: 'BR', locale: 'pt-BR', ip: 177 }, 6],
+  [{ code: 'CA', locale: 'en-CA', ip: 142 }, 5], [{ code: 'NL', locale: 'nl-NL', ip: 145 }, 4],
+  [{ code: 'JP', locale: 'ja-JP', ip: 126 }, 4], [{ code: 'ES', locale: 'es-ES', ip: 88 }, 3],
+  [{ code: 'AU', locale: 'en-AU', ip: 101 }, 3], [{ code: 'PL', locale: 'pl-PL', ip: 83 }, 3],
+];
+const USER_AGENTS: Weighted<string> = [
+  ['Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36', 30],
+  ['Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36', 18],
+  ['Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:125.0) Gecko/20100101 Firefox/125.0', 8],
+  ['Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0', 4],
+  ['Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15', 12],
+  ['Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1', 16],
+  ['Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36', 8],
+  ['Mozilla/5.0 (Linux; Android 13; SM-S911B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36', 4],
+];
+const REFERRERS: Weighted<string> = [
+  ['', 30], ['https://www.google.com/', 35], ['https://t.co/', 6], ['https://x.com/', 4],
+  ['https://news.ycombinator.com/', 8], ['https://github.com/', 10], ['https://www.bing.com/', 4], ['https://duckduckgo.com/', 3],
+];
+
+type Section = 'home' | 'pricing' | 'docs' | 'blog' | 'signup' | 'checkout';
+const TITLES: Record<Section, string> = {
+  home: 'Acme Metrics', pricing: 'Pricing', docs: 'Documentation', blog: 'Blog', signup: 'Sign up', checkout: 'Checkout',
+};
+const NEXT: Record<Section, Weighted<Section>> = {
+  home: [['pricing', 3], ['docs', 2], ['blog', 2], ['signup', 2]],
+  pricing: [['signup', 3], ['docs', 1], ['home', 1]],
+  docs: [['docs', 3], ['pricing', 1], ['signup', 1], ['home', 1]],
+  blog: [['blog', 1], ['home', 1], ['pricing', 1], ['signup', 1]],
+  signup: [['docs', 2], ['pricing', 1], ['home', 1]],
+  checkout: [['home', 1], ['docs', 1]],
+};
+const LANDING: Record<string, Weighted<Section>> = {
+  'https://www.google.com/': [['home', 3], ['blog', 3], ['docs', 2], ['pricing', 1]],
+  'https://news.ycombinator.com/': [['blog', 4], ['home', 1]],
+  'https://github.com/': [['docs', 3], ['home', 1]],
+  'https://t.co/': [['blog', 3], ['home', 1]],
+  'https://x.com/': [['blog', 3], ['home', 1]],
+};
+const DEFAULT_LANDING: Weighted<Section> = [['home', 4], ['pricing', 1], ['docs', 1], ['blog', 1]];
+const BLOG_SLUGS = ['anomaly-detection-101', 'self-hosting-analytics', 'segment-migration', 'duckdb-at-scale', 'launch-week'];
+const DOC_TOPICS = ['getting-started', 'ingest-api', 'alerts', 'dashboards', 'self-hosting'];
+const SEARCHES = ['webhook', 'retention', 'api key', 'docker', 'alert threshold', 'funnel', 'export csv', 'sso'];
+const ERROR_CODES = ['E_TIMEOUT', 'E_NETWORK', 'E_VALIDATION', 'E_RATE_LIMIT', 'E_INTERNAL'];
+const PLANS = { free: 0, pro: 29, team: 99 } as const;
+type Plan = keyof typeof PLANS;
+
+interface Visitor { anonymousId: string; userId?: string; userAgent: string; country: string; locale: string; ip: string }
+type Pending = { ms: number; ev: Omit<DemoEvent, 'messageId' | 'timestamp'> };
+
+export function* generateDemoTraffic(opts: DemoOptions): Generator<DemoEvent> {
+  const o = resolve(opts);
+  const rng = mulberry32(o.seed);
+  const incidents = incidentWindows(o);
+  const factor = (event: string, ms: number) =>
+    incidents.reduce((f, i) => (i.event === event && ms >= i.startMs && ms < i.endMs ? f * i.factor : f), 1);
+
+  const uuid = () => `${hex(rng, 8)}-${hex(rng, 4)}-4${hex(rng, 3)}-${pick(rng, ['8', '9', 'a', 'b'])}${hex(rng, 3)}-${hex(rng, 12)}`;
+  const newVisitor = (userId?: string): Visitor => {
+    const c = weighted(rng, COUNTRIES);
+    const ip = `${c.ip}.${Math.floor(rng() * 256)}.${Math.floor(rng() * 256)}.${1 + Math.floor(rng() * 254)}`;
+    return { anonymousId: uuid(), userId, userAgent: weighted(rng, USER_AGENTS), country: c.code, locale: c.locale, ip };
+  };
+  const customers = Array.from({ length: INITIAL_CUSTOMERS }, (_, i) => newVisitor(`user_${i + 1}`));
+  const anonPool: Visitor[] = [];
+  let nextUser = INITIAL_CUSTOMERS + 1;
+
+  const chooseVisitor = (): Visitor => {
+    const r = rng();
+    if (r < 0.25) return pick(rng, customers);
+    if (r < 0.45 && anonPool.length > 0) return pick(rng, anonPool);
+    const v = newVisitor();
+    if (anonPool.length < ANON_POOL_CAP) anonPool.push(v);
+    else anonPool[Math.floor(rng() * ANON_POOL_CAP)] = v;
+    return v;
+  };
+
+  function session(startMs: number): Pending[] {
+    const out: Pending[] = [];
+    const v = chooseVisitor();
+    const sessionId = hex(rng, 16);
+    const pageCount = weighted(rng, [[1, 30], [2, 22], [3, 15], [4, 11], [5, 8], [6, 6], [7, 5], [8, 3]] as const);
+    let referrer = weighted(rng, REFERRERS);
+    let section = weighted(rng, LANDING[referrer] ?? DEFAULT_LANDING);
+    let t = startMs;
+    let page: NonNullable<DemoEvent['context']['page']>;
+    let cart: Plan = 'pro';
+
+    const emit = (ev: Pick<DemoEvent, 'type' | 'event' | 'name' | 'properties' | 'traits'>) => {
+      out.push({ ms: t, ev: {
+        ...ev,
+        ...(v.userId ? { userId: v.userId } : {}),
+        anonymousId: v.anonymousId,
+        context: { ip: v.ip, userAgent: v.userAgent, page: { ...page }, library: { ...LIBRARY }, sessionId,
+          locale: v.locale, location: { country: v.country } },
+      } });
+      t += 1 + Math.floor(rng() * 15_000); // the next action happens a few seconds later
+    };
+
+    for (let i = 0; i < pageCount; i++) {
+      const path = section === 'blog' ? `/blog/${pick(rng, BLOG_SLUGS)}`
+        : section === 'docs' && rng() < 0.6 ? `/docs/${pick(rng, DOC_TOPICS)}`
+        : section === 'home' ? '/' : `/${section}`;
+      page = { path, referrer, url: SITE + path, title: `${TITLES[section]} | Acme Metrics` };
+      emit({ type: 'page', name: TITLES[section], properties: { ...page, search: '' } });
+      let next: Section | undefined;
+
+      if (rng() < 0.012 * factor('Error Shown', t)) {
+        emit({ type: 'track', event: 'Error Shown', properties: { code: pick(rng, ERROR_CODES), path } });
+      }
+      if (section === 'docs' && rng() < 0.2) {
+        emit({ type: 'track', event: 'Search', properties: { query: pick(rng, SEARCHES) } });
+      } else if (section === 'pricing' && rng() < 0.75) {
+        const plan = weighted<Plan>(rng, [['free', 2], ['pro', 5], ['team', 3]]);
+        const product = { product_id: `plan_${plan}`, price: PLANS[plan], currency: 'USD', plan };
+        emit({ type: 'track', event: 'Product Viewed', properties: product });
+        if (plan !== 'free' && rng() < 0.4) {
+          emit({ type: 'track', event: 'Product Added', properties: { ...product, quantity: 1 } });
+          cart = plan;
+          next = 'checkout';
+        }
+      } else if (section === 'checkout' && rng() < 0.85) {
+        const product = { product_id: `plan_${cart}`, price: PLANS[cart], currency: 'USD', plan: cart };
+        emit({ type: 'track', event: 'Checkout Started', properties: product });
+        t += 20_000 + Math.floor(rng() * 60_000); // filling in card details
+        if (rng() < 0.7 * factor('Order Completed', t)) {
+          emit({ type: 'track', event: 'Order Completed', properties: { ...product, order_id: `ord_${hex(rng, 10)}`, revenue: product.price } });
+        } else if (factor('Order Completed', t) < 1 && rng() < 0.5) {
+          emit({ type: 'track', event: 'Error Shown', properties: { code: 'E_PAYMENT_DECLINED', path } });
+        }
+      } else if (section === 'signup' && !v.userId && rng() < Math.min(0.95, 0.12 * factor('Signed Up', t))) {
+        const plan = weighted<Plan>(rng, [['free', 16], ['pro', 3], ['team', 1]]);
+        v.userId = `user_${nextUser++}`;
+        customers.push(v);
+        emit({ type: 'identify', traits: { email: `${v.userId}@example.com`, plan, created_at: new Date(t).toISOString() } });
+        emit({ type: 'track', event: 'Signed Up', properties: { plan } });
+      }
+
+      referrer = page.url;
+      section = next ?? weighted(rng, NEXT[section]);
+      t += 5_000 + Math.floor(-Math.log(1 - rng()) * 60_000); // reading time, roughly exponential
+    }
+    return out;
+  }
+
+  let pending: Pending[] = [];
+  let n = 0;
+  for (const slot of hourSlots(o)) {
+    const starts = Array.from({ length: poisson(rng, slot.lambda) }, () => slot.from + Math.floor(rng() * (slot.to - slot.from)));
+    for (const s of starts.sort((a, b) => a - b)) for (const p of session(s)) pending.push(p);
+    // Later slots only start sessions at or after slot.to, so everything before it is final.
+    pending.sort((a, b) => a.ms - b.ms);
+    const ready = pending.filter((p) => p.ms < slot.to);
+    pending = pending.filter((p) => p.ms >= slot.to && p.ms < o.endMs);
+    for (const p of ready) yield { messageId: `demo-${o.seed}-${n++}`, timestamp: new Date(p.ms).toISOString(), ...p.ev };
+  }
+}

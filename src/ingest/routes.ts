@@ -1,0 +1,130 @@
+import zlib from 'node:zlib';
+import { Transform } from 'node:stream';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { EventType } from '../storage/events/event-store.js';
+import { VigilError } from '../errors.js';
+import type { AppContext } from '../app-context.js';
+import { requireKey } from '../auth/request-auth.js';
+import type { BatchDefaults } from './segment-spec.js';
+import type { IngestResult } from './service.js';
+
+export const MAX_BATCH_BYTES = 500 * 1024;
+export const MAX_BATCH_EVENTS = 2500;
+const MAX_SINGLE_BYTES = 32 * 1024;
+
+const SINGLE_ROUTES: [string, string, EventType][] = [
+  ['track', 't', 'track'],
+  ['page', 'p', 'page'],
+  ['screen', 's', 'screen'],
+  ['identify', 'i', 'identify'],
+  ['group', 'g', 'group'],
+  ['alias', 'a', 'alias'],
+];
+
+const successSchema = { 200: { type: 'object', properties: { success: { type: 'boolean' } } } };
+
+/** Counts the compressed bytes so Fastify can check them against Content-Length. */
+function gunzipStream(payload: NodeJS.ReadableStream) {
+  const gunzip = zlib.createGunzip();
+  const counter = new Transform({
+    transform(chunk, _enc, cb) {
+      (gunzip as unknown as { receivedEncodedLength: number }).receivedEncodedLength += chunk.length;
+      cb(null, chunk);
+    },
+  });
+  (gunzip as unknown as { receivedEncodedLength: number }).receivedEncodedLength = 0;
+  gunzip.on('error', (err) => gunzip.destroy(new VigilError('VIGIL_ERR_BAD_REQUEST', `the gzip body could not be decompressed: ${err.message}`)));
+  payload.pipe(counter).pipe(gunzip);
+  return gunzip;
+}
+
+/** The Segment-compatible Tracking API: /v1/<call>, the short paths analytics.js uses, /v1/batch and /v1/import. */
+export async function ingestRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }) {
+  // analytics.js sends JSON as text/plain (no CORS preflight); sendBeacon may send no type at all
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, JSON.parse(body as string));
+    } catch (err) {
+      done(new VigilError('VIGIL_ERR_INVALID_JSON', `the body is not valid JSON: ${(err as Error).message}`), undefined);
+    }
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('access-control-allow-origin', request.headers.origin ?? '*');
+    reply.header('vary', 'Origin');
+  });
+  app.options('/v1/*', async (_request, reply) => {
+    reply
+      .header('access-control-allow-methods', 'POST, OPTIONS')
+      .header('access-control-allow-headers', 'Content-Type, Content-Encoding, Authorization, X-API-Key')
+      .header('access-control-max-age', '86400')
+      .code(204)
+      .send();
+  });
+
+  app.addHook('preParsing', async (request, _reply, payload) => {
+    const encoding = request.headers['content-encoding'];
+    if (!encoding || encoding === 'identity') return payload;
+    if (encoding !== 'gzip') throw new VigilError('VIGIL_ERR_UNSUPPORTED_MEDIA_TYPE', `Content-Encoding "${encoding}" is not supported; send gzip or no encoding`);
+    return gunzipStream(payload) as unknown as typeof payload;
+  });
+
+  const handle = async (request: FastifyRequest, reply: FastifyReply, messages: unknown[], type: EventType | undefined, batch: BatchDefaults) => {
+    const key = await requireKey(ctx.apiKeys, request, 'ingest');
+    const result = await ctx.ingest.ingest(key.projectId, messages, type, batch, {
+      receivedAt: Date.now(),
+      ip: request.ip,
+      browserUserAgent: request.headers.origin ? request.headers['user-agent'] : undefined,
+      country: ctx.config.trustProxy ? (request.headers['cf-ipcountry'] as string | undefined) : undefined,
+    });
+    return reply.send(answer(result));
+  };
+
+  const single = (type: EventType) => async (request: FastifyRequest, reply: FastifyReply) => {
+    const body = request.body;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new VigilError('VIGIL_ERR_BAD_REQUEST', 'the body must be one JSON object (an event)');
+    }
+    return handle(request, reply, [body], type, {});
+  };
+
+  for (const [long, short, type] of SINGLE_ROUTES) {
+    for (const path of [`/v1/${long}`, `/v1/${short}`]) {
+      app.post(path, { bodyLimit: MAX_SINGLE_BYTES, logLevel: 'warn', schema: { tags: ['ingest'], summary: `Segment ${type} call`, response: successSchema, hide: path.length === 4 + 1 } }, single(type));
+    }
+  }
+
+  const batch = async (request: FastifyRequest, reply: FastifyReply) => {
+    const body = request.body as { batch?: unknown; context?: unknown; sentAt?: unknown } | null;
+    if (typeof body !== 'object' || body === null || !Array.isArray(body.batch)) {
+      throw new VigilError('VIGIL_ERR_BAD_REQUEST', 'the body must be a JSON object with a "batch" array of events', { field: 'batch' });
+    }
+    if (body.batch.length > MAX_BATCH_EVENTS) {
+      throw new VigilError('VIGIL_ERR_PAYLOAD_TOO_LARGE', `a batch holds at most ${MAX_BATCH_EVENTS} events; this one has ${body.batch.length}`, { field: 'batch' });
+    }
+    const context = body.context;
+    if (context !== undefined && (typeof context !== 'object' || context === null || Array.isArray(context))) {
+      throw new VigilError('VIGIL_ERR_BAD_REQUEST', 'context must be a JSON object', { field: 'context' });
+    }
+    return handle(request, reply, body.batch, undefined, { context: context as Record<string, unknown> | undefined, sentAt: body.sentAt });
+  };
+  for (const path of ['/v1/batch', '/v1/b', '/v1/import']) {
+    app.post(path, { bodyLimit: MAX_BATCH_BYTES, logLevel: 'warn', schema: { tags: ['ingest'], summary: 'Segment batch (up to 2,500 events, 500 KB)', response: successSchema, hide: path === '/v1/b' } }, batch);
+  }
+}
+
+/**
+ * Policy for a batch with invalid events: the valid ones are stored (and acknowledged as durable),
+ * the invalid ones are listed by index with the field at fault, and the answer is 400 so the
+ * client notices. A retry of the whole batch stores nothing twice, since messageIds are deduplicated.
+ */
+function answer(result: IngestResult) {
+  if (!result.rejected.length) return { success: true };
+  const stored = result.accepted + result.duplicates;
+  throw new VigilError('VIGIL_ERR_INVALID_EVENTS', `${result.rejected.length} event(s) rejected; the other ${stored} were stored`, {
+    accepted: result.accepted,
+    duplicates: result.duplicates,
+    rejected: result.rejected,
+  });
+}

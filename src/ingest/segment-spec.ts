@@ -1,0 +1,127 @@
+/**
+ * The rules of Segment's Tracking API spec for one message: which fields each call type needs and
+ * what shape they have. A failed rule names the field, so a client can see what to fix.
+ */
+import { EVENT_TYPES, type EventType } from '../storage/events/event-store.js';
+
+export type RejectReason = 'not_an_object' | 'invalid_type' | 'missing_identity' | 'missing_event' | 'missing_group_id' | 'missing_alias_ids' | 'invalid_field' | 'too_large';
+
+export interface Rejection {
+  index: number;
+  field: string;
+  reason: RejectReason;
+  message: string;
+}
+
+type Obj = Record<string, unknown>;
+
+export interface SegmentMessage {
+  type: EventType;
+  messageId?: string;
+  event?: string;
+  name?: string;
+  userId?: string;
+  anonymousId?: string;
+  previousId?: string;
+  groupId?: string;
+  properties: Obj;
+  traits: Obj;
+  context: Obj;
+  timestamp?: number;
+  originalTimestamp?: number;
+  sentAt?: number;
+}
+
+/** Fields a batch carries for all of its messages (the spec merges them into each). */
+export interface BatchDefaults {
+  context?: Obj;
+  sentAt?: unknown;
+}
+
+export type Checked = { ok: true; message: SegmentMessage } | { ok: false; rejection: Rejection };
+
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+class Invalid {
+  constructor(readonly field: string, readonly reason: RejectReason, readonly message: string) {}
+}
+
+function id(msg: Obj, field: string): string | undefined {
+  const v = msg[field];
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  throw new Invalid(field, 'invalid_field', `${field} must be a string`);
+}
+
+function text(msg: Obj, field: string): string | undefined {
+  const v = msg[field];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw new Invalid(field, 'invalid_field', `${field} must be a string`);
+  return v;
+}
+
+function object(msg: Obj, field: string): Obj {
+  const v = msg[field];
+  if (v === undefined || v === null) return {};
+  if (!isObj(v)) throw new Invalid(field, 'invalid_field', `${field} must be a JSON object`);
+  return v;
+}
+
+/** ISO 8601 strings (and epoch milliseconds) to epoch milliseconds. */
+function time(value: unknown, field: string): number | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  const ms = typeof value === 'number' ? value : typeof value === 'string' ? Date.parse(value) : NaN;
+  if (!Number.isFinite(ms)) throw new Invalid(field, 'invalid_field', `${field} must be an ISO 8601 date-time, e.g. 2026-11-27T12:00:00.000Z`);
+  return Math.round(ms);
+}
+
+export function checkMessage(raw: unknown, index: number, impliedType: EventType | undefined, batch: BatchDefaults = {}): Checked {
+  try {
+    if (!isObj(raw)) throw new Invalid('', 'not_an_object', 'each event must be a JSON object');
+    const type = impliedType ?? raw.type;
+    if (typeof type !== 'string' || !(EVENT_TYPES as readonly string[]).includes(type)) {
+      throw new Invalid('type', 'invalid_type', `type must be one of ${EVENT_TYPES.join(', ')}`);
+    }
+    const message: SegmentMessage = {
+      type: type as EventType,
+      messageId: id(raw, 'messageId'),
+      userId: id(raw, 'userId'),
+      anonymousId: id(raw, 'anonymousId'),
+      properties: object(raw, 'properties'),
+      traits: object(raw, 'traits'),
+      context: batch.context ? { ...batch.context, ...object(raw, 'context') } : object(raw, 'context'),
+      timestamp: time(raw.timestamp, 'timestamp'),
+      originalTimestamp: time(raw.originalTimestamp, 'originalTimestamp'),
+      sentAt: time(raw.sentAt ?? batch.sentAt, 'sentAt'),
+    };
+    object(raw, 'integrations');
+    switch (message.type) {
+      case 'track':
+        message.event = text(raw, 'event');
+        if (!message.event) throw new Invalid('event', 'missing_event', 'track calls need a non-empty event name');
+        break;
+      case 'page':
+      case 'screen':
+        message.name = text(raw, 'name');
+        break;
+      case 'group':
+        message.groupId = id(raw, 'groupId');
+        if (!message.groupId) throw new Invalid('groupId', 'missing_group_id', 'group calls need a groupId');
+        break;
+      case 'alias':
+        message.previousId = id(raw, 'previousId');
+        if (!message.previousId || !message.userId) throw new Invalid(message.previousId ? 'userId' : 'previousId', 'missing_alias_ids', 'alias calls need previousId and userId');
+        break;
+      case 'identify':
+        break;
+    }
+    if (message.type !== 'alias' && !message.userId && !message.anonymousId) {
+      throw new Invalid('userId', 'missing_identity', 'either userId or anonymousId is required');
+    }
+    return { ok: true, message };
+  } catch (err) {
+    if (!(err instanceof Invalid)) throw err;
+    return { ok: false, rejection: { index, field: err.field, reason: err.reason, message: err.message } };
+  }
+}

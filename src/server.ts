@@ -1,0 +1,55 @@
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { AppContext } from './app-context.js';
+import { VigilError } from './errors.js';
+import { ingestRoutes } from './ingest/routes.js';
+import { analyticsRoutes } from './analytics/routes.js';
+import { opsRoutes } from './ops/routes.js';
+
+/** Fastify's own 4xx errors, mapped to the catalog so every error has the same shape. */
+function fromFastifyError(err: FastifyError): VigilError | null {
+  if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new VigilError('VIGIL_ERR_PAYLOAD_TOO_LARGE', 'the request body is larger than this endpoint accepts (32 KB for one event, 500 KB for a batch)');
+  if (err.code === 'FST_ERR_VALIDATION') return new VigilError('VIGIL_ERR_BAD_REQUEST', err.message, { validation: err.validation });
+  if (err.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') return new VigilError('VIGIL_ERR_BAD_REQUEST', 'the body does not match its Content-Length');
+  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return new VigilError(err.statusCode === 415 ? 'VIGIL_ERR_UNSUPPORTED_MEDIA_TYPE' : 'VIGIL_ERR_BAD_REQUEST', err.message);
+  return null;
+}
+
+export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: ctx.log,
+    trustProxy: ctx.config.trustProxy,
+    disableRequestLogging: false,
+    requestIdHeader: 'x-request-id',
+    ajv: { customOptions: { coerceTypes: true, removeAdditional: false, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const known = err instanceof VigilError ? err : fromFastifyError(err);
+    if (known) return reply.code(known.status).send({ error: { code: known.code, message: known.message, details: known.details ?? null } });
+    request.log.error({ err }, 'unexpected error');
+    return reply.code(500).send({ error: { code: 'VIGIL_ERR_INTERNAL', message: 'an unexpected error occurred; it has been logged', details: { requestId: request.id } } });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({ error: { code: 'VIGIL_ERR_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}`, details: null } });
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    ctx.metrics.httpSeconds.observe({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Vigil API', version: '0.1.0', description: 'Segment-compatible ingest, event queries and operations.' },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' }, writeKey: { type: 'http', scheme: 'basic' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/api/docs' });
+
+  await app.register(opsRoutes, { ctx });
+  await app.register(ingestRoutes, { ctx });
+  await app.register(analyticsRoutes, { ctx });
+  return app;
+}

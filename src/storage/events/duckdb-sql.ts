@@ -1,0 +1,178 @@
+/**
+ * SQL for the DuckDB event store's reads. Integers (project ids, times, grains) are inlined after
+ * a safe-integer check so DuckDB can prune row groups by their zone maps; strings are bound.
+ */
+import type { Dimension, EventListQuery, ExportQuery, TimeseriesQuery, WindowQuery } from './event-store.js';
+import { NONE_KEY, OTHER_KEY } from './event-store.js';
+
+export interface Sql {
+  sql: string;
+  params: string[];
+}
+
+export function int(n: number): string {
+  if (!Number.isSafeInteger(n)) throw new RangeError(`expected an integer, got ${n}`);
+  return String(n);
+}
+
+/** A JSON path for one top-level property key, quoted so any characters are safe. */
+export function propertyPath(key: string): string {
+  return '$.' + JSON.stringify(key);
+}
+
+export const EVENTS_DDL = `
+CREATE TABLE IF NOT EXISTS events (
+  project_id INTEGER NOT NULL,
+  message_id VARCHAR NOT NULL,
+  type VARCHAR NOT NULL,
+  event VARCHAR,
+  anonymous_id VARCHAR,
+  user_id VARCHAR,
+  distinct_id VARCHAR NOT NULL,
+  session_id VARCHAR,
+  timestamp TIMESTAMP NOT NULL,
+  received_at TIMESTAMP NOT NULL,
+  properties VARCHAR NOT NULL,
+  context VARCHAR NOT NULL,
+  page_path VARCHAR,
+  referrer_host VARCHAR,
+  app_version VARCHAR,
+  platform VARCHAR,
+  os VARCHAR,
+  browser VARCHAR,
+  device_type VARCHAR,
+  country VARCHAR,
+  ip_hash VARCHAR
+);
+CREATE TABLE IF NOT EXISTS users (
+  project_id INTEGER NOT NULL,
+  user_id VARCHAR NOT NULL,
+  traits VARCHAR NOT NULL,
+  first_seen TIMESTAMP NOT NULL,
+  last_seen TIMESTAMP NOT NULL,
+  PRIMARY KEY (project_id, user_id)
+);
+CREATE TABLE IF NOT EXISTS loaded_segments (
+  id VARCHAR PRIMARY KEY,
+  rows BIGINT NOT NULL,
+  loaded_at TIMESTAMP NOT NULL
+);`;
+
+/** The column spec read_json uses for a segment file: its lines are EventRow objects. */
+const SEGMENT_COLUMNS =
+  "{project_id:'INTEGER', message_id:'VARCHAR', type:'VARCHAR', event:'VARCHAR', anonymous_id:'VARCHAR', user_id:'VARCHAR', distinct_id:'VARCHAR', session_id:'VARCHAR', timestamp:'BIGINT', received_at:'BIGINT', properties:'JSON', context:'JSON', page_path:'VARCHAR', referrer_host:'VARCHAR', app_version:'VARCHAR', platform:'VARCHAR', os:'VARCHAR', browser:'VARCHAR', device_type:'VARCHAR', country:'VARCHAR', ip_hash:'VARCHAR'}";
+
+export function segmentLoadSql(table: string, file: string): string[] {
+  const path = "'" + file.replace(/'/g, "''") + "'";
+  return [
+    `CREATE TEMP TABLE ${table} AS SELECT * FROM read_json(${path}, format='newline_delimited', columns=${SEGMENT_COLUMNS})`,
+    // rows are sorted per segment so row groups stay clustered by (project, event, time)
+    `INSERT INTO events SELECT project_id, message_id, type, event, anonymous_id, user_id, distinct_id, session_id,
+       epoch_ms(timestamp), epoch_ms(received_at), properties::VARCHAR, context::VARCHAR, page_path, referrer_host,
+       app_version, platform, os, browser, device_type, country, ip_hash
+     FROM ${table} ORDER BY project_id, event, timestamp`,
+    `INSERT INTO users
+     SELECT project_id, user_id, arg_max(properties, timestamp)::VARCHAR, epoch_ms(min(timestamp)), epoch_ms(max(timestamp))
+     FROM ${table} WHERE type = 'identify' AND user_id IS NOT NULL GROUP BY project_id, user_id
+     ON CONFLICT (project_id, user_id) DO UPDATE SET
+       traits = json_merge_patch(users.traits, excluded.traits)::VARCHAR,
+       first_seen = least(users.first_seen, excluded.first_seen),
+       last_seen = greatest(users.last_seen, excluded.last_seen)`,
+  ];
+}
+
+function windowWhere(q: WindowQuery): string {
+  return `project_id = ${int(q.projectId)} AND timestamp >= epoch_ms(${int(q.fromMs)}) AND timestamp < epoch_ms(${int(q.toMs)})`;
+}
+
+function dimensionExpr(d: Dimension, params: string[]): string {
+  if ('column' in d) return d.column;
+  params.push(propertyPath(d.property));
+  return `json_extract_string(properties, $${params.length})`;
+}
+
+const MEASURE_SQL = {
+  events: 'count(*)',
+  users: 'count(DISTINCT distinct_id)',
+  sessions: 'count(DISTINCT session_id)',
+} as const;
+
+const WEEK_MS = 7 * 86_400_000;
+const WEEK_ORIGIN_MS = 4 * 86_400_000;
+
+function slotExpr(q: TimeseriesQuery): string {
+  const g = int(q.grainMs);
+  if (!q.localOffsets) return `epoch_ms(timestamp) // ${g} * ${g}`;
+  const [first, ...changes] = q.localOffsets;
+  const offset = changes.length
+    ? `CASE ${[first, ...changes].slice(0, -1).map((s, i) => `WHEN timestamp < epoch_ms(${int(changes[i].fromMs)}) THEN ${int(s.offsetMs)}`).join(' ')} ELSE ${int(changes[changes.length - 1].offsetMs)} END`
+    : int(first.offsetMs);
+  const local = `(epoch_ms(timestamp) + ${offset})`;
+  if (q.grainMs === WEEK_MS) return `(${local} - ${WEEK_ORIGIN_MS}) // ${g} * ${g} + ${WEEK_ORIGIN_MS}`;
+  return `${local} // ${g} * ${g}`;
+}
+
+export function timeseriesSql(q: TimeseriesQuery): Sql {
+  const params: string[] = [];
+  let where = windowWhere(q);
+  if (q.event !== undefined) {
+    params.push(q.event);
+    where += ` AND event = $${params.length}`;
+  }
+  const slot = slotExpr(q);
+  const measure = MEASURE_SQL[q.measure];
+  if (!q.breakdown) {
+    return { sql: `SELECT (${slot})::DOUBLE AS slot, NULL AS key, ${measure}::DOUBLE AS value FROM events WHERE ${where} GROUP BY 1 ORDER BY 1`, params };
+  }
+  const dim = dimensionExpr(q.breakdown, params);
+  const sql = `WITH base AS (
+  SELECT ${slot} AS slot, coalesce(${dim}, '${NONE_KEY}') AS key, distinct_id, session_id FROM events WHERE ${where}
+), top AS (
+  SELECT key FROM base GROUP BY key ORDER BY count(*) DESC, key LIMIT ${int(q.limit)}
+)
+SELECT slot::DOUBLE AS slot, CASE WHEN key IN (SELECT key FROM top) THEN key ELSE '${OTHER_KEY}' END AS key,
+  ${measure}::DOUBLE AS value
+FROM base GROUP BY 1, 2 ORDER BY 1, 2`;
+  return { sql, params };
+}
+
+export function totalsSql(q: WindowQuery): Sql {
+  return {
+    sql: `SELECT count(*)::DOUBLE AS events, count(DISTINCT distinct_id)::DOUBLE AS users, count(DISTINCT session_id)::DOUBLE AS sessions FROM events WHERE ${windowWhere(q)}`,
+    params: [],
+  };
+}
+
+export function topEventsSql(q: WindowQuery & { limit: number }): Sql {
+  return {
+    sql: `SELECT event, count(*)::DOUBLE AS count, count(DISTINCT distinct_id)::DOUBLE AS users FROM events WHERE ${windowWhere(q)} AND event IS NOT NULL GROUP BY event ORDER BY count DESC, event LIMIT ${int(q.limit)}`,
+    params: [],
+  };
+}
+
+export const ROW_SELECT = `project_id, message_id, type, event, anonymous_id, user_id, distinct_id, session_id,
+  epoch_ms(timestamp)::DOUBLE AS timestamp, epoch_ms(received_at)::DOUBLE AS received_at, properties, context,
+  page_path, referrer_host, app_version, platform, os, browser, device_type, country, ip_hash`;
+
+export function listEventsSql(q: EventListQuery): Sql {
+  const params: string[] = [];
+  let where = `project_id = ${int(q.projectId)}`;
+  if (q.event !== undefined) {
+    params.push(q.event);
+    where += ` AND event = $${params.length}`;
+  }
+  if (q.userId !== undefined) {
+    params.push(q.userId);
+    where += ` AND (user_id = $${params.length} OR distinct_id = $${params.length})`;
+  }
+  if (q.before) {
+    params.push(q.before.messageId);
+    const ts = `epoch_ms(${int(q.before.timestamp)})`;
+    where += ` AND (timestamp < ${ts} OR (timestamp = ${ts} AND message_id < $${params.length}))`;
+  }
+  return { sql: `SELECT ${ROW_SELECT} FROM events WHERE ${where} ORDER BY timestamp DESC, message_id DESC LIMIT ${int(q.limit)}`, params };
+}
+
+export function exportSql(q: ExportQuery): Sql {
+  return { sql: `SELECT ${ROW_SELECT} FROM events WHERE ${windowWhere(q)} ORDER BY timestamp, message_id`, params: [] };
+}

@@ -1,0 +1,193 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { DuckDBConnection, DuckDBInstance, JsonDuckDBValueConverter } from '@duckdb/node-api';
+import type { EventListQuery, EventRow, EventStore, ExportQuery, Segment, TimeseriesQuery, TimeseriesRow, Totals, WindowQuery } from './event-store.js';
+import { EVENTS_DDL, type Sql, exportSql, int, listEventsSql, segmentLoadSql, timeseriesSql, topEventsSql, totalsSql } from './duckdb-sql.js';
+import { VigilError } from '../../errors.js';
+
+export interface DuckDbOptions {
+  file: string;
+  memoryLimit?: string;
+  threads?: number;
+  queryTimeoutMs?: number;
+  /** connections kept for concurrent reads */
+  readers?: number;
+}
+
+type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
+
+/**
+ * A small pool: DuckDB runs one statement at a time per connection, so reads take a connection
+ * each and the writer has its own, serialized by a promise chain.
+ */
+class ConnectionPool {
+  private idle: DuckDBConnection[] = [];
+  private waiters: ((c: DuckDBConnection) => void)[] = [];
+  constructor(connections: DuckDBConnection[]) {
+    this.idle = connections;
+  }
+  async use<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
+    const c = this.idle.pop() ?? (await new Promise<DuckDBConnection>((resolve) => this.waiters.push(resolve)));
+    try {
+      return await fn(c);
+    } finally {
+      const next = this.waiters.shift();
+      if (next) next(c);
+      else this.idle.push(c);
+    }
+  }
+  closeAll() {
+    for (const c of this.idle) c.closeSync();
+  }
+}
+
+export class DuckDbEventStore implements EventStore {
+  readonly kind = 'duckdb' as const;
+  private writeChain: Promise<unknown> = Promise.resolve();
+  private segmentCounter = 0;
+
+  private constructor(
+    private instance: DuckDBInstance,
+    private writer: DuckDBConnection,
+    private readers: ConnectionPool,
+    private timeoutMs: number,
+  ) {}
+
+  static async open(opts: DuckDbOptions): Promise<DuckDbEventStore> {
+    if (opts.file !== ':memory:') fs.mkdirSync(path.dirname(opts.file), { recursive: true });
+    const settings: Record<string, string> = { checkpoint_threshold: '256MB' };
+    if (opts.memoryLimit) settings.memory_limit = opts.memoryLimit;
+    if (opts.threads) settings.threads = String(opts.threads);
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(opts.file, settings);
+    } catch (err) {
+      const message = (err as Error).message;
+      if (/lock/i.test(message)) throw new Error(`the event store ${opts.file} is in use by another process (is a Vigil server running? only one process may open it): ${message}`);
+      throw err;
+    }
+    const writer = await instance.connect();
+    await writer.run(EVENTS_DDL);
+    const readers: DuckDBConnection[] = [];
+    for (let i = 0; i < (opts.readers ?? 4); i++) readers.push(await instance.connect());
+    return new DuckDbEventStore(instance, writer, new ConnectionPool(readers), opts.queryTimeoutMs ?? 30_000);
+  }
+
+  loadSegment(segment: Segment): Promise<number> {
+    const run = this.writeChain.then(() => this.loadNow(segment));
+    this.writeChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async loadNow(segment: Segment): Promise<number> {
+    const w = this.writer;
+    if (await this.isSegmentLoadedOn(w, segment.id)) return 0;
+    const table = `segment_${process.pid}_${++this.segmentCounter}`;
+    const [createTemp, insertEvents, upsertUsers] = segmentLoadSql(table, segment.path);
+    await w.run('BEGIN TRANSACTION');
+    try {
+      await w.run(createTemp);
+      const inserted = await w.run(insertEvents);
+      const rows = Number(inserted.rowsChanged);
+      await w.run(upsertUsers);
+      await w.run(`INSERT INTO loaded_segments VALUES ($1, ${int(rows)}, now()::TIMESTAMP)`, [segment.id]);
+      await w.run(`DROP TABLE ${table}`);
+      await w.run('COMMIT');
+      return rows;
+    } catch (err) {
+      await w.run('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async isSegmentLoadedOn(c: DuckDBConnection, id: string): Promise<boolean> {
+    const r = await c.runAndReadAll('SELECT 1 FROM loaded_segments WHERE id = $1', [id]);
+    return r.currentRowCount > 0;
+  }
+
+  isSegmentLoaded(id: string): Promise<boolean> {
+    return this.readers.use((c) => this.isSegmentLoadedOn(c, id));
+  }
+
+  async *recentMessageIds(sinceMs: number): AsyncIterable<[number, string][]> {
+    const c = await this.instance.connect();
+    try {
+      const result = await c.stream(`SELECT project_id, message_id FROM events WHERE received_at >= epoch_ms(${int(sinceMs)})`);
+      for await (const rows of result.yieldRows()) yield rows as [number, string][];
+    } finally {
+      c.closeSync();
+    }
+  }
+
+  /** Runs a read with the configured time limit; an overrun is interrupted and reported as 503. */
+  private query<T extends Record<string, Json>>(q: Sql): Promise<T[]> {
+    return this.readers.use(async (c) => {
+      const timer = setTimeout(() => c.interrupt(), this.timeoutMs);
+      try {
+        const reader = await c.runAndReadAll(q.sql, q.params);
+        return reader.getRowObjectsJson() as T[];
+      } catch (err) {
+        if (/interrupt/i.test((err as Error).message)) throw new VigilError('VIGIL_ERR_UNAVAILABLE', `the query took longer than ${this.timeoutMs} ms and was stopped`);
+        throw err;
+      } finally {
+        clearTimeout(timer);
+      }
+    });
+  }
+
+  async timeseries(q: TimeseriesQuery): Promise<TimeseriesRow[]> {
+    const rows = await this.query<{ slot: number; key: string | null; value: number }>(timeseriesSql(q));
+    return rows.map((r) => ({ slotMs: r.slot, key: r.key, value: r.value }));
+  }
+
+  async totals(q: WindowQuery): Promise<Totals> {
+    const [row] = await this.query<{ events: number; users: number; sessions: number }>(totalsSql(q));
+    return { events: row.events, users: row.users, sessions: row.sessions };
+  }
+
+  topEvents(q: WindowQuery & { limit: number }) {
+    return this.query<{ event: string; count: number; users: number }>(topEventsSql(q));
+  }
+
+  async listEvents(q: EventListQuery): Promise<EventRow[]> {
+    return (await this.query<RawRow>(listEventsSql(q))).map(toEventRow);
+  }
+
+  async *exportEvents(q: ExportQuery): AsyncIterable<EventRow[]> {
+    const c = await this.instance.connect();
+    try {
+      const { sql } = exportSql(q);
+      const result = await c.stream(sql);
+      for await (const rows of result.yieldConvertedRowObjects(JsonDuckDBValueConverter)) yield (rows as unknown as RawRow[]).map(toEventRow);
+    } finally {
+      c.closeSync();
+    }
+  }
+
+  async userTraits(projectId: number, userId: string): Promise<Record<string, unknown> | null> {
+    const rows = await this.query<{ traits: string }>({ sql: `SELECT traits FROM users WHERE project_id = ${int(projectId)} AND user_id = $1`, params: [userId] });
+    return rows.length ? JSON.parse(rows[0].traits) : null;
+  }
+
+  async ping(): Promise<void> {
+    await this.query({ sql: 'SELECT 1 AS ok', params: [] });
+  }
+
+  /** Runs SQL directly (benchmarks compare the API's time with this). */
+  rawQuery(sql: string, params: string[] = []) {
+    return this.query({ sql, params });
+  }
+
+  async close(): Promise<void> {
+    await this.writeChain;
+    await this.writer.run('CHECKPOINT').catch(() => undefined);
+    this.readers.closeAll();
+    this.writer.closeSync();
+    this.instance.closeSync();
+  }
+}
+
+type RawRow = Omit<EventRow, 'properties' | 'context'> & { properties: string; context: string };
+function toEventRow(r: RawRow): EventRow {
+  return { ...r, properties: JSON.parse(r.properties), context: JSON.parse(r.context) };
+}
