@@ -1,0 +1,118 @@
+// Query speed on 10 million stored events: the hourly series of one event over 30 days, through
+// the HTTP API and as the same SQL run directly in DuckDB, in one run. Prints its figures.
+import fs from 'node:fs';
+import path from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { pino } from 'pino';
+import { loadConfig } from '../src/config.js';
+import { createAppContext } from '../src/app-context.js';
+import { buildServer } from '../src/server.js';
+import { EVENTS_DDL, timeseriesSql } from '../src/storage/events/duckdb-sql.js';
+import type { DuckDbEventStore } from '../src/storage/events/duckdb.js';
+import { bucketFloor, sqlGrainMs } from '../src/time/index.js';
+
+const EVENTS = Number(process.env.EVENTS ?? 10_000_000);
+const RUNS = Number(process.env.RUNS ?? 30);
+const DATA_DIR = path.resolve(process.env.BENCH_DATA_DIR ?? 'bench/.data/query-10m');
+const DAY = 86_400_000;
+const END = Date.UTC(2026, 10, 1);
+
+/**
+ * 10M events over 30 days in arrival (time) order, as ingest stores them: 90% in the benchmarked
+ * project, 30 event names with a skewed mix, a daily rhythm, 300k visitors.
+ */
+async function generate(file: string) {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const db = await DuckDBInstance.create(file);
+  const c = await db.connect();
+  await c.run(EVENTS_DDL);
+  const started = performance.now();
+  await c.run(`
+    INSERT INTO events
+    SELECT
+      CASE WHEN i % 10 = 0 THEN 2 ELSE 1 END AS project_id,
+      'm-' || i AS message_id,
+      CASE WHEN e = 0 THEN 'page' ELSE 'track' END AS type,
+      CASE WHEN e = 0 THEN '$page' ELSE 'Event ' || e END AS event,
+      'anon-' || (hash(i) % 300000) AS anonymous_id,
+      CASE WHEN i % 3 = 0 THEN 'user_' || (hash(i) % 100000) END AS user_id,
+      coalesce(CASE WHEN i % 3 = 0 THEN 'user_' || (hash(i) % 100000) END, 'anon-' || (hash(i) % 300000)) AS distinct_id,
+      's_' || (hash(i) % 3000000) AS session_id,
+      ts AS timestamp,
+      ts + INTERVAL 1 SECOND AS received_at,
+      '{"plan":"' || ['free','pro','team'][1 + i % 3] || '","price":' || (i % 100) || '}' AS properties,
+      '{"library":{"name":"analytics.js","version":"5.2.0"}}' AS context,
+      ['/', '/pricing', '/docs', '/blog/a', '/signup'][1 + i % 5] AS page_path,
+      ['google.com', 'x.com', 'news.ycombinator.com', NULL][1 + i % 4] AS referrer_host,
+      NULL AS app_version, 'web' AS platform,
+      ['Windows', 'macOS', 'iOS', 'Android'][1 + i % 4] AS os,
+      ['Chrome', 'Safari', 'Firefox', 'Edge'][1 + (hash(i) % 4)::INTEGER] AS browser,
+      ['desktop', 'mobile'][1 + i % 2] AS device_type,
+      ['US', 'DE', 'GB', 'FR', 'IN'][1 + i % 5] AS country,
+      NULL AS ip_hash
+    FROM (
+      SELECT i,
+        -- a skewed mix: event 0 ($page) is the most common, then 1, 2, ...
+        least(29, floor(-ln(1 - (hash(i * 7) % 1000000)::INTEGER / 1000000.0) * 4))::INTEGER AS e,
+        -- a daily rhythm: more events in the afternoon
+        epoch_ms(${END - 30 * DAY} + (i * ${(30 * DAY) / EVENTS})::BIGINT + ((sin(i * ${(2 * Math.PI * 30) / EVENTS}) * 3600000)::BIGINT)) AS ts
+      FROM range(${EVENTS}) t(i)
+    )
+    ORDER BY timestamp`);
+  await c.run('CHECKPOINT');
+  c.closeSync();
+  db.closeSync();
+  console.log(`generated ${EVENTS.toLocaleString('en')} events in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
+
+const stats = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return { median: s[Math.floor(s.length / 2)], p95: s[Math.floor(s.length * 0.95)], min: s[0] };
+};
+
+const config = loadConfig({}, { dataDir: DATA_DIR, logLevel: 'silent', demo: 'false' });
+if (!fs.existsSync(config.eventsFile)) await generate(config.eventsFile);
+const ctx = await createAppContext(config, pino({ level: 'silent' }));
+const app = await buildServer(ctx);
+try {
+  const project = (await ctx.projects.findBySlug('bench')) ?? (await ctx.projects.create({ slug: 'bench' }));
+  if (project.id !== 1) throw new Error('the generated data belongs to project id 1');
+  const key = (await ctx.apiKeys.create({ projectId: project.id, scopes: ['read'] })).secret;
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+  const from = new Date(END - 30 * DAY).toISOString();
+  const to = new Date(END).toISOString();
+  const event = 'Event 1';
+  const apiUrl = `${url}/api/projects/bench/timeseries?event=${encodeURIComponent(event)}&interval=1h&from=${from}&to=${to}`;
+
+  const fromMs = bucketFloor('UTC', '1h', END - 30 * DAY);
+  const sql = timeseriesSql({ projectId: 1, event, fromMs, toMs: END, grainMs: sqlGrainMs('UTC', '1h', fromMs, END), measure: 'events', limit: 10 });
+  const store = ctx.events as DuckDbEventStore;
+
+  const api: number[] = [], direct: number[] = [];
+  let total = 0;
+  for (let i = 0; i < RUNS + 3; i++) {
+    // alternate the two so both see the same cache state
+    let t = performance.now();
+    const res = await fetch(apiUrl, { headers: { authorization: `Bearer ${key}` } });
+    const body = (await res.json()) as { series: { total: number }[]; buckets: string[] };
+    if (!res.ok) throw new Error(JSON.stringify(body));
+    const apiMs = performance.now() - t;
+    t = performance.now();
+    await store.rawQuery(sql.sql, sql.params);
+    const directMs = performance.now() - t;
+    if (i >= 3) {
+      api.push(apiMs);
+      direct.push(directMs);
+    }
+    total = body.series[0].total;
+  }
+  const a = stats(api), d = stats(direct);
+  console.log(`events stored: ${EVENTS.toLocaleString('en')}; series "${event}" hourly over 30 days: ${total.toLocaleString('en')} events in 720 buckets`);
+  console.log(`API  /timeseries (HTTP on loopback): median ${a.median.toFixed(1)} ms, p95 ${a.p95.toFixed(1)} ms, min ${a.min.toFixed(1)} ms over ${RUNS} runs`);
+  console.log(`same SQL directly in DuckDB:        median ${d.median.toFixed(1)} ms, p95 ${d.p95.toFixed(1)} ms, min ${d.min.toFixed(1)} ms`);
+  console.log(`ratio API / direct (medians): ${(a.median / d.median).toFixed(2)}`);
+} finally {
+  await app.close();
+  await ctx.close();
+}
