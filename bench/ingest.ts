@@ -2,7 +2,7 @@
 // Counts only events whose request was answered 200 (acknowledged = durable). Prints its figures.
 import { Pool } from 'undici';
 import * as hdr from 'hdr-histogram-js';
-import { peakRssMb, startServer } from './server-process.js';
+import { cpuSeconds, peakRssMb, startServer } from './server-process.js';
 
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 32);
 const BATCH = Number(process.env.BATCH ?? 100);
@@ -56,7 +56,7 @@ async function load(url: string, path: string, headers: Record<string, string>, 
   let acknowledged = 0, failed = 0, measuring = false;
   const warmupEnd = Date.now() + WARMUP_BENCH_SECONDS * 1000;
   const end = warmupEnd + seconds * 1000;
-  let measureStart = 0;
+  let measureStart = 0, serverCpuStart = 0, ownCpuStart = 0;
   const worker = async () => {
     while (Date.now() < end) {
       const body = nextBody();
@@ -67,6 +67,8 @@ async function load(url: string, path: string, headers: Record<string, string>, 
       if (!measuring && now >= warmupEnd) {
         measuring = true;
         measureStart = performance.now();
+        serverCpuStart = cpuSeconds(serverPid);
+        ownCpuStart = process.cpuUsage().user + process.cpuUsage().system;
       }
       if (!measuring) continue;
       if (res.statusCode === 200) {
@@ -77,6 +79,8 @@ async function load(url: string, path: string, headers: Record<string, string>, 
   };
   await Promise.all(Array.from({ length: CONNECTIONS }, worker));
   const elapsed = (performance.now() - measureStart) / 1000;
+  const serverCpu = (cpuSeconds(serverPid) - serverCpuStart) / elapsed;
+  const ownCpu = ((process.cpuUsage().user + process.cpuUsage().system - ownCpuStart) / 1e6) / elapsed;
   await pool.close();
   return {
     perSecond: Math.round(acknowledged / elapsed),
@@ -84,16 +88,18 @@ async function load(url: string, path: string, headers: Record<string, string>, 
     p50ms: histogram.getValueAtPercentile(50) / 1000,
     p99ms: histogram.getValueAtPercentile(99) / 1000,
     failed,
+    cpu: `server ${(serverCpu * 100).toFixed(0)}% of a core, load generator ${(ownCpu * 100).toFixed(0)}%`,
   };
 }
 
 const server = await startServer(process.env.FLUSH_MS ? { VIGIL_INGEST_FLUSH_MS: process.env.FLUSH_MS } : {});
+const serverPid = server.child.pid!;
 const auth = { 'content-type': 'application/json', authorization: 'Basic ' + Buffer.from(server.writeKey + ':').toString('base64') };
 try {
   const batch = await load(server.url, '/v1/batch', auth, bodyFactory(BATCH), BATCH, BENCH_SECONDS);
-  console.log(`/v1/batch  ${BATCH} events/request, ${CONNECTIONS} connections, ${BENCH_SECONDS}s: ${batch.perSecond} acknowledged events/s, ${batch.requestsPerSecond} req/s, p50 ${batch.p50ms.toFixed(1)} ms, p99 ${batch.p99ms.toFixed(1)} ms, non-200: ${batch.failed}`);
+  console.log(`/v1/batch  ${BATCH} events/request, ${CONNECTIONS} connections, ${BENCH_SECONDS}s: ${batch.perSecond} acknowledged events/s, ${batch.requestsPerSecond} req/s, p50 ${batch.p50ms.toFixed(1)} ms, p99 ${batch.p99ms.toFixed(1)} ms, non-200: ${batch.failed}; CPU: ${batch.cpu}`);
   const single = await load(server.url, '/v1/track', auth, bodyFactory(1, true), 1, Math.min(BENCH_SECONDS, 10));
-  console.log(`/v1/track  1 event/request, ${CONNECTIONS} connections: ${single.requestsPerSecond} req/s, p50 ${single.p50ms.toFixed(1)} ms, p99 ${single.p99ms.toFixed(1)} ms, non-200: ${single.failed}`);
+  console.log(`/v1/track  1 event/request, ${CONNECTIONS} connections: ${single.requestsPerSecond} req/s, p50 ${single.p50ms.toFixed(1)} ms, p99 ${single.p99ms.toFixed(1)} ms, non-200: ${single.failed}; CPU: ${single.cpu}`);
   console.log(`server peak RSS: ${peakRssMb(server.child.pid!)} MB`);
 } finally {
   await server.stop();

@@ -46,12 +46,30 @@ export async function openEvents(config: Config): Promise<DuckDbEventStore> {
  */
 export async function createAppContext(config: Config, log: FastifyBaseLogger): Promise<AppContext> {
   const meta = await openMeta(config);
-  const events = await openEvents(config);
+  let events: DuckDbEventStore;
+  try {
+    events = await openEvents(config);
+  } catch (err) {
+    await meta.close().catch(() => undefined);
+    throw err;
+  }
+  try {
+    return await startPipeline(config, log, meta, events);
+  } catch (err) {
+    // release the stores (the DuckDB file lock above all) before reporting the failure
+    await events.close().catch(() => undefined);
+    await meta.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaStore, events: DuckDbEventStore): Promise<AppContext> {
   const metrics = createMetrics();
   const loader = new SegmentLoader(events, log, (_rows, seconds) => {
     metrics.segmentLoadSeconds.observe(seconds);
     metrics.segmentBacklog.set(loader.backlog);
   });
+  // replay before the dedup index is rebuilt and before anything new is written to the directory
   const recovered = await loader.recover(config.walDir);
   if (recovered.segments) log.info(recovered, 'replayed write-ahead segments into the event store');
 
@@ -74,6 +92,7 @@ export async function createAppContext(config: Config, log: FastifyBaseLogger): 
   });
   const ingest = new IngestService({ buffer, dedup, ipHasher: new IpHasher(meta.db), sessions: new SessionTracker(), metrics });
 
+  let closing: Promise<void> | null = null;
   return {
     config,
     log,
@@ -89,11 +108,14 @@ export async function createAppContext(config: Config, log: FastifyBaseLogger): 
       await buffer.flush();
       await loader.idle();
     },
-    async close() {
-      await buffer.close();
-      await loader.stop();
-      await events.close();
-      await meta.close();
+    close() {
+      closing ??= (async () => {
+        await buffer.close();
+        await loader.stop();
+        await events.close();
+        await meta.close();
+      })();
+      return closing;
     },
   };
 }

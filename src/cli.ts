@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 import fs from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Command } from 'commander';
 import { pino } from 'pino';
-import cliProgress from 'cli-progress';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { ConfigError, loadConfig, type Config, type ConfigInput } from './config.js';
-import { createAppContext, openMeta, type AppContext } from './app-context.js';
-import { buildServer } from './server.js';
+import type { AppContext } from './app-context.js';
+import { migrateMeta, openSqliteMeta, type MetaStore } from './storage/meta/db.js';
 import { ProjectService } from './projects/service.js';
 import { ApiKeyService, parseScopes } from './auth/api-keys.js';
 import { seedDemo } from './demo/seed.js';
@@ -23,8 +24,27 @@ function config(extra: ConfigInput = {}): Config {
   return loadConfig(process.env, { dataDir: o.dataDir, logLevel: o.logLevel, ...extra });
 }
 
+/** How long a shutdown waits for requests in flight before closing their connections. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
 const logger = (c: Config) => pino({ level: c.logLevel });
 const quietLogger = (c: Config) => pino({ level: c.logLevel === 'info' ? 'warn' : c.logLevel });
+
+// The event store's native module, Fastify and their plugins take about a second to load: they are
+// loaded on first use, so the metadata commands (projects, keys) start without them.
+const createAppContext = async (c: Config, log: FastifyBaseLogger): Promise<AppContext> => (await import('./app-context.js')).createAppContext(c, log);
+const buildServer = async (ctx: AppContext): Promise<FastifyInstance> => (await import('./server.js')).buildServer(ctx);
+const progressBar = async (format: string) => {
+  const { default: cliProgress } = await import('cli-progress');
+  return new cliProgress.SingleBar({ format }, cliProgress.Presets.shades_classic);
+};
+
+/** The metadata store alone (what app-context's openMeta does, without loading the event store). */
+async function openMeta(c: Config): Promise<MetaStore> {
+  const meta = openSqliteMeta(c.metaFile);
+  await migrateMeta(meta);
+  return meta;
+}
 
 /** Commands that only touch metadata (projects, keys) may run while a server is running. */
 async function withMeta<T>(fn: (m: { projects: ProjectService; keys: ApiKeyService }) => Promise<T>): Promise<T> {
@@ -47,6 +67,27 @@ async function withApp<T>(fn: (ctx: AppContext) => Promise<T>): Promise<T> {
   }
 }
 
+/** A numeric option, checked: commander passes the text as given. */
+function parseNumber(value: string, name: string, rule: { integer?: boolean; min: number }): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < rule.min || (rule.integer && !Number.isInteger(n))) {
+    throw new VigilError('VIGIL_ERR_BAD_REQUEST', `--${name} "${value}" must be ${rule.integer ? 'an integer' : 'a number'} of at least ${rule.min}`);
+  }
+  return n;
+}
+
+/** A file the command reads: a missing one is a short message, not a stack trace. */
+function readableFile(file: string): number {
+  try {
+    return fs.statSync(file).size;
+  } catch (err) {
+    throw new VigilError('VIGIL_ERR_BAD_REQUEST', `cannot read "${file}": ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+}
+
+/** The latest instant a JavaScript Date can hold (year 275760). */
+const LATEST_TIME_MS = 8.64e15;
+
 function parseWhen(value: string, name: string): number {
   const ms = parseTimeInput(value, Date.now());
   if (ms === null) throw new VigilError('VIGIL_ERR_BAD_REQUEST', `--${name} "${value}" is not a time (ISO 8601, epoch ms, or relative such as -7d)`);
@@ -68,18 +109,56 @@ program
       log.info({ project: demo.project.slug, events: demo.events, writeKey: demo.writeKey, readKey: demo.readKey }, 'demo project ready');
     }
     const app = await buildServer(ctx);
+    // responses not yet sent, so a shutdown can ask their clients to drop the connection
+    const unsent = new Set<ServerResponse>();
+    app.server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+      unsent.add(res);
+      res.once('finish', () => unsent.delete(res)).once('close', () => unsent.delete(res));
+    });
     let stopping = false;
     const stop = async (signal: string) => {
       if (stopping) return;
       stopping = true;
       log.info({ signal }, 'shutting down: draining requests and flushing events');
-      await app.close();
-      await ctx.close();
-      process.exit(0);
+      let code = 0;
+      // app.close() waits for every connection to end, but a keep-alive connection whose request
+      // was in flight stays open after its answer (until keepAliveTimeout, 72 s). So: answers still
+      // to come tell the client to close, connections that turn idle are closed, and after a grace
+      // period whatever is left (a client that never finishes its body) is cut.
+      for (const res of unsent) if (!res.headersSent) res.setHeader('connection', 'close');
+      const reaper = setInterval(() => app.server.closeIdleConnections(), 100);
+      const cut = setTimeout(() => {
+        log.warn({ graceMs: SHUTDOWN_GRACE_MS }, 'requests still open after the grace period: closing their connections');
+        app.server.closeAllConnections();
+      }, SHUTDOWN_GRACE_MS);
+      try {
+        // answer the requests in flight, refuse new ones ...
+        await app.close();
+      } catch (err) {
+        code = 1;
+        log.error({ err }, 'closing the HTTP server failed');
+      } finally {
+        clearInterval(reaper);
+        clearTimeout(cut);
+      }
+      try {
+        // ... then make every acknowledged event durable in the event store and release the files
+        await ctx.close();
+      } catch (err) {
+        code = 1;
+        log.error({ err }, 'closing the stores failed; acknowledged events left in the write-ahead directory are replayed at the next start');
+      }
+      process.exit(code);
     };
     process.on('SIGTERM', () => void stop('SIGTERM'));
     process.on('SIGINT', () => void stop('SIGINT'));
-    await app.listen({ port: c.port, host: c.host });
+    try {
+      await app.listen({ port: c.port, host: c.host });
+    } catch (err) {
+      // e.g. the port is taken: release the event store before the process exits
+      await ctx.close().catch(() => undefined);
+      throw err;
+    }
   });
 
 program
@@ -142,9 +221,11 @@ program
   .option('--days <n>', 'days of traffic', '30')
   .option('--scale <x>', 'volume multiplier', '1')
   .action(async (o: { project: string; days: string; scale: string }) => {
-    const bar = new cliProgress.SingleBar({ format: 'demo traffic [{bar}] {percentage}% | {value}/{total} events' }, cliProgress.Presets.shades_classic);
+    const days = parseNumber(o.days, 'days', { integer: true, min: 1 });
+    const scale = parseNumber(o.scale, 'scale', { min: 0.001 });
+    const bar = await progressBar('demo traffic [{bar}] {percentage}% | {value}/{total} events');
     const result = await withApp((ctx) =>
-      seedDemo(ctx, { slug: o.project, days: Number(o.days), scale: Number(o.scale) }, (done, total) => {
+      seedDemo(ctx, { slug: o.project, days, scale }, (done, total) => {
         if (!bar.getTotal()) bar.start(total, 0);
         bar.setTotal(Math.max(total, done));
         bar.update(done);
@@ -162,8 +243,8 @@ program
   .description('import Segment-format messages from an NDJSON file (the server must be stopped)')
   .requiredOption('--project <slug>')
   .action(async (file: string, o: { project: string }) => {
-    const size = fs.statSync(file).size;
-    const bar = new cliProgress.SingleBar({ format: 'import [{bar}] {percentage}% | {value}/{total} bytes' }, cliProgress.Presets.shades_classic);
+    const size = readableFile(file);
+    const bar = await progressBar('import [{bar}] {percentage}% | {value}/{total} bytes');
     bar.start(size, 0);
     const summary = await withApp(async (ctx) => importNdjson(ctx, (await ctx.projects.getBySlug(o.project)).id, file, (bytes) => bar.update(bytes)));
     bar.update(size);
@@ -178,12 +259,27 @@ program
   .description('write a project\'s events as Segment-format NDJSON (the server must be stopped)')
   .requiredOption('--project <slug>')
   .option('--from <when>', 'start (inclusive)', '1970-01-01')
-  .option('--to <when>', 'end (exclusive)', 'now')
+  .option('--to <when>', 'end (exclusive); default: no end, so events with a clock-skewed future time are kept')
   .option('--out <file>', 'output file (default: standard output)')
-  .action(async (o: { project: string; from: string; to: string; out?: string }) => {
-    const out = o.out ? fs.createWriteStream(o.out) : process.stdout;
-    const count = await withApp(async (ctx) => exportNdjson(ctx, { projectId: (await ctx.projects.getBySlug(o.project)).id, fromMs: parseWhen(o.from, 'from'), toMs: parseWhen(o.to, 'to') }, out));
-    if (o.out) await new Promise((r) => (out as fs.WriteStream).end(r));
+  .action(async (o: { project: string; from: string; to?: string; out?: string }) => {
+    const fromMs = parseWhen(o.from, 'from');
+    const toMs = o.to === undefined ? LATEST_TIME_MS : parseWhen(o.to, 'to');
+    const count = await withApp(async (ctx) => {
+      const projectId = (await ctx.projects.getBySlug(o.project)).id;
+      // the file is opened only once the arguments are known to be good, and synchronously so a
+      // bad path is reported here rather than as an unhandled stream error
+      if (!o.out) return exportNdjson(ctx, { projectId, fromMs, toMs }, process.stdout);
+      let fd: number;
+      try {
+        fd = fs.openSync(o.out, 'w');
+      } catch (err) {
+        throw new VigilError('VIGIL_ERR_BAD_REQUEST', `cannot write "${o.out}": ${(err as Error).message}`);
+      }
+      const out = fs.createWriteStream(o.out, { fd });
+      const written = await exportNdjson(ctx, { projectId, fromMs, toMs }, out);
+      await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+      return written;
+    });
     console.error(`exported ${count} events`);
   });
 

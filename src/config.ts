@@ -1,9 +1,16 @@
 import path from 'node:path';
 import { z } from 'zod';
 
+/** An integer setting whose every error says what is accepted (e.g. "expected an integer from 0 to 65535"). */
+function integer(min: number, max?: number) {
+  const expected = `expected an integer ${max === undefined ? `of at least ${min}` : `from ${min} to ${max}`}`;
+  const n = z.coerce.number({ invalid_type_error: expected }).int(expected).min(min, expected);
+  return max === undefined ? n : n.max(max, expected);
+}
+
 /** Every setting Vigil reads, with its environment variable, default and meaning (also rendered in the README). */
 const schema = z.object({
-  port: z.coerce.number().int().min(0).max(65535).default(3000),
+  port: integer(0, 65535).default(3000),
   host: z.string().min(1).default('0.0.0.0'),
   dataDir: z.string().min(1).default('./.vigil'),
   databaseUrl: z.string().optional(),
@@ -11,12 +18,12 @@ const schema = z.object({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   demo: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   trustProxy: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
-  ingestFlushMs: z.coerce.number().int().min(10).max(60_000).default(1000),
-  ingestSegmentBytes: z.coerce.number().int().min(64 * 1024).default(16 * 1024 * 1024),
-  dedupWindowHours: z.coerce.number().int().min(1).max(24 * 90).default(24 * 7),
+  ingestFlushMs: integer(10, 60_000).default(1000),
+  ingestSegmentBytes: integer(64 * 1024).default(16 * 1024 * 1024),
+  dedupWindowHours: integer(1, 24 * 90).default(24 * 7),
   duckdbMemoryLimit: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'a size such as 2GB').optional(),
-  duckdbThreads: z.coerce.number().int().min(1).max(256).optional(),
-  queryTimeoutMs: z.coerce.number().int().min(100).default(30_000),
+  duckdbThreads: integer(1, 256).optional(),
+  queryTimeoutMs: integer(100).default(30_000),
 });
 
 export type Config = z.infer<typeof schema> & { metaFile: string; eventsFile: string; walDir: string };
@@ -42,9 +49,15 @@ export const ENV_NAMES: Record<keyof z.input<typeof schema>, string> = {
 
 export class ConfigError extends Error {}
 
+/** A URL as it may be shown in a message: without the password of its user-info part. */
+function withoutPassword(value: string): string {
+  return value.replace(/^([a-z][\w+.-]*:\/\/[^/@:]*):[^/@]*@/i, '$1:***@');
+}
+
 /** Builds the config from the environment, with `overrides` (CLI flags) taking precedence. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: ConfigInput = {}): Config {
   const raw: Record<string, unknown> = {};
+  const shown = (key: string) => JSON.stringify(typeof raw[key] === 'string' ? withoutPassword(raw[key] as string) : raw[key]);
   for (const [key, envName] of Object.entries(ENV_NAMES)) {
     const value = overrides[key as keyof ConfigInput] ?? env[envName];
     if (value !== undefined && value !== '') raw[key] = value;
@@ -53,17 +66,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const key = issue.path[0] as keyof typeof ENV_NAMES;
-      return `${ENV_NAMES[key] ?? key}=${JSON.stringify(raw[key])}: ${issue.message}`;
+      return `${ENV_NAMES[key] ?? key}=${shown(key)}: ${issue.message}`;
     });
     throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
   }
   const c = parsed.data;
-  for (const [key, url] of [['databaseUrl', c.databaseUrl], ['eventsUrl', c.eventsUrl]] as const) {
-    if (url && !/^(sqlite|duckdb):/.test(url)) {
-      throw new ConfigError(`invalid configuration:\n  ${ENV_NAMES[key]}=${JSON.stringify(url)}: embedded mode accepts sqlite:<file> / duckdb:<file> URLs; the scaled mode (postgres://, clickhouse://) is not available in this build yet`);
+  const urls = [
+    ['databaseUrl', c.databaseUrl, 'sqlite', 'postgres://'],
+    ['eventsUrl', c.eventsUrl, 'duckdb', 'clickhouse://'],
+  ] as const;
+  const fileIn = (url: string) => url.replace(/^\w+:(\/\/)?/, '');
+  for (const [key, url, scheme, scaled] of urls) {
+    if (url !== undefined && !(url.startsWith(`${scheme}:`) && fileIn(url) !== '')) {
+      throw new ConfigError(`invalid configuration:\n  ${ENV_NAMES[key]}=${shown(key)}: embedded mode accepts ${scheme}:<file>; the scaled mode (${scaled}) is not available in this build yet`);
     }
   }
   const dataDir = path.resolve(c.dataDir);
-  const fileOf = (url: string | undefined, fallback: string) => (url ? path.resolve(url.replace(/^\w+:(\/\/)?/, '')) : path.join(dataDir, fallback));
+  const fileOf = (url: string | undefined, fallback: string) => (url ? path.resolve(fileIn(url)) : path.join(dataDir, fallback));
   return { ...c, dataDir, metaFile: fileOf(c.databaseUrl, 'meta.sqlite'), eventsFile: fileOf(c.eventsUrl, 'events.duckdb'), walDir: path.join(dataDir, 'wal') };
 }

@@ -41,6 +41,22 @@ export interface SeriesResult {
   series: { key: string; label: string; values: number[]; total: number }[];
 }
 
+const HOUR_MS = 3_600_000;
+
+/**
+ * Offsets reduced modulo a sub-daily bucket size: `floor((t + r) / size) * size` is then an instant
+ * inside the row's bucket (its start plus r), which bucketFloor maps back exactly. Undefined when
+ * every remainder is 0 (plain UTC flooring).
+ */
+function offsetRemainders(spans: { fromMs: number; offsetMs: number }[], size: number) {
+  const out: { fromMs: number; offsetMs: number }[] = [];
+  for (const s of spans) {
+    const offsetMs = ((s.offsetMs % size) + size) % size;
+    if (!out.length || out[out.length - 1].offsetMs !== offsetMs) out.push({ fromMs: s.fromMs, offsetMs });
+  }
+  return out.length === 1 && out[0].offsetMs === 0 ? undefined : out;
+}
+
 const label = (key: string) => (key === OTHER_KEY ? 'other' : key === NONE_KEY ? '(none)' : key);
 
 export async function timeseries(
@@ -49,17 +65,28 @@ export async function timeseries(
   q: { event?: string; interval: Interval; window: Window; measure: Measure; breakdown?: Dimension; limit: number },
 ): Promise<SeriesResult> {
   const tz = project.timeZone;
+  const size = INTERVAL_MS[q.interval];
+  const tooMany = (n: string | number) =>
+    badRequest(`that window holds ${n} ${q.interval} buckets; at most ${MAX_BUCKETS} are allowed, choose a larger interval or a shorter window`, { field: 'interval' });
+  // refuse a huge window before enumerating its buckets (bucketStarts would throw a RangeError)
+  const estimate = Math.ceil((q.window.toMs - q.window.fromMs) / size);
+  if (estimate > MAX_BUCKETS + 2) throw tooMany(`about ${estimate}`);
   const starts = bucketStarts(tz, q.interval, q.window.fromMs, q.window.toMs);
-  if (starts.length > MAX_BUCKETS) throw badRequest(`that window holds ${starts.length} ${q.interval} buckets; at most ${MAX_BUCKETS} are allowed, choose a larger interval`, { field: 'interval' });
+  if (starts.length > MAX_BUCKETS) throw tooMany(starts.length);
   const fromMs = starts[0];
-  // counts add up across finer grains; distinct users or sessions must be counted per local bucket
+  // Counts add up across finer grains; distinct users or sessions must be counted per bucket.
+  // Buckets of 6h and more are grouped by local wall-clock time (a 25-hour day stays one bucket);
+  // shorter ones by a UTC grain shifted by the offset's remainder, so a repeated local hour stays
+  // two buckets (grouping by wall clock would merge them).
   const additive = q.measure === 'events';
-  const grainMs = additive ? sqlGrainMs(tz, q.interval, fromMs, q.window.toMs) : INTERVAL_MS[q.interval];
-  const localOffsets = additive ? undefined : offsetSpans(tz, fromMs, q.window.toMs);
+  const wallClock = !additive && size > HOUR_MS;
+  const grainMs = additive ? sqlGrainMs(tz, q.interval, fromMs, q.window.toMs) : size;
+  const spans = additive ? undefined : offsetSpans(tz, fromMs, q.window.toMs);
+  const localOffsets = !spans || wallClock ? spans : offsetRemainders(spans, size);
   const rows = await store.timeseries({ projectId: project.id, event: q.event, fromMs, toMs: q.window.toMs, grainMs, localOffsets, measure: q.measure, breakdown: q.breakdown, limit: q.limit });
 
   const index = new Map(starts.map((s, i) => [s, i]));
-  const localIndex = additive ? null : new Map(starts.map((s, i) => [s + tzOffsetMs(tz, s), i]));
+  const localIndex = wallClock ? new Map(starts.map((s, i) => [s + tzOffsetMs(tz, s), i])) : null;
   const bucketOf = (slot: number) =>
     localIndex ? (localIndex.get(slot) ?? index.get(bucketFloor(tz, q.interval, slot - tzOffsetMs(tz, slot))) ?? -1) : (index.get(bucketFloor(tz, q.interval, slot)) ?? -1);
   const byKey = new Map<string, number[]>();
@@ -90,11 +117,14 @@ export async function timeseries(
   };
 }
 
+/** The earliest instant a JavaScript Date can hold; a previous window never starts before it. */
+const EARLIEST_MS = -8.64e15;
+
 export async function overview(store: EventStore, project: Project, window: Window) {
   const length = window.toMs - window.fromMs;
   const [current, previous] = await Promise.all([
     store.totals({ projectId: project.id, ...window }),
-    store.totals({ projectId: project.id, fromMs: window.fromMs - length, toMs: window.fromMs }),
+    store.totals({ projectId: project.id, fromMs: Math.max(window.fromMs - length, EARLIEST_MS), toMs: window.fromMs }),
   ]);
   const change = (c: number, p: number) => (p === 0 ? null : (c - p) / p);
   return {

@@ -91,10 +91,15 @@ export class DedupIndex {
     return this.current.size + this.previous.size;
   }
 
+  /**
+   * Generations start at whole windows from the first, however late the call that rotates them:
+   * a key added in [g, g + window) is dropped at g + 2 windows, also after an idle spell.
+   */
   private rotateIfDue() {
-    if (this.now() - this.generationStart < this.windowMs) return;
-    this.previous = this.current;
+    const windows = Math.floor((this.now() - this.generationStart) / this.windowMs);
+    if (windows < 1) return;
+    this.previous = windows === 1 ? this.current : new HashTable();
     this.current = new HashTable();
-    this.generationStart = this.now();
+    this.generationStart += windows * this.windowMs;
   }
 }

@@ -102,7 +102,7 @@ export function toEventRow(m: SegmentMessage, projectId: number, req: RequestInf
     received_at: req.receivedAt,
     properties,
     context,
-    page_path: (isPage ? str(properties.path) : null) ?? str(page.path) ?? pathOf(isPage ? str(properties.url) : str(page.url)),
+    page_path: (isPage ? str(properties.path) : null) ?? str(page.path) ?? pathOf((isPage ? str(properties.url) : null) ?? str(page.url)),
     referrer_host: hostOf((isPage ? str(properties.referrer) : null) ?? str(page.referrer)),
     app_version: str(obj(context.app).version),
     platform: str(context.platform) ?? (library ? (PLATFORM_BY_LIBRARY.find(([re]) => re.test(library))?.[1] ?? null) : null) ?? (agent?.browser ? 'web' : null),

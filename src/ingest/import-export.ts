@@ -46,6 +46,8 @@ export async function importNdjson(ctx: AppContext, projectId: number, file: str
   }
   if (chunk.length) await send();
   await ctx.flush();
+  // unparseable lines are found while reading, invalid events when their chunk is sent
+  summary.rejected.sort((a, b) => a.line - b.line);
   return summary;
 }
 
@@ -60,7 +62,10 @@ export function toSegmentMessage(r: EventRow): Record<string, unknown> {
   };
   if (r.user_id) m.userId = r.user_id;
   if (r.anonymous_id) m.anonymousId = r.anonymous_id;
-  const { name, groupId, previousId, ...rest } = r.properties as Record<string, unknown>;
+  // ingest folded these call fields into the stored properties (see enrich.ts); each call type
+  // takes back only its own field, so a property of the same name in another call type stays
+  const { name, ...withoutName } = r.properties as Record<string, unknown>;
+  const { groupId, ...withoutGroupId } = r.properties as Record<string, unknown>;
   switch (r.type) {
     case 'track':
       m.event = r.event;
@@ -69,17 +74,17 @@ export function toSegmentMessage(r: EventRow): Record<string, unknown> {
     case 'page':
     case 'screen':
       if (name !== undefined) m.name = name;
-      m.properties = rest;
+      m.properties = withoutName;
       break;
     case 'identify':
       m.traits = r.properties;
       break;
     case 'group':
       m.groupId = groupId;
-      m.traits = { ...rest, ...(name === undefined ? {} : { name }) };
+      m.traits = withoutGroupId;
       break;
     case 'alias':
-      m.previousId = previousId;
+      m.previousId = (r.properties as Record<string, unknown>).previousId;
       break;
   }
   return m;

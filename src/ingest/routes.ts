@@ -1,5 +1,5 @@
 import zlib from 'node:zlib';
-import { Transform } from 'node:stream';
+import { PassThrough, Transform } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { EventType } from '../storage/events/event-store.js';
 import { VigilError } from '../errors.js';
@@ -23,19 +23,22 @@ const SINGLE_ROUTES: [string, string, EventType][] = [
 
 const successSchema = { 200: { type: 'object', properties: { success: { type: 'boolean' } } } };
 
-/** Counts the compressed bytes so Fastify can check them against Content-Length. */
+/**
+ * Counts the compressed bytes so Fastify can check them against Content-Length. Fastify reads the
+ * returned stream, which fails with a catalog error when zlib does (zlib's own text says little).
+ */
 function gunzipStream(payload: NodeJS.ReadableStream) {
   const gunzip = zlib.createGunzip();
+  const out = Object.assign(new PassThrough(), { receivedEncodedLength: 0 });
   const counter = new Transform({
     transform(chunk, _enc, cb) {
-      (gunzip as unknown as { receivedEncodedLength: number }).receivedEncodedLength += chunk.length;
+      out.receivedEncodedLength += chunk.length;
       cb(null, chunk);
     },
   });
-  (gunzip as unknown as { receivedEncodedLength: number }).receivedEncodedLength = 0;
-  gunzip.on('error', (err) => gunzip.destroy(new VigilError('VIGIL_ERR_BAD_REQUEST', `the gzip body could not be decompressed: ${err.message}`)));
-  payload.pipe(counter).pipe(gunzip);
-  return gunzip;
+  gunzip.on('error', (err) => out.destroy(new VigilError('VIGIL_ERR_BAD_REQUEST', `the gzip body could not be decompressed: ${err.message}`)));
+  payload.pipe(counter).pipe(gunzip).pipe(out);
+  return out;
 }
 
 /** The Segment-compatible Tracking API: /v1/<call>, the short paths analytics.js uses, /v1/batch and /v1/import. */
@@ -64,9 +67,10 @@ export async function ingestRoutes(app: FastifyInstance, { ctx }: { ctx: AppCont
   });
 
   app.addHook('preParsing', async (request, _reply, payload) => {
-    const encoding = request.headers['content-encoding'];
+    // content codings are case-insensitive, and x-gzip is gzip (RFC 9110, 8.4.1)
+    const encoding = request.headers['content-encoding']?.trim().toLowerCase();
     if (!encoding || encoding === 'identity') return payload;
-    if (encoding !== 'gzip') throw new VigilError('VIGIL_ERR_UNSUPPORTED_MEDIA_TYPE', `Content-Encoding "${encoding}" is not supported; send gzip or no encoding`);
+    if (encoding !== 'gzip' && encoding !== 'x-gzip') throw new VigilError('VIGIL_ERR_UNSUPPORTED_MEDIA_TYPE', `Content-Encoding "${encoding}" is not supported; send gzip or no encoding`);
     return gunzipStream(payload) as unknown as typeof payload;
   });
 

@@ -4,6 +4,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { EventStore, Segment } from '../storage/events/event-store.js';
 import { SEGMENT_SUFFIX, truncateToLastLine } from './write-buffer.js';
 
+const exists = (file: string) => fsp.access(file).then(() => true, () => false);
+
 /** Waits before retrying a segment the store refused, so a sick store is not hammered. */
 const RETRY_MS = 2000;
 
@@ -16,7 +18,7 @@ export class SegmentLoader {
   private queue: Segment[] = [];
   private running: Promise<void> | null = null;
   private idleWaiters: (() => void)[] = [];
-  private stopped = false;
+  private stopping = false;
 
   constructor(
     private store: EventStore,
@@ -28,16 +30,23 @@ export class SegmentLoader {
   async recover(dir: string): Promise<{ segments: number; rows: number }> {
     const names = (await fsp.readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith(SEGMENT_SUFFIX)).sort();
     let rows = 0;
+    let segments = 0;
     for (const name of names) {
       const file = path.join(dir, name);
+      // a torn last line was cut short by a crash while it was written: it was never acknowledged
       if ((await truncateToLastLine(file)) === 0) {
         await fsp.rm(file, { force: true });
         continue;
       }
-      rows += await this.store.loadSegment({ id: name.slice(0, -SEGMENT_SUFFIX.length), path: file });
+      try {
+        rows += await this.store.loadSegment({ id: name.slice(0, -SEGMENT_SUFFIX.length), path: file });
+      } catch (err) {
+        throw new Error(`replaying the write-ahead segment ${file} into the event store failed (the file is kept; the server cannot start without it): ${(err as Error).message}`, { cause: err });
+      }
       await fsp.rm(file, { force: true });
+      segments++;
     }
-    return { segments: names.length, rows };
+    return { segments, rows };
   }
 
   enqueue(segment: Segment) {
@@ -56,16 +65,27 @@ export class SegmentLoader {
   }
 
   private async run() {
-    while (this.queue.length && !this.stopped) {
+    while (this.queue.length) {
       const segment = this.queue[0];
       const started = performance.now();
       try {
+        if (!(await exists(segment.path))) {
+          // deleted behind our back: retrying cannot bring it back, and would block every
+          // segment queued after it (and shutdown)
+          if (!(await this.store.isSegmentLoaded(segment.id))) this.log.error({ segment: segment.id, path: segment.path }, 'a write-ahead segment was deleted before it was loaded: its events are lost');
+          this.queue.shift();
+          continue;
+        }
         const rows = await this.store.loadSegment(segment);
         await fsp.rm(segment.path, { force: true });
         this.queue.shift();
         this.onLoaded?.(rows, (performance.now() - started) / 1000);
       } catch (err) {
-        // the segment stays on disk and in the queue: nothing acknowledged is dropped
+        // the segment stays on disk (and in the queue): nothing acknowledged is dropped
+        if (this.stopping) {
+          this.log.error({ err, segment: segment.id, left: this.queue.length }, 'loading a segment into the event store failed while stopping; the segments left are replayed at the next start');
+          break;
+        }
         this.log.error({ err, segment: segment.id }, 'loading a segment into the event store failed; retrying');
         await new Promise((r) => setTimeout(r, RETRY_MS));
       }
@@ -74,8 +94,12 @@ export class SegmentLoader {
     for (const w of this.idleWaiters.splice(0)) w();
   }
 
+  /**
+   * Loads what is queued and stops. A segment the store refuses while stopping stays on disk and
+   * is replayed at the next start, so shutdown never waits on a sick store forever.
+   */
   async stop() {
+    this.stopping = true;
     await this.idle();
-    this.stopped = true;
   }
 }

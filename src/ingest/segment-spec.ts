@@ -68,10 +68,16 @@ function object(msg: Obj, field: string): Obj {
   return v;
 }
 
+/** An ISO 8601 date or date-time; the zone is optional (Segment's timestamps are UTC). */
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
+
 /** ISO 8601 strings (and epoch milliseconds) to epoch milliseconds. */
 function time(value: unknown, field: string): number | undefined {
   if (value === undefined || value === null || value === '') return undefined;
-  const ms = typeof value === 'number' ? value : typeof value === 'string' ? Date.parse(value) : NaN;
+  // Date.parse alone takes almost anything ("foo 1" is 2001) and reads zone-less times in the server's zone
+  const iso = typeof value === 'string' ? ISO_DATE_TIME.exec(value) : null;
+  const utc = iso && iso[0].length > 10 && !iso[1] ? 'Z' : '';
+  const ms = typeof value === 'number' ? value : iso ? Date.parse(iso[0] + utc) : NaN;
   if (!Number.isFinite(ms)) throw new Invalid(field, 'invalid_field', `${field} must be an ISO 8601 date-time, e.g. 2026-11-27T12:00:00.000Z`);
   return Math.round(ms);
 }

@@ -50,7 +50,7 @@ export class IngestService {
       }
       const row = toEventRow(checked.message, projectId, req, enrichers);
       const line = JSON.stringify(row);
-      if (line.length > MAX_EVENT_BYTES) {
+      if (Buffer.byteLength(line) > MAX_EVENT_BYTES) {
         rejected.push({ index: i, field: '', reason: 'too_large', message: `the event is larger than ${MAX_EVENT_BYTES / 1024} KB` });
         continue;
       }
@@ -66,9 +66,11 @@ export class IngestService {
     metrics.batchSize.observe(messages.length);
     for (const r of rejected) metrics.eventsRejected.inc({ reason: r.reason });
     if (duplicates) metrics.eventsRejected.inc({ reason: 'duplicate' }, duplicates);
-    if (lines.length) {
+    // a duplicate's first copy may still be in flight: joining the same write means its
+    // acknowledgement also waits until that copy is on disk (and fails if it fails)
+    if (lines.length || duplicates) {
       try {
-        await this.deps.buffer.append(lines.join('\n') + '\n', lines.length);
+        await this.deps.buffer.append(lines.length ? lines.join('\n') + '\n' : '', lines.length);
       } catch (err) {
         for (const k of keys) dedup.remove(projectId, k);
         throw new VigilError('VIGIL_ERR_UNAVAILABLE', `events could not be written to disk; nothing was stored, retry later (${(err as Error).message})`);

@@ -17,115 +17,248 @@ export interface WriteBufferOptions {
 interface Pending {
   text: string;
   lines: number;
+  /** the buffer's failure count when the append was made */
+  failuresAtCall: number;
   resolve: () => void;
   reject: (err: Error) => void;
 }
 
 export const SEGMENT_SUFFIX = '.ndjson';
 
-/** Segment ids sort in creation order, so recovery replays them in order. */
+let lastIdMs = 0;
+
+/**
+ * Segment ids sort in creation order, so recovery replays them in order: the time part is made
+ * strictly increasing within the process (two segments opened in the same millisecond would
+ * otherwise be ordered by their random suffix).
+ */
 export function newSegmentId(now: number): string {
-  return `${now.toString().padStart(14, '0')}-${crypto.randomBytes(4).toString('hex')}`;
+  const ms = now > lastIdMs ? now : lastIdMs + 1;
+  lastIdMs = ms;
+  return `${ms.toString().padStart(14, '0')}-${crypto.randomBytes(4).toString('hex')}`;
 }
 
 /**
  * The ingest write-ahead buffer. Callers append text (complete NDJSON lines) and are answered once
  * the text is fsynced: every append that arrives while a write is in flight joins the next write,
  * so concurrent requests share one fdatasync (group commit). Closed segments go to the loader.
+ *
+ * Every file operation (a batch's write + fdatasync, closing a segment) runs on one serial chain,
+ * so a rotation (by age, or a flush) never interleaves with a write, and a segment is never closed
+ * while another one is being opened.
  */
 export class WriteBuffer {
   private pending: Pending[] = [];
   private draining: Promise<void> | null = null;
+  private io: Promise<unknown> = Promise.resolve();
   private file: fsp.FileHandle | null = null;
   private segment: Segment | null = null;
+  /** bytes of the current segment that are durable (written and fdatasynced) */
   private segmentBytes = 0;
   private segmentOpenedAt = 0;
+  private ageRotationQueued = false;
+  /** failed writes so far: an empty append made before a failure is answered with that failure */
+  private failures = 0;
   private timer: NodeJS.Timeout;
   private closed = false;
 
   constructor(private opts: WriteBufferOptions) {
     fs.mkdirSync(opts.dir, { recursive: true });
-    this.timer = setInterval(() => {
-      if (this.segment && Date.now() - this.segmentOpenedAt >= opts.maxSegmentAgeMs) void this.rotate();
-    }, Math.max(10, Math.min(opts.maxSegmentAgeMs / 4, 250)));
+    this.timer = setInterval(() => this.rotateIfOld(), Math.max(10, Math.min(opts.maxSegmentAgeMs / 4, 250)));
     this.timer.unref();
   }
 
-  /** Resolves once `text` is durable on disk. */
+  /**
+   * Resolves once `text` is durable on disk. An empty `text` is a barrier: it resolves once
+   * everything appended before it is durable, and rejects if any of that (still unanswered when
+   * the barrier was made) failed — so a duplicate can be acknowledged exactly when, and only if,
+   * its first copy is on disk.
+   */
   append(text: string, lines: number): Promise<void> {
     if (this.closed) return Promise.reject(new Error('the write buffer is closed'));
+    return this.enqueue(text, lines);
+  }
+
+  private enqueue(text: string, lines: number): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ text, lines, resolve, reject });
+      this.pending.push({ text, lines, failuresAtCall: this.failures, resolve, reject });
       this.draining ??= this.drain();
     });
   }
 
   private async drain(): Promise<void> {
-    // let every request parsed in this turn of the event loop join the same write
-    await new Promise((r) => setImmediate(r));
-    while (this.pending.length) {
-      const batch = this.pending;
-      this.pending = [];
-      const started = performance.now();
-      try {
-        const file = await this.openSegment();
-        const data = batch.length === 1 ? batch[0].text : batch.map((p) => p.text).join('');
-        const { bytesWritten } = await file.write(data);
-        await file.datasync();
-        this.segmentBytes += bytesWritten;
-        this.opts.onCommit?.(batch.reduce((n, p) => n + p.lines, 0), (performance.now() - started) / 1000);
-        for (const p of batch) p.resolve();
-      } catch (err) {
-        for (const p of batch) p.reject(err as Error);
-        // a failed write may have left part of the batch in the file: start a fresh segment
-        await this.rotate(true);
+    try {
+      // let every request parsed in this turn of the event loop join the same write
+      await new Promise((r) => setImmediate(r));
+      while (this.pending.length) {
+        const batch = this.pending;
+        this.pending = [];
+        await this.serial(() => this.commit(batch));
       }
-      if (this.segmentBytes >= this.opts.maxSegmentBytes) await this.closeSegment();
+    } finally {
+      this.draining = null;
     }
-    this.draining = null;
+  }
+
+  /** Runs file operations one at a time, in call order; never rejects the chain. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.io.then(fn);
+    this.io = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Writes and fdatasyncs one batch, then answers its callers. Never throws. */
+  private async commit(batch: Pending[]): Promise<void> {
+    const data = Buffer.from(batch.length === 1 ? batch[0].text : batch.map((p) => p.text).join(''), 'utf8');
+    if (data.length === 0) {
+      this.settle(batch);
+      return;
+    }
+    const started = performance.now();
+    let file: fsp.FileHandle;
+    try {
+      file = await this.openSegment();
+    } catch (err) {
+      this.failures++;
+      for (const p of batch) p.reject(err as Error);
+      return;
+    }
+    const committed = this.segmentBytes;
+    try {
+      await writeAll(file, data);
+      await file.datasync();
+    } catch (err) {
+      this.failures++;
+      // part of the batch may be in the file: cut it off (before its callers hear of the failure
+      // and retry, so a crash cannot replay lines they were told are not stored) and start afresh
+      await this.abandonSegment(committed);
+      for (const p of batch) p.reject(err as Error);
+      return;
+    }
+    this.segmentBytes += data.length;
+    try {
+      this.opts.onCommit?.(batch.reduce((n, p) => n + p.lines, 0), (performance.now() - started) / 1000);
+    } catch {
+      // metrics must never fail a durable write
+    }
+    this.settle(batch);
+    if (this.segmentBytes >= this.opts.maxSegmentBytes || Date.now() - this.segmentOpenedAt >= this.opts.maxSegmentAgeMs) await this.closeSegment();
+  }
+
+  /** Answers a committed batch: its text is durable; a barrier fails if a write before it failed. */
+  private settle(batch: Pending[]) {
+    for (const p of batch) {
+      if (p.text === '' && p.failuresAtCall !== this.failures) p.reject(new Error('an earlier write this one waited for failed'));
+      else p.resolve();
+    }
   }
 
   private async openSegment(): Promise<fsp.FileHandle> {
     if (this.file) return this.file;
     const id = newSegmentId(Date.now());
     const file = path.join(this.opts.dir, id + SEGMENT_SUFFIX);
-    this.file = await fsp.open(file, 'a');
-    // make the new directory entry durable too, or a crash could lose the whole file
-    const dir = await fsp.open(this.opts.dir, 'r');
-    await dir.sync().finally(() => dir.close());
+    const handle = await fsp.open(file, 'a');
+    try {
+      // make the new directory entry durable too, or a crash could lose the whole file
+      const dir = await fsp.open(this.opts.dir, 'r');
+      await dir.sync().finally(() => dir.close());
+    } catch (err) {
+      await handle.close().catch(() => undefined);
+      await fsp.rm(file, { force: true }).catch(() => undefined);
+      throw err;
+    }
+    this.file = handle;
     this.segment = { id, path: file };
     this.segmentBytes = 0;
     this.segmentOpenedAt = Date.now();
-    return this.file;
+    return handle;
   }
 
-  private async closeSegment(discardPartial = false) {
+  /** Closes the current segment and hands it to the loader (on the serial chain only). */
+  private async closeSegment(): Promise<void> {
+    const { file, segment, segmentBytes } = this;
+    this.file = null;
+    this.segment = null;
+    this.segmentBytes = 0;
+    if (!file || !segment) return;
+    await file.close().catch(() => undefined);
+    if (segmentBytes > 0) this.handOver(segment);
+    else await fsp.rm(segment.path, { force: true }).catch(() => undefined);
+  }
+
+  /**
+   * After a failed write: truncates the segment to its last durable byte (so no line of the failed,
+   * unacknowledged batch is loaded: the client retries it) and hands what was acknowledged over.
+   */
+  private async abandonSegment(committed: number): Promise<void> {
     const { file, segment } = this;
     this.file = null;
     this.segment = null;
+    this.segmentBytes = 0;
     if (!file || !segment) return;
+    let clean = false;
+    try {
+      await file.truncate(committed);
+      await file.datasync();
+      clean = true;
+    } catch {
+      // the disk is failing; fall back to dropping a torn tail below
+    }
     await file.close().catch(() => undefined);
-    if (discardPartial) await truncateToLastLine(segment.path);
-    if (this.segmentBytes > 0 || discardPartial) this.opts.onSegmentClosed(segment);
-    else await fsp.rm(segment.path, { force: true });
+    if (committed === 0) {
+      // nothing in it was acknowledged
+      await fsp.rm(segment.path, { force: true }).catch(() => undefined);
+      return;
+    }
+    // acknowledged lines must not be lost; if the truncate failed, complete lines of the failed
+    // batch may be loaded too (a retry of them would then be stored twice)
+    if (!clean) await truncateToLastLine(segment.path).catch(() => undefined);
+    this.handOver(segment);
   }
 
-  /** Closes the current segment between writes, so the loader can take it. */
-  private async rotate(afterFailure = false): Promise<void> {
-    if (afterFailure) return this.closeSegment(true);
-    while (this.draining) await this.draining;
-    if (this.segment) await this.closeSegment();
+  private handOver(segment: Segment) {
+    try {
+      this.opts.onSegmentClosed(segment);
+    } catch {
+      // the file stays in the directory and is replayed at the next start
+    }
   }
 
-  /** Waits for pending appends and closes the current segment (tests and shutdown). */
+  private rotateIfOld() {
+    if (!this.segment || this.ageRotationQueued || Date.now() - this.segmentOpenedAt < this.opts.maxSegmentAgeMs) return;
+    this.ageRotationQueued = true;
+    void this.serial(async () => {
+      this.ageRotationQueued = false;
+      if (this.segment && Date.now() - this.segmentOpenedAt >= this.opts.maxSegmentAgeMs) await this.closeSegment();
+    }).catch(() => undefined);
+  }
+
+  /**
+   * Waits until every append made before this call is on disk (or has failed), then closes the
+   * current segment so the loader takes it (tests, import, shutdown).
+   */
   async flush(): Promise<void> {
-    await this.rotate();
+    // a barrier: an empty entry that is answered with (or after) the batches queued before it
+    await this.enqueue('', 0).catch(() => undefined);
+    await this.serial(() => this.closeSegment());
   }
 
+  /** Refuses new appends, then flushes: the directory holds only closed segments afterwards. */
   async close(): Promise<void> {
+    this.closed = true;
     clearInterval(this.timer);
     await this.flush();
-    this.closed = true;
+    await this.draining;
+  }
+}
+
+/** Writes all of `data` at the end of an append-mode file (a write may be short). */
+async function writeAll(file: fsp.FileHandle, data: Buffer): Promise<void> {
+  let offset = 0;
+  while (offset < data.length) {
+    const { bytesWritten } = await file.write(data, offset, data.length - offset);
+    if (bytesWritten <= 0) throw new Error('the write made no progress');
+    offset += bytesWritten;
   }
 }
 

@@ -71,11 +71,15 @@ export function segmentLoadSql(table: string, file: string): string[] {
        epoch_ms(timestamp), epoch_ms(received_at), properties::VARCHAR, context::VARCHAR, page_path, referrer_host,
        app_version, platform, os, browser, device_type, country, ip_hash
      FROM ${table} ORDER BY project_id, event, timestamp`,
+    // a segment's identify calls are merged in event-time order; a segment whose calls are all
+    // older than the stored ones only adds the traits the stored ones lack
     `INSERT INTO users
-     SELECT project_id, user_id, arg_max(properties, timestamp)::VARCHAR, epoch_ms(min(timestamp)), epoch_ms(max(timestamp))
+     SELECT project_id, user_id, list_reduce(list(properties ORDER BY timestamp, message_id), lambda acc, x: json_merge_patch(acc, x))::VARCHAR,
+       epoch_ms(min(timestamp)), epoch_ms(max(timestamp))
      FROM ${table} WHERE type = 'identify' AND user_id IS NOT NULL GROUP BY project_id, user_id
      ON CONFLICT (project_id, user_id) DO UPDATE SET
-       traits = json_merge_patch(users.traits, excluded.traits)::VARCHAR,
+       traits = CASE WHEN excluded.last_seen >= users.last_seen THEN json_merge_patch(users.traits, excluded.traits)
+         ELSE json_merge_patch(excluded.traits, users.traits) END::VARCHAR,
        first_seen = least(users.first_seen, excluded.first_seen),
        last_seen = greatest(users.last_seen, excluded.last_seen)`,
   ];

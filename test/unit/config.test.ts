@@ -1,0 +1,151 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { ConfigError, ENV_NAMES, loadConfig } from '../../src/config.js';
+
+/** The ConfigError loadConfig throws for `env`, or a failed assertion. */
+function configError(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail(`expected ${JSON.stringify(env)} to be refused`);
+}
+
+describe('config', () => {
+  test('defaults', () => {
+    const c = loadConfig({});
+    const dataDir = path.resolve('.vigil');
+    assert.deepEqual(c, {
+      port: 3000,
+      host: '0.0.0.0',
+      dataDir,
+      logLevel: 'info',
+      demo: true,
+      trustProxy: false,
+      ingestFlushMs: 1000,
+      ingestSegmentBytes: 16 * 1024 * 1024,
+      dedupWindowHours: 168,
+      queryTimeoutMs: 30_000,
+      metaFile: path.join(dataDir, 'meta.sqlite'),
+      eventsFile: path.join(dataDir, 'events.duckdb'),
+      walDir: path.join(dataDir, 'wal'),
+    });
+  });
+
+  test('the environment overrides every default', () => {
+    const c = loadConfig({
+      VIGIL_PORT: '8080',
+      VIGIL_HOST: '127.0.0.1',
+      VIGIL_DATA_DIR: '/var/lib/vigil',
+      VIGIL_LOG_LEVEL: 'debug',
+      VIGIL_DEMO: 'false',
+      VIGIL_TRUST_PROXY: 'true',
+      VIGIL_INGEST_FLUSH_MS: '250',
+      VIGIL_INGEST_SEGMENT_BYTES: '1048576',
+      VIGIL_DEDUP_WINDOW_HOURS: '24',
+      VIGIL_DUCKDB_MEMORY_LIMIT: '2GB',
+      VIGIL_DUCKDB_THREADS: '4',
+      VIGIL_QUERY_TIMEOUT_MS: '5000',
+      VIGIL_DATABASE_URL: 'sqlite:///srv/meta.db',
+      VIGIL_EVENTS_URL: 'duckdb:/srv/events.duckdb',
+    });
+    assert.equal(c.port, 8080);
+    assert.equal(c.host, '127.0.0.1');
+    assert.equal(c.dataDir, '/var/lib/vigil');
+    assert.equal(c.logLevel, 'debug');
+    assert.equal(c.demo, false);
+    assert.equal(c.trustProxy, true);
+    assert.equal(c.ingestFlushMs, 250);
+    assert.equal(c.ingestSegmentBytes, 1048576);
+    assert.equal(c.dedupWindowHours, 24);
+    assert.equal(c.duckdbMemoryLimit, '2GB');
+    assert.equal(c.duckdbThreads, 4);
+    assert.equal(c.queryTimeoutMs, 5000);
+    assert.equal(c.metaFile, '/srv/meta.db');
+    assert.equal(c.eventsFile, '/srv/events.duckdb');
+    assert.equal(c.walDir, '/var/lib/vigil/wal');
+  });
+
+  test('every setting has its own VIGIL_* variable', () => {
+    const names = Object.values(ENV_NAMES);
+    assert.equal(new Set(names).size, names.length);
+    assert.ok(names.every((n) => /^VIGIL_[A-Z_]+$/.test(n)));
+  });
+
+  test('flags (overrides) win over the environment; an unset or empty value falls through', () => {
+    const env = { VIGIL_PORT: '8080', VIGIL_LOG_LEVEL: 'warn', VIGIL_HOST: '' };
+    assert.equal(loadConfig(env, { port: '9090' }).port, 9090);
+    assert.equal(loadConfig(env, { port: 0 }).port, 0);
+    assert.equal(loadConfig(env, { port: undefined }).port, 8080);
+    assert.equal(loadConfig(env, { logLevel: undefined }).logLevel, 'warn');
+    assert.equal(loadConfig(env).host, '0.0.0.0', 'an empty variable counts as unset');
+    assert.equal(loadConfig({ VIGIL_DATA_DIR: 'rel/dir' }).dataDir, path.resolve('rel/dir'));
+  });
+
+  for (const port of ['abc', '70000', '-1', '80.5', 'Infinity']) {
+    test(`VIGIL_PORT=${port} is refused with a message naming the variable and what it accepts`, () => {
+      const err = configError({ VIGIL_PORT: port });
+      assert.match(err.message, /VIGIL_PORT/);
+      assert.ok(err.message.includes(JSON.stringify(port)), err.message);
+      assert.match(err.message, /integer from 0 to 65535/);
+    });
+  }
+
+  test('a bad flag value is named by its variable too', () => {
+    assert.throws(() => loadConfig({}, { port: 'http' }), (err: Error) => err instanceof ConfigError && /VIGIL_PORT="http"/.test(err.message));
+  });
+
+  test('a bad log level lists the levels', () => {
+    const err = configError({ VIGIL_LOG_LEVEL: 'loud' });
+    assert.match(err.message, /VIGIL_LOG_LEVEL="loud"/);
+    for (const level of ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) assert.ok(err.message.includes(level), level);
+  });
+
+  test('other bad values name their variable and what is accepted', () => {
+    const cases: [NodeJS.ProcessEnv, RegExp][] = [
+      [{ VIGIL_DEMO: 'yes' }, /VIGIL_DEMO="yes".*'true' \| 'false'/],
+      [{ VIGIL_TRUST_PROXY: '1' }, /VIGIL_TRUST_PROXY="1".*'true' \| 'false'/],
+      [{ VIGIL_INGEST_FLUSH_MS: '5' }, /VIGIL_INGEST_FLUSH_MS="5".*integer from 10 to 60000/],
+      [{ VIGIL_INGEST_SEGMENT_BYTES: '1000' }, /VIGIL_INGEST_SEGMENT_BYTES="1000".*integer of at least 65536/],
+      [{ VIGIL_DEDUP_WINDOW_HOURS: '0' }, /VIGIL_DEDUP_WINDOW_HOURS="0".*integer from 1 to 2160/],
+      [{ VIGIL_DUCKDB_MEMORY_LIMIT: 'lots' }, /VIGIL_DUCKDB_MEMORY_LIMIT="lots".*a size such as 2GB/],
+      [{ VIGIL_DUCKDB_THREADS: '0' }, /VIGIL_DUCKDB_THREADS="0".*integer from 1 to 256/],
+      [{ VIGIL_QUERY_TIMEOUT_MS: 'soon' }, /VIGIL_QUERY_TIMEOUT_MS="soon".*integer of at least 100/],
+    ];
+    for (const [env, pattern] of cases) assert.match(configError(env).message, pattern);
+  });
+
+  test('several bad values are all reported at once', () => {
+    const err = configError({ VIGIL_PORT: 'abc', VIGIL_LOG_LEVEL: 'loud', VIGIL_DEMO: 'maybe' });
+    assert.match(err.message, /VIGIL_PORT/);
+    assert.match(err.message, /VIGIL_LOG_LEVEL/);
+    assert.match(err.message, /VIGIL_DEMO/);
+  });
+
+  test('a PostgreSQL or ClickHouse URL is refused with a clear message (scaled mode is not in this build)', () => {
+    const pg = configError({ VIGIL_DATABASE_URL: 'postgres://vigil@db:5432/vigil' });
+    assert.match(pg.message, /VIGIL_DATABASE_URL/);
+    assert.match(pg.message, /sqlite:/);
+    assert.match(pg.message, /postgres.* not available/);
+    const ch = configError({ VIGIL_EVENTS_URL: 'clickhouse://ch:8123/vigil' });
+    assert.match(ch.message, /VIGIL_EVENTS_URL/);
+    assert.match(ch.message, /duckdb:/);
+  });
+
+  test('a password in a refused URL is not repeated in the message', () => {
+    const err = configError({ VIGIL_DATABASE_URL: 'postgresql://vigil:s3cret-pw@db:5432/vigil' });
+    assert.ok(!err.message.includes('s3cret-pw'), err.message);
+    assert.match(err.message, /VIGIL_DATABASE_URL/);
+  });
+
+  test('each store URL takes its own engine: metadata sqlite:, events duckdb:', () => {
+    assert.match(configError({ VIGIL_DATABASE_URL: 'duckdb:/srv/meta.duckdb' }).message, /VIGIL_DATABASE_URL.*sqlite:/);
+    assert.match(configError({ VIGIL_EVENTS_URL: 'sqlite:/srv/events.sqlite' }).message, /VIGIL_EVENTS_URL.*duckdb:/);
+    assert.match(configError({ VIGIL_EVENTS_URL: 'duckdb:' }).message, /VIGIL_EVENTS_URL/);
+    assert.match(configError({ VIGIL_DATABASE_URL: 'sqlite://' }).message, /VIGIL_DATABASE_URL/);
+    assert.equal(loadConfig({ VIGIL_DATABASE_URL: 'sqlite:meta.db' }).metaFile, path.resolve('meta.db'));
+  });
+});
