@@ -867,7 +867,7 @@ describe('ingest: identify traits', () => {
     assert.equal((await t.ctx.events.userTraits(t.project.id, userId))?.plan, 'pro');
   });
 
-  test('within one segment the traits of two identify calls are merged', { todo: 'storage: the users upsert takes arg_max(traits) per segment, so {a:1} is lost when {b:2} arrives in the same segment' }, async () => {
+  test('within one segment the traits of two identify calls are merged', async () => {
     const userId = uid();
     const base = Date.now() - 60_000;
     const batch = [
@@ -879,7 +879,7 @@ describe('ingest: identify traits', () => {
     assert.deepEqual(await t.ctx.events.userTraits(t.project.id, userId), { a: 1, b: 2 });
   });
 
-  test('an identify with an older timestamp loaded later does not overwrite newer traits', { todo: 'storage: segments are merged in load order (json_merge_patch), not by event time' }, async () => {
+  test('an identify with an older timestamp loaded later does not overwrite newer traits', async () => {
     const userId = uid();
     await postJson(`${t.url}/v1/identify`, { userId, traits: { plan: 'pro' } }, basic(t.writeKey));
     await t.ctx.flush();
