@@ -92,7 +92,7 @@ async function load(url: string, path: string, headers: Record<string, string>, 
   };
 }
 
-const server = await startServer(process.env.FLUSH_MS ? { VIGIL_INGEST_FLUSH_MS: process.env.FLUSH_MS } : {});
+const server = await startServer(Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('VIGIL_'))) as Record<string, string>);
 const serverPid = server.child.pid!;
 const auth = { 'content-type': 'application/json', authorization: 'Basic ' + Buffer.from(server.writeKey + ':').toString('base64') };
 try {

@@ -70,7 +70,7 @@ const stats = (xs: number[]) => {
   return { median: s[Math.floor(s.length / 2)], p95: s[Math.floor(s.length * 0.95)], min: s[0] };
 };
 
-const config = loadConfig({}, { dataDir: DATA_DIR, logLevel: 'silent', demo: 'false' });
+const config = loadConfig(process.env, { dataDir: DATA_DIR, logLevel: 'silent', demo: 'false' });
 if (!fs.existsSync(config.eventsFile)) await generate(config.eventsFile);
 const ctx = await createAppContext(config, pino({ level: 'silent' }));
 const app = await buildServer(ctx);

@@ -81,6 +81,7 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
     dir: config.walDir,
     maxSegmentBytes: config.ingestSegmentBytes,
     maxSegmentAgeMs: config.ingestFlushMs,
+    deferAgeRotation: () => loader.busy,
     onSegmentClosed: (segment) => {
       loader.enqueue(segment);
       metrics.segmentBacklog.set(loader.backlog);

@@ -19,7 +19,7 @@ const schema = z.object({
   demo: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   trustProxy: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   ingestFlushMs: integer(10, 60_000).default(1000),
-  ingestSegmentBytes: integer(64 * 1024).default(16 * 1024 * 1024),
+  ingestSegmentBytes: integer(64 * 1024).default(256 * 1024 * 1024),
   dedupWindowHours: integer(1, 24 * 90).default(24 * 7),
   duckdbMemoryLimit: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'a size such as 2GB').optional(),
   duckdbThreads: integer(1, 256).optional(),

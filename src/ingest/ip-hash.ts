@@ -6,10 +6,14 @@ import type { MetaDb } from '../storage/meta/db.js';
  * instead: the same visitor gives the same hash within a day (same-day unique visitors), and once
  * the day's salt is deleted nobody can link the hash back to an address or to another day.
  */
+const CACHE_LIMIT = 100_000;
+
 export class IpHasher {
   private day = '';
   private salt: Buffer = Buffer.alloc(0);
   private loading: Promise<void> | null = null;
+  /** visitors send many events a day: their hash is computed once per salt */
+  private cache = new Map<string, string>();
 
   constructor(private db: MetaDb, private now: () => number = Date.now) {}
 
@@ -32,10 +36,18 @@ export class IpHasher {
     // yesterday's salt is not needed any more: deleting it makes older hashes unlinkable
     await this.db.deleteFrom('ip_salts').where('day', '<', day).execute();
     this.salt = Buffer.from(row.salt, 'hex');
+    this.cache.clear();
     this.day = day;
   }
 
   hash(projectId: number, ip: string, userAgent: string): string {
-    return crypto.createHmac('sha256', this.salt).update(`${projectId}|${ip}|${userAgent}`).digest('hex').slice(0, 32);
+    const input = `${projectId}|${ip}|${userAgent}`;
+    let hash = this.cache.get(input);
+    if (hash === undefined) {
+      hash = crypto.createHmac('sha256', this.salt).update(input).digest('hex').slice(0, 32);
+      if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+      this.cache.set(input, hash);
+    }
+    return hash;
   }
 }

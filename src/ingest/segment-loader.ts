@@ -60,6 +60,11 @@ export class SegmentLoader {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /** True while a segment is being loaded or waits to be. */
+  get busy() {
+    return this.running !== null;
+  }
+
   get backlog() {
     return this.queue.length;
   }

@@ -32,25 +32,34 @@ export interface IngestDeps {
  * durable. Invalid messages are reported by index; they never cost the valid ones their place.
  */
 export class IngestService {
-  constructor(private deps: IngestDeps) {}
+  private enrichers: Enrichers;
+
+  constructor(private deps: IngestDeps) {
+    this.enrichers = {
+      hashIp: (projectId, ip, ua) => deps.ipHasher.hash(projectId, ip, ua),
+      sessionFor: (projectId, distinctId, timestamp) => deps.sessions.sessionFor(projectId, distinctId, timestamp),
+      newMessageId: () => 'vigil-' + crypto.randomUUID(),
+    };
+  }
 
   async ingest(projectId: number, messages: unknown[], impliedType: EventType | undefined, batch: BatchDefaults, req: RequestInfo): Promise<IngestResult> {
     const { dedup, metrics } = this.deps;
     await this.deps.ipHasher.ready();
-    const enrichers = this.enrichersFor();
     const rejected: Rejection[] = [];
     const lines: string[] = [];
     const keys: string[] = [];
     let duplicates = 0;
+    let hasIdentify = false;
     for (let i = 0; i < messages.length; i++) {
       const checked = checkMessage(messages[i], i, impliedType, batch);
       if (!checked.ok) {
         rejected.push(checked.rejection);
         continue;
       }
-      const row = toEventRow(checked.message, projectId, req, enrichers);
+      const row = toEventRow(checked.message, projectId, req, this.enrichers);
       const line = JSON.stringify(row);
-      if (Buffer.byteLength(line) > MAX_EVENT_BYTES) {
+      // a UTF-16 unit is at most 3 bytes of UTF-8, so most lines need no byte count
+      if (line.length * 3 > MAX_EVENT_BYTES && Buffer.byteLength(line) > MAX_EVENT_BYTES) {
         rejected.push({ index: i, field: '', reason: 'too_large', message: `the event is larger than ${MAX_EVENT_BYTES / 1024} KB` });
         continue;
       }
@@ -62,6 +71,7 @@ export class IngestService {
         keys.push(row.message_id);
       }
       lines.push(line);
+      hasIdentify ||= row.type === 'identify';
     }
     metrics.batchSize.observe(messages.length);
     for (const r of rejected) metrics.eventsRejected.inc({ reason: r.reason });
@@ -70,7 +80,7 @@ export class IngestService {
     // acknowledgement also waits until that copy is on disk (and fails if it fails)
     if (lines.length || duplicates) {
       try {
-        await this.deps.buffer.append(lines.length ? lines.join('\n') + '\n' : '', lines.length);
+        await this.deps.buffer.append(lines.length ? lines.join('\n') + '\n' : '', lines.length, hasIdentify);
       } catch (err) {
         for (const k of keys) dedup.remove(projectId, k);
         throw new VigilError('VIGIL_ERR_UNAVAILABLE', `events could not be written to disk; nothing was stored, retry later (${(err as Error).message})`);
@@ -78,23 +88,5 @@ export class IngestService {
       metrics.eventsAccepted.inc(lines.length);
     }
     return { accepted: lines.length, duplicates, rejected };
-  }
-
-  /** Per request: most of a request's events share one IP and agent, so their hash is memoized. */
-  private enrichersFor(): Enrichers {
-    let lastKey = '';
-    let lastHash = '';
-    return {
-      hashIp: (projectId, ip, ua) => {
-        const key = ip + '\u0000' + ua;
-        if (key !== lastKey) {
-          lastKey = key;
-          lastHash = this.deps.ipHasher.hash(projectId, ip, ua);
-        }
-        return lastHash;
-      },
-      sessionFor: (p, d, t) => this.deps.sessions.sessionFor(p, d, t),
-      newMessageId: () => 'vigil-' + crypto.randomUUID(),
-    };
   }
 }

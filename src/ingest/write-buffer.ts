@@ -10,6 +10,11 @@ export interface WriteBufferOptions {
   maxSegmentBytes: number;
   /** ... or once its first line is this old */
   maxSegmentAgeMs: number;
+  /**
+   * While this says so (the loader is still busy with earlier segments), an old segment stays open
+   * and keeps growing: DuckDB loads one large segment for far less CPU per row than many small ones.
+   */
+  deferAgeRotation?: () => boolean;
   onSegmentClosed: (segment: Segment) => void;
   onCommit?: (lines: number, seconds: number) => void;
 }
@@ -17,6 +22,7 @@ export interface WriteBufferOptions {
 interface Pending {
   text: string;
   lines: number;
+  hasIdentify: boolean;
   /** the buffer's failure count when the append was made */
   failuresAtCall: number;
   resolve: () => void;
@@ -72,16 +78,17 @@ export class WriteBuffer {
    * Resolves once `text` is durable on disk. An empty `text` is a barrier: it resolves once
    * everything appended before it is durable, and rejects if any of that (still unanswered when
    * the barrier was made) failed — so a duplicate can be acknowledged exactly when, and only if,
-   * its first copy is on disk.
+   * its first copy is on disk. `hasIdentify: false` promises that the text holds no identify call,
+   * which spares the loader a step.
    */
-  append(text: string, lines: number): Promise<void> {
+  append(text: string, lines: number, hasIdentify = true): Promise<void> {
     if (this.closed) return Promise.reject(new Error('the write buffer is closed'));
-    return this.enqueue(text, lines);
+    return this.enqueue(text, lines, hasIdentify);
   }
 
-  private enqueue(text: string, lines: number): Promise<void> {
+  private enqueue(text: string, lines: number, hasIdentify = false): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ text, lines, failuresAtCall: this.failures, resolve, reject });
+      this.pending.push({ text, lines, hasIdentify, failuresAtCall: this.failures, resolve, reject });
       this.draining ??= this.drain();
     });
   }
@@ -136,13 +143,14 @@ export class WriteBuffer {
       return;
     }
     this.segmentBytes += data.length;
+    if (this.segment && batch.some((p) => p.hasIdentify)) this.segment.hasIdentify = true;
     try {
       this.opts.onCommit?.(batch.reduce((n, p) => n + p.lines, 0), (performance.now() - started) / 1000);
     } catch {
       // metrics must never fail a durable write
     }
     this.settle(batch);
-    if (this.segmentBytes >= this.opts.maxSegmentBytes || Date.now() - this.segmentOpenedAt >= this.opts.maxSegmentAgeMs) await this.closeSegment();
+    if (this.segmentBytes >= this.opts.maxSegmentBytes || this.isOld()) await this.closeSegment();
   }
 
   /** Answers a committed batch: its text is durable; a barrier fails if a write before it failed. */
@@ -168,7 +176,7 @@ export class WriteBuffer {
       throw err;
     }
     this.file = handle;
-    this.segment = { id, path: file };
+    this.segment = { id, path: file, hasIdentify: false };
     this.segmentBytes = 0;
     this.segmentOpenedAt = Date.now();
     return handle;
@@ -224,12 +232,16 @@ export class WriteBuffer {
     }
   }
 
+  private isOld(): boolean {
+    return Date.now() - this.segmentOpenedAt >= this.opts.maxSegmentAgeMs && !this.opts.deferAgeRotation?.();
+  }
+
   private rotateIfOld() {
-    if (!this.segment || this.ageRotationQueued || Date.now() - this.segmentOpenedAt < this.opts.maxSegmentAgeMs) return;
+    if (!this.segment || this.ageRotationQueued || !this.isOld()) return;
     this.ageRotationQueued = true;
     void this.serial(async () => {
       this.ageRotationQueued = false;
-      if (this.segment && Date.now() - this.segmentOpenedAt >= this.opts.maxSegmentAgeMs) await this.closeSegment();
+      if (this.segment && this.isOld()) await this.closeSegment();
     }).catch(() => undefined);
   }
 

@@ -26,7 +26,7 @@ describe('config', () => {
       demo: true,
       trustProxy: false,
       ingestFlushMs: 1000,
-      ingestSegmentBytes: 16 * 1024 * 1024,
+      ingestSegmentBytes: 256 * 1024 * 1024,
       dedupWindowHours: 168,
       queryTimeoutMs: 30_000,
       metaFile: path.join(dataDir, 'meta.sqlite'),

@@ -62,27 +62,31 @@ CREATE TABLE IF NOT EXISTS loaded_segments (
 const SEGMENT_COLUMNS =
   "{project_id:'INTEGER', message_id:'VARCHAR', type:'VARCHAR', event:'VARCHAR', anonymous_id:'VARCHAR', user_id:'VARCHAR', distinct_id:'VARCHAR', session_id:'VARCHAR', timestamp:'BIGINT', received_at:'BIGINT', properties:'JSON', context:'JSON', page_path:'VARCHAR', referrer_host:'VARCHAR', app_version:'VARCHAR', platform:'VARCHAR', os:'VARCHAR', browser:'VARCHAR', device_type:'VARCHAR', country:'VARCHAR', ip_hash:'VARCHAR'}";
 
-export function segmentLoadSql(table: string, file: string): string[] {
-  const path = "'" + file.replace(/'/g, "''") + "'";
-  return [
-    `CREATE TEMP TABLE ${table} AS SELECT * FROM read_json(${path}, format='newline_delimited', columns=${SEGMENT_COLUMNS})`,
-    // rows are sorted per segment so row groups stay clustered by (project, event, time)
-    `INSERT INTO events SELECT project_id, message_id, type, event, anonymous_id, user_id, distinct_id, session_id,
+/**
+ * Loading a segment: its events go straight from the file into the table. They are not sorted:
+ * a segment fills less than a row group, so sorting would not help zone maps, and it costs more
+ * CPU than the insert. Identify calls are read again (only when the segment has any) to keep the
+ * latest traits per user.
+ */
+export function segmentLoadSql(file: string): { insertEvents: string; upsertUsers: string } {
+  const source = `read_json('${file.replace(/'/g, "''")}', format='newline_delimited', columns=${SEGMENT_COLUMNS})`;
+  return {
+    insertEvents: `INSERT INTO events SELECT project_id, message_id, type, event, anonymous_id, user_id, distinct_id, session_id,
        epoch_ms(timestamp), epoch_ms(received_at), properties::VARCHAR, context::VARCHAR, page_path, referrer_host,
        app_version, platform, os, browser, device_type, country, ip_hash
-     FROM ${table} ORDER BY project_id, event, timestamp`,
+     FROM ${source}`,
     // a segment's identify calls are merged in event-time order; a segment whose calls are all
     // older than the stored ones only adds the traits the stored ones lack
-    `INSERT INTO users
+    upsertUsers: `INSERT INTO users
      SELECT project_id, user_id, list_reduce(list(properties ORDER BY timestamp, message_id), lambda acc, x: json_merge_patch(acc, x))::VARCHAR,
        epoch_ms(min(timestamp)), epoch_ms(max(timestamp))
-     FROM ${table} WHERE type = 'identify' AND user_id IS NOT NULL GROUP BY project_id, user_id
+     FROM ${source} WHERE type = 'identify' AND user_id IS NOT NULL GROUP BY project_id, user_id
      ON CONFLICT (project_id, user_id) DO UPDATE SET
        traits = CASE WHEN excluded.last_seen >= users.last_seen THEN json_merge_patch(users.traits, excluded.traits)
          ELSE json_merge_patch(excluded.traits, users.traits) END::VARCHAR,
        first_seen = least(users.first_seen, excluded.first_seen),
        last_seen = greatest(users.last_seen, excluded.last_seen)`,
-  ];
+  };
 }
 
 function windowWhere(q: WindowQuery): string {

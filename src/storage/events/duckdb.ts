@@ -44,7 +44,6 @@ class ConnectionPool {
 export class DuckDbEventStore implements EventStore {
   readonly kind = 'duckdb' as const;
   private writeChain: Promise<unknown> = Promise.resolve();
-  private segmentCounter = 0;
 
   private constructor(
     private instance: DuckDBInstance,
@@ -82,16 +81,12 @@ export class DuckDbEventStore implements EventStore {
   private async loadNow(segment: Segment): Promise<number> {
     const w = this.writer;
     if (await this.isSegmentLoadedOn(w, segment.id)) return 0;
-    const table = `segment_${process.pid}_${++this.segmentCounter}`;
-    const [createTemp, insertEvents, upsertUsers] = segmentLoadSql(table, segment.path);
+    const { insertEvents, upsertUsers } = segmentLoadSql(segment.path);
     await w.run('BEGIN TRANSACTION');
     try {
-      await w.run(createTemp);
-      const inserted = await w.run(insertEvents);
-      const rows = Number(inserted.rowsChanged);
-      await w.run(upsertUsers);
+      const rows = Number((await w.run(insertEvents)).rowsChanged);
+      if (segment.hasIdentify !== false) await w.run(upsertUsers);
       await w.run(`INSERT INTO loaded_segments VALUES ($1, ${int(rows)}, now()::TIMESTAMP)`, [segment.id]);
-      await w.run(`DROP TABLE ${table}`);
       await w.run('COMMIT');
       return rows;
     } catch (err) {

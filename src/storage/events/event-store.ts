@@ -44,6 +44,8 @@ export type Measure = (typeof MEASURES)[number];
 export interface Segment {
   id: string;
   path: string;
+  /** false when the writer knows the segment holds no identify call (the users step is skipped) */
+  hasIdentify?: boolean;
 }
 
 export interface TimeseriesQuery {
