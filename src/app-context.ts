@@ -5,13 +5,14 @@ import { DedupIndex } from './ingest/dedup-index.js';
 import { IpHasher } from './ingest/ip-hash.js';
 import { SegmentLoader } from './ingest/segment-loader.js';
 import { IngestService } from './ingest/service.js';
-import { SessionTracker } from './ingest/sessions.js';
+import { PipelineClient } from './ingest/pipeline-client.js';
+import { checkKey } from './auth/request-auth.js';
 import { WriteBuffer } from './ingest/write-buffer.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
 import { ProjectService } from './projects/service.js';
 import { DuckDbEventStore } from './storage/events/duckdb.js';
 import type { EventStore } from './storage/events/event-store.js';
-import { migrateMeta, openSqliteMeta, type MetaStore } from './storage/meta/db.js';
+import { openMetaStore, type MetaStore } from './storage/meta/db.js';
 
 /** Everything a running Vigil holds: stores, services and the ingest pipeline, wired once. */
 export interface AppContext {
@@ -30,10 +31,8 @@ export interface AppContext {
   close(): Promise<void>;
 }
 
-export async function openMeta(config: Config): Promise<MetaStore> {
-  const meta = openSqliteMeta(config.metaFile);
-  await migrateMeta(meta);
-  return meta;
+export function openMeta(config: Config): Promise<MetaStore> {
+  return openMetaStore(config.metaFile);
 }
 
 export async function openEvents(config: Config): Promise<DuckDbEventStore> {
@@ -91,7 +90,9 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
       metrics.commitEvents.observe(lines);
     },
   });
-  const ingest = new IngestService({ buffer, dedup, ipHasher: new IpHasher(meta.db), sessions: new SessionTracker(), metrics });
+  const apiKeys = new ApiKeyService(meta.db);
+  const pipeline = new PipelineClient(log);
+  const ingest = new IngestService({ buffer, dedup, ipHasher: new IpHasher(meta.db), pipeline, metrics, verifyKey: (secret) => checkKey(apiKeys, secret, 'ingest') });
 
   let closing: Promise<void> | null = null;
   return {
@@ -100,7 +101,7 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
     meta,
     events,
     projects: new ProjectService(meta.db),
-    apiKeys: new ApiKeyService(meta.db),
+    apiKeys,
     ingest,
     buffer,
     loader,
@@ -112,6 +113,7 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
     close() {
       closing ??= (async () => {
         await buffer.close();
+        await pipeline.close();
         await loader.stop();
         await events.close();
         await meta.close();

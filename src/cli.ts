@@ -1,12 +1,11 @@
 #!/usr/bin/env node
 import fs from 'node:fs';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Command } from 'commander';
 import { pino } from 'pino';
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger } from 'fastify';
 import { ConfigError, loadConfig, type Config, type ConfigInput } from './config.js';
 import type { AppContext } from './app-context.js';
-import { migrateMeta, openSqliteMeta, type MetaStore } from './storage/meta/db.js';
+import { openMetaStore } from './storage/meta/db.js';
 import { ProjectService } from './projects/service.js';
 import { ApiKeyService, parseScopes } from './auth/api-keys.js';
 import { seedDemo } from './demo/seed.js';
@@ -24,31 +23,19 @@ function config(extra: ConfigInput = {}): Config {
   return loadConfig(process.env, { dataDir: o.dataDir, logLevel: o.logLevel, ...extra });
 }
 
-/** How long a shutdown waits for requests in flight before closing their connections. */
-const SHUTDOWN_GRACE_MS = 10_000;
-
-const logger = (c: Config) => pino({ level: c.logLevel });
 const quietLogger = (c: Config) => pino({ level: c.logLevel === 'info' ? 'warn' : c.logLevel });
 
 // The event store's native module, Fastify and their plugins take about a second to load: they are
 // loaded on first use, so the metadata commands (projects, keys) start without them.
 const createAppContext = async (c: Config, log: FastifyBaseLogger): Promise<AppContext> => (await import('./app-context.js')).createAppContext(c, log);
-const buildServer = async (ctx: AppContext): Promise<FastifyInstance> => (await import('./server.js')).buildServer(ctx);
 const progressBar = async (format: string) => {
   const { default: cliProgress } = await import('cli-progress');
   return new cliProgress.SingleBar({ format }, cliProgress.Presets.shades_classic);
 };
 
-/** The metadata store alone (what app-context's openMeta does, without loading the event store). */
-async function openMeta(c: Config): Promise<MetaStore> {
-  const meta = openSqliteMeta(c.metaFile);
-  await migrateMeta(meta);
-  return meta;
-}
-
 /** Commands that only touch metadata (projects, keys) may run while a server is running. */
 async function withMeta<T>(fn: (m: { projects: ProjectService; keys: ApiKeyService }) => Promise<T>): Promise<T> {
-  const meta = await openMeta(config());
+  const meta = await openMetaStore(config().metaFile);
   try {
     return await fn({ projects: new ProjectService(meta.db), keys: new ApiKeyService(meta.db) });
   } finally {
@@ -100,65 +87,8 @@ program
   .option('--port <port>', 'HTTP port (VIGIL_PORT)')
   .option('--host <host>', 'listen address (VIGIL_HOST)')
   .action(async (o: { port?: string; host?: string }) => {
-    const c = config({ port: o.port, host: o.host });
-    const log = logger(c);
-    const ctx = await createAppContext(c, log);
-    if (c.demo && (await ctx.projects.list()).length === 0) {
-      log.info('no project yet: seeding the demo project with 30 days of traffic');
-      const demo = await seedDemo(ctx);
-      log.info({ project: demo.project.slug, events: demo.events, writeKey: demo.writeKey, readKey: demo.readKey }, 'demo project ready');
-    }
-    const app = await buildServer(ctx);
-    // responses not yet sent, so a shutdown can ask their clients to drop the connection
-    const unsent = new Set<ServerResponse>();
-    app.server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
-      unsent.add(res);
-      res.once('finish', () => unsent.delete(res)).once('close', () => unsent.delete(res));
-    });
-    let stopping = false;
-    const stop = async (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ signal }, 'shutting down: draining requests and flushing events');
-      let code = 0;
-      // app.close() waits for every connection to end, but a keep-alive connection whose request
-      // was in flight stays open after its answer (until keepAliveTimeout, 72 s). So: answers still
-      // to come tell the client to close, connections that turn idle are closed, and after a grace
-      // period whatever is left (a client that never finishes its body) is cut.
-      for (const res of unsent) if (!res.headersSent) res.setHeader('connection', 'close');
-      const reaper = setInterval(() => app.server.closeIdleConnections(), 100);
-      const cut = setTimeout(() => {
-        log.warn({ graceMs: SHUTDOWN_GRACE_MS }, 'requests still open after the grace period: closing their connections');
-        app.server.closeAllConnections();
-      }, SHUTDOWN_GRACE_MS);
-      try {
-        // answer the requests in flight, refuse new ones ...
-        await app.close();
-      } catch (err) {
-        code = 1;
-        log.error({ err }, 'closing the HTTP server failed');
-      } finally {
-        clearInterval(reaper);
-        clearTimeout(cut);
-      }
-      try {
-        // ... then make every acknowledged event durable in the event store and release the files
-        await ctx.close();
-      } catch (err) {
-        code = 1;
-        log.error({ err }, 'closing the stores failed; acknowledged events left in the write-ahead directory are replayed at the next start');
-      }
-      process.exit(code);
-    };
-    process.on('SIGTERM', () => void stop('SIGTERM'));
-    process.on('SIGINT', () => void stop('SIGINT'));
-    try {
-      await app.listen({ port: c.port, host: c.host });
-    } catch (err) {
-      // e.g. the port is taken: release the event store before the process exits
-      await ctx.close().catch(() => undefined);
-      throw err;
-    }
+    const { serve } = await import('./serve.js');
+    await serve(config({ port: o.port, host: o.host }));
   });
 
 program

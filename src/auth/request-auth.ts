@@ -7,6 +7,15 @@ import type { ApiKey, ApiKeyService, Scope } from './api-keys.js';
  * password), `Authorization: Bearer`, `X-API-Key`, or `writeKey` in the JSON body.
  */
 export function keyFromRequest(request: FastifyRequest): string | undefined {
+  const fromHeaders = keyFromHeaders(request);
+  if (fromHeaders) return fromHeaders;
+  const body = request.body as { writeKey?: unknown } | undefined;
+  if (body && typeof body === 'object' && typeof body.writeKey === 'string' && body.writeKey) return body.writeKey;
+  return undefined;
+}
+
+/** The key of the Authorization or X-API-Key header. */
+export function keyFromHeaders(request: FastifyRequest): string | undefined {
   const auth = request.headers.authorization;
   if (auth) {
     const [scheme, value = ''] = auth.split(' ', 2);
@@ -20,14 +29,19 @@ export function keyFromRequest(request: FastifyRequest): string | undefined {
   }
   const header = request.headers['x-api-key'];
   if (typeof header === 'string' && header) return header;
-  const body = request.body as { writeKey?: unknown } | undefined;
-  if (body && typeof body === 'object' && typeof body.writeKey === 'string' && body.writeKey) return body.writeKey;
   return undefined;
 }
 
+export const missingKey = () =>
+  new VigilError('VIGIL_ERR_UNAUTHORIZED', 'an API key is required: send it as a Bearer token, X-API-Key header, or (for ingest) as the Basic auth user name / writeKey');
+
 export async function requireKey(keys: ApiKeyService, request: FastifyRequest, scope: Scope): Promise<ApiKey> {
-  const secret = keyFromRequest(request);
-  if (!secret) throw new VigilError('VIGIL_ERR_UNAUTHORIZED', 'an API key is required: send it as a Bearer token, X-API-Key header, or (for ingest) as the Basic auth user name / writeKey');
+  return checkKey(keys, keyFromRequest(request), scope);
+}
+
+/** The active key a secret belongs to, if it carries `scope` (or admin); else a 401 or 403. */
+export async function checkKey(keys: ApiKeyService, secret: string | undefined, scope: Scope): Promise<ApiKey> {
+  if (!secret) throw missingKey();
   const key = await keys.verify(secret);
   if (!key) throw new VigilError('VIGIL_ERR_UNAUTHORIZED', 'the API key is not valid (unknown, revoked or expired)');
   if (!key.scopes.includes(scope) && !key.scopes.includes('admin')) {

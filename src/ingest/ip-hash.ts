@@ -6,14 +6,10 @@ import type { MetaDb } from '../storage/meta/db.js';
  * instead: the same visitor gives the same hash within a day (same-day unique visitors), and once
  * the day's salt is deleted nobody can link the hash back to an address or to another day.
  */
-const CACHE_LIMIT = 100_000;
-
 export class IpHasher {
   private day = '';
-  private salt: Buffer = Buffer.alloc(0);
+  private saltHex = '';
   private loading: Promise<void> | null = null;
-  /** visitors send many events a day: their hash is computed once per salt */
-  private cache = new Map<string, string>();
 
   constructor(private db: MetaDb, private now: () => number = Date.now) {}
 
@@ -35,19 +31,40 @@ export class IpHasher {
     const row = await this.db.selectFrom('ip_salts').select('salt').where('day', '=', day).executeTakeFirstOrThrow();
     // yesterday's salt is not needed any more: deleting it makes older hashes unlinkable
     await this.db.deleteFrom('ip_salts').where('day', '<', day).execute();
-    this.salt = Buffer.from(row.salt, 'hex');
-    this.cache.clear();
+    this.saltHex = row.salt;
     this.day = day;
   }
 
-  hash(projectId: number, ip: string, userAgent: string): string {
+  /** Today's salt, hex (loaded or created on the first call of a UTC day). */
+  async currentSalt(): Promise<string> {
+    await this.ready();
+    return this.saltHex;
+  }
+}
+
+const CACHE_LIMIT = 100_000;
+
+/**
+ * The hashing itself, for the pipeline thread. Visitors send many events a day, so each
+ * (project, ip, agent) is hashed once per salt.
+ */
+export function createIpHash(): (saltHex: string, projectId: number, ip: string, userAgent: string) => string {
+  let salt = '';
+  let key = Buffer.alloc(0);
+  const cache = new Map<string, string>();
+  return (saltHex, projectId, ip, userAgent) => {
+    if (saltHex !== salt) {
+      salt = saltHex;
+      key = Buffer.from(saltHex, 'hex');
+      cache.clear();
+    }
     const input = `${projectId}|${ip}|${userAgent}`;
-    let hash = this.cache.get(input);
+    let hash = cache.get(input);
     if (hash === undefined) {
-      hash = crypto.createHmac('sha256', this.salt).update(input).digest('hex').slice(0, 32);
-      if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
-      this.cache.set(input, hash);
+      hash = crypto.createHmac('sha256', key).update(input).digest('hex').slice(0, 32);
+      if (cache.size >= CACHE_LIMIT) cache.clear();
+      cache.set(input, hash);
     }
     return hash;
-  }
+  };
 }

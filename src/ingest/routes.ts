@@ -4,12 +4,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { EventType } from '../storage/events/event-store.js';
 import { VigilError } from '../errors.js';
 import type { AppContext } from '../app-context.js';
-import { requireKey } from '../auth/request-auth.js';
-import type { BatchDefaults } from './segment-spec.js';
+import { keyFromHeaders } from '../auth/request-auth.js';
+import type { BodyKind } from './pipeline.js';
 import type { IngestResult } from './service.js';
 
 export const MAX_BATCH_BYTES = 500 * 1024;
-export const MAX_BATCH_EVENTS = 2500;
+export { MAX_BATCH_EVENTS } from './pipeline.js';
 const MAX_SINGLE_BYTES = 32 * 1024;
 
 const SINGLE_ROUTES: [string, string, EventType][] = [
@@ -45,13 +45,8 @@ function gunzipStream(payload: NodeJS.ReadableStream) {
 export async function ingestRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }) {
   // analytics.js sends JSON as text/plain (no CORS preflight); sendBeacon may send no type at all
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
-    try {
-      done(null, JSON.parse(body as string));
-    } catch (err) {
-      done(new VigilError('VIGIL_ERR_INVALID_JSON', `the body is not valid JSON: ${(err as Error).message}`), undefined);
-    }
-  });
+  // the body stays text here: the pipeline thread parses it
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('access-control-allow-origin', request.headers.origin ?? '*');
@@ -74,9 +69,9 @@ export async function ingestRoutes(app: FastifyInstance, { ctx }: { ctx: AppCont
     return gunzipStream(payload) as unknown as typeof payload;
   });
 
-  const handle = async (request: FastifyRequest, reply: FastifyReply, messages: unknown[], type: EventType | undefined, batch: BatchDefaults) => {
-    const key = await requireKey(ctx.apiKeys, request, 'ingest');
-    const result = await ctx.ingest.ingest(key.projectId, messages, type, batch, {
+  const handle = (kind: BodyKind) => async (request: FastifyRequest, reply: FastifyReply) => {
+    const text = typeof request.body === 'string' ? request.body : '';
+    const result = await ctx.ingest.ingestBody(text, kind, keyFromHeaders(request), {
       receivedAt: Date.now(),
       ip: request.ip,
       browserUserAgent: request.headers.origin ? request.headers['user-agent'] : undefined,
@@ -85,36 +80,14 @@ export async function ingestRoutes(app: FastifyInstance, { ctx }: { ctx: AppCont
     return reply.send(answer(result));
   };
 
-  const single = (type: EventType) => async (request: FastifyRequest, reply: FastifyReply) => {
-    const body = request.body;
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw new VigilError('VIGIL_ERR_BAD_REQUEST', 'the body must be one JSON object (an event)');
-    }
-    return handle(request, reply, [body], type, {});
-  };
-
   for (const [long, short, type] of SINGLE_ROUTES) {
     for (const path of [`/v1/${long}`, `/v1/${short}`]) {
-      app.post(path, { bodyLimit: MAX_SINGLE_BYTES, logLevel: 'warn', schema: { tags: ['ingest'], summary: `Segment ${type} call`, response: successSchema, hide: path.length === 4 + 1 } }, single(type));
+      app.post(path, { bodyLimit: MAX_SINGLE_BYTES, logLevel: 'warn', schema: { tags: ['ingest'], summary: `Segment ${type} call`, response: successSchema, hide: path.length === 4 + 1 } }, handle({ single: type }));
     }
   }
 
-  const batch = async (request: FastifyRequest, reply: FastifyReply) => {
-    const body = request.body as { batch?: unknown; context?: unknown; sentAt?: unknown } | null;
-    if (typeof body !== 'object' || body === null || !Array.isArray(body.batch)) {
-      throw new VigilError('VIGIL_ERR_BAD_REQUEST', 'the body must be a JSON object with a "batch" array of events', { field: 'batch' });
-    }
-    if (body.batch.length > MAX_BATCH_EVENTS) {
-      throw new VigilError('VIGIL_ERR_PAYLOAD_TOO_LARGE', `a batch holds at most ${MAX_BATCH_EVENTS} events; this one has ${body.batch.length}`, { field: 'batch' });
-    }
-    const context = body.context;
-    if (context !== undefined && (typeof context !== 'object' || context === null || Array.isArray(context))) {
-      throw new VigilError('VIGIL_ERR_BAD_REQUEST', 'context must be a JSON object', { field: 'context' });
-    }
-    return handle(request, reply, body.batch, undefined, { context: context as Record<string, unknown> | undefined, sentAt: body.sentAt });
-  };
   for (const path of ['/v1/batch', '/v1/b', '/v1/import']) {
-    app.post(path, { bodyLimit: MAX_BATCH_BYTES, logLevel: 'warn', schema: { tags: ['ingest'], summary: 'Segment batch (up to 2,500 events, 500 KB)', response: successSchema, hide: path === '/v1/b' } }, batch);
+    app.post(path, { bodyLimit: MAX_BATCH_BYTES, logLevel: 'warn', schema: { tags: ['ingest'], summary: 'Segment batch (up to 2,500 events, 500 KB)', response: successSchema, hide: path === '/v1/b' } }, handle({ batch: true }));
   }
 }
 

@@ -1,16 +1,17 @@
-import crypto from 'node:crypto';
 import type { EventType } from '../storage/events/event-store.js';
 import { VigilError } from '../errors.js';
 import type { Metrics } from '../ops/metrics.js';
+import type { ApiKey } from '../auth/api-keys.js';
+import { missingKey } from '../auth/request-auth.js';
 import type { DedupIndex } from './dedup-index.js';
-import { toEventRow, type Enrichers, type RequestInfo } from './enrich.js';
+import type { RequestInfo } from './enrich.js';
 import type { IpHasher } from './ip-hash.js';
-import { checkMessage, type BatchDefaults, type Rejection } from './segment-spec.js';
-import type { SessionTracker } from './sessions.js';
+import type { BodyKind, PipelineOutput } from './pipeline.js';
+import type { PipelineClient, PipelineReply } from './pipeline-client.js';
+import type { BatchDefaults, Rejection } from './segment-spec.js';
 import type { WriteBuffer } from './write-buffer.js';
 
-/** Segment's limit for one event, measured on the stored line. */
-export const MAX_EVENT_BYTES = 32 * 1024;
+export { MAX_EVENT_BYTES } from './pipeline.js';
 
 export interface IngestResult {
   accepted: number;
@@ -22,71 +23,86 @@ export interface IngestDeps {
   buffer: WriteBuffer;
   dedup: DedupIndex;
   ipHasher: IpHasher;
-  sessions: SessionTracker;
+  pipeline: PipelineClient;
   metrics: Metrics;
+  /** checks an ingest key (401/403 when it is not one) */
+  verifyKey: (secret: string) => Promise<ApiKey>;
 }
 
 /**
- * Ingest as named steps: check each message against the spec, enrich it into a row, drop what was
- * seen before, then write all of the request's rows to the write buffer and wait until they are
- * durable. Invalid messages are reported by index; they never cost the valid ones their place.
+ * Ingest as named steps: parse, check each message against the spec and enrich it into a row
+ * (on the pipeline thread), authenticate, drop what was seen before, then write the rows to the
+ * write buffer and wait until they are durable. Invalid messages are reported by index; they
+ * never cost the valid ones their place.
  */
 export class IngestService {
-  private enrichers: Enrichers;
+  constructor(private deps: IngestDeps) {}
 
-  constructor(private deps: IngestDeps) {
-    this.enrichers = {
-      hashIp: (projectId, ip, ua) => deps.ipHasher.hash(projectId, ip, ua),
-      sessionFor: (projectId, distinctId, timestamp) => deps.sessions.sessionFor(projectId, distinctId, timestamp),
-      newMessageId: () => 'vigil-' + crypto.randomUUID(),
-    };
+  /** A request body as received; `headerKey` is the key from the request's headers, if any. */
+  async ingestBody(text: string, kind: BodyKind, headerKey: string | undefined, req: RequestInfo): Promise<IngestResult> {
+    // a key in the headers is checked before any parsing; one inside the body after
+    const key = headerKey === undefined ? undefined : await this.deps.verifyKey(headerKey);
+    const salt = await this.deps.ipHasher.currentSalt();
+    let reply: PipelineReply = await this.deps.pipeline.run({ text, kind, projectId: key?.projectId, req, salt });
+    let projectId = key?.projectId;
+    if ('writeKey' in reply) {
+      const bodyKey = await this.deps.verifyKey(reply.writeKey).catch(async (err) => {
+        await this.deps.pipeline.resume(reply.id, null);
+        throw err;
+      });
+      projectId = bodyKey.projectId;
+      reply = await this.deps.pipeline.resume(reply.id, projectId);
+    }
+    return this.store(projectId as number, outputOf(reply));
   }
 
-  async ingest(projectId: number, messages: unknown[], impliedType: EventType | undefined, batch: BatchDefaults, req: RequestInfo): Promise<IngestResult> {
+  /** Messages already parsed (import, demo), for a known project. */
+  async ingest(projectId: number, messages: unknown[], impliedType: EventType | undefined, defaults: BatchDefaults, req: RequestInfo): Promise<IngestResult> {
+    const salt = await this.deps.ipHasher.currentSalt();
+    return this.store(projectId, outputOf(await this.deps.pipeline.run({ messages, impliedType, defaults, projectId, req, salt })));
+  }
+
+  private async store(projectId: number, out: PipelineOutput): Promise<IngestResult> {
     const { dedup, metrics } = this.deps;
-    await this.deps.ipHasher.ready();
-    const rejected: Rejection[] = [];
-    const lines: string[] = [];
+    const kept: string[] = [];
     const keys: string[] = [];
     let duplicates = 0;
-    let hasIdentify = false;
-    for (let i = 0; i < messages.length; i++) {
-      const checked = checkMessage(messages[i], i, impliedType, batch);
-      if (!checked.ok) {
-        rejected.push(checked.rejection);
-        continue;
-      }
-      const row = toEventRow(checked.message, projectId, req, this.enrichers);
-      const line = JSON.stringify(row);
-      // a UTF-16 unit is at most 3 bytes of UTF-8, so most lines need no byte count
-      if (line.length * 3 > MAX_EVENT_BYTES && Buffer.byteLength(line) > MAX_EVENT_BYTES) {
-        rejected.push({ index: i, field: '', reason: 'too_large', message: `the event is larger than ${MAX_EVENT_BYTES / 1024} KB` });
-        continue;
-      }
-      if (checked.message.messageId !== undefined) {
-        if (!dedup.add(projectId, row.message_id)) {
+    for (let i = 0; i < out.lines.length; i++) {
+      const id = out.messageIds[i];
+      if (id !== null) {
+        if (!dedup.add(projectId, id)) {
           duplicates++;
           continue;
         }
-        keys.push(row.message_id);
+        keys.push(id);
       }
-      lines.push(line);
-      hasIdentify ||= row.type === 'identify';
+      kept.push(out.lines[i]);
     }
-    metrics.batchSize.observe(messages.length);
-    for (const r of rejected) metrics.eventsRejected.inc({ reason: r.reason });
+    metrics.batchSize.observe(out.received);
+    for (const r of out.rejected) metrics.eventsRejected.inc({ reason: r.reason });
     if (duplicates) metrics.eventsRejected.inc({ reason: 'duplicate' }, duplicates);
     // a duplicate's first copy may still be in flight: joining the same write means its
     // acknowledgement also waits until that copy is on disk (and fails if it fails)
-    if (lines.length || duplicates) {
+    if (kept.length || duplicates) {
+      const waitStarted = performance.now();
       try {
-        await this.deps.buffer.append(lines.length ? lines.join('\n') + '\n' : '', lines.length, hasIdentify);
+        await this.deps.buffer.append(kept.length ? kept.join('\n') + '\n' : '', kept.length, out.hasIdentify);
       } catch (err) {
         for (const k of keys) dedup.remove(projectId, k);
         throw new VigilError('VIGIL_ERR_UNAVAILABLE', `events could not be written to disk; nothing was stored, retry later (${(err as Error).message})`);
       }
-      metrics.eventsAccepted.inc(lines.length);
+      metrics.durableWaitSeconds.observe((performance.now() - waitStarted) / 1000);
+      metrics.eventsAccepted.inc(kept.length);
     }
-    return { accepted: lines.length, duplicates, rejected };
+    return { accepted: kept.length, duplicates, rejected: out.rejected };
   }
+}
+
+function outputOf(reply: PipelineReply): PipelineOutput {
+  if ('output' in reply) return reply.output;
+  if ('error' in reply) {
+    if (reply.error.missingKey) throw missingKey();
+    throw new VigilError(reply.error.code, reply.error.message, reply.error.details ?? undefined);
+  }
+  throw new VigilError('VIGIL_ERR_INTERNAL', 'unexpected reply from the ingest pipeline');
 }

@@ -44,6 +44,7 @@ class ConnectionPool {
 export class DuckDbEventStore implements EventStore {
   readonly kind = 'duckdb' as const;
   private writeChain: Promise<unknown> = Promise.resolve();
+  private closed = false;
 
   private constructor(
     private instance: DuckDBInstance,
@@ -174,6 +175,8 @@ export class DuckDbEventStore implements EventStore {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     await this.writeChain;
     await this.writer.run('CHECKPOINT').catch(() => undefined);
     this.readers.closeAll();

@@ -77,3 +77,10 @@ export async function migrateMeta(store: MetaStore): Promise<string[]> {
   if (error) throw error;
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
+
+/** Opens the SQLite metadata store and brings its schema up to date. */
+export async function openMetaStore(file: string): Promise<MetaStore> {
+  const meta = openSqliteMeta(file);
+  await migrateMeta(meta);
+  return meta;
+}

@@ -1,0 +1,76 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pino } from 'pino';
+import type { Config } from './config.js';
+import { createAppContext } from './app-context.js';
+import { buildServer } from './server.js';
+import { seedDemo } from './demo/seed.js';
+import { lowerBackgroundThreadPriority } from './ops/thread-priority.js';
+
+/** How long a shutdown waits for requests in flight before closing their connections. */
+const SHUTDOWN_GRACE_MS = 10_000;
+/** Threads started after start-up (DuckDB, libuv) are found and lowered this often. */
+const PRIORITY_CHECK_MS = 10_000;
+
+/** `vigil serve`: opens the stores, seeds the demo on a first start, serves until SIGTERM/SIGINT. */
+export async function serve(c: Config): Promise<void> {
+  const log = pino({ level: c.logLevel });
+  const ctx = await createAppContext(c, log);
+  if (c.demo && (await ctx.projects.list()).length === 0) {
+    log.info('no project yet: seeding the demo project with 30 days of traffic');
+    const demo = await seedDemo(ctx);
+    log.info({ project: demo.project.slug, events: demo.events, writeKey: demo.writeKey, readKey: demo.readKey }, 'demo project ready');
+  }
+  const app = await buildServer(ctx);
+  // responses not yet sent, so a shutdown can ask their clients to drop the connection
+  const unsent = new Set<ServerResponse>();
+  app.server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+    unsent.add(res);
+    res.once('finish', () => unsent.delete(res)).once('close', () => unsent.delete(res));
+  });
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down: draining requests and flushing events');
+    let code = 0;
+    // app.close() waits for every connection to end, but a keep-alive connection whose request
+    // was in flight stays open after its answer (until keepAliveTimeout, 72 s). So: answers still
+    // to come tell the client to close, connections that turn idle are closed, and after a grace
+    // period whatever is left (a client that never finishes its body) is cut.
+    for (const res of unsent) if (!res.headersSent) res.setHeader('connection', 'close');
+    const reaper = setInterval(() => app.server.closeIdleConnections(), 100);
+    const cut = setTimeout(() => {
+      log.warn({ graceMs: SHUTDOWN_GRACE_MS }, 'requests still open after the grace period: closing their connections');
+      app.server.closeAllConnections();
+    }, SHUTDOWN_GRACE_MS);
+    try {
+      // answer the requests in flight, refuse new ones ...
+      await app.close();
+    } catch (err) {
+      code = 1;
+      log.error({ err }, 'closing the HTTP server failed');
+    } finally {
+      clearInterval(reaper);
+      clearTimeout(cut);
+    }
+    try {
+      // ... then make every acknowledged event durable in the event store and release the files
+      await ctx.close();
+    } catch (err) {
+      code = 1;
+      log.error({ err }, 'closing the stores failed; acknowledged events left in the write-ahead directory are replayed at the next start');
+    }
+    process.exit(code);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  if (!process.env.EXP_NO_NICE) lowerBackgroundThreadPriority();
+  if (!process.env.EXP_NO_NICE) setInterval(lowerBackgroundThreadPriority, PRIORITY_CHECK_MS).unref();
+  try {
+    await app.listen({ port: c.port, host: c.host });
+  } catch (err) {
+    // e.g. the port is taken: release the event store before the process exits
+    await ctx.close().catch(() => undefined);
+    throw err;
+  }
+}
