@@ -5,6 +5,7 @@ import { createAppContext } from './app-context.js';
 import { buildServer } from './server.js';
 import { seedDemo } from './demo/seed.js';
 import { lowerBackgroundThreadPriority } from './ops/thread-priority.js';
+import { foregroundThreads } from './ingest/pipeline-client.js';
 
 /** How long a shutdown waits for requests in flight before closing their connections. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -64,8 +65,9 @@ export async function serve(c: Config): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
-  if (!process.env.EXP_NO_NICE) lowerBackgroundThreadPriority();
-  if (!process.env.EXP_NO_NICE) setInterval(lowerBackgroundThreadPriority, PRIORITY_CHECK_MS).unref();
+  const lower = () => lowerBackgroundThreadPriority(foregroundThreads);
+  setTimeout(lower, 1000).unref();
+  setInterval(lower, PRIORITY_CHECK_MS).unref();
   try {
     await app.listen({ port: c.port, host: c.host });
   } catch (err) {

@@ -26,6 +26,9 @@ export type PipelineReply =
   | { id: number; writeKey: string }
   | { id: number; error: { code: ErrorCode; message: string; details: unknown; missingKey?: boolean } };
 
+/** OS thread ids of pipeline threads: on the request path, so they keep their priority. */
+export const foregroundThreads = new Set<number>();
+
 type Pending = { resolve: (r: PipelineReply) => void; reject: (e: Error) => void };
 
 /** The main thread's side of the pipeline worker; restarts it if it dies. */
@@ -46,7 +49,11 @@ export class PipelineClient {
       : new Worker(new URL('./pipeline-worker.js', import.meta.url));
     // the worker never keeps the process alive by itself (a test that skips close() still ends)
     this.worker.unref();
-    this.worker.on('message', (reply: PipelineReply) => {
+    this.worker.on('message', (reply: PipelineReply | { tid: number }) => {
+      if ('tid' in reply) {
+        foregroundThreads.add(reply.tid);
+        return;
+      }
       const p = this.pending.get(reply.id);
       this.pending.delete(reply.id);
       p?.resolve(reply);

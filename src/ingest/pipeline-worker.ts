@@ -4,6 +4,7 @@
  * session state (which visitor is in which session) lives in one place.
  */
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { VigilError } from '../errors.js';
 import type { Enrichers } from './enrich.js';
@@ -40,6 +41,13 @@ function handle(message: PipelineJob | { id: number; projectId: number | null })
   if (!parsed.writeKey) return { id: job.id, error: { code: 'VIGIL_ERR_UNAUTHORIZED', message: '', details: null, missingKey: true } };
   waiting.set(job.id, { parsed, job });
   return { id: job.id, writeKey: parsed.writeKey };
+}
+
+// tell the main thread which OS thread this is, so it keeps its normal priority (ops/thread-priority.ts)
+try {
+  port.postMessage({ tid: Number(fs.readlinkSync('/proc/thread-self').split('/').pop()) });
+} catch {
+  // not Linux
 }
 
 port.on('message', (message: PipelineJob | { id: number; projectId: number | null }) => {
