@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from './config.js';
 import { ApiKeyService } from './auth/api-keys.js';
 import { DedupIndex } from './ingest/dedup-index.js';
-import { IpHasher } from './ingest/ip-hash.js';
+import { IpSalts } from './ingest/ip-hash.js';
 import { SegmentLoader } from './ingest/segment-loader.js';
 import { IngestService } from './ingest/service.js';
 import { PipelineClient } from './ingest/pipeline-client.js';
@@ -92,7 +92,7 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
   });
   const apiKeys = new ApiKeyService(meta.db);
   const pipeline = new PipelineClient(log);
-  const ingest = new IngestService({ buffer, dedup, ipHasher: new IpHasher(meta.db), pipeline, metrics, verifyKey: (secret) => checkKey(apiKeys, secret, 'ingest') });
+  const ingest = new IngestService({ buffer, dedup, ipSalts: new IpSalts(meta.db), pipeline, metrics, verifyKey: (secret) => checkKey(apiKeys, secret, 'ingest') });
 
   let closing: Promise<void> | null = null;
   return {

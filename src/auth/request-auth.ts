@@ -3,18 +3,10 @@ import { VigilError } from '../errors.js';
 import type { ApiKey, ApiKeyService, Scope } from './api-keys.js';
 
 /**
- * The key a request carries: `Authorization: Basic` (Segment's write key as the user name, empty
- * password), `Authorization: Bearer`, `X-API-Key`, or `writeKey` in the JSON body.
+ * The key in a request's headers: `Authorization: Basic` (Segment's write key as the user name,
+ * empty password), `Authorization: Bearer`, or `X-API-Key`. (Ingest also takes `writeKey` in the
+ * body; the pipeline thread finds it there.)
  */
-export function keyFromRequest(request: FastifyRequest): string | undefined {
-  const fromHeaders = keyFromHeaders(request);
-  if (fromHeaders) return fromHeaders;
-  const body = request.body as { writeKey?: unknown } | undefined;
-  if (body && typeof body === 'object' && typeof body.writeKey === 'string' && body.writeKey) return body.writeKey;
-  return undefined;
-}
-
-/** The key of the Authorization or X-API-Key header. */
 export function keyFromHeaders(request: FastifyRequest): string | undefined {
   const auth = request.headers.authorization;
   if (auth) {
@@ -36,7 +28,7 @@ export const missingKey = () =>
   new VigilError('VIGIL_ERR_UNAUTHORIZED', 'an API key is required: send it as a Bearer token, X-API-Key header, or (for ingest) as the Basic auth user name / writeKey');
 
 export async function requireKey(keys: ApiKeyService, request: FastifyRequest, scope: Scope): Promise<ApiKey> {
-  return checkKey(keys, keyFromRequest(request), scope);
+  return checkKey(keys, keyFromHeaders(request), scope);
 }
 
 /** The active key a secret belongs to, if it carries `scope` (or admin); else a 401 or 403. */

@@ -2,11 +2,11 @@ import crypto from 'node:crypto';
 import type { MetaDb } from '../storage/meta/db.js';
 
 /**
- * Client IPs are never stored. Each event keeps HMAC-SHA256(salt of the UTC day, project|ip|agent)
+ * The daily salt, kept in the metadata store. Client IPs are never stored. Each event keeps HMAC-SHA256(salt of the UTC day, project|ip|agent)
  * instead: the same visitor gives the same hash within a day (same-day unique visitors), and once
  * the day's salt is deleted nobody can link the hash back to an address or to another day.
  */
-export class IpHasher {
+export class IpSalts {
   private day = '';
   private saltHex = '';
   private loading: Promise<void> | null = null;
@@ -19,7 +19,7 @@ export class IpHasher {
 
   /** Makes sure today's salt is loaded; call before hashing (cheap when it is). */
   async ready(): Promise<void> {
-    const day = IpHasher.dayOf(this.now());
+    const day = IpSalts.dayOf(this.now());
     if (day === this.day) return;
     this.loading ??= this.load(day).finally(() => (this.loading = null));
     await this.loading;

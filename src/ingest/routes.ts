@@ -9,7 +9,6 @@ import type { BodyKind } from './pipeline.js';
 import type { IngestResult } from './service.js';
 
 export const MAX_BATCH_BYTES = 500 * 1024;
-export { MAX_BATCH_EVENTS } from './pipeline.js';
 const MAX_SINGLE_BYTES = 32 * 1024;
 
 const SINGLE_ROUTES: [string, string, EventType][] = [

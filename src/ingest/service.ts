@@ -5,13 +5,11 @@ import type { ApiKey } from '../auth/api-keys.js';
 import { missingKey } from '../auth/request-auth.js';
 import type { DedupIndex } from './dedup-index.js';
 import type { RequestInfo } from './enrich.js';
-import type { IpHasher } from './ip-hash.js';
+import type { IpSalts } from './ip-hash.js';
 import type { BodyKind, PipelineOutput } from './pipeline.js';
 import type { PipelineClient, PipelineReply } from './pipeline-client.js';
 import type { BatchDefaults, Rejection } from './segment-spec.js';
 import type { WriteBuffer } from './write-buffer.js';
-
-export { MAX_EVENT_BYTES } from './pipeline.js';
 
 export interface IngestResult {
   accepted: number;
@@ -22,7 +20,7 @@ export interface IngestResult {
 export interface IngestDeps {
   buffer: WriteBuffer;
   dedup: DedupIndex;
-  ipHasher: IpHasher;
+  ipSalts: IpSalts;
   pipeline: PipelineClient;
   metrics: Metrics;
   /** checks an ingest key (401/403 when it is not one) */
@@ -42,7 +40,7 @@ export class IngestService {
   async ingestBody(text: string, kind: BodyKind, headerKey: string | undefined, req: RequestInfo): Promise<IngestResult> {
     // a key in the headers is checked before any parsing; one inside the body after
     const key = headerKey === undefined ? undefined : await this.deps.verifyKey(headerKey);
-    const salt = await this.deps.ipHasher.currentSalt();
+    const salt = await this.deps.ipSalts.currentSalt();
     let reply: PipelineReply = await this.deps.pipeline.run({ text, kind, projectId: key?.projectId, req, salt });
     let projectId = key?.projectId;
     if ('writeKey' in reply) {
@@ -58,7 +56,7 @@ export class IngestService {
 
   /** Messages already parsed (import, demo), for a known project. */
   async ingest(projectId: number, messages: unknown[], impliedType: EventType | undefined, defaults: BatchDefaults, req: RequestInfo): Promise<IngestResult> {
-    const salt = await this.deps.ipHasher.currentSalt();
+    const salt = await this.deps.ipSalts.currentSalt();
     return this.store(projectId, outputOf(await this.deps.pipeline.run({ messages, impliedType, defaults, projectId, req, salt })));
   }
 
