@@ -2,7 +2,7 @@ import type { EventRow, EventStore, Measure, Dimension } from '../storage/events
 import { DIMENSION_COLUMNS, NONE_KEY, OTHER_KEY, type DimensionColumn } from '../storage/events/event-store.js';
 import type { Project } from '../projects/service.js';
 import { badRequest } from '../errors.js';
-import { INTERVAL_MS, bucketFloor, bucketStarts, formatBucket, offsetSpans, parseTimeInput, sqlGrainMs, tzOffsetMs, type Interval } from '../time/index.js';
+import { INTERVAL_MS, bucketStarts, formatBucket, parseTimeInput, slotsFor, type Interval } from '../time/index.js';
 
 /** More buckets than a chart can show means the interval is too small for the window. */
 export const MAX_BUCKETS = 5000;
@@ -41,22 +41,6 @@ export interface SeriesResult {
   series: { key: string; label: string; values: number[]; total: number }[];
 }
 
-const HOUR_MS = 3_600_000;
-
-/**
- * Offsets reduced modulo a sub-daily bucket size: `floor((t + r) / size) * size` is then an instant
- * inside the row's bucket (its start plus r), which bucketFloor maps back exactly. Undefined when
- * every remainder is 0 (plain UTC flooring).
- */
-function offsetRemainders(spans: { fromMs: number; offsetMs: number }[], size: number) {
-  const out: { fromMs: number; offsetMs: number }[] = [];
-  for (const s of spans) {
-    const offsetMs = ((s.offsetMs % size) + size) % size;
-    if (!out.length || out[out.length - 1].offsetMs !== offsetMs) out.push({ fromMs: s.fromMs, offsetMs });
-  }
-  return out.length === 1 && out[0].offsetMs === 0 ? undefined : out;
-}
-
 const label = (key: string) => (key === OTHER_KEY ? 'other' : key === NONE_KEY ? '(none)' : key);
 
 export async function timeseries(
@@ -74,21 +58,11 @@ export async function timeseries(
   const starts = bucketStarts(tz, q.interval, q.window.fromMs, q.window.toMs);
   if (starts.length > MAX_BUCKETS) throw tooMany(starts.length);
   const fromMs = starts[0];
-  // Counts add up across finer grains; distinct users or sessions must be counted per bucket.
-  // Buckets of 6h and more are grouped by local wall-clock time (a 25-hour day stays one bucket);
-  // shorter ones by a UTC grain shifted by the offset's remainder, so a repeated local hour stays
-  // two buckets (grouping by wall clock would merge them).
-  const additive = q.measure === 'events';
-  const wallClock = !additive && size > HOUR_MS;
-  const grainMs = additive ? sqlGrainMs(tz, q.interval, fromMs, q.window.toMs) : size;
-  const spans = additive ? undefined : offsetSpans(tz, fromMs, q.window.toMs);
-  const localOffsets = !spans || wallClock ? spans : offsetRemainders(spans, size);
-  const rows = await store.timeseries({ projectId: project.id, event: q.event, fromMs, toMs: q.window.toMs, grainMs, localOffsets, measure: q.measure, breakdown: q.breakdown, limit: q.limit });
+  // counts add up across finer grains; distinct users or sessions must be counted per bucket
+  const slots = slotsFor(tz, q.interval, fromMs, q.window.toMs, q.measure === 'events', starts);
+  const rows = await store.timeseries({ projectId: project.id, event: q.event, fromMs, toMs: q.window.toMs, ...slots.spec, measure: q.measure, breakdown: q.breakdown, limit: q.limit });
+  const bucketOf = slots.bucketOf;
 
-  const index = new Map(starts.map((s, i) => [s, i]));
-  const localIndex = wallClock ? new Map(starts.map((s, i) => [s + tzOffsetMs(tz, s), i])) : null;
-  const bucketOf = (slot: number) =>
-    localIndex ? (localIndex.get(slot) ?? index.get(bucketFloor(tz, q.interval, slot - tzOffsetMs(tz, slot))) ?? -1) : (index.get(bucketFloor(tz, q.interval, slot)) ?? -1);
   const byKey = new Map<string, number[]>();
   // slots arrive sorted; consecutive slots usually share a bucket, so its floor is reused
   let lastSlot = NaN, lastBucket = 0;

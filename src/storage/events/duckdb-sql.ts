@@ -2,7 +2,7 @@
  * SQL for the DuckDB event store's reads. Integers (project ids, times, grains) are inlined after
  * a safe-integer check so DuckDB can prune row groups by their zone maps; strings are bound.
  */
-import type { Dimension, EventListQuery, ExportQuery, TimeseriesQuery, WindowQuery } from './event-store.js';
+import type { Dimension, EventListQuery, ExportQuery, SlotSpec, TimeseriesQuery, WindowQuery } from './event-store.js';
 import { NONE_KEY, OTHER_KEY } from './event-store.js';
 
 export interface Sql {
@@ -89,11 +89,11 @@ export function segmentLoadSql(file: string): { insertEvents: string; upsertUser
   };
 }
 
-function windowWhere(q: WindowQuery): string {
+export function windowWhere(q: WindowQuery): string {
   return `project_id = ${int(q.projectId)} AND timestamp >= epoch_ms(${int(q.fromMs)}) AND timestamp < epoch_ms(${int(q.toMs)})`;
 }
 
-function dimensionExpr(d: Dimension, params: string[]): string {
+export function dimensionExpr(d: Dimension, params: string[]): string {
   if ('column' in d) return d.column;
   params.push(propertyPath(d.property));
   return `json_extract_string(properties, $${params.length})`;
@@ -108,7 +108,8 @@ const MEASURE_SQL = {
 const WEEK_MS = 7 * 86_400_000;
 const WEEK_ORIGIN_MS = 4 * 86_400_000;
 
-function slotExpr(q: TimeseriesQuery): string {
+/** The slot of each row as epoch ms (see time/slots.ts). */
+export function slotExpr(q: SlotSpec): string {
   const g = int(q.grainMs);
   if (!q.localOffsets) return `epoch_ms(timestamp) // ${g} * ${g}`;
   const [first, ...changes] = q.localOffsets;

@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DuckDBConnection, DuckDBInstance, JsonDuckDBValueConverter } from '@duckdb/node-api';
-import type { EventListQuery, EventRow, EventStore, ExportQuery, Segment, TimeseriesQuery, TimeseriesRow, Totals, WindowQuery } from './event-store.js';
+import type { EventListQuery, EventRow, EventStore, ExportQuery, MetricScanQuery, MetricScanRow, Segment, TimeseriesQuery, TimeseriesRow, Totals, UserSqlQuery, UserSqlRow, WindowQuery } from './event-store.js';
+import { metricScanSql } from './duckdb-metric-sql.js';
+import { checkUserSql, toUserSqlRows, userSqlStatement } from './duckdb-user-sql.js';
 import { EVENTS_DDL, type Sql, exportSql, int, listEventsSql, segmentLoadSql, timeseriesSql, topEventsSql, totalsSql } from './duckdb-sql.js';
 import { VigilError } from '../../errors.js';
 
@@ -115,20 +117,49 @@ export class DuckDbEventStore implements EventStore {
     }
   }
 
-  /** Runs a read with the configured time limit; an overrun is interrupted and reported as 503. */
-  private query<T extends Record<string, Json>>(q: Sql): Promise<T[]> {
+  private queries = 0;
+  get queryCount() {
+    return this.queries;
+  }
+
+  /** Runs a read with a time limit; an overrun is interrupted and reported by `overrun` (a 503 by default). */
+  private query<T extends Record<string, Json>>(q: Sql, timeoutMs = this.timeoutMs, overrun = (ms: number) => new VigilError('VIGIL_ERR_UNAVAILABLE', `the query took longer than ${ms} ms and was stopped`)): Promise<T[]> {
+    this.queries++;
     return this.readers.use(async (c) => {
-      const timer = setTimeout(() => c.interrupt(), this.timeoutMs);
+      const timer = setTimeout(() => c.interrupt(), timeoutMs);
       try {
         const reader = await c.runAndReadAll(q.sql, q.params);
         return reader.getRowObjectsJson() as T[];
       } catch (err) {
-        if (/interrupt/i.test((err as Error).message)) throw new VigilError('VIGIL_ERR_UNAVAILABLE', `the query took longer than ${this.timeoutMs} ms and was stopped`);
+        if (/interrupt/i.test((err as Error).message)) throw overrun(timeoutMs);
         throw err;
       } finally {
         clearTimeout(timer);
       }
     });
+  }
+
+  async metricScan(q: MetricScanQuery): Promise<MetricScanRow[]> {
+    const rows = await this.query<Record<string, Json>>(metricScanSql(q));
+    return rows.map((r) => ({
+      slotMs: r.slot as number,
+      dimension: r.dim as number,
+      key: r.key as string | null,
+      values: q.columns.map((_, i) => (r[`c${i}`] ?? null) as number | null),
+    }));
+  }
+
+  async validateUserSql(sql: string): Promise<void> {
+    await checkUserSql(async (text) => {
+      const [row] = await this.query<{ ast: string }>({ sql: 'SELECT json_serialize_sql($1::VARCHAR) AS ast', params: [text] });
+      return row.ast;
+    }, sql);
+  }
+
+  async runUserSql(q: UserSqlQuery): Promise<UserSqlRow[]> {
+    await this.validateUserSql(q.sql);
+    const rows = await this.query<Record<string, Json>>(userSqlStatement(q), q.timeoutMs, (ms) => new VigilError('VIGIL_ERR_METRIC_SQL_TIMEOUT', `the metric's SQL ran longer than its limit of ${ms} ms and was stopped`));
+    return toUserSqlRows(rows, q.maxRows);
   }
 
   async timeseries(q: TimeseriesQuery): Promise<TimeseriesRow[]> {

@@ -5,6 +5,8 @@
  * Events arrive in segments: files of newline-delimited JSON, one `EventRow` a line, written and
  * fsynced by ingest's write buffer. Loading a segment is idempotent per segment id.
  */
+import type { SlotSpec } from '../../time/slots.js';
+
 export const EVENT_TYPES = ['track', 'page', 'screen', 'identify', 'group', 'alias'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -48,19 +50,14 @@ export interface Segment {
   hasIdentify?: boolean;
 }
 
-export interface TimeseriesQuery {
+/** Time slots (see time/slots.ts): a UTC grain, or local time floored to a grain. */
+export type { SlotSpec } from '../../time/slots.js';
+
+export interface TimeseriesQuery extends SlotSpec {
   projectId: number;
   event?: string;
   fromMs: number;
   toMs: number;
-  /** rows are grouped by floor(timestamp / grainMs) * grainMs, in UTC ... */
-  grainMs: number;
-  /**
-   * ... or, when given, by local wall-clock time (UTC plus the offset of the span the row falls
-   * in) floored to grainMs, weeks floored to Mondays. Needed for distinct counts, which cannot be
-   * summed from finer grains.
-   */
-  localOffsets?: { fromMs: number; offsetMs: number }[];
   measure: Measure;
   breakdown?: Dimension;
   /** number of breakdown values kept; the rest are grouped as OTHER_KEY */
@@ -100,6 +97,68 @@ export interface ExportQuery {
   toMs: number;
 }
 
+export const FILTER_OPS = ['eq', 'neq', 'in', 'not_in', 'contains', 'gt', 'gte', 'lt', 'lte', 'is_set', 'is_not_set'] as const;
+export type FilterOp = (typeof FILTER_OPS)[number];
+export type FilterValue = string | number | boolean | (string | number)[];
+/**
+ * A condition on a column or property, compared as text (numbers as numbers for gt/gte/lt/lte and
+ * for number values); a missing value never equals, and always passes `neq` and `not_in`.
+ */
+export interface ScanFilter {
+  dimension: Dimension;
+  op: FilterOp;
+  value?: FilterValue;
+}
+
+export const PROPERTY_AGGREGATES = ['count', 'sum', 'avg', 'min', 'max', 'count_distinct', 'p50', 'p90', 'p99'] as const;
+export type PropertyAggregate = (typeof PROPERTY_AGGREGATES)[number];
+export type ScanAggregate =
+  | { fn: 'events' | 'users' | 'sessions' }
+  /** of a property's values: numeric ones for sum..p99, non-null ones for count and count_distinct */
+  | { fn: PropertyAggregate; of: Dimension };
+
+/** One value per slot: an aggregate over the rows of one event (all when omitted) that pass every filter. */
+export interface ScanColumn {
+  event?: string;
+  filters: ScanFilter[];
+  aggregate: ScanAggregate;
+}
+
+/**
+ * Many metrics computed in one pass over a project's events: one column each, one row per slot
+ * for the totals, and per breakdown dimension one row per (slot, key) with every column.
+ */
+export interface MetricScanQuery extends SlotSpec {
+  projectId: number;
+  fromMs: number;
+  toMs: number;
+  columns: ScanColumn[];
+  breakdowns: Dimension[];
+}
+export interface MetricScanRow {
+  slotMs: number;
+  /** index into `breakdowns`, or -1 for the totals row */
+  dimension: number;
+  key: string | null;
+  values: (number | null)[];
+}
+
+/** A user-written SELECT over this project's events, see MetricSqlGuard. */
+export interface UserSqlQuery extends SlotSpec {
+  projectId: number;
+  sql: string;
+  fromMs: number;
+  toMs: number;
+  timeoutMs: number;
+  maxRows: number;
+}
+export interface UserSqlRow {
+  /** the row's `bucket`: an instant (epoch ms) or a slot of the view's `bucket` column */
+  bucketMs: number;
+  value: number | null;
+  breakdown: string | null;
+}
+
 export interface EventStore {
   readonly kind: 'duckdb' | 'clickhouse';
   /** Appends a segment's rows unless a segment with this id was loaded before; returns rows added. */
@@ -113,6 +172,13 @@ export interface EventStore {
   listEvents(q: EventListQuery): Promise<EventRow[]>;
   exportEvents(q: ExportQuery): AsyncIterable<EventRow[]>;
   userTraits(projectId: number, userId: string): Promise<Record<string, unknown> | null>;
+  metricScan(q: MetricScanQuery): Promise<MetricScanRow[]>;
+  /** Throws a 400 (VIGIL_ERR_METRIC_SQL_FORBIDDEN or VIGIL_ERR_METRIC_SQL_INVALID) saying why a statement may not run. */
+  validateUserSql(sql: string): Promise<void>;
+  /** Validates, then runs a user's statement with a time limit and a row cap. */
+  runUserSql(q: UserSqlQuery): Promise<UserSqlRow[]>;
+  /** Queries run so far (tests and benchmarks count them). */
+  readonly queryCount: number;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -33,10 +33,82 @@ export interface IpSaltTable {
   salt: string;
 }
 
+export interface MetricTable {
+  id: Generated<number>;
+  project_id: number;
+  name: string;
+  display_name: string;
+  description: string;
+  unit: string;
+  owner: string;
+  /** JSON array of strings */
+  tags: string;
+  color: string;
+  status: string;
+  interval: string;
+  kind: string;
+  /** JSON of the kind's body */
+  definition: string;
+  version: number;
+  history_from: number | null;
+  collected_until: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface MetricValueTable {
+  metric_id: number;
+  dimension: string;
+  key: string;
+  bucket: number;
+  value: number | null;
+}
+
+export interface MeasurementTable {
+  id: Generated<number>;
+  project_id: number;
+  service: string;
+  metric: string;
+  ts: number;
+  value: number;
+  /** JSON object of string tags */
+  tags: string;
+  received_at: number;
+}
+
+export interface JobTable {
+  id: Generated<number>;
+  kind: string;
+  project_id: number | null;
+  /** JSON */
+  payload: string;
+  /** queued | running | done | dead */
+  status: string;
+  priority: number;
+  attempts: number;
+  max_attempts: number;
+  run_at: number;
+  lease_until: number | null;
+  locked_by: string | null;
+  progress: number | null;
+  progress_note: string | null;
+  last_error: string | null;
+  /** JSON */
+  result: string | null;
+  dedupe_key: string | null;
+  created_at: number;
+  updated_at: number;
+  finished_at: number | null;
+}
+
 export interface MetaSchema {
   projects: ProjectTable;
   api_keys: ApiKeyTable;
   ip_salts: IpSaltTable;
+  metrics: MetricTable;
+  metric_values: MetricValueTable;
+  measurements: MeasurementTable;
+  jobs: JobTable;
 }
 
 export type MetaDb = Kysely<MetaSchema>;

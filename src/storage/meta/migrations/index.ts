@@ -1,10 +1,14 @@
 import type { Migration } from 'kysely';
 import type { Dialect } from '../db.js';
 import { initial } from './0001-initial.js';
+import { metricsCatalog } from './0002-metrics.js';
+import { jobs } from './0003-jobs.js';
 
 /** Migrations by name, in order; each takes the dialect for the few column types that differ. */
 export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
     '0001-initial': initial(dialect),
+    '0002-metrics': metricsCatalog(dialect),
+    '0003-jobs': jobs(dialect),
   };
 }
