@@ -9,6 +9,9 @@ import { PipelineClient } from './ingest/pipeline-client.js';
 import { checkKey } from './auth/request-auth.js';
 import { WriteBuffer } from './ingest/write-buffer.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
+import { MeasurementStore } from './metrics/measurements.js';
+import { MetricService } from './metrics/service.js';
+import { JobQueue, JobWorker } from './jobs/index.js';
 import { ProjectService } from './projects/service.js';
 import { DuckDbEventStore } from './storage/events/duckdb.js';
 import type { EventStore } from './storage/events/event-store.js';
@@ -26,6 +29,12 @@ export interface AppContext {
   buffer: WriteBuffer;
   loader: SegmentLoader;
   metrics: Metrics;
+  measurements: MeasurementStore;
+  catalog: MetricService;
+  jobs: JobQueue;
+  worker: JobWorker;
+  /** Starts the job worker and the scheduler's periodic check for due collections. */
+  startBackground(): void;
   /** Makes every acknowledged event visible to queries (tests, import, shutdown). */
   flush(): Promise<void>;
   close(): Promise<void>;
@@ -94,24 +103,57 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
   const pipeline = new PipelineClient(log);
   const ingest = new IngestService({ buffer, dedup, ipSalts: new IpSalts(meta.db), pipeline, metrics, verifyKey: (secret) => checkKey(apiKeys, secret, 'ingest') });
 
+  const measurements = new MeasurementStore(meta.db);
+  const projects = new ProjectService(meta.db);
+  const jobs = new JobQueue(meta.db, meta.dialect);
+  const catalog = new MetricService({
+    db: meta.db,
+    events,
+    measurements,
+    projects,
+    jobs,
+    sqlTimeoutMs: config.metricSqlTimeoutMs,
+    sqlMaxRows: config.metricSqlMaxRows,
+    settings: { lookbackBuckets: config.metricsLookbackBuckets, backfillDays: config.metricsBackfillDays },
+    log,
+  });
+  const worker = new JobWorker(jobs, catalog.jobHandlers(), { log });
+  let schedulerTimer: NodeJS.Timeout | undefined;
+  const scheduleDue = () => {
+    catalog.scheduleDue().then((n) => n && worker.wake(), (err) => log.error({ err }, 'scheduling metric collections failed'));
+  };
+
   let closing: Promise<void> | null = null;
   return {
     config,
     log,
     meta,
     events,
-    projects: new ProjectService(meta.db),
+    projects,
     apiKeys,
     ingest,
     buffer,
     loader,
     metrics,
+    measurements,
+    catalog,
+    jobs,
+    worker,
+    startBackground() {
+      if (schedulerTimer) return;
+      worker.start();
+      scheduleDue();
+      schedulerTimer = setInterval(scheduleDue, config.schedulerTickMs);
+      schedulerTimer.unref();
+    },
     async flush() {
       await buffer.flush();
       await loader.idle();
     },
     close() {
       closing ??= (async () => {
+        clearInterval(schedulerTimer);
+        await worker.stop();
         await buffer.close();
         await pipeline.close();
         await loader.stop();

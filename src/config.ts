@@ -24,6 +24,12 @@ const schema = z.object({
   duckdbMemoryLimit: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'a size such as 2GB').optional(),
   duckdbThreads: integer(1, 256).optional(),
   queryTimeoutMs: integer(100).default(30_000),
+  worker: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  schedulerTickMs: integer(100, 3_600_000).default(10_000),
+  metricsLookbackBuckets: integer(0, 100).default(2),
+  metricsBackfillDays: integer(1, 3650).default(30),
+  metricSqlTimeoutMs: integer(100, 600_000).default(10_000),
+  metricSqlMaxRows: integer(1, 10_000_000).default(100_000),
 });
 
 export type Config = z.infer<typeof schema> & { metaFile: string; eventsFile: string; walDir: string };
@@ -45,6 +51,12 @@ export const ENV_NAMES: Record<keyof z.input<typeof schema>, string> = {
   duckdbMemoryLimit: 'VIGIL_DUCKDB_MEMORY_LIMIT',
   duckdbThreads: 'VIGIL_DUCKDB_THREADS',
   queryTimeoutMs: 'VIGIL_QUERY_TIMEOUT_MS',
+  worker: 'VIGIL_WORKER',
+  schedulerTickMs: 'VIGIL_SCHEDULER_TICK_MS',
+  metricsLookbackBuckets: 'VIGIL_METRICS_LOOKBACK_BUCKETS',
+  metricsBackfillDays: 'VIGIL_METRICS_BACKFILL_DAYS',
+  metricSqlTimeoutMs: 'VIGIL_METRIC_SQL_TIMEOUT_MS',
+  metricSqlMaxRows: 'VIGIL_METRIC_SQL_MAX_ROWS',
 };
 
 export class ConfigError extends Error {}

@@ -22,6 +22,7 @@ export async function serve(c: Config): Promise<void> {
     log.info({ project: demo.project.slug, events: demo.events, writeKey: demo.writeKey, readKey: demo.readKey }, 'demo project ready');
   }
   const app = await buildServer(ctx);
+  if (c.worker) ctx.startBackground();
   // responses not yet sent, so a shutdown can ask their clients to drop the connection
   const unsent = new Set<ServerResponse>();
   app.server.on('request', (_req: IncomingMessage, res: ServerResponse) => {

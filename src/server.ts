@@ -7,6 +7,7 @@ import { VigilError } from './errors.js';
 import { ingestRoutes } from './ingest/routes.js';
 import { analyticsRoutes } from './analytics/routes.js';
 import { opsRoutes } from './ops/routes.js';
+import { metricRoutes } from './metrics/routes.js';
 
 /** Fastify's own 4xx errors, mapped to the catalog so every error has the same shape. */
 function fromFastifyError(err: FastifyError): VigilError | null {
@@ -41,7 +42,7 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
 
   await app.register(swagger, {
     openapi: {
-      info: { title: 'Vigil API', version: '0.1.0', description: 'Segment-compatible ingest, event queries and operations.' },
+      info: { title: 'Vigil API', version: '0.1.0', description: 'Segment-compatible ingest, event queries, the metrics catalog and operations.' },
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' }, writeKey: { type: 'http', scheme: 'basic' } } },
     },
   });
@@ -50,5 +51,6 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
   await app.register(opsRoutes, { ctx });
   await app.register(ingestRoutes, { ctx });
   await app.register(analyticsRoutes, { ctx });
+  await app.register(metricRoutes, { ctx });
   return app;
 }

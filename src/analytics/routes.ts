@@ -2,19 +2,14 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../app-context.js';
-import { requireKey } from '../auth/request-auth.js';
-import { notFound } from '../errors.js';
+import { projectForKey } from '../auth/request-auth.js';
+import { SlugParams, WindowQuery, errorResponses } from '../http-schemas.js';
 import { INTERVALS, type Interval } from '../time/index.js';
 import { MEASURES, type Measure } from '../storage/events/event-store.js';
 import { decodeCursor, encodeCursor, eventForApi, overview, parseDimension, parseWindow, timeseries } from './service.js';
 
-const Params = Type.Object({ slug: Type.String({ description: 'project slug' }) });
-const WindowQuery = {
-  from: Type.Optional(Type.String({ description: 'start (inclusive): ISO 8601, epoch ms, or relative such as -7d; default 7 days before `to`' })),
-  to: Type.Optional(Type.String({ description: 'end (exclusive); default now' })),
-};
+const Params = SlugParams;
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
-const ErrorBody = Type.Object({ error: Type.Object({ code: Type.String(), message: Type.String(), details: Type.Any() }) });
 
 const EventSchema = Type.Object({
   messageId: Type.String(),
@@ -41,19 +36,13 @@ const EventSchema = Type.Object({
 const Totals = Type.Object({ events: Type.Number(), users: Type.Number(), sessions: Type.Number() });
 const Change = Type.Object({ events: Type.Union([Type.Number(), Type.Null()]), users: Type.Union([Type.Number(), Type.Null()]), sessions: Type.Union([Type.Number(), Type.Null()]) });
 
-const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody };
+const errors = errorResponses;
 
 /** Event queries for one project; an API key with the `read` scope bound to that project. */
 export async function analyticsRoutes(root: FastifyInstance, { ctx }: { ctx: AppContext }) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
 
-  const projectFor = async (request: FastifyRequest, slug: string) => {
-    const key = await requireKey(ctx.apiKeys, request, 'read');
-    const project = await ctx.projects.findBySlug(slug);
-    // a key never learns whether another project exists
-    if (!project || project.id !== key.projectId) throw notFound(`project "${slug}"`);
-    return project;
-  };
+  const projectFor = (request: FastifyRequest, slug: string) => projectForKey(ctx, request, slug, 'read');
 
   app.get('/api/projects/:slug/events', {
     schema: {

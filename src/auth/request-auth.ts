@@ -1,6 +1,8 @@
 import type { FastifyRequest } from 'fastify';
 import { VigilError } from '../errors.js';
 import type { ApiKey, ApiKeyService, Scope } from './api-keys.js';
+import type { Project, ProjectService } from '../projects/service.js';
+import { notFound } from '../errors.js';
 
 /**
  * The key in a request's headers: `Authorization: Basic` (Segment's write key as the user name,
@@ -40,4 +42,12 @@ export async function checkKey(keys: ApiKeyService, secret: string | undefined, 
     throw new VigilError('VIGIL_ERR_FORBIDDEN', `this API key lacks the "${scope}" scope (it has: ${key.scopes.join(', ')})`);
   }
   return key;
+}
+
+/** The project `slug` names, for a key with `scope` bound to it; any other project is a 404 (a key never learns whether it exists). */
+export async function projectForKey(deps: { apiKeys: ApiKeyService; projects: ProjectService }, request: FastifyRequest, slug: string, scope: Scope): Promise<Project> {
+  const key = await requireKey(deps.apiKeys, request, scope);
+  const project = await deps.projects.findBySlug(slug);
+  if (!project || project.id !== key.projectId) throw notFound(`project "${slug}"`);
+  return project;
 }

@@ -1,18 +1,19 @@
 import type { AppContext } from '../app-context.js';
 import type { Project } from '../projects/service.js';
+import { generateDemoMeasurements } from './measurements.js';
 import { demoIncidents, estimateDemoEventCount, generateDemoTraffic, type DemoOptions } from './traffic.js';
 
 export const DEMO_SLUG = 'demo';
 
 /**
  * Creates the demo project (if missing) with a write key and a read key, and ingests 30 days of
- * generated traffic through the normal ingest steps.
+ * generated traffic through the normal ingest steps, plus gauge measurements of its services.
  */
 export async function seedDemo(
   ctx: AppContext,
   opts: Partial<DemoOptions> & { slug?: string } = {},
   onProgress?: (done: number, total: number) => void,
-): Promise<{ project: Project; writeKey: string; readKey: string; events: number; incidents: ReturnType<typeof demoIncidents> }> {
+): Promise<{ project: Project; writeKey: string; readKey: string; events: number; measurements: number; incidents: ReturnType<typeof demoIncidents> }> {
   const slug = opts.slug ?? DEMO_SLUG;
   const project = (await ctx.projects.findBySlug(slug)) ?? (await ctx.projects.create({ slug, name: 'Demo shop', timeZone: 'UTC' }));
   const writeKey = (await ctx.apiKeys.create({ projectId: project.id, name: 'demo write key', scopes: ['ingest'] })).secret;
@@ -33,5 +34,6 @@ export async function seedDemo(
   }
   if (batch.length) await flush();
   await ctx.flush();
-  return { project, writeKey, readKey, events, incidents: demoIncidents(options) };
+  const measurements = await ctx.measurements.insert(project.id, generateDemoMeasurements(options), Date.now());
+  return { project, writeKey, readKey, events, measurements, incidents: demoIncidents(options) };
 }

@@ -66,7 +66,7 @@ const INCIDENTS = [
 type Rng = () => number;
 type Weighted<T> = ReadonlyArray<readonly [T, number]>;
 
-function mulberry32(seed: number): Rng {
+export function mulberry32(seed: number): Rng {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -1,10 +1,12 @@
 import zlib from 'node:zlib';
 import { PassThrough, Transform } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from '@sinclair/typebox';
 import type { EventType } from '../storage/events/event-store.js';
 import { VigilError } from '../errors.js';
 import type { AppContext } from '../app-context.js';
-import { keyFromHeaders } from '../auth/request-auth.js';
+import { checkKey, keyFromHeaders } from '../auth/request-auth.js';
+import { parseMeasurementsText } from './measurements.js';
 import type { BodyKind } from './pipeline.js';
 import type { IngestResult } from './service.js';
 
@@ -21,6 +23,7 @@ const SINGLE_ROUTES: [string, string, EventType][] = [
 ];
 
 const successSchema = { 200: { type: 'object', properties: { success: { type: 'boolean' } } } };
+const measurementsSchema = { 200: Type.Object({ success: Type.Boolean(), accepted: Type.Integer({ description: 'measurements stored' }) }) };
 
 /**
  * Counts the compressed bytes so Fastify can check them against Content-Length. Fastify reads the
@@ -88,6 +91,14 @@ export async function ingestRoutes(app: FastifyInstance, { ctx }: { ctx: AppCont
   for (const path of ['/v1/batch', '/v1/b', '/v1/import']) {
     app.post(path, { bodyLimit: MAX_BATCH_BYTES, logLevel: 'warn', schema: { tags: ['ingest'], summary: 'Segment batch (up to 2,500 events, 500 KB)', response: successSchema, hide: path === '/v1/b' } }, handle({ batch: true }));
   }
+
+  // gauge points pushed by services; all or nothing (see ./measurements.ts)
+  app.post('/v1/measurements', { bodyLimit: MAX_BATCH_BYTES, logLevel: 'warn', schema: { tags: ['ingest'], summary: 'Service measurements (1 to 1,000 gauge points, 500 KB)', response: measurementsSchema } }, async (request) => {
+    const key = await checkKey(ctx.apiKeys, keyFromHeaders(request), 'ingest');
+    const receivedAt = Date.now();
+    const points = parseMeasurementsText(typeof request.body === 'string' ? request.body : '', receivedAt);
+    return { success: true, accepted: await ctx.measurements.insert(key.projectId, points, receivedAt) };
+  });
 }
 
 /**

@@ -1,0 +1,2 @@
+export { JobQueue, backoffMs, LEASE_EXPIRED_ERROR, type Job, type JobStatus, type EnqueueInput, type JobFilter } from './queue.js';
+export { JobWorker, TransientJobError, LeaseLostError, isTransient, type JobHandler, type JobControl, type JobWorkerOptions, type JobWorkerLog } from './worker.js';

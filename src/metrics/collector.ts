@@ -1,0 +1,165 @@
+/**
+ * Computes metric values for a window of buckets. Every scan-kind metric of the call becomes
+ * columns of ONE event-store query; sql metrics run their statement each; gauges read
+ * measurements. Nothing is stored here (see store.ts).
+ */
+import type { Dimension, EventStore, MetricScanRow } from '../storage/events/event-store.js';
+import { OTHER_KEY } from '../storage/events/event-store.js';
+import type { Project } from '../projects/service.js';
+import { slotsFor, type Interval, type Slots } from '../time/index.js';
+import type { MeasurementStore } from './measurements.js';
+import { aggregateGauge } from './measurements.js';
+import type { CompiledMetric, GaugePlan, ScanPlan, SqlPlan } from './compile.js';
+
+export type Values = (number | null)[];
+
+export interface ComputedMetric {
+  metricId: number;
+  /** one value per bucket of the window (null: a gap) */
+  total: Values;
+  /** per breakdown dimension, the kept keys (top N per bucket, and OTHER_KEY) with their values */
+  breakdowns: { dimension: string; key: string; values: Values }[];
+}
+
+export interface MetricToCompute {
+  id: number;
+  compiled: CompiledMetric;
+}
+
+export interface CollectorDeps {
+  events: EventStore;
+  measurements: MeasurementStore;
+  sqlTimeoutMs: number;
+  sqlMaxRows: number;
+}
+
+/** Keys a sql metric keeps per bucket: its values need not add up, so there is no "other". */
+const SQL_BREAKDOWN_KEYS = 20;
+
+/**
+ * Values of every metric for the buckets of `window`. The event scan failing fails the call; a sql
+ * or gauge metric failing is reported in `failures` and left out of `results`.
+ */
+export async function computeMetrics(deps: CollectorDeps, project: Project, interval: Interval, window: { fromMs: number; toMs: number }, metrics: MetricToCompute[]): Promise<{ starts: number[]; results: ComputedMetric[]; failures: { metricId: number; error: Error }[] }> {
+  // one slot per bucket, so distinct counts and percentiles are exact
+  const slots = slotsFor(project.timeZone, interval, window.fromMs, window.toMs, false);
+  const results = new Map<number, ComputedMetric>();
+  const scans = metrics.filter((m): m is MetricToCompute & { compiled: { plan: ScanPlan } } => m.compiled.plan.type === 'scan');
+  if (scans.length) for (const r of await scanAll(deps.events, project, window, slots, scans)) results.set(r.metricId, r);
+  const failures: { metricId: number; error: Error }[] = [];
+  await Promise.all(metrics.map(async (m) => {
+    const plan = m.compiled.plan;
+    try {
+      if (plan.type === 'sql') results.set(m.id, await runSql(deps, project, window, slots, m.id, plan));
+      if (plan.type === 'gauge') results.set(m.id, await readGauge(deps.measurements, project, window, slots, m.id, plan));
+    } catch (error) {
+      failures.push({ metricId: m.id, error: error as Error });
+    }
+  }));
+  const ordered = metrics.flatMap((m) => {
+    const r = results.get(m.id);
+    if (!r) return [];
+    if (m.compiled.valueKind === 'count') r.total = r.total.map((v) => v ?? 0);
+    return [r];
+  });
+  return { starts: slots.starts, results: ordered, failures };
+}
+
+const emptyValues = (n: number): Values => new Array(n).fill(null);
+
+async function scanAll(events: EventStore, project: Project, window: { fromMs: number; toMs: number }, slots: Slots, metrics: (MetricToCompute & { compiled: { plan: ScanPlan } })[]): Promise<ComputedMetric[]> {
+  const dimensions: Dimension[] = [];
+  const dimensionIndex = new Map<string, number>();
+  let offset = 0;
+  const offsets = metrics.map((m) => {
+    const o = offset;
+    offset += m.compiled.plan.columns.length;
+    return o;
+  });
+  const columns = metrics.flatMap((m) => {
+    for (const b of m.compiled.plan.breakdowns) {
+      if (!dimensionIndex.has(b.name)) {
+        dimensionIndex.set(b.name, dimensions.length);
+        dimensions.push(b.dimension);
+      }
+    }
+    return m.compiled.plan.columns;
+  });
+  const rows = await events.metricScan({ projectId: project.id, fromMs: window.fromMs, toMs: window.toMs, ...slots.spec, columns, breakdowns: dimensions });
+
+  const n = slots.starts.length;
+  const totals: (MetricScanRow | undefined)[] = new Array(n).fill(undefined);
+  // per dimension, per bucket: the rows of each key
+  const byDimension = dimensions.map(() => Array.from({ length: n }, () => [] as MetricScanRow[]));
+  for (const r of rows) {
+    const b = slots.bucketOf(r.slotMs);
+    if (b < 0) continue;
+    if (r.dimension < 0) totals[b] = r;
+    else byDimension[r.dimension][b].push(r);
+  }
+
+  return metrics.map((m, i) => {
+    const plan = m.compiled.plan;
+    const own = (r: MetricScanRow | undefined) => (r ? r.values.slice(offsets[i], offsets[i] + plan.columns.length) : undefined);
+    const total = totals.map((r) => {
+      const v = own(r);
+      return v ? plan.combine(v) : null;
+    });
+    const breakdowns = plan.breakdowns.flatMap((b) => topKeys(plan, b.name, byDimension[dimensionIndex.get(b.name)!].map((rs) => rs.map((r) => ({ key: r.key ?? '', columns: own(r)! }))), totals.map(own)));
+    return { metricId: m.id, total, breakdowns };
+  });
+}
+
+/** Per bucket, the `limit` keys with the highest values, and "other" when the plan can derive it. */
+function topKeys(plan: ScanPlan, dimension: string, perBucket: { key: string; columns: Values }[][], totalColumns: (Values | undefined)[]) {
+  const series = new Map<string, Values>();
+  const set = (key: string, bucket: number, value: number | null) => {
+    let values = series.get(key);
+    if (!values) series.set(key, (values = emptyValues(perBucket.length)));
+    values[bucket] = value;
+  };
+  perBucket.forEach((entries, bucket) => {
+    const ranked = entries.map((e) => ({ ...e, value: plan.combine(e.columns) })).filter((e) => e.value !== null);
+    ranked.sort((a, b) => b.value! - a.value! || a.key.localeCompare(b.key));
+    const top = ranked.slice(0, plan.limit);
+    const rest = ranked.slice(plan.limit);
+    for (const e of top) set(e.key, bucket, e.value);
+    if (!rest.length) return;
+    if (plan.other === 'min' || plan.other === 'max') {
+      const pick = plan.other === 'min' ? Math.min : Math.max;
+      set(OTHER_KEY, bucket, pick(...rest.map((e) => e.value!)));
+    } else if (plan.other === 'subtract' && totalColumns[bucket]) {
+      const other = totalColumns[bucket]!.map((t, c) => (t === null ? null : t - top.reduce((sum, e) => sum + (e.columns[c] ?? 0), 0)));
+      set(OTHER_KEY, bucket, plan.combine(other));
+    }
+  });
+  return [...series].map(([key, values]) => ({ dimension, key, values }));
+}
+
+async function runSql(deps: CollectorDeps, project: Project, window: { fromMs: number; toMs: number }, slots: Slots, metricId: number, plan: SqlPlan): Promise<ComputedMetric> {
+  const rows = await deps.events.runUserSql({ projectId: project.id, sql: plan.sql, fromMs: window.fromMs, toMs: window.toMs, ...slots.spec, timeoutMs: deps.sqlTimeoutMs, maxRows: deps.sqlMaxRows });
+  const n = slots.starts.length;
+  const total = emptyValues(n);
+  const perBucket: { key: string; value: number }[][] = Array.from({ length: n }, () => []);
+  for (const r of rows) {
+    const b = slots.bucketOf(r.bucketMs);
+    if (b < 0) continue;
+    if (r.breakdown === null) total[b] = r.value;
+    else if (r.value !== null) perBucket[b].push({ key: r.breakdown, value: r.value });
+  }
+  const series = new Map<string, Values>();
+  perBucket.forEach((entries, b) => {
+    entries.sort((x, y) => y.value - x.value || x.key.localeCompare(y.key));
+    for (const e of entries.slice(0, SQL_BREAKDOWN_KEYS)) {
+      let values = series.get(e.key);
+      if (!values) series.set(e.key, (values = emptyValues(n)));
+      values[b] = e.value;
+    }
+  });
+  return { metricId, total, breakdowns: [...series].map(([key, values]) => ({ dimension: 'breakdown', key, values })) };
+}
+
+async function readGauge(store: MeasurementStore, project: Project, window: { fromMs: number; toMs: number }, slots: Slots, metricId: number, plan: GaugePlan): Promise<ComputedMetric> {
+  const points = await store.points({ projectId: project.id, service: plan.service, metric: plan.metric, fromMs: window.fromMs, toMs: window.toMs, tags: plan.tags });
+  return { metricId, total: aggregateGauge(points, slots.starts, window.toMs, plan.aggregate), breakdowns: [] };
+}

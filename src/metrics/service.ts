@@ -1,0 +1,266 @@
+/**
+ * The metrics catalog: definitions with their lifecycle, reads of collected series, previews of
+ * unsaved definitions, and the job handlers that collect values. Other domains call this only.
+ */
+import type { EventStore } from '../storage/events/event-store.js';
+import { OTHER_KEY, NONE_KEY } from '../storage/events/event-store.js';
+import type { MetaDb } from '../storage/meta/db.js';
+import type { Project, ProjectService } from '../projects/service.js';
+import type { Job, JobControl, JobQueue } from '../jobs/index.js';
+import { VigilError, badRequest, notFound } from '../errors.js';
+import { INTERVAL_MS, bucketFloor, bucketStarts, formatBucket, type Interval } from '../time/index.js';
+import { MAX_BUCKETS } from '../analytics/service.js';
+import { compileMetric, parseBody, type CompiledMetric } from './compile.js';
+import { computeMetrics, type CollectorDeps, type Values } from './collector.js';
+import { MetricCollection, bucketsBefore, latestEnd, type CollectionLog, type CollectionSettings } from './collection.js';
+import { MetricStore, TOTAL, type Metric, type MetricFields } from './store.js';
+import type { CreateMetric, MetricApi, MetricStatus, PreviewMetric, UpdateMetric } from './schemas.js';
+
+export const JOB_COLLECT = 'metrics.collect';
+export const JOB_BACKFILL = 'metrics.backfill';
+const SPARKLINE_POINTS = 24;
+const DEFAULT_PREVIEW_BUCKETS = 24;
+
+export interface MetricServiceDeps extends CollectorDeps {
+  db: MetaDb;
+  projects: ProjectService;
+  jobs: JobQueue;
+  settings: CollectionSettings;
+  log: CollectionLog;
+  now?: () => number;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+const label = (key: string) => (key === OTHER_KEY ? 'other' : key === NONE_KEY ? '(none)' : key);
+type Series = { key: string; label: string; values: Values };
+
+/** Series sorted by their sum, largest first, "other" last. */
+function sortSeries(series: Series[]): Series[] {
+  const sum = (v: Values) => v.reduce<number>((a, b) => a + (b ?? 0), 0);
+  return series.sort((a, b) => Number(a.key === OTHER_KEY) - Number(b.key === OTHER_KEY) || sum(b.values) - sum(a.values) || a.key.localeCompare(b.key));
+}
+
+export class MetricService {
+  readonly store: MetricStore;
+  readonly collection: MetricCollection;
+  private now: () => number;
+
+  constructor(private deps: MetricServiceDeps) {
+    this.store = new MetricStore(deps.db);
+    this.collection = new MetricCollection(this.store, deps, deps.settings, deps.log);
+    this.now = deps.now ?? Date.now;
+  }
+
+  toApi(m: Metric): MetricApi {
+    const compiled = compileMetric(parseBody(m.kind, m.definition));
+    return {
+      id: m.id, name: m.name, displayName: m.displayName, description: m.description, unit: m.unit, owner: m.owner, tags: m.tags, color: m.color,
+      interval: m.interval, status: m.status, kind: m.kind, definition: m.definition, valueKind: compiled.valueKind, breakdowns: compiled.breakdowns,
+      version: m.version, historyFrom: iso(m.historyFrom), collectedUntil: iso(m.collectedUntil), createdAt: iso(m.createdAt)!, updatedAt: iso(m.updatedAt)!,
+    };
+  }
+
+  /** Checks a definition: its schema, its filters and breakdowns, and for sql the statement itself. */
+  private async checkBody(kind: string, definition: unknown): Promise<CompiledMetric> {
+    const body = parseBody(kind, definition);
+    if (body.kind === 'sql') await this.deps.events.validateUserSql(body.definition.sql);
+    return compileMetric(body);
+  }
+
+  private async assertNameFree(project: Project, name: string, except?: number) {
+    const existing = await this.store.byName(project.id, name);
+    if (existing && existing.id !== except) throw new VigilError('VIGIL_ERR_CONFLICT', `a metric named "${name}" already exists in this project`, { field: 'name' });
+  }
+
+  async create(project: Project, input: CreateMetric): Promise<Metric> {
+    await this.checkBody(input.kind, input.definition);
+    await this.assertNameFree(project, input.name);
+    const fields: MetricFields = {
+      name: input.name, displayName: input.displayName ?? input.name, description: input.description ?? '', unit: input.unit ?? '', owner: input.owner ?? '',
+      tags: input.tags ?? [], color: input.color ?? '', status: input.status ?? 'active', interval: input.interval ?? '1h', kind: input.kind, definition: input.definition,
+    };
+    const m = await this.store.insert(project.id, fields, this.now());
+    await this.scheduleBackfill(m);
+    return m;
+  }
+
+  async get(project: Project, id: number): Promise<Metric> {
+    const m = await this.store.get(project.id, id);
+    if (!m) throw notFound(`metric ${id}`);
+    return m;
+  }
+
+  async byName(project: Project, name: string): Promise<Metric> {
+    const m = await this.store.byName(project.id, name);
+    if (!m) throw notFound(`metric "${name}"`);
+    return m;
+  }
+
+  /** A changed body (kind, definition or interval) clears the history, which is then computed again. */
+  async update(project: Project, id: number, patch: UpdateMetric): Promise<Metric> {
+    const m = await this.get(project, id);
+    const kind = patch.kind ?? m.kind;
+    const definition = patch.definition === undefined ? m.definition : patch.definition;
+    const bodyChanged = kind !== m.kind || JSON.stringify(definition) !== JSON.stringify(m.definition) || (patch.interval !== undefined && patch.interval !== m.interval);
+    if (bodyChanged) await this.checkBody(kind, definition);
+    if (patch.name !== undefined) await this.assertNameFree(project, patch.name, id);
+    const updated = await this.store.update(id, { ...patch, kind, definition } as Partial<MetricFields>, this.now(), bodyChanged);
+    await this.scheduleBackfill(updated);
+    return updated;
+  }
+
+  archive(project: Project, id: number): Promise<Metric> {
+    return this.update(project, id, { status: 'archived' });
+  }
+
+  async remove(project: Project, id: number): Promise<void> {
+    await this.get(project, id);
+    await this.store.delete(id);
+  }
+
+  /** An active metric without history gets a backfill job (one per body version). */
+  private async scheduleBackfill(m: Metric) {
+    if (m.status !== 'active' || m.collectedUntil !== null) return;
+    await this.deps.jobs.enqueue({ kind: JOB_BACKFILL, projectId: m.projectId, payload: { metricId: m.id, version: m.version }, dedupeKey: `${JOB_BACKFILL}:${m.id}:${m.version}`, priority: 1 });
+  }
+
+  /** The catalog with each metric's latest value, its change and a sparkline, from one values query. */
+  async list(project: Project, status?: MetricStatus) {
+    const metrics = await this.store.list({ projectId: project.id, status });
+    const latest = await this.store.latestTotals(metrics.map((m) => m.id), SPARKLINE_POINTS + 1);
+    return metrics.map((m) => {
+      const points = (latest.get(m.id) ?? []).slice().reverse();
+      const values = points.map((p) => p.value);
+      const last = points[points.length - 1];
+      const [prev, cur] = [values[values.length - 2], values[values.length - 1]];
+      const change = prev === undefined || prev === null || prev === 0 || cur === null || cur === undefined ? null : (cur - prev) / Math.abs(prev);
+      return {
+        ...this.toApi(m),
+        latest: last ? { bucket: formatBucket(project.timeZone, m.interval, last.bucket), value: last.value } : null,
+        change,
+        sparkline: values.slice(-SPARKLINE_POINTS),
+      };
+    });
+  }
+
+  private bucketsOf(project: Project, interval: Interval, fromMs: number, toMs: number): number[] {
+    const estimate = Math.ceil((toMs - fromMs) / INTERVAL_MS[interval]);
+    if (estimate > MAX_BUCKETS + 2) throw badRequest(`that window holds about ${estimate} ${interval} buckets; at most ${MAX_BUCKETS} are allowed, choose a shorter window`, { field: 'from' });
+    return bucketStarts(project.timeZone, interval, fromMs, toMs);
+  }
+
+  /**
+   * Every bucket of the window with the stored values. A count-shaped metric reads 0 in a collected
+   * bucket without value; anything not collected yet (or a fraction's gap) is null.
+   */
+  async series(project: Project, id: number, q: { fromMs: number; toMs: number; breakdown?: string }) {
+    const m = await this.get(project, id);
+    const compiled = compileMetric(parseBody(m.kind, m.definition));
+    if (q.breakdown !== undefined && !compiled.breakdowns.includes(q.breakdown)) {
+      throw badRequest(`metric "${m.name}" has no breakdown "${q.breakdown}"${compiled.breakdowns.length ? `; it has: ${compiled.breakdowns.join(', ')}` : ''}`, { field: 'breakdown' });
+    }
+    const starts = this.bucketsOf(project, m.interval, q.fromMs, q.toMs);
+    const rows = starts.length ? await this.store.values(m.id, q.breakdown ?? TOTAL, starts[0], q.toMs) : [];
+    const index = new Map(starts.map((s, i) => [s, i]));
+    const collected = (s: number) => m.historyFrom !== null && m.collectedUntil !== null && s >= m.historyFrom && s < m.collectedUntil;
+    const byKey = new Map<string, Values>();
+    for (const r of rows) {
+      const i = index.get(r.bucket);
+      if (i === undefined) continue;
+      let values = byKey.get(r.key);
+      if (!values) byKey.set(r.key, (values = new Array(starts.length).fill(null)));
+      values[i] = r.value;
+    }
+    if (q.breakdown === undefined) {
+      const total = byKey.get(TOTAL) ?? new Array(starts.length).fill(null);
+      const filled = total.map((v, i) => (v === null && compiled.valueKind === 'count' && collected(starts[i]) ? 0 : v));
+      byKey.clear();
+      byKey.set('total', filled);
+    }
+    const series = sortSeries([...byKey].map(([key, values]) => ({ key, label: key === 'total' && q.breakdown === undefined ? 'total' : label(key), values })));
+    return {
+      metric: { id: m.id, name: m.name, unit: m.unit, valueKind: compiled.valueKind, interval: m.interval },
+      timeZone: project.timeZone,
+      from: starts.length ? formatBucket(project.timeZone, m.interval, starts[0]) : new Date(q.fromMs).toISOString(),
+      to: new Date(q.toMs).toISOString(),
+      buckets: starts.map((s) => formatBucket(project.timeZone, m.interval, s)),
+      breakdown: q.breakdown ?? null,
+      series,
+      collectedUntil: iso(m.collectedUntil),
+    };
+  }
+
+  /** Computes an unsaved definition over the last complete buckets, for the form's live preview. */
+  async preview(project: Project, input: PreviewMetric) {
+    const compiled = await this.checkBody(input.kind, input.definition);
+    const interval = input.interval ?? '1h';
+    const toMs = latestEnd(project, interval, this.now());
+    const fromMs = bucketsBefore(project, interval, toMs, input.buckets ?? DEFAULT_PREVIEW_BUCKETS);
+    const { starts, results, failures } = await computeMetrics(this.deps, project, interval, { fromMs, toMs }, [{ id: 0, compiled }]);
+    if (failures.length) throw failures[0].error;
+    const [r] = results;
+    const breakdown = compiled.breakdowns[0] ?? null;
+    const keyed = sortSeries(r.breakdowns.filter((b) => b.dimension === breakdown).map((b) => ({ key: b.key, label: label(b.key), values: b.values })));
+    return {
+      interval,
+      timeZone: project.timeZone,
+      valueKind: compiled.valueKind,
+      buckets: starts.map((s) => formatBucket(project.timeZone, interval, s)),
+      total: r.total,
+      breakdown,
+      series: keyed,
+    };
+  }
+
+  async collectNow(project: Project, id: number) {
+    const m = await this.get(project, id);
+    if (m.status === 'archived') throw new VigilError('VIGIL_ERR_CONFLICT', `metric "${m.name}" is archived; make it active or draft to collect it`);
+    const r = await this.collection.collectNow(project, m, this.now());
+    return { from: new Date(r.fromMs).toISOString(), to: new Date(r.toMs).toISOString(), buckets: r.buckets, metric: this.toApi(await this.get(project, id)) };
+  }
+
+  /** Recomputes [fromMs, toMs) of one metric in chunks (CLI and jobs). */
+  async backfill(project: Project, m: Metric, window: { fromMs: number; toMs: number }, onProgress?: (done: number, total: number) => Promise<void> | void) {
+    const fromMs = bucketFloor(project.timeZone, m.interval, window.fromMs);
+    const toMs = Math.min(window.toMs, latestEnd(project, m.interval, this.now()));
+    if (fromMs >= toMs) throw badRequest('the backfill window holds no complete bucket: "from" must be before the current bucket', { field: 'from' });
+    return { fromMs, toMs, ...(await this.collection.backfill(project, m, { fromMs, toMs }, onProgress)) };
+  }
+
+  /**
+   * Enqueues a collection job for every (project, interval) whose active metrics miss a newly
+   * complete bucket; returns how many were enqueued (an unfinished one is not repeated).
+   */
+  async scheduleDue(): Promise<number> {
+    const now = this.now();
+    const due = new Map<string, { projectId: number; interval: Interval; until: number }>();
+    for (const m of await this.store.list({ status: 'active' })) {
+      if (m.collectedUntil === null) continue;
+      const project = await this.deps.projects.getById(m.projectId);
+      const until = latestEnd(project, m.interval, now);
+      if (m.collectedUntil < until) due.set(`${m.projectId}:${m.interval}`, { projectId: m.projectId, interval: m.interval, until });
+    }
+    for (const [key, payload] of due) await this.deps.jobs.enqueue({ kind: JOB_COLLECT, projectId: payload.projectId, payload, dedupeKey: `${JOB_COLLECT}:${key}` });
+    return due.size;
+  }
+
+  /** Handlers for the job worker. */
+  jobHandlers() {
+    return {
+      [JOB_COLLECT]: async (job: Job) => {
+        const { projectId, interval, until } = job.payload as { projectId: number; interval: Interval; until: number };
+        const r = await this.collection.runCycle(await this.deps.projects.getById(projectId), interval, until);
+        return { buckets: r.buckets, metrics: r.metrics, failures: r.failures.length };
+      },
+      [JOB_BACKFILL]: async (job: Job, ctl: JobControl) => {
+        const { metricId, version, fromMs, toMs } = job.payload as { metricId: number; version: number; fromMs?: number; toMs?: number };
+        const project = await this.deps.projects.getById(job.projectId!);
+        const m = await this.store.get(project.id, metricId);
+        if (!m || m.version !== version) return { skipped: 'the metric was deleted or changed' };
+        const window = fromMs !== undefined && toMs !== undefined ? { fromMs, toMs } : this.collection.defaultBackfillWindow(project, m, this.now());
+        const r = await this.backfill(project, m, window, (done, total) => ctl.progress(done / total, `${done}/${total} buckets`));
+        return { buckets: r.buckets, stopped: r.stopped };
+      },
+    };
+  }
+}

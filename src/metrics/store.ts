@@ -1,0 +1,154 @@
+/** The metrics catalog's tables: definitions and their collected values. Only service.ts calls this. */
+import { sql } from 'kysely';
+import type { MetaDb, MetricTable } from '../storage/meta/db.js';
+import type { Interval } from '../time/index.js';
+import type { MetricKind, MetricStatus } from './schemas.js';
+import type { ComputedMetric } from './collector.js';
+
+export interface Metric {
+  id: number;
+  projectId: number;
+  name: string;
+  displayName: string;
+  description: string;
+  unit: string;
+  owner: string;
+  tags: string[];
+  color: string;
+  status: MetricStatus;
+  interval: Interval;
+  kind: MetricKind;
+  definition: unknown;
+  version: number;
+  historyFrom: number | null;
+  collectedUntil: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type MetricFields = Pick<Metric, 'name' | 'displayName' | 'description' | 'unit' | 'owner' | 'tags' | 'color' | 'status' | 'interval' | 'kind' | 'definition'>;
+
+/** dimension and key of the total series */
+export const TOTAL = '';
+
+type Row = Omit<MetricTable, 'id'> & { id: number };
+const nullable = (v: number | null) => (v === null ? null : Number(v));
+
+function toMetric(r: Row): Metric {
+  return {
+    id: Number(r.id), projectId: Number(r.project_id), name: r.name, displayName: r.display_name, description: r.description, unit: r.unit, owner: r.owner,
+    tags: JSON.parse(r.tags), color: r.color, status: r.status as MetricStatus, interval: r.interval as Interval, kind: r.kind as MetricKind,
+    definition: JSON.parse(r.definition), version: Number(r.version), historyFrom: nullable(r.history_from), collectedUntil: nullable(r.collected_until),
+    createdAt: Number(r.created_at), updatedAt: Number(r.updated_at),
+  };
+}
+
+function toColumns(f: Partial<MetricFields>) {
+  return {
+    ...(f.name !== undefined && { name: f.name }),
+    ...(f.displayName !== undefined && { display_name: f.displayName }),
+    ...(f.description !== undefined && { description: f.description }),
+    ...(f.unit !== undefined && { unit: f.unit }),
+    ...(f.owner !== undefined && { owner: f.owner }),
+    ...(f.tags !== undefined && { tags: JSON.stringify(f.tags) }),
+    ...(f.color !== undefined && { color: f.color }),
+    ...(f.status !== undefined && { status: f.status }),
+    ...(f.interval !== undefined && { interval: f.interval }),
+    ...(f.kind !== undefined && { kind: f.kind }),
+    ...(f.definition !== undefined && { definition: JSON.stringify(f.definition) }),
+  };
+}
+
+/** Rows per multi-row insert: 5 columns each stays well under SQLite's 32,766 bound parameters. */
+const INSERT_CHUNK = 1000;
+
+export class MetricStore {
+  constructor(private db: MetaDb) {}
+
+  async insert(projectId: number, f: MetricFields, now: number): Promise<Metric> {
+    const row = await this.db.insertInto('metrics')
+      .values({
+        project_id: projectId, name: f.name, display_name: f.displayName, description: f.description, unit: f.unit, owner: f.owner, tags: JSON.stringify(f.tags), color: f.color,
+        status: f.status, interval: f.interval, kind: f.kind, definition: JSON.stringify(f.definition), version: 1, history_from: null, collected_until: null, created_at: now, updated_at: now,
+      })
+      .returningAll().executeTakeFirstOrThrow();
+    return toMetric(row);
+  }
+
+  /** Updates fields; `resetHistory` (a changed body) bumps the version and forgets what was collected. */
+  async update(id: number, f: Partial<MetricFields>, now: number, resetHistory: boolean): Promise<Metric> {
+    return this.db.transaction().execute(async (tx) => {
+      if (resetHistory) await tx.deleteFrom('metric_values').where('metric_id', '=', id).execute();
+      let q = tx.updateTable('metrics').set({ ...toColumns(f), updated_at: now }).where('id', '=', id);
+      if (resetHistory) q = q.set((eb) => ({ version: eb('version', '+', 1), history_from: null, collected_until: null }));
+      return toMetric(await q.returningAll().executeTakeFirstOrThrow());
+    });
+  }
+
+  async get(projectId: number, id: number): Promise<Metric | undefined> {
+    const row = await this.db.selectFrom('metrics').selectAll().where('project_id', '=', projectId).where('id', '=', id).executeTakeFirst();
+    return row && toMetric(row);
+  }
+
+  async byName(projectId: number, name: string): Promise<Metric | undefined> {
+    const row = await this.db.selectFrom('metrics').selectAll().where('project_id', '=', projectId).where('name', '=', name).executeTakeFirst();
+    return row && toMetric(row);
+  }
+
+  async list(filter: { projectId?: number; status?: MetricStatus; interval?: Interval }): Promise<Metric[]> {
+    let q = this.db.selectFrom('metrics').selectAll().orderBy('project_id').orderBy('name');
+    if (filter.projectId !== undefined) q = q.where('project_id', '=', filter.projectId);
+    if (filter.status !== undefined) q = q.where('status', '=', filter.status);
+    if (filter.interval !== undefined) q = q.where('interval', '=', filter.interval);
+    return (await q.execute()).map(toMetric);
+  }
+
+  async delete(id: number): Promise<void> {
+    await this.db.deleteFrom('metrics').where('id', '=', id).execute();
+  }
+
+  /**
+   * Replaces the values of [fromMs, toMs) with those computed (idempotent: a key that left the
+   * top N is gone) and extends the collected range, unless the metric's body changed meanwhile.
+   */
+  async saveValues(metrics: { id: number; version: number }[], window: { fromMs: number; toMs: number }, starts: number[], computed: ComputedMetric[], markCollected: boolean): Promise<void> {
+    const versions = new Map(metrics.map((m) => [m.id, m.version]));
+    await this.db.transaction().execute(async (tx) => {
+      for (const c of computed) {
+        const current = await tx.selectFrom('metrics').select(['version', 'history_from', 'collected_until']).where('id', '=', c.metricId).executeTakeFirst();
+        if (!current || Number(current.version) !== versions.get(c.metricId)) continue;
+        await tx.deleteFrom('metric_values').where('metric_id', '=', c.metricId).where('bucket', '>=', window.fromMs).where('bucket', '<', window.toMs).execute();
+        const rows = c.total.map((value, i) => ({ metric_id: c.metricId, dimension: TOTAL, key: TOTAL, bucket: starts[i], value }));
+        for (const b of c.breakdowns) b.values.forEach((value, i) => value !== null && rows.push({ metric_id: c.metricId, dimension: b.dimension, key: b.key, bucket: starts[i], value }));
+        for (let i = 0; i < rows.length; i += INSERT_CHUNK) await tx.insertInto('metric_values').values(rows.slice(i, i + INSERT_CHUNK)).execute();
+        if (!markCollected) continue;
+        const from = current.history_from === null ? window.fromMs : Math.min(Number(current.history_from), window.fromMs);
+        const until = current.collected_until === null ? window.toMs : Math.max(Number(current.collected_until), window.toMs);
+        await tx.updateTable('metrics').set({ history_from: from, collected_until: until }).where('id', '=', c.metricId).execute();
+      }
+    });
+  }
+
+  async values(metricId: number, dimension: string, fromMs: number, toMs: number): Promise<{ key: string; bucket: number; value: number | null }[]> {
+    const rows = await this.db.selectFrom('metric_values').select(['key', 'bucket', 'value'])
+      .where('metric_id', '=', metricId).where('dimension', '=', dimension).where('bucket', '>=', fromMs).where('bucket', '<', toMs)
+      .orderBy('bucket').execute();
+    return rows.map((r) => ({ key: r.key, bucket: Number(r.bucket), value: r.value === null ? null : Number(r.value) }));
+  }
+
+  /** The last `n` total values of each metric, newest first, in one query. */
+  async latestTotals(metricIds: number[], n: number): Promise<Map<number, { bucket: number; value: number | null }[]>> {
+    const out = new Map<number, { bucket: number; value: number | null }[]>();
+    if (!metricIds.length) return out;
+    const ranked = this.db.selectFrom('metric_values')
+      .select(['metric_id', 'bucket', 'value', sql<number>`row_number() over (partition by metric_id order by bucket desc)`.as('rank')])
+      .where('metric_id', 'in', metricIds).where('dimension', '=', TOTAL).where('key', '=', TOTAL);
+    const rows = await this.db.selectFrom(ranked.as('r')).selectAll().where('rank', '<=', n).orderBy('metric_id').orderBy('bucket', 'desc').execute();
+    for (const r of rows) {
+      const id = Number(r.metric_id);
+      if (!out.has(id)) out.set(id, []);
+      out.get(id)!.push({ bucket: Number(r.bucket), value: r.value === null ? null : Number(r.value) });
+    }
+    return out;
+  }
+}

@@ -1,0 +1,306 @@
+/**
+ * The guard and runner for user-written metric SQL, against a real DuckDB event store holding
+ * two projects: good queries see one project's rows only; every attack is refused with a 400
+ * naming the reason (or, for comment tricks, runs harmlessly), and nothing stored changes.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { DuckDbEventStore } from '../../src/storage/events/duckdb.js';
+import { checkUserSql, toUserSqlRows, userSqlStatement } from '../../src/storage/events/duckdb-user-sql.js';
+import type { EventRow, UserSqlQuery } from '../../src/storage/events/event-store.js';
+import { VigilError, type ErrorCode } from '../../src/errors.js';
+import { tempDir } from '../helpers/app.js';
+
+const HOUR = 3_600_000;
+const T0 = Date.parse('2026-05-04T10:00:00Z');
+const GOOD = "SELECT bucket, count(*) AS value FROM events WHERE event = 'Signed Up' GROUP BY bucket";
+
+let seq = 0;
+const row = (over: Partial<EventRow>): EventRow => ({
+  project_id: 1, message_id: `m${++seq}`, type: 'track', event: 'Page Viewed', anonymous_id: null, user_id: 'u1', distinct_id: 'u1',
+  session_id: 's1', timestamp: T0, received_at: T0, properties: {}, context: {}, page_path: null, referrer_host: null,
+  app_version: null, platform: null, os: null, browser: null, device_type: null, country: null, ip_hash: 'hash-1', ...over,
+});
+
+const signUps = (projectId: number, hour: number, n: number, country: string) =>
+  Array.from({ length: n }, (_, i) => row({ project_id: projectId, event: 'Signed Up', timestamp: T0 + hour * HOUR + i * 60_000, country }));
+
+const ROWS: EventRow[] = [
+  // project 1: sign-ups 3, 2, 1 in hours 0, 1, 2 of the window (by country), 300 page views, one sign-up before the window
+  ...signUps(1, 0, 2, 'DE'), ...signUps(1, 0, 1, 'FR'), ...signUps(1, 1, 2, 'DE'), ...signUps(1, 2, 1, 'FR'),
+  ...Array.from({ length: 300 }, (_, i) => row({ timestamp: T0 + (i % 180) * 60_000 })),
+  row({ event: 'Signed Up', timestamp: T0 - HOUR }),
+  // project 2: its own sign-ups, an event name only it has, and a user with a secret trait
+  ...signUps(2, 0, 5, 'US'),
+  ...Array.from({ length: 7 }, (_, i) => row({ project_id: 2, event: 'Secret Event', timestamp: T0 + i * 60_000 })),
+  row({ project_id: 2, type: 'identify', event: null, user_id: 'u-secret', distinct_id: 'u-secret', properties: { password: 'hunter2' } }),
+];
+
+describe('user-written metric SQL on a real DuckDB store', () => {
+  let dir: string;
+  let store: DuckDbEventStore;
+  const query = (sql: string, over: Partial<UserSqlQuery> = {}): UserSqlQuery => ({ projectId: 1, sql, fromMs: T0, toMs: T0 + 3 * HOUR, grainMs: HOUR, timeoutMs: 10_000, maxRows: 1000, ...over });
+  const run = (sql: string, over: Partial<UserSqlQuery> = {}) => store.runUserSql(query(sql, over));
+  const byBucket = (rows: { bucketMs: number; value: number | null; breakdown: string | null }[]) =>
+    Object.fromEntries(rows.map((r) => [`${new Date(r.bucketMs).toISOString()}${r.breakdown === null ? '' : ` ${r.breakdown}`}`, r.value]));
+  const iso = (hour: number) => new Date(T0 + hour * HOUR).toISOString();
+
+  async function storedState() {
+    const all = { fromMs: 0, toMs: T0 + 100 * HOUR };
+    return {
+      project1: await store.totals({ projectId: 1, ...all }),
+      project2: await store.totals({ projectId: 2, ...all }),
+      segmentLoaded: await store.isSegmentLoaded('seg-1'),
+      traits: await store.userTraits(2, 'u-secret'),
+    };
+  }
+  let initial: Awaited<ReturnType<typeof storedState>>;
+
+  /** Expects a 400 VigilError with `code` whose message matches `reason`, and the stored data unchanged. */
+  async function refused(sql: string, code: ErrorCode, reason: RegExp) {
+    for (const attempt of [() => store.validateUserSql(sql), () => run(sql)]) {
+      await assert.rejects(attempt, (err: unknown) => {
+        assert.ok(err instanceof VigilError, `expected a VigilError for ${sql}, got ${String(err)}`);
+        assert.equal(err.status, 400);
+        assert.equal(err.code, code, `${sql}: ${err.message}`);
+        assert.match(err.message, reason);
+        return true;
+      });
+    }
+    assert.deepEqual(await storedState(), initial, `stored data changed after: ${sql}`);
+  }
+
+  before(async () => {
+    dir = tempDir('vigil-metric-sql-');
+    const file = path.join(dir, 'seg-1.ndjson');
+    fs.writeFileSync(file, ROWS.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    store = await DuckDbEventStore.open({ file: path.join(dir, 'events.duckdb') });
+    assert.equal(await store.loadSegment({ id: 'seg-1', path: file }), ROWS.length);
+    initial = await storedState();
+    assert.equal(initial.project1.events, 307);
+    assert.equal(initial.project2.events, 13);
+    assert.deepEqual(initial.traits, { password: 'hunter2' });
+  });
+  after(async () => {
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  describe('good queries', () => {
+    test('per-hour counts of one event, for project 1 only and inside the window', async () => {
+      assert.deepEqual(byBucket(await run(GOOD)), { [iso(0)]: 3, [iso(1)]: 2, [iso(2)]: 1 });
+      assert.deepEqual(byBucket(await run(GOOD, { projectId: 2 })), { [iso(0)]: 5 });
+    });
+
+    test('a breakdown column, a query starting with WITH, a trailing semicolon, epoch-ms buckets', async () => {
+      const breakdown = await run("SELECT bucket, country AS breakdown, count(*) AS value FROM events WHERE event = 'Signed Up' GROUP BY ALL");
+      assert.deepEqual(byBucket(breakdown), { [`${iso(0)} DE`]: 2, [`${iso(0)} FR`]: 1, [`${iso(1)} DE`]: 2, [`${iso(2)} FR`]: 1 });
+      const withCte = "WITH s AS (SELECT bucket FROM events WHERE event = 'Signed Up'), t AS (SELECT * FROM s) SELECT bucket, count(*) AS value FROM t GROUP BY bucket";
+      assert.deepEqual(byBucket(await run(withCte)), { [iso(0)]: 3, [iso(1)]: 2, [iso(2)]: 1 });
+      assert.deepEqual(byBucket(await run(`${GOOD};  \n`)), { [iso(0)]: 3, [iso(1)]: 2, [iso(2)]: 1 });
+      const epochMs = await run("SELECT epoch_ms(bucket) AS bucket, avg(length(event))::DECIMAL(8,2) AS value FROM events WHERE event = 'Signed Up' GROUP BY 1");
+      assert.deepEqual(byBucket(epochMs), { [iso(0)]: 9, [iso(1)]: 9, [iso(2)]: 9 });
+    });
+
+    test('literals and syntax the parser writes as main.f (lists, structs, EXTRACT, TRIM, LIKE ESCAPE) and PIVOT ... IN', async () => {
+      const literals = "SELECT bucket, count(*) * [1, 2][1] * {'k': 1}.k AS value, trim(both ' ' FROM country) AS breakdown FROM events WHERE event LIKE 'Signed%' ESCAPE '!' AND extract(year FROM bucket) = 2026 GROUP BY ALL";
+      assert.deepEqual(byBucket(await run(literals)), { [`${iso(0)} DE`]: 2, [`${iso(0)} FR`]: 1, [`${iso(1)} DE`]: 2, [`${iso(2)} FR`]: 1 });
+      const pivot = "SELECT bucket, \"DE\" AS value FROM (PIVOT (SELECT * FROM events WHERE event = 'Signed Up') ON country IN ('DE', 'FR') USING count(*) GROUP BY bucket)";
+      assert.deepEqual(byBucket(await run(pivot)), { [iso(0)]: 2, [iso(1)]: 2, [iso(2)]: 0 });
+      await refused('PIVOT events ON country USING count(*) GROUP BY bucket', 'VIGIL_ERR_METRIC_SQL_INVALID', /PIVOT in a metric's SQL must list its values/);
+      await refused("SELECT bucket, count(*) AS value, country.lower() AS breakdown FROM events GROUP BY ALL", 'VIGIL_ERR_METRIC_SQL_FORBIDDEN', /function country.lower is not allowed: .* write lower\(x, ...\)/);
+    });
+
+    test('a CTE named events reads the project view, not the table', async () => {
+      const shadow = "WITH events AS (SELECT * FROM events WHERE event = 'Signed Up') SELECT bucket, count(*) AS value FROM events GROUP BY bucket";
+      assert.deepEqual(byBucket(await run(shadow)), { [iso(0)]: 3, [iso(1)]: 2, [iso(2)]: 1 });
+    });
+
+    test('another project’s rows are invisible: project_id and ip_hash are not columns of the view', async () => {
+      assert.deepEqual(await run("SELECT bucket, count(*) AS value FROM events WHERE event = 'Secret Event' GROUP BY bucket"), []);
+      assert.deepEqual(byBucket(await run('SELECT bucket, count(DISTINCT event) AS value FROM events GROUP BY bucket')), { [iso(0)]: 2, [iso(1)]: 2, [iso(2)]: 2 });
+      for (const column of ['project_id', 'ip_hash']) {
+        await assert.rejects(run(`SELECT bucket, count(*) AS value FROM events WHERE ${column} IS NOT NULL GROUP BY bucket`), new RegExp(`"${column}" not found`));
+      }
+      assert.deepEqual(await storedState(), initial);
+    });
+  });
+
+  describe('statements other than one SELECT are refused', () => {
+    const cases: [string, RegExp][] = [
+      ['SELECT 1 AS bucket, 1 AS value; DROP TABLE events', /single SELECT statement may run, not DROP/],
+      ['SELECT 1 AS bucket, 1 AS value; SELECT 2 AS bucket, 2 AS value', /2 statements; exactly one SELECT/],
+      ['DROP TABLE events', /not DROP/],
+      ['DELETE FROM events', /not DELETE/],
+      ["INSERT INTO events SELECT * FROM events", /not INSERT/],
+      ['CREATE TABLE stolen AS SELECT * FROM events', /not CREATE/],
+      ["UPDATE events SET event = 'x'", /not UPDATE/],
+      ['PRAGMA database_list', /not PRAGMA/],
+      ["ATTACH '/tmp/vigil-attack.db' AS x", /not ATTACH/],
+      ["COPY events TO '/tmp/vigil-attack.csv'", /not COPY/],
+      ["EXPORT DATABASE '/tmp/vigil-attack'", /not EXPORT/],
+      ['INSTALL httpfs', /not INSTALL/],
+      ['LOAD httpfs', /not LOAD/],
+      ['SET threads=1', /not SET/],
+      ['CALL duckdb_tables()', /not CALL/],
+      ['SELECT 1 AS bucket, 1 AS value; /* */ DROP TABLE events', /not DROP/],
+    ];
+    for (const [sql, reason] of cases) test(sql, () => refused(sql, 'VIGIL_ERR_METRIC_SQL_FORBIDDEN', reason));
+
+    test('empty, comment-only, too long, or not parseable: invalid', async () => {
+      await refused('  ', 'VIGIL_ERR_METRIC_SQL_INVALID', /empty/);
+      await refused('-- nothing', 'VIGIL_ERR_METRIC_SQL_INVALID', /no statement/);
+      await refused(`${GOOD} ${'-'.repeat(20_000)}`, 'VIGIL_ERR_METRIC_SQL_INVALID', /at most 20000/);
+      await refused('SELEC bucket FROM events', 'VIGIL_ERR_METRIC_SQL_INVALID', /does not parse: syntax error at or near "SELEC"/);
+      await refused('SELECT 1 AS bucket, 1 AS value /*', 'VIGIL_ERR_METRIC_SQL_INVALID', /unterminated \/\* comment/);
+      // closing the wrapper's parenthesis early does not parse on its own
+      await refused('SELECT 1 AS bucket, 1 AS value) AS x; DROP TABLE events; SELECT * FROM (SELECT 1', 'VIGIL_ERR_METRIC_SQL_INVALID', /syntax error/);
+    });
+  });
+
+  describe('reading anything but the events view is refused', () => {
+    const cases: [string, RegExp][] = [
+      ["SELECT * FROM read_csv('/etc/passwd')", /table function read_csv is not allowed/],
+      ["SELECT now() AS bucket, length(content) AS value FROM read_text('/etc/passwd')", /table function read_text is not allowed/],
+      ["SELECT * FROM glob('*')", /table function glob is not allowed/],
+      ['SELECT * FROM range(10)', /table function range is not allowed/],
+      ["SELECT * FROM query('SELECT * FROM main.events')", /table function query is not allowed/],
+      ['SELECT bucket, count(*) AS value FROM events, duckdb_tables() GROUP BY bucket', /table function duckdb_tables is not allowed/],
+      ["SELECT bucket, current_setting('threads') AS value FROM events", /function current_setting is not allowed/],
+      ["SELECT bucket, count(*) AS value FROM events WHERE event = getvariable('x') GROUP BY bucket", /function getvariable is not allowed/],
+      ["SELECT bucket, sum(length(x)) OVER (PARTITION BY read_blob('/etc/passwd')) AS value FROM events", /function read_blob is not allowed/],
+      ['SELECT bucket, main.abs(1) AS value FROM events', /function main.abs is not allowed/],
+      ['SELECT bucket, count(*) AS value FROM main.events GROUP BY bucket', /table "main.events" is not allowed: a metric's SQL may read only the "events" view/],
+      ['SELECT bucket, count(*) AS value FROM memory.main.events GROUP BY bucket', /table "memory.main.events" is not allowed/],
+      ['SELECT now() AS bucket, count(*) AS value FROM loaded_segments', /table "loaded_segments" is not allowed/],
+      ['SELECT now() AS bucket, count(*) AS value FROM users', /table "users" is not allowed/],
+      ['SELECT now() AS bucket, count(*) AS value FROM information_schema.tables', /table "information_schema.tables" is not allowed/],
+      ["SELECT * FROM '/etc/passwd'", /table "\/etc\/passwd" is not allowed/],
+      ['SHOW TABLES', /SHOW, DESCRIBE and SUMMARIZE are not allowed/],
+      ['DESCRIBE users', /SHOW, DESCRIBE and SUMMARIZE are not allowed/],
+      // nested: subqueries, set operations, joins, lateral, expressions
+      ['SELECT bucket, (SELECT count(*) FROM users) AS value FROM events', /table "users" is not allowed/],
+      ['SELECT bucket, 1 AS value FROM events WHERE EXISTS (SELECT 1 FROM (SELECT * FROM loaded_segments) s)', /table "loaded_segments" is not allowed/],
+      ['SELECT bucket, 1 AS value FROM events UNION ALL SELECT first_seen, 1 FROM users', /table "users" is not allowed/],
+      ['SELECT e.bucket, count(*) AS value FROM events e JOIN users u ON true GROUP BY 1', /table "users" is not allowed/],
+      // CTE names bind only where DuckDB binds them: elsewhere the same name is the real table
+      ["WITH a AS (SELECT * FROM users), users AS (SELECT 'x' AS traits) SELECT now() AS bucket, count(*) AS value FROM a", /table "users" is not allowed/],
+      ["SELECT now() AS bucket, count(*) AS value FROM (WITH users AS (SELECT 1 AS n) SELECT * FROM users) t, users", /table "users" is not allowed/],
+      ['WITH users AS (SELECT * FROM users) SELECT now() AS bucket, count(*) AS value FROM users', /table "users" is not allowed/],
+      ['WITH RECURSIVE users AS (SELECT * FROM users UNION ALL SELECT * FROM users WHERE false) SELECT now() AS bucket, count(*) AS value FROM users', /table "users" is not allowed/],
+    ];
+    for (const [sql, reason] of cases) test(sql, () => refused(sql, 'VIGIL_ERR_METRIC_SQL_FORBIDDEN', reason));
+
+    test('a recursive CTE may read itself on its recursive side', async () => {
+      const sql = 'WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3) SELECT bucket, count(*) AS value FROM events, n WHERE event = \'Signed Up\' GROUP BY bucket';
+      assert.deepEqual(byBucket(await run(sql)), { [iso(0)]: 9, [iso(1)]: 6, [iso(2)]: 3 });
+    });
+  });
+
+  describe('comment tricks run harmlessly', () => {
+    test('a trailing line comment does not swallow the closing parenthesis', async () => {
+      assert.deepEqual(byBucket(await run(`${GOOD} -- )`)), { [iso(0)]: 3, [iso(1)]: 2, [iso(2)]: 1 });
+      assert.deepEqual(byBucket(await run(`${GOOD} --`)), { [iso(0)]: 3, [iso(1)]: 2, [iso(2)]: 1 });
+    });
+    test('a statement inside a block comment stays a comment', async () => {
+      assert.deepEqual(byBucket(await run('SELECT bucket, count(*) AS value FROM events /* ; DROP TABLE events; */ WHERE event = \'Signed Up\' GROUP BY bucket')), { [iso(0)]: 3, [iso(1)]: 2, [iso(2)]: 1 });
+      assert.deepEqual(await storedState(), initial);
+    });
+  });
+
+  describe('limits', () => {
+    test('a runaway query is stopped at its time limit and the store answers afterwards', async () => {
+      const started = Date.now();
+      await assert.rejects(run('SELECT a.bucket AS bucket, count(*) AS value FROM events a, events b, events c, events d GROUP BY 1', { timeoutMs: 300 }), (err: unknown) => {
+        assert.ok(err instanceof VigilError);
+        assert.equal(err.code, 'VIGIL_ERR_METRIC_SQL_TIMEOUT');
+        assert.equal(err.status, 400);
+        assert.match(err.message, /limit of 300 ms/);
+        return true;
+      });
+      assert.ok(Date.now() - started < 2500, `stopped after ${Date.now() - started} ms`);
+      assert.deepEqual(byBucket(await run(GOOD)), { [iso(0)]: 3, [iso(1)]: 2, [iso(2)]: 1 });
+    });
+
+    test('more rows than maxRows: too many rows; exactly maxRows is fine', async () => {
+      const tenRows = 'SELECT timestamp AS bucket, 1 AS value FROM events ORDER BY timestamp LIMIT 10';
+      await assert.rejects(run(tenRows, { maxRows: 5 }), (err: unknown) => {
+        assert.ok(err instanceof VigilError);
+        assert.equal(err.code, 'VIGIL_ERR_METRIC_SQL_TOO_MANY_ROWS');
+        assert.match(err.message, /more than 5 rows; aggregate to one row per bucket \(and breakdown\)/);
+        return true;
+      });
+      assert.equal((await run(tenRows, { maxRows: 10 })).length, 10);
+    });
+
+    test('a missing value column is named, with the columns returned', async () => {
+      await assert.rejects(run('SELECT bucket, count(*) AS n FROM events GROUP BY bucket'), (err: unknown) => {
+        assert.ok(err instanceof VigilError);
+        assert.equal(err.code, 'VIGIL_ERR_METRIC_SQL_INVALID');
+        assert.match(err.message, /returned the columns bucket, n; it must return bucket and value \(and optionally breakdown\): value missing/);
+        return true;
+      });
+    });
+  });
+});
+
+describe('checkUserSql walks every node of the AST', () => {
+  const check = (ast: unknown) => checkUserSql(async () => JSON.stringify(ast), 'SELECT 1');
+  const select = (extra: Record<string, unknown>) => ({ error: false, statements: [{ node: { type: 'SELECT_NODE', cte_map: { map: [] }, ...extra } }] });
+
+  test('a table or function under a key it does not know is still found', async () => {
+    await assert.rejects(check(select({ some_future_key: [{ deeper: { type: 'BASE_TABLE', schema_name: '', catalog_name: '', table_name: 'users' } }] })), /table "users" is not allowed/);
+    await assert.rejects(check(select({ some_future_key: { type: 'TABLE_FUNCTION', function: { class: 'FUNCTION', function_name: 'anything' } } })), /table function anything is not allowed/);
+    await assert.rejects(check(select({ x: { class: 'FUNCTION', function_name: 'sniff_csv', schema: '', catalog: '' } })), /function sniff_csv is not allowed/);
+    await assert.rejects(check(select({ x: { class: 'FUNCTION', function_name: 'abs', schema: '', catalog: 'other' } })), /function other.abs is not allowed/);
+    await check(select({ x: { class: 'FUNCTION', function_name: 'abs', schema: '', catalog: '' }, from_table: { type: 'BASE_TABLE', table_name: 'EVENTS' } }));
+  });
+
+  test('a parser error other than a non-SELECT statement is invalid, with DuckDB’s words', async () => {
+    await assert.rejects(check({ error: true, error_type: 'parser', error_message: 'syntax error at or near "x"', position: '3' }), (err: unknown) => {
+      assert.ok(err instanceof VigilError);
+      assert.equal(err.code, 'VIGIL_ERR_METRIC_SQL_INVALID');
+      assert.deepEqual(err.details, { duckdb: 'syntax error at or near "x"', position: '3' });
+      return true;
+    });
+  });
+});
+
+describe('userSqlStatement and toUserSqlRows', () => {
+  const q: UserSqlQuery = { projectId: 3, sql: 'SELECT bucket, 1 AS value FROM events -- note;\n;; \n', fromMs: 0, toMs: HOUR, grainMs: HOUR, timeoutMs: 1000, maxRows: 50 };
+
+  test('the user text sits on its own lines under the project view, without trailing semicolons', () => {
+    const { sql, params } = userSqlStatement(q);
+    assert.deepEqual(params, []);
+    assert.match(sql, /^WITH events AS \(\n {2}SELECT event, type, user_id, .*, country, make_timestamp\(\(epoch_ms\(timestamp\) \/\/ 3600000 \* 3600000\) \* 1000\) AS bucket\n {2}FROM main\.events WHERE project_id = 3 AND /);
+    assert.ok(sql.endsWith('SELECT * FROM (\nSELECT bucket, 1 AS value FROM events -- note\n) AS user_query LIMIT 51'), sql);
+    assert.doesNotMatch(sql.split('FROM main.events')[0], /project_id|ip_hash/);
+  });
+
+  test('buckets: timestamps as UTC (or with their offset), dates, epoch ms as numbers or strings', () => {
+    const rows = toUserSqlRows([
+      { bucket: '2026-01-01 10:00:00', value: 1 },
+      { bucket: '2026-01-01 10:00:00.5', value: '2' },
+      { bucket: '2026-01-01 12:00:00+02', value: '12345678901234' },
+      { bucket: '2026-01-02', value: '1.25' },
+      { bucket: 1767261600000, value: 'NaN' },
+      { bucket: '1767261600000', value: null },
+    ], 10);
+    assert.deepEqual(rows.map((r) => r.bucketMs), [Date.parse('2026-01-01T10:00:00Z'), Date.parse('2026-01-01T10:00:00.500Z'), Date.parse('2026-01-01T10:00:00Z'), Date.parse('2026-01-02T00:00:00Z'), 1767261600000, 1767261600000]);
+    assert.deepEqual(rows.map((r) => r.value), [1, 2, 12345678901234, 1.25, null, null]);
+    assert.ok(rows.every((r) => r.breakdown === null));
+  });
+
+  test('breakdowns become text; a bad bucket or value names its row', () => {
+    assert.deepEqual(toUserSqlRows([{ Bucket: 0, VALUE: 1, breakdown: 7 }, { Bucket: 0, VALUE: 1, breakdown: null }], 2).map((r) => r.breakdown), ['7', null]);
+    assert.throws(() => toUserSqlRows([{ bucket: 0, value: 1 }, { bucket: null, value: 1 }], 5), /row 2 of the metric's SQL has bucket null/);
+    assert.throws(() => toUserSqlRows([{ bucket: 'infinity', value: 1 }], 5), /row 1 .* bucket "infinity"/);
+    assert.throws(() => toUserSqlRows([{ bucket: 0, value: 'abc' }], 5), /row 1 .* value "abc"; a value must be a number or null/);
+    assert.throws(() => toUserSqlRows([{ bucket: '1e400', value: 1 }], 5), /row 1 .* bucket "1e400"/);
+    assert.throws(() => toUserSqlRows([{ bucket: 0, value: 'x'.repeat(100_000) }], 5), (err: Error) => err.message.length < 300 && /value "x+\.\.\./.test(err.message));
+    assert.throws(() => toUserSqlRows([{ value: 1 }], 5), /returned the columns value; .*: bucket missing/);
+    assert.deepEqual(toUserSqlRows([], 5), []);
+  });
+});
