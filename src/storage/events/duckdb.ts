@@ -57,7 +57,8 @@ export class DuckDbEventStore implements EventStore {
 
   static async open(opts: DuckDbOptions): Promise<DuckDbEventStore> {
     if (opts.file !== ':memory:') fs.mkdirSync(path.dirname(opts.file), { recursive: true });
-    const settings: Record<string, string> = { checkpoint_threshold: '256MB' };
+    // no extension is ever downloaded, whatever a user's SQL names
+    const settings: Record<string, string> = { checkpoint_threshold: '256MB', autoinstall_known_extensions: 'false' };
     if (opts.memoryLimit) settings.memory_limit = opts.memoryLimit;
     if (opts.threads) settings.threads = String(opts.threads);
     let instance: DuckDBInstance;
@@ -158,7 +159,14 @@ export class DuckDbEventStore implements EventStore {
 
   async runUserSql(q: UserSqlQuery): Promise<UserSqlRow[]> {
     await this.validateUserSql(q.sql);
-    const rows = await this.query<Record<string, Json>>(userSqlStatement(q), q.timeoutMs, (ms) => new VigilError('VIGIL_ERR_METRIC_SQL_TIMEOUT', `the metric's SQL ran longer than its limit of ${ms} ms and was stopped`));
+    let rows: Record<string, Json>[];
+    try {
+      rows = await this.query<Record<string, Json>>(userSqlStatement(q), q.timeoutMs, (ms) => new VigilError('VIGIL_ERR_METRIC_SQL_TIMEOUT', `the metric's SQL ran longer than its limit of ${ms} ms and was stopped`));
+    } catch (err) {
+      // the statement passed the guard, so an error now is in the user's SQL (an unknown column, a bad cast ...)
+      if (err instanceof VigilError) throw err;
+      throw new VigilError('VIGIL_ERR_METRIC_SQL_INVALID', `the metric's SQL failed: ${(err as Error).message}`);
+    }
     return toUserSqlRows(rows, q.maxRows);
   }
 
