@@ -2,14 +2,14 @@
 // the HTTP API and as the same SQL run directly in DuckDB, in one run. Prints its figures.
 import fs from 'node:fs';
 import path from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config.js';
 import { createAppContext } from '../src/app-context.js';
 import { buildServer } from '../src/server.js';
-import { EVENTS_DDL, timeseriesSql } from '../src/storage/events/duckdb-sql.js';
+import { timeseriesSql } from '../src/storage/events/duckdb-sql.js';
 import type { DuckDbEventStore } from '../src/storage/events/duckdb.js';
 import { bucketFloor, sqlGrainMs } from '../src/time/index.js';
+import { generateEvents } from './bench-data.js';
 
 const EVENTS = Number(process.env.EVENTS ?? 10_000_000);
 const RUNS = Number(process.env.RUNS ?? 30);
@@ -17,61 +17,13 @@ const DATA_DIR = path.resolve(process.env.BENCH_DATA_DIR ?? 'bench/.data/query-1
 const DAY = 86_400_000;
 const END = Date.UTC(2026, 10, 1);
 
-/**
- * 10M events over 30 days in arrival (time) order, as ingest stores them: 90% in the benchmarked
- * project, 30 event names with a skewed mix, a daily rhythm, 300k visitors.
- */
-async function generate(file: string) {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const db = await DuckDBInstance.create(file);
-  const c = await db.connect();
-  await c.run(EVENTS_DDL);
-  const started = performance.now();
-  await c.run(`
-    INSERT INTO events
-    SELECT
-      CASE WHEN i % 10 = 0 THEN 2 ELSE 1 END AS project_id,
-      'm-' || i AS message_id,
-      CASE WHEN e = 0 THEN 'page' ELSE 'track' END AS type,
-      CASE WHEN e = 0 THEN '$page' ELSE 'Event ' || e END AS event,
-      'anon-' || (hash(i) % 300000) AS anonymous_id,
-      CASE WHEN i % 3 = 0 THEN 'user_' || (hash(i) % 100000) END AS user_id,
-      coalesce(CASE WHEN i % 3 = 0 THEN 'user_' || (hash(i) % 100000) END, 'anon-' || (hash(i) % 300000)) AS distinct_id,
-      's_' || (hash(i) % 3000000) AS session_id,
-      ts AS timestamp,
-      ts + INTERVAL 1 SECOND AS received_at,
-      '{"plan":"' || ['free','pro','team'][1 + i % 3] || '","price":' || (i % 100) || '}' AS properties,
-      '{"library":{"name":"analytics.js","version":"5.2.0"}}' AS context,
-      ['/', '/pricing', '/docs', '/blog/a', '/signup'][1 + i % 5] AS page_path,
-      ['google.com', 'x.com', 'news.ycombinator.com', NULL][1 + i % 4] AS referrer_host,
-      NULL AS app_version, 'web' AS platform,
-      ['Windows', 'macOS', 'iOS', 'Android'][1 + i % 4] AS os,
-      ['Chrome', 'Safari', 'Firefox', 'Edge'][1 + (hash(i) % 4)::INTEGER] AS browser,
-      ['desktop', 'mobile'][1 + i % 2] AS device_type,
-      ['US', 'DE', 'GB', 'FR', 'IN'][1 + i % 5] AS country,
-      NULL AS ip_hash
-    FROM (
-      SELECT i,
-        -- a skewed mix: event 0 ($page) is the most common, then 1, 2, ...
-        least(29, floor(-ln(1 - (hash(i * 7) % 1000000)::INTEGER / 1000000.0) * 4))::INTEGER AS e,
-        -- a daily rhythm: more events in the afternoon
-        epoch_ms(${END - 30 * DAY} + (i * ${(30 * DAY) / EVENTS})::BIGINT + ((sin(i * ${(2 * Math.PI * 30) / EVENTS}) * 3600000)::BIGINT)) AS ts
-      FROM range(${EVENTS}) t(i)
-    )
-    ORDER BY timestamp`);
-  await c.run('CHECKPOINT');
-  c.closeSync();
-  db.closeSync();
-  console.log(`generated ${EVENTS.toLocaleString('en')} events in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-}
-
 const stats = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return { median: s[Math.floor(s.length / 2)], p95: s[Math.floor(s.length * 0.95)], min: s[0] };
 };
 
 const config = loadConfig(process.env, { dataDir: DATA_DIR, logLevel: 'silent', demo: 'false' });
-if (!fs.existsSync(config.eventsFile)) await generate(config.eventsFile);
+if (!fs.existsSync(config.eventsFile)) await generateEvents(config.eventsFile, { events: EVENTS, days: 30, endMs: END });
 const ctx = await createAppContext(config, pino({ level: 'silent' }));
 const app = await buildServer(ctx);
 try {

@@ -162,10 +162,40 @@ program
       }),
     );
     bar.stop();
-    console.log(`project ${result.project.slug}: ${result.events} events`);
+    console.log(`project ${result.project.slug}: ${result.events} events, ${result.measurements} measurements, metrics: ${result.metrics.join(', ')}`);
     for (const i of result.incidents) console.log(`  incident "${i.name}" ${new Date(i.startMs).toISOString()} – ${new Date(i.endMs).toISOString()}: ${i.description}`);
     console.log(`write key: ${result.writeKey}`);
     console.log(`read key:  ${result.readKey}`);
+  });
+
+const metrics = program.command('metrics').description('the metrics catalog (the server must be stopped)');
+metrics
+  .command('list')
+  .requiredOption('--project <slug>')
+  .action(async (o: { project: string }) => {
+    const list = await withApp(async (ctx) => ctx.catalog.list(await ctx.projects.getBySlug(o.project)));
+    console.table(list.map((m) => ({ id: m.id, name: m.name, kind: m.kind, interval: m.interval, status: m.status, latest: m.latest?.value ?? null, collectedUntil: m.collectedUntil })));
+  });
+metrics
+  .command('backfill <name>')
+  .description('compute a metric\'s values over a past window, in chunks')
+  .requiredOption('--project <slug>')
+  .option('--from <when>', 'start (inclusive): ISO 8601, a date, or relative such as -90d', '-30d')
+  .option('--to <when>', 'end (exclusive); default: the start of the current bucket')
+  .action(async (name: string, o: { project: string; from: string; to?: string }) => {
+    const fromMs = parseWhen(o.from, 'from');
+    const toMs = o.to === undefined ? Date.now() : parseWhen(o.to, 'to');
+    const bar = await progressBar(`backfill ${name} [{bar}] {percentage}% | {value}/{total} buckets`);
+    const result = await withApp(async (ctx) => {
+      const project = await ctx.projects.getBySlug(o.project);
+      const metric = await ctx.catalog.byName(project, name);
+      return ctx.catalog.backfill(project, metric, { fromMs, toMs }, (done, total) => {
+        if (!bar.getTotal()) bar.start(total, 0);
+        bar.update(done);
+      });
+    });
+    bar.stop();
+    console.log(`${name}: ${result.buckets} buckets computed from ${new Date(result.fromMs).toISOString()} to ${new Date(result.toMs).toISOString()}${result.stopped ? ' (stopped: the definition changed meanwhile)' : ''}`);
   });
 
 program

@@ -1,19 +1,21 @@
 import type { AppContext } from '../app-context.js';
 import type { Project } from '../projects/service.js';
 import { generateDemoMeasurements } from './measurements.js';
+import { DEMO_METRICS } from './catalog.js';
 import { demoIncidents, estimateDemoEventCount, generateDemoTraffic, type DemoOptions } from './traffic.js';
 
 export const DEMO_SLUG = 'demo';
 
 /**
  * Creates the demo project (if missing) with a write key and a read key, and ingests 30 days of
- * generated traffic through the normal ingest steps, plus gauge measurements of its services.
+ * generated traffic through the normal ingest steps, plus gauge measurements of its services and
+ * a starter catalog of metrics computed over them.
  */
 export async function seedDemo(
   ctx: AppContext,
   opts: Partial<DemoOptions> & { slug?: string } = {},
   onProgress?: (done: number, total: number) => void,
-): Promise<{ project: Project; writeKey: string; readKey: string; events: number; measurements: number; incidents: ReturnType<typeof demoIncidents> }> {
+): Promise<{ project: Project; writeKey: string; readKey: string; events: number; measurements: number; metrics: string[]; incidents: ReturnType<typeof demoIncidents> }> {
   const slug = opts.slug ?? DEMO_SLUG;
   const project = (await ctx.projects.findBySlug(slug)) ?? (await ctx.projects.create({ slug, name: 'Demo shop', timeZone: 'UTC' }));
   const writeKey = (await ctx.apiKeys.create({ projectId: project.id, name: 'demo write key', scopes: ['ingest'] })).secret;
@@ -35,5 +37,13 @@ export async function seedDemo(
   if (batch.length) await flush();
   await ctx.flush();
   const measurements = await ctx.measurements.insert(project.id, generateDemoMeasurements(options), Date.now());
-  return { project, writeKey, readKey, events, measurements, incidents: demoIncidents(options) };
+  // the starter catalog is computed now, so its charts have history from the first page view
+  const metrics = [];
+  for (const input of DEMO_METRICS) {
+    const existing = await ctx.catalog.byName(project, input.name).catch(() => undefined);
+    const metric = existing ?? (await ctx.catalog.create(project, input));
+    if (metric.collectedUntil === null) await ctx.catalog.collectNow(project, metric.id);
+    metrics.push(metric.name);
+  }
+  return { project, writeKey, readKey, events, measurements, metrics, incidents: demoIncidents(options) };
 }

@@ -64,6 +64,19 @@ const INCIDENTS = [
 ] as const;
 
 type Rng = () => number;
+
+const PERF_SEED_SALT = 0x10ad_7133;
+
+/**
+ * A page's load time: log-normal around 700 ms (mobile ~1.6x slower), slower at the busy hours,
+ * and about 3x slower during the bad deploy ("error burst").
+ */
+function loadTimeMs(rng: Rng, userAgent: string, ms: number, degraded: boolean): number {
+  const z = Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
+  const busy = 1 + 0.15 * Math.cos((2 * Math.PI * (new Date(ms).getUTCHours() - 15)) / 24);
+  const mobile = /Mobile|Android|iPhone/.test(userAgent) ? 1.6 : 1;
+  return Math.round(700 * mobile * busy * (degraded ? 3 : 1) * Math.exp(0.45 * z));
+}
 type Weighted<T> = ReadonlyArray<readonly [T, number]>;
 
 export function mulberry32(seed: number): Rng {
@@ -198,6 +211,8 @@ type Pending = { ms: number; ev: Omit<DemoEvent, 'messageId' | 'timestamp'> };
 export function* generateDemoTraffic(opts: DemoOptions): Generator<DemoEvent> {
   const o = resolve(opts);
   const rng = mulberry32(o.seed);
+  // page load times come from their own stream, so adding them left every other event as it was
+  const perfRng = mulberry32(o.seed ^ PERF_SEED_SALT);
   const incidents = incidentWindows(o);
   const factor = (event: string, ms: number) =>
     incidents.reduce((f, i) => (i.event === event && ms >= i.startMs && ms < i.endMs ? f * i.factor : f), 1);
@@ -249,7 +264,7 @@ export function* generateDemoTraffic(opts: DemoOptions): Generator<DemoEvent> {
         : section === 'docs' && rng() < 0.6 ? `/docs/${pick(rng, DOC_TOPICS)}`
         : section === 'home' ? '/' : `/${section}`;
       page = { path, referrer, url: SITE + path, title: `${TITLES[section]} | Acme Metrics` };
-      emit({ type: 'page', name: TITLES[section], properties: { ...page, search: '' } });
+      emit({ type: 'page', name: TITLES[section], properties: { ...page, search: '', load_time_ms: loadTimeMs(perfRng, v.userAgent, t, factor('Error Shown', t) > 1) } });
       let next: Section | undefined;
 
       if (rng() < 0.012 * factor('Error Shown', t)) {

@@ -257,6 +257,7 @@ export class MetricService {
         const project = await this.deps.projects.getById(job.projectId!);
         const m = await this.store.get(project.id, metricId);
         if (!m || m.version !== version) return { skipped: 'the metric was deleted or changed' };
+        if (fromMs === undefined && m.collectedUntil !== null) return { skipped: 'the metric was collected meanwhile' };
         const window = fromMs !== undefined && toMs !== undefined ? { fromMs, toMs } : this.collection.defaultBackfillWindow(project, m, this.now());
         const r = await this.backfill(project, m, window, (done, total) => ctl.progress(done / total, `${done}/${total} buckets`));
         return { buckets: r.buckets, stopped: r.stopped };
