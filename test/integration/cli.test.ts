@@ -210,6 +210,24 @@ describe('vigil CLI', () => {
     assert.ok(events > 100, `${events} events`);
     assert.match(r.stdout, /write key: vk_\S{20,}/);
     assert.match(r.stdout, /read key:\s+vk_\S{20,}/);
+    assert.match(r.stdout, /metrics: signups, checkout_conversion, revenue, events_per_user, page_load_p90, docs_sessions, checkout_api_latency/);
+  });
+
+  test('metrics list shows the demo catalog collected; metrics backfill recomputes a window with progress', async () => {
+    ok(await demo, 'demo');
+    const list = await vigil(demoDir, ['metrics', 'list', '--project', 'demo']);
+    ok(list, 'metrics list');
+    for (const name of ['signups', 'revenue', 'docs_sessions', 'checkout_api_latency']) assert.match(list.stdout, new RegExp(`'${name}'`));
+    assert.doesNotMatch(list.stdout, /collectedUntil.*null/);
+
+    const backfill = await vigil(demoDir, ['metrics', 'backfill', 'signups', '--project', 'demo', '--from', '-3d']);
+    ok(backfill, 'metrics backfill');
+    const buckets = Number(/signups: (\d+) buckets computed/.exec(backfill.stdout)?.[1]);
+    assert.ok(buckets >= 71 && buckets <= 73, backfill.stdout);
+
+    const unknown = await vigil(demoDir, ['metrics', 'backfill', 'nope', '--project', 'demo']);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /metric "nope" not found/);
   });
 
   test('bad input exits 1 with a message, not a stack trace', async () => {
