@@ -82,18 +82,19 @@ const COUNT_FILTERS: Filter[][] = [
   [{ property: 'country', op: 'in', value: ['US', 'DE'] }],
   [{ property: 'plan', op: 'eq', value: 'pro' }],
   [{ property: 'browser', op: 'eq', value: 'Chrome' }, { property: 'device_type', op: 'eq', value: 'mobile' }],
+  [{ property: 'page_path', op: 'contains', value: 'blog' }, { property: 'referrer_host', op: 'is_set' }, { property: 'os', op: 'neq', value: 'iOS' }],
 ];
 const pad = (i: number) => String(i).padStart(3, '0');
 
 function definitions(): CreateMetric[] {
   const out: CreateMetric[] = [];
   const add = (name: string, kind: CreateMetric['kind'], definition: unknown) => out.push({ name, kind, definition, interval: '1h', status: 'active' });
-  // 100 event counts: 30 events, unfiltered / price > 50 / country in / plan = pro / two column filters;
-  // the first 5 (unfiltered $page, Event 1..4) broken down by country or browser, top 5
-  for (let i = 0; i < 100; i++) {
-    const filters = COUNT_FILTERS[i < 90 ? Math.floor(i / 30) : i < 95 ? 3 : 4];
+  // 110 event counts: 30 events, unfiltered / price > 50 / country in / plan = pro / two column
+  // filters / three; the first 5 (unfiltered $page, Event 1..4) broken down by country or browser, top 5
+  for (let i = 0; i < 110; i++) {
+    const filters = COUNT_FILTERS[i < 90 ? Math.floor(i / 30) : i < 95 ? 3 : i < 100 ? 4 : 5];
     const breakdowns = i < 3 ? { breakdowns: ['country'], breakdownLimit: 5 } : i < 5 ? { breakdowns: ['browser'], breakdownLimit: 5 } : {};
-    add(`count_${pad(i)}`, 'event', { event: i === 99 ? null : NAMES[i % 30], ...(filters.length && { filters }), ...breakdowns });
+    add(`count_${pad(i)}`, 'event', { event: i === 99 || i === 109 ? null : NAMES[i % 30], ...(filters.length && { filters }), ...breakdowns });
   }
   // 30 unique users / sessions
   for (let i = 0; i < 30; i++) {

@@ -1,6 +1,7 @@
 /**
  * Computes metric values for a window of buckets. Every scan-kind metric of the call becomes
- * columns of ONE event-store query; sql metrics run their statement each; gauges read
+ * columns of ONE event-store query (plus one more when a breakdown of distinct counts, averages or
+ * percentiles needs its "other" from the rows); sql metrics run their statement each; gauges read
  * measurements. Nothing is stored here (see store.ts).
  */
 import type { Dimension, EventStore, MetricScanRow } from '../storage/events/event-store.js';
@@ -89,51 +90,95 @@ async function scanAll(events: EventStore, project: Project, window: { fromMs: n
 
   const n = slots.starts.length;
   const totals: (MetricScanRow | undefined)[] = new Array(n).fill(undefined);
+  const slotOfBucket: number[] = new Array(n).fill(NaN);
   // per dimension, per bucket: the rows of each key
   const byDimension = dimensions.map(() => Array.from({ length: n }, () => [] as MetricScanRow[]));
   for (const r of rows) {
     const b = slots.bucketOf(r.slotMs);
     if (b < 0) continue;
+    slotOfBucket[b] = r.slotMs;
     if (r.dimension < 0) totals[b] = r;
     else byDimension[r.dimension][b].push(r);
   }
 
-  return metrics.map((m, i) => {
+  const followUps: FollowUp[] = [];
+  const results = metrics.map((m, i) => {
     const plan = m.compiled.plan;
     const own = (r: MetricScanRow | undefined) => (r ? r.values.slice(offsets[i], offsets[i] + plan.columns.length) : undefined);
     const total = totals.map((r) => {
       const v = own(r);
       return v ? plan.combine(v) : null;
     });
-    const breakdowns = plan.breakdowns.flatMap((b) => topKeys(plan, b.name, byDimension[dimensionIndex.get(b.name)!].map((rs) => rs.map((r) => ({ key: r.key ?? '', columns: own(r)! }))), totals.map(own)));
+    const breakdowns = plan.breakdowns.map((b) => {
+      const perBucket = byDimension[dimensionIndex.get(b.name)!].map((rs) => rs.map((r) => ({ key: r.key ?? '', columns: own(r)! })));
+      const { series, pending } = topKeys(plan, perBucket, totals.map(own));
+      if (pending.length) followUps.push({ plan, dimension: b.dimension, series, pending });
+      return { name: b.name, series };
+    });
     return { metricId: m.id, total, breakdowns };
   });
+  if (followUps.length) await computeOthers(events, project, window, slots, slotOfBucket, followUps);
+  return results.map((r) => ({ metricId: r.metricId, total: r.total, breakdowns: r.breakdowns.flatMap((b) => [...b.series].map(([key, values]) => ({ dimension: b.name, key, values }))) }));
 }
 
-/** Per bucket, the `limit` keys with the highest values, and "other" when the plan can derive it. */
-function topKeys(plan: ScanPlan, dimension: string, perBucket: { key: string; columns: Values }[][], totalColumns: (Values | undefined)[]) {
+/** A breakdown whose "other" needs the rows themselves (distinct counts, averages, percentiles). */
+interface FollowUp {
+  plan: ScanPlan;
+  dimension: Dimension;
+  series: Map<string, Values>;
+  /** buckets with keys beyond the top N, and the top keys to leave out */
+  pending: { bucket: number; top: string[] }[];
+}
+
+/** One more scan for every such "other": the metric's columns over the rows outside each bucket's top keys. */
+async function computeOthers(events: EventStore, project: Project, window: { fromMs: number; toMs: number }, slots: Slots, slotOfBucket: number[], followUps: FollowUp[]) {
+  const columns = followUps.flatMap((f) => f.plan.columns.map((c) => ({ ...c, exclude: { dimension: f.dimension, slots: f.pending.map((p) => ({ slotMs: slotOfBucket[p.bucket], keys: p.top })) } })));
+  const rows = await events.metricScan({ projectId: project.id, fromMs: window.fromMs, toMs: window.toMs, ...slots.spec, columns, breakdowns: [] });
+  const byBucket = new Map(rows.map((r) => [slots.bucketOf(r.slotMs), r.values]));
+  let offset = 0;
+  for (const f of followUps) {
+    const width = f.plan.columns.length;
+    for (const { bucket } of f.pending) {
+      const values = byBucket.get(bucket)?.slice(offset, offset + width);
+      const other = values ? f.plan.combine(values) : null;
+      if (other !== null) setValue(f.series, OTHER_KEY, bucket, other, slots.starts.length);
+    }
+    offset += width;
+  }
+}
+
+function setValue(series: Map<string, Values>, key: string, bucket: number, value: number | null, n: number) {
+  let values = series.get(key);
+  if (!values) series.set(key, (values = emptyValues(n)));
+  values[bucket] = value;
+}
+
+/**
+ * Per bucket, the `limit` keys with the highest values, and "other" when the plan derives it from
+ * the per-key values; otherwise the buckets that need it are returned as `pending`.
+ */
+function topKeys(plan: ScanPlan, perBucket: { key: string; columns: Values }[][], totalColumns: (Values | undefined)[]) {
   const series = new Map<string, Values>();
-  const set = (key: string, bucket: number, value: number | null) => {
-    let values = series.get(key);
-    if (!values) series.set(key, (values = emptyValues(perBucket.length)));
-    values[bucket] = value;
-  };
+  const pending: FollowUp['pending'] = [];
+  const n = perBucket.length;
   perBucket.forEach((entries, bucket) => {
     const ranked = entries.map((e) => ({ ...e, value: plan.combine(e.columns) })).filter((e) => e.value !== null);
-    ranked.sort((a, b) => b.value! - a.value! || a.key.localeCompare(b.key));
+    ranked.sort((a, b) => b.value! - a.value! || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     const top = ranked.slice(0, plan.limit);
     const rest = ranked.slice(plan.limit);
-    for (const e of top) set(e.key, bucket, e.value);
+    for (const e of top) setValue(series, e.key, bucket, e.value, n);
     if (!rest.length) return;
     if (plan.other === 'min' || plan.other === 'max') {
       const pick = plan.other === 'min' ? Math.min : Math.max;
-      set(OTHER_KEY, bucket, pick(...rest.map((e) => e.value!)));
+      setValue(series, OTHER_KEY, bucket, pick(...rest.map((e) => e.value!)), n);
     } else if (plan.other === 'subtract' && totalColumns[bucket]) {
       const other = totalColumns[bucket]!.map((t, c) => (t === null ? null : t - top.reduce((sum, e) => sum + (e.columns[c] ?? 0), 0)));
-      set(OTHER_KEY, bucket, plan.combine(other));
+      setValue(series, OTHER_KEY, bucket, plan.combine(other), n);
+    } else if (plan.other === 'rows') {
+      pending.push({ bucket, top: top.map((e) => e.key) });
     }
   });
-  return [...series].map(([key, values]) => ({ dimension, key, values }));
+  return { series, pending };
 }
 
 async function runSql(deps: CollectorDeps, project: Project, window: { fromMs: number; toMs: number }, slots: Slots, metricId: number, plan: SqlPlan): Promise<ComputedMetric> {
@@ -150,11 +195,7 @@ async function runSql(deps: CollectorDeps, project: Project, window: { fromMs: n
   const series = new Map<string, Values>();
   perBucket.forEach((entries, b) => {
     entries.sort((x, y) => y.value - x.value || x.key.localeCompare(y.key));
-    for (const e of entries.slice(0, SQL_BREAKDOWN_KEYS)) {
-      let values = series.get(e.key);
-      if (!values) series.set(e.key, (values = emptyValues(n)));
-      values[b] = e.value;
-    }
+    for (const e of entries.slice(0, SQL_BREAKDOWN_KEYS)) setValue(series, e.key, b, e.value, n);
   });
   return { metricId, total, breakdowns: [...series].map(([key, values]) => ({ dimension: 'breakdown', key, values })) };
 }

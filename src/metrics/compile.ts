@@ -13,11 +13,11 @@ import { BODY_SCHEMAS, METRIC_KINDS, type AggregationBody, type EventBody, type 
 export type ValueKind = 'count' | 'fraction';
 
 /**
- * How the "other" value of a breakdown is found from the per-key values: by subtracting the top
- * keys from the total (counts and sums), as the min or max of the remaining keys, or not at all
- * (distinct counts, averages and percentiles cannot be derived from per-key values).
+ * How the "other" value of a breakdown is found: from the per-key values by subtracting the top
+ * keys from the total (counts and sums) or as the min or max of the remaining keys, or ('rows')
+ * from the rows outside the top keys, in a second scan (distinct counts, averages, percentiles).
  */
-export type OtherRule = 'subtract' | 'min' | 'max' | 'none';
+export type OtherRule = 'subtract' | 'min' | 'max' | 'rows';
 
 export interface ScanPlan {
   type: 'scan';
@@ -127,7 +127,7 @@ const divide = (values: (number | null)[]) => {
 };
 
 const AGGREGATION_OTHER: Record<AggregationBody['fn'], OtherRule> = {
-  count: 'subtract', sum: 'subtract', min: 'min', max: 'max', avg: 'none', count_distinct: 'none', p50: 'none', p90: 'none', p99: 'none',
+  count: 'subtract', sum: 'subtract', min: 'min', max: 'max', avg: 'rows', count_distinct: 'rows', p50: 'rows', p90: 'rows', p99: 'rows',
 };
 
 export function compileMetric(body: MetricBody): CompiledMetric {
@@ -136,19 +136,19 @@ export function compileMetric(body: MetricBody): CompiledMetric {
       const d = body.definition;
       const column = eventColumn(d, 'definition');
       const breakdowns = breakdownsOf(d.breakdowns);
-      const plan: ScanPlan = { type: 'scan', columns: [column], combine: only, breakdowns, limit: d.breakdownLimit ?? DEFAULT_BREAKDOWN_LIMIT, other: column.aggregate.fn === 'events' ? 'subtract' : 'none' };
+      const plan: ScanPlan = { type: 'scan', columns: [column], combine: only, breakdowns, limit: d.breakdownLimit ?? DEFAULT_BREAKDOWN_LIMIT, other: column.aggregate.fn === 'events' ? 'subtract' : 'rows' };
       return { plan, valueKind: 'count', breakdowns: breakdowns.map((b) => b.name) };
     }
     case 'ratio': {
       const d = body.definition;
       const columns = [eventColumn(d.numerator, 'definition.numerator'), eventColumn(d.denominator, 'definition.denominator')];
-      return { plan: { type: 'scan', columns, combine: divide, breakdowns: [], limit: 0, other: 'none' }, valueKind: 'fraction', breakdowns: [] };
+      return { plan: { type: 'scan', columns, combine: divide, breakdowns: [], limit: 0, other: 'rows' }, valueKind: 'fraction', breakdowns: [] };
     }
     case 'per_user': {
       const d = body.definition;
       const base = { event: eventOf(d.event), filters: filtersOf(d.filters, 'definition') };
       const columns: ScanColumn[] = [{ ...base, aggregate: { fn: 'events' } }, { ...base, aggregate: { fn: 'users' } }];
-      return { plan: { type: 'scan', columns, combine: divide, breakdowns: [], limit: 0, other: 'none' }, valueKind: 'fraction', breakdowns: [] };
+      return { plan: { type: 'scan', columns, combine: divide, breakdowns: [], limit: 0, other: 'rows' }, valueKind: 'fraction', breakdowns: [] };
     }
     case 'aggregation': {
       const d = body.definition;

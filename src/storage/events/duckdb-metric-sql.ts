@@ -66,9 +66,17 @@ function filterSql(f: ScanFilter, p: Params): string {
   }
 }
 
-function conditionSql(c: ScanColumn, p: Params): string {
+const keyExpr = (d: Dimension, p: Params) => `coalesce(${valueExpr(d, p)}, '${NONE_KEY}')`;
+
+function conditionSql(c: ScanColumn, slot: string, p: Params): string {
   const parts = c.filters.map((f) => filterSql(f, p));
   if (c.event !== undefined) parts.unshift(`event = ${p.ref(c.event)}`);
+  const excluded = c.exclude?.slots.filter((s) => s.keys.length);
+  if (c.exclude && excluded?.length) {
+    const key = keyExpr(c.exclude.dimension, p);
+    const cases = excluded.map((s) => `WHEN ${int(s.slotMs)} THEN ${key} IN (${s.keys.map((k) => p.ref(k)).join(', ')})`).join(' ');
+    parts.push(`NOT coalesce(CASE ${slot} ${cases} END, false)`);
+  }
   return parts.length ? parts.join(' AND ') : 'true';
 }
 
@@ -109,8 +117,9 @@ export function metricScanSql(q: MetricScanQuery): Sql {
     if (!name) baseColumns.set(expr, (name = `${prefix}${baseColumns.size}`));
     return name;
   };
+  const slot = slotExpr(q);
   const aggregates = q.columns.map((c, i) => {
-    const cond = conditionSql(c, p);
+    const cond = conditionSql(c, slot, p);
     const a = c.aggregate;
     let value: string | undefined;
     if ('of' in a) {
@@ -120,7 +129,7 @@ export function metricScanSql(q: MetricScanQuery): Sql {
     const filter = cond === 'true' ? '' : ` FILTER (WHERE ${column(cond, 'f')})`;
     return `(${aggregateSql(a, value)}${filter})::DOUBLE AS c${i}`;
   });
-  const keys = q.breakdowns.map((d) => column(`coalesce(${valueExpr(d, p)}, '${NONE_KEY}')`, 'k'));
+  const keys = q.breakdowns.map((d) => column(keyExpr(d, p), 'k'));
 
   let where = windowWhere(q);
   // when every column names an event, rows of other events need not be read
@@ -128,7 +137,7 @@ export function metricScanSql(q: MetricScanQuery): Sql {
   if (events.length && !events.includes(undefined)) where += ` AND event IN (${events.map((e) => p.ref(e as string)).join(', ')})`;
 
   const needs = new Set(q.columns.map((c) => c.aggregate.fn));
-  const base = [`${slotExpr(q)} AS slot`, ...(needs.has('users') ? ['distinct_id'] : []), ...(needs.has('sessions') ? ['session_id'] : [])];
+  const base = [`${slot} AS slot`, ...(needs.has('users') ? ['distinct_id'] : []), ...(needs.has('sessions') ? ['session_id'] : [])];
   for (const [expr, name] of baseColumns) base.push(`${expr} AS ${name}`);
 
   const dim = keys.length ? `CASE ${keys.map((k, i) => `WHEN GROUPING(${k}) = 0 THEN ${int(i)}`).join(' ')} ELSE -1 END` : '-1';

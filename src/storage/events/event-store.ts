@@ -122,6 +122,11 @@ export interface ScanColumn {
   event?: string;
   filters: ScanFilter[];
   aggregate: ScanAggregate;
+  /**
+   * Leaves out the rows whose value of `dimension` (NONE_KEY when missing) is among the keys given
+   * for their slot: what remains is a breakdown's "other".
+   */
+  exclude?: { dimension: Dimension; slots: { slotMs: number; keys: string[] }[] };
 }
 
 /**
