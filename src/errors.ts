@@ -28,6 +28,11 @@ export class VigilError extends Error {
     super(message);
     this.status = ERRORS[code];
   }
+
+  /** Worth retrying later (a job retries it with backoff): the store was busy or slow. */
+  get transient(): boolean {
+    return this.status === 503;
+  }
 }
 
 export const badRequest = (message: string, details?: unknown) => new VigilError('VIGIL_ERR_BAD_REQUEST', message, details);

@@ -8,6 +8,7 @@ import { ingestRoutes } from './ingest/routes.js';
 import { analyticsRoutes } from './analytics/routes.js';
 import { opsRoutes } from './ops/routes.js';
 import { metricRoutes } from './metrics/routes.js';
+import { jobRoutes } from './jobs/routes.js';
 
 /** Fastify's own 4xx errors, mapped to the catalog so every error has the same shape. */
 function fromFastifyError(err: FastifyError): VigilError | null {
@@ -52,5 +53,6 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
   await app.register(ingestRoutes, { ctx });
   await app.register(analyticsRoutes, { ctx });
   await app.register(metricRoutes, { ctx });
+  await app.register(jobRoutes, { ctx });
   return app;
 }

@@ -47,24 +47,21 @@ export class MetricCollection {
     private deps: CollectorDeps,
     private settings: CollectionSettings,
     private log: CollectionLog,
+    private now: () => number = Date.now,
   ) {}
 
   /**
    * Computes and stores [fromMs, toMs) for the metrics, as one event scan (plus one statement per
    * sql metric). A sql or gauge metric that fails is logged and left for the next cycle.
    */
-  async collect(project: Project, interval: Interval, window: { fromMs: number; toMs: number }, metrics: Metric[], markCollected = true) {
-    const runnable: MetricToCompute[] = [];
-    for (const m of metrics) {
-      try {
-        runnable.push(toCompute(m));
-      } catch (err) {
-        this.log.warn({ metric: m.name, err }, 'metric definition no longer compiles; skipped');
-      }
+  async collect(project: Project, interval: Interval, window: { fromMs: number; toMs: number }, metrics: Metric[], opts: { skipFailed: boolean }) {
+    const { starts, results, failures } = await computeMetrics(this.deps, project, interval, window, metrics.map(toCompute));
+    await this.store.saveValues(metrics, window, starts, results, true);
+    if (failures.length) {
+      const version = new Map(metrics.map((m) => [m.id, m.version]));
+      for (const f of failures) this.log.warn({ metricId: f.metricId, error: f.error.message }, 'metric collection failed');
+      await this.store.recordFailures(failures.map((f) => ({ metricId: f.metricId, version: version.get(f.metricId)!, message: f.error.message })), window, opts.skipFailed, this.now());
     }
-    const { starts, results, failures } = await computeMetrics(this.deps, project, interval, window, runnable);
-    for (const f of failures) this.log.warn({ metricId: f.metricId, error: f.error.message }, 'metric collection failed; retried on the next cycle');
-    await this.store.saveValues(metrics, window, starts, results, markCollected);
     return { buckets: starts.length, metrics: results.length, failures };
   }
 
@@ -76,7 +73,8 @@ export class MetricCollection {
     // after a long stop the cycle catches up at most one backfill period
     const floor = bucketsBefore(project, interval, until, Math.ceil((this.settings.backfillDays * DAY_MS) / INTERVAL_MS[interval]));
     const fromMs = Math.max(bucketsBefore(project, interval, Math.min(oldest, until), this.settings.lookbackBuckets), floor);
-    return this.collect(project, interval, { fromMs, toMs: until }, metrics);
+    // a metric that fails here (its statement, its gauge) gets gaps for the window and its error
+    return this.collect(project, interval, { fromMs, toMs: until }, metrics, { skipFailed: true });
   }
 
   /** The default history of a new or changed metric: the last `backfillDays` up to `now`'s bucket. */
@@ -98,7 +96,7 @@ export class MetricCollection {
       const current = await this.store.get(project.id, m.id);
       if (!current || current.version !== m.version) return { buckets: done, stopped: true };
       const chunk = { fromMs: starts[begin], toMs: end === starts.length ? window.toMs : starts[end] };
-      const { failures } = await this.collect(project, m.interval, chunk, [m]);
+      const { failures } = await this.collect(project, m.interval, chunk, [m], { skipFailed: false });
       if (failures.length) throw failures[0].error;
       done += end - begin;
       await onProgress?.(done, starts.length);
@@ -115,7 +113,7 @@ export class MetricCollection {
     }
     const toMs = latestEnd(project, m.interval, now);
     const fromMs = bucketsBefore(project, m.interval, Math.min(m.collectedUntil, toMs), this.settings.lookbackBuckets);
-    const r = await this.collect(project, m.interval, { fromMs, toMs }, [m]);
+    const r = await this.collect(project, m.interval, { fromMs, toMs }, [m], { skipFailed: false });
     if (r.failures.length) throw r.failures[0].error;
     return { fromMs, toMs, buckets: r.buckets };
   }

@@ -157,6 +157,7 @@ export const MetricSchema = Type.Object({
   version: Type.Integer(),
   historyFrom: Type.Union([Type.String(), Type.Null()]),
   collectedUntil: Type.Union([Type.String(), Type.Null()]),
+  lastError: Type.Union([Type.Object({ message: Type.String(), at: Type.String() }), Type.Null()], { description: 'why the last collection failed; cleared by the next success' }),
   createdAt: Type.String(),
   updatedAt: Type.String(),
 });

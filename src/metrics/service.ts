@@ -47,8 +47,8 @@ export class MetricService {
 
   constructor(private deps: MetricServiceDeps) {
     this.store = new MetricStore(deps.db);
-    this.collection = new MetricCollection(this.store, deps, deps.settings, deps.log);
     this.now = deps.now ?? Date.now;
+    this.collection = new MetricCollection(this.store, deps, deps.settings, deps.log, this.now);
   }
 
   toApi(m: Metric): MetricApi {
@@ -56,7 +56,8 @@ export class MetricService {
     return {
       id: m.id, name: m.name, displayName: m.displayName, description: m.description, unit: m.unit, owner: m.owner, tags: m.tags, color: m.color,
       interval: m.interval, status: m.status, kind: m.kind, definition: m.definition, valueKind: compiled.valueKind, breakdowns: compiled.breakdowns,
-      version: m.version, historyFrom: iso(m.historyFrom), collectedUntil: iso(m.collectedUntil), createdAt: iso(m.createdAt)!, updatedAt: iso(m.updatedAt)!,
+      version: m.version, historyFrom: iso(m.historyFrom), collectedUntil: iso(m.collectedUntil),
+      lastError: m.lastError && { message: m.lastError.message, at: iso(m.lastError.at)! }, createdAt: iso(m.createdAt)!, updatedAt: iso(m.updatedAt)!,
     };
   }
 

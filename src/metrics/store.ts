@@ -22,6 +22,7 @@ export interface Metric {
   version: number;
   historyFrom: number | null;
   collectedUntil: number | null;
+  lastError: { message: string; at: number } | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -39,6 +40,7 @@ function toMetric(r: Row): Metric {
     id: Number(r.id), projectId: Number(r.project_id), name: r.name, displayName: r.display_name, description: r.description, unit: r.unit, owner: r.owner,
     tags: JSON.parse(r.tags), color: r.color, status: r.status as MetricStatus, interval: r.interval as Interval, kind: r.kind as MetricKind,
     definition: JSON.parse(r.definition), version: Number(r.version), historyFrom: nullable(r.history_from), collectedUntil: nullable(r.collected_until),
+    lastError: r.last_error === null ? null : { message: r.last_error, at: Number(r.last_error_at) },
     createdAt: Number(r.created_at), updatedAt: Number(r.updated_at),
   };
 }
@@ -69,7 +71,7 @@ export class MetricStore {
     const row = await this.db.insertInto('metrics')
       .values({
         project_id: projectId, name: f.name, display_name: f.displayName, description: f.description, unit: f.unit, owner: f.owner, tags: JSON.stringify(f.tags), color: f.color,
-        status: f.status, interval: f.interval, kind: f.kind, definition: JSON.stringify(f.definition), version: 1, history_from: null, collected_until: null, created_at: now, updated_at: now,
+        status: f.status, interval: f.interval, kind: f.kind, definition: JSON.stringify(f.definition), version: 1, history_from: null, collected_until: null, last_error: null, last_error_at: null, created_at: now, updated_at: now,
       })
       .returningAll().executeTakeFirstOrThrow();
     return toMetric(row);
@@ -80,7 +82,7 @@ export class MetricStore {
     return this.db.transaction().execute(async (tx) => {
       if (resetHistory) await tx.deleteFrom('metric_values').where('metric_id', '=', id).execute();
       let q = tx.updateTable('metrics').set({ ...toColumns(f), updated_at: now }).where('id', '=', id);
-      if (resetHistory) q = q.set((eb) => ({ version: eb('version', '+', 1), history_from: null, collected_until: null }));
+      if (resetHistory) q = q.set((eb) => ({ version: eb('version', '+', 1), history_from: null, collected_until: null, last_error: null, last_error_at: null }));
       return toMetric(await q.returningAll().executeTakeFirstOrThrow());
     });
   }
@@ -124,7 +126,25 @@ export class MetricStore {
         if (!markCollected) continue;
         const from = current.history_from === null ? window.fromMs : Math.min(Number(current.history_from), window.fromMs);
         const until = current.collected_until === null ? window.toMs : Math.max(Number(current.collected_until), window.toMs);
-        await tx.updateTable('metrics').set({ history_from: from, collected_until: until }).where('id', '=', c.metricId).execute();
+        await tx.updateTable('metrics').set({ history_from: from, collected_until: until, last_error: null, last_error_at: null }).where('id', '=', c.metricId).execute();
+      }
+    });
+  }
+
+  /**
+   * Records why metrics failed. With `skipWindow`, the window counts as collected for them (its
+   * buckets stay gaps): a broken statement must not hold back every later cycle of its group.
+   */
+  async recordFailures(failures: { metricId: number; version: number; message: string }[], window: { fromMs: number; toMs: number }, skipWindow: boolean, now: number): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      for (const f of failures) {
+        const current = await tx.selectFrom('metrics').select(['history_from', 'collected_until']).where('id', '=', f.metricId).where('version', '=', f.version).executeTakeFirst();
+        if (!current) continue;
+        const collected = skipWindow && {
+          history_from: current.history_from === null ? window.fromMs : Math.min(Number(current.history_from), window.fromMs),
+          collected_until: current.collected_until === null ? window.toMs : Math.max(Number(current.collected_until), window.toMs),
+        };
+        await tx.updateTable('metrics').set({ last_error: f.message.slice(0, 2000), last_error_at: now, ...collected }).where('id', '=', f.metricId).execute();
       }
     });
   }

@@ -52,6 +52,8 @@ export interface MetricTable {
   version: number;
   history_from: number | null;
   collected_until: number | null;
+  last_error: string | null;
+  last_error_at: number | null;
   created_at: number;
   updated_at: number;
 }

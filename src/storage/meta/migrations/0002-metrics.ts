@@ -24,6 +24,9 @@ export function metricsCatalog(dialect: Dialect): Migration {
         // values are computed for [history_from, collected_until); null until the first backfill ends
         .addColumn('history_from', 'bigint')
         .addColumn('collected_until', 'bigint')
+        // why the last collection of this metric failed (cleared by the next success)
+        .addColumn('last_error', 'text')
+        .addColumn('last_error_at', 'bigint')
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addColumn('updated_at', 'bigint', (c) => c.notNull())
         .addUniqueConstraint('metrics_project_name', ['project_id', 'name'])
