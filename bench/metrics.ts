@@ -127,6 +127,7 @@ function definitions(): CreateMetric[] {
 
 const hasBreakdown = (m: Metric) => ((m.definition as { breakdowns?: string[] }).breakdowns ?? []).length > 0;
 
+const loadBefore = os.loadavg()[0];
 const ctx = await createAppContext(config, pino({ level: 'silent' }));
 const store = ctx.events as DuckDbEventStore;
 try {
@@ -317,6 +318,7 @@ try {
   console.log(`
 ==== bench:metrics ====
 machine: ${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${os.platform()} ${os.release()}; Node ${process.version}, DuckDB ${version.v}
+load average (1 min) at the start ${loadBefore.toFixed(2)}, at the end ${os.loadavg()[0].toFixed(2)} (above ${cpus.length} the figures are inflated by other work)
 data: ${n(EVENTS)} events over ${DAYS} days up to ${new Date(until).toISOString()} (90% in the measured project, ~${n(Math.round((EVENTS * 0.9) / (DAYS * 24)))} per hour)
 
 collection cycle, ${full.metrics} active metrics at 1h (${kinds}; ${breakdownMetrics.length} with a breakdown, top 5):

@@ -10,10 +10,19 @@ import { opsRoutes } from './ops/routes.js';
 import { metricRoutes } from './metrics/routes.js';
 import { jobRoutes } from './jobs/routes.js';
 
+/** The field a schema error is about, as a dotted path: `name`, `definition.filters.0`. */
+function fieldOf(e: { instancePath?: string; params?: Record<string, unknown> } | undefined): string | null {
+  if (!e) return null;
+  const path = (e.instancePath ?? '').split('/').filter(Boolean);
+  if (typeof e.params?.missingProperty === 'string') path.push(e.params.missingProperty);
+  if (typeof e.params?.additionalProperty === 'string') path.push(e.params.additionalProperty);
+  return path.length ? path.join('.') : null;
+}
+
 /** Fastify's own 4xx errors, mapped to the catalog so every error has the same shape. */
 function fromFastifyError(err: FastifyError): VigilError | null {
   if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new VigilError('VIGIL_ERR_PAYLOAD_TOO_LARGE', 'the request body is larger than this endpoint accepts (32 KB for one event, 500 KB for a batch)');
-  if (err.code === 'FST_ERR_VALIDATION') return new VigilError('VIGIL_ERR_BAD_REQUEST', err.message, { validation: err.validation });
+  if (err.code === 'FST_ERR_VALIDATION') return new VigilError('VIGIL_ERR_BAD_REQUEST', err.message, { field: fieldOf(err.validation?.[0]), validation: err.validation });
   if (err.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') return new VigilError('VIGIL_ERR_BAD_REQUEST', 'the body does not match its Content-Length');
   if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return new VigilError(err.statusCode === 415 ? 'VIGIL_ERR_UNSUPPORTED_MEDIA_TYPE' : 'VIGIL_ERR_BAD_REQUEST', err.message);
   return null;

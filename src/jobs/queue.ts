@@ -70,7 +70,8 @@ export class JobQueue {
   constructor(private db: MetaDb, private dialect: Dialect, private now: () => number = Date.now) {}
 
   /** Adds a job, or returns the unfinished (queued/running) job that already has the same dedupeKey. */
-  async enqueue(input: EnqueueInput): Promise<Job> {
+  /** Adds a job; `created` is false when an unfinished job with the same dedupeKey was returned instead. */
+  async enqueue(input: EnqueueInput): Promise<Job & { created: boolean }> {
     if (!input.kind || input.kind.length > MAX_KIND) throw badRequest(`job kind must be 1-${MAX_KIND} characters`, { field: 'kind' });
     if (input.dedupeKey !== undefined && (!input.dedupeKey || input.dedupeKey.length > MAX_DEDUPE_KEY)) throw badRequest(`dedupeKey must be 1-${MAX_DEDUPE_KEY} characters`, { field: 'dedupeKey' });
     const maxAttempts = input.maxAttempts ?? 5;
@@ -79,7 +80,7 @@ export class JobQueue {
     for (let round = 0; round < 3; round++) {
       if (input.dedupeKey !== undefined) {
         const existing = await this.findUnfinished(input.dedupeKey);
-        if (existing) return existing;
+        if (existing) return { ...existing, created: false };
       }
       const t = this.now();
       try {
@@ -92,7 +93,7 @@ export class JobQueue {
           })
           .returningAll()
           .executeTakeFirstOrThrow();
-        return toJob(row);
+        return { ...toJob(row), created: true };
       } catch (err) {
         if (input.dedupeKey === undefined || !isUniqueViolation[this.dialect](err)) throw err;
       }

@@ -86,6 +86,16 @@ async function scanAll(events: EventStore, project: Project, window: { fromMs: n
     }
     return m.compiled.plan.columns;
   });
+  // a breakdown key counts for a metric only if some of the metric's own rows have it (the scan
+  // groups every row it reads by key): a count of those rows, unless the metric is that count
+  const presence = metrics.map((m, i) => {
+    const plan = m.compiled.plan;
+    if (!plan.breakdowns.length) return -1;
+    const [first] = plan.columns;
+    if (first.aggregate.fn === 'events') return offsets[i];
+    columns.push({ event: first.event, filters: first.filters, aggregate: { fn: 'events' } });
+    return columns.length - 1;
+  });
   const rows = await events.metricScan({ projectId: project.id, fromMs: window.fromMs, toMs: window.toMs, ...slots.spec, columns, breakdowns: dimensions });
 
   const n = slots.starts.length;
@@ -110,7 +120,7 @@ async function scanAll(events: EventStore, project: Project, window: { fromMs: n
       return v ? plan.combine(v) : null;
     });
     const breakdowns = plan.breakdowns.map((b) => {
-      const perBucket = byDimension[dimensionIndex.get(b.name)!].map((rs) => rs.map((r) => ({ key: r.key ?? '', columns: own(r)! })));
+      const perBucket = byDimension[dimensionIndex.get(b.name)!].map((rs) => rs.filter((r) => (r.values[presence[i]] ?? 0) > 0).map((r) => ({ key: r.key ?? '', columns: own(r)! })));
       const { series, pending } = topKeys(plan, perBucket, totals.map(own));
       if (pending.length) followUps.push({ plan, dimension: b.dimension, series, pending });
       return { name: b.name, series };

@@ -241,8 +241,12 @@ export class MetricService {
       const until = latestEnd(project, m.interval, now);
       if (m.collectedUntil < until) due.set(`${m.projectId}:${m.interval}`, { projectId: m.projectId, interval: m.interval, until });
     }
-    for (const [key, payload] of due) await this.deps.jobs.enqueue({ kind: JOB_COLLECT, projectId: payload.projectId, payload, dedupeKey: `${JOB_COLLECT}:${key}` });
-    return due.size;
+    let enqueued = 0;
+    for (const [key, payload] of due) {
+      const job = await this.deps.jobs.enqueue({ kind: JOB_COLLECT, projectId: payload.projectId, payload, dedupeKey: `${JOB_COLLECT}:${key}` });
+      if (job.created) enqueued++;
+    }
+    return enqueued;
   }
 
   /** Handlers for the job worker. */
