@@ -68,3 +68,16 @@ export async function getJson(url: string, key?: string) {
 }
 
 export const basic = (writeKey: string) => ({ authorization: 'Basic ' + Buffer.from(writeKey + ':').toString('base64') });
+
+/** POST with full control over the body bytes and headers (no content-type unless given). */
+export async function send(url: string, body: string | Buffer, headers: Record<string, string> = {}) {
+  const res = await fetch(url, { method: 'POST', headers, body: typeof body === 'string' ? body : new Uint8Array(body) });
+  const text = await res.text();
+  let json: any = text;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    // not JSON: keep the text for the assertion message
+  }
+  return { status: res.status, body: json, headers: res.headers };
+}

@@ -9,7 +9,7 @@ import { createAppContext } from '../../src/app-context.js';
 import { loadConfig } from '../../src/config.js';
 import { buildServer } from '../../src/server.js';
 import type { EventRow } from '../../src/storage/events/event-store.js';
-import { basic, getJson, postJson, startTestApp, tempDir, type TestApp } from '../helpers/app.js';
+import { basic, getJson, postJson, startTestApp, tempDir, type TestApp, send } from '../helpers/app.js';
 
 const CHROME_WINDOWS = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36';
 const IPHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1';
@@ -17,18 +17,6 @@ const IPHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebK
 /** A fresh id per call, so tests sharing one app never see each other's events. */
 const uid = (prefix = 'u') => `${prefix}-${crypto.randomUUID()}`;
 
-/** POST with full control over the body bytes and headers (no content-type unless given). */
-async function send(url: string, body: string | Buffer, headers: Record<string, string> = {}) {
-  const res = await fetch(url, { method: 'POST', headers, body: typeof body === 'string' ? body : new Uint8Array(body) });
-  const text = await res.text();
-  let json: any = text;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    // not JSON: keep the text for the assertion message
-  }
-  return { status: res.status, body: json, headers: res.headers };
-}
 
 /** The stored rows of one distinct id (newest first), after everything acknowledged is loaded. */
 async function storedFor(t: TestApp, userId: string, projectId = t.project.id): Promise<EventRow[]> {

@@ -8,7 +8,7 @@ import { generateDemoMeasurements } from '../../src/demo/measurements.js';
 import { demoIncidents } from '../../src/demo/traffic.js';
 import { seedDemo } from '../../src/demo/seed.js';
 import { VigilError } from '../../src/errors.js';
-import { basic, postJson, startTestApp, type TestApp } from '../helpers/app.js';
+import { basic, postJson, startTestApp, type TestApp, send } from '../helpers/app.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -16,18 +16,6 @@ const DAY = 24 * HOUR;
 /** A fresh service name per call, so tests sharing one app never see each other's points. */
 const svc = () => `svc-${crypto.randomUUID().slice(0, 8)}`;
 
-/** POST with full control over the body bytes and headers. */
-async function send(url: string, body: string | Buffer, headers: Record<string, string> = {}) {
-  const res = await fetch(url, { method: 'POST', headers, body: typeof body === 'string' ? body : new Uint8Array(body) });
-  const text = await res.text();
-  let json: any = text;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    // not JSON: keep the text for the assertion message
-  }
-  return { status: res.status, body: json, headers: res.headers };
-}
 
 /** Asserts the error shape every 4xx has, and returns its code, message and details. */
 function errorOf(r: { status: number; body: any }, status: number) {
