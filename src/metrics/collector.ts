@@ -96,7 +96,16 @@ async function scanAll(events: EventStore, project: Project, window: { fromMs: n
     columns.push({ event: first.event, filters: first.filters, aggregate: { fn: 'events' } });
     return columns.length - 1;
   });
-  const rows = await events.metricScan({ projectId: project.id, fromMs: window.fromMs, toMs: window.toMs, ...slots.spec, columns, breakdowns: dimensions });
+  const breakdownColumns = dimensions.map(() => [] as number[]);
+  metrics.forEach((m, i) => {
+    const plan = m.compiled.plan;
+    for (const b of plan.breakdowns) {
+      const wanted = breakdownColumns[dimensionIndex.get(b.name)!];
+      for (let c = 0; c < plan.columns.length; c++) wanted.push(offsets[i] + c);
+      if (presence[i] >= offsets[i] + plan.columns.length) wanted.push(presence[i]);
+    }
+  });
+  const rows = await events.metricScan({ projectId: project.id, fromMs: window.fromMs, toMs: window.toMs, ...slots.spec, columns, breakdowns: dimensions, breakdownColumns });
 
   const n = slots.starts.length;
   const totals: (MetricScanRow | undefined)[] = new Array(n).fill(undefined);

@@ -128,9 +128,11 @@ export class MetricService {
   /** The catalog with each metric's latest value, its change and a sparkline, from one values query. */
   async list(project: Project, status?: MetricStatus) {
     const metrics = await this.store.list({ projectId: project.id, status });
-    const latest = await this.store.latestTotals(metrics.map((m) => m.id), SPARKLINE_POINTS + 1);
+    // one bucket more than the sparkline (for the change), and one of slack for a DST day
+    const recent = metrics.filter((m) => m.collectedUntil !== null).map((m) => ({ id: m.id, since: m.collectedUntil! - (SPARKLINE_POINTS + 2) * INTERVAL_MS[m.interval] }));
+    const latest = await this.store.recentTotals(recent);
     return metrics.map((m) => {
-      const points = (latest.get(m.id) ?? []).slice().reverse();
+      const points = (latest.get(m.id) ?? []).slice(0, SPARKLINE_POINTS + 1).reverse();
       const values = points.map((p) => p.value);
       const last = points[points.length - 1];
       const [prev, cur] = [values[values.length - 2], values[values.length - 1]];

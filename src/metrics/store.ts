@@ -1,5 +1,4 @@
 /** The metrics catalog's tables: definitions and their collected values. Only service.ts calls this. */
-import { sql } from 'kysely';
 import type { MetaDb, MetricTable } from '../storage/meta/db.js';
 import type { Interval } from '../time/index.js';
 import type { MetricKind, MetricStatus } from './schemas.js';
@@ -156,14 +155,17 @@ export class MetricStore {
     return rows.map((r) => ({ key: r.key, bucket: Number(r.bucket), value: r.value === null ? null : Number(r.value) }));
   }
 
-  /** The last `n` total values of each metric, newest first, in one query. */
-  async latestTotals(metricIds: number[], n: number): Promise<Map<number, { bucket: number; value: number | null }[]>> {
+  /**
+   * Total values of each metric from its `since` on, newest first, in one query: the bound keeps
+   * it to the last buckets, whatever the length of the history.
+   */
+  async recentTotals(metrics: { id: number; since: number }[]): Promise<Map<number, { bucket: number; value: number | null }[]>> {
     const out = new Map<number, { bucket: number; value: number | null }[]>();
-    if (!metricIds.length) return out;
-    const ranked = this.db.selectFrom('metric_values')
-      .select(['metric_id', 'bucket', 'value', sql<number>`row_number() over (partition by metric_id order by bucket desc)`.as('rank')])
-      .where('metric_id', 'in', metricIds).where('dimension', '=', TOTAL).where('key', '=', TOTAL);
-    const rows = await this.db.selectFrom(ranked.as('r')).selectAll().where('rank', '<=', n).orderBy('metric_id').orderBy('bucket', 'desc').execute();
+    if (!metrics.length) return out;
+    const rows = await this.db.selectFrom('metric_values').select(['metric_id', 'bucket', 'value'])
+      .where('dimension', '=', TOTAL).where('key', '=', TOTAL)
+      .where((eb) => eb.or(metrics.map((m) => eb.and([eb('metric_id', '=', m.id), eb('bucket', '>=', m.since)]))))
+      .orderBy('metric_id').orderBy('bucket', 'desc').execute();
     for (const r of rows) {
       const id = Number(r.metric_id);
       if (!out.has(id)) out.set(id, []);

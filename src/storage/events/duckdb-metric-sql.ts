@@ -3,8 +3,9 @@
  * the events of the window are read once however many metrics there are.
  *
  * A first step (`base`) computes per row its slot, each distinct condition as a boolean, each
- * property value the aggregates need and each breakdown key; the second aggregates with
- * `FILTER (WHERE cond)`, grouped by slot, and by (slot, key) per breakdown dimension as grouping sets.
+ * property value the aggregates need and each breakdown key; then the aggregates with
+ * `FILTER (WHERE cond)`, grouped by slot, and by (slot, key) per breakdown dimension, as branches
+ * of one UNION ALL.
  */
 import type { Dimension, MetricScanQuery, ScanAggregate, ScanColumn, ScanFilter } from './event-store.js';
 import { NONE_KEY } from './event-store.js';
@@ -140,15 +141,18 @@ export function metricScanSql(q: MetricScanQuery): Sql {
   const base = [`${slot} AS slot`, ...(needs.has('users') ? ['distinct_id'] : []), ...(needs.has('sessions') ? ['session_id'] : [])];
   for (const [expr, name] of baseColumns) base.push(`${expr} AS ${name}`);
 
-  const dim = keys.length ? `CASE ${keys.map((k, i) => `WHEN GROUPING(${k}) = 0 THEN ${int(i)}`).join(' ')} ELSE -1 END` : '-1';
-  const key = keys.length ? `CASE ${keys.map((k) => `WHEN GROUPING(${k}) = 0 THEN ${k}`).join(' ')} END` : 'NULL';
-  const groupBy = keys.length ? `GROUPING SETS ((slot), ${keys.map((k) => `(slot, ${k})`).join(', ')})` : 'slot';
+  // the totals group by slot; each breakdown is its own branch with only the columns it needs
+  // (grouping sets would compute every column, distinct counts above all, for every set)
+  const branch = (dim: string, key: string | undefined, wanted?: Set<number>) =>
+    `SELECT slot::DOUBLE AS slot, ${dim} AS dim, ${key ?? 'NULL'} AS key,
+  ${aggregates.map((a, i) => (!wanted || wanted.has(i) ? a : `NULL::DOUBLE AS c${i}`)).join(',\n  ')}
+FROM base GROUP BY slot${key ? `, ${key}` : ''}`;
+  const branches = [branch('-1', undefined), ...keys.map((k, i) => branch(int(i), k, q.breakdownColumns ? new Set(q.breakdownColumns[i]) : undefined))];
   const sql = `WITH base AS (
   SELECT ${base.join(', ')}
   FROM events WHERE ${where}
 )
-SELECT slot::DOUBLE AS slot, ${dim} AS dim, ${key} AS key,
-  ${aggregates.join(',\n  ')}
-FROM base GROUP BY ${groupBy} ORDER BY 1, 2, 3`;
+${branches.join('\nUNION ALL\n')}
+ORDER BY 1, 2, 3`;
   return { sql, params: p.list };
 }

@@ -139,6 +139,8 @@ export interface MetricScanQuery extends SlotSpec {
   toMs: number;
   columns: ScanColumn[];
   breakdowns: Dimension[];
+  /** per breakdown, the indexes of the columns computed for it (default: all; the others are null) */
+  breakdownColumns?: number[][];
 }
 export interface MetricScanRow {
   slotMs: number;
