@@ -1,6 +1,9 @@
 import path from 'node:path';
 import { z } from 'zod';
 
+/** The secret key used when none is configured: fine on a laptop, refused in production. */
+export const DEV_SECRET_KEY = 'vigil-development-secret-do-not-use-in-production';
+
 /** An integer setting whose every error says what is accepted (e.g. "expected an integer from 0 to 65535"). */
 function integer(min: number, max?: number) {
   const expected = `expected an integer ${max === undefined ? `of at least ${min}` : `from ${min} to ${max}`}`;
@@ -30,6 +33,15 @@ const schema = z.object({
   metricsBackfillDays: integer(1, 3650).default(30),
   metricSqlTimeoutMs: integer(100, 600_000).default(10_000),
   metricSqlMaxRows: integer(1, 10_000_000).default(100_000),
+  secretKey: z.string().default(DEV_SECRET_KEY),
+  secureCookies: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  corsOrigins: z.string().default('').transform((v) => v.split(',').map((o) => o.trim()).filter(Boolean)),
+  openRegistration: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  sessionDays: integer(1, 365).default(7),
+  invitationDays: integer(1, 90).default(7),
+  signinRateLimit: integer(1).default(20),
+  ingestRateLimit: integer(1).default(6000),
+  publicUrl: z.string().url('an absolute URL such as https://vigil.example.com').optional(),
 });
 
 export type Config = z.infer<typeof schema> & { metaFile: string; eventsFile: string; walDir: string };
@@ -57,6 +69,15 @@ export const ENV_NAMES: Record<keyof z.input<typeof schema>, string> = {
   metricsBackfillDays: 'VIGIL_METRICS_BACKFILL_DAYS',
   metricSqlTimeoutMs: 'VIGIL_METRIC_SQL_TIMEOUT_MS',
   metricSqlMaxRows: 'VIGIL_METRIC_SQL_MAX_ROWS',
+  secretKey: 'VIGIL_SECRET_KEY',
+  secureCookies: 'VIGIL_SECURE_COOKIES',
+  corsOrigins: 'VIGIL_CORS_ORIGINS',
+  openRegistration: 'VIGIL_OPEN_REGISTRATION',
+  sessionDays: 'VIGIL_SESSION_DAYS',
+  invitationDays: 'VIGIL_INVITATION_DAYS',
+  signinRateLimit: 'VIGIL_SIGNIN_RATE_LIMIT',
+  ingestRateLimit: 'VIGIL_INGEST_RATE_LIMIT',
+  publicUrl: 'VIGIL_PUBLIC_URL',
 };
 
 export class ConfigError extends Error {}

@@ -103,6 +103,65 @@ export interface JobTable {
   finished_at: number | null;
 }
 
+export interface UserTable {
+  id: Generated<number>;
+  email: string;
+  name: string;
+  password_hash: string;
+  is_admin: number;
+  failed_signins: number;
+  locked_until: number | null;
+  password_changed_at: number;
+  created_at: number;
+}
+
+export interface SessionTable {
+  id: Generated<number>;
+  user_id: number;
+  token_hash: string;
+  created_at: number;
+  last_seen_at: number;
+  expires_at: number;
+  user_agent: string;
+}
+
+export interface MembershipTable {
+  project_id: number;
+  user_id: number;
+  /** owner | editor | viewer */
+  role: string;
+  created_at: number;
+}
+
+export interface InvitationTable {
+  id: Generated<number>;
+  project_id: number;
+  email: string;
+  role: string;
+  token_hash: string;
+  invited_by: number | null;
+  created_at: number;
+  expires_at: number;
+  accepted_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: number;
+  project_id: number | null;
+  actor_type: string;
+  actor_id: number | null;
+  actor_label: string;
+  action: string;
+  target_type: string;
+  target_id: string | null;
+  /** JSON { before?, after? } */
+  summary: string;
+  request_id: string | null;
+  ip: string | null;
+}
+
 export interface MetaSchema {
   projects: ProjectTable;
   api_keys: ApiKeyTable;
@@ -111,6 +170,11 @@ export interface MetaSchema {
   metric_values: MetricValueTable;
   measurements: MeasurementTable;
   jobs: JobTable;
+  users: UserTable;
+  sessions: SessionTable;
+  memberships: MembershipTable;
+  invitations: InvitationTable;
+  audit_log: AuditLogTable;
 }
 
 export type MetaDb = Kysely<MetaSchema>;
