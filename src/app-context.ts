@@ -7,11 +7,16 @@ import { SegmentLoader } from './ingest/segment-loader.js';
 import { IngestService } from './ingest/service.js';
 import { PipelineClient } from './ingest/pipeline-client.js';
 import { checkKey } from './auth/request-auth.js';
+import { RateLimiter } from './auth/rate-limit.js';
 import { WriteBuffer } from './ingest/write-buffer.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
 import { MeasurementStore } from './metrics/measurements.js';
 import { MetricService } from './metrics/service.js';
 import { JobQueue, JobWorker } from './jobs/index.js';
+import { UserService } from './auth/users.js';
+import { SessionService } from './auth/sessions.js';
+import { MembershipService } from './auth/memberships.js';
+import { AuditLog } from './auth/audit.js';
 import { ProjectService } from './projects/service.js';
 import { DuckDbEventStore } from './storage/events/duckdb.js';
 import type { EventStore } from './storage/events/event-store.js';
@@ -31,6 +36,10 @@ export interface AppContext {
   metrics: Metrics;
   measurements: MeasurementStore;
   catalog: MetricService;
+  users: UserService;
+  sessions: SessionService;
+  memberships: MembershipService;
+  audit: AuditLog;
   jobs: JobQueue;
   worker: JobWorker;
   /** Starts the job worker and the scheduler's periodic check for due collections. */
@@ -101,7 +110,10 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
   });
   const apiKeys = new ApiKeyService(meta.db);
   const pipeline = new PipelineClient(log);
-  const ingest = new IngestService({ buffer, dedup, ipSalts: new IpSalts(meta.db), pipeline, metrics, verifyKey: (secret) => checkKey(apiKeys, secret, 'ingest') });
+  // VIGIL_INGEST_RATE_LIMIT per second, sustained, over a 10 s bucket: a key may burst to ten
+  // seconds' worth (a fleet of clients flushing together after a network blip) but not keep it up
+  const keyLimiter = new RateLimiter({ limit: config.ingestRateLimit * 10, windowMs: 10_000 });
+  const ingest = new IngestService({ buffer, dedup, ipSalts: new IpSalts(meta.db), pipeline, metrics, keyLimiter, verifyKey: (secret) => checkKey(apiKeys, secret, 'ingest') });
 
   const measurements = new MeasurementStore(meta.db);
   const projects = new ProjectService(meta.db);
@@ -137,6 +149,10 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
     metrics,
     measurements,
     catalog,
+    users: new UserService(meta.db, config.passwordScryptLogN),
+    sessions: new SessionService(meta.db, config.secretKey, config.sessionDays * 86_400_000),
+    memberships: new MembershipService(meta.db),
+    audit: new AuditLog(meta.db),
     jobs,
     worker,
     startBackground() {

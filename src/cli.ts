@@ -8,6 +8,9 @@ import type { AppContext } from './app-context.js';
 import { openMetaStore } from './storage/meta/db.js';
 import { ProjectService } from './projects/service.js';
 import { ApiKeyService, parseScopes } from './auth/api-keys.js';
+import { UserService } from './auth/users.js';
+import { MembershipService } from './auth/memberships.js';
+import { AuditLog } from './auth/audit.js';
 import { seedDemo } from './demo/seed.js';
 import { exportNdjson, importNdjson } from './ingest/import-export.js';
 import { parseTimeInput } from './time/index.js';
@@ -41,6 +44,23 @@ async function withMeta<T>(fn: (m: { projects: ProjectService; keys: ApiKeyServi
   } finally {
     await meta.close();
   }
+}
+
+/** Account commands touch only metadata, so they may run while a server is running. */
+async function withAccounts<T>(fn: (a: { users: UserService; memberships: MembershipService; projects: ProjectService; audit: AuditLog }) => Promise<T>): Promise<T> {
+  const c = config();
+  const meta = await openMetaStore(c.metaFile);
+  try {
+    return await fn({ users: new UserService(meta.db, c.passwordScryptLogN), memberships: new MembershipService(meta.db), projects: new ProjectService(meta.db), audit: new AuditLog(meta.db) });
+  } finally {
+    await meta.close();
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Commands that read or write events own the event store, so no server may be running. */
@@ -166,6 +186,26 @@ program
     for (const i of result.incidents) console.log(`  incident "${i.name}" ${new Date(i.startMs).toISOString()} – ${new Date(i.endMs).toISOString()}: ${i.description}`);
     console.log(`write key: ${result.writeKey}`);
     console.log(`read key:  ${result.readKey}`);
+  });
+
+const users = program.command('users').description('accounts');
+users
+  .command('create-owner')
+  .description('create the instance owner (first run): the admin who owns every existing project')
+  .requiredOption('--email <email>')
+  .option('--name <name>', 'display name', '')
+  .option('--password-stdin', 'read the password from standard input (else VIGIL_OWNER_PASSWORD)')
+  .action(async (o: { email: string; name: string; passwordStdin?: boolean }) => {
+    const password = o.passwordStdin ? (await readStdin()).replace(/\r?\n$/, '') : process.env.VIGIL_OWNER_PASSWORD;
+    if (!password) throw new VigilError('VIGIL_ERR_BAD_REQUEST', 'give the password on standard input with --password-stdin, or in VIGIL_OWNER_PASSWORD');
+    const owner = await withAccounts(async ({ users, memberships, projects, audit }) => {
+      if ((await users.count()) > 0) throw new VigilError('VIGIL_ERR_CONFLICT', 'this instance already has users; an owner invites the others');
+      const user = await users.create({ email: o.email, name: o.name, password, isAdmin: true });
+      for (const p of await projects.list()) await memberships.grant(p.id, user.id, 'owner');
+      await audit.record(null, { projectId: null, action: 'user.create_owner', target: { type: 'user', id: user.id }, after: { email: user.email }, actor: { type: 'cli', id: null, label: 'vigil users create-owner' } });
+      return user;
+    });
+    console.log(`created owner ${owner.email} (id ${owner.id}); sign in at the web app or POST /api/auth/sign-in`);
   });
 
 const metrics = program.command('metrics').description('the metrics catalog (the server must be stopped)');

@@ -42,6 +42,7 @@ const schema = z.object({
   signinRateLimit: integer(1).default(20),
   ingestRateLimit: integer(1).default(6000),
   publicUrl: z.string().url('an absolute URL such as https://vigil.example.com').optional(),
+  passwordScryptLogN: integer(10, 20).default(16),
 });
 
 export type Config = z.infer<typeof schema> & { metaFile: string; eventsFile: string; walDir: string };
@@ -78,6 +79,7 @@ export const ENV_NAMES: Record<keyof z.input<typeof schema>, string> = {
   signinRateLimit: 'VIGIL_SIGNIN_RATE_LIMIT',
   ingestRateLimit: 'VIGIL_INGEST_RATE_LIMIT',
   publicUrl: 'VIGIL_PUBLIC_URL',
+  passwordScryptLogN: 'VIGIL_PASSWORD_SCRYPT_LOG_N',
 };
 
 export class ConfigError extends Error {}
@@ -87,10 +89,27 @@ function withoutPassword(value: string): string {
   return value.replace(/^([a-z][\w+.-]*:\/\/[^/@:]*):[^/@]*@/i, '$1:***@');
 }
 
+/** Settings whose value is never repeated in a message. */
+const SECRET_SETTINGS = new Set<string>(['secretKey']);
+/** Shortest secret key production accepts: 32 characters carry at least 128 bits even as hex. */
+const MIN_SECRET_KEY_LENGTH = 32;
+
+/** What production refuses, one line per problem, each naming its variable (never showing the secret). */
+function productionProblems(c: z.infer<typeof schema>, secretUnset: boolean): string[] {
+  const problems: string[] = [];
+  const key = c.secretKey.trim();
+  if (secretUnset || key === '') problems.push(`${ENV_NAMES.secretKey} is not set: set it to a random string of at least ${MIN_SECRET_KEY_LENGTH} characters (e.g. \`openssl rand -hex 32\`)`);
+  else if (c.secretKey === DEV_SECRET_KEY) problems.push(`${ENV_NAMES.secretKey} is the development default: set it to a random string of at least ${MIN_SECRET_KEY_LENGTH} characters`);
+  else if (key.length < MIN_SECRET_KEY_LENGTH) problems.push(`${ENV_NAMES.secretKey} is too short (${key.length} characters): use at least ${MIN_SECRET_KEY_LENGTH}`);
+  if (!c.secureCookies) problems.push(`${ENV_NAMES.secureCookies} is not true: session cookies would also be sent over plain HTTP; serve Vigil over HTTPS and set it to true`);
+  if (c.corsOrigins.includes('*')) problems.push(`${ENV_NAMES.corsOrigins} contains "*": list the exact origins allowed to call the API with credentials`);
+  return problems;
+}
+
 /** Builds the config from the environment, with `overrides` (CLI flags) taking precedence. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: ConfigInput = {}): Config {
   const raw: Record<string, unknown> = {};
-  const shown = (key: string) => JSON.stringify(typeof raw[key] === 'string' ? withoutPassword(raw[key] as string) : raw[key]);
+  const shown = (key: string) => (SECRET_SETTINGS.has(key) ? '"***"' : JSON.stringify(typeof raw[key] === 'string' ? withoutPassword(raw[key] as string) : raw[key]));
   for (const [key, envName] of Object.entries(ENV_NAMES)) {
     const value = overrides[key as keyof ConfigInput] ?? env[envName];
     if (value !== undefined && value !== '') raw[key] = value;
@@ -113,6 +132,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     if (url !== undefined && !(url.startsWith(`${scheme}:`) && fileIn(url) !== '')) {
       throw new ConfigError(`invalid configuration:\n  ${ENV_NAMES[key]}=${shown(key)}: embedded mode accepts ${scheme}:<file>; the scaled mode (${scaled}) is not available in this build yet`);
     }
+  }
+  if (env.NODE_ENV === 'production') {
+    const problems = productionProblems(c, raw.secretKey === undefined);
+    if (problems.length) throw new ConfigError(`refusing to start in production (NODE_ENV=production):\n  ${problems.join('\n  ')}`);
   }
   const dataDir = path.resolve(c.dataDir);
   const fileOf = (url: string | undefined, fallback: string) => (url ? path.resolve(fileIn(url)) : path.join(dataDir, fallback));

@@ -23,6 +23,9 @@ export async function serve(c: Config): Promise<void> {
   }
   const app = await buildServer(ctx);
   if (c.worker) ctx.startBackground();
+  if ((await ctx.users.count()) === 0) {
+    log.info('no user yet: create the owner on the first-run page, with POST /api/setup, or with `vigil users create-owner --email <you>`');
+  }
   // responses not yet sent, so a shutdown can ask their clients to drop the connection
   const unsent = new Set<ServerResponse>();
   app.server.on('request', (_req: IncomingMessage, res: ServerResponse) => {

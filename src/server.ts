@@ -9,6 +9,19 @@ import { analyticsRoutes } from './analytics/routes.js';
 import { opsRoutes } from './ops/routes.js';
 import { metricRoutes } from './metrics/routes.js';
 import { jobRoutes } from './jobs/routes.js';
+import { addSecurityHooks } from './http/security.js';
+import cookie from '@fastify/cookie';
+import { addAccessControl, type RouteAccess } from './auth/access.js';
+import { authRoutes } from './auth/routes.js';
+import { adminRoutes } from './auth/admin-routes.js';
+import { projectRoutes } from './projects/routes.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** every route with its access rule (the permission tests walk it) */
+    routeTable: RouteAccess[];
+  }
+}
 
 /** The field a schema error is about, as a dotted path: `name`, `definition.filters.0`. */
 function fieldOf(e: { instancePath?: string; params?: Record<string, unknown> } | undefined): string | null {
@@ -38,13 +51,22 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const known = err instanceof VigilError ? err : fromFastifyError(err);
-    if (known) return reply.code(known.status).send({ error: { code: known.code, message: known.message, details: known.details ?? null } });
+    if (known) {
+      const wait = (known.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+      if (typeof wait === 'number') reply.header('retry-after', String(Math.max(1, Math.ceil(wait))));
+      return reply.code(known.status).send({ error: { code: known.code, message: known.message, details: known.details ?? null } });
+    }
     request.log.error({ err }, 'unexpected error');
     return reply.code(500).send({ error: { code: 'VIGIL_ERR_INTERNAL', message: 'an unexpected error occurred; it has been logged', details: { requestId: request.id } } });
   });
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).send({ error: { code: 'VIGIL_ERR_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}`, details: null } });
   });
+
+  // before every route, so its headers and CORS rules reach the whole app
+  addSecurityHooks(app, ctx.config);
+  await app.register(cookie);
+  app.decorate('routeTable', addAccessControl(app, ctx));
 
   app.addHook('onResponse', async (request, reply) => {
     ctx.metrics.httpSeconds.observe({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
@@ -63,5 +85,8 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
   await app.register(analyticsRoutes, { ctx });
   await app.register(metricRoutes, { ctx });
   await app.register(jobRoutes, { ctx });
+  await app.register(authRoutes, { ctx });
+  await app.register(adminRoutes, { ctx });
+  await app.register(projectRoutes, { ctx });
   return app;
 }

@@ -1,8 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../app-context.js';
-import { projectForKey } from '../auth/request-auth.js';
+import { projectOf } from '../auth/access.js';
 import { SlugParams, WindowQuery, errorResponses } from '../http-schemas.js';
 import { INTERVALS, type Interval } from '../time/index.js';
 import { MEASURES, type Measure } from '../storage/events/event-store.js';
@@ -37,14 +37,15 @@ const Totals = Type.Object({ events: Type.Number(), users: Type.Number(), sessio
 const Change = Type.Object({ events: Type.Union([Type.Number(), Type.Null()]), users: Type.Union([Type.Number(), Type.Null()]), sessions: Type.Union([Type.Number(), Type.Null()]) });
 
 const errors = errorResponses;
+const READ = { access: { role: 'viewer', keys: true } } as const;
 
 /** Event queries for one project; an API key with the `read` scope bound to that project. */
 export async function analyticsRoutes(root: FastifyInstance, { ctx }: { ctx: AppContext }) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
 
-  const projectFor = (request: FastifyRequest, slug: string) => projectForKey(ctx, request, slug, 'read');
 
   app.get('/api/projects/:slug/events', {
+    config: READ,
     schema: {
       tags: ['events'],
       summary: 'Stored events, newest first',
@@ -58,7 +59,7 @@ export async function analyticsRoutes(root: FastifyInstance, { ctx }: { ctx: App
       response: { 200: Type.Object({ events: Type.Array(EventSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...errors },
     },
   }, async (request) => {
-    const project = await projectFor(request, request.params.slug);
+    const project = projectOf(request);
     const q = request.query;
     const rows = await ctx.events.listEvents({ projectId: project.id, event: q.event, userId: q.user, before: q.cursor ? decodeCursor(q.cursor) : undefined, limit: q.limit + 1 });
     const page = rows.slice(0, q.limit);
@@ -66,6 +67,7 @@ export async function analyticsRoutes(root: FastifyInstance, { ctx }: { ctx: App
   });
 
   app.get('/api/projects/:slug/timeseries', {
+    config: READ,
     schema: {
       tags: ['events'],
       summary: 'Event counts per bucket (aligned in the project time zone), optionally broken down',
@@ -93,7 +95,7 @@ export async function analyticsRoutes(root: FastifyInstance, { ctx }: { ctx: App
       },
     },
   }, async (request) => {
-    const project = await projectFor(request, request.params.slug);
+    const project = projectOf(request);
     const q = request.query;
     return timeseries(ctx.events, project, {
       event: q.event,
@@ -106,6 +108,7 @@ export async function analyticsRoutes(root: FastifyInstance, { ctx }: { ctx: App
   });
 
   app.get('/api/projects/:slug/top-events', {
+    config: READ,
     schema: {
       tags: ['events'],
       summary: 'Events by volume in a window',
@@ -114,13 +117,14 @@ export async function analyticsRoutes(root: FastifyInstance, { ctx }: { ctx: App
       response: { 200: Type.Object({ from: Type.String(), to: Type.String(), events: Type.Array(Type.Object({ event: Type.String(), count: Type.Number(), users: Type.Number() })) }), ...errors },
     },
   }, async (request) => {
-    const project = await projectFor(request, request.params.slug);
+    const project = projectOf(request);
     const window = parseWindow(request.query.from, request.query.to, Date.now());
     const events = await ctx.events.topEvents({ projectId: project.id, ...window, limit: request.query.limit });
     return { from: new Date(window.fromMs).toISOString(), to: new Date(window.toMs).toISOString(), events };
   });
 
   app.get('/api/projects/:slug/overview', {
+    config: READ,
     schema: {
       tags: ['events'],
       summary: 'Events, unique users and sessions in a window, against the window before it',
@@ -129,7 +133,7 @@ export async function analyticsRoutes(root: FastifyInstance, { ctx }: { ctx: App
       response: { 200: Type.Object({ from: Type.String(), to: Type.String(), current: Totals, previous: Totals, change: Change }), ...errors },
     },
   }, async (request) => {
-    const project = await projectFor(request, request.params.slug);
+    const project = projectOf(request);
     return overview(ctx.events, project, parseWindow(request.query.from, request.query.to, Date.now()));
   });
 }

@@ -1,8 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { VigilError } from '../errors.js';
 import type { ApiKey, ApiKeyService, Scope } from './api-keys.js';
-import type { Project, ProjectService } from '../projects/service.js';
-import { notFound } from '../errors.js';
 
 /**
  * The key in a request's headers: `Authorization: Basic` (Segment's write key as the user name,
@@ -29,10 +27,6 @@ export function keyFromHeaders(request: FastifyRequest): string | undefined {
 export const missingKey = () =>
   new VigilError('VIGIL_ERR_UNAUTHORIZED', 'an API key is required: send it as a Bearer token, X-API-Key header, or (for ingest) as the Basic auth user name / writeKey');
 
-export async function requireKey(keys: ApiKeyService, request: FastifyRequest, scope: Scope): Promise<ApiKey> {
-  return checkKey(keys, keyFromHeaders(request), scope);
-}
-
 /** The active key a secret belongs to, if it carries `scope` (or admin); else a 401 or 403. */
 export async function checkKey(keys: ApiKeyService, secret: string | undefined, scope: Scope): Promise<ApiKey> {
   if (!secret) throw missingKey();
@@ -44,10 +38,3 @@ export async function checkKey(keys: ApiKeyService, secret: string | undefined, 
   return key;
 }
 
-/** The project `slug` names, for a key with `scope` bound to it; any other project is a 404 (a key never learns whether it exists). */
-export async function projectForKey(deps: { apiKeys: ApiKeyService; projects: ProjectService }, request: FastifyRequest, slug: string, scope: Scope): Promise<Project> {
-  const key = await requireKey(deps.apiKeys, request, scope);
-  const project = await deps.projects.findBySlug(slug);
-  if (!project || project.id !== key.projectId) throw notFound(`project "${slug}"`);
-  return project;
-}

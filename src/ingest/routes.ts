@@ -11,6 +11,8 @@ import type { BodyKind } from './pipeline.js';
 import type { IngestResult } from './service.js';
 
 export const MAX_BATCH_BYTES = 500 * 1024;
+/** ingest authenticates its write key itself: it may come in the body */
+const INGEST_ACCESS = { access: { ingest: true } } as const;
 const MAX_SINGLE_BYTES = 32 * 1024;
 
 const SINGLE_ROUTES: [string, string, EventType][] = [
@@ -54,7 +56,7 @@ export async function ingestRoutes(app: FastifyInstance, { ctx }: { ctx: AppCont
     reply.header('access-control-allow-origin', request.headers.origin ?? '*');
     reply.header('vary', 'Origin');
   });
-  app.options('/v1/*', async (_request, reply) => {
+  app.options('/v1/*', { config: INGEST_ACCESS }, async (_request, reply) => {
     reply
       .header('access-control-allow-methods', 'POST, OPTIONS')
       .header('access-control-allow-headers', 'Content-Type, Content-Encoding, Authorization, X-API-Key')
@@ -84,17 +86,18 @@ export async function ingestRoutes(app: FastifyInstance, { ctx }: { ctx: AppCont
 
   for (const [long, short, type] of SINGLE_ROUTES) {
     for (const path of [`/v1/${long}`, `/v1/${short}`]) {
-      app.post(path, { bodyLimit: MAX_SINGLE_BYTES, logLevel: 'warn', schema: { tags: ['ingest'], summary: `Segment ${type} call`, response: successSchema, hide: path.length === 4 + 1 } }, handle({ single: type }));
+      app.post(path, { config: INGEST_ACCESS, bodyLimit: MAX_SINGLE_BYTES, logLevel: 'warn', schema: { tags: ['ingest'], summary: `Segment ${type} call`, response: successSchema, hide: path.length === 4 + 1 } }, handle({ single: type }));
     }
   }
 
   for (const path of ['/v1/batch', '/v1/b', '/v1/import']) {
-    app.post(path, { bodyLimit: MAX_BATCH_BYTES, logLevel: 'warn', schema: { tags: ['ingest'], summary: 'Segment batch (up to 2,500 events, 500 KB)', response: successSchema, hide: path === '/v1/b' } }, handle({ batch: true }));
+    app.post(path, { config: INGEST_ACCESS, bodyLimit: MAX_BATCH_BYTES, logLevel: 'warn', schema: { tags: ['ingest'], summary: 'Segment batch (up to 2,500 events, 500 KB)', response: successSchema, hide: path === '/v1/b' } }, handle({ batch: true }));
   }
 
   // gauge points pushed by services; all or nothing (see ./measurements.ts)
-  app.post('/v1/measurements', { bodyLimit: MAX_BATCH_BYTES, logLevel: 'warn', schema: { tags: ['ingest'], summary: 'Service measurements (1 to 1,000 gauge points, 500 KB)', response: measurementsSchema } }, async (request) => {
+  app.post('/v1/measurements', { config: INGEST_ACCESS, bodyLimit: MAX_BATCH_BYTES, logLevel: 'warn', schema: { tags: ['ingest'], summary: 'Service measurements (1 to 1,000 gauge points, 500 KB)', response: measurementsSchema } }, async (request) => {
     const key = await checkKey(ctx.apiKeys, keyFromHeaders(request), 'ingest');
+    ctx.ingest.chargeKey(key);
     const receivedAt = Date.now();
     const points = parseMeasurementsText(typeof request.body === 'string' ? request.body : '', receivedAt);
     return { success: true, accepted: await ctx.measurements.insert(key.projectId, points, receivedAt) };

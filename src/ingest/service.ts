@@ -3,6 +3,7 @@ import { VigilError } from '../errors.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { ApiKey } from '../auth/api-keys.js';
 import { missingKey } from '../auth/request-auth.js';
+import { rateLimited, type RateLimiter } from '../auth/rate-limit.js';
 import type { DedupIndex } from './dedup-index.js';
 import type { RequestInfo } from './enrich.js';
 import type { IpSalts } from './ip-hash.js';
@@ -25,6 +26,8 @@ export interface IngestDeps {
   metrics: Metrics;
   /** checks an ingest key (401/403 when it is not one) */
   verifyKey: (secret: string) => Promise<ApiKey>;
+  /** requests per key (by key id); none: unlimited */
+  keyLimiter?: RateLimiter;
 }
 
 /**
@@ -39,12 +42,12 @@ export class IngestService {
   /** A request body as received; `headerKey` is the key from the request's headers, if any. */
   async ingestBody(text: string, kind: BodyKind, headerKey: string | undefined, req: RequestInfo): Promise<IngestResult> {
     // a key in the headers is checked before any parsing; one inside the body after
-    const key = headerKey === undefined ? undefined : await this.deps.verifyKey(headerKey);
+    const key = headerKey === undefined ? undefined : await this.authenticate(headerKey);
     const salt = await this.deps.ipSalts.currentSalt();
     let reply: PipelineReply = await this.deps.pipeline.run({ text, kind, projectId: key?.projectId, req, salt });
     let projectId = key?.projectId;
     if ('writeKey' in reply) {
-      const bodyKey = await this.deps.verifyKey(reply.writeKey).catch(async (err) => {
+      const bodyKey = await this.authenticate(reply.writeKey).catch(async (err) => {
         await this.deps.pipeline.resume(reply.id, null);
         throw err;
       });
@@ -52,6 +55,23 @@ export class IngestService {
       reply = await this.deps.pipeline.resume(reply.id, projectId);
     }
     return this.store(projectId as number, outputOf(reply));
+  }
+
+  /**
+   * Charges one request to a verified key; over its limit, a 429 before anything is stored.
+   * (Every ingest endpoint with a key, measurements included, draws on the same allowance.)
+   */
+  chargeKey(key: ApiKey): void {
+    const limiter = this.deps.keyLimiter;
+    if (!limiter) return;
+    const taken = limiter.take(String(key.id));
+    if (!taken.ok) throw rateLimited(`this API key sent more than ${limiter.limit / (limiter.windowMs / 1000)} requests per second`, taken.retryAfterS);
+  }
+
+  private async authenticate(secret: string): Promise<ApiKey> {
+    const key = await this.deps.verifyKey(secret);
+    this.chargeKey(key);
+    return key;
   }
 
   /** Messages already parsed (import, demo), for a known project. */

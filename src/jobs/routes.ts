@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../app-context.js';
-import { projectForKey } from '../auth/request-auth.js';
+import { projectOf } from '../auth/access.js';
 import { SlugParams, errorResponses } from '../http-schemas.js';
 import type { Job } from './queue.js';
 
@@ -36,6 +36,7 @@ function jobForApi(j: Job) {
 export async function jobRoutes(root: FastifyInstance, { ctx }: { ctx: AppContext }) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   app.get('/api/projects/:slug/jobs', {
+    config: { access: { role: 'viewer', keys: true } },
     schema: {
       tags: ['jobs'],
       summary: 'Background jobs of the project, newest first',
@@ -48,7 +49,7 @@ export async function jobRoutes(root: FastifyInstance, { ctx }: { ctx: AppContex
       response: { 200: Type.Object({ jobs: Type.Array(JobSchema) }), ...errorResponses },
     },
   }, async (request) => {
-    const project = await projectForKey(ctx, request, request.params.slug, 'read');
+    const project = projectOf(request);
     const jobs = await ctx.jobs.list({ projectId: project.id, kind: request.query.kind, status: request.query.status, limit: request.query.limit });
     return { jobs: jobs.map(jobForApi) };
   });

@@ -62,6 +62,29 @@ export class ProjectService {
     return this.remember(toProject(row));
   }
 
+  /** Renames a project or changes its time zone. */
+  async update(id: number, input: { name?: string; timeZone?: string }): Promise<Project> {
+    const current = await this.getById(id);
+    const name = input.name === undefined ? current.name : input.name.trim();
+    if (!name || name.length > 200) throw badRequest('name must be 1-200 characters', { field: 'name' });
+    const timeZone = input.timeZone ?? current.timeZone;
+    if (!isValidTimeZone(timeZone)) throw badRequest(`unknown time zone "${timeZone}" (use an IANA name such as Europe/Berlin)`, { field: 'timeZone' });
+    const row = await this.db.updateTable('projects').set({ name, time_zone: timeZone }).where('id', '=', id).returningAll().executeTakeFirst();
+    if (!row) throw notFound(`project ${id}`);
+    return this.remember(toProject(row));
+  }
+
+  /**
+   * Deletes a project's metadata: its keys, members, invitations, metrics and their values, and
+   * jobs go with it (foreign keys cascade). Its events stay in the event store.
+   */
+  async delete(id: number): Promise<void> {
+    const current = await this.getById(id);
+    await this.db.deleteFrom('projects').where('id', '=', id).execute();
+    this.bySlug.delete(current.slug);
+    this.byId.delete(id);
+  }
+
   private remember(p: Project): Project {
     this.bySlug.set(p.slug, p);
     this.byId.set(p.id, p);

@@ -78,8 +78,9 @@ describe('vigil CLI', () => {
   const sideDir = tempDir('vigil-cli-side-');
   const demoDir = tempDir('vigil-cli-demo-');
   const files = tempDir('vigil-cli-files-');
+  const sideDirOwner = tempDir('vigil-cli-owner-');
   after(() => {
-    for (const d of [dir, sideDir, demoDir, files]) fs.rmSync(d, { recursive: true, force: true });
+    for (const d of [dir, sideDir, demoDir, files, sideDirOwner]) fs.rmSync(d, { recursive: true, force: true });
   });
 
   // commands that do not share the main data directory start at once and are awaited in their tests
@@ -213,7 +214,7 @@ describe('vigil CLI', () => {
     assert.match(r.stdout, /metrics: signups, checkout_conversion, revenue, events_per_user, page_load_p90, docs_sessions, checkout_api_latency/);
   });
 
-  test('metrics list shows the demo catalog collected; metrics backfill recomputes a window with progress', async () => {
+  test('metrics list shows the demo catalog collected; metrics backfill recomputes a window with progress; users create-owner', async () => {
     ok(await demo, 'demo');
     const list = await vigil(demoDir, ['metrics', 'list', '--project', 'demo']);
     ok(list, 'metrics list');
@@ -224,6 +225,16 @@ describe('vigil CLI', () => {
     ok(backfill, 'metrics backfill');
     const buckets = Number(/signups: (\d+) buckets computed/.exec(backfill.stdout)?.[1]);
     assert.ok(buckets >= 71 && buckets <= 73, backfill.stdout);
+
+    const owner = await vigil(demoDir, ['users', 'create-owner', '--email', 'Owner@Example.com'], { VIGIL_OWNER_PASSWORD: 'a long enough passphrase', VIGIL_PASSWORD_SCRYPT_LOG_N: '10' });
+    ok(owner, 'users create-owner');
+    assert.match(owner.stdout, /created owner owner@example\.com/);
+    const second = await vigil(demoDir, ['users', 'create-owner', '--email', 'other@example.com'], { VIGIL_OWNER_PASSWORD: 'a long enough passphrase' });
+    assert.equal(second.code, 1);
+    assert.match(second.stderr, /already has users/);
+    const weak = await vigil(sideDirOwner, ['users', 'create-owner', '--email', 'a@example.com'], { VIGIL_OWNER_PASSWORD: 'short' });
+    assert.equal(weak.code, 1);
+    assert.match(weak.stderr, /at least 12 characters/);
 
     const unknown = await vigil(demoDir, ['metrics', 'backfill', 'nope', '--project', 'demo']);
     assert.equal(unknown.code, 1);

@@ -507,9 +507,11 @@ describe('lifecycle: draft, archive, rename, redefine, delete', () => {
     const m = await create(s.t, s.key, { name: 'doomed', kind: 'event', definition: { event: 'Page Viewed' } });
     await runJobs(s.t);
     assert.ok((await valueRows(m.id)) >= 30 * 24);
-    assert.equal((await api(s.t, s.key, 'DELETE', `shop/metrics/${m.id}`)).status, 204);
+    assert.equal((await api(s.t, s.key, 'DELETE', `shop/metrics/${m.id}`)).status, 403, 'deleting needs an owner (an admin key)');
+    const admin = (await s.t.ctx.apiKeys.create({ projectId: s.t.project.id, scopes: ['admin'] })).secret;
+    assert.equal((await api(s.t, admin, 'DELETE', `shop/metrics/${m.id}`)).status, 204);
     for (const [method, path] of [['GET', ''], ['GET', '/series?from=-1d'], ['PATCH', ''], ['POST', '/collect'], ['DELETE', '']]) {
-      const r = await api(s.t, s.key, method, `shop/metrics/${m.id}${path}`, method === 'PATCH' ? { displayName: 'x' } : undefined);
+      const r = await api(s.t, admin, method, `shop/metrics/${m.id}${path}`, method === 'PATCH' ? { displayName: 'x' } : undefined);
       assert.equal(r.status, 404, `${method} ${path}`);
       assert.equal(r.body.error.code, 'VIGIL_ERR_NOT_FOUND');
     }

@@ -1,7 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
-import { ConfigError, ENV_NAMES, loadConfig } from '../../src/config.js';
+import { ConfigError, DEV_SECRET_KEY, ENV_NAMES, loadConfig } from '../../src/config.js';
 
 /** The ConfigError loadConfig throws for `env`, or a failed assertion. */
 function configError(env: NodeJS.ProcessEnv): ConfigError {
@@ -35,6 +36,15 @@ describe('config', () => {
       metricsBackfillDays: 30,
       metricSqlTimeoutMs: 10_000,
       metricSqlMaxRows: 100_000,
+      secretKey: DEV_SECRET_KEY,
+      secureCookies: false,
+      corsOrigins: [],
+      openRegistration: false,
+      sessionDays: 7,
+      invitationDays: 7,
+      signinRateLimit: 20,
+      ingestRateLimit: 6000,
+      passwordScryptLogN: 16,
       metaFile: path.join(dataDir, 'meta.sqlite'),
       eventsFile: path.join(dataDir, 'events.duckdb'),
       walDir: path.join(dataDir, 'wal'),
@@ -153,5 +163,76 @@ describe('config', () => {
     assert.match(configError({ VIGIL_EVENTS_URL: 'duckdb:' }).message, /VIGIL_EVENTS_URL/);
     assert.match(configError({ VIGIL_DATABASE_URL: 'sqlite://' }).message, /VIGIL_DATABASE_URL/);
     assert.equal(loadConfig({ VIGIL_DATABASE_URL: 'sqlite:meta.db' }).metaFile, path.resolve('meta.db'));
+  });
+});
+
+describe('config: production mode (NODE_ENV=production)', () => {
+  const SECRET = 'a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6-very-secret';
+  const good = { NODE_ENV: 'production', VIGIL_SECRET_KEY: SECRET, VIGIL_SECURE_COOKIES: 'true', VIGIL_CORS_ORIGINS: 'https://app.example.com' };
+
+  test('a good production config starts', () => {
+    const c = loadConfig(good);
+    assert.equal(c.secretKey, SECRET);
+    assert.equal(c.secureCookies, true);
+    assert.deepEqual(c.corsOrigins, ['https://app.example.com']);
+    assert.deepEqual(loadConfig({ ...good, VIGIL_CORS_ORIGINS: undefined }).corsOrigins, [], 'no cross-origin callers at all is fine');
+  });
+
+  test('outside production the development defaults are accepted', () => {
+    for (const NODE_ENV of [undefined, 'development', 'test']) {
+      const c = loadConfig({ NODE_ENV, VIGIL_CORS_ORIGINS: '*' });
+      assert.equal(c.secretKey, DEV_SECRET_KEY);
+      assert.deepEqual(c.corsOrigins, ['*']);
+    }
+  });
+
+  const cases: [string, NodeJS.ProcessEnv, RegExp][] = [
+    ['an unset secret key', { VIGIL_SECRET_KEY: undefined }, /VIGIL_SECRET_KEY is not set/],
+    ['an empty secret key', { VIGIL_SECRET_KEY: '' }, /VIGIL_SECRET_KEY is not set/],
+    ['a blank secret key', { VIGIL_SECRET_KEY: '     ' }, /VIGIL_SECRET_KEY is not set/],
+    ['the development secret key', { VIGIL_SECRET_KEY: DEV_SECRET_KEY }, /VIGIL_SECRET_KEY is the development default/],
+    ['a secret key of 31 characters', { VIGIL_SECRET_KEY: 'x'.repeat(31) }, /VIGIL_SECRET_KEY is too short \(31 characters\): use at least 32/],
+    ['insecure cookies (unset)', { VIGIL_SECURE_COOKIES: undefined }, /VIGIL_SECURE_COOKIES is not true/],
+    ['insecure cookies (false)', { VIGIL_SECURE_COOKIES: 'false' }, /VIGIL_SECURE_COOKIES is not true/],
+    ['a wildcard CORS origin', { VIGIL_CORS_ORIGINS: 'https://app.example.com, *' }, /VIGIL_CORS_ORIGINS contains "\*"/],
+  ];
+  for (const [what, change, pattern] of cases) {
+    test(`${what} is refused, and the message names it and only it`, () => {
+      const err = configError({ ...good, ...change });
+      assert.match(err.message, /refusing to start in production \(NODE_ENV=production\)/);
+      assert.match(err.message, pattern);
+      assert.equal(err.message.split('\n').length, 2, err.message);
+    });
+  }
+
+  test('a secret key of exactly 32 characters is enough', () => {
+    assert.equal(loadConfig({ ...good, VIGIL_SECRET_KEY: 'y'.repeat(32) }).secretKey, 'y'.repeat(32));
+  });
+
+  test('every problem is listed at once', () => {
+    const err = configError({ NODE_ENV: 'production', VIGIL_CORS_ORIGINS: '*' });
+    const lines = err.message.split('\n').slice(1).map((l) => l.trim());
+    assert.equal(lines.length, 3, err.message);
+    assert.match(lines[0], /^VIGIL_SECRET_KEY /);
+    assert.match(lines[1], /^VIGIL_SECURE_COOKIES /);
+    assert.match(lines[2], /^VIGIL_CORS_ORIGINS /);
+  });
+
+  test('the secret key is never shown in a message', () => {
+    for (const secret of ['short-but-secret-value', DEV_SECRET_KEY]) {
+      const err = configError({ ...good, VIGIL_SECRET_KEY: secret, VIGIL_SECURE_COOKIES: 'false' });
+      assert.ok(!err.message.includes(secret), err.message);
+    }
+    // nor next to another bad value, in or out of production
+    const mixed = configError({ NODE_ENV: 'production', VIGIL_SECRET_KEY: 'tiny-secret-value', VIGIL_PORT: 'abc' });
+    assert.ok(!mixed.message.includes('tiny-secret-value'), mixed.message);
+  });
+});
+
+describe('config: README', () => {
+  test('documents every variable', () => {
+    const readme = fs.readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const missing = Object.values(ENV_NAMES).filter((name) => !readme.includes(`| \`${name}\` |`));
+    assert.deepEqual(missing, [], 'rows missing from the configuration table');
   });
 });
