@@ -17,6 +17,7 @@ import { UserService } from './auth/users.js';
 import { SessionService } from './auth/sessions.js';
 import { MembershipService } from './auth/memberships.js';
 import { AuditLog } from './auth/audit.js';
+import { InvitationService } from './auth/invitations.js';
 import { ProjectService } from './projects/service.js';
 import { DuckDbEventStore } from './storage/events/duckdb.js';
 import type { EventStore } from './storage/events/event-store.js';
@@ -40,6 +41,7 @@ export interface AppContext {
   sessions: SessionService;
   memberships: MembershipService;
   audit: AuditLog;
+  invitations: InvitationService;
   jobs: JobQueue;
   worker: JobWorker;
   /** Starts the job worker and the scheduler's periodic check for due collections. */
@@ -153,6 +155,7 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
     sessions: new SessionService(meta.db, config.secretKey, config.sessionDays * 86_400_000),
     memberships: new MembershipService(meta.db),
     audit: new AuditLog(meta.db),
+    invitations: new InvitationService(meta.db, projects, config.secretKey, config.invitationDays * 86_400_000),
     jobs,
     worker,
     startBackground() {

@@ -106,8 +106,12 @@ async function resolvePrincipal(ctx: AppContext, request: FastifyRequest, reply:
 
 async function enforce(ctx: AppContext, request: FastifyRequest, reply: FastifyReply, access: Access) {
   if ('ingest' in access) return;
+  if ('public' in access) {
+    // a public route serves anyone: a bad key or an expired session just makes the caller anonymous
+    request.principal = await resolvePrincipal(ctx, request, reply).catch(() => ({ type: 'anonymous' }) as const);
+    return;
+  }
   const principal = (request.principal = await resolvePrincipal(ctx, request, reply));
-  if ('public' in access) return;
   if (principal.type === 'anonymous') throw unauthorized();
   if (principal.type === 'user' && !SAFE_METHODS.has(request.method) && !ctx.sessions.checkCsrf(principal.sessionToken, request.headers[CSRF_HEADER] as string | undefined)) {
     throw forbidden(`a change made with a session cookie needs the ${CSRF_HEADER} header (its value comes with sign-in and GET /api/auth/me)`);

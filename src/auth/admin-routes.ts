@@ -14,7 +14,7 @@ import { parseTimeInput } from '../time/index.js';
 import { projectOf, startSession, userOf } from './access.js';
 import type { ApiKey } from './api-keys.js';
 import type { AuditEntry, AuditFilter } from './audit.js';
-import { InvitationService, type Invitation } from './invitations.js';
+import type { Invitation } from './invitations.js';
 import { roleRank, type Member } from './memberships.js';
 import { checkPasswordRules } from './passwords.js';
 import { SignedIn } from './routes.js';
@@ -94,7 +94,7 @@ const originOf = (ctx: AppContext, request: FastifyRequest) => (ctx.config.publi
 
 export async function adminRoutes(root: FastifyInstance, { ctx }: { ctx: AppContext }) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
-  const invitations = new InvitationService(ctx.meta.db, ctx.projects, ctx.config.secretKey, ctx.config.invitationDays * 86_400_000);
+  const invitations = ctx.invitations;
 
   // ---- members ----
   const MemberParams = Type.Object({ slug: Type.String(), userId: Type.Integer({ minimum: 1 }) });
