@@ -13,6 +13,7 @@ import { addSecurityHooks } from './http/security.js';
 import cookie from '@fastify/cookie';
 import { addAccessControl, type RouteAccess } from './auth/access.js';
 import { authRoutes } from './auth/routes.js';
+import { firstRunRoutes } from './web/first-run.js';
 import { adminRoutes } from './auth/admin-routes.js';
 import { projectRoutes } from './projects/routes.js';
 
@@ -86,6 +87,7 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
   await app.register(metricRoutes, { ctx });
   await app.register(jobRoutes, { ctx });
   await app.register(authRoutes, { ctx });
+  await app.register(firstRunRoutes, { ctx });
   await app.register(adminRoutes, { ctx });
   await app.register(projectRoutes, { ctx });
   return app;

@@ -21,6 +21,9 @@ const HOUR = 3_600_000;
 // ---- the specification: every route and who may call it ----
 
 const RULES: Record<string, Rule> = {
+  'GET /': 'public',
+  'GET /setup': 'public',
+  'GET /setup.js': 'public',
   'GET /health': 'public',
   'GET /ready': 'public',
   'GET /metrics': 'public',
