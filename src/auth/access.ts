@@ -64,7 +64,7 @@ export function userOf(request: FastifyRequest): User & { sessionToken: string }
   return { ...p.user, sessionToken: p.sessionToken };
 }
 
-export function sessionCookieOptions(ctx: AppContext, request: FastifyRequest, expiresAt: number) {
+function sessionCookieOptions(ctx: AppContext, request: FastifyRequest, expiresAt: number) {
   return { path: '/', httpOnly: true, sameSite: 'lax' as const, secure: ctx.config.secureCookies || request.protocol === 'https', expires: new Date(expiresAt) };
 }
 
