@@ -1,0 +1,162 @@
+/**
+ * The seasonal anomaly detector: pure functions over one series, strictly causal (a bucket's
+ * score uses only the buckets before it), so live detection and backtests give the same answers.
+ * See ../shared/detection.md for the behaviour and its scenarios.
+ *
+ * Per bucket: a baseline (the same phase in earlier cycles scaled by the current level, or a
+ * rolling median for young or non-seasonal series) gives the expected value and a robust spread
+ * (MAD); floors keep tiny noise quiet; z = (actual - expected) / spread; the band is expected ±
+ * threshold × spread, and a bucket is an anomaly exactly when it lies outside the band.
+ */
+
+export type ValueKind = 'count' | 'fraction';
+export type Sensitivity = 'low' | 'medium' | 'high' | { z: number };
+export type Direction = 'spike' | 'drop';
+
+/** |z| at which a bucket is flagged, per sensitivity */
+export const THRESHOLDS = { high: 3, medium: 4, low: 5 } as const;
+/** seasonal periods (in buckets) per interval, shortest first */
+export const PERIODS: Record<string, number[]> = { '5m': [288, 2016], '15m': [96, 672], '1h': [24, 168], '6h': [4, 28], '1d': [7], '1w': [] };
+/** whole cycles that must precede a bucket before its period is used */
+const MIN_CYCLES = 3;
+/** earlier cycles compared per bucket: enough for a stable median, few enough to follow change */
+const MAX_CYCLES = 8;
+/** the spread never goes below these shares of the expected value: 5 % seasonal, 3 % rolling */
+const RELATIVE_FLOOR = { seasonal: 0.05, rolling: 0.03 } as const;
+/** a count's spread is at least 1, and at least √expected (Poisson) */
+const COUNT_ABSOLUTE_FLOOR = 1;
+/** 1.4826 × MAD estimates a standard deviation for normal data */
+const MAD_SCALE = 1.4826;
+/** a count series whose maximum is below this share of the minimum expected value is skipped */
+const SKIP_BELOW_SHARE = 0.5;
+
+export interface DetectorOptions {
+  /** seasonal periods in buckets (see PERIODS) */
+  periods: number[];
+  valueKind: ValueKind;
+  sensitivity?: Sensitivity;
+  /** count-shaped series: buckets expected below this are never flagged (default 50) */
+  minExpected?: number;
+  /** rolling baseline: buckets used (default 14) and needed (default 7) */
+  rollingWindow?: number;
+  minHistory?: number;
+  /** the newest buckets held back while late events may arrive (default 0) */
+  settlingBuckets?: number;
+}
+
+export interface ScoredPoint {
+  index: number;
+  value: number;
+  expected: number | null;
+  lower: number | null;
+  upper: number | null;
+  z: number;
+  /** |z| / (|z| + threshold): 0.5 at the band's edge; 0 when the bucket cannot be flagged */
+  score: number;
+  isAnomaly: boolean;
+  direction: Direction | null;
+  baseline: 'seasonal' | 'rolling' | 'none';
+  settling: boolean;
+}
+
+export function thresholdOf(s: Sensitivity = 'medium'): number {
+  return typeof s === 'object' ? s.z : THRESHOLDS[s];
+}
+
+function median(xs: number[]): number {
+  const s = xs.slice().sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function mad(xs: number[], center: number): number {
+  return median(xs.map((x) => Math.abs(x - center)));
+}
+
+/**
+ * The series as the detector sees it: gaps (null, non-finite) stay gaps, so the phase of every
+ * bucket is its index on the time grid and a missing bucket never shifts it.
+ */
+export function cleanSeries(values: (number | null | undefined)[]): (number | null)[] {
+  return values.map((v) => (typeof v === 'number' && Number.isFinite(v) ? v : null));
+}
+
+/** Baseline for bucket i from earlier buckets only; null when the history is too short. */
+function baselineAt(values: (number | null)[], prefix: { sum: number[]; count: number[] }, i: number, o: Required<Omit<DetectorOptions, 'sensitivity'>>) {
+  // the longest period with enough whole cycles before i
+  const period = [...o.periods].sort((a, b) => b - a).find((p) => i >= MIN_CYCLES * p);
+  if (period) {
+    // the current level: the mean of the last cycle (a day for the daily period; a week for the
+    // weekly one, so a quiet weekend does not read as a level of zero on Monday morning)
+    const levelAt = (t: number) => {
+      const from = Math.max(0, t - period);
+      const n = prefix.count[t] - prefix.count[from];
+      return n ? (prefix.sum[t] - prefix.sum[from]) / n : null;
+    };
+    const level = levelAt(i);
+    const ratios: number[] = [];
+    for (let k = 1; k <= MAX_CYCLES && i - k * period >= 0; k++) {
+      const past = values[i - k * period];
+      const pastLevel = levelAt(i - k * period);
+      if (past === null || pastLevel === null || pastLevel === 0) continue;
+      ratios.push(past / pastLevel);
+    }
+    if (level !== null && ratios.length >= MIN_CYCLES - 1) {
+      const r = median(ratios);
+      return { kind: 'seasonal' as const, expected: r * level, spread: MAD_SCALE * mad(ratios, r) * Math.abs(level) };
+    }
+  }
+  // a young series of a seasonal interval is scored only after one whole cycle, against that
+  // cycle, so its rhythm is in the spread rather than flagged
+  const cycle = o.periods.length ? Math.min(...o.periods) : 0;
+  const window = Math.max(o.rollingWindow, cycle);
+  const recent: number[] = [];
+  for (let j = i - 1; j >= 0 && recent.length < window; j--) if (values[j] !== null) recent.push(values[j]!);
+  if (recent.length < Math.max(o.minHistory, cycle)) return null;
+  const m = median(recent);
+  return { kind: 'rolling' as const, expected: m, spread: MAD_SCALE * mad(recent, m) };
+}
+
+/** Scores every bucket of a series (gaps are skipped: they are neither scored nor used). */
+export function scoreSeries(input: (number | null | undefined)[], opts: DetectorOptions): ScoredPoint[] {
+  const o = { minExpected: 50, rollingWindow: 14, minHistory: 7, settlingBuckets: 0, ...opts };
+  const threshold = thresholdOf(opts.sensitivity);
+  const values = cleanSeries(input);
+  const isCount = o.valueKind === 'count';
+  const prefix = { sum: [0], count: [0] };
+  for (const v of values) {
+    prefix.sum.push(prefix.sum[prefix.sum.length - 1] + (v ?? 0));
+    prefix.count.push(prefix.count[prefix.count.length - 1] + (v === null ? 0 : 1));
+  }
+  const max = Math.max(...values.map((v) => v ?? -Infinity));
+  // small numbers are noise: a count series that never comes near the minimum is not scored
+  const skipAll = isCount && max < o.minExpected * SKIP_BELOW_SHARE;
+  const out: ScoredPoint[] = [];
+  values.forEach((value, i) => {
+    if (value === null) return;
+    const settling = i >= values.length - o.settlingBuckets;
+    const base = skipAll ? null : baselineAt(values, prefix, i, o);
+    if (!base) {
+      out.push({ index: i, value, expected: null, lower: null, upper: null, z: 0, score: 0, isAnomaly: false, direction: null, baseline: 'none', settling });
+      return;
+    }
+    const floors = [base.spread, Math.abs(base.expected) * RELATIVE_FLOOR[base.kind]];
+    if (isCount) floors.push(COUNT_ABSOLUTE_FLOOR, Math.sqrt(Math.max(0, base.expected)));
+    const spread = Math.max(...floors);
+    const z = spread > 0 ? (value - base.expected) / spread : 0;
+    const lower = base.expected - threshold * spread;
+    const upper = base.expected + threshold * spread;
+    const flaggable = !(isCount && base.expected < o.minExpected) && !(value === 0 && base.expected === 0);
+    const outside = value <= lower || value >= upper;
+    const isAnomaly = flaggable && outside && spread > 0 && !settling;
+    out.push({
+      index: i, value, expected: base.expected, lower, upper, z,
+      score: flaggable ? Math.abs(z) / (Math.abs(z) + threshold) : 0,
+      isAnomaly,
+      direction: isAnomaly ? (z > 0 ? 'spike' : 'drop') : null,
+      baseline: base.kind,
+      settling,
+    });
+  });
+  return out;
+}
