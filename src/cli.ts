@@ -208,6 +208,31 @@ users
     console.log(`created owner ${owner.email} (id ${owner.id}); sign in at the web app or POST /api/auth/sign-in`);
   });
 
+program
+  .command('detect')
+  .description('score a CSV series (timestamp,value) with the live anomaly detector; no server or store needed')
+  .requiredOption('--input <file>', 'CSV with a header naming timestamp and value')
+  .option('--interval <interval>', '5m 15m 1h 6h 1d 1w (default: the most common gap between timestamps)')
+  .option('--sensitivity <level>', 'low, medium, high, or a z threshold such as 3.5', 'medium')
+  .option('--value-kind <kind>', 'count (Poisson and minimum-count floors) or fraction', 'fraction')
+  .option('--output <file>', 'output CSV (default: standard output)')
+  .action(async (o: { input: string; interval?: string; sensitivity: string; valueKind: string; output?: string }) => {
+    const { detectCsv, CsvInputError } = await import('./detect/csv.js');
+    readableFile(o.input);
+    const sensitivity = ['low', 'medium', 'high'].includes(o.sensitivity) ? (o.sensitivity as 'low' | 'medium' | 'high') : { z: parseNumber(o.sensitivity, 'sensitivity', { min: 0.1 }) };
+    if (o.valueKind !== 'count' && o.valueKind !== 'fraction') throw new VigilError('VIGIL_ERR_BAD_REQUEST', '--value-kind must be count or fraction');
+    let result;
+    try {
+      result = detectCsv(fs.readFileSync(o.input, 'utf8'), { interval: o.interval, sensitivity, valueKind: o.valueKind });
+    } catch (err) {
+      if (err instanceof CsvInputError) throw new VigilError('VIGIL_ERR_BAD_REQUEST', `${o.input}: ${err.message}`);
+      throw err;
+    }
+    if (o.output) fs.writeFileSync(o.output, result.csv);
+    else process.stdout.write(result.csv);
+    console.error(`${result.rows} rows scored, ${result.anomalies} anomalies`);
+  });
+
 const metrics = program.command('metrics').description('the metrics catalog (the server must be stopped)');
 metrics
   .command('list')

@@ -63,14 +63,21 @@ export function thresholdOf(s: Sensitivity = 'medium'): number {
   return typeof s === 'object' ? s.z : THRESHOLDS[s];
 }
 
+/** Median; sorts `xs` in place (insertion sort: the arrays here hold a few dozen values at most). */
 function median(xs: number[]): number {
-  const s = xs.slice().sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+  for (let i = 1; i < xs.length; i++) {
+    const x = xs[i];
+    let j = i - 1;
+    for (; j >= 0 && xs[j] > x; j--) xs[j + 1] = xs[j];
+    xs[j + 1] = x;
+  }
+  const m = xs.length >> 1;
+  return xs.length % 2 ? xs[m] : (xs[m - 1] + xs[m]) / 2;
 }
 
 function mad(xs: number[], center: number): number {
-  return median(xs.map((x) => Math.abs(x - center)));
+  for (let i = 0; i < xs.length; i++) xs[i] = Math.abs(xs[i] - center);
+  return median(xs);
 }
 
 /**
@@ -81,34 +88,39 @@ export function cleanSeries(values: (number | null | undefined)[]): (number | nu
   return values.map((v) => (typeof v === 'number' && Number.isFinite(v) ? v : null));
 }
 
+/**
+ * The level at t: the mean of the cycle before it (a day for the daily period; a week for the
+ * weekly one, so a quiet weekend does not read as a level of zero on Monday morning).
+ */
+function levelAt(prefix: { sum: number[]; count: number[] }, t: number, period: number): number | null {
+  const from = Math.max(0, t - period);
+  const n = prefix.count[t] - prefix.count[from];
+  return n ? (prefix.sum[t] - prefix.sum[from]) / n : null;
+}
+
 /** Baseline for bucket i from earlier buckets only; null when the history is too short. */
 function baselineAt(values: (number | null)[], prefix: { sum: number[]; count: number[] }, i: number, o: Required<Omit<DetectorOptions, 'sensitivity'>>) {
-  // the longest period with enough whole cycles before i
-  const period = [...o.periods].sort((a, b) => b - a).find((p) => i >= MIN_CYCLES * p);
+  // the longest period with enough whole cycles before i (periods are sorted longest first)
+  let period = 0;
+  for (const p of o.periods) if (i >= MIN_CYCLES * p) { period = p; break; }
   if (period) {
-    // the current level: the mean of the last cycle (a day for the daily period; a week for the
-    // weekly one, so a quiet weekend does not read as a level of zero on Monday morning)
-    const levelAt = (t: number) => {
-      const from = Math.max(0, t - period);
-      const n = prefix.count[t] - prefix.count[from];
-      return n ? (prefix.sum[t] - prefix.sum[from]) / n : null;
-    };
-    const level = levelAt(i);
+    const level = levelAt(prefix, i, period);
     const ratios: number[] = [];
     for (let k = 1; k <= MAX_CYCLES && i - k * period >= 0; k++) {
       const past = values[i - k * period];
-      const pastLevel = levelAt(i - k * period);
+      const pastLevel = levelAt(prefix, i - k * period, period);
       if (past === null || pastLevel === null || pastLevel === 0) continue;
       ratios.push(past / pastLevel);
     }
     if (level !== null && ratios.length >= MIN_CYCLES - 1) {
       const r = median(ratios);
+      // mad() reuses the array: the ratios are not needed after this
       return { kind: 'seasonal' as const, expected: r * level, spread: MAD_SCALE * mad(ratios, r) * Math.abs(level) };
     }
   }
   // a young series of a seasonal interval is scored only after one whole cycle, against that
   // cycle, so its rhythm is in the spread rather than flagged
-  const cycle = o.periods.length ? Math.min(...o.periods) : 0;
+  const cycle = o.periods.length ? o.periods[o.periods.length - 1] : 0;
   const window = Math.max(o.rollingWindow, cycle);
   const recent: number[] = [];
   for (let j = i - 1; j >= 0 && recent.length < window; j--) if (values[j] !== null) recent.push(values[j]!);
@@ -119,7 +131,7 @@ function baselineAt(values: (number | null)[], prefix: { sum: number[]; count: n
 
 /** Scores every bucket of a series (gaps are skipped: they are neither scored nor used). */
 export function scoreSeries(input: (number | null | undefined)[], opts: DetectorOptions): ScoredPoint[] {
-  const o = { minExpected: 50, rollingWindow: 14, minHistory: 7, settlingBuckets: 0, ...opts };
+  const o = { minExpected: 50, rollingWindow: 14, minHistory: 7, settlingBuckets: 0, ...opts, periods: [...opts.periods].sort((a, b) => b - a) };
   const threshold = thresholdOf(opts.sensitivity);
   const values = cleanSeries(input);
   const isCount = o.valueKind === 'count';
@@ -140,9 +152,8 @@ export function scoreSeries(input: (number | null | undefined)[], opts: Detector
       out.push({ index: i, value, expected: null, lower: null, upper: null, z: 0, score: 0, isAnomaly: false, direction: null, baseline: 'none', settling });
       return;
     }
-    const floors = [base.spread, Math.abs(base.expected) * RELATIVE_FLOOR[base.kind]];
-    if (isCount) floors.push(COUNT_ABSOLUTE_FLOOR, Math.sqrt(Math.max(0, base.expected)));
-    const spread = Math.max(...floors);
+    let spread = Math.max(base.spread, Math.abs(base.expected) * RELATIVE_FLOOR[base.kind]);
+    if (isCount) spread = Math.max(spread, COUNT_ABSOLUTE_FLOOR, Math.sqrt(Math.max(0, base.expected)));
     const z = spread > 0 ? (value - base.expected) / spread : 0;
     const lower = base.expected - threshold * spread;
     const upper = base.expected + threshold * spread;

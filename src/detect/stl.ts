@@ -1,0 +1,289 @@
+/**
+ * Robust STL and MSTL seasonal-trend decomposition — a pure kernel: number arrays in, plain objects out.
+ *
+ * STL: Cleveland, Cleveland, McRae & Terpenning (1990), "STL: A Seasonal-Trend Decomposition Procedure
+ * Based on Loess", Journal of Official Statistics 6(1), followed step by step as in their Fortran (netlib
+ * `stl`, also behind R's `stl` and statsmodels' `STL`). Inner loop: detrend → LOESS of each cycle-subseries,
+ * extended one cycle at both ends → low-pass (moving averages of period, period, 3, then LOESS) →
+ * seasonal = cycle-subseries − low-pass → deseasonalise → LOESS trend. Outer loop: bisquare robustness
+ * weights of |remainder| / (6 × median |remainder|).
+ * MSTL: Bandara, Hyndman & Bergmeir (2021), "MSTL: A Seasonal-Trend Decomposition Algorithm for Time Series
+ * with Multiple Seasonal Patterns", arXiv:2107.13462: STL per period, shortest first, on the series with the
+ * other seasonal components removed, repeated `iterations` times; the trend is the last STL's.
+ *
+ * Choices:
+ * - LOESS has tricube weights and degree 1 for the seasonal, the trend and the low-pass (statsmodels'
+ *   defaults; R uses degree 0 for the seasonal). A seasonalWindow of Infinity or ≥ values.length is R's
+ *   s.window = "periodic": degree 0 over the whole cycle-subseries, so each phase gets its (weighted) mean.
+ * - Speed: every LOESS is fitted at every ceil(window / 10)-th point and linearly interpolated in between
+ *   (the paper's "jump", the default in R and statsmodels); each fit is one pass of weighted sums, so a
+ *   smoother costs O(n × window / jump) and the moving averages O(n) with running sums.
+ * - Robust (default): 2 inner iterations and 6 robustness passes after the first, unweighted one (R and
+ *   statsmodels use 15; the weights settle within a few and each pass costs a whole inner loop).
+ *   Not robust: 5 inner iterations, one pass, outerIterations ignored, weights all 1. As in the Fortran,
+ *   the returned weights are the ones the final pass used.
+ * - Even windows are raised to the next odd number (as R does); windows must be integers ≥ 3.
+ * - MSTL: seasonal windows default to 7 + 4·i for the i-th usable period (i = 1, 2, …; Bandara et al. and
+ *   statsmodels); windows given in opts apply to every period. A period with fewer than 2 whole cycles in
+ *   the series is skipped and gets a zero seasonal; if none is usable the trend is one LOESS of the series.
+ */
+
+export interface StlOptions {
+  /** Odd, ≥ 3, default 7; Infinity (or ≥ values.length) means "periodic". */
+  seasonalWindow?: number;
+  /** Odd, default the smallest odd ≥ 1.5 × period / (1 − 1.5 / seasonalWindow). */
+  trendWindow?: number;
+  /** Odd, default the smallest odd ≥ period. */
+  lowPassWindow?: number;
+  /** Default true. */
+  robust?: boolean;
+  /** Default 2 when robust, 5 otherwise. */
+  innerIterations?: number;
+  /** Robustness passes after the first; default 6 (R: 15), ignored when not robust. */
+  outerIterations?: number;
+}
+export interface Decomposition { trend: number[]; seasonal: number[]; remainder: number[]; weights: number[] }
+export interface MultiDecomposition { trend: number[]; seasonals: number[][]; remainder: number[] }
+
+const DEFAULT_SEASONAL_WINDOW = 7; // the paper's usual choice and R's common s.window
+const ROBUST_INNER = 2; // the paper: 1–2 inner passes suffice once robustness weights are iterated
+const PLAIN_INNER = 5; // the paper: enough to converge without an outer loop
+const ROBUST_OUTER = 6; // R/statsmodels: 15; weights settle in a few passes and each costs a whole inner loop
+const JUMP_DIVISOR = 10; // fit LOESS every ceil(window / 10) points, interpolate between (netlib, R, statsmodels)
+const MAD_FLOOR = 1e-10; // relative floor under 6·median|r|: an exact fit must not get weights from rounding noise
+const MSTL_ITERATIONS = 2; // Bandara et al.: two passes over the periods are enough
+
+interface Config { np: number; ns: number; nt: number; nl: number; sdeg: number; inner: number; outer: number; robust: boolean }
+
+function checkValues(values: number[], fn: string): void {
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i])) throw new RangeError(`${fn}: values[${i}] is ${values[i]}; interpolate gaps and drop non-finite values before decomposing`);
+  }
+}
+function checkPeriod(period: number, fn: string): void {
+  if (!Number.isInteger(period) || period < 2) throw new RangeError(`${fn}: period must be an integer ≥ 2, got ${period}`);
+}
+function checkCount(value: number | undefined, fallback: number, name: string, min: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < min) throw new RangeError(`stl: ${name} must be an integer ≥ ${min}, got ${value}`);
+  return value;
+}
+function oddWindow(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 3) throw new RangeError(`stl: ${name} must be an odd integer ≥ 3, got ${value}`);
+  return value % 2 === 1 ? value : value + 1;
+}
+const nextOdd = (x: number): number => { const c = Math.ceil(x); return c % 2 === 1 ? c : c + 1; };
+
+function configure(n: number, period: number, opts: StlOptions): Config {
+  const robust = opts.robust ?? true;
+  const periodic = opts.seasonalWindow === Infinity || (opts.seasonalWindow !== undefined && opts.seasonalWindow >= n);
+  const ns = periodic ? Infinity : oddWindow(opts.seasonalWindow, DEFAULT_SEASONAL_WINDOW, 'seasonalWindow');
+  return {
+    np: period, ns, sdeg: periodic ? 0 : 1, robust,
+    nt: oddWindow(opts.trendWindow, nextOdd((1.5 * period) / (1 - 1.5 / ns)), 'trendWindow'),
+    nl: oddWindow(opts.lowPassWindow, nextOdd(period), 'lowPassWindow'),
+    inner: checkCount(opts.innerIterations, robust ? ROBUST_INNER : PLAIN_INNER, 'innerIterations', 1),
+    outer: robust ? checkCount(opts.outerIterations, ROBUST_OUTER, 'outerIterations', 0) : 0,
+  };
+}
+
+type Kernels = Float64Array[]; // tricube tables by half-width, filled on demand
+
+/** Tricube weights by distance 0..h for half-width h, with netlib's cut-offs (1 within 0.001·h, 0 beyond 0.999·h). */
+function tricube(cache: Kernels, h: number): Float64Array {
+  let k = cache[h];
+  if (k === undefined) {
+    k = new Float64Array(h + 1);
+    for (let r = 0; r <= h; r++) { const q = r / h, t = 1 - q * q * q; k[r] = r <= 0.001 * h ? 1 : r > 0.999 * h ? 0 : t * t * t; }
+    cache[h] = k;
+  }
+  return k;
+}
+
+/** Weighted local fit (degree 0 or 1) at x from y[lo..hi]; NaN when every weight is 0. netlib `stlest`. */
+function fitAt(y: Float64Array, n: number, len: number, deg: number, x: number, lo: number, hi: number, rw: Float64Array | null, cache: Kernels): number {
+  let h = Math.max(x - lo, hi - x);
+  if (len > n) h += Math.floor((len - n) / 2);
+  const k = Number.isFinite(h) ? tricube(cache, h) : null; // h = ∞ ("periodic"): every weight is 1
+  let sw = 0, sd = 0, sdd = 0, sy = 0, sdy = 0;
+  for (let j = lo; j <= hi; j++) {
+    const d = j - x;
+    const w = (k === null ? 1 : k[d < 0 ? -d : d]) * (rw === null ? 1 : rw[j]), wy = w * y[j];
+    sw += w; sd += w * d; sdd += w * d * d; sy += wy; sdy += wy * d;
+  }
+  return sw <= 0 ? NaN : localValue(n, h > 0 ? deg : 0, sw, sd, sdd, sy, sdy);
+}
+
+/** Value at offset 0 of the weighted local mean (deg 0) or line (deg 1) from the weighted sums of 1, d, d², y, d·y. */
+function localValue(n: number, deg: number, sw: number, sd: number, sdd: number, sy: number, sdy: number): number {
+  const my = sy / sw, a = sd / sw, c = sdd / sw - a * a; // weighted means of y and d, variance of d
+  return deg > 0 && Math.sqrt(c) > 0.001 * (n - 1) ? my - (a * (sdy / sw - a * my)) / c : my;
+}
+
+/** fitAt for the window centred on i, the common case; k = tricube(h) with k[h] = 0. */
+function fitCentred(y: Float64Array, n: number, i: number, k: Float64Array, deg: number, rw: Float64Array | null): number {
+  const h = k.length - 1;
+  let sw = 1, sy = y[i];
+  if (rw === null) { // symmetric weights: the local line's value at the centre is the weighted mean
+    for (let d = 1; d < h; d++) { const w = k[d]; sw += 2 * w; sy += w * (y[i - d] + y[i + d]); }
+    return sy / sw;
+  }
+  sw = rw[i]; sy *= rw[i];
+  let sd = 0, sdd = 0, sdy = 0;
+  for (let d = 1; d < h; d++) {
+    const wl = k[d] * rw[i - d], wr = k[d] * rw[i + d], yl = wl * y[i - d], yr = wr * y[i + d];
+    sw += wl + wr; sd += d * (wr - wl); sdd += d * d * (wl + wr); sy += yl + yr; sdy += d * (yr - yl);
+  }
+  return sw <= 0 ? NaN : localValue(n, deg, sw, sd, sdd, sy, sdy);
+}
+
+/** LOESS of y[0..n) into out, fitted every `jump` points and interpolated linearly. netlib `stless`. */
+function smooth(y: Float64Array, n: number, len: number, deg: number, jump: number, rw: Float64Array | null, out: Float64Array, cache: Kernels): void {
+  if (n < 2) { if (n === 1) out[0] = y[0]; return; }
+  const step = Math.max(1, Math.min(jump, n - 1)), half = (len + 1) / 2;
+  const centred = len < n ? tricube(cache, half - 1) : null;
+  let prev = -1;
+  for (let i = 0; ; i = Math.min(i + step, n - 1)) {
+    const lo = centred === null ? 0 : Math.min(Math.max(i - half + 1, 0), n - len);
+    const v = centred !== null && lo === i - half + 1
+      ? fitCentred(y, n, i, centred, deg, rw)
+      : fitAt(y, n, len, deg, i, lo, centred === null ? n - 1 : lo + len - 1, rw, cache);
+    out[i] = Number.isNaN(v) ? y[i] : v;
+    for (let m = prev + 1; m < i; m++) out[m] = out[prev] + ((out[i] - out[prev]) * (m - prev)) / (i - prev);
+    if (i === n - 1) return;
+    prev = i;
+  }
+}
+
+/** Moving average of length len over x[0..n) into out[0..n − len]. */
+function movingAverage(x: Float64Array, n: number, len: number, out: Float64Array): void {
+  let v = 0;
+  for (let i = 0; i < len; i++) v += x[i];
+  out[0] = v / len;
+  for (let j = 1; j <= n - len; j++) { v += x[j + len - 1] - x[j - 1]; out[j] = v / len; }
+}
+
+interface Scratch {
+  sub: Float64Array; subW: Float64Array; subFit: Float64Array; season: Float64Array; a: Float64Array; b: Float64Array;
+  low: Float64Array; work: Float64Array; sorted: Float64Array; kernels: Kernels;
+}
+
+/** One STL on y; trend, seasonal and rw (weights) are written in place. */
+function stlInto(y: Float64Array, c: Config, trend: Float64Array, seasonal: Float64Array, rw: Float64Array): void {
+  const n = y.length, np = c.np, k = Math.ceil(n / np) + 2;
+  const s: Scratch = {
+    sub: new Float64Array(k), subW: new Float64Array(k), subFit: new Float64Array(k), season: new Float64Array(n + 2 * np),
+    a: new Float64Array(n + 2 * np), b: new Float64Array(n + 2 * np), low: new Float64Array(n), work: new Float64Array(n),
+    sorted: new Float64Array(n), kernels: [],
+  };
+  const sJump = Math.ceil(c.ns / JUMP_DIVISOR), tJump = Math.ceil(c.nt / JUMP_DIVISOR), lJump = Math.ceil(c.nl / JUMP_DIVISOR);
+  trend.fill(0);
+  rw.fill(1);
+  for (let pass = 0; pass <= c.outer; pass++) {
+    const w = pass > 0 ? rw : null;
+    for (let it = 0; it < c.inner; it++) {
+      for (let i = 0; i < n; i++) s.work[i] = y[i] - trend[i];
+      cycleSubseries(s.work, n, c, sJump, w, s);
+      movingAverage(s.season, n + 2 * np, np, s.a);
+      movingAverage(s.a, n + np + 1, np, s.b);
+      movingAverage(s.b, n + 2, 3, s.a);
+      smooth(s.a, n, c.nl, 1, lJump, null, s.low, s.kernels);
+      for (let i = 0; i < n; i++) { seasonal[i] = s.season[np + i] - s.low[i]; s.work[i] = y[i] - seasonal[i]; }
+      smooth(s.work, n, c.nt, 1, tJump, w, trend, s.kernels);
+    }
+    if (pass < c.outer) robustnessWeights(y, trend, seasonal, rw, s.work, s.sorted);
+  }
+}
+
+/** LOESS of each cycle-subseries of y, extended by one cycle at both ends, into s.season (n + 2·np). netlib `stlss`. */
+function cycleSubseries(y: Float64Array, n: number, c: Config, jump: number, rw: Float64Array | null, s: Scratch): void {
+  const { np, ns, sdeg } = c;
+  for (let j = 0; j < np; j++) {
+    const k = Math.floor((n - 1 - j) / np) + 1;
+    for (let m = 0; m < k; m++) { s.sub[m] = y[j + m * np]; if (rw !== null) s.subW[m] = rw[j + m * np]; }
+    const w = rw !== null ? s.subW : null;
+    smooth(s.sub, k, ns, sdeg, jump, w, s.subFit, s.kernels);
+    const first = fitAt(s.sub, k, ns, sdeg, -1, 0, Math.min(ns, k) - 1, w, s.kernels);
+    const last = fitAt(s.sub, k, ns, sdeg, k, Math.max(0, k - ns), k - 1, w, s.kernels);
+    s.season[j] = Number.isNaN(first) ? s.subFit[0] : first;
+    for (let m = 0; m < k; m++) s.season[(m + 1) * np + j] = s.subFit[m];
+    s.season[(k + 1) * np + j] = Number.isNaN(last) ? s.subFit[k - 1] : last;
+  }
+}
+
+/** The k-th smallest of a[0..n) (0-based), by quickselect; reorders a. */
+function select(a: Float64Array, k: number): number {
+  let lo = 0, hi = a.length - 1;
+  while (hi > lo) {
+    const pivot = a[(lo + hi) >> 1];
+    let i = lo, j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) { const t = a[i]; a[i++] = a[j]; a[j--] = t; }
+    }
+    if (k <= j) hi = j; else if (k >= i) lo = i; else break;
+  }
+  return a[k];
+}
+
+/** Bisquare weights of |remainder| / (6 × median |remainder|). netlib `stlrwt`, with MAD_FLOOR. */
+function robustnessWeights(y: Float64Array, trend: Float64Array, seasonal: Float64Array, rw: Float64Array, work: Float64Array, sorted: Float64Array): void {
+  const n = y.length;
+  let scale = 0;
+  for (let i = 0; i < n; i++) { work[i] = Math.abs(y[i] - trend[i] - seasonal[i]); scale += Math.abs(y[i]); }
+  sorted.set(work);
+  const upper = select(sorted, n >> 1);
+  let lower = upper; // for even n, the largest value below the upper middle
+  if (n % 2 === 0) { lower = sorted[0]; for (let i = 1; i < n >> 1; i++) if (sorted[i] > lower) lower = sorted[i]; }
+  const cmad = Math.max(3 * (lower + upper), (MAD_FLOOR * scale) / n);
+  const c9 = 0.999 * cmad, c1 = 0.001 * cmad;
+  for (let i = 0; i < n; i++) {
+    const r = work[i];
+    if (r <= c1) rw[i] = 1;
+    else if (r <= c9) { const u = r / cmad, t = 1 - u * u; rw[i] = t * t; }
+    else rw[i] = 0;
+  }
+}
+
+/** Robust STL of `values` (finite, at least 2 × period long) with the given integer period ≥ 2. */
+export function stl(values: number[], period: number, opts: StlOptions = {}): Decomposition {
+  checkValues(values, 'stl');
+  checkPeriod(period, 'stl');
+  const n = values.length;
+  if (n < 2 * period) throw new RangeError(`stl: need at least 2 × period = ${2 * period} values (two whole cycles), got ${n}`);
+  const y = Float64Array.from(values), trend = new Float64Array(n), seasonal = new Float64Array(n), rw = new Float64Array(n);
+  stlInto(y, configure(n, period, opts), trend, seasonal, rw);
+  const remainder = new Array<number>(n);
+  for (let i = 0; i < n; i++) remainder[i] = y[i] - trend[i] - seasonal[i];
+  return { trend: Array.from(trend), seasonal: Array.from(seasonal), remainder, weights: Array.from(rw) };
+}
+
+/** MSTL of `values` with several integer periods ≥ 2; seasonals come back in the order of `periods`. */
+export function mstl(values: number[], periods: number[], opts: StlOptions & { iterations?: number } = {}): MultiDecomposition {
+  checkValues(values, 'mstl');
+  if (periods.length === 0) throw new RangeError('mstl: give at least one period');
+  for (const p of periods) checkPeriod(p, 'mstl');
+  const iterations = checkCount(opts.iterations, MSTL_ITERATIONS, 'iterations', 1);
+  const n = values.length;
+  const usable = periods.map((_, i) => i).filter((i) => n >= 2 * periods[i]).sort((a, b) => periods[a] - periods[b]);
+  const seasonals = periods.map(() => new Float64Array(n));
+  const deseasoned = Float64Array.from(values), trend = new Float64Array(n), rw = new Float64Array(n);
+  if (usable.length === 0) {
+    const c = configure(n, Math.min(...periods), { ...opts, seasonalWindow: opts.seasonalWindow ?? 7 + 4 });
+    smooth(deseasoned, n, c.nt, 1, Math.ceil(c.nt / JUMP_DIVISOR), null, trend, []);
+  }
+  for (let it = 0; it < iterations && usable.length > 0; it++) {
+    usable.forEach((idx, rank) => {
+      const s = seasonals[idx];
+      for (let i = 0; i < n; i++) deseasoned[i] += s[i];
+      const c = configure(n, periods[idx], { ...opts, seasonalWindow: opts.seasonalWindow ?? 7 + 4 * (rank + 1) });
+      stlInto(deseasoned, c, trend, s, rw);
+      for (let i = 0; i < n; i++) deseasoned[i] -= s[i];
+    });
+  }
+  const remainder = new Array<number>(n);
+  for (let i = 0; i < n; i++) remainder[i] = deseasoned[i] - trend[i];
+  return { trend: Array.from(trend), seasonals: seasonals.map((s) => Array.from(s)), remainder };
+}
