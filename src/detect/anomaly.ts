@@ -54,6 +54,8 @@ export interface ScoredPoint {
   /** |z| / (|z| + threshold): 0.5 at the band's edge; 0 when the bucket cannot be flagged */
   score: number;
   isAnomaly: boolean;
+  /** whether this bucket may be flagged at all (not below the minimum expected count, not 0 against 0) */
+  flaggable: boolean;
   direction: Direction | null;
   baseline: 'seasonal' | 'rolling' | 'none';
   settling: boolean;
@@ -149,7 +151,7 @@ export function scoreSeries(input: (number | null | undefined)[], opts: Detector
     const settling = i >= values.length - o.settlingBuckets;
     const base = skipAll ? null : baselineAt(values, prefix, i, o);
     if (!base) {
-      out.push({ index: i, value, expected: null, lower: null, upper: null, z: 0, score: 0, isAnomaly: false, direction: null, baseline: 'none', settling });
+      out.push({ index: i, value, expected: null, lower: null, upper: null, z: 0, score: 0, isAnomaly: false, flaggable: false, direction: null, baseline: 'none', settling });
       return;
     }
     let spread = Math.max(base.spread, Math.abs(base.expected) * RELATIVE_FLOOR[base.kind]);
@@ -164,6 +166,7 @@ export function scoreSeries(input: (number | null | undefined)[], opts: Detector
       index: i, value, expected: base.expected, lower, upper, z,
       score: flaggable ? Math.abs(z) / (Math.abs(z) + threshold) : 0,
       isAnomaly,
+      flaggable,
       direction: isAnomaly ? (z > 0 ? 'spike' : 'drop') : null,
       baseline: base.kind,
       settling,

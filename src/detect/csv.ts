@@ -3,7 +3,7 @@
  * missing step is a gap, never a shifted phase), scores them with the live detector's code and
  * writes `timestamp,value,expected,lower,upper,anomaly_score,is_anomaly`, one row per input row.
  */
-import { PERIODS, scoreSeries, type ScoredPoint, type Sensitivity, type ValueKind } from './anomaly.js';
+import { PERIODS, scoreSeries, thresholdOf, type ScoredPoint, type Sensitivity, type ValueKind } from './anomaly.js';
 import { episodes } from './episodes.js';
 
 
@@ -111,8 +111,9 @@ export function detectRows(rows: CsvRow[], o: DetectCsvOptions = {}): { row: Csv
   // a repeated timestamp keeps its last value
   for (const r of rows) if (r.value !== null) values[slotOf(r)] = r.value;
   const valueKind = o.valueKind ?? 'fraction';
-  const points = scoreSeries(values, { periods: periodsFor(step), valueKind, sensitivity: o.sensitivity, minExpected: o.minExpected });
-  rankScores(points, new Set(episodes(points, valueKind).map((e) => e.start)));
+  const periods = periodsFor(step);
+  const points = scoreSeries(values, { periods, valueKind, sensitivity: o.sensitivity, minExpected: o.minExpected });
+  rankScores(points, new Set(episodes(points, valueKind, thresholdOf(o.sensitivity), periods.length > 0).map((e) => e.start)));
   const byIndex = new Map(points.map((p) => [p.index, p]));
   return rows.map((row) => ({ row, point: byIndex.get(slotOf(row)) }));
 }

@@ -2,6 +2,11 @@
  * Anomalous buckets become signals: a run of flags in one direction is one episode, reported once
  * at its first bucket. A long run is a level shift; a run of zeros where traffic was expected is
  * an outage, which lasts (through the night's expected zeros too) until traffic returns.
+ *
+ * Besides single buckets outside the band, a sustained deviation counts: consecutive buckets on
+ * the same side of the expected value whose combined z, Σ(actual − expected) / √Σ spread², passes
+ * the threshold. Small counts need it: at 10 an hour the Poisson floor keeps any one bucket inside
+ * the band, but six hours at a tenth of normal are unmistakable.
  */
 import type { Direction, ScoredPoint, ValueKind } from './anomaly.js';
 
@@ -26,47 +31,81 @@ export interface Episode {
 export const MAX_GAP = 2;
 /** flagged buckets that make an episode a level shift rather than a spike or drop */
 export const LEVEL_SHIFT_BUCKETS = 6;
+/** a bucket takes part in a sustained deviation when it is at least this many spreads off */
+const RUN_MIN_Z = 1;
+/** the longest run whose combined z is considered: a deviation must show within it */
+const RUN_MAX_BUCKETS = 12;
 
-export function episodes(points: ScoredPoint[], valueKind: ValueKind): Episode[] {
+type Evidence = { point: ScoredPoint; flagged: boolean; direction: Direction | null };
+
+/**
+ * Per bucket: flagged when outside the band, or when part of a sustained run whose combined z
+ * passed the threshold (the run is flagged from its first bucket, where the deviation began).
+ */
+function evidence(points: ScoredPoint[], threshold: number, seasonal: boolean): Evidence[] {
+  const out: Evidence[] = points.map((p) => ({ point: p, flagged: p.isAnomaly, direction: p.direction }));
+  let run: { first: number; sign: number; dev: number; variance: number } | null = null;
+  out.forEach((e, i) => {
+    const p = e.point;
+    const spread = p.expected === null || p.upper === null ? 0 : (p.upper - p.expected) / threshold;
+    // a young seasonal series is judged against a rolling median, too crude to sum deviations of
+    const crude = seasonal && p.baseline !== 'seasonal';
+    const sign = crude || !p.flaggable || p.settling || spread <= 0 || Math.abs(p.z) < RUN_MIN_Z ? 0 : Math.sign(p.z);
+    if (!sign) {
+      run = null;
+      return;
+    }
+    if (!run || run.sign !== sign || i - run.first >= RUN_MAX_BUCKETS) run = { first: i, sign, dev: 0, variance: 0 };
+    run.dev += p.value - p.expected!;
+    run.variance += spread * spread;
+    if (Math.abs(run.dev) / Math.sqrt(run.variance) < threshold) return;
+    for (let j = run.first; j <= i; j++) {
+      out[j].flagged = true;
+      out[j].direction = sign > 0 ? 'spike' : 'drop';
+    }
+  });
+  return out;
+}
+
+/** `seasonal`: the series has seasonal periods (runs are then summed only against seasonal baselines). */
+export function episodes(points: ScoredPoint[], valueKind: ValueKind, threshold: number, seasonal = true): Episode[] {
   const out: Episode[] = [];
-  let open: (Episode & { quiet: number }) | null = null;
-  const close = () => {
+  let open: Episode | null = null;
+  let quiet = 0;
+  const close = (closed: boolean) => {
     if (!open) return;
-    const { quiet: _quiet, ...e } = open;
-    if (e.kind !== 'outage' && e.flagged >= LEVEL_SHIFT_BUCKETS) e.kind = 'level_shift';
-    out.push({ ...e, closed: true });
+    if (open.kind !== 'outage' && open.flagged >= LEVEL_SHIFT_BUCKETS) open.kind = 'level_shift';
+    out.push({ ...open, closed });
     open = null;
   };
-  for (const p of points) {
+  for (const { point: p, flagged, direction } of evidence(points, threshold, seasonal)) {
     if (p.settling) continue;
-    if (open?.kind === 'outage') {
+    const current = open as Episode | null;
+    if (current?.kind === 'outage') {
       // an outage goes on while nothing arrives, also when zero is normal (the night)
       if (p.value === 0) {
-        open.end = p.index;
-        if (p.isAnomaly) open.flagged++;
+        current.end = p.index;
+        if (flagged) current.flagged++;
         continue;
       }
-      close();
+      close(true);
     }
-    if (p.isAnomaly && open && p.direction === open.direction) {
-      open.end = p.index;
-      open.flagged++;
-      open.quiet = 0;
-      if (Math.abs(p.z) > Math.abs(open.peak.z)) open.peak = p;
+    if (flagged && open && direction === (open as Episode).direction) {
+      const e = open as Episode;
+      e.end = p.index;
+      e.flagged++;
+      quiet = 0;
+      if (Math.abs(p.z) > Math.abs(e.peak.z)) e.peak = p;
       continue;
     }
-    if (open && !p.isAnomaly && ++open.quiet <= MAX_GAP) continue;
-    close();
-    if (p.isAnomaly) {
-      const outage = valueKind === 'count' && p.value === 0 && p.direction === 'drop';
-      open = { kind: outage ? 'outage' : p.direction!, direction: p.direction!, start: p.index, end: p.index, peak: p, flagged: 1, closed: false, quiet: 0 };
+    if (open && !flagged && ++quiet <= MAX_GAP) continue;
+    close(true);
+    if (flagged && direction) {
+      const outage: boolean = valueKind === 'count' && p.value === 0 && direction === 'drop';
+      open = { kind: outage ? 'outage' : direction, direction, start: p.index, end: p.index, peak: p, flagged: 1, closed: false };
+      quiet = 0;
     }
   }
-  const last = open as (Episode & { quiet: number }) | null;
-  if (last) {
-    const { quiet: _quiet, ...e } = last;
-    if (e.kind !== 'outage' && e.flagged >= LEVEL_SHIFT_BUCKETS) e.kind = 'level_shift';
-    out.push({ ...e, closed: false });
-  }
+  close(false);
   return out;
 }

@@ -87,12 +87,12 @@ describe('detection scenarios', () => {
     const base = (i: number) => 1000 * (dailyShape(i % 24) / 35);
     const before = Array.from({ length: 21 * 24 }, (_, i) => base(i));
     const after = Array.from({ length: 5 * 24 }, (_, i) => base(before.length + i) * 1.3);
-    const signals = episodes(scoreSeries([...before, ...after], HOURLY), 'count');
+    const signals = episodes(scoreSeries([...before, ...after], HOURLY), 'count', 3);
     assert.equal(signals.length, 1, JSON.stringify(signals.map((s) => [s.kind, s.start, s.flagged])));
     assert.equal(signals[0].kind, 'level_shift');
     assert.ok(Math.abs(signals[0].start - before.length) <= 3, `anchored at ${signals[0].start}, step at ${before.length}`);
     const wave = Array.from({ length: 26 * 24 }, (_, i) => 1000 * (1 + 0.03 * Math.sin((2 * Math.PI * i) / 24)));
-    assert.deepEqual(episodes(scoreSeries(wave, HOURLY), 'count'), []);
+    assert.deepEqual(episodes(scoreSeries(wave, HOURLY), 'count', 3), []);
   });
 
   test('10. a business-hours event that stops: one drop, in working hours, not repeated by later runs; revive and stop again: a second', () => {
@@ -103,7 +103,7 @@ describe('detection scenarios', () => {
     };
     // five weeks of it; signals are read once the weekly period is in use (three weeks of history)
     const live = Array.from({ length: 35 * 24 }, (_, i) => biz(i));
-    const settled = (values: number[]) => episodes(scoreSeries(values, HOURLY), 'count').filter((s) => s.start >= 21 * 24);
+    const settled = (values: number[]) => episodes(scoreSeries(values, HOURLY), 'count', 3).filter((s) => s.start >= 21 * 24);
     assert.deepEqual(settled(live), [], 'the weekly rhythm alone gives no signal');
     const stopAt = live.length;
     const stopped = [...live, ...flat(4 * 24, 0)];
