@@ -241,6 +241,26 @@ describe('vigil CLI', () => {
     assert.match(unknown.stderr, /metric "nope" not found/);
   });
 
+  test('detect scores a CSV file into another, and a bad file is a one-line error', async () => {
+    const input = path.join(files, 'series.csv');
+    const lines = ['timestamp,value'];
+    for (let i = 0; i < 24 * 14; i++) lines.push(`${new Date(Date.UTC(2026, 0, 5) + i * 3_600_000).toISOString()},${i === 24 * 13 + 10 ? 900 : 100 + (i % 24)}`);
+    fs.writeFileSync(input, lines.join('\n'));
+    const output = path.join(files, 'scored.csv');
+    const r = await vigil(sideDirOwner, ['detect', '--input', input, '--output', output, '--sensitivity', 'high']);
+    ok(r, 'detect');
+    assert.match(r.stderr, /336 rows scored, [1-9]\d* anomalies/);
+    const out = fs.readFileSync(output, 'utf8').trim().split('\n');
+    assert.equal(out[0], 'timestamp,value,expected,lower,upper,anomaly_score,is_anomaly');
+    assert.equal(out.length, 337);
+    assert.equal(out[1 + 24 * 13 + 10].split(',')[6], '1', 'the 900 is flagged');
+    fs.writeFileSync(input, 'when,amount\n1,2\n');
+    const bad = await vigil(sideDirOwner, ['detect', '--input', input]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /timestamp and value/);
+    assert.doesNotMatch(bad.stderr, /\n\s+at /);
+  });
+
   test('bad input exits 1 with a message, not a stack trace', async () => {
     const { badPort, badDays, missingFile, unknownProject } = await side;
     assert.equal(badPort.code, 1);
