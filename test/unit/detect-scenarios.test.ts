@@ -141,3 +141,28 @@ describe('detection scenarios', () => {
     assert.notEqual(held.expected, null, 'a settling bucket still has its band for charts');
   });
 });
+
+describe('forecast', () => {
+  test('14. with too little history nothing is forecast; after two weeks of a daily shape the next 3 hours are within max(25 %, 5)', async () => {
+    const { forecast } = await import('../../src/detect/forecast.js');
+    assert.deepEqual(forecast(Array.from({ length: 30 }, (_, i) => dailyShape(i % 24)), PERIODS['1h'], 3), []);
+    const history = Array.from({ length: 14 * 24 }, (_, i) => dailyShape(i % 24) + ((i * 7919) % 5) - 2);
+    const next = forecast(history, PERIODS['1h'], 3);
+    assert.equal(next.length, 3);
+    next.forEach((f, h) => {
+      const truth = dailyShape((history.length + h) % 24);
+      assert.ok(Math.abs(f.value - truth) <= Math.max(0.25 * truth, 5), `step ${f.step}: ${f.value} against ${truth}`);
+      assert.ok(f.lower <= f.value && f.value <= f.upper);
+    });
+  });
+
+  test('a rising series is forecast to keep rising; gaps in the history are bridged', async () => {
+    const { forecast } = await import('../../src/detect/forecast.js');
+    const history: (number | null)[] = Array.from({ length: 14 * 24 }, (_, i) => 100 + i + 20 * Math.sin((2 * Math.PI * i) / 24));
+    history[100] = null;
+    history[101] = null;
+    const [f] = forecast(history, PERIODS['1h'], 1);
+    const truth = 100 + history.length + 20 * Math.sin((2 * Math.PI * history.length) / 24);
+    assert.ok(Math.abs(f.value - truth) < 10, `${f.value} against ${truth}`);
+  });
+});
