@@ -1,46 +1,40 @@
 /**
- * Robust STL and MSTL seasonal-trend decomposition — a pure kernel: number arrays in, plain objects out.
+ * Robust STL and MSTL decomposition — a pure kernel: number arrays in, plain objects out.
  *
- * STL: Cleveland, Cleveland, McRae & Terpenning (1990), "STL: A Seasonal-Trend Decomposition Procedure
- * Based on Loess", Journal of Official Statistics 6(1), followed step by step as in their Fortran (netlib
- * `stl`, also behind R's `stl` and statsmodels' `STL`). Inner loop: detrend → LOESS of each cycle-subseries,
- * extended one cycle at both ends → low-pass (moving averages of period, period, 3, then LOESS) →
- * seasonal = cycle-subseries − low-pass → deseasonalise → LOESS trend. Outer loop: bisquare robustness
- * weights of |remainder| / (6 × median |remainder|).
+ * STL: Cleveland, Cleveland, McRae & Terpenning (1990), "STL: A Seasonal-Trend Decomposition Procedure Based
+ * on Loess", J. Official Statistics 6(1), step by step as their Fortran (netlib `stl`, behind R's `stl` and
+ * statsmodels' `STL`). Inner loop: detrend → LOESS of each cycle-subseries, extended one cycle each way →
+ * low-pass (moving averages of period, period, 3, then LOESS) → seasonal = subseries fit − low-pass →
+ * deseasonalise → LOESS trend. Outer loop: bisquare weights of |remainder| / (6 × median |remainder|).
  * MSTL: Bandara, Hyndman & Bergmeir (2021), "MSTL: A Seasonal-Trend Decomposition Algorithm for Time Series
- * with Multiple Seasonal Patterns", arXiv:2107.13462: STL per period, shortest first, on the series with the
- * other seasonal components removed, repeated `iterations` times; the trend is the last STL's.
+ * with Multiple Seasonal Patterns", arXiv:2107.13462: STL per period, shortest first, on the series less the
+ * other seasonals, `iterations` times over; the trend is the last STL's.
  *
- * Choices:
- * - LOESS has tricube weights and degree 1 for the seasonal, the trend and the low-pass (statsmodels'
- *   defaults; R uses degree 0 for the seasonal). A seasonalWindow of Infinity or ≥ values.length is R's
- *   s.window = "periodic": degree 0 over the whole cycle-subseries, so each phase gets its (weighted) mean.
- * - Speed: every LOESS is fitted at every ceil(window / 10)-th point and linearly interpolated in between
- *   (the paper's "jump", the default in R and statsmodels); each fit is one pass of weighted sums, so a
- *   smoother costs O(n × window / jump) and the moving averages O(n) with running sums.
- * - Robust (default): 2 inner iterations and 6 robustness passes after the first, unweighted one (R and
- *   statsmodels use 15; the weights settle within a few and each pass costs a whole inner loop).
- *   Not robust: 5 inner iterations, one pass, outerIterations ignored, weights all 1. As in the Fortran,
- *   the returned weights are the ones the final pass used.
- * - Even windows are raised to the next odd number (as R does); windows must be integers ≥ 3.
- * - MSTL: seasonal windows default to 7 + 4·i for the i-th usable period (i = 1, 2, …; Bandara et al. and
- *   statsmodels); windows given in opts apply to every period. A period with fewer than 2 whole cycles in
- *   the series is skipped and gets a zero seasonal; if none is usable the trend is one LOESS of the series.
+ * Choices (with the same windows, degrees and jumps this matches statsmodels' STL to ~1e-11):
+ * - LOESS: tricube weights, degree 1 for seasonal, trend and low-pass (statsmodels; R fits the seasonal with
+ *   degree 0). seasonalWindow Infinity or ≥ values.length is R's "periodic": degree 0 over the whole
+ *   subseries, so each phase gets its (weighted) mean.
+ * - Speed: each LOESS is fitted at every ceil(window / 10)-th point and interpolated linearly in between (the
+ *   paper's "jump", R's default; statsmodels' default is no jump); tricube weights come from tables, and an
+ *   unweighted centred fit is a weighted mean. A smoother costs O(n × window / jump); the moving averages and
+ *   the median (quickselect) O(n).
+ * - Robust (default): 2 inner iterations, 6 robustness passes after the first, unweighted one (R and
+ *   statsmodels: 15; each costs a whole inner loop). Not robust: 5 inner iterations, one pass, weights 1.
+ *   As in the Fortran, the weights returned are those the last pass used, and a local fit whose weights are
+ *   all 0 takes the point's own value. 6 × median |remainder| is floored at 1e-10 × mean |y|.
+ * - Windows are integers ≥ 3; an even one is raised to the next odd (as R does).
+ * - MSTL: seasonal windows default to 7 + 4·i for the i-th usable period (Bandara et al., statsmodels); windows
+ *   in opts apply to every period; robust as in stl. A period with fewer than 2 whole cycles is skipped and
+ *   gets a zero seasonal; if none is usable, the trend is one LOESS with the shortest period's trend window.
  */
 
 export interface StlOptions {
-  /** Odd, ≥ 3, default 7; Infinity (or ≥ values.length) means "periodic". */
-  seasonalWindow?: number;
-  /** Odd, default the smallest odd ≥ 1.5 × period / (1 − 1.5 / seasonalWindow). */
-  trendWindow?: number;
-  /** Odd, default the smallest odd ≥ period. */
-  lowPassWindow?: number;
-  /** Default true. */
-  robust?: boolean;
-  /** Default 2 when robust, 5 otherwise. */
-  innerIterations?: number;
-  /** Robustness passes after the first; default 6 (R: 15), ignored when not robust. */
-  outerIterations?: number;
+  /** Odd ≥ 3, default 7; Infinity or ≥ values.length: "periodic". */ seasonalWindow?: number;
+  /** Odd, default the smallest odd ≥ 1.5 × period / (1 − 1.5 / seasonalWindow). */ trendWindow?: number;
+  /** Odd, default the smallest odd ≥ period. */ lowPassWindow?: number;
+  /** Default true. */ robust?: boolean;
+  /** Default 2 when robust, 5 otherwise. */ innerIterations?: number;
+  /** Robustness passes after the first; default 6 (R: 15); ignored when not robust. */ outerIterations?: number;
 }
 export interface Decomposition { trend: number[]; seasonal: number[]; remainder: number[]; weights: number[] }
 export interface MultiDecomposition { trend: number[]; seasonals: number[][]; remainder: number[] }
@@ -48,12 +42,13 @@ export interface MultiDecomposition { trend: number[]; seasonals: number[][]; re
 const DEFAULT_SEASONAL_WINDOW = 7; // the paper's usual choice and R's common s.window
 const ROBUST_INNER = 2; // the paper: 1–2 inner passes suffice once robustness weights are iterated
 const PLAIN_INNER = 5; // the paper: enough to converge without an outer loop
-const ROBUST_OUTER = 6; // R/statsmodels: 15; weights settle in a few passes and each costs a whole inner loop
+const ROBUST_OUTER = 6; // R/statsmodels: 15; each pass costs a whole inner loop, and 6 is within noise of 15 on tests
 const JUMP_DIVISOR = 10; // fit LOESS every ceil(window / 10) points, interpolate between (netlib, R, statsmodels)
 const MAD_FLOOR = 1e-10; // relative floor under 6·median|r|: an exact fit must not get weights from rounding noise
 const MSTL_ITERATIONS = 2; // Bandara et al.: two passes over the periods are enough
+const mstlSeasonalWindow = (rank: number): number => 7 + 4 * rank; // i-th usable period, i = 1, 2, … (Bandara et al.)
 
-interface Config { np: number; ns: number; nt: number; nl: number; sdeg: number; inner: number; outer: number; robust: boolean }
+interface Config { np: number; ns: number; nt: number; nl: number; sdeg: number; inner: number; outer: number }
 
 function checkValues(values: number[], fn: string): void {
   for (let i = 0; i < values.length; i++) {
@@ -63,28 +58,24 @@ function checkValues(values: number[], fn: string): void {
 function checkPeriod(period: number, fn: string): void {
   if (!Number.isInteger(period) || period < 2) throw new RangeError(`${fn}: period must be an integer ≥ 2, got ${period}`);
 }
-function checkCount(value: number | undefined, fallback: number, name: string, min: number): number {
+/** An integer option ≥ min, or the fallback; a window (odd) that is even is raised to the next odd. */
+function option(value: number | undefined, fallback: number, name: string, min: number, odd = false): number {
   if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < min) throw new RangeError(`stl: ${name} must be an integer ≥ ${min}, got ${value}`);
-  return value;
-}
-function oddWindow(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 3) throw new RangeError(`stl: ${name} must be an odd integer ≥ 3, got ${value}`);
-  return value % 2 === 1 ? value : value + 1;
+  if (!Number.isInteger(value) || value < min) throw new RangeError(`option ${name} must be an integer ≥ ${min}${odd ? ' (even is raised to odd)' : ''}, got ${value}`);
+  return odd && value % 2 === 0 ? value + 1 : value;
 }
 const nextOdd = (x: number): number => { const c = Math.ceil(x); return c % 2 === 1 ? c : c + 1; };
 
 function configure(n: number, period: number, opts: StlOptions): Config {
   const robust = opts.robust ?? true;
   const periodic = opts.seasonalWindow === Infinity || (opts.seasonalWindow !== undefined && opts.seasonalWindow >= n);
-  const ns = periodic ? Infinity : oddWindow(opts.seasonalWindow, DEFAULT_SEASONAL_WINDOW, 'seasonalWindow');
+  const ns = periodic ? Infinity : option(opts.seasonalWindow, DEFAULT_SEASONAL_WINDOW, 'seasonalWindow', 3, true);
   return {
-    np: period, ns, sdeg: periodic ? 0 : 1, robust,
-    nt: oddWindow(opts.trendWindow, nextOdd((1.5 * period) / (1 - 1.5 / ns)), 'trendWindow'),
-    nl: oddWindow(opts.lowPassWindow, nextOdd(period), 'lowPassWindow'),
-    inner: checkCount(opts.innerIterations, robust ? ROBUST_INNER : PLAIN_INNER, 'innerIterations', 1),
-    outer: robust ? checkCount(opts.outerIterations, ROBUST_OUTER, 'outerIterations', 0) : 0,
+    np: period, ns, sdeg: periodic ? 0 : 1,
+    nt: option(opts.trendWindow, nextOdd((1.5 * period) / (1 - 1.5 / ns)), 'trendWindow', 3, true),
+    nl: option(opts.lowPassWindow, nextOdd(period), 'lowPassWindow', 3, true),
+    inner: option(opts.innerIterations, robust ? ROBUST_INNER : PLAIN_INNER, 'innerIterations', 1),
+    outer: robust ? option(opts.outerIterations, ROBUST_OUTER, 'outerIterations', 0) : 0,
   };
 }
 
@@ -160,23 +151,19 @@ function smooth(y: Float64Array, n: number, len: number, deg: number, jump: numb
 function movingAverage(x: Float64Array, n: number, len: number, out: Float64Array): void {
   let v = 0;
   for (let i = 0; i < len; i++) v += x[i];
-  out[0] = v / len;
-  for (let j = 1; j <= n - len; j++) { v += x[j + len - 1] - x[j - 1]; out[j] = v / len; }
+  for (let j = 0; j <= n - len; j++) { if (j > 0) v += x[j + len - 1] - x[j - 1]; out[j] = v / len; }
 }
 
-interface Scratch {
-  sub: Float64Array; subW: Float64Array; subFit: Float64Array; season: Float64Array; a: Float64Array; b: Float64Array;
-  low: Float64Array; work: Float64Array; sorted: Float64Array; kernels: Kernels;
+/** Work arrays of one STL: a cycle-subseries (k), the extended seasonal and moving averages (n + 2·np), n-long. */
+function scratch(n: number, np: number) {
+  const k = Math.ceil(n / np) + 2, f = (m: number): Float64Array => new Float64Array(m);
+  return { sub: f(k), subW: f(k), subFit: f(k), season: f(n + 2 * np), a: f(n + 2 * np), b: f(n + 2 * np), low: f(n), work: f(n), sorted: f(n), kernels: [] as Kernels };
 }
+type Scratch = ReturnType<typeof scratch>;
 
 /** One STL on y; trend, seasonal and rw (weights) are written in place. */
 function stlInto(y: Float64Array, c: Config, trend: Float64Array, seasonal: Float64Array, rw: Float64Array): void {
-  const n = y.length, np = c.np, k = Math.ceil(n / np) + 2;
-  const s: Scratch = {
-    sub: new Float64Array(k), subW: new Float64Array(k), subFit: new Float64Array(k), season: new Float64Array(n + 2 * np),
-    a: new Float64Array(n + 2 * np), b: new Float64Array(n + 2 * np), low: new Float64Array(n), work: new Float64Array(n),
-    sorted: new Float64Array(n), kernels: [],
-  };
+  const n = y.length, np = c.np, s = scratch(n, np);
   const sJump = Math.ceil(c.ns / JUMP_DIVISOR), tJump = Math.ceil(c.nt / JUMP_DIVISOR), lJump = Math.ceil(c.nl / JUMP_DIVISOR);
   trend.fill(0);
   rw.fill(1);
@@ -222,7 +209,7 @@ function select(a: Float64Array, k: number): number {
       while (a[i] < pivot) i++;
       while (a[j] > pivot) j--;
       if (i <= j) { const t = a[i]; a[i++] = a[j]; a[j--] = t; }
-    }
+    } // now a[lo..j] ≤ pivot ≤ a[i..hi]
     if (k <= j) hi = j; else if (k >= i) lo = i; else break;
   }
   return a[k];
@@ -265,20 +252,20 @@ export function mstl(values: number[], periods: number[], opts: StlOptions & { i
   checkValues(values, 'mstl');
   if (periods.length === 0) throw new RangeError('mstl: give at least one period');
   for (const p of periods) checkPeriod(p, 'mstl');
-  const iterations = checkCount(opts.iterations, MSTL_ITERATIONS, 'iterations', 1);
+  const iterations = option(opts.iterations, MSTL_ITERATIONS, 'iterations', 1);
   const n = values.length;
   const usable = periods.map((_, i) => i).filter((i) => n >= 2 * periods[i]).sort((a, b) => periods[a] - periods[b]);
   const seasonals = periods.map(() => new Float64Array(n));
   const deseasoned = Float64Array.from(values), trend = new Float64Array(n), rw = new Float64Array(n);
   if (usable.length === 0) {
-    const c = configure(n, Math.min(...periods), { ...opts, seasonalWindow: opts.seasonalWindow ?? 7 + 4 });
+    const c = configure(n, Math.min(...periods), { ...opts, seasonalWindow: opts.seasonalWindow ?? mstlSeasonalWindow(1) });
     smooth(deseasoned, n, c.nt, 1, Math.ceil(c.nt / JUMP_DIVISOR), null, trend, []);
   }
   for (let it = 0; it < iterations && usable.length > 0; it++) {
     usable.forEach((idx, rank) => {
       const s = seasonals[idx];
       for (let i = 0; i < n; i++) deseasoned[i] += s[i];
-      const c = configure(n, periods[idx], { ...opts, seasonalWindow: opts.seasonalWindow ?? 7 + 4 * (rank + 1) });
+      const c = configure(n, periods[idx], { ...opts, seasonalWindow: opts.seasonalWindow ?? mstlSeasonalWindow(rank + 1) });
       stlInto(deseasoned, c, trend, s, rw);
       for (let i = 0; i < n; i++) deseasoned[i] -= s[i];
     });
