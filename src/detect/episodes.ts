@@ -39,29 +39,38 @@ const RUN_MAX_BUCKETS = 12;
 type Evidence = { point: ScoredPoint; flagged: boolean; direction: Direction | null };
 
 /**
- * Per bucket: flagged when outside the band, or when part of a sustained run whose combined z
- * passed the threshold (the run is flagged from its first bucket, where the deviation began).
+ * Per bucket, the combined z of the same-side run it ends (0 outside a run): Σ(actual − expected)
+ * / √Σ spread² over the run's buckets, and where that run began.
  */
-function evidence(points: ScoredPoint[], threshold: number, seasonal: boolean): Evidence[] {
-  const out: Evidence[] = points.map((p) => ({ point: p, flagged: p.isAnomaly, direction: p.direction }));
+export function runScores(points: ScoredPoint[], threshold: number, seasonal: boolean): { z: number; first: number }[] {
   let run: { first: number; sign: number; dev: number; variance: number } | null = null;
-  out.forEach((e, i) => {
-    const p = e.point;
+  return points.map((p, i) => {
     const spread = p.expected === null || p.upper === null ? 0 : (p.upper - p.expected) / threshold;
     // a young seasonal series is judged against a rolling median, too crude to sum deviations of
     const crude = seasonal && p.baseline !== 'seasonal';
     const sign = crude || !p.flaggable || p.settling || spread <= 0 || Math.abs(p.z) < RUN_MIN_Z ? 0 : Math.sign(p.z);
     if (!sign) {
       run = null;
-      return;
+      return { z: 0, first: i };
     }
     if (!run || run.sign !== sign || i - run.first >= RUN_MAX_BUCKETS) run = { first: i, sign, dev: 0, variance: 0 };
     run.dev += p.value - p.expected!;
     run.variance += spread * spread;
-    if (Math.abs(run.dev) / Math.sqrt(run.variance) < threshold) return;
-    for (let j = run.first; j <= i; j++) {
+    return { z: run.dev / Math.sqrt(run.variance), first: run.first };
+  });
+}
+
+/**
+ * Per bucket: flagged when outside the band, or when part of a sustained run whose combined z
+ * passed the threshold (the run is flagged from its first bucket, where the deviation began).
+ */
+function evidence(points: ScoredPoint[], threshold: number, seasonal: boolean): Evidence[] {
+  const out: Evidence[] = points.map((p) => ({ point: p, flagged: p.isAnomaly, direction: p.direction }));
+  runScores(points, threshold, seasonal).forEach((r, i) => {
+    if (Math.abs(r.z) < threshold) return;
+    for (let j = r.first; j <= i; j++) {
       out[j].flagged = true;
-      out[j].direction = sign > 0 ? 'spike' : 'drop';
+      out[j].direction = r.z > 0 ? 'spike' : 'drop';
     }
   });
   return out;
