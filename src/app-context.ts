@@ -12,6 +12,7 @@ import { WriteBuffer } from './ingest/write-buffer.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
 import { MeasurementStore } from './metrics/measurements.js';
 import { MetricService } from './metrics/service.js';
+import { SignalService } from './signals/service.js';
 import { JobQueue, JobWorker } from './jobs/index.js';
 import { UserService } from './auth/users.js';
 import { SessionService } from './auth/sessions.js';
@@ -37,6 +38,7 @@ export interface AppContext {
   metrics: Metrics;
   measurements: MeasurementStore;
   catalog: MetricService;
+  signals: SignalService;
   users: UserService;
   sessions: SessionService;
   memberships: MembershipService;
@@ -120,7 +122,7 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
   const measurements = new MeasurementStore(meta.db);
   const projects = new ProjectService(meta.db);
   const jobs = new JobQueue(meta.db, meta.dialect);
-  const catalog = new MetricService({
+  const catalog: MetricService = new MetricService({
     db: meta.db,
     events,
     measurements,
@@ -130,7 +132,14 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
     sqlMaxRows: config.metricSqlMaxRows,
     settings: { lookbackBuckets: config.metricsLookbackBuckets, backfillDays: config.metricsBackfillDays },
     log,
+    // detection after every collection, and its signals as marks on series: metrics never import signals
+    onCollected: async (project, collected, window) => {
+      const r = await signals.detectCollected(project, collected, window);
+      log.debug({ projectId: project.id, ...r }, 'detection after collection');
+    },
+    marksFor: (metricId, fromMs, toMs) => signals.marksFor(metricId, fromMs, toMs),
   });
+  const signals: SignalService = new SignalService({ db: meta.db, catalog, log });
   const worker = new JobWorker(jobs, catalog.jobHandlers(), { log });
   let schedulerTimer: NodeJS.Timeout | undefined;
   const scheduleDue = () => {
@@ -151,6 +160,7 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
     metrics,
     measurements,
     catalog,
+    signals,
     users: new UserService(meta.db, config.passwordScryptLogN),
     sessions: new SessionService(meta.db, config.secretKey, config.sessionDays * 86_400_000),
     memberships: new MembershipService(meta.db),

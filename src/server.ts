@@ -8,6 +8,7 @@ import { ingestRoutes } from './ingest/routes.js';
 import { analyticsRoutes } from './analytics/routes.js';
 import { opsRoutes } from './ops/routes.js';
 import { metricRoutes } from './metrics/routes.js';
+import { signalRoutes } from './signals/routes.js';
 import { jobRoutes } from './jobs/routes.js';
 import { addSecurityHooks } from './http/security.js';
 import cookie from '@fastify/cookie';
@@ -85,6 +86,7 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
   await app.register(ingestRoutes, { ctx });
   await app.register(analyticsRoutes, { ctx });
   await app.register(metricRoutes, { ctx });
+  await app.register(signalRoutes, { ctx });
   await app.register(jobRoutes, { ctx });
   await app.register(authRoutes, { ctx });
   await app.register(firstRunRoutes, { ctx });

@@ -68,13 +68,16 @@ export class MetricCollection {
   /** The scheduled cycle for one project and interval, up to `until` (a bucket boundary). */
   async runCycle(project: Project, interval: Interval, until: number) {
     const metrics = (await this.store.list({ projectId: project.id, status: 'active', interval })).filter((m) => m.collectedUntil !== null);
-    if (!metrics.length) return { buckets: 0, metrics: 0, failures: [] };
+    if (!metrics.length) return { buckets: 0, metrics: 0, failures: [], window: null, collected: [] };
     const oldest = Math.min(...metrics.map((m) => m.collectedUntil!));
     // after a long stop the cycle catches up at most one backfill period
     const floor = bucketsBefore(project, interval, until, Math.ceil((this.settings.backfillDays * DAY_MS) / INTERVAL_MS[interval]));
     const fromMs = Math.max(bucketsBefore(project, interval, Math.min(oldest, until), this.settings.lookbackBuckets), floor);
     // a metric that fails here (its statement, its gauge) gets gaps for the window and its error
-    return this.collect(project, interval, { fromMs, toMs: until }, metrics, { skipFailed: true });
+    const window = { fromMs, toMs: until };
+    const r = await this.collect(project, interval, window, metrics, { skipFailed: true });
+    const failed = new Set(r.failures.map((f) => f.metricId));
+    return { ...r, window, collected: metrics.filter((m) => !failed.has(m.id)) };
   }
 
   /** The default history of a new or changed metric: the last `backfillDays` up to `now`'s bucket. */

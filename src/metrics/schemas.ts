@@ -92,6 +92,25 @@ export type MetricBody =
   | { kind: 'sql'; definition: SqlBody }
   | { kind: 'gauge'; definition: GaugeBody };
 
+export const SENSITIVITIES = ['low', 'medium', 'high'] as const;
+/** a custom sensitivity is the |z| at which a bucket is flagged */
+export const MIN_SENSITIVITY_Z = 1;
+export const MAX_SENSITIVITY_Z = 20;
+/**
+ * A metric's detection settings; what is left out comes from the project's defaults, then the
+ * detector's. The number comes first: with type coercion, a string branch tried first would turn
+ * 3 into "3".
+ */
+export const DetectionSettings = Type.Object({
+  enabled: Type.Optional(Type.Boolean({ description: 'watch this metric for anomalies (default true)' })),
+  sensitivity: Type.Optional(Type.Union([
+    Type.Number({ minimum: MIN_SENSITIVITY_Z, maximum: MAX_SENSITIVITY_Z, description: 'the |z| at which a bucket is flagged' }),
+    StringEnum(SENSITIVITIES, 'low (|z| ≥ 5), medium (≥ 4, the default), high (≥ 3)'),
+  ])),
+  minExpected: Type.Optional(Type.Number({ minimum: 0, maximum: 1e12, description: 'count-shaped metrics: buckets expected below this are never flagged (default 50)' })),
+}, { additionalProperties: false });
+export type DetectionSettings = Static<typeof DetectionSettings>;
+
 const MetricFields = {
   name: Type.String({ pattern: '^[a-z][a-z0-9_.-]{0,99}$', description: 'unique in the project: lowercase letters, digits, _ . -' }),
   displayName: Type.String({ minLength: 1, maxLength: 200 }),
@@ -118,6 +137,8 @@ export const CreateMetric = Type.Object({
   status: Type.Optional(MetricFields.status),
   kind: MetricFields.kind,
   definition: MetricFields.definition,
+  // anomaly detection settings; a change replaces the metric's settings as a whole
+  detection: Type.Optional(DetectionSettings),
 }, { additionalProperties: false });
 export type CreateMetric = Static<typeof CreateMetric>;
 
@@ -158,6 +179,7 @@ export const MetricSchema = Type.Object({
   historyFrom: Type.Union([Type.String(), Type.Null()]),
   collectedUntil: Type.Union([Type.String(), Type.Null()]),
   lastError: Type.Union([Type.Object({ message: Type.String(), at: Type.String() }), Type.Null()], { description: 'why the last collection failed; cleared by the next success' }),
+  detection: DetectionSettings,
   createdAt: Type.String(),
   updatedAt: Type.String(),
 });
@@ -169,6 +191,18 @@ export const MetricSummarySchema = Type.Composite([MetricSchema, Type.Object({
   sparkline: Type.Array(Value, { description: 'the last 24 collected buckets, oldest first' }),
 })]);
 
+/** A signal drawn on a chart: from its first bucket to its last one so far. */
+export const SeriesMarkSchema = Type.Object({
+  bucket: Type.String(),
+  endBucket: Type.String(),
+  kind: Type.String({ description: 'spike, drop, level_shift, outage' }),
+  direction: Type.Union([Type.String(), Type.Null()]),
+  severity: Type.String(),
+  score: Type.Number(),
+});
+/** A mark as the signals domain hands it over (buckets in epoch ms). */
+export interface SeriesMark { bucket: number; endBucket: number; kind: string; direction: string | null; severity: string; score: number }
+
 export const SeriesResultSchema = Type.Object({
   metric: Type.Object({ id: Type.Integer(), name: Type.String(), unit: Type.String(), valueKind: Type.String(), interval: Type.String() }),
   timeZone: Type.String(),
@@ -178,4 +212,5 @@ export const SeriesResultSchema = Type.Object({
   breakdown: Type.Union([Type.String(), Type.Null()]),
   series: Type.Array(SeriesSchema),
   collectedUntil: Type.Union([Type.String(), Type.Null()]),
+  signals: Type.Array(SeriesMarkSchema, { description: 'signals on the total series that overlap the window, oldest first' }),
 });

@@ -14,7 +14,9 @@ import { compileMetric, parseBody, type CompiledMetric } from './compile.js';
 import { computeMetrics, type CollectorDeps, type Values } from './collector.js';
 import { MetricCollection, bucketsBefore, latestEnd, type CollectionLog, type CollectionSettings } from './collection.js';
 import { MetricStore, TOTAL, type Metric, type MetricFields } from './store.js';
-import type { CreateMetric, MetricApi, MetricStatus, PreviewMetric, UpdateMetric } from './schemas.js';
+import { MAX_SENSITIVITY_Z, MIN_SENSITIVITY_Z, SENSITIVITIES, type CreateMetric, type DetectionSettings, type MetricApi, type MetricStatus, type PreviewMetric, type SeriesMark, type UpdateMetric } from './schemas.js';
+
+export type { Metric } from './store.js';
 
 export const JOB_COLLECT = 'metrics.collect';
 export const JOB_BACKFILL = 'metrics.backfill';
@@ -28,11 +30,26 @@ export interface MetricServiceDeps extends CollectorDeps {
   settings: CollectionSettings;
   log: CollectionLog;
   now?: () => number;
+  /**
+   * Called once a cycle, a backfill or a collect-now has stored values, with the metrics collected
+   * (as they are now) and the window (anomaly detection hooks in here, from app-context). Its
+   * failure is logged and never fails the collection.
+   */
+  onCollected?: (project: Project, metrics: Metric[], window: { fromMs: number; toMs: number }) => Promise<void>;
+  /** Marks drawn on a metric's series (signals), overlapping [fromMs, toMs). */
+  marksFor?: (metricId: number, fromMs: number, toMs: number) => Promise<SeriesMark[]>;
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 const label = (key: string) => (key === OTHER_KEY ? 'other' : key === NONE_KEY ? '(none)' : key);
 type Series = { key: string; label: string; values: Values };
+
+/** The route schema checks this too; the service checks it for every other caller (CLI, demo). */
+function checkDetection(d: DetectionSettings | undefined) {
+  if (d?.sensitivity === undefined) return;
+  const ok = typeof d.sensitivity === 'number' ? d.sensitivity >= MIN_SENSITIVITY_Z && d.sensitivity <= MAX_SENSITIVITY_Z : (SENSITIVITIES as readonly string[]).includes(d.sensitivity);
+  if (!ok) throw badRequest(`detection.sensitivity must be ${SENSITIVITIES.join(', ')} or a |z| from ${MIN_SENSITIVITY_Z} to ${MAX_SENSITIVITY_Z}`, { field: 'detection.sensitivity' });
+}
 
 /** Series sorted by their sum, largest first, "other" last. */
 function sortSeries(series: Series[]): Series[] {
@@ -57,7 +74,7 @@ export class MetricService {
       id: m.id, name: m.name, displayName: m.displayName, description: m.description, unit: m.unit, owner: m.owner, tags: m.tags, color: m.color,
       interval: m.interval, status: m.status, kind: m.kind, definition: m.definition, valueKind: compiled.valueKind, breakdowns: compiled.breakdowns,
       version: m.version, historyFrom: iso(m.historyFrom), collectedUntil: iso(m.collectedUntil),
-      lastError: m.lastError && { message: m.lastError.message, at: iso(m.lastError.at)! }, createdAt: iso(m.createdAt)!, updatedAt: iso(m.updatedAt)!,
+      lastError: m.lastError && { message: m.lastError.message, at: iso(m.lastError.at)! }, detection: m.detection, createdAt: iso(m.createdAt)!, updatedAt: iso(m.updatedAt)!,
     };
   }
 
@@ -74,11 +91,13 @@ export class MetricService {
   }
 
   async create(project: Project, input: CreateMetric): Promise<Metric> {
+    checkDetection(input.detection);
     await this.checkBody(input.kind, input.definition);
     await this.assertNameFree(project, input.name);
     const fields: MetricFields = {
       name: input.name, displayName: input.displayName ?? input.name, description: input.description ?? '', unit: input.unit ?? '', owner: input.owner ?? '',
       tags: input.tags ?? [], color: input.color ?? '', status: input.status ?? 'active', interval: input.interval ?? '1h', kind: input.kind, definition: input.definition,
+      detection: input.detection ?? {},
     };
     const m = await this.store.insert(project.id, fields, this.now());
     await this.scheduleBackfill(m);
@@ -99,6 +118,7 @@ export class MetricService {
 
   /** A changed body (kind, definition or interval) clears the history, which is then computed again. */
   async update(project: Project, id: number, patch: UpdateMetric): Promise<Metric> {
+    checkDetection(patch.detection);
     const m = await this.get(project, id);
     const kind = patch.kind ?? m.kind;
     const definition = patch.definition === undefined ? m.definition : patch.definition;
@@ -181,6 +201,7 @@ export class MetricService {
       byKey.set('total', filled);
     }
     const series = sortSeries([...byKey].map(([key, values]) => ({ key, label: key === 'total' && q.breakdown === undefined ? 'total' : label(key), values })));
+    const marks = starts.length && this.deps.marksFor ? await this.deps.marksFor(m.id, starts[0], q.toMs) : [];
     return {
       metric: { id: m.id, name: m.name, unit: m.unit, valueKind: compiled.valueKind, interval: m.interval },
       timeZone: project.timeZone,
@@ -190,7 +211,28 @@ export class MetricService {
       breakdown: q.breakdown ?? null,
       series,
       collectedUntil: iso(m.collectedUntil),
+      signals: marks.map((s) => ({ ...s, bucket: formatBucket(project.timeZone, m.interval, s.bucket), endBucket: formatBucket(project.timeZone, m.interval, s.endBucket) })),
     };
+  }
+
+  /**
+   * The total series of [fromMs, toMs) as the series endpoint gives it (a count reads 0 in a
+   * collected bucket without value; not collected, or a fraction's gap, is null), for detection.
+   */
+  async totalSeries(project: Project, m: Metric, fromMs: number, toMs: number) {
+    const valueKind = compileMetric(parseBody(m.kind, m.definition)).valueKind;
+    const starts = bucketStarts(project.timeZone, m.interval, fromMs, toMs);
+    const values: (number | null)[] = new Array(starts.length).fill(null);
+    if (!starts.length) return { starts, values, valueKind };
+    const index = new Map(starts.map((s, i) => [s, i]));
+    for (const r of await this.store.values(m.id, TOTAL, starts[0], toMs)) {
+      const i = r.key === TOTAL ? index.get(r.bucket) : undefined;
+      if (i !== undefined) values[i] = r.value;
+    }
+    if (valueKind === 'count' && m.historyFrom !== null && m.collectedUntil !== null) {
+      starts.forEach((s, i) => { if (values[i] === null && s >= m.historyFrom! && s < m.collectedUntil!) values[i] = 0; });
+    }
+    return { starts, values, valueKind };
   }
 
   /** Computes an unsaved definition over the last complete buckets, for the form's live preview. */
@@ -219,6 +261,7 @@ export class MetricService {
     const m = await this.get(project, id);
     if (m.status === 'archived') throw new VigilError('VIGIL_ERR_CONFLICT', `metric "${m.name}" is archived; make it active or draft to collect it`);
     const r = await this.collection.collectNow(project, m, this.now());
+    await this.afterCollected(project, [m], r);
     return { from: new Date(r.fromMs).toISOString(), to: new Date(r.toMs).toISOString(), buckets: r.buckets, metric: this.toApi(await this.get(project, id)) };
   }
 
@@ -227,7 +270,33 @@ export class MetricService {
     const fromMs = bucketFloor(project.timeZone, m.interval, window.fromMs);
     const toMs = Math.min(window.toMs, latestEnd(project, m.interval, this.now()));
     if (fromMs >= toMs) throw badRequest('the backfill window holds no complete bucket: "from" must be before the current bucket', { field: 'from' });
-    return { fromMs, toMs, ...(await this.collection.backfill(project, m, { fromMs, toMs }, onProgress)) };
+    const r = await this.collection.backfill(project, m, { fromMs, toMs }, onProgress);
+    const detectionMs = r.stopped ? 0 : await this.afterCollected(project, [m], { fromMs, toMs });
+    return { fromMs, toMs, ...r, detectionMs };
+  }
+
+  /** The scheduled cycle of a project and interval (see MetricCollection.runCycle), then detection. */
+  async runCycle(project: Project, interval: Interval, until: number) {
+    const r = await this.collection.runCycle(project, interval, until);
+    const detectionMs = r.window ? await this.afterCollected(project, r.collected, r.window) : 0;
+    return { ...r, detectionMs };
+  }
+
+  /**
+   * Hands the metrics just collected, as they are now, to `onCollected`; returns the milliseconds
+   * it took. A failure there is logged: the values are stored whatever detection does.
+   */
+  private async afterCollected(project: Project, metrics: Metric[], window: { fromMs: number; toMs: number }): Promise<number> {
+    if (!this.deps.onCollected || !metrics.length) return 0;
+    const started = performance.now();
+    try {
+      const versions = new Map(metrics.map((m) => [m.id, m.version]));
+      const current = (await this.store.list({ projectId: project.id })).filter((m) => versions.get(m.id) === m.version);
+      await this.deps.onCollected(project, current, window);
+    } catch (err) {
+      this.deps.log.warn({ projectId: project.id, metrics: metrics.length, error: err instanceof Error ? err.message : String(err) }, 'detection after collection failed');
+    }
+    return performance.now() - started;
   }
 
   /**
@@ -256,8 +325,8 @@ export class MetricService {
     return {
       [JOB_COLLECT]: async (job: Job) => {
         const { projectId, interval, until } = job.payload as { projectId: number; interval: Interval; until: number };
-        const r = await this.collection.runCycle(await this.deps.projects.getById(projectId), interval, until);
-        return { buckets: r.buckets, metrics: r.metrics, failures: r.failures.length };
+        const r = await this.runCycle(await this.deps.projects.getById(projectId), interval, until);
+        return { buckets: r.buckets, metrics: r.metrics, failures: r.failures.length, detectionMs: Math.round(r.detectionMs) };
       },
       [JOB_BACKFILL]: async (job: Job, ctl: JobControl) => {
         const { metricId, version, fromMs, toMs } = job.payload as { metricId: number; version: number; fromMs?: number; toMs?: number };
@@ -267,7 +336,7 @@ export class MetricService {
         if (fromMs === undefined && m.collectedUntil !== null) return { skipped: 'the metric was collected meanwhile' };
         const window = fromMs !== undefined && toMs !== undefined ? { fromMs, toMs } : this.collection.defaultBackfillWindow(project, m, this.now());
         const r = await this.backfill(project, m, window, (done, total) => ctl.progress(done / total, `${done}/${total} buckets`));
-        return { buckets: r.buckets, stopped: r.stopped };
+        return { buckets: r.buckets, stopped: r.stopped, detectionMs: Math.round(r.detectionMs) };
       },
     };
   }

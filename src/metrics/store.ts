@@ -1,7 +1,8 @@
 /** The metrics catalog's tables: definitions and their collected values. Only service.ts calls this. */
+import type { Selectable } from 'kysely';
 import type { MetaDb, MetricTable } from '../storage/meta/db.js';
 import type { Interval } from '../time/index.js';
-import type { MetricKind, MetricStatus } from './schemas.js';
+import type { DetectionSettings, MetricKind, MetricStatus } from './schemas.js';
 import type { ComputedMetric } from './collector.js';
 
 export interface Metric {
@@ -22,16 +23,17 @@ export interface Metric {
   historyFrom: number | null;
   collectedUntil: number | null;
   lastError: { message: string; at: number } | null;
+  detection: DetectionSettings;
   createdAt: number;
   updatedAt: number;
 }
 
-export type MetricFields = Pick<Metric, 'name' | 'displayName' | 'description' | 'unit' | 'owner' | 'tags' | 'color' | 'status' | 'interval' | 'kind' | 'definition'>;
+export type MetricFields = Pick<Metric, 'name' | 'displayName' | 'description' | 'unit' | 'owner' | 'tags' | 'color' | 'status' | 'interval' | 'kind' | 'definition'> & { detection?: DetectionSettings };
 
 /** dimension and key of the total series */
 export const TOTAL = '';
 
-type Row = Omit<MetricTable, 'id'> & { id: number };
+type Row = Selectable<MetricTable>;
 const nullable = (v: number | null) => (v === null ? null : Number(v));
 
 function toMetric(r: Row): Metric {
@@ -39,7 +41,7 @@ function toMetric(r: Row): Metric {
     id: Number(r.id), projectId: Number(r.project_id), name: r.name, displayName: r.display_name, description: r.description, unit: r.unit, owner: r.owner,
     tags: JSON.parse(r.tags), color: r.color, status: r.status as MetricStatus, interval: r.interval as Interval, kind: r.kind as MetricKind,
     definition: JSON.parse(r.definition), version: Number(r.version), historyFrom: nullable(r.history_from), collectedUntil: nullable(r.collected_until),
-    lastError: r.last_error === null ? null : { message: r.last_error, at: Number(r.last_error_at) },
+    lastError: r.last_error === null ? null : { message: r.last_error, at: Number(r.last_error_at) }, detection: JSON.parse(r.detection) as DetectionSettings,
     createdAt: Number(r.created_at), updatedAt: Number(r.updated_at),
   };
 }
@@ -57,6 +59,7 @@ function toColumns(f: Partial<MetricFields>) {
     ...(f.interval !== undefined && { interval: f.interval }),
     ...(f.kind !== undefined && { kind: f.kind }),
     ...(f.definition !== undefined && { definition: JSON.stringify(f.definition) }),
+    ...(f.detection !== undefined && { detection: JSON.stringify(f.detection) }),
   };
 }
 
@@ -70,7 +73,7 @@ export class MetricStore {
     const row = await this.db.insertInto('metrics')
       .values({
         project_id: projectId, name: f.name, display_name: f.displayName, description: f.description, unit: f.unit, owner: f.owner, tags: JSON.stringify(f.tags), color: f.color,
-        status: f.status, interval: f.interval, kind: f.kind, definition: JSON.stringify(f.definition), version: 1, history_from: null, collected_until: null, last_error: null, last_error_at: null, created_at: now, updated_at: now,
+        status: f.status, interval: f.interval, kind: f.kind, definition: JSON.stringify(f.definition), detection: JSON.stringify(f.detection ?? {}), version: 1, history_from: null, collected_until: null, last_error: null, last_error_at: null, created_at: now, updated_at: now,
       })
       .returningAll().executeTakeFirstOrThrow();
     return toMetric(row);

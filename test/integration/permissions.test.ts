@@ -63,6 +63,7 @@ const RULES: Record<string, Rule> = {
   'DELETE /api/projects/:slug/metrics/:id': 'owner+keys',
   'GET /api/projects/:slug/metrics/:id/series': 'viewer+keys',
   'POST /api/projects/:slug/metrics/:id/collect': 'editor+keys',
+  'GET /api/projects/:slug/signals': 'viewer+keys',
   'GET /api/projects/:slug/members': 'viewer',
   'PATCH /api/projects/:slug/members/:userId': 'owner',
   'DELETE /api/projects/:slug/members/:userId': 'owner',

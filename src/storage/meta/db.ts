@@ -13,6 +13,8 @@ export interface ProjectTable {
   name: string;
   time_zone: string;
   created_at: number;
+  /** JSON: detection defaults { enabled?, sensitivity?, minExpected?, settlingMinutes? } */
+  detection: Generated<string>;
 }
 
 export interface ApiKeyTable {
@@ -56,6 +58,8 @@ export interface MetricTable {
   last_error_at: number | null;
   created_at: number;
   updated_at: number;
+  /** JSON: detection settings { enabled?, sensitivity?, minExpected? } */
+  detection: Generated<string>;
 }
 
 export interface MetricValueTable {
@@ -162,6 +166,34 @@ export interface AuditLogTable {
   ip: string | null;
 }
 
+export interface SignalTable {
+  id: Generated<number>;
+  project_id: number;
+  /** metric, later threshold | schema | distribution | event */
+  scope: string;
+  /** e.g. `metric:12` */
+  scope_key: string;
+  metric_id: number | null;
+  /** the anchor: the episode's first bucket (epoch ms) */
+  bucket: number;
+  /** the episode's last bucket so far */
+  end_bucket: number;
+  kind: string;
+  direction: string | null;
+  value: number;
+  expected: number | null;
+  lower: number | null;
+  upper: number | null;
+  z: number;
+  score: number;
+  /** info | warning | critical */
+  severity: string;
+  /** JSON */
+  details: string;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface MetaSchema {
   projects: ProjectTable;
   api_keys: ApiKeyTable;
@@ -175,6 +207,7 @@ export interface MetaSchema {
   memberships: MembershipTable;
   invitations: InvitationTable;
   audit_log: AuditLogTable;
+  signals: SignalTable;
 }
 
 export type MetaDb = Kysely<MetaSchema>;

@@ -4,6 +4,7 @@ import { initial } from './0001-initial.js';
 import { metricsCatalog } from './0002-metrics.js';
 import { jobs } from './0003-jobs.js';
 import { accounts } from './0004-accounts.js';
+import { detection } from './0005-detection.js';
 
 /** Migrations by name, in order; each takes the dialect for the few column types that differ. */
 export function migrations(dialect: Dialect): Record<string, Migration> {
@@ -12,5 +13,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0002-metrics': metricsCatalog(dialect),
     '0003-jobs': jobs(dialect),
     '0004-accounts': accounts(dialect),
+    '0005-detection': detection(dialect),
   };
 }

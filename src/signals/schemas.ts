@@ -1,0 +1,39 @@
+/** Request and response schemas of the signals API (TypeBox). */
+import { Type, type Static } from '@sinclair/typebox';
+import { WindowQuery } from '../http-schemas.js';
+import { SIGNAL_SCOPES } from './store.js';
+
+const NullableNumber = Type.Union([Type.Number(), Type.Null()]);
+
+export const SignalSchema = Type.Object({
+  id: Type.Integer(),
+  scope: Type.String({ description: SIGNAL_SCOPES.join(', ') }),
+  scopeKey: Type.String({ description: 'what was watched, e.g. metric:12' }),
+  metricId: Type.Union([Type.Integer(), Type.Null()]),
+  bucket: Type.String({ description: 'the first bucket of the episode, where the signal is anchored (ISO 8601, UTC)' }),
+  endBucket: Type.String({ description: 'the last bucket of the episode so far' }),
+  kind: Type.String({ description: 'spike, drop, level_shift, outage' }),
+  direction: Type.Union([Type.String({ description: 'up or down' }), Type.Null()]),
+  value: Type.Number({ description: 'the peak bucket\'s value' }),
+  expected: NullableNumber,
+  lower: NullableNumber,
+  upper: NullableNumber,
+  z: Type.Number(),
+  score: Type.Number({ description: '|z| / (|z| + threshold): 0.5 at the band\'s edge' }),
+  severity: Type.String({ description: 'info, warning, critical' }),
+  details: Type.Record(Type.String(), Type.Unknown()),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+});
+export type SignalApi = Static<typeof SignalSchema>;
+
+export const SignalsQuery = Type.Object({
+  scope: Type.Optional(Type.Unsafe<(typeof SIGNAL_SCOPES)[number]>({ type: 'string', enum: [...SIGNAL_SCOPES] })),
+  metric: Type.Optional(Type.Integer({ minimum: 1, description: 'a metric id' })),
+  kind: Type.Optional(Type.String({ minLength: 1, maxLength: 24 })),
+  ...WindowQuery,
+  limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
+  cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}_[0-9]{1,15}$', description: 'nextCursor of the previous page' })),
+});
+
+export const SignalPage = Type.Object({ signals: Type.Array(SignalSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) });

@@ -1,0 +1,173 @@
+/**
+ * Signals: what detectors raise, one per episode, anchored at its first bucket and idempotent per
+ * (scope, bucket). Live detection of metrics runs after every collection (app-context passes
+ * `detectCollected` to the metrics catalog as its `onCollected` hook): it reads the metric's total
+ * series with enough history for the seasonal baseline, scores it with the pure detector and
+ * upserts the episodes that touch the window just collected.
+ */
+import { PERIODS, scoreSeries } from '../detect/anomaly.js';
+import { episodes, type Episode } from '../detect/episodes.js';
+import type { MetaDb } from '../storage/meta/db.js';
+import type { Project } from '../projects/service.js';
+import type { Metric, MetricService } from '../metrics/service.js';
+import type { SeriesMark } from '../metrics/schemas.js';
+import { INTERVAL_MS, bucketFloor, type Interval } from '../time/index.js';
+import { resolveDetection, type ProjectDetection, type ResolvedDetection } from './settings.js';
+import { SignalStore, type Severity, type Signal, type SignalFilter, type SignalInput } from './store.js';
+
+/**
+ * Cycles of the longest period read before the window: a period is used once 3 whole cycles
+ * precede a bucket, so 5 leave the window seasonal with at least 4 earlier cycles compared
+ * (1h: 5 weeks).
+ */
+const HISTORY_CYCLES = 5;
+/** and at least this many buckets: twice the rolling window, for intervals without a period */
+const MIN_HISTORY_BUCKETS = 28;
+/** a read never spans more (a long backfill of a 5m metric is detected over its newest part) */
+const MAX_DETECT_BUCKETS = 50_000;
+/** |z| at or beyond this multiple of the threshold makes a signal critical */
+const CRITICAL_Z_MULTIPLE = 2;
+
+export interface SignalServiceDeps {
+  db: MetaDb;
+  catalog: MetricService;
+  log: { warn(obj: object, msg: string): void };
+  now?: () => number;
+}
+
+export interface DetectResult {
+  /** episodes that touch the window (inserted, updated, or seen again unchanged) */
+  episodes: number;
+  inserted: number;
+  updated: number;
+  skipped?: string;
+}
+
+/** The buckets of history detection reads before a window, for a metric of this interval. */
+export function historyBuckets(interval: Interval): number {
+  return Math.max(HISTORY_CYCLES * Math.max(0, ...PERIODS[interval]), MIN_HISTORY_BUCKETS);
+}
+
+/**
+ * critical: an outage, or a peak at least twice as far out as the threshold; warning otherwise.
+ * A level shift follows the same rule: a lasting change is the one most likely to matter, so it is
+ * not demoted to info (which is left to signals without a deviation: recoveries, new events).
+ */
+export function severityOf(e: Pick<Episode, 'kind' | 'peak'>, threshold: number): Severity {
+  return e.kind === 'outage' || Math.abs(e.peak.z) >= CRITICAL_Z_MULTIPLE * threshold ? 'critical' : 'warning';
+}
+
+export function encodeCursor(s: Pick<Signal, 'bucket' | 'id'>): string {
+  return `${s.bucket}_${s.id}`;
+}
+
+export function decodeCursor(cursor: string): { bucket: number; id: number } {
+  const [bucket, id] = cursor.split('_').map(Number);
+  return { bucket, id };
+}
+
+export class SignalService {
+  readonly store: SignalStore;
+  private now: () => number;
+
+  constructor(private deps: SignalServiceDeps) {
+    this.store = new SignalStore(deps.db);
+    this.now = deps.now ?? Date.now;
+  }
+
+  upsert(projectId: number, signals: SignalInput[]) {
+    return this.store.upsert(projectId, signals, this.now());
+  }
+
+  /** A page of a project's signals, newest first; `nextCursor` continues after its last one. */
+  async list(project: Project, q: Omit<SignalFilter, 'before'> & { cursor?: string }): Promise<{ signals: Signal[]; nextCursor: string | null }> {
+    const { cursor, ...filter } = q;
+    const page = await this.store.list(project.id, { ...filter, before: cursor === undefined ? undefined : decodeCursor(cursor), limit: q.limit + 1 });
+    const signals = page.slice(0, q.limit);
+    return { signals, nextCursor: page.length > q.limit ? encodeCursor(signals[signals.length - 1]) : null };
+  }
+
+  forMetric(metricId: number, fromMs: number, toMs: number): Promise<Signal[]> {
+    return this.store.forMetric(metricId, fromMs, toMs);
+  }
+
+  /** The marks the metrics catalog draws on a series. */
+  async marksFor(metricId: number, fromMs: number, toMs: number): Promise<SeriesMark[]> {
+    return (await this.forMetric(metricId, fromMs, toMs)).map((s) => ({ bucket: s.bucket, endBucket: s.endBucket, kind: s.kind, direction: s.direction, severity: s.severity, score: s.score }));
+  }
+
+  /**
+   * Detection after a collection of `window`: every active metric with detection enabled. A metric
+   * that fails is logged and the others go on.
+   */
+  async detectCollected(project: Project, metrics: Metric[], window: { fromMs: number; toMs: number }) {
+    const started = performance.now();
+    const defaults = await this.store.projectDetection(project.id);
+    let detected = 0, signals = 0, failed = 0;
+    for (const m of metrics) {
+      if (m.status !== 'active') continue;
+      try {
+        const r = await this.detect(project, m, { until: window.toMs, since: window.fromMs }, defaults);
+        if (!r.skipped) detected++;
+        signals += r.episodes;
+      } catch (err) {
+        failed++;
+        this.deps.log.warn({ projectId: project.id, metricId: m.id, error: err instanceof Error ? err.message : String(err) }, 'metric detection failed');
+      }
+    }
+    return { metrics: detected, signals, failed, ms: performance.now() - started };
+  }
+
+  /**
+   * Scores a metric's total series up to `until` and upserts the episodes that reach `since` or
+   * later (default: every episode of the history read), less the settling buckets: those held
+   * back by an earlier run fire now.
+   */
+  detectMetric(project: Project, metric: Metric, opts: { until: number; since?: number }): Promise<DetectResult> {
+    return this.detect(project, metric, opts, undefined);
+  }
+
+  private async detect(project: Project, metric: Metric, opts: { until: number; since?: number }, defaults: ProjectDetection | undefined): Promise<DetectResult> {
+    const settings = resolveDetection(metric.detection, defaults ?? (await this.store.projectDetection(project.id)));
+    const none = (skipped: string): DetectResult => ({ episodes: 0, inserted: 0, updated: 0, skipped });
+    if (!settings.enabled) return none('detection is disabled');
+    if (metric.historyFrom === null || metric.collectedUntil === null) return none('not collected yet');
+    const { timeZone } = project;
+    const step = INTERVAL_MS[metric.interval];
+    const until = Math.min(opts.until, metric.collectedUntil);
+    const since = Math.max(metric.historyFrom, Math.min(opts.since ?? metric.historyFrom, until));
+    const readFrom = Math.max(metric.historyFrom, until - MAX_DETECT_BUCKETS * step, bucketFloor(timeZone, metric.interval, since - historyBuckets(metric.interval) * step));
+    if (readFrom >= until) return none('nothing collected before "until"');
+    const { starts, values, valueKind } = await this.deps.catalog.totalSeries(project, metric, readFrom, until);
+    const settling = settlingBuckets(settings, step);
+    // the newest buckets settle only while they are the newest: a window that ends well before now has settled
+    const behind = Math.max(0, Math.floor((bucketFloor(timeZone, metric.interval, this.now()) - until) / step));
+    const periods = PERIODS[metric.interval];
+    const points = scoreSeries(values, {
+      periods, valueKind, sensitivity: settings.sensitivity, minExpected: settings.minExpected, settlingBuckets: Math.max(0, settling - behind),
+    });
+    const touchFrom = since - settling * step;
+    const found = episodes(points, valueKind, settings.threshold, periods.length > 0).filter((e) => starts[e.end] >= touchFrom);
+    const r = await this.store.upsert(project.id, found.map((e) => toSignalInput(metric, starts, e, settings)), this.now());
+    return { episodes: found.length, ...r };
+  }
+}
+
+/** 2 hours hold 8 buckets at 15m, 2 at 1h, 1 at 1d (detection.md, scenario 13). */
+function settlingBuckets(s: ResolvedDetection, stepMs: number): number {
+  return Math.ceil((s.settlingMinutes * 60_000) / stepMs);
+}
+
+function toSignalInput(m: Metric, starts: number[], e: Episode, s: ResolvedDetection): SignalInput {
+  const p = e.peak;
+  return {
+    scope: 'metric', scopeKey: `metric:${m.id}`, metricId: m.id,
+    bucket: starts[e.start], endBucket: starts[e.end], kind: e.kind, direction: e.direction === 'spike' ? 'up' : 'down',
+    value: p.value, expected: p.expected, lower: p.lower, upper: p.upper, z: p.z, score: p.score,
+    severity: severityOf(e, s.threshold),
+    details: {
+      peak: { bucket: starts[p.index], baseline: p.baseline }, flagged: e.flagged, closed: e.closed,
+      interval: m.interval, threshold: s.threshold, minExpected: s.minExpected,
+    },
+  };
+}
