@@ -231,6 +231,7 @@ describe('ingest rate limit per key', () => {
     const other = (await t.ctx.apiKeys.create({ projectId: t.project.id, scopes: ['ingest'] })).secret;
     // 5 per second over a 10 s bucket: a burst of 50 passes, the rest of 80 at once are refused
     const sent = Array.from({ length: 80 }, (_, i) => ({ userId: `burst-${crypto.randomUUID()}`, path: i % 2 ? '/v1/batch' : '/v1/track' }));
+    const started = performance.now();
     const answers = await Promise.all(
       sent.map(({ userId, path }) =>
         postJson(t.url + path, path === '/v1/batch' ? { batch: [{ type: 'track', userId, event: 'Burst' }] } : { userId, event: 'Burst' }, basic(key)),
@@ -239,8 +240,10 @@ describe('ingest rate limit per key', () => {
     const ok = sent.filter((_, i) => answers[i].status === 200).map((s) => s.userId);
     const refused = answers.filter((a) => a.status === 429);
     assert.equal(ok.length + refused.length, sent.length, JSON.stringify(answers.find((a) => a.status !== 200 && a.status !== 429)?.body));
-    assert.ok(ok.length >= 50 && ok.length <= 55, `passed ${ok.length}`);
-    assert.ok(refused.length >= 25, `refused ${refused.length}`);
+    // the bucket refills one request every 200 ms while the burst is under way (slower on a busy machine)
+    const refills = Math.ceil((performance.now() - started) / 200) + 1;
+    assert.ok(ok.length >= 50 && ok.length <= 50 + refills, `passed ${ok.length} (at most ${50 + refills})`);
+    assert.ok(refused.length >= 30 - refills, `refused ${refused.length}`);
     for (const r of refused) {
       const err = errorOf(r, 429);
       assert.equal(err.code, 'VIGIL_ERR_RATE_LIMITED');
@@ -251,12 +254,14 @@ describe('ingest rate limit per key', () => {
 
     // a key in the body is charged too, and measurements draw on the same allowance (the bucket
     // refills one request every 200 ms, so each check comes right after emptying it again)
+    // (a few at once: one may slip through if a refill lands between the drain and the check)
     await drain(key);
-    const inBody = await postJson(`${t.url}/v1/batch`, { writeKey: key, batch: [{ type: 'track', userId: 'body-key', event: 'Refused' }] });
-    assert.equal(inBody.status, 429, JSON.stringify(inBody.body));
+    const inBody = await Promise.all([1, 2, 3].map(() => postJson(`${t.url}/v1/batch`, { writeKey: key, batch: [{ type: 'track', userId: 'body-key', event: 'Refused' }] })));
+    assert.ok(inBody.some((r) => r.status === 429), JSON.stringify(inBody.map((r) => r.status)));
     await drain(key);
-    const measurement = await postJson(`${t.url}/v1/measurements`, [{ service: 'api', metric: 'queue.depth', value: 1 }], basic(key));
-    assert.equal(measurement.status, 429, JSON.stringify(measurement.body));
+    const measurements = await Promise.all([1, 2, 3].map(() => postJson(`${t.url}/v1/measurements`, [{ service: 'api', metric: 'queue.depth', value: 1 }], basic(key))));
+    const measurement = measurements.find((r) => r.status === 429);
+    assert.ok(measurement, JSON.stringify(measurements.map((r) => r.status)));
     assert.equal(measurement.headers.get('retry-after'), '1');
 
     const fresh = await postJson(`${t.url}/v1/track`, { userId: 'other-key-user', event: 'Fine' }, basic(other));
@@ -266,7 +271,7 @@ describe('ingest rate limit per key', () => {
     const stored = await t.ctx.events.listEvents({ projectId: t.project.id, event: 'Burst', limit: 10_000 });
     assert.deepEqual(stored.map((e) => e.user_id).sort(), [...ok].sort(), 'exactly the acknowledged events are stored');
     assert.equal((await t.ctx.events.listEvents({ projectId: t.project.id, userId: 'other-key-user', limit: 10 })).length, 1);
-    assert.equal((await t.ctx.events.listEvents({ projectId: t.project.id, event: 'Refused', limit: 10 })).length, 0);
+    assert.equal((await t.ctx.events.listEvents({ projectId: t.project.id, event: 'Refused', limit: 10 })).length, inBody.filter((r) => r.status === 200).length, 'a refused request stored nothing');
 
     // the bucket refills: after Retry-After one more request passes
     await new Promise((r) => setTimeout(r, 1100));
