@@ -13,7 +13,10 @@ import { createMetrics, type Metrics } from './ops/metrics.js';
 import { MeasurementStore } from './metrics/measurements.js';
 import { MetricService } from './metrics/service.js';
 import { SignalService } from './signals/service.js';
+import { ThresholdRuleService } from './signals/threshold-rules.js';
+import { BacktestService } from './signals/backtest.js';
 import { JobQueue, JobWorker } from './jobs/index.js';
+import { SignalJobs } from './signals/drift-jobs.js';
 import { UserService } from './auth/users.js';
 import { SessionService } from './auth/sessions.js';
 import { MembershipService } from './auth/memberships.js';
@@ -39,6 +42,8 @@ export interface AppContext {
   measurements: MeasurementStore;
   catalog: MetricService;
   signals: SignalService;
+  thresholdRules: ThresholdRuleService;
+  backtests: BacktestService;
   users: UserService;
   sessions: SessionService;
   memberships: MembershipService;
@@ -46,12 +51,16 @@ export interface AppContext {
   invitations: InvitationService;
   jobs: JobQueue;
   worker: JobWorker;
+  /** the project-wide detectors (drift daily, event volume hourly) and their jobs */
+  signalJobs: SignalJobs;
   /** Starts the job worker and the scheduler's periodic check for due collections. */
   startBackground(): void;
   /** Makes every acknowledged event visible to queries (tests, import, shutdown). */
   flush(): Promise<void>;
   close(): Promise<void>;
 }
+
+const settledValue = <T>(r: PromiseSettledResult<T>) => (r.status === 'fulfilled' ? r.value : { error: r.reason instanceof Error ? r.reason.message : String(r.reason) });
 
 export function openMeta(config: Config): Promise<MetaStore> {
   return openMetaStore(config.metaFile);
@@ -132,18 +141,26 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
     sqlMaxRows: config.metricSqlMaxRows,
     settings: { lookbackBuckets: config.metricsLookbackBuckets, backfillDays: config.metricsBackfillDays },
     log,
-    // detection after every collection, and its signals as marks on series: metrics never import signals
+    // detection and threshold rules after every collection, and their signals as marks on series:
+    // metrics never import signals; one failing does not keep the other from running
     onCollected: async (project, collected, window) => {
-      const r = await signals.detectCollected(project, collected, window);
-      log.debug({ projectId: project.id, ...r }, 'detection after collection');
+      const [anomalies, rules] = await Promise.allSettled([
+        signals.detectCollected(project, collected, window),
+        thresholdRules.evaluateCollected(project, collected, window),
+      ]);
+      log.debug({ projectId: project.id, anomalies: settledValue(anomalies), rules: settledValue(rules) }, 'detection after collection');
+      for (const r of [anomalies, rules]) if (r.status === 'rejected') throw r.reason;
     },
     marksFor: (metricId, fromMs, toMs) => signals.marksFor(metricId, fromMs, toMs),
   });
   const signals: SignalService = new SignalService({ db: meta.db, catalog, log });
-  const worker = new JobWorker(jobs, catalog.jobHandlers(), { log });
+  const thresholdRules: ThresholdRuleService = new ThresholdRuleService({ db: meta.db, catalog, signals, log });
+  const signalJobs = new SignalJobs({ db: meta.db, events, projects, signals, jobs });
+  const worker = new JobWorker(jobs, { ...catalog.jobHandlers(), ...signalJobs.jobHandlers() }, { log });
   let schedulerTimer: NodeJS.Timeout | undefined;
   const scheduleDue = () => {
     catalog.scheduleDue().then((n) => n && worker.wake(), (err) => log.error({ err }, 'scheduling metric collections failed'));
+    signalJobs.scheduleDue().then((n) => n && worker.wake(), (err) => log.error({ err }, 'scheduling drift and event-volume detection failed'));
   };
 
   let closing: Promise<void> | null = null;
@@ -161,6 +178,8 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
     measurements,
     catalog,
     signals,
+    thresholdRules,
+    backtests: new BacktestService({ catalog, signals }),
     users: new UserService(meta.db, config.passwordScryptLogN),
     sessions: new SessionService(meta.db, config.secretKey, config.sessionDays * 86_400_000),
     memberships: new MembershipService(meta.db),
@@ -168,6 +187,7 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
     invitations: new InvitationService(meta.db, projects, config.secretKey, config.invitationDays * 86_400_000),
     jobs,
     worker,
+    signalJobs,
     startBackground() {
       if (schedulerTimer) return;
       worker.start();

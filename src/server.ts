@@ -9,6 +9,8 @@ import { analyticsRoutes } from './analytics/routes.js';
 import { opsRoutes } from './ops/routes.js';
 import { metricRoutes } from './metrics/routes.js';
 import { signalRoutes } from './signals/routes.js';
+import { thresholdRoutes } from './signals/threshold-routes.js';
+import { backtestRoutes } from './signals/backtest-routes.js';
 import { jobRoutes } from './jobs/routes.js';
 import { addSecurityHooks } from './http/security.js';
 import cookie from '@fastify/cookie';
@@ -87,6 +89,8 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
   await app.register(analyticsRoutes, { ctx });
   await app.register(metricRoutes, { ctx });
   await app.register(signalRoutes, { ctx });
+  await app.register(thresholdRoutes, { ctx });
+  await app.register(backtestRoutes, { ctx });
   await app.register(jobRoutes, { ctx });
   await app.register(authRoutes, { ctx });
   await app.register(firstRunRoutes, { ctx });

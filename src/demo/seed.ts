@@ -3,23 +3,30 @@ import type { Project } from '../projects/service.js';
 import { generateDemoMeasurements } from './measurements.js';
 import { DEMO_METRICS } from './catalog.js';
 import { demoIncidents, estimateDemoEventCount, generateDemoTraffic, type DemoOptions } from './traffic.js';
+import { bucketFloor } from '../time/index.js';
+
+/** The demo shop is small: its quiet events are watched from 5 an hour (the default minimum, 50, would skip most). */
+export const DEMO_DETECTION = { minExpected: 5 } as const;
 
 export const DEMO_SLUG = 'demo';
 
 /**
  * Creates the demo project (if missing) with a write key and a read key, and ingests 30 days of
  * generated traffic through the normal ingest steps, plus gauge measurements of its services and
- * a starter catalog of metrics computed over them.
+ * a starter catalog of metrics computed over them. Event volume is detected once at the end, so a
+ * fresh demo shows its incidents as signals.
  */
 export async function seedDemo(
   ctx: AppContext,
   opts: Partial<DemoOptions> & { slug?: string } = {},
   onProgress?: (done: number, total: number) => void,
-): Promise<{ project: Project; writeKey: string; readKey: string; events: number; measurements: number; metrics: string[]; incidents: ReturnType<typeof demoIncidents> }> {
+): Promise<{ project: Project; writeKey: string; readKey: string; events: number; measurements: number; metrics: string[]; incidents: ReturnType<typeof demoIncidents>; eventSignals: number }> {
   const slug = opts.slug ?? DEMO_SLUG;
   const project = (await ctx.projects.findBySlug(slug)) ?? (await ctx.projects.create({ slug, name: 'Demo shop', timeZone: 'UTC' }));
   const writeKey = (await ctx.apiKeys.create({ projectId: project.id, name: 'demo write key', scopes: ['ingest'] })).secret;
   const readKey = (await ctx.apiKeys.create({ projectId: project.id, name: 'demo read key', scopes: ['read'] })).secret;
+  const detection = await ctx.signals.projectDetection(project.id);
+  if (detection.minExpected === undefined) await ctx.signals.setProjectDetection(project.id, { ...detection, ...DEMO_DETECTION });
   const options: DemoOptions = { endMs: opts.endMs ?? Date.now(), days: opts.days ?? 30, seed: opts.seed, scale: opts.scale };
   const total = estimateDemoEventCount(options);
   let batch: unknown[] = [];
@@ -45,5 +52,6 @@ export async function seedDemo(
     if (metric.collectedUntil === null) await ctx.catalog.collectNow(project, metric.id);
     metrics.push(metric.name);
   }
-  return { project, writeKey, readKey, events, measurements, metrics, incidents: demoIncidents(options) };
+  const volume = await ctx.signalJobs.runEventVolume(project, bucketFloor(project.timeZone, '1h', Math.min(options.endMs, Date.now())));
+  return { project, writeKey, readKey, events, measurements, metrics, incidents: demoIncidents(options), eventSignals: volume.episodes };
 }

@@ -241,9 +241,7 @@ export class MetricService {
     const interval = input.interval ?? '1h';
     const toMs = latestEnd(project, interval, this.now());
     const fromMs = bucketsBefore(project, interval, toMs, input.buckets ?? DEFAULT_PREVIEW_BUCKETS);
-    const { starts, results, failures } = await computeMetrics(this.deps, project, interval, { fromMs, toMs }, [{ id: 0, compiled }]);
-    if (failures.length) throw failures[0].error;
-    const [r] = results;
+    const { starts, r } = await this.computeDraft(project, compiled, interval, { fromMs, toMs });
     const breakdown = compiled.breakdowns[0] ?? null;
     const keyed = sortSeries(r.breakdowns.filter((b) => b.dimension === breakdown).map((b) => ({ key: b.key, label: label(b.key), values: b.values })));
     return {
@@ -255,6 +253,39 @@ export class MetricService {
       breakdown,
       series: keyed,
     };
+  }
+
+  private async computeDraft(project: Project, compiled: CompiledMetric, interval: Interval, window: { fromMs: number; toMs: number }) {
+    const { starts, results, failures } = await computeMetrics(this.deps, project, interval, window, [{ id: 0, compiled }]);
+    if (failures.length) throw failures[0].error;
+    return { starts, r: results[0] };
+  }
+
+  /** Where the history of a metric of this interval would start if it were defined now (its default backfill). */
+  backfillFrom(project: Project, interval: Interval): number {
+    return bucketFloor(project.timeZone, interval, latestEnd(project, interval, this.now()) - this.deps.settings.backfillDays * 86_400_000);
+  }
+
+  /**
+   * An unsaved definition's total series over the buckets of [fromMs, toMs), computed as preview
+   * does, for backtests: complete buckets only (the current one and later ones are null, as a
+   * saved metric's not-yet-collected buckets are).
+   */
+  async computeSeries(project: Project, input: Omit<PreviewMetric, 'buckets'>, window: { fromMs: number; toMs: number }) {
+    const compiled = await this.checkBody(input.kind, input.definition);
+    const interval = input.interval ?? '1h';
+    const starts = bucketStarts(project.timeZone, interval, window.fromMs, window.toMs);
+    const values: (number | null)[] = new Array(starts.length).fill(null);
+    const toMs = Math.min(window.toMs, latestEnd(project, interval, this.now()));
+    if (starts.length && starts[0] < toMs) {
+      const computed = await this.computeDraft(project, compiled, interval, { fromMs: starts[0], toMs });
+      const index = new Map(starts.map((s, i) => [s, i]));
+      computed.starts.forEach((s, j) => {
+        const i = index.get(s);
+        if (i !== undefined) values[i] = computed.r.total[j];
+      });
+    }
+    return { interval, valueKind: compiled.valueKind, starts, values };
   }
 
   async collectNow(project: Project, id: number) {

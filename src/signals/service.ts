@@ -5,14 +5,14 @@
  * series with enough history for the seasonal baseline, scores it with the pure detector and
  * upserts the episodes that touch the window just collected.
  */
-import { PERIODS, scoreSeries } from '../detect/anomaly.js';
+import { PERIODS, scoreSeries, type ValueKind } from '../detect/anomaly.js';
 import { episodes, type Episode } from '../detect/episodes.js';
 import type { MetaDb } from '../storage/meta/db.js';
 import type { Project } from '../projects/service.js';
 import type { Metric, MetricService } from '../metrics/service.js';
 import type { SeriesMark } from '../metrics/schemas.js';
 import { INTERVAL_MS, bucketFloor, type Interval } from '../time/index.js';
-import { resolveDetection, type ProjectDetection, type ResolvedDetection } from './settings.js';
+import { parseDetection, resolveDetection, type ProjectDetection, type ResolvedDetection } from './settings.js';
 import { SignalStore, type Severity, type Signal, type SignalFilter, type SignalInput } from './store.js';
 
 /**
@@ -24,7 +24,7 @@ const HISTORY_CYCLES = 5;
 /** and at least this many buckets: twice the rolling window, for intervals without a period */
 const MIN_HISTORY_BUCKETS = 28;
 /** a read never spans more (a long backfill of a 5m metric is detected over its newest part) */
-const MAX_DETECT_BUCKETS = 50_000;
+export const MAX_DETECT_BUCKETS = 50_000;
 /** |z| at or beyond this multiple of the threshold makes a signal critical */
 const CRITICAL_Z_MULTIPLE = 2;
 
@@ -87,6 +87,16 @@ export class SignalService {
     return { signals, nextCursor: page.length > q.limit ? encodeCursor(signals[signals.length - 1]) : null };
   }
 
+  /** A project's detection defaults (what a metric leaves out; all of event-volume detection's settings). */
+  projectDetection(projectId: number): Promise<ProjectDetection> {
+    return this.store.projectDetection(projectId);
+  }
+
+  /** Replaces a project's detection defaults (the demo's; the project API does not edit them yet). */
+  setProjectDetection(projectId: number, settings: ProjectDetection): Promise<void> {
+    return this.store.setProjectDetection(projectId, parseDetection(settings));
+  }
+
   forMetric(metricId: number, fromMs: number, toMs: number): Promise<Signal[]> {
     return this.store.forMetric(metricId, fromMs, toMs);
   }
@@ -132,23 +142,15 @@ export class SignalService {
     const none = (skipped: string): DetectResult => ({ episodes: 0, inserted: 0, updated: 0, skipped });
     if (!settings.enabled) return none('detection is disabled');
     if (metric.historyFrom === null || metric.collectedUntil === null) return none('not collected yet');
-    const { timeZone } = project;
     const step = INTERVAL_MS[metric.interval];
     const until = Math.min(opts.until, metric.collectedUntil);
     const since = Math.max(metric.historyFrom, Math.min(opts.since ?? metric.historyFrom, until));
-    const readFrom = Math.max(metric.historyFrom, until - MAX_DETECT_BUCKETS * step, bucketFloor(timeZone, metric.interval, since - historyBuckets(metric.interval) * step));
+    const readFrom = Math.max(metric.historyFrom, until - MAX_DETECT_BUCKETS * step, bucketFloor(project.timeZone, metric.interval, since - historyBuckets(metric.interval) * step));
     if (readFrom >= until) return none('nothing collected before "until"');
-    const { starts, values, valueKind } = await this.deps.catalog.totalSeries(project, metric, readFrom, until);
-    const settling = settlingBuckets(settings, step);
-    // the newest buckets settle only while they are the newest: a window that ends well before now has settled
-    const behind = Math.max(0, Math.floor((bucketFloor(timeZone, metric.interval, this.now()) - until) / step));
-    const periods = PERIODS[metric.interval];
-    const points = scoreSeries(values, {
-      periods, valueKind, sensitivity: settings.sensitivity, minExpected: settings.minExpected, settlingBuckets: Math.max(0, settling - behind),
-    });
-    const touchFrom = since - settling * step;
-    const found = episodes(points, valueKind, settings.threshold, periods.length > 0).filter((e) => starts[e.end] >= touchFrom);
-    const r = await this.store.upsert(project.id, found.map((e) => toSignalInput(metric, starts, e, settings)), this.now());
+    const series = await this.deps.catalog.totalSeries(project, metric, readFrom, until);
+    const found = detectEpisodes(series, metric.interval, settings, { timeZone: project.timeZone, until, since, now: this.now() });
+    const target = { scope: 'metric' as const, scopeKey: `metric:${metric.id}`, metricId: metric.id };
+    const r = await this.store.upsert(project.id, found.map((e) => episodeSignal(target, series.starts, e, settings, metric.interval)), this.now());
     return { episodes: found.length, ...r };
   }
 }
@@ -158,16 +160,46 @@ function settlingBuckets(s: ResolvedDetection, stepMs: number): number {
   return Math.ceil((s.settlingMinutes * 60_000) / stepMs);
 }
 
-function toSignalInput(m: Metric, starts: number[], e: Episode, s: ResolvedDetection): SignalInput {
+/** A series on the time grid of an interval: bucket starts and their values (null: a gap). */
+export interface BucketSeries {
+  starts: number[];
+  values: (number | null)[];
+  valueKind: ValueKind;
+}
+
+/**
+ * Scores a series that ends at `until` and returns the episodes that reach `since` or later, less
+ * the settling buckets: those held back by an earlier run fire now. The newest buckets settle
+ * only while they are the newest: a window that ends well before `now` has settled.
+ */
+export function detectEpisodes(series: BucketSeries, interval: Interval, settings: ResolvedDetection, at: { timeZone: string; until: number; since: number; now: number }): Episode[] {
+  const { starts, values, valueKind } = series;
+  const step = INTERVAL_MS[interval];
+  const settling = settlingBuckets(settings, step);
+  const behind = Math.max(0, Math.floor((bucketFloor(at.timeZone, interval, at.now) - at.until) / step));
+  const periods = PERIODS[interval];
+  const points = scoreSeries(values, {
+    periods, valueKind, sensitivity: settings.sensitivity, minExpected: settings.minExpected, settlingBuckets: Math.max(0, settling - behind),
+  });
+  const touchFrom = at.since - settling * step;
+  return episodes(points, valueKind, settings.threshold, periods.length > 0).filter((e) => starts[e.end] >= touchFrom);
+}
+
+/** What a scored series watches: a metric's total, an event's volume. */
+export type SeriesTarget = Pick<SignalInput, 'scope' | 'scopeKey' | 'metricId'>;
+
+/** An episode of a series as a signal (anchored at its first bucket, with its peak bucket's numbers). */
+export function episodeSignal(target: SeriesTarget, starts: number[], e: Episode, s: ResolvedDetection, interval: Interval, details: Record<string, unknown> = {}): SignalInput {
   const p = e.peak;
   return {
-    scope: 'metric', scopeKey: `metric:${m.id}`, metricId: m.id,
+    ...target,
     bucket: starts[e.start], endBucket: starts[e.end], kind: e.kind, direction: e.direction === 'spike' ? 'up' : 'down',
     value: p.value, expected: p.expected, lower: p.lower, upper: p.upper, z: p.z, score: p.score,
     severity: severityOf(e, s.threshold),
     details: {
+      ...details,
       peak: { bucket: starts[p.index], baseline: p.baseline }, flagged: e.flagged, closed: e.closed,
-      interval: m.interval, threshold: s.threshold, minExpected: s.minExpected,
+      interval, threshold: s.threshold, minExpected: s.minExpected,
     },
   };
 }

@@ -153,4 +153,8 @@ export class SignalStore {
       return {};
     }
   }
+
+  async setProjectDetection(projectId: number, settings: ProjectDetection): Promise<void> {
+    await this.db.updateTable('projects').set({ detection: JSON.stringify(settings) }).where('id', '=', projectId).execute();
+  }
 }

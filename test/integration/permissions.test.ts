@@ -64,6 +64,12 @@ const RULES: Record<string, Rule> = {
   'GET /api/projects/:slug/metrics/:id/series': 'viewer+keys',
   'POST /api/projects/:slug/metrics/:id/collect': 'editor+keys',
   'GET /api/projects/:slug/signals': 'viewer+keys',
+  'GET /api/projects/:slug/metrics/:id/rules': 'viewer+keys',
+  'POST /api/projects/:slug/metrics/:id/rules': 'editor+keys',
+  'PATCH /api/projects/:slug/metrics/:id/rules/:ruleId': 'editor+keys',
+  'DELETE /api/projects/:slug/metrics/:id/rules/:ruleId': 'editor+keys',
+  'POST /api/projects/:slug/metrics/:id/backtest': 'viewer+keys',
+  'POST /api/projects/:slug/metrics/backtest': 'viewer+keys',
   'GET /api/projects/:slug/members': 'viewer',
   'PATCH /api/projects/:slug/members/:userId': 'owner',
   'DELETE /api/projects/:slug/members/:userId': 'owner',
@@ -156,6 +162,13 @@ async function newMetric(w: World, project: Project) {
   return w.t.ctx.catalog.create(project, { name: `m${next(w)}`, kind: 'event', status: 'draft', definition: { event: 'Signed Up' } });
 }
 
+const RULE = { condition: { operator: '>', value: 100 }, severity: 'warning' };
+
+async function newRule(w: World, project: Project) {
+  const metric = await newMetric(w, project);
+  return w.t.ctx.thresholdRules.create(project, metric.id, { name: `r${next(w)}`, rule: RULE });
+}
+
 async function newMember(w: World, project: Project) {
   const user = await w.t.ctx.users.create({ email: `member${next(w)}@example.com`, password: PASSWORD });
   await w.t.ctx.memberships.grant(project.id, user.id, 'viewer');
@@ -213,6 +226,18 @@ const SAMPLES: Record<string, Prepare> = {
   'DELETE /api/projects/:slug/metrics/:id': async (w) => ({ params: { id: (await newMetric(w, w.shop)).id } }),
   'GET /api/projects/:slug/metrics/:id/series': async (w) => ({ params: { id: (await newMetric(w, w.shop)).id } }),
   'POST /api/projects/:slug/metrics/:id/collect': async (w) => ({ params: { id: (await newMetric(w, w.shop)).id } }),
+  'GET /api/projects/:slug/metrics/:id/rules': async (w) => ({ params: { id: (await newMetric(w, w.shop)).id } }),
+  'POST /api/projects/:slug/metrics/:id/rules': async (w) => ({ params: { id: (await newMetric(w, w.shop)).id }, body: { name: 'high', rule: RULE } }),
+  'PATCH /api/projects/:slug/metrics/:id/rules/:ruleId': async (w) => {
+    const rule = await newRule(w, w.shop);
+    return { params: { id: rule.metricId, ruleId: rule.id }, body: { enabled: false } };
+  },
+  'DELETE /api/projects/:slug/metrics/:id/rules/:ruleId': async (w) => {
+    const rule = await newRule(w, w.shop);
+    return { params: { id: rule.metricId, ruleId: rule.id } };
+  },
+  'POST /api/projects/:slug/metrics/:id/backtest': async (w) => ({ params: { id: (await newMetric(w, w.shop)).id }, body: { from: '-1d', to: 'now' } }),
+  'POST /api/projects/:slug/metrics/backtest': async () => ({ body: { kind: 'event', definition: { event: 'Signed Up' }, interval: '1d', from: '-3d', to: 'now', rule: RULE } }),
   'PATCH /api/projects/:slug/members/:userId': async (w) => ({ params: { userId: await newMember(w, w.shop) }, body: { role: 'editor' } }),
   'DELETE /api/projects/:slug/members/:userId': async (w) => ({ params: { userId: await newMember(w, w.shop) } }),
   'POST /api/projects/:slug/invitations': async (w) => ({ body: { email: `guest${next(w)}@example.com`, role: 'viewer' } }),
@@ -284,6 +309,7 @@ describe('permissions', () => {
     const member = await newMember(w, w.other);
     const invitation = await newInvitation(w, w.other);
     const key = (await w.t.ctx.apiKeys.create({ projectId: w.other.id, scopes: ['read'] })).key;
+    const rule = await newRule(w, w.other);
     const ids: Record<string, string | number> = { id: metric.id, userId: member };
     const foreignId: Record<string, number> = { '/invitations/': invitation.invitation.id, '/keys/': key.id };
     const failures: string[] = [];
@@ -291,7 +317,8 @@ describe('permissions', () => {
     for (const r of w.t.app.routeTable) {
       if (r.method === 'HEAD' || !r.url.startsWith('/api/projects/:slug/') || !/:(id|userId)/.test(r.url)) continue;
       const id = Object.entries(foreignId).find(([part]) => r.url.includes(part))?.[1] ?? ids[r.url.includes(':userId') ? 'userId' : 'id'];
-      const path = r.url.replace(':slug', 'shop').replace(/:(id|userId)/, String(id));
+      // a rule route: the other project's rule under its own metric
+      const path = r.url.replace(':slug', 'shop').replace(':ruleId', String(rule.id)).replace(/:(id|userId)/, String(r.url.includes(':ruleId') ? rule.metricId : id));
       const call = await (SAMPLES[`${r.method} ${r.url}`] ?? (async () => ({})))(w);
       const headers: Record<string, string> = { ...(await credentials(w, 'owner', w.shop)) };
       if (call.body !== undefined) headers['content-type'] = 'application/json';

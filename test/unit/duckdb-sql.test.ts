@@ -8,9 +8,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { exportSql, int, listEventsSql, propertyPath, segmentLoadSql, timeseriesSql, topEventsSql, totalsSql, type Sql } from '../../src/storage/events/duckdb-sql.js';
+import { eventCountsSql, exportSql, int, listEventsSql, propertyPath, schemaProfileSql, segmentLoadSql, timeseriesSql, topEventsSql, totalsSql, valueSharesSql, type Sql } from '../../src/storage/events/duckdb-sql.js';
 import { DuckDbEventStore } from '../../src/storage/events/duckdb.js';
 import type { EventRow, TimeseriesQuery } from '../../src/storage/events/event-store.js';
+import { profileEvents } from '../../src/detect/schema-drift.js';
+import { foldProfile } from '../../src/signals/drift.js';
 import { SnapshotFile } from '../helpers/snapshot.js';
 import { tempDir } from '../helpers/app.js';
 
@@ -44,6 +46,9 @@ describe('SQL snapshots of the main reads', () => {
     ['list events: event, user and cursor', listEventsSql({ projectId: 7, event: 'Signed Up', userId: 'u1', before: { timestamp: FROM + 1234, messageId: 'm-9' }, limit: 8 })],
     ['export', exportSql({ projectId: 7, fromMs: 0, toMs: TO })],
     ['segment load', { sql: Object.values(segmentLoadSql("/data/wal/it's.ndjson")).join(';\n'), params: [] }],
+    ['schema profile of a day', schemaProfileSql({ projectId: 7, fromMs: FROM, toMs: FROM + DAY, maxEvents: 200, maxProperties: 100, maxValues: 20 })],
+    ['event counts: hourly, local offsets', eventCountsSql({ projectId: 7, fromMs: FROM, toMs: TO, grainMs: HOUR, localOffsets: [{ fromMs: FROM, offsetMs: 19_800_000 }], limit: 50 })],
+    ['value shares of a property', valueSharesSql({ projectId: 7, fromMs: FROM, toMs: FROM + DAY, event: 'Signed Up', property: 'plan', limit: 20 })],
   ];
   for (const [name, q] of cases) {
     test(name, () => snapshots.check(name, shown(typeof q === 'function' ? q() : q)));
@@ -90,6 +95,16 @@ describe('what the builders guarantee', () => {
     for (const bad of [1.5, -0.1, NaN, Infinity, -Infinity, 2 ** 53, 1e21, '7' as unknown as number, null as unknown as number]) {
       assert.throws(() => int(bad), RangeError, String(bad));
     }
+  });
+
+  test('the drift reads bind the event and property, and check what they inline', () => {
+    const evil = "x'); DROP TABLE events; --";
+    const q = valueSharesSql({ projectId: 1, fromMs: 0, toMs: 1, event: evil, property: evil, limit: 5 });
+    assert.ok(!q.sql.includes(evil), q.sql);
+    assert.deepEqual(q.params, [evil, propertyPath(evil)]);
+    assert.throws(() => valueSharesSql({ projectId: 1, fromMs: 0, toMs: 1, event: 'a', property: 'b', limit: 1.5 }), RangeError);
+    assert.throws(() => schemaProfileSql({ projectId: 1, fromMs: 0, toMs: 1, maxEvents: NaN, maxProperties: 1, maxValues: 1 }), RangeError);
+    assert.throws(() => eventCountsSql({ projectId: 1, fromMs: 0, toMs: 1, grainMs: HOUR, limit: Infinity }), RangeError);
   });
 
   test('builders refuse a non-integer where they inline numbers', () => {
@@ -190,5 +205,81 @@ describe('user traits on a real (in-memory) DuckDB', () => {
   test('an older identify loaded later only adds traits the user lacks', async () => {
     const r = await traitsAfter([[identify('n', 'u', 10, { plan: 'pro' })], [identify('o', 'u', 0, { plan: 'free', email: 'u@example.com' })]], ['u', 'nobody']);
     assert.deepEqual(r, { u: { plan: 'pro', email: 'u@example.com' }, nobody: null });
+  });
+});
+
+describe('drift reads on a real (in-memory) DuckDB', () => {
+  const T0 = Date.parse('2026-05-04T10:00:00Z');
+  let n = 0;
+  const row = (event: string, minutes: number, properties: Record<string, unknown>): EventRow => ({
+    project_id: 1, message_id: `d${++n}`, type: 'track', event, anonymous_id: null, user_id: 'u', distinct_id: 'u', session_id: null,
+    timestamp: T0 + minutes * 60_000, received_at: T0, properties, context: {}, page_path: null, referrer_host: null,
+    app_version: null, platform: null, os: null, browser: null, device_type: null, country: null, ip_hash: null,
+  });
+  const orders = [
+    { plan: 'pro', amount: 1.5, note: null, tags: ['a', 'b'], 'we"ird.key': { k: 1 }, big: 12345678901, ok: true, $lib: 'sdk' },
+    { plan: 'free', amount: '2', note: 'hi' },
+    { plan: 'free', amount: 3, ok: false },
+    { plan: 'team', amount: -0.25 },
+  ];
+  const rows: EventRow[] = [
+    ...orders.map((p, i) => row('Order', i, p)),
+    row('Ping', 5, {}), row('Ping', 70, {}), row('Ping', 75, { n: 1 }),
+    row('Rare', 80, { x: 'y' }),
+    { ...row('Order', 1, { plan: 'other project' }), project_id: 2 },
+  ];
+  let store: DuckDbEventStore;
+  let dir: string;
+  const window = { projectId: 1, fromMs: T0, toMs: T0 + 2 * HOUR };
+
+  test('load', async () => {
+    dir = tempDir('vigil-duckdb-drift-');
+    const file = path.join(dir, 'segment.ndjson');
+    fs.writeFileSync(file, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    store = await DuckDbEventStore.open({ file: ':memory:', readers: 1 });
+    assert.equal(await store.loadSegment({ id: 'seg', path: file }), rows.length);
+  });
+  after(async () => {
+    await store?.close();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the schema profile folds into the profile the TypeScript reference builds from the same events (less $ keys)', async () => {
+    const profileRows = await store.schemaProfile({ ...window, maxEvents: 200, maxProperties: 100, maxValues: 20 });
+    const reference = profileEvents(rows.filter((r) => r.project_id === 1).map((r) => ({
+      event: r.event!, properties: Object.fromEntries(Object.entries(r.properties).filter(([k]) => !k.startsWith('$'))),
+    })));
+    assert.deepEqual(foldProfile(profileRows), reference);
+    assert.deepEqual(reference.Order.properties.amount, { types: { number: 3, string: 1 }, distinct: 4, values: { '1.5': 1, '2': 1, '3': 1, '-0.25': 1 } });
+  });
+
+  test('values are left out beyond maxValues; events and properties are capped by frequency', async () => {
+    const few = foldProfile(await store.schemaProfile({ ...window, maxEvents: 200, maxProperties: 100, maxValues: 2 }), 2);
+    assert.deepEqual(few.Order.properties.plan, { types: { string: 4 }, distinct: 3 });
+    assert.deepEqual(few.Order.properties.ok, { types: { boolean: 2 }, distinct: 2, values: { true: 1, false: 1 } });
+    const capped = foldProfile(await store.schemaProfile({ ...window, maxEvents: 2, maxProperties: 2, maxValues: 20 }));
+    assert.deepEqual(Object.keys(capped).sort(), ['Order', 'Ping']);
+    assert.deepEqual(Object.keys(capped.Order.properties).sort(), ['amount', 'plan'], 'the two keys on most events');
+    assert.deepEqual(capped.Ping, { count: 3, properties: { n: { types: { number: 1 }, distinct: 1, values: { '1': 1 } } } });
+  });
+
+  test('event counts: per slot for the most frequent events, in one statement', async () => {
+    const before = store.queryCount;
+    const counts = await store.eventCounts({ ...window, grainMs: HOUR, limit: 2 });
+    assert.equal(store.queryCount, before + 1);
+    assert.deepEqual(counts, [
+      { event: 'Order', slotMs: T0, count: 4 },
+      { event: 'Ping', slotMs: T0, count: 1 },
+      { event: 'Ping', slotMs: T0 + HOUR, count: 2 },
+    ]);
+  });
+
+  test('value shares: counts per value, most frequent first, the rest summed as other; missing and null left out', async () => {
+    assert.deepEqual(await store.valueShares({ ...window, event: 'Order', property: 'plan', limit: 20 }), [
+      { value: 'free', count: 2 }, { value: 'pro', count: 1 }, { value: 'team', count: 1 },
+    ]);
+    assert.deepEqual(await store.valueShares({ ...window, event: 'Order', property: 'plan', limit: 1 }), [{ value: 'free', count: 2 }, { value: '$other', count: 2 }]);
+    assert.deepEqual(await store.valueShares({ ...window, event: 'Order', property: 'note', limit: 5 }), [{ value: 'hi', count: 1 }]);
+    assert.deepEqual(await store.valueShares({ ...window, event: 'Order', property: 'we"ird.key', limit: 5 }), [{ value: '{"k":1}', count: 1 }]);
   });
 });

@@ -2,7 +2,7 @@
  * SQL for the DuckDB event store's reads. Integers (project ids, times, grains) are inlined after
  * a safe-integer check so DuckDB can prune row groups by their zone maps; strings are bound.
  */
-import type { Dimension, EventListQuery, ExportQuery, SlotSpec, TimeseriesQuery, WindowQuery } from './event-store.js';
+import type { Dimension, EventCountsQuery, EventListQuery, ExportQuery, SchemaProfileQuery, SlotSpec, TimeseriesQuery, ValueSharesQuery, WindowQuery } from './event-store.js';
 import { NONE_KEY, OTHER_KEY } from './event-store.js';
 
 export interface Sql {
@@ -184,4 +184,64 @@ export function listEventsSql(q: EventListQuery): Sql {
 
 export function exportSql(q: ExportQuery): Sql {
   return { sql: `SELECT ${ROW_SELECT} FROM events WHERE ${windowWhere(q)} ORDER BY timestamp, message_id`, params: [] };
+}
+
+/** json_type's names as the profile's value types (detect/schema-drift.ts ValueType). */
+const JSON_TYPE = `CASE json_type(properties, path) WHEN 'VARCHAR' THEN 'string' WHEN 'BOOLEAN' THEN 'boolean' WHEN 'OBJECT' THEN 'object'
+        WHEN 'ARRAY' THEN 'array' WHEN 'NULL' THEN 'null' WHEN 'BIGINT' THEN 'number' WHEN 'UBIGINT' THEN 'number' WHEN 'DOUBLE' THEN 'number'
+        WHEN 'HUGEINT' THEN 'number' ELSE lower(json_type(properties, path)) END`;
+
+/**
+ * A window's schema profile: the most frequent events, their keys (json_keys, unnested), and per
+ * key, type and value (as text, see json_extract_string) a count. Values are returned only for
+ * keys with few distinct values; an event without properties keeps one row with a null key.
+ */
+export function schemaProfileSql(q: SchemaProfileQuery): Sql {
+  const sql = `WITH base AS (
+  SELECT event, properties FROM events WHERE ${windowWhere(q)} AND event IS NOT NULL
+), top_events AS (
+  SELECT event, count(*) AS n FROM base GROUP BY event ORDER BY n DESC, event LIMIT ${int(q.maxEvents)}
+), keyed AS (
+  SELECT event, properties, key, '$.' || to_json(key)::VARCHAR AS path
+  FROM (SELECT event, properties, unnest(json_keys(properties)) AS key FROM base WHERE event IN (SELECT event FROM top_events))
+  WHERE NOT starts_with(key, '$')
+), pairs AS (
+  SELECT event, key, ${JSON_TYPE} AS type, json_extract_string(properties, path) AS value, count(*) AS n
+  FROM keyed GROUP BY ALL
+), keys AS (
+  SELECT event, key, count(DISTINCT value) AS distinct_values, row_number() OVER (PARTITION BY event ORDER BY sum(n) DESC, key) AS rank
+  FROM pairs GROUP BY event, key
+)
+SELECT t.event, t.n::DOUBLE AS events, k.key, p.type, CASE WHEN k.distinct_values <= ${int(q.maxValues)} THEN p.value END AS value,
+  coalesce(sum(p.n), 0)::DOUBLE AS count, coalesce(k.distinct_values, 0)::DOUBLE AS distinct_values
+FROM top_events t
+LEFT JOIN keys k ON k.event = t.event AND k.rank <= ${int(q.maxProperties)}
+LEFT JOIN pairs p ON p.event = k.event AND p.key = k.key
+GROUP BY ALL ORDER BY 1, 3, 4, 5`;
+  return { sql, params: [] };
+}
+
+/** Counts per slot of the window's most frequent event names. */
+export function eventCountsSql(q: EventCountsQuery): Sql {
+  const sql = `WITH base AS (
+  SELECT event, ${slotExpr(q)} AS slot FROM events WHERE ${windowWhere(q)} AND event IS NOT NULL
+), top AS (
+  SELECT event FROM base GROUP BY event ORDER BY count(*) DESC, event LIMIT ${int(q.limit)}
+)
+SELECT event, slot::DOUBLE AS slot, count(*)::DOUBLE AS count FROM base WHERE event IN (SELECT event FROM top) GROUP BY 1, 2 ORDER BY 1, 2`;
+  return { sql, params: [] };
+}
+
+/** Counts per value of one event's property, the most frequent `limit` values and the rest as OTHER_KEY. */
+export function valueSharesSql(q: ValueSharesQuery): Sql {
+  const params = [q.event, propertyPath(q.property)];
+  const sql = `WITH v AS (
+  SELECT json_extract_string(properties, $2) AS value, count(*) AS n FROM events
+  WHERE ${windowWhere(q)} AND event = $1 AND json_extract_string(properties, $2) IS NOT NULL GROUP BY 1
+), ranked AS (
+  SELECT value, n, row_number() OVER (ORDER BY n DESC, value) AS rank FROM v
+)
+SELECT CASE WHEN rank <= ${int(q.limit)} THEN value ELSE '${OTHER_KEY}' END AS value, sum(n)::DOUBLE AS count
+FROM ranked GROUP BY 1 ORDER BY min(rank)`;
+  return { sql, params };
 }

@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DuckDBConnection, DuckDBInstance, JsonDuckDBValueConverter } from '@duckdb/node-api';
-import type { EventListQuery, EventRow, EventStore, ExportQuery, MetricScanQuery, MetricScanRow, Segment, TimeseriesQuery, TimeseriesRow, Totals, UserSqlQuery, UserSqlRow, WindowQuery } from './event-store.js';
+import type { EventCountRow, EventCountsQuery, EventListQuery, EventRow, EventStore, ExportQuery, MetricScanQuery, MetricScanRow, SchemaProfileQuery, SchemaProfileRow, Segment, TimeseriesQuery, TimeseriesRow, Totals, UserSqlQuery, UserSqlRow, ValueSharesQuery, WindowQuery } from './event-store.js';
 import { metricScanSql } from './duckdb-metric-sql.js';
 import { checkUserSql, toUserSqlRows, userSqlStatement } from './duckdb-user-sql.js';
-import { EVENTS_DDL, type Sql, exportSql, int, listEventsSql, segmentLoadSql, timeseriesSql, topEventsSql, totalsSql } from './duckdb-sql.js';
+import { EVENTS_DDL, type Sql, eventCountsSql, exportSql, int, listEventsSql, schemaProfileSql, segmentLoadSql, timeseriesSql, topEventsSql, totalsSql, valueSharesSql } from './duckdb-sql.js';
 import { VigilError } from '../../errors.js';
 
 export interface DuckDbOptions {
@@ -184,6 +184,20 @@ export class DuckDbEventStore implements EventStore {
 
   topEvents(q: WindowQuery & { limit: number }) {
     return this.query<{ event: string; count: number; users: number }>(topEventsSql(q));
+  }
+
+  async schemaProfile(q: SchemaProfileQuery): Promise<SchemaProfileRow[]> {
+    const rows = await this.query<{ event: string; events: number; key: string | null; type: string | null; value: string | null; count: number; distinct_values: number }>(schemaProfileSql(q));
+    return rows.map((r) => ({ event: r.event, events: r.events, key: r.key, type: r.type, value: r.value, count: r.count, distinct: r.distinct_values }));
+  }
+
+  async eventCounts(q: EventCountsQuery): Promise<EventCountRow[]> {
+    const rows = await this.query<{ event: string; slot: number; count: number }>(eventCountsSql(q));
+    return rows.map((r) => ({ event: r.event, slotMs: r.slot, count: r.count }));
+  }
+
+  valueShares(q: ValueSharesQuery): Promise<{ value: string; count: number }[]> {
+    return this.query<{ value: string; count: number }>(valueSharesSql(q));
   }
 
   async listEvents(q: EventListQuery): Promise<EventRow[]> {

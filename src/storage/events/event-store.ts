@@ -166,6 +166,51 @@ export interface UserSqlRow {
   breakdown: string | null;
 }
 
+/**
+ * A window's schema profile (see detect/schema-drift.ts): per event name its count, per top-level
+ * property key the count of each JSON type, the distinct non-null values, and the value counts when
+ * they are few. Work is capped: only the `maxEvents` most frequent events and, per event, the
+ * `maxProperties` most frequent keys; keys starting with `$` (set by SDKs and Vigil) are left out.
+ */
+export interface SchemaProfileQuery extends WindowQuery {
+  maxEvents: number;
+  maxProperties: number;
+  /** values are counted only for a property with at most this many distinct values */
+  maxValues: number;
+}
+/** One row per (event, key, type, value): key null for an event without properties. */
+export interface SchemaProfileRow {
+  event: string;
+  /** events of this name in the window */
+  events: number;
+  key: string | null;
+  /** string | number | boolean | object | array | null */
+  type: string | null;
+  /** the value as text (objects and arrays as JSON); null for the null type or when the key has more than maxValues distinct values */
+  value: string | null;
+  count: number;
+  /** distinct non-null values of the key */
+  distinct: number;
+}
+
+/** Events per slot for each of the `limit` most frequent event names of the window. */
+export interface EventCountsQuery extends WindowQuery, SlotSpec {
+  limit: number;
+}
+export interface EventCountRow {
+  event: string;
+  slotMs: number;
+  count: number;
+}
+
+/** Events of one name per value of a top-level property (as text; missing and null left out). */
+export interface ValueSharesQuery extends WindowQuery {
+  event: string;
+  property: string;
+  /** values kept; the rest are summed as OTHER_KEY */
+  limit: number;
+}
+
 export interface EventStore {
   readonly kind: 'duckdb' | 'clickhouse';
   /** Appends a segment's rows unless a segment with this id was loaded before; returns rows added. */
@@ -180,6 +225,12 @@ export interface EventStore {
   exportEvents(q: ExportQuery): AsyncIterable<EventRow[]>;
   userTraits(projectId: number, userId: string): Promise<Record<string, unknown> | null>;
   metricScan(q: MetricScanQuery): Promise<MetricScanRow[]>;
+  /** The window's schema profile, as rows (signals/drift.ts folds them into a DayProfile). */
+  schemaProfile(q: SchemaProfileQuery): Promise<SchemaProfileRow[]>;
+  /** Counts per slot and event name, one statement (event-volume detection). */
+  eventCounts(q: EventCountsQuery): Promise<EventCountRow[]>;
+  /** Counts per value, most frequent first (distribution drift). */
+  valueShares(q: ValueSharesQuery): Promise<{ value: string; count: number }[]>;
   /** Throws a 400 (VIGIL_ERR_METRIC_SQL_FORBIDDEN or VIGIL_ERR_METRIC_SQL_INVALID) saying why a statement may not run. */
   validateUserSql(sql: string): Promise<void>;
   /** Validates, then runs a user's statement with a time limit and a row cap. */

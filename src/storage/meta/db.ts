@@ -194,6 +194,43 @@ export interface SignalTable {
   updated_at: number;
 }
 
+export interface ThresholdRuleTable {
+  id: Generated<number>;
+  project_id: number;
+  metric_id: number;
+  name: string;
+  /** JSON: ThresholdRule (src/detect/threshold.ts) */
+  rule: string;
+  /** 1 watched, 0 paused */
+  enabled: number;
+  /** JSON: ThresholdState after the last bucket evaluated; null before the first evaluation */
+  state: string | null;
+  /** buckets before this (epoch ms) have been evaluated */
+  evaluated_until: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A day's schema profile of a project's events (signals/drift.ts). */
+export interface EventProfileTable {
+  project_id: number;
+  /** the day's first instant, epoch ms */
+  day: number;
+  /** JSON: DayProfile */
+  profile: string;
+  events: number;
+  created_at: number;
+}
+
+/** Where a project-wide detector stands (signals/drift-jobs.ts). */
+export interface DetectorRunTable {
+  project_id: number;
+  detector: string;
+  /** buckets before this (epoch ms) have been covered */
+  done_until: number;
+  updated_at: number;
+}
+
 export interface MetaSchema {
   projects: ProjectTable;
   api_keys: ApiKeyTable;
@@ -208,6 +245,9 @@ export interface MetaSchema {
   invitations: InvitationTable;
   audit_log: AuditLogTable;
   signals: SignalTable;
+  event_profiles: EventProfileTable;
+  detector_runs: DetectorRunTable;
+  threshold_rules: ThresholdRuleTable;
 }
 
 export type MetaDb = Kysely<MetaSchema>;

@@ -5,6 +5,8 @@ import { metricsCatalog } from './0002-metrics.js';
 import { jobs } from './0003-jobs.js';
 import { accounts } from './0004-accounts.js';
 import { detection } from './0005-detection.js';
+import { thresholdRules } from './0006-threshold-rules.js';
+import { drift } from './0007-drift.js';
 
 /** Migrations by name, in order; each takes the dialect for the few column types that differ. */
 export function migrations(dialect: Dialect): Record<string, Migration> {
@@ -14,5 +16,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0003-jobs': jobs(dialect),
     '0004-accounts': accounts(dialect),
     '0005-detection': detection(dialect),
+    '0006-threshold-rules': thresholdRules(dialect),
+    '0007-drift': drift(dialect),
   };
 }
