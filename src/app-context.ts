@@ -27,6 +27,9 @@ import { DuckDbEventStore } from './storage/events/duckdb.js';
 import type { EventStore } from './storage/events/event-store.js';
 import { openMetaStore, type MetaStore } from './storage/meta/db.js';
 
+const JOB_RETENTION_MS = 7 * 86_400_000;
+const JOB_PRUNE_EVERY_MS = 3_600_000;
+
 /** Everything a running Vigil holds: stores, services and the ingest pipeline, wired once. */
 export interface AppContext {
   config: Config;
@@ -158,9 +161,15 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
   const signalJobs = new SignalJobs({ db: meta.db, events, projects, signals, jobs });
   const worker = new JobWorker(jobs, { ...catalog.jobHandlers(), ...signalJobs.jobHandlers() }, { log });
   let schedulerTimer: NodeJS.Timeout | undefined;
+  let prunedAt = 0;
   const scheduleDue = () => {
     catalog.scheduleDue().then((n) => n && worker.wake(), (err) => log.error({ err }, 'scheduling metric collections failed'));
     signalJobs.scheduleDue().then((n) => n && worker.wake(), (err) => log.error({ err }, 'scheduling drift and event-volume detection failed'));
+    // finished jobs are kept a week (their progress and errors stay readable), then removed, hourly
+    if (Date.now() - prunedAt > JOB_PRUNE_EVERY_MS) {
+      prunedAt = Date.now();
+      jobs.prune(JOB_RETENTION_MS).catch((err) => log.error({ err }, 'pruning finished jobs failed'));
+    }
   };
 
   let closing: Promise<void> | null = null;

@@ -12,7 +12,7 @@ export const SignalSchema = Type.Object({
   metricId: Type.Union([Type.Integer(), Type.Null()]),
   bucket: Type.String({ description: 'the first bucket of the episode, where the signal is anchored (ISO 8601, UTC)' }),
   endBucket: Type.String({ description: 'the last bucket of the episode so far' }),
-  kind: Type.String({ description: 'spike, drop, level_shift, outage' }),
+  kind: Type.String({ description: 'metric and event signals: spike, drop, level_shift, outage; threshold rules: breach, recovery; schema: new_event, new_property, new_value, property_gone, type_changed; distribution: distribution_drift' }),
   direction: Type.Union([Type.String({ description: 'up or down' }), Type.Null()]),
   value: Type.Number({ description: 'the peak bucket\'s value' }),
   expected: NullableNumber,
