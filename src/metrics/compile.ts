@@ -44,6 +44,11 @@ export type Plan = ScanPlan | SqlPlan | GaugePlan;
 export interface CompiledMetric {
   plan: Plan;
   valueKind: ValueKind;
+  /**
+   * How the detector reads it: Poisson and minimum-count floors suit counts of things (events,
+   * users, count aggregations); a sum of money fills gaps with 0 like a count but is not Poisson.
+   */
+  detectAs: ValueKind;
   breakdowns: string[];
 }
 
@@ -137,18 +142,18 @@ export function compileMetric(body: MetricBody): CompiledMetric {
       const column = eventColumn(d, 'definition');
       const breakdowns = breakdownsOf(d.breakdowns);
       const plan: ScanPlan = { type: 'scan', columns: [column], combine: only, breakdowns, limit: d.breakdownLimit ?? DEFAULT_BREAKDOWN_LIMIT, other: column.aggregate.fn === 'events' ? 'subtract' : 'rows' };
-      return { plan, valueKind: 'count', breakdowns: breakdowns.map((b) => b.name) };
+      return { plan, valueKind: 'count', detectAs: 'count', breakdowns: breakdowns.map((b) => b.name) };
     }
     case 'ratio': {
       const d = body.definition;
       const columns = [eventColumn(d.numerator, 'definition.numerator'), eventColumn(d.denominator, 'definition.denominator')];
-      return { plan: { type: 'scan', columns, combine: divide, breakdowns: [], limit: 0, other: 'rows' }, valueKind: 'fraction', breakdowns: [] };
+      return { plan: { type: 'scan', columns, combine: divide, breakdowns: [], limit: 0, other: 'rows' }, valueKind: 'fraction', detectAs: 'fraction', breakdowns: [] };
     }
     case 'per_user': {
       const d = body.definition;
       const base = { event: eventOf(d.event), filters: filtersOf(d.filters, 'definition') };
       const columns: ScanColumn[] = [{ ...base, aggregate: { fn: 'events' } }, { ...base, aggregate: { fn: 'users' } }];
-      return { plan: { type: 'scan', columns, combine: divide, breakdowns: [], limit: 0, other: 'rows' }, valueKind: 'fraction', breakdowns: [] };
+      return { plan: { type: 'scan', columns, combine: divide, breakdowns: [], limit: 0, other: 'rows' }, valueKind: 'fraction', detectAs: 'fraction', breakdowns: [] };
     }
     case 'aggregation': {
       const d = body.definition;
@@ -156,14 +161,14 @@ export function compileMetric(body: MetricBody): CompiledMetric {
       const breakdowns = breakdownsOf(d.breakdowns);
       const plan: ScanPlan = { type: 'scan', columns: [column], combine: only, breakdowns, limit: d.breakdownLimit ?? DEFAULT_BREAKDOWN_LIMIT, other: AGGREGATION_OTHER[d.fn] };
       const counted = d.fn === 'count' || d.fn === 'count_distinct' || d.fn === 'sum';
-      return { plan, valueKind: counted ? 'count' : 'fraction', breakdowns: breakdowns.map((b) => b.name) };
+      return { plan, valueKind: counted ? 'count' : 'fraction', detectAs: d.fn === 'count' || d.fn === 'count_distinct' ? 'count' : 'fraction', breakdowns: breakdowns.map((b) => b.name) };
     }
     case 'sql':
       // a statement that returns a `breakdown` column has one breakdown dimension of that name
-      return { plan: { type: 'sql', sql: body.definition.sql }, valueKind: 'fraction', breakdowns: /\bbreakdown\b/i.test(body.definition.sql) ? ['breakdown'] : [] };
+      return { plan: { type: 'sql', sql: body.definition.sql }, valueKind: 'fraction', detectAs: 'fraction', breakdowns: /\bbreakdown\b/i.test(body.definition.sql) ? ['breakdown'] : [] };
     case 'gauge': {
       const d: GaugeBody = body.definition;
-      return { plan: { type: 'gauge', service: d.service, metric: d.metric, aggregate: d.aggregate ?? 'last', tags: d.tags }, valueKind: 'fraction', breakdowns: [] };
+      return { plan: { type: 'gauge', service: d.service, metric: d.metric, aggregate: d.aggregate ?? 'last', tags: d.tags }, valueKind: 'fraction', detectAs: 'fraction', breakdowns: [] };
     }
   }
 }

@@ -220,7 +220,8 @@ export class MetricService {
    * collected bucket without value; not collected, or a fraction's gap, is null), for detection.
    */
   async totalSeries(project: Project, m: Metric, fromMs: number, toMs: number) {
-    const valueKind = compileMetric(parseBody(m.kind, m.definition)).valueKind;
+    const compiled = compileMetric(parseBody(m.kind, m.definition));
+    const valueKind = compiled.detectAs;
     const starts = bucketStarts(project.timeZone, m.interval, fromMs, toMs);
     const values: (number | null)[] = new Array(starts.length).fill(null);
     if (!starts.length) return { starts, values, valueKind };
@@ -229,7 +230,7 @@ export class MetricService {
       const i = r.key === TOTAL ? index.get(r.bucket) : undefined;
       if (i !== undefined) values[i] = r.value;
     }
-    if (valueKind === 'count' && m.historyFrom !== null && m.collectedUntil !== null) {
+    if (compiled.valueKind === 'count' && m.historyFrom !== null && m.collectedUntil !== null) {
       starts.forEach((s, i) => { if (values[i] === null && s >= m.historyFrom! && s < m.collectedUntil!) values[i] = 0; });
     }
     return { starts, values, valueKind };
@@ -285,7 +286,7 @@ export class MetricService {
         if (i !== undefined) values[i] = computed.r.total[j];
       });
     }
-    return { interval, valueKind: compiled.valueKind, starts, values };
+    return { interval, valueKind: compiled.detectAs, starts, values };
   }
 
   async collectNow(project: Project, id: number) {
