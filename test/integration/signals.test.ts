@@ -7,40 +7,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getJson, postJson, startTestApp, type TestApp } from '../helpers/app.js';
+import { HOUR, ingestHourly, random, rhythm, runJobs } from '../helpers/hourly-events.js';
 import { MetricService } from '../../src/metrics/service.js';
 import type { SignalInput } from '../../src/signals/store.js';
 
 const MINUTE = 60_000;
-const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 const DAYS = 21;
 
-function random(seed: number) {
-  let s = seed >>> 0;
-  return () => (s = (Math.imul(s, 1_664_525) + 1_013_904_223) >>> 0) / 2 ** 32;
-}
-
-/** Orders per hour of the day: 40 at night, rising to 120 at 14:00 UTC. */
-const rhythm = (hour: number) => 40 + 80 * Math.max(0, Math.sin((Math.PI * (hour - 6)) / 16));
-
-let messages = 0;
-async function ingest(t: TestApp, counts: { event: string; hour: number; n: number }[]) {
-  const batch: object[] = [];
-  for (const { event, hour, n } of counts) {
-    for (let j = 0; j < n; j++) {
-      batch.push({ type: 'track', event, userId: `u${j % 50}`, messageId: `s-${++messages}`, timestamp: new Date(hour + Math.floor(((j + 0.5) * HOUR) / n)).toISOString() });
-    }
-  }
-  for (let i = 0; i < batch.length; i += 2500) {
-    const r = await postJson(`${t.url}/v1/batch`, { batch: batch.slice(i, i + 2500) }, { authorization: `Bearer ${t.writeKey}` });
-    assert.equal(r.status, 200, JSON.stringify(r.body));
-  }
-  await t.ctx.flush();
-}
-
-const runJobs = async (t: TestApp) => {
-  while (await t.ctx.worker.runOnce()) { /* until the queue is empty */ }
-};
+const ingest = ingestHourly;
 const iso = (ms: number) => new Date(ms).toISOString();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

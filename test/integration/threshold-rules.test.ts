@@ -7,33 +7,16 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getJson, postJson, startTestApp, type TestApp } from '../helpers/app.js';
+import { HOUR, ingestHourly, runJobs } from '../helpers/hourly-events.js';
 import { ThresholdRuleService } from '../../src/signals/threshold-rules.js';
 
 const MINUTE = 60_000;
-const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 const DAYS = 7;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const runJobs = async (t: TestApp) => {
-  while (await t.ctx.worker.runOnce()) { /* until the queue is empty */ }
-};
-
-let messages = 0;
-async function ingest(t: TestApp, counts: { event: string; hour: number; n: number }[]) {
-  const batch: object[] = [];
-  for (const { event, hour, n } of counts) {
-    for (let j = 0; j < n; j++) {
-      batch.push({ type: 'track', event, userId: `u${j % 50}`, messageId: `r-${++messages}`, timestamp: new Date(hour + Math.floor(((j + 0.5) * HOUR) / n)).toISOString() });
-    }
-  }
-  for (let i = 0; i < batch.length; i += 2500) {
-    const r = await postJson(`${t.url}/v1/batch`, { batch: batch.slice(i, i + 2500) }, { authorization: `Bearer ${t.writeKey}` });
-    assert.equal(r.status, 200, JSON.stringify(r.body));
-  }
-  await t.ctx.flush();
-}
+const ingest = ingestHourly;
 
 const ABOVE_40 = { condition: { operator: '>', value: 40 }, forBuckets: 2, recovery: { operator: '<', value: 30 }, severity: 'critical' };
 
