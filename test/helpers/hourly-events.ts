@@ -34,3 +34,27 @@ export async function runJobs(t: TestApp) {
     // until the queue is empty
   }
 }
+
+/** Backfills end at the current hour: close to an hour's end, wait for the next, so data and jobs share one hour. */
+export async function awayFromHourEnd() {
+  const left = HOUR - (Date.now() % HOUR);
+  if (left < 3 * 60_000) await new Promise((r) => setTimeout(r, left + 2000));
+}
+
+/**
+ * The detection tests' traffic over [start, until): Order Completed on the daily rhythm (±3 %),
+ * 260 at `spike`, 40 % for two hours from `drop`; Checkout a flat 20 an hour, 37 at `moderate`
+ * (z ≈ 3.8) and 80 in the newest hour.
+ */
+export function incidentTraffic(seed: number, w: { start: number; until: number; spike: number; drop: number; moderate: number }) {
+  const r = random(seed);
+  const counts: { event: string; hour: number; n: number }[] = [];
+  for (let hour = w.start; hour < w.until; hour += HOUR) {
+    let orders = Math.round(rhythm(new Date(hour).getUTCHours()) * (1 + 0.03 * (2 * r() - 1)));
+    if (hour === w.spike) orders = 260;
+    if (hour >= w.drop && hour < w.drop + 2 * HOUR) orders = Math.round(orders * 0.4);
+    counts.push({ event: 'Order Completed', hour, n: orders });
+    counts.push({ event: 'Checkout', hour, n: hour === w.moderate ? 37 : hour === w.until - HOUR ? 80 : 20 });
+  }
+  return counts;
+}

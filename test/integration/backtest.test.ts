@@ -7,16 +7,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getJson, postJson, startTestApp, type TestApp } from '../helpers/app.js';
-import { HOUR, ingestHourly, random, rhythm, runJobs } from '../helpers/hourly-events.js';
+import { HOUR, awayFromHourEnd, incidentTraffic, ingestHourly, runJobs } from '../helpers/hourly-events.js';
 
-const MINUTE = 60_000;
 const DAY = 24 * HOUR;
 const DAYS = 21;
 
 const ingest = ingestHourly;
 const iso = (ms: number) => new Date(ms).toISOString();
 const utc = (s: string) => iso(Date.parse(s));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const SPIKE_RULE = { condition: { operator: '>', value: 200 }, severity: 'critical' };
 
 describe('backtests', () => {
@@ -43,8 +41,7 @@ describe('backtests', () => {
   const shape = (s: any) => [s.kind, s.direction, utc(s.bucket), utc(s.endBucket), s.severity, s.z === null ? null : Math.round(s.z * 1000) / 1000];
 
   before(async () => {
-    const left = HOUR - (Date.now() % HOUR);
-    if (left < 3 * MINUTE) await sleep(left + 2000);
+    await awayFromHourEnd();
     t = await startTestApp({ config: { metricsBackfillDays: DAYS } });
     editorKey = (await t.ctx.apiKeys.create({ projectId: t.project.id, scopes: ['write'] })).secret;
     until = Math.floor(Date.now() / HOUR) * HOUR;
@@ -53,17 +50,7 @@ describe('backtests', () => {
     spike = today - 2 * DAY + 14 * HOUR;
     drop = today - DAY + 17 * HOUR;
     moderate = until - 40 * HOUR;
-    const r = random(7);
-    const counts: { event: string; hour: number; n: number }[] = [];
-    for (let hour = start; hour < until; hour += HOUR) {
-      let orders = Math.round(rhythm(new Date(hour).getUTCHours()) * (1 + 0.03 * (2 * r() - 1)));
-      if (hour === spike) orders = 260;
-      if (hour >= drop && hour < drop + 2 * HOUR) orders = Math.round(orders * 0.4);
-      counts.push({ event: 'Order Completed', hour, n: orders });
-      // a flat 20 checkouts an hour, a moderate spike (z ≈ 3.8) 40 hours ago, a large one in the newest bucket
-      counts.push({ event: 'Checkout', hour, n: hour === moderate ? 37 : hour === until - HOUR ? 80 : 20 });
-    }
-    await ingest(t, counts);
+    await ingest(t, incidentTraffic(7, { start, until, spike, drop, moderate }));
     const create = async (body: object) => {
       const res = await fetch(`${t.url}/api/projects/shop/metrics`, { method: 'POST', headers: { authorization: `Bearer ${editorKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
       const json = (await res.json()) as any;

@@ -7,17 +7,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getJson, postJson, startTestApp, type TestApp } from '../helpers/app.js';
-import { HOUR, ingestHourly, random, rhythm, runJobs } from '../helpers/hourly-events.js';
+import { HOUR, awayFromHourEnd, incidentTraffic, ingestHourly, runJobs } from '../helpers/hourly-events.js';
 import { MetricService } from '../../src/metrics/service.js';
 import type { SignalInput } from '../../src/signals/store.js';
 
-const MINUTE = 60_000;
 const DAY = 24 * HOUR;
 const DAYS = 21;
 
 const ingest = ingestHourly;
 const iso = (ms: number) => new Date(ms).toISOString();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('signals: live detection of metrics', () => {
   let t: TestApp;
@@ -38,9 +36,7 @@ describe('signals: live detection of metrics', () => {
   };
 
   before(async () => {
-    // the backfill ends at the current hour: keep the data and the jobs inside one hour
-    const left = HOUR - (Date.now() % HOUR);
-    if (left < 3 * MINUTE) await sleep(left + 2000);
+    await awayFromHourEnd();
     t = await startTestApp({ config: { metricsBackfillDays: DAYS } });
     editorKey = (await t.ctx.apiKeys.create({ projectId: t.project.id, scopes: ['write'] })).secret;
     until = Math.floor(Date.now() / HOUR) * HOUR;
@@ -51,17 +47,7 @@ describe('signals: live detection of metrics', () => {
     drop = today - DAY + 17 * HOUR;
     moderate = until - 40 * HOUR;
     newest = until - HOUR;
-    const r = random(11);
-    const counts: { event: string; hour: number; n: number }[] = [];
-    for (let hour = start; hour < until; hour += HOUR) {
-      let orders = Math.round(rhythm(new Date(hour).getUTCHours()) * (1 + 0.03 * (2 * r() - 1)));
-      if (hour === spike) orders = 260;
-      if (hour >= drop && hour < drop + 2 * HOUR) orders = Math.round(orders * 0.4);
-      counts.push({ event: 'Order Completed', hour, n: orders });
-      // a flat 20 checkouts an hour, a moderate spike (z ≈ 3.8) 40 hours ago, a large one in the newest bucket
-      counts.push({ event: 'Checkout', hour, n: hour === moderate ? 37 : hour === newest ? 80 : 20 });
-    }
-    await ingest(t, counts);
+    await ingest(t, incidentTraffic(11, { start, until, spike, drop, moderate }));
     const create = async (body: object) => {
       const res = await api('POST', 'metrics', body);
       assert.equal(res.status, 201, JSON.stringify(res.body));

@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getJson, postJson, startTestApp, type TestApp } from '../helpers/app.js';
-import { HOUR, ingestHourly, runJobs } from '../helpers/hourly-events.js';
+import { HOUR, awayFromHourEnd, ingestHourly, runJobs } from '../helpers/hourly-events.js';
 import { ThresholdRuleService } from '../../src/signals/threshold-rules.js';
 
 const MINUTE = 60_000;
@@ -15,7 +15,6 @@ const DAY = 24 * HOUR;
 const DAYS = 7;
 
 const iso = (ms: number) => new Date(ms).toISOString();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ingest = ingestHourly;
 
 const ABOVE_40 = { condition: { operator: '>', value: 40 }, forBuckets: 2, recovery: { operator: '<', value: 30 }, severity: 'critical' };
@@ -42,9 +41,7 @@ describe('threshold rules', () => {
   const brief = (signals: Record<string, any>[]) => signals.map((s) => [s.kind, s.bucket]);
 
   before(async () => {
-    // the backfill ends at the current hour: keep the data and the jobs inside one hour
-    const left = HOUR - (Date.now() % HOUR);
-    if (left < 3 * MINUTE) await sleep(left + 2000);
+    await awayFromHourEnd();
     t = await startTestApp({ config: { metricsBackfillDays: DAYS } });
     editorKey = (await t.ctx.apiKeys.create({ projectId: t.project.id, scopes: ['write'] })).secret;
     until = Math.floor(Date.now() / HOUR) * HOUR;
