@@ -17,6 +17,8 @@ import { ThresholdRuleService } from './signals/threshold-rules.js';
 import { BacktestService } from './signals/backtest.js';
 import { JobQueue, JobWorker } from './jobs/index.js';
 import { SignalJobs } from './signals/drift-jobs.js';
+import { IncidentService } from './incidents/service.js';
+import { AlertService } from './alerts/service.js';
 import { UserService } from './auth/users.js';
 import { SessionService } from './auth/sessions.js';
 import { MembershipService } from './auth/memberships.js';
@@ -56,6 +58,8 @@ export interface AppContext {
   worker: JobWorker;
   /** the project-wide detectors (drift daily, event volume hourly) and their jobs */
   signalJobs: SignalJobs;
+  incidents: IncidentService;
+  alerts: AlertService;
   /** Starts the job worker and the scheduler's periodic check for due collections. */
   startBackground(): void;
   /** Makes every acknowledged event visible to queries (tests, import, shutdown). */
@@ -159,12 +163,19 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
   const signals: SignalService = new SignalService({ db: meta.db, catalog, log });
   const thresholdRules: ThresholdRuleService = new ThresholdRuleService({ db: meta.db, catalog, signals, log });
   const signalJobs = new SignalJobs({ db: meta.db, events, projects, signals, jobs });
-  const worker = new JobWorker(jobs, { ...catalog.jobHandlers(), ...signalJobs.jobHandlers() }, { log });
+  // incidents and alerts each need the other: alerts write deliveries inside incident changes,
+  // and read incidents back when they send
+  const alerts: AlertService = new AlertService({ db: meta.db, dialect: meta.dialect, config, jobs, projects, catalog, incidents: () => incidents, log });
+  const incidents: IncidentService = new IncidentService({ db: meta.db, dialect: meta.dialect, catalog, signals, projects, log, onChange: (tx, change) => alerts.onIncidentChange(tx, change) });
+  signals.onSignals((projectId, written, covered) => incidents.onSignals(projectId, written, covered));
+  const worker = new JobWorker(jobs, { ...catalog.jobHandlers(), ...signalJobs.jobHandlers(), ...alerts.jobHandlers() }, { log });
   let schedulerTimer: NodeJS.Timeout | undefined;
   let prunedAt = 0;
   const scheduleDue = () => {
     catalog.scheduleDue().then((n) => n && worker.wake(), (err) => log.error({ err }, 'scheduling metric collections failed'));
     signalJobs.scheduleDue().then((n) => n && worker.wake(), (err) => log.error({ err }, 'scheduling drift and event-volume detection failed'));
+    incidents.tick().catch((err) => log.error({ err }, 'the incidents tick failed'));
+    alerts.scheduleDue().then((n) => n && worker.wake(), (err) => log.error({ err }, 'scheduling alert repeats and digests failed'));
     // finished jobs are kept a week (their progress and errors stay readable), then removed, hourly
     if (Date.now() - prunedAt > JOB_PRUNE_EVERY_MS) {
       prunedAt = Date.now();
@@ -197,6 +208,8 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
     jobs,
     worker,
     signalJobs,
+    incidents,
+    alerts,
     startBackground() {
       if (schedulerTimer) return;
       worker.start();

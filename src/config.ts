@@ -43,9 +43,11 @@ const schema = z.object({
   ingestRateLimit: integer(1).default(6000),
   publicUrl: z.string().url('an absolute URL such as https://vigil.example.com').optional(),
   passwordScryptLogN: integer(10, 20).default(16),
+  alertsAllowPrivateUrls: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  alertsAllowHttp: z.enum(['true', 'false']).optional().transform((v) => (v === undefined ? undefined : v === 'true')),
 });
 
-export type Config = z.infer<typeof schema> & { metaFile: string; eventsFile: string; walDir: string };
+export type Config = Omit<z.infer<typeof schema>, 'alertsAllowHttp'> & { metaFile: string; eventsFile: string; walDir: string; alertsAllowHttp: boolean };
 export type ConfigInput = Partial<Record<keyof z.input<typeof schema>, string | number | undefined>>;
 
 /** Maps each setting to its VIGIL_* environment variable. */
@@ -80,6 +82,8 @@ export const ENV_NAMES: Record<keyof z.input<typeof schema>, string> = {
   ingestRateLimit: 'VIGIL_INGEST_RATE_LIMIT',
   publicUrl: 'VIGIL_PUBLIC_URL',
   passwordScryptLogN: 'VIGIL_PASSWORD_SCRYPT_LOG_N',
+  alertsAllowPrivateUrls: 'VIGIL_ALERTS_ALLOW_PRIVATE_URLS',
+  alertsAllowHttp: 'VIGIL_ALERTS_ALLOW_HTTP',
 };
 
 export class ConfigError extends Error {}
@@ -139,5 +143,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
   }
   const dataDir = path.resolve(c.dataDir);
   const fileOf = (url: string | undefined, fallback: string) => (url ? path.resolve(fileIn(url)) : path.join(dataDir, fallback));
-  return { ...c, dataDir, metaFile: fileOf(c.databaseUrl, 'meta.sqlite'), eventsFile: fileOf(c.eventsUrl, 'events.duckdb'), walDir: path.join(dataDir, 'wal') };
+  // alerts go out over https only in production, unless told otherwise
+  const alertsAllowHttp = c.alertsAllowHttp ?? env.NODE_ENV !== 'production';
+  return { ...c, alertsAllowHttp, dataDir, metaFile: fileOf(c.databaseUrl, 'meta.sqlite'), eventsFile: fileOf(c.eventsUrl, 'events.duckdb'), walDir: path.join(dataDir, 'wal') };
 }

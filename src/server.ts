@@ -12,6 +12,8 @@ import { signalRoutes } from './signals/routes.js';
 import { thresholdRoutes } from './signals/threshold-routes.js';
 import { backtestRoutes } from './signals/backtest-routes.js';
 import { jobRoutes } from './jobs/routes.js';
+import { incidentRoutes } from './incidents/routes.js';
+import { alertRoutes } from './alerts/routes.js';
 import { addSecurityHooks } from './http/security.js';
 import cookie from '@fastify/cookie';
 import { addAccessControl, type RouteAccess } from './auth/access.js';
@@ -92,6 +94,8 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
   await app.register(thresholdRoutes, { ctx });
   await app.register(backtestRoutes, { ctx });
   await app.register(jobRoutes, { ctx });
+  await app.register(incidentRoutes, { ctx });
+  await app.register(alertRoutes, { ctx });
   await app.register(authRoutes, { ctx });
   await app.register(firstRunRoutes, { ctx });
   await app.register(adminRoutes, { ctx });

@@ -191,7 +191,8 @@ export class DriftDetector {
         if (r.band !== 'stable') signals.push(distributionSignal(event, property, r, start, n));
       }
     }
-    const r = await this.deps.signals.upsert(project.id, signals);
+    const dayEnd = nextBucket(tz, '1d', start);
+    const r = await this.deps.signals.upsert(project.id, signals, ['schema:*', 'distribution:*'].map((scopeKey) => ({ scopeKey, until: dayEnd, stepMs: 86_400_000 })));
     return done({ ...result, schema, distribution: signals.length - schema, ...r });
   }
 

@@ -28,6 +28,24 @@ export const MAX_DETECT_BUCKETS = 50_000;
 /** |z| at or beyond this multiple of the threshold makes a signal critical */
 const CRITICAL_Z_MULTIPLE = 2;
 
+/**
+ * A detector has scored `scopeKey` (or, ending in `*`, every scope with that prefix) up to `until`
+ * (exclusive, epoch ms) in buckets of `stepMs`: how incidents tell that a scope has been healthy
+ * for long enough to resolve.
+ */
+export interface Coverage {
+  scopeKey: string;
+  until: number;
+  stepMs: number;
+}
+
+/**
+ * Told after every detector run (signals never import incidents): the signals the run inserted or
+ * changed, and what it covered. A listener that fails is logged; incidents catch up on signals
+ * they have not seen.
+ */
+export type SignalListener = (projectId: number, written: Signal[], covered: Coverage[]) => Promise<void>;
+
 export interface SignalServiceDeps {
   db: MetaDb;
   catalog: MetricService;
@@ -69,14 +87,26 @@ export function decodeCursor(cursor: string): { bucket: number; id: number } {
 export class SignalService {
   readonly store: SignalStore;
   private now: () => number;
+  private listeners: SignalListener[] = [];
 
   constructor(private deps: SignalServiceDeps) {
     this.store = new SignalStore(deps.db);
     this.now = deps.now ?? Date.now;
   }
 
-  upsert(projectId: number, signals: SignalInput[]) {
-    return this.store.upsert(projectId, signals, this.now());
+  onSignals(listener: SignalListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** Stores a detector run's signals (idempotently), then tells the listeners what it wrote and covered. */
+  async upsert(projectId: number, signals: SignalInput[], covered: Coverage[] = []): Promise<{ inserted: number; updated: number }> {
+    const { inserted, updated, written } = await this.store.upsert(projectId, signals, this.now());
+    if (written.length || covered.length) {
+      for (const listener of this.listeners) {
+        await listener(projectId, written, covered).catch((err) => this.deps.log.warn({ projectId, error: err instanceof Error ? err.message : String(err) }, 'a signal listener failed'));
+      }
+    }
+    return { inserted, updated };
   }
 
   /** A page of a project's signals, newest first; `nextCursor` continues after its last one. */
@@ -150,7 +180,8 @@ export class SignalService {
     const series = await this.deps.catalog.totalSeries(project, metric, readFrom, until);
     const found = detectEpisodes(series, metric.interval, settings, { timeZone: project.timeZone, until, since, now: this.now() });
     const target = { scope: 'metric' as const, scopeKey: `metric:${metric.id}`, metricId: metric.id };
-    const r = await this.store.upsert(project.id, found.map((e) => episodeSignal(target, series.starts, e, settings, metric.interval)), this.now());
+    const covered = { scopeKey: target.scopeKey, until: until - heldBuckets(settings, metric.interval, { timeZone: project.timeZone, until, now: this.now() }) * step, stepMs: step };
+    const r = await this.upsert(project.id, found.map((e) => episodeSignal(target, series.starts, e, settings, metric.interval)), [covered]);
     return { episodes: found.length, ...r };
   }
 }
@@ -158,6 +189,13 @@ export class SignalService {
 /** 2 hours hold 8 buckets at 15m, 2 at 1h, 1 at 1d (detection.md, scenario 13). */
 function settlingBuckets(s: ResolvedDetection, stepMs: number): number {
   return Math.ceil((s.settlingMinutes * 60_000) / stepMs);
+}
+
+/** The newest buckets before `until` still held while late events may arrive (none once `now` is well past them). */
+export function heldBuckets(settings: ResolvedDetection, interval: Interval, at: { timeZone: string; until: number; now: number }): number {
+  const step = INTERVAL_MS[interval];
+  const behind = Math.max(0, Math.floor((bucketFloor(at.timeZone, interval, at.now) - at.until) / step));
+  return Math.max(0, settlingBuckets(settings, step) - behind);
 }
 
 /** A series on the time grid of an interval: bucket starts and their values (null: a gap). */
@@ -176,10 +214,9 @@ export function detectEpisodes(series: BucketSeries, interval: Interval, setting
   const { starts, values, valueKind } = series;
   const step = INTERVAL_MS[interval];
   const settling = settlingBuckets(settings, step);
-  const behind = Math.max(0, Math.floor((bucketFloor(at.timeZone, interval, at.now) - at.until) / step));
   const periods = PERIODS[interval];
   const points = scoreSeries(values, {
-    periods, valueKind, sensitivity: settings.sensitivity, minExpected: settings.minExpected, settlingBuckets: Math.max(0, settling - behind),
+    periods, valueKind, sensitivity: settings.sensitivity, minExpected: settings.minExpected, settlingBuckets: heldBuckets(settings, interval, at),
   });
   const touchFrom = at.since - settling * step;
   return episodes(points, valueKind, settings.threshold, periods.length > 0).filter((e) => starts[e.end] >= touchFrom);

@@ -92,9 +92,10 @@ export class SignalStore {
    * Inserts each signal, or updates the one of its scope and direction whose buckets overlap it
    * (the same episode seen by a later run): never a duplicate. Unchanged signals are not written.
    */
-  async upsert(projectId: number, inputs: SignalInput[], now: number): Promise<{ inserted: number; updated: number }> {
+  async upsert(projectId: number, inputs: SignalInput[], now: number): Promise<{ inserted: number; updated: number; written: Signal[] }> {
     let inserted = 0, updated = 0;
-    if (!inputs.length) return { inserted, updated };
+    const written: Signal[] = [];
+    if (!inputs.length) return { inserted, updated, written };
     await this.db.transaction().execute(async (tx) => {
       for (const input of inputs) {
         let q = tx.selectFrom('signals').selectAll()
@@ -107,18 +108,20 @@ export class SignalStore {
           const next = columns(merge(existing, input));
           if (JSON.stringify(next) === JSON.stringify(columns(existing))) continue;
           await tx.updateTable('signals').set({ ...next, updated_at: now }).where('id', '=', existing.id).execute();
+          written.push({ ...existing, ...merge(existing, input), updatedAt: now });
           updated++;
           continue;
         }
         // another direction anchored at the same bucket (a rescored history) is replaced
         const cols = columns(input);
-        await tx.insertInto('signals').values({ project_id: projectId, ...cols, created_at: now, updated_at: now })
+        const added = await tx.insertInto('signals').values({ project_id: projectId, ...cols, created_at: now, updated_at: now })
           .onConflict((oc) => oc.columns(['project_id', 'scope_key', 'bucket']).doUpdateSet({ ...cols, updated_at: now }))
-          .execute();
+          .returningAll().executeTakeFirstOrThrow();
+        written.push(toSignal(added));
         inserted++;
       }
     });
-    return { inserted, updated };
+    return { inserted, updated, written };
   }
 
   /** Newest first (by anchor, then id). */

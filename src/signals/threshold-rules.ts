@@ -297,7 +297,7 @@ export class ThresholdRuleService {
     if (first < 0) first = starts.length;
     const result = evaluateThreshold(values.slice(first), r.rule, state ?? { breached: false, run: 0, history: values.slice(0, first) });
     // signals first: a crash before the state is saved only repeats them, idempotently
-    await this.deps.signals.upsert(project.id, result.events.map((e) => ruleSignal(metric, r, starts[first + e.index], e)));
+    await this.deps.signals.upsert(project.id, result.events.map((e) => ruleSignal(metric, r, starts[first + e.index], e)), [{ scopeKey: `rule:${r.id}`, until: end, stepMs: step }]);
     await this.store.saveProgress(r, result.state, end);
     return result.events.length;
   }

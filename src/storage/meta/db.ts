@@ -231,6 +231,102 @@ export interface DetectorRunTable {
   updated_at: number;
 }
 
+export interface IncidentTable {
+  id: Generated<number>;
+  project_id: number;
+  scope_key: string;
+  breakdown: string;
+  /** up | down | '' */
+  direction: string;
+  metric_id: number | null;
+  title: string;
+  /** open | acknowledged | resolved */
+  status: string;
+  /** recovered | manual | false_positive */
+  resolution: string | null;
+  /** minor | significant | major */
+  severity: string;
+  root_signal_id: number | null;
+  assignee_id: number | null;
+  muted_until: number | null;
+  started_bucket: number;
+  last_bucket: number;
+  opened_at: number;
+  acknowledged_at: number | null;
+  resolved_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface IncidentSignalTable {
+  incident_id: number;
+  signal_id: number;
+  /** root | same_scope | related */
+  role: string;
+  added_at: number;
+}
+
+export interface IncidentEventTable {
+  id: Generated<number>;
+  incident_id: number;
+  type: string;
+  actor_id: number | null;
+  /** JSON */
+  data: string;
+  at: number;
+}
+
+export interface AlertDestinationTable {
+  id: Generated<number>;
+  project_id: number;
+  name: string;
+  kind: string;
+  /** JSON, not secret */
+  config: string;
+  /** encrypted JSON (src/alerts/secrets.ts) */
+  secrets: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface AlertRuleTable {
+  id: Generated<number>;
+  project_id: number;
+  name: string;
+  enabled: number;
+  /** JSON: AlertRuleSpec */
+  spec: string;
+  muted_until: number | null;
+  digest_until: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface AlertDeliveryTable {
+  id: Generated<number>;
+  project_id: number;
+  rule_id: number | null;
+  destination_id: number | null;
+  incident_id: number | null;
+  scope_key: string | null;
+  /** opened | repeat | resolved | digest | test */
+  event: string;
+  /** pending | sent | failed */
+  status: string;
+  idempotency_key: string;
+  /** JSON: AlertMessage */
+  message: string;
+  attempts: number;
+  next_attempt_at: number | null;
+  last_error: string | null;
+  response_status: number | null;
+  response_body: string | null;
+  external_id: string | null;
+  created_at: number;
+  updated_at: number;
+  sent_at: number | null;
+}
+
 export interface MetaSchema {
   projects: ProjectTable;
   api_keys: ApiKeyTable;
@@ -248,6 +344,12 @@ export interface MetaSchema {
   event_profiles: EventProfileTable;
   detector_runs: DetectorRunTable;
   threshold_rules: ThresholdRuleTable;
+  incidents: IncidentTable;
+  incident_signals: IncidentSignalTable;
+  incident_events: IncidentEventTable;
+  alert_destinations: AlertDestinationTable;
+  alert_rules: AlertRuleTable;
+  alert_deliveries: AlertDeliveryTable;
 }
 
 export type MetaDb = Kysely<MetaSchema>;

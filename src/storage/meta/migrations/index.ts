@@ -7,6 +7,7 @@ import { accounts } from './0004-accounts.js';
 import { detection } from './0005-detection.js';
 import { thresholdRules } from './0006-threshold-rules.js';
 import { drift } from './0007-drift.js';
+import { incidentsAlerts } from './0008-incidents-alerts.js';
 
 /** Migrations by name, in order; each takes the dialect for the few column types that differ. */
 export function migrations(dialect: Dialect): Record<string, Migration> {
@@ -18,5 +19,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0005-detection': detection(dialect),
     '0006-threshold-rules': thresholdRules(dialect),
     '0007-drift': drift(dialect),
+    '0008-incidents-alerts': incidentsAlerts(dialect),
   };
 }
