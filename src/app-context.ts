@@ -62,6 +62,8 @@ export interface AppContext {
   alerts: AlertService;
   /** Starts the job worker and the scheduler's periodic check for due collections. */
   startBackground(): void;
+  /** One scheduler tick (what the timer runs every VIGIL_SCHEDULER_TICK_MS), awaited. */
+  runSchedulerTick(): Promise<void>;
   /** Makes every acknowledged event visible to queries (tests, import, shutdown). */
   flush(): Promise<void>;
   close(): Promise<void>;
@@ -81,7 +83,12 @@ export async function openEvents(config: Config): Promise<DuckDbEventStore> {
  * Opens the stores, replays what the write-ahead directory still holds, rebuilds the dedup index
  * and starts the ingest pipeline.
  */
-export async function createAppContext(config: Config, log: FastifyBaseLogger): Promise<AppContext> {
+/** `now`: the clock of scheduling, collection, detection, incidents and alerts (tests move it; ingest keeps the real one). */
+export interface AppContextOptions {
+  now?: () => number;
+}
+
+export async function createAppContext(config: Config, log: FastifyBaseLogger, opts: AppContextOptions = {}): Promise<AppContext> {
   const meta = await openMeta(config);
   let events: DuckDbEventStore;
   try {
@@ -91,7 +98,7 @@ export async function createAppContext(config: Config, log: FastifyBaseLogger): 
     throw err;
   }
   try {
-    return await startPipeline(config, log, meta, events);
+    return await startPipeline(config, log, meta, events, opts.now ?? Date.now);
   } catch (err) {
     // release the stores (the DuckDB file lock above all) before reporting the failure
     await events.close().catch(() => undefined);
@@ -100,7 +107,7 @@ export async function createAppContext(config: Config, log: FastifyBaseLogger): 
   }
 }
 
-async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaStore, events: DuckDbEventStore): Promise<AppContext> {
+async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaStore, events: DuckDbEventStore, now: () => number): Promise<AppContext> {
   const metrics = createMetrics();
   const loader = new SegmentLoader(events, log, (_rows, seconds) => {
     metrics.segmentLoadSeconds.observe(seconds);
@@ -137,7 +144,7 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
 
   const measurements = new MeasurementStore(meta.db);
   const projects = new ProjectService(meta.db);
-  const jobs = new JobQueue(meta.db, meta.dialect);
+  const jobs = new JobQueue(meta.db, meta.dialect, now);
   const catalog: MetricService = new MetricService({
     db: meta.db,
     events,
@@ -148,6 +155,7 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
     sqlMaxRows: config.metricSqlMaxRows,
     settings: { lookbackBuckets: config.metricsLookbackBuckets, backfillDays: config.metricsBackfillDays },
     log,
+    now,
     // detection and threshold rules after every collection, and their signals as marks on series:
     // metrics never import signals; one failing does not keep the other from running
     onCollected: async (project, collected, window) => {
@@ -160,26 +168,36 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
     },
     marksFor: (metricId, fromMs, toMs) => signals.marksFor(metricId, fromMs, toMs),
   });
-  const signals: SignalService = new SignalService({ db: meta.db, catalog, log });
-  const thresholdRules: ThresholdRuleService = new ThresholdRuleService({ db: meta.db, catalog, signals, log });
-  const signalJobs = new SignalJobs({ db: meta.db, events, projects, signals, jobs });
+  const signals: SignalService = new SignalService({ db: meta.db, catalog, log, now });
+  const thresholdRules: ThresholdRuleService = new ThresholdRuleService({ db: meta.db, catalog, signals, log, now });
+  const signalJobs = new SignalJobs({ db: meta.db, events, projects, signals, jobs, now });
   // incidents and alerts each need the other: alerts write deliveries inside incident changes,
   // and read incidents back when they send
-  const alerts: AlertService = new AlertService({ db: meta.db, dialect: meta.dialect, config, jobs, projects, catalog, incidents: () => incidents, log });
-  const incidents: IncidentService = new IncidentService({ db: meta.db, dialect: meta.dialect, catalog, signals, projects, log, onChange: (tx, change) => alerts.onIncidentChange(tx, change) });
+  const alerts: AlertService = new AlertService({ db: meta.db, dialect: meta.dialect, config, jobs, projects, catalog, incidents: () => incidents, log, now });
+  const incidents: IncidentService = new IncidentService({ db: meta.db, dialect: meta.dialect, catalog, signals, projects, log, onChange: (tx, change) => alerts.onIncidentChange(tx, change), now });
   signals.onSignals((projectId, written, covered) => incidents.onSignals(projectId, written, covered));
   const worker = new JobWorker(jobs, { ...catalog.jobHandlers(), ...signalJobs.jobHandlers(), ...alerts.jobHandlers() }, { log });
   let schedulerTimer: NodeJS.Timeout | undefined;
   let prunedAt = 0;
-  const scheduleDue = () => {
-    catalog.scheduleDue().then((n) => n && worker.wake(), (err) => log.error({ err }, 'scheduling metric collections failed'));
-    signalJobs.scheduleDue().then((n) => n && worker.wake(), (err) => log.error({ err }, 'scheduling drift and event-volume detection failed'));
-    incidents.tick().catch((err) => log.error({ err }, 'the incidents tick failed'));
-    alerts.scheduleDue().then((n) => n && worker.wake(), (err) => log.error({ err }, 'scheduling alert repeats and digests failed'));
+  // one scheduler tick: what is due is queued for the worker; a step that fails is logged and the others go on
+  const scheduleDue = async () => {
+    const steps: [string, () => Promise<number | void>][] = [
+      ['scheduling metric collections', () => catalog.scheduleDue()],
+      ['scheduling drift and event-volume detection', () => signalJobs.scheduleDue()],
+      ['the incidents tick', () => incidents.tick()],
+      ['scheduling alert repeats and digests', () => alerts.scheduleDue()],
+    ];
     // finished jobs are kept a week (their progress and errors stay readable), then removed, hourly
-    if (Date.now() - prunedAt > JOB_PRUNE_EVERY_MS) {
-      prunedAt = Date.now();
-      jobs.prune(JOB_RETENTION_MS).catch((err) => log.error({ err }, 'pruning finished jobs failed'));
+    if (now() - prunedAt > JOB_PRUNE_EVERY_MS) {
+      prunedAt = now();
+      steps.push(['pruning finished jobs', () => jobs.prune(JOB_RETENTION_MS)]);
+    }
+    for (const [what, step] of steps) {
+      try {
+        if (await step()) worker.wake();
+      } catch (err) {
+        log.error({ err }, `${what} failed`);
+      }
     }
   };
 
@@ -210,11 +228,12 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
     signalJobs,
     incidents,
     alerts,
+    runSchedulerTick: scheduleDue,
     startBackground() {
       if (schedulerTimer) return;
       worker.start();
-      scheduleDue();
-      schedulerTimer = setInterval(scheduleDue, config.schedulerTickMs);
+      void scheduleDue();
+      schedulerTimer = setInterval(() => void scheduleDue(), config.schedulerTickMs);
       schedulerTimer.unref();
     },
     async flush() {

@@ -24,12 +24,12 @@ export function tempDir(prefix = 'vigil-test-'): string {
 }
 
 /** A real Vigil (SQLite + DuckDB in a temp folder) on a loopback port, with one project and keys. */
-export async function startTestApp(opts: { timeZone?: string; config?: ConfigInput } = {}): Promise<TestApp> {
+export async function startTestApp(opts: { timeZone?: string; config?: ConfigInput; now?: () => number } = {}): Promise<TestApp> {
   const dataDir = tempDir();
   const config = loadConfig({}, { dataDir, port: 0, host: '127.0.0.1', logLevel: 'silent', demo: 'false', ingestFlushMs: 200,
     // cheap password hashing: tests sign in many times
     passwordScryptLogN: 10, ...opts.config });
-  const ctx = await createAppContext(config, pino({ level: 'silent' }));
+  const ctx = await createAppContext(config, pino({ level: 'silent' }), { now: opts.now });
   const app = await buildServer(ctx);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address() as { port: number };
