@@ -39,11 +39,16 @@ export interface SendContext {
   now: () => number;
 }
 
+/** A network endpoint a destination's settings point at: checked against the SSRF rules when saved. */
+export type DestinationTarget = { field: string; url: string } | { field: string; host: string };
+
 export interface DestinationDriver {
   kind: DestinationKind;
   /** names of the settings kept encrypted and never returned by the API */
   secretFields: readonly string[];
   /** throws a 400 (errors.ts badRequest) naming the field when the settings are unusable */
   validate(config: Record<string, unknown>, secrets: Record<string, string>): void;
+  /** the URLs (or SMTP host) the settings point at; call only after validate */
+  targets(config: Record<string, unknown>, secrets: Record<string, string>): DestinationTarget[];
   send(destination: Destination, message: AlertMessage, ctx: SendContext): Promise<SendResult>;
 }
