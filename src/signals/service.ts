@@ -127,6 +127,19 @@ export class SignalService {
     return this.store.setProjectDetection(projectId, parseDetection(settings));
   }
 
+  /**
+   * These signals, by id. `db` reads inside a caller's transaction (on SQLite a read outside it
+   * would wait for the transaction to end).
+   */
+  byIds(ids: number[], db?: MetaDb): Promise<Signal[]> {
+    return (db ? new SignalStore(db) : this.store).byIds(ids);
+  }
+
+  /** Signals inserted or updated in [fromMs, toMs), oldest write first (incidents' catch-up). */
+  writtenBetween(fromMs: number, toMs: number, limit: number): Promise<Signal[]> {
+    return this.store.writtenBetween(fromMs, toMs, limit);
+  }
+
   forMetric(metricId: number, fromMs: number, toMs: number): Promise<Signal[]> {
     return this.store.forMetric(metricId, fromMs, toMs);
   }

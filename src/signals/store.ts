@@ -136,6 +136,19 @@ export class SignalStore {
     return (await q.orderBy('bucket', 'desc').orderBy('id', 'desc').limit(f.limit).execute()).map(toSignal);
   }
 
+  /** These signals (of any project), by id. */
+  async byIds(ids: number[]): Promise<Signal[]> {
+    if (!ids.length) return [];
+    return (await this.db.selectFrom('signals').selectAll().where('id', 'in', ids).orderBy('id').execute()).map(toSignal);
+  }
+
+  /** Signals inserted or updated in [fromMs, toMs), oldest write first, at most `limit`. */
+  async writtenBetween(fromMs: number, toMs: number, limit: number): Promise<Signal[]> {
+    const rows = await this.db.selectFrom('signals').selectAll()
+      .where('updated_at', '>=', fromMs).where('updated_at', '<', toMs).orderBy('updated_at').orderBy('id').limit(limit).execute();
+    return rows.map(toSignal);
+  }
+
   /** A metric's signals overlapping [fromMs, toMs), oldest first. */
   async forMetric(metricId: number, fromMs: number, toMs: number): Promise<Signal[]> {
     const rows = await this.db.selectFrom('signals').selectAll()

@@ -81,6 +81,11 @@ const RULES: Record<string, Rule> = {
   'DELETE /api/projects/:slug/keys/:id': 'owner',
   'GET /api/projects/:slug/audit': 'owner',
   'GET /api/projects/:slug/audit/export': 'owner',
+  'GET /api/projects/:slug/incidents': 'viewer+keys',
+  'GET /api/projects/:slug/incidents/stats': 'viewer+keys',
+  'GET /api/projects/:slug/incidents/:id': 'viewer+keys',
+  ...Object.fromEntries(['acknowledge', 'resolve', 'reopen', 'mute', 'unmute', 'false-positive', 'undo-false-positive', 'assign', 'comments'].map((a) => [`POST /api/projects/:slug/incidents/:id/${a}`, 'editor+keys'])),
+  'POST /api/projects/:slug/incidents/bulk': 'editor+keys',
 };
 
 function ruleOf(a: Access): Rule {
@@ -179,6 +184,22 @@ async function newInvitation(w: World, project: Project) {
   return w.t.ctx.invitations.create(project.id, { email: `invitee${next(w)}@example.com`, role: 'viewer' }, w.users.owner);
 }
 
+/** An open incident (its own metric and event, so it groups with nothing), after `action` when given. */
+async function newIncident(w: World, project: Project, action?: 'resolve' | 'mute' | 'false-positive') {
+  const ctx = w.t.ctx;
+  const metric = await ctx.catalog.create(project, { name: `inc${next(w)}`, kind: 'event', status: 'draft', definition: { event: `Event ${next(w)}` } });
+  const bucket = Math.floor(Date.now() / HOUR) * HOUR - 10 * HOUR;
+  await ctx.signals.upsert(project.id, [{
+    scope: 'metric', scopeKey: `metric:${metric.id}`, metricId: metric.id, bucket, endBucket: bucket, kind: 'drop', direction: 'down',
+    value: 50, expected: 100, lower: 80, upper: 120, z: -6, score: 0.6, severity: 'warning', details: { interval: '1h', threshold: 4 },
+  }]);
+  const [incident] = (await ctx.incidents.list(project, { metricId: metric.id, limit: 1 })).incidents;
+  if (action === 'mute') await ctx.incidents.actOn(project, incident.id, { action, until: Date.now() + HOUR }, { userId: null });
+  else if (action) await ctx.incidents.actOn(project, incident.id, { action }, { userId: null });
+  return incident;
+}
+const incidentCall = (action?: 'resolve' | 'mute' | 'false-positive', body?: unknown): Prepare => async (w) => ({ params: { id: (await newIncident(w, w.shop, action)).id }, body });
+
 /** Path parameters and a body that an allowed caller gets a non-error answer for. */
 interface Call {
   project?: Project;
@@ -244,6 +265,17 @@ const SAMPLES: Record<string, Prepare> = {
   'DELETE /api/projects/:slug/invitations/:id': async (w) => ({ params: { id: (await newInvitation(w, w.shop)).invitation.id } }),
   'POST /api/projects/:slug/keys': async () => ({ body: { name: 'ci', scopes: ['read'] } }),
   'DELETE /api/projects/:slug/keys/:id': async (w) => ({ params: { id: (await w.t.ctx.apiKeys.create({ projectId: w.shop.id, scopes: ['read'] })).key.id } }),
+  'GET /api/projects/:slug/incidents/:id': incidentCall(),
+  'POST /api/projects/:slug/incidents/:id/acknowledge': incidentCall(),
+  'POST /api/projects/:slug/incidents/:id/resolve': incidentCall(),
+  'POST /api/projects/:slug/incidents/:id/reopen': incidentCall('resolve'),
+  'POST /api/projects/:slug/incidents/:id/mute': incidentCall(undefined, { until: '+1h' }),
+  'POST /api/projects/:slug/incidents/:id/unmute': incidentCall('mute'),
+  'POST /api/projects/:slug/incidents/:id/false-positive': incidentCall(),
+  'POST /api/projects/:slug/incidents/:id/undo-false-positive': incidentCall('false-positive'),
+  'POST /api/projects/:slug/incidents/:id/assign': incidentCall(undefined, { userId: null }),
+  'POST /api/projects/:slug/incidents/:id/comments': incidentCall(undefined, { body: 'looking' }),
+  'POST /api/projects/:slug/incidents/bulk': async (w) => ({ body: { ids: [(await newIncident(w, w.shop)).id], action: 'acknowledge' } }),
 };
 
 async function request(w: World, method: string, url: string, who: Principal) {
@@ -311,7 +343,8 @@ describe('permissions', () => {
     const key = (await w.t.ctx.apiKeys.create({ projectId: w.other.id, scopes: ['read'] })).key;
     const rule = await newRule(w, w.other);
     const ids: Record<string, string | number> = { id: metric.id, userId: member };
-    const foreignId: Record<string, number> = { '/invitations/': invitation.invitation.id, '/keys/': key.id };
+    const incident = await newIncident(w, w.other);
+    const foreignId: Record<string, number> = { '/invitations/': invitation.invitation.id, '/keys/': key.id, '/incidents/': incident.id };
     const failures: string[] = [];
     let checked = 0;
     for (const r of w.t.app.routeTable) {
@@ -331,6 +364,7 @@ describe('permissions', () => {
     // and the objects are untouched
     assert.equal((await w.t.ctx.catalog.get(w.other, metric.id)).status, 'draft');
     assert.equal(await w.t.ctx.memberships.roleOf(w.other.id, member), 'viewer');
+    assert.equal((await w.t.ctx.incidents.byId(w.other.id, incident.id))?.status, 'open');
   });
 
   test('a change made with the session cookie but without the CSRF header is refused on every such route', async () => {
