@@ -32,10 +32,12 @@ try {
   const start = END - DAYS * DAY;
   const inIncident = (ms: number) => incidents.some((i) => ms >= i.startMs - HOUR && ms < i.endMs);
   const rows: [string, number, number, string][] = [];
+  const scored: Record<string, unknown> = {};
   let total = 0;
   for (const { name } of DEMO_METRICS) {
     const metric = await ctx.catalog.byName(project, name);
     const series = await ctx.catalog.totalSeries(project, metric, start, END);
+    scored[name] = { interval: metric.interval, settings: resolveDetection(metric.detection, await ctx.signals.projectDetection(project.id)), ...series };
     const found = detectEpisodes(series, metric.interval, resolveDetection(metric.detection, await ctx.signals.projectDetection(project.id)), { timeZone: project.timeZone, until: END, since: start, now: END + DAY });
     const outside = found.filter((e) => !inIncident(series.starts[e.start]));
     const kinds = new Map<string, number>();
@@ -44,9 +46,12 @@ try {
     total += outside.length;
   }
   // event volume as the demo seed ran it (its signals are stored)
-  const events = await ctx.signals.list(project, { scope: 'event', from: start, to: END, limit: 500 } as never);
+  const events = await ctx.signals.list(project, { scope: 'event', fromMs: start, toMs: END, limit: 500 });
   const eventOutside = events.signals.filter((s) => !inIncident(s.bucket));
   await ctx.close();
+  // the series scored, for a closer look
+  fs.mkdirSync('bench/.data', { recursive: true });
+  fs.writeFileSync('bench/.data/demo-noise-series.json', JSON.stringify({ start, end: END, incidents, metrics: scored }));
   console.log(`
 ==== bench:demo-noise ====
 demo seeded in ${seedSeconds.toFixed(1)} s: ${demo.events} events over ${DAYS} days, detection ${JSON.stringify(settings)}

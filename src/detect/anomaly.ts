@@ -5,8 +5,10 @@
  *
  * Per bucket: a baseline (the same phase in earlier cycles scaled by the current level, or a
  * rolling median for young or non-seasonal series) gives the expected value and a robust spread
- * (MAD); floors keep tiny noise quiet; z = (actual - expected) / spread; the band is expected ±
- * threshold × spread, and a bucket is an anomaly exactly when it lies outside the band.
+ * (MAD); a pooled spread (the typical residual of all recent buckets, whatever their phase) keeps
+ * the few same-phase values from reading a noisy series as a quiet one; floors keep tiny noise
+ * quiet; z = (actual - expected) / spread; the band is expected ± threshold × spread, and a bucket
+ * is an anomaly exactly when it lies outside the band.
  */
 
 export type ValueKind = 'count' | 'fraction';
@@ -21,12 +23,14 @@ export const PERIODS: Record<string, number[]> = { '5m': [288, 2016], '15m': [96
 const MIN_CYCLES = 3;
 /** earlier cycles compared per bucket: enough for a stable median, few enough to follow change */
 const MAX_CYCLES = 8;
-/** the spread never goes below these shares of the expected value: 5 % seasonal, 3 % rolling */
+/** the spread never goes below these shares of the expected value (or of the level, if larger): 5 % seasonal, 3 % rolling */
 const RELATIVE_FLOOR = { seasonal: 0.05, rolling: 0.03 } as const;
 /** a count's spread is at least 1, and at least √expected (Poisson) */
 const COUNT_ABSOLUTE_FLOOR = 1;
 /** 1.4826 × MAD estimates a standard deviation for normal data */
 const MAD_SCALE = 1.4826;
+/** the pooled spread reads the residuals of this many of the shortest cycles (a week, hourly) */
+const POOL_CYCLES = 7;
 /** a count series whose maximum is below this share of the minimum expected value is skipped */
 const SKIP_BELOW_SHARE = 0.5;
 
@@ -63,6 +67,30 @@ export interface ScoredPoint {
 
 export function thresholdOf(s: Sensitivity = 'medium'): number {
   return typeof s === 'object' ? s.z : THRESHOLDS[s];
+}
+
+/**
+ * The k-th smallest of xs[0..n) (quickselect, Hoare partition); reorders `xs`. For the pooled
+ * spread, whose windows hold hundreds of values: sorting them at every refresh would be slow.
+ */
+export function select(xs: Float64Array | number[], n: number, k: number): number {
+  let lo = 0, hi = n - 1;
+  while (lo < hi) {
+    const pivot = xs[(lo + hi) >> 1];
+    let i = lo, j = hi;
+    while (i <= j) {
+      while (xs[i] < pivot) i++;
+      while (xs[j] > pivot) j--;
+      if (i <= j) {
+        const t = xs[i]; xs[i] = xs[j]; xs[j] = t;
+        i++; j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else break;
+  }
+  return xs[k];
 }
 
 /** Median; sorts `xs` in place (insertion sort: the arrays here hold a few dozen values at most). */
@@ -117,7 +145,7 @@ function baselineAt(values: (number | null)[], prefix: { sum: number[]; count: n
     if (level !== null && ratios.length >= MIN_CYCLES - 1) {
       const r = median(ratios);
       // mad() reuses the array: the ratios are not needed after this
-      return { kind: 'seasonal' as const, expected: r * level, spread: MAD_SCALE * mad(ratios, r) * Math.abs(level) };
+      return { kind: 'seasonal' as const, expected: r * level, level, spread: MAD_SCALE * mad(ratios, r) * Math.abs(level) };
     }
   }
   // a young series of a seasonal interval is scored only after one whole cycle, against that
@@ -127,8 +155,10 @@ function baselineAt(values: (number | null)[], prefix: { sum: number[]; count: n
   const recent: number[] = [];
   for (let j = i - 1; j >= 0 && recent.length < window; j--) if (values[j] !== null) recent.push(values[j]!);
   if (recent.length < Math.max(o.minHistory, cycle)) return null;
+  let sum = 0;
+  for (const v of recent) sum += v;
   const m = median(recent);
-  return { kind: 'rolling' as const, expected: m, spread: MAD_SCALE * mad(recent, m) };
+  return { kind: 'rolling' as const, expected: m, level: sum / recent.length, spread: MAD_SCALE * mad(recent, m) };
 }
 
 /** Scores every bucket of a series (gaps are skipped: they are neither scored nor used). */
@@ -145,8 +175,23 @@ export function scoreSeries(input: (number | null | undefined)[], opts: Detector
   const max = Math.max(...values.map((v) => v ?? -Infinity));
   // small numbers are noise: a count series that never comes near the minimum is not scored
   const skipAll = isCount && max < o.minExpected * SKIP_BELOW_SHARE;
+  // the pooled spread, in units of the level: 1.4826 × the median |residual / level| of the
+  // buckets of the last POOL_CYCLES shortest cycles, refreshed once a shortest cycle (causal: it
+  // uses only buckets scored before); it floors the spread of seasonal baselines (a rolling one
+  // already reads a whole cycle)
+  const shortest = o.periods.length ? o.periods[o.periods.length - 1] : 0;
+  const residuals = new Float64Array(values.length);
+  const scratch = new Float64Array(shortest * POOL_CYCLES);
+  let kept = 0, pooled = 0, refreshAt = shortest;
   const out: ScoredPoint[] = [];
   values.forEach((value, i) => {
+    if (shortest && i >= refreshAt) {
+      refreshAt = i + shortest;
+      let n = 0;
+      for (let j = kept - 1; j >= 0 && n < scratch.length; j--) scratch[n++] = residuals[j];
+      // one cycle of residuals at least, or the pool is no better than the phase's own few values
+      pooled = n >= shortest ? MAD_SCALE * select(scratch, n, n >> 1) : 0;
+    }
     if (value === null) return;
     const settling = i >= values.length - o.settlingBuckets;
     const base = skipAll ? null : baselineAt(values, prefix, i, o);
@@ -154,7 +199,21 @@ export function scoreSeries(input: (number | null | undefined)[], opts: Detector
       out.push({ index: i, value, expected: null, lower: null, upper: null, z: 0, score: 0, isAnomaly: false, flaggable: false, direction: null, baseline: 'none', settling });
       return;
     }
-    let spread = Math.max(base.spread, Math.abs(base.expected) * RELATIVE_FLOOR[base.kind]);
+    if (base.kind === 'seasonal') {
+      if (base.level !== 0) residuals[kept++] = Math.abs((value - base.expected) / base.level);
+    } else if (shortest && i >= 2 * shortest) {
+      // before the seasonal baseline starts, the pool fills with the residuals of a naive one (the
+      // same phase one cycle ago, scaled by the level), so it is ready when the baseline is; the
+      // naive forecast's error holds two buckets' noise, hence ÷ √2
+      const past = values[i - shortest];
+      const level = levelAt(prefix, i, shortest);
+      const pastLevel = levelAt(prefix, i - shortest, shortest);
+      if (past !== null && level && pastLevel) residuals[kept++] = Math.abs(value / level - past / pastLevel) / Math.SQRT2;
+    }
+    // relative to the level too: a series that is mostly 0 (expected 0, no spread) still has a
+    // scale, and a value far beyond it is a deviation
+    let spread = Math.max(base.spread, Math.max(Math.abs(base.expected), Math.abs(base.level)) * RELATIVE_FLOOR[base.kind]);
+    if (base.kind === 'seasonal') spread = Math.max(spread, pooled * Math.abs(base.level));
     if (isCount) spread = Math.max(spread, COUNT_ABSOLUTE_FLOOR, Math.sqrt(Math.max(0, base.expected)));
     const z = spread > 0 ? (value - base.expected) / spread : 0;
     const lower = base.expected - threshold * spread;

@@ -2,13 +2,11 @@
  * `vigil detect` on a CSV file: reads `timestamp,value` rows, places them on a time grid (a
  * missing step is a gap, never a shifted phase), scores them with the live detector's code and
  * writes `timestamp,value,expected,lower,upper,anomaly_score,is_anomaly`, one row per input row.
+ * expected, lower, upper and is_anomaly are the detector's; anomaly_score is the anomaly likelihood
+ * of its z (./surprise.ts), causal like the scoring itself.
  */
-import { PERIODS, scoreSeries, thresholdOf, type ScoredPoint, type Sensitivity, type ValueKind } from './anomaly.js';
-import { episodes } from './episodes.js';
-
-
-/** buckets a score is ranked against when the series has no weekly period (a week of 5-minute buckets) */
-const RANK_WINDOW = 2016;
+import { PERIODS, scoreSeries, type ScoredPoint, type Sensitivity, type ValueKind } from './anomaly.js';
+import { anomalyLikelihood } from './surprise.js';
 
 export const CSV_HEADER = 'timestamp,value,expected,lower,upper,anomaly_score,is_anomaly';
 
@@ -72,42 +70,6 @@ export function periodsFor(stepMs: number): number[] {
   return [1440 * MINUTE, 10080 * MINUTE].map((p) => p / stepMs).filter((p) => Number.isInteger(p) && p >= 2);
 }
 
-/**
- * The file's anomaly_score: how rare this bucket's |z| is in the series lately (the share of the
- * buckets of the last week, or RANK_WINDOW, with a smaller |z|), so one threshold suits quiet and
- * noisy series alike, and the rough start of a young series stops counting after a while; a
- * bucket inside the band gets half of it, and a bucket after an episode's first half again
- * (a signal is reported once). Causal like the scoring itself.
- */
-function rankScores(points: ScoredPoint[], onsets: Set<number>, window: number) {
-  const seen: number[] = [];
-  const order: number[] = [];
-  for (const p of points) {
-    const a = Math.abs(p.z);
-    let lo = 0;
-    for (let hi = seen.length; lo < hi; ) {
-      const mid = (lo + hi) >> 1;
-      if (seen[mid] < a) lo = mid + 1;
-      else hi = mid;
-    }
-    const rank = seen.length ? lo / seen.length : 0;
-    seen.splice(lo, 0, a);
-    order.push(a);
-    if (order.length > window) {
-      const old = order.shift()!;
-      let l = 0;
-      for (let h = seen.length; l < h; ) {
-        const m = (l + h) >> 1;
-        if (seen[m] < old) l = m + 1;
-        else h = m;
-      }
-      seen.splice(l, 1);
-    }
-    if (p.expected === null) p.score = 0;
-    else p.score = rank * (p.isAnomaly ? 1 : 0.5) * (p.isAnomaly && !onsets.has(p.index) ? 0.5 : 1);
-  }
-}
-
 export interface DetectCsvOptions {
   interval?: string;
   sensitivity?: Sensitivity;
@@ -129,7 +91,8 @@ export function detectRows(rows: CsvRow[], o: DetectCsvOptions = {}): { row: Csv
   const valueKind = o.valueKind ?? 'fraction';
   const periods = periodsFor(step);
   const points = scoreSeries(values, { periods, valueKind, sensitivity: o.sensitivity, minExpected: o.minExpected });
-  rankScores(points, new Set(episodes(points, valueKind, thresholdOf(o.sensitivity), periods.length > 0).map((e) => e.start)), Math.max(...periods, RANK_WINDOW));
+  // the file's anomaly_score replaces the detector's |z|-based score
+  anomalyLikelihood(points).forEach((score, i) => { points[i].score = score; });
   const byIndex = new Map(points.map((p) => [p.index, p]));
   return rows.map((row) => ({ row, point: byIndex.get(slotOf(row)) }));
 }

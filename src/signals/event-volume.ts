@@ -14,7 +14,7 @@
 import type { EventStore } from '../storage/events/event-store.js';
 import type { Project } from '../projects/service.js';
 import { INTERVAL_MS, bucketFloor, slotsFor } from '../time/index.js';
-import { MAX_DETECT_BUCKETS, detectEpisodes, episodeSignal, historyBuckets, type DetectResult, type SignalService } from './service.js';
+import { MAX_DETECT_BUCKETS, detectEpisodes, episodeSignal, heldBuckets, historyBuckets, type DetectResult, type SignalService } from './service.js';
 import { scoreSeries, PERIODS } from '../detect/anomaly.js';
 import { resolveDetection, type ResolvedDetection } from './settings.js';
 import type { SignalInput } from './store.js';
@@ -120,7 +120,9 @@ export class EventVolumeDetector {
       const target = { scope: 'event' as const, scopeKey: boundedKey(`event:${event}`), metricId: null };
       for (const e of found) signals.push(inEvents(episodeSignal(target, starts, e, scaled, INTERVAL, { event, dispersion: phi }), phi, settings));
     }
-    const r = await this.deps.signals.upsert(project.id, signals);
+    // every watched event was scored up to `until`, less the buckets still settling (incidents resolve on it)
+    const covered = { scopeKey: 'event:*', until: until - heldBuckets(settings, INTERVAL, { timeZone, until, now: this.now() }) * step, stepMs: step };
+    const r = await this.deps.signals.upsert(project.id, signals, [covered]);
     return done({ events: byEvent.size, episodes: signals.length, ...r });
   }
 }
