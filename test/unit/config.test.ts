@@ -45,6 +45,8 @@ describe('config', () => {
       signinRateLimit: 20,
       ingestRateLimit: 6000,
       passwordScryptLogN: 16,
+      alertsAllowPrivateUrls: false,
+      alertsAllowHttp: true,
       metaFile: path.join(dataDir, 'meta.sqlite'),
       eventsFile: path.join(dataDir, 'events.duckdb'),
       walDir: path.join(dataDir, 'wal'),
@@ -176,6 +178,13 @@ describe('config: production mode (NODE_ENV=production)', () => {
     assert.equal(c.secureCookies, true);
     assert.deepEqual(c.corsOrigins, ['https://app.example.com']);
     assert.deepEqual(loadConfig({ ...good, VIGIL_CORS_ORIGINS: undefined }).corsOrigins, [], 'no cross-origin callers at all is fine');
+  });
+
+  test('alerts go out over https only in production, unless VIGIL_ALERTS_ALLOW_HTTP says otherwise', () => {
+    assert.equal(loadConfig(good).alertsAllowHttp, false);
+    assert.equal(loadConfig({ ...good, VIGIL_ALERTS_ALLOW_HTTP: 'true' }).alertsAllowHttp, true);
+    assert.equal(loadConfig({}).alertsAllowHttp, true);
+    assert.equal(loadConfig({ VIGIL_ALERTS_ALLOW_HTTP: 'false' }).alertsAllowHttp, false);
   });
 
   test('outside production the development defaults are accepted', () => {
