@@ -12,6 +12,8 @@ import type { Access } from '../../src/auth/access.js';
 import type { Role } from '../../src/auth/memberships.js';
 import type { Scope } from '../../src/auth/api-keys.js';
 import type { Project } from '../../src/projects/service.js';
+import { encryptSecrets } from '../../src/alerts/secrets.js';
+import { testMessage } from '../../src/alerts/compose.js';
 
 type Rule = 'public' | 'ingest' | 'signedIn' | 'signedIn+keys' | 'admin' | Role | `${Role}+keys`;
 
@@ -86,6 +88,23 @@ const RULES: Record<string, Rule> = {
   'GET /api/projects/:slug/incidents/:id': 'viewer+keys',
   ...Object.fromEntries(['acknowledge', 'resolve', 'reopen', 'mute', 'unmute', 'false-positive', 'undo-false-positive', 'assign', 'comments'].map((a) => [`POST /api/projects/:slug/incidents/:id/${a}`, 'editor+keys'])),
   'POST /api/projects/:slug/incidents/bulk': 'editor+keys',
+  'GET /api/projects/:slug/alert-rules': 'viewer+keys',
+  'POST /api/projects/:slug/alert-rules': 'editor+keys',
+  'POST /api/projects/:slug/alert-rules/simulate': 'viewer+keys',
+  'GET /api/projects/:slug/alert-rules/:id': 'viewer+keys',
+  'PATCH /api/projects/:slug/alert-rules/:id': 'editor+keys',
+  'DELETE /api/projects/:slug/alert-rules/:id': 'editor+keys',
+  'POST /api/projects/:slug/alert-rules/:id/simulate': 'viewer+keys',
+  'GET /api/projects/:slug/alert-destinations': 'viewer+keys',
+  'POST /api/projects/:slug/alert-destinations': 'editor+keys',
+  'POST /api/projects/:slug/alert-destinations/test': 'editor+keys',
+  'GET /api/projects/:slug/alert-destinations/:id': 'viewer+keys',
+  'PATCH /api/projects/:slug/alert-destinations/:id': 'editor+keys',
+  'DELETE /api/projects/:slug/alert-destinations/:id': 'editor+keys',
+  'POST /api/projects/:slug/alert-destinations/:id/test': 'editor+keys',
+  'GET /api/projects/:slug/alert-deliveries': 'viewer+keys',
+  'GET /api/projects/:slug/alert-deliveries/:id': 'viewer+keys',
+  'POST /api/projects/:slug/alert-deliveries/:id/retry': 'editor+keys',
 };
 
 function ruleOf(a: Access): Rule {
@@ -200,6 +219,36 @@ async function newIncident(w: World, project: Project, action?: 'resolve' | 'mut
 }
 const incidentCall = (action?: 'resolve' | 'mute' | 'false-positive', body?: unknown): Prepare => async (w) => ({ params: { id: (await newIncident(w, w.shop, action)).id }, body });
 
+/** A PagerDuty destination: saving it makes no request (its endpoint is public and fixed). */
+async function newDestination(w: World, project: Project) {
+  return w.t.ctx.alerts.createDestination(project, { name: `dest${next(w)}`, kind: 'pagerduty', secrets: { routingKey: 'R'.repeat(32) } });
+}
+
+/** A webhook to a loopback address, stored as is: "send test" on it is refused by the SSRF guard, no request leaves. */
+async function newLoopbackDestination(w: World, project: Project) {
+  const t = Date.now();
+  const row = await w.t.ctx.meta.db.insertInto('alert_destinations')
+    .values({ project_id: project.id, name: `loop${next(w)}`, kind: 'webhook', config: JSON.stringify({ url: 'http://127.0.0.1:9/hook' }), secrets: encryptSecrets({ secret: 'x'.repeat(20) }, w.t.ctx.config.secretKey), created_at: t, updated_at: t })
+    .returning('id').executeTakeFirstOrThrow();
+  return Number(row.id);
+}
+
+async function newAlertRule(w: World, project: Project) {
+  return w.t.ctx.alerts.createRule(project, { name: `alert${next(w)}`, destinationIds: [(await newDestination(w, project)).id] });
+}
+
+/** A failed delivery (retry accepts it). */
+async function newDelivery(w: World, project: Project) {
+  const t = Date.now();
+  const row = await w.t.ctx.meta.db.insertInto('alert_deliveries')
+    .values({
+      project_id: project.id, rule_id: null, destination_id: (await newDestination(w, project)).id, incident_id: null, scope_key: null, event: 'test', status: 'failed',
+      idempotency_key: `permissions:${next(w)}`, message: JSON.stringify(testMessage(project, t)), attempts: 1, last_error: 'HTTP 500', created_at: t, updated_at: t,
+    })
+    .returning('id').executeTakeFirstOrThrow();
+  return Number(row.id);
+}
+
 /** Path parameters and a body that an allowed caller gets a non-error answer for. */
 interface Call {
   project?: Project;
@@ -276,6 +325,20 @@ const SAMPLES: Record<string, Prepare> = {
   'POST /api/projects/:slug/incidents/:id/assign': incidentCall(undefined, { userId: null }),
   'POST /api/projects/:slug/incidents/:id/comments': incidentCall(undefined, { body: 'looking' }),
   'POST /api/projects/:slug/incidents/bulk': async (w) => ({ body: { ids: [(await newIncident(w, w.shop)).id], action: 'acknowledge' } }),
+  'POST /api/projects/:slug/alert-rules': async (w) => ({ body: { name: `new alert${next(w)}`, destinationIds: [(await newDestination(w, w.shop)).id] } }),
+  'POST /api/projects/:slug/alert-rules/simulate': async () => ({ body: { filters: { minSeverity: 'major' }, days: 7 } }),
+  'GET /api/projects/:slug/alert-rules/:id': async (w) => ({ params: { id: (await newAlertRule(w, w.shop)).id } }),
+  'PATCH /api/projects/:slug/alert-rules/:id': async (w) => ({ params: { id: (await newAlertRule(w, w.shop)).id }, body: { enabled: false } }),
+  'DELETE /api/projects/:slug/alert-rules/:id': async (w) => ({ params: { id: (await newAlertRule(w, w.shop)).id } }),
+  'POST /api/projects/:slug/alert-rules/:id/simulate': async (w) => ({ params: { id: (await newAlertRule(w, w.shop)).id }, body: { days: 7 } }),
+  'POST /api/projects/:slug/alert-destinations': async (w) => ({ body: { name: `new dest${next(w)}`, kind: 'pagerduty', secrets: { routingKey: 'R'.repeat(32) } } }),
+  'POST /api/projects/:slug/alert-destinations/test': async () => ({ body: { name: 'draft', kind: 'webhook', config: { url: 'http://127.0.0.1:9/hook' }, secrets: { secret: 'x'.repeat(20) } } }),
+  'GET /api/projects/:slug/alert-destinations/:id': async (w) => ({ params: { id: (await newDestination(w, w.shop)).id } }),
+  'PATCH /api/projects/:slug/alert-destinations/:id': async (w) => ({ params: { id: (await newDestination(w, w.shop)).id }, body: { config: { source: 'vigil' } } }),
+  'DELETE /api/projects/:slug/alert-destinations/:id': async (w) => ({ params: { id: (await newDestination(w, w.shop)).id } }),
+  'POST /api/projects/:slug/alert-destinations/:id/test': async (w) => ({ params: { id: await newLoopbackDestination(w, w.shop) } }),
+  'GET /api/projects/:slug/alert-deliveries/:id': async (w) => ({ params: { id: await newDelivery(w, w.shop) } }),
+  'POST /api/projects/:slug/alert-deliveries/:id/retry': async (w) => ({ params: { id: await newDelivery(w, w.shop) } }),
 };
 
 async function request(w: World, method: string, url: string, who: Principal) {
@@ -345,6 +408,7 @@ describe('permissions', () => {
     const ids: Record<string, string | number> = { id: metric.id, userId: member };
     const incident = await newIncident(w, w.other);
     const foreignId: Record<string, number> = { '/invitations/': invitation.invitation.id, '/keys/': key.id, '/incidents/': incident.id };
+    Object.assign(foreignId, { '/alert-rules/': (await newAlertRule(w, w.other)).id, '/alert-destinations/': await newLoopbackDestination(w, w.other), '/alert-deliveries/': await newDelivery(w, w.other) });
     const failures: string[] = [];
     let checked = 0;
     for (const r of w.t.app.routeTable) {
