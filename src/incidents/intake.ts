@@ -21,6 +21,7 @@ import type { IncidentStore } from './store.js';
 import { SYSTEM_ACTOR as SYSTEM, type Incident, type IncidentSignalRole } from './types.js';
 
 const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
 /** the catch-up looks this far back for signals no incident has seen (a listener that failed) */
 export const CATCH_UP_MS = 48 * HOUR;
 /** and leaves the newest writes to the listener that is handling them */
@@ -109,8 +110,9 @@ export class SignalIntake {
       same = undefined;
     }
     if (same && (await this.attach(run, same, s, 'same_scope'))) return;
-    const group = await this.findGroup(run, s);
-    if (group && (await this.attach(run, group.incident, s, 'related', group.why))) return;
+    const historical = this.isHistorical(run, s);
+    const group = await this.findGroup(run, s, historical);
+    if (group && (await this.attach(run, group.incident, s, 'related', group.why, historical))) return;
     await this.open(run, s);
   }
 
@@ -137,11 +139,12 @@ export class SignalIntake {
    * Attaches a signal to an open incident (false when it is no longer open). A related signal that
    * started earlier (or together, as an event's volume: the cause) becomes the root.
    */
-  private async attach(run: Run, incident: Incident, s: Signal, role: IncidentSignalRole, why?: Group['why']): Promise<boolean> {
+  private async attach(run: Run, incident: Incident, s: Signal, role: IncidentSignalRole, why?: Group['why'], historical = false): Promise<boolean> {
     const name = (await this.metric(run, s.metricId))?.name;
     return this.deps.writer.run(async (c) => {
       const cur = await c.store.get(incident.id);
-      if (!cur || cur.status === 'resolved') return false;
+      // a past episode may join an incident of the past (both opened already over); nothing else joins a resolved one
+      if (!cur || (cur.status === 'resolved' && !(historical && cur.resolvedAt === cur.openedAt))) return false;
       if (!(await c.store.link(cur.id, s.id, role, c.at))) return true;
       const patch: Partial<Incident> = { startedBucket: Math.min(cur.startedBucket, s.bucket), lastBucket: Math.max(cur.lastBucket, s.endBucket), updatedAt: c.at };
       const [root] = cur.rootSignalId === null ? [] : await this.deps.signals.byIds([cur.rootSignalId], c.tx);
@@ -193,10 +196,13 @@ export class SignalIntake {
 
   // ---- grouping ----
 
-  private async findGroup(run: Run, s: Signal): Promise<Group | null> {
+  private async findGroup(run: Run, s: Signal, historical: boolean): Promise<Group | null> {
     if (!GROUPABLE.has(s.scope)) return null;
     const step = stepOf(s) ?? HOUR;
-    const candidates = (await this.deps.store.active(run.project.id)).filter((i) => withinWindow(i, s.bucket, step));
+    const pool = await this.deps.store.active(run.project.id);
+    // history replayed by a backfill groups the way live detection would have
+    if (historical) pool.push(...(await this.deps.store.historicalAround(run.project.id, s.bucket - DAY, s.endBucket + DAY)));
+    const candidates = pool.filter((i) => withinWindow(i, s.bucket, step));
     if (!candidates.length) return null;
     const links = await this.deps.store.links(candidates.map((i) => i.id));
     const byId = new Map((await this.deps.signals.byIds([...new Set(links.map((l) => l.signalId))])).map((x) => [x.id, x]));

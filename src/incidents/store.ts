@@ -100,6 +100,18 @@ export class IncidentStore {
     return rows.map(toIncident);
   }
 
+  /**
+   * Incidents a backfill opened already over (resolved as recovered the moment they opened) whose
+   * buckets reach [fromBucket, toBucket]: a later historical signal of the same cause joins them.
+   */
+  async historicalAround(projectId: number, fromBucket: number, toBucket: number): Promise<Incident[]> {
+    const rows = await this.db.selectFrom('incidents').selectAll().where('project_id', '=', projectId)
+      .where('status', '=', 'resolved').where('resolution', '=', 'recovered').whereRef('resolved_at', '=', 'opened_at')
+      .where('started_bucket', '<=', toBucket).where('last_bucket', '>=', fromBucket)
+      .orderBy('last_bucket', 'desc').orderBy('id', 'desc').limit(50).execute();
+    return rows.map(toIncident);
+  }
+
   /** The links of these signals to incidents. */
   async linksOfSignals(signalIds: number[]): Promise<SignalLink[]> {
     if (!signalIds.length) return [];
