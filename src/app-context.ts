@@ -25,6 +25,7 @@ import { MembershipService } from './auth/memberships.js';
 import { AuditLog } from './auth/audit.js';
 import { InvitationService } from './auth/invitations.js';
 import { ProjectService } from './projects/service.js';
+import { LiveFeed } from './analytics/live.js';
 import { DuckDbEventStore } from './storage/events/duckdb.js';
 import type { EventStore } from './storage/events/event-store.js';
 import { openMetaStore, type MetaStore } from './storage/meta/db.js';
@@ -60,6 +61,8 @@ export interface AppContext {
   signalJobs: SignalJobs;
   incidents: IncidentService;
   alerts: AlertService;
+  /** events as ingest accepts them, for the live view */
+  live: LiveFeed;
   /** Starts the job worker and the scheduler's periodic check for due collections. */
   startBackground(): void;
   /** One scheduler tick (what the timer runs every VIGIL_SCHEDULER_TICK_MS), awaited. */
@@ -140,7 +143,8 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
   // VIGIL_INGEST_RATE_LIMIT per second, sustained, over a 10 s bucket: a key may burst to ten
   // seconds' worth (a fleet of clients flushing together after a network blip) but not keep it up
   const keyLimiter = new RateLimiter({ limit: config.ingestRateLimit * 10, windowMs: 10_000 });
-  const ingest = new IngestService({ buffer, dedup, ipSalts: new IpSalts(meta.db), pipeline, metrics, keyLimiter, verifyKey: (secret) => checkKey(apiKeys, secret, 'ingest') });
+  const live = new LiveFeed();
+  const ingest = new IngestService({ buffer, dedup, ipSalts: new IpSalts(meta.db), pipeline, metrics, keyLimiter, live, verifyKey: (secret) => checkKey(apiKeys, secret, 'ingest') });
 
   const measurements = new MeasurementStore(meta.db);
   const projects = new ProjectService(meta.db);
@@ -228,6 +232,7 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
     signalJobs,
     incidents,
     alerts,
+    live,
     runSchedulerTick: scheduleDue,
     startBackground() {
       if (schedulerTimer) return;

@@ -18,7 +18,10 @@ import { addSecurityHooks } from './http/security.js';
 import cookie from '@fastify/cookie';
 import { addAccessControl, type RouteAccess } from './auth/access.js';
 import { authRoutes } from './auth/routes.js';
-import { firstRunRoutes } from './web/first-run.js';
+import { webRoutes } from './web/static.js';
+import { liveRoutes } from './analytics/live.js';
+import { trackingPlanRoutes } from './analytics/tracking-plan.js';
+import { sdkRoutes } from './web/sdk-route.js';
 import { adminRoutes } from './auth/admin-routes.js';
 import { projectRoutes } from './projects/routes.js';
 
@@ -89,6 +92,8 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
   await app.register(opsRoutes, { ctx });
   await app.register(ingestRoutes, { ctx });
   await app.register(analyticsRoutes, { ctx });
+  await app.register(liveRoutes, { ctx });
+  await app.register(trackingPlanRoutes, { ctx });
   await app.register(metricRoutes, { ctx });
   await app.register(signalRoutes, { ctx });
   await app.register(thresholdRoutes, { ctx });
@@ -97,8 +102,10 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
   await app.register(incidentRoutes, { ctx });
   await app.register(alertRoutes, { ctx });
   await app.register(authRoutes, { ctx });
-  await app.register(firstRunRoutes, { ctx });
+  await app.register(sdkRoutes, { ctx });
   await app.register(adminRoutes, { ctx });
   await app.register(projectRoutes, { ctx });
+  // last: the web app answers GETs no other route takes (its own 404s go to the handler above)
+  await app.register(webRoutes, {});
   return app;
 }

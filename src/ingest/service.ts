@@ -28,6 +28,8 @@ export interface IngestDeps {
   verifyKey: (secret: string) => Promise<ApiKey>;
   /** requests per key (by key id); none: unlimited */
   keyLimiter?: RateLimiter;
+  /** told of every event once it is durable (the live view, analytics/live.ts) */
+  live?: { publish(projectId: number, rows: readonly string[]): void };
 }
 
 /**
@@ -111,6 +113,7 @@ export class IngestService {
       }
       metrics.durableWaitSeconds.observe((performance.now() - waitStarted) / 1000);
       metrics.eventsAccepted.inc(kept.length);
+      if (kept.length) this.deps.live?.publish(projectId, kept);
     }
     return { accepted: kept.length, duplicates, rejected: out.rejected };
   }

@@ -1,30 +1,30 @@
-/** The first-run page in a real browser: a new instance leads to it, and it creates the owner. */
+/** First run in a real browser: a new instance leads to the web app's first-run page, which creates the owner. */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { browserSkip, launchBrowser } from '../helpers/browser.js';
+import { screenshot, watchErrors } from './web-helpers.js';
 
 describe('first-run page', { skip: browserSkip() }, () => {
   let t: TestApp;
   let browser: Browser;
   let page: Page;
-  const errors: string[] = [];
+  let errors: string[];
   before(async () => {
     t = await startTestApp();
     browser = await launchBrowser();
     page = await browser.newPage();
-    // a CSP violation or a script error fails the test (answers like the 400 above are expected)
-    page.on('console', (m) => m.type() === 'error' && !m.text().startsWith('Failed to load resource') && errors.push(m.text()));
-    page.on('pageerror', (e) => errors.push(e.message));
+    errors = watchErrors(page);
   });
   after(async () => {
     await browser?.close();
     await t?.close();
   });
 
-  test('a new instance opens on the form; a short password is refused with the API\'s message', async () => {
+  test('a new instance opens on the form; a short password is refused with the API\'s message next to the field', async () => {
     await page.goto(t.url + '/');
+    await page.getByRole('heading', { name: 'Welcome to Vigil' }).waitFor();
     assert.equal(new URL(page.url()).pathname, '/setup');
     await page.getByLabel('Email').fill('Owner@Example.com');
     await page.getByLabel('Name').fill('Olive Owner');
@@ -33,8 +33,12 @@ describe('first-run page', { skip: browserSkip() }, () => {
     // the browser's own minlength check is bypassed to see the server's answer
     await page.evaluate(() => document.querySelector('form')!.setAttribute('novalidate', ''));
     await page.getByRole('button', { name: 'Create the owner' }).click();
-    await page.getByRole('alert').filter({ hasText: '12 characters' }).waitFor();
+    const message = page.getByRole('alert').filter({ hasText: '12 characters' });
+    await message.waitFor();
+    // shown under the password field (the field points at it)
+    assert.equal(await page.getByLabel('Password', { exact: true }).getAttribute('aria-invalid'), 'true');
     assert.equal(await t.ctx.users.count(), 0);
+    await screenshot(page, 'first-run');
   });
 
   test('different passwords are caught before sending', async () => {
@@ -42,12 +46,15 @@ describe('first-run page', { skip: browserSkip() }, () => {
     await page.getByLabel('Password again').fill('another long passphrase');
     await page.getByRole('button', { name: 'Create the owner' }).click();
     await page.getByRole('alert').filter({ hasText: 'The two passwords differ.' }).waitFor();
+    assert.equal(await t.ctx.users.count(), 0);
   });
 
-  test('a good form creates the owner, signs in (the session cookie works), and the page says so', async () => {
+  test('a good form creates the owner, signs in (the session cookie works) and opens the app', async () => {
     await page.getByLabel('Password again').fill('a long enough passphrase');
     await page.getByRole('button', { name: 'Create the owner' }).click();
     await page.getByText('Signed in as owner@example.com').waitFor();
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    assert.equal(new URL(page.url()).pathname, '/p/shop/overview');
     const me = await page.evaluate(async () => (await fetch('/api/auth/me')).json());
     assert.equal(me.user.email, 'owner@example.com');
     assert.equal(me.user.isAdmin, true);
@@ -58,12 +65,14 @@ describe('first-run page', { skip: browserSkip() }, () => {
     assert.equal(session?.sameSite, 'Lax');
   });
 
-  test('afterwards the page says the instance has an owner, and / leads to the API docs', async () => {
+  test('afterwards /setup says the instance has an owner (signed out), and / asks to sign in', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in to Vigil' }).waitFor();
     await page.goto(t.url + '/setup');
     await page.getByText('This instance already has an owner').waitFor();
-    assert.equal(await page.locator('form').isHidden(), true);
+    assert.equal(await page.locator('form').count(), 0);
     await page.goto(t.url + '/');
-    assert.equal(new URL(page.url()).pathname.startsWith('/api/docs'), true);
+    await page.getByRole('heading', { name: 'Sign in to Vigil' }).waitFor();
     assert.deepEqual(errors, []);
   });
 });

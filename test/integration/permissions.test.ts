@@ -24,8 +24,8 @@ const HOUR = 3_600_000;
 
 const RULES: Record<string, Rule> = {
   'GET /': 'public',
-  'GET /setup': 'public',
-  'GET /setup.js': 'public',
+  'GET /*': 'public',
+  'GET /sdk.js': 'public',
   'GET /health': 'public',
   'GET /ready': 'public',
   'GET /metrics': 'public',
@@ -55,6 +55,8 @@ const RULES: Record<string, Rule> = {
   'GET /api/projects/:slug/timeseries': 'viewer+keys',
   'GET /api/projects/:slug/top-events': 'viewer+keys',
   'GET /api/projects/:slug/overview': 'viewer+keys',
+  'GET /api/projects/:slug/live': 'viewer+keys',
+  'GET /api/projects/:slug/tracking-plan': 'viewer+keys',
   'GET /api/projects/:slug/jobs': 'viewer+keys',
   'GET /api/projects/:slug/metrics': 'viewer+keys',
   'POST /api/projects/:slug/metrics': 'editor+keys',
@@ -349,6 +351,11 @@ async function request(w: World, method: string, url: string, who: Principal) {
   const headers: Record<string, string> = { ...(await credentials(w, who, project)) };
   if (call.body !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(w.t.url + path, { method, headers, body: call.body === undefined ? undefined : JSON.stringify(call.body) });
+  // a stream (the live view) stays open: its status is the answer
+  if (res.headers.get('content-type')?.startsWith('text/event-stream')) {
+    await res.body?.cancel();
+    return { status: res.status, text: '' };
+  }
   const text = await res.text();
   return { status: res.status, text };
 }

@@ -1,0 +1,96 @@
+/**
+ * The app: the auth gate (first run → sign-in → the shell), then the page for the URL.
+ *
+ *   /setup               first run (create the owner) while the instance has no user
+ *   /sign-in             sign-in (any URL shows it while signed out, and stays the URL after)
+ *   /                    the remembered (or first) project's home page
+ *   /p/<slug>/<path>     a page of routes.tsx PROJECT_PAGES
+ */
+import { Suspense, useEffect } from 'react';
+import { useMe, useSetupStatus } from '../api/auth';
+import { useProject } from '../api/projects';
+import type { Me } from '../api/types';
+import { ErrorBoundary, ErrorState, Loading, PageHeader } from '../components';
+import { Layout } from './Layout';
+import { navigate, matchPath, useLocation, Link } from './router';
+import { FirstRunPage, HOME_PATH, PROJECT_PAGES, SignInPage, projectUrl } from './routes';
+import { pickProject, rememberProject } from './project';
+
+/** Replaces the URL after render (navigating during render is not allowed). */
+function Redirect({ to }: { to: string }) {
+  useEffect(() => navigate(to, { replace: true }), [to]);
+  return null;
+}
+
+function FullPage({ children }: { children: React.ReactNode }) {
+  return <main className="full-page">{children}</main>;
+}
+
+export function App() {
+  const setup = useSetupStatus();
+  const me = useMe();
+  const { path } = useLocation();
+
+  if (setup.error || me.error) {
+    return <FullPage><ErrorState error={setup.error ?? me.error} onRetry={() => void Promise.all([setup.refetch(), me.refetch()])} /></FullPage>;
+  }
+  if (setup.isPending || me.isPending) return <FullPage><Loading /></FullPage>;
+  if (path === '/setup' || setup.data.needsOwner) {
+    if (me.data && !setup.data.needsOwner) return <Redirect to="/" />;
+    return (
+      <FullPage>
+        {path !== '/setup' && <Redirect to="/setup" />}
+        <Suspense fallback={<Loading />}><FirstRunPage /></Suspense>
+      </FullPage>
+    );
+  }
+  if (!me.data) return <FullPage><Suspense fallback={<Loading />}><SignInPage /></Suspense></FullPage>;
+  if (path === '/sign-in') return <Redirect to={new URLSearchParams(location.search).get('next') ?? '/'} />;
+  return <SignedIn me={me.data} path={path} />;
+}
+
+function SignedIn({ me, path }: { me: Me; path: string }) {
+  const slugs = me.projects.map((p) => p.slug);
+  const m = /^\/p\/([^/]+)\/?(.*)$/.exec(path);
+  if (!m) {
+    const slug = pickProject(slugs);
+    if (path === '/' && slug) return <Redirect to={projectUrl(slug)} />;
+    return (
+      <Layout me={me} slug={null}>
+        {slug ? <NotFound /> : <PageHeader title="No projects yet" description="You are not a member of any project. Ask an owner for an invitation, or create one with POST /api/projects (instance admin)." />}
+      </Layout>
+    );
+  }
+  const slug = decodeURIComponent(m[1]);
+  const rest = m[2] || '';
+  if (!rest) return <Redirect to={projectUrl(slug, HOME_PATH)} />;
+  return (
+    <Layout me={me} slug={slug}>
+      {slugs.includes(slug) ? <ProjectPage slug={slug} rest={rest} /> : <PageHeader title="Project not found" description={`There is no project "${slug}", or you are not a member of it.`} />}
+    </Layout>
+  );
+}
+
+function ProjectPage({ slug, rest }: { slug: string; rest: string }) {
+  const project = useProject(slug);
+  useEffect(() => rememberProject(slug), [slug]);
+  const route = PROJECT_PAGES.map((p) => ({ page: p, params: matchPath(p.path, rest) })).find((r) => r.params);
+  useEffect(() => {
+    document.title = route ? `${route.page.title} · ${project.data?.name ?? slug} · Vigil` : 'Vigil';
+  }, [route?.page.title, project.data?.name, slug]);
+  if (!route?.params) return <NotFound />;
+  if (project.error) return <ErrorState error={project.error} onRetry={() => void project.refetch()} />;
+  if (!project.data) return <Loading />;
+  const Page = route.page.component;
+  return (
+    <ErrorBoundary resetKey={rest}>
+      <Suspense fallback={<Loading />}>
+        <Page project={project.data} params={route.params} />
+      </Suspense>
+    </ErrorBoundary>
+  );
+}
+
+function NotFound() {
+  return <PageHeader title="Page not found" description={<>Nothing lives at this address. <Link to="/">Go to the overview</Link>.</>} />;
+}
