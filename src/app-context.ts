@@ -75,7 +75,7 @@ export interface AppContext {
 const settledValue = <T>(r: PromiseSettledResult<T>) => (r.status === 'fulfilled' ? r.value : { error: r.reason instanceof Error ? r.reason.message : String(r.reason) });
 
 export function openMeta(config: Config): Promise<MetaStore> {
-  return openMetaStore(config.metaFile);
+  return openMetaStore(config.postgresUrl ?? config.metaFile);
 }
 
 export async function openEvents(config: Config): Promise<DuckDbEventStore> {

@@ -45,9 +45,19 @@ const schema = z.object({
   passwordScryptLogN: integer(10, 20).default(16),
   alertsAllowPrivateUrls: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   alertsAllowHttp: z.enum(['true', 'false']).optional().transform((v) => (v === undefined ? undefined : v === 'true')),
+  eventsCluster: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a ClickHouse cluster name (letters, digits, _)').optional(),
 });
 
-export type Config = Omit<z.infer<typeof schema>, 'alertsAllowHttp'> & { metaFile: string; eventsFile: string; walDir: string; alertsAllowHttp: boolean };
+export type Config = Omit<z.infer<typeof schema>, 'alertsAllowHttp'> & {
+  /** the embedded stores' files (used when the matching server URL is not set) */
+  metaFile: string;
+  eventsFile: string;
+  walDir: string;
+  alertsAllowHttp: boolean;
+  /** scaled mode: VIGIL_DATABASE_URL when it names PostgreSQL, VIGIL_EVENTS_URL when it names ClickHouse */
+  postgresUrl: string | undefined;
+  clickhouseUrl: string | undefined;
+};
 export type ConfigInput = Partial<Record<keyof z.input<typeof schema>, string | number | undefined>>;
 
 /** Maps each setting to its VIGIL_* environment variable. */
@@ -84,6 +94,7 @@ export const ENV_NAMES: Record<keyof z.input<typeof schema>, string> = {
   passwordScryptLogN: 'VIGIL_PASSWORD_SCRYPT_LOG_N',
   alertsAllowPrivateUrls: 'VIGIL_ALERTS_ALLOW_PRIVATE_URLS',
   alertsAllowHttp: 'VIGIL_ALERTS_ALLOW_HTTP',
+  eventsCluster: 'VIGIL_EVENTS_CLUSTER',
 };
 
 export class ConfigError extends Error {}
@@ -127,16 +138,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
   }
   const c = parsed.data;
-  const urls = [
-    ['databaseUrl', c.databaseUrl, 'sqlite', 'postgres://'],
-    ['eventsUrl', c.eventsUrl, 'duckdb', 'clickhouse://'],
-  ] as const;
+  // each store URL names its engine: embedded (a file) or scaled (a server)
   const fileIn = (url: string) => url.replace(/^\w+:(\/\/)?/, '');
-  for (const [key, url, scheme, scaled] of urls) {
-    if (url !== undefined && !(url.startsWith(`${scheme}:`) && fileIn(url) !== '')) {
-      throw new ConfigError(`invalid configuration:\n  ${ENV_NAMES[key]}=${shown(key)}: embedded mode accepts ${scheme}:<file>; the scaled mode (${scaled}) is not available in this build yet`);
-    }
+  const stores = [
+    ['databaseUrl', c.databaseUrl, 'sqlite', /^postgres(ql)?:\/\/[^/]+/],
+    ['eventsUrl', c.eventsUrl, 'duckdb', /^clickhouses?:\/\/[^/]+/],
+  ] as const;
+  for (const [key, url, file, server] of stores) {
+    if (url === undefined || server.test(url) || (url.startsWith(`${file}:`) && fileIn(url) !== '')) continue;
+    const example = key === 'databaseUrl' ? 'postgres://user@host:5432/vigil' : 'clickhouse://host:8123/vigil';
+    throw new ConfigError(`invalid configuration:\n  ${ENV_NAMES[key]}=${shown(key)}: expected ${file}:<file> (embedded) or ${example} (scaled)`);
   }
+  const postgresUrl = c.databaseUrl !== undefined && /^postgres/.test(c.databaseUrl) ? c.databaseUrl : undefined;
+  const clickhouseUrl = c.eventsUrl !== undefined && /^clickhouse/.test(c.eventsUrl) ? c.eventsUrl : undefined;
   if (env.NODE_ENV === 'production') {
     const problems = productionProblems(c, raw.secretKey === undefined);
     if (problems.length) throw new ConfigError(`refusing to start in production (NODE_ENV=production):\n  ${problems.join('\n  ')}`);
@@ -145,5 +159,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
   const fileOf = (url: string | undefined, fallback: string) => (url ? path.resolve(fileIn(url)) : path.join(dataDir, fallback));
   // alerts go out over https only in production, unless told otherwise
   const alertsAllowHttp = c.alertsAllowHttp ?? env.NODE_ENV !== 'production';
-  return { ...c, alertsAllowHttp, dataDir, metaFile: fileOf(c.databaseUrl, 'meta.sqlite'), eventsFile: fileOf(c.eventsUrl, 'events.duckdb'), walDir: path.join(dataDir, 'wal') };
+  return {
+    ...c, alertsAllowHttp, dataDir, postgresUrl, clickhouseUrl,
+    metaFile: fileOf(postgresUrl ? undefined : c.databaseUrl, 'meta.sqlite'), eventsFile: fileOf(clickhouseUrl ? undefined : c.eventsUrl, 'events.duckdb'), walDir: path.join(dataDir, 'wal'),
+  };
 }

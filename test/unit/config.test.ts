@@ -47,6 +47,8 @@ describe('config', () => {
       passwordScryptLogN: 16,
       alertsAllowPrivateUrls: false,
       alertsAllowHttp: true,
+      postgresUrl: undefined,
+      clickhouseUrl: undefined,
       metaFile: path.join(dataDir, 'meta.sqlite'),
       eventsFile: path.join(dataDir, 'events.duckdb'),
       walDir: path.join(dataDir, 'wal'),
@@ -143,23 +145,24 @@ describe('config', () => {
     assert.match(err.message, /VIGIL_DEMO/);
   });
 
-  test('a PostgreSQL or ClickHouse URL is refused with a clear message (scaled mode is not in this build)', () => {
-    const pg = configError({ VIGIL_DATABASE_URL: 'postgres://vigil@db:5432/vigil' });
-    assert.match(pg.message, /VIGIL_DATABASE_URL/);
-    assert.match(pg.message, /sqlite:/);
-    assert.match(pg.message, /postgres.* not available/);
-    const ch = configError({ VIGIL_EVENTS_URL: 'clickhouse://ch:8123/vigil' });
-    assert.match(ch.message, /VIGIL_EVENTS_URL/);
-    assert.match(ch.message, /duckdb:/);
+  test('a PostgreSQL or ClickHouse URL selects the scaled stores', () => {
+    const c = loadConfig({ VIGIL_DATABASE_URL: 'postgres://vigil@db:5432/vigil', VIGIL_EVENTS_URL: 'clickhouse://ch:8123/vigil', VIGIL_EVENTS_CLUSTER: 'events' });
+    assert.equal(c.postgresUrl, 'postgres://vigil@db:5432/vigil');
+    assert.equal(c.clickhouseUrl, 'clickhouse://ch:8123/vigil');
+    assert.equal(c.eventsCluster, 'events');
+    const embedded = loadConfig({});
+    assert.equal(embedded.postgresUrl, undefined);
+    assert.equal(embedded.clickhouseUrl, undefined);
+    assert.match(configError({ VIGIL_EVENTS_CLUSTER: 'a-b;' }).message, /VIGIL_EVENTS_CLUSTER/);
   });
 
   test('a password in a refused URL is not repeated in the message', () => {
-    const err = configError({ VIGIL_DATABASE_URL: 'postgresql://vigil:s3cret-pw@db:5432/vigil' });
+    const err = configError({ VIGIL_DATABASE_URL: 'mysql://vigil:s3cret-pw@db:5432/vigil' });
     assert.ok(!err.message.includes('s3cret-pw'), err.message);
     assert.match(err.message, /VIGIL_DATABASE_URL/);
   });
 
-  test('each store URL takes its own engine: metadata sqlite:, events duckdb:', () => {
+  test('each store URL takes its own engine: metadata sqlite: or postgres://, events duckdb: or clickhouse://', () => {
     assert.match(configError({ VIGIL_DATABASE_URL: 'duckdb:/srv/meta.duckdb' }).message, /VIGIL_DATABASE_URL.*sqlite:/);
     assert.match(configError({ VIGIL_EVENTS_URL: 'sqlite:/srv/events.sqlite' }).message, /VIGIL_EVENTS_URL.*duckdb:/);
     assert.match(configError({ VIGIL_EVENTS_URL: 'duckdb:' }).message, /VIGIL_EVENTS_URL/);
