@@ -11,6 +11,7 @@ import { metricRoutes } from './metrics/routes.js';
 import { signalRoutes } from './signals/routes.js';
 import { thresholdRoutes } from './signals/threshold-routes.js';
 import { backtestRoutes } from './signals/backtest-routes.js';
+import { forecastRoutes } from './signals/forecast-routes.js';
 import { jobRoutes } from './jobs/routes.js';
 import { incidentRoutes } from './incidents/routes.js';
 import { alertRoutes } from './alerts/routes.js';
@@ -98,6 +99,7 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
   await app.register(signalRoutes, { ctx });
   await app.register(thresholdRoutes, { ctx });
   await app.register(backtestRoutes, { ctx });
+  await app.register(forecastRoutes, { ctx });
   await app.register(jobRoutes, { ctx });
   await app.register(incidentRoutes, { ctx });
   await app.register(alertRoutes, { ctx });

@@ -1,0 +1,77 @@
+/** Threshold rules of a metric (src/signals/threshold-routes.ts); detection settings go through metrics.ts useUpdateMetric. */
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { api, projectPath } from './client';
+
+export const OPERATORS = ['>', '>=', '<', '<=', '==', '!='] as const;
+export type Operator = (typeof OPERATORS)[number];
+export const RULE_SEVERITIES = ['info', 'warning', 'critical'] as const;
+
+/** src/detect/threshold.ts Condition */
+export interface Condition {
+  operator: Operator;
+  value: number;
+  changeOverPeriod?: number;
+}
+
+export interface RuleBody {
+  condition: Condition;
+  forBuckets?: number;
+  recovery?: Condition;
+  recoverFor?: number;
+  severity: (typeof RULE_SEVERITIES)[number];
+}
+
+/** threshold-routes.ts RuleSchema */
+export interface ThresholdRule {
+  id: number;
+  metricId: number;
+  name: string;
+  rule: RuleBody;
+  enabled: boolean;
+  breached: boolean;
+  evaluatedUntil: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** What POST/PATCH take: `rule` is checked by the server (its messages name `rule.condition.value`, ...). */
+export interface RuleInput {
+  name?: string;
+  rule?: unknown;
+  enabled?: boolean;
+}
+
+export const ruleKeys = {
+  list: (slug: string, metricId: number) => ['project', slug, 'metrics', 'rules', metricId] as const,
+};
+
+export function useRules(slug: string, metricId: number) {
+  return useQuery({
+    queryKey: ruleKeys.list(slug, metricId),
+    queryFn: ({ signal }) => api.get<{ rules: ThresholdRule[] }>(projectPath(slug, `/metrics/${metricId}/rules`), undefined, signal),
+    enabled: metricId > 0,
+  });
+}
+
+function useRuleMutation<V>(slug: string, metricId: number, fn: (v: V) => Promise<unknown>) {
+  const qc = useQueryClient();
+  return useMutation({ mutationFn: fn, onSuccess: () => qc.invalidateQueries({ queryKey: ruleKeys.list(slug, metricId) }) });
+}
+
+export function useCreateRule(slug: string, metricId: number) {
+  return useRuleMutation(slug, metricId, (input: RuleInput) => api.post<ThresholdRule>(projectPath(slug, `/metrics/${metricId}/rules`), input));
+}
+
+export function useUpdateRule(slug: string, metricId: number) {
+  return useRuleMutation(slug, metricId, ({ id, ...patch }: RuleInput & { id: number }) => api.patch<ThresholdRule>(projectPath(slug, `/metrics/${metricId}/rules/${id}`), patch));
+}
+
+export function useDeleteRule(slug: string, metricId: number) {
+  return useRuleMutation(slug, metricId, (id: number) => api.delete(projectPath(slug, `/metrics/${metricId}/rules/${id}`)));
+}
+
+/** "> 100", "change > 20 % over 24 buckets" */
+export function describeCondition(c: Condition, unit = ''): string {
+  if (c.changeOverPeriod !== undefined) return `change ${c.operator} ${c.value} % vs ${c.changeOverPeriod} bucket${c.changeOverPeriod === 1 ? '' : 's'} earlier`;
+  return `value ${c.operator} ${c.value}${unit ? ` ${unit}` : ''}`;
+}
