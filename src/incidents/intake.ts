@@ -99,7 +99,7 @@ export class SignalIntake {
 
   // ---- placing a signal ----
 
-  private async place(run: Run, s: Signal): Promise<void> {
+  private async place(run: Run, s: Signal, retried = false): Promise<void> {
     const links = await this.deps.store.linksOfSignals([s.id]);
     if (links.length) return this.grow(run, s, links[0].incidentId);
     let same = await this.deps.store.openFor(run.project.id, identityOf(s));
@@ -113,7 +113,14 @@ export class SignalIntake {
     const historical = this.isHistorical(run, s);
     const group = await this.findGroup(run, s, historical);
     if (group && (await this.attach(run, group.incident, s, 'related', group.why, historical))) return;
-    await this.open(run, s);
+    try {
+      await this.open(run, s);
+    } catch (err) {
+      // another process opened this scope's incident first (one open incident per scope is a
+      // unique index): place the signal again, now beside it
+      if (retried || !isUniqueViolation(err)) throw err;
+      await this.place(run, s, true);
+    }
   }
 
   /** A signal seen again (its episode grew): the incident's last bucket follows, its severity may rise. */
@@ -332,4 +339,10 @@ export class SignalIntake {
     }
     return pending.length;
   }
+}
+
+/** SQLite's and PostgreSQL's unique-constraint errors. */
+function isUniqueViolation(err: unknown): boolean {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505';
 }

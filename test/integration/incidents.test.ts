@@ -12,6 +12,7 @@ import { HOUR, awayFromHourEnd, ingestHourly, random, runJobs } from '../helpers
 import type { SignalInput } from '../../src/signals/store.js';
 import type { Coverage } from '../../src/signals/service.js';
 import type { IncidentChange } from '../../src/incidents/types.js';
+import { IncidentService } from '../../src/incidents/service.js';
 import type { MetaDb } from '../../src/storage/meta/db.js';
 
 const DAY = 24 * HOUR;
@@ -115,6 +116,17 @@ describe('incidents', () => {
     await t.ctx.incidents.onSignals(t.project.id, (await t.ctx.signals.list(t.project, { metricId: m, fromMs: 0, toMs: Date.now(), limit: 10 })).signals, []);
     assert.equal(changes.length, n);
     assert.equal((await detail(down.id)).signals.length, 3);
+  });
+
+  test('two processes placing one scope at once open one incident (a unique index, then the loser joins it)', async () => {
+    const m = await metric();
+    // a second incident service on the same database, as another worker process would run it
+    const other = new IncidentService({ db: t.ctx.meta.db, dialect: t.ctx.meta.dialect, catalog: t.ctx.catalog, signals: t.ctx.signals, projects: t.ctx.projects, log: t.ctx.log, onChange: async () => undefined });
+    const [a, b] = (await t.ctx.signals.store.upsert(t.project.id, [drop(m, base), drop(m, base + 2 * HOUR)], Date.now())).written;
+    await Promise.all([t.ctx.incidents.onSignals(t.project.id, [a], []), other.onSignals(t.project.id, [b], [])]);
+    const open = await incidentsOf(`metric=${m}`);
+    assert.equal(open.length, 1, JSON.stringify(open));
+    assert.equal((await detail(open[0].id)).signals.length, 2, 'both signals are in it');
   });
 
   test('info signals open nothing', async () => {
