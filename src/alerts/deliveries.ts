@@ -111,6 +111,14 @@ export class DeliveryStore {
     return row ? Number(row.id) : undefined;
   }
 
+  /** Pending deliveries whose attempt was due before `before` (oldest first): candidates for a lost job. */
+  async overdue(before: number, limit: number): Promise<Delivery[]> {
+    const rows = await this.db.selectFrom('alert_deliveries').selectAll().where('status', '=', 'pending')
+      .where((eb) => eb(eb.fn.coalesce('next_attempt_at', 'created_at'), '<', before))
+      .orderBy('id').limit(limit).execute();
+    return rows.map(toDelivery);
+  }
+
   async get(id: number, projectId?: number): Promise<Delivery | undefined> {
     const row = await this.db.selectFrom('alert_deliveries').selectAll().where('id', '=', id)
       .$if(projectId !== undefined, (qb) => qb.where('project_id', '=', projectId ?? 0))

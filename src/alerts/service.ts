@@ -55,6 +55,12 @@ const RETRY_MAX_MS = 10 * 60_000;
 const JOB_ATTEMPTS = 3;
 /** A resolve waits while its opened alert is still being tried, so a receiver never gets them out of order. */
 const RESOLVE_WAIT_MS = 30_000;
+/**
+ * A pending delivery this long past its attempt time, with no job queued or running for it, lost
+ * its job (dead-lettered after workers died mid-send three times): the scheduler queues it again.
+ */
+const ORPHAN_AFTER_MS = 15 * 60_000;
+const ORPHAN_BATCH = 100;
 /** Open incidents a repeat pass looks at, per project (the newest). */
 const MAX_OPEN_INCIDENTS = 500;
 /** Incidents that started this long before a simulation's window may still have opened in it. */
@@ -356,6 +362,25 @@ export class AlertService {
       } catch (err) {
         this.deps.log.error({ err, ruleId: rule.id }, 'scheduling alert repeats or digest failed');
       }
+    }
+    return queued + (await this.requeueOrphans(now));
+  }
+
+  /** Pending deliveries whose job is gone get a job again, so nothing stays pending for good. */
+  private async requeueOrphans(now: number): Promise<number> {
+    const overdue = await this.deliveries.overdue(now - ORPHAN_AFTER_MS, ORPHAN_BATCH);
+    if (!overdue.length) return 0;
+    const jobs = new JobQueue(this.deps.db, this.deps.dialect, this.now);
+    const live = new Set<number>();
+    for (const status of ['queued', 'running']) {
+      for (const job of await jobs.list({ kind: JOB_DELIVER, status, limit: 1_000 })) live.add((job.payload as DeliverPayload).deliveryId);
+    }
+    let queued = 0;
+    for (const d of overdue) {
+      if (live.has(d.id)) continue;
+      this.deps.log.warn({ deliveryId: d.id, attempts: d.attempts }, 'a pending alert delivery had lost its job: queued again');
+      await this.enqueueDeliver(this.deps.db, d.projectId, { deliveryId: d.id, maxAttempts: Math.max(d.attempts + 1, MAX_DELIVERY_ATTEMPTS) }, now);
+      queued++;
     }
     return queued;
   }

@@ -15,6 +15,7 @@ import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { seedDemo } from '../../src/demo/seed.js';
 import { generateDemoTraffic } from '../../src/demo/traffic.js';
 import { verifyWebhookSignature } from '../../src/alerts/destinations/webhook.js';
+import { DeliveryStore } from '../../src/alerts/deliveries.js';
 
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
@@ -154,6 +155,39 @@ describe('alerting end to end on the demo project', () => {
       assert.equal(flaky.requests.length, 4);
     } finally {
       await flaky.close();
+    }
+  });
+
+  test('a pending delivery whose job was lost is queued again by the scheduler and sent once', async () => {
+    const spare = await startReceiver();
+    try {
+      const dest = await postJson(`${t.url}/api/projects/${slug}/alert-destinations`, { name: 'spare webhook', kind: 'webhook', config: { url: `${spare.url}/in` }, secrets: { secret: SECRET } }, headers);
+      assert.equal(dest.status, 201, JSON.stringify(dest.body));
+      // a delivery left pending with no job (as after workers died mid-send three times and the job was dead-lettered)
+      const sent = (await getJson(`${t.url}/api/projects/${slug}/alert-deliveries?status=sent`, key)).body.deliveries[0];
+      const { message } = (await getJson(`${t.url}/api/projects/${slug}/alert-deliveries/${sent.id}`, key)).body;
+      const id = await new DeliveryStore(t.ctx.meta.db).insert({ projectId: message.project.id, ruleId: null, destinationId: dest.body.id, incidentId: null, scopeKey: null, event: 'opened', idempotencyKey: 'orphan-test', message }, clock);
+      assert.ok(id);
+      const runWorker = async () => {
+        while (await t.ctx.worker.runOnce()) {
+          // until nothing is due
+        }
+      };
+      await t.ctx.runSchedulerTick();
+      await runWorker();
+      assert.equal(spare.requests.length, 0, 'not before it is overdue');
+      clock += 20 * MINUTE;
+      await t.ctx.runSchedulerTick();
+      await runWorker();
+      assert.equal(spare.requests.length, 1);
+      const d = (await getJson(`${t.url}/api/projects/${slug}/alert-deliveries/${id}`, key)).body;
+      assert.equal(d.status, 'sent');
+      clock += 20 * MINUTE;
+      await t.ctx.runSchedulerTick();
+      await runWorker();
+      assert.equal(spare.requests.length, 1, 'sent once');
+    } finally {
+      await spare.close();
     }
   });
 });
