@@ -27,6 +27,7 @@ import { InvitationService } from './auth/invitations.js';
 import { ProjectService } from './projects/service.js';
 import { LiveFeed } from './analytics/live.js';
 import { DuckDbEventStore } from './storage/events/duckdb.js';
+import { ClickHouseEventStore } from './storage/events/clickhouse.js';
 import type { EventStore } from './storage/events/event-store.js';
 import { openMetaStore, type MetaStore } from './storage/meta/db.js';
 
@@ -78,7 +79,9 @@ export function openMeta(config: Config): Promise<MetaStore> {
   return openMetaStore(config.postgresUrl ?? config.metaFile);
 }
 
-export async function openEvents(config: Config): Promise<DuckDbEventStore> {
+/** The event store the configuration names: ClickHouse when VIGIL_EVENTS_URL is clickhouse://, else the DuckDB file. */
+export async function openEvents(config: Config): Promise<DuckDbEventStore | ClickHouseEventStore> {
+  if (config.clickhouseUrl) return ClickHouseEventStore.open({ url: config.clickhouseUrl, cluster: config.eventsCluster, queryTimeoutMs: config.queryTimeoutMs });
   return DuckDbEventStore.open({ file: config.eventsFile, memoryLimit: config.duckdbMemoryLimit, threads: config.duckdbThreads, queryTimeoutMs: config.queryTimeoutMs });
 }
 
@@ -93,7 +96,7 @@ export interface AppContextOptions {
 
 export async function createAppContext(config: Config, log: FastifyBaseLogger, opts: AppContextOptions = {}): Promise<AppContext> {
   const meta = await openMeta(config);
-  let events: DuckDbEventStore;
+  let events: EventStore;
   try {
     events = await openEvents(config);
   } catch (err) {
@@ -110,7 +113,7 @@ export async function createAppContext(config: Config, log: FastifyBaseLogger, o
   }
 }
 
-async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaStore, events: DuckDbEventStore, now: () => number): Promise<AppContext> {
+async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaStore, events: EventStore, now: () => number): Promise<AppContext> {
   const metrics = createMetrics();
   const loader = new SegmentLoader(events, log, (_rows, seconds) => {
     metrics.segmentLoadSeconds.observe(seconds);

@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import type { FastifyBaseLogger } from 'fastify';
 import { ConfigError, loadConfig, type Config, type ConfigInput } from './config.js';
 import type { AppContext } from './app-context.js';
-import { openMetaStore } from './storage/meta/db.js';
+import { migrateMeta, openMetaStore, openPostgresMeta, openSqliteMeta, redactUrl } from './storage/meta/db.js';
 import { ProjectService } from './projects/service.js';
 import { ApiKeyService, parseScopes } from './auth/api-keys.js';
 import { UserService } from './auth/users.js';
@@ -36,9 +36,12 @@ const progressBar = async (format: string) => {
   return new cliProgress.SingleBar({ format }, cliProgress.Presets.shades_classic);
 };
 
+/** The metadata store: PostgreSQL when VIGIL_DATABASE_URL names it (scaled mode), else the SQLite file. */
+const metaTarget = (c: Config) => c.postgresUrl ?? c.metaFile;
+
 /** Commands that only touch metadata (projects, keys) may run while a server is running. */
 async function withMeta<T>(fn: (m: { projects: ProjectService; keys: ApiKeyService }) => Promise<T>): Promise<T> {
-  const meta = await openMetaStore(config().metaFile);
+  const meta = await openMetaStore(metaTarget(config()));
   try {
     return await fn({ projects: new ProjectService(meta.db), keys: new ApiKeyService(meta.db) });
   } finally {
@@ -49,7 +52,7 @@ async function withMeta<T>(fn: (m: { projects: ProjectService; keys: ApiKeyServi
 /** Account commands touch only metadata, so they may run while a server is running. */
 async function withAccounts<T>(fn: (a: { users: UserService; memberships: MembershipService; projects: ProjectService; audit: AuditLog }) => Promise<T>): Promise<T> {
   const c = config();
-  const meta = await openMetaStore(c.metaFile);
+  const meta = await openMetaStore(metaTarget(c));
   try {
     return await fn({ users: new UserService(meta.db, c.passwordScryptLogN), memberships: new MembershipService(meta.db), projects: new ProjectService(meta.db), audit: new AuditLog(meta.db) });
   } finally {
@@ -103,18 +106,31 @@ function parseWhen(value: string, name: string): number {
 
 program
   .command('serve')
-  .description('run the server (all roles)')
+  .description('run the server: every role, or those --role lists')
   .option('--port <port>', 'HTTP port (VIGIL_PORT)')
   .option('--host <host>', 'listen address (VIGIL_HOST)')
-  .action(async (o: { port?: string; host?: string }) => {
-    const { serve } = await import('./serve.js');
-    await serve(config({ port: o.port, host: o.host }));
+  .option('--role <roles>', 'comma-separated: api (HTTP API and web app), ingest (/v1), worker (jobs), scheduler (due checks, once per tick across processes); default all (VIGIL_ROLE)')
+  .action(async (o: { port?: string; host?: string; role?: string }) => {
+    const c = config({ port: o.port, host: o.host });
+    const [{ serve, defaultRoles }, { parseRoles }] = await Promise.all([import('./serve.js'), import('./ops/roles.js')]);
+    await serve(c, { roles: parseRoles(o.role ?? process.env.VIGIL_ROLE, defaultRoles(c)) });
   });
 
 program
   .command('migrate')
   .description('create or upgrade the stores, then exit')
   .action(async () => {
+    const c = config();
+    // the metadata store first, on its own, so a scaled set-up can migrate it before any process starts
+    const meta = c.postgresUrl ? await openPostgresMeta(c.postgresUrl) : openSqliteMeta(c.metaFile);
+    let applied: string[];
+    try {
+      applied = await migrateMeta(meta);
+    } finally {
+      await meta.close();
+    }
+    const where = c.postgresUrl ? `PostgreSQL at ${redactUrl(c.postgresUrl)}` : `SQLite at ${c.metaFile}`;
+    console.log(`metadata store (${where}): ${applied.length ? `applied ${applied.join(', ')}` : 'up to date'}`);
     await withApp(async () => undefined);
     console.log('metadata and event stores are up to date');
   });

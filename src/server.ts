@@ -7,6 +7,7 @@ import { VigilError } from './errors.js';
 import { ingestRoutes } from './ingest/routes.js';
 import { analyticsRoutes } from './analytics/routes.js';
 import { opsRoutes } from './ops/routes.js';
+import { ROLES, restrictToRoles, type Role } from './ops/roles.js';
 import { metricRoutes } from './metrics/routes.js';
 import { signalRoutes } from './signals/routes.js';
 import { thresholdRoutes } from './signals/threshold-routes.js';
@@ -51,7 +52,8 @@ function fromFastifyError(err: FastifyError): VigilError | null {
   return null;
 }
 
-export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
+/** roles: the routes of the api and ingest roles this process serves (default both; src/ops/roles.ts). */
+export async function buildServer(ctx: AppContext, opts: { roles?: readonly Role[] } = {}): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: ctx.log,
     trustProxy: ctx.config.trustProxy,
@@ -73,6 +75,8 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
     reply.code(404).send({ error: { code: 'VIGIL_ERR_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}`, details: null } });
   });
 
+  // first: a route of a role this process does not serve is not found, before authentication
+  restrictToRoles(app, opts.roles ?? ROLES);
   // before every route, so its headers and CORS rules reach the whole app
   addSecurityHooks(app, ctx.config);
   await app.register(cookie);

@@ -5,7 +5,7 @@
  * (heartbeat, complete, fail) only while it still holds it, so a stale worker cannot overwrite the
  * outcome of the one that took over.
  */
-import type { Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { Dialect, JobTable, MetaDb } from '../storage/meta/db.js';
 import { badRequest } from '../errors.js';
 
@@ -37,6 +37,9 @@ const MAX_DEDUPE_KEY = 300;
 const MAX_NOTE = 500;
 const MAX_ERROR = 4_000;
 
+/** Burying is a scan of running jobs: once a second per queue is enough, rather than before every claim. */
+const BURY_EVERY_MS = 1_000;
+
 export const LEASE_EXPIRED_ERROR = 'lease expired too many times';
 
 export function backoffMs(attempts: number): number {
@@ -67,9 +70,11 @@ const isUniqueViolation: Record<Dialect, (err: unknown) => boolean> = {
 };
 
 export class JobQueue {
+  /** when this queue last buried jobs whose holders died too often */
+  private buriedAt = -Infinity;
+
   constructor(private db: MetaDb, private dialect: Dialect, private now: () => number = Date.now) {}
 
-  /** Adds a job, or returns the unfinished (queued/running) job that already has the same dedupeKey. */
   /** Adds a job; `created` is false when an unfinished job with the same dedupeKey was returned instead. */
   async enqueue(input: EnqueueInput): Promise<Job & { created: boolean }> {
     if (!input.kind || input.kind.length > MAX_KIND) throw badRequest(`job kind must be 1-${MAX_KIND} characters`, { field: 'kind' });
@@ -91,9 +96,12 @@ export class JobQueue {
             priority: input.priority ?? 0, attempts: 0, max_attempts: maxAttempts, run_at: input.runAt ?? t,
             dedupe_key: input.dedupeKey ?? null, created_at: t, updated_at: t,
           })
+          // a concurrent enqueue of the same key makes this a no-op rather than an error, which in
+          // PostgreSQL would abort the caller's transaction; the loop then returns that job
+          .$if(input.dedupeKey !== undefined, (qb) => qb.onConflict((oc) => oc.column('dedupe_key').where(sql<boolean>`dedupe_key IS NOT NULL AND status IN ('queued', 'running')`).doNothing()))
           .returningAll()
-          .executeTakeFirstOrThrow();
-        return { ...toJob(row), created: true };
+          .executeTakeFirst();
+        if (row) return { ...toJob(row), created: true };
       } catch (err) {
         if (input.dedupeKey === undefined || !isUniqueViolation[this.dialect](err)) throw err;
       }
@@ -105,7 +113,10 @@ export class JobQueue {
   async claim(workerId: string, leaseMs: number, kinds?: string[]): Promise<Job | undefined> {
     if (kinds?.length === 0) return undefined;
     const t = this.now();
-    await this.buryExpired(t);
+    if (t - this.buriedAt >= BURY_EVERY_MS || t < this.buriedAt) {
+      this.buriedAt = t;
+      await this.buryExpired(t);
+    }
     const row = await this.claimQuery(workerId, leaseMs, t, kinds).executeTakeFirst();
     return row ? toJob(row) : undefined;
   }
@@ -165,6 +176,18 @@ export class JobQueue {
       .set(again
         ? { status: 'queued', run_at: t + backoffMs(job.attempts), lease_until: null, locked_by: null, last_error: lastError, updated_at: t }
         : { status: 'dead', lease_until: null, last_error: lastError, finished_at: t, updated_at: t })
+      .executeTakeFirst();
+    return res.numUpdatedRows > 0n;
+  }
+
+  /**
+   * Hands a running job back to the queue at once (its holder is shutting down): queued and due
+   * now, so another worker takes it without waiting for the lease to expire. The attempt counts.
+   */
+  async release(id: number, workerId: string, reason: string): Promise<boolean> {
+    const t = this.now();
+    const res = await this.held(id, workerId)
+      .set({ status: 'queued', run_at: t, lease_until: null, locked_by: null, last_error: reason.slice(0, MAX_ERROR), updated_at: t })
       .executeTakeFirst();
     return res.numUpdatedRows > 0n;
   }

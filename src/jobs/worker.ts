@@ -22,6 +22,24 @@ export interface JobWorkerLog {
   error(obj: object, msg: string): void;
 }
 
+export interface WorkerStopOptions {
+  /** how long running jobs may go on before their handlers are aborted */
+  graceMs?: number;
+  /** after the abort, how long to wait for handlers before releasing their jobs and returning (default: wait for them) */
+  releaseAfterMs?: number;
+}
+
+/** Whether every promise settled within ms. */
+async function settledWithin(promises: Promise<unknown>[], ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([Promise.allSettled(promises).then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export interface JobWorkerOptions {
   workerId?: string;
   pollMs?: number;
@@ -62,6 +80,11 @@ export class JobWorker {
   private readonly stopping = new AbortController();
   private readonly running = new Set<Promise<void>>();
   private started = false;
+  /** set by stop(): no more claims */
+  private draining = false;
+  private stopped: Promise<void> | undefined;
+  /** the jobs whose handlers are running, by id */
+  private readonly holding = new Map<number, Job>();
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
   private pollAgain = false;
@@ -76,14 +99,14 @@ export class JobWorker {
 
   /** Starts polling the queue; jobs run in the background until stop(). */
   start(): void {
-    if (this.started || this.stopping.signal.aborted) return;
+    if (this.started || this.draining) return;
     this.started = true;
     this.wake();
   }
 
   /** Polls now instead of at the next tick (after an enqueue, say). */
   wake(): void {
-    if (!this.started || this.stopping.signal.aborted) return;
+    if (!this.started || this.draining) return;
     if (this.polling) {
       this.pollAgain = true;
       return;
@@ -99,18 +122,45 @@ export class JobWorker {
     });
   }
 
-  /** Stops claiming, aborts running handlers' signals and waits for them to settle. */
-  async stop(): Promise<void> {
-    this.stopping.abort(new Error('worker stopped'));
+  /**
+   * Stops claiming; lets running jobs finish for up to graceMs (default 0), then aborts their
+   * handlers' signals (an interrupted job goes back to the queue, due at once) and waits for them
+   * to settle, for up to releaseAfterMs when given: the jobs of handlers still running then are
+   * released, so another worker takes them over without waiting for their leases to expire.
+   */
+  stop(opts: WorkerStopOptions = {}): Promise<void> {
+    // a second call (the app context's close after a graceful stop) waits for the first, not for handlers it gave up on
+    this.stopped ??= this.drain(opts);
+    return this.stopped;
+  }
+
+  private async drain(opts: WorkerStopOptions): Promise<void> {
+    this.draining = true;
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.polling;
-    await Promise.allSettled([...this.running]);
+    if (opts.graceMs && this.running.size) await settledWithin([...this.running], opts.graceMs);
+    this.stopping.abort(new Error('worker stopped'));
+    if (opts.releaseAfterMs === undefined) {
+      await Promise.allSettled([...this.running]);
+      return;
+    }
+    if (await settledWithin([...this.running], opts.releaseAfterMs)) return;
+    for (const job of this.holding.values()) {
+      const released = await this.queue.release(job.id, this.workerId, 'worker stopped').catch(() => false);
+      this.log.warn({ jobId: job.id, kind: job.kind, workerId: this.workerId, released }, 'job still running at shutdown: its lease was released');
+    }
+  }
+
+  /** What this worker is doing, for /ready. */
+  status(): { workerId: string; state: 'idle' | 'running' | 'stopping'; activeJobs: number; concurrency: number } {
+    const state = this.draining ? 'stopping' : this.started ? 'running' : 'idle';
+    return { workerId: this.workerId, state, activeJobs: this.running.size, concurrency: this.concurrency };
   }
 
   /** Claims and runs one job, if one is due; returns whether one ran. Needs no start(). */
   async runOnce(): Promise<boolean> {
-    if (this.stopping.signal.aborted) return false;
+    if (this.draining) return false;
     const job = await this.queue.claim(this.workerId, this.leaseMs);
     if (!job) return false;
     await this.track(this.execute(job));
@@ -118,7 +168,7 @@ export class JobWorker {
   }
 
   private schedule(): void {
-    if (this.stopping.signal.aborted || this.timer) return;
+    if (this.draining || this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.wake();
@@ -129,7 +179,7 @@ export class JobWorker {
   /** Claims while there are free slots and due jobs; each finished job wakes the loop again. */
   private async poll(): Promise<void> {
     try {
-      while (this.running.size < this.concurrency && !this.stopping.signal.aborted) {
+      while (this.running.size < this.concurrency && !this.draining) {
         const job = await this.queue.claim(this.workerId, this.leaseMs);
         if (!job) return;
         void this.track(this.execute(job)).then(() => this.wake());
@@ -146,6 +196,15 @@ export class JobWorker {
 
   /** Runs a claimed job's handler and records its outcome; never throws. */
   private async execute(job: Job): Promise<void> {
+    this.holding.set(job.id, job);
+    try {
+      await this.executeHeld(job);
+    } finally {
+      this.holding.delete(job.id);
+    }
+  }
+
+  private async executeHeld(job: Job): Promise<void> {
     const ctx = { jobId: job.id, kind: job.kind, workerId: this.workerId };
     const handler = this.handlers[job.kind];
     if (!handler) {
@@ -183,10 +242,14 @@ export class JobWorker {
       if (err instanceof LeaseLostError || own.signal.reason instanceof LeaseLostError) {
         this.log.warn({ ...ctx, err }, 'job stopped: lease lost');
       } else {
-        // a handler interrupted by stop() is retried, whatever it threw
-        const retry = isTransient(err) || this.stopping.signal.aborted;
-        if (!retry) this.log.warn({ ...ctx, err }, 'job failed; dead-lettered');
-        await this.settle(job, () => this.queue.fail(job.id, this.workerId, errorText(err), { retry }));
+        if (this.stopping.signal.aborted) {
+          // a handler interrupted by stop() goes back to the queue, due at once, whatever it threw
+          await this.settle(job, () => this.queue.release(job.id, this.workerId, errorText(err)));
+        } else {
+          const retry = isTransient(err);
+          if (!retry) this.log.warn({ ...ctx, err }, 'job failed; dead-lettered');
+          await this.settle(job, () => this.queue.fail(job.id, this.workerId, errorText(err), { retry }));
+        }
       }
     } finally {
       clearInterval(heartbeats);

@@ -1,15 +1,64 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../app-context.js';
+import { processState } from './roles.js';
+
+/** A dependency that has not answered in this long is reported as down (a load balancer's check must not hang). */
+const READY_CHECK_TIMEOUT_MS = 3_000;
+
+/** 'ok', or the error of a ping that failed or took too long. */
+async function check(ping: () => Promise<void>): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${READY_CHECK_TIMEOUT_MS} ms`)), READY_CHECK_TIMEOUT_MS)));
+  try {
+    await Promise.race([ping(), timeout]);
+    return 'ok';
+  } catch (err) {
+    return `error: ${err instanceof Error ? err.message : String(err)}`;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const readySchema = {
+  type: 'object',
+  properties: {
+    status: { type: 'string', enum: ['ready', 'not ready', 'draining'] },
+    roles: { type: 'array', items: { type: 'string' } },
+    metadata: { type: 'string', description: "'ok' or the error of the metadata store" },
+    events: { type: 'string', description: "'ok' or the error of the event store" },
+    engines: { type: 'object', properties: { metadata: { type: 'string' }, events: { type: 'string' } } },
+    segmentBacklog: { type: 'integer' },
+    worker: {
+      type: ['object', 'null'],
+      properties: { workerId: { type: 'string' }, state: { type: 'string' }, activeJobs: { type: 'integer' }, concurrency: { type: 'integer' } },
+    },
+    scheduler: {
+      type: ['object', 'null'],
+      properties: { holder: { type: 'string' }, tickMs: { type: 'integer' }, ticksRun: { type: 'integer' }, lastTickAt: { type: ['integer', 'null'] }, lastError: { type: ['string', 'null'] } },
+    },
+  },
+} as const;
 
 /** Liveness, readiness and Prometheus metrics: unauthenticated, for load balancers and scrapers. */
 export async function opsRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }) {
   app.get('/health', { logLevel: 'warn', config: { access: { public: true } }, schema: { tags: ['operations'], summary: 'The process is alive', response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } }, async () => ({ status: 'ok' }));
 
-  app.get('/ready', { logLevel: 'warn', config: { access: { public: true } }, schema: { tags: ['operations'], summary: 'Both stores answer' } }, async (_request, reply) => {
-    const check = async (ping: () => Promise<void>) => ping().then(() => 'ok', (err: Error) => `error: ${err.message}`);
+  app.get('/ready', { logLevel: 'warn', config: { access: { public: true } }, schema: { tags: ['operations'], summary: "This process's roles and the dependencies they need", response: { 200: readySchema, 503: readySchema } } }, async (_request, reply) => {
+    const state = processState(ctx);
     const [metadata, events] = await Promise.all([check(() => ctx.meta.ping()), check(() => ctx.events.ping())]);
-    const ready = metadata === 'ok' && events === 'ok';
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', metadata, events, segmentBacklog: ctx.loader.backlog });
+    // a scheduler needs only the metadata store; every other role reads or writes events too
+    const needsEvents = state.roles.some((r) => r !== 'scheduler');
+    const ready = !state.draining && metadata === 'ok' && (!needsEvents || events === 'ok');
+    return reply.code(ready ? 200 : 503).send({
+      status: ready ? 'ready' : state.draining ? 'draining' : 'not ready',
+      roles: [...state.roles],
+      metadata,
+      events,
+      engines: { metadata: ctx.meta.dialect, events: ctx.config.clickhouseUrl ? 'clickhouse' : 'duckdb' },
+      segmentBacklog: ctx.loader.backlog,
+      worker: state.roles.includes('worker') ? ctx.worker.status() : null,
+      scheduler: state.scheduler?.() ?? null,
+    });
   });
 
   app.get('/metrics', { logLevel: 'warn', config: { access: { public: true } }, schema: { tags: ['operations'], summary: 'Prometheus metrics' } }, async (_request, reply) => {

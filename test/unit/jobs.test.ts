@@ -4,18 +4,20 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } from 'kysely';
 import { openMetaStore, type MetaSchema, type MetaStore } from '../../src/storage/meta/db.js';
-import { JobQueue, JobWorker, LEASE_EXPIRED_ERROR, LeaseLostError, TransientJobError, backoffMs, type JobHandler } from '../../src/jobs/index.js';
-import { tempDir } from '../helpers/app.js';
+import { ClusterScheduler, JobQueue, JobWorker, LEASE_EXPIRED_ERROR, LeaseLostError, TransientJobError, backoffMs, claimTick, type JobHandler } from '../../src/jobs/index.js';
+import { TEST_META, createTestDatabase, openTestMeta, tempDir } from '../helpers/app.js';
+
+// runs on SQLite, and on PostgreSQL in the test runner's PostgreSQL pass (VIGIL_TEST_META=postgres)
 
 const stores: MetaStore[] = [];
 const dirs: string[] = [];
 after(async () => {
-  for (const s of stores) await s.close();
+  for (const s of stores.reverse()) await s.close();
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
 async function setup() {
-  const meta = await openMetaStore(':memory:');
+  const meta = await openTestMeta();
   stores.push(meta);
   const clock = { t: 1_000_000 };
   const queue = new JobQueue(meta.db, meta.dialect, () => clock.t);
@@ -62,15 +64,29 @@ test('claims by priority, then run_at, and skips jobs not yet due or of other ki
   assert.equal((await queue.claim('w', 1_000, ['a']))?.id, future.id, 'due once its run_at has passed');
 });
 
-test('two queues on one SQLite file never claim the same job', async () => {
-  const dir = tempDir('vigil-jobs-');
-  dirs.push(dir);
-  const file = path.join(dir, 'meta.sqlite');
-  const a = await openMetaStore(file);
-  const b = await openMetaStore(file);
-  stores.push(a, b);
-  const qa = new JobQueue(a.db, 'sqlite', () => 1_000_000);
-  const qb = new JobQueue(b.db, 'sqlite', () => 1_000_000);
+/** Two stores (two connections or pools) on one database: a SQLite file, or a fresh PostgreSQL database. */
+async function openShared(count = 2): Promise<MetaStore[]> {
+  let target: string;
+  if (TEST_META === 'postgres') {
+    const database = await createTestDatabase();
+    target = database.url;
+    // closed (LIFO in after()) before the database is dropped
+    stores.push({ db: undefined as never, dialect: 'postgres', ping: async () => undefined, close: () => database.drop() });
+  } else {
+    const dir = tempDir('vigil-jobs-');
+    dirs.push(dir);
+    target = path.join(dir, 'meta.sqlite');
+  }
+  const opened: MetaStore[] = [];
+  for (let i = 0; i < count; i++) opened.push(await openMetaStore(target));
+  stores.push(...opened);
+  return opened;
+}
+
+test(`two queues on one ${TEST_META} database never claim the same job`, async () => {
+  const [a, b] = await openShared();
+  const qa = new JobQueue(a.db, a.dialect, () => 1_000_000);
+  const qb = new JobQueue(b.db, b.dialect, () => 1_000_000);
   for (let i = 0; i < 50; i++) await qa.enqueue({ kind: 'k', payload: { i } });
   const drain = async (q: JobQueue, worker: string) => {
     const ids: number[] = [];
@@ -275,7 +291,8 @@ test('start() polls, runs jobs concurrently and wakes up on wake()', async () =>
   const worker = new JobWorker(queue, {
     k: async (job) => {
       peak = Math.max(peak, ++active);
-      await new Promise((r) => setTimeout(r, 5));
+      // long enough for the other claims to land (a PostgreSQL claim is a network round trip)
+      await new Promise((r) => setTimeout(r, 50));
       active--;
       done.push((job.payload as { n: string }).n);
     },
@@ -294,4 +311,85 @@ test('start() polls, runs jobs concurrently and wakes up on wake()', async () =>
   assert.equal(done.length, 5, 'wake() polls without waiting for pollMs');
   await worker.stop();
   assert.equal((await queue.list({ status: 'done' })).length, 5);
+});
+
+test('stop() with a grace period lets a running job finish; a handler that ignores the abort has its job released', async () => {
+  const { queue } = await setup();
+  const quick = await queue.enqueue({ kind: 'quick' });
+  let started!: () => void;
+  const running = new Promise<void>((resolve) => (started = resolve));
+  const graceful = new JobWorker(queue, {
+    quick: async () => {
+      started();
+      await new Promise((r) => setTimeout(r, 50));
+      return 'finished';
+    },
+  }, { workerId: 'w1' });
+  const ran = graceful.runOnce();
+  await running;
+  await graceful.stop({ graceMs: 5_000 });
+  await ran;
+  assert.deepEqual(await queue.get(quick.id).then((j) => [j?.status, j?.result]), ['done', 'finished'], 'finished within the grace period');
+
+  const stuck = await queue.enqueue({ kind: 'stuck' });
+  let release!: () => void;
+  const hung = new Promise<void>((resolve) => (release = resolve));
+  let stuckStarted!: () => void;
+  const stuckRunning = new Promise<void>((resolve) => (stuckStarted = resolve));
+  const stubborn = new JobWorker(queue, {
+    stuck: async () => {
+      stuckStarted();
+      await hung; // ignores its signal
+    },
+  }, { workerId: 'w2' });
+  const stuckRun = stubborn.runOnce();
+  await stuckRunning;
+  assert.equal(stubborn.status().activeJobs, 1);
+  await stubborn.stop({ graceMs: 10, releaseAfterMs: 10 });
+  const released = await queue.get(stuck.id);
+  assert.deepEqual([released?.status, released?.lockedBy, released?.leaseUntil], ['queued', null, null], 'released without waiting for the lease');
+  assert.equal((await queue.claim('w3', 1_000))?.id, stuck.id, 'another worker takes it at once');
+  release();
+  await stuckRun;
+  assert.equal((await queue.get(stuck.id))?.lockedBy, 'w3', "the stopped worker's late outcome is not recorded");
+});
+
+test('enqueue with a dedupeKey inside a transaction returns the existing job without aborting the transaction', async () => {
+  const { meta, queue } = await setup();
+  const ids = await meta.db.transaction().execute(async (tx) => {
+    const inTx = new JobQueue(tx, meta.dialect, () => 1_000_000);
+    const first = await inTx.enqueue({ kind: 'collect', dedupeKey: 'metric:1' });
+    const second = await inTx.enqueue({ kind: 'collect', dedupeKey: 'metric:1' });
+    const other = await inTx.enqueue({ kind: 'collect', dedupeKey: 'metric:2' });
+    return [first.id, second.id, other.id];
+  });
+  assert.equal(ids[0], ids[1]);
+  assert.notEqual(ids[0], ids[2]);
+  assert.equal((await queue.list()).length, 2);
+});
+
+test(`claimTick: one claimer per slot among concurrent stores on one ${TEST_META} database`, async () => {
+  const shared = await openShared(3);
+  for (const slot of [100, 101, 105]) {
+    const won = await Promise.all(shared.flatMap((m, i) => [0, 1].map((k) => claimTick(m.db, 'due', slot, `s${i}.${k}`, slot * 1_000))));
+    assert.equal(won.filter(Boolean).length, 1, `slot ${slot}: ${won}`);
+  }
+  assert.equal(await claimTick(shared[0].db, 'due', 104, 'late', 0), false, 'an older slot is not claimed again');
+  assert.equal(await claimTick(shared[1].db, 'other', 104, 'x', 0), true, 'each task has its own row');
+});
+
+test('three ClusterSchedulers run each tick once between them', async () => {
+  const shared = await openShared(3);
+  const clock = { t: 10_000_000 };
+  const runs: string[] = [];
+  const schedulers = shared.map((m, i) => new ClusterScheduler({ db: m.db, tickMs: 10_000, holder: `s${i}`, now: () => clock.t, run: async () => void runs.push(`s${i}@${clock.t}`) }));
+  for (let tick = 0; tick < 5; tick++) {
+    const ran = await Promise.all(schedulers.map((s) => s.tick()));
+    assert.equal(ran.filter(Boolean).length, 1, `tick ${tick}`);
+    assert.equal(await schedulers[0].tick(), false, 'the same slot does not run twice');
+    clock.t += 10_000;
+  }
+  assert.equal(runs.length, 5);
+  assert.equal(schedulers.reduce((n, s) => n + s.status().ticksRun, 0), 5);
+  for (const s of schedulers) await s.stop();
 });

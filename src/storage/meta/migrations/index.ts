@@ -9,7 +9,8 @@ import { thresholdRules } from './0006-threshold-rules.js';
 import { drift } from './0007-drift.js';
 import { incidentsAlerts } from './0008-incidents-alerts.js';
 import { schedulerTicks } from './0009-scheduler-ticks.js';
-import { oneOpenIncident } from './0010-one-open-incident.js';
+import { jobsClaimIndex } from './0010-jobs-claim-index.js';
+import { oneOpenIncident } from './0011-one-open-incident.js';
 
 /** Migrations by name, in order; each takes the dialect for the few column types that differ. */
 export function migrations(dialect: Dialect): Record<string, Migration> {
@@ -23,6 +24,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0007-drift': drift(dialect),
     '0008-incidents-alerts': incidentsAlerts(dialect),
     '0009-scheduler-ticks': schedulerTicks(dialect),
-    '0010-one-open-incident': oneOpenIncident(dialect),
+    '0010-jobs-claim-index': jobsClaimIndex(dialect),
+    '0011-one-open-incident': oneOpenIncident(dialect),
   };
 }

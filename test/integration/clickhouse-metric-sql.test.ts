@@ -1,0 +1,148 @@
+/**
+ * User-written metric SQL on a real ClickHouse holding two projects: good queries see one
+ * project's rows only; the attacks of metric-sql-guard.test.ts (in ClickHouse's dialect) are
+ * refused with a 400 naming the reason, by the token check or by the server's read-only mode and
+ * the empty current database behind it; nothing stored changes; time and row limits hold.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ClickHouseEventStore, dropClickHouseDatabase } from '../../src/storage/events/clickhouse.js';
+import type { EventRow, UserSqlQuery } from '../../src/storage/events/event-store.js';
+import { VigilError, type ErrorCode } from '../../src/errors.js';
+import { clickhouseSkip, tempDir, testClickHouseUrl } from '../helpers/app.js';
+
+const HOUR = 3_600_000;
+const T0 = Date.parse('2026-05-04T10:00:00Z');
+const GOOD = "SELECT bucket, count(*) AS value FROM events WHERE event = 'Signed Up' GROUP BY bucket";
+
+let seq = 0;
+const row = (over: Partial<EventRow>): EventRow => ({
+  project_id: 1, message_id: `m${++seq}`, type: 'track', event: 'Page Viewed', anonymous_id: null, user_id: 'u1', distinct_id: 'u1',
+  session_id: 's1', timestamp: T0, received_at: T0, properties: {}, context: {}, page_path: null, referrer_host: null,
+  app_version: null, platform: null, os: null, browser: null, device_type: null, country: null, ip_hash: 'hash-1', ...over,
+});
+const signUps = (projectId: number, hour: number, n: number, country: string) =>
+  Array.from({ length: n }, (_, i) => row({ project_id: projectId, event: 'Signed Up', timestamp: T0 + hour * HOUR + i * 60_000, country }));
+const ROWS: EventRow[] = [
+  ...signUps(1, 0, 2, 'DE'), ...signUps(1, 0, 1, 'FR'), ...signUps(1, 1, 2, 'DE'), ...signUps(1, 2, 1, 'FR'),
+  ...Array.from({ length: 300 }, (_, i) => row({ timestamp: T0 + (i % 180) * 60_000 })),
+  row({ event: 'Signed Up', timestamp: T0 - HOUR }),
+  ...signUps(2, 0, 5, 'US'),
+  ...Array.from({ length: 7 }, (_, i) => row({ project_id: 2, event: 'Secret Event', timestamp: T0 + i * 60_000 })),
+  row({ project_id: 2, type: 'identify', event: '$identify', user_id: 'u-secret', distinct_id: 'u-secret', properties: { password: 'hunter2' } }),
+];
+
+describe('user-written metric SQL on a real ClickHouse store', async () => {
+  const skip = await clickhouseSkip();
+  let dir: string;
+  let url: string;
+  let store: ClickHouseEventStore;
+  const query = (sql: string, over: Partial<UserSqlQuery> = {}): UserSqlQuery => ({ projectId: 1, sql, fromMs: T0, toMs: T0 + 3 * HOUR, grainMs: HOUR, timeoutMs: 10_000, maxRows: 1000, ...over });
+  const run = (sql: string, over: Partial<UserSqlQuery> = {}) => store.runUserSql(query(sql, over));
+  const byBucket = (rows: { bucketMs: number; value: number | null; breakdown: string | null }[]) =>
+    Object.fromEntries(rows.map((r) => [`${new Date(r.bucketMs).toISOString()}${r.breakdown === null ? '' : ` ${r.breakdown}`}`, r.value]));
+  const iso = (hour: number) => new Date(T0 + hour * HOUR).toISOString();
+
+  const storedState = async () => {
+    const all = { fromMs: 0, toMs: T0 + 100 * HOUR };
+    return { project1: await store.totals({ projectId: 1, ...all }), project2: await store.totals({ projectId: 2, ...all }), segmentLoaded: await store.isSegmentLoaded('seg-1'), traits: await store.userTraits(2, 'u-secret') };
+  };
+  let initial: Awaited<ReturnType<typeof storedState>>;
+
+  /** Expects a 400 with `code` whose message matches `reason` (from the guard or the server), and the data unchanged. */
+  async function refused(sql: string, code: ErrorCode, reason: RegExp, validate = true) {
+    const attempts = validate ? [() => store.validateUserSql(sql), () => run(sql)] : [() => run(sql)];
+    for (const attempt of attempts) {
+      await assert.rejects(attempt, (err: unknown) => {
+        assert.ok(err instanceof VigilError, `expected a VigilError for ${sql}, got ${String(err)}`);
+        assert.equal(err.status, 400);
+        assert.equal(err.code, code, `${sql}: ${err.message}`);
+        assert.match(err.message, reason);
+        return true;
+      });
+    }
+    assert.deepEqual(await storedState(), initial, `stored data changed after: ${sql}`);
+  }
+
+  before(async () => {
+    if (skip) return;
+    dir = tempDir('vigil-ch-metric-sql-');
+    url = testClickHouseUrl('vigil_metric_sql');
+    const file = path.join(dir, 'seg-1.ndjson');
+    fs.writeFileSync(file, ROWS.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    store = await ClickHouseEventStore.open({ url });
+    assert.equal(await store.loadSegment({ id: 'seg-1', path: file }), ROWS.length);
+    initial = await storedState();
+  });
+  after(async () => {
+    if (skip) return;
+    await store?.close();
+    await dropClickHouseDatabase(url);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('good queries see only this project and this window', { skip }, async () => {
+    assert.deepEqual(byBucket(await run(GOOD)), { [iso(0)]: 3, [iso(1)]: 2, [iso(2)]: 1 });
+    const breakdown = await run("SELECT bucket, country AS breakdown, count() AS value FROM events WHERE event = 'Signed Up' GROUP BY bucket, country");
+    assert.deepEqual(byBucket(breakdown), { [`${iso(0)} DE`]: 2, [`${iso(0)} FR`]: 1, [`${iso(1)} DE`]: 2, [`${iso(2)} FR`]: 1 });
+    // a total and a breakdown in one result (what GROUPING SETS does on DuckDB), and epoch ms as the bucket
+    const both = await run(`SELECT bucket, CAST(NULL AS Nullable(String)) AS breakdown, count() AS value FROM events WHERE country IS NOT NULL GROUP BY bucket
+      UNION ALL SELECT bucket, country, count() FROM events WHERE country IS NOT NULL GROUP BY bucket, country`);
+    assert.equal(both.filter((r) => r.breakdown === null).reduce((s, r) => s + (r.value ?? 0), 0), 6);
+    const epochMs = await run("SELECT toUInt64(toUnixTimestamp(bucket)) * 1000 AS bucket, avg(length(event)) AS value FROM events AS e WHERE e.event = 'Signed Up' GROUP BY bucket");
+    assert.deepEqual(Object.keys(byBucket(epochMs)).sort(), [iso(0), iso(1), iso(2)]);
+    const selfJoin = await run("SELECT a.bucket AS bucket, count() AS value FROM events AS a ANY INNER JOIN (SELECT distinct_id FROM events WHERE event = 'Signed Up') b USING distinct_id GROUP BY a.bucket");
+    assert.equal(selfJoin.length, 3);
+    assert.deepEqual(await run("SELECT bucket, count() AS value FROM events WHERE event = 'Secret Event' GROUP BY bucket"), []);
+    for (const column of ['project_id', 'ip_hash', 'prop_keys', 'segment_id']) {
+      await assert.rejects(run(`SELECT bucket, count() AS value FROM events WHERE ${column} IS NOT NULL GROUP BY bucket`), (err: VigilError) => err.code === 'VIGIL_ERR_METRIC_SQL_INVALID' && err.status === 400 && /Unknown identifier/i.test(err.message));
+    }
+  });
+
+  test('statements that are not one SELECT', { skip }, async () => {
+    for (const [sql, reason] of [
+      ['SELECT 1 AS bucket, 1 AS value; DROP TABLE events', /2 statements; exactly one SELECT/],
+      ['DROP TABLE events', /not DROP/],
+      ['INSERT INTO events SELECT * FROM events', /not INSERT/],
+      ['CREATE TABLE stolen ENGINE = Memory AS SELECT * FROM events', /not CREATE/],
+      ["ALTER TABLE events UPDATE event = 'x' WHERE 1", /not ALTER/],
+      ['TRUNCATE TABLE events', /not TRUNCATE/],
+      ['SET readonly = 0', /not SET/],
+      ['SYSTEM SHUTDOWN', /not SYSTEM/],
+      ['SELECT 1 AS bucket, 1 AS value; /* */ DROP TABLE events', /2 statements/],
+    ] as const) await refused(sql, 'VIGIL_ERR_METRIC_SQL_FORBIDDEN', reason);
+    await refused('SELEC bucket FROM events', 'VIGIL_ERR_METRIC_SQL_FORBIDDEN', /not SELEC/);
+    await refused(`${GOOD} SETTINGS max_execution_time = 0, readonly = 0`, 'VIGIL_ERR_METRIC_SQL_FORBIDDEN', /SETTINGS is not allowed/);
+  });
+
+  test('other tables, table functions, dictionaries, files, the network and server state', { skip }, async () => {
+    for (const [sql, reason] of [
+      ['SELECT * FROM system.tables', /table "system.tables" is not allowed/],
+      ["SELECT * FROM file('/etc/passwd', 'TSV', 'line String')", /table "file" is not allowed/],
+      ["SELECT * FROM url('http://127.0.0.1:8123/?query=SELECT+1', CSV, 'x String')", /table "url" is not allowed/],
+      ['SELECT * FROM numbers(10)', /table "numbers" is not allowed/],
+      ['SELECT * FROM loaded_segments', /table "loaded_segments" is not allowed/],
+      ['SELECT bucket, count() AS value FROM events, loaded_segments GROUP BY bucket', /a list of tables/],
+      ['SELECT e.bucket, count() AS value FROM events e ANY INNER JOIN loaded_segments s USING id GROUP BY e.bucket', /table "loaded_segments" is not allowed/],
+      ['SELECT bucket, (SELECT count() FROM system.one) AS value FROM events', /table "system.one" is not allowed/],
+      ['SELECT bucket, count() AS value FROM events WHERE event IN (SELECT event FROM (SELECT * FROM loaded_segments)) GROUP BY bucket', /table "loaded_segments" is not allowed/],
+      ['SELECT bucket, 1 AS value FROM events UNION ALL SELECT loaded_at, 1 FROM loaded_segments', /table "loaded_segments" is not allowed/],
+      ["SELECT bucket, dictGetString('d', 'a', toUInt64(1)) AS value FROM events", /function dictGetString is not allowed/],
+      ['SELECT bucket, currentDatabase() AS value FROM events', /function currentDatabase is not allowed/],
+      ['SELECT bucket, sleep(3) AS value FROM events', /function sleep is not allowed/],
+      ["SELECT bucket, getSetting('readonly') AS value FROM events", /function getSetting is not allowed/],
+      ['SELECT bucket, count() AS value FROM events WHERE event GLOBAL IN (SELECT event FROM events) GROUP BY bucket', /GLOBAL is not allowed/],
+      ['SELECT bucket, count() AS value FROM events WHERE project_id IN system.one GROUP BY bucket', /SYSTEM is not allowed|"system.one"/],
+    ] as const) await refused(sql, 'VIGIL_ERR_METRIC_SQL_FORBIDDEN', reason);
+    // an unqualified table the token check lets through as an IN operand names the empty current database
+    await refused('SELECT bucket, count() AS value FROM events WHERE distinct_id IN loaded_segments GROUP BY bucket', 'VIGIL_ERR_METRIC_SQL_FORBIDDEN', /may read only the "events" view: .*loaded_segments/, false);
+  });
+
+  test('more rows than allowed is an error; a query that would use too much memory is stopped', { skip }, async () => {
+    await assert.rejects(run('SELECT bucket, toFloat64(timestamp_ms) AS value FROM events', { maxRows: 10 }), (err: VigilError) => err.code === 'VIGIL_ERR_METRIC_SQL_TOO_MANY_ROWS');
+    await assert.rejects(run('SELECT bucket, count() AS value FROM events ARRAY JOIN range(20000000) AS x GROUP BY bucket'), (err: VigilError) => err.code === 'VIGIL_ERR_METRIC_SQL_INVALID' && /Memory limit/i.test(err.message));
+    assert.deepEqual(await storedState(), initial);
+  });
+});
