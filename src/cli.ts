@@ -119,8 +119,15 @@ program
 program
   .command('migrate')
   .description('create or upgrade the stores, then exit')
-  .action(async () => {
+  .option('--events-ddl', 'print the ClickHouse DDL for VIGIL_EVENTS_URL (ON CLUSTER, replicated and distributed tables when VIGIL_EVENTS_CLUSTER is set) and exit, to run with clickhouse-client')
+  .action(async (o: { eventsDdl?: boolean }) => {
     const c = config();
+    if (o.eventsDdl) {
+      if (!c.clickhouseUrl) throw new Error('--events-ddl needs VIGIL_EVENTS_URL=clickhouse://host:8123/db');
+      const { clickhouseDdl } = await import('./storage/events/clickhouse.js');
+      console.log(clickhouseDdl(c).map((statement) => `${statement.trim()};`).join('\n\n'));
+      return;
+    }
     // the metadata store first, on its own, so a scaled set-up can migrate it before any process starts
     const meta = c.postgresUrl ? await openPostgresMeta(c.postgresUrl) : openSqliteMeta(c.metaFile);
     let applied: string[];
@@ -131,6 +138,12 @@ program
     }
     const where = c.postgresUrl ? `PostgreSQL at ${redactUrl(c.postgresUrl)}` : `SQLite at ${c.metaFile}`;
     console.log(`metadata store (${where}): ${applied.length ? `applied ${applied.join(', ')}` : 'up to date'}`);
+    if (c.clickhouseUrl) {
+      // on a cluster the replicated and distributed tables exist only once this has run
+      const { migrateClickHouse } = await import('./storage/events/clickhouse.js');
+      const n = await migrateClickHouse(c);
+      console.log(`event store (ClickHouse${c.eventsCluster ? `, ON CLUSTER ${c.eventsCluster}` : ''}): ${n} statements applied`);
+    }
     await withApp(async () => undefined);
     console.log('metadata and event stores are up to date');
   });

@@ -9,10 +9,12 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tempDir } from '../helpers/app.js';
+import { clickhouseSkip, tempDir, testClickHouseUrl } from '../helpers/app.js';
+import { dropClickHouseDatabase } from '../../src/storage/events/clickhouse.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DAY = 86_400_000;
+const CLICKHOUSE_SKIP = await clickhouseSkip();
 
 interface Run {
   code: number | null;
@@ -93,6 +95,36 @@ describe('vigil CLI', () => {
   }))();
 
   let prefix = '';
+
+  test('migrate --events-ddl prints the ClickHouse DDL: replicated and distributed ON CLUSTER with VIGIL_EVENTS_CLUSTER, plain MergeTree without', async () => {
+    const url = { VIGIL_EVENTS_URL: 'clickhouse://ch.internal:8123/analytics' };
+    const cluster = await vigil(sideDir, ['migrate', '--events-ddl'], { ...url, VIGIL_EVENTS_CLUSTER: 'events' });
+    ok(cluster, 'migrate --events-ddl');
+    assert.match(cluster.stdout, /CREATE TABLE IF NOT EXISTS `analytics`\.events_local ON CLUSTER `events`[\s\S]*ENGINE = ReplicatedMergeTree\(/);
+    assert.match(cluster.stdout, /`analytics`\.events ON CLUSTER `events` AS `analytics`\.events_local ENGINE = Distributed\(`events`, `analytics`, events_local/);
+    assert.match(cluster.stdout, /ORDER BY \(project_id, event, timestamp\)/);
+    const single = await vigil(sideDir, ['migrate', '--events-ddl'], url);
+    ok(single, 'migrate --events-ddl without a cluster');
+    assert.match(single.stdout, /ENGINE = MergeTree/);
+    assert.doesNotMatch(single.stdout, /ON CLUSTER|Replicated|Distributed/);
+    const none = await vigil(sideDir, ['migrate', '--events-ddl']);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /VIGIL_EVENTS_URL=clickhouse:/);
+  });
+
+  test('migrate creates the ClickHouse event tables of VIGIL_EVENTS_URL', { skip: CLICKHOUSE_SKIP }, async () => {
+    const url = testClickHouseUrl('vigil_cli');
+    try {
+      const r = await vigil(tempDir('vigil-cli-ch-'), ['migrate'], { VIGIL_EVENTS_URL: url });
+      ok(r, 'migrate');
+      assert.match(r.stdout, /event store \(ClickHouse\): \d+ statements applied/);
+      const http = new URL(url.replace(/^clickhouse:/, 'http:'));
+      const exists = await (await fetch(`${http.protocol}//${http.host}/?query=${encodeURIComponent(`EXISTS TABLE ${http.pathname.slice(1)}.events`)}`)).text();
+      assert.equal(exists.trim(), '1');
+    } finally {
+      await dropClickHouseDatabase(url);
+    }
+  });
 
   test('projects create --slug s --tz Europe/Berlin', async () => {
     const r = await vigil(dir, ['projects', 'create', '--slug', 's', '--tz', 'Europe/Berlin']);

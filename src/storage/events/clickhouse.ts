@@ -55,6 +55,20 @@ export function clickhouseDdl(config: { clickhouseUrl?: string; eventsCluster?: 
   return eventsDdl(parseClickHouseUrl(config.clickhouseUrl).database, config.eventsCluster);
 }
 
+/** Runs `clickhouseDdl(config)` (`vigil migrate`): on a cluster, the only way the tables get created. */
+export async function migrateClickHouse(config: { clickhouseUrl?: string; eventsCluster?: string }): Promise<number> {
+  const statements = clickhouseDdl(config);
+  if (!statements.length) return 0;
+  const t = parseClickHouseUrl(config.clickhouseUrl!);
+  const admin = createClient({ url: t.httpUrl, username: t.username, password: t.password, log: { level: ClickHouseLogLevel.OFF } });
+  try {
+    for (const query of statements) await admin.command({ query });
+  } finally {
+    await admin.close();
+  }
+  return statements.length;
+}
+
 /** Drops a database and its user-SQL sandbox (tests create one per app). */
 export async function dropClickHouseDatabase(url: string): Promise<void> {
   const t = parseClickHouseUrl(url);
