@@ -164,6 +164,25 @@ export class JobQueue {
     return res.numUpdatedRows > 0n;
   }
 
+  /**
+   * Completes job id inside a transaction that also runs fn: the job's row is marked done first
+   * (which in PostgreSQL also locks it until the commit), then fn writes its effects, and both
+   * commit together or not at all. So work whose effects live in this database is done exactly
+   * once even when leases expire or workers die. `held` is false (and fn does not run) when
+   * workerId no longer holds the job.
+   */
+  async completeWith<T>(id: number, workerId: string, fn: (tx: MetaDb) => Promise<T>): Promise<{ held: true; value: T } | { held: false }> {
+    return this.db.transaction().execute(async (tx) => {
+      const t = this.now();
+      const res = await tx.updateTable('jobs')
+        .set({ status: 'done', result: null, progress: 1, lease_until: null, finished_at: t, updated_at: t })
+        .where('id', '=', id).where('status', '=', 'running').where('locked_by', '=', workerId)
+        .executeTakeFirst();
+      if (res.numUpdatedRows === 0n) return { held: false as const };
+      return { held: true as const, value: await fn(tx) };
+    });
+  }
+
   /** retry: a transient failure, run again after a backoff while attempts remain; otherwise dead-lettered. */
   async fail(id: number, workerId: string, error: string, opts: { retry: boolean }): Promise<boolean> {
     const job = await this.get(id);

@@ -6,6 +6,7 @@
  */
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
+import type { MetaDb } from '../storage/meta/db.js';
 import type { Job, JobQueue } from './queue.js';
 
 export interface JobControl {
@@ -13,6 +14,12 @@ export interface JobControl {
   progress(fraction: number, note?: string): Promise<void>;
   /** Aborted on stop() and when the lease is lost. */
   signal: AbortSignal;
+  /**
+   * Runs fn in the transaction that completes the job: fn's writes and the completion commit
+   * together, exactly once (JobQueue.completeWith). Throws LeaseLostError, without running fn, when
+   * the job was taken over. The handler's return value is then not stored.
+   */
+  commit<T>(fn: (tx: MetaDb) => Promise<T>): Promise<T>;
 }
 
 export type JobHandler = (job: Job, ctl: JobControl) => Promise<unknown>;
@@ -227,14 +234,26 @@ export class JobWorker {
       beat().catch((err: unknown) => this.log.warn({ ...ctx, err }, 'job heartbeat failed'));
     }, Math.max(1, Math.floor(this.leaseMs / 3)));
     heartbeats.unref();
+    let committed = false;
     const ctl: JobControl = {
       signal: own.signal,
       progress: async (fraction, note) => {
         if (!(await beat({ fraction, note }))) throw new LeaseLostError(job.id);
       },
+      commit: async (fn) => {
+        if (committed) throw new Error(`job ${job.id} was already committed`);
+        const outcome = await this.queue.completeWith(job.id, this.workerId, fn);
+        if (!outcome.held) {
+          lost();
+          throw new LeaseLostError(job.id);
+        }
+        committed = true;
+        return outcome.value;
+      },
     };
     try {
       const result = await handler(job, ctl);
+      if (committed) return;
       if (!(await this.settle(job, () => this.queue.complete(job.id, this.workerId, result)))) {
         this.log.warn(ctx, 'job finished after its lease was lost; result discarded');
       }

@@ -17,7 +17,7 @@ import { createTestDatabase, postgresReachable, TEST_POSTGRES_URL, type TestData
 const WORKER_SCRIPT = fileURLToPath(new URL('../helpers/queue-worker-process.ts', import.meta.url));
 const JOBS = 150;
 const JOB_MS = 100;
-const LEASE_MS = 1_000;
+const LEASE_MS = 2_000;
 const CONCURRENCY = 4;
 /** the killed worker has started this many jobs when it is killed */
 const KILL_AFTER_STARTS = 6;
@@ -74,16 +74,16 @@ test('three worker processes do every job exactly once, also after one is killed
   const queue = new JobQueue(meta.db, meta.dialect);
   for (let i = 0; i < JOBS; i++) await queue.enqueue({ kind: 'work', payload: { ms: JOB_MS, i } });
 
-  let killedAt: number[] | undefined;
   const victim = startWorker(database.url, 'victim', (w, line) => {
-    if (!killedAt && line.startsWith('start') && w.started.length >= KILL_AFTER_STARTS) {
-      w.proc.kill('SIGKILL');
-      // what it held when it died: started, not recorded
-      killedAt = w.started.filter((id) => !w.done.includes(id));
-    }
+    if (line.startsWith('start') && w.started.length === KILL_AFTER_STARTS) w.proc.kill('SIGKILL');
   });
   workers.push(victim, startWorker(database.url, 'w2'), startWorker(database.url, 'w3'));
   await Promise.all(workers.map((w) => w.ready));
+  assert.equal(await victim.exited, null, 'the victim was killed');
+  // what it held when it died (its leases run LEASE_MS more): claimed, not completed
+  const held = await meta.db.selectFrom('jobs').select('id').where('locked_by', '=', 'victim').where('status', '=', 'running').execute();
+  const killedAt = held.map((r) => r.id);
+  assert.ok(killedAt.length > 0, 'the victim held jobs when it was killed');
 
   const deadline = Date.now() + 60_000;
   for (;;) {
@@ -92,8 +92,6 @@ test('three worker processes do every job exactly once, also after one is killed
     assert.ok(Date.now() < deadline, `${left.n} jobs still not done after 60 s`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  assert.equal(await victim.exited, null, 'the victim was killed');
-  assert.ok(killedAt && killedAt.length > 0, 'the victim held jobs when it was killed');
 
   const completions = (await sql<{ job_id: number; worker: string }>`SELECT job_id, worker FROM job_completions`.execute(meta.db)).rows;
   assert.equal(completions.length, JOBS, 'one completion per job');

@@ -393,3 +393,30 @@ test('three ClusterSchedulers run each tick once between them', async () => {
   assert.equal(schedulers.reduce((n, s) => n + s.status().ticksRun, 0), 5);
   for (const s of schedulers) await s.stop();
 });
+
+test('ctl.commit writes the effects and completes the job in one transaction, and not at all once the job was taken over', async () => {
+  const { meta, clock, queue } = await setup();
+  // ip_salts.day is varchar(10), which PostgreSQL enforces
+  const effect = (tx: typeof meta.db, day: string) => tx.insertInto('ip_salts').values({ day, salt: 'x' }).execute();
+  const salts = async () => (await meta.db.selectFrom('ip_salts').select('day').orderBy('day').execute()).map((r) => r.day);
+  const kept = await queue.enqueue({ kind: 'kept' });
+  const taken = await queue.enqueue({ kind: 'taken' });
+  const failing = await queue.enqueue({ kind: 'failing' });
+  const worker = new JobWorker(queue, {
+    kept: async (_job, ctl) => ctl.commit((tx) => effect(tx, 'kept')),
+    taken: async (job, ctl) => {
+      clock.t += 120_000;
+      assert.equal((await queue.claim('thief', 60_000))?.id, job.id);
+      await ctl.commit((tx) => effect(tx, 'taken'));
+    },
+    failing: async (_job, ctl) => ctl.commit(async (tx) => {
+      await effect(tx, 'rolledback');
+      throw new Error('broke half way');
+    }),
+  }, { workerId: 'w1', leaseMs: 60_000 });
+  for (let i = 0; i < 3; i++) assert.equal(await worker.runOnce(), true);
+  assert.deepEqual(await salts(), ['kept'], 'only the committed effect is stored');
+  assert.deepEqual(await queue.get(kept.id).then((j) => [j?.status, j?.lockedBy]), ['done', 'w1']);
+  assert.deepEqual(await queue.get(taken.id).then((j) => [j?.status, j?.lockedBy]), ['running', 'thief']);
+  assert.deepEqual(await queue.get(failing.id).then((j) => [j?.status, j?.lastError]), ['dead', 'broke half way'], 'a failed commit rolls back the completion too');
+});
