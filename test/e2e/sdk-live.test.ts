@@ -10,7 +10,7 @@ import type { Browser } from 'playwright-core';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { browserSkip, launchBrowser } from '../helpers/browser.js';
 import { sdkSnippet } from '../../src/web/sdk-route.js';
-import { screenshot, watchErrors } from './web-helpers.js';
+import { screenshot, watchErrors, signIn } from './web-helpers.js';
 
 const EMAIL = 'lena@example.com';
 const PASSWORD = 'correct horse battery staple';
@@ -47,11 +47,7 @@ ${sdkSnippet(t.url, t.writeKey)}
   test('a page view and a click on the shop appear in Live while it is open', async () => {
     const live = await browser.newPage({ viewport: { width: 1360, height: 900 } });
     const errors = watchErrors(live);
-    await live.goto(`${t.url}/`);
-    await live.getByLabel('Email').fill(EMAIL);
-    await live.getByLabel('Password').fill(PASSWORD);
-    await live.getByRole('button', { name: 'Sign in' }).click();
-    await live.getByText(`Signed in as ${EMAIL}`).waitFor();
+    await signIn(live, `${t.url}/`, EMAIL, PASSWORD);
     await live.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Live', exact: true }).click();
     // connected and empty: the stream is open before the visitor arrives
     await live.getByText('Waiting for events…').waitFor();

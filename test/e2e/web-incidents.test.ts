@@ -12,7 +12,7 @@ import { startTestApp, type TestApp } from '../helpers/app.js';
 import { browserSkip, launchBrowser } from '../helpers/browser.js';
 import { seedDemo } from '../../src/demo/seed.js';
 import type { SignalInput } from '../../src/signals/store.js';
-import { screenshot, watchErrors } from './web-helpers.js';
+import { screenshot, watchErrors, signIn } from './web-helpers.js';
 
 const EMAIL = 'ines@example.com';
 const PASSWORD = 'correct horse battery staple';
@@ -58,11 +58,7 @@ describe('web app: incidents', { skip: browserSkip() }, () => {
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
     errors = watchErrors(page);
-    await page.goto(t.url + '/sign-in');
-    await page.getByLabel('Email').fill(EMAIL);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByText(`Signed in as ${EMAIL}`).waitFor();
+    await signIn(page, t.url + '/sign-in', EMAIL, PASSWORD);
   });
   after(async () => {
     await browser?.close();

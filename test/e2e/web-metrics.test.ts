@@ -12,7 +12,7 @@ import type { Browser, Page } from 'playwright-core';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { browserSkip, launchBrowser } from '../helpers/browser.js';
 import { seedDemo } from '../../src/demo/seed.js';
-import { screenshot, watchErrors } from './web-helpers.js';
+import { screenshot, watchErrors, signIn } from './web-helpers.js';
 
 const EMAIL = 'mina@example.com';
 const PASSWORD = 'correct horse battery staple';
@@ -32,11 +32,7 @@ describe('metrics and monitors pages on the demo', { skip: browserSkip() }, () =
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1360, height: 1000 } });
     errors = watchErrors(page);
-    await page.goto(t.url + '/p/demo/metrics');
-    await page.getByLabel('Email').fill(EMAIL);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByText(`Signed in as ${EMAIL}`).waitFor();
+    await signIn(page, t.url + '/p/demo/metrics', EMAIL, PASSWORD);
   });
   after(async () => {
     await browser?.close();
