@@ -26,6 +26,7 @@ import { AuditLog } from './auth/audit.js';
 import { InvitationService } from './auth/invitations.js';
 import { ProjectService } from './projects/service.js';
 import { LiveFeed } from './analytics/live.js';
+import { PostgresLiveRelay } from './analytics/live-relay.js';
 import { DuckDbEventStore } from './storage/events/duckdb.js';
 import { ClickHouseEventStore } from './storage/events/clickhouse.js';
 import type { EventStore } from './storage/events/event-store.js';
@@ -147,7 +148,9 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
   // seconds' worth (a fleet of clients flushing together after a network blip) but not keep it up
   const keyLimiter = new RateLimiter({ limit: config.ingestRateLimit * 10, windowMs: 10_000 });
   const live = new LiveFeed();
-  const ingest = new IngestService({ buffer, dedup, ipSalts: new IpSalts(meta.db), pipeline, metrics, keyLimiter, live, verifyKey: (secret) => checkKey(apiKeys, secret, 'ingest') });
+  // scaled mode: the live view shows what every process's ingest accepted (NOTIFY/LISTEN)
+  const liveRelay = config.postgresUrl ? await PostgresLiveRelay.start(config.postgresUrl, live, log) : undefined;
+  const ingest = new IngestService({ buffer, dedup, ipSalts: new IpSalts(meta.db), pipeline, metrics, keyLimiter, live: liveRelay ?? live, verifyKey: (secret) => checkKey(apiKeys, secret, 'ingest') });
 
   const measurements = new MeasurementStore(meta.db);
   const projects = new ProjectService(meta.db);
@@ -255,6 +258,7 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
         await buffer.close();
         await pipeline.close();
         await loader.stop();
+        await liveRelay?.stop();
         await events.close();
         await meta.close();
       })();

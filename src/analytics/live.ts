@@ -4,8 +4,8 @@
  * `LiveFeed` is an in-process bus. Ingest publishes the rows it has made durable (the JSON lines
  * it wrote to the write buffer); a project nobody watches costs one map lookup. Each subscriber
  * has a filter and a bounded buffer: when its connection falls behind, newer events are dropped
- * and the client is told how many. One process only: in the scaled mode an `api` process sees
- * what its own `ingest` role accepted (see the report in issue 8; a shared bus is future work).
+ * and the client is told how many. In the scaled mode (PostgreSQL), live-relay.ts carries what
+ * each process's ingest accepted to the subscribers of every other process.
  */
 import { PassThrough } from 'node:stream';
 import { Type } from '@sinclair/typebox';
