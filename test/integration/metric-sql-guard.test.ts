@@ -9,43 +9,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DuckDbEventStore } from '../../src/storage/events/duckdb.js';
 import { checkUserSql, toUserSqlRows, userSqlStatement } from '../../src/storage/events/duckdb-user-sql.js';
-import type { EventRow, UserSqlQuery } from '../../src/storage/events/event-store.js';
+import type { UserSqlQuery } from '../../src/storage/events/event-store.js';
 import { VigilError, type ErrorCode } from '../../src/errors.js';
+import { GOOD, HOUR, T0, byBucket, iso, userSqlQuery, userSqlRows } from '../helpers/user-sql-fixture.js';
 import { tempDir } from '../helpers/app.js';
 
-const HOUR = 3_600_000;
-const T0 = Date.parse('2026-05-04T10:00:00Z');
-const GOOD = "SELECT bucket, count(*) AS value FROM events WHERE event = 'Signed Up' GROUP BY bucket";
-
-let seq = 0;
-const row = (over: Partial<EventRow>): EventRow => ({
-  project_id: 1, message_id: `m${++seq}`, type: 'track', event: 'Page Viewed', anonymous_id: null, user_id: 'u1', distinct_id: 'u1',
-  session_id: 's1', timestamp: T0, received_at: T0, properties: {}, context: {}, page_path: null, referrer_host: null,
-  app_version: null, platform: null, os: null, browser: null, device_type: null, country: null, ip_hash: 'hash-1', ...over,
-});
-
-const signUps = (projectId: number, hour: number, n: number, country: string) =>
-  Array.from({ length: n }, (_, i) => row({ project_id: projectId, event: 'Signed Up', timestamp: T0 + hour * HOUR + i * 60_000, country }));
-
-const ROWS: EventRow[] = [
-  // project 1: sign-ups 3, 2, 1 in hours 0, 1, 2 of the window (by country), 300 page views, one sign-up before the window
-  ...signUps(1, 0, 2, 'DE'), ...signUps(1, 0, 1, 'FR'), ...signUps(1, 1, 2, 'DE'), ...signUps(1, 2, 1, 'FR'),
-  ...Array.from({ length: 300 }, (_, i) => row({ timestamp: T0 + (i % 180) * 60_000 })),
-  row({ event: 'Signed Up', timestamp: T0 - HOUR }),
-  // project 2: its own sign-ups, an event name only it has, and a user with a secret trait
-  ...signUps(2, 0, 5, 'US'),
-  ...Array.from({ length: 7 }, (_, i) => row({ project_id: 2, event: 'Secret Event', timestamp: T0 + i * 60_000 })),
-  row({ project_id: 2, type: 'identify', event: null, user_id: 'u-secret', distinct_id: 'u-secret', properties: { password: 'hunter2' } }),
-];
+const ROWS = userSqlRows(null);
 
 describe('user-written metric SQL on a real DuckDB store', () => {
   let dir: string;
   let store: DuckDbEventStore;
-  const query = (sql: string, over: Partial<UserSqlQuery> = {}): UserSqlQuery => ({ projectId: 1, sql, fromMs: T0, toMs: T0 + 3 * HOUR, grainMs: HOUR, timeoutMs: 10_000, maxRows: 1000, ...over });
-  const run = (sql: string, over: Partial<UserSqlQuery> = {}) => store.runUserSql(query(sql, over));
-  const byBucket = (rows: { bucketMs: number; value: number | null; breakdown: string | null }[]) =>
-    Object.fromEntries(rows.map((r) => [`${new Date(r.bucketMs).toISOString()}${r.breakdown === null ? '' : ` ${r.breakdown}`}`, r.value]));
-  const iso = (hour: number) => new Date(T0 + hour * HOUR).toISOString();
+  const run = (sql: string, over: Partial<UserSqlQuery> = {}) => store.runUserSql(userSqlQuery(sql, over));
 
   async function storedState() {
     const all = { fromMs: 0, toMs: T0 + 100 * HOUR };
