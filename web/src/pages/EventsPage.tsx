@@ -4,8 +4,8 @@ import { useEvents, useTopEvents } from '../api/analytics';
 import type { VigilEvent } from '../api/types';
 import type { PageProps } from '../app/routes';
 import { useSearchParam } from '../app/router';
-import { formatTime } from '../app/format';
-import { Button, Card, JsonView, PageHeader, Table } from '../components';
+import { eventColumns, EventDetail } from '../components/events';
+import { Button, Card, PageHeader, Table } from '../components';
 
 /** `<input type=datetime-local>` (the browser's zone) ↔ epoch ms in the URL */
 const toInput = (ms: number) => {
@@ -76,13 +76,7 @@ export default function EventsPage({ project }: PageProps) {
             onRowClick={(e) => setSelected(e.messageId === selected ? null : e.messageId)}
             selectedKey={selected}
             empty={filtered ? 'No events match these filters.' : 'No events yet. Send some with the SDK or the HTTP API (/v1/track).'}
-            columns={[
-              { header: 'Time', cell: (e) => formatTime(e.timestamp, project.timeZone), width: '11rem' },
-              { header: 'Event', cell: (e) => <strong>{e.event ?? e.type}</strong> },
-              { header: 'User', cell: (e) => e.userId ?? <span className="muted">{e.anonymousId ?? e.distinctId}</span> },
-              { header: 'Page', cell: (e) => <span className="truncate">{e.pagePath ?? ''}</span> },
-              { header: 'Where', cell: (e) => [e.country, e.browser, e.os].filter(Boolean).join(' · ') },
-            ]}
+            columns={eventColumns(project.timeZone)}
           />
           {query.hasNextPage && !reachedFrom && (
             <div className="table-foot">
@@ -91,9 +85,7 @@ export default function EventsPage({ project }: PageProps) {
           )}
         </Card>
         {chosen && (
-          <Card title={chosen.event ?? chosen.type} actions={<Button size="small" variant="ghost" onClick={() => setSelected(null)}>Close</Button>}>
-            <JsonView value={chosen} label="Event JSON" />
-          </Card>
+          <EventDetail event={chosen} onClose={() => setSelected(null)} />
         )}
       </div>
     </>

@@ -5,8 +5,8 @@ import { useEventStream, type StreamStatus } from '../api/live';
 import type { VigilEvent } from '../api/types';
 import type { PageProps } from '../app/routes';
 import { useSearchParam } from '../app/router';
-import { formatTime } from '../app/format';
-import { Badge, Button, Card, JsonView, PageHeader, Table } from '../components';
+import { eventColumns, EventDetail } from '../components/events';
+import { Badge, Button, Card, PageHeader, Table } from '../components';
 
 /** events kept on screen; older ones scroll away */
 const KEEP = 200;
@@ -87,19 +87,11 @@ export default function LivePage({ project }: PageProps) {
             onRowClick={(e) => setSelected(e.messageId === selected ? null : e.messageId)}
             selectedKey={selected}
             empty={status.state === 'open' ? (paused ? 'Paused.' : 'Waiting for events…') : 'Connecting…'}
-            columns={[
-              { header: 'Time', cell: (e) => formatTime(e.timestamp, project.timeZone), width: '11rem' },
-              { header: 'Event', cell: (e) => <strong>{e.event ?? e.type}</strong> },
-              { header: 'User', cell: (e) => e.userId ?? <span className="muted">{e.anonymousId ?? e.distinctId}</span> },
-              { header: 'Page', cell: (e) => <span className="truncate">{e.pagePath ?? ''}</span> },
-              { header: 'Where', cell: (e) => [e.country, e.browser, e.os].filter(Boolean).join(' · ') },
-            ]}
+            columns={eventColumns(project.timeZone)}
           />
         </Card>
         {chosen && (
-          <Card title={chosen.event ?? chosen.type} actions={<Button size="small" variant="ghost" onClick={() => setSelected(null)}>Close</Button>}>
-            <JsonView value={chosen} label="Event JSON" />
-          </Card>
+          <EventDetail event={chosen} onClose={() => setSelected(null)} />
         )}
       </div>
     </>
