@@ -80,9 +80,11 @@ if (postgresFiles.length) {
 }
 // --- end of the PostgreSQL pass ---
 
-// --- ClickHouse pass: the event-store behaviour files again, on ClickHouse (VIGIL_TEST_EVENTS) ---
-// Each test app gets a fresh database on VIGIL_TEST_CLICKHOUSE_URL (scripts/clickhouse.sh starts a
-// server and prints it). Without one the pass is skipped with a message, and fails under CI=true.
+// --- ClickHouse pass: the event-store behaviour files again, in the scaled mode's set-up ---
+// ClickHouse events (VIGIL_TEST_EVENTS) and PostgreSQL metadata (VIGIL_TEST_META), so ingest goes
+// through the PostgreSQL outbox and its loader. Each test app gets a fresh database on
+// VIGIL_TEST_CLICKHOUSE_URL (scripts/clickhouse.sh starts a server and prints it) and one on the
+// PostgreSQL server. Without ClickHouse the pass is skipped with a message, and fails under CI=true.
 const CLICKHOUSE_FILES = [
   'test/integration/queries.test.ts', // reads: time series, breakdowns, totals, top events, time zones
   'test/integration/metrics-collection.test.ts', // every metric kind, one scan per cycle
@@ -116,8 +118,8 @@ if (clickhouseFiles.length) {
       console.log(`skipping the ClickHouse pass of the event-store behaviour tests: ${why} (run scripts/clickhouse.sh start and export VIGIL_TEST_CLICKHOUSE_URL=$(scripts/clickhouse.sh url))`);
     }
   } else {
-    console.log(`\nClickHouse pass: ${clickhouseFiles.length} event-store behaviour files on ${url}`);
-    const env = { ...process.env, VIGIL_TEST_EVENTS: 'clickhouse' };
+    console.log(`\nClickHouse pass: ${clickhouseFiles.length} event-store behaviour files on ${url}, metadata on PostgreSQL`);
+    const env = { ...process.env, VIGIL_TEST_EVENTS: 'clickhouse', VIGIL_TEST_META: 'postgres' };
     const run = (args) => spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...args], { stdio: 'inherit', env }).status ?? 1;
     const plain = clickhouseFiles.filter((f) => !(f in DUCKDB_DIALECT_TESTS));
     if (plain.length) status = run(plain) || status;

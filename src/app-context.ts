@@ -8,7 +8,9 @@ import { IngestService } from './ingest/service.js';
 import { PipelineClient } from './ingest/pipeline-client.js';
 import { checkKey } from './auth/request-auth.js';
 import { RateLimiter } from './auth/rate-limit.js';
-import { WriteBuffer } from './ingest/write-buffer.js';
+import { WriteBuffer, type IngestLog } from './ingest/write-buffer.js';
+import { IngestOutbox } from './ingest/outbox.js';
+import { OutboxLoader } from './ingest/outbox-loader.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
 import { MeasurementStore } from './metrics/measurements.js';
 import { MetricService } from './metrics/service.js';
@@ -44,8 +46,12 @@ export interface AppContext {
   projects: ProjectService;
   apiKeys: ApiKeyService;
   ingest: IngestService;
-  buffer: WriteBuffer;
+  /** where ingest puts what it acknowledges: the write-ahead buffer, or (scaled mode) the PostgreSQL outbox */
+  buffer: IngestLog;
+  /** loads write-ahead segments (embedded mode; in the scaled mode only leftovers of an earlier set-up) */
   loader: SegmentLoader;
+  /** scaled mode: moves the outbox into ClickHouse (one process at a time loads) */
+  outboxLoader?: OutboxLoader;
   metrics: Metrics;
   measurements: MeasurementStore;
   catalog: MetricService;
@@ -65,8 +71,6 @@ export interface AppContext {
   alerts: AlertService;
   /** events as ingest accepts them, for the live view */
   live: LiveFeed;
-  /** Starts the job worker and the scheduler's periodic check for due collections. */
-  startBackground(): void;
   /** One scheduler tick (what the timer runs every VIGIL_SCHEDULER_TICK_MS), awaited. */
   runSchedulerTick(): Promise<void>;
   /** Makes every acknowledged event visible to queries (tests, import, shutdown). */
@@ -86,15 +90,23 @@ export async function openEvents(config: Config): Promise<DuckDbEventStore | Cli
   return DuckDbEventStore.open({ file: config.eventsFile, memoryLimit: config.duckdbMemoryLimit, threads: config.duckdbThreads, queryTimeoutMs: config.queryTimeoutMs });
 }
 
+export interface AppContextOptions {
+  /** the clock of scheduling, collection, detection, incidents and alerts (tests move it; ingest keeps the real one) */
+  now?: () => number;
+  /** scaled mode: whether this process contends to load the outbox into ClickHouse (default true) */
+  loadEvents?: boolean;
+}
+
+/**
+ * The scaled mode's ingest (PostgreSQL metadata and ClickHouse events): acknowledged events go to
+ * the PostgreSQL outbox, so ingest processes keep nothing on their own disks.
+ */
+export const usesOutbox = (config: Config) => Boolean(config.postgresUrl && config.clickhouseUrl);
+
 /**
  * Opens the stores, replays what the write-ahead directory still holds, rebuilds the dedup index
  * and starts the ingest pipeline.
  */
-/** `now`: the clock of scheduling, collection, detection, incidents and alerts (tests move it; ingest keeps the real one). */
-export interface AppContextOptions {
-  now?: () => number;
-}
-
 export async function createAppContext(config: Config, log: FastifyBaseLogger, opts: AppContextOptions = {}): Promise<AppContext> {
   const meta = await openMeta(config);
   let events: EventStore;
@@ -105,7 +117,7 @@ export async function createAppContext(config: Config, log: FastifyBaseLogger, o
     throw err;
   }
   try {
-    return await startPipeline(config, log, meta, events, opts.now ?? Date.now);
+    return await startPipeline(config, log, meta, events, opts);
   } catch (err) {
     // release the stores (the DuckDB file lock above all) before reporting the failure
     await events.close().catch(() => undefined);
@@ -114,7 +126,8 @@ export async function createAppContext(config: Config, log: FastifyBaseLogger, o
   }
 }
 
-async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaStore, events: EventStore, now: () => number): Promise<AppContext> {
+async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaStore, events: EventStore, opts: AppContextOptions): Promise<AppContext> {
+  const now = opts.now ?? Date.now;
   const metrics = createMetrics();
   const loader = new SegmentLoader(events, log, (_rows, seconds) => {
     metrics.segmentLoadSeconds.observe(seconds);
@@ -126,22 +139,35 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
 
   const windowMs = config.dedupWindowHours * 3600_000;
   const dedup = new DedupIndex(windowMs);
-  for await (const rows of events.recentMessageIds(Date.now() - windowMs)) for (const [p, m] of rows) dedup.add(Number(p), m);
-
-  const buffer = new WriteBuffer({
-    dir: config.walDir,
-    maxSegmentBytes: config.ingestSegmentBytes,
-    maxSegmentAgeMs: config.ingestFlushMs,
-    deferAgeRotation: () => loader.busy,
-    onSegmentClosed: (segment) => {
-      loader.enqueue(segment);
-      metrics.segmentBacklog.set(loader.backlog);
-    },
-    onCommit: (lines, seconds) => {
-      metrics.commitSeconds.observe(seconds);
-      metrics.commitEvents.observe(lines);
-    },
-  });
+  const onCommit = (lines: number, seconds: number) => {
+    metrics.commitSeconds.observe(seconds);
+    metrics.commitEvents.observe(lines);
+  };
+  let buffer: IngestLog;
+  let outboxLoader: OutboxLoader | undefined;
+  if (usesOutbox(config)) {
+    // the index here only answers a retry to the same process with "duplicate"; the loader's own
+    // index (rebuilt from ClickHouse when it takes over) drops every duplicate, wherever it arrived
+    buffer = new IngestOutbox(meta.db, onCommit);
+    outboxLoader = new OutboxLoader({
+      url: config.postgresUrl!, db: meta.db, events, dedupWindowMs: windowMs, log,
+      onLoaded: (_rows, seconds) => metrics.segmentLoadSeconds.observe(seconds),
+    });
+    if (opts.loadEvents !== false) outboxLoader.start();
+  } else {
+    for await (const rows of events.recentMessageIds(Date.now() - windowMs)) for (const [p, m] of rows) dedup.add(Number(p), m);
+    buffer = new WriteBuffer({
+      dir: config.walDir,
+      maxSegmentBytes: config.ingestSegmentBytes,
+      maxSegmentAgeMs: config.ingestFlushMs,
+      deferAgeRotation: () => loader.busy,
+      onSegmentClosed: (segment) => {
+        loader.enqueue(segment);
+        metrics.segmentBacklog.set(loader.backlog);
+      },
+      onCommit,
+    });
+  }
   const apiKeys = new ApiKeyService(meta.db);
   const pipeline = new PipelineClient(log);
   // VIGIL_INGEST_RATE_LIMIT per second, sustained, over a 10 s bucket: a key may burst to ten
@@ -187,7 +213,6 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
   const incidents: IncidentService = new IncidentService({ db: meta.db, dialect: meta.dialect, catalog, signals, projects, log, onChange: (tx, change) => alerts.onIncidentChange(tx, change), now });
   signals.onSignals((projectId, written, covered) => incidents.onSignals(projectId, written, covered));
   const worker = new JobWorker(jobs, { ...catalog.jobHandlers(), ...signalJobs.jobHandlers(), ...alerts.jobHandlers() }, { log });
-  let schedulerTimer: NodeJS.Timeout | undefined;
   let prunedAt = 0;
   // one scheduler tick: what is due is queued for the worker; a step that fails is logged and the others go on
   const scheduleDue = async () => {
@@ -222,6 +247,7 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
     ingest,
     buffer,
     loader,
+    outboxLoader,
     metrics,
     measurements,
     catalog,
@@ -240,24 +266,19 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
     alerts,
     live,
     runSchedulerTick: scheduleDue,
-    startBackground() {
-      if (schedulerTimer) return;
-      worker.start();
-      void scheduleDue();
-      schedulerTimer = setInterval(() => void scheduleDue(), config.schedulerTickMs);
-      schedulerTimer.unref();
-    },
     async flush() {
       await buffer.flush();
       await loader.idle();
+      await outboxLoader?.waitLoaded();
     },
     close() {
       closing ??= (async () => {
-        clearInterval(schedulerTimer);
         await worker.stop();
         await buffer.close();
         await pipeline.close();
         await loader.stop();
+        // the outbox is durable in PostgreSQL: what is not loaded yet, another process loads
+        await outboxLoader?.stop();
         await liveRelay?.stop();
         await events.close();
         await meta.close();

@@ -31,7 +31,8 @@ export function defaultRoles(c: Config): Role[] {
 export async function serve(c: Config, opts: { roles?: readonly Role[] } = {}): Promise<void> {
   const roles = opts.roles ?? defaultRoles(c);
   const log = pino({ level: c.logLevel });
-  const ctx = await createAppContext(c, log);
+  // scaled mode: processes that take events in or do background work contend to load the outbox
+  const ctx = await createAppContext(c, log, { loadEvents: roles.includes('ingest') || roles.includes('worker') });
   // several processes may start at once in scaled mode: only one serving the API seeds the demo
   if (c.demo && roles.includes('api') && (await ctx.projects.list()).length === 0) {
     log.info('no project yet: seeding the demo project with 30 days of traffic');

@@ -1,7 +1,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
-import type { EventStore, Segment } from '../storage/events/event-store.js';
+import type { EventStore, SegmentFile } from '../storage/events/event-store.js';
 import { SEGMENT_SUFFIX, truncateToLastLine } from './write-buffer.js';
 
 const exists = (file: string) => fsp.access(file).then(() => true, () => false);
@@ -15,7 +15,7 @@ const RETRY_MS = 2000;
  * segment id, so a crash between commit and delete loads nothing twice.
  */
 export class SegmentLoader {
-  private queue: Segment[] = [];
+  private queue: SegmentFile[] = [];
   private running: Promise<void> | null = null;
   private idleWaiters: (() => void)[] = [];
   private stopping = false;
@@ -49,7 +49,7 @@ export class SegmentLoader {
     return { segments, rows };
   }
 
-  enqueue(segment: Segment) {
+  enqueue(segment: SegmentFile) {
     this.queue.push(segment);
     this.running ??= this.run();
   }

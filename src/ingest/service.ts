@@ -10,7 +10,7 @@ import type { IpSalts } from './ip-hash.js';
 import type { BodyKind, PipelineOutput } from './pipeline.js';
 import type { PipelineClient, PipelineReply } from './pipeline-client.js';
 import type { BatchDefaults, Rejection } from './segment-spec.js';
-import type { WriteBuffer } from './write-buffer.js';
+import type { IngestLog } from './write-buffer.js';
 
 export interface IngestResult {
   accepted: number;
@@ -19,7 +19,7 @@ export interface IngestResult {
 }
 
 export interface IngestDeps {
-  buffer: WriteBuffer;
+  buffer: IngestLog;
   dedup: DedupIndex;
   ipSalts: IpSalts;
   pipeline: PipelineClient;

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import type { Segment } from '../storage/events/event-store.js';
+import type { SegmentFile } from '../storage/events/event-store.js';
 
 export interface WriteBufferOptions {
   dir: string;
@@ -15,7 +15,7 @@ export interface WriteBufferOptions {
    * and keeps growing: DuckDB loads one large segment for far less CPU per row than many small ones.
    */
   deferAgeRotation?: () => boolean;
-  onSegmentClosed: (segment: Segment) => void;
+  onSegmentClosed: (segment: SegmentFile) => void;
   onCommit?: (lines: number, seconds: number) => void;
 }
 
@@ -27,6 +27,16 @@ interface Pending {
   failuresAtCall: number;
   resolve: () => void;
   reject: (err: Error) => void;
+}
+
+/** Where ingest puts what it acknowledges: the write-ahead buffer (embedded) or the PostgreSQL outbox (scaled). */
+export interface IngestLog {
+  /** Resolves once `text` is durable; an empty `text` waits for (and fails with) the appends before it. */
+  append(text: string, lines: number, hasIdentify?: boolean): Promise<void>;
+  /** Waits until every append made before it is durable (or failed). */
+  flush(): Promise<void>;
+  /** Refuses new appends, then flushes. */
+  close(): Promise<void>;
 }
 
 export const SEGMENT_SUFFIX = '.ndjson';
@@ -53,12 +63,12 @@ export function newSegmentId(now: number): string {
  * so a rotation (by age, or a flush) never interleaves with a write, and a segment is never closed
  * while another one is being opened.
  */
-export class WriteBuffer {
+export class WriteBuffer implements IngestLog {
   private pending: Pending[] = [];
   private draining: Promise<void> | null = null;
   private io: Promise<unknown> = Promise.resolve();
   private file: fsp.FileHandle | null = null;
-  private segment: Segment | null = null;
+  private segment: SegmentFile | null = null;
   /** bytes of the current segment that are durable (written with O_DSYNC) */
   private segmentBytes = 0;
   private segmentOpenedAt = 0;
@@ -225,7 +235,7 @@ export class WriteBuffer {
     this.handOver(segment);
   }
 
-  private handOver(segment: Segment) {
+  private handOver(segment: SegmentFile) {
     try {
       this.opts.onSegmentClosed(segment);
     } catch {

@@ -19,6 +19,13 @@ async function check(ping: () => Promise<void>): Promise<string> {
   }
 }
 
+async function outboxState(ctx: AppContext) {
+  const loader = ctx.outboxLoader;
+  if (!loader) return null;
+  const backlog = await loader.backlog().catch(() => ({ batches: 0, events: 0, oldestAgeMs: null }));
+  return { ...backlog, ...loader.status() };
+}
+
 const readySchema = {
   type: 'object',
   properties: {
@@ -28,6 +35,14 @@ const readySchema = {
     events: { type: 'string', description: "'ok' or the error of the event store" },
     engines: { type: 'object', properties: { metadata: { type: 'string' }, events: { type: 'string' } } },
     segmentBacklog: { type: 'integer' },
+    outbox: {
+      type: ['object', 'null'],
+      description: 'scaled mode: acknowledged events waiting in PostgreSQL (cluster-wide), and whether this process is the one loading them into ClickHouse',
+      properties: {
+        batches: { type: 'integer' }, events: { type: 'integer' }, oldestAgeMs: { type: ['integer', 'null'] },
+        loading: { type: 'boolean' }, loadedRows: { type: 'integer' }, lastLoadAt: { type: ['integer', 'null'] }, lastError: { type: ['string', 'null'] },
+      },
+    },
     worker: {
       type: ['object', 'null'],
       properties: { workerId: { type: 'string' }, state: { type: 'string' }, activeJobs: { type: 'integer' }, concurrency: { type: 'integer' } },
@@ -45,7 +60,7 @@ export async function opsRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext
 
   app.get('/ready', { logLevel: 'warn', config: { access: { public: true } }, schema: { tags: ['operations'], summary: "This process's roles and the dependencies they need", response: { 200: readySchema, 503: readySchema } } }, async (_request, reply) => {
     const state = processState(ctx);
-    const [metadata, events] = await Promise.all([check(() => ctx.meta.ping()), check(() => ctx.events.ping())]);
+    const [metadata, events, outbox] = await Promise.all([check(() => ctx.meta.ping()), check(() => ctx.events.ping()), outboxState(ctx)]);
     // a scheduler needs only the metadata store; every other role reads or writes events too
     const needsEvents = state.roles.some((r) => r !== 'scheduler');
     const ready = !state.draining && metadata === 'ok' && (!needsEvents || events === 'ok');
@@ -56,6 +71,7 @@ export async function opsRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext
       events,
       engines: { metadata: ctx.meta.dialect, events: ctx.config.clickhouseUrl ? 'clickhouse' : 'duckdb' },
       segmentBacklog: ctx.loader.backlog,
+      outbox,
       worker: state.roles.includes('worker') ? ctx.worker.status() : null,
       scheduler: state.scheduler?.() ?? null,
     });

@@ -4,13 +4,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SEGMENT_SUFFIX, WriteBuffer, newSegmentId, truncateToLastLine, type WriteBufferOptions } from '../../src/ingest/write-buffer.js';
-import type { Segment } from '../../src/storage/events/event-store.js';
+import type { SegmentFile } from '../../src/storage/events/event-store.js';
 import { tempDir } from '../helpers/app.js';
 
 interface Harness {
   dir: string;
   buffer: WriteBuffer;
-  closed: Segment[];
+  closed: SegmentFile[];
   commits: number[];
   /** every line of the closed segments, in segment order */
   closedLines(): string[];
@@ -21,7 +21,7 @@ interface Harness {
 
 function harness(opts: Partial<WriteBufferOptions> = {}): Harness {
   const dir = path.join(tempDir('vigil-wb-'), 'wal');
-  const closed: Segment[] = [];
+  const closed: SegmentFile[] = [];
   const commits: number[] = [];
   const buffer = new WriteBuffer({
     dir,

@@ -218,4 +218,9 @@ GROUP BY name, key, type, shown`;
   },
 };
 
-export const recentMessageIdsSql = (sinceMs: number) => `SELECT project_id, message_id FROM events WHERE received_at >= ${chInt(sinceMs)}`;
+/**
+ * The message ids of the dedup window, from segments recorded as loaded only: the rows a cut-short
+ * load left are replaced when that load is replayed, so they must not count as seen already.
+ */
+export const recentMessageIdsSql = (sinceMs: number) =>
+  `SELECT project_id, message_id FROM events WHERE received_at >= ${chInt(sinceMs)} AND segment_id GLOBAL IN (SELECT id FROM loaded_segments)`;

@@ -120,14 +120,20 @@ function wellFormed(v: unknown): unknown {
   return v;
 }
 
-async function* segmentRows(file: string): AsyncGenerator<EventRow> {
-  const lines = readline.createInterface({ input: fs.createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
-  for await (const line of lines) {
-    if (!line.trim()) continue;
-    // JSON.stringify writes a lone surrogate as an escape: only such lines need the deep pass
-    const row = JSON.parse(line) as EventRow;
-    yield /\\u[dD][89a-fA-F]/.test(line) ? (wellFormed(row) as EventRow) : row;
+/** One NDJSON line of a segment as a row ClickHouse accepts. */
+export function parseSegmentLine(line: string): EventRow {
+  const row = JSON.parse(line) as EventRow;
+  // JSON.stringify writes a lone surrogate as an escape: only such lines need the deep pass
+  return /\\u[dD][89a-fA-F]/.test(line) ? (wellFormed(row) as EventRow) : row;
+}
+
+async function* segmentRows(segment: Segment): AsyncGenerator<EventRow> {
+  if ('rows' in segment) {
+    yield* segment.rows;
+    return;
   }
+  const lines = readline.createInterface({ input: fs.createReadStream(segment.path, { encoding: 'utf8' }), crlfDelay: Infinity });
+  for await (const line of lines) if (line.trim()) yield parseSegmentLine(line);
 }
 
 type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
@@ -250,7 +256,7 @@ export class ClickHouseEventStore implements EventStore {
     let minTs = Infinity;
     let maxTs = -Infinity;
     const projects = new Set<number>();
-    for await (const r of segmentRows(segment.path)) {
+    for await (const r of segmentRows(segment)) {
       count++;
       minTs = Math.min(minTs, r.timestamp);
       maxTs = Math.max(maxTs, r.timestamp);
@@ -269,7 +275,7 @@ export class ClickHouseEventStore implements EventStore {
       await this.client.insert({
         table: 'events',
         values: Readable.from((async function* () {
-          for await (const r of segmentRows(segment.path)) yield toStoredRow(r, segment.id);
+          for await (const r of segmentRows(segment)) yield toStoredRow(r, segment.id);
         })()),
         format: 'JSONEachRow',
         clickhouse_settings: { max_insert_block_size: String(MAX_INSERT_BLOCK_ROWS), insert_distributed_sync: 1 } as ClickHouseSettings,

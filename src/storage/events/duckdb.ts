@@ -85,6 +85,7 @@ export class DuckDbEventStore implements EventStore {
   private async loadNow(segment: Segment): Promise<number> {
     const w = this.writer;
     if (await this.isSegmentLoadedOn(w, segment.id)) return 0;
+    if (!('path' in segment)) throw new Error('the DuckDB event store loads segments from write-ahead files only');
     const { insertEvents, upsertUsers } = segmentLoadSql(segment.path);
     await w.run('BEGIN TRANSACTION');
     try {

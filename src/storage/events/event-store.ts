@@ -43,12 +43,18 @@ export type Dimension = { column: DimensionColumn } | { property: string };
 export const MEASURES = ['events', 'users', 'sessions'] as const;
 export type Measure = (typeof MEASURES)[number];
 
-export interface Segment {
+/**
+ * A batch of event rows loaded in one step, idempotently by `id`: a write-ahead file (embedded
+ * mode), or rows already parsed (the scaled mode's outbox loader; ClickHouse only).
+ */
+export type Segment = {
   id: string;
-  path: string;
   /** false when the writer knows the segment holds no identify call (the users step is skipped) */
   hasIdentify?: boolean;
-}
+} & ({ path: string } | { rows: EventRow[] });
+
+/** A write-ahead file's segment. */
+export type SegmentFile = Extract<Segment, { path: string }>;
 
 /** Time slots (see time/slots.ts): a UTC grain, or local time floored to a grain. */
 export type { SlotSpec } from '../../time/slots.js';

@@ -337,6 +337,17 @@ export interface SchedulerTickTable {
   claimed_at: number;
 }
 
+/** Acknowledged events of the scaled mode waiting to be loaded into ClickHouse (src/ingest/outbox.ts). */
+export interface IngestBatchTable {
+  id: Generated<number>;
+  /** NDJSON event rows, as the write-ahead segments hold them */
+  lines: string;
+  line_count: number;
+  received_at: number;
+  /** set while a loader moves the row into the event store: the id of that load */
+  load_id: number | null;
+}
+
 export interface MetaSchema {
   projects: ProjectTable;
   api_keys: ApiKeyTable;
@@ -361,6 +372,7 @@ export interface MetaSchema {
   alert_rules: AlertRuleTable;
   alert_deliveries: AlertDeliveryTable;
   scheduler_ticks: SchedulerTickTable;
+  ingest_batches: IngestBatchTable;
 }
 
 export type MetaDb = Kysely<MetaSchema>;

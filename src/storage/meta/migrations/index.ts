@@ -11,6 +11,7 @@ import { incidentsAlerts } from './0008-incidents-alerts.js';
 import { schedulerTicks } from './0009-scheduler-ticks.js';
 import { jobsClaimIndex } from './0010-jobs-claim-index.js';
 import { oneOpenIncident } from './0011-one-open-incident.js';
+import { ingestOutbox } from './0012-ingest-outbox.js';
 
 /** Migrations by name, in order; each takes the dialect for the few column types that differ. */
 export function migrations(dialect: Dialect): Record<string, Migration> {
@@ -26,5 +27,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0009-scheduler-ticks': schedulerTicks(dialect),
     '0010-jobs-claim-index': jobsClaimIndex(dialect),
     '0011-one-open-incident': oneOpenIncident(dialect),
+    '0012-ingest-outbox': ingestOutbox(dialect),
   };
 }
