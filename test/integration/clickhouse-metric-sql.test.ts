@@ -118,8 +118,47 @@ describe('user-written metric SQL on a real ClickHouse store', async () => {
     await refused('SELECT bucket, count() AS value FROM events WHERE distinct_id IN loaded_segments GROUP BY bucket', 'VIGIL_ERR_METRIC_SQL_FORBIDDEN', /may read only the "events" view: .*loaded_segments/, false);
   });
 
+  test('a query running past its time limit is stopped there, and the store answers afterwards', { skip }, async () => {
+    /** Runs `sql` with a 1 s limit and expects it stopped within 3 s. */
+    async function stopped(sql: string) {
+      const started = Date.now();
+      await assert.rejects(run(sql, { timeoutMs: 1000 }), (err: unknown) => {
+        assert.ok(err instanceof VigilError, `expected a VigilError, got ${String(err)}`);
+        assert.equal(err.code, 'VIGIL_ERR_METRIC_SQL_TIMEOUT', err.message);
+        assert.equal(err.status, 400);
+        assert.match(err.message, /ran longer than its limit of 1000 ms and was stopped/);
+        return true;
+      });
+      const took = Date.now() - started;
+      assert.ok(took < 3000, `stopped after ${took} ms`);
+    }
+    // one block the server computes for seconds (3-6 s here without a limit): ClickHouse checks
+    // max_execution_time only between blocks, so the request's own deadline answers
+    await stopped("SELECT bucket, arraySum(arrayMap(y -> length(replaceRegexpAll(concat(toString(y), toString(y * 3), toString(y * 7)), '[0-9]', 'ab')), range(500000))) AS value FROM (SELECT bucket FROM events GROUP BY bucket)");
+    // 6 million rows in blocks of 65,536 (an ORDER BY over two streams cuts them), each hashed 30
+    // times: ~12 s without a limit, stopped between blocks (max(x): 18.16 drops a column that only
+    // a lambda uses from a subquery)
+    await stopped(`SELECT bucket, count() AS value, sum(h) AS hashes, max(x) AS last FROM (
+        SELECT bucket, x, arraySum(arrayMap(y -> intHash64(x + y) % 7, range(30))) AS h FROM (
+          SELECT bucket, x FROM (SELECT bucket, x FROM events ARRAY JOIN range(10000) AS x UNION ALL SELECT bucket, x FROM events ARRAY JOIN range(10000) AS x) ORDER BY x))
+      GROUP BY bucket`);
+    assert.deepEqual(byBucket(await run(GOOD)), { [iso(0)]: 3, [iso(1)]: 2, [iso(2)]: 1 });
+    assert.deepEqual(await storedState(), initial);
+  });
+
   test('more rows than allowed is an error; a query that would use too much memory is stopped', { skip }, async () => {
-    await assert.rejects(run('SELECT bucket, toFloat64(timestamp_ms) AS value FROM events', { maxRows: 10 }), (err: VigilError) => err.code === 'VIGIL_ERR_METRIC_SQL_TOO_MANY_ROWS');
+    // one row per event: project 1 has 306 in the window
+    const everyRow = 'SELECT bucket, toFloat64(timestamp_ms) AS value FROM events';
+    for (const maxRows of [10, 305]) {
+      await assert.rejects(run(everyRow, { maxRows }), (err: unknown) => {
+        assert.ok(err instanceof VigilError);
+        assert.equal(err.code, 'VIGIL_ERR_METRIC_SQL_TOO_MANY_ROWS');
+        assert.equal(err.status, 400);
+        assert.match(err.message, new RegExp(`more than ${maxRows} rows; aggregate to one row per bucket \\(and breakdown\\)`));
+        return true;
+      });
+    }
+    assert.equal((await run(everyRow, { maxRows: 306 })).length, 306);
     await assert.rejects(run('SELECT bucket, count() AS value FROM events ARRAY JOIN range(20000000) AS x GROUP BY bucket'), (err: VigilError) => err.code === 'VIGIL_ERR_METRIC_SQL_INVALID' && /Memory limit/i.test(err.message));
     assert.deepEqual(await storedState(), initial);
   });

@@ -411,22 +411,38 @@ export class ClickHouseEventStore implements EventStore {
     const checked = checkClickHouseUserSql(q.sql);
     const statement = clickHouseUserSqlStatement(this.database, q, checked);
     this.queries++;
+    const seconds = Math.max(1, Math.ceil(q.timeoutMs / 1000));
+    // the server checks max_execution_time only between blocks, so a query busy within one block (a
+    // heavy function over a few rows) runs on past it: past the limit and a short grace the request is
+    // aborted and the query killed (it stops at its next block)
+    const queryId = globalThis.crypto.randomUUID();
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), seconds * 1000 + 500);
+    const timedOut = () => new VigilError('VIGIL_ERR_METRIC_SQL_TIMEOUT', `the metric's SQL ran longer than its limit of ${q.timeoutMs} ms and was stopped`);
     let rows: Record<string, unknown>[];
     try {
       const result = await this.userSqlClient.query({
         query: statement,
         format: 'JSONEachRow',
+        query_id: queryId,
+        abort_signal: deadline.signal,
         // readonly last: the limits before it are set, then nothing can change them
-        clickhouse_settings: { max_execution_time: Math.max(1, Math.ceil(q.timeoutMs / 1000)), max_result_rows: String(q.maxRows + 1), result_overflow_mode: 'throw', max_memory_usage: String(USER_SQL_MAX_MEMORY_BYTES), readonly: '1' } as ClickHouseSettings,
+        clickhouse_settings: { max_execution_time: seconds, max_result_rows: String(q.maxRows + 1), result_overflow_mode: 'throw', max_memory_usage: String(USER_SQL_MAX_MEMORY_BYTES), readonly: '1' } as ClickHouseSettings,
       });
       rows = (await result.json()) as Record<string, unknown>[];
     } catch (err) {
       const code = errorCode(err);
       const message = (err as Error).message;
-      if (code === TIMEOUT_EXCEEDED) throw new VigilError('VIGIL_ERR_METRIC_SQL_TIMEOUT', `the metric's SQL ran longer than its limit of ${q.timeoutMs} ms and was stopped`);
+      if (deadline.signal.aborted && code === undefined) {
+        await this.client.command({ query: `KILL QUERY WHERE query_id = ${chString(queryId)} ASYNC` }).catch(() => undefined);
+        throw timedOut();
+      }
+      if (code === TIMEOUT_EXCEEDED) throw timedOut();
       if (code === TOO_MANY_ROWS) throw new VigilError('VIGIL_ERR_METRIC_SQL_TOO_MANY_ROWS', `the metric's SQL returned more than ${q.maxRows} rows; aggregate to one row per bucket (and breakdown)`, { maxRows: q.maxRows });
       if (code === READONLY || code === UNKNOWN_TABLE || code === UNKNOWN_DATABASE) throw new VigilError('VIGIL_ERR_METRIC_SQL_FORBIDDEN', `the metric's SQL may read only the "events" view: ${serverMessage(message)}`);
       throw new VigilError('VIGIL_ERR_METRIC_SQL_INVALID', `the metric's SQL failed: ${CONVERSION_ERRORS.has(code ?? -1) ? 'Conversion Error: ' : ''}${serverMessage(message)}`);
+    } finally {
+      clearTimeout(timer);
     }
     return toUserSqlRows(rows, q.maxRows);
   }
