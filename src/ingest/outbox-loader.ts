@@ -8,7 +8,7 @@ import type { MetaDb } from '../storage/meta/db.js';
 import { DedupIndex } from './dedup-index.js';
 
 /** The session advisory lock the loading process holds ('vigl' as an integer). */
-const LOCK_KEY = 0x7669676c;
+export const OUTBOX_LOCK_KEY = 0x7669676c;
 /** Rows in one load at most: one ClickHouse insert, about 50 MB of parsed rows in memory. */
 const MAX_LOAD_LINES = 100_000;
 /** How often the loader looks for new rows while the outbox is empty. */
@@ -159,7 +159,7 @@ export class OutboxLoader {
       await client.connect();
       this.client = client;
     }
-    const { rows } = await this.client.query<{ got: boolean }>('SELECT pg_try_advisory_lock($1) AS got', [LOCK_KEY]);
+    const { rows } = await this.client.query<{ got: boolean }>('SELECT pg_try_advisory_lock($1) AS got', [OUTBOX_LOCK_KEY]);
     if (!rows[0].got) return;
     const started = performance.now();
     const dedup = new DedupIndex(this.opts.dedupWindowMs);

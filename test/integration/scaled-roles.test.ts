@@ -6,55 +6,14 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createTestDatabase, getJson, postJson, postgresReachable, tempDir, TEST_POSTGRES_URL, type TestDatabase } from '../helpers/app.js';
+import { serveProcess as serve, stopProcess as stop, cleanUpProcesses } from '../helpers/serve-process.js';
+import { createTestDatabase, getJson, postJson, postgresReachable, TEST_POSTGRES_URL, type TestDatabase } from '../helpers/app.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 
-interface Served {
-  url: string;
-  proc: ChildProcess;
-  exited: Promise<number | null>;
-  dataDir: string;
-}
-
-const running: Served[] = [];
-
-/** `vigil serve` with the given roles on a free port; resolves once it listens. */
-async function serve(args: string[], env: Record<string, string> = {}): Promise<Served> {
-  const dataDir = tempDir('vigil-roles-');
-  const proc = spawn(process.execPath, ['--import', 'tsx', CLI, '--data-dir', dataDir, 'serve', '--port', '0', '--host', '127.0.0.1', ...args], {
-    env: { ...process.env, VIGIL_LOG_LEVEL: 'info', VIGIL_DEMO: 'false', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    let stderr = '';
-    proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    createInterface({ input: proc.stdout! }).on('line', (line) => {
-      const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
-      if (m) resolve(m[1]);
-    });
-    void exited.then((code) => reject(new Error(`vigil serve exited (${code}) before listening: ${stderr}`)));
-  });
-  const served = { url, proc, exited, dataDir };
-  running.push(served);
-  return served;
-}
-
-async function stop(s: Served): Promise<number | null> {
-  s.proc.kill('SIGTERM');
-  return s.exited;
-}
-
-after(async () => {
-  for (const s of running) if (s.proc.exitCode === null && s.proc.signalCode === null) s.proc.kill('SIGKILL');
-  await Promise.all(running.map((s) => s.exited));
-  for (const s of running) fs.rmSync(s.dataDir, { recursive: true, force: true });
-});
+after(cleanUpProcesses);
 
 describe('vigil serve --role', () => {
   test('an ingest process answers /v1 and /ready, and not the API or the web app', async () => {
