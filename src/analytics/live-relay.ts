@@ -12,6 +12,12 @@ const CHANNEL = 'vigil_live';
 /** NOTIFY payloads must stay under 8,000 bytes */
 const MAX_PAYLOAD = 7_800;
 const RECONNECT_MS = 1_000;
+/**
+ * Rows a process relays per second at most: the live view is read by people, and relaying every
+ * row of a busy ingest process would cost PostgreSQL as much as storing it. Beyond this the rows
+ * are stored (and shown to this process's own viewers) but not relayed.
+ */
+export const MAX_RELAYED_ROWS_PER_S = 200;
 
 interface Note {
   /** the process that sent it (it has shown the rows to its own subscribers already) */
@@ -51,6 +57,9 @@ export class PostgresLiveRelay {
   private client: pg.Client | null = null;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
+  private relayWindow = { startedAt: 0, rows: 0 };
+  /** NOTIFYs go out one at a time on the listening connection */
+  private sending: Promise<unknown> = Promise.resolve();
 
   private constructor(private url: string, private feed: LiveFeed, private log: Log) {}
 
@@ -66,8 +75,14 @@ export class PostgresLiveRelay {
     this.feed.publish(projectId, rows);
     const client = this.client;
     if (!client || !rows.length) return;
-    for (const payload of notePayloads(this.id, projectId, rows)) {
-      client.query('SELECT pg_notify($1, $2)', [CHANNEL, payload]).catch(() => undefined);
+    const now = Date.now();
+    if (now - this.relayWindow.startedAt >= 1000) this.relayWindow = { startedAt: now, rows: 0 };
+    const room = MAX_RELAYED_ROWS_PER_S - this.relayWindow.rows;
+    if (room <= 0) return;
+    const relayed = rows.length > room ? rows.slice(0, room) : rows;
+    this.relayWindow.rows += relayed.length;
+    for (const payload of notePayloads(this.id, projectId, relayed)) {
+      this.sending = this.sending.then(() => client.query('SELECT pg_notify($1, $2)', [CHANNEL, payload])).catch(() => undefined);
     }
   }
 

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestDatabase, postgresReachable, TEST_POSTGRES_URL, type TestDatabase } from '../helpers/app.js';
 import { LiveFeed, type LiveEvent } from '../../src/analytics/live.js';
-import { PostgresLiveRelay, notePayloads } from '../../src/analytics/live-relay.js';
+import { MAX_RELAYED_ROWS_PER_S, PostgresLiveRelay, notePayloads } from '../../src/analytics/live-relay.js';
 
 const log = { warn() {} };
 
@@ -52,6 +52,28 @@ describe('live relay over PostgreSQL', () => {
       assert.deepEqual(gotB.map((e) => e.userId), ['u-1', 'u-2', 'u-3']);
       assert.deepEqual(gotA.map((e) => e.userId), ['u-1', 'u-2', 'u-3'], 'the sender shows them once (no echo)');
       assert.equal(otherProject.length, 0);
+    } finally {
+      await a.stop();
+      await b.stop();
+    }
+  });
+
+  test('a busy process relays at most MAX_RELAYED_ROWS_PER_S rows a second; its own viewers see every row', async (t) => {
+    if (!reachable) return t.skip(`PostgreSQL not reachable at ${TEST_POSTGRES_URL}`);
+    const feedA = new LiveFeed(), feedB = new LiveFeed();
+    const a = await PostgresLiveRelay.start(db.url, feedA, log);
+    const b = await PostgresLiveRelay.start(db.url, feedB, log);
+    try {
+      const gotA: LiveEvent[] = [], gotB: LiveEvent[] = [];
+      feedA.subscribe(1, {}, (e) => gotA.push(...e));
+      feedB.subscribe(1, {}, (e) => gotB.push(...e));
+      const sent = 3 * MAX_RELAYED_ROWS_PER_S;
+      for (let i = 0; i < sent; i += 50) a.publish(1, Array.from({ length: 50 }, (_, j) => row(i + j)));
+      await until(() => gotB.length >= MAX_RELAYED_ROWS_PER_S);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(gotA.length, sent);
+      assert.equal(gotB.length, MAX_RELAYED_ROWS_PER_S, 'the first rows of the second are relayed, the rest are not');
+      assert.deepEqual(gotB.map((e) => e.userId), gotA.slice(0, MAX_RELAYED_ROWS_PER_S).map((e) => e.userId), 'in order');
     } finally {
       await a.stop();
       await b.stop();
