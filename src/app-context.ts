@@ -80,8 +80,10 @@ export interface AppContext {
 
 const settledValue = <T>(r: PromiseSettledResult<T>) => (r.status === 'fulfilled' ? r.value : { error: r.reason instanceof Error ? r.reason.message : String(r.reason) });
 
-export function openMeta(config: Config): Promise<MetaStore> {
-  return openMetaStore(config.postgresUrl ?? config.metaFile);
+export function openMeta(config: Config, log?: FastifyBaseLogger): Promise<MetaStore> {
+  return openMetaStore(config.postgresUrl ?? config.metaFile, {
+    onIdleError: (err) => log?.warn({ err }, 'an idle PostgreSQL connection failed (the server restarted?); the pool opens a new one'),
+  });
 }
 
 /** The event store the configuration names: ClickHouse when VIGIL_EVENTS_URL is clickhouse://, else the DuckDB file. */
@@ -108,7 +110,7 @@ export const usesOutbox = (config: Config) => Boolean(config.postgresUrl && conf
  * and starts the ingest pipeline.
  */
 export async function createAppContext(config: Config, log: FastifyBaseLogger, opts: AppContextOptions = {}): Promise<AppContext> {
-  const meta = await openMeta(config);
+  const meta = await openMeta(config, log);
   let events: EventStore;
   try {
     events = await openEvents(config);
