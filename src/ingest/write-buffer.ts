@@ -3,6 +3,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import type { SegmentFile } from '../storage/events/event-store.js';
+import { GroupCommit, type PendingAppend } from './group-commit.js';
 
 export interface WriteBufferOptions {
   dir: string;
@@ -17,16 +18,6 @@ export interface WriteBufferOptions {
   deferAgeRotation?: () => boolean;
   onSegmentClosed: (segment: SegmentFile) => void;
   onCommit?: (lines: number, seconds: number) => void;
-}
-
-interface Pending {
-  text: string;
-  lines: number;
-  hasIdentify: boolean;
-  /** the buffer's failure count when the append was made */
-  failuresAtCall: number;
-  resolve: () => void;
-  reject: (err: Error) => void;
 }
 
 /** Where ingest puts what it acknowledges: the write-ahead buffer (embedded) or the PostgreSQL outbox (scaled). */
@@ -56,16 +47,15 @@ export function newSegmentId(now: number): string {
 
 /**
  * The ingest write-ahead buffer. Callers append text (complete NDJSON lines) and are answered once
- * the text is fsynced: every append that arrives while a write is in flight joins the next write,
- * so concurrent requests share one synchronous write (group commit). Closed segments go to the loader.
+ * the text is fsynced; concurrent requests share one synchronous write (group-commit.ts). Closed
+ * segments go to the loader.
  *
  * Every file operation (a batch's write, closing a segment) runs on one serial chain,
  * so a rotation (by age, or a flush) never interleaves with a write, and a segment is never closed
  * while another one is being opened.
  */
 export class WriteBuffer implements IngestLog {
-  private pending: Pending[] = [];
-  private draining: Promise<void> | null = null;
+  private queue: GroupCommit;
   private io: Promise<unknown> = Promise.resolve();
   private file: fsp.FileHandle | null = null;
   private segment: SegmentFile | null = null;
@@ -73,48 +63,30 @@ export class WriteBuffer implements IngestLog {
   private segmentBytes = 0;
   private segmentOpenedAt = 0;
   private ageRotationQueued = false;
-  /** failed writes so far: an empty append made before a failure is answered with that failure */
-  private failures = 0;
   private timer: NodeJS.Timeout;
   private closed = false;
 
   constructor(private opts: WriteBufferOptions) {
     fs.mkdirSync(opts.dir, { recursive: true });
+    this.queue = new GroupCommit({
+      write: (batch) => this.write(batch),
+      // after the callers are answered: closing a full (or old) segment does not delay them
+      afterCommit: async () => {
+        if (this.segmentBytes >= this.opts.maxSegmentBytes || this.isOld()) await this.closeSegment();
+      },
+      serial: (fn) => this.serial(fn),
+    });
     this.timer = setInterval(() => this.rotateIfOld(), Math.max(10, Math.min(opts.maxSegmentAgeMs / 4, 250)));
     this.timer.unref();
   }
 
   /**
-   * Resolves once `text` is durable on disk. An empty `text` is a barrier: it resolves once
-   * everything appended before it is durable, and rejects if any of that (still unanswered when
-   * the barrier was made) failed — so a duplicate can be acknowledged exactly when, and only if,
-   * its first copy is on disk. `hasIdentify: false` promises that the text holds no identify call,
-   * which spares the loader a step.
+   * Resolves once `text` is durable on disk; an empty `text` is a barrier (group-commit.ts).
+   * `hasIdentify: false` promises that the text holds no identify call, which spares the loader a step.
    */
   append(text: string, lines: number, hasIdentify = true): Promise<void> {
     if (this.closed) return Promise.reject(new Error('the write buffer is closed'));
-    return this.enqueue(text, lines, hasIdentify);
-  }
-
-  private enqueue(text: string, lines: number, hasIdentify = false): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ text, lines, hasIdentify, failuresAtCall: this.failures, resolve, reject });
-      this.draining ??= this.drain();
-    });
-  }
-
-  private async drain(): Promise<void> {
-    try {
-      // let every request parsed in this turn of the event loop join the same write
-      await new Promise((r) => setImmediate(r));
-      while (this.pending.length) {
-        const batch = this.pending;
-        this.pending = [];
-        await this.serial(() => this.commit(batch));
-      }
-    } finally {
-      this.draining = null;
-    }
+    return this.queue.append(text, lines, hasIdentify);
   }
 
   /** Runs file operations one at a time, in call order; never rejects the chain. */
@@ -124,32 +96,19 @@ export class WriteBuffer implements IngestLog {
     return run;
   }
 
-  /** Writes one batch durably, then answers its callers. Never throws. */
-  private async commit(batch: Pending[]): Promise<void> {
+  /** Writes one batch durably, or throws with none of it left in the segment. */
+  private async write(batch: PendingAppend[]): Promise<void> {
     const data = Buffer.from(batch.length === 1 ? batch[0].text : batch.map((p) => p.text).join(''), 'utf8');
-    if (data.length === 0) {
-      this.settle(batch);
-      return;
-    }
     const started = performance.now();
-    let file: fsp.FileHandle;
-    try {
-      file = await this.openSegment();
-    } catch (err) {
-      this.failures++;
-      for (const p of batch) p.reject(err as Error);
-      return;
-    }
+    const file = await this.openSegment();
     const committed = this.segmentBytes;
     try {
       await writeAll(file, data);
     } catch (err) {
-      this.failures++;
       // part of the batch may be in the file: cut it off (before its callers hear of the failure
       // and retry, so a crash cannot replay lines they were told are not stored) and start afresh
       await this.abandonSegment(committed);
-      for (const p of batch) p.reject(err as Error);
-      return;
+      throw err;
     }
     this.segmentBytes += data.length;
     if (this.segment && batch.some((p) => p.hasIdentify)) this.segment.hasIdentify = true;
@@ -157,16 +116,6 @@ export class WriteBuffer implements IngestLog {
       this.opts.onCommit?.(batch.reduce((n, p) => n + p.lines, 0), (performance.now() - started) / 1000);
     } catch {
       // metrics must never fail a durable write
-    }
-    this.settle(batch);
-    if (this.segmentBytes >= this.opts.maxSegmentBytes || this.isOld()) await this.closeSegment();
-  }
-
-  /** Answers a committed batch: its text is durable; a barrier fails if a write before it failed. */
-  private settle(batch: Pending[]) {
-    for (const p of batch) {
-      if (p.text === '' && p.failuresAtCall !== this.failures) p.reject(new Error('an earlier write this one waited for failed'));
-      else p.resolve();
     }
   }
 
@@ -261,8 +210,7 @@ export class WriteBuffer implements IngestLog {
    * current segment so the loader takes it (tests, import, shutdown).
    */
   async flush(): Promise<void> {
-    // a barrier: an empty entry that is answered with (or after) the batches queued before it
-    await this.enqueue('', 0).catch(() => undefined);
+    await this.queue.barrier();
     await this.serial(() => this.closeSegment());
   }
 
@@ -271,7 +219,7 @@ export class WriteBuffer implements IngestLog {
     this.closed = true;
     clearInterval(this.timer);
     await this.flush();
-    await this.draining;
+    await this.queue.drained();
   }
 }
 

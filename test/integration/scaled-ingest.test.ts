@@ -14,6 +14,7 @@ import pg from 'pg';
 import { basic, clickhouseSkip, createTestDatabase, getJson, postJson, testClickHouseUrl, type TestDatabase } from '../helpers/app.js';
 import { cleanUpProcesses, serveProcess, type Served } from '../helpers/serve-process.js';
 import { OUTBOX_LOCK_KEY, OutboxLoader } from '../../src/ingest/outbox-loader.js';
+import { IngestOutbox } from '../../src/ingest/outbox.js';
 import { ClickHouseEventStore, dropClickHouseDatabase, parseClickHouseUrl } from '../../src/storage/events/clickhouse.js';
 import { openMetaStore, type MetaStore } from '../../src/storage/meta/db.js';
 import { ProjectService } from '../../src/projects/service.js';
@@ -188,6 +189,19 @@ describe('scaled ingest: a load cut short is replayed once', { skip }, () => {
   }
 
   const count = async (where = '1') => Number((await ch(url, `SELECT count() FROM events WHERE ${where}`))[0]);
+
+  test('when PostgreSQL refuses the insert, the append and a barrier behind it fail, and nothing of theirs is stored', async () => {
+    const other = await openMetaStore(db.url);
+    const outbox = new IngestOutbox(other.db);
+    await outbox.append(JSON.stringify(row(900)) + '\n', 1);
+    await other.close();
+    const failed = outbox.append(JSON.stringify(row(901)) + '\n', 1);
+    const barrier = outbox.append('', 0);
+    await assert.rejects(failed, /destroyed/);
+    await assert.rejects(barrier, /destroyed/);
+    const rows = await meta.db.deleteFrom('ingest_batches').returning(['lines', 'line_count']).execute();
+    assert.deepEqual(rows.map((r) => [JSON.parse(r.lines).message_id, r.line_count]), [['m-900', 1]]);
+  });
 
   test('a load that reached ClickHouse before its loader died is not stored again', async () => {
     const loadId = await leftByACrashedLoader(0, 50);
