@@ -36,12 +36,22 @@ describe('live relay over PostgreSQL', () => {
     await db?.drop();
   });
 
-  test('events accepted by one process reach the live subscribers of another, once each', async (t) => {
-    if (!reachable) return t.skip(`PostgreSQL not reachable at ${TEST_POSTGRES_URL}`);
+  /** Two processes' relays on one database, each with its own feed. */
+  async function withTwoRelays(fn: (a: PostgresLiveRelay, feedA: LiveFeed, feedB: LiveFeed) => Promise<void>) {
     const feedA = new LiveFeed(), feedB = new LiveFeed();
     const a = await PostgresLiveRelay.start(db.url, feedA, log);
     const b = await PostgresLiveRelay.start(db.url, feedB, log);
     try {
+      await fn(a, feedA, feedB);
+    } finally {
+      await a.stop();
+      await b.stop();
+    }
+  }
+
+  test('events accepted by one process reach the live subscribers of another, once each', async (t) => {
+    if (!reachable) return t.skip(`PostgreSQL not reachable at ${TEST_POSTGRES_URL}`);
+    await withTwoRelays(async (a, feedA, feedB) => {
       const gotA: LiveEvent[] = [], gotB: LiveEvent[] = [], otherProject: LiveEvent[] = [];
       feedA.subscribe(1, {}, (e) => gotA.push(...e));
       feedB.subscribe(1, {}, (e) => gotB.push(...e));
@@ -52,18 +62,12 @@ describe('live relay over PostgreSQL', () => {
       assert.deepEqual(gotB.map((e) => e.userId), ['u-1', 'u-2', 'u-3']);
       assert.deepEqual(gotA.map((e) => e.userId), ['u-1', 'u-2', 'u-3'], 'the sender shows them once (no echo)');
       assert.equal(otherProject.length, 0);
-    } finally {
-      await a.stop();
-      await b.stop();
-    }
+    });
   });
 
   test('a busy process relays at most MAX_RELAYED_ROWS_PER_S rows a second; its own viewers see every row', async (t) => {
     if (!reachable) return t.skip(`PostgreSQL not reachable at ${TEST_POSTGRES_URL}`);
-    const feedA = new LiveFeed(), feedB = new LiveFeed();
-    const a = await PostgresLiveRelay.start(db.url, feedA, log);
-    const b = await PostgresLiveRelay.start(db.url, feedB, log);
-    try {
+    await withTwoRelays(async (a, feedA, feedB) => {
       const gotA: LiveEvent[] = [], gotB: LiveEvent[] = [];
       feedA.subscribe(1, {}, (e) => gotA.push(...e));
       feedB.subscribe(1, {}, (e) => gotB.push(...e));
@@ -74,10 +78,7 @@ describe('live relay over PostgreSQL', () => {
       assert.equal(gotA.length, sent);
       assert.equal(gotB.length, MAX_RELAYED_ROWS_PER_S, 'the first rows of the second are relayed, the rest are not');
       assert.deepEqual(gotB.map((e) => e.userId), gotA.slice(0, MAX_RELAYED_ROWS_PER_S).map((e) => e.userId), 'in order');
-    } finally {
-      await a.stop();
-      await b.stop();
-    }
+    });
   });
 
   test('a batch larger than one notification is split; a row that cannot fit is left out', () => {
