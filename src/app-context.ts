@@ -148,8 +148,9 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
   let buffer: IngestLog;
   let outboxLoader: OutboxLoader | undefined;
   if (usesOutbox(config)) {
-    // the index here only answers a retry to the same process with "duplicate"; the loader's own
-    // index (rebuilt from ClickHouse when it takes over) drops every duplicate, wherever it arrived
+    // the index here (not rebuilt) only keeps a retry to this same process out of the outbox; the
+    // loader's own index, rebuilt from ClickHouse when it takes over, drops every duplicate
+    // wherever it arrived
     buffer = new IngestOutbox(meta.db, onCommit);
     outboxLoader = new OutboxLoader({
       url: config.postgresUrl!, db: meta.db, events, dedupWindowMs: windowMs, log,

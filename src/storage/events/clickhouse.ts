@@ -69,12 +69,13 @@ export async function migrateClickHouse(config: { clickhouseUrl?: string; events
   return statements.length;
 }
 
-/** Drops a database and its user-SQL sandbox (tests create one per app). */
-export async function dropClickHouseDatabase(url: string): Promise<void> {
+/** Drops a database and its user-SQL sandbox (tests create one per app), on every node of `cluster` when given. */
+export async function dropClickHouseDatabase(url: string, cluster?: string): Promise<void> {
   const t = parseClickHouseUrl(url);
   const client = createClient({ url: t.httpUrl, username: t.username, password: t.password, log: { level: ClickHouseLogLevel.OFF } });
+  const onCluster = cluster ? ` ON CLUSTER ${chIdent(cluster)}` : '';
   try {
-    for (const db of [t.database, sandboxDatabase(t.database)]) await client.command({ query: `DROP DATABASE IF EXISTS ${chIdent(db)}` });
+    for (const db of [t.database, sandboxDatabase(t.database)]) await client.command({ query: `DROP DATABASE IF EXISTS ${chIdent(db)}${onCluster}` });
   } finally {
     await client.close();
   }
@@ -214,7 +215,9 @@ export class ClickHouseEventStore implements EventStore {
       throw err;
     }
     await admin.close();
-    const client = createClient({ ...common, database: t.database });
+    // on a cluster, a subquery over `events` inside IN (breakdowns' top keys, top-event counts) runs
+    // as GLOBAL IN: its result is sent to the shards (the default, 'deny', refuses such queries)
+    const client = createClient({ ...common, database: t.database, clickhouse_settings: { ...common.clickhouse_settings, ...(opts.cluster ? { distributed_product_mode: 'global' } : {}) } });
     const userSqlClient = createClient({ ...common, database: sandboxDatabase(t.database) });
     return new ClickHouseEventStore(client, userSqlClient, t.database, opts.cluster, timeoutMs);
   }
@@ -263,15 +266,14 @@ export class ClickHouseEventStore implements EventStore {
       projects.add(r.project_id);
     }
     if (count > 0) {
-      const stored = await this.rows<{ n: number }>(
-        `SELECT count() AS n FROM events WHERE project_id IN (${[...projects].map(chInt).join(', ')}) AND timestamp >= ${chInt(minTs)} AND timestamp <= ${chInt(maxTs)} AND segment_id = ${chString(segment.id)}`,
-      );
+      const segmentRowsSql = `SELECT count() AS n FROM events WHERE project_id IN (${[...projects].map(chInt).join(', ')}) AND timestamp >= ${chInt(minTs)} AND timestamp <= ${chInt(maxTs)} AND segment_id = ${chString(segment.id)}`;
+      const stored = await this.rows<{ n: number }>(segmentRowsSql);
       const already = Number(stored[0]?.n ?? 0);
       if (already === count) {
         await this.markLoaded(segment.id, count);
         return 0;
       }
-      if (already > 0) await this.deleteSegmentRows(segment.id);
+      if (already > 0) await this.deleteSegmentRows(segment.id, segmentRowsSql);
       await this.client.insert({
         table: 'events',
         values: Readable.from((async function* () {
@@ -289,13 +291,19 @@ export class ClickHouseEventStore implements EventStore {
     await this.client.command({ query: `INSERT INTO loaded_segments (id, rows, loaded_at) VALUES (${chString(id)}, ${chInt(rows)}, now())`, clickhouse_settings: { insert_distributed_sync: 1 } });
   }
 
-  /** Removes the rows a cut-short insert of a segment left (a mutation; rare: only on replay), and waits for it. */
-  private async deleteSegmentRows(id: string) {
-    const table = this.cluster ? `events_local ON CLUSTER ${chIdent(this.cluster)}` : 'events';
+  /**
+   * Removes the rows a cut-short insert of a segment left (a mutation; rare: only on replay), and
+   * waits for it. On a cluster the mutation is queued on every shard, and system.mutations shows
+   * only this node's: the wait is for `remaining` (the segment's rows, read through the Distributed
+   * table) to be 0.
+   */
+  private async deleteSegmentRows(id: string, remaining: string) {
+    const table = this.cluster ? `${chIdent(this.database)}.events_local ON CLUSTER ${chIdent(this.cluster)}` : 'events';
     await this.client.command({ query: `ALTER TABLE ${table} DELETE WHERE segment_id = ${chString(id)}` });
+    const pending = this.cluster ? remaining : `SELECT count() AS n FROM system.mutations WHERE database = ${chString(this.database)} AND table IN ('events', 'events_local') AND is_done = 0`;
     const deadline = Date.now() + MUTATION_WAIT_MS;
     for (;;) {
-      const [row] = await this.rows<{ n: number }>(`SELECT count() AS n FROM system.mutations WHERE database = ${chString(this.database)} AND table IN ('events', 'events_local') AND is_done = 0`);
+      const [row] = await this.rows<{ n: number }>(pending);
       if (!Number(row?.n)) return;
       if (Date.now() > deadline) throw new Error(`deleting the partial rows of segment ${id} did not finish within ${MUTATION_WAIT_MS} ms`);
       await new Promise((r) => setTimeout(r, 200));
