@@ -287,8 +287,13 @@ export class ClickHouseEventStore implements EventStore {
     return count;
   }
 
+  /**
+   * Records a segment as loaded. insert_deduplicate=0: a replicated table drops a block equal to a
+   * recent one, and the same record within a second is equal to the letter (a replay that only
+   * records must not be dropped).
+   */
   private async markLoaded(id: string, rows: number) {
-    await this.client.command({ query: `INSERT INTO loaded_segments (id, rows, loaded_at) VALUES (${chString(id)}, ${chInt(rows)}, now())`, clickhouse_settings: { insert_distributed_sync: 1 } });
+    await this.client.command({ query: `INSERT INTO loaded_segments (id, rows, loaded_at) VALUES (${chString(id)}, ${chInt(rows)}, now())`, clickhouse_settings: { insert_distributed_sync: 1, insert_deduplicate: 0 } });
   }
 
   /**
