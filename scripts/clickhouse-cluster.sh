@@ -26,6 +26,8 @@ zk_jar=/usr/share/java/zookeeper.jar
 ping_node() { curl -fsS --max-time 2 "http://127.0.0.1:${http_ports[$1]}/ping" >/dev/null 2>&1; }
 # "imok" to the four-letter word ruok (whitelisted in zoo.cfg)
 ping_zk() { [[ "$( (exec 3<>"/dev/tcp/127.0.0.1/$zk_port" && printf ruok >&3 && timeout 2 cat <&3) 2>/dev/null)" == imok ]]; }
+# serving, not only up ("imok" comes before the database is loaded): srvr reports its mode then
+zk_serving() { [[ "$( (exec 3<>"/dev/tcp/127.0.0.1/$zk_port" && printf srvr >&3 && timeout 2 cat <&3) 2>/dev/null)" == *"Mode: "* ]]; }
 # the node reaches ZooKeeper (its session may take a moment after ZooKeeper starts)
 node_sees_zk() {
   curl -fsS --max-time 2 "http://127.0.0.1:${http_ports[$1]}/" \
@@ -53,7 +55,7 @@ clientPort=$zk_port
 clientPortAddress=127.0.0.1
 maxClientCnxns=0
 admin.enableServer=false
-4lw.commands.whitelist=ruok
+4lw.commands.whitelist=ruok,srvr
 EOF
   # the standalone server in the foreground, detached from this shell; warnings and errors go to
   # zookeeper.log through slf4j-simple (Debian's jar has no logging back end of its own)
@@ -133,11 +135,19 @@ stop_pid() { # name, pid file
 case "${1:-}" in
   start)
     command -v clickhouse-server >/dev/null || { echo "clickhouse-server is not installed (apt-get install -y clickhouse-server clickhouse-client)" >&2; exit 1; }
+    if ping_zk && ping_node 0 && ping_node 1 && node_sees_zk 0 && node_sees_zk 1; then
+      echo "clickhouse cluster $cluster already running on 127.0.0.1:${http_ports[0]} and :${http_ports[1]}"
+      exit 0
+    fi
+    # a throw-away cluster starts afresh: a node restarted over an earlier run's replicated tables
+    # waits on ZooKeeper while attaching them, and ZooKeeper's logs only grow
+    "$0" stop >/dev/null
+    rm -rf "$dir"
     mkdir -p "$dir"
     start_zk
+    wait_for "ZooKeeper on 127.0.0.1:$zk_port" zk_serving || { tail -20 "$dir/zk/zookeeper.log" >&2 || true; exit 1; }
     start_node 0
     start_node 1
-    wait_for "ZooKeeper on 127.0.0.1:$zk_port" ping_zk || { tail -20 "$dir/zk/zookeeper.log" >&2 || true; exit 1; }
     for i in 0 1; do
       wait_for "clickhouse node $((i + 1)) on 127.0.0.1:${http_ports[$i]}" ping_node "$i" || { tail -20 "$dir/node$((i + 1))/log/clickhouse-server.err.log" >&2 || true; exit 1; }
       wait_for "ZooKeeper from clickhouse node $((i + 1))" node_sees_zk "$i" || exit 1
