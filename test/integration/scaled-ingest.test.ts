@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pino } from 'pino';
 import pg from 'pg';
-import { basic, clickhouseSkip, createTestDatabase, getJson, postJson, testClickHouseUrl, type TestDatabase } from '../helpers/app.js';
+import { basic, clickhouseSkip, createTestDatabase, getJson, postgresReachable, postJson, testClickHouseUrl, TEST_POSTGRES_URL, type TestDatabase } from '../helpers/app.js';
 import { cleanUpProcesses, serveProcess, type Served } from '../helpers/serve-process.js';
 import { OUTBOX_LOCK_KEY, OutboxLoader } from '../../src/ingest/outbox-loader.js';
 import { IngestOutbox } from '../../src/ingest/outbox.js';
@@ -21,7 +21,7 @@ import { ProjectService } from '../../src/projects/service.js';
 import { ApiKeyService } from '../../src/auth/api-keys.js';
 import type { EventRow } from '../../src/storage/events/event-store.js';
 
-const skip = await clickhouseSkip();
+const skip = (await clickhouseSkip()) || (process.env.CI !== 'true' && !(await postgresReachable()) && `no PostgreSQL at ${TEST_POSTGRES_URL}`);
 
 let database: TestDatabase;
 let chUrl: string;
