@@ -4,7 +4,9 @@
  * country), 300 page views and one sign-up before the window; project 2 with its own sign-ups, an
  * event name only it has, and a user with a secret trait.
  */
+import assert from 'node:assert/strict';
 import type { EventRow, UserSqlQuery } from '../../src/storage/events/event-store.js';
+import { VigilError, type ErrorCode } from '../../src/errors.js';
 
 export const HOUR = 3_600_000;
 export const T0 = Date.parse('2026-05-04T10:00:00Z');
@@ -41,3 +43,16 @@ export const byBucket = (rows: { bucketMs: number; value: number | null; breakdo
   Object.fromEntries(rows.map((r) => [`${new Date(r.bucketMs).toISOString()}${r.breakdown === null ? '' : ` ${r.breakdown}`}`, r.value]));
 
 export const iso = (hour: number) => new Date(T0 + hour * HOUR).toISOString();
+
+/** Expects each attempt to fail with a 400 VigilError `code` whose message matches `reason`. */
+export async function expectRefusals(what: string, attempts: (() => Promise<unknown>)[], code: ErrorCode, reason: RegExp) {
+  for (const attempt of attempts) {
+    await assert.rejects(attempt, (err: unknown) => {
+      assert.ok(err instanceof VigilError, `expected a VigilError for ${what}, got ${String(err)}`);
+      assert.equal(err.status, 400);
+      assert.equal(err.code, code, `${what}: ${err.message}`);
+      assert.match(err.message, reason);
+      return true;
+    });
+  }
+}

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { ClickHouseEventStore, dropClickHouseDatabase } from '../../src/storage/events/clickhouse.js';
 import type { UserSqlQuery } from '../../src/storage/events/event-store.js';
 import { VigilError, type ErrorCode } from '../../src/errors.js';
-import { GOOD, HOUR, T0, byBucket, iso, userSqlQuery, userSqlRows } from '../helpers/user-sql-fixture.js';
+import { GOOD, HOUR, T0, byBucket, expectRefusals, iso, userSqlQuery, userSqlRows } from '../helpers/user-sql-fixture.js';
 import { clickhouseSkip, tempDir, testClickHouseUrl } from '../helpers/app.js';
 
 const ROWS = userSqlRows('$identify');
@@ -31,16 +31,7 @@ describe('user-written metric SQL on a real ClickHouse store', async () => {
 
   /** Expects a 400 with `code` whose message matches `reason` (from the guard or the server), and the data unchanged. */
   async function refused(sql: string, code: ErrorCode, reason: RegExp, validate = true) {
-    const attempts = validate ? [() => store.validateUserSql(sql), () => run(sql)] : [() => run(sql)];
-    for (const attempt of attempts) {
-      await assert.rejects(attempt, (err: unknown) => {
-        assert.ok(err instanceof VigilError, `expected a VigilError for ${sql}, got ${String(err)}`);
-        assert.equal(err.status, 400);
-        assert.equal(err.code, code, `${sql}: ${err.message}`);
-        assert.match(err.message, reason);
-        return true;
-      });
-    }
+    await expectRefusals(sql, validate ? [() => store.validateUserSql(sql), () => run(sql)] : [() => run(sql)], code, reason);
     assert.deepEqual(await storedState(), initial, `stored data changed after: ${sql}`);
   }
 

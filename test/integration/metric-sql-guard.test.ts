@@ -11,7 +11,7 @@ import { DuckDbEventStore } from '../../src/storage/events/duckdb.js';
 import { checkUserSql, toUserSqlRows, userSqlStatement } from '../../src/storage/events/duckdb-user-sql.js';
 import type { UserSqlQuery } from '../../src/storage/events/event-store.js';
 import { VigilError, type ErrorCode } from '../../src/errors.js';
-import { GOOD, HOUR, T0, byBucket, iso, userSqlQuery, userSqlRows } from '../helpers/user-sql-fixture.js';
+import { GOOD, HOUR, T0, byBucket, expectRefusals, iso, userSqlQuery, userSqlRows } from '../helpers/user-sql-fixture.js';
 import { tempDir } from '../helpers/app.js';
 
 const ROWS = userSqlRows(null);
@@ -34,15 +34,7 @@ describe('user-written metric SQL on a real DuckDB store', () => {
 
   /** Expects a 400 VigilError with `code` whose message matches `reason`, and the stored data unchanged. */
   async function refused(sql: string, code: ErrorCode, reason: RegExp) {
-    for (const attempt of [() => store.validateUserSql(sql), () => run(sql)]) {
-      await assert.rejects(attempt, (err: unknown) => {
-        assert.ok(err instanceof VigilError, `expected a VigilError for ${sql}, got ${String(err)}`);
-        assert.equal(err.status, 400);
-        assert.equal(err.code, code, `${sql}: ${err.message}`);
-        assert.match(err.message, reason);
-        return true;
-      });
-    }
+    await expectRefusals(sql, [() => store.validateUserSql(sql), () => run(sql)], code, reason);
     assert.deepEqual(await storedState(), initial, `stored data changed after: ${sql}`);
   }
 
