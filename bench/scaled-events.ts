@@ -20,8 +20,8 @@ import { ProjectService, type Project } from '../src/projects/service.js';
 import { ApiKeyService } from '../src/auth/api-keys.js';
 import { DuckDbEventStore } from '../src/storage/events/duckdb.js';
 import { ClickHouseEventStore, dropClickHouseDatabase } from '../src/storage/events/clickhouse.js';
-import type { CreateMetric } from '../src/metrics/schemas.js';
 import { generateEvents } from './bench-data.js';
+import { definitions } from './metric-definitions.js';
 import { freePort } from './server-process.js';
 
 const PG = process.env.VIGIL_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -222,46 +222,7 @@ async function hourlyCountFigure(duckFile: string, endMs: number, url: string): 
   return `hourly counts over ${DAYS} days (2,160 buckets) of ${n(EVENTS * 0.9)} events of project 1 (of ${n(EVENTS)}), ${RUNS} runs after a warm-up:\n${out.join('\n')}`;
 }
 
-// ---- 3. a collection cycle of 200 metrics (the definitions of bench/metrics.ts) ----
-
-const NAMES = ['$page', ...Array.from({ length: 29 }, (_, i) => `Event ${i + 1}`)];
-type Filter = { property: string; op: string; value?: unknown };
-const COUNT_FILTERS: Filter[][] = [
-  [], [{ property: 'price', op: 'gt', value: 50 }], [{ property: 'country', op: 'in', value: ['US', 'DE'] }], [{ property: 'plan', op: 'eq', value: 'pro' }],
-  [{ property: 'browser', op: 'eq', value: 'Chrome' }, { property: 'device_type', op: 'eq', value: 'mobile' }],
-  [{ property: 'page_path', op: 'contains', value: 'blog' }, { property: 'referrer_host', op: 'is_set' }, { property: 'os', op: 'neq', value: 'iOS' }],
-];
-function definitions(): CreateMetric[] {
-  const out: CreateMetric[] = [];
-  const pad = (i: number) => String(i).padStart(3, '0');
-  const add = (name: string, kind: CreateMetric['kind'], definition: unknown) => out.push({ name, kind, definition, interval: '1h', status: 'active' } as CreateMetric);
-  for (let i = 0; i < 110; i++) {
-    const filters = COUNT_FILTERS[i < 90 ? Math.floor(i / 30) : i < 95 ? 3 : i < 100 ? 4 : 5];
-    const breakdowns = i < 3 ? { breakdowns: ['country'], breakdownLimit: 5 } : i < 5 ? { breakdowns: ['browser'], breakdownLimit: 5 } : {};
-    add(`count_${pad(i)}`, 'event', { event: i === 99 || i === 109 ? null : NAMES[i % 30], ...(filters.length && { filters }), ...breakdowns });
-  }
-  for (let i = 0; i < 30; i++) {
-    const filters: Filter[] = i % 3 === 2 ? [{ property: 'os', op: 'in', value: ['iOS', 'Android'] }] : [];
-    add(`unique_${pad(i)}`, 'event', { event: i < 25 ? NAMES[i % 10] : null, measure: i % 2 ? 'sessions' : 'users', ...(filters.length && { filters }) });
-  }
-  for (let i = 0; i < 20; i++) {
-    const event = NAMES[1 + (i % 15)];
-    add(`ratio_${pad(i)}`, 'ratio', i < 10
-      ? { numerator: { event, ...(i % 2 && { filters: [{ property: 'plan', op: 'eq', value: 'team' }] }) }, denominator: { event: '$page' } }
-      : { numerator: { event, filters: [{ property: 'price', op: 'gte', value: 90 }] }, denominator: { event } });
-  }
-  for (let i = 0; i < 10; i++) add(`per_user_${pad(i)}`, 'per_user', { event: NAMES[i], ...(i % 2 && { filters: [{ property: 'referrer_host', op: 'eq', value: 'google.com' }] }) });
-  const fns = ['sum', 'avg', 'p90', 'max', 'count_distinct'] as const;
-  for (let i = 0; i < 30; i++) {
-    const fn = fns[i % 5];
-    const breakdowns = i < 5 ? { breakdowns: [i % 2 ? 'browser' : 'country'], breakdownLimit: 5 } : {};
-    add(`agg_${pad(i)}`, 'aggregation', {
-      event: i % 7 === 6 ? null : NAMES[i % 12], property: fn === 'count_distinct' ? 'plan' : 'price', fn,
-      ...(i % 4 === 3 && { filters: [{ property: 'page_path', op: 'in', value: ['/pricing', '/signup'] }] }), ...breakdowns,
-    });
-  }
-  return out;
-}
+// ---- 3. a collection cycle of 200 metrics (bench/metric-definitions.ts) ----
 
 async function cycleFigure(endMs: number, url: string): Promise<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-cycle-'));
