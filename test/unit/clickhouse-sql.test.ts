@@ -11,21 +11,13 @@ import { eventCountsSql, eventsDdl, listEventsSql, schemaProfileSql, timeseriesS
 import { metricScanSql } from '../../src/storage/events/clickhouse-metric-sql.js';
 import { checkClickHouseUserSql, clickHouseUserSqlStatement, tokenize } from '../../src/storage/events/clickhouse-user-sql.js';
 import { clickhouseDdl, parseClickHouseUrl, toStoredRow } from '../../src/storage/events/clickhouse.js';
-import type { MetricScanQuery, TimeseriesQuery } from '../../src/storage/events/event-store.js';
+import type { MetricScanQuery } from '../../src/storage/events/event-store.js';
 import { VigilError } from '../../src/errors.js';
 import { SnapshotFile } from '../helpers/snapshot.js';
+import { BERLIN_SPANS, DAY, FROM, HOUR, TO, base } from '../helpers/sql-fixture.js';
 
 const snapshots = new SnapshotFile(fileURLToPath(new URL('./__snapshots__/clickhouse-sql.snap.txt', import.meta.url)));
 
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
-const FROM = Date.parse('2026-03-23T00:00:00Z');
-const TO = Date.parse('2026-04-06T00:00:00Z');
-const BERLIN_SPANS = [
-  { fromMs: FROM, offsetMs: HOUR },
-  { fromMs: Date.parse('2026-03-29T01:00:00Z'), offsetMs: 2 * HOUR },
-];
-const base: TimeseriesQuery = { projectId: 7, fromMs: FROM, toMs: TO, grainMs: HOUR, measure: 'events', limit: 10 };
 
 describe('chString, chInt, chNum, chIdent', () => {
   test('quotes, backslashes and control characters are escaped; everything else is kept', () => {

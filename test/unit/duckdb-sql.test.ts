@@ -15,20 +15,11 @@ import { profileEvents } from '../../src/detect/schema-drift.js';
 import { foldProfile } from '../../src/signals/drift.js';
 import { SnapshotFile } from '../helpers/snapshot.js';
 import { tempDir } from '../helpers/app.js';
+import { BERLIN_SPANS, DAY, FROM, HOUR, TO, base } from '../helpers/sql-fixture.js';
 
 const snapshots = new SnapshotFile(fileURLToPath(new URL('./__snapshots__/duckdb-sql.snap.txt', import.meta.url)));
 const shown = (q: Sql) => `${q.sql}\n-- params: ${JSON.stringify(q.params)}`;
 
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
-const FROM = Date.parse('2026-03-23T00:00:00Z');
-const TO = Date.parse('2026-04-06T00:00:00Z');
-// Europe/Berlin around the spring change, written out: +01:00 until 2026-03-29T01:00Z, then +02:00
-const BERLIN_SPANS = [
-  { fromMs: FROM, offsetMs: HOUR },
-  { fromMs: Date.parse('2026-03-29T01:00:00Z'), offsetMs: 2 * HOUR },
-];
-const base: TimeseriesQuery = { projectId: 7, fromMs: FROM, toMs: TO, grainMs: HOUR, measure: 'events', limit: 10 };
 
 describe('SQL snapshots of the main reads', () => {
   after(() => snapshots.save());
