@@ -122,7 +122,14 @@ describe('metrics and monitors pages on the demo', { skip: browserSkip() }, () =
     assert.match(legend, /forecast/);
     // the demo's payments outage (4 days ago) is in the 7-day window
     // (the signals are read again once the collection's detection is done: wait for them)
-    await page.locator('.chart-legend').filter({ hasText: /signals detection raised \([1-9]\d* in this window\)/ }).waitFor();
+    // (this wait timed out now and then in full runs and could not be reproduced alone: on failure it
+    // says whether detection stored no signals or the page did not show them)
+    await page.locator('.chart-legend').filter({ hasText: /signals detection raised \([1-9]\d* in this window\)/ }).waitFor().catch(async (e) => {
+      const id = Number(metricUrl.split('/').pop());
+      const sigs = await t.ctx.meta.db.selectFrom('signals').selectAll().where('metric_id', '=', id).execute();
+      console.log('the legend says', JSON.stringify(await page.locator('.chart-legend').allInnerTexts()), `; ${sigs.length} signals of the metric are stored:`, JSON.stringify(sigs).slice(0, 800));
+      throw e;
+    });
     await screenshot(page, 'metric');
 
     const backtest = page.getByRole('form', { name: 'Backtest' });
