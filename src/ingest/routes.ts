@@ -1,5 +1,5 @@
 import zlib from 'node:zlib';
-import { PassThrough, Transform } from 'node:stream';
+import { PassThrough, Transform, pipeline } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { EventType } from '../storage/events/event-store.js';
@@ -30,6 +30,9 @@ const measurementsSchema = { 200: Type.Object({ success: Type.Boolean(), accepte
 /**
  * Counts the compressed bytes so Fastify can check them against Content-Length. Fastify reads the
  * returned stream, which fails with a catalog error when zlib does (zlib's own text says little).
+ * Fastify stops listening once it has answered (a 413 on Content-Length, say) while the rest of
+ * the body may still arrive and fail to inflate: every stream here keeps an error listener, so a
+ * late error ends this request only and never reaches the process as an unhandled 'error'.
  */
 function gunzipStream(payload: NodeJS.ReadableStream) {
   const gunzip = zlib.createGunzip();
@@ -41,7 +44,10 @@ function gunzipStream(payload: NodeJS.ReadableStream) {
     },
   });
   gunzip.on('error', (err) => out.destroy(new VigilError('VIGIL_ERR_BAD_REQUEST', `the gzip body could not be decompressed: ${err.message}`)));
-  payload.pipe(counter).pipe(gunzip).pipe(out);
+  // the request itself is not part of the pipeline: destroying it would leave no socket to answer on
+  payload.on('error', (err) => counter.destroy(err));
+  payload.pipe(counter);
+  pipeline(counter, gunzip, out, () => payload.unpipe(counter));
   return out;
 }
 
