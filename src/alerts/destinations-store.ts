@@ -7,6 +7,7 @@ import type { Selectable } from 'kysely';
 import type { AlertDestinationTable, MetaDb } from '../storage/meta/db.js';
 import { VigilError, badRequest, notFound } from '../errors.js';
 import { decryptSecrets, encryptSecrets } from './secrets.js';
+import { hasPlainHeaders, maskHeaders, openHeaders, sealHeaders, unmaskHeaders } from './header-secrets.js';
 import { checkDestination, driverFor } from './destinations/index.js';
 import type { UrlPolicy } from './outbound.js';
 import { DESTINATION_KINDS, type Destination, type DestinationKind } from './destinations/types.js';
@@ -79,26 +80,48 @@ export class DestinationStore {
   }
 
   private view(r: Row): DestinationView {
-    let secrets: Record<string, 'set'> = {};
+    let names: string[] = [];
     let secretsReadable = true;
     try {
-      secrets = Object.fromEntries(Object.keys(decryptSecrets(r.secrets, this.secretKey)).map((k) => [k, 'set' as const]));
+      names = Object.keys(decryptSecrets(r.secrets, this.secretKey));
     } catch {
       secretsReadable = false;
     }
+    const { config, secretNames } = maskHeaders(JSON.parse(r.config) as Record<string, unknown>, names);
     return {
-      id: Number(r.id), projectId: Number(r.project_id), name: r.name, kind: r.kind as DestinationKind, config: JSON.parse(r.config) as Record<string, unknown>,
-      secrets, secretsReadable, createdAt: Number(r.created_at), updatedAt: Number(r.updated_at),
+      id: Number(r.id), projectId: Number(r.project_id), name: r.name, kind: r.kind as DestinationKind, config,
+      secrets: Object.fromEntries(secretNames.map((k) => [k, 'set' as const])), secretsReadable, createdAt: Number(r.created_at), updatedAt: Number(r.updated_at),
     };
+  }
+
+  /** The settings and secrets as a driver sees them (custom headers back in config); throws when the secrets cannot be decrypted. */
+  private open(r: Row) {
+    return openHeaders(JSON.parse(r.config) as Record<string, unknown>, decryptSecrets(r.secrets, this.secretKey));
   }
 
   /** The destination as a driver sees it (secrets decrypted); throws when they cannot be. */
   toDestination(r: Row): Destination {
-    return { id: Number(r.id), projectId: Number(r.project_id), name: r.name, kind: r.kind as DestinationKind, config: JSON.parse(r.config) as Record<string, unknown>, secrets: decryptSecrets(r.secrets, this.secretKey) };
+    return { id: Number(r.id), projectId: Number(r.project_id), name: r.name, kind: r.kind as DestinationKind, ...this.open(r) };
   }
 
-  private row(projectId: number, id: number): Promise<Row | undefined> {
-    return this.db.selectFrom('alert_destinations').selectAll().where('project_id', '=', projectId).where('id', '=', id).executeTakeFirst();
+  private async row(projectId: number, id: number): Promise<Row | undefined> {
+    const r = await this.db.selectFrom('alert_destinations').selectAll().where('project_id', '=', projectId).where('id', '=', id).executeTakeFirst();
+    return r && this.sealPlainHeaders(r);
+  }
+
+  /** Moves header values an older version kept in the clear into the secrets (see header-secrets.ts). */
+  private async sealPlainHeaders(r: Row): Promise<Row> {
+    if (!hasPlainHeaders(JSON.parse(r.config) as Record<string, unknown>)) return r;
+    let opened;
+    try {
+      opened = this.open(r);
+    } catch {
+      return r; // unreadable secrets: the row is moved once they are entered again
+    }
+    const sealed = sealHeaders(opened.config, opened.secrets);
+    const stored = { config: JSON.stringify(sealed.config), secrets: encryptSecrets(sealed.secrets, this.secretKey) };
+    await this.db.updateTable('alert_destinations').set(stored).where('id', '=', r.id).execute();
+    return { ...r, ...stored };
   }
 
   private async rowOrThrow(projectId: number, id: number): Promise<Row> {
@@ -109,7 +132,7 @@ export class DestinationStore {
 
   async list(projectId: number): Promise<DestinationView[]> {
     const rows = await this.db.selectFrom('alert_destinations').selectAll().where('project_id', '=', projectId).orderBy('id').execute();
-    return rows.map((r) => this.view(r));
+    return Promise.all(rows.map(async (r) => this.view(await this.sealPlainHeaders(r))));
   }
 
   async get(projectId: number, id: number): Promise<DestinationView> {
@@ -137,8 +160,9 @@ export class DestinationStore {
   async create(projectId: number, input: DestinationInput, now: number): Promise<DestinationView> {
     const d = await this.check(input);
     await this.assertNameFree(projectId, d.name);
+    const sealed = sealHeaders(d.config, d.secrets);
     const row = await this.db.insertInto('alert_destinations')
-      .values({ project_id: projectId, name: d.name, kind: d.kind, config: JSON.stringify(d.config), secrets: encryptSecrets(d.secrets, this.secretKey), created_at: now, updated_at: now })
+      .values({ project_id: projectId, name: d.name, kind: d.kind, config: JSON.stringify(sealed.config), secrets: encryptSecrets(sealed.secrets, this.secretKey), created_at: now, updated_at: now })
       .returningAll()
       .executeTakeFirstOrThrow();
     return this.view(row);
@@ -146,17 +170,18 @@ export class DestinationStore {
 
   async update(projectId: number, id: number, input: DestinationInput, now: number): Promise<DestinationView> {
     const r = await this.rowOrThrow(projectId, id);
-    let current: Record<string, string> = {};
+    let current: { config: Record<string, unknown>; secrets: Record<string, string> } = { config: JSON.parse(r.config) as Record<string, unknown>, secrets: {} };
     try {
-      current = decryptSecrets(r.secrets, this.secretKey);
+      current = this.open(r);
     } catch (err) {
       // unreadable secrets (the key changed) must be entered again; a change that sends them all works
       if (input.secrets === undefined) throw badRequest(`${err instanceof Error ? err.message : String(err)}`, { field: 'secrets' });
     }
-    const d = await this.check(input, { name: r.name, kind: r.kind as DestinationKind, config: JSON.parse(r.config) as Record<string, unknown>, secrets: current });
+    const d = await this.check({ ...input, config: unmaskHeaders(input.config, current.config) }, { name: r.name, kind: r.kind as DestinationKind, ...current });
     await this.assertNameFree(projectId, d.name, id);
+    const sealed = sealHeaders(d.config, d.secrets);
     const row = await this.db.updateTable('alert_destinations')
-      .set({ name: d.name, config: JSON.stringify(d.config), secrets: encryptSecrets(d.secrets, this.secretKey), updated_at: now })
+      .set({ name: d.name, config: JSON.stringify(sealed.config), secrets: encryptSecrets(sealed.secrets, this.secretKey), updated_at: now })
       .where('id', '=', id)
       .returningAll()
       .executeTakeFirstOrThrow();

@@ -98,7 +98,11 @@ function ipv4ToInt(ip: string): number {
   return ip.split('.').reduce((n, part) => n * 256 + Number(part), 0);
 }
 
-/** [first address, prefix length, what it is] */
+/**
+ * [first address, prefix length, what it is]: every block of the IANA IPv4 special-purpose
+ * registry that is not globally reachable, plus the deprecated 6to4 relay anycast. Globally
+ * reachable entries (AS112 192.31.196.0/24 and 192.175.48.0/24, AMT 192.52.193.0/24) stay allowed.
+ */
 const IPV4_BLOCKS: Array<[string, number, string]> = [
   ['0.0.0.0', 8, 'unspecified'],
   ['10.0.0.0', 8, 'private'],
@@ -107,8 +111,12 @@ const IPV4_BLOCKS: Array<[string, number, string]> = [
   ['169.254.0.0', 16, 'link-local'],
   ['172.16.0.0', 12, 'private'],
   ['192.0.0.0', 24, 'reserved'],
+  ['192.0.2.0', 24, 'documentation (TEST-NET-1)'],
+  ['192.88.99.0', 24, 'deprecated 6to4 relay'],
   ['192.168.0.0', 16, 'private'],
   ['198.18.0.0', 15, 'benchmarking'],
+  ['198.51.100.0', 24, 'documentation (TEST-NET-2)'],
+  ['203.0.113.0', 24, 'documentation (TEST-NET-3)'],
   ['224.0.0.0', 4, 'multicast'],
   ['240.0.0.0', 4, 'reserved'],
 ];
@@ -138,22 +146,46 @@ function ipv6Groups(ip: string): number[] {
   return [...headGroups, ...fill, ...tailGroups].map((g) => parseInt(g, 16));
 }
 
+const v4Of = (high: number, low: number) => `${high >> 8}.${high & 0xff}.${low >> 8}.${low & 0xff}`;
+
+/** [first groups, prefix length, what it is]: the IANA IPv6 special-purpose blocks that are not globally reachable. */
+const IPV6_BLOCKS: Array<[number[], number, string]> = [
+  [[0, 0, 0, 0, 0xffff, 0], 96, 'IPv4-translated'],
+  [[0x64, 0xff9b, 1], 48, 'local-use NAT64'],
+  [[0x100, 0, 0, 0], 64, 'discard-only'],
+  [[0x100, 0, 0, 1], 64, 'dummy'],
+  [[0x2001, 0], 32, 'Teredo'],
+  [[0x2001, 2, 0], 48, 'benchmarking'],
+  [[0x2001, 0x10], 28, 'deprecated ORCHID'],
+  [[0x2001, 0xdb8], 32, 'documentation'],
+  [[0x3fff], 20, 'documentation'],
+  [[0x5f00], 16, 'SRv6 SID'],
+  [[0xfc00], 7, 'unique-local'],
+  [[0xfe80], 10, 'link-local'],
+  [[0xfec0], 10, 'site-local'],
+  [[0xff00], 8, 'multicast'],
+];
+
+function inBlock(g: number[], base: number[], bits: number): boolean {
+  for (let i = 0; bits > 0; i++, bits -= 16) {
+    const mask = bits >= 16 ? 0xffff : (0xffff << (16 - bits)) & 0xffff;
+    if ((g[i] & mask) !== ((base[i] ?? 0) & mask)) return false;
+  }
+  return true;
+}
+
 function classifyIpv6(ip: string): string | null {
   const g = ipv6Groups(ip);
-  const embeddedV4 = () => `${g[6] >> 8}.${g[6] & 0xff}.${g[7] >> 8}.${g[7] & 0xff}`;
   const zeroUpTo = (k: number) => g.slice(0, k).every((x) => x === 0);
   if (zeroUpTo(8)) return 'unspecified';
   if (zeroUpTo(7) && g[7] === 1) return 'loopback';
-  // ::ffff:a.b.c.d (mapped) and ::a.b.c.d (compatible, deprecated) reach the IPv4 address
-  if (zeroUpTo(5) && g[5] === 0xffff) return classifyIpv4(embeddedV4());
-  if (zeroUpTo(6)) return classifyIpv4(embeddedV4());
-  // 64:ff9b::/96, NAT64: a gateway forwards to the embedded IPv4 address
-  if (g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0)) return classifyIpv4(embeddedV4());
-  if ((g[0] & 0xfe00) === 0xfc00) return 'unique-local';
-  if ((g[0] & 0xffc0) === 0xfe80) return 'link-local';
-  if ((g[0] & 0xffc0) === 0xfec0) return 'site-local';
-  if ((g[0] & 0xff00) === 0xff00) return 'multicast';
-  return null;
+  // forms that reach an IPv4 address are judged by it: ::ffff:a.b.c.d (mapped), ::a.b.c.d
+  // (compatible, deprecated), 64:ff9b::/96 (NAT64: a gateway forwards to it), 2002::/16 (6to4)
+  if (zeroUpTo(5) && g[5] === 0xffff) return classifyIpv4(v4Of(g[6], g[7]));
+  if (zeroUpTo(6)) return classifyIpv4(v4Of(g[6], g[7]));
+  if (g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0)) return classifyIpv4(v4Of(g[6], g[7]));
+  if (g[0] === 0x2002) return classifyIpv4(v4Of(g[1], g[2]));
+  return IPV6_BLOCKS.find(([base, bits]) => inBlock(g, base, bits))?.[2] ?? null;
 }
 
 /**

@@ -7,6 +7,7 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { DESTINATION_KINDS } from './destinations/types.js';
 import { DELIVERY_EVENTS, DELIVERY_STATUSES, type Delivery } from './deliveries.js';
 import type { DestinationView } from './destinations-store.js';
+import { responseExcerpt } from './response-excerpt.js';
 import type { AlertRule } from './rule-store.js';
 import { DIRECTIONS, SCOPE_KINDS } from './rules.js';
 
@@ -115,7 +116,7 @@ export function destinationForApi(d: DestinationView): Static<typeof Destination
 export const TestResultSchema = Type.Object({
   ok: Type.Boolean(),
   status: Nullable(Type.Integer({ description: 'the receiver\'s HTTP status (or SMTP code); null when it did not answer' })),
-  body: Type.String({ description: 'the start of its answer' }),
+  body: Type.String({ description: 'a short excerpt of its answer: printable text without markup, at most 200 characters' }),
   error: Nullable(Type.String()),
 });
 
@@ -159,7 +160,7 @@ export function deliveryForApi(d: Delivery): Static<typeof DeliverySchema> {
   return {
     id: d.id, ruleId: d.ruleId, destinationId: d.destinationId, incidentId: d.incidentId, scopeKey: d.scopeKey, event: d.event, status: d.status,
     idempotencyKey: d.idempotencyKey, title: d.message.title, attempts: d.attempts, nextAttemptAt: isoOrNull(d.nextAttemptAt), lastError: d.lastError,
-    responseStatus: d.responseStatus, responseBody: d.responseBody, externalId: d.externalId,
+    responseStatus: d.responseStatus, responseBody: d.responseBody === null ? null : responseExcerpt(d.responseBody), externalId: d.externalId,
     createdAt: iso(d.createdAt), updatedAt: iso(d.updatedAt), sentAt: isoOrNull(d.sentAt),
   };
 }

@@ -34,6 +34,7 @@ import type { Incident, IncidentChange } from '../incidents/types.js';
 import type { Signal } from '../signals/store.js';
 import { VigilError, badRequest, notFound } from '../errors.js';
 import { createOutboundHttp, type OutboundHttp } from './outbound.js';
+import { responseExcerpt } from './response-excerpt.js';
 import { sendTo } from './destinations/index.js';
 import type { Destination, SendResult } from './destinations/types.js';
 import type { AlertMessage } from './message.js';
@@ -217,7 +218,9 @@ export class AlertService {
     }
     const now = this.now();
     const result = await this.send(destination, testMessage({ id: project.id, slug: project.slug, name: project.name }, now), `test:${project.id}:${destination.id}:${now}`);
-    return { ok: result.ok, status: result.status, body: result.body, error: result.error ?? null };
+    // an answer is shown as its status and a short excerpt; errors without one are Vigil's own words
+    const error = result.error === undefined ? null : result.status === null ? result.error : responseExcerpt(result.error);
+    return { ok: result.ok, status: result.status, body: responseExcerpt(result.body), error };
   }
 
   // ---- deliveries ----

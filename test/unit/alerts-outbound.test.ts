@@ -70,6 +70,16 @@ describe('classifyAddress', () => {
     ];
     for (const [ip, expected] of cases) assert.equal(classifyAddress(ip), expected, ip);
   });
+
+  test('refuses the rest of the IANA special-purpose registries: documentation, benchmarking, translated and tunnelled forms', () => {
+    const refused = [
+      '192.0.2.10', '198.51.100.7', '203.0.113.200', '198.19.255.1', '100.127.255.255', '239.255.255.250', '240.0.0.1', '192.88.99.1',
+      '2001:db8::1', '2001:db8:ffff::1', '3fff::1', '::ffff:0:7f00:1', '::ffff:0:808:808', '64:ff9b::7f00:1', '64:ff9b::192.168.0.1', '64:ff9b:1::8.8.8.8',
+      '2002:a00:1::1', '2002:7f00:1::', '2001::1', '2001:2::1', '2001:10::1', '100::1', 'ff05::2', 'fec0::1', '5f00::1',
+    ];
+    for (const ip of refused) assert.notEqual(classifyAddress(ip), null, `${ip} must be refused`);
+    for (const ip of ['64:ff9b::808:808', '2002:808:808::1', '2620:4f:8000::1', '192.31.196.1', '2001:4860:4860::8888']) assert.equal(classifyAddress(ip), null, `${ip} is public`);
+  });
 });
 
 describe('createOutboundHttp', () => {
