@@ -18,6 +18,7 @@ import { incidentRoutes } from './incidents/routes.js';
 import { alertRoutes } from './alerts/routes.js';
 import { addSecurityHooks } from './http/security.js';
 import cookie from '@fastify/cookie';
+import compress from '@fastify/compress';
 import { addAccessControl, type RouteAccess } from './auth/access.js';
 import { authRoutes } from './auth/routes.js';
 import { webRoutes } from './web/static.js';
@@ -80,6 +81,9 @@ export async function buildServer(ctx: AppContext, opts: { roles?: readonly Role
   // before every route, so its headers and CORS rules reach the whole app
   addSecurityHooks(app, ctx.config);
   await app.register(cookie);
+  // answers over 1 KB go out compressed when the client takes it (brotli at quality 4, or gzip);
+  // request bodies are not touched: ingest decodes its own gzip with its own limits
+  await app.register(compress, { threshold: 1024, encodings: ['br', 'gzip'], globalDecompression: false });
   app.decorate('routeTable', addAccessControl(app, ctx));
 
   app.addHook('onResponse', async (request, reply) => {

@@ -106,6 +106,8 @@ export async function liveRoutes(root: FastifyInstance, { ctx, heartbeatMs = HEA
   });
 
   app.get('/api/projects/:slug/live', {
+    // a compressor holds frames back until its buffer fills: the stream must go out as written
+    compress: false,
     config: { access: { role: 'viewer', keys: true } },
     schema: {
       tags: ['events'],
