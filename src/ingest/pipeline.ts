@@ -6,7 +6,7 @@
 import type { EventType } from '../storage/events/event-store.js';
 import { VigilError } from '../errors.js';
 import { toEventRow, type Enrichers, type RequestInfo } from './enrich.js';
-import { checkMessage, type BatchDefaults, type Rejection } from './segment-spec.js';
+import { checkCorrectedTime, checkMessage, type BatchDefaults, type Rejection } from './segment-spec.js';
 
 /** Segment's limit for one event, measured on the stored line. */
 export const MAX_EVENT_BYTES = 32 * 1024;
@@ -66,6 +66,11 @@ export function processMessages(messages: unknown[], impliedType: EventType | un
       continue;
     }
     const row = toEventRow(checked.message, projectId, req, enrichers);
+    const badTime = checkCorrectedTime(row.timestamp, checked.message, i);
+    if (badTime) {
+      out.rejected.push(badTime);
+      continue;
+    }
     const line = JSON.stringify(row);
     // a UTF-16 unit is at most 3 bytes of UTF-8, so most lines need no byte count
     if (line.length * 3 > MAX_EVENT_BYTES && Buffer.byteLength(line) > MAX_EVENT_BYTES) {

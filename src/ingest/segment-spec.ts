@@ -3,8 +3,26 @@
  * what shape they have. A failed rule names the field, so a client can see what to fix.
  */
 import { EVENT_TYPES, type EventType } from '../storage/events/event-store.js';
+import { NestedTooDeep, wellFormed } from '../storage/events/well-formed.js';
 
-export type RejectReason = 'not_an_object' | 'invalid_type' | 'missing_identity' | 'missing_event' | 'missing_group_id' | 'missing_alias_ids' | 'invalid_field' | 'too_large';
+export type RejectReason = 'not_an_object' | 'invalid_type' | 'missing_identity' | 'missing_event' | 'missing_group_id' | 'missing_alias_ids' | 'invalid_field' | 'too_large' | 'too_deep';
+
+/**
+ * Levels of objects and arrays a field may nest (the field's own object counting as one): far more
+ * than any real payload, and far fewer than the thousands that overflow the stack of the JSON
+ * serializer serving the events list.
+ */
+export const MAX_NESTING = 32;
+
+/**
+ * Event times Vigil stores: 1970-01-01 to 9999-12-31 (UTC). Both DuckDB's TIMESTAMP and a JS Date
+ * hold them, an ISO 8601 date writes them with four digits, and outside them lies no real event.
+ */
+export const EARLIEST_TIME_MS = 0;
+export const LATEST_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+const TIME_RANGE_TEXT = 'a time from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z';
+
+export const isStorableTime = (ms: number) => ms >= EARLIEST_TIME_MS && ms <= LATEST_TIME_MS;
 
 export interface Rejection {
   index: number;
@@ -79,12 +97,44 @@ function time(value: unknown, field: string): number | undefined {
   const utc = iso && iso[0].length > 10 && !iso[1] ? 'Z' : '';
   const ms = typeof value === 'number' ? value : iso ? Date.parse(iso[0] + utc) : NaN;
   if (!Number.isFinite(ms)) throw new Invalid(field, 'invalid_field', `${field} must be an ISO 8601 date-time, e.g. 2026-11-27T12:00:00.000Z`);
+  if (!isStorableTime(ms)) throw new Invalid(field, 'invalid_field', `${field} must be ${TIME_RANGE_TEXT}`);
   return Math.round(ms);
 }
 
-export function checkMessage(raw: unknown, index: number, impliedType: EventType | undefined, batch: BatchDefaults = {}): Checked {
+/**
+ * The message with lone surrogates replaced (see well-formed.ts), or Invalid on the first field
+ * that nests deeper than MAX_NESTING.
+ */
+function wellFormedFields<T extends Obj>(msg: T): T {
+  let copy: Obj | null = null;
+  for (const [field, value] of Object.entries(msg)) {
+    let clean: unknown;
+    try {
+      clean = wellFormed(value, MAX_NESTING);
+    } catch (err) {
+      if (err instanceof NestedTooDeep) throw new Invalid(field, 'too_deep', `${field} nests objects and arrays deeper than ${MAX_NESTING} levels`);
+      throw err;
+    }
+    if (clean !== value) (copy ??= { ...msg })[field] = clean;
+  }
+  return (copy ?? msg) as T;
+}
+
+/**
+ * The time an event is stored at, after Segment's clock-skew correction (enrich.ts), must be
+ * storable too: two times each in range can still correct to one that is not.
+ */
+export function checkCorrectedTime(ms: number, m: SegmentMessage, index: number): Rejection | null {
+  if (isStorableTime(ms)) return null;
+  const field = m.originalTimestamp !== undefined ? 'originalTimestamp' : 'timestamp';
+  return { index, field, reason: 'invalid_field', message: `${field} corrected by sentAt for the client's clock skew gives ${ms} ms since 1970, not ${TIME_RANGE_TEXT}` };
+}
+
+export function checkMessage(input: unknown, index: number, impliedType: EventType | undefined, batch: BatchDefaults = {}): Checked {
   try {
-    if (!isObj(raw)) throw new Invalid('', 'not_an_object', 'each event must be a JSON object');
+    if (!isObj(input)) throw new Invalid('', 'not_an_object', 'each event must be a JSON object');
+    const raw = wellFormedFields(input);
+    if (batch.context) batch = { ...batch, context: wellFormedFields({ context: batch.context }).context };
     const type = impliedType ?? raw.type;
     if (typeof type !== 'string' || !(EVENT_TYPES as readonly string[]).includes(type)) {
       throw new Invalid('type', 'invalid_type', `type must be one of ${EVENT_TYPES.join(', ')}`);

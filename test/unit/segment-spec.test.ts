@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkMessage, type Checked, type Rejection, type SegmentMessage } from '../../src/ingest/segment-spec.js';
+import { LATEST_TIME_MS, MAX_NESTING, checkCorrectedTime, checkMessage, type Checked, type Rejection, type SegmentMessage } from '../../src/ingest/segment-spec.js';
+import { correctedTimestamp } from '../../src/ingest/enrich.js';
 import type { EventType } from '../../src/storage/events/event-store.js';
 
 /** The accepted message, or a failed assertion that shows the rejection. */
@@ -235,5 +236,64 @@ describe('checkMessage: batch defaults', () => {
 
   test('an invalid batch sentAt rejects the item on field sentAt', () => {
     assert.equal(rejected(checkMessage({ type: 'track', userId: 'u', event: 'E' }, 0, undefined, { sentAt: 'later' })).field, 'sentAt');
+  });
+});
+
+describe('checkMessage: what the event stores can load', () => {
+  const deep = (levels: number): unknown => {
+    let v: unknown = 'leaf';
+    for (let i = 0; i < levels; i++) v = i % 2 ? [v] : { k: v };
+    return v;
+  };
+
+  test('a lone surrogate anywhere becomes U+FFFD (name, ids, keys and values, nested, the batch context)', () => {
+    const lone = '\ud800';
+    const m = accepted(checkMessage({
+      type: 'track', event: `E${lone}`, userId: `u${lone}`, anonymousId: `\udc00a`, messageId: `m${lone}`,
+      properties: { [`k${lone}`]: `v${lone}`, list: [{ deep: `x${lone}` }], pair: '\ud83d\ude00' },
+      context: { page: { path: `/p${lone}` } },
+    }, 0, undefined, { context: { locale: `en${lone}` } }));
+    assert.equal(m.event, 'E\ufffd');
+    assert.equal(m.userId, 'u\ufffd');
+    assert.equal(m.anonymousId, '\ufffda');
+    assert.equal(m.messageId, 'm\ufffd');
+    assert.deepEqual(m.properties, { 'k\ufffd': 'v\ufffd', list: [{ deep: 'x\ufffd' }], pair: '\ud83d\ude00' });
+    assert.deepEqual(m.context, { locale: 'en\ufffd', page: { path: '/p\ufffd' } });
+    assert.doesNotMatch(JSON.stringify(m), /\\ud[89a-f]/i, "no lone surrogate is left");
+  });
+
+  test('a message without lone surrogates is passed on as it came (no copy)', () => {
+    const properties = { a: { b: [1, 'two'] } };
+    assert.equal(accepted(call('track', { userId: 'u', event: 'E', properties })).properties, properties);
+  });
+
+  for (const [field, value] of [['timestamp', 1e308], ['timestamp', -1e308], ['timestamp', 1e20], ['timestamp', 8640000000000001], ['timestamp', -1], ['sentAt', 1e308], ['originalTimestamp', -1e308]] as const) {
+    test(`${field} ${value} is out of the storable range and rejected on field ${field}`, () => {
+      const r = rejected(call('track', { userId: 'u', event: 'E', [field]: value, ...(field === 'originalTimestamp' ? { sentAt: '2026-01-01T00:00:00Z' } : {}) }));
+      assert.deepEqual([r.field, r.reason], [field, 'invalid_field']);
+      assert.match(r.message, new RegExp(`${field} must be a time from 1970-01-01T00:00:00Z to 9999-12-31`));
+    });
+  }
+
+  test('the edges of the range are accepted', () => {
+    assert.equal(accepted(call('track', { userId: 'u', event: 'E', timestamp: 0 })).timestamp, 0);
+    assert.equal(accepted(call('track', { userId: 'u', event: 'E', timestamp: '9999-12-31T23:59:59.999Z' })).timestamp, LATEST_TIME_MS);
+  });
+
+  test('a time corrected for clock skew must be storable too; the client time field is named', () => {
+    const m = accepted(call('track', { userId: 'u', event: 'E', originalTimestamp: 0, sentAt: '9999-01-01T00:00:00Z' }));
+    const r = checkCorrectedTime(correctedTimestamp(m, Date.UTC(2026, 0, 1)), m, 3);
+    assert.deepEqual([r?.index, r?.field, r?.reason], [3, 'originalTimestamp', 'invalid_field']);
+    assert.equal(checkCorrectedTime(correctedTimestamp(m, Date.UTC(9999, 0, 1)), m, 3), null);
+  });
+
+  test(`properties, traits and context nested deeper than ${MAX_NESTING} levels are rejected on their field`, () => {
+    assert.ok(accepted(call('track', { userId: 'u', event: 'E', properties: deep(MAX_NESTING - 1) })));
+    for (const field of ['properties', 'traits', 'context']) {
+      const r = rejected(call('identify', { userId: 'u', [field]: deep(6000) }));
+      assert.deepEqual([r.field, r.reason], [field, 'too_deep']);
+      assert.match(r.message, new RegExp(`${field} nests .* deeper than ${MAX_NESTING} levels`));
+    }
+    assert.equal(rejected(call('identify', { userId: 'u', properties: deep(MAX_NESTING + 1) })).field, 'properties');
   });
 });

@@ -20,6 +20,7 @@ import { metricScanSql } from './clickhouse-metric-sql.js';
 import { checkClickHouseUserSql, clickHouseUserSqlStatement } from './clickhouse-user-sql.js';
 import { toUserSqlRows } from './duckdb-user-sql.js';
 import { VigilError } from '../../errors.js';
+import { wellFormed } from './well-formed.js';
 
 export interface ClickHouseOptions {
   /** clickhouse://[user[:password]@]host:8123/database (clickhouses:// for HTTPS) */
@@ -109,16 +110,6 @@ export function toStoredRow(r: EventRow, segmentId: string) {
     browser: r.browser ?? null, device_type: r.device_type ?? null, country: r.country ?? null, ip_hash: r.ip_hash ?? null,
     prop_keys: keys, prop_types: types, prop_values: values, segment_id: segmentId,
   };
-}
-
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-
-/** A value with every lone surrogate (which ClickHouse's JSON reader refuses) replaced by U+FFFD. */
-function wellFormed(v: unknown): unknown {
-  if (typeof v === 'string') return v.replace(LONE_SURROGATE, '\ufffd');
-  if (Array.isArray(v)) return v.map(wellFormed);
-  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [wellFormed(k), wellFormed(x)]));
-  return v;
 }
 
 /** One NDJSON line of a segment as a row ClickHouse accepts. */

@@ -1,0 +1,36 @@
+/**
+ * JSON values made safe for the event stores: a lone UTF-16 surrogate (JSON.parse turns "\ud800"
+ * into one; it is not valid Unicode) makes DuckDB's read_json and ClickHouse's JSON reader refuse
+ * the whole file or insert, so it becomes U+FFFD, as any UTF-8 encoder would write it.
+ */
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/** Thrown by `wellFormed` when objects and arrays nest deeper than its limit. */
+export class NestedTooDeep extends RangeError {}
+
+/**
+ * `v` with every lone surrogate in its strings and keys replaced by U+FFFD; `v` itself (not a copy)
+ * when it holds none. Throws NestedTooDeep when objects and arrays nest more than `maxDepth` levels
+ * (`v` itself counting as one), before the walk could overflow the stack.
+ */
+export function wellFormed(v: unknown, maxDepth = Infinity): unknown {
+  if (typeof v === 'string') return v.replace(LONE_SURROGATE, '\ufffd');
+  if (v === null || typeof v !== 'object') return v;
+  if (maxDepth < 1) throw new NestedTooDeep('nested too deep');
+  if (Array.isArray(v)) {
+    let copy: unknown[] | null = null;
+    for (let i = 0; i < v.length; i++) {
+      const x = wellFormed(v[i], maxDepth - 1);
+      if (x !== v[i]) (copy ??= v.slice())[i] = x;
+    }
+    return copy ?? v;
+  }
+  let changed = false;
+  const entries = Object.entries(v).map(([k, x]) => {
+    const [k2, x2] = [k.replace(LONE_SURROGATE, '\ufffd'), wellFormed(x, maxDepth - 1)];
+    changed ||= k2 !== k || x2 !== x;
+    return [k2, x2] as const;
+  });
+  return changed ? Object.fromEntries(entries) : v;
+}
