@@ -21,6 +21,7 @@ import { JobQueue, JobWorker } from './jobs/index.js';
 import { SignalJobs } from './signals/drift-jobs.js';
 import { IncidentService } from './incidents/service.js';
 import { AlertService } from './alerts/service.js';
+import { AppLinks } from './web/app-links.js';
 import { UserService } from './auth/users.js';
 import { SessionService } from './auth/sessions.js';
 import { MembershipService } from './auth/memberships.js';
@@ -69,6 +70,8 @@ export interface AppContext {
   signalJobs: SignalJobs;
   incidents: IncidentService;
   alerts: AlertService;
+  /** links into the web app (alerts); the HTTP server tells it the port it listens on */
+  links: AppLinks;
   /** events as ingest accepts them, for the live view */
   live: LiveFeed;
   /** One scheduler tick (what the timer runs every VIGIL_SCHEDULER_TICK_MS), awaited. */
@@ -212,7 +215,8 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
   const signalJobs = new SignalJobs({ db: meta.db, events, projects, signals, jobs, now });
   // incidents and alerts each need the other: alerts write deliveries inside incident changes,
   // and read incidents back when they send
-  const alerts: AlertService = new AlertService({ db: meta.db, dialect: meta.dialect, config, jobs, projects, catalog, incidents: () => incidents, log, now });
+  const links = new AppLinks(config);
+  const alerts: AlertService = new AlertService({ db: meta.db, dialect: meta.dialect, config, jobs, projects, catalog, incidents: () => incidents, log, now, links });
   const incidents: IncidentService = new IncidentService({ db: meta.db, dialect: meta.dialect, catalog, signals, projects, log, onChange: (tx, change) => alerts.onIncidentChange(tx, change), now });
   signals.onSignals((projectId, written, covered) => incidents.onSignals(projectId, written, covered));
   const worker = new JobWorker(jobs, { ...catalog.jobHandlers(), ...signalJobs.jobHandlers(), ...alerts.jobHandlers() }, { log });
@@ -267,6 +271,7 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
     signalJobs,
     incidents,
     alerts,
+    links,
     live,
     runSchedulerTick: scheduleDue,
     async flush() {

@@ -85,6 +85,8 @@ export async function buildServer(ctx: AppContext, opts: { roles?: readonly Role
   // request bodies are not touched: ingest decodes its own gzip with its own limits
   await app.register(compress, { threshold: 1024, encodings: ['br', 'gzip'], globalDecompression: false });
   app.decorate('routeTable', addAccessControl(app, ctx));
+  // alerts link to this server when VIGIL_PUBLIC_URL is not set
+  app.addHook('onListen', async () => ctx.links.listeningOn(app.server.address()));
 
   app.addHook('onResponse', async (request, reply) => {
     ctx.metrics.httpSeconds.observe({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);

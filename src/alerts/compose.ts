@@ -1,10 +1,11 @@
 /**
  * Builds the AlertMessage a delivery stores: from an incident and its signals (opened, repeat,
- * resolved), from a period's incidents (digest), or a fixed sample (test). Pure: names and links
- * come in as arguments.
+ * reopened, resolved), from a period's incidents (digest), or a fixed sample (test). Pure: names
+ * and the app's origin come in as arguments; the pages' paths come from web/app-links.ts.
  */
 import type { Incident, IncidentSeverity } from '../incidents/types.js';
 import type { Severity, Signal } from '../signals/store.js';
+import { incidentPageUrl, metricPageUrl } from '../web/app-links.js';
 import { percentDelta, type AlertEvent, type AlertItem, type AlertMessage } from './message.js';
 
 export interface MessageProject { id: number; slug: string; name: string }
@@ -15,8 +16,8 @@ export interface ComposeContext {
   rule: { id: number; name: string } | null;
   /** metric names for labels and tag filters, by metric id */
   metrics: Map<number, MetricInfo>;
-  /** VIGIL_PUBLIC_URL without a trailing slash; links are null without it */
-  publicUrl: string | undefined;
+  /** where people open the web app, without a trailing slash (AppLinks.origin) */
+  origin: string;
   now: number;
 }
 
@@ -26,9 +27,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 /** Stable per incident: PagerDuty's dedup_key, Jira's label and Linear's lookup key. */
 export const incidentDedupKey = (projectId: number, incidentId: number) => `vigil-${projectId}-incident-${incidentId}`;
 
-export function incidentLink(c: Pick<ComposeContext, 'publicUrl' | 'project'>, incidentId: number): string | null {
-  return c.publicUrl ? `${c.publicUrl.replace(/\/+$/, '')}/projects/${encodeURIComponent(c.project.slug)}/incidents/${incidentId}` : null;
-}
+const incidentLink = (c: Pick<ComposeContext, 'origin' | 'project'>, incidentId: number) => incidentPageUrl(c.origin, c.project.slug, incidentId);
 
 /** What a person recognises: the metric's name, the event, the threshold rule (and its metric). */
 export function labelOf(s: Pick<Signal, 'scope' | 'scopeKey' | 'metricId' | 'details'>, metrics: Map<number, MetricInfo>): string {
@@ -49,7 +48,7 @@ export function labelOf(s: Pick<Signal, 'scope' | 'scopeKey' | 'metricId' | 'det
 
 export function itemOf(s: Signal, c: ComposeContext): AlertItem {
   const delta = s.expected === null ? null : s.value - s.expected;
-  const link = c.publicUrl && s.metricId !== null ? `${c.publicUrl.replace(/\/+$/, '')}/projects/${encodeURIComponent(c.project.slug)}/metrics/${s.metricId}` : null;
+  const link = s.metricId === null ? null : metricPageUrl(c.origin, c.project.slug, s.metricId);
   return {
     scopeKey: s.scopeKey, kind: s.kind, label: labelOf(s, c.metrics), direction: s.direction, bucket: iso(s.bucket),
     actual: s.value, expected: s.expected, delta, percentDelta: percentDelta(s.value, s.expected), severity: SIGNAL_SEVERITY[s.severity], link,
@@ -64,10 +63,11 @@ function itemLine(i: AlertItem): string {
   return `• ${i.label}: ${i.kind} — ${fmt(i.actual)}${expected}${change} at ${i.bucket}`;
 }
 
-const HEADLINE: Record<Exclude<AlertEvent, 'digest' | 'test'>, string> = { opened: 'Incident opened', repeat: 'Still open', resolved: 'Resolved' };
+type IncidentEvent = Exclude<AlertEvent, 'digest' | 'test'>;
+const HEADLINE: Record<IncidentEvent, string> = { opened: 'Incident opened', reopened: 'Incident reopened', repeat: 'Still open', resolved: 'Resolved' };
 
-/** An opened, repeat or resolved message about one incident; its signals root first. */
-export function incidentMessage(event: 'opened' | 'repeat' | 'resolved', incident: Incident, signals: Signal[], c: ComposeContext): AlertMessage {
+/** An opened, reopened, repeat or resolved message about one incident; its signals root first. */
+export function incidentMessage(event: IncidentEvent, incident: Incident, signals: Signal[], c: ComposeContext): AlertMessage {
   const items = signals.map((s) => itemOf(s, c));
   const title = `[${c.project.name}] ${HEADLINE[event]}: ${incident.title}`;
   const lines = [
@@ -76,7 +76,7 @@ export function incidentMessage(event: 'opened' | 'repeat' | 'resolved', inciden
     ...(items.length > 10 ? [`… and ${items.length - 10} more`] : []),
   ];
   const url = incidentLink(c, incident.id);
-  if (url) lines.push(url);
+  lines.push(url);
   return {
     event, project: c.project, rule: c.rule,
     incident: {
@@ -94,7 +94,7 @@ export function digestMessage(entries: { incident: Incident; root: Signal | unde
       scopeKey: incident.scopeKey, kind: 'incident', label: incident.title, direction: incident.direction, bucket: iso(incident.startedBucket),
       actual: 0, expected: null, delta: null, percentDelta: null, severity: incident.severity, link: null,
     };
-    return { ...base, label: incident.title, severity: incident.severity, link: incidentLink(c, incident.id) ?? base.link };
+    return { ...base, label: incident.title, severity: incident.severity, link: incidentLink(c, incident.id) };
   });
   const title = `[${c.project.name}] ${items.length} incident${items.length === 1 ? '' : 's'} since ${iso(period.from)}`;
   const lines = [`Digest of ${c.rule?.name ?? 'alerts'}: ${items.length} incident${items.length === 1 ? '' : 's'} opened from ${iso(period.from)} to ${iso(period.to)}`, ...items.map(itemLine)];

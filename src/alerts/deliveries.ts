@@ -15,7 +15,9 @@ import type { AlertEvent, AlertMessage } from './message.js';
 
 export const DELIVERY_STATUSES = ['pending', 'sent', 'failed'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
-export const DELIVERY_EVENTS = ['opened', 'repeat', 'resolved', 'digest', 'test'] as const;
+export const DELIVERY_EVENTS = ['opened', 'reopened', 'repeat', 'resolved', 'digest', 'test'] as const;
+/** The alerts that say an incident is open: they start a rule's cooldown, and repeats repeat them. */
+const ANNOUNCING_EVENTS: AlertEvent[] = ['opened', 'reopened', 'repeat'];
 
 /** Column widths from migration 0008, which PostgreSQL enforces. */
 const MAX_KEY = 300;
@@ -147,20 +149,20 @@ export class DeliveryStore {
     return rows.map(toDelivery);
   }
 
-  /** When a rule last got an alert about a scope through (opened or repeat): the cooldown's start. */
+  /** When a rule last got an alert about a scope through (opened, reopened or repeat): the cooldown's start. */
   async lastSentAt(ruleId: number, scopeKey: string): Promise<number | null> {
     const row = await this.db.selectFrom('alert_deliveries')
       .select((eb) => eb.fn.max('sent_at').as('at'))
-      .where('rule_id', '=', ruleId).where('scope_key', '=', boundedKey(scopeKey)).where('status', '=', 'sent').where('event', 'in', ['opened', 'repeat'])
+      .where('rule_id', '=', ruleId).where('scope_key', '=', boundedKey(scopeKey)).where('status', '=', 'sent').where('event', 'in', ANNOUNCING_EVENTS)
       .executeTakeFirst();
     return row?.at === null || row?.at === undefined ? null : Number(row.at);
   }
 
-  /** A rule's opened/repeat deliveries about these incidents made since `since`, oldest first (repeat scheduling). */
+  /** A rule's opened/reopened/repeat deliveries about these incidents made since `since`, oldest first (repeat scheduling). */
   async recentOfRule(ruleId: number, incidentIds: number[], since: number): Promise<Delivery[]> {
     if (incidentIds.length === 0) return [];
     const rows = await this.db.selectFrom('alert_deliveries').selectAll()
-      .where('rule_id', '=', ruleId).where('event', 'in', ['opened', 'repeat']).where('incident_id', 'in', incidentIds).where('created_at', '>=', since)
+      .where('rule_id', '=', ruleId).where('event', 'in', ANNOUNCING_EVENTS).where('incident_id', 'in', incidentIds).where('created_at', '>=', since)
       .orderBy('id')
       .execute();
     return rows.map(toDelivery);

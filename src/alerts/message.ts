@@ -2,7 +2,7 @@
  * What an alert says, built once when the incident changes and stored with its delivery, so a
  * retry sends the same thing. Each destination renders it in its own format (destinations/).
  */
-export type AlertEvent = 'opened' | 'repeat' | 'resolved' | 'digest' | 'test';
+export type AlertEvent = 'opened' | 'reopened' | 'repeat' | 'resolved' | 'digest' | 'test';
 
 export interface AlertItem {
   /** the signal's scope (`metric:12`, `rule:3`, `event:signup`, `schema:...`) and kind (spike, drop, level_shift, outage, breach, ...) */
@@ -37,6 +37,7 @@ export interface AlertMessage {
     startedAt: string;
     /** stable per incident: PagerDuty's dedup_key, Jira's label, Linear's lookup */
     dedupKey: string;
+    /** the incident's page in the web app (null only in messages stored before links were always made) */
     url: string | null;
   } | null;
   /** the root signal first, then related ones; for a digest, one per incident */

@@ -9,16 +9,23 @@
  * - `signal_added` and `severity` send nothing: the incident's alert already went, and a growing
  *   incident would otherwise page once per bucket. Repeats carry the current severity.
  * - `acknowledged` withdraws repeats not yet tried; repeats are only made for open incidents.
- * - `resolved` goes to the destinations that were told it opened, when the rule has
- *   notifyOnResolve — and to PagerDuty always, so its incident closes too.
- * - `reopened` goes (as an `opened` alert) to the destinations that were told it resolved.
+ * - `resolved` goes to the destinations last told the incident is open (opened or reopened, not
+ *   resolved since), when the rule has notifyOnResolve — and to PagerDuty always, so its incident
+ *   closes too.
+ * - `reopened` (someone reopened a resolved incident) is a `reopened` alert ("Incident reopened",
+ *   never a second "Incident opened") to the destinations that were told it opened, unless the rule
+ *   is disabled or muted, the incident is muted, or the rule's scope is in cooldown: a reopen
+ *   within cooldownMinutes of the last opened/reopened/repeat alert sends nothing (a flapping
+ *   incident pages once; its page shows the reopen), and then neither does its next resolve.
+ *   PagerDuty takes a reopen as a new trigger of the same dedup key; Jira and Linear keep the issue
+ *   the opened alert made and send nothing.
  * - digest rules send nothing per incident: one message per cron period instead (digest.ts).
  *
  * Idempotency keys (unique in alert_deliveries; a replayed change inserts nothing):
  *   inc:<incident>:opened:<rule>:<dest>             once per incident
  *   inc:<incident>:repeat:<rule>:<dest>:<n>         n counted from the first send
  *   inc:<incident>:resolved:<rule>:<dest>:<resolvedAt>
- *   inc:<incident>:reopened:<rule>:<dest>:<at>
+ *   inc:<incident>:reopened:<rule>:<dest>:<reopenedAt>
  *   digest:<rule>:<dest>:<period end>
  */
 import type { FastifyBaseLogger } from 'fastify';
@@ -45,6 +52,7 @@ import { inCooldown, matchRule, parseRuleSpec, repeatDue, scopeKindOf, type Aler
 import { asRepeat, digestMessage, incidentMessage, testMessage, type ComposeContext, type MetricInfo } from './compose.js';
 import { digestEntries, duePeriod, type DigestCandidate } from './digest.js';
 import { simulateRule, type SimulationResult } from './simulate.js';
+import { AppLinks } from '../web/app-links.js';
 
 export const JOB_DELIVER = 'alerts.deliver';
 /** Attempts of one delivery before it is failed (the issue's figure). */
@@ -84,6 +92,8 @@ export interface AlertServiceDeps {
   random?: () => number;
   /** outbound HTTP for destinations (tests may pass their own); default: the guarded client per config */
   http?: OutboundHttp;
+  /** where alerts link to; default: VIGIL_PUBLIC_URL, else the configured host and port */
+  links?: AppLinks;
 }
 
 export interface DeliverPayload {
@@ -114,8 +124,10 @@ export class AlertService {
   private rules: RuleStore;
   private destinations: DestinationStore;
   private deliveries: DeliveryStore;
+  private links: AppLinks;
 
   constructor(private deps: AlertServiceDeps) {
+    this.links = deps.links ?? new AppLinks(deps.config);
     this.now = deps.now ?? Date.now;
     this.random = deps.random ?? Math.random;
     this.http = deps.http ?? createOutboundHttp({ allowPrivate: deps.config.alertsAllowPrivateUrls, allowHttp: deps.config.alertsAllowHttp });
@@ -315,7 +327,7 @@ export class AlertService {
   private async onResolved(tx: MetaDb, change: IncidentChange): Promise<void> {
     const { incident, signals } = change;
     const now = change.at;
-    const told = (await new DeliveryStore(tx).ofIncident(incident.id)).filter((d) => d.event === 'opened' && d.status !== 'failed' && d.ruleId !== null && d.destinationId !== null);
+    const told = toldOpen(await new DeliveryStore(tx).ofIncident(incident.id));
     if (told.length === 0) return;
     const rules = new Map((await new RuleStore(tx).list(incident.projectId)).map((r) => [r.id, r]));
     const kinds = await new DestinationStore(tx, this.deps.config.secretKey).kinds(incident.projectId, told.map((d) => d.destinationId!));
@@ -335,19 +347,20 @@ export class AlertService {
   private async onReopened(tx: MetaDb, change: IncidentChange): Promise<void> {
     const { incident, signals } = change;
     const now = change.at;
-    const told = (await new DeliveryStore(tx).ofIncident(incident.id)).filter((d) => d.event === 'resolved' && d.status !== 'failed' && d.ruleId !== null && d.destinationId !== null);
+    if (incident.mutedUntil !== null && incident.mutedUntil > now) return;
+    const deliveries = new DeliveryStore(tx);
+    const told = (await deliveries.ofIncident(incident.id)).filter((d) => d.event === 'opened' && d.status !== 'failed' && d.ruleId !== null && d.destinationId !== null);
     if (told.length === 0) return;
     const rules = new Map((await new RuleStore(tx).list(incident.projectId)).map((r) => [r.id, r]));
     const metrics = await this.metricInfo(tx, incident.projectId, signals);
     const compose = await this.composeContext(tx, incident.projectId, metrics, now);
-    const seen = new Set<string>();
+    const scope = cooldownScope(incident);
     for (const d of told) {
       const rule = rules.get(d.ruleId!);
-      const pair = `${d.ruleId}:${d.destinationId}`;
-      if (!rule || seen.has(pair)) continue;
-      seen.add(pair);
-      const message = incidentMessage('opened', incident, signals, { ...compose, rule: { id: rule.id, name: rule.name } });
-      await this.queue(tx, { ...keyParts(d), event: 'opened', idempotencyKey: `inc:${incident.id}:reopened:${rule.id}:${d.destinationId}:${change.at}`, message }, now);
+      if (!rule || !isActive(rule, now)) continue;
+      if (inCooldown(rule.spec, await deliveries.lastSentAt(rule.id, scope), now)) continue;
+      const message = incidentMessage('reopened', incident, signals, { ...compose, rule: { id: rule.id, name: rule.name } });
+      await this.queue(tx, { ...keyParts(d), scopeKey: scope, event: 'reopened', idempotencyKey: `inc:${incident.id}:reopened:${rule.id}:${d.destinationId}:${now}`, message }, now);
     }
   }
 
@@ -510,7 +523,7 @@ export class AlertService {
 
   private async openedStillPending(d: Delivery): Promise<boolean> {
     if (d.incidentId === null) return false;
-    return (await this.deliveries.ofIncident(d.incidentId)).some((o) => o.event === 'opened' && o.status === 'pending' && o.ruleId === d.ruleId && o.destinationId === d.destinationId);
+    return (await this.deliveries.ofIncident(d.incidentId)).some((o) => (o.event === 'opened' || o.event === 'reopened') && o.status === 'pending' && o.ruleId === d.ruleId && o.destinationId === d.destinationId);
   }
 
   /** The timeline's "alert sent"; a failure here is logged, never undoes the send. */
@@ -552,12 +565,25 @@ export class AlertService {
 
   private async composeContext(db: MetaDb, projectId: number, metrics: Map<number, MetricInfo>, now: number): Promise<ComposeContext> {
     const p = await new ProjectService(db).getById(projectId);
-    return { project: { id: p.id, slug: p.slug, name: p.name }, rule: null, metrics, publicUrl: this.deps.config.publicUrl, now };
+    return { project: { id: p.id, slug: p.slug, name: p.name }, rule: null, metrics, origin: this.links.origin(), now };
   }
 }
 
 function isActive(rule: AlertRule, now: number): boolean {
   return rule.enabled && !(rule.mutedUntil !== null && rule.mutedUntil > now);
+}
+
+/**
+ * The (rule, destination) deliveries whose last word on the incident is that it is open: their
+ * latest opened, reopened or resolved alert (not failed) is not a resolve.
+ */
+function toldOpen(deliveries: Delivery[]): Delivery[] {
+  const last = new Map<string, Delivery>();
+  for (const d of deliveries) {
+    if (d.ruleId === null || d.destinationId === null || d.status === 'failed') continue;
+    if (d.event === 'opened' || d.event === 'reopened' || d.event === 'resolved') last.set(`${d.ruleId}:${d.destinationId}`, d);
+  }
+  return [...last.values()].filter((d) => d.event !== 'resolved');
 }
 
 /** The parts of a new delivery that stay those of an earlier one about the same incident. */

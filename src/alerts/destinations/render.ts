@@ -4,6 +4,7 @@ import { percentDelta } from '../message.js';
 
 export const EVENT_LABELS: Record<AlertEvent, string> = {
   opened: 'Incident opened',
+  reopened: 'Incident reopened',
   repeat: 'Still open',
   resolved: 'Resolved',
   digest: 'Digest',

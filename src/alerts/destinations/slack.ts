@@ -6,7 +6,7 @@ import type { DestinationDriver } from './types.js';
 
 export const SLACK_FORMATS = ['text', 'blocks'] as const;
 
-const EMOJI: Record<AlertEvent, string> = { opened: ':red_circle:', repeat: ':large_orange_circle:', resolved: ':white_check_mark:', digest: ':clipboard:', test: ':test_tube:' };
+const EMOJI: Record<AlertEvent, string> = { opened: ':red_circle:', reopened: ':red_circle:', repeat: ':large_orange_circle:', resolved: ':white_check_mark:', digest: ':clipboard:', test: ':test_tube:' };
 /** Block Kit limits: header text 150 characters, section text 3,000 */
 const HEADER_MAX = 150;
 const SECTION_MAX = 3000;

@@ -5,7 +5,7 @@ import { EVENT_LABELS, contextLine, itemFigures, itemKind, safeLink, shownItems 
 import type { DestinationDriver } from './types.js';
 
 /** Adaptive Card text colours per event */
-const COLOR: Record<AlertEvent, string> = { opened: 'Attention', repeat: 'Warning', resolved: 'Good', digest: 'Accent', test: 'Accent' };
+const COLOR: Record<AlertEvent, string> = { opened: 'Attention', reopened: 'Attention', repeat: 'Warning', resolved: 'Good', digest: 'Accent', test: 'Accent' };
 
 export function teamsCard(message: AlertMessage) {
   const { items, more } = shownItems(message);

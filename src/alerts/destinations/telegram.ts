@@ -11,7 +11,7 @@ import type { DestinationDriver, SendResult } from './types.js';
 
 export const TELEGRAM_MAX_CHARS = 4096;
 const DEFAULT_BASE = 'https://api.telegram.org';
-const EMOJI: Record<AlertEvent, string> = { opened: '🔴', repeat: '🟠', resolved: '✅', digest: '📋', test: '🧪' };
+const EMOJI: Record<AlertEvent, string> = { opened: '🔴', reopened: '🔴', repeat: '🟠', resolved: '✅', digest: '📋', test: '🧪' };
 
 export function telegramHtml(message: AlertMessage): string {
   const { items, more } = shownItems(message);

@@ -93,7 +93,7 @@ export interface Simulation {
 }
 
 export const DELIVERY_STATUSES = ['pending', 'sent', 'failed'] as const;
-export const DELIVERY_EVENTS = ['opened', 'repeat', 'resolved', 'digest', 'test'] as const;
+export const DELIVERY_EVENTS = ['opened', 'reopened', 'repeat', 'resolved', 'digest', 'test'] as const;
 
 /** DeliverySchema */
 export interface Delivery {
