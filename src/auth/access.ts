@@ -104,15 +104,21 @@ async function resolvePrincipal(ctx: AppContext, request: FastifyRequest, reply:
   return { type: 'user', user: await ctx.users.get(session.userId), sessionToken: token };
 }
 
+/** A key whose best scope is ingest: it is public (it ships in web pages), so it only sends events. */
+const isIngestOnly = (p: Principal) => p.type === 'key' && p.key.scopes.every((s) => s === 'ingest');
+const ingestOnly = () => forbidden('an ingest key only sends events (/v1/*); use a read, write or admin key for the API');
+
 async function enforce(ctx: AppContext, request: FastifyRequest, reply: FastifyReply, access: Access) {
   if ('ingest' in access) return;
   if ('public' in access) {
     // a public route serves anyone: a bad key or an expired session just makes the caller anonymous
     request.principal = await resolvePrincipal(ctx, request, reply).catch(() => ({ type: 'anonymous' }) as const);
+    if (isIngestOnly(request.principal) && request.url.startsWith('/api/')) throw ingestOnly();
     return;
   }
   const principal = (request.principal = await resolvePrincipal(ctx, request, reply));
   if (principal.type === 'anonymous') throw unauthorized();
+  if (isIngestOnly(principal)) throw ingestOnly();
   if (principal.type === 'user' && !SAFE_METHODS.has(request.method) && !ctx.sessions.checkCsrf(principal.sessionToken, request.headers[CSRF_HEADER] as string | undefined)) {
     throw forbidden(`a change made with a session cookie needs the ${CSRF_HEADER} header (its value comes with sign-in and GET /api/auth/me)`);
   }

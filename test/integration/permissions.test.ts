@@ -139,6 +139,8 @@ function expected(rule: Rule, who: Principal, method: string): Expected {
     if (isUser) return 401; // a session is no write key
     return who === 'key:read' || who === 'key:write' ? 403 : 'allowed';
   }
+  // an ingest key is public (it ships in web pages): it reaches /v1/* only (issue 15, item 11)
+  if (who === 'key:ingest') return 403;
   if (rule === 'signedIn' || rule === 'signedIn+keys') return isUser || rule === 'signedIn+keys' ? 'allowed' : 403;
   if (rule === 'admin') return who === 'owner' ? 'allowed' : 403;
   const [role, keys] = rule.split('+') as [Role, string | undefined];
