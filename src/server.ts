@@ -1,4 +1,4 @@
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -17,6 +17,7 @@ import { jobRoutes } from './jobs/routes.js';
 import { incidentRoutes } from './incidents/routes.js';
 import { alertRoutes } from './alerts/routes.js';
 import { addSecurityHooks } from './http/security.js';
+import { validationMessage } from './http/validation-message.js';
 import cookie from '@fastify/cookie';
 import compress from '@fastify/compress';
 import { addAccessControl, type RouteAccess } from './auth/access.js';
@@ -35,19 +36,15 @@ declare module 'fastify' {
   }
 }
 
-/** The field a schema error is about, as a dotted path: `name`, `definition.filters.0`. */
-function fieldOf(e: { instancePath?: string; params?: Record<string, unknown> } | undefined): string | null {
-  if (!e) return null;
-  const path = (e.instancePath ?? '').split('/').filter(Boolean);
-  if (typeof e.params?.missingProperty === 'string') path.push(e.params.missingProperty);
-  if (typeof e.params?.additionalProperty === 'string') path.push(e.params.additionalProperty);
-  return path.length ? path.join('.') : null;
-}
-
 /** Fastify's own 4xx errors, mapped to the catalog so every error has the same shape. */
-function fromFastifyError(err: FastifyError): VigilError | null {
+function fromFastifyError(err: FastifyError, request: FastifyRequest): VigilError | null {
   if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new VigilError('VIGIL_ERR_PAYLOAD_TOO_LARGE', 'the request body is larger than this endpoint accepts (32 KB for one event, 500 KB for a batch)');
-  if (err.code === 'FST_ERR_VALIDATION') return new VigilError('VIGIL_ERR_BAD_REQUEST', err.message, { field: fieldOf(err.validation?.[0]), validation: err.validation });
+  if (err.code === 'FST_ERR_VALIDATION') {
+    const context = err.validationContext;
+    const schema = context ? (request.routeOptions.schema as Record<string, unknown> | undefined)?.[context] : undefined;
+    const { field, message } = validationMessage(err.validation ?? [], context, schema);
+    return new VigilError('VIGIL_ERR_BAD_REQUEST', message, { field, validation: err.validation });
+  }
   if (err.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') return new VigilError('VIGIL_ERR_BAD_REQUEST', 'the body does not match its Content-Length');
   if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return new VigilError(err.statusCode === 415 ? 'VIGIL_ERR_UNSUPPORTED_MEDIA_TYPE' : 'VIGIL_ERR_BAD_REQUEST', err.message);
   return null;
@@ -63,7 +60,7 @@ export async function buildServer(ctx: AppContext, opts: { roles?: readonly Role
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
-    const known = err instanceof VigilError ? err : fromFastifyError(err);
+    const known = err instanceof VigilError ? err : fromFastifyError(err, request);
     if (known) {
       const wait = (known.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
       if (typeof wait === 'number') reply.header('retry-after', String(Math.max(1, Math.ceil(wait))));

@@ -112,7 +112,7 @@ export const DetectionSettings = Type.Object({
 export type DetectionSettings = Static<typeof DetectionSettings>;
 
 const MetricFields = {
-  name: Type.String({ pattern: '^[a-z][a-z0-9_.-]{0,99}$', description: 'unique in the project: lowercase letters, digits, _ . -' }),
+  name: Type.String({ pattern: '^[a-z][a-z0-9_.-]{0,99}$', description: 'lowercase letters, digits, _ . -, starting with a letter (at most 100); unique in the project' }),
   displayName: Type.String({ minLength: 1, maxLength: 200 }),
   description: Type.String({ maxLength: 2000 }),
   unit: Type.String({ maxLength: 40, description: 'shown after values: %, ms, USD, ...' }),
