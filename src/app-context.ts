@@ -27,6 +27,8 @@ import { SessionService } from './auth/sessions.js';
 import { MembershipService } from './auth/memberships.js';
 import { AuditLog } from './auth/audit.js';
 import { InvitationService } from './auth/invitations.js';
+import { PasswordResetService } from './auth/password-reset.js';
+import { createMailer, type Mailer } from './auth/mailer.js';
 import { ProjectService } from './projects/service.js';
 import { LiveFeed } from './analytics/live.js';
 import { PostgresLiveRelay } from './analytics/live-relay.js';
@@ -64,6 +66,9 @@ export interface AppContext {
   memberships: MembershipService;
   audit: AuditLog;
   invitations: InvitationService;
+  passwordResets: PasswordResetService;
+  /** the instance's own e-mail (invitation and reset links), when VIGIL_SMTP_URL is set */
+  mailer: Mailer | undefined;
   jobs: JobQueue;
   worker: JobWorker;
   /** the project-wide detectors (drift daily, event volume hourly) and their jobs */
@@ -243,6 +248,8 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
     }
   };
 
+  const users = new UserService(meta.db, config.passwordScryptLogN);
+  const sessions = new SessionService(meta.db, config.secretKey, config.sessionDays * 86_400_000);
   let closing: Promise<void> | null = null;
   return {
     config,
@@ -261,11 +268,13 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
     signals,
     thresholdRules,
     backtests: new BacktestService({ catalog, signals }),
-    users: new UserService(meta.db, config.passwordScryptLogN),
-    sessions: new SessionService(meta.db, config.secretKey, config.sessionDays * 86_400_000),
+    users,
+    sessions,
     memberships: new MembershipService(meta.db),
     audit: new AuditLog(meta.db),
     invitations: new InvitationService(meta.db, projects, config.secretKey, config.invitationDays * 86_400_000),
+    passwordResets: new PasswordResetService(meta.db, users, sessions, config.secretKey),
+    mailer: createMailer(config),
     jobs,
     worker,
     signalJobs,

@@ -11,6 +11,7 @@ import { ApiKeyService, parseScopes } from './auth/api-keys.js';
 import { UserService } from './auth/users.js';
 import { MembershipService } from './auth/memberships.js';
 import { AuditLog } from './auth/audit.js';
+import { resetPasswordCommand } from './auth/reset-password-command.js';
 import { seedDemo } from './demo/seed.js';
 import { exportNdjson, importNdjson } from './ingest/import-export.js';
 import { parseTimeInput } from './time/index.js';
@@ -235,6 +236,20 @@ users
       return user;
     });
     console.log(`created owner ${owner.email} (id ${owner.id}); sign in at the web app or POST /api/auth/sign-in`);
+  });
+users
+  .command('reset-password <email>')
+  .description('print a single-use link (valid an hour) to choose a new password, for instances without e-mail; or set it with --password-stdin. Either way the account\'s sessions end once it changes')
+  .option('--password-stdin', 'read the new password from standard input and set it now')
+  .action(async (email: string, o: { passwordStdin?: boolean }) => {
+    const password = o.passwordStdin ? (await readStdin()).replace(/\r?\n$/, '') : undefined;
+    const c = config();
+    const meta = await openMetaStore(metaTarget(c));
+    try {
+      console.log(await resetPasswordCommand(meta.db, c, email, password));
+    } finally {
+      await meta.close();
+    }
   });
 
 program

@@ -27,6 +27,7 @@ import { liveRoutes } from './analytics/live.js';
 import { trackingPlanRoutes } from './analytics/tracking-plan.js';
 import { sdkRoutes } from './web/sdk-route.js';
 import { adminRoutes } from './auth/admin-routes.js';
+import { passwordResetRoutes } from './auth/password-reset-routes.js';
 import { projectRoutes } from './projects/routes.js';
 
 declare module 'fastify' {
@@ -113,6 +114,7 @@ export async function buildServer(ctx: AppContext, opts: { roles?: readonly Role
   await app.register(authRoutes, { ctx });
   await app.register(sdkRoutes, { ctx });
   await app.register(adminRoutes, { ctx });
+  await app.register(passwordResetRoutes, { ctx });
   await app.register(projectRoutes, { ctx });
   // last: the web app answers GETs no other route takes (its own 404s go to the handler above)
   await app.register(webRoutes, {});

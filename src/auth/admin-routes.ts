@@ -5,7 +5,7 @@
  */
 import { Readable } from 'node:stream';
 import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../app-context.js';
 import { ErrorBody, SlugParams, errorResponses } from '../http-schemas.js';
@@ -20,6 +20,8 @@ import { checkPasswordRules } from './passwords.js';
 import { SignedIn } from './routes.js';
 import { CSRF_HEADER } from './sessions.js';
 import { normalizeEmail } from './users.js';
+import { invitationMail } from './account-mail.js';
+import { linkOrigin, trySend } from './mailer.js';
 
 const OWNER = { access: { role: 'owner', keys: false } } as const;
 const VIEWER = { access: { role: 'viewer', keys: false } } as const;
@@ -89,8 +91,6 @@ function auditFilter(q: AuditFilterInput, now: number): Omit<AuditFilter, 'limit
   return { action: q.action, actor: q.actor, targetType: q.targetType, fromMs, toMs };
 }
 
-/** The origin links are made with: VIGIL_PUBLIC_URL, else the request's own. */
-const originOf = (ctx: AppContext, request: FastifyRequest) => (ctx.config.publicUrl ?? `${request.protocol}://${request.host}`).replace(/\/+$/, '');
 
 export async function adminRoutes(root: FastifyInstance, { ctx }: { ctx: AppContext }) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
@@ -140,10 +140,10 @@ export async function adminRoutes(root: FastifyInstance, { ctx }: { ctx: AppCont
     config: OWNER,
     schema: {
       tags: invitationTags,
-      summary: `Invite someone by email; the answer's url (with the token) is shown only this once: send it to them`,
+      summary: `Invite someone by email; the link is e-mailed when VIGIL_SMTP_URL is set (emailed), and the answer's url (with the token) is shown only this once`,
       params: SlugParams,
       body: Type.Object({ email: Type.String({ maxLength: 320 }), role: RoleSchema }, { additionalProperties: false }),
-      response: { 201: Type.Object({ invitation: InvitationSchema, url: Type.String(), token: Type.String() }), ...errors },
+      response: { 201: Type.Object({ invitation: InvitationSchema, url: Type.String(), token: Type.String(), emailed: Type.Boolean({ description: 'whether the link was e-mailed to the invitee' }) }), ...errors },
     },
   }, async (request, reply) => {
     const project = projectOf(request);
@@ -153,8 +153,11 @@ export async function adminRoutes(root: FastifyInstance, { ctx }: { ctx: AppCont
     if (current && roleRank(current) >= roleRank(request.body.role)) throw new VigilError('VIGIL_ERR_CONFLICT', `${email} is already ${current === 'editor' ? 'an' : 'a'} ${current} of this project`, { field: 'email' });
     const { invitation, token } = await invitations.create(project.id, { email, role: request.body.role }, userOf(request).id);
     await ctx.audit.record(request, { action: 'invitation.create', target: { type: 'invitation', id: invitation.id }, after: { email, role: invitation.role, expiresAt: iso(invitation.expiresAt) } });
+    const url = `${linkOrigin(ctx.config, request)}/invite/${token}`;
+    const mail = invitationMail({ to: email, projectName: project.name, role: invitation.role, url, expiresAt: invitation.expiresAt, invitedBy: userOf(request).name || userOf(request).email });
+    const emailed = await trySend(ctx.mailer, mail, request.log);
     reply.code(201);
-    return { invitation: invitationForApi(invitation), url: `${originOf(ctx, request)}/invite/${token}`, token };
+    return { invitation: invitationForApi(invitation), url, token, emailed };
   });
 
   app.delete('/api/projects/:slug/invitations/:id', {

@@ -40,10 +40,9 @@ function toInvitation(r: Row, now: number): Invitation {
   };
 }
 
-const gone = (message: string) => new VigilError('VIGIL_ERR_GONE', message);
-
-/** The 410 for a link that can no longer be used, saying why. */
+/** The 410 for a link that can no longer be used, saying why (details.state: accepted, revoked or expired). */
 function unusable(inv: Invitation): VigilError {
+  const gone = (message: string) => new VigilError('VIGIL_ERR_GONE', message, { state: inv.state });
   if (inv.state === 'accepted') return gone('this invitation has already been accepted; sign in to open the project');
   if (inv.state === 'revoked') return gone('this invitation has been revoked; ask a project owner for a new one');
   return gone(`this invitation expired on ${new Date(inv.expiresAt).toISOString()}; ask a project owner for a new one`);

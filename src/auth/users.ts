@@ -91,9 +91,14 @@ export class UserService {
     const row = await this.db.selectFrom('users').select(['password_hash']).where('id', '=', userId).executeTakeFirst();
     if (!row) throw notFound(`user ${userId}`);
     if (!(await verifyPassword(current, row.password_hash))) throw badRequest('the current password is wrong', { field: 'currentPassword' });
-    checkPasswordRules(next, 'newPassword');
     if (current === next) throw badRequest('the new password must differ from the current one', { field: 'newPassword' });
-    await this.db.updateTable('users').set({ password_hash: await hashPassword(next, this.scryptLogN), password_changed_at: this.now() }).where('id', '=', userId).execute();
+    await this.setPassword(userId, next, 'newPassword');
+  }
+
+  /** Sets a password without knowing the current one (a reset link, the CLI); the caller ends the sessions. */
+  async setPassword(userId: number, password: string, field = 'password'): Promise<void> {
+    checkPasswordRules(password, field);
+    await this.db.updateTable('users').set({ password_hash: await hashPassword(password, this.scryptLogN), password_changed_at: this.now() }).where('id', '=', userId).execute();
   }
 }
 

@@ -152,6 +152,16 @@ export interface InvitationTable {
   revoked_at: number | null;
 }
 
+/** A password-reset link: only its token's HMAC; `used_at` once it (or another link of the same user) set a password. */
+export interface PasswordResetTable {
+  id: Generated<number>;
+  user_id: number;
+  token_hash: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
 export interface AuditLogTable {
   id: Generated<number>;
   at: number;
@@ -360,6 +370,7 @@ export interface MetaSchema {
   sessions: SessionTable;
   memberships: MembershipTable;
   invitations: InvitationTable;
+  password_resets: PasswordResetTable;
   audit_log: AuditLogTable;
   signals: SignalTable;
   event_profiles: EventProfileTable;
