@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import readline from 'node:readline';
 import type { AppContext } from '../app-context.js';
-import type { EventRow } from '../storage/events/event-store.js';
+import type { EventRow, EventStore, ExportQuery } from '../storage/events/event-store.js';
 
 export interface ImportSummary {
   lines: number;
@@ -90,12 +90,21 @@ export function toSegmentMessage(r: EventRow): Record<string, unknown> {
   return m;
 }
 
-export async function exportNdjson(ctx: AppContext, q: { projectId: number; fromMs: number; toMs: number }, out: NodeJS.WritableStream): Promise<number> {
+/**
+ * The export as NDJSON text, one chunk per batch the store streams (never the whole export in
+ * memory): what `vigil export` writes and GET /api/projects/:slug/export sends, byte for byte.
+ */
+export async function* exportChunks(events: EventStore, q: ExportQuery): AsyncGenerator<{ text: string; events: number }> {
+  for await (const rows of events.exportEvents(q)) {
+    if (rows.length) yield { text: rows.map((r) => JSON.stringify(toSegmentMessage(r))).join('\n') + '\n', events: rows.length };
+  }
+}
+
+export async function exportNdjson(ctx: AppContext, q: ExportQuery, out: NodeJS.WritableStream): Promise<number> {
   let count = 0;
-  for await (const rows of ctx.events.exportEvents(q)) {
-    const text = rows.map((r) => JSON.stringify(toSegmentMessage(r))).join('\n') + '\n';
-    count += rows.length;
-    if (!out.write(text)) await new Promise((r) => out.once('drain', r));
+  for await (const chunk of exportChunks(ctx.events, q)) {
+    count += chunk.events;
+    if (!out.write(chunk.text)) await new Promise((r) => out.once('drain', r));
   }
   return count;
 }

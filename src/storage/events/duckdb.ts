@@ -6,6 +6,7 @@ import { metricScanSql } from './duckdb-metric-sql.js';
 import { checkUserSql, toUserSqlRows, userSqlStatement } from './duckdb-user-sql.js';
 import { EVENTS_DDL, type Sql, eventCountsSql, exportSql, int, listEventsSql, schemaProfileSql, segmentLoadSql, timeseriesSql, topEventsSql, totalsSql, valueSharesSql } from './duckdb-sql.js';
 import { VigilError } from '../../errors.js';
+import { lockConflictOf } from './store-locked.js';
 
 export interface DuckDbOptions {
   file: string;
@@ -17,6 +18,9 @@ export interface DuckDbOptions {
 }
 
 type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
+
+/** DuckDB's error types for a value it cannot read or store (a full disk is an "IO Error"). */
+const DATA_ERROR = /^(Invalid Input|Conversion|Constraint|Out of Range) Error/;
 
 /**
  * A small pool: DuckDB runs one statement at a time per connection, so reads take a connection
@@ -65,9 +69,7 @@ export class DuckDbEventStore implements EventStore {
     try {
       instance = await DuckDBInstance.create(opts.file, settings);
     } catch (err) {
-      const message = (err as Error).message;
-      if (/lock/i.test(message)) throw new Error(`the event store ${opts.file} is in use by another process (is a Vigil server running? only one process may open it): ${message}`);
-      throw err;
+      throw lockConflictOf(err, opts.file) ?? err;
     }
     const writer = await instance.connect();
     await writer.run(EVENTS_DDL);
@@ -98,6 +100,10 @@ export class DuckDbEventStore implements EventStore {
       await w.run('ROLLBACK').catch(() => undefined);
       throw err;
     }
+  }
+
+  refusesData(err: unknown): boolean {
+    return err instanceof Error && DATA_ERROR.test(err.message);
   }
 
   private async isSegmentLoadedOn(c: DuckDBConnection, id: string): Promise<boolean> {
