@@ -24,8 +24,11 @@ export type Access =
   | { signedIn: true; keys?: boolean }
   /** the instance's admin (the first owner) */
   | { admin: true }
-  /** a project route (`:slug`): members with at least `role`, and API keys of that project with the matching scope when `keys` */
-  | { role: Role; keys: boolean };
+  /**
+   * a project route (`:slug`): members with at least `role`, and API keys of that project with the
+   * matching scope when `keys` (the scope of `keyRole` when given: a viewer may comment, a read key may not)
+   */
+  | { role: Role; keys: boolean; keyRole?: Role };
 
 export type Principal =
   | { type: 'anonymous' }
@@ -137,7 +140,7 @@ async function enforce(ctx: AppContext, request: FastifyRequest, reply: FastifyR
   if (principal.type === 'key') {
     if (principal.key.projectId !== project.id) throw notFound(`project "${slug}"`);
     if (!access.keys) throw forbidden('API keys cannot use this route (members, keys and the audit log need a signed-in owner)');
-    const scope = SCOPE_OF[access.role];
+    const scope = SCOPE_OF[access.keyRole ?? access.role];
     if (Math.max(...principal.key.scopes.map((s) => SCOPE_RANK[s])) < SCOPE_RANK[scope]) {
       throw forbidden(`this API key lacks the "${scope}" scope (it has: ${principal.key.scopes.join(', ')})`);
     }

@@ -23,6 +23,8 @@ const errors = { ...errorResponses, 409: ErrorBody };
 const tags = ['incidents'];
 const VIEWER = { access: { role: 'viewer', keys: true } } as const;
 const EDITOR = { access: { role: 'editor', keys: true } } as const;
+/** any member may discuss an incident (a comment changes nothing else); a key needs the write scope */
+const COMMENTER = { access: { role: 'viewer', keys: true, keyRole: 'editor' } } as const;
 
 export function incidentForApi(i: Incident, now = Date.now()): IncidentApi {
   return {
@@ -137,7 +139,7 @@ export async function incidentRoutes(root: FastifyInstance, { ctx }: { ctx: AppC
   }, async (request) => incidentForApi((await act(request, [request.params.id], 'assign', request.body))[0]));
 
   app.post('/api/projects/:slug/incidents/:id/comments', {
-    config: EDITOR,
+    config: COMMENTER,
     schema: { tags, summary: 'Comment on an incident (markdown, at most 10,000 characters)', params: IncidentParams, body: CommentBody, response: { 201: IncidentSchema, ...errors } },
   }, async (request, reply) => {
     const [incident] = await act(request, [request.params.id], 'comment', request.body);

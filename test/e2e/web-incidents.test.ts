@@ -126,9 +126,20 @@ describe('web app: incidents', { skip: browserSkip() }, () => {
     await page.getByLabel('Assignee').selectOption({ label: 'Ines (owner)' });
     await timeline.getByText('assigned it to').waitFor();
 
-    await page.getByRole('textbox', { name: 'Comment' }).fill('Sign-ups tripled: the newsletter went out early. Checking with marketing.');
+    // comments are Markdown, rendered safely: raw HTML stays text, links open apart from the app
+    await page.getByRole('textbox', { name: 'Comment' }).fill('**Sign-ups tripled**: the [newsletter](https://example.com/nl) went out early.\n\n- checking with marketing\n\n<img src=x onerror="window.__xss=1"> [click](javascript:window.__xss=2)');
     await page.getByRole('button', { name: 'Add comment' }).click();
-    await timeline.getByText('the newsletter went out early').waitFor();
+    const comment = timeline.locator('li .markdown').filter({ hasText: 'went out early' });
+    await comment.waitFor();
+    assert.equal(await comment.locator('strong').innerText(), 'Sign-ups tripled');
+    const link = comment.getByRole('link', { name: 'newsletter' });
+    assert.equal(await link.getAttribute('href'), 'https://example.com/nl');
+    assert.equal(await link.getAttribute('rel'), 'noopener noreferrer nofollow');
+    assert.equal(await comment.locator('li').innerText(), 'checking with marketing');
+    assert.equal(await comment.locator('img').count(), 0, 'raw HTML is not rendered');
+    assert.match(await comment.innerText(), /<img src=x onerror="window.__xss=1">/);
+    assert.equal(await comment.getByRole('link', { name: 'click' }).count(), 0, 'a javascript: link is not made');
+    assert.equal(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss), undefined);
     assert.equal(await page.getByRole('textbox', { name: 'Comment' }).inputValue(), '', 'the form is cleared');
 
     await page.getByRole('button', { name: 'Resolve' }).click();
@@ -156,7 +167,7 @@ describe('web app: incidents', { skip: browserSkip() }, () => {
     assert.deepEqual(errors, []);
   });
 
-  test('a viewer sees the incident and its timeline, with the actions disabled and no comment form', async () => {
+  test('a viewer sees the incident and its timeline, with the actions disabled, and may comment', async () => {
     const viewer = await t.ctx.users.create({ email: 'val@example.com', password: PASSWORD, name: 'Val' });
     await t.ctx.memberships.grant(demo.project.id, viewer.id, 'viewer');
     const context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
@@ -170,9 +181,13 @@ describe('web app: incidents', { skip: browserSkip() }, () => {
       await other.getByRole('heading', { name: latencyTitle }).waitFor();
       for (const name of ['Resolve', 'False positive']) assert.ok(await other.getByRole('button', { name, exact: true }).isDisabled(), `${name} is disabled`);
       assert.ok(await other.getByLabel('Assignee').isDisabled());
-      await other.getByText('Editors and owners can comment.').waitFor();
-      assert.equal(await other.getByRole('textbox', { name: 'Comment' }).count(), 0);
       await other.getByRole('list', { name: 'Timeline' }).getByText('changed the status from open to').waitFor();
+      await other.getByRole('textbox', { name: 'Comment' }).fill('Seen from support: _three_ tickets about slow pages.');
+      await other.getByRole('button', { name: 'Add comment' }).click();
+      const said = other.getByRole('list', { name: 'Timeline' }).locator('li').filter({ hasText: 'tickets about slow pages' });
+      await said.waitFor();
+      assert.match(await said.innerText(), /^Val commented/);
+      assert.equal(await said.locator('em').innerText(), 'three');
       assert.deepEqual(otherErrors, []);
     } finally {
       await context.close();

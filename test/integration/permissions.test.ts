@@ -15,7 +15,7 @@ import type { Project } from '../../src/projects/service.js';
 import { encryptSecrets } from '../../src/alerts/secrets.js';
 import { testMessage } from '../../src/alerts/compose.js';
 
-type Rule = 'public' | 'ingest' | 'signedIn' | 'signedIn+keys' | 'admin' | Role | `${Role}+keys`;
+type Rule = 'public' | 'ingest' | 'signedIn' | 'signedIn+keys' | 'admin' | Role | `${Role}+keys` | `${Role}+${Role}-keys`;
 
 const PASSWORD = 'correct horse battery staple';
 const HOUR = 3_600_000;
@@ -56,6 +56,7 @@ const RULES: Record<string, Rule> = {
   'PATCH /api/projects/:slug': 'owner',
   'DELETE /api/projects/:slug': 'owner',
   'GET /api/projects/:slug/events': 'viewer+keys',
+  'GET /api/projects/:slug/export': 'viewer+keys',
   'GET /api/projects/:slug/timeseries': 'viewer+keys',
   'GET /api/projects/:slug/top-events': 'viewer+keys',
   'GET /api/projects/:slug/overview': 'viewer+keys',
@@ -93,7 +94,9 @@ const RULES: Record<string, Rule> = {
   'GET /api/projects/:slug/incidents': 'viewer+keys',
   'GET /api/projects/:slug/incidents/stats': 'viewer+keys',
   'GET /api/projects/:slug/incidents/:id': 'viewer+keys',
-  ...Object.fromEntries(['acknowledge', 'resolve', 'reopen', 'mute', 'unmute', 'false-positive', 'undo-false-positive', 'assign', 'comments'].map((a) => [`POST /api/projects/:slug/incidents/:id/${a}`, 'editor+keys'])),
+  ...Object.fromEntries(['acknowledge', 'resolve', 'reopen', 'mute', 'unmute', 'false-positive', 'undo-false-positive', 'assign'].map((a) => [`POST /api/projects/:slug/incidents/:id/${a}`, 'editor+keys'])),
+  // any member may comment; a key needs the write scope
+  'POST /api/projects/:slug/incidents/:id/comments': 'viewer+editor-keys',
   'POST /api/projects/:slug/incidents/bulk': 'editor+keys',
   'GET /api/projects/:slug/alert-rules': 'viewer+keys',
   'POST /api/projects/:slug/alert-rules': 'editor+keys',
@@ -119,7 +122,8 @@ function ruleOf(a: Access): Rule {
   if ('ingest' in a) return 'ingest';
   if ('signedIn' in a) return a.keys ? 'signedIn+keys' : 'signedIn';
   if ('admin' in a) return 'admin';
-  return a.keys ? `${a.role}+keys` : a.role;
+  if (!a.keys) return a.role;
+  return a.keyRole ? `${a.role}+${a.keyRole}-keys` : `${a.role}+keys`;
 }
 
 // ---- callers ----
@@ -151,7 +155,8 @@ function expected(rule: Rule, who: Principal, method: string): Expected {
   if (who === 'non-member' || who === 'key:other-project') return 404;
   if (isUser) return ROLE_RANK[who as Role] >= ROLE_RANK[role] ? 'allowed' : 403;
   if (!keys) return 403;
-  return KEY_RANK[who] >= ROLE_RANK[role] ? 'allowed' : 403;
+  const keyRole = keys === 'keys' ? role : (keys.replace(/-keys$/, '') as Role);
+  return KEY_RANK[who] >= ROLE_RANK[keyRole] ? 'allowed' : 403;
 }
 
 // ---- fixtures ----

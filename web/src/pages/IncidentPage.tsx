@@ -79,7 +79,7 @@ export default function IncidentPage({ project, params }: PageProps) {
         />
       </Card>
       <Card title="Timeline">
-        <IncidentTimeline slug={slug} incidentId={incident.id} timeline={timeline} members={members.data?.members} canComment={canEdit} timeZone={tz} />
+        <IncidentTimeline slug={slug} incidentId={incident.id} timeline={timeline} members={members.data?.members} canComment={hasRole(project.role, 'viewer')} timeZone={tz} />
       </Card>
     </>
   );

@@ -7,6 +7,7 @@ import { formatTime } from '../../app/format';
 import { Button } from '../Button';
 import { Field, FormError } from '../Field';
 import { Empty } from '../States';
+import { Markdown } from '../Markdown';
 import { describeEntry } from './labels';
 
 interface Props {
@@ -46,7 +47,7 @@ export function IncidentTimeline({ slug, incidentId, timeline, members, canComme
                 <strong>{actorOf(e)}</strong> {describeEntry(e, nameOf, timeZone)}
                 <span className="muted small"> · <time dateTime={e.at} title={e.at}>{formatTime(e.at, timeZone)}</time></span>
               </div>
-              {e.type === 'comment' && typeof e.data.body === 'string' && <p style={{ margin: '0.25rem 0 0', whiteSpace: 'pre-wrap' }}>{e.data.body}</p>}
+              {e.type === 'comment' && typeof e.data.body === 'string' && <Markdown text={e.data.body} />}
             </li>
           ))}
         </ol>
@@ -62,7 +63,7 @@ export function IncidentTimeline({ slug, incidentId, timeline, members, canComme
           </div>
         </form>
       ) : (
-        <p className="muted small">Editors and owners can comment.</p>
+        <p className="muted small">Members of the project can comment.</p>
       )}
     </div>
   );
