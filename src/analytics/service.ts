@@ -2,7 +2,7 @@ import type { EventRow, EventStore, Measure, Dimension } from '../storage/events
 import { DIMENSION_COLUMNS, NONE_KEY, OTHER_KEY, type DimensionColumn } from '../storage/events/event-store.js';
 import type { Project } from '../projects/service.js';
 import { badRequest } from '../errors.js';
-import { INTERVAL_MS, bucketStarts, formatBucket, parseTimeInput, slotsFor, type Interval } from '../time/index.js';
+import { INTERVAL_MS, bucketStarts, formatBucket, isoTime, parseTimeInput, slotsFor, type Interval } from '../time/index.js';
 
 /** More buckets than a chart can show means the interval is too small for the window. */
 export const MAX_BUCKETS = 5000;
@@ -119,8 +119,8 @@ export function eventForApi(r: EventRow) {
     anonymousId: r.anonymous_id,
     distinctId: r.distinct_id,
     sessionId: r.session_id,
-    timestamp: new Date(r.timestamp).toISOString(),
-    receivedAt: new Date(r.received_at).toISOString(),
+    timestamp: isoTime(r.timestamp),
+    receivedAt: isoTime(r.received_at),
     properties: r.properties,
     context: r.context,
     pagePath: r.page_path,

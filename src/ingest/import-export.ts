@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import readline from 'node:readline';
+import { isoTime } from '../time/index.js';
 import type { AppContext } from '../app-context.js';
 import type { EventRow, EventStore, ExportQuery } from '../storage/events/event-store.js';
 
@@ -56,8 +57,8 @@ export function toSegmentMessage(r: EventRow): Record<string, unknown> {
   const m: Record<string, unknown> = {
     type: r.type,
     messageId: r.message_id,
-    timestamp: new Date(r.timestamp).toISOString(),
-    receivedAt: new Date(r.received_at).toISOString(),
+    timestamp: isoTime(r.timestamp),
+    receivedAt: isoTime(r.received_at),
     context: r.context,
   };
   if (r.user_id) m.userId = r.user_id;

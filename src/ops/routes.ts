@@ -35,6 +35,14 @@ const readySchema = {
     events: { type: 'string', description: "'ok' or the error of the event store" },
     engines: { type: 'object', properties: { metadata: { type: 'string' }, events: { type: 'string' } } },
     segmentBacklog: { type: 'integer' },
+    wal: {
+      type: 'object',
+      description: "embedded mode: lines of acknowledged segments the event store refused, kept in the WAL's quarantine (see `vigil wal list`), and whether loading keeps failing",
+      properties: {
+        quarantinedFiles: { type: 'integer' }, quarantinedLines: { type: 'integer' },
+        loadFailures: { type: 'integer' }, lastLoadError: { type: ['string', 'null'] }, failing: { type: 'boolean' },
+      },
+    },
     outbox: {
       type: ['object', 'null'],
       description: 'scaled mode: acknowledged events waiting in PostgreSQL (cluster-wide), and whether this process is the one loading them into ClickHouse',
@@ -63,7 +71,9 @@ export async function opsRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext
     const [metadata, events, outbox] = await Promise.all([check(() => ctx.meta.ping()), check(() => ctx.events.ping()), outboxState(ctx)]);
     // a scheduler needs only the metadata store; every other role reads or writes events too
     const needsEvents = state.roles.some((r) => r !== 'scheduler');
-    const ready = !state.draining && metadata === 'ok' && (!needsEvents || events === 'ok');
+    const wal = ctx.loader.status();
+    // acknowledged events that cannot be loaded are not "ready", whatever a ping of the store says
+    const ready = !state.draining && metadata === 'ok' && (!needsEvents || (events === 'ok' && !wal.failing));
     return reply.code(ready ? 200 : 503).send({
       status: ready ? 'ready' : state.draining ? 'draining' : 'not ready',
       roles: [...state.roles],
@@ -71,6 +81,7 @@ export async function opsRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext
       events,
       engines: { metadata: ctx.meta.dialect, events: ctx.config.clickhouseUrl ? 'clickhouse' : 'duckdb' },
       segmentBacklog: ctx.loader.backlog,
+      wal,
       outbox,
       worker: state.roles.includes('worker') ? ctx.worker.status() : null,
       scheduler: state.scheduler?.() ?? null,

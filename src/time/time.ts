@@ -13,6 +13,17 @@ const SLOT = 15 * MIN;
 const MAX_BUCKETS = 100_000;
 const CACHE_LIMIT = 100_000;
 
+/** The instants a JavaScript Date holds: ±8.64e15 ms (years -271821 to 275760). */
+const JS_DATE_LIMIT_MS = 8.64e15;
+
+/**
+ * An instant as ISO 8601 text; one no Date holds (a row stored before ingest refused such times)
+ * as the nearest one it does, rather than a RangeError that fails a whole page.
+ */
+export function isoTime(ms: number): string {
+  return new Date(Math.max(-JS_DATE_LIMIT_MS, Math.min(JS_DATE_LIMIT_MS, ms))).toISOString();
+}
+
 export const INTERVAL_MS: Record<Interval, number> = {
   '5m': 5 * MIN,
   '15m': 15 * MIN,

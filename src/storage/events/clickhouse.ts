@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import readline from 'node:readline';
 import { Readable } from 'node:stream';
-import { ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
+import { ClickHouseError, ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
 import type { EventCountRow, EventCountsQuery, EventListQuery, EventRow, EventStore, ExportQuery, MetricScanQuery, MetricScanRow, SchemaProfileQuery, SchemaProfileRow, Segment, TimeseriesQuery, TimeseriesRow, Totals, UserSqlQuery, UserSqlRow, ValueSharesQuery, WindowQuery } from './event-store.js';
 import { OTHER_KEY } from './event-store.js';
 import { chIdent, chInt, chString } from './clickhouse-escape.js';
@@ -20,7 +20,7 @@ import { metricScanSql } from './clickhouse-metric-sql.js';
 import { checkClickHouseUserSql, clickHouseUserSqlStatement } from './clickhouse-user-sql.js';
 import { toUserSqlRows } from './duckdb-user-sql.js';
 import { VigilError } from '../../errors.js';
-import { wellFormed } from './well-formed.js';
+import { cutDeep, wellFormed } from './well-formed.js';
 
 export interface ClickHouseOptions {
   /** clickhouse://[user[:password]@]host:8123/database (clickhouses:// for HTTPS) */
@@ -112,6 +112,9 @@ export function toStoredRow(r: EventRow, segmentId: string) {
   };
 }
 
+/** ClickHouse's error types for input it cannot parse or convert (not a server or network failure). */
+const DATA_ERROR_TYPES = /PARSE|INCORRECT_DATA|INCORRECT_NUMBER_OF_COLUMNS|TYPE_MISMATCH|CANNOT_CONVERT|ARGUMENT_OUT_OF_BOUND|VALUE_IS_OUT_OF_RANGE|DECIMAL_OVERFLOW|TOO_DEEP|UNKNOWN_FIELD|CANNOT_INSERT_NULL|INCORRECT_UTF8/;
+
 /** One NDJSON line of a segment as a row ClickHouse accepts. */
 export function parseSegmentLine(line: string): EventRow {
   const row = JSON.parse(line) as EventRow;
@@ -135,8 +138,8 @@ function toEventRow(r: RawRow): EventRow {
   return {
     ...(r as unknown as EventRow),
     event: r.event === '' ? null : (r.event as string),
-    properties: JSON.parse(r.properties as string),
-    context: JSON.parse(r.context as string),
+    properties: cutDeep(JSON.parse(r.properties as string)) as EventRow['properties'],
+    context: cutDeep(JSON.parse(r.context as string)) as EventRow['context'],
   };
 }
 
@@ -242,6 +245,12 @@ export class ClickHouseEventStore implements EventStore {
     const run = this.writeChain.then(() => this.loadNow(segment));
     this.writeChain = run.catch(() => undefined);
     return run;
+  }
+
+  refusesData(err: unknown): boolean {
+    // a line that is not JSON (SyntaxError), or a time that is no integer (chInt's RangeError), fails before ClickHouse is asked
+    if (err instanceof SyntaxError || err instanceof RangeError) return true;
+    return err instanceof ClickHouseError && DATA_ERROR_TYPES.test(err.type ?? '');
   }
 
   private async loadNow(segment: Segment): Promise<number> {

@@ -6,6 +6,7 @@ import { metricScanSql } from './duckdb-metric-sql.js';
 import { checkUserSql, toUserSqlRows, userSqlStatement } from './duckdb-user-sql.js';
 import { EVENTS_DDL, type Sql, eventCountsSql, exportSql, int, listEventsSql, schemaProfileSql, segmentLoadSql, timeseriesSql, topEventsSql, totalsSql, valueSharesSql } from './duckdb-sql.js';
 import { VigilError } from '../../errors.js';
+import { cutDeep } from './well-formed.js';
 import { lockConflictOf } from './store-locked.js';
 
 export interface DuckDbOptions {
@@ -249,5 +250,5 @@ export class DuckDbEventStore implements EventStore {
 
 type RawRow = Omit<EventRow, 'properties' | 'context'> & { properties: string; context: string };
 function toEventRow(r: RawRow): EventRow {
-  return { ...r, properties: JSON.parse(r.properties), context: JSON.parse(r.context) };
+  return { ...r, properties: cutDeep(JSON.parse(r.properties)) as EventRow['properties'], context: cutDeep(JSON.parse(r.context)) as EventRow['context'] };
 }

@@ -221,6 +221,11 @@ export interface EventStore {
   readonly kind: 'duckdb' | 'clickhouse';
   /** Appends a segment's rows unless a segment with this id was loaded before; returns rows added. */
   loadSegment(segment: Segment): Promise<number>;
+  /**
+   * True when `loadSegment` failed for the segment's data (some line can never load: retrying it
+   * whole is pointless), false when the store itself failed (a full disk, a lost connection).
+   */
+  refusesData(err: unknown): boolean;
   isSegmentLoaded(id: string): Promise<boolean>;
   /** (project_id, message_id) of events received since `sinceMs`, for the dedup index. */
   recentMessageIds(sinceMs: number): AsyncIterable<[number, string][]>;

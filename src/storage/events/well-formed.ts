@@ -34,3 +34,32 @@ export function wellFormed(v: unknown, maxDepth = Infinity): unknown {
   });
   return changed ? Object.fromEntries(entries) : v;
 }
+
+/**
+ * Levels of a stored JSON value that reads return: twice what ingest accepts (MAX_NESTING in
+ * ingest/segment-spec.ts), far below the thousands that overflow a serializer's stack.
+ */
+export const MAX_SERVED_NESTING = 64;
+
+/**
+ * `v` with whatever nests deeper than `maxDepth` replaced by a note saying so: a row stored before
+ * ingest limited nesting must not break a page or an export. `v` itself when nothing is cut.
+ */
+export function cutDeep(v: unknown, maxDepth = MAX_SERVED_NESTING): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (maxDepth < 1) return `[nested deeper than ${MAX_SERVED_NESTING} levels: not shown]`;
+  if (Array.isArray(v)) {
+    let copy: unknown[] | null = null;
+    for (let i = 0; i < v.length; i++) {
+      const x = cutDeep(v[i], maxDepth - 1);
+      if (x !== v[i]) (copy ??= v.slice())[i] = x;
+    }
+    return copy ?? v;
+  }
+  let copy: Record<string, unknown> | null = null;
+  for (const [k, x] of Object.entries(v)) {
+    const y = cutDeep(x, maxDepth - 1);
+    if (y !== x) (copy ??= { ...v })[k] = y;
+  }
+  return copy ?? v;
+}
