@@ -14,6 +14,7 @@ import { AuditLog } from './auth/audit.js';
 import { resetPasswordCommand } from './auth/reset-password-command.js';
 import { seedDemo } from './demo/seed.js';
 import { exportNdjson, importNdjson } from './ingest/import-export.js';
+import { WalQuarantine, quarantineDir } from './ingest/wal-quarantine.js';
 import { parseTimeInput } from './time/index.js';
 import { VigilError } from './errors.js';
 
@@ -350,6 +351,36 @@ program
       return written;
     });
     console.error(`exported ${count} events`);
+  });
+
+const wal = program.command('wal').description("the write-ahead log's quarantine: lines of acknowledged events the event store refused");
+wal
+  .command('list')
+  .description('list the quarantined files, their line counts and the reasons (may run while a server runs)')
+  .action(() => {
+    const files = new WalQuarantine(quarantineDir(config().walDir)).list();
+    if (!files.length) return console.log('the quarantine is empty');
+    for (const f of files) {
+      console.log(`${f.path}: ${f.lines} line(s)`);
+      for (const r of f.reasons.slice(0, 20)) console.log(`  line ${r.line}: ${r.reason}`);
+      if (f.reasons.length > 20) console.log(`  … and ${f.reasons.length - 20} more`);
+    }
+  });
+wal
+  .command('replay [file]')
+  .description('load quarantined lines into the event store again (all files, or the one named); lines still refused stay (the server must be stopped)')
+  .option('--clean', 'first replace lone surrogates by U+FFFD and event times no store can hold by the time received')
+  .action(async (file: string | undefined, o: { clean?: boolean }) => {
+    const quarantine = new WalQuarantine(quarantineDir(config().walDir));
+    const segments = quarantine.list().map((f) => f.segment);
+    const wanted = file === undefined ? segments : segments.filter((s) => s === file || file.endsWith(`${s}.ndjson`));
+    if (file !== undefined && !wanted.length) throw new VigilError('VIGIL_ERR_BAD_REQUEST', `"${file}" is not a quarantined file (see \`vigil wal list\`)`);
+    await withApp(async (ctx) => {
+      for (const segment of wanted) {
+        const { loaded, left } = await quarantine.replay(ctx.events, segment, { clean: o.clean });
+        console.log(`${segment}: ${loaded} line(s) loaded, ${left} still refused${left ? ' (see `vigil wal list`)' : ''}`);
+      }
+    });
   });
 
 program.parseAsync().catch((err: Error) => {
