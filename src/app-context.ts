@@ -248,7 +248,7 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
     }
   };
 
-  const users = new UserService(meta.db, config.passwordScryptLogN);
+  const users = new UserService(meta.db, config.passwordScryptLogN, now);
   const sessions = new SessionService(meta.db, config.secretKey, config.sessionDays * 86_400_000);
   let closing: Promise<void> | null = null;
   return {

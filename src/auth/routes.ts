@@ -28,8 +28,7 @@ export async function authRoutes(root: FastifyInstance, { ctx }: { ctx: AppConte
     config: { access: { public: true } },
     schema: { tags, summary: 'Create the first owner (only while the instance has no user); signs in', body: NewAccount, response: { 201: SignedIn, ...errors } },
   }, async (request, reply) => {
-    if ((await ctx.users.count()) > 0) throw new VigilError('VIGIL_ERR_CONFLICT', 'this instance already has an owner; sign in instead');
-    const user = await ctx.users.create({ ...request.body, isAdmin: true });
+    const user = await ctx.users.createOwner(request.body);
     // the demo and any project made before the owner existed become the owner's
     for (const p of await ctx.projects.list()) await ctx.memberships.grant(p.id, user.id, 'owner');
     await ctx.audit.record(request, { action: 'user.create_owner', target: { type: 'user', id: user.id }, after: { email: user.email } });
@@ -43,7 +42,7 @@ export async function authRoutes(root: FastifyInstance, { ctx }: { ctx: AppConte
   }, async (request, reply) => {
     const take = signinsPerIp.take(request.ip);
     if (!take.ok) throw rateLimited(`too many sign-in attempts from this address`, take.retryAfterS);
-    const user = await ctx.users.signIn(request.body.email, request.body.password);
+    const user = await ctx.users.signIn(request.body.email, request.body.password, request.ip);
     return startSession(ctx, request, reply, user);
   });
 

@@ -2,6 +2,7 @@
 import type { MetaDb, UserTable } from '../storage/meta/db.js';
 import { VigilError, badRequest, notFound } from '../errors.js';
 import { checkPasswordRules, hashPassword, verifyPassword } from './passwords.js';
+import { SignInLockout } from './signin-lockout.js';
 
 export interface User {
   id: number;
@@ -11,13 +12,20 @@ export interface User {
   createdAt: number;
 }
 
-/** Failed sign-ins in a row that lock an account, and for how long. */
+/** Failed sign-ins in a row that lock an (email, address) pair, and for how long. */
 export const LOCKOUT_FAILURES = 5;
 export const LOCKOUT_MS = 15 * 60_000;
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 type Row = Omit<UserTable, 'id'> & { id: number };
+/** An account checked and its password hashed, ready to insert (hashing is slow: never inside a transaction). */
+export interface NewUser {
+  email: string;
+  name: string;
+  passwordHash: string;
+  isAdmin: boolean;
+}
 const toUser = (r: Row): User => ({ id: Number(r.id), email: r.email, name: r.name, isAdmin: Number(r.is_admin) === 1, createdAt: Number(r.created_at) });
 
 export function normalizeEmail(email: string): string {
@@ -29,9 +37,11 @@ export function normalizeEmail(email: string): string {
 export class UserService {
   /** verified against when the email is unknown, so both failures take as long */
   private dummyHash: Promise<string>;
+  private lockout: SignInLockout;
 
   constructor(private db: MetaDb, private scryptLogN: number, private now: () => number = Date.now) {
     this.dummyHash = hashPassword('not a real password at all', scryptLogN);
+    this.lockout = new SignInLockout({ failures: LOCKOUT_FAILURES, lockMs: LOCKOUT_MS, now });
   }
 
   async count(): Promise<number> {
@@ -40,14 +50,50 @@ export class UserService {
   }
 
   async create(input: { email: string; password: string; name?: string; isAdmin?: boolean }): Promise<User> {
+    const user = await this.prepare(input);
+    if (await this.findByEmail(user.email)) throw emailTaken(user.email);
+    return this.insert(user);
+  }
+
+  async prepare(input: { email: string; password: string; name?: string; isAdmin?: boolean }): Promise<NewUser> {
     const email = normalizeEmail(input.email);
     checkPasswordRules(input.password);
-    if (await this.findByEmail(email)) throw new VigilError('VIGIL_ERR_CONFLICT', `a user with the email ${email} already exists`, { field: 'email' });
+    return { email, name: (input.name ?? '').trim().slice(0, 200), passwordHash: await hashPassword(input.password, this.scryptLogN), isAdmin: input.isAdmin ?? false };
+  }
+
+  /** Inserts a prepared account (in `db`, a transaction of the caller's, when given); a 409 when the email is taken. */
+  async insert(user: NewUser, db: MetaDb = this.db): Promise<User> {
     const now = this.now();
-    const row = await this.db.insertInto('users')
-      .values({ email, name: (input.name ?? '').trim().slice(0, 200), password_hash: await hashPassword(input.password, this.scryptLogN), is_admin: input.isAdmin ? 1 : 0, failed_signins: 0, locked_until: null, password_changed_at: now, created_at: now })
-      .returningAll().executeTakeFirstOrThrow();
-    return toUser(row);
+    try {
+      const row = await db.insertInto('users')
+        .values({ email: user.email, name: user.name, password_hash: user.passwordHash, is_admin: user.isAdmin ? 1 : 0, failed_signins: 0, locked_until: null, password_changed_at: now, created_at: now })
+        .returningAll().executeTakeFirstOrThrow();
+      return toUser(row);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw emailTaken(user.email);
+      throw err;
+    }
+  }
+
+  /**
+   * The instance's first owner, only while there is no user. Check and insert run in one
+   * serializable transaction, so of concurrent setups exactly one commits; PostgreSQL fails the
+   * others with a serialization error, SQLite runs them one after the other (one connection).
+   */
+  async createOwner(input: { email: string; password: string; name?: string }): Promise<User> {
+    const taken = () => new VigilError('VIGIL_ERR_CONFLICT', 'this instance already has an owner; sign in instead');
+    if ((await this.count()) > 0) throw taken();
+    const user = await this.prepare({ ...input, isAdmin: true });
+    try {
+      return await this.db.transaction().setIsolationLevel('serializable').execute(async (tx) => {
+        const { n } = await tx.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+        if (Number(n) > 0) throw taken();
+        return this.insert(user, tx);
+      });
+    } catch (err) {
+      if (isSerializationFailure(err) || (err instanceof VigilError && err.status === 409)) throw taken();
+      throw err;
+    }
   }
 
   async findByEmail(email: string): Promise<User | undefined> {
@@ -62,29 +108,25 @@ export class UserService {
   }
 
   /**
-   * The user whose email and password these are. Wrong credentials are one 401 whatever was wrong;
-   * the fifth failure in a row locks the account for 15 minutes (a 429 with the time left).
+   * The user whose email and password these are, signing in from `address`. Wrong credentials are
+   * one 401 whatever was wrong, an unknown email included (same work: a dummy hash is verified);
+   * the fifth failure in a row locks this email for this address for 15 minutes (a 429 with the
+   * time left), whether or not the account exists. (The users table's failed_signins and
+   * locked_until columns are no longer used.)
    */
-  async signIn(emailInput: string, password: string): Promise<User> {
-    const wrong = () => new VigilError('VIGIL_ERR_UNAUTHORIZED', 'the email or the password is wrong');
+  async signIn(emailInput: string, password: string, address: string): Promise<User> {
     const email = typeof emailInput === 'string' ? emailInput.trim().toLowerCase() : '';
+    const left = this.lockout.lockedFor(email, address);
+    if (left > 0) throw locked(left);
     const row = await this.db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
-    if (!row) {
-      await verifyPassword(password, await this.dummyHash);
-      throw wrong();
-    }
-    const now = this.now();
-    const lockedUntil = row.locked_until === null ? 0 : Number(row.locked_until);
-    if (lockedUntil > now) throw locked(lockedUntil - now);
-    if (await verifyPassword(password, row.password_hash)) {
-      if (row.failed_signins !== 0 || row.locked_until !== null) await this.db.updateTable('users').set({ failed_signins: 0, locked_until: null }).where('id', '=', row.id).execute();
+    const right = await verifyPassword(password, row?.password_hash ?? (await this.dummyHash));
+    if (row && right) {
+      this.lockout.succeed(email, address);
       return toUser(row);
     }
-    const failures = Number(row.failed_signins) + 1;
-    const lock = failures >= LOCKOUT_FAILURES;
-    await this.db.updateTable('users').set({ failed_signins: lock ? 0 : failures, locked_until: lock ? now + LOCKOUT_MS : null }).where('id', '=', row.id).execute();
-    if (lock) throw locked(LOCKOUT_MS);
-    throw wrong();
+    const lockedNow = this.lockout.fail(email, address);
+    if (lockedNow) throw locked(lockedNow);
+    throw new VigilError('VIGIL_ERR_UNAUTHORIZED', 'the email or the password is wrong');
   }
 
   async changePassword(userId: number, current: string, next: string): Promise<void> {
@@ -104,5 +146,11 @@ export class UserService {
 
 function locked(ms: number): VigilError {
   const seconds = Math.max(1, Math.ceil(ms / 1000));
-  return new VigilError('VIGIL_ERR_RATE_LIMITED', `too many failed sign-ins: this account is locked for ${Math.ceil(seconds / 60)} more minute(s)`, { retryAfterSeconds: seconds });
+  return new VigilError('VIGIL_ERR_RATE_LIMITED', `too many failed sign-ins for this email from this address: it is locked for ${Math.ceil(seconds / 60)} more minute(s)`, { retryAfterSeconds: seconds });
 }
+
+const emailTaken = (email: string) => new VigilError('VIGIL_ERR_CONFLICT', `a user with the email ${email} already exists`, { field: 'email' });
+const errorCode = (err: unknown) => String((err as { code?: unknown })?.code ?? '');
+const isUniqueViolation = (err: unknown) => errorCode(err) === '23505' || errorCode(err) === 'SQLITE_CONSTRAINT_UNIQUE';
+/** PostgreSQL's serialization failure (40001); SQLite's busy snapshot when another process wrote first. */
+const isSerializationFailure = (err: unknown) => errorCode(err) === '40001' || errorCode(err).startsWith('SQLITE_BUSY');
