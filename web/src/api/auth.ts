@@ -32,7 +32,7 @@ export function useMe() {
 }
 
 /** After a session starts or ends, everything cached belonged to someone else. */
-function useSessionChange() {
+export function useSessionChange() {
   const client = useQueryClient();
   return async () => {
     client.removeQueries({ predicate: (q) => q.queryKey[0] !== 'me' && q.queryKey[0] !== 'setup' });

@@ -109,7 +109,7 @@ export function useInvitations(slug: string, enabled = true) {
 export function useInvite(slug: string) {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: (body: { email: string; role: Role }) => api.post<{ invitation: Invitation; url: string; token: string }>(projectPath(slug, '/invitations'), body),
+    mutationFn: (body: { email: string; role: Role }) => api.post<{ invitation: Invitation; url: string; token: string; emailed: boolean }>(projectPath(slug, '/invitations'), body),
     onSuccess: () => client.invalidateQueries({ queryKey: settingsKeys.invitations(slug) }),
   });
 }

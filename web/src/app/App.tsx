@@ -3,6 +3,9 @@
  *
  *   /setup               first run (create the owner) while the instance has no user
  *   /sign-in             sign-in (any URL shows it while signed out, and stays the URL after)
+ *   /register, /forgot-password    while signed out: registration (when open), asking for a reset link
+ *   /invite/<token>, /reset-password/<token>    links from e-mails, signed in or not
+ *   /account             the signed-in user's account (password change)
  *   /                    the remembered (or first) project's home page
  *   /p/<slug>/<path>     a page of routes.tsx PROJECT_PAGES
  */
@@ -13,7 +16,7 @@ import type { Me } from '../api/types';
 import { ErrorBoundary, ErrorState, Loading, PageHeader } from '../components';
 import { Layout } from './Layout';
 import { navigate, matchPath, useLocation, Link } from './router';
-import { FirstRunPage, HOME_PATH, PROJECT_PAGES, SignInPage, projectUrl } from './routes';
+import { AccountPage, FirstRunPage, ForgotPasswordPage, HOME_PATH, InvitePage, PROJECT_PAGES, RegisterPage, ResetPasswordPage, SignInPage, projectUrl } from './routes';
 import { pickProject, rememberProject } from './project';
 
 /** Replaces the URL after render (navigating during render is not allowed). */
@@ -44,13 +47,29 @@ export function App() {
       </FullPage>
     );
   }
-  if (!me.data) return <FullPage><Suspense fallback={<Loading />}><SignInPage /></Suspense></FullPage>;
-  if (path === '/sign-in') return <Redirect to={new URLSearchParams(location.search).get('next') ?? '/'} />;
+  const linkPage = emailLinkPage(path, me.data);
+  if (linkPage) return <FullPage><Suspense fallback={<Loading />}>{linkPage}</Suspense></FullPage>;
+  if (!me.data) {
+    const Page = path === '/register' ? RegisterPage : path === '/forgot-password' ? ForgotPasswordPage : SignInPage;
+    return <FullPage><Suspense fallback={<Loading />}><Page /></Suspense></FullPage>;
+  }
+  if (['/sign-in', '/register', '/forgot-password'].includes(path)) return <Redirect to={new URLSearchParams(location.search).get('next') ?? '/'} />;
   return <SignedIn me={me.data} path={path} />;
+}
+
+/** The pages of links in e-mails: an invitation, a password reset. */
+function emailLinkPage(path: string, me: Me | null) {
+  const [, kind, token] = /^\/(invite|reset-password)\/([^/]+)$/.exec(path) ?? [];
+  if (kind === 'invite') return <InvitePage token={decodeURIComponent(token)} me={me} />;
+  if (kind === 'reset-password') return <ResetPasswordPage token={decodeURIComponent(token)} />;
+  return null;
 }
 
 function SignedIn({ me, path }: { me: Me; path: string }) {
   const slugs = me.projects.map((p) => p.slug);
+  if (path === '/account') {
+    return <Layout me={me} slug={pickProject(slugs) ?? null}><Suspense fallback={<Loading />}><AccountPage me={me} /></Suspense></Layout>;
+  }
   const m = /^\/p\/([^/]+)\/?(.*)$/.exec(path);
   if (!m) {
     const slug = pickProject(slugs);

@@ -55,6 +55,7 @@ export function Layout({ me, slug, children }: { me: Me; slug: string | null; ch
         })}
         <div className="sidebar-foot">
           <div className="muted small">Signed in as <strong>{me.user.email}</strong>{role && <> · {role}</>}</div>
+          <Link to="/account" className="muted small" aria-current={path === '/account' ? 'page' : undefined}>Your account</Link>
           <Button size="small" variant="ghost" busy={signOut.isPending} onClick={() => signOut.mutate(undefined, { onSuccess: () => navigate('/sign-in') })}>
             Sign out
           </Button>

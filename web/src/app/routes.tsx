@@ -70,6 +70,14 @@ export const PROJECT_PAGES: ProjectPage[] = [
 /** Pages outside the signed-in shell. */
 export const FirstRunPage = lazy(() => import('../pages/FirstRunPage'));
 export const SignInPage = lazy(() => import('../pages/SignInPage'));
+export const RegisterPage = lazy(() => import('../pages/RegisterPage'));
+export const ForgotPasswordPage = lazy(() => import('../pages/ForgotPasswordPage'));
+/** `/reset-password/<token>` */
+export const ResetPasswordPage = lazy(() => import('../pages/ResetPasswordPage'));
+/** `/invite/<token>`, signed in or not */
+export const InvitePage = lazy(() => import('../pages/InvitePage'));
+/** `/account`, in the signed-in shell */
+export const AccountPage = lazy(() => import('../pages/AccountPage'));
 
 /**
  * Started before the session is known: the page chunk of the URL, so it loads alongside the

@@ -27,13 +27,13 @@ export function Members({ slug, isOwner, myUserId, timeZone }: { slug: string; i
   const revoke = useRevokeInvitation(slug);
   const [email, setEmail] = useState('');
   const [role, setInviteRole] = useState<Role>('viewer');
-  const [link, setLink] = useState<{ email: string; url: string } | null>(null);
+  const [link, setLink] = useState<{ email: string; url: string; emailed: boolean } | null>(null);
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
     invite.mutate({ email: email.trim(), role }, {
       onSuccess: (r) => {
-        setLink({ email: r.invitation.email, url: r.url });
+        setLink({ email: r.invitation.email, url: r.url, emailed: r.emailed });
         setEmail('');
       },
     });
@@ -92,7 +92,7 @@ export function Members({ slug, isOwner, myUserId, timeZone }: { slug: string; i
             </form>
             {link && (
               <div style={{ marginTop: '1rem' }} role="status">
-                <p className="notice">Send this link to {link.email}: it is shown only this once.</p>
+                <p className="notice">{link.emailed ? `The invitation was e-mailed to ${link.email}. You can also send this link yourself: it is shown only this once.` : `Send this link to ${link.email}: it is shown only this once.`}</p>
                 <div style={{ display: 'flex', gap: '0.5rem', alignItems: 'center', marginTop: '0.5rem', flexWrap: 'wrap' }}>
                   <code style={{ wordBreak: 'break-all', userSelect: 'all' }}>{link.url}</code>
                   <CopyButton text={link.url} label="Copy link" />
