@@ -5,6 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppContext } from './app-context.js';
 import { VigilError } from './errors.js';
 import { ingestRoutes } from './ingest/routes.js';
+import { exportRoutes } from './ingest/export-route.js';
 import { analyticsRoutes } from './analytics/routes.js';
 import { opsRoutes } from './ops/routes.js';
 import { ROLES, restrictToRoles, type Role } from './ops/roles.js';
@@ -100,6 +101,7 @@ export async function buildServer(ctx: AppContext, opts: { roles?: readonly Role
 
   await app.register(opsRoutes, { ctx });
   await app.register(ingestRoutes, { ctx });
+  await app.register(exportRoutes, { ctx });
   await app.register(analyticsRoutes, { ctx });
   await app.register(liveRoutes, { ctx });
   await app.register(trackingPlanRoutes, { ctx });
