@@ -44,6 +44,7 @@ const POSTGRES_FILES = [
   'test/unit/jobs.test.ts', // queue, leases, worker, cluster ticks
   'test/integration/jobs-api.test.ts',
   'test/integration/accounts.test.ts', // users, sessions, memberships, invitations, audit log
+  'test/integration/account-mail.test.ts', // password-reset links, e-mailed invitations
   'test/integration/sign-in-limits.test.ts',
   'test/integration/permissions.test.ts', // every route under every role
   'test/integration/metrics-api.test.ts', // the catalog, metric values
