@@ -30,6 +30,7 @@ import { sdkRoutes } from './web/sdk-route.js';
 import { adminRoutes } from './auth/admin-routes.js';
 import { passwordResetRoutes } from './auth/password-reset-routes.js';
 import { projectRoutes } from './projects/routes.js';
+import { testEventRoutes } from './ingest/test-event-route.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -118,6 +119,7 @@ export async function buildServer(ctx: AppContext, opts: { roles?: readonly Role
   await app.register(adminRoutes, { ctx });
   await app.register(passwordResetRoutes, { ctx });
   await app.register(projectRoutes, { ctx });
+  await app.register(testEventRoutes, { ctx });
   // last: the web app answers GETs no other route takes (its own 404s go to the handler above)
   await app.register(webRoutes, {});
   return app;

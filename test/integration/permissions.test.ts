@@ -65,6 +65,7 @@ const RULES: Record<string, Rule> = {
   'GET /api/projects/:slug/jobs': 'viewer+keys',
   'GET /api/projects/:slug/metrics': 'viewer+keys',
   'POST /api/projects/:slug/metrics': 'editor+keys',
+  'POST /api/projects/:slug/test-event': 'editor+keys',
   'POST /api/projects/:slug/metrics/preview': 'viewer+keys',
   'GET /api/projects/:slug/metrics/:id': 'viewer+keys',
   'PATCH /api/projects/:slug/metrics/:id': 'editor+keys',

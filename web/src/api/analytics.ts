@@ -1,5 +1,5 @@
 /** Event queries of a project (src/analytics/routes.ts, tracking-plan.ts). */
-import { keepPreviousData, useInfiniteQuery, useQuery } from '@tanstack/react-query';
+import { keepPreviousData, useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, projectPath } from './client';
 import type { EventPage, Interval, Overview, Timeseries, TopEvents, TrackingPlan } from './types';
 
@@ -67,4 +67,15 @@ export function useEvents(slug: string, q: EventsQuery) {
 
 export function useTrackingPlan(slug: string, days: number) {
   return useQuery({ queryKey: analyticsKeys.trackingPlan(slug, days), queryFn: ({ signal }) => api.get<TrackingPlan>(projectPath(slug, '/tracking-plan'), { days }, signal), placeholderData: keepPreviousData });
+}
+
+/** Sends one "Vigil Test Event" through ingest; the project's charts are read again once it has had time to load. */
+export function useSendTestEvent(slug: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: () => api.post<{ messageId: string; event: string }>(projectPath(slug, '/test-event'), {}),
+    onSuccess: () => {
+      setTimeout(() => void client.invalidateQueries({ queryKey: analyticsKeys.all(slug) }), 2000);
+    },
+  });
 }

@@ -7,6 +7,7 @@ import type { PageProps } from '../app/routes';
 import { useSearchParam } from '../app/router';
 import { eventColumns, EventDetail } from '../components/events';
 import { Badge, Button, Card, PageHeader, Table } from '../components';
+import { GetStarted } from '../components/GetStarted';
 
 /** events kept on screen; older ones scroll away */
 const KEEP = 200;
@@ -86,7 +87,7 @@ export default function LivePage({ project }: PageProps) {
             rowKey={(e) => e.messageId}
             onRowClick={(e) => setSelected(e.messageId === selected ? null : e.messageId)}
             selectedKey={selected}
-            empty={status.state === 'open' ? (paused ? 'Paused.' : 'Waiting for events…') : 'Connecting…'}
+            empty={status.state === 'open' ? (paused ? 'Paused.' : <GetStarted project={project} title="Waiting for events…" onLivePage />) : 'Connecting…'}
             columns={eventColumns(project.timeZone)}
           />
         </Card>

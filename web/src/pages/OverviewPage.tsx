@@ -9,6 +9,7 @@ import { Link, useSearchParam } from '../app/router';
 import { formatAgo, formatNumber } from '../app/format';
 import { Badge, Card, PageHeader, QueryState, SEVERITY_TONE, StatCard, Table } from '../components';
 import { TimeSeriesChart, type ChartSeries } from '../components/TimeSeriesChart';
+import { GetStarted } from '../components/GetStarted';
 
 /** The ranges offered: the window, its interval, and the window before it. */
 const RANGES: Record<string, { label: string; from: string; interval: Interval; previous: { from: string; to: string } }> = {
@@ -69,7 +70,7 @@ export default function OverviewPage({ project }: PageProps) {
         </div>
       )}
       <Card title="Events">
-        <QueryState loading={series.isPending} error={series.error} onRetry={() => void series.refetch()} empty={!!series.data && series.data.series.every((s) => s.total === 0) && 'No events in this range yet.'}>
+        <QueryState loading={series.isPending} error={series.error} onRetry={() => void series.refetch()} empty={!!series.data && series.data.series.every((s) => s.total === 0) && <GetStarted project={project} title="No events in this range yet." />}>
           {chart && <TimeSeriesChart label="Events over time" x={chart.x} series={chart.lines} timeZone={project.timeZone} />}
         </QueryState>
       </Card>
