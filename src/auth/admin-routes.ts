@@ -8,6 +8,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../app-context.js';
+import type { MetaDb } from '../storage/meta/db.js';
 import { ErrorBody, SlugParams, errorResponses } from '../http-schemas.js';
 import { VigilError, badRequest } from '../errors.js';
 import { parseTimeInput } from '../time/index.js';
@@ -16,7 +17,6 @@ import type { ApiKey } from './api-keys.js';
 import type { AuditEntry, AuditFilter } from './audit.js';
 import type { Invitation } from './invitations.js';
 import { roleRank, type Member } from './memberships.js';
-import { checkPasswordRules } from './passwords.js';
 import { SignedIn } from './routes.js';
 import { CSRF_HEADER } from './sessions.js';
 import { normalizeEmail } from './users.js';
@@ -204,11 +204,12 @@ export async function adminRoutes(root: FastifyInstance, { ctx }: { ctx: AppCont
       projectId: project.id, actor: { type: 'user', id: user.id, label: user.email },
       action: 'invitation.accept', target: { type: 'invitation', id: invitation.id }, after: { email: user.email, role, newAccount },
     });
-    const accepted = async (userId: number) => {
-      await ctx.memberships.grant(project.id, userId, invitation.role);
+    const accepted = async (userId: number, tx: MetaDb) => {
+      await ctx.memberships.grant(project.id, userId, invitation.role, tx);
       // grant never lowers a role: report the one the user now has
-      return { project: { slug: project.slug, name: project.name }, role: (await ctx.memberships.roleOf(project.id, userId)) ?? invitation.role };
+      return { project: { slug: project.slug, name: project.name }, role: (await ctx.memberships.roleOf(project.id, userId, tx)) ?? invitation.role };
     };
+    const accountExists = () => new VigilError('VIGIL_ERR_CONFLICT', `an account for ${invitation.email} already exists: sign in as ${invitation.email}, then open the link again`);
 
     if (principal.type === 'key') throw new VigilError('VIGIL_ERR_FORBIDDEN', 'API keys cannot accept invitations: open the link in a browser');
     if (principal.type === 'user') {
@@ -218,22 +219,23 @@ export async function adminRoutes(root: FastifyInstance, { ctx }: { ctx: AppCont
       }
       const user = principal.user;
       if (user.email !== invitation.email) throw new VigilError('VIGIL_ERR_FORBIDDEN', `this invitation is for ${invitation.email}, but you are signed in as ${user.email}: sign out, then open the link again`);
-      await invitations.accept(token);
-      const result = await accepted(user.id);
+      const result = await invitations.accept(token, (tx) => accepted(user.id, tx));
       await record(user, result.role, false);
       return result;
     }
 
-    if (await ctx.users.findByEmail(invitation.email)) {
-      throw new VigilError('VIGIL_ERR_CONFLICT', `an account for ${invitation.email} already exists: sign in as ${invitation.email}, then open the link again`);
-    }
+    if (await ctx.users.findByEmail(invitation.email)) throw accountExists();
     const { password, name } = request.body;
     if (password === undefined) throw badRequest('choose a password for your new account (at least 12 characters)', { field: 'password' });
-    checkPasswordRules(password);
-    // claim the invitation before creating anything, so a link can make only one account
-    await invitations.accept(token);
-    const user = await ctx.users.create({ email: invitation.email, password, name });
-    const result = await accepted(user.id);
+    const newUser = await ctx.users.prepare({ email: invitation.email, password, name });
+    // one transaction claims the link, makes the account and grants the membership: an accept of
+    // another link for the same email at the same moment gets a 409 and leaves its link unused
+    const { user, result } = await invitations.accept(token, async (tx) => {
+      const user = await ctx.users.insert(newUser, tx).catch((err) => {
+        throw err instanceof VigilError && err.status === 409 ? accountExists() : err;
+      });
+      return { user, result: await accepted(user.id, tx) };
+    });
     await record(user, result.role, true);
     reply.code(201);
     return { ...result, ...(await startSession(ctx, request, reply, user)) };

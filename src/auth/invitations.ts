@@ -104,15 +104,21 @@ export class InvitationService {
   }
 
   /**
-   * Marks the token's invitation accepted. Only one caller can do so: the update is conditional on
-   * the invitation still being pending, so two concurrent accepts get one success and one 410.
+   * Marks the token's invitation accepted and runs `then` (create the account, grant the
+   * membership) in the same transaction, so an invitation is never used up without what it grants:
+   * if `then` fails, it stays pending. Only one caller can accept: the update is conditional on the
+   * invitation still being pending, so two concurrent accepts get one success and one 410.
+   * `then` must use only the transaction it is given (SQLite has one connection).
    */
-  async accept(token: string): Promise<Invitation> {
+  async accept<T>(token: string, then: (tx: MetaDb, invitation: Invitation) => Promise<T>): Promise<T> {
     const now = this.now();
-    const rows = await this.db.updateTable('invitations').set({ accepted_at: now })
-      .where('token_hash', '=', this.hash(token)).where('accepted_at', 'is', null).where('revoked_at', 'is', null).where('expires_at', '>', now)
-      .returningAll().execute();
-    if (rows.length === 1) return toInvitation(rows[0], now);
+    const done = await this.db.transaction().execute(async (tx) => {
+      const rows = await tx.updateTable('invitations').set({ accepted_at: now })
+        .where('token_hash', '=', this.hash(token)).where('accepted_at', 'is', null).where('revoked_at', 'is', null).where('expires_at', '>', now)
+        .returningAll().execute();
+      return rows.length === 1 ? { value: await then(tx, toInvitation(rows[0], now)) } : null;
+    });
+    if (done) return done.value;
     // not pending (any more): find says why
     const { invitation } = await this.find(token);
     throw unusable(invitation);

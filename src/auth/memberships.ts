@@ -17,17 +17,17 @@ export interface Member {
 export class MembershipService {
   constructor(private db: MetaDb, private now: () => number = Date.now) {}
 
-  async roleOf(projectId: number, userId: number): Promise<Role | undefined> {
-    const row = await this.db.selectFrom('memberships').select('role').where('project_id', '=', projectId).where('user_id', '=', userId).executeTakeFirst();
+  async roleOf(projectId: number, userId: number, db: MetaDb = this.db): Promise<Role | undefined> {
+    const row = await db.selectFrom('memberships').select('role').where('project_id', '=', projectId).where('user_id', '=', userId).executeTakeFirst();
     return row?.role as Role | undefined;
   }
 
-  /** Adds a member, or changes the role of one (never lowering it: an invitation for less keeps the more). */
-  async grant(projectId: number, userId: number, role: Role): Promise<void> {
-    const current = await this.roleOf(projectId, userId);
+  /** Adds a member, or changes the role of one (never lowering it: an invitation for less keeps the more); in `db`, a caller's transaction, when given. */
+  async grant(projectId: number, userId: number, role: Role, db: MetaDb = this.db): Promise<void> {
+    const current = await this.roleOf(projectId, userId, db);
     if (current && roleRank(current) >= roleRank(role)) return;
-    if (current) await this.db.updateTable('memberships').set({ role }).where('project_id', '=', projectId).where('user_id', '=', userId).execute();
-    else await this.db.insertInto('memberships').values({ project_id: projectId, user_id: userId, role, created_at: this.now() }).execute();
+    if (current) await db.updateTable('memberships').set({ role }).where('project_id', '=', projectId).where('user_id', '=', userId).execute();
+    else await db.insertInto('memberships').values({ project_id: projectId, user_id: userId, role, created_at: this.now() }).execute();
   }
 
   async list(projectId: number): Promise<Member[]> {
