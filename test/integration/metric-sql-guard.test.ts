@@ -8,7 +8,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DuckDbEventStore } from '../../src/storage/events/duckdb.js';
-import { checkUserSql, toUserSqlRows, userSqlStatement } from '../../src/storage/events/duckdb-user-sql.js';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { checkUserSql, runCheckedUserSql, toUserSqlRows, userSqlStatements } from '../../src/storage/events/duckdb-user-sql.js';
+import { ALLOWED_FUNCTIONS } from '../../src/storage/events/duckdb-user-sql-functions.js';
+import { EVENTS_DDL, segmentLoadSql } from '../../src/storage/events/duckdb-sql.js';
 import type { UserSqlQuery } from '../../src/storage/events/event-store.js';
 import { VigilError, type ErrorCode } from '../../src/errors.js';
 import { GOOD, HOUR, T0, byBucket, expectRefusals, iso, userSqlQuery, userSqlRows } from '../helpers/user-sql-fixture.js';
@@ -165,6 +168,65 @@ describe('user-written metric SQL on a real DuckDB store', () => {
     });
   });
 
+  describe('functions not on the allowlist are refused, naming the function', () => {
+    const cases: [string, string][] = [
+      // statistics of the base table's column: another project's user ids and event names
+      ["SELECT bucket, count(*) AS value, stats(user_id) AS breakdown FROM events GROUP BY ALL", 'stats'],
+      // built-in macros that run table functions, and the wrapped statement with the project id
+      ["SELECT now() AS bucket, 1 AS value, get_block_size('memory')::VARCHAR AS breakdown", 'get_block_size'],
+      ['SELECT now() AS bucket, 1 AS value, format_type(16, 1) AS breakdown', 'format_type'],
+      ['SELECT now() AS bucket, 1 AS value, pg_get_viewdef(1) AS breakdown', 'pg_get_viewdef'],
+      ['SELECT now() AS bucket, 1 AS value, pg_get_constraintdef(1) AS breakdown', 'pg_get_constraintdef'],
+      ['SELECT now() AS bucket, 1 AS value, current_query() AS breakdown', 'current_query'],
+      ["SELECT now() AS bucket, 1 AS value, current_setting('memory_limit') AS breakdown", 'current_setting'],
+      ['SELECT now() AS bucket, 1 AS value, version() AS breakdown', 'version'],
+      // DuckDB's names are case-insensitive, and its parser writes them in lower case
+      ['SELECT now() AS bucket, 1 AS value, CURRENT_QUERY() AS breakdown', 'current_query'],
+    ];
+    for (const [sql, name] of cases) test(sql, () => refused(sql, 'VIGIL_ERR_METRIC_SQL_FORBIDDEN', new RegExp(`function ${name} is not allowed: it is not on the list of functions a metric's SQL may call`)));
+
+    test('every name on the allowlist is a function this DuckDB knows', async () => {
+      // unnest: the parser writes `x = ANY (list)` with it; DuckDB lists it as a table function
+      const known = new Set(['unnest', ...(await store.rawQuery("SELECT DISTINCT function_name AS name FROM duckdb_functions() WHERE function_type IN ('scalar', 'aggregate', 'macro')")).map((r) => String(r.name).toLowerCase())]);
+      assert.deepEqual([...ALLOWED_FUNCTIONS].filter((f) => !known.has(f)), []);
+    });
+
+    test('metric SQL a reasonable author writes still runs: math, strings, regexps, dates, JSON, lists, quantiles, windows', async () => {
+      const sql = `SELECT bucket, breakdown, value FROM (
+        SELECT bucket, upper(coalesce(country, '?')) || '-' || regexp_replace(lower(event), '[^a-z]', '', 'g') AS breakdown,
+          round(ln(exp(count(*)))) + quantile_cont(epoch(timestamp), 0.5) * 0 + approx_count_distinct(user_id) * 0 + list_sum([1, 2]) * 0
+            + coalesce(max(json_extract_string(properties, '$.missing')::INT), 0) + date_diff('hour', date_trunc('hour', min(timestamp)), max(bucket)) AS value,
+          row_number() OVER (PARTITION BY bucket ORDER BY count(*) DESC) AS rank_in_bucket
+        FROM events WHERE event = 'Signed Up' AND strftime(bucket, '%Y') = '2026' GROUP BY 1, 2) WHERE rank_in_bucket <= 1`;
+      assert.deepEqual(byBucket(await run(sql)), { [`${iso(0)} DE-signedup`]: 2, [`${iso(1)} DE-signedup`]: 2, [`${iso(2)} FR-signedup`]: 1 });
+    });
+  });
+
+  describe('the copy of the window is the boundary: what the SQL runs over holds one project’s rows only', () => {
+    test('stats() past the guard sees only this project’s user ids and event names', async () => {
+      const instance = await DuckDBInstance.create(':memory:');
+      const c = await instance.connect();
+      try {
+        await c.run(EVENTS_DDL);
+        await c.run(segmentLoadSql(path.join(dir, 'seg-1.ndjson')).insertEvents);
+        const q = userSqlQuery("SELECT bucket, 1 AS value, stats(user_id) || stats(event) AS breakdown FROM events WHERE event = 'Signed Up' GROUP BY ALL");
+        const [row] = await runCheckedUserSql(c, q, { columns: ['user_id', 'event'] });
+        assert.match(row.breakdown ?? '', /\[Min: u1, Max: u1/);
+        assert.doesNotMatch(row.breakdown ?? '', /u-secret|Secret/);
+      } finally {
+        c.closeSync();
+        instance.closeSync();
+      }
+    });
+
+    test('the guard lists the view columns the text names: all of them for a star', async () => {
+      const columns = async (sql: string) => (await checkUserSql(async (text) => (await store.rawQuery('SELECT json_serialize_sql($1::VARCHAR) AS ast', [text]))[0].ast as string, sql)).columns;
+      assert.deepEqual(await columns(GOOD), ['event']);
+      assert.deepEqual(await columns('SELECT e.bucket, count(DISTINCT e.session_id) AS value FROM events e JOIN events f USING (user_id) GROUP BY 1'), ['user_id', 'session_id']);
+      assert.equal((await columns('SELECT bucket, count(*) AS value FROM (SELECT * FROM events) GROUP BY 1')).length, 18);
+    });
+  });
+
   describe('comment tricks run harmlessly', () => {
     test('a trailing line comment does not swallow the closing parenthesis', async () => {
       assert.deepEqual(byBucket(await run(`${GOOD} -- )`)), { [iso(0)]: 3, [iso(1)]: 2, [iso(2)]: 1 });
@@ -199,6 +261,16 @@ describe('user-written metric SQL on a real DuckDB store', () => {
         return true;
       });
       assert.equal((await run(tenRows, { maxRows: 10 })).length, 10);
+    });
+
+    test('a value over 4096 bytes, or a result over 8 MB, is refused inside the engine with a 400', async () => {
+      const started = Date.now();
+      const tooLarge = (sql: string, reason: RegExp) => expectRefusals(sql, [() => run(sql, { maxRows: 100_000 })], 'VIGIL_ERR_METRIC_SQL_TOO_LARGE', reason);
+      await tooLarge("SELECT bucket, count(*) AS value, repeat('x', 33554432) AS breakdown FROM events GROUP BY ALL", /a value in the metric's SQL result is longer than 4096 bytes; return numbers and short breakdown keys/);
+      assert.ok(Date.now() - started < 5000, `refused after ${Date.now() - started} ms`);
+      // 306 rows x 10 of 4,000 bytes each: 12 MB
+      await tooLarge("SELECT bucket, 1 AS value, repeat('y', 4000) || x AS breakdown FROM events, (SELECT unnest(range(10)) AS x)", /the metric's SQL result is larger than 8 MB/);
+      assert.equal((await run("SELECT bucket, 1 AS value, repeat('y', 4000) || x AS breakdown FROM events, (SELECT unnest(range(2)) AS x) WHERE event = 'Signed Up'")).length, 12);
     });
 
     test('a missing value column is named, with the columns returned', async () => {
@@ -237,12 +309,13 @@ describe('checkUserSql walks every node of the AST', () => {
 describe('userSqlStatement and toUserSqlRows', () => {
   const q: UserSqlQuery = { projectId: 3, sql: 'SELECT bucket, 1 AS value FROM events -- note;\n;; \n', fromMs: 0, toMs: HOUR, grainMs: HOUR, timeoutMs: 1000, maxRows: 50 };
 
-  test('the user text sits on its own lines under the project view, without trailing semicolons', () => {
-    const { sql, params } = userSqlStatement(q);
-    assert.deepEqual(params, []);
-    assert.match(sql, /^WITH events AS \(\n {2}SELECT event, type, user_id, .*, country, make_timestamp\(\(epoch_ms\(timestamp\) \/\/ 3600000 \* 3600000\) \* 1000\) AS bucket\n {2}FROM main\.events WHERE project_id = 3 AND /);
-    assert.ok(sql.endsWith('SELECT * FROM (\nSELECT bucket, 1 AS value FROM events -- note\n) AS user_query LIMIT 51'), sql);
-    assert.doesNotMatch(sql.split('FROM main.events')[0], /project_id|ip_hash/);
+  test('the copy holds one project’s window and the columns named; the user text sits on its own lines over it', () => {
+    const { copy, query, drop } = userSqlStatements(q, { columns: ['event', 'country'] });
+    assert.match(copy, /^CREATE OR REPLACE TEMP TABLE vigil_user_sql_events AS\nSELECT event, country, make_timestamp\(\(epoch_ms\(timestamp\) \/\/ 3600000 \* 3600000\) \* 1000\) AS bucket\nFROM main\.events WHERE project_id = 3 AND /);
+    assert.match(query, /^WITH events AS \(SELECT \* FROM temp\.main\.vigil_user_sql_events\)\n/);
+    assert.ok(query.includes('FROM (SELECT * FROM (\nSELECT bucket, 1 AS value FROM events -- note\n) AS user_query LIMIT 51) AS user_query\n'), query);
+    assert.doesNotMatch(query, /project_id|main\.events/);
+    assert.equal(drop, 'DROP TABLE IF EXISTS temp.main.vigil_user_sql_events');
   });
 
   test('buckets: timestamps as UTC (or with their offset), dates, epoch ms as numbers or strings', () => {

@@ -3,13 +3,19 @@
  *
  * 1. `checkUserSql` parses the text with DuckDB (json_serialize_sql, which only serializes
  *    SELECTs) and walks the whole AST: one SELECT, reading only the unqualified `events` view and
- *    CTEs in scope, no table functions, no function that reads files, settings or system state.
- * 2. `userSqlStatement` runs the checked text as a subquery under a CTE named `events` holding one
- *    project's rows in the window (no project_id, no ip_hash), so even a missed path sees nothing
- *    else; the row count is capped by LIMIT and the store interrupts a statement that overruns.
+ *    CTEs in scope, no table functions, and only functions on the allowlist
+ *    (duckdb-user-sql-functions.ts).
+ * 2. `runCheckedUserSql` copies one project's rows in the window (no project_id, no ip_hash; only
+ *    the columns the text names) into a temporary table of the connection and runs the checked
+ *    text over it as `events`: a function that reads a column's table (stats(), say) sees that
+ *    copy, never another project's rows. The result's rows, each value's size and the total size
+ *    are capped inside the engine, and the time limit covers the copy and reading the result.
  */
+import type { DuckDBConnection } from '@duckdb/node-api';
 import type { UserSqlQuery, UserSqlRow } from './event-store.js';
-import { type Sql, int, slotExpr, windowWhere } from './duckdb-sql.js';
+import { int, slotExpr, windowWhere } from './duckdb-sql.js';
+import { ALLOWED_FUNCTIONS, PARSER_MAIN_FUNCTIONS } from './duckdb-user-sql-functions.js';
+import { MAX_RESULT_BYTES, MAX_RESULT_CELL_BYTES, cellTooLarge, resultTooLarge, timedOut } from './user-sql-limits.js';
 import { VigilError } from '../../errors.js';
 
 export const MAX_USER_SQL_CHARS = 20_000;
@@ -17,11 +23,6 @@ export const MAX_USER_SQL_CHARS = 20_000;
 /** The columns of the `events` view a metric's SQL reads, besides `bucket`. */
 const VIEW_COLUMNS = ['event', 'type', 'user_id', 'anonymous_id', 'distinct_id', 'session_id', 'timestamp', 'received_at', 'properties', 'context', 'page_path', 'referrer_host', 'app_version', 'platform', 'os', 'browser', 'device_type', 'country'];
 
-/** Functions that read files, settings, variables, secrets, sequences or the catalog. */
-const FORBIDDEN_FUNCTION = /^(read_.*|.*_scan|glob|current_setting|getenv|getvariable|set_variable|duckdb_.*|pragma_.*|sniff_csv|.*extension.*|query|query_table|sql_auto_complete|json_execute_serialized_sql|.*secret.*|nextval|currval|checkpoint|force_checkpoint|parquet_.*|iceberg_.*|delta_.*)$/i;
-
-/** Functions DuckDB's parser itself writes as main.f: list and struct literals, EXTRACT, TRIM, LIKE ... ESCAPE ... */
-const PARSER_MAIN_FUNCTIONS = new Set(['list_value', 'struct_pack', 'map', 'row', 'date_part', 'position', 'substring', 'trim', 'ltrim', 'rtrim', 'overlay', 'timezone', 'like_escape', 'not_like_escape', 'ilike_escape', 'not_ilike_escape', 'list_apply', 'list_filter', 'struct_extract']);
 
 /** Statement kinds named in the message when DuckDB refuses to serialize a non-SELECT. */
 const STATEMENT_KEYWORDS = new Set(['DROP', 'DELETE', 'INSERT', 'UPDATE', 'CREATE', 'ALTER', 'TRUNCATE', 'MERGE', 'PRAGMA', 'ATTACH', 'DETACH', 'USE', 'COPY', 'INSTALL', 'LOAD', 'FORCE', 'SET', 'RESET', 'CALL', 'EXPORT', 'IMPORT', 'VACUUM', 'CHECKPOINT', 'BEGIN', 'COMMIT', 'ROLLBACK', 'ABORT', 'PREPARE', 'EXECUTE', 'DEALLOCATE', 'EXPLAIN', 'ANALYZE', 'UPDATE_EXTENSIONS']);
@@ -40,8 +41,20 @@ const shown = (v: unknown) => {
   return json.length > 80 ? `${json.slice(0, 77)}...` : json;
 };
 
+/** What the guard learned of a query it let through. */
+export interface CheckedUserSql {
+  /** the view's columns the text may read (names it mentions; all of them for *, COLUMNS(...) and PIVOT) */
+  columns: readonly string[];
+}
+
+/** Names the AST mentions as columns; `all` once a star, COLUMNS(...) or PIVOT may read any. */
+interface NamedColumns {
+  names: Set<string>;
+  all: boolean;
+}
+
 /** Throws a 400 VigilError saying why `sql` may not run; `parse` returns DuckDB's json_serialize_sql output. */
-export async function checkUserSql(parse: (sql: string) => Promise<string>, sql: string): Promise<void> {
+export async function checkUserSql(parse: (sql: string) => Promise<string>, sql: string): Promise<CheckedUserSql> {
   if (!sql.trim()) throw invalid("the metric's SQL is empty");
   if (sql.length > MAX_USER_SQL_CHARS) throw invalid(`the metric's SQL is ${sql.length} characters long; at most ${MAX_USER_SQL_CHARS} are allowed`);
   const parsed = JSON.parse(await parse(sql)) as Node;
@@ -58,7 +71,9 @@ export async function checkUserSql(parse: (sql: string) => Promise<string>, sql:
   const statements = Array.isArray(parsed.statements) ? parsed.statements : [];
   if (statements.length === 0) throw invalid("the metric's SQL holds no statement (only comments or semicolons)");
   if (statements.length > 1) throw forbidden(`the metric's SQL holds ${statements.length} statements; exactly one SELECT is allowed`, { statements: statements.length });
-  walk(statements[0], new Set());
+  const named: NamedColumns = { names: new Set(), all: false };
+  walk(statements[0], new Set(), named);
+  return { columns: VIEW_COLUMNS.filter((c) => named.all || named.names.has(c)) };
 }
 
 /** The first keyword of each `;`-separated piece, comments removed: only a hint for the message. */
@@ -73,9 +88,9 @@ function statementKinds(sql: string): string[] {
  * of the same WITH, a recursive CTE's own name only to its recursive (right) side. DuckDB binds
  * any other name to a real table, so it must be `events` or a CTE in scope.
  */
-function walk(value: unknown, scope: ReadonlySet<string>): void {
+function walk(value: unknown, scope: ReadonlySet<string>, named: NamedColumns): void {
   if (Array.isArray(value)) {
-    for (const item of value) walk(item, scope);
+    for (const item of value) walk(item, scope, named);
     return;
   }
   if (!isNode(value)) return;
@@ -84,16 +99,17 @@ function walk(value: unknown, scope: ReadonlySet<string>): void {
   if (ctes) {
     const visible = new Set(scope);
     for (const cte of ctes) {
-      walk(cte.value, new Set(visible));
+      walk(cte.value, new Set(visible), named);
       visible.add(cte.key.toLowerCase());
     }
     inner = visible;
   }
   checkNode(value, inner);
+  noteColumns(value, named);
   for (const [key, child] of Object.entries(value)) {
     if (key === 'cte_map' && ctes) continue;
-    if (key === 'right' && value.type === 'RECURSIVE_CTE_NODE') walk(child, new Set([...inner, text(value.cte_name).toLowerCase()]));
-    else walk(child, inner);
+    if (key === 'right' && value.type === 'RECURSIVE_CTE_NODE') walk(child, new Set([...inner, text(value.cte_name).toLowerCase()]), named);
+    else walk(child, inner, named);
   }
 }
 
@@ -121,20 +137,78 @@ function checkNode(node: Node, scope: ReadonlySet<string>): void {
     if (qualifier && !(qualifier === 'main' && PARSER_MAIN_FUNCTIONS.has(name))) {
       throw forbidden(`function ${qualifier}.${name} is not allowed: a metric's SQL may call only unqualified built-in functions (for a method call x.${name}(...), write ${name}(x, ...))`, { function: `${qualifier}.${name}` });
     }
-    if (FORBIDDEN_FUNCTION.test(name)) throw forbidden(`function ${name} is not allowed: it reads files, settings, secrets or system state`, { function: name });
+    if (!ALLOWED_FUNCTIONS.has(name.toLowerCase())) throw forbidden(`function ${name} is not allowed: it is not on the list of functions a metric's SQL may call (arithmetic, math, text, regular expressions, dates and times, JSON, lists and structs, aggregates and window functions)`, { function: name });
   }
 }
 
-/** The statement that runs a checked query against the project's `events` view, capped at maxRows + 1 rows. */
-export function userSqlStatement(q: UserSqlQuery): Sql {
-  const sql = `WITH events AS (
-  SELECT ${VIEW_COLUMNS.join(', ')}, make_timestamp((${slotExpr(q)}) * 1000) AS bucket
-  FROM main.events WHERE ${windowWhere(q)}
-)
-SELECT * FROM (
+/** Over-approximates the columns read: any part of a column reference, any USING column. */
+function noteColumns(node: Node, named: NamedColumns): void {
+  if (node.class === 'STAR' || text(node.type).includes('PIVOT')) named.all = true;
+  for (const key of ['column_names', 'using_columns']) {
+    const names = node[key];
+    if (Array.isArray(names)) for (const name of names) if (typeof name === 'string') named.names.add(name.toLowerCase());
+  }
+}
+
+/** The connection's temporary copy of the window: the only rows a metric's SQL runs over. */
+const COPY_TABLE = 'vigil_user_sql_events';
+/** Errors the size checks raise inside the engine (error() is not on the allowlist, so a user's SQL cannot forge them). */
+const CELL_TOO_LARGE = 'vigil: result value too large';
+const RESULT_TOO_LARGE = 'vigil: result too large';
+/** The column the total size check adds to the result. */
+const SIZE_CHECK = 'vigil_result_size_check';
+
+/**
+ * The statements that copy the window's rows (the columns the text reads, and `bucket`), run the
+ * checked text over the copy as `events` with its limits, and drop the copy. The text is capped at
+ * maxRows + 1 rows; then every value (as text) must fit MAX_RESULT_CELL_BYTES and all of them
+ * together MAX_RESULT_BYTES, or error() stops the statement before a row leaves the engine.
+ */
+export function userSqlStatements(q: UserSqlQuery, checked: CheckedUserSql): { copy: string; query: string; drop: string } {
+  const copy = `CREATE OR REPLACE TEMP TABLE ${COPY_TABLE} AS
+SELECT ${[...checked.columns, `make_timestamp((${slotExpr(q)}) * 1000) AS bucket`].join(', ')}
+FROM main.events WHERE ${windowWhere(q)}`;
+  const query = `WITH events AS (SELECT * FROM temp.main.${COPY_TABLE})
+SELECT *, CASE WHEN sum(strlen(concat_ws('', *COLUMNS(*)))) OVER () > ${int(MAX_RESULT_BYTES)} THEN error('${RESULT_TOO_LARGE}') END AS ${SIZE_CHECK}
+FROM (SELECT * FROM (
 ${withoutTrailingSemicolons(q.sql)}
-) AS user_query LIMIT ${int(q.maxRows + 1)}`;
-  return { sql, params: [] };
+) AS user_query LIMIT ${int(q.maxRows + 1)}) AS user_query
+WHERE CASE WHEN strlen(COLUMNS(*)::VARCHAR) > ${int(MAX_RESULT_CELL_BYTES)} THEN error('${CELL_TOO_LARGE}') ELSE true END`;
+  return { copy, query, drop: `DROP TABLE IF EXISTS temp.main.${COPY_TABLE}` };
+}
+
+/** Runs checked SQL on `c` (a connection no one else uses meanwhile) over a copy of the project's window, within q.timeoutMs. */
+export async function runCheckedUserSql(c: DuckDBConnection, q: UserSqlQuery, checked: CheckedUserSql): Promise<UserSqlRow[]> {
+  const { copy, query, drop } = userSqlStatements(q, checked);
+  const started = performance.now();
+  let expired = false;
+  const timer = setTimeout(() => {
+    expired = true;
+    c.interrupt();
+  }, q.timeoutMs);
+  // an interrupt that lands between two statements stops neither, so each start checks the clock too
+  const run = async (sql: string) => {
+    if (expired) throw timedOut(q.timeoutMs);
+    return c.runAndReadAll(sql);
+  };
+  try {
+    await run(copy);
+    const rows = (await run(query)).getRowObjectsJson();
+    // reading the result into JavaScript counts against the limit too
+    if (performance.now() - started > q.timeoutMs) throw timedOut(q.timeoutMs);
+    return toUserSqlRows(rows.map(({ [SIZE_CHECK]: _, ...row }) => row), q.maxRows);
+  } catch (err) {
+    if (err instanceof VigilError) throw err;
+    const message = (err as Error).message;
+    if (expired || /interrupt/i.test(message)) throw timedOut(q.timeoutMs);
+    if (message.includes(CELL_TOO_LARGE)) throw cellTooLarge();
+    if (message.includes(RESULT_TOO_LARGE)) throw resultTooLarge();
+    // the statement passed the guard, so an error now is in the user's SQL (an unknown column, a bad cast ...)
+    throw invalid(`the metric's SQL failed: ${message}`);
+  } finally {
+    clearTimeout(timer);
+    await c.run(drop).catch(() => undefined);
+  }
 }
 
 /** Drops trailing semicolons and whitespace (a loop: a regex like /[\s;]+$/ backtracks on long runs). */

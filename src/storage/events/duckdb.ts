@@ -3,7 +3,7 @@ import path from 'node:path';
 import { DuckDBConnection, DuckDBInstance, JsonDuckDBValueConverter } from '@duckdb/node-api';
 import type { EventCountRow, EventCountsQuery, EventListQuery, EventRow, EventStore, ExportQuery, MetricScanQuery, MetricScanRow, SchemaProfileQuery, SchemaProfileRow, Segment, TimeseriesQuery, TimeseriesRow, Totals, UserSqlQuery, UserSqlRow, ValueSharesQuery, WindowQuery } from './event-store.js';
 import { metricScanSql } from './duckdb-metric-sql.js';
-import { checkUserSql, toUserSqlRows, userSqlStatement } from './duckdb-user-sql.js';
+import { type CheckedUserSql, checkUserSql, runCheckedUserSql } from './duckdb-user-sql.js';
 import { EVENTS_DDL, type Sql, eventCountsSql, exportSql, int, listEventsSql, schemaProfileSql, segmentLoadSql, timeseriesSql, topEventsSql, totalsSql, valueSharesSql } from './duckdb-sql.js';
 import { VigilError } from '../../errors.js';
 import { cutDeep } from './well-formed.js';
@@ -160,7 +160,11 @@ export class DuckDbEventStore implements EventStore {
   }
 
   async validateUserSql(sql: string): Promise<void> {
-    await checkUserSql(async (text) => {
+    await this.checkUserSql(sql);
+  }
+
+  private checkUserSql(sql: string): Promise<CheckedUserSql> {
+    return checkUserSql(async (text) => {
       // parsing reads no table, so it is not counted as a query
       const [row] = await this.query<{ ast: string }>({ sql: 'SELECT json_serialize_sql($1::VARCHAR) AS ast', params: [text] }, this.timeoutMs, undefined, false);
       return row.ast;
@@ -168,16 +172,9 @@ export class DuckDbEventStore implements EventStore {
   }
 
   async runUserSql(q: UserSqlQuery): Promise<UserSqlRow[]> {
-    await this.validateUserSql(q.sql);
-    let rows: Record<string, Json>[];
-    try {
-      rows = await this.query<Record<string, Json>>(userSqlStatement(q), q.timeoutMs, (ms) => new VigilError('VIGIL_ERR_METRIC_SQL_TIMEOUT', `the metric's SQL ran longer than its limit of ${ms} ms and was stopped`));
-    } catch (err) {
-      // the statement passed the guard, so an error now is in the user's SQL (an unknown column, a bad cast ...)
-      if (err instanceof VigilError) throw err;
-      throw new VigilError('VIGIL_ERR_METRIC_SQL_INVALID', `the metric's SQL failed: ${(err as Error).message}`);
-    }
-    return toUserSqlRows(rows, q.maxRows);
+    const checked = await this.checkUserSql(q.sql);
+    this.queries++;
+    return this.readers.use((c) => runCheckedUserSql(c, q, checked));
   }
 
   async timeseries(q: TimeseriesQuery): Promise<TimeseriesRow[]> {
