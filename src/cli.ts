@@ -14,6 +14,7 @@ import { AuditLog } from './auth/audit.js';
 import { resetPasswordCommand } from './auth/reset-password-command.js';
 import { seedDemo } from './demo/seed.js';
 import { exportNdjson, importNdjson } from './ingest/import-export.js';
+import { exportFromServer, metricsFromServer, serverApi, storeInUseError } from './cli/server-api.js';
 import { WalQuarantine, quarantineDir } from './ingest/wal-quarantine.js';
 import { parseTimeInput } from './time/index.js';
 import { VigilError } from './errors.js';
@@ -68,10 +69,18 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Commands that read or write events own the event store, so no server may be running. */
-async function withApp<T>(fn: (ctx: AppContext) => Promise<T>): Promise<T> {
+/**
+ * Commands that read or write events own the event store, so no server may be running: when one
+ * holds it, a one-line message says so (and, `viaApi`, that --url goes through the server instead).
+ */
+async function withApp<T>(fn: (ctx: AppContext) => Promise<T>, opts: { viaApi?: boolean } = {}): Promise<T> {
   const c = config();
-  const ctx = await createAppContext(c, quietLogger(c));
+  let ctx: AppContext;
+  try {
+    ctx = await createAppContext(c, quietLogger(c));
+  } catch (err) {
+    throw storeInUseError(err, { viaApi: opts.viaApi ?? false }) ?? err;
+  }
   try {
     return await fn(ctx);
   } finally {
@@ -278,12 +287,16 @@ program
     console.error(`${result.rows} rows scored, ${result.anomalies} anomalies`);
   });
 
-const metrics = program.command('metrics').description('the metrics catalog (the server must be stopped)');
+const metrics = program.command('metrics').description('the metrics catalog (the server must be stopped, or --url given where offered)');
 metrics
   .command('list')
   .requiredOption('--project <slug>')
-  .action(async (o: { project: string }) => {
-    const list = await withApp(async (ctx) => ctx.catalog.list(await ctx.projects.getBySlug(o.project)));
+  .option('--url <url>', 'list through a running server\'s API (VIGIL_URL), with --key')
+  .option('--key <key>', 'an API key of the project with the read scope (VIGIL_API_KEY)')
+  .action(async (o: { project: string; url?: string; key?: string }) => {
+    const api = serverApi(o);
+    type Summary = Awaited<ReturnType<AppContext['catalog']['list']>>[number];
+    const list = api ? await metricsFromServer<Summary>(api, o.project) : await withApp(async (ctx) => ctx.catalog.list(await ctx.projects.getBySlug(o.project)), { viaApi: true });
     console.table(list.map((m) => ({ id: m.id, name: m.name, kind: m.kind, interval: m.interval, status: m.status, latest: m.latest?.value ?? null, collectedUntil: m.collectedUntil })));
   });
 metrics
@@ -326,19 +339,21 @@ program
 
 program
   .command('export')
-  .description('write a project\'s events as Segment-format NDJSON (the server must be stopped)')
+  .description('write a project\'s events as Segment-format NDJSON (the server must be stopped, or --url given)')
   .requiredOption('--project <slug>')
   .option('--from <when>', 'start (inclusive)', '1970-01-01')
   .option('--to <when>', 'end (exclusive); default: no end, so events with a clock-skewed future time are kept')
   .option('--out <file>', 'output file (default: standard output)')
-  .action(async (o: { project: string; from: string; to?: string; out?: string }) => {
+  .option('--url <url>', 'export through a running server\'s API (VIGIL_URL), with --key; the output is the same')
+  .option('--key <key>', 'an API key of the project with the read scope (VIGIL_API_KEY)')
+  .action(async (o: { project: string; from: string; to?: string; out?: string; url?: string; key?: string }) => {
     const fromMs = parseWhen(o.from, 'from');
-    const toMs = o.to === undefined ? LATEST_TIME_MS : parseWhen(o.to, 'to');
-    const count = await withApp(async (ctx) => {
-      const projectId = (await ctx.projects.getBySlug(o.project)).id;
-      // the file is opened only once the arguments are known to be good, and synchronously so a
-      // bad path is reported here rather than as an unhandled stream error
-      if (!o.out) return exportNdjson(ctx, { projectId, fromMs, toMs }, process.stdout);
+    const toMs = o.to === undefined ? undefined : parseWhen(o.to, 'to');
+    const api = serverApi(o);
+    // the file is opened only once the arguments are known to be good, and synchronously so a
+    // bad path is reported here rather than as an unhandled stream error
+    const open = () => {
+      if (!o.out) return { out: process.stdout, finish: async () => undefined };
       let fd: number;
       try {
         fd = fs.openSync(o.out, 'w');
@@ -346,10 +361,15 @@ program
         throw new VigilError('VIGIL_ERR_BAD_REQUEST', `cannot write "${o.out}": ${(err as Error).message}`);
       }
       const out = fs.createWriteStream(o.out, { fd });
-      const written = await exportNdjson(ctx, { projectId, fromMs, toMs }, out);
-      await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+      return { out, finish: () => new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve()))) };
+    };
+    const count = api ? await exportFromServer(api, o.project, { fromMs, toMs }, open) : await withApp(async (ctx) => {
+      const projectId = (await ctx.projects.getBySlug(o.project)).id;
+      const { out, finish } = open();
+      const written = await exportNdjson(ctx, { projectId, fromMs, toMs: toMs ?? LATEST_TIME_MS }, out);
+      await finish();
       return written;
-    });
+    }, { viaApi: true });
     console.error(`exported ${count} events`);
   });
 
