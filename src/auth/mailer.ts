@@ -45,7 +45,6 @@ export function linkOrigin(config: Pick<Config, 'publicUrl'>, request: FastifyRe
   return (config.publicUrl ?? `${request.protocol}://${request.host}`).replace(/\/+$/, '');
 }
 
-
 /** Sends `message` when there is a mailer: true once sent; false without a mailer or when sending failed (logged). */
 export async function trySend(mailer: Mailer | undefined, message: MailMessage, log: FastifyBaseLogger): Promise<boolean> {
   if (!mailer) return false;

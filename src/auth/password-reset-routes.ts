@@ -9,7 +9,7 @@ import type { AppContext } from '../app-context.js';
 import { ErrorBody, errorResponses } from '../http-schemas.js';
 import { VigilError } from '../errors.js';
 import { passwordResetMail } from './account-mail.js';
-import { linkOrigin } from './mailer.js';
+import { linkOrigin, trySend } from './mailer.js';
 
 const tags = ['auth'];
 const PUBLIC = { access: { public: true } } as const;
@@ -47,7 +47,7 @@ export async function passwordResetRoutes(root: FastifyInstance, { ctx }: { ctx:
       const { user, link } = requested;
       const mail = passwordResetMail({ to: user.email, url: `${linkOrigin(ctx.config, request)}/reset-password/${link.token}`, expiresAt: link.expiresAt });
       // not awaited: an answer that waited for the mail server would tell which accounts exist
-      mailer.send(mail).catch((err: unknown) => request.log.warn({ err }, 'the password-reset e-mail could not be sent'));
+      void trySend(mailer, mail, request.log);
     }
     reply.code(202);
     return { message: RESET_REQUESTED };

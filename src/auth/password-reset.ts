@@ -16,8 +16,6 @@ export const RESET_LINK_LIFETIME_MS = 60 * 60_000;
 /** Links asked for one address per hour: a person retries a few times; nobody floods a mailbox. */
 export const RESET_REQUESTS_PER_HOUR = 3;
 
-export type ResetLinkState = 'pending' | 'used' | 'expired';
-
 export interface ResetLink {
   token: string;
   expiresAt: number;
@@ -25,7 +23,8 @@ export interface ResetLink {
 
 const unknownLink = () => new VigilError('VIGIL_ERR_NOT_FOUND', 'this password-reset link is not valid: check that the whole link was copied, or ask for a new one');
 
-function unusable(state: Exclude<ResetLinkState, 'pending'>, expiresAt: number): VigilError {
+/** The 410 for a link that can no longer be used; details.state says why. */
+function unusable(state: 'used' | 'expired', expiresAt: number): VigilError {
   if (state === 'used') return new VigilError('VIGIL_ERR_GONE', 'this password-reset link has already been used: sign in with the new password, or ask for a new link', { state });
   return new VigilError('VIGIL_ERR_GONE', `this password-reset link expired on ${new Date(expiresAt).toISOString()}: ask for a new one`, { state });
 }
@@ -93,6 +92,7 @@ export class PasswordResetService {
       .where('token_hash', '=', this.hash(token)).where('used_at', 'is', null).where('expires_at', '>', now)
       .returning(['user_id']).execute();
     if (claimed.length !== 1) {
+      // not usable (any more): find says why
       await this.find(token);
       throw unusable('used', now);
     }
