@@ -13,7 +13,7 @@ import type { Signal } from '../signals/store.js';
 import { projectOf } from '../auth/access.js';
 import { SlugParams, errorResponses } from '../http-schemas.js';
 import { foldProfile, PROFILE_MAX_EVENTS, PROFILE_MAX_PROPERTIES } from '../signals/drift.js';
-import { LOW_CARDINALITY } from '../detect/schema-drift.js';
+import { LOW_CARDINALITY, own } from '../detect/schema-drift.js';
 import { bucketFloor, bucketStarts, nextBucket, slotsFor } from '../time/index.js';
 
 /** drift marks kept per event (newest first); more would not fit on a row */
@@ -107,7 +107,7 @@ export async function trackingPlan(ctx: AppContext, project: Project, days: numb
     const values = daily.get(event) ?? new Array(starts.length).fill(0);
     const first = values.findIndex((v) => v > 0);
     const last = values.findLastIndex((v) => v > 0);
-    const p = profile[event];
+    const p = own(profile, event);
     const count = values.reduce((a, b) => a + b, 0) || p?.count || 0;
     const eventMarks = (marks.get(event) ?? []).sort((a, b) => b.day.localeCompare(a.day) || b.signalId - a.signalId);
     const properties = Object.entries(p?.properties ?? {}).map(([name, prop]) => {

@@ -53,6 +53,19 @@ function typeOf(v: unknown): ValueType | undefined {
   }
 }
 
+/**
+ * Event and property names come from clients: `__proto__`, `constructor` or `toString` are names
+ * like any other. Profiles read them with `own` (never from Object.prototype) and write them with
+ * `put` (an own property, even for `__proto__`).
+ */
+export function own<T>(o: Record<string, T> | undefined, key: string): T | undefined {
+  return o !== undefined && Object.hasOwn(o, key) ? o[key] : undefined;
+}
+export function put<T>(o: Record<string, T>, key: string, value: NoInfer<T>): T {
+  Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true });
+  return value;
+}
+
 function valueKey(v: unknown): string {
   return typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
 }
@@ -62,12 +75,12 @@ export function profileEvents(events: { event: string; properties: Record<string
   const day: DayProfile = {};
   const seen = new Map<PropertyProfile, Map<string, number>>();
   for (const row of events) {
-    const ev = (day[row.event] ??= { count: 0, properties: {} });
+    const ev = own(day, row.event) ?? put(day, row.event, { count: 0, properties: {} });
     ev.count++;
     for (const [name, v] of Object.entries(row.properties)) {
       const type = typeOf(v);
       if (type === undefined) continue;
-      const p = (ev.properties[name] ??= { types: {}, distinct: 0 });
+      const p = own(ev.properties, name) ?? put(ev.properties, name, { types: {}, distinct: 0 });
       p.types[type] = (p.types[type] ?? 0) + 1;
       if (type === 'null') continue;
       const values = seen.get(p) ?? new Map<string, number>();
@@ -109,9 +122,9 @@ export function schemaChanges(
   const minEventsForGone = opts.minEventsForGone ?? DEFAULT_MIN_EVENTS_FOR_GONE;
   const changes: SchemaChange[] = [];
   for (const event of sortedKeys(today)) {
-    const now = today[event]!;
+    const now = own(today, event)!;
     if (now.count <= 0) continue;
-    const before = baseline[event];
+    const before = own(baseline, event);
     if (!before || before.count <= 0) {
       changes.push({ kind: 'new_event', event, detail: `New event '${event}' (${now.count} today).`, after: now.count });
       continue;
@@ -120,8 +133,8 @@ export function schemaChanges(
       .filter((n) => !n.startsWith('$'))
       .sort();
     for (const property of names) {
-      const b = before.properties[property];
-      const t = now.properties[property];
+      const b = own(before.properties, property);
+      const t = own(now.properties, property);
       const bSeen = presence(b);
       const tSeen = presence(t);
       if (tSeen > 0 && bSeen === 0) {
@@ -145,8 +158,9 @@ export function schemaChanges(
       if (b!.values && t!.values && b!.distinct <= LOW_CARDINALITY && t!.distinct <= LOW_CARDINALITY) {
         const known = sortedKeys(b!.values);
         for (const value of sortedKeys(t!.values)) {
-          if ((t!.values[value] ?? 0) <= 0 || (b!.values[value] ?? 0) > 0) continue;
-          changes.push({ kind: 'new_value', event, property, detail: `'${property}' of '${event}' has a new value '${value}' (${t!.values[value]} today).`, before: known, after: value });
+          const count = own(t!.values, value) ?? 0;
+          if (count <= 0 || (own(b!.values, value) ?? 0) > 0) continue;
+          changes.push({ kind: 'new_value', event, property, detail: `'${property}' of '${event}' has a new value '${value}' (${count} today).`, before: known, after: value });
         }
       }
     }

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import type { EventStore, SchemaProfileRow } from '../storage/events/event-store.js';
 import type { MetaDb } from '../storage/meta/db.js';
 import type { Project } from '../projects/service.js';
-import { LOW_CARDINALITY, schemaChanges, type DayProfile, type PropertyProfile, type SchemaChange } from '../detect/schema-drift.js';
+import { LOW_CARDINALITY, own, put, schemaChanges, type DayProfile, type PropertyProfile, type SchemaChange } from '../detect/schema-drift.js';
 import { PSI_STABLE_BELOW, psi, type PsiResult } from '../detect/psi.js';
 import { badRequest } from '../errors.js';
 import { bucketFloor, nextBucket } from '../time/index.js';
@@ -50,11 +50,11 @@ export function boundedKey(key: string): string {
 export function foldProfile(rows: SchemaProfileRow[], maxValues = LOW_CARDINALITY): DayProfile {
   const day: DayProfile = {};
   for (const r of rows) {
-    const ev = (day[r.event] ??= { count: r.events, properties: {} });
+    const ev = own(day, r.event) ?? put(day, r.event, { count: r.events, properties: {} });
     if (r.key === null || r.type === null) continue;
-    const p = (ev.properties[r.key] ??= { types: {}, distinct: r.distinct });
+    const p = own(ev.properties, r.key) ?? put(ev.properties, r.key, { types: {}, distinct: r.distinct });
     p.types[r.type] = (p.types[r.type] ?? 0) + r.count;
-    if (r.value !== null && r.distinct <= maxValues) (p.values ??= {})[r.value] = (p.values[r.value] ?? 0) + r.count;
+    if (r.value !== null && r.distinct <= maxValues) put(p.values ??= {}, r.value, (own(p.values, r.value) ?? 0) + r.count);
   }
   return day;
 }
@@ -69,13 +69,13 @@ export function mergeProfiles(days: DayProfile[]): DayProfile {
   const unknown = new Set<PropertyProfile>();
   for (const day of days) {
     for (const [event, ev] of Object.entries(day)) {
-      const into = (out[event] ??= { count: 0, properties: {} });
+      const into = own(out, event) ?? put(out, event, { count: 0, properties: {} });
       into.count += ev.count;
       for (const [name, p] of Object.entries(ev.properties)) {
-        const q = (into.properties[name] ??= { types: {}, distinct: 0, values: {} });
+        const q = own(into.properties, name) ?? put(into.properties, name, { types: {}, distinct: 0, values: {} });
         for (const [type, n] of Object.entries(p.types)) q.types[type] = (q.types[type] ?? 0) + n;
         if (!unknown.has(q) && (p.values || p.distinct === 0)) {
-          for (const [value, n] of Object.entries(p.values ?? {})) q.values![value] = (q.values![value] ?? 0) + n;
+          for (const [value, n] of Object.entries(p.values ?? {})) put(q.values!, value, (own(q.values, value) ?? 0) + n);
           q.distinct = Object.keys(q.values!).length;
           if (q.distinct > LOW_CARDINALITY) unknown.add(q);
         } else {
@@ -93,8 +93,8 @@ export function mergeProfiles(days: DayProfile[]): DayProfile {
 
 /** How many of the day's events show the change. */
 function changeCount(c: SchemaChange, today: DayProfile): number {
-  const ev = today[c.event];
-  const p = c.property === undefined ? undefined : ev?.properties[c.property];
+  const ev = own(today, c.event);
+  const p = c.property === undefined ? undefined : own(ev?.properties, c.property);
   switch (c.kind) {
     case 'new_event': return ev?.count ?? 0;
     case 'new_property': return Object.values(p?.types ?? {}).reduce((a, b) => a + b, 0);
@@ -180,11 +180,11 @@ export class DriftDetector {
 
     const signals = schemaChanges(baseline, today).map((c) => schemaSignal(c, start, today, base.length));
     const schema = signals.length;
-    const busiest = Object.entries(today).filter(([event]) => baseline[event]).sort((a, b) => b[1].count - a[1].count || (a[0] < b[0] ? -1 : 1)).slice(0, PSI_TOP_EVENTS);
+    const busiest = Object.entries(today).filter(([event]) => own(baseline, event)).sort((a, b) => b[1].count - a[1].count || (a[0] < b[0] ? -1 : 1)).slice(0, PSI_TOP_EVENTS);
     for (const [event, ev] of busiest) {
-      for (const [property, b] of Object.entries(baseline[event].properties)) {
+      for (const [property, b] of Object.entries(own(baseline, event)!.properties)) {
         if (property.startsWith('$') || !b.values || b.distinct > LOW_CARDINALITY) continue;
-        const current = await this.currentValues(project, event, property, ev.properties[property], start, nextBucket(tz, '1d', start));
+        const current = await this.currentValues(project, event, property, own(ev.properties, property), start, nextBucket(tz, '1d', start));
         const n = { baseline: sum(b.values), current: current ? sum(current) : 0, baselineDays: base.length };
         if (!current || n.current < MIN_PSI_VALUES || n.baseline < MIN_PSI_VALUES) continue;
         const r = psi(b.values, current);
