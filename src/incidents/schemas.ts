@@ -85,15 +85,18 @@ export const StatsQuery = Type.Object({ days: Type.Integer({ minimum: 1, maximum
 const Duration = Type.Object({ count: Type.Integer(), meanMs: Type.Union([Type.Number(), Type.Null()]), medianMs: Type.Union([Type.Number(), Type.Null()]) });
 const Counts = Type.Record(Type.String(), Type.Integer());
 
+const ScopeCount = Type.Object({
+  scopeKey: Type.String(), metricId: NullableInteger, title: Type.String({ description: 'of its latest incident' }), incidents: Type.Integer(), falsePositives: Type.Integer(),
+});
+
 export const StatsSchema = Type.Object({
   days: Type.Integer(),
   total: Type.Integer({ description: 'incidents opened in the window' }),
   byStatus: Counts,
   bySeverity: Counts,
   byResolution: Counts,
-  noisiest: Type.Array(Type.Object({
-    scopeKey: Type.String(), metricId: NullableInteger, title: Type.String({ description: 'of its latest incident' }), incidents: Type.Integer(), falsePositives: Type.Integer(),
-  }), { description: 'scopes (threshold rules, metrics, events, ...) with the most incidents' }),
+  noisiest: Type.Array(ScopeCount, { description: 'scopes (threshold rules, metrics, events, ...) with the most incidents' }),
+  topRules: Type.Array(Type.Composite([ScopeCount, Type.Object({ ruleId: Type.Integer() })]), { description: 'threshold rules with the most incidents' }),
   timeToAcknowledge: Duration,
   timeToResolve: Duration,
 });

@@ -35,6 +35,12 @@ export interface IncidentServiceDeps {
 
 /** noisiest scopes listed by the stats */
 const NOISIEST = 20;
+/** threshold rules listed by the stats */
+const TOP_RULES = 10;
+/** the scope key of a threshold rule's signals (src/signals/threshold-rules.ts) */
+const RULE_SCOPE = /^rule:(\d+)$/;
+
+interface ScopeCount { scopeKey: string; metricId: number | null; title: string; incidents: number; falsePositives: number }
 
 export interface IncidentStats {
   days: number;
@@ -43,7 +49,9 @@ export interface IncidentStats {
   bySeverity: Record<string, number>;
   byResolution: Record<string, number>;
   /** scopes (a metric, a threshold rule, an event, ...) by incidents opened, most first */
-  noisiest: { scopeKey: string; metricId: number | null; title: string; incidents: number; falsePositives: number }[];
+  noisiest: ScopeCount[];
+  /** threshold rules by incidents opened, most first */
+  topRules: (ScopeCount & { ruleId: number })[];
   /** milliseconds from opened to acknowledged, over the incidents acknowledged */
   timeToAcknowledge: { count: number; meanMs: number | null; medianMs: number | null };
   /** milliseconds from opened to resolved, over the incidents resolved (not those opened already over) */
@@ -182,7 +190,7 @@ export class IncidentService {
       }
       return out;
     };
-    const scopes = new Map<string, IncidentStats['noisiest'][number]>();
+    const scopes = new Map<string, ScopeCount>();
     for (const i of incidents) {
       const s = scopes.get(i.scopeKey) ?? { scopeKey: i.scopeKey, metricId: i.metricId, title: i.title, incidents: 0, falsePositives: 0 };
       s.incidents++;
@@ -194,13 +202,18 @@ export class IncidentService {
     // an incident opened already over (history) took no time to resolve: left out
     const resolve = incidents.filter((i) => i.resolvedAt !== null && i.resolvedAt > i.openedAt).map((i) => i.resolvedAt! - i.openedAt);
     const summary = (xs: number[]) => ({ count: xs.length, meanMs: mean(xs), medianMs: median(xs) });
+    const ranked = [...scopes.values()].sort((a, b) => b.incidents - a.incidents || a.scopeKey.localeCompare(b.scopeKey));
     return {
       days,
       total: incidents.length,
       byStatus: count((i) => i.status),
       bySeverity: count((i) => i.severity),
       byResolution: count((i) => i.resolution),
-      noisiest: [...scopes.values()].sort((a, b) => b.incidents - a.incidents || a.scopeKey.localeCompare(b.scopeKey)).slice(0, NOISIEST),
+      noisiest: ranked.slice(0, NOISIEST),
+      topRules: ranked.flatMap((s) => {
+        const rule = RULE_SCOPE.exec(s.scopeKey);
+        return rule ? [{ ...s, ruleId: Number(rule[1]) }] : [];
+      }).slice(0, TOP_RULES),
       timeToAcknowledge: summary(ack),
       timeToResolve: summary(resolve),
     };

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../app-context.js';
 import { projectOf } from '../auth/access.js';
-import { ErrorBody, errorResponses } from '../http-schemas.js';
+import { ErrorBody, SlugParams, errorResponses } from '../http-schemas.js';
 import { SEVERITIES, THRESHOLD_OPERATORS, MAX_CHANGE_PERIOD } from '../detect/threshold.js';
 import type { ThresholdRuleRecord } from './threshold-rules.js';
 
@@ -63,6 +63,11 @@ export async function thresholdRoutes(root: FastifyInstance, { ctx }: { ctx: App
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   const rules = ctx.thresholdRules;
   const audit = (action: string, id: number) => ({ action: `threshold_rule.${action}`, target: { type: 'threshold_rule', id } });
+
+  app.get('/api/projects/:slug/rules', {
+    config: VIEWER,
+    schema: { tags, summary: 'Every threshold rule of the project, by metric', params: SlugParams, response: { 200: Type.Object({ rules: Type.Array(RuleSchema) }), ...errors } },
+  }, async (request) => ({ rules: (await rules.listProject(projectOf(request))).map(ruleForApi) }));
 
   app.get('/api/projects/:slug/metrics/:id/rules', {
     config: VIEWER,

@@ -113,6 +113,11 @@ export class ThresholdRuleStore {
     return (await this.db.selectFrom('threshold_rules').selectAll().where('metric_id', '=', metricId).orderBy('id').execute()).map(toRecord);
   }
 
+  /** Every rule of the project, by metric. */
+  async listProject(projectId: number): Promise<ThresholdRuleRecord[]> {
+    return (await this.db.selectFrom('threshold_rules').selectAll().where('project_id', '=', projectId).orderBy('metric_id').orderBy('id').execute()).map(toRecord);
+  }
+
   async get(metricId: number, id: number): Promise<ThresholdRuleRecord | undefined> {
     const row = await this.db.selectFrom('threshold_rules').selectAll().where('metric_id', '=', metricId).where('id', '=', id).executeTakeFirst();
     return row && toRecord(row);
@@ -197,6 +202,11 @@ export class ThresholdRuleService {
   async list(project: Project, metricId: number): Promise<ThresholdRuleRecord[]> {
     const m = await this.deps.catalog.get(project, metricId);
     return this.store.list(m.id);
+  }
+
+  /** Every threshold rule of the project, whichever metric it watches. */
+  async listProject(project: Project): Promise<ThresholdRuleRecord[]> {
+    return this.store.listProject(project.id);
   }
 
   async get(project: Project, metricId: number, ruleId: number): Promise<ThresholdRuleRecord> {

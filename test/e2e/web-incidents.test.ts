@@ -81,6 +81,11 @@ describe('web app: incidents', { skip: browserSkip() }, () => {
       assert.notEqual(status, 'resolved');
     }
     await screenshot(page, 'incidents');
+    // the noisiest scopes of 30 days: our two metrics have an incident each, the demo's history more
+    const noisiest = page.getByRole('table', { name: 'Noisiest scopes' });
+    await noisiest.getByRole('row').nth(1).waitFor();
+    assert.ok((await noisiest.getByRole('row').count()) >= 3, await noisiest.innerText());
+    await page.getByText('No threshold rule opened an incident in the last 30 days.').or(page.getByRole('table', { name: 'Most triggered rules' })).first().waitFor();
 
     await rowOf(latencyTitle).getByRole('checkbox').check();
     await page.getByRole('heading', { name: '1 selected' }).waitFor();

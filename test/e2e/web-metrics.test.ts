@@ -169,6 +169,18 @@ describe('metrics and monitors pages on the demo', { skip: browserSkip() }, () =
     await row.waitFor();
     assert.match(await row.innerText(), /value < 5 for 2 buckets/);
     assert.match(await row.innerText(), /warning/);
+    // the project's list of every rule has it too, named with its metric; the metric's name chooses it
+    const everyRule = page.getByRole('table', { name: 'Every rule of the project' }).getByRole('row').filter({ hasText: 'orders too low' });
+    await everyRule.waitFor();
+    assert.match(await everyRule.innerText(), /value < 5 for 2 buckets/);
+    const metricSelect = page.getByLabel('Metric', { exact: true });
+    const ruleMetric = await metricSelect.inputValue();
+    const another = (await metricSelect.locator('option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))).find((v) => v !== ruleMetric)!;
+    await metricSelect.selectOption(another);
+    await page.waitForURL(new RegExp(`metric=${another}$`));
+    await everyRule.getByRole('button').click();
+    await page.waitForURL(new RegExp(`metric=${ruleMetric}$`));
+    await page.getByRole('table', { name: 'Threshold rules' }).getByRole('row').filter({ hasText: 'orders too low' }).waitFor();
 
     const detection = page.getByRole('form', { name: 'Anomaly detection' });
     await detection.getByLabel('Sensitivity').selectOption('custom');

@@ -457,6 +457,11 @@ describe('incidents', () => {
     assert.equal(stats.body.total, all.length);
     assert.ok(stats.body.noisiest[0].incidents >= 3, JSON.stringify(stats.body.noisiest[0]));
     const s = JSON.stringify(stats.body);
+    // the threshold rules with the most incidents, counted as the list counts them
+    const byRule = new Map<string, number>();
+    for (const i of all) if (i.scopeKey.startsWith('rule:')) byRule.set(i.scopeKey, (byRule.get(i.scopeKey) ?? 0) + 1);
+    assert.ok(byRule.size > 0, 'the fixture has incidents of threshold rules');
+    assert.deepEqual(stats.body.topRules.map((r: any) => [r.scopeKey, r.ruleId, r.incidents]), [...byRule].sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0])).map(([k, n]) => [k, Number(k.slice(5)), n]), s);
     assert.ok(stats.body.timeToAcknowledge.count >= 2, s);
     assert.ok(stats.body.timeToResolve.count >= 3 && stats.body.timeToResolve.medianMs > 0, s);
     assert.equal(stats.body.byResolution.false_positive, 1, 'two of the three were undone');

@@ -66,6 +66,7 @@ const RULES: Record<string, Rule> = {
   'GET /api/projects/:slug/metrics': 'viewer+keys',
   'POST /api/projects/:slug/metrics': 'editor+keys',
   'POST /api/projects/:slug/test-event': 'editor+keys',
+  'GET /api/projects/:slug/rules': 'viewer+keys',
   'POST /api/projects/:slug/metrics/preview': 'viewer+keys',
   'GET /api/projects/:slug/metrics/:id': 'viewer+keys',
   'PATCH /api/projects/:slug/metrics/:id': 'editor+keys',
@@ -377,7 +378,7 @@ async function request(w: World, method: string, url: string, who: Principal) {
 describe('permissions', () => {
   const w = { seq: 0 } as World;
   before(async () => {
-    w.t = await startTestApp({ config: { openRegistration: 'true', signinRateLimit: 100_000 } });
+    w.t = await startTestApp({ config: { openRegistration: 'true', signinRateLimit: 100_000, keyFailureRateLimit: 100_000 } });
     w.shop = w.t.project;
     w.other = await w.t.ctx.projects.create({ slug: 'other' });
     const create = async (name: string, isAdmin = false) => (await w.t.ctx.users.create({ email: `${name}@example.com`, password: PASSWORD, isAdmin })).id;

@@ -167,6 +167,13 @@ describe('threshold rules', () => {
     const list = await api('GET', `metrics/${metricId}/rules`, undefined, t.readKey);
     assert.equal(list.status, 200);
     assert.ok(list.body.rules.some((r: any) => r.id === id && r.name === 'low'));
+    // every rule of the project, whichever metric it watches
+    const other = await api('POST', 'metrics', { name: 'other-pings', kind: 'event', definition: { event: 'Ping' }, detection: { enabled: false } });
+    const otherRule = await api('POST', `metrics/${other.body.id}/rules`, { name: 'busy', rule: ABOVE_40 });
+    const everyRule = await api('GET', 'rules', undefined, t.readKey);
+    assert.equal(everyRule.status, 200, JSON.stringify(everyRule.body));
+    assert.deepEqual(everyRule.body.rules.map((r: any) => [r.metricId, r.name]), [...list.body.rules.map((r: any) => [metricId, r.name]), [other.body.id, 'busy']]);
+    assert.equal((await api('DELETE', `metrics/${other.body.id}/rules/${otherRule.body.id}`)).status, 204);
     assert.equal((await api('POST', `metrics/${metricId}/rules`, { name: 'low', rule: ABOVE_40 })).status, 409, 'names are unique per metric');
 
     const renamed = await api('PATCH', `metrics/${metricId}/rules/${id}`, { name: 'very-low', enabled: true });

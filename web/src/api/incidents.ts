@@ -71,6 +71,15 @@ interface Duration {
   medianMs: number | null;
 }
 
+/** A scope (a metric, a threshold rule, an event) and its incidents in the stats' window. */
+export interface ScopeCount {
+  scopeKey: string;
+  metricId: number | null;
+  title: string;
+  incidents: number;
+  falsePositives: number;
+}
+
 /** GET /incidents/stats */
 export interface IncidentStats {
   days: number;
@@ -78,7 +87,8 @@ export interface IncidentStats {
   byStatus: Record<string, number>;
   bySeverity: Record<string, number>;
   byResolution: Record<string, number>;
-  noisiest: { scopeKey: string; metricId: number | null; title: string; incidents: number; falsePositives: number }[];
+  noisiest: ScopeCount[];
+  topRules: (ScopeCount & { ruleId: number })[];
   timeToAcknowledge: Duration;
   timeToResolve: Duration;
 }

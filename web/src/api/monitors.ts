@@ -42,8 +42,18 @@ export interface RuleInput {
 }
 
 export const ruleKeys = {
-  list: (slug: string, metricId: number) => ['project', slug, 'metrics', 'rules', metricId] as const,
+  all: (slug: string) => ['project', slug, 'metrics', 'rules'] as const,
+  list: (slug: string, metricId: number) => [...ruleKeys.all(slug), metricId] as const,
+  project: (slug: string) => [...ruleKeys.all(slug), 'project'] as const,
 };
+
+/** GET /rules: every threshold rule of the project */
+export function useProjectRules(slug: string) {
+  return useQuery({
+    queryKey: ruleKeys.project(slug),
+    queryFn: ({ signal }) => api.get<{ rules: ThresholdRule[] }>(projectPath(slug, '/rules'), undefined, signal),
+  });
+}
 
 export function useRules(slug: string, metricId: number) {
   return useQuery({
@@ -53,21 +63,22 @@ export function useRules(slug: string, metricId: number) {
   });
 }
 
-function useRuleMutation<V>(slug: string, metricId: number, fn: (v: V) => Promise<unknown>) {
+function useRuleMutation<V>(slug: string, fn: (v: V) => Promise<unknown>) {
   const qc = useQueryClient();
-  return useMutation({ mutationFn: fn, onSuccess: () => qc.invalidateQueries({ queryKey: ruleKeys.list(slug, metricId) }) });
+  // the metric's list and the project's list of every rule
+  return useMutation({ mutationFn: fn, onSuccess: () => qc.invalidateQueries({ queryKey: ruleKeys.all(slug) }) });
 }
 
 export function useCreateRule(slug: string, metricId: number) {
-  return useRuleMutation(slug, metricId, (input: RuleInput) => api.post<ThresholdRule>(projectPath(slug, `/metrics/${metricId}/rules`), input));
+  return useRuleMutation(slug, (input: RuleInput) => api.post<ThresholdRule>(projectPath(slug, `/metrics/${metricId}/rules`), input));
 }
 
 export function useUpdateRule(slug: string, metricId: number) {
-  return useRuleMutation(slug, metricId, ({ id, ...patch }: RuleInput & { id: number }) => api.patch<ThresholdRule>(projectPath(slug, `/metrics/${metricId}/rules/${id}`), patch));
+  return useRuleMutation(slug, ({ id, ...patch }: RuleInput & { id: number }) => api.patch<ThresholdRule>(projectPath(slug, `/metrics/${metricId}/rules/${id}`), patch));
 }
 
 export function useDeleteRule(slug: string, metricId: number) {
-  return useRuleMutation(slug, metricId, (id: number) => api.delete(projectPath(slug, `/metrics/${metricId}/rules/${id}`)));
+  return useRuleMutation(slug, (id: number) => api.delete(projectPath(slug, `/metrics/${metricId}/rules/${id}`)));
 }
 
 /** "> 100", "change > 20 % over 24 buckets" */

@@ -1,7 +1,7 @@
-/** Incidents: the last 30 days in figures, the list filtered by status, severity and metric, and bulk acknowledge / resolve. */
+/** Incidents: the last 30 days in figures, the list filtered by status, severity and metric, bulk acknowledge / resolve, and the noisiest scopes and rules. */
 import { useMemo, useState } from 'react';
 import { formError } from '../api/client';
-import { INCIDENT_SEVERITIES, INCIDENT_STATUSES, useBulkIncidents, useIncidentPages, useIncidentStats, useMetricNames, type IncidentSeverity, type IncidentStatus } from '../api/incidents';
+import { INCIDENT_SEVERITIES, INCIDENT_STATUSES, useBulkIncidents, useIncidentPages, useIncidentStats, useMetricNames, type IncidentSeverity, type IncidentStatus, type ScopeCount } from '../api/incidents';
 import { hasRole } from '../api/settings';
 import type { Incident } from '../api/types';
 import type { PageProps } from '../app/routes';
@@ -125,9 +125,52 @@ export default function IncidentsPage({ project }: PageProps) {
           </div>
         )}
       </Card>
+      {s && (
+        <div className="grid two">
+          <Card title="Noisiest scopes (30 days)">
+            <Table<ScopeCount>
+              label="Noisiest scopes"
+              rows={s.noisiest.slice(0, 10)}
+              rowKey={(r) => r.scopeKey}
+              empty="No incidents in the last 30 days."
+              columns={[
+                {
+                  header: 'Scope',
+                  cell: (r) => r.metricId !== null
+                    ? <Link to={`${projectUrl(slug, 'incidents')}?metric=${r.metricId}`} title="Show its incidents">{metricName(r.metricId) ?? r.title}</Link>
+                    : <span title={r.scopeKey}>{scopeLabel(r.scopeKey)}</span>,
+                },
+                ...COUNT_COLUMNS,
+              ]}
+            />
+          </Card>
+          <Card title="Most triggered rules (30 days)">
+            <Table<ScopeCount & { ruleId: number }>
+              label="Most triggered rules"
+              rows={s.topRules}
+              rowKey={(r) => String(r.ruleId)}
+              empty="No threshold rule opened an incident in the last 30 days."
+              columns={[
+                {
+                  header: 'Rule',
+                  cell: (r) => r.metricId !== null
+                    ? <Link to={`${projectUrl(slug, 'monitors')}?metric=${r.metricId}`} title="Open its monitors">{r.title}</Link>
+                    : r.title,
+                },
+                ...COUNT_COLUMNS,
+              ]}
+            />
+          </Card>
+        </div>
+      )}
     </>
   );
 }
+
+const COUNT_COLUMNS = [
+  { header: 'Incidents', cell: (r: ScopeCount) => r.incidents, align: 'right' as const },
+  { header: 'False positives', cell: (r: ScopeCount) => r.falsePositives, align: 'right' as const },
+];
 
 /** A figure of the last 30 days (no comparison, unlike StatCard). */
 function Figure({ label, value }: { label: string; value: string }) {

@@ -1,7 +1,7 @@
-/** Monitors: a metric's threshold rules (list, add, edit, enable, delete) and its anomaly-detection sensitivity. */
+/** Monitors: a metric's threshold rules (list, add, edit, enable, delete), its anomaly-detection sensitivity, and every rule of the project. */
 import { useState } from 'react';
-import { canEdit, useMetric, useMetrics } from '../api/metrics';
-import { describeCondition, useDeleteRule, useRules, useUpdateRule, type ThresholdRule } from '../api/monitors';
+import { canEdit, useMetric, useMetrics, type Metric } from '../api/metrics';
+import { describeCondition, useDeleteRule, useProjectRules, useRules, useUpdateRule, type ThresholdRule } from '../api/monitors';
 import type { PageProps } from '../app/routes';
 import { projectUrl } from '../app/routes';
 import { Link, useSearchParam } from '../app/router';
@@ -35,9 +35,66 @@ export default function MonitorsPage({ project }: PageProps) {
       {metrics.error ? <ErrorState error={metrics.error} onRetry={() => void metrics.refetch()} />
         : metrics.isPending ? <Loading />
         : !chosen ? <Empty>No metrics to watch yet. <Link to={projectUrl(slug, 'metrics/new')}>Define one</Link> first.</Empty>
-        : <MetricMonitors key={chosen.id} project={project} metricId={chosen.id} />}
+        : (
+          <div className="grid">
+            <MetricMonitors key={chosen.id} project={project} metricId={chosen.id} />
+            <AllRules slug={slug} metrics={metrics.data?.metrics ?? []} onChoose={(id) => setMetricParam(String(id))} />
+          </div>
+        )}
     </>
   );
+}
+
+/** Every threshold rule of the project in one list; a metric's name chooses it above. */
+function AllRules({ slug, metrics, onChoose }: { slug: string; metrics: Metric[]; onChoose: (metricId: number) => void }) {
+  const rules = useProjectRules(slug);
+  const metricOf = (id: number) => metrics.find((m) => m.id === id);
+  return (
+    <Card title="Every rule of the project">
+      <Table<ThresholdRule>
+        label="Every rule of the project"
+        rows={rules.data?.rules}
+        loading={rules.isPending}
+        error={rules.error}
+        onRetry={() => void rules.refetch()}
+        rowKey={(r) => String(r.id)}
+        empty="No threshold rules in this project yet."
+        columns={[
+          {
+            header: 'Metric',
+            cell: (r) => {
+              const m = metricOf(r.metricId);
+              return <button type="button" className="link-button" onClick={() => onChoose(r.metricId)}>{m ? m.displayName : `metric ${r.metricId}`}</button>;
+            },
+          },
+          { header: 'Rule', cell: (r) => <strong>{r.name}</strong> },
+          { header: 'Condition', cell: (r) => <RuleCondition rule={r} unit={metricOf(r.metricId)?.unit ?? ''} /> },
+          { header: 'Severity', cell: (r) => <RuleSeverity rule={r} /> },
+          { header: 'State', cell: (r) => <RuleState rule={r} /> },
+        ]}
+      />
+    </Card>
+  );
+}
+
+function RuleCondition({ rule: r, unit }: { rule: ThresholdRule; unit: string }) {
+  return (
+    <span>
+      {describeCondition(r.rule.condition, unit)}
+      {(r.rule.forBuckets ?? 1) > 1 && <> for {r.rule.forBuckets} buckets</>}
+      {r.rule.recovery && <span className="muted small"><br />recovers when {describeCondition(r.rule.recovery, unit)}{(r.rule.recoverFor ?? 1) > 1 && <> for {r.rule.recoverFor} buckets</>}</span>}
+    </span>
+  );
+}
+
+function RuleSeverity({ rule: r }: { rule: ThresholdRule }) {
+  return <Badge tone={SEVERITY_TONE[r.rule.severity] ?? 'neutral'}>{r.rule.severity}</Badge>;
+}
+
+function RuleState({ rule: r }: { rule: ThresholdRule }) {
+  if (!r.enabled) return <Badge>disabled</Badge>;
+  if (r.breached) return <Badge tone="bad">breached</Badge>;
+  return <span title={r.evaluatedUntil ?? undefined}><Badge tone="good">ok</Badge> <span className="muted small">{r.evaluatedUntil ? `checked ${formatAgo(r.evaluatedUntil)}` : 'not evaluated yet'}</span></span>;
 }
 
 function MetricMonitors({ project, metricId }: { project: PageProps['project']; metricId: number }) {
@@ -72,22 +129,9 @@ function MetricMonitors({ project, metricId }: { project: PageProps['project']; 
           empty="No threshold rules on this metric. A rule fires when the value (or its % change) crosses a line for some buckets."
           columns={[
             { header: 'Rule', cell: (r) => <strong>{r.name}</strong> },
-            {
-              header: 'Condition',
-              cell: (r) => (
-                <span>
-                  {describeCondition(r.rule.condition, unit)}
-                  {(r.rule.forBuckets ?? 1) > 1 && <> for {r.rule.forBuckets} buckets</>}
-                  {r.rule.recovery && <span className="muted small"><br />recovers when {describeCondition(r.rule.recovery, unit)}{(r.rule.recoverFor ?? 1) > 1 && <> for {r.rule.recoverFor} buckets</>}</span>}
-                </span>
-              ),
-            },
-            { header: 'Severity', cell: (r) => <Badge tone={SEVERITY_TONE[r.rule.severity] ?? 'neutral'}>{r.rule.severity}</Badge> },
-            {
-              header: 'State',
-              cell: (r) => !r.enabled ? <Badge>disabled</Badge> : r.breached ? <Badge tone="bad">breached</Badge>
-                : <span title={r.evaluatedUntil ?? undefined}><Badge tone="good">ok</Badge> <span className="muted small">{r.evaluatedUntil ? `checked ${formatAgo(r.evaluatedUntil)}` : 'not evaluated yet'}</span></span>,
-            },
+            { header: 'Condition', cell: (r) => <RuleCondition rule={r} unit={unit} /> },
+            { header: 'Severity', cell: (r) => <RuleSeverity rule={r} /> },
+            { header: 'State', cell: (r) => <RuleState rule={r} /> },
             ...(editor ? [{
               header: '',
               align: 'right' as const,
