@@ -179,7 +179,7 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
       onCommit,
     });
   }
-  const apiKeys = new ApiKeyService(meta.db);
+  const apiKeys = new ApiKeyService(meta.db, Date.now, new RateLimiter({ limit: config.keyFailureRateLimit, windowMs: 60_000 }));
   const pipeline = new PipelineClient(log);
   // VIGIL_INGEST_RATE_LIMIT per second, sustained, over a 10 s bucket: a key may burst to ten
   // seconds' worth (a fleet of clients flushing together after a network blip) but not keep it up
@@ -187,7 +187,7 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
   const live = new LiveFeed();
   // scaled mode: the live view shows what every process's ingest accepted (NOTIFY/LISTEN)
   const liveRelay = config.postgresUrl ? await PostgresLiveRelay.start(config.postgresUrl, live, log) : undefined;
-  const ingest = new IngestService({ buffer, dedup, ipSalts: new IpSalts(meta.db), pipeline, metrics, keyLimiter, live: liveRelay ?? live, verifyKey: (secret) => checkKey(apiKeys, secret, 'ingest') });
+  const ingest = new IngestService({ buffer, dedup, ipSalts: new IpSalts(meta.db), pipeline, metrics, keyLimiter, live: liveRelay ?? live, verifyKey: (secret, address) => checkKey(apiKeys, secret, 'ingest', address) });
 
   const measurements = new MeasurementStore(meta.db);
   const projects = new ProjectService(meta.db);

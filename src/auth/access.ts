@@ -92,7 +92,7 @@ export async function startSession(ctx: AppContext, request: FastifyRequest, rep
 async function resolvePrincipal(ctx: AppContext, request: FastifyRequest, reply: FastifyReply): Promise<Principal> {
   const secret = keyFromHeaders(request);
   if (secret) {
-    const key = await ctx.apiKeys.verify(secret);
+    const key = await ctx.apiKeys.verifyFrom(secret, request.ip);
     if (!key) throw unauthorized('the API key is not valid (unknown, revoked or expired)');
     return { type: 'key', key };
   }

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { MetaDb } from '../storage/meta/db.js';
 import { badRequest, notFound } from '../errors.js';
+import { rateLimited, type RateLimiter } from './rate-limit.js';
 
 export const SCOPES = ['ingest', 'read', 'write', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -44,7 +45,8 @@ export class ApiKeyService {
   private cache = new Map<string, { key: ApiKey | null; at: number }>();
   private touched = new Map<number, number>();
 
-  constructor(private db: MetaDb, private now: () => number = Date.now) {}
+  /** failedLookups: failed lookups allowed per address (none: unlimited) */
+  constructor(private db: MetaDb, private now: () => number = Date.now, private failedLookups?: RateLimiter) {}
 
   /** Creates a key; the secret is returned once and only its SHA-256 is kept. */
   async create(input: { projectId: number; name?: string; scopes: Scope[]; expiresAt?: number | null }): Promise<{ key: ApiKey; secret: string }> {
@@ -80,6 +82,20 @@ export class ApiKeyService {
     if (rows.length !== 1) throw notFound(`active API key "${idOrPrefix}"`);
     this.cache.clear();
     return toKey(rows[0]);
+  }
+
+  /**
+   * The active key a secret sent from `address` belongs to, else null. Only failed lookups are
+   * charged to the address; past its allowance every lookup from it, good keys included, is a 429
+   * before the secret is looked at, so keys cannot be guessed at speed (nor told apart by the answer).
+   */
+  async verifyFrom(secret: string, address: string): Promise<ApiKey | null> {
+    const limiter = this.failedLookups;
+    const wait = limiter?.waitFor(address) ?? 0;
+    if (wait) throw rateLimited('too many requests with an unknown, revoked or expired API key from this address', wait);
+    const key = await this.verify(secret);
+    if (!key) limiter?.take(address);
+    return key;
   }
 
   /** Returns the key a secret belongs to if it is active (not revoked, not expired), else null. */

@@ -69,6 +69,13 @@ export class RateLimiter {
     return { ok: true };
   }
 
+  /** Whole seconds to wait before a charge of one to `key` would pass (0: it would pass now); charges nothing. */
+  waitFor(key: string): number {
+    const stored = this.tat.get(key);
+    const overshoot = (stored ?? 0) + this.intervalMs - this.now() - this.windowMs;
+    return overshoot > 0 ? Math.max(1, Math.ceil(overshoot / 1000)) : 0;
+  }
+
   /** Forgets the least recently charged key if its bucket is full again (it then holds no state). */
   private dropOldestIfIdle(now: number) {
     const oldest = this.tat.entries().next();

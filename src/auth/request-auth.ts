@@ -27,10 +27,10 @@ export function keyFromHeaders(request: FastifyRequest): string | undefined {
 export const missingKey = () =>
   new VigilError('VIGIL_ERR_UNAUTHORIZED', 'an API key is required: send it as a Bearer token, X-API-Key header, or (for ingest) as the Basic auth user name / writeKey');
 
-/** The active key a secret belongs to, if it carries `scope` (or admin); else a 401 or 403. */
-export async function checkKey(keys: ApiKeyService, secret: string | undefined, scope: Scope): Promise<ApiKey> {
+/** The active key a secret sent from `address` belongs to, if it carries `scope` (or admin); else a 401, 403 or (too many failures from the address) 429. */
+export async function checkKey(keys: ApiKeyService, secret: string | undefined, scope: Scope, address: string): Promise<ApiKey> {
   if (!secret) throw missingKey();
-  const key = await keys.verify(secret);
+  const key = await keys.verifyFrom(secret, address);
   if (!key) throw new VigilError('VIGIL_ERR_UNAUTHORIZED', 'the API key is not valid (unknown, revoked or expired)');
   if (!key.scopes.includes(scope) && !key.scopes.includes('admin')) {
     throw new VigilError('VIGIL_ERR_FORBIDDEN', `this API key lacks the "${scope}" scope (it has: ${key.scopes.join(', ')})`);

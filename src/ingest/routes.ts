@@ -102,7 +102,7 @@ export async function ingestRoutes(app: FastifyInstance, { ctx }: { ctx: AppCont
 
   // gauge points pushed by services; all or nothing (see ./measurements.ts)
   app.post('/v1/measurements', { config: INGEST_ACCESS, bodyLimit: MAX_BATCH_BYTES, logLevel: 'warn', schema: { tags: ['ingest'], summary: 'Service measurements (1 to 1,000 gauge points, 500 KB)', response: measurementsSchema } }, async (request) => {
-    const key = await checkKey(ctx.apiKeys, keyFromHeaders(request), 'ingest');
+    const key = await checkKey(ctx.apiKeys, keyFromHeaders(request), 'ingest', request.ip);
     ctx.ingest.chargeKey(key);
     const receivedAt = Date.now();
     const points = parseMeasurementsText(typeof request.body === 'string' ? request.body : '', receivedAt);

@@ -24,8 +24,8 @@ export interface IngestDeps {
   ipSalts: IpSalts;
   pipeline: PipelineClient;
   metrics: Metrics;
-  /** checks an ingest key (401/403 when it is not one) */
-  verifyKey: (secret: string) => Promise<ApiKey>;
+  /** checks an ingest key sent from `address` (401/403 when it is not one; 429 after too many failures from the address) */
+  verifyKey: (secret: string, address: string) => Promise<ApiKey>;
   /** requests per key (by key id); none: unlimited */
   keyLimiter?: RateLimiter;
   /** told of every event once it is durable (the live view, analytics/live.ts) */
@@ -44,12 +44,12 @@ export class IngestService {
   /** A request body as received; `headerKey` is the key from the request's headers, if any. */
   async ingestBody(text: string, kind: BodyKind, headerKey: string | undefined, req: RequestInfo): Promise<IngestResult> {
     // a key in the headers is checked before any parsing; one inside the body after
-    const key = headerKey === undefined ? undefined : await this.authenticate(headerKey);
+    const key = headerKey === undefined ? undefined : await this.authenticate(headerKey, req.ip);
     const salt = await this.deps.ipSalts.currentSalt();
     let reply: PipelineReply = await this.deps.pipeline.run({ text, kind, projectId: key?.projectId, req, salt });
     let projectId = key?.projectId;
     if ('writeKey' in reply) {
-      const bodyKey = await this.authenticate(reply.writeKey).catch(async (err) => {
+      const bodyKey = await this.authenticate(reply.writeKey, req.ip).catch(async (err) => {
         await this.deps.pipeline.resume(reply.id, null);
         throw err;
       });
@@ -70,8 +70,8 @@ export class IngestService {
     if (!taken.ok) throw rateLimited(`this API key sent more than ${limiter.limit / (limiter.windowMs / 1000)} requests per second`, taken.retryAfterS);
   }
 
-  private async authenticate(secret: string): Promise<ApiKey> {
-    const key = await this.deps.verifyKey(secret);
+  private async authenticate(secret: string, address: string): Promise<ApiKey> {
+    const key = await this.deps.verifyKey(secret, address);
     this.chargeKey(key);
     return key;
   }
