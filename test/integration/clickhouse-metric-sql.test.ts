@@ -109,6 +109,27 @@ describe('user-written metric SQL on a real ClickHouse store', async () => {
     await refused('SELECT bucket, count() AS value FROM events WHERE distinct_id IN loaded_segments GROUP BY bucket', 'VIGIL_ERR_METRIC_SQL_FORBIDDEN', /may read only the "events" view: .*loaded_segments/, false);
   });
 
+  test('functions not on the allowlist are refused, naming the function', { skip }, async () => {
+    for (const name of ['timezone', 'hostName', 'uptime', 'version', 'joinGet', 'hasColumnInTable', 'regionToName', 'findClusterIndex', 'modelEvaluate', 'dictHas', 'toColumnTypeName', 'finalizeAggregation', '`dictGetString`']) {
+      const shown = name.replace(/`/g, '');
+      await refused(`SELECT bucket, count() AS value, toString(${name}('a', 'b')) AS breakdown FROM events GROUP BY bucket`, 'VIGIL_ERR_METRIC_SQL_FORBIDDEN', new RegExp(`function ${shown} is not allowed: it is not on the list of functions a metric's SQL may call`));
+    }
+    // case-insensitive names, combinators, parametric aggregates, types with parameters, lambdas
+    const sql = `SELECT bucket, COUNT() + sumIf(1, event = 'Signed Up') * 0 + length(arrayFilter(x -> x > 0, groupArrayIf(1, 1))) * 0 + quantile(0.5)(toFloat64(1)) * 0 AS value,
+      CAST(country AS Nullable(String)) AS breakdown FROM events WHERE event = 'Signed Up' GROUP BY bucket, country`;
+    assert.deepEqual(byBucket(await run(sql)), { [`${iso(0)} DE`]: 2, [`${iso(0)} FR`]: 1, [`${iso(1)} DE`]: 2, [`${iso(2)} FR`]: 1 });
+  });
+
+  test('a value over 4096 bytes, or a result over 8 MB, is refused with a 400', { skip }, async () => {
+    const tooLarge = (sql: string, reason: RegExp) => expectRefusals(sql, [() => run(sql, { maxRows: 100_000 })], 'VIGIL_ERR_METRIC_SQL_TOO_LARGE', reason);
+    // a 16 MB value (FixedString's largest) is over the whole result's limit already
+    await tooLarge("SELECT bucket, count() AS value, toFixedString('x', 16000000) AS breakdown FROM events GROUP BY bucket", /the metric's SQL result is larger than 8 MB/);
+    await tooLarge("SELECT bucket, count() AS value, arrayStringConcat(arrayResize([''], 5000), 'x') AS breakdown FROM events GROUP BY bucket", /a value in the metric's SQL result is longer than 4096 bytes/);
+    // 306 rows x 10 of 4,000 bytes each: 12 MB
+    await tooLarge("SELECT bucket, 1 AS value, concat(arrayStringConcat(arrayResize([''], 4000), 'y'), toString(x)) AS breakdown FROM events ARRAY JOIN range(10) AS x", /the metric's SQL result is larger than 8 MB/);
+    assert.deepEqual(await storedState(), initial);
+  });
+
   test('a query running past its time limit is stopped there, and the store answers afterwards', { skip }, async () => {
     /** Runs `sql` with a 1 s limit and expects it stopped within 3 s. */
     async function stopped(sql: string) {

@@ -5,18 +5,23 @@
  * 1. `checkClickHouseUserSql` tokenizes the text (strings, quoted names, comments) and allows one
  *    SELECT (or WITH ... SELECT) reading only `events`: after FROM and JOIN comes `events` or a
  *    parenthesized subquery, never a list of tables; no qualified name but `events.x` or
- *    `alias.x`; no SETTINGS, FORMAT, INTO OUTFILE or GLOBAL; no table function and no function
- *    that reads other tables, dictionaries, files, the network or server state.
+ *    `alias.x`; no SETTINGS, FORMAT, INTO OUTFILE or GLOBAL; no table function, and only
+ *    functions on the allowlist (clickhouse-user-sql-functions.ts).
  * 2. `clickHouseUserSqlStatement` replaces each `events` there with a subquery holding one project's
  *    rows in the window (no project_id, no ip_hash), and caps rows with LIMIT.
  * 3. The store runs it with readonly=1 (no writes, no settings changes, no table functions),
- *    max_execution_time and max_result_rows, and with an empty database as the current one, so
- *    an unqualified name the guard missed names nothing.
+ *    max_execution_time, max_result_rows and max_result_bytes, and with an empty database as the
+ *    current one, so an unqualified name the guard missed names nothing; the store then checks
+ *    each value's size (MAX_RESULT_CELL_BYTES) before reading the rows.
+ *
+ * No function here sees rows outside the project's view: the view is a subquery filtered by
+ * project and window, and ClickHouse keeps no column statistics a function could read.
  */
 import type { UserSqlQuery } from './event-store.js';
 import { VigilError } from '../../errors.js';
 import { chIdent, chInt } from './clickhouse-escape.js';
 import { slotExpr, windowWhere } from './clickhouse-sql.js';
+import { isAllowedClickHouseFunction, isNotACall } from './clickhouse-user-sql-functions.js';
 
 export const MAX_USER_SQL_CHARS = 20_000;
 
@@ -92,10 +97,6 @@ export function tokenize(sql: string): Token[] {
 
 /** Keywords that never appear in a metric's read: they change output, settings or state. */
 const FORBIDDEN_WORDS = new Set(['SETTINGS', 'FORMAT', 'INTO', 'OUTFILE', 'GLOBAL', 'INSERT', 'CREATE', 'ALTER', 'DROP', 'RENAME', 'TRUNCATE', 'ATTACH', 'DETACH', 'OPTIMIZE', 'KILL', 'SYSTEM', 'GRANT', 'REVOKE', 'SHOW', 'DESCRIBE', 'EXCHANGE', 'CHECK', 'WATCH', 'LIVE']);
-
-/** Functions that read tables, dictionaries, files, the network, settings or server state, and every table function. */
-const FORBIDDEN_FUNCTION =
-  /^(dict.*|joinget.*|file.*|url.*|remote.*|cluster.*|merge.*|numbers.*|zeros.*|generaterandom.*|input|mysql|postgresql|jdbc|odbc|hdfs.*|s3.*|azure.*|gcs|hudi|iceberg.*|deltalake.*|dictionary|view|executable.*|sqlite|mongodb|redis|values|null|hascolumnintable|getsetting.*|currentdatabase|currentuser|currentroles|currentprofiles|sleep.*|getmacro|hostname|fqdn|tcpport|shardnum|shardcount|serveruuid|getserverport|uptime|version|buildid|filesystem.*|model.*|catboost.*|initialquery.*|query.*|addressto.*|demangle|trace.*|globalin.*|globalnotin.*|getoskernelversion|displayname|errorcodetoname|zookeeper.*|system.*|loop|format|input.*|getclienthttpheader|transactionid.*|evalmlmethod|logtrace)$/i;
 
 const STATEMENT_START = new Set(['SELECT', 'WITH']);
 
@@ -180,8 +181,9 @@ export function checkClickHouseUserSql(sql: string): CheckedUserSql {
     const t = tokens[i];
     const word = upper(t);
     if (word && FORBIDDEN_WORDS.has(word)) throw forbidden(`${word} is not allowed in a metric's SQL: it may only read the "events" view (settings, output formats and files are fixed)`, { keyword: word });
-    if (isName(t) && tokens[i + 1]?.kind === 'punct' && tokens[i + 1].text === '(' && FORBIDDEN_FUNCTION.test(t.text)) {
-      throw forbidden(`function ${t.text} is not allowed: it reads tables, dictionaries, files, the network, settings or server state`, { function: t.text });
+    const isCall = isName(t) && tokens[i + 1]?.kind === 'punct' && tokens[i + 1].text === '(' && !(t.kind === 'word' && isNotACall(t.text));
+    if (isCall && !isAllowedClickHouseFunction(t.text)) {
+      throw forbidden(`function ${t.text} is not allowed: it is not on the list of functions a metric's SQL may call (arithmetic, math, text, regular expressions, URLs, dates and times, JSON, arrays, casts, conditions and aggregates)`, { function: t.text });
     }
     if (isName(t) && tokens[i + 1]?.text === '.' && tokens[i + 1].kind === 'punct' && isName(tokens[i + 2])) {
       if (!aliases.has(t.text.toLowerCase())) throw forbidden(`"${t.text}.${tokens[i + 2].text}" is not allowed: ${READS_ONLY}; a qualified name may only be events.column or alias.column`, { name: `${t.text}.${tokens[i + 2].text}` });

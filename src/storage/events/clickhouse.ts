@@ -19,6 +19,7 @@ import { ROW_COLUMNS, eventCountsSql, eventsDdl, exportPageSql, identifiesSql, l
 import { metricScanSql } from './clickhouse-metric-sql.js';
 import { checkClickHouseUserSql, clickHouseUserSqlStatement } from './clickhouse-user-sql.js';
 import { toUserSqlRows } from './duckdb-user-sql.js';
+import { MAX_RESULT_BYTES, checkCellSizes, resultTooLarge, timedOut } from './user-sql-limits.js';
 import { VigilError } from '../../errors.js';
 import { cutDeep, wellFormed } from './well-formed.js';
 
@@ -162,6 +163,7 @@ function errorCode(err: unknown): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 const TIMEOUT_EXCEEDED = 159;
+/** max_result_rows or max_result_bytes */
 const TOO_MANY_ROWS = 396;
 const READONLY = 164;
 const UNKNOWN_TABLE = 60;
@@ -431,7 +433,7 @@ export class ClickHouseEventStore implements EventStore {
     const queryId = globalThis.crypto.randomUUID();
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), seconds * 1000 + 500);
-    const timedOut = () => new VigilError('VIGIL_ERR_METRIC_SQL_TIMEOUT', `the metric's SQL ran longer than its limit of ${q.timeoutMs} ms and was stopped`);
+    const started = performance.now();
     let rows: Record<string, unknown>[];
     try {
       const result = await this.userSqlClient.query({
@@ -440,7 +442,7 @@ export class ClickHouseEventStore implements EventStore {
         query_id: queryId,
         abort_signal: deadline.signal,
         // readonly last: the limits before it are set, then nothing can change them
-        clickhouse_settings: { max_execution_time: seconds, max_result_rows: String(q.maxRows + 1), result_overflow_mode: 'throw', max_memory_usage: String(USER_SQL_MAX_MEMORY_BYTES), readonly: '1' } as ClickHouseSettings,
+        clickhouse_settings: { max_execution_time: seconds, max_result_rows: String(q.maxRows + 1), max_result_bytes: String(MAX_RESULT_BYTES), result_overflow_mode: 'throw', max_memory_usage: String(USER_SQL_MAX_MEMORY_BYTES), readonly: '1' } as ClickHouseSettings,
       });
       rows = (await result.json()) as Record<string, unknown>[];
     } catch (err) {
@@ -448,15 +450,19 @@ export class ClickHouseEventStore implements EventStore {
       const message = (err as Error).message;
       if (deadline.signal.aborted && code === undefined) {
         await this.client.command({ query: `KILL QUERY WHERE query_id = ${chString(queryId)} ASYNC` }).catch(() => undefined);
-        throw timedOut();
+        throw timedOut(q.timeoutMs);
       }
-      if (code === TIMEOUT_EXCEEDED) throw timedOut();
+      if (code === TIMEOUT_EXCEEDED) throw timedOut(q.timeoutMs);
+      if (code === TOO_MANY_ROWS && /max bytes/.test(message)) throw resultTooLarge();
       if (code === TOO_MANY_ROWS) throw new VigilError('VIGIL_ERR_METRIC_SQL_TOO_MANY_ROWS', `the metric's SQL returned more than ${q.maxRows} rows; aggregate to one row per bucket (and breakdown)`, { maxRows: q.maxRows });
       if (code === READONLY || code === UNKNOWN_TABLE || code === UNKNOWN_DATABASE) throw new VigilError('VIGIL_ERR_METRIC_SQL_FORBIDDEN', `the metric's SQL may read only the "events" view: ${serverMessage(message)}`);
       throw new VigilError('VIGIL_ERR_METRIC_SQL_INVALID', `the metric's SQL failed: ${CONVERSION_ERRORS.has(code ?? -1) ? 'Conversion Error: ' : ''}${serverMessage(message)}`);
     } finally {
       clearTimeout(timer);
     }
+    // reading the result into JavaScript counts against the limit too
+    if (performance.now() - started > q.timeoutMs) throw timedOut(q.timeoutMs);
+    checkCellSizes(rows);
     return toUserSqlRows(rows, q.maxRows);
   }
 

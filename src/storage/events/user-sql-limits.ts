@@ -13,3 +13,13 @@ export const resultTooLarge = () =>
   new VigilError('VIGIL_ERR_METRIC_SQL_TOO_LARGE', `the metric's SQL result is larger than ${MAX_RESULT_BYTES / 1024 / 1024} MB; aggregate to one row per bucket (and breakdown)`, { maxResultBytes: MAX_RESULT_BYTES });
 
 export const timedOut = (ms: number) => new VigilError('VIGIL_ERR_METRIC_SQL_TIMEOUT', `the metric's SQL ran longer than its limit of ${ms} ms and was stopped`);
+
+/** Throws cellTooLarge when a value of the rows, as text, is longer than MAX_RESULT_CELL_BYTES (for an engine that cannot check each value itself). */
+export function checkCellSizes(rows: Record<string, unknown>[]): void {
+  for (const row of rows) {
+    for (const v of Object.values(row)) {
+      const text = typeof v === 'string' ? v : v !== null && typeof v === 'object' ? JSON.stringify(v) : '';
+      if (text.length * 3 > MAX_RESULT_CELL_BYTES && Buffer.byteLength(text) > MAX_RESULT_CELL_BYTES) throw cellTooLarge();
+    }
+  }
+}
