@@ -24,6 +24,16 @@ export const incidentPageUrl = (origin: string, slug: string, incidentId: number
 /** The metric's page under an origin (no trailing slash). */
 export const metricPageUrl = (origin: string, slug: string, metricId: number) => `${origin}${page(slug, `metrics/${metricId}`)}`;
 
+/**
+ * Alerts sent before their links were fixed pointed at `/projects/<slug>/incidents/<id>` and
+ * `/projects/<slug>/metrics/<id>`: the page's path now, or null for any other path.
+ */
+export function movedPagePath(urlPath: string): string | null {
+  // urlPath is decoded; page() encodes the slug again
+  const m = /^\/projects\/([^/]+)\/(incidents|metrics)\/(\d+)$/.exec(urlPath);
+  return m ? page(m[1], `${m[2]}/${m[3]}`) : null;
+}
+
 export class AppLinks {
   private listening: AddressInfo | null = null;
 

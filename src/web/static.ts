@@ -15,6 +15,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { movedPagePath } from './app-links.js';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -78,6 +79,8 @@ export async function webRoutes(app: FastifyInstance, { dir = defaultWebDir() }:
       const stat = await fs.promises.stat(file).catch(() => null);
       if (stat?.isFile()) return sendFile(request, reply, file, urlPath, stat.size);
     }
+    const moved = movedPagePath(urlPath);
+    if (moved) return reply.redirect(moved, 301);
     // a missing file is a 404, not the app; so is anything a browser does not navigate to
     if (urlPath.startsWith('/assets/') || path.extname(urlPath) || !acceptsHtml(request)) return reply.callNotFound();
     return sendIndex(reply);

@@ -161,4 +161,13 @@ describe('links in alerts open the incident and the metric', { skip: browserSkip
     }
     assert.deepEqual(errors, []);
   });
+
+  test('a link of an alert sent before the fix (/projects/<slug>/...) is redirected to the page', async () => {
+    await page.goto(`${t.url}/projects/shop/incidents/${incident.id}`);
+    await page.getByRole('heading', { name: incident.title }).first().waitFor();
+    assert.equal(new URL(page.url()).pathname, `/p/shop/incidents/${incident.id}`);
+    await page.goto(`${t.url}/projects/shop/metrics/${metric.id}`);
+    await page.getByRole('heading', { name: 'Completed checkouts' }).first().waitFor();
+    assert.equal(new URL(page.url()).pathname, `/p/shop/metrics/${metric.id}`);
+  });
 });
