@@ -360,7 +360,7 @@ export class AlertService {
       if (!rule || !isActive(rule, now)) continue;
       if (inCooldown(rule.spec, await deliveries.lastSentAt(rule.id, scope), now)) continue;
       const message = incidentMessage('reopened', incident, signals, { ...compose, rule: { id: rule.id, name: rule.name } });
-      await this.queue(tx, { ...keyParts(d), scopeKey: scope, event: 'reopened', idempotencyKey: `inc:${incident.id}:reopened:${rule.id}:${d.destinationId}:${now}`, message }, now);
+      await this.queue(tx, { ...keyParts(d), event: 'reopened', idempotencyKey: `inc:${incident.id}:reopened:${rule.id}:${d.destinationId}:${now}`, message }, now);
     }
   }
 
