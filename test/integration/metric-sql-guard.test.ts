@@ -224,6 +224,8 @@ describe('user-written metric SQL on a real DuckDB store', () => {
       assert.deepEqual(await columns(GOOD), ['event']);
       assert.deepEqual(await columns('SELECT e.bucket, count(DISTINCT e.session_id) AS value FROM events e JOIN events f USING (user_id) GROUP BY 1'), ['user_id', 'session_id']);
       assert.equal((await columns('SELECT bucket, count(*) AS value FROM (SELECT * FROM events) GROUP BY 1')).length, 18);
+      assert.equal((await columns("PIVOT events ON country IN ('DE') USING count(*) GROUP BY bucket")).length, 18);
+      assert.equal((await columns('SELECT e.bucket, count(DISTINCT to_json(e)) AS value FROM events e GROUP BY 1')).length, 18);
     });
   });
 

@@ -51,6 +51,9 @@ export interface CheckedUserSql {
 interface NamedColumns {
   names: Set<string>;
   all: boolean;
+  /** tables and their aliases, and one-part column references: one naming a table reads its whole row (to_json(e) FROM events e) */
+  tables: Set<string>;
+  bareNames: Set<string>;
 }
 
 /** Throws a 400 VigilError saying why `sql` may not run; `parse` returns DuckDB's json_serialize_sql output. */
@@ -71,9 +74,10 @@ export async function checkUserSql(parse: (sql: string) => Promise<string>, sql:
   const statements = Array.isArray(parsed.statements) ? parsed.statements : [];
   if (statements.length === 0) throw invalid("the metric's SQL holds no statement (only comments or semicolons)");
   if (statements.length > 1) throw forbidden(`the metric's SQL holds ${statements.length} statements; exactly one SELECT is allowed`, { statements: statements.length });
-  const named: NamedColumns = { names: new Set(), all: false };
+  const named: NamedColumns = { names: new Set(), all: false, tables: new Set(), bareNames: new Set() };
   walk(statements[0], new Set(), named);
-  return { columns: VIEW_COLUMNS.filter((c) => named.all || named.names.has(c)) };
+  const all = named.all || [...named.tables].some((t) => named.bareNames.has(t));
+  return { columns: VIEW_COLUMNS.filter((c) => all || named.names.has(c)) };
 }
 
 /** The first keyword of each `;`-separated piece, comments removed: only a hint for the message. */
@@ -144,10 +148,12 @@ function checkNode(node: Node, scope: ReadonlySet<string>): void {
 /** Over-approximates the columns read: any part of a column reference, any USING column. */
 function noteColumns(node: Node, named: NamedColumns): void {
   if (node.class === 'STAR' || text(node.type).includes('PIVOT')) named.all = true;
+  if (node.type === 'BASE_TABLE') for (const name of [node.table_name, node.alias]) if (text(name)) named.tables.add(text(name).toLowerCase());
   for (const key of ['column_names', 'using_columns']) {
     const names = node[key];
     if (Array.isArray(names)) for (const name of names) if (typeof name === 'string') named.names.add(name.toLowerCase());
   }
+  if (Array.isArray(node.column_names) && node.column_names.length === 1) named.bareNames.add(text(node.column_names[0]).toLowerCase());
 }
 
 /** The connection's temporary copy of the window: the only rows a metric's SQL runs over. */
