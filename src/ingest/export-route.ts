@@ -15,7 +15,7 @@ import { parseTimeInput } from '../time/index.js';
 import { exportChunks } from './import-export.js';
 
 /** The latest instant a JavaScript Date can hold: "no end", so events with a clock-skewed future time are kept. */
-export const NO_END_MS = 8.64e15;
+const NO_END_MS = 8.64e15;
 const ISO_DATE_START = /^\d{4}-\d{2}-\d{2}/;
 
 /** An ISO 8601 date or date-time with its zone; a 400 naming the field otherwise. */
@@ -27,7 +27,7 @@ function isoTime(value: string | undefined, field: 'from' | 'to'): number | unde
 }
 
 /** The export's window, [from, to): from the first event to the last when not given. */
-export function exportWindow(query: { from?: string; to?: string }): { fromMs: number; toMs: number } {
+function exportWindow(query: { from?: string; to?: string }): { fromMs: number; toMs: number } {
   const fromMs = isoTime(query.from, 'from') ?? 0;
   const toMs = isoTime(query.to, 'to') ?? NO_END_MS;
   if (fromMs >= toMs) throw badRequest(`from (${query.from}) must be before to (${query.to})`, { field: 'from' });
