@@ -19,6 +19,7 @@ import { incidentRoutes } from './incidents/routes.js';
 import { alertRoutes } from './alerts/routes.js';
 import { addSecurityHooks } from './http/security.js';
 import { validationMessage } from './http/validation-message.js';
+import { addFiniteNumberCheck } from './http/finite-numbers.js';
 import cookie from '@fastify/cookie';
 import compress from '@fastify/compress';
 import { addAccessControl, type RouteAccess } from './auth/access.js';
@@ -80,6 +81,8 @@ export async function buildServer(ctx: AppContext, opts: { roles?: readonly Role
   restrictToRoles(app, opts.roles ?? ROLES);
   // before every route, so its headers and CORS rules reach the whole app
   addSecurityHooks(app, ctx.config);
+  // after validation, before every handler: Infinity and 1e999 are a 400, never a 500
+  addFiniteNumberCheck(app);
   await app.register(cookie);
   // answers over 1 KB go out compressed when the client takes it (brotli at quality 4, or gzip);
   // request bodies are not touched: ingest decodes its own gzip with its own limits

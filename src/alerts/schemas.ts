@@ -4,6 +4,7 @@
  * destination's response has no place for a secret value, so none can leak through it.
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { RowId } from '../http-schemas.js';
 import { DESTINATION_KINDS } from './destinations/types.js';
 import { DELIVERY_EVENTS, DELIVERY_STATUSES, type Delivery } from './deliveries.js';
 import type { DestinationView } from './destinations-store.js';
@@ -15,7 +16,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
-export const IdParams = Type.Object({ slug: Type.String(), id: Type.Integer({ minimum: 1 }) });
+export const IdParams = Type.Object({ slug: Type.String(), id: RowId() });
 
 // ---- rules ----
 
@@ -45,8 +46,8 @@ const RuleHead = {
   mutedUntil: Type.Optional(Type.Unknown({ description: 'ISO 8601: the rule sends nothing until then; null: not muted' })),
 };
 export const RuleBody = Type.Object({ ...RuleHead, ...RuleSettings }, { additionalProperties: false });
-export const SimulateDraftBody = Type.Object({ ...RuleHead, ...RuleSettings, days: Type.Integer({ description: '1 to 90' }) }, { additionalProperties: false });
-export const SimulateBody = Type.Object({ days: Type.Integer({ description: '1 to 90' }) }, { additionalProperties: false });
+export const SimulateDraftBody = Type.Object({ ...RuleHead, ...RuleSettings, days: Type.Integer({ minimum: 1, maximum: 90, description: '1 to 90' }) }, { additionalProperties: false });
+export const SimulateBody = Type.Object({ days: Type.Integer({ minimum: 1, maximum: 90, description: '1 to 90' }) }, { additionalProperties: false });
 
 export const RuleSchema = Type.Object({
   id: Type.Integer(),
@@ -125,9 +126,9 @@ export const TestResultSchema = Type.Object({
 export const DeliveryQuery = Type.Object({
   status: Type.Optional(Type.Union(DELIVERY_STATUSES.map((s) => Type.Literal(s)))),
   event: Type.Optional(Type.Union(DELIVERY_EVENTS.map((s) => Type.Literal(s)))),
-  rule: Type.Optional(Type.Integer({ minimum: 1 })),
-  destination: Type.Optional(Type.Integer({ minimum: 1 })),
-  incident: Type.Optional(Type.Integer({ minimum: 1 })),
+  rule: Type.Optional(RowId()),
+  destination: Type.Optional(RowId()),
+  incident: Type.Optional(RowId()),
   cursor: Type.Optional(Type.String({ pattern: '^[0-9]+$', description: 'nextCursor of the previous page' })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
 }, { additionalProperties: false });

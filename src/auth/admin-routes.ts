@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../app-context.js';
 import type { MetaDb } from '../storage/meta/db.js';
-import { ErrorBody, SlugParams, errorResponses } from '../http-schemas.js';
+import { ErrorBody, SlugParams, errorResponses, RowId } from '../http-schemas.js';
 import { VigilError, badRequest } from '../errors.js';
 import { parseTimeInput } from '../time/index.js';
 import { projectOf, startSession, userOf } from './access.js';
@@ -97,7 +97,7 @@ export async function adminRoutes(root: FastifyInstance, { ctx }: { ctx: AppCont
   const invitations = ctx.invitations;
 
   // ---- members ----
-  const MemberParams = Type.Object({ slug: Type.String(), userId: Type.Integer({ minimum: 1 }) });
+  const MemberParams = Type.Object({ slug: Type.String(), userId: RowId() });
   const memberTags = ['members'];
 
   app.get('/api/projects/:slug/members', {
@@ -163,7 +163,7 @@ export async function adminRoutes(root: FastifyInstance, { ctx }: { ctx: AppCont
   app.delete('/api/projects/:slug/invitations/:id', {
     config: OWNER,
     schema: {
-      tags: invitationTags, summary: 'Revoke an invitation (its link stops working)', params: Type.Object({ slug: Type.String(), id: Type.Integer({ minimum: 1 }) }),
+      tags: invitationTags, summary: 'Revoke an invitation (its link stops working)', params: Type.Object({ slug: Type.String(), id: RowId() }),
       response: { 200: InvitationSchema, ...errors },
     },
   }, async (request) => {
@@ -243,7 +243,7 @@ export async function adminRoutes(root: FastifyInstance, { ctx }: { ctx: AppCont
 
   // ---- API keys ----
   const keyTags = ['keys'];
-  const KeyParams = Type.Object({ slug: Type.String(), id: Type.Integer({ minimum: 1 }) });
+  const KeyParams = Type.Object({ slug: Type.String(), id: RowId() });
 
   app.get('/api/projects/:slug/keys', {
     config: OWNER,

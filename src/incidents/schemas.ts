@@ -1,6 +1,6 @@
 /** Request and response schemas of the incidents API (TypeBox). */
 import { Type, type Static } from '@sinclair/typebox';
-import { WindowQuery } from '../http-schemas.js';
+import { WindowQuery, RowId } from '../http-schemas.js';
 import { SignalSchema } from '../signals/schemas.js';
 import { INCIDENT_ACTIONS, MAX_COMMENT_CHARS } from './lifecycle.js';
 import { INCIDENT_EVENT_TYPES, INCIDENT_SEVERITIES, INCIDENT_STATUSES } from './types.js';
@@ -53,17 +53,17 @@ export const IncidentDetailSchema = Type.Object({
 export const IncidentsQuery = Type.Object({
   status: Type.Optional(StringEnum(INCIDENT_STATUSES)),
   severity: Type.Optional(StringEnum(INCIDENT_SEVERITIES)),
-  metric: Type.Optional(Type.Integer({ minimum: 1, description: 'a metric id' })),
+  metric: Type.Optional(RowId({ description: 'a metric id' })),
   scope: Type.Optional(Type.String({ minLength: 1, maxLength: 300, description: 'a scope key (metric:12, rule:3, event:Signed Up), or a prefix ending in * (rule:*)' })),
   ...WindowQuery,
   limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
   cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description: 'nextCursor of the previous page' })),
 });
 
-export const IncidentParams = Type.Object({ slug: Type.String(), id: Type.Integer({ minimum: 1 }) });
+export const IncidentParams = Type.Object({ slug: Type.String(), id: RowId() });
 
 const Until = Type.String({ minLength: 1, maxLength: 64, description: 'ISO 8601, epoch ms, or relative such as +2h; at most a year ahead' });
-const UserId = Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], { description: 'a member of the project, or null to unassign' });
+const UserId = Type.Union([RowId(), Type.Null()], { description: 'a member of the project, or null to unassign' });
 const Body = Type.String({ minLength: 1, maxLength: MAX_COMMENT_CHARS, description: 'markdown' });
 
 export const MuteBody = Type.Object({ until: Until }, { additionalProperties: false });
@@ -71,7 +71,7 @@ export const AssignBody = Type.Object({ userId: UserId }, { additionalProperties
 export const CommentBody = Type.Object({ body: Body }, { additionalProperties: false });
 
 export const BulkBody = Type.Object({
-  ids: Type.Array(Type.Integer({ minimum: 1 }), { minItems: 1, maxItems: 500 }),
+  ids: Type.Array(RowId(), { minItems: 1, maxItems: 500 }),
   action: StringEnum(INCIDENT_ACTIONS),
   until: Type.Optional(Until),
   userId: Type.Optional(UserId),

@@ -3,11 +3,11 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../app-context.js';
 import { projectOf } from '../auth/access.js';
-import { ErrorBody, SlugParams, WindowQuery, errorResponses } from '../http-schemas.js';
+import { ErrorBody, SlugParams, WindowQuery, errorResponses, RowId } from '../http-schemas.js';
 import { parseWindow } from '../analytics/service.js';
 import { CreateMetric, MetricSchema, MetricSummarySchema, METRIC_STATUSES, PreviewMetric, SeriesResultSchema, SeriesSchema, UpdateMetric, type MetricStatus } from './schemas.js';
 
-const IdParams = Type.Object({ slug: Type.String(), id: Type.Integer({ minimum: 1 }) });
+const IdParams = Type.Object({ slug: Type.String(), id: RowId() });
 const errors = { ...errorResponses, 409: ErrorBody };
 const tags = ['metrics'];
 // viewers (read keys) read; editors (write keys) change definitions; owners (admin keys) delete

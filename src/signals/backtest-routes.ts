@@ -3,13 +3,13 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../app-context.js';
 import { projectOf } from '../auth/access.js';
-import { SlugParams, errorResponses } from '../http-schemas.js';
+import { SlugParams, errorResponses, RowId } from '../http-schemas.js';
 import { parseWindow } from '../analytics/service.js';
 import { DetectionSettings, PreviewMetric } from '../metrics/schemas.js';
 import { MAX_BACKTEST_BUCKETS } from './backtest.js';
 import { RuleInput } from './threshold-routes.js';
 
-const MetricParams = Type.Object({ slug: Type.String(), id: Type.Integer({ minimum: 1 }) });
+const MetricParams = Type.Object({ slug: Type.String(), id: RowId() });
 const tags = ['backtests'];
 const VIEWER = { access: { role: 'viewer', keys: true } } as const;
 

@@ -9,14 +9,14 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../app-context.js';
 import { projectOf } from '../auth/access.js';
-import { errorResponses } from '../http-schemas.js';
+import { errorResponses, RowId } from '../http-schemas.js';
 import { PERIODS } from '../detect/anomaly.js';
 import { MIN_FORECAST_HISTORY, forecast } from '../detect/forecast.js';
 import type { Project } from '../projects/service.js';
 import { INTERVAL_MS, formatBucket, nextBucket } from '../time/index.js';
 import { resolveDetection } from './settings.js';
 
-const MetricParams = Type.Object({ slug: Type.String(), id: Type.Integer({ minimum: 1 }) });
+const MetricParams = Type.Object({ slug: Type.String(), id: RowId() });
 const VIEWER = { access: { role: 'viewer', keys: true } } as const;
 
 /** the most buckets one forecast reaches ahead: past a few cycles a seasonal projection says little */

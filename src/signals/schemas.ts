@@ -1,6 +1,6 @@
 /** Request and response schemas of the signals API (TypeBox). */
 import { Type, type Static } from '@sinclair/typebox';
-import { WindowQuery } from '../http-schemas.js';
+import { WindowQuery, RowId } from '../http-schemas.js';
 import { SIGNAL_SCOPES } from './store.js';
 
 const NullableNumber = Type.Union([Type.Number(), Type.Null()]);
@@ -29,7 +29,7 @@ export type SignalApi = Static<typeof SignalSchema>;
 
 export const SignalsQuery = Type.Object({
   scope: Type.Optional(Type.Unsafe<(typeof SIGNAL_SCOPES)[number]>({ type: 'string', enum: [...SIGNAL_SCOPES] })),
-  metric: Type.Optional(Type.Integer({ minimum: 1, description: 'a metric id' })),
+  metric: Type.Optional(RowId({ description: 'a metric id' })),
   kind: Type.Optional(Type.String({ minLength: 1, maxLength: 24 })),
   ...WindowQuery,
   limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),

@@ -3,12 +3,12 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../app-context.js';
 import { projectOf } from '../auth/access.js';
-import { ErrorBody, SlugParams, errorResponses } from '../http-schemas.js';
+import { ErrorBody, SlugParams, errorResponses, RowId } from '../http-schemas.js';
 import { SEVERITIES, THRESHOLD_OPERATORS, MAX_CHANGE_PERIOD } from '../detect/threshold.js';
 import type { ThresholdRuleRecord } from './threshold-rules.js';
 
-const MetricParams = Type.Object({ slug: Type.String(), id: Type.Integer({ minimum: 1 }) });
-const RuleParams = Type.Object({ slug: Type.String(), id: Type.Integer({ minimum: 1 }), ruleId: Type.Integer({ minimum: 1 }) });
+const MetricParams = Type.Object({ slug: Type.String(), id: RowId() });
+const RuleParams = Type.Object({ slug: Type.String(), id: RowId(), ruleId: RowId() });
 const errors = { ...errorResponses, 409: ErrorBody };
 const tags = ['threshold rules'];
 const VIEWER = { access: { role: 'viewer', keys: true } } as const;
