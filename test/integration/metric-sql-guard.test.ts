@@ -308,7 +308,7 @@ describe('checkUserSql walks every node of the AST', () => {
   });
 });
 
-describe('userSqlStatement and toUserSqlRows', () => {
+describe('userSqlStatements and toUserSqlRows', () => {
   const q: UserSqlQuery = { projectId: 3, sql: 'SELECT bucket, 1 AS value FROM events -- note;\n;; \n', fromMs: 0, toMs: HOUR, grainMs: HOUR, timeoutMs: 1000, maxRows: 50 };
 
   test('the copy holds one project’s window and the columns named; the user text sits on its own lines over it', () => {

@@ -23,7 +23,6 @@ export const MAX_USER_SQL_CHARS = 20_000;
 /** The columns of the `events` view a metric's SQL reads, besides `bucket`. */
 const VIEW_COLUMNS = ['event', 'type', 'user_id', 'anonymous_id', 'distinct_id', 'session_id', 'timestamp', 'received_at', 'properties', 'context', 'page_path', 'referrer_host', 'app_version', 'platform', 'os', 'browser', 'device_type', 'country'];
 
-
 /** Statement kinds named in the message when DuckDB refuses to serialize a non-SELECT. */
 const STATEMENT_KEYWORDS = new Set(['DROP', 'DELETE', 'INSERT', 'UPDATE', 'CREATE', 'ALTER', 'TRUNCATE', 'MERGE', 'PRAGMA', 'ATTACH', 'DETACH', 'USE', 'COPY', 'INSTALL', 'LOAD', 'FORCE', 'SET', 'RESET', 'CALL', 'EXPORT', 'IMPORT', 'VACUUM', 'CHECKPOINT', 'BEGIN', 'COMMIT', 'ROLLBACK', 'ABORT', 'PREPARE', 'EXECUTE', 'DEALLOCATE', 'EXPLAIN', 'ANALYZE', 'UPDATE_EXTENSIONS']);
 
@@ -51,8 +50,9 @@ export interface CheckedUserSql {
 interface NamedColumns {
   names: Set<string>;
   all: boolean;
-  /** tables and their aliases, and one-part column references: one naming a table reads its whole row (to_json(e) FROM events e) */
+  /** tables and their aliases */
   tables: Set<string>;
+  /** one-part column references: one naming a table reads its whole row (to_json(e) FROM events e) */
   bareNames: Set<string>;
 }
 

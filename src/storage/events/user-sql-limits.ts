@@ -19,6 +19,7 @@ export function checkCellSizes(rows: Record<string, unknown>[]): void {
   for (const row of rows) {
     for (const v of Object.values(row)) {
       const text = typeof v === 'string' ? v : v !== null && typeof v === 'object' ? JSON.stringify(v) : '';
+      // a UTF-16 unit takes at most 3 bytes in UTF-8, so only a long string is measured
       if (text.length * 3 > MAX_RESULT_CELL_BYTES && Buffer.byteLength(text) > MAX_RESULT_CELL_BYTES) throw cellTooLarge();
     }
   }
