@@ -111,6 +111,11 @@ export class AuditLog {
     return (await q.orderBy('id', 'desc').limit(f.limit).execute()).map(toEntry);
   }
 
+  /** Removes a deleted project's entries (its deletion is recorded with no project). */
+  async forgetProject(projectId: number): Promise<void> {
+    await this.db.deleteFrom('audit_log').where('project_id', '=', projectId).execute();
+  }
+
   /** Every matching entry, oldest first, a page at a time (for the NDJSON export). */
   async *export(projectId: number, f: Omit<AuditFilter, 'limit' | 'beforeId'>): AsyncIterable<AuditEntry[]> {
     for (let afterId = 0; ; ) {

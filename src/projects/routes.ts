@@ -7,6 +7,7 @@ import { projectOf, userOf } from '../auth/access.js';
 import type { ApiKey } from '../auth/api-keys.js';
 import type { Role } from '../auth/memberships.js';
 import type { Project } from './service.js';
+import { deleteProject } from './deletion.js';
 
 const tags = ['projects'];
 const errors = { ...errorResponses, 409: ErrorBody };
@@ -81,18 +82,12 @@ export async function projectRoutes(root: FastifyInstance, { ctx }: { ctx: AppCo
     config: { access: { role: 'owner', keys: false } },
     schema: {
       tags,
-      summary: 'Delete a project\'s metadata: keys, members, invitations, metrics and their values. Its events stay in the event store (deleting them is not supported yet)',
+      summary: 'Delete a project: its events in the event store and all its metadata (keys, members, invitations, metrics and values, signals, incidents, alerts, jobs, audit entries); the deletion is audited at the instance level',
       params: SlugParams,
       response: { 204: Type.Null(), ...errors },
     },
   }, async (request, reply) => {
-    const project = projectOf(request);
-    // recorded first: the audit log has no foreign key, so the entry outlives the project
-    await ctx.audit.record(request, { action: 'project.delete', target: { type: 'project', id: project.id }, before: { slug: project.slug, name: project.name, timeZone: project.timeZone } });
-    // revoking first also drops the keys from the key service's verify cache, so they stop at once
-    for (const key of await ctx.apiKeys.list(project.id)) if (key.revokedAt === null) await ctx.apiKeys.revoke(key.id);
-    // metadata only: the project's events stay in the event store (deleting them is future work)
-    await ctx.projects.delete(project.id);
+    await deleteProject(ctx, projectOf(request), request);
     return reply.code(204).send(null);
   });
 }

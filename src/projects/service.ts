@@ -75,8 +75,8 @@ export class ProjectService {
   }
 
   /**
-   * Deletes a project's metadata: its keys, members, invitations, metrics and their values, and
-   * jobs go with it (foreign keys cascade). Its events stay in the event store.
+   * Deletes the project's row; every table keyed by project_id but the audit log goes with it
+   * (foreign keys cascade). The whole deletion, events included, is deletion.ts.
    */
   async delete(id: number): Promise<void> {
     const current = await this.getById(id);

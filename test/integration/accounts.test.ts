@@ -531,7 +531,7 @@ describe('projects', () => {
     assert.deepEqual(entry.summary, { before: { name: 'Shop', timeZone: 'UTC' }, after: { name: 'The Shop', timeZone: 'America/New_York' } });
   });
 
-  test('the owner deletes a project: its metadata goes, its keys stop working, the audit entry stays', async () => {
+  test('the owner deletes a project: its metadata goes, its keys stop working, the deletion is audited at the instance level', async () => {
     const blog = await t.ctx.projects.getBySlug('blog');
     const key = (await t.ctx.apiKeys.create({ projectId: blog.id, scopes: ['read'] })).secret;
     expectStatus(await call(t, 'GET', '/api/projects/blog', { key }), 200);
@@ -544,8 +544,10 @@ describe('projects', () => {
     const left = expectStatus(await call(t, 'GET', '/api/projects', { client: admin }), 200);
     assert.deepEqual(left.projects.map((p: any) => p.slug), ['shop']);
     assert.deepEqual(await t.ctx.memberships.list(blog.id), []);
-    const entries = await t.ctx.audit.list(blog.id, { limit: 10 });
-    assert.deepEqual(entries.map((e) => e.action), ['project.delete', 'project.create']);
-    assert.deepEqual(entries[0].summary.before, { slug: 'blog', name: 'Blog', timeZone: 'Europe/Berlin' });
+    // the project's own entries go with it (test/integration/project-deletion.test.ts); its deletion stays, with no project
+    assert.deepEqual(await t.ctx.audit.list(blog.id, { limit: 10 }), []);
+    const deletion = await t.ctx.meta.db.selectFrom('audit_log').selectAll().where('action', '=', 'project.delete').where('target_id', '=', String(blog.id)).executeTakeFirstOrThrow();
+    assert.equal(deletion.project_id, null);
+    assert.deepEqual(JSON.parse(deletion.summary).before, { slug: 'blog', name: 'Blog', timeZone: 'Europe/Berlin' });
   });
 });

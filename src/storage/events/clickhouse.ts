@@ -298,21 +298,39 @@ export class ClickHouseEventStore implements EventStore {
     await this.client.command({ query: `INSERT INTO loaded_segments (id, rows, loaded_at) VALUES (${chString(id)}, ${chInt(rows)}, now())`, clickhouse_settings: { insert_distributed_sync: 1, insert_deduplicate: 0 } });
   }
 
+  /** Removes the rows a cut-short insert of a segment left (a mutation; rare: only on replay), and waits for it. */
+  private deleteSegmentRows(id: string, remaining: string) {
+    return this.deleteWhere(`segment_id = ${chString(id)}`, remaining, `deleting the partial rows of segment ${id}`);
+  }
+
+  /** A mutation, queued after the loads before it: the project's rows are gone once it resolves. */
+  deleteProject(projectId: number): Promise<number> {
+    const run = this.writeChain.then(async () => {
+      const remaining = `SELECT count() AS n FROM events WHERE project_id = ${chInt(projectId)}`;
+      const [row] = await this.rows<{ n: number }>(remaining);
+      const events = Number(row?.n ?? 0);
+      if (events > 0) await this.deleteWhere(`project_id = ${chInt(projectId)}`, remaining, `deleting the events of project ${projectId}`);
+      return events;
+    });
+    this.writeChain = run.catch(() => undefined);
+    return run;
+  }
+
   /**
-   * Removes the rows a cut-short insert of a segment left (a mutation; rare: only on replay), and
-   * waits for it. On a cluster the mutation is queued on every shard, and system.mutations shows
-   * only this node's: the wait is for `remaining` (the segment's rows, read through the Distributed
-   * table) to be 0.
+   * ALTER TABLE ... DELETE WHERE `condition` (a mutation: the server keeps it and finishes it even
+   * if this process stops), and waits up to MUTATION_WAIT_MS for it. On a cluster the mutation is
+   * queued on every shard, and system.mutations shows only this node's: the wait is for
+   * `remaining` (the matching rows, read through the Distributed table) to be 0.
    */
-  private async deleteSegmentRows(id: string, remaining: string) {
+  private async deleteWhere(condition: string, remaining: string, what: string) {
     const table = this.cluster ? `${chIdent(this.database)}.events_local ON CLUSTER ${chIdent(this.cluster)}` : 'events';
-    await this.client.command({ query: `ALTER TABLE ${table} DELETE WHERE segment_id = ${chString(id)}` });
+    await this.client.command({ query: `ALTER TABLE ${table} DELETE WHERE ${condition}` });
     const pending = this.cluster ? remaining : `SELECT count() AS n FROM system.mutations WHERE database = ${chString(this.database)} AND table IN ('events', 'events_local') AND is_done = 0`;
     const deadline = Date.now() + MUTATION_WAIT_MS;
     for (;;) {
       const [row] = await this.rows<{ n: number }>(pending);
       if (!Number(row?.n)) return;
-      if (Date.now() > deadline) throw new Error(`deleting the partial rows of segment ${id} did not finish within ${MUTATION_WAIT_MS} ms`);
+      if (Date.now() > deadline) throw new VigilError('VIGIL_ERR_UNAVAILABLE', `${what} did not finish within ${MUTATION_WAIT_MS / 1000} s; ClickHouse goes on with it: try again later`);
       await new Promise((r) => setTimeout(r, 200));
     }
   }

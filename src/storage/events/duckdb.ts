@@ -103,6 +103,25 @@ export class DuckDbEventStore implements EventStore {
     }
   }
 
+  /** One transaction on the writer, after the loads queued before it. */
+  deleteProject(projectId: number): Promise<number> {
+    const run = this.writeChain.then(async () => {
+      const w = this.writer;
+      await w.run('BEGIN TRANSACTION');
+      try {
+        const deleted = Number((await w.run(`DELETE FROM events WHERE project_id = ${int(projectId)}`)).rowsChanged);
+        await w.run(`DELETE FROM users WHERE project_id = ${int(projectId)}`);
+        await w.run('COMMIT');
+        return deleted;
+      } catch (err) {
+        await w.run('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    });
+    this.writeChain = run.catch(() => undefined);
+    return run;
+  }
+
   refusesData(err: unknown): boolean {
     return err instanceof Error && DATA_ERROR.test(err.message);
   }

@@ -242,6 +242,11 @@ export interface EventStore {
   eventCounts(q: EventCountsQuery): Promise<EventCountRow[]>;
   /** Counts per value, most frequent first (distribution drift). */
   valueShares(q: ValueSharesQuery): Promise<{ value: string; count: number }[]>;
+  /**
+   * Removes every event of a project (and, in DuckDB, its users' traits), after the loads already
+   * queued; returns how many events there were. ClickHouse deletes by mutation and waits for it.
+   */
+  deleteProject(projectId: number): Promise<number>;
   /** Throws a 400 (VIGIL_ERR_METRIC_SQL_FORBIDDEN or VIGIL_ERR_METRIC_SQL_INVALID) saying why a statement may not run. */
   validateUserSql(sql: string): Promise<void>;
   /** Validates, then runs a user's statement with a time limit and a row cap. */
