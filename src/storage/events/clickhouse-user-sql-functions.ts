@@ -2,8 +2,9 @@
  * The functions a metric's SQL may call on ClickHouse: an allowlist, so a function that reads
  * dictionaries, other tables (joinGet, hasColumnInTable), models, embedded geo data or server state
  * (hostName, uptime, currentDatabase ...) is refused, and so is any function a later server adds,
- * until someone adds it here. Names as ClickHouse 18.16 spells them; aggregates may carry the
- * combinators If, Array and ForEach (countIf, sumArrayIf).
+ * until someone adds it here. Names as ClickHouse spells them: 18.16's, and the JSON, date and
+ * window functions of later servers (docker-compose runs 24.8); aggregates may carry the
+ * combinators If, Array, ForEach, Distinct, OrNull and OrDefault (countIf, sumArrayIf).
  */
 
 const OPERATORS = ['plus', 'minus', 'multiply', 'divide', 'intDiv', 'intDivOrZero', 'modulo', 'negate', 'abs', 'gcd', 'lcm', 'equals', 'notEquals', 'less', 'greater', 'lessOrEquals', 'greaterOrEquals', 'and', 'or', 'not', 'xor', 'in', 'notIn', 'like', 'notLike', 'if', 'multiIf', 'ifNull', 'nullIf', 'coalesce', 'isNull', 'isNotNull', 'assumeNotNull', 'toNullable', 'tuple', 'tupleElement', 'transform', 'CAST'];
@@ -29,11 +30,17 @@ const AGGREGATE = ['count', 'sum', 'sumWithOverflow', 'sumKahan', 'sumMap', 'avg
   ...['median', 'quantile', 'quantiles'].flatMap((f) => ['', 'Deterministic', 'Exact', 'ExactWeighted', 'TDigest', 'TDigestWeighted', 'Timing', 'TimingWeighted'].map((v) => f + v))];
 
 /** Row-by-row over the query's own blocks (the project's rows only). */
+/** Functions of servers after 18.16 that metric authors reach for. */
+const LATER_SERVERS = ['ilike', 'notILike', 'trimBoth', 'trimLeft', 'trimRight', 'concatWithSeparator', 'splitByRegexp', 'leftPad', 'rightPad', 'repeat',
+  'JSONHas', 'JSONLength', 'JSONType', 'JSONExtract', 'JSONExtractString', 'JSONExtractInt', 'JSONExtractUInt', 'JSONExtractFloat', 'JSONExtractBool', 'JSONExtractRaw', 'JSONExtractKeys', 'simpleJSONHas', 'simpleJSONExtractString', 'simpleJSONExtractInt', 'simpleJSONExtractUInt', 'simpleJSONExtractFloat', 'simpleJSONExtractBool', 'simpleJSONExtractRaw',
+  'toStartOfWeek', 'toStartOfTenMinutes', 'toStartOfInterval', 'dateTrunc', 'date_trunc', 'toDateTime64', 'toUnixTimestamp64Milli', 'fromUnixTimestamp', 'fromUnixTimestamp64Milli', 'toLastDayOfMonth', 'age', 'dateAdd', 'dateSub',
+  'row_number', 'rank', 'dense_rank', 'percent_rank', 'lagInFrame', 'leadInFrame', 'first_value', 'last_value', 'nth_value', 'ntile', 'grouping', 'countDistinct', 'uniqTheta', 'quantileExactLow', 'quantileExactHigh', 'quantilesExactLow', 'quantilesExactHigh'];
+
 const BLOCK = ['runningDifference', 'runningDifferenceStartingWithFirstValue', 'rowNumberInBlock', 'rowNumberInAllBlocks', 'blockSize', 'materialize', 'ignore', 'identity', 'throwIf'];
 
-const COMBINATORS = ['If', 'Array', 'ForEach'];
+const COMBINATORS = ['If', 'Array', 'ForEach', 'Distinct', 'OrNull', 'OrDefault'];
 
-const ALLOWED = new Set([...OPERATORS, ...MATH, ...STRING, ...REGEXP, ...URL, ...DATE_TIME, ...JSON_FUNCTIONS, ...CASTS, ...ARRAY, ...BLOCK]);
+const ALLOWED = new Set([...OPERATORS, ...MATH, ...STRING, ...REGEXP, ...URL, ...DATE_TIME, ...JSON_FUNCTIONS, ...CASTS, ...ARRAY, ...BLOCK, ...LATER_SERVERS]);
 const AGGREGATES = new Set(AGGREGATE);
 /** ClickHouse's case-insensitive names (count, SUM, IF ...), in lower case. */
 const CASE_INSENSITIVE = new Set(['bit_and', 'bit_or', 'bit_xor', 'cast', 'character_length', 'char_length', 'covar_pop', 'covar_samp', 'stddev_pop', 'stddev_samp', 'var_pop', 'var_samp', 'acos', 'asin', 'atan', 'avg', 'ceil', 'ceiling', 'coalesce', 'concat', 'corr', 'cos', 'count', 'datediff', 'exp', 'floor', 'if', 'ifnull', 'lcase', 'length', 'ln', 'locate', 'log', 'log10', 'log2', 'lower', 'max', 'mid', 'min', 'now', 'nullif', 'pi', 'pow', 'power', 'replace', 'retention', 'round', 'sin', 'sqrt', 'substr', 'substring', 'sum', 'tan', 'trunc', 'truncate', 'ucase', 'upper', 'windowfunnel']);
@@ -53,7 +60,7 @@ function isAggregate(name: string): boolean {
 }
 
 /** Words a parenthesis may follow without being a function call: keywords, and types with parameters (CAST(x AS Nullable(String))). */
-const NOT_CALLS = new Set(['SELECT', 'FROM', 'WHERE', 'PREWHERE', 'AND', 'OR', 'NOT', 'IN', 'AS', 'ON', 'USING', 'JOIN', 'BY', 'HAVING', 'DISTINCT', 'ALL', 'ANY', 'EXISTS', 'CASE', 'WHEN', 'THEN', 'ELSE', 'END', 'BETWEEN', 'LIKE', 'IS', 'UNION', 'WITH', 'LIMIT', 'OFFSET', 'INTERVAL', 'ARRAY', 'SAMPLE', 'ASC', 'DESC', 'TOTALS', 'COLLATE',
+const NOT_CALLS = new Set(['SELECT', 'FROM', 'WHERE', 'PREWHERE', 'AND', 'OR', 'NOT', 'IN', 'AS', 'ON', 'USING', 'JOIN', 'BY', 'HAVING', 'DISTINCT', 'ALL', 'ANY', 'EXISTS', 'CASE', 'WHEN', 'THEN', 'ELSE', 'END', 'BETWEEN', 'LIKE', 'ILIKE', 'IS', 'UNION', 'WITH', 'LIMIT', 'OFFSET', 'INTERVAL', 'ARRAY', 'SAMPLE', 'ASC', 'DESC', 'TOTALS', 'COLLATE', 'SETS', 'ROLLUP', 'CUBE', 'OVER', 'PARTITION', 'FILTER', 'WINDOW', 'QUALIFY', 'ROWS',
   'NULLABLE', 'TUPLE', 'FIXEDSTRING', 'DECIMAL', 'DECIMAL32', 'DECIMAL64', 'DECIMAL128', 'DATETIME', 'LOWCARDINALITY', 'ENUM8', 'ENUM16', 'NESTED']);
 
 /** Whether the word before a parenthesis is a keyword or a type, not a function call. */
