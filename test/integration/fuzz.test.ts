@@ -15,7 +15,7 @@ const REQUESTS = 2500;
 test(`fuzz: ${REQUESTS} hostile requests (seed ${SEED}): no 5xx, no exit, every acknowledged event loads`, { timeout: 180_000 }, async () => {
   const summary = await runFuzz({ seed: SEED, requests: REQUESTS, concurrency: 6 });
   console.log(formatSummary(summary));
-  assert.equal(summary.sent, REQUESTS, 'every request was sent');
+  assert.ok(summary.sent >= REQUESTS, `every request was sent (${summary.sent})`);
   assert.ok(summary.acknowledgedEvents > 500, `the run acknowledged events to check (${summary.acknowledgedEvents})`);
   assert.deepEqual(summary.failures.map((f) => `${f.kind}: ${f.message}`), []);
 });

@@ -32,6 +32,8 @@ export interface FuzzRequest {
   ingest?: { project: 'main' | 'other' | null; messageIds: (string | null)[]; single: boolean };
   /** the request carries its own key (ingest): the principal's credentials are not added when it is sent */
   ownAuth?: boolean;
+  /** sent as this many copies at once (a race), each to its path: the same one, or another invitation token */
+  burstPaths?: string[];
   /** the session of the principal is replaced after a 2xx (sign-out, password change) */
   endsSession?: boolean;
 }
@@ -199,21 +201,45 @@ function fillPath(rng: Rng, op: Operation, fx: Fixture, notes: string[]): string
   });
 }
 
+/** Values a handler accepts for the query parameters the schemas leave as free strings (times, names, cursors). */
+const QUERY_VALUES: Record<string, (rng: Rng) => string | undefined> = {
+  from: (r) => r.pick(['-7d', '-1d', '-30d', '-2h', new Date(Date.now() - 3 * 86_400_000).toISOString()]),
+  to: (r) => r.pick(['now', '-1h', new Date().toISOString()]),
+  event: (r) => r.pick(EVENT_NAMES),
+  user: (r) => `u${r.int(0, 50)}`,
+  breakdown: (r) => r.pick(['plan', 'browser', 'country', 'page_path', 'os']),
+  metric: (r) => String(r.int(1, 3)),
+  rule: (r) => String(r.int(1, 2)),
+  destination: (r) => String(r.int(1, 2)),
+  incident: (r) => String(r.int(1, 3)),
+  cursor: () => undefined,
+  action: (r) => r.pick(['metric.create', 'api_key.create', 'invitation.create']),
+  actor: () => 'owner@fuzz.test',
+  targetType: (r) => r.pick(['metric', 'api_key', 'member']),
+};
+
 function queryString(rng: Rng, op: Operation, notes: string[], resolve: (ref: string) => JsonSchema): string {
   const parts: string[] = [];
   for (const q of op.query) {
-    if (!rng.chance(0.5)) continue;
-    let value: string;
-    if (rng.chance(0.3)) {
+    const numeric = q.schema.type === 'integer' || q.schema.type === 'number';
+    if (!rng.chance(numeric ? 0.85 : 0.6)) continue;
+    let value: string | undefined;
+    if (numeric && rng.chance(0.5)) {
+      value = rng.pick(['Infinity', 'Infinity', '-Infinity', '1e999', '1e999', '-1e999', '1e308', 'NaN', '-1', '0', '-0', '1.5', '99999999999999999999', '9007199254740993', '0x10', '1e3', '']);
+      notes.push(`query ${q.name}=${value}`);
+    } else if (rng.chance(0.15)) {
       value = rng.chance(0.5) ? rng.pick(['Infinity', '1e999', '-1', '0', 'NaN', '-0', '1.5', '99999999999999999999', '', '1e308']) : hostileString(rng);
       notes.push(`query ${q.name}`);
+    } else if (QUERY_VALUES[q.name] && !q.schema.enum) {
+      value = QUERY_VALUES[q.name](rng);
     } else {
       const v = validValue(rng, q.schema, resolve);
       value = typeof v === 'string' ? v : JSON.stringify(v);
     }
+    if (value === undefined) continue;
     const enc = encodeURIComponent(value.replace(/[\ud800-\udfff]/g, '\ufffd'));
     parts.push(`${q.name}=${enc}`);
-    if (rng.chance(0.05)) parts.push(`${q.name}=${enc}`);
+    if (rng.chance(0.03)) parts.push(`${q.name}=${enc}`);
   }
   if (rng.chance(0.05)) parts.push(rng.pick(['__proto__[isAdmin]=true', 'constructor[prototype][x]=1', 'limit[]=1', '%zz=1', 'a=' + 'b'.repeat(10_000)]));
   return parts.length ? `?${parts.join('&')}` : '';
@@ -358,5 +384,15 @@ export function generate(g: Generator, index: number): FuzzRequest {
   const pathNotes: string[] = [];
   const path = op.path.startsWith('/v1') ? fillPath(rng, op, g.fixture, pathNotes) : fillPath(rng, op, g.fixture, pathNotes) + queryString(rng, op, pathNotes, g.resolve);
   const rest = op.path.startsWith('/v1') && op.method === 'POST' ? ingestRequest(rng, g, op, index) : apiRequest(rng, g, op);
-  return { index, route: `${op.method} ${op.path}`, routeClass: routeClassOf(op), method: op.method, path, ...rest, notes: [...pathNotes, ...rest.notes] };
+  const request: FuzzRequest = { index, route: `${op.method} ${op.path}`, routeClass: routeClassOf(op), method: op.method, path, ...rest, notes: [...pathNotes, ...rest.notes] };
+  // races: a change sent several times at once (unique names, first-run setup, one account from several invitations)
+  if (op.method !== 'GET' && !op.path.startsWith('/v1') && rng.chance(op.path.endsWith('{token}/accept') ? 0.4 : 0.05)) {
+    const n = rng.int(3, 5);
+    request.burstPaths = op.path.includes('{token}') && rng.chance(0.7)
+      ? g.fixture.sameEmailTokens.map((t) => op.path.replace('{token}', t))
+      : Array.from({ length: n }, () => path);
+    if (op.path.includes('{token}')) request.principal = 'anonymous';
+    request.notes.push(`burst of ${request.burstPaths.length}`);
+  }
+  return request;
 }

@@ -39,6 +39,8 @@ export interface Fixture {
   objects: Record<string, Record<string, string>[]>;
   /** emails of accounts the fuzzer may sign in to, fail to sign in to, or invite (never a principal's) */
   scratchEmails: string[];
+  /** invitation tokens (of several projects) for one e-mail without an account */
+  sameEmailTokens: string[];
 }
 
 /** Seeds a fresh data folder through the app's services (the server is not running yet). */
@@ -113,6 +115,9 @@ export async function seedWorld(dataDir: string): Promise<Fixture> {
       add('/api/projects/{slug}/invitations/{id}', { id: invitation.id });
       add('/api/invitations/{token}', { token });
     }
+    // several invitations for one new e-mail: a burst of accepts races to create that account
+    const sameEmail: string[] = [];
+    for (const p of [main, other, scratch, main]) sameEmail.push((await ctx.invitations.create(p.id, { email: 'same@fuzz.test', role: 'viewer' }, owner.id)).token);
 
     // some events, so reads have rows to read
     const now = Date.now();
@@ -124,6 +129,7 @@ export async function seedWorld(dataDir: string): Promise<Fixture> {
       sessions: { viewer: await session(viewer), editor: await session(editor), owner: await session(owner) },
       objects,
       scratchEmails: ['scratch@fuzz.test', 'nobody@fuzz.test', 'invitee0@fuzz.test'],
+      sameEmailTokens: sameEmail,
     };
   } finally {
     await ctx.close();
