@@ -1,7 +1,7 @@
 /**
  * The discovered tracking plan: what a project's events look like in a window of days, read from
- * the event store (volumes per day, the schema profile) and from the drift signals
- * (signals/drift.ts) that mark what changed. Nothing here is stored; definitions and validation
+ * the daily schema profiles the drift check keeps (volumes per day, properties, types, values) and
+ * from the drift signals (signals/drift.ts) that mark what changed. Nothing here is stored; definitions and validation
  * of a planned schema are future work (DESIGN.md: src/plan/).
  */
 import { Type, type Static } from '@sinclair/typebox';
@@ -12,9 +12,9 @@ import type { Project } from '../projects/service.js';
 import type { Signal } from '../signals/store.js';
 import { projectOf } from '../auth/access.js';
 import { SlugParams, errorResponses } from '../http-schemas.js';
-import { foldProfile, PROFILE_MAX_EVENTS, PROFILE_MAX_PROPERTIES } from '../signals/drift.js';
+import { mergeProfiles, PROFILE_MAX_EVENTS, PROFILE_MAX_PROPERTIES } from '../signals/drift.js';
 import { LOW_CARDINALITY, own } from '../detect/schema-drift.js';
-import { bucketFloor, bucketStarts, nextBucket, slotsFor } from '../time/index.js';
+import { bucketFloor, bucketStarts, nextBucket } from '../time/index.js';
 
 /** drift marks kept per event (newest first); more would not fit on a row */
 const MAX_MARKS = 20;
@@ -75,23 +75,24 @@ export async function trackingPlan(ctx: AppContext, project: Project, days: numb
   const toMs = nextBucket(tz, '1d', bucketFloor(tz, '1d', now));
   const starts = bucketStarts(tz, '1d', toMs - days * 86_400_000, toMs).slice(-days);
   const fromMs = starts[0];
-  const slots = slotsFor(tz, '1d', fromMs, toMs, true, starts);
-  const [counts, profileRows, schema, distribution] = await Promise.all([
-    ctx.events.eventCounts({ projectId: project.id, fromMs, toMs, ...slots.spec, limit: PROFILE_MAX_EVENTS }),
-    ctx.events.schemaProfile({ projectId: project.id, fromMs, toMs, maxEvents: PROFILE_MAX_EVENTS, maxProperties: PROFILE_MAX_PROPERTIES, maxValues: LOW_CARDINALITY }),
+  // the drift check's daily profiles: each ended day is read from the event store once, and only
+  // the day still running is profiled on every request (so late events of an ended day are not seen)
+  const [{ profiles }, schema, distribution] = await Promise.all([
+    ctx.signalJobs.drift.dayProfiles(project, starts),
     ctx.signals.list(project, { scope: 'schema', fromMs, toMs, limit: 1000 }),
     ctx.signals.list(project, { scope: 'distribution', fromMs, toMs, limit: 1000 }),
   ]);
+  const perDay = starts.map((day) => profiles.get(day)?.profile ?? {});
 
   const daily = new Map<string, number[]>();
-  for (const r of counts) {
-    const i = slots.bucketOf(r.slotMs);
-    if (i < 0) continue;
-    let values = daily.get(r.event);
-    if (!values) daily.set(r.event, (values = new Array(starts.length).fill(0)));
-    values[i] += r.count;
-  }
-  const profile = foldProfile(profileRows);
+  perDay.forEach((dayProfile, i) => {
+    for (const [event, ev] of Object.entries(dayProfile)) {
+      let values = daily.get(event);
+      if (!values) daily.set(event, (values = new Array(starts.length).fill(0)));
+      values[i] += ev.count;
+    }
+  });
+  const profile = mergeProfiles(perDay);
   const marks = new Map<string, MarkApi[]>();
   for (const s of [...schema.signals, ...distribution.signals]) {
     const m = markOf(s);
@@ -102,13 +103,11 @@ export async function trackingPlan(ctx: AppContext, project: Project, days: numb
     list.push(m);
   }
 
-  const names = new Set([...daily.keys(), ...Object.keys(profile)]);
-  const events = [...names].map((event) => {
-    const values = daily.get(event) ?? new Array(starts.length).fill(0);
+  const events = [...daily].map(([event, values]) => {
     const first = values.findIndex((v) => v > 0);
     const last = values.findLastIndex((v) => v > 0);
     const p = own(profile, event);
-    const count = values.reduce((a, b) => a + b, 0) || p?.count || 0;
+    const count = values.reduce((a, b) => a + b, 0);
     const eventMarks = (marks.get(event) ?? []).sort((a, b) => b.day.localeCompare(a.day) || b.signalId - a.signalId);
     const properties = Object.entries(p?.properties ?? {}).map(([name, prop]) => {
       const carried = Object.values(prop.types).reduce((a, b) => a + b, 0);

@@ -16,6 +16,8 @@ import { PSI_STABLE_BELOW, psi, type PsiResult } from '../detect/psi.js';
 import { badRequest } from '../errors.js';
 import { bucketFloor, nextBucket } from '../time/index.js';
 import type { SignalService } from './service.js';
+import { resolveDetection } from './settings.js';
+import { RunningDayProfiles } from './running-day-profile.js';
 import type { Severity, SignalInput } from './store.js';
 
 /** days compared with the day checked */
@@ -31,8 +33,8 @@ export const PSI_TOP_EVENTS = 20;
 export const MIN_PSI_VALUES = 30;
 /** contributions of the largest movers kept in a distribution signal */
 const PSI_TOP_VALUES = 5;
-/** profiles older than this are deleted (the baseline reads 7 days; a month is kept for later use) */
-const PROFILE_KEEP_DAYS = 35;
+/** profiles older than this are deleted (the baseline reads 7 days, the tracking plan up to 90) */
+const PROFILE_KEEP_DAYS = 92;
 /** the signals table's scope_key column is varchar(300) */
 const MAX_SCOPE_KEY = 300;
 
@@ -153,10 +155,11 @@ export interface DriftDeps {
   now?: () => number;
 }
 
-type StoredProfile = { profile: DayProfile; events: number };
+export type StoredProfile = { profile: DayProfile; events: number };
 
 export class DriftDetector {
   private now: () => number;
+  private running = new RunningDayProfiles();
 
   constructor(private deps: DriftDeps) {
     this.now = deps.now ?? Date.now;
@@ -170,7 +173,7 @@ export class DriftDetector {
     if (nextBucket(tz, '1d', start) > this.now()) throw badRequest('drift is checked for a day that has ended', { field: 'day' });
     const days = [start];
     while (days.length <= BASELINE_DAYS) days.unshift(bucketFloor(tz, '1d', days[0] - 1));
-    const { profiles, profiled } = await this.profiles(project, days);
+    const { profiles, profiled } = await this.dayProfiles(project, days);
     const base = days.slice(0, -1).map((d) => profiles.get(d)!).filter((p) => p.events > 0);
     const result = { day: start, baselineDays: base.length, profiled, schema: 0, distribution: 0, inserted: 0, updated: 0 };
     const done = (r: Omit<DriftResult, 'ms'>): DriftResult => ({ ...r, ms: Math.round(performance.now() - started) });
@@ -205,24 +208,33 @@ export class DriftDetector {
     return Object.fromEntries(rows.map((r) => [r.value, r.count]));
   }
 
-  /** The profiles of these days: stored ones, the others computed (and stored once their day has ended). */
-  private async profiles(project: Project, days: number[]): Promise<{ profiles: Map<number, StoredProfile>; profiled: number }> {
+  /**
+   * The profiles of these (project-local) days: stored ones, the others computed (and stored once
+   * their day has ended and settled, so a day is read from the event store once); a day not yet
+   * settled is computed at most once a minute (running-day-profile.ts).
+   */
+  async dayProfiles(project: Project, days: number[]): Promise<{ profiles: Map<number, StoredProfile>; profiled: number }> {
     const { db } = this.deps;
+    // a day is stored once its late events have had the project's settling time to arrive
+    const { settlingMinutes } = resolveDetection({}, await this.deps.signals.projectDetection(project.id));
+    const settledBefore = this.now() - settlingMinutes * 60_000;
     const rows = await db.selectFrom('event_profiles').select(['day', 'profile', 'events']).where('project_id', '=', project.id).where('day', 'in', days).execute();
     const profiles = new Map<number, StoredProfile>(rows.map((r) => [Number(r.day), { profile: JSON.parse(r.profile) as DayProfile, events: Number(r.events) }]));
     let profiled = 0;
+    const profileOf = async (fromMs: number, toMs: number) => foldProfile(await this.deps.events.schemaProfile({
+      projectId: project.id, fromMs, toMs, maxEvents: PROFILE_MAX_EVENTS, maxProperties: PROFILE_MAX_PROPERTIES, maxValues: LOW_CARDINALITY,
+    }));
     for (const day of days) {
       if (profiles.has(day)) continue;
       const toMs = nextBucket(project.timeZone, '1d', day);
-      const profile = foldProfile(await this.deps.events.schemaProfile({
-        projectId: project.id, fromMs: day, toMs, maxEvents: PROFILE_MAX_EVENTS, maxProperties: PROFILE_MAX_PROPERTIES, maxValues: LOW_CARDINALITY,
-      }));
-      const events = Object.values(profile).reduce((a, e) => a + e.count, 0);
-      profiles.set(day, { profile, events });
+      const settled = toMs <= settledBefore;
+      const profile = settled ? await profileOf(day, toMs) : await this.running.get(project.id, day, toMs, this.now(), profileOf);
+      profiles.set(day, { profile, events: Object.values(profile).reduce((a, e) => a + e.count, 0) });
       profiled++;
-      if (toMs > this.now()) continue;
-      await db.insertInto('event_profiles').values({ project_id: project.id, day, profile: JSON.stringify(profile), events, created_at: this.now() })
+      if (!settled) continue;
+      await db.insertInto('event_profiles').values({ project_id: project.id, day, profile: JSON.stringify(profile), events: profiles.get(day)!.events, created_at: this.now() })
         .onConflict((oc) => oc.columns(['project_id', 'day']).doNothing()).execute();
+      this.running.forget(project.id, day);
     }
     if (profiled) await db.deleteFrom('event_profiles').where('project_id', '=', project.id).where('day', '<', days[0] - PROFILE_KEEP_DAYS * 86_400_000).execute();
     return { profiles, profiled };
