@@ -6,6 +6,7 @@ import type { EventRow, EventStore } from '../storage/events/event-store.js';
 import { parseSegmentLine } from '../storage/events/clickhouse.js';
 import type { MetaDb } from '../storage/meta/db.js';
 import { DedupIndex } from './dedup-index.js';
+import { loadHalving } from './segment-bisect.js';
 
 /** The session advisory lock the loading process holds ('vigl' as an integer). */
 export const OUTBOX_LOCK_KEY = 0x7669676c;
@@ -18,6 +19,8 @@ const CONTEND_MS = 1_000;
 /** Waits before retrying after a failure, so a sick store is not hammered. */
 const RETRY_MS = 2_000;
 const STATEMENT_TIMEOUT_MS = 60_000;
+/** Failed tries in a row after which /ready says acknowledged events cannot be loaded (one may be a blip). */
+const FAILURES_BEFORE_NOT_READY = 2;
 
 /**
  * Unless a load is in progress (a loader died between loading it and deleting its rows), claims
@@ -60,6 +63,8 @@ export interface OutboxLoaderStatus {
   loadedRows: number;
   lastLoadAt: number | null;
   lastError: string | null;
+  /** true while this process cannot load acknowledged events (the store keeps failing) */
+  failing: boolean;
 }
 
 /**
@@ -79,7 +84,8 @@ export class OutboxLoader {
   private stopped = false;
   private loop: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
-  private state: OutboxLoaderStatus = { loading: false, loadedRows: 0, lastLoadAt: null, lastError: null };
+  private state: Omit<OutboxLoaderStatus, 'failing'> = { loading: false, loadedRows: 0, lastLoadAt: null, lastError: null };
+  private failures = 0;
 
   constructor(private opts: OutboxLoaderOptions) {}
 
@@ -88,15 +94,19 @@ export class OutboxLoader {
   }
 
   status(): OutboxLoaderStatus {
-    return { ...this.state };
+    return { ...this.state, failing: this.failures >= FAILURES_BEFORE_NOT_READY };
   }
 
-  /** Rows waiting in the outbox, cluster-wide, and the age of the oldest. */
-  async backlog(now = Date.now()): Promise<{ batches: number; events: number; oldestAgeMs: number | null }> {
+  /** Rows waiting in the outbox, cluster-wide, the age of the oldest, and the lines ClickHouse refused. */
+  async backlog(now = Date.now()): Promise<{ batches: number; events: number; oldestAgeMs: number | null; quarantinedLoads: number; quarantinedLines: number }> {
     const row = await this.opts.db.selectFrom('ingest_batches')
       .select([sql<number>`count(*)`.as('batches'), sql<number | null>`sum(line_count)`.as('events'), sql<number | null>`min(received_at)`.as('oldest')])
       .executeTakeFirstOrThrow();
-    return { batches: Number(row.batches), events: Number(row.events ?? 0), oldestAgeMs: row.oldest === null ? null : Math.max(0, now - Number(row.oldest)) };
+    const { rows: [q] } = await sql<{ loads: number; lines: number | null }>`SELECT count(*) AS loads, sum(line_count) AS lines FROM ingest_quarantine`.execute(this.opts.db);
+    return {
+      batches: Number(row.batches), events: Number(row.events ?? 0), oldestAgeMs: row.oldest === null ? null : Math.max(0, now - Number(row.oldest)),
+      quarantinedLoads: Number(q.loads), quarantinedLines: Number(q.lines ?? 0),
+    };
   }
 
   /**
@@ -133,7 +143,9 @@ export class OutboxLoader {
       try {
         if (!this.state.loading) await this.contend();
         if (this.state.loading) pause = (await this.loadOnce()) ? 0 : IDLE_MS;
+        this.failures = 0;
       } catch (err) {
+        this.failures++;
         this.state.lastError = (err as Error).message;
         this.opts.log.error({ err }, 'loading the ingest outbox into the event store failed; retrying');
         pause = RETRY_MS;
@@ -180,26 +192,73 @@ export class OutboxLoader {
     const loadId = batches[0].load_id;
     batches.sort((a, b) => Number(a.id) - Number(b.id));
     const rows: EventRow[] = [];
+    const texts: string[] = [];
+    const bad: { text: string; reason: string }[] = [];
     for (const b of batches) {
       for (const line of b.lines.split('\n')) {
         if (!line) continue;
-        const row = parseSegmentLine(line);
-        if (dedup.add(row.project_id, row.message_id)) rows.push(row);
+        let row: EventRow;
+        try {
+          row = parseSegmentLine(line);
+        } catch (err) {
+          bad.push({ text: line, reason: `not JSON: ${(err as Error).message}` });
+          continue;
+        }
+        // the dedup index needs these two; ClickHouse judges the rest
+        if (!Number.isSafeInteger(row.project_id) || typeof row.message_id !== 'string') {
+          bad.push({ text: line, reason: 'project_id must be an integer and message_id a string' });
+          continue;
+        }
+        if (!dedup.add(row.project_id, row.message_id)) continue;
+        rows.push(row);
+        texts.push(line);
       }
     }
+    let loaded: number;
     try {
-      await this.opts.events.loadSegment({ id: `outbox-${loadId}`, rows });
+      loaded = await this.loadRows(`outbox-${loadId}`, rows, (i, reason) => bad.push({ text: texts[i], reason }));
     } catch (err) {
       // the load is retried: its rows are not duplicates of themselves
       for (const r of rows) dedup.remove(r.project_id, r.message_id);
       throw err;
     }
-    await client.query('DELETE FROM ingest_batches WHERE load_id = $1', [loadId]);
-    this.state.loadedRows += rows.length;
+    await this.finishLoad(client, loadId, bad);
+    this.state.loadedRows += loaded;
     this.state.lastLoadAt = Date.now();
     this.state.lastError = null;
     this.opts.onLoaded?.(rows.length, (performance.now() - started) / 1000);
     return true;
+  }
+
+  /**
+   * Loads the rows as one ClickHouse segment; when ClickHouse refuses it for its data, as halves
+   * (segment-bisect.ts) until the rows it refuses are found, which go to `onBad`.
+   */
+  private loadRows(id: string, rows: EventRow[], onBad: (index: number, reason: string) => void): Promise<number> {
+    const { events } = this.opts;
+    const loadPart = async (from: number, to: number) => {
+      await events.loadSegment({ id: from === 0 && to === rows.length ? id : `${id}.${from}-${to}`, rows: rows.slice(from, to) });
+      return to - from;
+    };
+    return loadHalving(rows.length, loadPart, (err) => events.refusesData(err), onBad);
+  }
+
+  /** Deletes a finished load's rows from the outbox and keeps the lines ClickHouse refused, in one transaction. */
+  private async finishLoad(client: pg.Client, loadId: string, bad: { text: string; reason: string }[]) {
+    await client.query('BEGIN');
+    try {
+      if (bad.length) {
+        await client.query('INSERT INTO ingest_quarantine (load_id, lines, reasons, line_count, quarantined_at) VALUES ($1, $2, $3, $4, $5)', [
+          loadId, bad.map((b) => b.text + '\n').join(''), bad.map((b, i) => JSON.stringify({ line: i + 1, reason: b.reason }) + '\n').join(''), bad.length, Date.now(),
+        ]);
+        this.opts.log.error({ loadId, lines: bad.length, reason: bad[0].reason }, 'ClickHouse refused lines of the ingest outbox: they are kept in the table ingest_quarantine, the rest is loaded');
+      }
+      await client.query('DELETE FROM ingest_batches WHERE load_id = $1', [loadId]);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
   }
 
   private sleep(ms: number): Promise<void> {

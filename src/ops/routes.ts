@@ -22,7 +22,7 @@ async function check(ping: () => Promise<void>): Promise<string> {
 async function outboxState(ctx: AppContext) {
   const loader = ctx.outboxLoader;
   if (!loader) return null;
-  const backlog = await loader.backlog().catch(() => ({ batches: 0, events: 0, oldestAgeMs: null }));
+  const backlog = await loader.backlog().catch(() => ({ batches: 0, events: 0, oldestAgeMs: null, quarantinedLoads: 0, quarantinedLines: 0 }));
   return { ...backlog, ...loader.status() };
 }
 
@@ -49,6 +49,7 @@ const readySchema = {
       properties: {
         batches: { type: 'integer' }, events: { type: 'integer' }, oldestAgeMs: { type: ['integer', 'null'] },
         loading: { type: 'boolean' }, loadedRows: { type: 'integer' }, lastLoadAt: { type: ['integer', 'null'] }, lastError: { type: ['string', 'null'] },
+        failing: { type: 'boolean' }, quarantinedLoads: { type: 'integer' }, quarantinedLines: { type: 'integer', description: 'lines ClickHouse refused, kept in the table ingest_quarantine' },
       },
     },
     worker: {
@@ -73,7 +74,7 @@ export async function opsRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext
     const needsEvents = state.roles.some((r) => r !== 'scheduler');
     const wal = ctx.loader.status();
     // acknowledged events that cannot be loaded are not "ready", whatever a ping of the store says
-    const ready = !state.draining && metadata === 'ok' && (!needsEvents || (events === 'ok' && !wal.failing));
+    const ready = !state.draining && metadata === 'ok' && (!needsEvents || (events === 'ok' && !wal.failing && !outbox?.failing));
     return reply.code(ready ? 200 : 503).send({
       status: ready ? 'ready' : state.draining ? 'draining' : 'not ready',
       roles: [...state.roles],

@@ -116,6 +116,9 @@ export function toStoredRow(r: EventRow, segmentId: string) {
 /** ClickHouse's error types for input it cannot parse or convert (not a server or network failure). */
 const DATA_ERROR_TYPES = /PARSE|INCORRECT_DATA|INCORRECT_NUMBER_OF_COLUMNS|TYPE_MISMATCH|CANNOT_CONVERT|ARGUMENT_OUT_OF_BOUND|VALUE_IS_OUT_OF_RANGE|DECIMAL_OVERFLOW|TOO_DEEP|UNKNOWN_FIELD|CANNOT_INSERT_NULL|INCORRECT_UTF8/;
 
+/** The same by number: CANNOT_PARSE_* (6, 26, 27, 38, 41, 72), TYPE_MISMATCH, ARGUMENT_OUT_OF_BOUND, CANNOT_CONVERT_TYPE, INCORRECT_DATA, VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE, CANNOT_INSERT_NULL_IN_ORDINARY_COLUMN. */
+const DATA_ERROR_CODES = new Set([6, 26, 27, 38, 41, 53, 69, 70, 72, 117, 321, 349]);
+
 /** One NDJSON line of a segment as a row ClickHouse accepts. */
 export function parseSegmentLine(line: string): EventRow {
   const row = JSON.parse(line) as EventRow;
@@ -252,7 +255,10 @@ export class ClickHouseEventStore implements EventStore {
   refusesData(err: unknown): boolean {
     // a line that is not JSON (SyntaxError), or a time that is no integer (chInt's RangeError), fails before ClickHouse is asked
     if (err instanceof SyntaxError || err instanceof RangeError) return true;
-    return err instanceof ClickHouseError && DATA_ERROR_TYPES.test(err.type ?? '');
+    if (err instanceof ClickHouseError && DATA_ERROR_TYPES.test(err.type ?? '')) return true;
+    // old servers (18.16) answer with text only: "Code: 26, e.displayText() = ..."
+    const code = err instanceof ClickHouseError ? err.code : /^Code: (\d+)/.exec(err instanceof Error ? err.message : '')?.[1];
+    return code !== undefined && DATA_ERROR_CODES.has(Number(code));
   }
 
   private async loadNow(segment: Segment): Promise<number> {
