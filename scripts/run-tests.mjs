@@ -57,6 +57,8 @@ const POSTGRES_FILES = [
   'test/integration/alerts.test.ts', // rules, destinations, the delivery outbox
   'test/integration/alerting-e2e.test.ts',
   'test/integration/project-deletion.test.ts', // nothing of a deleted project remains
+  'test/integration/user-admin.test.ts', // the instance's users: disable, unlock, reset links
+  'test/integration/detection-defaults.test.ts',
 ];
 const posixPath = (f) => path.normalize(f).split(path.sep).join('/');
 const postgresFiles = POSTGRES_FILES.filter((f) => !only.length || only.some((o) => posixPath(o) === f));

@@ -28,6 +28,7 @@ import { MembershipService } from './auth/memberships.js';
 import { AuditLog } from './auth/audit.js';
 import { InvitationService } from './auth/invitations.js';
 import { PasswordResetService } from './auth/password-reset.js';
+import { UserAdmin } from './auth/user-admin.js';
 import { createMailer, type Mailer } from './auth/mailer.js';
 import { ProjectService } from './projects/service.js';
 import { LiveFeed } from './analytics/live.js';
@@ -67,6 +68,8 @@ export interface AppContext {
   audit: AuditLog;
   invitations: InvitationService;
   passwordResets: PasswordResetService;
+  /** the instance admin's users page: every account's state, disable, unlock, reset links */
+  userAdmin: UserAdmin;
   /** the instance's own e-mail (invitation and reset links), when VIGIL_SMTP_URL is set */
   mailer: Mailer | undefined;
   jobs: JobQueue;
@@ -250,6 +253,7 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
 
   const users = new UserService(meta.db, config.passwordScryptLogN, now);
   const sessions = new SessionService(meta.db, config.secretKey, config.sessionDays * 86_400_000);
+  const passwordResets = new PasswordResetService(meta.db, users, sessions, config.secretKey);
   let closing: Promise<void> | null = null;
   return {
     config,
@@ -273,7 +277,8 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
     memberships: new MembershipService(meta.db),
     audit: new AuditLog(meta.db),
     invitations: new InvitationService(meta.db, projects, config.secretKey, config.invitationDays * 86_400_000),
-    passwordResets: new PasswordResetService(meta.db, users, sessions, config.secretKey),
+    passwordResets,
+    userAdmin: new UserAdmin(meta.db, users, sessions, passwordResets, now),
     mailer: createMailer(config),
     jobs,
     worker,

@@ -29,6 +29,8 @@ import { liveRoutes } from './analytics/live.js';
 import { trackingPlanRoutes } from './analytics/tracking-plan.js';
 import { sdkRoutes } from './web/sdk-route.js';
 import { adminRoutes } from './auth/admin-routes.js';
+import { userAdminRoutes } from './auth/user-admin-routes.js';
+import { detectionRoutes } from './signals/detection-routes.js';
 import { passwordResetRoutes } from './auth/password-reset-routes.js';
 import { projectRoutes } from './projects/routes.js';
 import { testEventRoutes } from './ingest/test-event-route.js';
@@ -120,6 +122,8 @@ export async function buildServer(ctx: AppContext, opts: { roles?: readonly Role
   await app.register(authRoutes, { ctx });
   await app.register(sdkRoutes, { ctx });
   await app.register(adminRoutes, { ctx });
+  await app.register(userAdminRoutes, { ctx });
+  await app.register(detectionRoutes, { ctx });
   await app.register(passwordResetRoutes, { ctx });
   await app.register(projectRoutes, { ctx });
   await app.register(testEventRoutes, { ctx });

@@ -103,8 +103,14 @@ async function resolvePrincipal(ctx: AppContext, request: FastifyRequest, reply:
     clearSessionCookie(ctx, request, reply);
     return { type: 'anonymous' };
   }
+  const user = await ctx.users.get(session.userId);
+  // disabling ends the sessions; this covers one opened in the same moment
+  if (user.disabled) {
+    clearSessionCookie(ctx, request, reply);
+    return { type: 'anonymous' };
+  }
   if (session.renewed) setSessionCookie(ctx, request, reply, token, session.expiresAt);
-  return { type: 'user', user: await ctx.users.get(session.userId), sessionToken: token };
+  return { type: 'user', user, sessionToken: token };
 }
 
 /** A key whose best scope is ingest: it is public (it ships in web pages), so it only sends events. */

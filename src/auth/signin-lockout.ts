@@ -55,4 +55,22 @@ export class SignInLockout {
   succeed(email: string, address: string): void {
     this.pairs.delete(SignInLockout.key(email, address));
   }
+
+  /** Per email, when its latest lock (from any address) ends: only emails locked now. */
+  lockedEmails(): Map<string, number> {
+    const now = this.opts.now();
+    const out = new Map<string, number>();
+    for (const [key, pair] of this.pairs) {
+      if (pair.lockedUntil <= now) continue;
+      const email = key.slice(0, key.indexOf('\n'));
+      out.set(email, Math.max(out.get(email) ?? 0, pair.lockedUntil));
+    }
+    return out;
+  }
+
+  /** Forgets an email's failures and locks from every address (an admin's unlock). */
+  unlock(email: string): void {
+    const prefix = SignInLockout.key(email, '');
+    for (const key of [...this.pairs.keys()]) if (key.startsWith(prefix)) this.pairs.delete(key);
+  }
 }

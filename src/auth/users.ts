@@ -10,6 +10,8 @@ export interface User {
   name: string;
   isAdmin: boolean;
   createdAt: number;
+  /** an admin disabled the account: it cannot sign in, and has no session */
+  disabled: boolean;
 }
 
 /** Failed sign-ins in a row that lock an (email, address) pair, and for how long. */
@@ -26,7 +28,7 @@ export interface NewUser {
   passwordHash: string;
   isAdmin: boolean;
 }
-const toUser = (r: Row): User => ({ id: Number(r.id), email: r.email, name: r.name, isAdmin: Number(r.is_admin) === 1, createdAt: Number(r.created_at) });
+export const toUser = (r: Row): User => ({ id: Number(r.id), email: r.email, name: r.name, isAdmin: Number(r.is_admin) === 1, createdAt: Number(r.created_at), disabled: r.disabled_at !== null });
 
 export function normalizeEmail(email: string): string {
   const e = typeof email === 'string' ? email.trim().toLowerCase() : '';
@@ -66,7 +68,7 @@ export class UserService {
     const now = this.now();
     try {
       const row = await db.insertInto('users')
-        .values({ email: user.email, name: user.name, password_hash: user.passwordHash, is_admin: user.isAdmin ? 1 : 0, failed_signins: 0, locked_until: null, password_changed_at: now, created_at: now })
+        .values({ email: user.email, name: user.name, password_hash: user.passwordHash, is_admin: user.isAdmin ? 1 : 0, failed_signins: 0, locked_until: null, password_changed_at: now, created_at: now, disabled_at: null, last_signin_at: null })
         .returningAll().executeTakeFirstOrThrow();
       return toUser(row);
     } catch (err) {
@@ -122,11 +124,24 @@ export class UserService {
     const right = await verifyPassword(password, row?.password_hash ?? (await this.dummyHash));
     if (row && right) {
       this.lockout.succeed(email, address);
+      // said only to whoever knows the password
+      if (row.disabled_at !== null) throw new VigilError('VIGIL_ERR_FORBIDDEN', 'this account is disabled: ask the administrator of this Vigil instance');
+      await this.db.updateTable('users').set({ last_signin_at: this.now() }).where('id', '=', row.id).execute();
       return toUser(row);
     }
     const lockedNow = this.lockout.fail(email, address);
     if (lockedNow) throw locked(lockedNow);
     throw new VigilError('VIGIL_ERR_UNAUTHORIZED', 'the email or the password is wrong');
+  }
+
+  /** Sign-in locks in force, per email (this process's: the lockout is kept in memory). */
+  lockedEmails(): Map<string, number> {
+    return this.lockout.lockedEmails();
+  }
+
+  /** Lifts the sign-in locks of an email, from every address (on this process). */
+  unlock(email: string): void {
+    this.lockout.unlock(email);
   }
 
   async changePassword(userId: number, current: string, next: string): Promise<void> {

@@ -91,7 +91,9 @@ function words(e: SchemaError, schema: Schema | undefined, all: SchemaError[]): 
     case 'oneOf': {
       // a union of literals fails once per literal: together they are the list of what is accepted
       const constants = all.filter((o) => o.keyword === 'const' && o.instancePath === e.instancePath).map((o) => o.params?.allowedValue);
-      return constants.length ? oneOf(constants) : 'does not have any of the accepted forms';
+      if (constants.length) return oneOf(constants);
+      // a union of other kinds says what it accepts in its description, as a pattern does
+      return typeof schema?.description === 'string' ? schema.description : 'does not have any of the accepted forms';
     }
     case 'pattern':
       return typeof schema?.description === 'string' ? schema.description : 'is not in the accepted form';

@@ -7,7 +7,7 @@
  */
 import { sql, type Selectable } from 'kysely';
 import type { Dialect, JobTable, MetaDb } from '../storage/meta/db.js';
-import { badRequest } from '../errors.js';
+import { VigilError, badRequest, notFound } from '../errors.js';
 
 export type JobStatus = 'queued' | 'running' | 'done' | 'dead';
 
@@ -239,6 +239,29 @@ export class JobQueue {
       .where('id', '=', id).where('status', '=', 'queued')
       .executeTakeFirst();
     return res.numUpdatedRows > 0n;
+  }
+
+  /**
+   * Queues a dead job again, due now, with its attempts back to none (its last error stays until
+   * the next attempt). A 409 when it is not dead, or when an equal job (same dedupeKey) is queued
+   * or running already.
+   */
+  async retry(id: number): Promise<Job> {
+    const job = await this.get(id);
+    if (!job) throw notFound(`job ${id}`);
+    if (job.status !== 'dead') throw new VigilError('VIGIL_ERR_CONFLICT', `job ${id} is ${job.status}: only a dead job can be retried`);
+    const t = this.now();
+    try {
+      const row = await this.db.updateTable('jobs')
+        .set({ status: 'queued', attempts: 0, run_at: t, lease_until: null, locked_by: null, progress: null, progress_note: null, finished_at: null, updated_at: t })
+        .where('id', '=', id).where('status', '=', 'dead')
+        .returningAll().executeTakeFirst();
+      if (!row) throw new VigilError('VIGIL_ERR_CONFLICT', `job ${id} changed meanwhile: reload and try again`);
+      return toJob(row);
+    } catch (err) {
+      if (isUniqueViolation[this.dialect](err)) throw new VigilError('VIGIL_ERR_CONFLICT', `an equal ${job.kind} job is queued or running already: it does this job's work`);
+      throw err;
+    }
   }
 
   /** Deletes done and dead jobs that finished more than olderThanMs ago; returns how many. */

@@ -3,31 +3,16 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../app-context.js';
 import { projectOf } from '../auth/access.js';
-import { SlugParams, errorResponses } from '../http-schemas.js';
+import { ErrorBody, SlugParams, errorResponses } from '../http-schemas.js';
+import { notFound } from '../errors.js';
 import type { Job } from './queue.js';
+import { JOB_STATUSES, JobSchema, type JobApi } from './schemas.js';
 
-const JOB_STATUSES = ['queued', 'running', 'done', 'dead'] as const;
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-const NullableString = Type.Union([Type.String(), Type.Null()]);
 
-const JobSchema = Type.Object({
-  id: Type.Integer(),
-  kind: Type.String(),
-  status: Type.String(),
-  payload: Type.Unknown(),
-  attempts: Type.Integer(),
-  progress: Type.Union([Type.Number(), Type.Null()], { description: '0 to 1, reported by long jobs such as backfills' }),
-  progressNote: NullableString,
-  lastError: NullableString,
-  result: Type.Unknown(),
-  createdAt: Type.String(),
-  runAt: Type.String(),
-  finishedAt: NullableString,
-});
-
-function jobForApi(j: Job) {
+function jobForApi(j: Job): JobApi {
   return {
-    id: j.id, kind: j.kind, status: j.status, payload: j.payload, attempts: j.attempts, progress: j.progress, progressNote: j.progressNote,
+    id: j.id, kind: j.kind, status: j.status, payload: j.payload, attempts: j.attempts, maxAttempts: j.maxAttempts, progress: j.progress, progressNote: j.progressNote,
     lastError: j.lastError, result: j.result, createdAt: iso(j.createdAt)!, runAt: iso(j.runAt)!, finishedAt: iso(j.finishedAt),
   };
 }
@@ -52,5 +37,22 @@ export async function jobRoutes(root: FastifyInstance, { ctx }: { ctx: AppContex
     const project = projectOf(request);
     const jobs = await ctx.jobs.list({ projectId: project.id, kind: request.query.kind, status: request.query.status, limit: request.query.limit });
     return { jobs: jobs.map(jobForApi) };
+  });
+
+  app.post('/api/projects/:slug/jobs/:id/retry', {
+    config: { access: { role: 'editor', keys: true } },
+    schema: {
+      tags: ['jobs'],
+      summary: 'Run a dead job again, now, with all its attempts (409 when it is not dead, or an equal job is queued or running)',
+      params: Type.Object({ slug: Type.String(), id: Type.Integer({ minimum: 1 }) }),
+      response: { 200: JobSchema, ...errorResponses, 409: ErrorBody },
+    },
+  }, async (request) => {
+    const job = await ctx.jobs.get(request.params.id);
+    if (!job || job.projectId !== projectOf(request).id) throw notFound(`job ${request.params.id}`);
+    const queued = await ctx.jobs.retry(job.id);
+    await ctx.audit.record(request, { action: 'job.retry', target: { type: 'job', id: job.id }, before: { kind: job.kind, status: job.status, lastError: job.lastError } });
+    ctx.worker.wake();
+    return jobForApi(queued);
   });
 }

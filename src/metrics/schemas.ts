@@ -106,7 +106,7 @@ export const DetectionSettings = Type.Object({
   sensitivity: Type.Optional(Type.Union([
     Type.Number({ minimum: MIN_SENSITIVITY_Z, maximum: MAX_SENSITIVITY_Z, description: 'the |z| at which a bucket is flagged' }),
     StringEnum(SENSITIVITIES, 'low (|z| ≥ 5), medium (≥ 4, the default), high (≥ 3)'),
-  ])),
+  ], { description: `low, medium or high, or the |z| at which a bucket is flagged (a number from ${MIN_SENSITIVITY_Z} to ${MAX_SENSITIVITY_Z})` })),
   minExpected: Type.Optional(Type.Number({ minimum: 0, maximum: 1e12, description: 'count-shaped metrics: buckets expected below this are never flagged (default 50)' })),
 }, { additionalProperties: false });
 export type DetectionSettings = Static<typeof DetectionSettings>;

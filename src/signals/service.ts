@@ -122,7 +122,7 @@ export class SignalService {
     return this.store.projectDetection(projectId);
   }
 
-  /** Replaces a project's detection defaults (the demo's; the project API does not edit them yet). */
+  /** Replaces a project's detection defaults (Settings, the demo). */
   setProjectDetection(projectId: number, settings: ProjectDetection): Promise<void> {
     return this.store.setProjectDetection(projectId, parseDetection(settings));
   }

@@ -9,7 +9,7 @@ import { MAX_SENSITIVITY_Z, MIN_SENSITIVITY_Z, SENSITIVITIES, type DetectionSett
 export const DEFAULT_MIN_EXPECTED = 50;
 /** the newest buckets are held while late events still arrive (detection.md: 2 hours) */
 export const DEFAULT_SETTLING_MINUTES = 120;
-const MAX_SETTLING_MINUTES = 7 * 24 * 60;
+export const MAX_SETTLING_MINUTES = 7 * 24 * 60;
 
 /** A project's defaults: a metric's settings plus the settling time. */
 export type ProjectDetection = DetectionSettings & { settlingMinutes?: number };

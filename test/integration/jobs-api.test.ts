@@ -59,4 +59,25 @@ describe('GET /api/projects/:slug/jobs', () => {
     assert.equal(bad.status, 400);
     assert.match(bad.body.error.message, /queued, running, done, dead|allowed values/);
   });
+
+  test('retry runs a dead job again with all its attempts; only a dead job of this project can be retried', async () => {
+    const [dead] = (await getJson(`${t.url}/api/projects/shop/jobs?status=dead`, key)).body.jobs;
+    const retried = await postJson(`${t.url}/api/projects/shop/jobs/${dead.id}/retry`, {}, headers());
+    assert.equal(retried.status, 200, JSON.stringify(retried.body));
+    assert.deepEqual([retried.body.status, retried.body.attempts, retried.body.finishedAt], ['queued', 0, null]);
+    assert.match(retried.body.lastError, /Conversion Error/, 'the last reason stays until the next attempt');
+
+    const again = await postJson(`${t.url}/api/projects/shop/jobs/${dead.id}/retry`, {}, headers());
+    assert.equal(again.status, 409);
+    assert.equal(again.body.error.message, `job ${dead.id} is queued: only a dead job can be retried`);
+
+    while (await t.ctx.worker.runOnce());
+    const after = (await getJson(`${t.url}/api/projects/shop/jobs?status=dead`, key)).body.jobs.find((j: any) => j.id === dead.id);
+    assert.deepEqual([after.status, after.attempts], ['dead', 1], 'the same SQL fails the same way: dead again after one attempt');
+
+    const read = (await t.ctx.apiKeys.create({ projectId: t.project.id, scopes: ['read'] })).secret;
+    assert.equal((await postJson(`${t.url}/api/projects/shop/jobs/${dead.id}/retry`, {}, { authorization: `Bearer ${read}` })).status, 403);
+    const otherKey = (await t.ctx.apiKeys.create({ projectId: (await t.ctx.projects.getBySlug('other')).id, scopes: ['write'] })).secret;
+    assert.equal((await postJson(`${t.url}/api/projects/other/jobs/${dead.id}/retry`, {}, { authorization: `Bearer ${otherKey}` })).status, 404);
+  });
 });

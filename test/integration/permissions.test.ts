@@ -63,6 +63,14 @@ const RULES: Record<string, Rule> = {
   'GET /api/projects/:slug/live': 'viewer+keys',
   'GET /api/projects/:slug/tracking-plan': 'viewer+keys',
   'GET /api/projects/:slug/jobs': 'viewer+keys',
+  'POST /api/projects/:slug/jobs/:id/retry': 'editor+keys',
+  'GET /api/projects/:slug/detection': 'viewer+keys',
+  'PUT /api/projects/:slug/detection': 'owner+keys',
+  'GET /api/admin/users': 'admin',
+  'POST /api/admin/users/:id/disable': 'admin',
+  'POST /api/admin/users/:id/enable': 'admin',
+  'POST /api/admin/users/:id/unlock': 'admin',
+  'POST /api/admin/users/:id/password-reset': 'admin',
   'GET /api/projects/:slug/metrics': 'viewer+keys',
   'POST /api/projects/:slug/metrics': 'editor+keys',
   'POST /api/projects/:slug/test-event': 'editor+keys',
@@ -253,6 +261,15 @@ async function newAlertRule(w: World, project: Project) {
   return w.t.ctx.alerts.createRule(project, { name: `alert${next(w)}`, destinationIds: [(await newDestination(w, project)).id] });
 }
 
+/** A dead job of the project (retry accepts it). */
+async function newDeadJob(w: World, project: Project) {
+  const t = Date.now();
+  const row = await w.t.ctx.meta.db.insertInto('jobs')
+    .values({ kind: 'test.dead', project_id: project.id, payload: '{}', status: 'dead', priority: 0, attempts: 5, max_attempts: 5, run_at: t, last_error: 'gave up', created_at: t, updated_at: t, finished_at: t })
+    .returning('id').executeTakeFirstOrThrow();
+  return Number(row.id);
+}
+
 /** A failed delivery (retry accepts it). */
 async function newDelivery(w: World, project: Project) {
   const t = Date.now();
@@ -299,6 +316,12 @@ const SAMPLES: Record<string, Prepare> = {
   'POST /api/invitations/:token/accept': async (w) => ({ params: { token: (await newInvitation(w, w.shop)).token }, body: { password: PASSWORD } }),
   'POST /api/projects': async (w) => ({ body: { slug: `p${next(w)}` } }),
   'PATCH /api/projects/:slug': async () => ({ body: { name: 'Shop (renamed)' } }),
+  'POST /api/projects/:slug/jobs/:id/retry': async (w) => ({ params: { id: await newDeadJob(w, w.shop) } }),
+  'PUT /api/projects/:slug/detection': async () => ({ body: { sensitivity: 'high', settlingMinutes: 60 } }),
+  'POST /api/admin/users/:id/disable': async (w) => ({ params: { id: (await w.t.ctx.users.create({ email: `disabled${next(w)}@example.com`, password: PASSWORD })).id } }),
+  'POST /api/admin/users/:id/enable': async (w) => ({ params: { id: w.users.viewer } }),
+  'POST /api/admin/users/:id/unlock': async (w) => ({ params: { id: w.users.viewer } }),
+  'POST /api/admin/users/:id/password-reset': async (w) => ({ params: { id: w.users.viewer } }),
   'DELETE /api/projects/:slug': async (w) => {
     const project = await w.t.ctx.projects.create({ slug: `doomed${next(w)}` });
     await addMembers(w, project);

@@ -119,6 +119,9 @@ export interface UserTable {
   locked_until: number | null;
   password_changed_at: number;
   created_at: number;
+  /** set while an admin has disabled the account: it cannot sign in */
+  disabled_at: number | null;
+  last_signin_at: number | null;
 }
 
 export interface SessionTable {

@@ -13,6 +13,7 @@ import { jobsClaimIndex } from './0010-jobs-claim-index.js';
 import { oneOpenIncident } from './0011-one-open-incident.js';
 import { ingestOutbox } from './0012-ingest-outbox.js';
 import { passwordResets } from './0013-password-resets.js';
+import { userStatus } from './0015-user-status.js';
 import { ingestQuarantine } from './0016-ingest-quarantine.js';
 
 /** Migrations by name, in order; each takes the dialect for the few column types that differ. */
@@ -31,6 +32,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0011-one-open-incident': oneOpenIncident(dialect),
     '0012-ingest-outbox': ingestOutbox(dialect),
     '0013-password-resets': passwordResets(dialect),
+    '0015-user-status': userStatus(dialect),
     '0016-ingest-quarantine': ingestQuarantine(dialect),
   };
 }
