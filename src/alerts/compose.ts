@@ -3,9 +3,10 @@
  * reopened, resolved), from a period's incidents (digest), or a fixed sample (test). Pure: names
  * and the app's origin come in as arguments; the pages' paths come from web/app-links.ts.
  */
-import type { Incident, IncidentSeverity } from '../incidents/types.js';
-import type { Severity, Signal } from '../signals/store.js';
+import type { Incident } from '../incidents/types.js';
+import type { Signal } from '../signals/store.js';
 import { incidentPageUrl, metricPageUrl } from '../web/app-links.js';
+import { formatUtc, itemLine } from './destinations/render.js';
 import { percentDelta, type AlertEvent, type AlertItem, type AlertMessage } from './message.js';
 
 export interface MessageProject { id: number; slug: string; name: string }
@@ -21,7 +22,6 @@ export interface ComposeContext {
   now: number;
 }
 
-const SIGNAL_SEVERITY: Record<Severity, IncidentSeverity> = { info: 'minor', warning: 'significant', critical: 'major' };
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /** Stable per incident: PagerDuty's dedup_key, Jira's label and Linear's lookup key. */
@@ -38,7 +38,7 @@ export function labelOf(s: Pick<Signal, 'scope' | 'scopeKey' | 'metricId' | 'det
     case 'metric': return metricName ?? s.scopeKey;
     case 'threshold': {
       const ruleName = typeof s.details.ruleName === 'string' ? s.details.ruleName : s.scopeKey;
-      return metricName ? `${metricName}: ${ruleName}` : ruleName;
+      return metricName ? `${ruleName} (${metricName})` : ruleName;
     }
     case 'event': return `event ${rest}`;
     case 'schema': return `schema of ${rest}`;
@@ -51,32 +51,32 @@ export function itemOf(s: Signal, c: ComposeContext): AlertItem {
   const link = s.metricId === null ? null : metricPageUrl(c.origin, c.project.slug, s.metricId);
   return {
     scopeKey: s.scopeKey, kind: s.kind, label: labelOf(s, c.metrics), direction: s.direction, bucket: iso(s.bucket),
-    actual: s.value, expected: s.expected, delta, percentDelta: percentDelta(s.value, s.expected), severity: SIGNAL_SEVERITY[s.severity], link,
+    actual: s.value, expected: s.expected, delta, percentDelta: percentDelta(s.value, s.expected), severity: s.severity, link,
   };
-}
-
-const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(2));
-
-function itemLine(i: AlertItem): string {
-  const change = i.percentDelta === null ? '' : ` (${i.percentDelta >= 0 ? '+' : ''}${i.percentDelta.toFixed(1)} %)`;
-  const expected = i.expected === null ? '' : `, expected ${fmt(i.expected)}`;
-  return `• ${i.label}: ${i.kind} — ${fmt(i.actual)}${expected}${change} at ${i.bucket}`;
 }
 
 type IncidentEvent = Exclude<AlertEvent, 'digest' | 'test'>;
 const HEADLINE: Record<IncidentEvent, string> = { opened: 'Incident opened', reopened: 'Incident reopened', repeat: 'Still open', resolved: 'Resolved' };
 
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** The text's first line, what the title does not say: "Severity: critical · started 2026-05-01 10:00 UTC · 2 signals" */
+function leadLine(incident: Incident, signals: number, extra: string[] = []): string {
+  return [`Severity: ${incident.severity}`, `started ${formatUtc(incident.startedBucket)}`, plural(signals, 'signal'), ...extra].join(' · ');
+}
+
+/** The text after its lead: one line per item (at most 10), then the incident's page. */
+function itemLines(items: AlertItem[]): string[] {
+  return [...items.slice(0, 10).map((i) => `• ${itemLine(i)}`), ...(items.length > 10 ? [`… and ${items.length - 10} more`] : [])];
+}
+
 /** An opened, reopened, repeat or resolved message about one incident; its signals root first. */
 export function incidentMessage(event: IncidentEvent, incident: Incident, signals: Signal[], c: ComposeContext): AlertMessage {
   const items = signals.map((s) => itemOf(s, c));
   const title = `[${c.project.name}] ${HEADLINE[event]}: ${incident.title}`;
-  const lines = [
-    `${HEADLINE[event]} (${incident.severity}): ${incident.title}`,
-    ...items.slice(0, 10).map(itemLine),
-    ...(items.length > 10 ? [`… and ${items.length - 10} more`] : []),
-  ];
+  const resolved = event === 'resolved' && incident.resolvedAt !== null ? [`resolved ${formatUtc(incident.resolvedAt)}`] : [];
   const url = incidentLink(c, incident.id);
-  lines.push(url);
+  const lines = [leadLine(incident, items.length, resolved), ...itemLines(items), url];
   return {
     event, project: c.project, rule: c.rule,
     incident: {
@@ -96,8 +96,8 @@ export function digestMessage(entries: { incident: Incident; root: Signal | unde
     };
     return { ...base, label: incident.title, severity: incident.severity, link: incidentLink(c, incident.id) };
   });
-  const title = `[${c.project.name}] ${items.length} incident${items.length === 1 ? '' : 's'} since ${iso(period.from)}`;
-  const lines = [`Digest of ${c.rule?.name ?? 'alerts'}: ${items.length} incident${items.length === 1 ? '' : 's'} opened from ${iso(period.from)} to ${iso(period.to)}`, ...items.map(itemLine)];
+  const title = `[${c.project.name}] Digest: ${plural(items.length, 'incident')} opened since ${formatUtc(period.from)}`;
+  const lines = [`${plural(items.length, 'incident')} opened from ${formatUtc(period.from)} to ${formatUtc(period.to)}`, ...itemLines(items)];
   return { event: 'digest', project: c.project, rule: c.rule, incident: null, items, title, text: lines.join('\n'), createdAt: iso(c.now) };
 }
 
@@ -105,7 +105,7 @@ export function digestMessage(entries: { incident: Incident; root: Signal | unde
 export function testMessage(project: MessageProject, now: number): AlertMessage {
   const item: AlertItem = {
     scopeKey: 'test', kind: 'test', label: 'Vigil test alert', direction: 'down', bucket: iso(now - 3_600_000),
-    actual: 80, expected: 100, delta: -20, percentDelta: -20, severity: 'minor', link: null,
+    actual: 80, expected: 100, delta: -20, percentDelta: -20, severity: 'info', link: null,
   };
   return {
     event: 'test', project, rule: null, incident: null, items: [item],
@@ -116,14 +116,14 @@ export function testMessage(project: MessageProject, now: number): AlertMessage 
 
 /** A repeat of an alert already sent: its items as they were, the incident as it is now. */
 export function asRepeat(sent: AlertMessage, incident: Incident, n: number, now: number): AlertMessage {
-  const title = `[${sent.project.name}] ${HEADLINE.repeat} (${n}): ${incident.title}`;
+  const title = `[${sent.project.name}] ${HEADLINE.repeat} (reminder ${n}): ${incident.title}`;
   const [, ...rest] = sent.text.split('\n');
   return {
     ...sent,
     event: 'repeat',
     incident: sent.incident && { ...sent.incident, title: incident.title, status: incident.status, severity: incident.severity },
     title,
-    text: [`${HEADLINE.repeat} (${incident.severity}, reminder ${n}): ${incident.title}`, ...rest].join('\n'),
+    text: [leadLine(incident, sent.items.length, [`reminder ${n}`]), ...rest].join('\n'),
     createdAt: iso(now),
   };
 }

@@ -19,7 +19,7 @@ export interface AlertItem {
   delta: number | null;
   /** delta / expected × 100; null when expected is 0 or unknown */
   percentDelta: number | null;
-  /** minor | significant | major */
+  /** info | warning | critical */
   severity: string;
   link: string | null;
 }

@@ -5,7 +5,7 @@
  */
 import { Cron } from 'croner';
 import { badRequest } from '../errors.js';
-import { INCIDENT_SEVERITIES, type IncidentSeverity } from '../incidents/types.js';
+import { SEVERITIES, SEVERITY_RANK, severityFromInput, type Severity } from '../detect/severity.js';
 import type { SignalScope } from '../signals/store.js';
 
 export const SCOPE_KINDS = ['anomaly', 'threshold', 'schema', 'distribution'] as const;
@@ -31,7 +31,7 @@ export interface RuleFilters {
   metricTags: string[];
   metricNames: string[];
   direction: RuleDirection;
-  minSeverity: IncidentSeverity;
+  minSeverity: Severity;
   /** |% change| of the root signal against its expected value; items without an expected value pass */
   minPercentChange: number | null;
   /** |actual − expected| of the root signal; items without an expected value pass */
@@ -53,10 +53,9 @@ export interface AlertRuleSpec {
 /** The settings a client sends (all optional but destinationIds on create). */
 export type RuleSpecInput = Record<string, unknown>;
 
-const SEVERITY_RANK: Record<IncidentSeverity, number> = { minor: 0, significant: 1, major: 2 };
 
 export const DEFAULT_FILTERS: RuleFilters = {
-  scopes: [], metricTags: [], metricNames: [], direction: 'any', minSeverity: 'minor', minPercentChange: null, minAbsoluteChange: null,
+  scopes: [], metricTags: [], metricNames: [], direction: 'any', minSeverity: 'info', minPercentChange: null, minAbsoluteChange: null,
 };
 
 // ---- validation ----
@@ -72,6 +71,13 @@ function knownKeys(obj: Record<string, unknown>, allowed: readonly string[], pre
 function oneOf<T extends string>(v: unknown, values: readonly T[], field: string): T {
   if (typeof v !== 'string' || !values.includes(v as T)) throw badRequest(`${field} must be one of ${values.join(', ')}`, { field });
   return v as T;
+}
+
+/** info, warning, critical; an incident's former minor, significant, major are read as those for one release */
+function severityFilter(v: unknown, field: string): Severity {
+  const severity = severityFromInput(v);
+  if (!severity) throw badRequest(`${field} must be one of ${SEVERITIES.join(', ')}`, { field });
+  return severity;
 }
 
 function stringList(v: unknown, field: string): string[] {
@@ -104,7 +110,7 @@ function parseFilters(v: unknown, base: RuleFilters): RuleFilters {
   if (v.metricTags !== undefined) f.metricTags = stringList(v.metricTags, 'filters.metricTags');
   if (v.metricNames !== undefined) f.metricNames = stringList(v.metricNames, 'filters.metricNames');
   if (v.direction !== undefined) f.direction = oneOf(v.direction, DIRECTIONS, 'filters.direction');
-  if (v.minSeverity !== undefined) f.minSeverity = oneOf(v.minSeverity, INCIDENT_SEVERITIES, 'filters.minSeverity');
+  if (v.minSeverity !== undefined) f.minSeverity = severityFilter(v.minSeverity, 'filters.minSeverity');
   if (v.minPercentChange !== undefined) f.minPercentChange = nonNegative(v.minPercentChange, 'filters.minPercentChange');
   if (v.minAbsoluteChange !== undefined) f.minAbsoluteChange = nonNegative(v.minAbsoluteChange, 'filters.minAbsoluteChange');
   return f;
@@ -169,7 +175,7 @@ export function parseRuleSpec(input: RuleSpecInput, timeZone: string, base?: Ale
 export interface MatchTarget {
   scopeKind: ScopeKind;
   direction: 'up' | 'down' | null;
-  severity: IncidentSeverity;
+  severity: Severity;
   metric: { name: string; tags: string[] } | null;
   /** root signal: actual − expected, and that as % of expected; null when there is no expected value */
   absoluteChange: number | null;

@@ -26,7 +26,7 @@ const FilterFields = {
   metricTags: Type.Array(Type.String(), { description: 'the incident\'s metric has one of these tags (or one of metricNames); both empty: any incident' }),
   metricNames: Type.Array(Type.String()),
   direction: Type.String({ description: DIRECTIONS.join(' | ') }),
-  minSeverity: Type.String({ description: 'minor | significant | major' }),
+  minSeverity: Type.String({ description: 'info | warning | critical (the former minor | significant | major are read as these)' }),
   minPercentChange: Nullable(Type.Number({ description: '|% change| of the root signal against its expected value; signals without one pass' })),
   minAbsoluteChange: Nullable(Type.Number({ description: '|actual − expected| of the root signal; signals without an expected value pass' })),
 };

@@ -49,7 +49,7 @@ export interface SimulationResult {
 }
 
 const MINUTE = 60_000;
-/** the reasons are keyed by their first words ("severity minor is below major" → "severity") */
+/** the reasons are keyed by their first words ("severity info is below critical" → "severity") */
 const reasonKey = (reason: string) => reason.split(' ')[0];
 
 /** When an incident opened, was acknowledged and resolved, as a live Vigil would have seen it. */

@@ -113,7 +113,7 @@ function dominantType(p: PropertyProfile): ValueType | undefined {
 const sortedKeys = (o: Record<string, unknown>): string[] => Object.keys(o).sort();
 const pct = (x: number): string => `${Math.round(x * 100)} %`;
 
-/** Changes from `baseline` to `today`, ordered by event, then property. */
+/** Changes from `baseline` to `today` (the day profiled: yesterday, once it is over), ordered by event, then property; their texts say "that day". */
 export function schemaChanges(
   baseline: DayProfile,
   today: DayProfile,
@@ -126,7 +126,7 @@ export function schemaChanges(
     if (now.count <= 0) continue;
     const before = own(baseline, event);
     if (!before || before.count <= 0) {
-      changes.push({ kind: 'new_event', event, detail: `New event '${event}' (${now.count} today).`, after: now.count });
+      changes.push({ kind: 'new_event', event, detail: `New event '${event}' (${now.count} that day).`, after: now.count });
       continue;
     }
     const names = [...new Set([...Object.keys(before.properties), ...Object.keys(now.properties)])]
@@ -145,7 +145,7 @@ export function schemaChanges(
       if (tSeen === 0 && bSeen > 0) {
         const share = bSeen / before.count;
         if (now.count >= minEventsForGone && share >= GONE_MIN_BASELINE_SHARE) {
-          changes.push({ kind: 'property_gone', event, property, detail: `'${event}' no longer has '${property}' (on ${pct(share)} of baseline events, none of ${now.count} today).`, before: share });
+          changes.push({ kind: 'property_gone', event, property, detail: `'${event}' no longer has '${property}' (on ${pct(share)} of baseline events, none of ${now.count} that day).`, before: share });
         }
         continue;
       }
@@ -160,7 +160,7 @@ export function schemaChanges(
         for (const value of sortedKeys(t!.values)) {
           const count = own(t!.values, value) ?? 0;
           if (count <= 0 || (own(b!.values, value) ?? 0) > 0) continue;
-          changes.push({ kind: 'new_value', event, property, detail: `'${property}' of '${event}' has a new value '${value}' (${count} today).`, before: known, after: value });
+          changes.push({ kind: 'new_value', event, property, detail: `'${property}' of '${event}' has a new value '${value}' (${count} that day).`, before: known, after: value });
         }
       }
     }

@@ -8,11 +8,12 @@
  * live collection can feed new buckets as they arrive and get the same events as one long run.
  * Event indices are positions in the `values` passed to that call.
  */
+import { SEVERITIES, type Severity } from './severity.js';
+
+export { SEVERITIES, type Severity };
 
 export const THRESHOLD_OPERATORS = ['>', '>=', '<', '<=', '==', '!='] as const;
 export type ThresholdOperator = (typeof THRESHOLD_OPERATORS)[number];
-export const SEVERITIES = ['info', 'warning', 'critical'] as const;
-export type Severity = (typeof SEVERITIES)[number];
 
 /** Relative tolerance of equality: sums of money or ratios rarely land exactly on the line. */
 export const EQUALITY_TOLERANCE = 1e-9;

@@ -5,6 +5,7 @@
  * the service reads what these need and writes what they decide.
  */
 import { PERIODS } from '../detect/anomaly.js';
+import { formatDistinct, formatNumber } from '../format/number.js';
 import type { Signal } from '../signals/store.js';
 import { INTERVAL_MS, INTERVALS, type Interval } from '../time/index.js';
 import type { IncidentSeverity } from './types.js';
@@ -26,17 +27,12 @@ export const CORRELATION_BUCKETS = 48;
 export const MIN_CORRELATION_POINTS = 12;
 /** a false positive raises a custom sensitivity one |z| at a time up to here: bounded, so a metric never goes deaf */
 export const MAX_FALSE_POSITIVE_Z = 8;
-/** percent change (as a fraction) and |z| multiples of the threshold that make an anomaly major or significant */
-const MAJOR_CHANGE = 0.5, SIGNIFICANT_CHANGE = 0.2;
-const MAJOR_Z_MULTIPLE = 3, SIGNIFICANT_Z_MULTIPLE = 2;
+/** percent change (as a fraction) and |z| multiples of the threshold that make an anomaly incident critical or a warning */
+const CRITICAL_CHANGE = 0.5, WARNING_CHANGE = 0.2;
+const CRITICAL_Z_MULTIPLE = 3, WARNING_Z_MULTIPLE = 2;
 /** the detector's default threshold (medium), for a signal that does not say its own */
 const DEFAULT_THRESHOLD = 4;
 
-export const SEVERITY_RANK: Record<IncidentSeverity, number> = { minor: 0, significant: 1, major: 2 };
-
-export function higherSeverity(a: IncidentSeverity, b: IncidentSeverity): IncidentSeverity {
-  return SEVERITY_RANK[b] > SEVERITY_RANK[a] ? b : a;
-}
 
 /** What one open incident is per: the bucket is not part of it. */
 export interface Identity {
@@ -82,18 +78,18 @@ function thresholdOf(s: Pick<Signal, 'details'>): number {
 }
 
 /**
- * A threshold rule's (and a drift detector's) severity maps warning → significant, critical →
- * major; an anomaly's comes from its size: an outage, a change of half the expected value or a
- * |z| three times the threshold is major; a fifth or twice the threshold significant; else minor.
+ * A threshold rule's (and a drift detector's) incident takes the signal's severity; an anomaly's
+ * comes from its size: an outage, a change of half the expected value or a |z| three times the
+ * threshold is critical; a fifth or twice the threshold a warning; else info.
  */
 export function severityOfSignal(s: Pick<Signal, 'scope' | 'kind' | 'severity' | 'value' | 'expected' | 'z' | 'details'>): IncidentSeverity {
-  if (s.scope !== 'metric' && s.scope !== 'event') return s.severity === 'critical' ? 'major' : s.severity === 'warning' ? 'significant' : 'minor';
-  if (s.kind === 'outage') return 'major';
+  if (s.scope !== 'metric' && s.scope !== 'event') return s.severity;
+  if (s.kind === 'outage') return 'critical';
   const change = Math.abs(percentChange(s) ?? 0);
   const z = Math.abs(s.z) / thresholdOf(s);
-  if (change >= MAJOR_CHANGE || z >= MAJOR_Z_MULTIPLE) return 'major';
-  if (change >= SIGNIFICANT_CHANGE || z >= SIGNIFICANT_Z_MULTIPLE) return 'significant';
-  return 'minor';
+  if (change >= CRITICAL_CHANGE || z >= CRITICAL_Z_MULTIPLE) return 'critical';
+  if (change >= WARNING_CHANGE || z >= WARNING_Z_MULTIPLE) return 'warning';
+  return 'info';
 }
 
 /** The event an event-volume (or distribution / schema) signal is about. */
@@ -103,17 +99,18 @@ export function eventOfSignal(s: Pick<Signal, 'scope' | 'scopeKey' | 'details'>)
   return null;
 }
 
-const fmtNumber = (n: unknown) => (typeof n === 'number' ? String(Math.round(n * 1000) / 1000) : String(n));
-
-/** "checkout_conversion dropped 43 % below expected", "event signup volume outage", "orders above 100: breached (130)". */
+/** "checkout_conversion dropped 43% below expected", "event signup volume outage", 'rule "orders above 100" breached: orders > 100 (was 130)'. */
 export function titleOf(s: Pick<Signal, 'scope' | 'scopeKey' | 'kind' | 'direction' | 'value' | 'expected' | 'details'>, metricName?: string): string {
   const title = (() => {
     if (s.scope === 'threshold') {
       const rule = typeof s.details.ruleName === 'string' ? s.details.ruleName : s.scopeKey;
       const c = s.details.condition as { operator?: string; value?: number; changeOverPeriod?: number } | undefined;
       const what = c?.changeOverPeriod ? `${metricName ?? 'metric'} % change over ${c.changeOverPeriod} buckets` : (metricName ?? 'metric');
-      const cond = c ? ` ${what} ${c.operator} ${fmtNumber(c.value)}` : '';
-      return `rule "${rule}" breached:${cond} (was ${fmtNumber(typeof s.details.compared === 'number' ? s.details.compared : s.value)})`;
+      const compared = typeof s.details.compared === 'number' ? s.details.compared : s.value;
+      if (typeof c?.value !== 'number') return `rule "${rule}" breached (was ${formatNumber(compared)})`;
+      // the threshold and the value with the digits that tell them apart: "> 0.0115 (was 0.0118)"
+      const [line, was] = formatDistinct([c.value, compared]);
+      return `rule "${rule}" breached: ${what} ${c.operator} ${line} (was ${was})`;
     }
     if (s.scope === 'schema') return `schema change: ${s.kind.replace(/_/g, ' ')} (${s.scopeKey.slice('schema:'.length)})`;
     if (s.scope === 'distribution') return `distribution of ${s.scopeKey.slice('distribution:'.length).replace(':', '.')} drifted`;
@@ -123,7 +120,7 @@ export function titleOf(s: Pick<Signal, 'scope' | 'scopeKey' | 'kind' | 'directi
     if (change === null) return `${subject} ${s.kind.replace(/_/g, ' ')}`;
     const pct = Math.round(Math.abs(change) * 100);
     const verb = s.kind === 'level_shift' ? 'shifted' : change < 0 ? 'dropped' : 'rose';
-    return `${subject} ${verb} ${pct} % ${change < 0 ? 'below' : 'above'} expected`;
+    return `${subject} ${verb} ${pct}% ${change < 0 ? 'below' : 'above'} expected`;
   })();
   return title.length > 500 ? `${title.slice(0, 499)}…` : title;
 }

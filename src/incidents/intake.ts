@@ -7,6 +7,7 @@
  * time, so two detector runs never open two incidents for one identity in this process.
  */
 import type { FastifyBaseLogger } from 'fastify';
+import { higherSeverity } from '../detect/severity.js';
 import type { Metric, MetricService } from '../metrics/service.js';
 import type { Project, ProjectService } from '../projects/service.js';
 import type { Coverage, SignalService } from '../signals/service.js';
@@ -14,7 +15,7 @@ import type { Signal } from '../signals/store.js';
 import { INTERVAL_MS } from '../time/index.js';
 import type { ChangeWriter } from './changes.js';
 import {
-  CORRELATION_BUCKETS, coverageMatches, eventOfSignal, eventsOfMetric, healthyFrom, higherSeverity, identityOf, isRecovery, movedTogether, opensIncident,
+  CORRELATION_BUCKETS, coverageMatches, eventOfSignal, eventsOfMetric, healthyFrom, identityOf, isRecovery, movedTogether, opensIncident,
   relatedByDefinition, resolvesOnCoverage, rootOrder, seasonalLag, severityOfSignal, stepOf, titleOf, withinWindow, type SignalFacts,
 } from './grouping.js';
 import type { IncidentStore } from './store.js';

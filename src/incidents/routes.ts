@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../app-context.js';
 import { projectOf } from '../auth/access.js';
 import { actorOf } from '../auth/audit.js';
+import { severityFromInput } from '../detect/severity.js';
 import { badRequest } from '../errors.js';
 import { ErrorBody, SlugParams, errorResponses } from '../http-schemas.js';
 import { parseWindow } from '../analytics/service.js';
@@ -99,7 +100,7 @@ export async function incidentRoutes(root: FastifyInstance, { ctx }: { ctx: AppC
   }, async (request) => {
     const { status, severity, metric, scope, from, to, limit, cursor } = request.query;
     const window = from === undefined && to === undefined ? {} : parseWindow(from, to, Date.now());
-    const page = await incidents.list(projectOf(request), { status, severity, metricId: metric, scope, ...window, limit, cursor });
+    const page = await incidents.list(projectOf(request), { status, severity: severityFromInput(severity), metricId: metric, scope, ...window, limit, cursor });
     return { incidents: page.incidents.map((i) => incidentForApi(i)), nextCursor: page.nextCursor };
   });
 

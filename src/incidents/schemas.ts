@@ -1,5 +1,6 @@
 /** Request and response schemas of the incidents API (TypeBox). */
 import { Type, type Static } from '@sinclair/typebox';
+import { LEGACY_SEVERITIES } from '../detect/severity.js';
 import { WindowQuery, RowId } from '../http-schemas.js';
 import { SignalSchema } from '../signals/schemas.js';
 import { INCIDENT_ACTIONS, MAX_COMMENT_CHARS } from './lifecycle.js';
@@ -52,7 +53,7 @@ export const IncidentDetailSchema = Type.Object({
 
 export const IncidentsQuery = Type.Object({
   status: Type.Optional(StringEnum(INCIDENT_STATUSES)),
-  severity: Type.Optional(StringEnum(INCIDENT_SEVERITIES)),
+  severity: Type.Optional(StringEnum([...INCIDENT_SEVERITIES, ...Object.keys(LEGACY_SEVERITIES)], `${INCIDENT_SEVERITIES.join(', ')} (the former ${Object.keys(LEGACY_SEVERITIES).join(', ')} are read as these)`)),
   metric: Type.Optional(RowId({ description: 'a metric id' })),
   scope: Type.Optional(Type.String({ minLength: 1, maxLength: 300, description: 'a scope key (metric:12, rule:3, event:Signed Up), or a prefix ending in * (rule:*)' })),
   ...WindowQuery,

@@ -1,10 +1,11 @@
+import { SEVERITIES as INCIDENT_SEVERITIES, type Severity as IncidentSeverity } from '../detect/severity.js';
 import type { MetaDb } from '../storage/meta/db.js';
 import type { Signal } from '../signals/store.js';
 
 export const INCIDENT_STATUSES = ['open', 'acknowledged', 'resolved'] as const;
 export type IncidentStatus = (typeof INCIDENT_STATUSES)[number];
-export const INCIDENT_SEVERITIES = ['minor', 'significant', 'major'] as const;
-export type IncidentSeverity = (typeof INCIDENT_SEVERITIES)[number];
+/** an incident's severity is a signal's: info, warning, critical (detect/severity.ts) */
+export { INCIDENT_SEVERITIES, type IncidentSeverity };
 export type Resolution = 'recovered' | 'manual' | 'false_positive';
 
 export interface Incident {

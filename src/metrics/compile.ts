@@ -4,6 +4,7 @@
  * run their own statement; gauges read pushed measurements.
  */
 import { Value } from '@sinclair/typebox/value';
+import type { SeriesShape } from '../detect/value-range.js';
 import type { Dimension, ScanColumn, ScanFilter } from '../storage/events/event-store.js';
 import { parseDimension } from '../analytics/service.js';
 import { VigilError } from '../errors.js';
@@ -53,6 +54,12 @@ export interface CompiledMetric {
 }
 
 export const DEFAULT_BREAKDOWN_LIMIT = 10;
+
+/** The values a metric can take (detect/value-range.ts): counts never go below 0, a ratio of counts neither. */
+export function seriesShape(kind: MetricKind, compiled: Pick<CompiledMetric, 'detectAs'>): SeriesShape {
+  if (compiled.detectAs === 'count') return 'count';
+  return kind === 'ratio' || kind === 'per_user' ? 'ratio' : 'any';
+}
 
 const invalid = (message: string, field: string) => new VigilError('VIGIL_ERR_INVALID_METRIC', message, { field });
 

@@ -10,7 +10,8 @@ import type { Job, JobControl, JobQueue } from '../jobs/index.js';
 import { VigilError, badRequest, notFound } from '../errors.js';
 import { INTERVAL_MS, bucketFloor, bucketStarts, formatBucket, type Interval } from '../time/index.js';
 import { MAX_BUCKETS } from '../analytics/service.js';
-import { compileMetric, parseBody, type CompiledMetric } from './compile.js';
+import { naturalRange } from '../detect/value-range.js';
+import { compileMetric, parseBody, seriesShape, type CompiledMetric } from './compile.js';
 import { computeMetrics, type CollectorDeps, type Values } from './collector.js';
 import { MetricCollection, bucketsBefore, latestEnd, type CollectionLog, type CollectionSettings } from './collection.js';
 import { MetricStore, TOTAL, type Metric, type MetricFields } from './store.js';
@@ -224,7 +225,7 @@ export class MetricService {
     const valueKind = compiled.detectAs;
     const starts = bucketStarts(project.timeZone, m.interval, fromMs, toMs);
     const values: (number | null)[] = new Array(starts.length).fill(null);
-    if (!starts.length) return { starts, values, valueKind };
+    if (!starts.length) return { starts, values, valueKind, range: naturalRange(seriesShape(m.kind, compiled), values) };
     const index = new Map(starts.map((s, i) => [s, i]));
     for (const r of await this.store.values(m.id, TOTAL, starts[0], toMs)) {
       const i = r.key === TOTAL ? index.get(r.bucket) : undefined;
@@ -233,7 +234,7 @@ export class MetricService {
     if (compiled.valueKind === 'count' && m.historyFrom !== null && m.collectedUntil !== null) {
       starts.forEach((s, i) => { if (values[i] === null && s >= m.historyFrom! && s < m.collectedUntil!) values[i] = 0; });
     }
-    return { starts, values, valueKind };
+    return { starts, values, valueKind, range: naturalRange(seriesShape(m.kind, compiled), values) };
   }
 
   /** Computes an unsaved definition over the last complete buckets, for the form's live preview. */
@@ -286,7 +287,7 @@ export class MetricService {
         if (i !== undefined) values[i] = computed.r.total[j];
       });
     }
-    return { interval, valueKind: compiled.detectAs, starts, values };
+    return { interval, valueKind: compiled.detectAs, starts, values, range: naturalRange(seriesShape(input.kind, compiled), values) };
   }
 
   async collectNow(project: Project, id: number) {

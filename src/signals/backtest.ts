@@ -8,6 +8,7 @@
  */
 import { PERIODS, scoreSeries, type ScoredPoint, type ValueKind } from '../detect/anomaly.js';
 import { episodes } from '../detect/episodes.js';
+import { clampToRange, type ValueRange } from '../detect/value-range.js';
 import { evaluateThreshold, type ThresholdRule } from '../detect/threshold.js';
 import { badRequest } from '../errors.js';
 import type { Project } from '../projects/service.js';
@@ -77,6 +78,8 @@ export interface BacktestResult {
 interface Series {
   interval: Interval;
   valueKind: ValueKind;
+  /** the expected values and bands reported stay within it */
+  range: ValueRange;
   starts: number[];
   values: (number | null)[];
   /** index of the first bucket the detector reads (the live detector's history starts there) */
@@ -107,7 +110,7 @@ export class BacktestService {
     // like live detection: never before the metric's history (a bucket not collected is no 0)
     const { detectFromMs, readFrom } = readRange(project, m.interval, m.historyFrom ?? window[0], window[0], rule);
     const read = await this.deps.catalog.totalSeries(project, m, readFrom, o.toMs);
-    const series = seriesOf(m.interval, read.valueKind, read.starts, read.values, detectFromMs, window[0]);
+    const series = seriesOf(m.interval, read, detectFromMs, window[0]);
     return this.run(project, series, settings, rule, o.toMs);
   }
 
@@ -122,7 +125,7 @@ export class BacktestService {
     const historyFrom = Math.min(window[0], this.deps.catalog.backfillFrom(project, interval));
     const { detectFromMs, readFrom } = readRange(project, interval, historyFrom, window[0], rule);
     const computed = await this.deps.catalog.computeSeries(project, { kind: o.kind, definition: o.definition, interval }, { fromMs: readFrom, toMs: o.toMs });
-    const series = seriesOf(interval, computed.valueKind, computed.starts, computed.values, detectFromMs, window[0]);
+    const series = seriesOf(interval, computed, detectFromMs, window[0]);
     return this.run(project, series, settings, rule, o.toMs);
   }
 
@@ -146,7 +149,7 @@ export class BacktestService {
       const p = byBucket.get(b);
       const value = s.values[s.windowFrom + i];
       return p
-        ? { bucket: fmt(b), value: p.value, expected: p.expected, lower: p.lower, upper: p.upper, z: p.expected === null ? null : p.z, score: p.score, isAnomaly: p.isAnomaly }
+        ? { bucket: fmt(b), value: p.value, expected: clampToRange(p.expected, s.range), lower: clampToRange(p.lower, s.range), upper: clampToRange(p.upper, s.range), z: p.expected === null ? null : p.z, score: p.score, isAnomaly: p.isAnomaly }
         : { bucket: fmt(b), value, expected: null, lower: null, upper: null, z: null, score: 0, isAnomaly: false };
     });
     const first = windowStarts[0];
@@ -208,10 +211,10 @@ function windowStarts(project: Project, interval: Interval, o: { fromMs: number;
   return starts;
 }
 
-function seriesOf(interval: Interval, valueKind: ValueKind, starts: number[], values: (number | null)[], detectFromMs: number, windowFromMs: number): Series {
+function seriesOf(interval: Interval, read: Pick<Series, 'valueKind' | 'starts' | 'values' | 'range'>, detectFromMs: number, windowFromMs: number): Series {
   const at = (ms: number) => {
-    const i = starts.findIndex((s) => s >= ms);
-    return i < 0 ? starts.length : i;
+    const i = read.starts.findIndex((s) => s >= ms);
+    return i < 0 ? read.starts.length : i;
   };
-  return { interval, valueKind, starts, values, detectFrom: at(detectFromMs), windowFrom: at(windowFromMs) };
+  return { interval, valueKind: read.valueKind, starts: read.starts, values: read.values, range: read.range, detectFrom: at(detectFromMs), windowFrom: at(windowFromMs) };
 }

@@ -16,6 +16,7 @@ import type { Project } from '../projects/service.js';
 import { INTERVAL_MS, bucketFloor, slotsFor } from '../time/index.js';
 import { MAX_DETECT_BUCKETS, detectEpisodes, episodeSignal, heldBuckets, historyBuckets, type DetectResult, type SignalService } from './service.js';
 import { scoreSeries, PERIODS } from '../detect/anomaly.js';
+import { naturalRange } from '../detect/value-range.js';
 import { resolveDetection, type ResolvedDetection } from './settings.js';
 import type { SignalInput } from './store.js';
 import { boundedKey } from './drift.js';
@@ -115,10 +116,10 @@ export class EventVolumeDetector {
       const values = counts.slice(first);
       const phi = countDispersion(values, settings);
       const scaled = { ...settings, minExpected: settings.minExpected / phi };
-      const series = { starts, values: phi === 1 ? values : values.map((v) => v / phi), valueKind: 'count' as const };
+      const series = { starts, values: phi === 1 ? values : values.map((v) => v / phi), valueKind: 'count' as const, range: naturalRange('count', values) };
       const found = detectEpisodes(series, INTERVAL, scaled, { timeZone, until, since, now: this.now() });
       const target = { scope: 'event' as const, scopeKey: boundedKey(`event:${event}`), metricId: null };
-      for (const e of found) signals.push(inEvents(episodeSignal(target, starts, e, scaled, INTERVAL, { event, dispersion: phi }), phi, settings));
+      for (const e of found) signals.push(inEvents(episodeSignal(target, series, e, scaled, INTERVAL, { event, dispersion: phi }), phi, settings));
     }
     // every watched event was scored up to `until`, less the buckets still settling (incidents resolve on it)
     const covered = { scopeKey: 'event:*', until: until - heldBuckets(settings, INTERVAL, { timeZone, until, now: this.now() }) * step, stepMs: step };

@@ -12,6 +12,7 @@ import { projectOf } from '../auth/access.js';
 import { errorResponses, RowId } from '../http-schemas.js';
 import { PERIODS } from '../detect/anomaly.js';
 import { MIN_FORECAST_HISTORY, forecast } from '../detect/forecast.js';
+import { clampToRange } from '../detect/value-range.js';
 import type { Project } from '../projects/service.js';
 import { INTERVAL_MS, formatBucket, nextBucket } from '../time/index.js';
 import { resolveDetection } from './settings.js';
@@ -58,15 +59,14 @@ export async function forecastMetric(ctx: Pick<AppContext, 'catalog' | 'signals'
   for (let s = m.collectedUntil; starts.length < k; s = nextBucket(project.timeZone, m.interval, s)) starts.push(s);
   const fmt = (ms: number) => formatBucket(project.timeZone, m.interval, ms);
   const points = forecast(read.values, periods, k, settings.threshold);
-  // a count (events, users) is never below 0; a fraction or a gauge may be
-  const floor = read.valueKind === 'count' ? 0 : -Infinity;
   const history = read.values.filter((v) => v !== null).length;
   return {
     ...base,
     historyFrom: read.starts.length ? fmt(read.starts[0]) : null,
     history,
     from: fmt(starts[0]),
-    points: points.map((p, i) => ({ bucket: fmt(starts[i]), value: Math.max(floor, p.value), lower: Math.max(floor, p.lower), upper: Math.max(floor, p.upper) })),
+    // within what the metric can take: a count never below 0, a conversion rate within [0, 1]
+    points: points.map((p, i) => ({ bucket: fmt(starts[i]), value: clampToRange(p.value, read.range), lower: clampToRange(p.lower, read.range), upper: clampToRange(p.upper, read.range) })),
     reason: points.length ? null : `a forecast needs at least ${MIN_FORECAST_HISTORY} collected buckets${periods.length ? ` and two whole cycles of ${periods[0]} buckets` : ''}; this metric has ${history}`,
   };
 }

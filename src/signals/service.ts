@@ -6,6 +6,7 @@
  * upserts the episodes that touch the window just collected.
  */
 import { PERIODS, scoreSeries, type ValueKind } from '../detect/anomaly.js';
+import { clampToRange, type ValueRange } from '../detect/value-range.js';
 import { episodes, type Episode } from '../detect/episodes.js';
 import type { MetaDb } from '../storage/meta/db.js';
 import type { Project } from '../projects/service.js';
@@ -194,7 +195,7 @@ export class SignalService {
     const found = detectEpisodes(series, metric.interval, settings, { timeZone: project.timeZone, until, since, now: this.now() });
     const target = { scope: 'metric' as const, scopeKey: `metric:${metric.id}`, metricId: metric.id };
     const covered = { scopeKey: target.scopeKey, until: until - heldBuckets(settings, metric.interval, { timeZone: project.timeZone, until, now: this.now() }) * step, stepMs: step };
-    const r = await this.upsert(project.id, found.map((e) => episodeSignal(target, series.starts, e, settings, metric.interval)), [covered]);
+    const r = await this.upsert(project.id, found.map((e) => episodeSignal(target, series, e, settings, metric.interval)), [covered]);
     return { episodes: found.length, ...r };
   }
 }
@@ -216,6 +217,8 @@ export interface BucketSeries {
   starts: number[];
   values: (number | null)[];
   valueKind: ValueKind;
+  /** what the values can be: a signal's expected value and band stay within it */
+  range: ValueRange;
 }
 
 /**
@@ -238,13 +241,14 @@ export function detectEpisodes(series: BucketSeries, interval: Interval, setting
 /** What a scored series watches: a metric's total, an event's volume. */
 export type SeriesTarget = Pick<SignalInput, 'scope' | 'scopeKey' | 'metricId'>;
 
-/** An episode of a series as a signal (anchored at its first bucket, with its peak bucket's numbers). */
-export function episodeSignal(target: SeriesTarget, starts: number[], e: Episode, s: ResolvedDetection, interval: Interval, details: Record<string, unknown> = {}): SignalInput {
+/** An episode of a series as a signal (anchored at its first bucket, with its peak bucket's numbers, the band within the series' range). */
+export function episodeSignal(target: SeriesTarget, series: Pick<BucketSeries, 'starts' | 'range'>, e: Episode, s: ResolvedDetection, interval: Interval, details: Record<string, unknown> = {}): SignalInput {
+  const { starts, range } = series;
   const p = e.peak;
   return {
     ...target,
     bucket: starts[e.start], endBucket: starts[e.end], kind: e.kind, direction: e.direction === 'spike' ? 'up' : 'down',
-    value: p.value, expected: p.expected, lower: p.lower, upper: p.upper, z: p.z, score: p.score,
+    value: p.value, expected: clampToRange(p.expected, range), lower: clampToRange(p.lower, range), upper: clampToRange(p.upper, range), z: p.z, score: p.score,
     severity: severityOf(e, s.threshold),
     details: {
       ...details,

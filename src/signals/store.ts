@@ -1,13 +1,13 @@
 /** The signals table. Only service.ts calls this. */
 import type { Selectable } from 'kysely';
+import { higherSeverity, type Severity } from '../detect/severity.js';
 import type { MetaDb, SignalTable } from '../storage/meta/db.js';
 import { parseDetection, type ProjectDetection } from './settings.js';
 
 export const SIGNAL_SCOPES = ['metric', 'threshold', 'schema', 'distribution', 'event'] as const;
 export type SignalScope = (typeof SIGNAL_SCOPES)[number];
-/** info: worth knowing, no deviation to act on (recovery, a new event); warning; critical */
-export const SEVERITIES = ['info', 'warning', 'critical'] as const;
-export type Severity = (typeof SEVERITIES)[number];
+/** info: worth knowing, no deviation to act on (recovery, a new event); warning; critical (detect/severity.ts) */
+export { SEVERITIES, type Severity } from '../detect/severity.js';
 
 export interface Signal {
   id: number;
@@ -60,8 +60,6 @@ function toSignal(r: Row): Signal {
   };
 }
 
-const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
-
 /**
  * An episode seen again: the anchor stays (a signal is announced once), the end grows, the kind
  * follows the view that reaches furthest (a spike that goes on becomes a level shift), and the
@@ -75,7 +73,7 @@ function merge(existing: Signal, input: SignalInput): SignalInput {
     endBucket: Math.max(existing.endBucket, input.endBucket),
     kind: input.endBucket >= existing.endBucket ? input.kind : existing.kind,
     value: peak.value, expected: peak.expected, lower: peak.lower, upper: peak.upper, z: peak.z, score: peak.score,
-    severity: SEVERITY_RANK[input.severity] >= SEVERITY_RANK[existing.severity] ? input.severity : existing.severity,
+    severity: higherSeverity(input.severity, existing.severity),
     details: { ...input.details, ...(peak === existing && 'peak' in existing.details && { peak: existing.details.peak }) },
   };
 }

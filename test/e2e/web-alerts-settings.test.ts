@@ -117,7 +117,7 @@ describe('web app: alerts and settings', { skip: browserSkip() }, () => {
     const outcome = simulator.getByRole('region', { name: 'Simulation result' });
     await outcome.waitFor();
     const expected = await t.ctx.alerts.simulate(demo.project, {
-      input: { name: 'x', enabled: true, mutedUntil: null, filters: { scopes: [], metricNames: [], metricTags: [], direction: 'any', minSeverity: 'minor', minPercentChange: null, minAbsoluteChange: null }, cooldownMinutes: 1440, repeatEveryMinutes: null, notifyOnResolve: true, digest: null },
+      input: { name: 'x', enabled: true, mutedUntil: null, filters: { scopes: [], metricNames: [], metricTags: [], direction: 'any', minSeverity: 'info', minPercentChange: null, minAbsoluteChange: null }, cooldownMinutes: 1440, repeatEveryMinutes: null, notifyOnResolve: true, digest: null },
     }, SIM_DAYS);
     assert.equal(await outcome.getByTestId('simulated-total').innerText(), String(expected.total));
     assert.equal(await outcome.getByRole('img', { name: 'Alerts per day' }).locator('div').count(), expected.perDay.length);

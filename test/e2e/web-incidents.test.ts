@@ -97,17 +97,20 @@ describe('web app: incidents', { skip: browserSkip() }, () => {
     assert.equal((await t.ctx.incidents.byId(demo.project.id, latencyId))?.status, 'acknowledged');
     assert.equal((await t.ctx.incidents.byId(demo.project.id, spikeId))?.status, 'open', 'only the selected one');
 
-    await page.getByLabel('Severity').selectOption('minor');
+    await page.getByLabel('Severity').selectOption('info');
     await page.getByText('No incidents match these filters.').or(incidentsTable()).first().waitFor();
   });
 
   test('an incident: chart, signals; a 409 when someone acted first is shown and the page catches up', async () => {
+    await t.ctx.incidents.recordAlertSent(spikeId, { deliveryId: 1, event: 'opened', ruleName: 'on-call', destination: 'ops webhook', kind: 'webhook' });
     await page.goto(`${t.url}/p/demo/incidents/${spikeId}`);
     await page.getByRole('heading', { name: spikeTitle }).waitFor();
     await page.getByRole('img', { name: /around the incident/ }).locator('canvas').waitFor();
     const signals = page.getByRole('table', { name: 'Signals' });
     await signals.getByRole('row').filter({ hasText: 'root' }).filter({ hasText: 'spike' }).waitFor();
     assert.match(await signals.innerText(), /480 \(expected 120, 90–150\)/);
+    // the alert that went out, in words (it said "sent a opened alert")
+    await page.getByRole('list', { name: 'Timeline' }).getByText('sent an “incident opened” alert to ops webhook (webhook) by rule “on-call”').waitFor();
 
     // someone else acknowledges it meanwhile: the button still shows here, and the server says no
     await t.ctx.incidents.act(demo.project, [spikeId], { action: 'acknowledge' }, { userId: null, label: 'ops-bot' });

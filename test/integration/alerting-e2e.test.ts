@@ -77,7 +77,7 @@ describe('alerting end to end on the demo project', () => {
     const pd = await postJson(`${t.url}/api/projects/${slug}/alert-destinations`, { name: 'on-call', kind: 'pagerduty', config: { baseUrl: pagerduty.url }, secrets: { routingKey: 'R0UT1NGKEY0123456789abcdef01234567' } }, headers);
     assert.equal(pd.status, 201, JSON.stringify(pd.body));
     const rule = await postJson(`${t.url}/api/projects/${slug}/alert-rules`, {
-      name: 'payments', destinationIds: [hook.body.id, pd.body.id], filters: { scopes: ['anomaly', 'threshold'], minSeverity: 'minor' }, repeatEveryMinutes: 30,
+      name: 'payments', destinationIds: [hook.body.id, pd.body.id], filters: { scopes: ['anomaly', 'threshold'], minSeverity: 'info' }, repeatEveryMinutes: 30,
     }, headers);
     assert.equal(rule.status, 201, JSON.stringify(rule.body));
 

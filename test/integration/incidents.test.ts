@@ -90,8 +90,8 @@ describe('incidents', () => {
     assert.equal(down.scopeKey, `metric:${m}`);
     assert.equal(down.startedBucket, new Date(base).toISOString());
     assert.equal(down.lastBucket, new Date(base + 2 * HOUR).toISOString());
-    assert.match(down.title, /^m\d+ dropped 25 % below expected$/);
-    assert.equal(down.severity, 'significant');
+    assert.match(down.title, /^m\d+ dropped 25% below expected$/);
+    assert.equal(down.severity, 'warning');
     let d = await detail(down.id);
     assert.deepEqual(d.signals.map((s) => s.role), ['root', 'same_scope', 'same_scope']);
     assert.deepEqual(d.timeline.map((e) => e.type), ['created', 'signal_added', 'signal_added']);
@@ -106,9 +106,9 @@ describe('incidents', () => {
     // ... and when it grows bigger, the severity escalates
     await emit([drop(m, base + 2 * HOUR, { endBucket: base + 5 * HOUR, value: 30, z: -9 })]);
     d = await detail(down.id);
-    assert.equal(d.incident.severity, 'major');
+    assert.equal(d.incident.severity, 'critical');
     assert.deepEqual(d.timeline.map((e) => e.type).slice(-1), ['severity']);
-    assert.deepEqual(d.timeline.at(-1)!.data, { from: 'significant', to: 'major', signalId: d.signals[2].signal.id });
+    assert.deepEqual(d.timeline.at(-1)!.data, { from: 'warning', to: 'critical', signalId: d.signals[2].signal.id });
     assert.equal(changes.at(-1)!.type, 'severity');
 
     // idempotent: the same signals again change nothing
@@ -150,7 +150,7 @@ describe('incidents', () => {
     assert.equal(grouped.length, 1);
     const d = await detail(grouped[0].id);
     assert.equal(d.incident.title, 'event Checkout volume outage');
-    assert.equal(d.incident.severity, 'major', 'escalated by the outage');
+    assert.equal(d.incident.severity, 'critical', 'escalated by the outage');
     assert.deepEqual(d.signals.map((s) => [s.role, s.signal.scopeKey]), [['root', 'event:Checkout'], ['related', `metric:${conversion}`], ['related', `metric:${checkouts}`]]);
     assert.equal(d.incident.rootSignalId, d.signals[0].signal.id);
     const joined = d.timeline.filter((e) => e.type === 'signal_added');
@@ -263,7 +263,7 @@ describe('incidents', () => {
     const breach: SignalInput = { ...drop(rm, b), scope: 'threshold', scopeKey: `rule:${rule.id}`, kind: 'breach', direction: 'up', value: 130, expected: null, lower: null, upper: null, z: 0, score: 1, severity: 'critical', details: { ruleId: rule.id, ruleName: 'above', condition: { operator: '>', value: 100 }, compared: 130, interval: '1h' } };
     await emit([breach]);
     const [ri] = await incidentsOf(`scope=rule:${rule.id}`);
-    assert.equal(ri.severity, 'major');
+    assert.equal(ri.severity, 'critical');
     assert.equal(ri.title, `rule "above" breached: m${seq} > 100 (was 130)`);
     // healthy coverage does not resolve a rule that stays breached without new signals
     await t.ctx.incidents.onSignals(t.project.id, [], [{ scopeKey: `rule:${rule.id}`, until: b + 10 * HOUR, stepMs: HOUR }]);
@@ -445,7 +445,9 @@ describe('incidents', () => {
     } while (cursor);
     assert.deepEqual(seen, all.map((i) => i.id));
     assert.ok((await incidentsOf('status=resolved')).every((i) => i.status === 'resolved'));
-    assert.ok((await incidentsOf('severity=major')).every((i) => i.severity === 'major'));
+    const critical = await incidentsOf('severity=critical');
+    assert.ok(critical.every((i) => i.severity === 'critical'));
+    assert.deepEqual((await incidentsOf('severity=major')).map((i) => i.id), critical.map((i) => i.id), 'the former word major is read as critical');
     assert.ok((await incidentsOf('scope=rule:*')).every((i) => i.scopeKey.startsWith('rule:')));
     const window = await incidentsOf(`from=${new Date(base + 39 * HOUR).toISOString()}&to=${new Date(base + 42 * HOUR).toISOString()}`);
     assert.ok(window.length >= 1 && window.every((i) => Date.parse(i.startedBucket) < base + 42 * HOUR && Date.parse(i.lastBucket) >= base + 39 * HOUR));

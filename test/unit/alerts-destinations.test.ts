@@ -1,15 +1,21 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { SMTPServer } from 'smtp-server';
+import { digestMessage, incidentMessage, type ComposeContext } from '../../src/alerts/compose.js';
 import type { AlertEvent, AlertMessage } from '../../src/alerts/message.js';
 import { createOutboundHttp } from '../../src/alerts/outbound.js';
 import { checkDestination, driverFor, sendTo, verifyWebhookSignature } from '../../src/alerts/destinations/index.js';
 import { splitTelegramHtml, telegramHtml } from '../../src/alerts/destinations/telegram.js';
 import { jiraLabel } from '../../src/alerts/destinations/jira.js';
+import { emailContent } from '../../src/alerts/destinations/email.js';
 import type { Destination, DestinationKind, SendContext } from '../../src/alerts/destinations/types.js';
 import { VigilError } from '../../src/errors.js';
+import type { Incident } from '../../src/incidents/types.js';
+import type { Signal } from '../../src/signals/store.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
+import { SnapshotFile } from '../helpers/snapshot.js';
 
 const NOW = Date.parse('2026-05-01T10:05:00.000Z');
 const DEDUP = 'vigil:shop:incident:12';
@@ -23,14 +29,14 @@ function message(event: AlertEvent = 'opened', over: Partial<AlertMessage> = {})
       id: 12,
       title: 'Checkouts dropped 40%',
       status: event === 'resolved' ? 'resolved' : 'open',
-      severity: 'major',
+      severity: 'critical',
       startedAt: '2026-05-01T10:00:00.000Z',
       dedupKey: DEDUP,
       url: 'https://vigil.example.com/shop/incidents/12',
     },
     items: [
-      { scopeKey: 'metric:7', kind: 'drop', label: 'checkouts', direction: 'down', bucket: '2026-05-01T10:00:00.000Z', actual: 120, expected: 200, delta: -80, percentDelta: -40, severity: 'major', link: 'https://vigil.example.com/shop/metrics/7' },
-      { scopeKey: 'event:signup', kind: 'level_shift', label: 'signup <beta> & co', direction: 'up', bucket: '2026-05-01T10:00:00.000Z', actual: 5, expected: 0, delta: 5, percentDelta: null, severity: 'significant', link: null },
+      { scopeKey: 'metric:7', kind: 'drop', label: 'checkouts', direction: 'down', bucket: '2026-05-01T10:00:00.000Z', actual: 120, expected: 200, delta: -80, percentDelta: -40, severity: 'critical', link: 'https://vigil.example.com/shop/metrics/7' },
+      { scopeKey: 'event:signup', kind: 'level_shift', label: 'signup <beta> & co', direction: 'up', bucket: '2026-05-01T10:00:00.000Z', actual: 5, expected: 0, delta: 5, percentDelta: null, severity: 'warning', link: null },
     ],
     title: 'Checkouts dropped 40% (120 vs 200 expected)',
     text: 'checkouts fell below the expected range.\nStarted 10:00 UTC.',
@@ -171,7 +177,7 @@ describe('slack', () => {
     assert.equal(body.blocks[0].text.type, 'plain_text');
     assert.match(body.blocks[0].text.text, /Checkouts dropped 40%/);
     assert.equal(body.blocks[2].text.type, 'mrkdwn');
-    assert.equal(body.blocks[2].text.text, '*<https://vigil.example.com/shop/metrics/7|checkouts>*: 120 (expected 200, −40.0%) · drop, major');
+    assert.equal(body.blocks[2].text.text, '*<https://vigil.example.com/shop/metrics/7|checkouts>*: 120 (expected 200, −40%) · drop, critical');
     assert.match(body.blocks[3].text.text, /signup &lt;beta&gt; &amp; co/, 'mrkdwn control characters escaped');
     assert.equal(body.blocks[5].elements[0].url, 'https://vigil.example.com/shop/incidents/12');
   });
@@ -218,9 +224,13 @@ describe('telegram', () => {
     assert.ok(wellFormedTelegramHtml(body.text));
   });
 
+  /** ten items whose labels run to hundreds of characters of text to escape */
+  const longMessage = () => message('opened', {
+    items: Array.from({ length: 10 }, (_, i) => ({ ...message().items[0], label: `item ${i}: ${Array.from({ length: 30 }, (_, j) => `a < b && c > d "quoted" — ${'x'.repeat((i + j) % 40)}`).join(' ')}` })),
+  });
+
   test('a long message goes out as several well-formed parts of at most 4,096 characters, nothing lost', async () => {
-    const lines = Array.from({ length: 400 }, (_, i) => `line ${i}: a < b && c > d "quoted" — ${'x'.repeat(i % 40)}`);
-    const long = message('opened', { text: lines.join('\n') });
+    const long = longMessage();
     const { value: result, requests } = await capture(() => sendTo(dest(), long, ctx()));
     assert.equal(result.ok, true);
     const parts = requests.map((r) => r.json().text as string);
@@ -246,7 +256,7 @@ describe('telegram', () => {
 
   test('Telegram\'s error description is reported; a failing part stops the rest', async () => {
     receiver.enqueue({ status: 400, body: { ok: false, error_code: 400, description: 'Bad Request: chat not found' } });
-    const { value: result, requests } = await capture(() => sendTo(dest(), message('opened', { text: 'y\n'.repeat(5000) }), ctx()));
+    const { value: result, requests } = await capture(() => sendTo(dest(), longMessage(), ctx()));
     assert.deepEqual([result.ok, result.retryable], [false, false]);
     assert.match(result.error!, /part 1 of \d+: HTTP 400: Bad Request: chat not found/);
     assert.equal(requests.length, 1);
@@ -319,14 +329,14 @@ describe('email', () => {
     assert.equal(mail.from, 'alerts@example.com');
     assert.deepEqual(mail.to, ['oncall@example.com', 'lead@example.com']);
     assert.equal(mail.user, 'vigil');
-    assert.match(mail.data, /^Subject: \[Shop\] Checkouts dropped 40% \(120 vs 200 expected\)\r?$/m);
+    assert.match(mail.data, /^Subject: Checkouts dropped 40% \(120 vs 200 expected\)\r?$/m, 'the title as it is (compose names the project in it)');
     assert.match(mail.data, /^Message-ID: <delivery-42@example\.com>\r?$/m);
     assert.match(mail.data, /^X-Vigil-Idempotency-Key: delivery-42\r?$/m);
     assert.match(mail.data, /Content-Type: multipart\/alternative/);
     assert.match(mail.data, /Content-Type: text\/plain; charset=utf-8/);
     assert.match(mail.data, /Content-Type: text\/html; charset=utf-8/);
     const decoded = unQuote(mail.data);
-    assert.match(decoded, /- checkouts: 120 \(expected 200, −40\.0%\) — drop, major <https:\/\/vigil\.example\.com\/shop\/metrics\/7>/);
+    assert.match(decoded, /• checkouts: 120 \(expected 200, −40%\) — drop, critical <https:\/\/vigil\.example\.com\/shop\/metrics\/7>/);
     assert.match(decoded, /<a href="https:\/\/vigil\.example\.com\/shop\/incidents\/12">Open incident<\/a>/);
     assert.match(decoded, /signup &lt;beta&gt; &amp; co/, 'escaped in the HTML part');
   });
@@ -412,15 +422,15 @@ describe('jira', () => {
     const doc = fields.description;
     assert.deepEqual([doc.type, doc.version], ['doc', 1]);
     assert.deepEqual(doc.content.map((n: { type: string }) => n.type), ['paragraph', 'bulletList', 'paragraph', 'paragraph']);
-    // "checkouts fell …" / hardBreak / "Started …": ADF text holds no newline
-    assert.deepEqual(doc.content[0].content.map((n: { type: string }) => n.type), ['text', 'hardBreak', 'text']);
+    // the lead: the text's first line (its other lines list the items, which the bullet list shows)
+    assert.deepEqual(doc.content[0].content, [{ type: 'text', text: 'checkouts fell below the expected range.' }]);
     const list = doc.content[1];
     assert.equal(list.content.length, 2);
     const first = list.content[0];
     assert.equal(first.type, 'listItem');
     assert.equal(first.content[0].type, 'paragraph');
     assert.deepEqual(first.content[0].content[0], { type: 'text', text: 'checkouts', marks: [{ type: 'strong' }, { type: 'link', attrs: { href: 'https://vigil.example.com/shop/metrics/7' } }] });
-    assert.equal(first.content[0].content[1].text, ': 120 (expected 200, −40.0%) · drop, major');
+    assert.equal(first.content[0].content[1].text, ': 120 (expected 200, −40%) · drop, critical');
     assert.deepEqual(doc.content[2].content[0].marks, [{ type: 'link', attrs: { href: 'https://vigil.example.com/shop/incidents/12' } }]);
     // every text node non-empty and single-line, as Jira's ADF validation wants
     const texts: string[] = [];
@@ -512,8 +522,8 @@ describe('linear', () => {
     assert.equal(input.teamId, 'team-1');
     assert.equal(input.title, 'Checkouts dropped 40% (120 vs 200 expected)');
     assert.match(input.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    assert.equal(input.priority, 1, 'major → urgent');
-    assert.match(input.description, /^- \*\*\[checkouts\]\(https:\/\/vigil\.example\.com\/shop\/metrics\/7\)\*\*: 120 \(expected 200, −40\.0%\) · drop, major$/m);
+    assert.equal(input.priority, 1, 'critical → urgent');
+    assert.match(input.description, /^- \*\*\[checkouts\]\(https:\/\/vigil\.example\.com\/shop\/metrics\/7\)\*\*: 120 \(expected 200, −40%\) · drop, critical$/m);
     assert.match(input.description, /\[Open incident in Vigil\]\(https:\/\/vigil\.example\.com\/shop\/incidents\/12\)/);
   });
 
@@ -554,7 +564,7 @@ describe('pagerduty', () => {
     assert.equal(r.dedup_key, t.dedup_key);
     assert.equal(r.payload, undefined);
     assert.equal(t.payload.summary, 'Checkouts dropped 40% (120 vs 200 expected)');
-    assert.equal(t.payload.severity, 'critical', 'major → critical');
+    assert.equal(t.payload.severity, 'critical');
     assert.equal(t.payload.source, 'vigil/shop');
     assert.equal(t.payload.custom_details.items[0].percentDelta, -40);
     assert.deepEqual(t.links[0], { href: 'https://vigil.example.com/shop/incidents/12', text: 'Vigil incident' });
@@ -562,12 +572,12 @@ describe('pagerduty', () => {
 
   test('severity mapping, repeat re-triggers the same key, digest is not paged', async () => {
     const { requests } = await capture(async () => {
-      await sendTo(dest(), message('repeat', { incident: { ...message().incident!, severity: 'minor' } }), ctx());
-      await sendTo(dest(), message('opened', { incident: { ...message().incident!, severity: 'significant' } }), ctx());
+      await sendTo(dest(), message('repeat', { incident: { ...message().incident!, severity: 'info' } }), ctx());
+      await sendTo(dest(), message('opened', { incident: { ...message().incident!, severity: 'warning' } }), ctx());
       assert.equal((await sendTo(dest(), message('digest'), ctx())).skipped, true);
     });
     assert.deepEqual(requests.map((r) => [r.json().event_action, r.json().dedup_key, r.json().payload.severity]), [
-      ['trigger', DEDUP, 'warning'],
+      ['trigger', DEDUP, 'info'],
       ['trigger', DEDUP, 'error'],
     ]);
   });
@@ -594,9 +604,9 @@ describe('teams', () => {
     assert.equal(attachment.contentType, 'application/vnd.microsoft.card.adaptive');
     const card = attachment.content;
     assert.deepEqual([card.type, card.version], ['AdaptiveCard', '1.4']);
-    assert.deepEqual(card.body.map((b: { type: string }) => b.type), ['TextBlock', 'TextBlock', 'TextBlock', 'FactSet', 'TextBlock']);
-    assert.equal(card.body[1].text, 'Checkouts dropped 40% (120 vs 200 expected)');
-    assert.deepEqual(card.body[3].facts[0], { title: 'checkouts', value: '120 (expected 200, −40.0%) · drop, major' });
+    assert.deepEqual(card.body.map((b: { type: string }) => b.type), ['TextBlock', 'TextBlock', 'FactSet', 'TextBlock']);
+    assert.equal(card.body[0].text, 'Checkouts dropped 40% (120 vs 200 expected)');
+    assert.deepEqual(card.body[2].facts[0], { title: 'checkouts', value: '120 (expected 200, −40%) · drop, critical' });
     assert.deepEqual(card.actions, [{ type: 'Action.OpenUrl', title: 'Open incident', url: 'https://vigil.example.com/shop/incidents/12' }]);
   });
 });
@@ -627,5 +637,88 @@ describe('driverFor, sendTo and checkDestination', () => {
     });
     await assert.rejects(checkDestination('webhook', { url: 'https://example.com' }, { secret: 'short' }, strict), (err: VigilError) => (err.details as { field: string }).field === 'secrets.secret');
     await checkDestination('webhook', { url: `${receiver.url}/x` }, { secret: 'whsec_0123456789abcdef' }, { allowPrivate: true, allowHttp: true });
+  });
+});
+
+/**
+ * What each destination receives for the messages compose.ts builds (an incident opened,
+ * reopened and resolved, and a digest), snapshotted in __snapshots__/alert-payloads.snap.txt so a
+ * change in any alert text shows in review. Record again with UPDATE_SNAPSHOTS=1.
+ */
+describe('rendered payloads (snapshots)', () => {
+  const snapshots = new SnapshotFile(fileURLToPath(new URL('./__snapshots__/alert-payloads.snap.txt', import.meta.url)));
+  after(() => snapshots.save());
+
+  const HOUR = 3_600_000;
+  const STARTED = Date.parse('2026-05-01T08:00:00.000Z');
+  const project = { id: 1, slug: 'demo', name: 'Demo shop' };
+  const context: ComposeContext = {
+    project, rule: { id: 3, name: 'Checkout alerts' }, origin: 'https://vigil.example.com', now: NOW,
+    metrics: new Map([[7, { name: 'checkout_conversion', displayName: 'Checkout conversion', tags: ['checkout'] }]]),
+  };
+  const signal = (over: Partial<Signal>): Signal => ({
+    id: 1, projectId: 1, scope: 'metric', scopeKey: 'metric:7', metricId: 7, bucket: STARTED, endBucket: STARTED + 2 * HOUR, kind: 'drop', direction: 'down',
+    value: 0.0118, expected: 0.0215, lower: 0.0151, upper: 0.0279, z: -6.1, score: 0.6, severity: 'critical', details: { interval: '1h' }, createdAt: STARTED, updatedAt: STARTED, ...over,
+  });
+  const signals = [
+    signal({}),
+    signal({ id: 2, scopeKey: 'event:Order Completed', metricId: null, scope: 'event', kind: 'outage', value: 0, expected: 140, lower: 92, upper: 188, severity: 'critical' }),
+    signal({ id: 3, scopeKey: 'rule:4', scope: 'threshold', kind: 'breach', direction: 'down', value: 0.0118, expected: null, lower: null, upper: null, severity: 'warning', details: { ruleName: 'conversion floor', condition: { operator: '<', value: 0.0115 } } }),
+  ];
+  const incident = (over: Partial<Incident> = {}): Incident => ({
+    id: 12, projectId: 1, scopeKey: 'metric:7', breakdown: '', direction: 'down', metricId: 7, title: 'Checkout conversion dropped 45% below expected', status: 'open', resolution: null,
+    severity: 'critical', rootSignalId: 1, assigneeId: null, mutedUntil: null, startedBucket: STARTED, lastBucket: STARTED + 2 * HOUR, openedAt: STARTED + 3 * HOUR,
+    acknowledgedAt: null, resolvedAt: null, createdAt: STARTED + 3 * HOUR, updatedAt: STARTED + 3 * HOUR, ...over,
+  });
+  const messages: Record<string, AlertMessage> = {
+    opened: incidentMessage('opened', incident(), signals, context),
+    reopened: incidentMessage('reopened', incident({ openedAt: STARTED + 30 * HOUR }), signals, context),
+    resolved: incidentMessage('resolved', incident({ status: 'resolved', resolution: 'recovered', resolvedAt: STARTED + 6 * HOUR }), signals, context),
+    digest: digestMessage([
+      { incident: incident(), root: signals[0] },
+      { incident: incident({ id: 13, scopeKey: 'event:Order Completed', metricId: null, title: 'event Order Completed volume outage', severity: 'warning' }), root: signals[1] },
+    ], { from: Date.parse('2026-05-01T00:00:00.000Z'), to: Date.parse('2026-05-02T00:00:00.000Z') }, context),
+  };
+
+  /** the bodies a destination sent for a message ("skipped" when it sends nothing for that event) */
+  async function sent(kind: DestinationKind, config: Record<string, unknown>, secrets: Record<string, string>, m: AlertMessage): Promise<string> {
+    const { value: result, requests } = await capture(() => sendTo(destination(kind, config, secrets), m, ctx()));
+    assert.equal(result.ok, true, result.error);
+    if (result.skipped) return 'skipped';
+    return requests.filter((r) => r.method === 'POST').map((r) => JSON.stringify(r.json(), null, 2)).join('\n');
+  }
+
+  before(() => receiver.respond((req) => {
+    if (req.path.startsWith('/rest/api/3/search/jql')) return { status: 200, body: { issues: [] } };
+    if (req.path === '/rest/api/3/issue') return { status: 201, body: { key: 'OPS-1' } };
+    if (req.path === '/graphql') return { status: 200, body: { data: { issueCreate: { success: true, issue: { id: 'x', identifier: 'ENG-1' } } } } };
+    if (req.path.includes('/sendMessage')) return { status: 200, body: { ok: true, result: { message_id: 1 } } };
+    return { status: 200, body: 'ok' };
+  }));
+  after(() => receiver.respond({ status: 200, body: 'ok' }));
+
+  for (const [event, m] of Object.entries(messages)) {
+    test(`${event}: what each destination receives`, async () => {
+      snapshots.check(`${event}: message title and text`, `${m.title}\n\n${m.text}`);
+      snapshots.check(`${event}: webhook`, await sent('webhook', { url: `${receiver.url}/hook` }, { secret: 'whsec_test_secret_0123456789' }, m));
+      snapshots.check(`${event}: slack blocks`, await sent('slack', { format: 'blocks' }, { webhookUrl: `${receiver.url}/slack` }, m));
+      snapshots.check(`${event}: slack text`, await sent('slack', { format: 'text' }, { webhookUrl: `${receiver.url}/slack` }, m));
+      snapshots.check(`${event}: telegram`, await sent('telegram', { chatId: -100123, baseUrl: receiver.url }, { botToken: '123456789:AAH-test_token' }, m));
+      const email = emailContent(m);
+      snapshots.check(`${event}: email subject and text`, `Subject: ${email.subject}\n\n${email.text}`);
+      snapshots.check(`${event}: email html`, email.html);
+      snapshots.check(`${event}: teams`, await sent('teams', {}, { webhookUrl: `${receiver.url}/teams` }, m));
+      snapshots.check(`${event}: jira`, await sent('jira', { baseUrl: receiver.url, projectKey: 'OPS', email: 'ops@example.com' }, { apiToken: 'jira-token' }, m));
+      snapshots.check(`${event}: linear`, await sent('linear', { teamId: 'team-1', baseUrl: receiver.url }, { apiKey: 'lin_api_test' }, m));
+      snapshots.check(`${event}: pagerduty`, await sent('pagerduty', { baseUrl: receiver.url }, { routingKey: 'R0UT1NGKEY0123456789abcdef01234567' }, m));
+    });
+  }
+
+  test('the e-mail subject names the project once', () => {
+    for (const m of Object.values(messages)) assert.equal(emailContent(m).subject.split('[Demo shop]').length - 1, 1, emailContent(m).subject);
+  });
+
+  test('every stored snapshot is still produced', () => {
+    assert.deepEqual(snapshots.unchecked(), [], 'stored snapshots no test produces any more: remove them with UPDATE_SNAPSHOTS=1');
   });
 });

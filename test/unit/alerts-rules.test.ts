@@ -30,7 +30,7 @@ function fieldOf(fn: () => unknown): string | undefined {
 }
 
 const target = (t: Partial<MatchTarget> = {}): MatchTarget => ({
-  scopeKind: 'anomaly', direction: 'down', severity: 'significant', metric: { name: 'signups', tags: ['growth'] }, absoluteChange: -40, percentChange: -40, ...t,
+  scopeKind: 'anomaly', direction: 'down', severity: 'warning', metric: { name: 'signups', tags: ['growth'] }, absoluteChange: -40, percentChange: -40, ...t,
 });
 const filters = (f: Partial<RuleFilters>): RuleFilters => ({ ...DEFAULT_FILTERS, ...f });
 
@@ -40,12 +40,12 @@ function incident(i: Partial<Incident> = {}): Incident {
   const openedAt = i.openedAt ?? T0;
   return {
     id, projectId: 1, scopeKey: 'metric:1', breakdown: '', direction: 'down', metricId: 1, title: `incident ${id}`, status: 'open', resolution: null,
-    severity: 'significant', rootSignalId: null, assigneeId: null, mutedUntil: null, startedBucket: openedAt - HOUR, lastBucket: openedAt - HOUR,
+    severity: 'warning', rootSignalId: null, assigneeId: null, mutedUntil: null, startedBucket: openedAt - HOUR, lastBucket: openedAt - HOUR,
     openedAt, acknowledgedAt: null, resolvedAt: null, createdAt: openedAt, updatedAt: openedAt, ...i,
   };
 }
 
-test('a spec gets its defaults: all kinds, any direction, minor and up, 24 h cooldown, no repeats, resolves told', () => {
+test('a spec gets its defaults: all kinds, any direction, info and up, 24 h cooldown, no repeats, resolves told', () => {
   const spec = parseRuleSpec({ destinationIds: [3, 3, 4] }, 'UTC');
   assert.deepEqual(spec, {
     filters: DEFAULT_FILTERS, destinationIds: [3, 4], cooldownMinutes: DEFAULT_COOLDOWN_MINUTES, repeatEveryMinutes: null, notifyOnResolve: true, digest: null,
@@ -81,8 +81,14 @@ test('validation errors are 400s naming the field', () => {
   for (const [input, field] of cases) assert.equal(fieldOf(() => parseRuleSpec(input, 'Europe/Berlin')), field, JSON.stringify(input));
 });
 
+test('minSeverity takes info, warning, critical, and for one release the former minor, significant, major', () => {
+  const min = (word: string) => parseRuleSpec({ destinationIds: [1], filters: { minSeverity: word } }, 'UTC').filters.minSeverity;
+  assert.deepEqual(['info', 'warning', 'critical'].map(min), ['info', 'warning', 'critical']);
+  assert.deepEqual(['minor', 'significant', 'major'].map(min), ['info', 'warning', 'critical']);
+});
+
 test('an update changes only the fields sent', () => {
-  const base = parseRuleSpec({ destinationIds: [1], filters: { minSeverity: 'major', scopes: ['threshold'] }, repeatEveryMinutes: 30 }, 'UTC');
+  const base = parseRuleSpec({ destinationIds: [1], filters: { minSeverity: 'critical', scopes: ['threshold'] }, repeatEveryMinutes: 30 }, 'UTC');
   const next = parseRuleSpec({ filters: { direction: 'up' }, repeatEveryMinutes: null }, 'UTC', base);
   assert.deepEqual(next.filters, { ...base.filters, direction: 'up' });
   assert.deepEqual([next.destinationIds, next.repeatEveryMinutes], [[1], null]);
@@ -101,16 +107,16 @@ test('matching: kind, metric tags or names, direction, minimum severity, minimum
   assert.ok(yes({ direction: 'down' }));
   assert.ok(!yes({ direction: 'up' }));
   assert.ok(!yes({ direction: 'up' }, { direction: null }));
-  assert.ok(yes({ minSeverity: 'significant' }));
-  assert.ok(!yes({ minSeverity: 'major' }));
-  assert.ok(yes({ minSeverity: 'major' }, { severity: 'major' }));
+  assert.ok(yes({ minSeverity: 'warning' }));
+  assert.ok(!yes({ minSeverity: 'critical' }));
+  assert.ok(yes({ minSeverity: 'critical' }, { severity: 'critical' }));
   assert.ok(yes({ minPercentChange: 40 }), '|−40 %| reaches 40');
   assert.ok(!yes({ minPercentChange: 50 }));
   assert.ok(yes({ minPercentChange: 50 }, { percentChange: null }), 'no expected value: the filter does not apply');
   assert.ok(!yes({ minAbsoluteChange: 41 }));
   assert.ok(yes({ minAbsoluteChange: 40 }));
-  const no = matchRule(filters({ minSeverity: 'major' }), target());
-  assert.ok(!no.matches && /severity significant is below major/.test(no.reason));
+  const no = matchRule(filters({ minSeverity: 'critical' }), target());
+  assert.ok(!no.matches && /severity warning is below critical/.test(no.reason));
 });
 
 test('scope kinds: metric and event anomalies are "anomaly"; rule:, schema:, distribution: keys map without a signal', () => {
@@ -158,22 +164,22 @@ test('a digest lists matching incidents opened in its period, not muted, not his
     { incident: incident({ openedAt: T0 + 2 * HOUR }), signals: [], target: t },
     { incident: incident({ openedAt: T0 + HOUR }), signals: [], target: t },
     { incident: incident({ openedAt: T0 - HOUR }), signals: [], target: t },
-    { incident: incident({ openedAt: T0 + 3 * HOUR }), signals: [], target: target({ severity: 'minor' }) },
+    { incident: incident({ openedAt: T0 + 3 * HOUR }), signals: [], target: target({ severity: 'info' }) },
     { incident: incident({ openedAt: T0 + 4 * HOUR, mutedUntil: T0 + 2 * DAY }), signals: [], target: t },
     { incident: incident({ openedAt: T0 + 5 * HOUR, resolvedAt: T0 + 5 * HOUR, status: 'resolved' }), signals: [], target: t },
   ];
-  const spec = parseRuleSpec({ destinationIds: [1], filters: { minSeverity: 'significant' } }, 'UTC');
+  const spec = parseRuleSpec({ destinationIds: [1], filters: { minSeverity: 'warning' } }, 'UTC');
   const entries = digestEntries(spec, list, period, T0 + DAY);
   assert.deepEqual(entries.map((e) => e.incident.id), [list[1].incident.id, list[0].incident.id]);
 });
 
 test('the simulator applies filters and cooldown, adds repeats until acknowledged and resolves, and counts per day', () => {
-  const spec = parseRuleSpec({ destinationIds: [1], cooldownMinutes: 120, repeatEveryMinutes: 30, filters: { minSeverity: 'significant' } }, 'UTC');
+  const spec = parseRuleSpec({ destinationIds: [1], cooldownMinutes: 120, repeatEveryMinutes: 30, filters: { minSeverity: 'warning' } }, 'UTC');
   const a = incident({ openedAt: T0 + HOUR, acknowledgedAt: T0 + HOUR + 70 * MINUTE, resolvedAt: T0 + 3 * HOUR, status: 'resolved' });
   const b = incident({ openedAt: T0 + 4 * HOUR }); // same scope, 3 h after a's last repeat: alerted
   const c = incident({ openedAt: T0 + 5 * HOUR }); // same scope within 2 h of b's last send: cooldown
   const d = incident({ openedAt: T0 + DAY + HOUR, scopeKey: 'metric:2', resolvedAt: T0 + DAY + 2 * HOUR, acknowledgedAt: T0 + DAY + HOUR, status: 'resolved' });
-  const e = incident({ openedAt: T0 + DAY + 3 * HOUR, severity: 'minor' });
+  const e = incident({ openedAt: T0 + DAY + 3 * HOUR, severity: 'info' });
   const old = incident({ openedAt: T0 - HOUR });
   const candidates = [a, b, c, d, e, old].map((i) => ({ incident: i, target: target({ severity: i.severity }) }));
   const window = { from: T0, to: T0 + 2 * DAY, timeZone: 'UTC' };

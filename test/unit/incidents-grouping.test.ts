@@ -1,7 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { higherSeverity } from '../../src/detect/severity.js';
 import {
-  coverageMatches, eventsOfMetric, healthyFrom, higherSeverity, identityOf, isRecovery, mean, median, movedTogether, opensIncident, pearson, raiseSensitivity,
+  coverageMatches, eventsOfMetric, healthyFrom, identityOf, isRecovery, mean, median, movedTogether, opensIncident, pearson, raiseSensitivity,
   relatedByDefinition, resolvesOnCoverage, rootOrder, seasonalDiff, severityOfSignal, stepOf, titleOf, withinWindow,
 } from '../../src/incidents/grouping.js';
 import { random, rhythm } from '../helpers/hourly-events.js';
@@ -33,24 +34,24 @@ describe('incidents grouping: identity, severity, title', () => {
   });
 
   test('severity: a rule maps from its severity, an anomaly from its size', () => {
-    assert.equal(severityOfSignal(signal({ scope: 'threshold', severity: 'warning' })), 'significant');
-    assert.equal(severityOfSignal(signal({ scope: 'threshold', severity: 'critical' })), 'major');
-    assert.equal(severityOfSignal(signal({ kind: 'outage', value: 0, z: -4.5 })), 'major');
-    assert.equal(severityOfSignal(signal({ value: 45, expected: 100, z: -5 })), 'major', '55 % below');
-    assert.equal(severityOfSignal(signal({ value: 75, expected: 100, z: -5 })), 'significant', '25 % below');
-    assert.equal(severityOfSignal(signal({ value: 90, expected: 100, z: -4.5 })), 'minor', '10 %, z just past the threshold');
-    assert.equal(severityOfSignal(signal({ value: 90, expected: 100, z: -9 })), 'significant', 'z twice the threshold');
-    assert.equal(severityOfSignal(signal({ value: 90, expected: 100, z: -12 })), 'major', 'z three times the threshold');
-    assert.equal(severityOfSignal(signal({ value: 90, expected: 100, z: -9, details: { threshold: 5 } })), 'minor', 'the signal\'s own threshold');
-    assert.equal(higherSeverity('minor', 'major'), 'major');
-    assert.equal(higherSeverity('major', 'significant'), 'major');
+    assert.equal(severityOfSignal(signal({ scope: 'threshold', severity: 'warning' })), 'warning');
+    assert.equal(severityOfSignal(signal({ scope: 'threshold', severity: 'critical' })), 'critical');
+    assert.equal(severityOfSignal(signal({ kind: 'outage', value: 0, z: -4.5 })), 'critical');
+    assert.equal(severityOfSignal(signal({ value: 45, expected: 100, z: -5 })), 'critical', '55 % below');
+    assert.equal(severityOfSignal(signal({ value: 75, expected: 100, z: -5 })), 'warning', '25 % below');
+    assert.equal(severityOfSignal(signal({ value: 90, expected: 100, z: -4.5 })), 'info', '10 %, z just past the threshold');
+    assert.equal(severityOfSignal(signal({ value: 90, expected: 100, z: -9 })), 'warning', 'z twice the threshold');
+    assert.equal(severityOfSignal(signal({ value: 90, expected: 100, z: -12 })), 'critical', 'z three times the threshold');
+    assert.equal(severityOfSignal(signal({ value: 90, expected: 100, z: -9, details: { threshold: 5 } })), 'info', 'the signal\'s own threshold');
+    assert.equal(higherSeverity('info', 'critical'), 'critical');
+    assert.equal(higherSeverity('critical', 'warning'), 'critical');
   });
 
   test('titles say what moved and by how much', () => {
-    assert.equal(titleOf(signal({ value: 57, expected: 100 }), 'checkout_conversion'), 'checkout_conversion dropped 43 % below expected');
-    assert.equal(titleOf(signal({ kind: 'spike', direction: 'up', value: 260, expected: 120 }), 'orders'), 'orders rose 117 % above expected');
+    assert.equal(titleOf(signal({ value: 57, expected: 100 }), 'checkout_conversion'), 'checkout_conversion dropped 43% below expected');
+    assert.equal(titleOf(signal({ kind: 'spike', direction: 'up', value: 260, expected: 120 }), 'orders'), 'orders rose 117% above expected');
     assert.equal(titleOf(signal({ scope: 'event', scopeKey: 'event:signup', metricId: null, kind: 'outage', details: { event: 'signup' } })), 'event signup volume outage');
-    assert.equal(titleOf(signal({ scope: 'event', scopeKey: 'event:signup', metricId: null, value: 40, expected: 100 })), 'event signup volume dropped 60 % below expected');
+    assert.equal(titleOf(signal({ scope: 'event', scopeKey: 'event:signup', metricId: null, value: 40, expected: 100 })), 'event signup volume dropped 60% below expected');
     assert.equal(
       titleOf(signal({ scope: 'threshold', scopeKey: 'rule:3', kind: 'breach', value: 130, details: { ruleName: 'too many', condition: { operator: '>', value: 100 }, compared: 130 } }), 'orders'),
       'rule "too many" breached: orders > 100 (was 130)',

@@ -108,7 +108,7 @@ describe('schemaChanges', () => {
     assert.deepEqual(kinds(changes), ['new_value:signup.plan', 'new_value:signup.plan']);
     assert.deepEqual(changes.map((c) => c.after), ['edu', 'enterprise']);
     assert.deepEqual(changes[1]!.before, ['free', 'pro', 'team']);
-    assert.match(changes[1]!.detail, /new value 'enterprise' \(2 today\)/);
+    assert.match(changes[1]!.detail, /new value 'enterprise' \(2 that day\)/);
   });
 
   test('no new values reported unless both sides are low-cardinality', () => {

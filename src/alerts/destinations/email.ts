@@ -8,7 +8,7 @@ import { badRequest } from '../../errors.js';
 import type { AlertMessage } from '../message.js';
 import { OutboundError, resolveChecked } from '../outbound.js';
 import { RESULT_BODY_CHARS, optionalBoolean, optionalString, requireString } from './common.js';
-import { EVENT_LABELS, contextLine, escapeHtml, itemFigures, itemKind, plainText, safeLink, shownItems } from './render.js';
+import { contextLine, escapeHtml, itemFigures, itemKind, leadOf, plainText, safeLink, shownItems } from './render.js';
 import type { DestinationDriver, SendResult } from './types.js';
 
 const MAX_RECIPIENTS = 50;
@@ -45,14 +45,18 @@ export function emailHtml(message: AlertMessage): string {
   if (more) rows.push(`<tr><td colspan="3" style="padding:4px 0;color:#555">… and ${more} more</td></tr>`);
   return [
     '<!doctype html><html><body style="font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;font-size:14px;color:#111">',
-    `<p style="color:#555;margin:0 0 4px">${escapeHtml(EVENT_LABELS[message.event])}</p>`,
     `<h2 style="margin:0 0 12px;font-size:18px">${escapeHtml(message.title)}</h2>`,
-    message.text ? `<p style="white-space:pre-line">${escapeHtml(message.text)}</p>` : '',
+    `<p>${escapeHtml(leadOf(message))}</p>`,
     rows.length ? `<table style="border-collapse:collapse">${rows.join('')}</table>` : '',
     safeLink(message.incident?.url) ? `<p>${a(message.incident!.url, 'Open incident')}</p>` : '',
     `<p style="color:#888;font-size:12px">${escapeHtml(contextLine(message))}</p>`,
     '</body></html>',
   ].join('\n');
+}
+
+/** What an alert e-mail says: the subject is the title, which names the project already ("[Shop] Incident opened: ..."). */
+export function emailContent(message: AlertMessage): { subject: string; text: string; html: string } {
+  return { subject: message.title, text: plainText(message), html: emailHtml(message) };
 }
 
 /** SMTP replies 4xx (try later) and connection trouble are worth retrying; 5xx and bad credentials are not. */
@@ -104,9 +108,7 @@ export const emailDriver: DestinationDriver = {
         const info = await transport.sendMail({
           from,
           to: recipients(config),
-          subject: `[${message.project.name}] ${message.title}`,
-          text: plainText(message),
-          html: emailHtml(message),
+          ...emailContent(message),
           // the same delivery keeps its Message-ID, so a retried send threads (and dedups) as one
           messageId: `<${ctx.idempotencyKey.replace(/[^\w.-]/g, '_')}@${domain}>`,
           headers: { 'X-Vigil-Idempotency-Key': ctx.idempotencyKey, 'X-Vigil-Event': message.event },

@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import { badRequest } from '../../errors.js';
 import type { AlertMessage } from '../message.js';
 import { SKIPPED, exchange, optionalString, parseJson, postJson, requireHttpUrl, requireString } from './common.js';
-import { EVENT_LABELS, contextLine, itemFigures, itemKind, safeLink, shownItems } from './render.js';
+import { contextLine, itemFigures, itemKind, leadOf, safeLink, shownItems } from './render.js';
 import type { DestinationDriver } from './types.js';
 
 const SUMMARY_MAX = 255;
@@ -45,7 +45,7 @@ function paragraph(value: string, marks?: AdfNode[]): AdfNode {
 export function jiraDescription(message: AlertMessage): AdfNode {
   const { items, more } = shownItems(message);
   const content: AdfNode[] = [];
-  if (message.text) content.push(paragraph(message.text));
+  content.push(paragraph(leadOf(message)));
   if (items.length) {
     const listItems: AdfNode[] = items.map((item) => ({
       type: 'listItem',
@@ -55,7 +55,7 @@ export function jiraDescription(message: AlertMessage): AdfNode {
     content.push({ type: 'bulletList', content: listItems });
   }
   if (safeLink(message.incident?.url)) content.push({ type: 'paragraph', content: [text('Open incident in Vigil', linkMark(message.incident!.url))] });
-  content.push(paragraph(`${EVENT_LABELS[message.event]} · ${contextLine(message)}`, [{ type: 'em' }]));
+  content.push(paragraph(contextLine(message), [{ type: 'em' }]));
   return { type: 'doc', version: 1, content };
 }
 

@@ -6,7 +6,7 @@
 import crypto from 'node:crypto';
 import type { AlertMessage } from '../message.js';
 import { SKIPPED, baseUrl, optionalHttpUrl, parseJson, postJson, requireString } from './common.js';
-import { EVENT_LABELS, contextLine, itemFigures, itemKind, safeLink, shownItems } from './render.js';
+import { contextLine, itemFigures, itemKind, leadOf, safeLink, shownItems } from './render.js';
 import type { DestinationDriver, SendContext, SendResult } from './types.js';
 
 const DEFAULT_BASE = 'https://api.linear.app';
@@ -18,7 +18,7 @@ export const LINEAR_CREATE_MUTATION = `mutation VigilIssueCreate($input: IssueCr
 export const LINEAR_ISSUE_QUERY = `query VigilIssue($id: String!) { issue(id: $id) { id identifier url } }`;
 
 /** Linear priorities: 1 urgent, 2 high, 3 medium (0 none) */
-const PRIORITY: Record<string, number> = { major: 1, significant: 2, minor: 3 };
+const PRIORITY: Record<string, number> = { critical: 1, warning: 2, info: 3 };
 
 /** A v4-shaped UUID that is the same for the same key. */
 export function linearIssueId(key: string): string {
@@ -34,14 +34,14 @@ const md = (s: string) => s.replace(/([\\`*_[\]<>#|])/g, '\\$1');
 export function linearDescription(message: AlertMessage): string {
   const { items, more } = shownItems(message);
   const lines: string[] = [];
-  if (message.text) lines.push(md(message.text), '');
+  lines.push(md(leadOf(message)), '');
   for (const item of items) {
     const label = safeLink(item.link) ? `[${md(item.label)}](${item.link})` : md(item.label);
     lines.push(`- **${label}**: ${md(itemFigures(item))} · ${md(itemKind(item))}`);
   }
   if (more) lines.push(`- … and ${more} more`);
   if (safeLink(message.incident?.url)) lines.push('', `[Open incident in Vigil](${message.incident!.url})`);
-  lines.push('', `_${md(`${EVENT_LABELS[message.event]} · ${contextLine(message)}`)}_`);
+  lines.push('', `_${md(contextLine(message))}_`);
   return lines.join('\n');
 }
 

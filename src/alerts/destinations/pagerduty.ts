@@ -12,8 +12,12 @@ import type { DestinationDriver } from './types.js';
 const DEFAULT_BASE = 'https://events.pagerduty.com';
 const SUMMARY_MAX = 1024;
 
-/** Vigil severity → PagerDuty severity (critical, error, warning, info) */
-export const PAGERDUTY_SEVERITY: Record<string, 'critical' | 'error' | 'warning' | 'info'> = { minor: 'warning', significant: 'error', major: 'critical' };
+/**
+ * Vigil severity → PagerDuty severity (critical, error, warning, info). A warning is sent as error:
+ * PagerDuty's "urgency by severity" pages error and critical at high urgency, and a Vigil warning
+ * (a rule's warning, an anomaly a fifth off) is meant to be looked at now.
+ */
+export const PAGERDUTY_SEVERITY: Record<string, 'critical' | 'error' | 'warning' | 'info'> = { info: 'info', warning: 'error', critical: 'critical' };
 
 export function pagerDutyEvent(message: AlertMessage, routingKey: string, dedupKey: string, source: string) {
   if (message.event === 'resolved') return { routing_key: routingKey, event_action: 'resolve' as const, dedup_key: dedupKey };

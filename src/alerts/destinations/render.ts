@@ -1,49 +1,34 @@
-/** Plain pieces every destination formats from: numbers, percentages, one line per item, the event's name. */
-import type { AlertEvent, AlertItem, AlertMessage } from '../message.js';
+/**
+ * Plain pieces every destination formats from. A rendered message says each thing once: the title
+ * (project, what happened, the incident), the lead (the text's first line: severity, start, how
+ * many signals), one line per item, the incident's link, and a footer (rule, time sent).
+ */
+import { formatDistinct, formatNumber, formatPercentChange } from '../../format/number.js';
+import type { AlertItem, AlertMessage } from '../message.js';
 import { percentDelta } from '../message.js';
-
-export const EVENT_LABELS: Record<AlertEvent, string> = {
-  opened: 'Incident opened',
-  reopened: 'Incident reopened',
-  repeat: 'Still open',
-  resolved: 'Resolved',
-  digest: 'Digest',
-  test: 'Test alert',
-};
 
 /** at most this many items are spelled out; the rest are counted */
 export const MAX_ITEMS_SHOWN = 10;
-
-const big = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
-const small = new Intl.NumberFormat('en-US', { maximumSignificantDigits: 3 });
-
-export function formatNumber(n: number): string {
-  if (!Number.isFinite(n)) return String(n);
-  return Math.abs(n) >= 1 || n === 0 ? big.format(n) : small.format(n);
-}
-
-export function formatPercent(p: number): string {
-  return `${p >= 0 ? '+' : '−'}${Math.abs(p).toFixed(1)}%`;
-}
 
 /** percentDelta as the item says, recomputed when missing (null when expected is 0 or unknown) */
 export function itemPercent(item: AlertItem): number | null {
   return item.percentDelta ?? percentDelta(item.actual, item.expected);
 }
 
-/** "120 (expected 200, −40.0%)" */
+/** "120 (expected 200, −40%)"; the value and the expected one with the digits that tell them apart */
 export function itemFigures(item: AlertItem): string {
   if (item.expected === null) return formatNumber(item.actual);
   const p = itemPercent(item);
-  return `${formatNumber(item.actual)} (expected ${formatNumber(item.expected)}${p === null ? '' : `, ${formatPercent(p)}`})`;
+  const [actual, expected] = formatDistinct([item.actual, item.expected]);
+  return `${actual} (expected ${expected}${p === null ? '' : `, ${formatPercentChange(p)}`})`;
 }
 
-/** "drop, major" */
+/** "drop, critical" */
 export function itemKind(item: AlertItem): string {
   return `${item.kind.replace(/_/g, ' ')}, ${item.severity}`;
 }
 
-/** "signups: 120 (expected 200, −40.0%) — drop, major" */
+/** "signups: 120 (expected 200, −40%) — drop, critical" */
 export function itemLine(item: AlertItem): string {
   return `${item.label}: ${itemFigures(item)} — ${itemKind(item)}`;
 }
@@ -52,18 +37,28 @@ export function shownItems(message: AlertMessage): { items: AlertItem[]; more: n
   return { items: message.items.slice(0, MAX_ITEMS_SHOWN), more: Math.max(0, message.items.length - MAX_ITEMS_SHOWN) };
 }
 
-/** "Shop · rule Checkout alerts · 2026-05-01T10:00:00Z" */
-export function contextLine(message: AlertMessage): string {
-  return [message.project.name, message.rule ? `rule ${message.rule.name}` : null, message.createdAt].filter(Boolean).join(' · ');
+/** An instant as people read it in a message: "2026-05-01 10:05 UTC" */
+export function formatUtc(at: string | number): string {
+  return `${new Date(at).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 
-/** The whole message as plain text (email text part, Linear/Jira fallbacks). */
+/** The text's first line: what the title does not say (the rest of the text lists the items again, for plain receivers). */
+export function leadOf(message: AlertMessage): string {
+  return message.text.split('\n')[0];
+}
+
+/** The footer: "Rule “Checkout alerts” · 2026-05-01 10:05 UTC" (the project is in the title) */
+export function contextLine(message: AlertMessage): string {
+  return `${message.rule ? `Rule “${message.rule.name}”` : 'Vigil'} · ${formatUtc(message.createdAt)}`;
+}
+
+/** The whole message as plain text (the email's text part). */
 export function plainText(message: AlertMessage): string {
   const { items, more } = shownItems(message);
-  const lines = [`${EVENT_LABELS[message.event]}: ${message.title}`, '', message.text];
-  if (items.length) lines.push('', ...items.map((i) => `- ${itemLine(i)}${i.link ? ` <${i.link}>` : ''}`));
-  if (more) lines.push(`- … and ${more} more`);
-  if (message.incident?.url) lines.push('', `Incident: ${message.incident.url}`);
+  const lines = [message.title, '', leadOf(message)];
+  if (items.length) lines.push('', ...items.map((i) => `• ${itemLine(i)}${i.link ? ` <${i.link}>` : ''}`));
+  if (more) lines.push(`• … and ${more} more`);
+  if (message.incident?.url) lines.push('', `Open incident: ${message.incident.url}`);
   lines.push('', contextLine(message));
   return lines.join('\n');
 }

@@ -1,7 +1,7 @@
 /** Slack incoming webhook: `{ text }` in mrkdwn, or Block Kit `{ text, blocks }` (text is the notification fallback). */
 import type { AlertEvent, AlertItem, AlertMessage } from '../message.js';
 import { optionalEnum, postJson, requireHttpUrl } from './common.js';
-import { EVENT_LABELS, contextLine, itemFigures, itemKind, safeLink, shownItems } from './render.js';
+import { contextLine, itemFigures, itemKind, leadOf, safeLink, shownItems } from './render.js';
 import type { DestinationDriver } from './types.js';
 
 export const SLACK_FORMATS = ['text', 'blocks'] as const;
@@ -31,11 +31,11 @@ function itemMrkdwn(item: AlertItem): string {
 
 export function slackText(message: AlertMessage): string {
   const { items, more } = shownItems(message);
-  const lines = [`${EMOJI[message.event]} *${escapeSlack(message.title)}*`, escapeSlack(message.text)];
+  const lines = [`${EMOJI[message.event]} *${escapeSlack(message.title)}*`, escapeSlack(leadOf(message))];
   lines.push(...items.map((i) => `• ${itemMrkdwn(i)}`));
   if (more) lines.push(`• … and ${more} more`);
   if (message.incident?.url) lines.push(link(message.incident.url, 'Open incident'));
-  lines.push(`_${escapeSlack(`${EVENT_LABELS[message.event]} · ${contextLine(message)}`)}_`);
+  lines.push(`_${escapeSlack(contextLine(message))}_`);
   return lines.join('\n');
 }
 
@@ -44,10 +44,10 @@ export function slackBlocks(message: AlertMessage): unknown[] {
   const blocks: unknown[] = [
     { type: 'header', text: { type: 'plain_text', text: clip(`${EMOJI[message.event]} ${message.title}`, HEADER_MAX), emoji: true } },
   ];
-  if (message.text) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(escapeSlack(message.text), SECTION_MAX) } });
+  blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(escapeSlack(leadOf(message)), SECTION_MAX) } });
   for (const item of items) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(itemMrkdwn(item), SECTION_MAX) } });
   if (more) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `… and ${more} more` } });
-  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: escapeSlack(`${EVENT_LABELS[message.event]} · ${contextLine(message)}`) }] });
+  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: escapeSlack(contextLine(message)) }] });
   const url = safeLink(message.incident?.url);
   if (url) blocks.push({ type: 'actions', elements: [{ type: 'button', text: { type: 'plain_text', text: 'Open incident' }, url }] });
   return blocks;

@@ -1,19 +1,18 @@
 /** Microsoft Teams incoming webhook (Workflows or a legacy connector): a message with one Adaptive Card. */
 import type { AlertEvent, AlertMessage } from '../message.js';
 import { postJson, requireHttpUrl } from './common.js';
-import { EVENT_LABELS, contextLine, itemFigures, itemKind, safeLink, shownItems } from './render.js';
+import { contextLine, itemFigures, itemKind, leadOf, safeLink, shownItems } from './render.js';
 import type { DestinationDriver } from './types.js';
 
-/** Adaptive Card text colours per event */
+/** Adaptive Card colours of the title per event */
 const COLOR: Record<AlertEvent, string> = { opened: 'Attention', reopened: 'Attention', repeat: 'Warning', resolved: 'Good', digest: 'Accent', test: 'Accent' };
 
 export function teamsCard(message: AlertMessage) {
   const { items, more } = shownItems(message);
   const body: Record<string, unknown>[] = [
-    { type: 'TextBlock', text: EVENT_LABELS[message.event], color: COLOR[message.event], weight: 'Bolder', size: 'Small', spacing: 'None' },
-    { type: 'TextBlock', text: message.title, size: 'Large', weight: 'Bolder', wrap: true },
+    { type: 'TextBlock', text: message.title, color: COLOR[message.event], size: 'Large', weight: 'Bolder', wrap: true },
+    { type: 'TextBlock', text: leadOf(message), wrap: true },
   ];
-  if (message.text) body.push({ type: 'TextBlock', text: message.text, wrap: true });
   if (items.length) {
     body.push({
       type: 'FactSet',

@@ -6,7 +6,7 @@
 import { badRequest } from '../../errors.js';
 import type { AlertEvent, AlertMessage } from '../message.js';
 import { baseUrl, optionalHttpUrl, parseJson, postJson, requireString } from './common.js';
-import { EVENT_LABELS, contextLine, escapeHtml, itemFigures, itemKind, safeLink, shownItems } from './render.js';
+import { contextLine, escapeHtml, itemFigures, itemKind, leadOf, safeLink, shownItems } from './render.js';
 import type { DestinationDriver, SendResult } from './types.js';
 
 export const TELEGRAM_MAX_CHARS = 4096;
@@ -20,12 +20,12 @@ export function telegramHtml(message: AlertMessage): string {
     return safe ? `<a href="${escapeHtml(safe)}">${escapeHtml(label)}</a>` : escapeHtml(label);
   };
   const lines = [`${EMOJI[message.event]} <b>${escapeHtml(message.title)}</b>`];
-  if (message.text) lines.push(escapeHtml(message.text));
+  lines.push(escapeHtml(leadOf(message)));
   if (items.length) lines.push('');
   for (const item of items) lines.push(`• <b>${a(item.link, item.label)}</b>: ${escapeHtml(itemFigures(item))} · ${escapeHtml(itemKind(item))}`);
   if (more) lines.push(`• … and ${more} more`);
   if (message.incident?.url) lines.push('', a(message.incident.url, 'Open incident'));
-  lines.push('', `<i>${escapeHtml(`${EVENT_LABELS[message.event]} · ${contextLine(message)}`)}</i>`);
+  lines.push('', `<i>${escapeHtml(contextLine(message))}</i>`);
   return lines.join('\n');
 }
 

@@ -259,7 +259,7 @@ export interface IncidentTable {
   status: string;
   /** recovered | manual | false_positive */
   resolution: string | null;
-  /** minor | significant | major */
+  /** info | warning | critical (minor | significant | major before migration 0017) */
   severity: string;
   root_signal_id: number | null;
   assignee_id: number | null;

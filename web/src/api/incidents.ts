@@ -8,13 +8,11 @@ import { api, projectPath } from './client';
 import type { Incident, IncidentPage } from './types';
 
 export type IncidentStatus = Incident['status'];
-export type IncidentSeverity = Incident['severity'];
 export const INCIDENT_STATUSES: IncidentStatus[] = ['open', 'acknowledged', 'resolved'];
-export const INCIDENT_SEVERITIES: IncidentSeverity[] = ['minor', 'significant', 'major'];
 
 export interface IncidentsQuery {
   status?: IncidentStatus;
-  severity?: IncidentSeverity;
+  severity?: Incident['severity'];
   /** a metric id */
   metric?: number;
   /** a scope key, or a prefix ending in * */

@@ -1,10 +1,10 @@
 /** Threshold rules of a metric (src/signals/threshold-routes.ts); detection settings go through metrics.ts useUpdateMetric. */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import type { Severity } from '../../../src/detect/severity';
 import { api, projectPath } from './client';
 
 export const OPERATORS = ['>', '>=', '<', '<=', '==', '!='] as const;
 export type Operator = (typeof OPERATORS)[number];
-export const RULE_SEVERITIES = ['info', 'warning', 'critical'] as const;
 
 /** src/detect/threshold.ts Condition */
 export interface Condition {
@@ -18,7 +18,7 @@ export interface RuleBody {
   forBuckets?: number;
   recovery?: Condition;
   recoverFor?: number;
-  severity: (typeof RULE_SEVERITIES)[number];
+  severity: Severity;
 }
 
 /** threshold-routes.ts RuleSchema */

@@ -2,6 +2,7 @@
  * Shapes of the server's answers, as the routes' TypeBox schemas declare them (the route each
  * mirrors is named; /api/docs has them all). Keep them in step when a schema changes.
  */
+import type { Severity } from '../../../src/detect/severity';
 
 /** src/auth/routes.ts UserSchema */
 export interface User {
@@ -103,7 +104,7 @@ export interface Incident {
   title: string;
   status: 'open' | 'acknowledged' | 'resolved';
   resolution: string | null;
-  severity: 'minor' | 'significant' | 'major';
+  severity: Severity;
   scopeKey: string;
   breakdown: string;
   direction: 'up' | 'down' | null;

@@ -1,19 +1,11 @@
-/** Numbers, changes and times as the app shows them. */
+/** Numbers, changes and times as the app shows them; numbers as alerts and the API write them too (src/format/number.ts). */
+import { formatPercentChange } from '../../../src/format/number';
 
-const compact = new Intl.NumberFormat('en', { notation: 'compact', maximumFractionDigits: 1 });
-const plain = new Intl.NumberFormat('en', { maximumFractionDigits: 2 });
+export { formatDistinct, formatNumber } from '../../../src/format/number';
 
-/** 1234 → 1,234; 12345 → 12.3K */
-export function formatNumber(n: number): string {
-  return Math.abs(n) >= 10_000 ? compact.format(n) : plain.format(n);
-}
-
-/** 0.123 → +12.3%; null (no previous value) → "new" */
+/** 0.123 → +12.3%; null (no previous value) → "n/a" */
 export function formatChange(change: number | null | undefined): string {
-  if (change == null) return 'n/a';
-  const pct = change * 100;
-  const digits = Math.abs(pct) < 10 ? 1 : 0;
-  return `${pct > 0 ? '+' : pct < 0 ? '−' : '±'}${Math.abs(pct).toFixed(digits)}%`;
+  return change == null ? 'n/a' : formatPercentChange(change * 100);
 }
 
 export function formatPercent(share: number): string {

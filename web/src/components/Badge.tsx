@@ -1,4 +1,5 @@
 import type { ReactNode } from 'react';
+import type { Severity } from '../../../src/detect/severity';
 
 export type Tone = 'neutral' | 'good' | 'bad' | 'warn' | 'info';
 
@@ -6,5 +7,5 @@ export function Badge({ tone = 'neutral', title, children }: { tone?: Tone; titl
   return <span className={`badge badge-${tone}`} title={title}>{children}</span>;
 }
 
-/** Incident and signal severities as tones. */
-export const SEVERITY_TONE: Record<string, Tone> = { major: 'bad', critical: 'bad', significant: 'warn', warning: 'warn', minor: 'info', info: 'info' };
+/** Rule, signal and incident severities (one vocabulary, src/detect/severity.ts) as tones. */
+export const SEVERITY_TONE: Record<string, Tone> = { info: 'info', warning: 'warn', critical: 'bad' } satisfies Record<Severity, Tone>;

@@ -6,7 +6,7 @@
 import { useEffect, useRef } from 'react';
 import uPlot, { type AlignedData, type Options } from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { formatNumber } from '../app/format';
+import { formatDistinct, formatNumber } from '../app/format';
 
 export interface ChartSeries {
   label: string;
@@ -34,8 +34,6 @@ export interface TimeSeriesChartProps {
   height?: number;
   /** IANA zone of the axis labels (the project's); the browser's when unset */
   timeZone?: string;
-  /** y values as text (axis and legend) */
-  format?: (v: number) => string;
   /** an accessible name */
   label: string;
 }
@@ -44,7 +42,7 @@ export const PALETTE = ['#2563eb', '#16a34a', '#d97706', '#9333ea', '#0891b2', '
 const MARK_COLOR = { bad: '#dc2626', warn: '#d97706', info: '#2563eb' } as const;
 const BAND_FILL = 'rgba(37, 99, 235, 0.12)';
 
-export function TimeSeriesChart({ x, series, band, marks = [], height = 240, timeZone, format = formatNumber, label }: TimeSeriesChartProps) {
+export function TimeSeriesChart({ x, series, band, marks = [], height = 240, timeZone, label }: TimeSeriesChartProps) {
   const holder = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
 
@@ -60,7 +58,8 @@ export function TimeSeriesChart({ x, series, band, marks = [], height = 240, tim
       scales: { x: { time: true } },
       axes: [
         { stroke: '#6b7280', grid: { stroke: '#eef0f3' } },
-        { stroke: '#6b7280', grid: { stroke: '#eef0f3' }, values: (_u, ticks) => ticks.map((v) => format(v)), size: 56 },
+        // ticks with as many digits as it takes to tell them apart (0.01, 0.015, 0.02)
+        { stroke: '#6b7280', grid: { stroke: '#eef0f3' }, values: (_u, ticks) => formatDistinct(ticks), size: 56 },
       ],
       series: [
         {},
@@ -69,7 +68,7 @@ export function TimeSeriesChart({ x, series, band, marks = [], height = 240, tim
           stroke: s.color ?? PALETTE[i % PALETTE.length],
           width: 2,
           dash: s.dashed ? [6, 4] : undefined,
-          value: (_u: uPlot, v: number | null) => (v == null ? '–' : format(v)),
+          value: (_u: uPlot, v: number | null) => (v == null ? '–' : formatNumber(v)),
           points: { show: false },
         })),
       ],
@@ -101,7 +100,7 @@ export function TimeSeriesChart({ x, series, band, marks = [], height = 240, tim
     if (band) {
       const upper = data.length;
       data.push(band.upper, band.lower);
-      const bandSeries = { stroke: 'transparent', fill: undefined, points: { show: false }, value: (_u: uPlot, v: number | null) => (v == null ? '–' : format(v)) };
+      const bandSeries = { stroke: 'transparent', fill: undefined, points: { show: false }, value: (_u: uPlot, v: number | null) => (v == null ? '–' : formatNumber(v)) };
       opts.series.push({ ...bandSeries, label: `${band.label ?? 'expected'} (high)` }, { ...bandSeries, label: `${band.label ?? 'expected'} (low)` });
       opts.bands = [{ series: [upper, upper + 1], fill: BAND_FILL }];
     }
@@ -115,7 +114,7 @@ export function TimeSeriesChart({ x, series, band, marks = [], height = 240, tim
       u.destroy();
       plot.current = null;
     };
-  }, [x, series, band, marks, height, timeZone, format]);
+  }, [x, series, band, marks, height, timeZone]);
 
   return <div className="chart" ref={holder} role="img" aria-label={label} />;
 }

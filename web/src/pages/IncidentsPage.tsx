@@ -1,7 +1,8 @@
 /** Incidents: the last 30 days in figures, the list filtered by status, severity and metric, bulk acknowledge / resolve, and the noisiest scopes and rules. */
 import { useMemo, useState } from 'react';
 import { formError } from '../api/client';
-import { INCIDENT_SEVERITIES, INCIDENT_STATUSES, useBulkIncidents, useIncidentPages, useIncidentStats, useMetricNames, type IncidentSeverity, type IncidentStatus, type ScopeCount } from '../api/incidents';
+import { SEVERITIES, severityFromInput } from '../../../src/detect/severity';
+import { INCIDENT_STATUSES, useBulkIncidents, useIncidentPages, useIncidentStats, useMetricNames, type IncidentStatus, type ScopeCount } from '../api/incidents';
 import { hasRole } from '../api/settings';
 import type { Incident } from '../api/types';
 import type { PageProps } from '../app/routes';
@@ -22,7 +23,7 @@ export default function IncidentsPage({ project }: PageProps) {
 
   const query = useIncidentPages(slug, {
     status: (INCIDENT_STATUSES as string[]).includes(status) ? (status as IncidentStatus) : undefined,
-    severity: (INCIDENT_SEVERITIES as string[]).includes(severity) ? (severity as IncidentSeverity) : undefined,
+    severity: severityFromInput(severity),
     metric: /^\d+$/.test(metric) ? Number(metric) : undefined,
     limit: 50,
   });
@@ -68,7 +69,7 @@ export default function IncidentsPage({ project }: PageProps) {
         <label>Severity
           <select style={COMPACT_SELECT} value={severity} onChange={(e) => setSeverity(e.target.value)}>
             <option value="">any</option>
-            {INCIDENT_SEVERITIES.map((v) => <option key={v} value={v}>{v}</option>)}
+            {SEVERITIES.map((v) => <option key={v} value={v}>{v}</option>)}
           </select>
         </label>
         <label>Metric

@@ -15,6 +15,7 @@ import { ingestOutbox } from './0012-ingest-outbox.js';
 import { passwordResets } from './0013-password-resets.js';
 import { userStatus } from './0015-user-status.js';
 import { ingestQuarantine } from './0016-ingest-quarantine.js';
+import { oneSeverityVocabulary } from './0017-one-severity-vocabulary.js';
 
 /** Migrations by name, in order; each takes the dialect for the few column types that differ. */
 export function migrations(dialect: Dialect): Record<string, Migration> {
@@ -34,5 +35,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0013-password-resets': passwordResets(dialect),
     '0015-user-status': userStatus(dialect),
     '0016-ingest-quarantine': ingestQuarantine(dialect),
+    '0017-one-severity-vocabulary': oneSeverityVocabulary(dialect),
   };
 }

@@ -6,7 +6,8 @@
 import { useState, type FormEvent } from 'react';
 import { fieldError, formError } from '../../api/client';
 import { DIRECTIONS, SCOPE_KINDS, useSaveRule, type AlertRule, type Destination, type RuleInput } from '../../api/alerts';
-import { INCIDENT_SEVERITIES, useMetricNames } from '../../api/incidents';
+import { SEVERITIES } from '../../../../src/detect/severity';
+import { useMetricNames } from '../../api/incidents';
 import { Button } from '../Button';
 import { Field, FormError, TextField } from '../Field';
 import { RuleSimulator } from './RuleSimulator';
@@ -41,7 +42,7 @@ export function RuleForm({ slug, rule, destinations, timeZone, onDone }: { slug:
   const [metricNames, setMetricNames] = useState(f?.metricNames.join(', ') ?? '');
   const [metricTags, setMetricTags] = useState(f?.metricTags.join(', ') ?? '');
   const [direction, setDirection] = useState(f?.direction ?? 'any');
-  const [minSeverity, setMinSeverity] = useState(f?.minSeverity ?? 'minor');
+  const [minSeverity, setMinSeverity] = useState(f?.minSeverity ?? 'info');
   const [minPercent, setMinPercent] = useState(f?.minPercentChange?.toString() ?? '');
   const [minAbsolute, setMinAbsolute] = useState(f?.minAbsoluteChange?.toString() ?? '');
   const [destinationIds, setDestinationIds] = useState<number[]>(rule?.destinationIds ?? (destinations.length === 1 ? [destinations[0].id] : []));
@@ -101,7 +102,7 @@ export function RuleForm({ slug, rule, destinations, timeZone, onDone }: { slug:
           </Field>
           <Field label="Least severity" htmlFor="rule-severity" error={err('filters.minSeverity')}>
             <select id="rule-severity" value={minSeverity} onChange={(e) => setMinSeverity(e.target.value)}>
-              {INCIDENT_SEVERITIES.map((s) => <option key={s} value={s}>{s}</option>)}
+              {SEVERITIES.map((s) => <option key={s} value={s}>{s}</option>)}
             </select>
           </Field>
           <TextField label="Least change (%)" type="number" min={0} step="any" value={minPercent} onChange={(e) => setMinPercent(e.target.value)} hint="Against the expected value; empty: any" error={err('filters.minPercentChange')} />

@@ -15,7 +15,7 @@ function filtersText(r: AlertRule): string {
   const f = r.filters;
   const parts = [
     f.scopes.length ? f.scopes.join(' or ') : 'any kind',
-    f.minSeverity !== 'minor' && `${f.minSeverity}+`,
+    f.minSeverity !== 'info' && `${f.minSeverity}+`,
     f.direction !== 'any' && f.direction,
     f.metricNames.length && `metrics ${f.metricNames.join(', ')}`,
     f.metricTags.length && `tags ${f.metricTags.join(', ')}`,

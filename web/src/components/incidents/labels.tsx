@@ -2,7 +2,7 @@
 import type { ReactNode } from 'react';
 import type { Incident } from '../../api/types';
 import type { Signal, TimelineEntry } from '../../api/incidents';
-import { formatNumber, formatTime } from '../../app/format';
+import { formatDistinct, formatTime } from '../../app/format';
 import { Badge, type Tone } from '../Badge';
 
 export const STATUS_TONE: Record<string, Tone> = { open: 'bad', acknowledged: 'warn', resolved: 'good' };
@@ -31,10 +31,11 @@ export function formatDuration(ms: number | null | undefined): string {
   return `${(h / 24).toFixed(1)} d`;
 }
 
-/** A signal's value against what was expected: "75 (expected 100, 85–115)" */
+/** A signal's value against what was expected, with the digits that tell them apart: "75 (expected 100, 85–115)" */
 export function signalFigures(s: Signal): string {
-  const band = s.lower !== null && s.upper !== null ? `, ${formatNumber(s.lower)}–${formatNumber(s.upper)}` : '';
-  return s.expected === null ? formatNumber(s.value) : `${formatNumber(s.value)} (expected ${formatNumber(s.expected)}${band})`;
+  const [value, expected, lower, upper] = formatDistinct([s.value, s.expected ?? s.value, s.lower ?? s.value, s.upper ?? s.value]);
+  const band = s.lower !== null && s.upper !== null ? `, ${lower}–${upper}` : '';
+  return s.expected === null ? value : `${value} (expected ${expected}${band})`;
 }
 
 /** What a scope key points at, in words: metric:12 → "metric 12" */
@@ -44,6 +45,11 @@ export function scopeLabel(scopeKey: string): string {
 }
 
 const str = (v: unknown) => (v === null || v === undefined ? '–' : String(v));
+
+/** What an alert_sent entry's event was, as the timeline says it: "sent an “incident opened” alert" */
+const ALERT_SENT: Record<string, string> = {
+  opened: 'an “incident opened” alert', reopened: 'an “incident reopened” alert', repeat: 'a reminder', resolved: 'a “resolved” alert', digest: 'a digest', test: 'a test alert',
+};
 
 /** One timeline entry as a sentence (without who and when). */
 export function describeEntry(e: TimelineEntry, nameOf: (userId: number | null) => string, timeZone: string): ReactNode {
@@ -68,7 +74,7 @@ export function describeEntry(e: TimelineEntry, nameOf: (userId: number | null) 
     case 'false_positive_undone':
       return <>undid the false positive{Array.isArray(d.restored) && d.restored.length ? ' (sensitivity put back)' : ''}</>;
     case 'alert_sent':
-      return <>sent a {str(d.event)} alert to {str(d.destination)}{d.kind ? ` (${str(d.kind)})` : ''}{d.ruleName ? <> by rule “{str(d.ruleName)}”</> : null}</>;
+      return <>sent {ALERT_SENT[str(d.event)] ?? `a ${str(d.event)} alert`} to {str(d.destination)}{d.kind ? ` (${str(d.kind)})` : ''}{d.ruleName ? <> by rule “{str(d.ruleName)}”</> : null}</>;
     default:
       return <>{e.type}</>;
   }

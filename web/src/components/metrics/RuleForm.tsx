@@ -5,7 +5,8 @@
  */
 import { useId, useState, type FormEvent } from 'react';
 import { fieldError, formError } from '../../api/client';
-import { OPERATORS, RULE_SEVERITIES, useCreateRule, useUpdateRule, type Condition, type Operator, type ThresholdRule } from '../../api/monitors';
+import { SEVERITIES } from '../../../../src/detect/severity';
+import { OPERATORS, useCreateRule, useUpdateRule, type Condition, type Operator, type ThresholdRule } from '../../api/monitors';
 import { Button } from '../Button';
 import { Field, FormError, TextField } from '../Field';
 
@@ -91,7 +92,7 @@ export function RuleForm({ slug, metricId, rule, onDone }: { slug: string; metri
         <TextField label="Rule name" value={name} onChange={(e) => setName(e.target.value)} error={fieldError(error, 'name')} placeholder="orders too low" />
         <Field label="Severity" htmlFor={`${id}-sev`} error={fieldError(error, 'rule.severity')}>
           <select id={`${id}-sev`} value={severity} onChange={(e) => setSeverity(e.target.value)}>
-            {RULE_SEVERITIES.map((s) => <option key={s} value={s}>{s}</option>)}
+            {SEVERITIES.map((s) => <option key={s} value={s}>{s}</option>)}
           </select>
         </Field>
       </div>

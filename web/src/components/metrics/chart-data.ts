@@ -51,9 +51,8 @@ export function buildMetricChart(o: {
   let band: MetricChartData['band'];
   const points = o.expected?.points ?? [];
   if (points.length || fc.length) {
-    // a count is never below 0: the band's lower edge stops there
-    const floor = o.total.metric.valueKind === 'count' ? 0 : -Infinity;
-    const lower = place(points.map((p) => p.bucket), points.map((p) => (p.lower === null ? null : Math.max(floor, p.lower))));
+    // the server keeps bands within what the metric can take (a count at 0 or above, a share within [0, 1])
+    const lower = place(points.map((p) => p.bucket), points.map((p) => p.lower));
     const upper = place(points.map((p) => p.bucket), points.map((p) => p.upper));
     fc.forEach((p) => {
       const j = at.get(Date.parse(p.bucket))!;
