@@ -3,7 +3,7 @@
  * what shape they have. A failed rule names the field, so a client can see what to fix.
  */
 import { EVENT_TYPES, type EventType } from '../storage/events/event-store.js';
-import { NestedTooDeep, wellFormed } from '../storage/events/well-formed.js';
+import { NestedTooDeep, setOwn, wellFormed } from '../storage/events/well-formed.js';
 
 export type RejectReason = 'not_an_object' | 'invalid_type' | 'missing_identity' | 'missing_event' | 'missing_group_id' | 'missing_alias_ids' | 'invalid_field' | 'too_large' | 'too_deep';
 
@@ -115,7 +115,7 @@ function wellFormedFields<T extends Obj>(msg: T): T {
       if (err instanceof NestedTooDeep) throw new Invalid(field, 'too_deep', `${field} nests objects and arrays deeper than ${MAX_NESTING} levels`);
       throw err;
     }
-    if (clean !== value) (copy ??= { ...msg })[field] = clean;
+    if (clean !== value) setOwn((copy ??= { ...msg }), field, clean);
   }
   return (copy ?? msg) as T;
 }

@@ -297,3 +297,11 @@ describe('checkMessage: what the event stores can load', () => {
     assert.equal(rejected(call('identify', { userId: 'u', properties: deep(MAX_NESTING + 1) })).field, 'properties');
   });
 });
+
+test('a "__proto__" key is cleaned as an own key, never taken as the prototype', () => {
+  const raw = JSON.parse('{"type":"track","userId":"u","event":"E","__proto__":{"x":"\\ud800"},"properties":{"__proto__":"\\ud800","a":"\\ud800"}}');
+  const m = accepted(item(raw));
+  assert.deepEqual(Object.keys(m.properties), ['__proto__', 'a']);
+  assert.equal(Object.getPrototypeOf(m.properties), Object.prototype);
+  assert.equal(JSON.stringify(m.properties), '{"__proto__":"\ufffd","a":"\ufffd"}');
+});

@@ -4,7 +4,18 @@
  * the whole file or insert, so it becomes U+FFFD, as any UTF-8 encoder would write it.
  */
 
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+// ES2024's String.prototype.isWellFormed/toWellFormed (native in Node 20), not yet in TypeScript's ES2023 lib
+interface WellFormedString {
+  isWellFormed(): boolean;
+  toWellFormed(): string;
+}
+/** `s` with each lone surrogate replaced by U+FFFD (`s` itself when it has none, the common case, checked natively). */
+const wellFormedString = (s: string): string => ((s as unknown as WellFormedString).isWellFormed() ? s : (s as unknown as WellFormedString).toWellFormed());
+
+/** Sets an own property, even one named "__proto__" (which JSON.parse makes, and `o[k] = v` would take as the prototype). */
+export function setOwn(o: Record<string, unknown>, key: string, value: unknown) {
+  Object.defineProperty(o, key, { value, writable: true, enumerable: true, configurable: true });
+}
 
 /** Thrown by `wellFormed` when objects and arrays nest deeper than its limit. */
 export class NestedTooDeep extends RangeError {}
@@ -15,7 +26,7 @@ export class NestedTooDeep extends RangeError {}
  * (`v` itself counting as one), before the walk could overflow the stack.
  */
 export function wellFormed(v: unknown, maxDepth = Infinity): unknown {
-  if (typeof v === 'string') return v.replace(LONE_SURROGATE, '\ufffd');
+  if (typeof v === 'string') return wellFormedString(v);
   if (v === null || typeof v !== 'object') return v;
   if (maxDepth < 1) throw new NestedTooDeep('nested too deep');
   if (Array.isArray(v)) {
@@ -26,13 +37,22 @@ export function wellFormed(v: unknown, maxDepth = Infinity): unknown {
     }
     return copy ?? v;
   }
-  let changed = false;
-  const entries = Object.entries(v).map(([k, x]) => {
-    const [k2, x2] = [k.replace(LONE_SURROGATE, '\ufffd'), wellFormed(x, maxDepth - 1)];
-    changed ||= k2 !== k || x2 !== x;
-    return [k2, x2] as const;
-  });
-  return changed ? Object.fromEntries(entries) : v;
+  const obj = v as Record<string, unknown>;
+  let copy: Record<string, unknown> | null = null;
+  const keys = Object.keys(obj);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i];
+    const clean = wellFormed(obj[k], maxDepth - 1);
+    const cleanKey = wellFormedString(k);
+    if (copy) setOwn(copy, cleanKey, clean);
+    else if (clean !== obj[k] || cleanKey !== k) {
+      // keys are rebuilt in order from here on, so a renamed key keeps its place
+      copy = {};
+      for (let j = 0; j < i; j++) setOwn(copy, keys[j], obj[keys[j]]);
+      setOwn(copy, cleanKey, clean);
+    }
+  }
+  return copy ?? v;
 }
 
 /**
@@ -59,7 +79,7 @@ export function cutDeep(v: unknown, maxDepth = MAX_SERVED_NESTING): unknown {
   let copy: Record<string, unknown> | null = null;
   for (const [k, x] of Object.entries(v)) {
     const y = cutDeep(x, maxDepth - 1);
-    if (y !== x) (copy ??= { ...v })[k] = y;
+    if (y !== x) setOwn((copy ??= { ...v }), k, y);
   }
   return copy ?? v;
 }
