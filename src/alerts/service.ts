@@ -262,7 +262,7 @@ export class AlertService {
 
   /** What a rule (saved, or a draft body) would have sent over the last `days` days. Sends nothing. */
   async simulate(project: Project, rule: { id: number } | { input: RuleInput }, days: number): Promise<SimulationResult> {
-    if (!Number.isInteger(days) || days < 1 || days > 90) throw badRequest('days must be a whole number from 1 to 90', { field: 'days' });
+    if (!Number.isInteger(days) || days < 1 || days > 90) throw badRequest('days: must be a whole number from 1 to 90', { field: 'days' });
     let spec: AlertRuleSpec;
     if ('id' in rule) spec = (await this.getRule(project, rule.id)).spec;
     else {

@@ -110,7 +110,7 @@ describe('web app: alerts and settings', { skip: browserSkip() }, () => {
     const simulator = form.getByRole('region', { name: 'Simulator' });
     await simulator.getByLabel('Days').fill('120');
     await simulator.getByRole('button', { name: 'Simulate' }).click();
-    await simulator.locator('.field-error').getByText('days must be a whole number from 1 to 90').waitFor();
+    await simulator.locator('.field-error').getByText('days: must be a whole number from 1 to 90').waitFor();
 
     await simulator.getByLabel('Days').fill(String(SIM_DAYS));
     await simulator.getByRole('button', { name: 'Simulate' }).click();
@@ -260,5 +260,70 @@ describe('web app: alerts and settings', { skip: browserSkip() }, () => {
     await page.getByLabel('Audit entry').getByText('"role": "editor"').waitFor();
     await screenshot(page, 'settings-audit');
     assert.deepEqual(errors, []);
+  });
+  test('every page is usable at 375 px and at 1280 px: nothing scrolls sideways, Retry stays in view, the sidebar folds into a menu on a phone', async () => {
+    const metric = await t.ctx.catalog.byName(demo.project, 'revenue');
+    const incident = (await t.ctx.incidents.list(demo.project, { limit: 1 })).incidents[0];
+    const paths = ['overview', 'live', 'events', 'tracking-plan', 'metrics', 'metrics/new', `metrics/${metric.id}`, 'monitors', 'incidents', `incidents/${incident.id}`, 'alerts', 'settings'];
+    const overflows: string[] = [];
+    for (const width of [375, 1280]) {
+      const context = await browser.newContext({ viewport: { width, height: 800 } });
+      try {
+        const p = await context.newPage();
+        const pageErrors = watchErrors(p);
+        await p.goto(`${t.url}/sign-in`);
+        await p.getByLabel('Email').fill(EMAIL);
+        await p.getByLabel('Password').fill(PASSWORD);
+        await p.getByRole('button', { name: 'Sign in' }).click();
+        await p.waitForURL(/\/p\//);
+        const check = async (where: string) => {
+          // what sticks out past the right edge, if anything
+          const wide = await p.evaluate(() => {
+            const root = document.documentElement;
+            if (root.scrollWidth <= root.clientWidth) return null;
+            const out = [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > root.clientWidth + 1 && !e.closest('.table-wrap, .json, pre'));
+            return `${root.scrollWidth} > ${root.clientWidth}: ${out.slice(0, 3).map((e) => `${e.tagName.toLowerCase()}.${e.className}`).join(', ')}`;
+          });
+          if (wide) overflows.push(`${width} px, ${where}: ${wide}`);
+        };
+        for (const path of paths) {
+          await p.goto(`${t.url}/p/demo/${path}`);
+          await p.locator('.page-header h1').first().waitFor();
+          await p.waitForLoadState('networkidle');
+          await check(path);
+          for (const name of await p.getByRole('tab').allInnerTexts()) {
+            await p.getByRole('tab', { name, exact: true }).click();
+            await p.waitForLoadState('networkidle');
+            await check(`${path}, tab ${name}`);
+            if (name === 'Delivery log') {
+              const retry = p.getByRole('table', { name: 'Deliveries' }).getByRole('button', { name: 'Retry' }).first();
+              if (await retry.count()) {
+                await retry.scrollIntoViewIfNeeded();
+                const box = (await retry.boundingBox())!;
+                assert.ok(box.x >= 0 && box.x + box.width <= width, `Retry is in view at ${width} px (${JSON.stringify(box)})`);
+              }
+            }
+          }
+        }
+        const main = p.getByRole('navigation', { name: 'Main' });
+        if (width === 375) {
+          // on a phone the pages hide behind a menu button, which closes again once a page is chosen
+          assert.equal(await main.getByRole('link', { name: 'Incidents', exact: true }).isVisible(), false);
+          await p.getByRole('button', { name: 'Menu' }).click();
+          await main.getByRole('link', { name: 'Incidents', exact: true }).click();
+          await p.waitForURL(/\/incidents$/);
+          await p.getByRole('heading', { name: 'Incidents', exact: true }).waitFor();
+          assert.equal(await main.getByRole('link', { name: 'Incidents', exact: true }).isVisible(), false);
+        } else {
+          assert.equal(await main.getByRole('link', { name: 'Incidents', exact: true }).isVisible(), true);
+          assert.equal(await p.getByRole('button', { name: 'Menu' }).isVisible(), false);
+        }
+        await screenshot(p, `incidents-${width}px`);
+        assert.deepEqual(pageErrors, []);
+      } finally {
+        await context.close();
+      }
+    }
+    assert.deepEqual(overflows, []);
   });
 });
