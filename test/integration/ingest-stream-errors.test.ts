@@ -77,5 +77,10 @@ test('a client that goes away mid-body (gzip or not) does not take the server wi
     await post(path, big(40 * 1024), gzip, { cutAfter: 1000 });
     await post(path, big(40 * 1024), {}, { cutAfter: 1000 });
   }
+  // routes outside ingest read their bodies through Fastify alone
+  for (const path of ['/api/auth/sign-in', '/api/setup']) {
+    await post(path, big(20 * 1024), {}, { cutAfter: 1000 });
+    assert.equal(await post(path, big(2 * 1024 * 1024), {}), 413, `${path}: a body over the limit`);
+  }
   await assertAlive('cut bodies');
 });
