@@ -1,6 +1,7 @@
-/** Projects (src/projects/routes.ts). */
-import { queryOptions, useQuery } from '@tanstack/react-query';
+/** Projects (src/projects/routes.ts): one project, creating one (instance admin), deleting one (owner). */
+import { queryOptions, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, projectPath } from './client';
+import { authKeys } from './auth';
 import type { Project } from './types';
 
 export const projectKeys = {
@@ -11,4 +12,30 @@ export const projectQuery = (slug: string) => queryOptions({ queryKey: projectKe
 
 export function useProject(slug: string) {
   return useQuery(projectQuery(slug));
+}
+
+/** The project switcher lists the signed-in user's projects (GET /api/auth/me): it changes with these. */
+function useRefreshMe() {
+  const client = useQueryClient();
+  return () => client.invalidateQueries({ queryKey: authKeys.me });
+}
+
+export function useCreateProject() {
+  const refreshMe = useRefreshMe();
+  return useMutation({
+    mutationFn: (body: { slug: string; name?: string; timeZone?: string }) => api.post<Project>('/api/projects', body),
+    onSuccess: refreshMe,
+  });
+}
+
+export function useDeleteProject(slug: string) {
+  const client = useQueryClient();
+  const refreshMe = useRefreshMe();
+  return useMutation({
+    mutationFn: () => api.delete(projectPath(slug)),
+    onSuccess: async () => {
+      client.removeQueries({ queryKey: projectKeys.one(slug) });
+      await refreshMe();
+    },
+  });
 }

@@ -6,6 +6,7 @@
  *   /register, /forgot-password    while signed out: registration (when open), asking for a reset link
  *   /invite/<token>, /reset-password/<token>    links from e-mails, signed in or not
  *   /account             the signed-in user's account (password change)
+ *   /new-project, /admin/users    the instance admin's: a new project, every user
  *   /                    the remembered (or first) project's home page
  *   /p/<slug>/<path>     a page of routes.tsx PROJECT_PAGES
  */
@@ -16,7 +17,7 @@ import type { Me } from '../api/types';
 import { ErrorBoundary, ErrorState, Loading, PageHeader } from '../components';
 import { Layout } from './Layout';
 import { navigate, matchPath, useLocation, Link } from './router';
-import { AccountPage, FirstRunPage, ForgotPasswordPage, HOME_PATH, InvitePage, PROJECT_PAGES, RegisterPage, ResetPasswordPage, SignInPage, projectUrl } from './routes';
+import { AccountPage, FirstRunPage, ForgotPasswordPage, HOME_PATH, InvitePage, NewProjectPage, PROJECT_PAGES, RegisterPage, ResetPasswordPage, SignInPage, UsersPage, projectUrl } from './routes';
 import { pickProject, rememberProject } from './project';
 
 /** Replaces the URL after render (navigating during render is not allowed). */
@@ -67,8 +68,12 @@ function emailLinkPage(path: string, me: Me | null) {
 
 function SignedIn({ me, path }: { me: Me; path: string }) {
   const slugs = me.projects.map((p) => p.slug);
-  if (path === '/account') {
-    return <Layout me={me} slug={pickProject(slugs) ?? null}><Suspense fallback={<Loading />}><AccountPage me={me} /></Suspense></Layout>;
+  const instancePage = path === '/account' ? <AccountPage me={me} />
+    : me.user.isAdmin && path === '/new-project' ? <NewProjectPage />
+    : me.user.isAdmin && path === '/admin/users' ? <UsersPage me={me} />
+    : null;
+  if (instancePage) {
+    return <Layout me={me} slug={pickProject(slugs) ?? null}><Suspense fallback={<Loading />}>{instancePage}</Suspense></Layout>;
   }
   const m = /^\/p\/([^/]+)\/?(.*)$/.exec(path);
   if (!m) {
@@ -76,7 +81,7 @@ function SignedIn({ me, path }: { me: Me; path: string }) {
     if (path === '/' && slug) return <Redirect to={projectUrl(slug)} />;
     return (
       <Layout me={me} slug={null}>
-        {slug ? <NotFound /> : <PageHeader title="No projects yet" description="You are not a member of any project. Ask an owner for an invitation, or create one with POST /api/projects (instance admin)." />}
+        {slug ? <NotFound /> : <PageHeader title="No projects yet" description={me.user.isAdmin ? <>You are not a member of any project. <Link to="/new-project">Create a project</Link>.</> : 'You are not a member of any project. Ask an owner of one for an invitation.'} />}
       </Layout>
     );
   }

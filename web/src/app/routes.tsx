@@ -65,6 +65,7 @@ export const PROJECT_PAGES: ProjectPage[] = [
   { path: 'incidents/:id', title: 'Incident', component: lazyPage(() => import('../pages/IncidentPage')) },
   { path: 'alerts', title: 'Alerts', nav: { label: 'Alerts', group: 'Monitoring' }, component: lazyPage(() => import('../pages/AlertsPage')) },
   { path: 'settings', title: 'Settings', nav: { label: 'Settings', group: 'Project' }, component: lazyPage(() => import('../pages/SettingsPage')) },
+  { path: 'jobs', title: 'Jobs', nav: { label: 'Jobs', group: 'Project' }, component: lazyPage(() => import('../pages/JobsPage')) },
 ];
 
 /** Pages outside the signed-in shell. */
@@ -78,6 +79,9 @@ export const ResetPasswordPage = lazy(() => import('../pages/ResetPasswordPage')
 export const InvitePage = lazy(() => import('../pages/InvitePage'));
 /** `/account`, in the signed-in shell */
 export const AccountPage = lazy(() => import('../pages/AccountPage'));
+/** `/new-project` and `/admin/users`, for the instance admin, in the signed-in shell */
+export const NewProjectPage = lazy(() => import('../pages/NewProjectPage'));
+export const UsersPage = lazy(() => import('../pages/UsersPage'));
 
 /**
  * Started before the session is known: the page chunk of the URL, so it loads alongside the

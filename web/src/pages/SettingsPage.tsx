@@ -1,4 +1,4 @@
-/** Settings: the project (name, time zone), API keys, members and roles, the SDK snippet, the audit log; one tab each. */
+/** Settings: the project (name, time zone; deleting it), detection defaults, API keys, members and roles, the SDK snippet, the audit log; one tab each. */
 import { useState } from 'react';
 import { useMe } from '../api/auth';
 import { hasRole, type ApiKey } from '../api/settings';
@@ -7,11 +7,13 @@ import { navigate, useSearchParam } from '../app/router';
 import { PageHeader } from '../components';
 import { ApiKeys } from '../components/settings/ApiKeys';
 import { AuditLog } from '../components/settings/AuditLog';
+import { DeleteProject } from '../components/settings/DeleteProject';
+import { DetectionDefaults } from '../components/settings/DetectionDefaults';
 import { Members } from '../components/settings/Members';
 import { ProjectSettings } from '../components/settings/ProjectSettings';
 import { SdkSnippet } from '../components/settings/SdkSnippet';
 
-const TABS = { project: 'Project', keys: 'API keys', members: 'Members', sdk: 'SDK', audit: 'Audit log' } as const;
+const TABS = { project: 'Project', detection: 'Detection', keys: 'API keys', members: 'Members', sdk: 'SDK', audit: 'Audit log' } as const;
 type Tab = keyof typeof TABS;
 /** what the server keeps to owners */
 const OWNER_TABS: Tab[] = ['keys', 'audit'];
@@ -41,6 +43,8 @@ export default function SettingsPage({ project }: PageProps) {
         }
       />
       {tab === 'project' && <ProjectSettings project={project} canEdit={isOwner} />}
+      {tab === 'project' && isOwner && <DeleteProject project={project} />}
+      {tab === 'detection' && <DetectionDefaults slug={project.slug} canEdit={isOwner} />}
       {tab === 'keys' && <ApiKeys slug={project.slug} timeZone={project.timeZone} onCreated={remember} />}
       {tab === 'members' && <Members slug={project.slug} isOwner={isOwner} myUserId={me.data?.user.id ?? 0} timeZone={project.timeZone} />}
       {tab === 'sdk' && <SdkSnippet slug={project.slug} isOwner={isOwner} secrets={secrets} onCreated={remember} />}

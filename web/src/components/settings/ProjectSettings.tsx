@@ -1,5 +1,5 @@
 /** The project's name and time zone (owners change them; others read them). */
-import { useMemo, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { fieldError, formError } from '../../api/client';
 import { useUpdateProject } from '../../api/settings';
 import type { Project } from '../../api/types';
@@ -7,6 +7,7 @@ import { formatDay } from '../../app/format';
 import { Button } from '../Button';
 import { Card } from '../Card';
 import { FormError, TextField } from '../Field';
+import { TimeZoneField } from '../TimeZoneField';
 
 const FIELDS = ['name', 'timeZone'];
 
@@ -14,7 +15,6 @@ export function ProjectSettings({ project, canEdit }: { project: Project; canEdi
   const update = useUpdateProject(project.slug);
   const [name, setName] = useState(project.name);
   const [timeZone, setTimeZone] = useState(project.timeZone);
-  const zones = useMemo(() => (typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : []), []);
   const changed = name !== project.name || timeZone !== project.timeZone;
 
   const submit = (e: FormEvent) => {
@@ -30,16 +30,8 @@ export function ProjectSettings({ project, canEdit }: { project: Project; canEdi
       <form onSubmit={submit} aria-label="Project settings" style={{ maxWidth: '36rem' }}>
         <TextField label="Slug" value={project.slug} readOnly disabled hint={`In URLs and the API. Created ${formatDay(project.createdAt, project.timeZone)}.`} />
         <TextField label="Name" value={name} onChange={(e) => setName(e.target.value)} disabled={!canEdit} error={fieldError(update.error, 'name')} />
-        <TextField
-          label="Time zone"
-          list="time-zones"
-          value={timeZone}
-          onChange={(e) => setTimeZone(e.target.value)}
-          disabled={!canEdit}
-          hint="An IANA name such as Europe/Berlin. Buckets (days, weeks) align to it; buckets already collected keep the alignment they were computed with."
-          error={fieldError(update.error, 'timeZone')}
-        />
-        <datalist id="time-zones">{zones.map((z) => <option key={z} value={z} />)}</datalist>
+        <TimeZoneField value={timeZone} onChange={setTimeZone} disabled={!canEdit} error={fieldError(update.error, 'timeZone')}
+          hint="An IANA name such as Europe/Berlin. Buckets (days, weeks) align to it; buckets already collected keep the alignment they were computed with." />
         <FormError error={formError(update.error, FIELDS)} />
         {update.isSuccess && !changed && <p className="muted small" role="status">Saved.</p>}
         {canEdit ? (
