@@ -103,6 +103,9 @@ const SEEDS: Partial<Record<string, (rng: Rng) => Json>> = {
   'POST /api/projects/{slug}/alert-destinations': () => ({ name: 'd', kind: 'pagerduty', secrets: { routingKey: 'R'.repeat(32) } }),
   'POST /api/projects/{slug}/alert-destinations/test': (r) => ({ name: 'draft', kind: 'webhook', config: { url: r.pick(['http://127.0.0.1:9/hook', 'http://[::ffff:7f00:1]:9/', 'http://192.0.2.1/x', 'http://169.254.169.254/']) }, secrets: { secret: 'x'.repeat(20) } }),
   'PATCH /api/projects/{slug}/alert-destinations/{id}': () => ({ config: { source: 'vigil' } }),
+  'POST /api/auth/forgot-password': (r) => ({ email: r.pick(['scratch@fuzz.test', 'nobody@fuzz.test', 'SCRATCH@fuzz.test']) }),
+  'POST /api/auth/password-resets/{token}': () => ({ password: 'correct horse battery staple' }),
+  'PUT /api/projects/{slug}/detection': (r) => ({ enabled: true, sensitivity: r.pick(['low', 'medium', 'high', 4]), minExpected: 50 }),
 };
 
 // ---- ingest bodies ----
@@ -183,21 +186,23 @@ function objectKeyOf(path: string): string | null {
   return m ? m[1] : null;
 }
 
-function fillPath(rng: Rng, op: Operation, fx: Fixture, notes: string[]): string {
+function fillPath(rng: Rng, op: Operation, fx: Fixture, notes: string[], clean = false): string {
   const key = objectKeyOf(op.path);
-  const known = key ? fx.objects[key] : undefined;
-  const params: Record<string, string> = known && rng.chance(0.85) ? { ...rng.pick(known) } : {};
+  const destroys = op.method === 'DELETE' || op.path.endsWith('/archive');
+  const known = key ? (destroys ? fx.objects[`DELETE ${key}`] : undefined) ?? fx.objects[key] : undefined;
+  const params: Record<string, string> = known && (clean || rng.chance(0.85)) ? { ...rng.pick(known) } : {};
   const slugs = op.method === 'DELETE' && op.path === '/api/projects/{slug}' ? [fx.projects.scratch.slug] : [fx.projects.main.slug, fx.projects.main.slug, fx.projects.main.slug, fx.projects.main.slug, fx.projects.other.slug, fx.projects.scratch.slug];
   return op.path.replace(/\{([^}]+)\}/g, (_m, name: string) => {
     if (name === '*') return rng.pick(['track', 'x', '', '../api/projects', 'x'.repeat(3000)]);
-    const hostile = rng.chance(0.12) || (name !== 'slug' && params[name] === undefined && rng.chance(0.5));
+    const hostile = !clean && (rng.chance(0.12) || (name !== 'slug' && params[name] === undefined && rng.chance(0.5)));
     if (hostile) {
       const v = rng.chance(0.8) ? rng.pick(HOSTILE_PARAMS) : encodeURIComponent(hostileString(rng).replace(/[\ud800-\udfff]/g, 'x'));
       notes.push(`param ${name}=${v.slice(0, 40)}`);
       return v;
     }
-    if (name === 'slug') return rng.pick(slugs);
-    return params[name] ?? String(rng.int(1, 20));
+    if (name === 'slug') return clean && slugs.length > 1 ? fx.projects.main.slug : rng.pick(slugs);
+    // no known object: an id nothing has (never a principal's user or key)
+    return params[name] ?? String(rng.int(1000, 1010));
   });
 }
 
@@ -218,13 +223,15 @@ const QUERY_VALUES: Record<string, (rng: Rng) => string | undefined> = {
   targetType: (r) => r.pick(['metric', 'api_key', 'member']),
 };
 
-function queryString(rng: Rng, op: Operation, notes: string[], resolve: (ref: string) => JsonSchema): string {
+function queryString(rng: Rng, op: Operation, notes: string[], resolve: (ref: string) => JsonSchema, clean = false): string {
   const parts: string[] = [];
   for (const q of op.query) {
     const numeric = q.schema.type === 'integer' || q.schema.type === 'number';
     if (!rng.chance(numeric ? 0.85 : 0.6)) continue;
     let value: string | undefined;
-    if (numeric && rng.chance(0.5)) {
+    if (clean) {
+      value = QUERY_VALUES[q.name] && !q.schema.enum ? QUERY_VALUES[q.name](rng) : String(validValue(rng, q.schema, resolve));
+    } else if (numeric && rng.chance(0.5)) {
       value = rng.pick(['Infinity', 'Infinity', '-Infinity', '1e999', '1e999', '-1e999', '1e308', 'NaN', '-1', '0', '-0', '1.5', '99999999999999999999', '9007199254740993', '0x10', '1e3', '']);
       notes.push(`query ${q.name}=${value}`);
     } else if (rng.chance(0.15)) {
@@ -241,7 +248,7 @@ function queryString(rng: Rng, op: Operation, notes: string[], resolve: (ref: st
     parts.push(`${q.name}=${enc}`);
     if (rng.chance(0.03)) parts.push(`${q.name}=${enc}`);
   }
-  if (rng.chance(0.05)) parts.push(rng.pick(['__proto__[isAdmin]=true', 'constructor[prototype][x]=1', 'limit[]=1', '%zz=1', 'a=' + 'b'.repeat(10_000)]));
+  if (!clean && rng.chance(0.05)) parts.push(rng.pick(['__proto__[isAdmin]=true', 'constructor[prototype][x]=1', 'limit[]=1', '%zz=1', 'a=' + 'b'.repeat(10_000)]));
   return parts.length ? `?${parts.join('&')}` : '';
 }
 
@@ -344,6 +351,15 @@ function ingestRequest(rng: Rng, g: Generator, op: Operation, index: number): Om
   return { principal, ownAuth: secret !== undefined, headers, body: enc.body, notes, ingest: { project: enc.intact ? project : null, messageIds: enc.intact ? messageIds : messageIds.map(() => null), single } };
 }
 
+/** A request an owner or editor makes as the client would: it reaches the handler's success path (and makes state to fuzz). */
+function cleanApiRequest(rng: Rng, g: Generator, op: Operation): Omit<FuzzRequest, 'index' | 'route' | 'routeClass' | 'method' | 'path'> {
+  const seedFn = SEEDS[`${op.method} ${op.path}`];
+  const principal = rng.weighted<PrincipalName>([[3, 'owner'], [1, 'editor'], [1, 'viewer']]);
+  if (!op.body && !seedFn) return { principal, headers: {}, body: undefined, notes: ['clean'] };
+  const doc = seedFn ? seedFn(rng) : validValue(rng, op.body, g.resolve);
+  return { principal, headers: { 'content-type': 'application/json' }, body: Buffer.from(stringify(doc)), notes: ['clean'], endsSession: op.path === '/api/auth/sign-out' || op.path === '/api/auth/password' };
+}
+
 function apiRequest(rng: Rng, g: Generator, op: Operation): Omit<FuzzRequest, 'index' | 'route' | 'routeClass' | 'method' | 'path'> {
   const notes: string[] = [];
   const principal = apiPrincipal(rng);
@@ -382,8 +398,9 @@ export function generate(g: Generator, index: number): FuzzRequest {
   const apiOps = g.ops.filter((o) => !o.path.startsWith('/v1'));
   const op = rng.chance(0.4) ? rng.pick(ingestOps) : rng.pick(apiOps);
   const pathNotes: string[] = [];
-  const path = op.path.startsWith('/v1') ? fillPath(rng, op, g.fixture, pathNotes) : fillPath(rng, op, g.fixture, pathNotes) + queryString(rng, op, pathNotes, g.resolve);
-  const rest = op.path.startsWith('/v1') && op.method === 'POST' ? ingestRequest(rng, g, op, index) : apiRequest(rng, g, op);
+  const clean = !op.path.startsWith('/v1') && rng.chance(0.25);
+  const path = op.path.startsWith('/v1') ? fillPath(rng, op, g.fixture, pathNotes) : fillPath(rng, op, g.fixture, pathNotes, clean) + queryString(rng, op, pathNotes, g.resolve, clean);
+  const rest = op.path.startsWith('/v1') && op.method === 'POST' ? ingestRequest(rng, g, op, index) : clean ? cleanApiRequest(rng, g, op) : apiRequest(rng, g, op);
   const request: FuzzRequest = { index, route: `${op.method} ${op.path}`, routeClass: routeClassOf(op), method: op.method, path, ...rest, notes: [...pathNotes, ...rest.notes] };
   // races: a change sent several times at once (unique names, first-run setup, one account from several invitations)
   if (op.method !== 'GET' && !op.path.startsWith('/v1') && rng.chance(op.path.endsWith('{token}/accept') ? 0.4 : 0.05)) {

@@ -53,6 +53,9 @@ export interface FuzzSummary {
   sent: number;
   byClass: Record<string, number>;
   byStatus: Record<string, number>;
+  /** route → status → count: which routes the fuzzer got past validation and access checks (2xx) */
+  byRoute: Record<string, Record<string, number>>;
+  byPrincipal: Record<string, Record<string, number>>;
   failures: Failure[];
   acknowledgedEvents: number;
   loadedEvents: number;
@@ -245,7 +248,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzSummary> {
   const indexes = opts.only ?? Array.from({ length: opts.requests }, (_, i) => i);
   const concurrency = opts.concurrency ?? 6;
   const timeoutMs = opts.timeoutMs ?? 40_000;
-  const summary: FuzzSummary = { seed: opts.seed, requests: indexes.length, sent: 0, byClass: {}, byStatus: {}, failures: [], acknowledgedEvents: 0, loadedEvents: 0, durationMs: 0, requestsPerSecond: 0, restarts: 0 };
+  const summary: FuzzSummary = { seed: opts.seed, requests: indexes.length, sent: 0, byClass: {}, byStatus: {}, byRoute: {}, byPrincipal: {}, failures: [], acknowledgedEvents: 0, loadedEvents: 0, durationMs: 0, requestsPerSecond: 0, restarts: 0 };
   let w = await newWorld(opts.seed);
   const pendingStacks: { failure: Failure; server: Server; reqId: string }[] = [];
   const inFlight = new Map<number, FuzzRequest>();
@@ -293,6 +296,10 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzSummary> {
         summary.byClass[r.routeClass] = (summary.byClass[r.routeClass] ?? 0) + 1;
         const statusKey = typeof x.status === 'number' ? String(x.status) : x.status.split(' ').slice(0, 2).join(' ');
         summary.byStatus[statusKey] = (summary.byStatus[statusKey] ?? 0) + 1;
+        const route = (summary.byRoute[r.route] ??= {});
+        route[statusKey] = (route[statusKey] ?? 0) + 1;
+        const who = (summary.byPrincipal[r.principal] ??= {});
+        who[statusKey] = (who[statusKey] ?? 0) + 1;
       }
       // the worst answer of a burst speaks for it
       const a = answers.find((x) => typeof x.status !== 'number' || x.status >= 500) ?? answers[0];
@@ -315,14 +322,16 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzSummary> {
         summary.failures.push({ kind: 'no-answer', message: `${r.route} as ${r.principal} had no answer within ${timeoutMs} ms`, request: replay(r, headers, a) });
       }
       if (typeof a.status === 'number' && a.status >= 200 && a.status < 300 && r.endsSession) await renewSession(world, r, a);
+      // a session the run ended some other way (a race of two renewals, say): sign in again
+      else if (a.status === 401 && !r.route.startsWith('POST /v1') && !('cookie' in r.headers) && sessionOf(world, r.principal)?.cookie === headers.cookie) await renewSession(world, { ...r, route: 'POST /api/auth/sign-in' }, a);
       const bad = recordAck(world, r, a);
       if (bad) summary.failures.push({ ...bad, request: replay(r, headers, a) });
-      completed++;
-      if (completed % 250 === 0) {
+      const n = ++completed;
+      if (n % 250 === 0) {
         const problem = await health(world.server.url);
         if (problem && !world.server.exit) summary.failures.push({ kind: 'health', message: `${problem} after ${summary.sent} requests (the process is alive)` });
       }
-      if (opts.onProgress && completed % (opts.progressEvery ?? 1000) === 0) opts.onProgress(completed, summary);
+      if (opts.onProgress && n % (opts.progressEvery ?? 1000) === 0) opts.onProgress(n, summary);
     }
   }
 
@@ -349,6 +358,7 @@ export function formatSummary(s: FuzzSummary, maxFailures = 40): string {
     `fuzz: seed ${s.seed}, ${s.requests} generated requests (${s.sent} sent, bursts counted per copy) in ${(s.durationMs / 1000).toFixed(1)} s (${s.requestsPerSecond} requests/s), ${s.restarts} restart(s)`,
     `requests per route class: ${Object.entries(s.byClass).sort().map(([k, v]) => `${k} ${v}`).join(', ')}`,
     `statuses: ${Object.entries(s.byStatus).sort().map(([k, v]) => `${k}: ${v}`).join(', ')}`,
+    `routes never answered 2xx (the fuzzer did not reach their handler's success path): ${Object.entries(s.byRoute).filter(([, st]) => !Object.keys(st).some((k) => k.startsWith('2'))).map(([r]) => r).sort().join(', ') || 'none'}`,
     `events acknowledged (tracked by messageId): ${s.acknowledgedEvents}, in the store after the stop: ${s.loadedEvents}`,
     `/ready at the end: ${s.ready ?? '(not asked: the server had exited)'}`,
     `failures: ${s.failures.length}`,

@@ -35,7 +35,7 @@ export interface Fixture {
   projects: { main: { id: number; slug: string }; other: { id: number; slug: string }; scratch: { id: number; slug: string } };
   keys: { ingest: string; ingestOther: string; read: string };
   sessions: { viewer: Session; editor: Session; owner: Session };
-  /** path template up to its last parameter → sets of parameter values naming a real object */
+  /** path template up to its last parameter → sets of parameter values naming a real object ("DELETE <template>": the ones deletes take) */
   objects: Record<string, Record<string, string>[]>;
   /** emails of accounts the fuzzer may sign in to, fail to sign in to, or invite (never a principal's) */
   scratchEmails: string[];
@@ -79,6 +79,13 @@ export async function seedWorld(dataDir: string): Promise<Fixture> {
       metrics.push(await ctx.catalog.create(main, { name: `m${i}`, kind: 'event', status: i === 2 ? 'draft' : 'active', definition }));
     }
     for (const m of metrics) add('/api/projects/{slug}/metrics/{id}', { id: m.id });
+    // objects only deletes (and archiving) reach, so the others stay for every other route
+    for (let i = 0; i < 3; i++) {
+      const doomed = await ctx.catalog.create(main, { name: `doomed${i}`, kind: 'event', status: 'active', definition: { event: 'Signed Up' } });
+      add('DELETE /api/projects/{slug}/metrics/{id}', { id: doomed.id });
+      const doomedRule = await ctx.thresholdRules.create(main, doomed.id, { name: 'doomed', rule: { condition: { operator: '<', value: 1 }, severity: 'info' } });
+      add('DELETE /api/projects/{slug}/metrics/{id}/rules/{ruleId}', { id: doomed.id, ruleId: doomedRule.id });
+    }
     const rule = await ctx.thresholdRules.create(main, metrics[0].id, { name: 'high', rule: { condition: { operator: '>', value: 100 }, severity: 'warning' } });
     add('/api/projects/{slug}/metrics/{id}/rules/{ruleId}', { id: metrics[0].id, ruleId: rule.id });
 
@@ -100,6 +107,11 @@ export async function seedWorld(dataDir: string): Promise<Fixture> {
     add('/api/projects/{slug}/alert-destinations/{id}', { id: Number(loop.id) });
     const alertRule = await ctx.alerts.createRule(main, { name: 'alert', destinationIds: [destination.id] });
     add('/api/projects/{slug}/alert-rules/{id}', { id: alertRule.id });
+    for (let i = 0; i < 3; i++) {
+      const doomed = await ctx.alerts.createDestination(main, { name: `doomed${i}`, kind: 'pagerduty', secrets: { routingKey: 'R'.repeat(32) } });
+      add('DELETE /api/projects/{slug}/alert-destinations/{id}', { id: doomed.id });
+      add('DELETE /api/projects/{slug}/alert-rules/{id}', { id: (await ctx.alerts.createRule(main, { name: `doomed${i}`, destinationIds: [doomed.id] })).id });
+    }
     const delivery = await ctx.meta.db.insertInto('alert_deliveries')
       .values({
         project_id: main.id, rule_id: null, destination_id: destination.id, incident_id: null, scope_key: null, event: 'test', status: 'failed',
@@ -109,6 +121,7 @@ export async function seedWorld(dataDir: string): Promise<Fixture> {
     add('/api/projects/{slug}/alert-deliveries/{id}', { id: Number(delivery.id) });
 
     add('/api/projects/{slug}/members/{userId}', { userId: spare.id });
+    add('/api/admin/users/{id}', { id: spare.id });
     for (const k of spareKeys) add('/api/projects/{slug}/keys/{id}', { id: k.key.id });
     for (let i = 0; i < 6; i++) {
       const { invitation, token } = await ctx.invitations.create(main.id, { email: `invitee${i}@fuzz.test`, role: i % 2 ? 'editor' : 'viewer' }, owner.id);
