@@ -18,7 +18,7 @@ export const MAX_NESTING = 32;
  * Event times Vigil stores: 1970-01-01 to 9999-12-31 (UTC). Both DuckDB's TIMESTAMP and a JS Date
  * hold them, an ISO 8601 date writes them with four digits, and outside them lies no real event.
  */
-export const EARLIEST_TIME_MS = 0;
+const EARLIEST_TIME_MS = 0;
 export const LATEST_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 const TIME_RANGE_TEXT = 'a time from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z';
 

@@ -24,7 +24,8 @@ export interface QuarantineFile {
   segment: string;
   path: string;
   lines: number;
-  reasons: { line: number; reason: string }[];
+  /** per line of the file: its line in the segment it came from, and why the store refused it */
+  reasons: { line: number; segmentLine?: number; reason: string }[];
 }
 
 /** Writes `data` to `file` durably: a crash leaves the old file or the new one, never half. */
@@ -44,7 +45,7 @@ export class WalQuarantine {
   private counts = { files: 0, lines: 0 };
 
   constructor(readonly dir: string) {
-    for (const f of this.listSync()) {
+    for (const f of this.list()) {
       this.counts.files++;
       this.counts.lines += f.lines;
     }
@@ -75,10 +76,6 @@ export class WalQuarantine {
   }
 
   list(): QuarantineFile[] {
-    return this.listSync();
-  }
-
-  private listSync(): QuarantineFile[] {
     const names = fs.existsSync(this.dir) ? fs.readdirSync(this.dir) : [];
     return names
       .filter((n) => n.endsWith(LINES_SUFFIX) && !n.endsWith(REASONS_SUFFIX))
