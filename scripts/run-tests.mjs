@@ -26,7 +26,8 @@ const files = only.length ? only : find('test').sort();
 // older than its sources, so `npm test` works on a fresh clone (the server answers 503 without it)
 if (files.some((f) => f.split(path.sep).join('/').includes('test/e2e/'))) {
   const built = fs.existsSync('dist/web/index.html') ? fs.statSync('dist/web/index.html').mtimeMs : 0;
-  if (built < Math.max(newest('web'), fs.statSync('package-lock.json').mtimeMs)) {
+  // web/ also imports src/format/number.ts and src/detect/severity.ts
+  if (built < Math.max(newest('web'), newest('src/format'), newest('src/detect'), fs.statSync('package-lock.json').mtimeMs)) {
     console.log('building the web app for the browser tests (npm run build:web)');
     const build = spawnSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', 'web', '--logLevel', 'warn'], { stdio: 'inherit' });
     if (build.status !== 0) process.exit(build.status ?? 1);

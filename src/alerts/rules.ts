@@ -5,6 +5,7 @@
  */
 import { Cron } from 'croner';
 import { badRequest } from '../errors.js';
+import { formatDistinct } from '../format/number.js';
 import { SEVERITIES, SEVERITY_RANK, severityFromInput, type Severity } from '../detect/severity.js';
 import type { SignalScope } from '../signals/store.js';
 
@@ -207,7 +208,8 @@ export function matchRule(f: RuleFilters, t: MatchTarget): MatchResult {
     return { matches: false, reason: `|% change| ${Math.abs(t.percentChange).toFixed(1)} is below ${f.minPercentChange}` };
   }
   if (f.minAbsoluteChange !== null && t.absoluteChange !== null && Math.abs(t.absoluteChange) < f.minAbsoluteChange) {
-    return { matches: false, reason: `|change| ${Math.abs(t.absoluteChange)} is below ${f.minAbsoluteChange}` };
+    const [change, least] = formatDistinct([Math.abs(t.absoluteChange), f.minAbsoluteChange]);
+    return { matches: false, reason: `|change| ${change} is below ${least}` };
   }
   return { matches: true };
 }

@@ -128,7 +128,7 @@ describe('alerts', () => {
     assert.equal(payload.event, 'opened');
     assert.equal(payload.incident.id, first.id);
     assert.equal(payload.rule.id, rule1);
-    assert.equal(payload.items[0].label, `${m1.name}: too low`);
+    assert.equal(payload.items[0].label, `too low (${m1.name})`);
 
     const [sent] = await deliveriesOf(first.id);
     assert.deepEqual([sent.status, sent.attempts, sent.responseStatus, sent.lastError], ['sent', 1, 200, null]);

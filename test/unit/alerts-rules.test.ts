@@ -117,6 +117,8 @@ test('matching: kind, metric tags or names, direction, minimum severity, minimum
   assert.ok(yes({ minAbsoluteChange: 40 }));
   const no = matchRule(filters({ minSeverity: 'critical' }), target());
   assert.ok(!no.matches && /severity warning is below critical/.test(no.reason));
+  const small = matchRule(filters({ minAbsoluteChange: 0.01 }), target({ absoluteChange: 0.0097000000000001 }));
+  assert.deepEqual(small, { matches: false, reason: '|change| 0.0097 is below 0.01' }, 'numbers as people read them');
 });
 
 test('scope kinds: metric and event anomalies are "anomaly"; rule:, schema:, distribution: keys map without a signal', () => {
