@@ -29,9 +29,20 @@ export class UserAdmin {
   ) {}
 
   /** Every account, by email. */
-  async list(): Promise<UserSummary[]> {
-    const rows = await this.db.selectFrom('users').selectAll().orderBy('email').execute();
-    const counts = await this.db.selectFrom('memberships').select(['user_id', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('user_id').execute();
+  list(): Promise<UserSummary[]> {
+    return this.summaries();
+  }
+
+  async get(id: number): Promise<UserSummary> {
+    const [user] = await this.summaries(id);
+    if (!user) throw notFound(`user ${id}`);
+    return user;
+  }
+
+  private async summaries(id?: number): Promise<UserSummary[]> {
+    const rows = await this.db.selectFrom('users').selectAll().$if(id !== undefined, (q) => q.where('id', '=', id!)).orderBy('email').execute();
+    const counts = await this.db.selectFrom('memberships').select(['user_id', (eb) => eb.fn.countAll<number>().as('n')])
+      .$if(id !== undefined, (q) => q.where('user_id', '=', id!)).groupBy('user_id').execute();
     const projects = new Map(counts.map((c) => [Number(c.user_id), Number(c.n)]));
     const locked = this.users.lockedEmails();
     return rows.map((r) => {
@@ -43,16 +54,10 @@ export class UserAdmin {
     });
   }
 
-  async get(id: number): Promise<UserSummary> {
-    const user = (await this.list()).find((u) => u.id === id);
-    if (!user) throw notFound(`user ${id}`);
-    return user;
-  }
-
   /** Disables (every session ends) or enables an account; nobody disables their own. */
   async setDisabled(id: number, disabled: boolean, by: User): Promise<UserSummary> {
     if (disabled && id === by.id) throw new VigilError('VIGIL_ERR_CONFLICT', 'you cannot disable your own account: another admin would have to enable it again');
-    await this.users.get(id);
+    await this.get(id);
     await this.db.updateTable('users').set({ disabled_at: disabled ? this.now() : null }).where('id', '=', id).execute();
     if (disabled) await this.sessions.revokeAll(id);
     return this.get(id);

@@ -4,14 +4,14 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../app-context.js';
 import { projectOf } from '../auth/access.js';
 import { SlugParams, errorResponses } from '../http-schemas.js';
-import { DEFAULT_MIN_EXPECTED, DEFAULT_SETTLING_MINUTES, type ProjectDetection } from './settings.js';
+import { DEFAULT_MIN_EXPECTED, DEFAULT_SENSITIVITY, DEFAULT_SETTLING_MINUTES, type ProjectDetection } from './settings.js';
 import { DetectionAnswer, ProjectDetectionSchema } from './detection-schemas.js';
 
 const tags = ['detection'];
 
 const answer = (settings: ProjectDetection): DetectionAnswer => ({
   settings,
-  defaults: { enabled: true, sensitivity: 'medium', minExpected: DEFAULT_MIN_EXPECTED, settlingMinutes: DEFAULT_SETTLING_MINUTES },
+  defaults: { enabled: true, sensitivity: DEFAULT_SENSITIVITY, minExpected: DEFAULT_MIN_EXPECTED, settlingMinutes: DEFAULT_SETTLING_MINUTES },
 });
 
 export async function detectionRoutes(root: FastifyInstance, { ctx }: { ctx: AppContext }) {

@@ -10,6 +10,7 @@ export const DEFAULT_MIN_EXPECTED = 50;
 /** the newest buckets are held while late events still arrive (detection.md: 2 hours) */
 export const DEFAULT_SETTLING_MINUTES = 120;
 export const MAX_SETTLING_MINUTES = 7 * 24 * 60;
+export const DEFAULT_SENSITIVITY = 'medium';
 
 /** A project's defaults: a metric's settings plus the settling time. */
 export type ProjectDetection = DetectionSettings & { settlingMinutes?: number };
@@ -38,7 +39,7 @@ export function parseDetection(raw: unknown): ProjectDetection {
 
 export function resolveDetection(metric: DetectionSettings, project: ProjectDetection): ResolvedDetection {
   const m = parseDetection(metric);
-  const chosen = m.sensitivity ?? project.sensitivity ?? 'medium';
+  const chosen = m.sensitivity ?? project.sensitivity ?? DEFAULT_SENSITIVITY;
   const sensitivity: Sensitivity = typeof chosen === 'number' ? { z: chosen } : chosen;
   return {
     enabled: m.enabled ?? project.enabled ?? true,
