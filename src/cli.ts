@@ -210,12 +210,14 @@ program
   .option('--project <slug>', 'project slug', 'demo')
   .option('--days <n>', 'days of traffic', '30')
   .option('--scale <x>', 'volume multiplier', '1')
-  .action(async (o: { project: string; days: string; scale: string }) => {
+  .option('--seed <n>', 'random seed: another seed gives other traffic and other times for the injected incidents', '42')
+  .action(async (o: { project: string; days: string; scale: string; seed: string }) => {
     const days = parseNumber(o.days, 'days', { integer: true, min: 1 });
     const scale = parseNumber(o.scale, 'scale', { min: 0.001 });
+    const seed = parseNumber(o.seed, 'seed', { integer: true, min: 0 });
     const bar = await progressBar('demo traffic [{bar}] {percentage}% | {value}/{total} events');
     const result = await withApp((ctx) =>
-      seedDemo(ctx, { slug: o.project, days, scale }, (done, total) => {
+      seedDemo(ctx, { slug: o.project, days, scale, seed }, (done, total) => {
         if (!bar.getTotal()) bar.start(total, 0);
         bar.setTotal(Math.max(total, done));
         bar.update(done);

@@ -36,7 +36,7 @@ export async function serve(c: Config, opts: { roles?: readonly Role[] } = {}): 
   // several processes may start at once in scaled mode: only one serving the API seeds the demo
   if (c.demo && roles.includes('api') && (await ctx.projects.list()).length === 0) {
     log.info('no project yet: seeding the demo project with 30 days of traffic');
-    const demo = await seedDemo(ctx);
+    const demo = await seedDemo(ctx, { seed: c.demoSeed });
     log.info({ project: demo.project.slug, events: demo.events, writeKey: demo.writeKey, readKey: demo.readKey }, 'demo project ready');
   }
   const app = await buildServer(ctx, { roles });

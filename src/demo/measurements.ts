@@ -5,7 +5,7 @@
  * during "error burst".
  */
 import type { MeasurementInput } from '../metrics/measurements.js';
-import { demoIncidents, mulberry32, type DemoOptions } from './traffic.js';
+import { DEFAULT_DEMO_SEED, demoIncidents, mulberry32, type DemoOptions } from './traffic.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -32,7 +32,7 @@ export function generateDemoMeasurements(opts: DemoOptions): MeasurementInput[] 
   const outage = errorBurst && { startMs: errorBurst.startMs + OUTAGE_OFFSET_MS, endMs: errorBurst.startMs + OUTAGE_OFFSET_MS + OUTAGE_MS };
   const within = (w: { startMs: number; endMs: number } | undefined, ts: number) => !!w && ts >= w.startMs && ts < w.endMs;
 
-  const rng = mulberry32((opts.seed ?? 42) ^ SEED_SALT);
+  const rng = mulberry32((opts.seed ?? DEFAULT_DEMO_SEED) ^ SEED_SALT);
   const startMs = opts.endMs - (opts.days ?? 30) * DAY;
   const out: MeasurementInput[] = [];
   for (let ts = Math.ceil(startMs / STEP_MS) * STEP_MS; ts < opts.endMs; ts += STEP_MS) {

@@ -29,7 +29,7 @@ export interface DemoOptions {
   endMs: number;
   /** Length of the generated period, default 30. */
   days?: number;
-  /** PRNG seed, default 42. */
+  /** PRNG seed, default 42: it drives the random stream and, for any other seed, where the incidents fall. */
   seed?: number;
   /** Multiplies volume, default 1. */
   scale?: number;
@@ -40,7 +40,14 @@ export interface DemoIncident {
   startMs: number;
   endMs: number;
   description: string;
+  /** the event whose volume the problem changes */
+  event: string;
+  /** everything it moves, the event first: events, a page property, pushed measurements (`service/metric`) */
+  affects: readonly string[];
 }
+
+/** The seed when none is given; it keeps the incident placement the demo has always had. */
+export const DEFAULT_DEMO_SEED = 42;
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -53,15 +60,26 @@ const EVENTS_PER_SESSION = 3.85;
 const INITIAL_CUSTOMERS = 1500;
 const ANON_POOL_CAP = 20_000;
 
-// Incidents sit at a fixed UTC hour on a day counted back from endMs, so they land in busy hours.
+// Incidents sit at a UTC hour on a day counted back from endMs, so they land in busy hours. The
+// default seed places them as below; any other seed draws its own days and hours (placeIncidents).
 const INCIDENTS = [
   { name: 'checkout drop', daysBefore: 4, hourUtc: 13, hours: 6, event: 'Order Completed', factor: 0.1,
+    affects: ['Order Completed', 'Error Shown', 'checkout-api/latency_ms', 'checkout-api/error_rate'],
     description: 'Payments outage: Order Completed falls to ~10% of normal' },
   { name: 'signup spike', daysBefore: 9, hourUtc: 16, hours: 3, event: 'Signed Up', factor: 6,
+    affects: ['Signed Up', '$identify'],
     description: 'Marketing campaign: Signed Up rises ~6x' },
   { name: 'error burst', daysBefore: 2, hourUtc: 14, hours: 2, event: 'Error Shown', factor: 20,
+    affects: ['Error Shown', 'load_time_ms', 'web/uptime'],
     description: 'Bad deploy: Error Shown rises ~20x' },
 ] as const;
+/** Keeps the placement draws apart from the traffic's stream, which starts from the same seed. */
+const PLACEMENT_SEED_SALT = 0x91ace_d00;
+/** A drawn incident starts in the busier half of the day (09:00-21:00 UTC) and ends by 21:00. */
+const BUSY_FROM_HOUR = 9;
+const BUSY_TO_HOUR = 21;
+/** A drawn incident leaves at least a week and a day of history before it. */
+const HISTORY_DAYS_BEFORE_INCIDENT = 8;
 
 type Rng = () => number;
 
@@ -120,7 +138,7 @@ function resolve(opts: DemoOptions) {
   if (!Number.isFinite(opts.endMs)) throw new RangeError('endMs must be a finite timestamp');
   if (!(days > 0)) throw new RangeError('days must be > 0');
   if (!(scale >= 0)) throw new RangeError('scale must be >= 0');
-  return { startMs: opts.endMs - days * DAY, endMs: opts.endMs, seed: opts.seed ?? 42, scale };
+  return { startMs: opts.endMs - days * DAY, endMs: opts.endMs, days, seed: opts.seed ?? DEFAULT_DEMO_SEED, scale };
 }
 
 /** UTC-hour slots covering [startMs, endMs), with the expected number of sessions in each. */
@@ -137,16 +155,38 @@ function* hourSlots(o: ReturnType<typeof resolve>) {
   }
 }
 
+/**
+ * Where the incidents fall: the default seed keeps the fixed placement; another seed draws, from
+ * its own stream, a different day for each (a week and a day of history before it at least) and
+ * a start hour that keeps it inside the busy hours.
+ */
+function placeIncidents(seed: number, days: number) {
+  if (seed === DEFAULT_DEMO_SEED) return INCIDENTS;
+  const rng = mulberry32(seed ^ PLACEMENT_SEED_SALT);
+  const latestDay = Math.max(INCIDENTS.length, Math.floor(days) - HISTORY_DAYS_BEFORE_INCIDENT);
+  const taken = new Set<number>();
+  return INCIDENTS.map((i) => {
+    let daysBefore: number;
+    do daysBefore = 1 + Math.floor(rng() * latestDay);
+    while (taken.has(daysBefore));
+    taken.add(daysBefore);
+    const hourUtc = BUSY_FROM_HOUR + Math.floor(rng() * (BUSY_TO_HOUR - i.hours - BUSY_FROM_HOUR + 1));
+    return { ...i, daysBefore, hourUtc };
+  });
+}
+
 function incidentWindows(o: ReturnType<typeof resolve>) {
   const lastDay = Math.floor(o.endMs / DAY) * DAY;
-  return INCIDENTS.map((i) => {
+  return placeIncidents(o.seed, o.days).map((i) => {
     const startMs = lastDay - i.daysBefore * DAY + i.hourUtc * HOUR;
     return { ...i, startMs, endMs: startMs + i.hours * HOUR };
   }).filter((i) => i.endMs > o.startMs && i.startMs < o.endMs);
 }
 
+/** The injected problems of the traffic these options generate (benchmarks label with them). */
 export function demoIncidents(opts: DemoOptions): DemoIncident[] {
-  return incidentWindows(resolve(opts)).map(({ name, startMs, endMs, description }) => ({ name, startMs, endMs, description }));
+  return incidentWindows(resolve(opts))
+    .map(({ name, startMs, endMs, description, event, affects }) => ({ name, startMs, endMs, description, event, affects }));
 }
 
 export function estimateDemoEventCount(opts: DemoOptions): number {

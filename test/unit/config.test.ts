@@ -25,6 +25,7 @@ describe('config', () => {
       dataDir,
       logLevel: 'info',
       demo: true,
+      demoSeed: 42,
       trustProxy: false,
       ingestFlushMs: 1000,
       ingestSegmentBytes: 256 * 1024 * 1024,
