@@ -1,10 +1,10 @@
 /**
  * The ClickHouse store on a real cluster (VIGIL_EVENTS_CLUSTER): `vigil migrate`'s DDL ON CLUSTER,
  * rows spread over the shards' ReplicatedMergeTree tables by the Distributed `events`, every read
- * through the Distributed tables, segments loaded once, user SQL, and the replay of a segment
- * whose load was cut short (a mutation ON CLUSTER). Needs VIGIL_TEST_CLICKHOUSE_CLUSTER_URL (a
- * node of a cluster named VIGIL_TEST_CLICKHOUSE_CLUSTER, default vigil_test_cluster, with at least
- * two shards: scripts/clickhouse-cluster.sh start); skipped without it.
+ * through the Distributed tables, segments loaded once, user SQL, the replay of a segment whose
+ * load was cut short and a project's deletion (mutations ON CLUSTER). Needs
+ * VIGIL_TEST_CLICKHOUSE_CLUSTER_URL (a node of a cluster named VIGIL_TEST_CLICKHOUSE_CLUSTER, default
+ * vigil_test_cluster, with at least two shards: scripts/clickhouse-cluster.sh start); skipped without it.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -229,6 +229,17 @@ describe('the ClickHouse store on a cluster', async () => {
     assert.equal(await store.isSegmentLoaded('seg-r'), true);
     assert.equal((await store.totals(all)).events, replay.length);
     // the other project is untouched
+    assert.equal((await store.totals({ projectId: 1, fromMs: FROM, toMs: TO })).events, rows.length);
+  });
+
+  test('deleting a project removes its rows from every shard (a mutation ON CLUSTER, waited for); the others stay', { skip }, async () => {
+    const doomed = eventRows(4, 'd', 80);
+    assert.equal(await store.loadSegment({ id: 'seg-d', rows: doomed }), doomed.length);
+    const onShards = async (projectId: number) => (await perShard<{ n: number }>((t) => `SELECT toUInt64(count()) AS n FROM ${t(database, 'events_local')} WHERE project_id = ${projectId}`)).map(([r]) => Number(r.n));
+    assert.ok((await onShards(4)).every((n) => n > 0), 'the project has rows on every shard');
+    assert.equal(await store.deleteProject(4), doomed.length);
+    assert.deepEqual(await onShards(4), shards.map(() => 0), 'no row left on any shard once deleteProject resolves');
+    assert.equal(await store.deleteProject(4), 0, 'again: nothing to delete');
     assert.equal((await store.totals({ projectId: 1, fromMs: FROM, toMs: TO })).events, rows.length);
   });
 });
