@@ -1,11 +1,9 @@
 #!/usr/bin/env node
 import fs from 'node:fs';
 import { Command } from 'commander';
-import { pino } from 'pino';
 import type { FastifyBaseLogger } from 'fastify';
 import { ConfigError, loadConfig, type Config, type ConfigInput } from './config.js';
 import type { AppContext } from './app-context.js';
-import { migrateMeta, openMetaStore, openPostgresMeta, openSqliteMeta, redactUrl } from './storage/meta/db.js';
 import { ProjectService } from './projects/service.js';
 import { ApiKeyService, parseScopes } from './auth/api-keys.js';
 import { UserService } from './auth/users.js';
@@ -29,10 +27,12 @@ function config(extra: ConfigInput = {}): Config {
   return loadConfig(process.env, { dataDir: o.dataDir, logLevel: o.logLevel, ...extra });
 }
 
-const quietLogger = (c: Config) => pino({ level: c.logLevel === 'info' ? 'warn' : c.logLevel });
+const quietLogger = async (c: Config) => (await import('pino')).pino({ level: c.logLevel === 'info' ? 'warn' : c.logLevel });
 
 // The event store's native module, Fastify and their plugins take about a second to load: they are
-// loaded on first use, so the metadata commands (projects, keys) start without them.
+// loaded on first use, so the metadata commands (projects, keys) start without them; the metadata
+// store (Kysely, SQLite, PostgreSQL) is loaded on first use too, so `vigil detect` loads only the detector.
+const metaStore = () => import('./storage/meta/db.js');
 const createAppContext = async (c: Config, log: FastifyBaseLogger): Promise<AppContext> => (await import('./app-context.js')).createAppContext(c, log);
 const progressBar = async (format: string) => {
   const { default: cliProgress } = await import('cli-progress');
@@ -44,7 +44,7 @@ const metaTarget = (c: Config) => c.postgresUrl ?? c.metaFile;
 
 /** Commands that only touch metadata (projects, keys) may run while a server is running. */
 async function withMeta<T>(fn: (m: { projects: ProjectService; keys: ApiKeyService }) => Promise<T>): Promise<T> {
-  const meta = await openMetaStore(metaTarget(config()));
+  const meta = await (await metaStore()).openMetaStore(metaTarget(config()));
   try {
     return await fn({ projects: new ProjectService(meta.db), keys: new ApiKeyService(meta.db) });
   } finally {
@@ -55,7 +55,7 @@ async function withMeta<T>(fn: (m: { projects: ProjectService; keys: ApiKeyServi
 /** Account commands touch only metadata, so they may run while a server is running. */
 async function withAccounts<T>(fn: (a: { users: UserService; memberships: MembershipService; projects: ProjectService; audit: AuditLog }) => Promise<T>): Promise<T> {
   const c = config();
-  const meta = await openMetaStore(metaTarget(c));
+  const meta = await (await metaStore()).openMetaStore(metaTarget(c));
   try {
     return await fn({ users: new UserService(meta.db, c.passwordScryptLogN), memberships: new MembershipService(meta.db), projects: new ProjectService(meta.db), audit: new AuditLog(meta.db) });
   } finally {
@@ -77,7 +77,7 @@ async function withApp<T>(fn: (ctx: AppContext) => Promise<T>, opts: { viaApi?: 
   const c = config();
   let ctx: AppContext;
   try {
-    ctx = await createAppContext(c, quietLogger(c));
+    ctx = await createAppContext(c, await quietLogger(c));
   } catch (err) {
     throw storeInUseError(err, { viaApi: opts.viaApi ?? false }) ?? err;
   }
@@ -140,6 +140,7 @@ program
       return;
     }
     // the metadata store first, on its own, so a scaled set-up can migrate it before any process starts
+    const { migrateMeta, openPostgresMeta, openSqliteMeta, redactUrl } = await metaStore();
     const meta = c.postgresUrl ? await openPostgresMeta(c.postgresUrl) : openSqliteMeta(c.metaFile);
     let applied: string[];
     try {
@@ -256,7 +257,7 @@ users
   .action(async (email: string, o: { passwordStdin?: boolean }) => {
     const password = o.passwordStdin ? (await readStdin()).replace(/\r?\n$/, '') : undefined;
     const c = config();
-    const meta = await openMetaStore(metaTarget(c));
+    const meta = await (await metaStore()).openMetaStore(metaTarget(c));
     try {
       console.log(await resetPasswordCommand(meta.db, c, email, password));
     } finally {
