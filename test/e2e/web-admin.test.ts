@@ -176,6 +176,22 @@ describe('web app: administration', { skip: browserSkip() }, () => {
     await t.ctx.users.signIn('grace@example.com', 'grace new passphrase', '127.0.0.1');
   });
 
+  test('the admin pages fit a phone (375 px): no sideways scrolling', async () => {
+    // the same session: at this width "Signed in as" is folded into the menu
+    const phone = await (await browser.newContext({ viewport: { width: 375, height: 800 }, storageState: await page.context().storageState() })).newPage();
+    try {
+      for (const [path, heading] of [['/new-project', 'New project'], ['/admin/users', 'Users'], ['/p/shop/jobs', 'Jobs'], ['/p/shop/settings?tab=detection', 'Settings']]) {
+        await phone.goto(t.url + path);
+        await phone.getByRole('heading', { name: heading, exact: true }).waitFor();
+        const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+        assert.equal(overflow, 0, `${path} scrolls sideways by ${overflow} px`);
+      }
+      await screenshot(phone, 'admin-detection-phone');
+    } finally {
+      await phone.context().close();
+    }
+  });
+
   test('Settings → danger zone: delete the project after typing its slug; its events go with it', async () => {
     const doomed = await t.ctx.projects.getBySlug('web-shop-eu');
     await t.ctx.ingest.ingest(doomed.id, [{ type: 'track', userId: 'u1', event: 'Signed Up', messageId: 'doomed-1' }], undefined, {}, { receivedAt: Date.now(), ip: '' });
