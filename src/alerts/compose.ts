@@ -6,7 +6,7 @@
 import type { Incident } from '../incidents/types.js';
 import type { Signal } from '../signals/store.js';
 import { incidentPageUrl, metricPageUrl } from '../web/app-links.js';
-import { formatUtc, itemLine } from './destinations/render.js';
+import { MAX_ITEMS_SHOWN, formatUtc, itemLine } from './destinations/render.js';
 import { percentDelta, type AlertEvent, type AlertItem, type AlertMessage } from './message.js';
 
 export interface MessageProject { id: number; slug: string; name: string }
@@ -65,9 +65,10 @@ function leadLine(incident: Incident, signals: number, extra: string[] = []): st
   return [`Severity: ${incident.severity}`, `started ${formatUtc(incident.startedBucket)}`, plural(signals, 'signal'), ...extra].join(' · ');
 }
 
-/** The text after its lead: one line per item (at most 10), then the incident's page. */
+/** The text after its lead: one line per item (the first MAX_ITEMS_SHOWN, the rest counted). */
 function itemLines(items: AlertItem[]): string[] {
-  return [...items.slice(0, 10).map((i) => `• ${itemLine(i)}`), ...(items.length > 10 ? [`… and ${items.length - 10} more`] : [])];
+  const more = items.length - MAX_ITEMS_SHOWN;
+  return [...items.slice(0, MAX_ITEMS_SHOWN).map((i) => `• ${itemLine(i)}`), ...(more > 0 ? [`… and ${more} more`] : [])];
 }
 
 /** An opened, reopened, repeat or resolved message about one incident; its signals root first. */
