@@ -64,8 +64,8 @@ async function withDemo<T>(fn: (ctx: AppContext, project: Project, clock: { now:
 
 const RULES = [
   ['every anomaly', { scopes: ['anomaly'] }],
-  ['significant or worse', { scopes: ['anomaly', 'threshold'], minSeverity: 'significant' }],
-  ['major only', { scopes: ['anomaly', 'threshold'], minSeverity: 'major' }],
+  ['warning or worse', { scopes: ['anomaly', 'threshold'], minSeverity: 'warning' }],
+  ['critical only', { scopes: ['anomaly', 'threshold'], minSeverity: 'critical' }],
   ['revenue-tagged metrics', { scopes: ['anomaly'], metricTags: ['revenue'] }],
   ['drops of 30 % or more', { scopes: ['anomaly'], direction: 'down', minPercentChange: 30 }],
   ['schema and distribution drift', { scopes: ['schema', 'distribution'] }],
