@@ -13,6 +13,7 @@ import type { Project } from '../../src/projects/service.js';
 import type { ClickHouseEventStore } from '../../src/storage/events/clickhouse.js';
 import type { DuckDbEventStore } from '../../src/storage/events/duckdb.js';
 import { CSRF_HEADER, SESSION_COOKIE } from '../../src/auth/sessions.js';
+import { VigilError } from '../../src/errors.js';
 
 const HOUR = 3_600_000;
 const PASSWORD = 'correct horse battery staple';
@@ -128,6 +129,30 @@ describe('deleting a project', () => {
     assert.equal(entry.target_id, String(doomed.id));
     assert.deepEqual(JSON.parse(entry.summary), { before: { slug: 'doomed', name: 'Doomed', timeZone: 'UTC' }, after: { events: 31 } });
     assert.equal(entry.actor_label, 'owner@example.com');
+  });
+
+  test('when the event store fails, the answer says so and the project stays (keys revoked); deleting again finishes', async () => {
+    const project = await t.ctx.projects.create({ slug: 'flaky' });
+    await seed(project);
+    const { token } = await t.ctx.sessions.create(ownerId);
+    const remove = () => fetch(`${t.url}/api/projects/flaky`, { method: 'DELETE', headers: { cookie: `${SESSION_COOKIE}=${token}`, [CSRF_HEADER]: t.ctx.sessions.csrfToken(token) } });
+    const events = t.ctx.events;
+    const original = events.deleteProject;
+    events.deleteProject = async () => {
+      throw new VigilError('VIGIL_ERR_UNAVAILABLE', 'deleting the events of project 3 did not finish within 120 s; ClickHouse goes on with it: try again later');
+    };
+    try {
+      const failed = await remove();
+      assert.equal(failed.status, 503);
+      assert.match(((await failed.json()) as { error: { message: string } }).error.message, /try again later/);
+    } finally {
+      events.deleteProject = original;
+    }
+    assert.ok(await t.ctx.projects.findBySlug('flaky'), 'the project is still there');
+    assert.deepEqual((await t.ctx.apiKeys.list(project.id)).filter((k) => k.revokedAt === null), [], 'its keys no longer work');
+    assert.equal((await remove()).status, 204);
+    const left = await footprint(project.id);
+    assert.deepEqual(Object.entries(left).filter(([, n]) => n > 0), []);
   });
 
   test('the deleted project answers 404, and its slug can be used again for a new, empty project', async () => {
