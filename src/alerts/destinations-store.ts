@@ -35,6 +35,20 @@ export interface DestinationInput {
 
 const MAX_NAME = 200;
 const MAX_CONFIG_CHARS = 20_000;
+/** Levels of objects and arrays a config may have (headers are one level down); JSON.stringify overflows the stack thousands deep. */
+const MAX_CONFIG_DEPTH = 8;
+
+/** Whether a parsed JSON value nests deeper than `max` levels (iteratively: the value may be too deep to recurse into). */
+function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth >= max) return true;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 type Row = Selectable<AlertDestinationTable>;
@@ -49,6 +63,7 @@ export function parseDestination(input: DestinationInput, base?: { name: string;
   const driver = driverFor(kind as DestinationKind);
   const config = input.config === undefined ? (base?.config ?? {}) : input.config;
   if (!isObject(config)) throw badRequest('config must be an object', { field: 'config' });
+  if (nestsDeeperThan(config, MAX_CONFIG_DEPTH)) throw badRequest(`config is nested too deeply (at most ${MAX_CONFIG_DEPTH} levels of objects and arrays)`, { field: 'config' });
   if (JSON.stringify(config).length > MAX_CONFIG_CHARS) throw badRequest(`config is too large (at most ${MAX_CONFIG_CHARS} characters of JSON)`, { field: 'config' });
   for (const k of Object.keys(config)) {
     if (driver.secretFields.includes(k)) throw badRequest(`config.${k} is a secret: send it in secrets, where it is stored encrypted`, { field: `config.${k}` });
