@@ -20,6 +20,13 @@ export function propertyPath(key: string): string {
   return '$.' + JSON.stringify(key);
 }
 
+/**
+ * A row's key as a JSON Pointer (`/key`, `~` and `/` escaped), which takes any name as it is: a
+ * JSONPath built per row (`$."key"`) is refused for the empty name and for a `*` (a wildcard is
+ * allowed only in a constant path), so one event with such a property failed the whole profile.
+ */
+const KEY_POINTER = `'/' || replace(replace(key, '~', '~0'), '/', '~1')`;
+
 export const EVENTS_DDL = `
 CREATE TABLE IF NOT EXISTS events (
   project_id INTEGER NOT NULL,
@@ -202,7 +209,7 @@ export function schemaProfileSql(q: SchemaProfileQuery): Sql {
 ), top_events AS (
   SELECT event, count(*) AS n FROM base GROUP BY event ORDER BY n DESC, event LIMIT ${int(q.maxEvents)}
 ), keyed AS (
-  SELECT event, properties, key, '$.' || to_json(key)::VARCHAR AS path
+  SELECT event, properties, key, ${KEY_POINTER} AS path
   FROM (SELECT event, properties, unnest(json_keys(properties)) AS key FROM base WHERE event IN (SELECT event FROM top_events))
   WHERE NOT starts_with(key, '$')
 ), pairs AS (
