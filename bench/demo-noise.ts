@@ -1,18 +1,18 @@
-// Demo noise: how many signals the demo project's normal rhythm gives. Seeds the demo as the
-// integration tests do (30 days ending 2026-11-20, the demo's own detection settings), then scores
-// every starter-catalog metric's total series and every watched event's hourly volume over the 30
-// days with the live detector (detectEpisodes, as metric detection runs it), and prints the
-// signals per metric, those inside the demo's injected incidents apart. Prints its figures.
+// Demo noise over seeds: for each seed (SEEDS, default 1-10) seeds the demo as a new user gets it
+// (30 days ending 2026-11-20, the demo's own detection settings, the product's clock at the end of
+// the traffic), through the normal ingest, collection, detection and incident code, then reads the
+// incidents the product opened and labels them with the injected problems the generator reports:
+// an incident matches a problem when its buckets overlap the problem's window (from an hour
+// before) and one of its signals watches something the problem moves (an event, a metric reading
+// such an event or property, a pushed measurement). Prints per seed and summed: incidents in the
+// 30 days, those matching a problem, recall (problems with at least one incident), incidents per
+// problem, and the scopes of the others. Each seed runs in a child process, JOBS (default 2) at a
+// time. Prints its figures.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pino } from 'pino';
-import { loadConfig } from '../src/config.js';
-import { createAppContext } from '../src/app-context.js';
-import { seedDemo } from '../src/demo/seed.js';
-import { DEMO_METRICS } from '../src/demo/catalog.js';
-import { detectEpisodes } from '../src/signals/service.js';
-import { resolveDetection } from '../src/signals/settings.js';
+import { fileURLToPath } from 'node:url';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -20,46 +20,136 @@ const DAY = 24 * HOUR;
 const END = Date.UTC(2026, 10, 20);
 const DAYS = 30;
 
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-demo-noise-'));
-try {
-  const config = loadConfig({}, { dataDir, port: 0, host: '127.0.0.1', logLevel: 'silent', demo: 'false', ingestFlushMs: 200 });
-  const ctx = await createAppContext(config, pino({ level: 'silent' }));
-  const t0 = performance.now();
-  const demo = await seedDemo(ctx, { days: DAYS, endMs: END });
-  const seedSeconds = (performance.now() - t0) / 1000;
-  const { project, incidents } = demo;
-  const settings = resolveDetection({}, await ctx.signals.projectDetection(project.id));
-  const start = END - DAYS * DAY;
-  const inIncident = (ms: number) => incidents.some((i) => ms >= i.startMs - HOUR && ms < i.endMs);
-  const rows: [string, number, number, string][] = [];
-  const scored: Record<string, unknown> = {};
-  let total = 0;
-  for (const { name } of DEMO_METRICS) {
-    const metric = await ctx.catalog.byName(project, name);
-    const series = await ctx.catalog.totalSeries(project, metric, start, END);
-    scored[name] = { interval: metric.interval, settings: resolveDetection(metric.detection, await ctx.signals.projectDetection(project.id)), ...series };
-    const found = detectEpisodes(series, metric.interval, resolveDetection(metric.detection, await ctx.signals.projectDetection(project.id)), { timeZone: project.timeZone, until: END, since: start, now: END + DAY });
-    const outside = found.filter((e) => !inIncident(series.starts[e.start]));
-    const kinds = new Map<string, number>();
-    for (const e of outside) kinds.set(e.kind, (kinds.get(e.kind) ?? 0) + 1);
-    rows.push([name, outside.length, found.length - outside.length, [...kinds].map(([k, n]) => `${k} ${n}`).join(', ')]);
-    total += outside.length;
+/** What one seed's run reports. */
+interface SeedResult {
+  seed: number;
+  seedSeconds: number;
+  events: number;
+  /** per injected problem: its window and the scopes of the incidents matching it */
+  problems: { name: string; startMs: number; endMs: number; incidents: number; scopes: string[] }[];
+  incidents: number;
+  matching: number;
+  /** the scopes of the incidents that match no problem, with their direction */
+  others: string[];
+}
+
+/** What a catalog metric reads: its events ('*': every event), its property, its pushed measurement. */
+function metricReads(definition: Record<string, unknown>): string[] {
+  const d = definition as { event?: string | null; property?: string; numerator?: { event?: string }; denominator?: { event?: string }; service?: string; metric?: string; sql?: string };
+  if (d.service && d.metric) return [`${d.service}/${d.metric}`];
+  if (d.sql) return ['$page'];
+  const reads = [d.event, d.numerator?.event, d.denominator?.event, d.property].filter((x): x is string => typeof x === 'string');
+  return d.event === null || (!d.event && !d.numerator) ? ['*', ...reads] : reads;
+}
+
+async function runSeed(seed: number): Promise<SeedResult> {
+  const { pino } = await import('pino');
+  const { loadConfig } = await import('../src/config.js');
+  const { createAppContext } = await import('../src/app-context.js');
+  const { seedDemo } = await import('../src/demo/seed.js');
+  const { DEMO_METRICS } = await import('../src/demo/catalog.js');
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `vigil-demo-noise-${seed}-`));
+  try {
+    const config = loadConfig({}, { dataDir, port: 0, host: '127.0.0.1', logLevel: 'silent', demo: 'false', ingestFlushMs: 200 });
+    // the product's clock stands at the end of the traffic: the demo as a user sees it right after seeding
+    const ctx = await createAppContext(config, pino({ level: 'silent' }), { now: () => END });
+    try {
+      const t0 = performance.now();
+      const demo = await seedDemo(ctx, { days: DAYS, endMs: END, seed });
+      const seedSeconds = (performance.now() - t0) / 1000;
+      const start = END - DAYS * DAY;
+      const readsByMetricId = new Map<number, string[]>();
+      const nameByMetricId = new Map<number, string>();
+      for (const m of DEMO_METRICS) {
+        const id = (await ctx.catalog.byName(demo.project, m.name)).id;
+        readsByMetricId.set(id, metricReads(m.definition as Record<string, unknown>));
+        nameByMetricId.set(id, m.name);
+      }
+      const scopeName = (i: { scopeKey: string; metricId: number | null }) => (i.metricId !== null ? nameByMetricId.get(i.metricId) ?? i.scopeKey : i.scopeKey);
+      const watches = (s: { scopeKey: string; metricId: number | null }): string[] =>
+        s.metricId !== null ? readsByMetricId.get(s.metricId) ?? [] : s.scopeKey.startsWith('event:') ? [s.scopeKey.slice('event:'.length)] : [];
+      const opened = await ctx.incidents.openedBetween(demo.project, start, END + DAY, 'started');
+      const matches = (o: (typeof opened)[number], p: (typeof demo.incidents)[number]) =>
+        o.incident.startedBucket < p.endMs && o.incident.lastBucket + HOUR > p.startMs - HOUR &&
+        o.signals.some((s) => watches(s).some((w) => w === '*' || p.affects.includes(w)));
+      const problems = demo.incidents.map((p) => {
+        const matching = opened.filter((o) => matches(o, p));
+        return { name: p.name, startMs: p.startMs, endMs: p.endMs, incidents: matching.length, scopes: matching.map((o) => scopeName(o.incident)) };
+      });
+      const others = opened.filter((o) => !demo.incidents.some((p) => matches(o, p)));
+      return {
+        seed, seedSeconds, events: demo.events, problems, incidents: opened.length, matching: opened.length - others.length,
+        others: others.map((o) => `${scopeName(o.incident)} ${o.incident.direction ?? ''}`.trim()),
+      };
+    } finally {
+      await ctx.close();
+    }
+  } finally {
+    fs.rmSync(dataDir, { recursive: true, force: true });
   }
-  // event volume as the demo seed ran it (its signals are stored)
-  const events = await ctx.signals.list(project, { scope: 'event', fromMs: start, toMs: END, limit: 500 });
-  const eventOutside = events.signals.filter((s) => !inIncident(s.bucket));
-  await ctx.close();
-  // the series scored, for a closer look
-  fs.mkdirSync('bench/.data', { recursive: true });
-  fs.writeFileSync('bench/.data/demo-noise-series.json', JSON.stringify({ start, end: END, incidents, metrics: scored }));
+}
+
+/** Runs one seed in a child process (its own stores, its own DuckDB) and reads its JSON line. */
+function runChild(seed: number): Promise<SeedResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--one-seed', String(seed)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString('utf8')));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const line = out.trim().split('\n').pop() ?? '';
+      if (code === 0 && line.startsWith('{')) resolve(JSON.parse(line) as SeedResult);
+      else reject(new Error(`seed ${seed}: exit ${code}\n${out}`));
+    });
+  });
+}
+
+function parseSeeds(text: string): number[] {
+  const [from, to] = text.split('-').map(Number);
+  return Array.from({ length: (to ?? from) - from + 1 }, (_, i) => from + i);
+}
+
+const oneSeed = process.argv.indexOf('--one-seed');
+if (oneSeed >= 0) {
+  console.log(JSON.stringify(await runSeed(Number(process.argv[oneSeed + 1]))));
+} else {
+  const seeds = parseSeeds(process.env.SEEDS ?? '1-10');
+  const jobs = Math.max(1, Number(process.env.JOBS ?? 2));
+  const started = performance.now();
+  const results: SeedResult[] = [];
+  const queue = [...seeds];
+  await Promise.all(Array.from({ length: Math.min(jobs, queue.length) }, async () => {
+    for (let seed = queue.shift(); seed !== undefined; seed = queue.shift()) {
+      const r = await runChild(seed);
+      results.push(r);
+      console.error(`seed ${seed}: seeded in ${r.seedSeconds.toFixed(0)} s, ${r.incidents} incidents`);
+    }
+  }));
+  results.sort((a, b) => a.seed - b.seed);
+  const sum = (f: (r: SeedResult) => number) => results.reduce((a, r) => a + f(r), 0);
+  const found = (r: SeedResult) => r.problems.filter((p) => p.incidents > 0).length;
+  const onTarget = (r: SeedResult) => r.problems.every((p) => p.incidents === 1) && r.problems.length === 3 && r.incidents - r.matching <= 2;
+  const day = (ms: number) => new Date(ms).toISOString().slice(5, 13).replace('T', ' ');
+  const otherScopes = new Map<string, number>();
+  for (const r of results) for (const o of r.others) otherScopes.set(o, (otherScopes.get(o) ?? 0) + 1);
+  const matchedScopes = new Map<string, Map<string, number>>();
+  for (const r of results) for (const p of r.problems) for (const s of p.scopes) {
+    const m = matchedScopes.get(p.name) ?? matchedScopes.set(p.name, new Map()).get(p.name)!;
+    m.set(s, (m.get(s) ?? 0) + 1);
+  }
+  const listed = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]).map(([s, n]) => `${s} ${n}`).join(', ');
   console.log(`
 ==== bench:demo-noise ====
-demo seeded in ${seedSeconds.toFixed(1)} s: ${demo.events} events over ${DAYS} days, detection ${JSON.stringify(settings)}
-metric signals outside the injected incidents (inside in brackets):
-${rows.map(([n, out, inside, kinds]) => `  ${n.padEnd(22)} ${String(out).padStart(4)}  (${inside})  ${kinds}`).join('\n')}
-  ${'all metrics'.padEnd(22)} ${String(total).padStart(4)}
-event-volume signals: ${eventOutside.length} outside the incidents, ${events.signals.length - eventOutside.length} inside
+${results.length} seeds, each the demo's ${DAYS} days ending ${new Date(END).toISOString().slice(0, 10)} as seeded by \`vigil demo --seed N\` (demo detection settings, the product's clock at the end);
+incidents: opened by the product in the ${DAYS} days; matching: overlaps an injected problem's window and watches what it moves; recall: problems with an incident
+seed  events  incidents  matching  other  recall  incidents per problem (window start UTC, MM-DD HH)
+${results.map((r) => `${String(r.seed).padStart(4)} ${String(r.events).padStart(7)} ${String(r.incidents).padStart(10)} ${String(r.matching).padStart(9)} ${String(r.incidents - r.matching).padStart(6)}  ${found(r)}/${r.problems.length}    ${r.problems.map((p) => `${p.name} ${p.incidents} (${day(p.startMs)})`).join(', ')}`).join('\n')}
+ all ${String(sum((r) => r.events)).padStart(8)} ${String(sum((r) => r.incidents)).padStart(10)} ${String(sum((r) => r.matching)).padStart(9)} ${String(sum((r) => r.incidents - r.matching)).padStart(6)}  ${sum(found)}/${sum((r) => r.problems.length)}
+per seed: ${(sum((r) => r.incidents) / results.length).toFixed(1)} incidents in ${DAYS} days, ${(sum((r) => r.incidents - r.matching) / results.length).toFixed(1)} matching no problem; precision ${(sum((r) => r.matching) / Math.max(1, sum((r) => r.incidents))).toFixed(2)}, recall ${(sum(found) / Math.max(1, sum((r) => r.problems.length))).toFixed(2)}
+problems found, by name: ${['checkout drop', 'signup spike', 'error burst'].map((n) => `${n} ${results.filter((r) => r.problems.some((p) => p.name === n && p.incidents > 0)).length}/${results.length}`).join(', ')}
+seeds on target (every problem exactly one incident, at most 2 others): ${results.filter(onTarget).length}/${results.length}
+incidents matching a problem, by scope (all seeds; '*' metrics read every event): ${[...matchedScopes].map(([p, m]) => `${p}: ${listed(m)}`).join('; ')}
+incidents matching no problem, by scope and direction (all seeds): ${listed(otherScopes)}
+${((performance.now() - started) / 1000).toFixed(0)} s with ${jobs} jobs
 `);
-} finally {
-  fs.rmSync(dataDir, { recursive: true, force: true });
 }
