@@ -196,7 +196,15 @@ function fillPath(rng: Rng, op: Operation, fx: Fixture, notes: string[], clean =
     if (name === '*') return rng.pick(['track', 'x', '', '../api/projects', 'x'.repeat(3000)]);
     const hostile = !clean && (rng.chance(0.12) || (name !== 'slug' && params[name] === undefined && rng.chance(0.5)));
     if (hostile) {
-      const v = rng.chance(0.8) ? rng.pick(HOSTILE_PARAMS) : encodeURIComponent(hostileString(rng).replace(/[\ud800-\udfff]/g, 'x'));
+      let v = rng.chance(0.8) ? rng.pick(HOSTILE_PARAMS) : encodeURIComponent(hostileString(rng).replace(/[\ud800-\udfff]/g, 'x'));
+      const ids = /\/keys\/\{id\}/.test(op.path) ? fx.protectedIds.keys : /\{userId\}|\/users\/\{id\}/.test(op.path) ? fx.protectedIds.users : [];
+      let coerced = NaN;
+      try {
+        coerced = Number(decodeURIComponent(v).trim());
+      } catch {
+        // not decodable: not a number either
+      }
+      if (ids.includes(coerced) || ids.includes(Math.trunc(coerced))) v = '0';
       notes.push(`param ${name}=${v.slice(0, 40)}`);
       return v;
     }

@@ -73,7 +73,8 @@ interface Answer {
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 
-function send(base: string, method: string, path: string, headers: Record<string, string>, body: Buffer | undefined, timeoutMs: number): Promise<Answer> {
+/** One request; `fresh`: on a connection of its own (a probe must not inherit a kept-alive socket the server just closed). */
+function send(base: string, method: string, path: string, headers: Record<string, string>, body: Buffer | undefined, timeoutMs: number, fresh = false): Promise<Answer> {
   return new Promise((resolve) => {
     const url = new URL(base);
     let done = false;
@@ -82,7 +83,7 @@ function send(base: string, method: string, path: string, headers: Record<string
     };
     let req: http.ClientRequest;
     try {
-      req = http.request({ host: url.hostname, port: url.port, method, path, headers: body ? { ...headers, 'content-length': String(body.length) } : headers, agent, timeout: timeoutMs }, (res) => {
+      req = http.request({ host: url.hostname, port: url.port, method, path, headers: body ? { ...headers, 'content-length': String(body.length) } : headers, agent: fresh ? false : agent, timeout: timeoutMs }, (res) => {
         const chunks: Buffer[] = [];
         // a stream (the live view) stays open: its status is the answer
         if (String(res.headers['content-type'] ?? '').startsWith('text/event-stream')) {
@@ -211,8 +212,12 @@ function recordAck(w: World, r: FuzzRequest, answer: Answer): Failure | null {
   return null;
 }
 
+/** null when /health answers 200 (asked twice, a second apart, on fresh connections), else what it answered. */
 async function health(url: string): Promise<string | null> {
-  const a = await send(url, 'GET', '/health', {}, undefined, 5_000);
+  let a = await send(url, 'GET', '/health', {}, undefined, 5_000, true);
+  if (a.status === 200) return null;
+  await new Promise((res) => setTimeout(res, 1_000));
+  a = await send(url, 'GET', '/health', {}, undefined, 5_000, true);
   return a.status === 200 ? null : `GET /health answered ${a.status}`;
 }
 
@@ -303,7 +308,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzSummary> {
       }
       // the worst answer of a burst speaks for it
       const a = answers.find((x) => typeof x.status !== 'number' || x.status >= 500) ?? answers[0];
-      if (world.server.exit || (typeof a.status === 'string' && a.status.startsWith('ERR') && !(await send(world.server.url, 'GET', '/health', {}, undefined, 2_000).then((h) => h.status === 200)))) {
+      if (world.server.exit || (typeof a.status === 'string' && a.status.startsWith('ERR') && (await health(world.server.url)) !== null)) {
         // give the exit event a moment to arrive, then restart once for all the workers
         await Promise.race([world.server.exited, new Promise((res) => setTimeout(res, 2_000))]);
         if (world.server.exit && w === world) {

@@ -41,6 +41,8 @@ export interface Fixture {
   scratchEmails: string[];
   /** invitation tokens (of several projects) for one e-mail without an account */
   sameEmailTokens: string[];
+  /** the principals' users and keys: no path parameter names them (not even as "+1" or "1.0"), so the run keeps its callers */
+  protectedIds: { users: number[]; keys: number[] };
 }
 
 /** Seeds a fresh data folder through the app's services (the server is not running yet). */
@@ -63,7 +65,8 @@ export async function seedWorld(dataDir: string): Promise<Fixture> {
     await ctx.memberships.grant(scratch.id, viewer.id, 'viewer');
 
     const key = async (projectId: number, scopes: ('ingest' | 'read' | 'write' | 'admin')[]) => ctx.apiKeys.create({ projectId, scopes });
-    const keys = { ingest: (await key(main.id, ['ingest'])).secret, ingestOther: (await key(other.id, ['ingest'])).secret, read: (await key(main.id, ['read'])).secret };
+    const principalKeys = [await key(main.id, ['ingest']), await key(other.id, ['ingest']), await key(main.id, ['read'])];
+    const keys = { ingest: principalKeys[0].secret, ingestOther: principalKeys[1].secret, read: principalKeys[2].secret };
     const spareKeys = [await key(main.id, ['read']), await key(main.id, ['ingest'])];
 
     const session = async (u: { id: number; email: string }): Promise<Session> => {
@@ -143,6 +146,7 @@ export async function seedWorld(dataDir: string): Promise<Fixture> {
       objects,
       scratchEmails: ['scratch@fuzz.test', 'nobody@fuzz.test', 'invitee0@fuzz.test'],
       sameEmailTokens: sameEmail,
+      protectedIds: { users: [owner.id, editor.id, viewer.id], keys: principalKeys.map((k) => k.key.id) },
     };
   } finally {
     await ctx.close();
