@@ -19,8 +19,18 @@ import { DeliveryStore } from '../../src/alerts/deliveries.js';
 
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
-/** 13:00 UTC two days ago: the drop lands in the shop's busy afternoon, in the real past */
-const T = Math.floor(Date.now() / (24 * HOUR)) * 24 * HOUR - 2 * 24 * HOUR + 13 * HOUR;
+/**
+ * 13:00 UTC on the latest Tuesday to Friday at least two days ago: the drop lands in the shop's
+ * busy afternoon, in the real past. Not on a weekend nor the Monday after it: the demo's weekends
+ * are 40 % quieter, and how detection reads a weekend (issue 17) is not what this test is about;
+ * on a Saturday or Sunday it opened event-volume incidents beside the drop's, and on a Monday the
+ * drop's event signal did not join it, so the test failed three days a week.
+ */
+const T = (() => {
+  let day = Math.floor(Date.now() / (24 * HOUR)) * 24 * HOUR - 2 * 24 * HOUR;
+  while ([0, 1, 6].includes(new Date(day).getUTCDay())) day -= 24 * HOUR;
+  return day + 13 * HOUR;
+})();
 const DROP_HOURS = 4;
 const SECRET = 'whsec-e2e-0123456789';
 
