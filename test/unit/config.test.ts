@@ -45,6 +45,7 @@ describe('config', () => {
       invitationDays: 7,
       signinRateLimit: 20,
       ingestRateLimit: 6000,
+      keyFailureRateLimit: 30,
       passwordScryptLogN: 16,
       alertsAllowPrivateUrls: false,
       alertsAllowHttp: true,
