@@ -1,7 +1,8 @@
 /**
  * Hostile requests for every route: the operations of the OpenAPI document plus the /v1 aliases it
- * hides. A request is a pure function of the seed and its index (the fixture is seeded the same
- * way each run), so `--seed S --only N` replays one; credentials are filled in when it is sent.
+ * hides. A request is a function of the seed and its index (the fixture is seeded the same way each
+ * run: the same ids, new secrets), so `--seed S --only N` sends it again; sessions are filled in when
+ * it is sent.
  */
 import zlib from 'node:zlib';
 import { Rng } from './prng.js';
@@ -270,7 +271,8 @@ export interface Generator {
 }
 
 export function makeGenerator(doc: OpenApi, fixture: Fixture, seed: number): Generator {
-  const resolve = (ref: string): JsonSchema => ref.replace(/^#\//, '').split('/').reduce<any>((o, k) => o?.[k], doc) ?? {};
+  const resolve = (ref: string): JsonSchema =>
+    (ref.replace(/^#\//, '').split('/').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), doc) ?? {}) as JsonSchema;
   return { ops: operationsOf(doc), fixture, seed, resolve };
 }
 
