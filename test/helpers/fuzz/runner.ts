@@ -351,6 +351,8 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzSummary> {
   } finally {
     if (!w.server.exit) await stopServer(w.server);
     agent.destroy();
+    // settle() removed it, unless the run broke off
+    if (!opts.keepData) fs.rmSync(w.dataDir, { recursive: true, force: true });
   }
   summary.durationMs = Math.round(performance.now() - started);
   summary.requestsPerSecond = Math.round((summary.sent / summary.durationMs) * 1000);
