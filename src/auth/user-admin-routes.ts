@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../app-context.js';
-import { ErrorBody, errorResponses } from '../http-schemas.js';
+import { ErrorBody, RowId, errorResponses } from '../http-schemas.js';
 import { userOf } from './access.js';
 import { linkOrigin } from './mailer.js';
 import type { UserSummary } from './user-admin.js';
@@ -19,7 +19,7 @@ const userForAdmin = (u: UserSummary): UserAdminApi => ({
   id: u.id, email: u.email, name: u.name, isAdmin: u.isAdmin, disabledAt: isoOrNull(u.disabledAt), lockedUntil: isoOrNull(u.lockedUntil),
   lastSignInAt: isoOrNull(u.lastSignInAt), projects: u.projects, createdAt: iso(u.createdAt),
 });
-const UserParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
+const UserParams = Type.Object({ id: RowId() });
 
 export async function userAdminRoutes(root: FastifyInstance, { ctx }: { ctx: AppContext }) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();

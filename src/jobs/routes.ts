@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../app-context.js';
 import { projectOf } from '../auth/access.js';
-import { ErrorBody, SlugParams, errorResponses } from '../http-schemas.js';
+import { ErrorBody, RowId, SlugParams, errorResponses } from '../http-schemas.js';
 import { notFound } from '../errors.js';
 import type { Job } from './queue.js';
 import { JOB_STATUSES, JobSchema, type JobApi } from './schemas.js';
@@ -44,7 +44,7 @@ export async function jobRoutes(root: FastifyInstance, { ctx }: { ctx: AppContex
     schema: {
       tags: ['jobs'],
       summary: 'Run a dead job again, now, with all its attempts (409 when it is not dead, or an equal job is queued or running)',
-      params: Type.Object({ slug: Type.String(), id: Type.Integer({ minimum: 1 }) }),
+      params: Type.Object({ slug: Type.String(), id: RowId() }),
       response: { 200: JobSchema, ...errorResponses, 409: ErrorBody },
     },
   }, async (request) => {

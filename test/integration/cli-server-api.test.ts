@@ -108,7 +108,9 @@ describe('the CLI while a server runs', () => {
     ok(listViaApi, 'metrics list --url');
     await t.app.close();
     await t.ctx.close();
-    const [local, listLocal] = await Promise.all([vigil(['export', '--project', 'shop']), vigil(['metrics', 'list', '--project', 'shop'])]);
+    // one after the other: only one process at a time may open the DuckDB file
+    const local = await vigil(['export', '--project', 'shop']);
+    const listLocal = await vigil(['metrics', 'list', '--project', 'shop']);
     ok(local, 'export of the stopped server');
     ok(listLocal, 'metrics list of the stopped server');
     assert.equal(viaApi.stdout, local.stdout);
