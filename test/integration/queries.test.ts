@@ -777,3 +777,30 @@ describe('time zones: counts and distinct users per local bucket equal an Intl-b
     });
   }
 });
+
+describe('properties with odd names: "", "*" and "a/b" are read as the names they are', () => {
+  let t: TestApp;
+  const at = Date.UTC(2026, 3, 1, 10);
+  before(async () => {
+    t = await startTestApp();
+    const batch = [
+      ...Array.from({ length: 3 }, (_, i) => ({ properties: { '': 'empty', '*': 'star', 'a/b': 'slash', plan: 'pro' }, messageId: `odd-${i}` })),
+      { properties: { '': 'other', plan: 'free' }, messageId: 'odd-3' },
+    ].map((e) => ({ type: 'track', event: 'Odd', userId: 'u1', timestamp: new Date(at).toISOString(), ...e }));
+    assert.equal((await postJson(`${t.url}/v1/batch`, { batch }, basic(t.writeKey))).status, 200);
+    await t.ctx.flush();
+  });
+  after(() => t?.close());
+
+  test('value shares (the drift check) and breakdowns', async () => {
+    const shares = (property: string) => t.ctx.events.valueShares({ projectId: t.project.id, event: 'Odd', property, fromMs: at, toMs: at + 3_600_000, limit: 10 });
+    assert.deepEqual(await shares(''), [{ value: 'empty', count: 3 }, { value: 'other', count: 1 }]);
+    assert.deepEqual(await shares('*'), [{ value: 'star', count: 3 }], 'a * is a name, not every property');
+    assert.deepEqual(await shares('a/b'), [{ value: 'slash', count: 3 }]);
+    for (const [breakdown, want] of [['*', [['star', 3], ['$none', 1]]], ['a/b', [['slash', 3], ['$none', 1]]]] as const) {
+      const r = await getJson(`${t.url}/api/projects/shop/timeseries?${new URLSearchParams({ interval: '1d', breakdown, from: new Date(at - 3_600_000).toISOString(), to: new Date(at + 3_600_000).toISOString() })}`, t.readKey);
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.deepEqual(r.body.series.map((s: { key: string; total: number }) => [s.key, s.total]), want, breakdown);
+    }
+  });
+});

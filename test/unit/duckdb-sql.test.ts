@@ -72,10 +72,12 @@ describe('what the builders guarantee', () => {
     }
   });
 
-  test('propertyPath quotes the whole name as one key', () => {
-    assert.equal(propertyPath('plan'), '$."plan"');
-    assert.equal(propertyPath('a.b'), '$."a.b"');
-    assert.equal(propertyPath('we"ird'), '$."we\\"ird"');
+  test('propertyPath takes the whole name as one key (a JSON Pointer)', () => {
+    assert.equal(propertyPath('plan'), '/plan');
+    assert.equal(propertyPath('a.b'), '/a.b');
+    assert.equal(propertyPath('we"ird'), '/we"ird');
+    assert.equal(propertyPath(''), '/');
+    assert.equal(propertyPath('a/b~c'), '/a~1b~0c');
   });
 
   test('int() accepts safe integers and rejects anything else', () => {

@@ -15,9 +15,12 @@ export function int(n: number): string {
   return String(n);
 }
 
-/** A JSON path for one top-level property key, quoted so any characters are safe. */
+/**
+ * One top-level property key as a JSON Pointer (`/key`, with `~` and `/` escaped): it takes any
+ * name as it is, where a JSONPath (`$."key"`) fails for the empty name and reads `*` as a wildcard.
+ */
 export function propertyPath(key: string): string {
-  return '$.' + JSON.stringify(key);
+  return '/' + key.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
 /**
