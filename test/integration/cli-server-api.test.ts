@@ -7,13 +7,11 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { TEST_EVENTS, basic, send, startTestApp, type TestApp } from '../helpers/app.js';
+import { assertOk as ok, runVigil, type Run } from '../helpers/vigil-cli.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MINUTE = 60_000;
 const START = Date.parse('2026-04-01T00:00:00Z');
 const MESSAGES = Array.from({ length: 120 }, (_, i) => ({
@@ -21,31 +19,13 @@ const MESSAGES = Array.from({ length: 120 }, (_, i) => ({
   timestamp: new Date(START + i * MINUTE).toISOString(), properties: { i, plan: i % 3 ? 'pro' : 'free' },
 }));
 
-interface Run { code: number | null; stdout: string; stderr: string }
-
 describe('the CLI while a server runs', () => {
   let t: TestApp;
   const out = (name: string) => path.join(t.dataDir, name);
 
-  /** `vigil <args>` on the server's data directory, with no VIGIL_* variable from the outside but `env`. */
-  function vigil(args: string[], env: Record<string, string> = {}): Promise<Run> {
-    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VIGIL_')));
-    const databaseUrl = t.ctx.config.databaseUrl ? { VIGIL_DATABASE_URL: t.ctx.config.databaseUrl } : {};
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, env: { ...clean, VIGIL_DATA_DIR: t.dataDir, ...databaseUrl, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-      child.on('error', reject);
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        resolve({ code, stdout, stderr });
-      });
-    });
-  }
-  const ok = (r: Run, what: string) => assert.equal(r.code, 0, `${what} failed:\n${r.stdout}\n${r.stderr}`);
+  /** `vigil <args>` on the server's data directory (and its PostgreSQL database, when it has one) */
+  const vigil = (args: string[], env: Record<string, string> = {}) =>
+    runVigil(t.dataDir, args, { ...(t.ctx.config.databaseUrl ? { VIGIL_DATABASE_URL: t.ctx.config.databaseUrl } : {}), ...env });
   /** exit 1 and one line on stderr matching `message`, no stack trace */
   const oneLine = (r: Run, message: RegExp, what: string) => {
     assert.equal(r.code, 1, `${what}: ${r.stderr}`);

@@ -5,46 +5,15 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { clickhouseSkip, tempDir, testClickHouseUrl } from '../helpers/app.js';
 import { dropClickHouseDatabase } from '../../src/storage/events/clickhouse.js';
+import { assertOk as ok, runVigil as vigil } from '../helpers/vigil-cli.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DAY = 86_400_000;
 const CLICKHOUSE_SKIP = await clickhouseSkip();
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `vigil <args>` with VIGIL_DATA_DIR=dataDir and no other VIGIL_* variable from the outside. */
-function vigil(dataDir: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VIGIL_')));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-      cwd: ROOT,
-      env: { ...clean, VIGIL_DATA_DIR: dataDir, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-const ok = (r: Run, what: string) => assert.equal(r.code, 0, `${what} failed:\n${r.stdout}\n${r.stderr}`);
 const readNdjson = (file: string) => fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>);
 
 /** 500 valid Segment messages of several types; one has a time two days in the future. */
