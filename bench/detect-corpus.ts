@@ -41,6 +41,8 @@ export interface CorpusSeries {
   starts: number[];
   /** null: a gap (a bucket never collected; a ratio over no denominator; a sum over no rows) */
   values: (number | null)[];
+  /** the samples behind each value where the product knows them: a ratio's tries, a sum's orders */
+  samples?: (number | null)[];
   windows: LabelledWindow[];
 }
 
@@ -127,6 +129,7 @@ const counts = (rng: Rng, rate: number[], phi: number) => rate.map((l) => count(
 
 interface Made {
   values: (number | null)[];
+  samples?: (number | null)[];
   windows: LabelledWindow[];
   valueKind?: ValueKind;
   range?: SeriesShape;
@@ -234,7 +237,7 @@ export const SHAPES = {
       const start = busyStart(rng, Math.min(hours, 10));
       const factor = uniform(rng, 0.1, 0.3);
       const values = tries.map((n, i) => (n === 0 ? null : binomial(rng, n, i >= start && i < start + hours ? p * factor : p) / n));
-      return { values, windows: [{ start, end: start + hours, what: 'conversion drop' }], valueKind: 'fraction', range: 'ratio' };
+      return { values, samples: tries, windows: [{ start, end: start + hours, what: 'conversion drop' }], valueKind: 'fraction', range: 'ratio' };
     },
   },
   'heavy-tailed-sum': {
@@ -246,13 +249,13 @@ export const SHAPES = {
       const start = busyStart(rng, hours);
       multiply(rate, start, start + hours, uniform(rng, 0, 0.1));
       const sigma = uniform(rng, 0.8, 1.5);
-      const values = rate.map((l) => {
-        const n = poisson(rng, l);
+      const orders = rate.map((l) => poisson(rng, l));
+      const values = orders.map((n) => {
         let sum = 0;
         for (let k = 0; k < n; k++) sum += 40 * Math.exp(sigma * normal(rng));
         return n === 0 ? null : Math.round(sum * 100) / 100;
       });
-      return { values, windows: [{ start, end: start + hours, what: 'revenue drop' }], valueKind: 'fraction', range: 'any' };
+      return { values, samples: orders, windows: [{ start, end: start + hours, what: 'revenue drop' }], valueKind: 'fraction', range: 'any' };
     },
   },
   'count-with-gaps': {
@@ -286,7 +289,7 @@ export function corpusForSeed(seed: number, perShape: number): CorpusSeries[] {
       // each series has its own stream: adding a shape leaves the others as they were
       const rng = mulberry32(hash(`${name}#${seed}.${k}`));
       const made = shape.make(rng);
-      out.push({ id: `${name}#${seed}.${k}`, shape: name, valueKind: made.valueKind ?? 'count', range: made.range ?? 'count', starts, values: made.values, windows: made.windows });
+      out.push({ id: `${name}#${seed}.${k}`, shape: name, valueKind: made.valueKind ?? 'count', range: made.range ?? 'count', starts, values: made.values, samples: made.samples, windows: made.windows });
     }
   }
   return out;

@@ -36,7 +36,7 @@ const overlaps = (e: Pick<Episode, 'start' | 'end'>, w: LabelledWindow) => e.sta
 /** The series' first `n` buckets, as a metric collected up to the close of bucket n - 1. */
 function prefix(s: CorpusSeries, n: number): BucketSeries {
   const values = s.values.slice(0, n);
-  return { starts: s.starts.slice(0, n), values, valueKind: s.valueKind, range: naturalRange(s.range, values) };
+  return { starts: s.starts.slice(0, n), values, samples: s.samples?.slice(0, n), valueKind: s.valueKind, range: naturalRange(s.range, values) };
 }
 
 /** Every signal of the whole series, scored once it is all in (a backfill, or a look back later). */

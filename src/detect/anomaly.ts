@@ -1,46 +1,78 @@
 /**
  * The seasonal anomaly detector: pure functions over one series, strictly causal (a bucket's
  * score uses only the buckets before it), so live detection and backtests give the same answers.
- * See ../shared/detection.md for the behaviour and its scenarios.
+ * See ../shared/detection.md for the behaviour and its scenarios, and the README's detection
+ * section for where this departs from it.
  *
- * Per bucket: a baseline (the same phase in earlier cycles scaled by the current level, or a
- * rolling median for young or non-seasonal series) gives the expected value and a robust spread
- * (MAD); a pooled spread (the typical residual of all recent buckets, whatever their phase) keeps
- * the few same-phase values from reading a noisy series as a quiet one; floors keep tiny noise
- * quiet; z = (actual - expected) / spread; the band is expected ± threshold × spread, and a bucket
- * is an anomaly exactly when it lies outside the band.
+ * Per bucket:
+ * - an expected value from a baseline: the same hour of the week in earlier weeks scaled by the
+ *   current level (from 3 weeks on); before that the same hour of earlier days, corrected by
+ *   day-of-week factors learnt with shrinkage from the first week on (./day-of-week.ts), so a
+ *   weekend is not a drop; for the first days a rolling median of one whole cycle;
+ * - a noise model that turns the sample size behind the bucket into a spread (./noise.ts):
+ *   Poisson for counts, binomial for ratios over their denominator, a log scale for heavy-tailed
+ *   sums and averages over their rows, a robust relative spread when nothing is known;
+ * - a dispersion φ that scales that spread to what the series actually does: the robust variance
+ *   of its recent normalised residuals, at least 1;
+ * - z on the model's variance-stabilised scale; the band is the expected value ± threshold spreads
+ *   on that scale, mapped back (so a count's band is asymmetric, as Poisson noise is).
+ *
+ * A bucket is an anomaly when it lies outside the band, or when it belongs to a sustained run on
+ * one side whose combined z (Stouffer) passes the threshold. Anomalies do not teach the baseline:
+ * their value is replaced by the expected one for every later bucket's baseline and dispersion,
+ * so the end of an incident is not a new one; a deviation that lasts a whole cycle is accepted as
+ * the new normal (a level shift) and learnt from then on.
  */
+import { dayOfWeekFactors, type DayFactors } from './day-of-week.js';
+import { modelFor, noise, type NoiseModel } from './noise.js';
 
 export type ValueKind = 'count' | 'fraction';
 export type Sensitivity = 'low' | 'medium' | 'high' | { z: number };
 export type Direction = 'spike' | 'drop';
+export type { NoiseModel } from './noise.js';
 
 /** |z| at which a bucket is flagged, per sensitivity */
 export const THRESHOLDS = { high: 3, medium: 4, low: 5 } as const;
-/** seasonal periods (in buckets) per interval, shortest first */
+/** seasonal periods (in buckets) per interval, shortest first: a day and a week */
 export const PERIODS: Record<string, number[]> = { '5m': [288, 2016], '15m': [96, 672], '1h': [24, 168], '6h': [4, 28], '1d': [7], '1w': [] };
-/** whole cycles that must precede a bucket before its period is used */
-const MIN_CYCLES = 3;
+/** whole weeks that must precede a bucket before the weekly period is used */
+const WEEKLY_MIN_CYCLES = 3;
+/** whole days before the day-of-week corrected daily baseline is used */
+const DAILY_MIN_CYCLES = 2;
 /** earlier cycles compared per bucket: enough for a stable median, few enough to follow change */
 const MAX_CYCLES = 8;
-/** the spread never goes below these shares of the expected value (or of the level, if larger): 5 % seasonal, 3 % rolling */
-const RELATIVE_FLOOR = { seasonal: 0.05, rolling: 0.03 } as const;
-/** a count's spread is at least 1, and at least √expected (Poisson) */
-const COUNT_ABSOLUTE_FLOOR = 1;
+/** relative error of any baseline, at least (3 %): no series is forecast better than this */
+const MODEL_FLOOR = 0.03;
 /** 1.4826 × MAD estimates a standard deviation for normal data */
 const MAD_SCALE = 1.4826;
-/** the pooled spread reads the residuals of this many of the shortest cycles (a week, hourly) */
+/** the dispersion reads the normalised residuals of this many of the shortest cycles (a week, hourly) */
 const POOL_CYCLES = 7;
-/** a count series whose maximum is below this share of the minimum expected value is skipped */
-const SKIP_BELOW_SHARE = 0.5;
+/** residuals needed before the dispersion is estimated rather than assumed */
+const POOL_MIN = 24;
+/** the dispersion assumed before that, for Poisson and binomial series (for others nothing fires yet) */
+const YOUNG_DISPERSION = 3;
+/** a bucket takes part in a sustained run when it is at least this many spreads off */
+const RUN_MIN_Z = 1;
+/** the longest run whose combined z is considered; also how long a residual waits before it joins the dispersion pool */
+const RUN_MAX_BUCKETS = 12;
+/** a bucket with fewer samples behind it than this never fires (counts: the larger of actual and expected) */
+export const DEFAULT_MIN_SAMPLES = 10;
 
 export interface DetectorOptions {
   /** seasonal periods in buckets (see PERIODS) */
   periods: number[];
   valueKind: ValueKind;
+  /** samples behind each bucket: events, a ratio's denominator, a sum's rows (absent: unknown) */
+  samples?: (number | null | undefined)[];
+  /** the noise model; by default chosen from the value kind, the samples and the values (noise.ts) */
+  model?: NoiseModel;
   sensitivity?: Sensitivity;
-  /** count-shaped series: buckets expected below this are never flagged (default 50) */
+  /** a bucket with fewer samples than this never fires (default DEFAULT_MIN_SAMPLES) */
+  minSamples?: number;
+  /** @deprecated the old name of minSamples */
   minExpected?: number;
+  /** buckets from the series' first bucket back to the start of its day (its position in the day), so day-of-week factors read whole days */
+  dayOffset?: number;
   /** rolling baseline: buckets used (default 14) and needed (default 7) */
   rollingWindow?: number;
   minHistory?: number;
@@ -57,12 +89,18 @@ export interface ScoredPoint {
   z: number;
   /** |z| / (|z| + threshold): 0.5 at the band's edge; 0 when the bucket cannot be flagged */
   score: number;
+  /** outside the band, or part of a sustained run past the threshold */
   isAnomaly: boolean;
-  /** whether this bucket may be flagged at all (not below the minimum expected count, not 0 against 0) */
+  /** whether this bucket may be flagged at all (enough samples, a known spread, not 0 against 0) */
   flaggable: boolean;
   direction: Direction | null;
-  baseline: 'seasonal' | 'rolling' | 'none';
+  baseline: 'seasonal' | 'daily' | 'rolling' | 'none';
   settling: boolean;
+  /** the samples behind the bucket (counts: the larger of actual and expected), null when unknown */
+  samples: number | null;
+  model: NoiseModel;
+  /** flagged as part of a sustained run rather than on its own */
+  sustained: boolean;
 }
 
 export function thresholdOf(s: Sensitivity = 'medium'): number {
@@ -70,8 +108,8 @@ export function thresholdOf(s: Sensitivity = 'medium'): number {
 }
 
 /**
- * The k-th smallest of xs[0..n) (quickselect, Hoare partition); reorders `xs`. For the pooled
- * spread, whose windows hold hundreds of values: sorting them at every refresh would be slow.
+ * The k-th smallest of xs[0..n) (quickselect, Hoare partition); reorders `xs`. For the dispersion
+ * pool, whose windows hold hundreds of values: sorting them at every refresh would be slow.
  */
 export function select(xs: Float64Array | number[], n: number, k: number): number {
   let lo = 0, hi = n - 1;
@@ -105,9 +143,11 @@ function median(xs: number[]): number {
   return xs.length % 2 ? xs[m] : (xs[m - 1] + xs[m]) / 2;
 }
 
-function mad(xs: number[], center: number): number {
+/** MAD_SCALE × the median absolute deviation from `center`, relative to it (0 when it is 0); reuses `xs`. */
+function relativeSpread(xs: number[], center: number): number {
+  if (!center) return 0;
   for (let i = 0; i < xs.length; i++) xs[i] = Math.abs(xs[i] - center);
-  return median(xs);
+  return (MAD_SCALE * median(xs)) / Math.abs(center);
 }
 
 /**
@@ -118,118 +158,252 @@ export function cleanSeries(values: (number | null | undefined)[]): (number | nu
   return values.map((v) => (typeof v === 'number' && Number.isFinite(v) ? v : null));
 }
 
-/**
- * The level at t: the mean of the cycle before it (a day for the daily period; a week for the
- * weekly one, so a quiet weekend does not read as a level of zero on Monday morning).
- */
-function levelAt(prefix: { sum: number[]; count: number[] }, t: number, period: number): number | null {
-  const from = Math.max(0, t - period);
-  const n = prefix.count[t] - prefix.count[from];
-  return n ? (prefix.sum[t] - prefix.sum[from]) / n : null;
+interface Expectation {
+  kind: 'seasonal' | 'daily' | 'rolling';
+  expected: number;
+  /** the typical magnitude of the series here (a mostly-zero series still has a scale) */
+  level: number;
+  /** the baseline's own relative error */
+  error: number;
 }
 
-/** Baseline for bucket i from earlier buckets only; null when the history is too short. */
-function baselineAt(values: (number | null)[], prefix: { sum: number[]; count: number[] }, i: number, o: Required<Omit<DetectorOptions, 'sensitivity'>>) {
-  // the longest period with enough whole cycles before i (periods are sorted longest first)
-  let period = 0;
-  for (const p of o.periods) if (i >= MIN_CYCLES * p) { period = p; break; }
-  if (period) {
-    const level = levelAt(prefix, i, period);
+/**
+ * Expected values of one series from its earlier buckets. `xs` is read as it stands when asked:
+ * the scorer overwrites anomalies in it with their expected values, so they teach nothing.
+ */
+class Baseline {
+  private sum = [0];
+  private count = [0];
+  private factors: DayFactors | null = null;
+  private factorsDay = -1;
+
+  constructor(
+    private xs: (number | null)[],
+    private o: { periods: number[]; day: number; week: number; dayOffset: number; rollingWindow: number; minHistory: number; isCount: boolean },
+  ) {}
+
+  /** Appends prefix sums up to bucket i (exclusive) and redoes them from `from` on (after anomalies were overwritten). */
+  sync(i: number, from = i): void {
+    const start = Math.min(from, this.sum.length - 1);
+    this.sum.length = start + 1;
+    this.count.length = start + 1;
+    for (let j = start; j < i; j++) {
+      const v = this.xs[j];
+      this.sum.push(this.sum[j] + (v ?? 0));
+      this.count.push(this.count[j] + (v === null ? 0 : 1));
+    }
+  }
+
+  /** The mean of the `period` buckets before t (a week for the weekly baseline, so a quiet weekend is not a level of zero on Monday). */
+  private levelAt(t: number, period: number): number | null {
+    const from = Math.max(0, t - period);
+    const n = this.count[t] - this.count[from];
+    return n ? (this.sum[t] - this.sum[from]) / n : null;
+  }
+
+  at(i: number): Expectation | null {
+    const { week, day } = this.o;
+    if (week && i >= WEEKLY_MIN_CYCLES * week) {
+      const e = this.seasonal(i, week);
+      if (e) return e;
+    }
+    if (week && day && i >= DAILY_MIN_CYCLES * day) {
+      const e = this.daily(i);
+      if (e) return e;
+    }
+    return this.rolling(i);
+  }
+
+  /** The same phase in earlier cycles, each as a ratio to its cycle's level, times the current level. */
+  private seasonal(i: number, period: number): Expectation | null {
+    const level = this.levelAt(i, period);
     const ratios: number[] = [];
     for (let k = 1; k <= MAX_CYCLES && i - k * period >= 0; k++) {
-      const past = values[i - k * period];
-      const pastLevel = levelAt(prefix, i - k * period, period);
+      const past = this.xs[i - k * period];
+      const pastLevel = this.levelAt(i - k * period, period);
       if (past === null || pastLevel === null || pastLevel === 0) continue;
       ratios.push(past / pastLevel);
     }
-    if (level !== null && ratios.length >= MIN_CYCLES - 1) {
-      const r = median(ratios);
-      // mad() reuses the array: the ratios are not needed after this
-      return { kind: 'seasonal' as const, expected: r * level, level, spread: MAD_SCALE * mad(ratios, r) * Math.abs(level) };
-    }
+    if (level === null || ratios.length < WEEKLY_MIN_CYCLES - 1) return null;
+    const n = ratios.length;
+    const r = median(ratios);
+    return { kind: 'seasonal', expected: r * level, level, error: medianError(relativeSpread(ratios, r), n) };
   }
-  // a young series of a seasonal interval is scored only after one whole cycle, against that
-  // cycle, so its rhythm is in the spread rather than flagged
-  const cycle = o.periods.length ? o.periods[o.periods.length - 1] : 0;
-  const window = Math.max(o.rollingWindow, cycle);
-  const recent: number[] = [];
-  for (let j = i - 1; j >= 0 && recent.length < window; j--) if (values[j] !== null) recent.push(values[j]!);
-  if (recent.length < Math.max(o.minHistory, cycle)) return null;
-  let sum = 0;
-  for (const v of recent) sum += v;
-  const m = median(recent);
-  return { kind: 'rolling' as const, expected: m, level: sum / recent.length, spread: MAD_SCALE * mad(recent, m) };
+
+  /** The same phase of the last days, each divided by its day-of-week factor, times today's factor. */
+  private daily(i: number): Expectation | null {
+    const { day } = this.o;
+    const today = Math.floor((i + this.o.dayOffset) / day);
+    if (today !== this.factorsDay) {
+      this.factors = dayOfWeekFactors(this.xs, i - ((i + this.o.dayOffset) % day), day, this.o.dayOffset, this.o.isCount);
+      this.factorsDay = today;
+    }
+    const f = this.factors!;
+    const dowOf = (t: number) => Math.floor((t + this.o.dayOffset) / day) % 7;
+    const deseasoned: number[] = [];
+    for (let k = 1; k <= 7 && i - k * day >= 0; k++) {
+      const past = this.xs[i - k * day];
+      if (past !== null) deseasoned.push(past / f.factor[dowOf(i - k * day)]);
+    }
+    if (deseasoned.length < DAILY_MIN_CYCLES) return null;
+    const n = deseasoned.length;
+    const m = median(deseasoned);
+    const level = this.levelAt(i, day) ?? 0;
+    const dow = dowOf(i);
+    const error = Math.sqrt(medianError(relativeSpread(deseasoned, m), n) ** 2 + f.variance[dow]);
+    return { kind: 'daily', expected: m * f.factor[dow], level, error };
+  }
+
+  /** A young series: the median of the last whole cycle (or rolling window), whose rhythm is in its error. */
+  private rolling(i: number): Expectation | null {
+    const window = Math.max(this.o.rollingWindow, this.o.day);
+    const recent: number[] = [];
+    for (let j = i - 1; j >= 0 && recent.length < window; j--) if (this.xs[j] !== null) recent.push(this.xs[j]!);
+    if (recent.length < Math.max(this.o.minHistory, this.o.day)) return null;
+    let sum = 0;
+    for (const v of recent) sum += Math.abs(v);
+    const m = median(recent);
+    const level = sum / recent.length;
+    return { kind: 'rolling', expected: m, level, error: m ? relativeSpread(recent, m) : 1 };
+  }
+}
+
+/** The relative error of a median of n values whose own relative spread is `spread` (1.25 σ / √n). */
+function medianError(spread: number, n: number): number {
+  return (1.25 * spread) / Math.sqrt(n);
 }
 
 /** Scores every bucket of a series (gaps are skipped: they are neither scored nor used). */
 export function scoreSeries(input: (number | null | undefined)[], opts: DetectorOptions): ScoredPoint[] {
-  const o = { minExpected: 50, rollingWindow: 14, minHistory: 7, settlingBuckets: 0, ...opts, periods: [...opts.periods].sort((a, b) => b - a) };
+  const periods = [...opts.periods].sort((a, b) => a - b);
+  const week = periods.length ? periods[periods.length - 1] : 0;
+  const day = periods.length > 1 ? periods[0] : week ? week / 7 : 0;
   const threshold = thresholdOf(opts.sensitivity);
+  const minSamples = opts.minSamples ?? opts.minExpected ?? DEFAULT_MIN_SAMPLES;
+  const settlingFrom = input.length - (opts.settlingBuckets ?? 0);
   const values = cleanSeries(input);
-  const isCount = o.valueKind === 'count';
-  const prefix = { sum: [0], count: [0] };
-  for (const v of values) {
-    prefix.sum.push(prefix.sum[prefix.sum.length - 1] + (v ?? 0));
-    prefix.count.push(prefix.count[prefix.count.length - 1] + (v === null ? 0 : 1));
-  }
-  const max = Math.max(...values.map((v) => v ?? -Infinity));
-  // small numbers are noise: a count series that never comes near the minimum is not scored
-  const skipAll = isCount && max < o.minExpected * SKIP_BELOW_SHARE;
-  // the pooled spread, in units of the level: 1.4826 × the median |residual / level| of the
-  // buckets of the last POOL_CYCLES shortest cycles, refreshed once a shortest cycle (causal: it
-  // uses only buckets scored before); it floors the spread of seasonal baselines (a rolling one
-  // already reads a whole cycle)
-  const shortest = o.periods.length ? o.periods[o.periods.length - 1] : 0;
+  const samples = opts.samples ? cleanSeries(opts.samples) : null;
+  const isCount = opts.valueKind === 'count';
+  const model = opts.model ?? modelFor(opts.valueKind, values, samples);
+  const dayOffset = day ? (((opts.dayOffset ?? 0) % day) + day) % day : 0;
+  const shape = { periods, day: Number.isInteger(day) ? day : 0, week, dayOffset, rollingWindow: opts.rollingWindow ?? 14, minHistory: opts.minHistory ?? 7, isCount };
+  // what later buckets learn from: the values, with anomalies replaced by their expected values
+  const learnt = [...values];
+  const baseline = new Baseline(learnt, shape);
+  // the samples a log-scale series expects (its rows), for a sum that falls because its rows did
+  const expectedSamples = samples && model === 'log' ? new Baseline(samples, { ...shape, isCount: true }) : null;
+
+  const poolSize = Math.max(POOL_MIN, (day || 7) * POOL_CYCLES);
   const residuals = new Float64Array(values.length);
-  const scratch = new Float64Array(shortest * POOL_CYCLES);
-  let kept = 0, pooled = 0, refreshAt = shortest;
+  const residualOf = new Int32Array(values.length).fill(-1);
+  const scratch = new Float64Array(poolSize);
+  let kept = 0, admitted = 0, dispersion = 0, refreshAt = 0;
+  const refreshEvery = Math.max(1, day || 7);
+
   const out: ScoredPoint[] = [];
-  values.forEach((value, i) => {
-    if (shortest && i >= refreshAt) {
-      refreshAt = i + shortest;
+  const byIndex: (ScoredPoint | undefined)[] = new Array(values.length);
+  // a run's residuals add up; their chance variance is the buckets' sampling variances plus the
+  // baseline's error, which neighbouring buckets share (a slow day is slow all day), so its
+  // standard deviations add rather than its variances
+  let run: { first: number; sign: number; residual: number; sampling: number; modelSd: number } | null = null;
+  /** the first bucket of the current flagged stretch, for accepting a lasting change */
+  let flaggedSince = -1;
+
+  // an anomaly teaches the baseline no more than the edge of its band
+  const unlearn = (j: number, p: ScoredPoint) => {
+    if (p.lower !== null && p.upper !== null) learnt[j] = Math.min(p.upper, Math.max(p.lower, p.value));
+  };
+
+  for (let i = 0; i < values.length; i++) {
+    // residuals join the dispersion pool once a run can no longer flag them
+    while (admitted < kept && residualOf[admitted] >= 0 && residualOf[admitted] < i - RUN_MAX_BUCKETS) admitted++;
+    if (i >= refreshAt) {
+      refreshAt = i + refreshEvery;
       let n = 0;
-      for (let j = kept - 1; j >= 0 && n < scratch.length; j--) scratch[n++] = residuals[j];
-      // one cycle of residuals at least, or the pool is no better than the phase's own few values
-      pooled = n >= shortest ? MAD_SCALE * select(scratch, n, n >> 1) : 0;
+      for (let j = admitted - 1; j >= 0 && n < poolSize; j--) if (!byIndex[residualOf[j]]?.isAnomaly) scratch[n++] = Math.abs(residuals[j]);
+      dispersion = n >= POOL_MIN ? Math.max(1, (MAD_SCALE * select(scratch, n, n >> 1)) ** 2) : 0;
     }
-    if (value === null) return;
-    const settling = i >= values.length - o.settlingBuckets;
-    const base = skipAll ? null : baselineAt(values, prefix, i, o);
+    const value = values[i];
+    if (value === null) continue;
+    baseline.sync(i);
+    expectedSamples?.sync(i);
+    const settling = i >= settlingFrom;
+    const base = baseline.at(i);
+    const n = samples?.[i] ?? null;
+    const blank = { index: i, value, z: 0, score: 0, isAnomaly: false, flaggable: false, direction: null, settling, model, sustained: false };
     if (!base) {
-      out.push({ index: i, value, expected: null, lower: null, upper: null, z: 0, score: 0, isAnomaly: false, flaggable: false, direction: null, baseline: 'none', settling });
-      return;
+      const p: ScoredPoint = { ...blank, expected: null, lower: null, upper: null, baseline: 'none', samples: n };
+      out.push(p);
+      byIndex[i] = p;
+      run = null;
+      continue;
     }
-    if (base.kind === 'seasonal') {
-      if (base.level !== 0) residuals[kept++] = Math.abs((value - base.expected) / base.level);
-    } else if (shortest && i >= 2 * shortest) {
-      // before the seasonal baseline starts, the pool fills with the residuals of a naive one (the
-      // same phase one cycle ago, scaled by the level), so it is ready when the baseline is; the
-      // naive forecast's error holds two buckets' noise, hence ÷ √2
-      const past = values[i - shortest];
-      const level = levelAt(prefix, i, shortest);
-      const pastLevel = levelAt(prefix, i - shortest, shortest);
-      if (past !== null && level && pastLevel) residuals[kept++] = Math.abs(value / level - past / pastLevel) / Math.SQRT2;
+    const expectedN = expectedSamples?.at(i)?.expected ?? null;
+    const nz = noise(model, { expected: base.expected, level: base.level, error: Math.max(MODEL_FLOOR, base.error), samples: n, expectedSamples: expectedN });
+    // young series: Poisson and binomial noise is known; a log-scale or robust one waits for its dispersion
+    const phi = dispersion || (model === 'poisson' || model === 'binomial' ? YOUNG_DISPERSION : 0);
+    const spread = Math.sqrt(nz.variance * phi);
+    const z = spread > 0 ? (nz.transform(value) - nz.center) / spread : 0;
+    if (base.kind !== 'rolling' && nz.variance > 0) {
+      residuals[kept] = (nz.transform(value) - nz.center) / Math.sqrt(nz.variance);
+      residualOf[kept++] = i;
     }
-    // relative to the level too: a series that is mostly 0 (expected 0, no spread) still has a
-    // scale, and a value far beyond it is a deviation
-    let spread = Math.max(base.spread, Math.max(Math.abs(base.expected), Math.abs(base.level)) * RELATIVE_FLOOR[base.kind]);
-    if (base.kind === 'seasonal') spread = Math.max(spread, pooled * Math.abs(base.level));
-    if (isCount) spread = Math.max(spread, COUNT_ABSOLUTE_FLOOR, Math.sqrt(Math.max(0, base.expected)));
-    const z = spread > 0 ? (value - base.expected) / spread : 0;
-    const lower = base.expected - threshold * spread;
-    const upper = base.expected + threshold * spread;
-    const flaggable = !(isCount && base.expected < o.minExpected) && !(value === 0 && base.expected === 0);
-    const outside = value <= lower || value >= upper;
-    const isAnomaly = flaggable && outside && spread > 0 && !settling;
-    out.push({
-      index: i, value, expected: base.expected, lower, upper, z,
+    const behind = model === 'poisson' ? Math.max(value, base.expected) : model === 'log' ? Math.max(n ?? 0, expectedN ?? 0) : n;
+    const enough = behind === null ? true : behind >= minSamples;
+    const flaggable = enough && spread > 0 && !(value === 0 && base.expected === 0);
+    const outside = flaggable && Math.abs(z) >= threshold;
+    const p: ScoredPoint = {
+      ...blank,
+      expected: base.expected,
+      lower: nz.inverse(nz.center - threshold * spread),
+      upper: nz.inverse(nz.center + threshold * spread),
+      z,
       score: flaggable ? Math.abs(z) / (Math.abs(z) + threshold) : 0,
-      isAnomaly,
+      isAnomaly: outside && !settling,
       flaggable,
-      direction: isAnomaly ? (z > 0 ? 'spike' : 'drop') : null,
+      direction: outside && !settling ? (z > 0 ? 'spike' : 'drop') : null,
       baseline: base.kind,
-      settling,
-    });
-  });
+      samples: behind,
+    };
+    out.push(p);
+    byIndex[i] = p;
+
+    // a sustained run: consecutive buckets on one side, each at least RUN_MIN_Z off, whose
+    // combined z passes the threshold, are flagged from the run's first bucket (a young series'
+    // rolling baseline is too crude to sum deviations of)
+    const sign = !flaggable || settling || base.kind === 'rolling' || Math.abs(z) < RUN_MIN_Z ? 0 : Math.sign(z);
+    if (!sign) run = null;
+    else {
+      if (!run || run.sign !== sign || i - run.first >= RUN_MAX_BUCKETS) run = { first: i, sign, residual: 0, sampling: 0, modelSd: 0 };
+      run.residual += nz.transform(value) - nz.center;
+      run.sampling += (nz.variance - nz.modelVariance) * phi;
+      run.modelSd += Math.sqrt(nz.modelVariance * phi);
+      if (Math.abs(run.residual) / Math.sqrt(run.sampling + run.modelSd ** 2) >= threshold) {
+        let from = i;
+        for (let j = run.first; j <= i; j++) {
+          const q = byIndex[j];
+          if (!q || q.settling) continue;
+          if (!q.isAnomaly) {
+            q.isAnomaly = true;
+            q.sustained = true;
+            q.direction = run.sign > 0 ? 'spike' : 'drop';
+            unlearn(j, q);
+            from = Math.min(from, j);
+          }
+        }
+        if (from < i) baseline.sync(i + 1, from);
+      }
+    }
+    if (p.isAnomaly) {
+      unlearn(i, p);
+      if (flaggedSince < 0) flaggedSince = i;
+      // a change that lasts a whole cycle is the new normal: learnt from its start on
+      if (i - flaggedSince + 1 >= Math.max(shape.day, RUN_MAX_BUCKETS)) {
+        for (let j = flaggedSince; j <= i; j++) learnt[j] = values[j];
+        baseline.sync(i + 1, flaggedSince);
+        flaggedSince = -1;
+      }
+    } else if (!(run && run.sign)) flaggedSince = -1;
+  }
   return out;
 }

@@ -2,11 +2,7 @@
  * Anomalous buckets become signals: a run of flags in one direction is one episode, reported once
  * at its first bucket. A long run is a level shift; a run of zeros where traffic was expected is
  * an outage, which lasts (through the night's expected zeros too) until traffic returns.
- *
- * Besides single buckets outside the band, a sustained deviation counts: consecutive buckets on
- * the same side of the expected value whose combined z, Σ(actual − expected) / √Σ spread², passes
- * the threshold. Small counts need it: at 10 an hour the Poisson floor keeps any one bucket inside
- * the band, but six hours at a tenth of normal are unmistakable.
+ * The scorer flags sustained runs as well as single buckets outside the band (anomaly.ts).
  */
 import type { Direction, ScoredPoint, ValueKind } from './anomaly.js';
 
@@ -31,53 +27,7 @@ export interface Episode {
 export const MAX_GAP = 2;
 /** flagged buckets that make an episode a level shift rather than a spike or drop */
 export const LEVEL_SHIFT_BUCKETS = 6;
-/** a bucket takes part in a sustained deviation when it is at least this many spreads off */
-const RUN_MIN_Z = 1;
-/** the longest run whose combined z is considered: a deviation must show within it */
-const RUN_MAX_BUCKETS = 12;
-
-type Evidence = { point: ScoredPoint; flagged: boolean; direction: Direction | null };
-
-/**
- * Per bucket, the combined z of the same-side run it ends (0 outside a run): Σ(actual − expected)
- * / √Σ spread² over the run's buckets, and where that run began.
- */
-export function runScores(points: ScoredPoint[], threshold: number, seasonal: boolean): { z: number; first: number }[] {
-  let run: { first: number; sign: number; dev: number; variance: number } | null = null;
-  return points.map((p, i) => {
-    const spread = p.expected === null || p.upper === null ? 0 : (p.upper - p.expected) / threshold;
-    // a young seasonal series is judged against a rolling median, too crude to sum deviations of
-    const crude = seasonal && p.baseline !== 'seasonal';
-    const sign = crude || !p.flaggable || p.settling || spread <= 0 || Math.abs(p.z) < RUN_MIN_Z ? 0 : Math.sign(p.z);
-    if (!sign) {
-      run = null;
-      return { z: 0, first: i };
-    }
-    if (!run || run.sign !== sign || i - run.first >= RUN_MAX_BUCKETS) run = { first: i, sign, dev: 0, variance: 0 };
-    run.dev += p.value - p.expected!;
-    run.variance += spread * spread;
-    return { z: run.dev / Math.sqrt(run.variance), first: run.first };
-  });
-}
-
-/**
- * Per bucket: flagged when outside the band, or when part of a sustained run whose combined z
- * passed the threshold (the run is flagged from its first bucket, where the deviation began).
- */
-function evidence(points: ScoredPoint[], threshold: number, seasonal: boolean): Evidence[] {
-  const out: Evidence[] = points.map((p) => ({ point: p, flagged: p.isAnomaly, direction: p.direction }));
-  runScores(points, threshold, seasonal).forEach((r, i) => {
-    if (Math.abs(r.z) < threshold) return;
-    for (let j = r.first; j <= i; j++) {
-      out[j].flagged = true;
-      out[j].direction = r.z > 0 ? 'spike' : 'drop';
-    }
-  });
-  return out;
-}
-
-/** `seasonal`: the series has seasonal periods (runs are then summed only against seasonal baselines). */
-export function episodes(points: ScoredPoint[], valueKind: ValueKind, threshold: number, seasonal = true): Episode[] {
+export function episodes(points: ScoredPoint[], valueKind: ValueKind): Episode[] {
   const out: Episode[] = [];
   let open: Episode | null = null;
   let quiet = 0;
@@ -87,7 +37,9 @@ export function episodes(points: ScoredPoint[], valueKind: ValueKind, threshold:
     out.push({ ...open, closed });
     open = null;
   };
-  for (const { point: p, flagged, direction } of evidence(points, threshold, seasonal)) {
+  for (const p of points) {
+    const flagged = p.isAnomaly;
+    const direction = p.direction;
     if (p.settling) continue;
     const current = open as Episode | null;
     if (current?.kind === 'outage') {

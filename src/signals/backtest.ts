@@ -6,7 +6,7 @@
  * rule starts from the buckets before the window, so a backtest agrees with the signals live
  * detection stored for that window.
  */
-import { PERIODS, scoreSeries, type ScoredPoint, type ValueKind } from '../detect/anomaly.js';
+import { scoreSeries, type ScoredPoint, type ValueKind } from '../detect/anomaly.js';
 import { episodes } from '../detect/episodes.js';
 import { clampToRange, type ValueRange } from '../detect/value-range.js';
 import { evaluateThreshold, type ThresholdRule } from '../detect/threshold.js';
@@ -15,7 +15,7 @@ import type { Project } from '../projects/service.js';
 import type { MetricService } from '../metrics/service.js';
 import type { DetectionSettings, PreviewMetric } from '../metrics/schemas.js';
 import { INTERVAL_MS, bucketFloor, bucketStarts, formatBucket, type Interval } from '../time/index.js';
-import { historyBuckets, severityOf, type SignalService } from './service.js';
+import { detectorOptions, historyBuckets, severityOf, type SignalService } from './service.js';
 import { resolveDetection, type ResolvedDetection } from './settings.js';
 import { eventCondition, lookBack, parseRule, settledUntil } from './threshold-rules.js';
 
@@ -82,6 +82,7 @@ interface Series {
   range: ValueRange;
   starts: number[];
   values: (number | null)[];
+  samples?: (number | null)[];
   /** index of the first bucket the detector reads (the live detector's history starts there) */
   detectFrom: number;
   /** index of the window's first bucket */
@@ -137,12 +138,12 @@ export class BacktestService {
     const { timeZone } = project;
     const fmt = (ms: number) => formatBucket(timeZone, s.interval, ms);
     const settled = settledUntil(timeZone, s.interval, this.now(), settings.settlingMinutes);
-    const periods = PERIODS[s.interval];
 
     // the detector, over the history live detection reads and the window
     const detectStarts = s.starts.slice(s.detectFrom);
     const held = detectStarts.filter((b) => b >= settled).length;
-    const scored = scoreSeries(s.values.slice(s.detectFrom), { periods, valueKind: s.valueKind, sensitivity: settings.sensitivity, minExpected: settings.minExpected, settlingBuckets: held });
+    const detected = { starts: detectStarts, valueKind: s.valueKind, samples: s.samples?.slice(s.detectFrom) };
+    const scored = scoreSeries(s.values.slice(s.detectFrom), detectorOptions(detected, s.interval, settings, held, timeZone));
     const byBucket = new Map<number, ScoredPoint>(scored.map((p) => [detectStarts[p.index], p]));
     const windowStarts = s.starts.slice(s.windowFrom);
     const points = windowStarts.map((b, i): BacktestPoint => {
@@ -153,7 +154,7 @@ export class BacktestService {
         : { bucket: fmt(b), value, expected: null, lower: null, upper: null, z: null, score: 0, isAnomaly: false };
     });
     const first = windowStarts[0];
-    const signals: (BacktestSignal & { at: number })[] = episodes(scored, s.valueKind, settings.threshold, periods.length > 0)
+    const signals: (BacktestSignal & { at: number })[] = episodes(scored, s.valueKind)
       .filter((e) => detectStarts[e.start] >= first && detectStarts[e.start] < toMs)
       .map((e) => ({
         at: detectStarts[e.start], scope: 'metric', bucket: fmt(detectStarts[e.start]), endBucket: fmt(detectStarts[e.end]), kind: e.kind,

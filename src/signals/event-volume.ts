@@ -4,64 +4,21 @@
  * statement reads the counts of every event; each event's episodes become signals of scope
  * 'event' (`event:<name>`).
  *
- * Counts of events that come several to a session (page views, product views) vary more than
- * Poisson counts: an hour's count is a sum over sessions of 1 to 8 page views each, so its
- * variance is φ times its mean (φ ≈ 10 for the demo's page views), while the detector's count
- * floor assumes φ = 1 and would flag their ordinary swings. Each series is therefore scored in
- * units of φ events (the quasi-Poisson floor √(φ · expected)), with φ estimated robustly from the
- * detector's own residuals; an event that comes once per session keeps φ = 1 and is scored as is.
+ * Counts of events that come several to a session (page views) vary more than Poisson counts;
+ * the detector estimates each series' dispersion itself (anomaly.ts), so they are scored as they are.
  */
 import type { EventStore } from '../storage/events/event-store.js';
 import type { Project } from '../projects/service.js';
 import { INTERVAL_MS, bucketFloor, slotsFor } from '../time/index.js';
 import { MAX_DETECT_BUCKETS, detectEpisodes, episodeSignal, heldBuckets, historyBuckets, type DetectResult, type SignalService } from './service.js';
-import { scoreSeries, PERIODS } from '../detect/anomaly.js';
 import { naturalRange } from '../detect/value-range.js';
-import { resolveDetection, type ResolvedDetection } from './settings.js';
+import { resolveDetection } from './settings.js';
 import type { SignalInput } from './store.js';
 import { boundedKey } from './drift.js';
 
 /** events watched per project, the busiest of the history read (the long tail is too small to score) */
 export const EVENT_VOLUME_EVENTS = 50;
 const INTERVAL = '1h';
-/** buckets expected below this say little about dispersion (Pearson residuals of tiny counts are skewed) */
-const DISPERSION_MIN_EXPECTED = 5;
-/** residuals needed for an estimate: two days of hours */
-const DISPERSION_MIN_POINTS = 48;
-/** 1.4826 × MAD estimates a standard deviation for normal data */
-const MAD_SCALE = 1.4826;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-/**
- * A count series' dispersion φ (variance / mean), at least 1: the squared robust spread of its
- * Pearson residuals (actual − expected) / √expected against the detector's expected values.
- * Robust, so the incidents in the series do not inflate it; 1 when there is too little to go by.
- * It includes the baseline's own error (a Poisson series scores about 1.5), which is right for
- * its one use: scaling changes nothing but the Poisson floor, and that floor should be as wide
- * as the scatter the detector actually sees.
- */
-export function countDispersion(counts: number[], s: Pick<ResolvedDetection, 'sensitivity'>): number {
-  const points = scoreSeries(counts, { periods: PERIODS[INTERVAL], valueKind: 'count', sensitivity: s.sensitivity, minExpected: 0 });
-  const residuals: number[] = [];
-  for (const p of points) if (p.expected !== null && p.expected >= DISPERSION_MIN_EXPECTED) residuals.push((p.value - p.expected) / Math.sqrt(p.expected));
-  if (residuals.length < DISPERSION_MIN_POINTS) return 1;
-  const m = median(residuals);
-  const sd = MAD_SCALE * median(residuals.map((r) => Math.abs(r - m)));
-  return Math.max(1, sd * sd);
-}
-
-/** The signal of an episode scored in units of φ events, in events again. */
-function inEvents(signal: SignalInput, phi: number, s: ResolvedDetection): SignalInput {
-  const times = (x: number | null) => (x === null ? null : x * phi);
-  // counts are whole: rounding undoes the scaling exactly
-  return { ...signal, value: Math.round(signal.value * phi), expected: times(signal.expected), lower: times(signal.lower), upper: times(signal.upper), details: { ...signal.details, minExpected: s.minExpected } };
-}
-
 export interface EventVolumeResult extends DetectResult {
   /** events scored */
   events: number;
@@ -114,12 +71,10 @@ export class EventVolumeDetector {
     const signals: SignalInput[] = [];
     for (const [event, counts] of byEvent) {
       const values = counts.slice(first);
-      const phi = countDispersion(values, settings);
-      const scaled = { ...settings, minExpected: settings.minExpected / phi };
-      const series = { starts, values: phi === 1 ? values : values.map((v) => v / phi), valueKind: 'count' as const, range: naturalRange('count', values) };
-      const found = detectEpisodes(series, INTERVAL, scaled, { timeZone, until, since, now: this.now() });
+      const series = { starts, values, valueKind: 'count' as const, range: naturalRange('count', values) };
+      const found = detectEpisodes(series, INTERVAL, settings, { timeZone, until, since, now: this.now() });
       const target = { scope: 'event' as const, scopeKey: boundedKey(`event:${event}`), metricId: null };
-      for (const e of found) signals.push(inEvents(episodeSignal(target, series, e, scaled, INTERVAL, { event, dispersion: phi }), phi, settings));
+      for (const e of found) signals.push(episodeSignal(target, series, e, settings, INTERVAL, { event }));
     }
     // every watched event was scored up to `until`, less the buckets still settling (incidents resolve on it)
     const covered = { scopeKey: 'event:*', until: until - heldBuckets(settings, INTERVAL, { timeZone, until, now: this.now() }) * step, stepMs: step };

@@ -5,7 +5,7 @@
  * series with enough history for the seasonal baseline, scores it with the pure detector and
  * upserts the episodes that touch the window just collected.
  */
-import { PERIODS, scoreSeries, type ValueKind } from '../detect/anomaly.js';
+import { PERIODS, scoreSeries, type DetectorOptions, type ValueKind } from '../detect/anomaly.js';
 import { clampToRange, type ValueRange } from '../detect/value-range.js';
 import { episodes, type Episode } from '../detect/episodes.js';
 import type { MetaDb } from '../storage/meta/db.js';
@@ -219,6 +219,15 @@ export interface BucketSeries {
   valueKind: ValueKind;
   /** what the values can be: a signal's expected value and band stay within it */
   range: ValueRange;
+  /** the samples behind each value (events, a ratio's denominator, a sum's rows), when known */
+  samples?: (number | null)[];
+}
+
+/** The position of a bucket in its local day, in buckets: how the detector finds whole days. */
+export function dayOffsetOf(startMs: number, timeZone: string, interval: Interval): number {
+  const step = INTERVAL_MS[interval];
+  if (step >= 86_400_000) return 0;
+  return Math.round((startMs - bucketFloor(timeZone, '1d', startMs)) / step);
 }
 
 /**
@@ -230,12 +239,17 @@ export function detectEpisodes(series: BucketSeries, interval: Interval, setting
   const { starts, values, valueKind } = series;
   const step = INTERVAL_MS[interval];
   const settling = settlingBuckets(settings, step);
-  const periods = PERIODS[interval];
-  const points = scoreSeries(values, {
-    periods, valueKind, sensitivity: settings.sensitivity, minExpected: settings.minExpected, settlingBuckets: heldBuckets(settings, interval, at),
-  });
+  const points = scoreSeries(values, detectorOptions(series, interval, settings, heldBuckets(settings, interval, at), at.timeZone));
   const touchFrom = at.since - settling * step;
-  return episodes(points, valueKind, settings.threshold, periods.length > 0).filter((e) => starts[e.end] >= touchFrom);
+  return episodes(points, valueKind).filter((e) => starts[e.end] >= touchFrom);
+}
+
+/** The detector's options for a series of `interval` (the same for live detection and backtests). */
+export function detectorOptions(series: Pick<BucketSeries, 'starts' | 'valueKind' | 'samples'>, interval: Interval, settings: ResolvedDetection, held: number, timeZone: string): DetectorOptions {
+  return {
+    periods: PERIODS[interval], valueKind: series.valueKind, samples: series.samples, sensitivity: settings.sensitivity, minSamples: settings.minExpected,
+    settlingBuckets: held, dayOffset: series.starts.length ? dayOffsetOf(series.starts[0], timeZone, interval) : 0,
+  };
 }
 
 /** What a scored series watches: a metric's total, an event's volume. */
@@ -253,6 +267,7 @@ export function episodeSignal(target: SeriesTarget, series: Pick<BucketSeries, '
     details: {
       ...details,
       peak: { bucket: starts[p.index], baseline: p.baseline }, flagged: e.flagged, closed: e.closed,
+      samples: p.samples, model: p.model, sustained: p.sustained,
       interval, threshold: s.threshold, minExpected: s.minExpected,
     },
   };

@@ -5,8 +5,12 @@
 import { thresholdOf, type Sensitivity } from '../detect/anomaly.js';
 import { MAX_SENSITIVITY_Z, MIN_SENSITIVITY_Z, SENSITIVITIES, type DetectionSettings } from '../metrics/schemas.js';
 
-/** count-shaped buckets expected below this are never flagged: small numbers are noise (detection.md) */
-export const DEFAULT_MIN_EXPECTED = 50;
+/**
+ * A bucket with fewer samples behind it than this never fires (a count: the larger of actual and
+ * expected; a ratio: its denominator; a sum: its rows). Stored as `minExpected`, its old name:
+ * the noise models now judge small numbers, so the floor only keeps a handful of samples quiet.
+ */
+export const DEFAULT_MIN_EXPECTED = 10;
 /** the newest buckets are held while late events still arrive (detection.md: 2 hours) */
 export const DEFAULT_SETTLING_MINUTES = 120;
 export const MAX_SETTLING_MINUTES = 7 * 24 * 60;
