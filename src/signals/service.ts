@@ -216,6 +216,8 @@ export function heldBuckets(settings: ResolvedDetection, interval: Interval, at:
 export interface BucketSeries {
   starts: number[];
   values: (number | null)[];
+  /** per bucket, the number of samples behind the value (src/metrics/compile.ts, "Samples"; null: not known) */
+  samples?: (number | null)[];
   valueKind: ValueKind;
   /** what the values can be: a signal's expected value and band stay within it */
   range: ValueRange;
