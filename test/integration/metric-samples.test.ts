@@ -6,7 +6,10 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { getJson, postJson, startTestApp, type TestApp } from '../helpers/app.js';
+import { Migrator } from 'kysely';
+import { TEST_META, createTestDatabase, getJson, postJson, startTestApp, type TestApp } from '../helpers/app.js';
+import { migrations } from '../../src/storage/meta/migrations/index.js';
+import { migrateMeta, openPostgresMeta, openSqliteMeta } from '../../src/storage/meta/db.js';
 import { OTHER_KEY } from '../../src/storage/events/event-store.js';
 import type { CreateMetric } from '../../src/metrics/schemas.js';
 import type { Metric } from '../../src/metrics/store.js';
@@ -137,6 +140,38 @@ describe('metric samples: each kind stores the number of samples behind its valu
       const body = await res.json();
       assert.equal(res.status, 400, JSON.stringify(body));
       assert.match(body.error.message, /has samples .*; samples must be a number of 0 or more, or null/);
+    }
+  });
+});
+
+describe('metric samples: migration 0018', () => {
+  test('values stored before it keep their value with samples unknown (null); down drops the column', async () => {
+    const database = TEST_META === 'postgres' ? await createTestDatabase() : undefined;
+    const meta = database ? await openPostgresMeta(database.url) : openSqliteMeta(':memory:');
+    try {
+      const names = Object.keys(migrations(meta.dialect));
+      const migrator = new Migrator({ db: meta.db, provider: { getMigrations: async () => migrations(meta.dialect) } });
+      const to = async (name: string) => {
+        const { error } = await migrator.migrateTo(name);
+        if (error) throw error;
+      };
+      await to(names[names.indexOf('0018-metric-samples') - 1]);
+      const T = Date.parse('2026-05-01T10:00:00Z');
+      const { id: projectId } = await meta.db.insertInto('projects').values({ slug: 'shop', name: 'Shop', time_zone: 'UTC', created_at: T }).returning('id').executeTakeFirstOrThrow();
+      const { id: metricId } = await meta.db.insertInto('metrics').values({
+        project_id: projectId, name: 'orders', display_name: 'orders', description: '', unit: '', owner: '', tags: '[]', color: '', status: 'active', interval: '1h', kind: 'event',
+        definition: '{}', detection: '{}', version: 1, history_from: T, collected_until: T + HOUR, last_error: null, last_error_at: null, created_at: T, updated_at: T,
+      }).returning('id').executeTakeFirstOrThrow();
+      await meta.db.insertInto('metric_values').values({ metric_id: metricId, dimension: '', key: '', bucket: T, value: 7 }).execute();
+      await migrateMeta(meta);
+      const rows = await meta.db.selectFrom('metric_values').select(['value', 'samples']).execute();
+      assert.deepEqual(rows.map((r) => [Number(r.value), r.samples]), [[7, null]]);
+      await to(names[names.indexOf('0018-metric-samples') - 1]);
+      const [row] = await meta.db.selectFrom('metric_values').selectAll().execute();
+      assert.deepEqual(Object.keys(row).sort(), ['bucket', 'dimension', 'key', 'metric_id', 'value']);
+    } finally {
+      await meta.close();
+      await database?.drop();
     }
   });
 });
