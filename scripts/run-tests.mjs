@@ -50,6 +50,7 @@ const POSTGRES_FILES = [
   'test/integration/permissions.test.ts', // every route under every role
   'test/integration/metrics-api.test.ts', // the catalog, metric values
   'test/integration/metrics-collection.test.ts',
+  'test/integration/metric-samples.test.ts',
   'test/integration/measurements.test.ts',
   'test/integration/signals.test.ts', // signals (upserts per episode)
   'test/integration/threshold-rules.test.ts',
@@ -93,6 +94,7 @@ if (postgresFiles.length) {
 const CLICKHOUSE_FILES = [
   'test/integration/queries.test.ts', // reads: time series, breakdowns, totals, top events, time zones
   'test/integration/metrics-collection.test.ts', // every metric kind, one scan per cycle
+  'test/integration/metric-samples.test.ts', // the samples behind each kind's values
   'test/integration/metrics-api.test.ts', // every metric kind over HTTP against a TypeScript reference
   'test/integration/ingest-api.test.ts', // ingest, dedup, listing, identify traits
   'test/integration/analytics-node.test.ts', // a real Segment client end to end

@@ -9,7 +9,7 @@ import { OTHER_KEY } from '../storage/events/event-store.js';
 import type { Project } from '../projects/service.js';
 import { slotsFor, type Interval, type Slots } from '../time/index.js';
 import type { MeasurementStore } from './measurements.js';
-import { aggregateGauge } from './measurements.js';
+import { gaugeBuckets } from './measurements.js';
 import type { CompiledMetric, GaugePlan, ScanPlan, SqlPlan } from './compile.js';
 
 export type Values = (number | null)[];
@@ -18,8 +18,17 @@ export interface ComputedMetric {
   metricId: number;
   /** one value per bucket of the window (null: a gap) */
   total: Values;
-  /** per breakdown dimension, the kept keys (top N per bucket, and OTHER_KEY) with their values */
-  breakdowns: { dimension: string; key: string; values: Values }[];
+  /** per bucket, the number of samples behind the total (compile.ts, "Samples"; null: not known) */
+  samples: Values;
+  /** per breakdown dimension, the kept keys (top N per bucket, and OTHER_KEY) with their values and samples */
+  breakdowns: KeyedSeries[];
+}
+
+export interface KeyedSeries {
+  dimension: string;
+  key: string;
+  values: Values;
+  samples: Values;
 }
 
 export interface MetricToCompute {
@@ -67,6 +76,9 @@ export async function computeMetrics(deps: CollectorDeps, project: Project, inte
 }
 
 const emptyValues = (n: number): Values => new Array(n).fill(null);
+
+/** Per key, its values and samples (null where the key has no value). */
+type KeySeries = Map<string, { values: Values; samples: Values }>;
 
 async function scanAll(events: EventStore, project: Project, window: { fromMs: number; toMs: number }, slots: Slots, metrics: (MetricToCompute & { compiled: { plan: ScanPlan } })[]): Promise<ComputedMetric[]> {
   const dimensions: Dimension[] = [];
@@ -128,23 +140,25 @@ async function scanAll(events: EventStore, project: Project, window: { fromMs: n
       const v = own(r);
       return v ? plan.combine(v) : null;
     });
+    // a bucket without rows has no samples
+    const samples = totals.map((r) => own(r)?.[plan.samplesColumn] ?? 0);
     const breakdowns = plan.breakdowns.map((b) => {
       const perBucket = byDimension[dimensionIndex.get(b.name)!].map((rs) => rs.filter((r) => (r.values[presence[i]] ?? 0) > 0).map((r) => ({ key: r.key ?? '', columns: own(r)! })));
       const { series, pending } = topKeys(plan, perBucket, totals.map(own));
       if (pending.length) followUps.push({ plan, dimension: b.dimension, series, pending });
       return { name: b.name, series };
     });
-    return { metricId: m.id, total, breakdowns };
+    return { metricId: m.id, total, samples, breakdowns };
   });
   if (followUps.length) await computeOthers(events, project, window, slots, slotOfBucket, followUps);
-  return results.map((r) => ({ metricId: r.metricId, total: r.total, breakdowns: r.breakdowns.flatMap((b) => [...b.series].map(([key, values]) => ({ dimension: b.name, key, values }))) }));
+  return results.map((r) => ({ ...r, breakdowns: r.breakdowns.flatMap((b) => keyed(b.name, b.series)) }));
 }
 
 /** A breakdown whose "other" needs the rows themselves (distinct counts, averages, percentiles). */
 interface FollowUp {
   plan: ScanPlan;
   dimension: Dimension;
-  series: Map<string, Values>;
+  series: KeySeries;
   /** buckets with keys beyond the top N, and the top keys to leave out */
   pending: { bucket: number; top: string[] }[];
 }
@@ -160,39 +174,45 @@ async function computeOthers(events: EventStore, project: Project, window: { fro
     for (const { bucket } of f.pending) {
       const values = byBucket.get(bucket)?.slice(offset, offset + width);
       const other = values ? f.plan.combine(values) : null;
-      if (other !== null) setValue(f.series, OTHER_KEY, bucket, other, slots.starts.length);
+      if (other !== null) setValue(f.series, OTHER_KEY, bucket, other, values![f.plan.samplesColumn], slots.starts.length);
     }
     offset += width;
   }
 }
 
-function setValue(series: Map<string, Values>, key: string, bucket: number, value: number | null, n: number) {
-  let values = series.get(key);
-  if (!values) series.set(key, (values = emptyValues(n)));
-  values[bucket] = value;
+function setValue(series: KeySeries, key: string, bucket: number, value: number | null, samples: number | null, n: number) {
+  let s = series.get(key);
+  if (!s) series.set(key, (s = { values: emptyValues(n), samples: emptyValues(n) }));
+  s.values[bucket] = value;
+  s.samples[bucket] = samples;
 }
+
+const keyed = (dimension: string, series: KeySeries): KeyedSeries[] => [...series].map(([key, s]) => ({ dimension, key, ...s }));
 
 /**
  * Per bucket, the `limit` keys with the highest values, and "other" when the plan derives it from
  * the per-key values; otherwise the buckets that need it are returned as `pending`.
  */
 function topKeys(plan: ScanPlan, perBucket: { key: string; columns: Values }[][], totalColumns: (Values | undefined)[]) {
-  const series = new Map<string, Values>();
+  const series: KeySeries = new Map();
   const pending: FollowUp['pending'] = [];
   const n = perBucket.length;
+  const samplesOf = (columns: Values) => columns[plan.samplesColumn];
   perBucket.forEach((entries, bucket) => {
     const ranked = entries.map((e) => ({ ...e, value: plan.combine(e.columns) })).filter((e) => e.value !== null);
     ranked.sort((a, b) => b.value! - a.value! || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     const top = ranked.slice(0, plan.limit);
     const rest = ranked.slice(plan.limit);
-    for (const e of top) setValue(series, e.key, bucket, e.value, n);
+    for (const e of top) setValue(series, e.key, bucket, e.value, samplesOf(e.columns), n);
     if (!rest.length) return;
     if (plan.other === 'min' || plan.other === 'max') {
       const pick = plan.other === 'min' ? Math.min : Math.max;
-      setValue(series, OTHER_KEY, bucket, pick(...rest.map((e) => e.value!)), n);
+      // the smallest or largest of the rows of every remaining key: all of them are its samples
+      const samples = rest.reduce((sum, e) => sum + (samplesOf(e.columns) ?? 0), 0);
+      setValue(series, OTHER_KEY, bucket, pick(...rest.map((e) => e.value!)), samples, n);
     } else if (plan.other === 'subtract' && totalColumns[bucket]) {
       const other = totalColumns[bucket]!.map((t, c) => (t === null ? null : t - top.reduce((sum, e) => sum + (e.columns[c] ?? 0), 0)));
-      setValue(series, OTHER_KEY, bucket, plan.combine(other), n);
+      setValue(series, OTHER_KEY, bucket, plan.combine(other), samplesOf(other), n);
     } else if (plan.other === 'rows') {
       pending.push({ bucket, top: top.map((e) => e.key) });
     }
@@ -204,22 +224,24 @@ async function runSql(deps: CollectorDeps, project: Project, window: { fromMs: n
   const rows = await deps.events.runUserSql({ projectId: project.id, sql: plan.sql, fromMs: window.fromMs, toMs: window.toMs, ...slots.spec, timeoutMs: deps.sqlTimeoutMs, maxRows: deps.sqlMaxRows });
   const n = slots.starts.length;
   const total = emptyValues(n);
-  const perBucket: { key: string; value: number }[][] = Array.from({ length: n }, () => []);
+  const samples = emptyValues(n);
+  const perBucket: { key: string; value: number; samples: number | null }[][] = Array.from({ length: n }, () => []);
   for (const r of rows) {
     const b = slots.bucketOf(r.bucketMs);
     if (b < 0) continue;
-    if (r.breakdown === null) total[b] = r.value;
-    else if (r.value !== null) perBucket[b].push({ key: r.breakdown, value: r.value });
+    if (r.breakdown === null) [total[b], samples[b]] = [r.value, r.samples];
+    else if (r.value !== null) perBucket[b].push({ key: r.breakdown, value: r.value, samples: r.samples });
   }
-  const series = new Map<string, Values>();
+  const series: KeySeries = new Map();
   perBucket.forEach((entries, b) => {
     entries.sort((x, y) => y.value - x.value || x.key.localeCompare(y.key));
-    for (const e of entries.slice(0, SQL_BREAKDOWN_KEYS)) setValue(series, e.key, b, e.value, n);
+    for (const e of entries.slice(0, SQL_BREAKDOWN_KEYS)) setValue(series, e.key, b, e.value, e.samples, n);
   });
-  return { metricId, total, breakdowns: [...series].map(([key, values]) => ({ dimension: 'breakdown', key, values })) };
+  return { metricId, total, samples, breakdowns: keyed('breakdown', series) };
 }
 
 async function readGauge(store: MeasurementStore, project: Project, window: { fromMs: number; toMs: number }, slots: Slots, metricId: number, plan: GaugePlan): Promise<ComputedMetric> {
   const points = await store.points({ projectId: project.id, service: plan.service, metric: plan.metric, fromMs: window.fromMs, toMs: window.toMs, tags: plan.tags });
-  return { metricId, total: aggregateGauge(points, slots.starts, window.toMs, plan.aggregate), breakdowns: [] };
+  const { values, counts } = gaugeBuckets(points, slots.starts, window.toMs, plan.aggregate);
+  return { metricId, total: values, samples: counts, breakdowns: [] };
 }

@@ -25,6 +25,8 @@ export interface ScanPlan {
   columns: ScanColumn[];
   /** the metric's value from its columns' values */
   combine(values: (number | null)[]): number | null;
+  /** the column whose value is the bucket's sample count (see "Samples" below) */
+  samplesColumn: number;
   breakdowns: { name: string; dimension: Dimension }[];
   limit: number;
   other: OtherRule;
@@ -41,6 +43,18 @@ export interface GaugePlan {
   tags?: Record<string, string>;
 }
 export type Plan = ScanPlan | SqlPlan | GaugePlan;
+
+/*
+ * Samples: every value comes with the number of observations behind it, so detection can judge a
+ * change against the noise that few observations make.
+ * - event (events, users or sessions): the count itself.
+ * - ratio: the denominator's value; per_user: the number of users (its denominator).
+ * - aggregation count and count_distinct: the value; sum, avg, min, max and percentiles: the rows
+ *   of the event and filters where the property is set (a value that is not a number counts there,
+ *   though the aggregate skips it).
+ * - sql: the statement's optional `samples` column (null without one).
+ * - gauge: the number of measurements in the bucket.
+ */
 
 export interface CompiledMetric {
   plan: Plan;
@@ -148,27 +162,30 @@ export function compileMetric(body: MetricBody): CompiledMetric {
       const d = body.definition;
       const column = eventColumn(d, 'definition');
       const breakdowns = breakdownsOf(d.breakdowns);
-      const plan: ScanPlan = { type: 'scan', columns: [column], combine: only, breakdowns, limit: d.breakdownLimit ?? DEFAULT_BREAKDOWN_LIMIT, other: column.aggregate.fn === 'events' ? 'subtract' : 'rows' };
+      const plan: ScanPlan = { type: 'scan', columns: [column], combine: only, samplesColumn: 0, breakdowns, limit: d.breakdownLimit ?? DEFAULT_BREAKDOWN_LIMIT, other: column.aggregate.fn === 'events' ? 'subtract' : 'rows' };
       return { plan, valueKind: 'count', detectAs: 'count', breakdowns: breakdowns.map((b) => b.name) };
     }
     case 'ratio': {
       const d = body.definition;
       const columns = [eventColumn(d.numerator, 'definition.numerator'), eventColumn(d.denominator, 'definition.denominator')];
-      return { plan: { type: 'scan', columns, combine: divide, breakdowns: [], limit: 0, other: 'rows' }, valueKind: 'fraction', detectAs: 'fraction', breakdowns: [] };
+      return { plan: { type: 'scan', columns, combine: divide, samplesColumn: 1, breakdowns: [], limit: 0, other: 'rows' }, valueKind: 'fraction', detectAs: 'fraction', breakdowns: [] };
     }
     case 'per_user': {
       const d = body.definition;
       const base = { event: eventOf(d.event), filters: filtersOf(d.filters, 'definition') };
       const columns: ScanColumn[] = [{ ...base, aggregate: { fn: 'events' } }, { ...base, aggregate: { fn: 'users' } }];
-      return { plan: { type: 'scan', columns, combine: divide, breakdowns: [], limit: 0, other: 'rows' }, valueKind: 'fraction', detectAs: 'fraction', breakdowns: [] };
+      return { plan: { type: 'scan', columns, combine: divide, samplesColumn: 1, breakdowns: [], limit: 0, other: 'rows' }, valueKind: 'fraction', detectAs: 'fraction', breakdowns: [] };
     }
     case 'aggregation': {
       const d = body.definition;
-      const column: ScanColumn = { event: eventOf(d.event), filters: filtersOf(d.filters, 'definition'), aggregate: { fn: d.fn, of: dimension(d.property, 'definition.property') } };
+      const of = dimension(d.property, 'definition.property');
+      const column: ScanColumn = { event: eventOf(d.event), filters: filtersOf(d.filters, 'definition'), aggregate: { fn: d.fn, of } };
+      const counted = d.fn === 'count' || d.fn === 'count_distinct';
+      // the rows where the property is set: a second column, unless the value is that count already
+      const columns = counted ? [column] : [column, { ...column, aggregate: { fn: 'count' as const, of } }];
       const breakdowns = breakdownsOf(d.breakdowns);
-      const plan: ScanPlan = { type: 'scan', columns: [column], combine: only, breakdowns, limit: d.breakdownLimit ?? DEFAULT_BREAKDOWN_LIMIT, other: AGGREGATION_OTHER[d.fn] };
-      const counted = d.fn === 'count' || d.fn === 'count_distinct' || d.fn === 'sum';
-      return { plan, valueKind: counted ? 'count' : 'fraction', detectAs: d.fn === 'count' || d.fn === 'count_distinct' ? 'count' : 'fraction', breakdowns: breakdowns.map((b) => b.name) };
+      const plan: ScanPlan = { type: 'scan', columns, combine: only, samplesColumn: columns.length - 1, breakdowns, limit: d.breakdownLimit ?? DEFAULT_BREAKDOWN_LIMIT, other: AGGREGATION_OTHER[d.fn] };
+      return { plan, valueKind: counted || d.fn === 'sum' ? 'count' : 'fraction', detectAs: counted ? 'count' : 'fraction', breakdowns: breakdowns.map((b) => b.name) };
     }
     case 'sql':
       // a statement that returns a `breakdown` column has one breakdown dimension of that name

@@ -118,8 +118,13 @@ function tagsMatch(json: string, wanted: [string, string][]): boolean {
  * ascending; `points` may be in any order.
  */
 export function aggregateGauge(points: { ts: number; value: number }[], starts: number[], toMs: number, agg: GaugeAggregation): (number | null)[] {
+  return gaugeBuckets(points, starts, toMs, agg).values;
+}
+
+/** aggregateGauge's values with, per bucket, the number of points (the bucket's samples). */
+export function gaugeBuckets(points: { ts: number; value: number }[], starts: number[], toMs: number, agg: GaugeAggregation): { values: (number | null)[]; counts: number[] } {
   const n = starts.length;
-  if (!n) return [];
+  if (!n) return { values: [], counts: [] };
   const count = new Array<number>(n).fill(0);
   const acc = new Array<number>(n).fill(0);
   const lastTs = new Array<number>(n).fill(-Infinity);
@@ -138,7 +143,7 @@ export function aggregateGauge(points: { ts: number; value: number }[], starts: 
     }
     count[i]++;
   }
-  return acc.map((v, i) => (count[i] === 0 ? null : agg === 'avg' ? v / count[i] : v));
+  return { values: acc.map((v, i) => (count[i] === 0 ? null : agg === 'avg' ? v / count[i] : v)), counts: count };
 }
 
 /** The largest i with starts[i] <= ts (the caller guarantees ts >= starts[0]). */

@@ -158,6 +158,7 @@ export const SeriesSchema = Type.Object({
   key: Type.String(),
   label: Type.String(),
   values: Type.Array(Value),
+  samples: Type.Optional(Type.Array(Value, { description: 'per bucket, the number of observations behind the value (events, the denominator, rows, measurements); null when not known' })),
 });
 
 export const MetricSchema = Type.Object({

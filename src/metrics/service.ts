@@ -43,13 +43,23 @@ export interface MetricServiceDeps extends CollectorDeps {
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 const label = (key: string) => (key === OTHER_KEY ? 'other' : key === NONE_KEY ? '(none)' : key);
-type Series = { key: string; label: string; values: Values };
+type Series = { key: string; label: string; values: Values; samples?: Values };
 
 /** The route schema checks this too; the service checks it for every other caller (CLI, demo). */
 function checkDetection(d: DetectionSettings | undefined) {
   if (d?.sensitivity === undefined) return;
   const ok = typeof d.sensitivity === 'number' ? d.sensitivity >= MIN_SENSITIVITY_Z && d.sensitivity <= MAX_SENSITIVITY_Z : (SENSITIVITIES as readonly string[]).includes(d.sensitivity);
   if (!ok) throw badRequest(`detection.sensitivity must be ${SENSITIVITIES.join(', ')} or a |z| from ${MIN_SENSITIVITY_Z} to ${MAX_SENSITIVITY_Z}`, { field: 'detection.sensitivity' });
+}
+
+/**
+ * A count reads 0, from 0 samples, in a collected bucket without a stored value (`collected(i)`);
+ * anything else stays as stored.
+ */
+function fillCounts(compiled: CompiledMetric, starts: number[], s: { values: Values; samples: Values }, collected: (i: number) => boolean) {
+  if (compiled.valueKind !== 'count') return s;
+  const empty = starts.map((_, i) => s.values[i] === null && collected(i));
+  return { values: s.values.map((v, i) => (empty[i] ? 0 : v)), samples: s.samples.map((n, i) => (empty[i] ? 0 : n)) };
 }
 
 /** Series sorted by their sum, largest first, "other" last. */
@@ -187,21 +197,22 @@ export class MetricService {
     const rows = starts.length ? await this.store.values(m.id, q.breakdown ?? TOTAL, starts[0], q.toMs) : [];
     const index = new Map(starts.map((s, i) => [s, i]));
     const collected = (s: number) => m.historyFrom !== null && m.collectedUntil !== null && s >= m.historyFrom && s < m.collectedUntil;
-    const byKey = new Map<string, Values>();
+    const empty = () => ({ values: new Array(starts.length).fill(null) as Values, samples: new Array(starts.length).fill(null) as Values });
+    const byKey = new Map<string, { values: Values; samples: Values }>();
     for (const r of rows) {
       const i = index.get(r.bucket);
       if (i === undefined) continue;
-      let values = byKey.get(r.key);
-      if (!values) byKey.set(r.key, (values = new Array(starts.length).fill(null)));
-      values[i] = r.value;
+      let s = byKey.get(r.key);
+      if (!s) byKey.set(r.key, (s = empty()));
+      s.values[i] = r.value;
+      s.samples[i] = r.samples;
     }
     if (q.breakdown === undefined) {
-      const total = byKey.get(TOTAL) ?? new Array(starts.length).fill(null);
-      const filled = total.map((v, i) => (v === null && compiled.valueKind === 'count' && collected(starts[i]) ? 0 : v));
+      const total = byKey.get(TOTAL) ?? empty();
       byKey.clear();
-      byKey.set('total', filled);
+      byKey.set('total', fillCounts(compiled, starts, total, (i) => collected(starts[i])));
     }
-    const series = sortSeries([...byKey].map(([key, values]) => ({ key, label: key === 'total' && q.breakdown === undefined ? 'total' : label(key), values })));
+    const series = sortSeries([...byKey].map(([key, s]) => ({ key, label: key === 'total' && q.breakdown === undefined ? 'total' : label(key), ...s })));
     const marks = starts.length && this.deps.marksFor ? await this.deps.marksFor(m.id, starts[0], q.toMs) : [];
     return {
       metric: { id: m.id, name: m.name, unit: m.unit, valueKind: compiled.valueKind, interval: m.interval },
@@ -224,17 +235,18 @@ export class MetricService {
     const compiled = compileMetric(parseBody(m.kind, m.definition));
     const valueKind = compiled.detectAs;
     const starts = bucketStarts(project.timeZone, m.interval, fromMs, toMs);
-    const values: (number | null)[] = new Array(starts.length).fill(null);
-    if (!starts.length) return { starts, values, valueKind, range: naturalRange(seriesShape(m.kind, compiled), values) };
+    let values: Values = new Array(starts.length).fill(null);
+    let samples: Values = new Array(starts.length).fill(null);
+    if (!starts.length) return { starts, values, samples, valueKind, range: naturalRange(seriesShape(m.kind, compiled), values) };
     const index = new Map(starts.map((s, i) => [s, i]));
     for (const r of await this.store.values(m.id, TOTAL, starts[0], toMs)) {
       const i = r.key === TOTAL ? index.get(r.bucket) : undefined;
-      if (i !== undefined) values[i] = r.value;
+      if (i !== undefined) [values[i], samples[i]] = [r.value, r.samples];
     }
-    if (compiled.valueKind === 'count' && m.historyFrom !== null && m.collectedUntil !== null) {
-      starts.forEach((s, i) => { if (values[i] === null && s >= m.historyFrom! && s < m.collectedUntil!) values[i] = 0; });
+    if (m.historyFrom !== null && m.collectedUntil !== null) {
+      ({ values, samples } = fillCounts(compiled, starts, { values, samples }, (i) => starts[i] >= m.historyFrom! && starts[i] < m.collectedUntil!));
     }
-    return { starts, values, valueKind, range: naturalRange(seriesShape(m.kind, compiled), values) };
+    return { starts, values, samples, valueKind, range: naturalRange(seriesShape(m.kind, compiled), values) };
   }
 
   /** Computes an unsaved definition over the last complete buckets, for the form's live preview. */
@@ -277,17 +289,18 @@ export class MetricService {
     const compiled = await this.checkBody(input.kind, input.definition);
     const interval = input.interval ?? '1h';
     const starts = bucketStarts(project.timeZone, interval, window.fromMs, window.toMs);
-    const values: (number | null)[] = new Array(starts.length).fill(null);
+    const values: Values = new Array(starts.length).fill(null);
+    const samples: Values = new Array(starts.length).fill(null);
     const toMs = Math.min(window.toMs, latestEnd(project, interval, this.now()));
     if (starts.length && starts[0] < toMs) {
       const computed = await this.computeDraft(project, compiled, interval, { fromMs: starts[0], toMs });
       const index = new Map(starts.map((s, i) => [s, i]));
       computed.starts.forEach((s, j) => {
         const i = index.get(s);
-        if (i !== undefined) values[i] = computed.r.total[j];
+        if (i !== undefined) [values[i], samples[i]] = [computed.r.total[j], computed.r.samples[j]];
       });
     }
-    return { interval, valueKind: compiled.detectAs, starts, values, range: naturalRange(seriesShape(input.kind, compiled), values) };
+    return { interval, valueKind: compiled.detectAs, starts, values, samples, range: naturalRange(seriesShape(input.kind, compiled), values) };
   }
 
   async collectNow(project: Project, id: number) {

@@ -63,7 +63,7 @@ function toColumns(f: Partial<MetricFields>) {
   };
 }
 
-/** Rows per multi-row insert: 5 columns each stays well under SQLite's 32,766 bound parameters. */
+/** Rows per multi-row insert: 6 columns each stays well under SQLite's 32,766 bound parameters. */
 const INSERT_CHUNK = 1000;
 
 export class MetricStore {
@@ -122,8 +122,8 @@ export class MetricStore {
         const current = await tx.selectFrom('metrics').select(['version', 'history_from', 'collected_until']).where('id', '=', c.metricId).executeTakeFirst();
         if (!current || Number(current.version) !== versions.get(c.metricId)) continue;
         await tx.deleteFrom('metric_values').where('metric_id', '=', c.metricId).where('bucket', '>=', window.fromMs).where('bucket', '<', window.toMs).execute();
-        const rows = c.total.map((value, i) => ({ metric_id: c.metricId, dimension: TOTAL, key: TOTAL, bucket: starts[i], value }));
-        for (const b of c.breakdowns) b.values.forEach((value, i) => value !== null && rows.push({ metric_id: c.metricId, dimension: b.dimension, key: b.key, bucket: starts[i], value }));
+        const rows = c.total.map((value, i) => ({ metric_id: c.metricId, dimension: TOTAL, key: TOTAL, bucket: starts[i], value, samples: c.samples[i] }));
+        for (const b of c.breakdowns) b.values.forEach((value, i) => value !== null && rows.push({ metric_id: c.metricId, dimension: b.dimension, key: b.key, bucket: starts[i], value, samples: b.samples[i] }));
         for (let i = 0; i < rows.length; i += INSERT_CHUNK) await tx.insertInto('metric_values').values(rows.slice(i, i + INSERT_CHUNK)).execute();
         if (!markCollected) continue;
         const from = current.history_from === null ? window.fromMs : Math.min(Number(current.history_from), window.fromMs);
@@ -151,11 +151,11 @@ export class MetricStore {
     });
   }
 
-  async values(metricId: number, dimension: string, fromMs: number, toMs: number): Promise<{ key: string; bucket: number; value: number | null }[]> {
-    const rows = await this.db.selectFrom('metric_values').select(['key', 'bucket', 'value'])
+  async values(metricId: number, dimension: string, fromMs: number, toMs: number): Promise<{ key: string; bucket: number; value: number | null; samples: number | null }[]> {
+    const rows = await this.db.selectFrom('metric_values').select(['key', 'bucket', 'value', 'samples'])
       .where('metric_id', '=', metricId).where('dimension', '=', dimension).where('bucket', '>=', fromMs).where('bucket', '<', toMs)
       .orderBy('bucket').execute();
-    return rows.map((r) => ({ key: r.key, bucket: Number(r.bucket), value: r.value === null ? null : Number(r.value) }));
+    return rows.map((r) => ({ key: r.key, bucket: Number(r.bucket), value: nullable(r.value), samples: nullable(r.samples) }));
   }
 
   /**

@@ -82,7 +82,8 @@ interface Series {
   range: ValueRange;
   starts: number[];
   values: (number | null)[];
-  samples?: (number | null)[];
+  /** per bucket, the number of samples behind the value (null: not known) */
+  samples: (number | null)[];
   /** index of the first bucket the detector reads (the live detector's history starts there) */
   detectFrom: number;
   /** index of the window's first bucket */
@@ -142,7 +143,7 @@ export class BacktestService {
     // the detector, over the history live detection reads and the window
     const detectStarts = s.starts.slice(s.detectFrom);
     const held = detectStarts.filter((b) => b >= settled).length;
-    const detected = { starts: detectStarts, valueKind: s.valueKind, samples: s.samples?.slice(s.detectFrom) };
+    const detected = { starts: detectStarts, valueKind: s.valueKind, samples: s.samples.slice(s.detectFrom) };
     const scored = scoreSeries(s.values.slice(s.detectFrom), detectorOptions(detected, s.interval, settings, held, timeZone));
     const byBucket = new Map<number, ScoredPoint>(scored.map((p) => [detectStarts[p.index], p]));
     const windowStarts = s.starts.slice(s.windowFrom);
@@ -212,10 +213,10 @@ function windowStarts(project: Project, interval: Interval, o: { fromMs: number;
   return starts;
 }
 
-function seriesOf(interval: Interval, read: Pick<Series, 'valueKind' | 'starts' | 'values' | 'range'>, detectFromMs: number, windowFromMs: number): Series {
+function seriesOf(interval: Interval, read: Pick<Series, 'valueKind' | 'starts' | 'values' | 'samples' | 'range'>, detectFromMs: number, windowFromMs: number): Series {
   const at = (ms: number) => {
     const i = read.starts.findIndex((s) => s >= ms);
     return i < 0 ? read.starts.length : i;
   };
-  return { interval, valueKind: read.valueKind, starts: read.starts, values: read.values, range: read.range, detectFrom: at(detectFromMs), windowFrom: at(windowFromMs) };
+  return { interval, valueKind: read.valueKind, starts: read.starts, values: read.values, samples: read.samples, range: read.range, detectFrom: at(detectFromMs), windowFrom: at(windowFromMs) };
 }

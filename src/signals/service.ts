@@ -216,11 +216,11 @@ export function heldBuckets(settings: ResolvedDetection, interval: Interval, at:
 export interface BucketSeries {
   starts: number[];
   values: (number | null)[];
+  /** per bucket, the number of samples behind the value (src/metrics/compile.ts, "Samples"; null: not known) */
+  samples?: (number | null)[];
   valueKind: ValueKind;
   /** what the values can be: a signal's expected value and band stay within it */
   range: ValueRange;
-  /** the samples behind each value (events, a ratio's denominator, a sum's rows), when known */
-  samples?: (number | null)[];
 }
 
 /** The position of a bucket in its local day, in buckets: how the detector finds whole days. */

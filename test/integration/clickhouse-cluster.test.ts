@@ -200,7 +200,7 @@ describe('the ClickHouse store on a cluster', async () => {
 
   test('a user SQL metric runs on the cluster', { skip }, async () => {
     const q = { projectId: 1, fromMs: FROM, toMs: TO, grainMs: DAY, timeoutMs: 10_000, maxRows: 100 };
-    const byDay = [...countBy(rows, (r) => String(Math.floor(r.timestamp / DAY) * DAY))].map(([slot, n]) => ({ bucketMs: Number(slot), value: n, breakdown: null }));
+    const byDay = [...countBy(rows, (r) => String(Math.floor(r.timestamp / DAY) * DAY))].map(([slot, n]) => ({ bucketMs: Number(slot), value: n, breakdown: null, samples: null }));
     assert.deepEqual(await store.runUserSql({ ...q, sql: 'SELECT bucket, count() AS value FROM events GROUP BY bucket ORDER BY bucket' }), byDay);
     // a subquery over `events` inside IN
     const buyers = new Set(rows.filter((r) => r.event === 'Order Completed').map((r) => r.distinct_id));

@@ -279,7 +279,7 @@ describe('user-written metric SQL on a real DuckDB store', () => {
       await assert.rejects(run('SELECT bucket, count(*) AS n FROM events GROUP BY bucket'), (err: unknown) => {
         assert.ok(err instanceof VigilError);
         assert.equal(err.code, 'VIGIL_ERR_METRIC_SQL_INVALID');
-        assert.match(err.message, /returned the columns bucket, n; it must return bucket and value \(and optionally breakdown\): value missing/);
+        assert.match(err.message, /returned the columns bucket, n; it must return bucket and value \(and optionally breakdown and samples\): value missing/);
         return true;
       });
     });

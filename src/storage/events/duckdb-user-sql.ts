@@ -230,15 +230,16 @@ export function toUserSqlRows(rows: Record<string, unknown>[], maxRows: number):
   if (!rows.length) return [];
   const returned = Object.keys(rows[0]);
   const column = (name: string) => returned.find((c) => c.toLowerCase() === name);
-  const [bucket, value, breakdown] = [column('bucket'), column('value'), column('breakdown')];
+  const [bucket, value, breakdown, samples] = [column('bucket'), column('value'), column('breakdown'), column('samples')];
   if (!bucket || !value) {
     const missing = [bucket ? [] : ['bucket'], value ? [] : ['value']].flat();
-    throw invalid(`the metric's SQL returned the columns ${returned.join(', ')}; it must return bucket and value (and optionally breakdown): ${missing.join(' and ')} missing`, { returned, required: ['bucket', 'value'], optional: ['breakdown'], missing });
+    throw invalid(`the metric's SQL returned the columns ${returned.join(', ')}; it must return bucket and value (and optionally breakdown and samples): ${missing.join(' and ')} missing`, { returned, required: ['bucket', 'value'], optional: ['breakdown', 'samples'], missing });
   }
   return rows.map((row, i) => ({
     bucketMs: toBucketMs(row[bucket], i),
     value: toValue(row[value], i),
     breakdown: breakdown ? toBreakdown(row[breakdown], i) : null,
+    samples: samples ? toSamples(row[samples], i) : null,
   }));
 }
 
@@ -267,6 +268,13 @@ function toValue(v: unknown, i: number): number | null {
   const n = typeof v === 'number' ? v : typeof v === 'string' && (NUMERIC.test(v.trim()) || /^[+-]?(nan|inf|infinity)$/i.test(v.trim())) ? Number(v) : undefined;
   if (n === undefined) throw invalid(`row ${i + 1} of the metric's SQL has value ${shown(v)}; a value must be a number or null`, { row: i + 1, value: v });
   return Number.isFinite(n) ? n : null;
+}
+
+function toSamples(v: unknown, i: number): number | null {
+  if (v === null || v === undefined) return null;
+  const n = typeof v === 'number' ? v : typeof v === 'string' && NUMERIC.test(v.trim()) ? Number(v) : undefined;
+  if (n === undefined || !Number.isFinite(n) || n < 0) throw invalid(`row ${i + 1} of the metric's SQL has samples ${shown(v)}; samples must be a number of 0 or more, or null`, { row: i + 1, samples: v });
+  return n;
 }
 
 function toBreakdown(v: unknown, i: number): string | null {

@@ -170,6 +170,8 @@ export interface UserSqlRow {
   bucketMs: number;
   value: number | null;
   breakdown: string | null;
+  /** the optional `samples` column: how many observations the value stands for (null without it) */
+  samples: number | null;
 }
 
 /**

@@ -70,6 +70,8 @@ export interface MetricValueTable {
   key: string;
   bucket: number;
   value: number | null;
+  /** how many observations the value stands for (null: not known, e.g. collected before 0018) */
+  samples: number | null;
 }
 
 export interface MeasurementTable {

@@ -74,6 +74,8 @@ export interface NamedSeries {
   key: string;
   label: string;
   values: (number | null)[];
+  /** per bucket, the observations behind the value (series endpoint only; null: not known) */
+  samples?: (number | null)[];
 }
 
 /** SeriesMarkSchema */

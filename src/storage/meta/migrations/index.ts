@@ -16,6 +16,7 @@ import { passwordResets } from './0013-password-resets.js';
 import { userStatus } from './0015-user-status.js';
 import { ingestQuarantine } from './0016-ingest-quarantine.js';
 import { oneSeverityVocabulary } from './0017-one-severity-vocabulary.js';
+import { metricSamples } from './0018-metric-samples.js';
 
 /** Migrations by name, in order; each takes the dialect for the few column types that differ. */
 export function migrations(dialect: Dialect): Record<string, Migration> {
@@ -36,5 +37,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0015-user-status': userStatus(dialect),
     '0016-ingest-quarantine': ingestQuarantine(dialect),
     '0017-one-severity-vocabulary': oneSeverityVocabulary(dialect),
+    '0018-metric-samples': metricSamples(dialect),
   };
 }
