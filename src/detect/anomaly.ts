@@ -45,6 +45,13 @@ const MAX_CYCLES = 8;
 const MODEL_FLOOR = 0.03;
 /** 1.4826 × MAD estimates a standard deviation for normal data */
 const MAD_SCALE = 1.4826;
+/**
+ * the dispersion is read from this quantile of the recent |normalised residuals| (as a standard
+ * normal's 90th percentile would be 1.645): higher than the median, so the heavier tails of small,
+ * over-dispersed counts widen the band, yet blind to the tenth of buckets that may be odd
+ */
+const POOL_QUANTILE = 0.9;
+const POOL_QUANTILE_Z = 1.6449;
 /** the dispersion reads the normalised residuals of this many of the shortest cycles (a week, hourly) */
 const POOL_CYCLES = 7;
 /** residuals needed before the dispersion is estimated rather than assumed */
@@ -55,6 +62,10 @@ const YOUNG_DISPERSION = 3;
 const RUN_MIN_Z = 1;
 /** the longest run whose combined z is considered; also how long a residual waits before it joins the dispersion pool */
 const RUN_MAX_BUCKETS = 12;
+/** days a deviation lasts before it is taken for the new normal (a holiday lasts one) */
+const ACCEPT_AFTER_DAYS = 2;
+/** quiet buckets that may separate the anomalies of one lasting change, at least */
+const RUN_MIN_GAP = 6;
 /** a bucket with fewer samples behind it than this never fires (counts: the larger of actual and expected) */
 export const DEFAULT_MIN_SAMPLES = 10;
 
@@ -143,6 +154,19 @@ function median(xs: number[]): number {
   return xs.length % 2 ? xs[m] : (xs[m - 1] + xs[m]) / 2;
 }
 
+/**
+ * The interquartile mean (the mean of the middle half; sorts `xs` in place): as robust as a
+ * median to a stray cycle, and unlike it not 0 for a small count that is 0 in half the cycles.
+ */
+function centerOf(xs: number[]): number {
+  if (xs.length < 4) return median(xs);
+  median(xs);
+  const cut = xs.length >> 2;
+  let sum = 0;
+  for (let i = cut; i < xs.length - cut; i++) sum += xs[i];
+  return sum / (xs.length - 2 * cut);
+}
+
 /** MAD_SCALE × the median absolute deviation from `center`, relative to it (0 when it is 0); reuses `xs`. */
 function relativeSpread(xs: number[], center: number): number {
   if (!center) return 0;
@@ -165,6 +189,8 @@ interface Expectation {
   level: number;
   /** the baseline's own relative error */
   error: number;
+  /** earlier values it combines: its expected value carries their chance variation, 1.5 / n of one bucket's */
+  cycles: number;
 }
 
 /**
@@ -226,8 +252,8 @@ class Baseline {
     }
     if (level === null || ratios.length < WEEKLY_MIN_CYCLES - 1) return null;
     const n = ratios.length;
-    const r = median(ratios);
-    return { kind: 'seasonal', expected: r * level, level, error: medianError(relativeSpread(ratios, r), n) };
+    const r = centerOf(ratios);
+    return { kind: 'seasonal', expected: r * level, level, error: medianError(relativeSpread(ratios, r), n), cycles: n };
   }
 
   /** The same phase of the last days, each divided by its day-of-week factor, times today's factor. */
@@ -247,11 +273,11 @@ class Baseline {
     }
     if (deseasoned.length < DAILY_MIN_CYCLES) return null;
     const n = deseasoned.length;
-    const m = median(deseasoned);
+    const m = centerOf(deseasoned);
     const level = this.levelAt(i, day) ?? 0;
     const dow = dowOf(i);
     const error = Math.sqrt(medianError(relativeSpread(deseasoned, m), n) ** 2 + f.variance[dow]);
-    return { kind: 'daily', expected: m * f.factor[dow], level, error };
+    return { kind: 'daily', expected: m * f.factor[dow], level, error, cycles: n };
   }
 
   /** A young series: the median of the last whole cycle (or rolling window), whose rhythm is in its error. */
@@ -264,7 +290,7 @@ class Baseline {
     for (const v of recent) sum += Math.abs(v);
     const m = median(recent);
     const level = sum / recent.length;
-    return { kind: 'rolling', expected: m, level, error: m ? relativeSpread(recent, m) : 1 };
+    return { kind: 'rolling', expected: m, level, error: m ? relativeSpread(recent, m) : 1, cycles: recent.length };
   }
 }
 
@@ -306,8 +332,27 @@ export function scoreSeries(input: (number | null | undefined)[], opts: Detector
   // baseline's error, which neighbouring buckets share (a slow day is slow all day), so its
   // standard deviations add rather than its variances
   let run: { first: number; sign: number; residual: number; sampling: number; modelSd: number } | null = null;
-  /** the first bucket of the current flagged stretch, for accepting a lasting change */
-  let flaggedSince = -1;
+  // a stretch of anomalies in one direction (quiet gaps of a few buckets allowed: the night of a
+  // small series rarely fires), for accepting a lasting change as the new normal
+  let shift: { from: number; last: number; sign: number } | null = null;
+  const shiftGap = Math.max(RUN_MIN_GAP, Math.floor(shape.day / 3));
+  const acceptAfter = Math.max(ACCEPT_AFTER_DAYS * shape.day, RUN_MAX_BUCKETS);
+  /**
+   * The change from `from` to `to` is the new normal: learnt as it is, and the history before it
+   * scaled by the change (actual over expected), so every baseline, weekly ones too, expects the
+   * new level at once instead of drifting to it over weeks.
+   */
+  const accept = (from: number, to: number) => {
+    let actual = 0, expected = 0;
+    for (let j = from; j <= to; j++) {
+      const q = byIndex[j];
+      if (q?.expected !== null && q?.expected !== undefined) { actual += q.value; expected += q.expected; }
+    }
+    const factor = model !== 'robust' && actual > 0 && expected > 0 ? actual / expected : 1;
+    for (let j = 0; j < from; j++) if (learnt[j] !== null && factor !== 1) learnt[j]! *= factor;
+    for (let j = from; j <= to; j++) learnt[j] = values[j];
+    baseline.sync(to + 1, 0);
+  };
 
   // an anomaly teaches the baseline no more than the edge of its band
   const unlearn = (j: number, p: ScoredPoint) => {
@@ -321,7 +366,7 @@ export function scoreSeries(input: (number | null | undefined)[], opts: Detector
       refreshAt = i + refreshEvery;
       let n = 0;
       for (let j = admitted - 1; j >= 0 && n < poolSize; j--) if (!byIndex[residualOf[j]]?.isAnomaly) scratch[n++] = Math.abs(residuals[j]);
-      dispersion = n >= POOL_MIN ? Math.max(1, (MAD_SCALE * select(scratch, n, n >> 1)) ** 2) : 0;
+      dispersion = n >= POOL_MIN ? Math.max(1, (select(scratch, n, Math.floor(POOL_QUANTILE * (n - 1))) / POOL_QUANTILE_Z) ** 2) : 0;
     }
     const value = values[i];
     if (value === null) continue;
@@ -339,7 +384,7 @@ export function scoreSeries(input: (number | null | undefined)[], opts: Detector
       continue;
     }
     const expectedN = expectedSamples?.at(i)?.expected ?? null;
-    const nz = noise(model, { expected: base.expected, level: base.level, error: Math.max(MODEL_FLOOR, base.error), samples: n, expectedSamples: expectedN });
+    const nz = noise(model, { expected: base.expected, level: base.level, error: Math.max(MODEL_FLOOR, base.error), samples: n, expectedSamples: expectedN, cycles: base.cycles });
     // young series: Poisson and binomial noise is known; a log-scale or robust one waits for its dispersion
     const phi = dispersion || (model === 'poisson' || model === 'binomial' ? YOUNG_DISPERSION : 0);
     const spread = Math.sqrt(nz.variance * phi);
@@ -396,14 +441,15 @@ export function scoreSeries(input: (number | null | undefined)[], opts: Detector
     }
     if (p.isAnomaly) {
       unlearn(i, p);
-      if (flaggedSince < 0) flaggedSince = i;
-      // a change that lasts a whole cycle is the new normal: learnt from its start on
-      if (i - flaggedSince + 1 >= Math.max(shape.day, RUN_MAX_BUCKETS)) {
-        for (let j = flaggedSince; j <= i; j++) learnt[j] = values[j];
-        baseline.sync(i + 1, flaggedSince);
-        flaggedSince = -1;
+      const sign = p.direction === 'spike' ? 1 : -1;
+      const from = p.sustained && run ? run.first : i;
+      if (!shift || shift.sign !== sign || from - shift.last > shiftGap) shift = { from, last: i, sign };
+      else shift.last = i;
+      if (i - shift.from + 1 >= acceptAfter) {
+        accept(shift.from, i);
+        shift = null;
       }
-    } else if (!(run && run.sign)) flaggedSince = -1;
+    } else if (shift && i - shift.last > shiftGap) shift = null;
   }
   return out;
 }

@@ -56,6 +56,8 @@ export interface NoiseInput {
   samples: number | null;
   /** samples the bucket is expected to hold, null when unknown */
   expectedSamples: number | null;
+  /** earlier buckets the expected value combines: their own chance variation adds 1.5 / cycles of one bucket's */
+  cycles: number;
 }
 
 export function noise(model: NoiseModel, b: NoiseInput): BucketNoise {
@@ -64,7 +66,7 @@ export function noise(model: NoiseModel, b: NoiseInput): BucketNoise {
     case 'poisson': {
       const transform = (x: number) => 2 * Math.sqrt(Math.max(0, x) + 0.375);
       const slope = Math.max(0, E) / Math.sqrt(Math.max(0, E) + 0.375);
-      return withModel({ transform, inverse: (y) => (y <= 0 ? 0 : Math.max(0, (y / 2) ** 2 - 0.375)), center: transform(E) }, 1, (slope * b.error) ** 2);
+      return withModel({ transform, inverse: (y) => (y <= 0 ? 0 : Math.max(0, (y / 2) ** 2 - 0.375)), center: transform(E) }, 1, (slope * b.error) ** 2, b.cycles);
     }
     case 'binomial': {
       const n = b.samples ?? b.expectedSamples ?? 0;
@@ -75,22 +77,22 @@ export function noise(model: NoiseModel, b: NoiseInput): BucketNoise {
         return Math.min(1, Math.max(0, (q * (n + 0.75) - 0.375) / n));
       };
       const p = Math.min(0.999, Math.max(1e-6, E));
-      return withModel({ transform, inverse, center: transform(E) }, n ? 1 / (n + 0.5) : 0, n ? (p * b.error) ** 2 / (p * (1 - p)) : 0);
+      return withModel({ transform, inverse, center: transform(E) }, n ? 1 / (n + 0.5) : 0, n ? (p * b.error) ** 2 / (p * (1 - p)) : 0, b.cycles);
     }
     case 'log': {
       const c = Math.max(LOG_OFFSET * Math.max(b.level, E), 1e-9);
       const transform = (x: number) => Math.log(Math.max(0, x) + c);
       const rows = b.expectedSamples ?? b.samples;
       const sampling = rows && rows > 0 ? 1 / rows : 0;
-      return withModel({ transform, inverse: (y) => Math.max(0, Math.exp(y) - c), center: transform(E) }, sampling, ((Math.max(0, E) / (Math.max(0, E) + c)) * b.error) ** 2);
+      return withModel({ transform, inverse: (y) => Math.max(0, Math.exp(y) - c), center: transform(E) }, sampling, ((Math.max(0, E) / (Math.max(0, E) + c)) * b.error) ** 2, b.cycles);
     }
     case 'robust': {
       const scale = Math.max(Math.abs(E), Math.abs(b.level));
-      return withModel({ transform: (x) => x, inverse: (y) => y, center: E }, 0, (scale * b.error) ** 2);
+      return withModel({ transform: (x) => x, inverse: (y) => y, center: E }, 0, (scale * b.error) ** 2, b.cycles);
     }
   }
 }
 
-function withModel(n: Omit<BucketNoise, 'variance' | 'modelVariance'>, sampling: number, model: number): BucketNoise {
-  return { ...n, variance: sampling + model, modelVariance: model };
+function withModel(n: Omit<BucketNoise, 'variance' | 'modelVariance'>, sampling: number, model: number, cycles: number): BucketNoise {
+  return { ...n, variance: sampling * (1 + 1.5 / Math.max(1, cycles)) + model, modelVariance: model };
 }
