@@ -331,7 +331,7 @@ export function scoreSeries(input: (number | null | undefined)[], opts: Detector
   // a run's residuals add up; their chance variance is the buckets' sampling variances plus the
   // baseline's error, which neighbouring buckets share (a slow day is slow all day), so its
   // standard deviations add rather than its variances
-  let run: { first: number; sign: number; residual: number; sampling: number; modelSd: number } | null = null;
+  let run: { first: number; sign: number; residual: number; sampling: number; modelSd: number; samples: number } | null = null;
   // a stretch of anomalies in one direction (quiet gaps of a few buckets allowed: the night of a
   // small series rarely fires), for accepting a lasting change as the new normal
   let shift: { from: number; last: number; sign: number } | null = null;
@@ -388,14 +388,18 @@ export function scoreSeries(input: (number | null | undefined)[], opts: Detector
     // young series: Poisson and binomial noise is known; a log-scale or robust one waits for its dispersion
     const phi = dispersion || (model === 'poisson' || model === 'binomial' ? YOUNG_DISPERSION : 0);
     const spread = Math.sqrt(nz.variance * phi);
-    const z = spread > 0 ? (nz.transform(value) - nz.center) / spread : 0;
+    const residual = nz.transform(value) - nz.center;
+    const z = spread > 0 ? residual / spread : 0;
     if (base.kind !== 'rolling' && nz.variance > 0) {
-      residuals[kept] = (nz.transform(value) - nz.center) / Math.sqrt(nz.variance);
+      residuals[kept] = residual / Math.sqrt(nz.variance);
       residualOf[kept++] = i;
     }
     const behind = model === 'poisson' ? Math.max(value, base.expected) : model === 'log' ? Math.max(n ?? 0, expectedN ?? 0) : n;
     const enough = behind === null ? true : behind >= minSamples;
-    const flaggable = enough && spread > 0 && !(value === 0 && base.expected === 0);
+    // a bucket with too few samples cannot fire on its own, but adds to a run (a conversion rate over
+    // 5 tries an hour says little in one hour and much over eight)
+    const summable = spread > 0 && !(value === 0 && base.expected === 0);
+    const flaggable = enough && summable;
     const outside = flaggable && Math.abs(z) >= threshold;
     const p: ScoredPoint = {
       ...blank,
@@ -416,14 +420,15 @@ export function scoreSeries(input: (number | null | undefined)[], opts: Detector
     // a sustained run: consecutive buckets on one side, each at least RUN_MIN_Z off, whose
     // combined z passes the threshold, are flagged from the run's first bucket (a young series'
     // rolling baseline is too crude to sum deviations of)
-    const sign = !flaggable || settling || base.kind === 'rolling' || Math.abs(z) < RUN_MIN_Z ? 0 : Math.sign(z);
+    const sign = !summable || settling || base.kind === 'rolling' || Math.abs(z) < RUN_MIN_Z ? 0 : Math.sign(z);
     if (!sign) run = null;
     else {
-      if (!run || run.sign !== sign || i - run.first >= RUN_MAX_BUCKETS) run = { first: i, sign, residual: 0, sampling: 0, modelSd: 0 };
+      if (!run || run.sign !== sign || i - run.first >= RUN_MAX_BUCKETS) run = { first: i, sign, residual: 0, sampling: 0, modelSd: 0, samples: 0 };
       run.residual += nz.transform(value) - nz.center;
       run.sampling += (nz.variance - nz.modelVariance) * phi;
       run.modelSd += Math.sqrt(nz.modelVariance * phi);
-      if (Math.abs(run.residual) / Math.sqrt(run.sampling + run.modelSd ** 2) >= threshold) {
+      run.samples += behind ?? Infinity;
+      if (run.samples >= minSamples && Math.abs(run.residual) / Math.sqrt(run.sampling + run.modelSd ** 2) >= threshold) {
         let from = i;
         for (let j = run.first; j <= i; j++) {
           const q = byIndex[j];
