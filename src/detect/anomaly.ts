@@ -52,6 +52,9 @@ const MAD_SCALE = 1.4826;
  */
 const POOL_QUANTILE = 0.9;
 const POOL_QUANTILE_Z = 1.6449;
+/** and from this one, when the tail is heavier than a normal one's (whale orders, bursts of page views) */
+const TAIL_QUANTILE = 0.98;
+const TAIL_QUANTILE_Z = 2.3263;
 /** the dispersion reads the normalised residuals of this many of the shortest cycles (a week, hourly) */
 const POOL_CYCLES = 7;
 /** residuals needed before the dispersion is estimated rather than assumed */
@@ -366,7 +369,12 @@ export function scoreSeries(input: (number | null | undefined)[], opts: Detector
       refreshAt = i + refreshEvery;
       let n = 0;
       for (let j = admitted - 1; j >= 0 && n < poolSize; j--) if (!byIndex[residualOf[j]]?.isAnomaly) scratch[n++] = Math.abs(residuals[j]);
-      dispersion = n >= POOL_MIN ? Math.max(1, (select(scratch, n, Math.floor(POOL_QUANTILE * (n - 1))) / POOL_QUANTILE_Z) ** 2) : 0;
+      if (n < POOL_MIN) dispersion = 0;
+      else {
+        const body = select(scratch, n, Math.floor(POOL_QUANTILE * (n - 1))) / POOL_QUANTILE_Z;
+        const tail = select(scratch, n, Math.floor(TAIL_QUANTILE * (n - 1))) / TAIL_QUANTILE_Z;
+        dispersion = Math.max(1, body, tail) ** 2;
+      }
     }
     const value = values[i];
     if (value === null) continue;
