@@ -67,8 +67,6 @@ const RUN_MIN_Z = 1;
 const RUN_MAX_BUCKETS = 12;
 /** days a deviation lasts before it is taken for the new normal (a holiday lasts one) */
 const ACCEPT_AFTER_DAYS = 2;
-/** quiet buckets that may separate the anomalies of one lasting change, at least */
-const RUN_MIN_GAP = 6;
 /** a bucket with fewer samples behind it than this never fires (counts: the larger of actual and expected) */
 export const DEFAULT_MIN_SAMPLES = 10;
 
@@ -335,10 +333,10 @@ export function scoreSeries(input: (number | null | undefined)[], opts: Detector
   // baseline's error, which neighbouring buckets share (a slow day is slow all day), so its
   // standard deviations add rather than its variances
   let run: { first: number; sign: number; residual: number; sampling: number; modelSd: number; samples: number } | null = null;
-  // a stretch of anomalies in one direction (quiet gaps of a few buckets allowed: the night of a
-  // small series rarely fires), for accepting a lasting change as the new normal
+  // a stretch of anomalies in one direction (quiet gaps of up to half a day allowed: the night of
+  // a small series rarely fires), for accepting a lasting change as the new normal
   let shift: { from: number; last: number; sign: number } | null = null;
-  const shiftGap = Math.max(RUN_MIN_GAP, Math.floor(shape.day / 3));
+  const shiftGap = Math.max(RUN_MAX_BUCKETS, Math.floor(shape.day / 2));
   const acceptAfter = Math.max(ACCEPT_AFTER_DAYS * shape.day, RUN_MAX_BUCKETS);
   /**
    * The change from `from` to `to` is the new normal: learnt as it is, and the history before it
