@@ -460,7 +460,7 @@ export function scoreSeries(input: (number | null | undefined)[], opts: Detector
         accept(shift.from, i);
         shift = null;
       }
-    } else if (shift && i - shift.last > shiftGap) shift = null;
+    } else if (shift && run?.sign !== shift.sign && i - shift.last > shiftGap) shift = null; // (a run on its side may still flag back)
   }
   return out;
 }
