@@ -59,14 +59,14 @@ const TAIL_QUANTILE_Z = 2.3263;
 const POOL_CYCLES = 7;
 /** residuals needed before the dispersion is estimated rather than assumed */
 const POOL_MIN = 24;
-/** the dispersion assumed before that, for Poisson and binomial series (for others nothing fires yet) */
-const YOUNG_DISPERSION = 3;
 /** a bucket takes part in a sustained run when it is at least this many spreads off */
 const RUN_MIN_Z = 1;
 /** the longest run whose combined z is considered; also how long a residual waits before it joins the dispersion pool */
 const RUN_MAX_BUCKETS = 12;
 /** days a deviation lasts before it is taken for the new normal (a holiday lasts one) */
 const ACCEPT_AFTER_DAYS = 2;
+/** a lasting change rescales the history before it by at most this factor (either way) */
+const MAX_RESCALE = 5;
 /** a bucket with fewer samples behind it than this never fires (counts: the larger of actual and expected) */
 export const DEFAULT_MIN_SAMPLES = 10;
 
@@ -192,6 +192,10 @@ interface Expectation {
   error: number;
   /** earlier values it combines: its expected value carries their chance variation, 1.5 / n of one bucket's */
   cycles: number;
+  /** the relative spread of one value at this phase (the rolling baseline's is in its error) */
+  spread: number;
+  /** a weekday not seen yet: how quiet it is normally is unknown, so it cannot drop */
+  unseenDay?: boolean;
 }
 
 /**
@@ -254,7 +258,8 @@ class Baseline {
     if (level === null || ratios.length < WEEKLY_MIN_CYCLES - 1) return null;
     const n = ratios.length;
     const r = centerOf(ratios);
-    return { kind: 'seasonal', expected: r * level, level, error: medianError(relativeSpread(ratios, r), n), cycles: n };
+    const spread = relativeSpread(ratios, r);
+    return { kind: 'seasonal', expected: r * level, level, error: medianError(spread, n), cycles: n, spread };
   }
 
   /** The same phase of the last days, each divided by its day-of-week factor, times today's factor. */
@@ -277,8 +282,9 @@ class Baseline {
     const m = centerOf(deseasoned);
     const level = this.levelAt(i, day) ?? 0;
     const dow = dowOf(i);
-    const error = Math.sqrt(medianError(relativeSpread(deseasoned, m), n) ** 2 + f.variance[dow]);
-    return { kind: 'daily', expected: m * f.factor[dow], level, error, cycles: n };
+    const spread = relativeSpread(deseasoned, m);
+    const error = Math.sqrt(medianError(spread, n) ** 2 + f.variance[dow]);
+    return { kind: 'daily', expected: m * f.factor[dow], level, error, cycles: n, spread, unseenDay: f.seen[dow] === 0 };
   }
 
   /** A young series: the median of the last whole cycle (or rolling window), whose rhythm is in its error. */
@@ -291,7 +297,7 @@ class Baseline {
     for (const v of recent) sum += Math.abs(v);
     const m = median(recent);
     const level = sum / recent.length;
-    return { kind: 'rolling', expected: m, level, error: m ? relativeSpread(recent, m) : 1, cycles: recent.length };
+    return { kind: 'rolling', expected: m, level, error: m ? relativeSpread(recent, m) : 1, cycles: recent.length, spread: 0 };
   }
 }
 
@@ -322,6 +328,10 @@ export function scoreSeries(input: (number | null | undefined)[], opts: Detector
 
   const poolSize = Math.max(POOL_MIN, (day || 7) * POOL_CYCLES);
   const residuals = new Float64Array(values.length);
+  // without samples, the same phase's few earlier values may agree by chance: their spread is
+  // floored by the typical relative residual of all recent buckets (the pooled spread)
+  const relative = new Float64Array(values.length);
+  let pooledSpread = 0;
   const residualOf = new Int32Array(values.length).fill(-1);
   const scratch = new Float64Array(poolSize);
   let kept = 0, admitted = 0, dispersion = 0, refreshAt = 0;
@@ -349,7 +359,9 @@ export function scoreSeries(input: (number | null | undefined)[], opts: Detector
       const q = byIndex[j];
       if (q?.expected !== null && q?.expected !== undefined) { actual += q.value; expected += q.expected; }
     }
-    const factor = model !== 'robust' && actual > 0 && expected > 0 ? actual / expected : 1;
+    // (an outage or a burst is not a level to scale the past to: only a change by a factor within MAX_RESCALE)
+    const change = actual > 0 && expected > 0 ? actual / expected : 0;
+    const factor = model !== 'robust' && change >= 1 / MAX_RESCALE && change <= MAX_RESCALE ? change : 1;
     for (let j = 0; j < from; j++) if (learnt[j] !== null && factor !== 1) learnt[j]! *= factor;
     for (let j = from; j <= to; j++) learnt[j] = values[j];
     baseline.sync(to + 1, 0);
@@ -372,6 +384,9 @@ export function scoreSeries(input: (number | null | undefined)[], opts: Detector
         const body = select(scratch, n, Math.floor(POOL_QUANTILE * (n - 1))) / POOL_QUANTILE_Z;
         const tail = select(scratch, n, Math.floor(TAIL_QUANTILE * (n - 1))) / TAIL_QUANTILE_Z;
         dispersion = Math.max(1, body, tail) ** 2;
+        n = 0;
+        for (let j = admitted - 1; j >= 0 && n < poolSize; j--) if (!byIndex[residualOf[j]]?.isAnomaly) scratch[n++] = relative[j];
+        pooledSpread = MAD_SCALE * select(scratch, n, n >> 1);
       }
     }
     const value = values[i];
@@ -390,21 +405,23 @@ export function scoreSeries(input: (number | null | undefined)[], opts: Detector
       continue;
     }
     const expectedN = expectedSamples?.at(i)?.expected ?? null;
-    const nz = noise(model, { expected: base.expected, level: base.level, error: Math.max(MODEL_FLOOR, base.error), samples: n, expectedSamples: expectedN, cycles: base.cycles });
-    // young series: Poisson and binomial noise is known; a log-scale or robust one waits for its dispersion
-    const phi = dispersion || (model === 'poisson' || model === 'binomial' ? YOUNG_DISPERSION : 0);
+    const nz = noise(model, { expected: base.expected, level: base.level, error: Math.max(MODEL_FLOOR, base.error), samples: n, expectedSamples: expectedN, cycles: base.cycles, phaseSpread: Math.max(base.spread, pooledSpread) });
+    // before the dispersion is known: a rolling baseline's error holds the spread of a whole recent
+    // cycle, dispersion and all; Poisson and binomial noise is known; a log-scale or robust series waits
+    const phi = dispersion || (base.kind === 'rolling' || model === 'poisson' || model === 'binomial' ? 1 : 0);
     const spread = Math.sqrt(nz.variance * phi);
     const residual = nz.transform(value) - nz.center;
     const z = spread > 0 ? residual / spread : 0;
     if (base.kind !== 'rolling' && nz.variance > 0) {
       residuals[kept] = residual / Math.sqrt(nz.variance);
+      relative[kept] = Math.abs(value - base.expected) / (Math.max(Math.abs(base.expected), Math.abs(base.level)) || 1);
       residualOf[kept++] = i;
     }
-    const behind = model === 'poisson' ? Math.max(value, base.expected) : model === 'log' ? Math.max(n ?? 0, expectedN ?? 0) : n;
+    const behind = model === 'poisson' ? Math.max(value, base.expected) : model === 'log' && (n !== null || expectedN !== null) ? Math.max(n ?? 0, expectedN ?? 0) : n;
     const enough = behind === null ? true : behind >= minSamples;
     // a bucket with too few samples cannot fire on its own, but adds to a run (a conversion rate over
     // 5 tries an hour says little in one hour and much over eight)
-    const summable = spread > 0 && !(value === 0 && base.expected === 0);
+    const summable = spread > 0 && !(value === 0 && base.expected === 0) && !(base.unseenDay && residual < 0);
     const flaggable = enough && summable;
     const outside = flaggable && Math.abs(z) >= threshold;
     const p: ScoredPoint = {
@@ -453,7 +470,7 @@ export function scoreSeries(input: (number | null | undefined)[], opts: Detector
     if (p.isAnomaly) {
       unlearn(i, p);
       const sign = p.direction === 'spike' ? 1 : -1;
-      const from = p.sustained && run ? run.first : i;
+      const from: number = p.sustained && run ? run.first : i;
       if (!shift || shift.sign !== sign || from - shift.last > shiftGap) shift = { from, last: i, sign };
       else shift.last = i;
       if (i - shift.from + 1 >= acceptAfter) {

@@ -14,14 +14,16 @@ const DAY_SCATTER = 0.1 ** 2;
 const MAX_DAYS = 28;
 /** a day counts when at least this share of its buckets has a value */
 const MIN_DAY_COVERAGE = 0.8;
-/** a day at less than this share of the days around it reads as this share (a log of 0 is -∞) */
-const MIN_RATIO = 0.05;
+/** a day at less than this share of the days around it reads as this share (a log of 0 is -∞; a business app's weekend is 0) */
+const MIN_RATIO = 0.001;
 
 export interface DayFactors {
   /** per weekday (0 = the weekday of the series' first whole day), the multiplicative factor */
   factor: number[];
   /** per weekday, the variance of its log factor */
   variance: number[];
+  /** per weekday, the whole days of it seen */
+  seen: number[];
 }
 
 /**
@@ -32,13 +34,11 @@ export function dayOfWeekFactors(xs: (number | null)[], before: number, day: num
   const lastDay = Math.floor((before + dayOffset) / day);
   const firstDay = Math.max(0, lastDay - MAX_DAYS);
   const means: (number | null)[] = [];
-  const sums: number[] = [];
   for (let d = firstDay; d < lastDay; d++) {
     const from = d * day - dayOffset;
     let sum = 0, n = 0;
     if (from >= 0) for (let t = from; t < from + day; t++) if (xs[t] !== null && xs[t] !== undefined) { sum += xs[t]!; n++; }
     means.push(n >= MIN_DAY_COVERAGE * day ? sum / n : null);
-    sums.push(sum);
   }
   // each day against the mean of the days within three of it (a week around it, as far as seen)
   const obs: { dow: number; x: number; v: number }[] = [];
@@ -49,22 +49,25 @@ export function dayOfWeekFactors(xs: (number | null)[], before: number, day: num
     for (let j = Math.max(0, k - 3); j <= Math.min(means.length - 1, k + 3); j++) if (means[j] !== null) { s += means[j]!; n++; }
     const around = s / n;
     if (n < 3 || around <= 0) continue;
-    obs.push({ dow: (firstDay + k) % 7, x: Math.log(Math.max(MIN_RATIO, m / around)), v: isCount ? 1 / Math.max(1, sums[k]) : 0 });
+    // a count's day total varies by chance as Poisson: 1 / its expected total on the log scale
+    obs.push({ dow: (firstDay + k) % 7, x: Math.log(Math.max(MIN_RATIO, m / around)), v: isCount ? 1 / Math.max(1, around * day) : 0 });
   }
   const scatter = Math.max(DAY_SCATTER, observedScatter(obs));
-  const factor: number[] = [], variance: number[] = [];
+  const factor: number[] = [], variance: number[] = [], seen: number[] = [];
   for (let dow = 0; dow < 7; dow++) {
-    let precision = 1 / PRIOR_VARIANCE, weighted = 0;
+    let precision = 1 / PRIOR_VARIANCE, weighted = 0, n = 0;
     for (const o of obs) {
       if (o.dow !== dow) continue;
       const w = 1 / (scatter + o.v);
       precision += w;
       weighted += w * o.x;
+      n++;
     }
     factor.push(Math.exp(weighted / precision));
     variance.push(1 / precision);
+    seen.push(n);
   }
-  return { factor, variance };
+  return { factor, variance, seen };
 }
 
 /** The scatter of log day ratios around their weekday's mean, over weekdays seen at least twice (0 when none). */

@@ -6,7 +6,9 @@
  * - binomial (a ratio over its denominator n): g(p) = 2·asin√p̃ (Anscombe's p̃), variance 1 / n;
  * - log (heavy-tailed sums and averages: revenue, latency): g(x) = ln(x + c), variance 1 / N for
  *   the N rows the bucket is expected to hold (a sum that falls because its rows did is news);
- * - robust (anything else, e.g. a gauge that goes negative): g(x) = x, no sampling variance.
+ * - robust (anything else, e.g. a gauge that goes negative): g(x) = x.
+ * Without samples (a log-scale series whose rows are unknown, a robust one) the chance variation is
+ * the spread of the same phase in earlier cycles.
  * To each the baseline's own relative error is added on the same scale; the scorer multiplies the
  * total by the series' dispersion φ (what it does beyond the model).
  */
@@ -20,7 +22,7 @@ const LOG_OFFSET = 0.1;
 
 /**
  * The model a series gets when nobody says: counts are Poisson; fractions in [0, 1] with their
- * denominators binomial; other non-negative values log-scale; the rest robust.
+ * denominators binomial (without them robust); other non-negative values log-scale; the rest robust.
  */
 export function modelFor(kind: ValueKind, values: (number | null)[], samples: (number | null)[] | null): NoiseModel {
   if (kind === 'count') return 'poisson';
@@ -30,7 +32,8 @@ export function modelFor(kind: ValueKind, values: (number | null)[], samples: (n
     if (v < 0) nonNegative = false;
     if (v < 0 || v > 1) unit = false;
   }
-  if (unit && samples?.some((n) => n !== null && n > 0)) return 'binomial';
+  // a share without its denominators is bounded: a log scale would read every low hour as a collapse
+  if (unit) return samples?.some((n) => n !== null && n > 0) ? 'binomial' : 'robust';
   return nonNegative ? 'log' : 'robust';
 }
 
@@ -56,6 +59,8 @@ export interface NoiseInput {
   samples: number | null;
   /** samples the bucket is expected to hold, null when unknown */
   expectedSamples: number | null;
+  /** the relative spread of one value at this phase, from earlier cycles: the chance variation of a series whose samples are unknown */
+  phaseSpread: number;
   /** earlier buckets the expected value combines: their own chance variation adds 1.5 / cycles of one bucket's */
   cycles: number;
 }
@@ -83,12 +88,13 @@ export function noise(model: NoiseModel, b: NoiseInput): BucketNoise {
       const c = Math.max(LOG_OFFSET * Math.max(b.level, E), 1e-9);
       const transform = (x: number) => Math.log(Math.max(0, x) + c);
       const rows = b.expectedSamples ?? b.samples;
-      const sampling = rows && rows > 0 ? 1 / rows : 0;
-      return withModel({ transform, inverse: (y) => Math.max(0, Math.exp(y) - c), center: transform(E) }, sampling, ((Math.max(0, E) / (Math.max(0, E) + c)) * b.error) ** 2, b.cycles);
+      const slope = Math.max(0, E) / (Math.max(0, E) + c);
+      const sampling = rows && rows > 0 ? 1 / rows : (slope * b.phaseSpread) ** 2;
+      return withModel({ transform, inverse: (y) => Math.max(0, Math.exp(y) - c), center: transform(E) }, sampling, (slope * b.error) ** 2, b.cycles);
     }
     case 'robust': {
       const scale = Math.max(Math.abs(E), Math.abs(b.level));
-      return withModel({ transform: (x) => x, inverse: (y) => y, center: E }, 0, (scale * b.error) ** 2, b.cycles);
+      return withModel({ transform: (x) => x, inverse: (y) => y, center: E }, (scale * b.phaseSpread) ** 2, (scale * b.error) ** 2, b.cycles);
     }
   }
 }

@@ -33,7 +33,7 @@ describe('the demo traffic under the detector', () => {
       const incident = incidents.find((i) => i.name === incidentName)!;
       const points = scoreSeries(hourlyCounts(event), { periods: PERIODS['1h'], valueKind: 'count', minExpected: 5 });
       // signals are read once the daily period is in use (three days of history)
-      const signals = episodes(points, 'count', 4).filter((s) => s.start >= 3 * 24);
+      const signals = episodes(points, 'count').filter((s) => s.start >= 3 * 24);
       const at = (s: { start: number }) => new Date(start + s.start * HOUR).toISOString();
       const inside = signals.filter((s) => start + s.start * HOUR >= incident.startMs - HOUR && start + s.start * HOUR < incident.endMs);
       assert.equal(inside.length, 1, `one signal in the incident window; got ${JSON.stringify(signals.map((s) => [s.kind, at(s)]))}`);

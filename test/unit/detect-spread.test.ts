@@ -20,32 +20,37 @@ function poisson(rand: () => number, mean: number): number {
  * Hourly checkout conversion of a small shop over `days`: checkouts follow a daily rhythm (10 an
  * hour at night, 30 by day), each converts with probability 0.6; an hour without checkouts is a gap.
  */
-function conversion(days: number, seed: number, rate = (_hour: number) => 0.6): (number | null)[] {
+function conversion(days: number, seed: number, rate = (_hour: number) => 0.6): { values: (number | null)[]; samples: number[] } {
   const rand = mulberry32(seed);
-  return Array.from({ length: days * 24 }, (_, i) => {
+  const samples: number[] = [];
+  const values = Array.from({ length: days * 24 }, (_, i) => {
     const h = i % 24;
     const checkouts = poisson(rand, h < 7 ? 10 : 30);
     let orders = 0;
     for (let k = 0; k < checkouts; k++) if (rand() < rate(i)) orders++;
+    samples.push(checkouts);
     return checkouts ? orders / checkouts : null;
   });
+  return { values, samples };
 }
 
 describe('pooled spread', () => {
-  test('a small shop\'s hourly conversion (binomial noise) gives fewer than one signal a week (the phase spread alone gave about ten a week)', () => {
-    for (const seed of [1, 2, 3, 4, 5]) {
-      const points = scoreSeries(conversion(28, seed), { periods: PERIODS['1h'], valueKind: 'fraction' });
+  test('a small shop\'s hourly conversion gives fewer than one signal a week, scored as binomial over its checkouts or, without them, robustly', () => {
+    for (const seed of [1, 2, 3, 4, 5]) for (const withSamples of [true, false]) {
+      const { values, samples } = conversion(28, seed);
+      const points = scoreSeries(values, { periods: PERIODS['1h'], valueKind: 'fraction', samples: withSamples ? samples : undefined });
+      assert.equal(points[0].model, withSamples ? 'binomial' : 'robust');
       // signals are read once the daily period is in use (three days of history): 25 days
-      const found = episodes(points, 'fraction', 4).filter((e) => e.start >= 3 * 24);
-      assert.ok(found.length <= 3, `seed ${seed}: ${found.length} signals at ${found.map((e) => e.start)}`);
+      const found = episodes(points, 'fraction').filter((e) => e.start >= 3 * 24);
+      assert.ok(found.length <= 3, `seed ${seed} ${withSamples ? 'binomial' : 'robust'}: ${found.length} signals at ${found.map((e) => e.start)}`);
     }
   });
 
   test('a day-time halving of that conversion for six hours is still found, as one drop', () => {
     const start = 27 * 24 + 10;
-    const values = conversion(28, 6, (i) => (i >= start && i < start + 6 ? 0.3 : 0.6));
-    const points = scoreSeries(values, { periods: PERIODS['1h'], valueKind: 'fraction' });
-    const found = episodes(points, 'fraction', 4).filter((e) => e.start >= start - 1 && e.start < start + 6);
+    const { values, samples } = conversion(28, 6, (i) => (i >= start && i < start + 6 ? 0.3 : 0.6));
+    const points = scoreSeries(values, { periods: PERIODS['1h'], valueKind: 'fraction', samples });
+    const found = episodes(points, 'fraction').filter((e) => e.start >= start - 1 && e.start < start + 6);
     assert.equal(found.length, 1);
     assert.equal(found[0].direction, 'drop');
   });

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { profileEvents, schemaChanges } from '../../src/detect/schema-drift.js';
 import { psi } from '../../src/detect/psi.js';
 import { boundedKey, distributionSignal, mergeProfiles, schemaSignal } from '../../src/signals/drift.js';
-import { countDispersion } from '../../src/signals/event-volume.js';
+import { PERIODS, scoreSeries } from '../../src/detect/anomaly.js';
 import { mulberry32 } from '../../src/demo/traffic.js';
 
 const rows = (event: string, props: Record<string, unknown>[]) => props.map((properties) => ({ event, properties }));
@@ -88,9 +88,8 @@ describe('drift signals', () => {
   });
 });
 
-describe('countDispersion', () => {
+describe('the detector reads a count series\' own dispersion', () => {
   const HOURS = 21 * 24;
-  const settings = { sensitivity: 'medium' as const };
   /** hourly counts with a daily shape: sessions Poisson, each with `perSession()` events */
   function series(seed: number, perSession: (r: () => number) => number) {
     const r = mulberry32(seed);
@@ -103,19 +102,20 @@ describe('countDispersion', () => {
       return n;
     });
   }
+  /** the band's width at the last bucket, relative to the expected value */
+  const width = (values: number[]) => {
+    const p = scoreSeries(values, { periods: PERIODS['1h'], valueKind: 'count' }).at(-1)!;
+    return (p.upper! - p.lower!) / p.expected!;
+  };
 
-  test('events that come once per session are Poisson: φ near 1 (what is left is the baseline\'s own error)', () => {
-    const phi = countDispersion(series(1, () => 1), settings);
-    assert.ok(phi >= 1 && phi < 2, String(phi));
-    assert.equal(countDispersion(new Array(HOURS).fill(10), settings), 1, 'a flat series');
-  });
-
-  test('events that come 1 to 8 to a session vary several times more than their mean', () => {
-    const phi = countDispersion(series(2, (r) => 1 + Math.floor(r() * 8)), settings);
-    assert.ok(phi > 3 && phi < 12, String(phi));
-  });
-
-  test('too little history to estimate from: φ = 1', () => {
-    assert.equal(countDispersion(series(3, (r) => 1 + Math.floor(r() * 8)).slice(0, 30), settings), 1);
+  test('events that come 1 to 8 to a session get a band about √(variance / mean) times wider than Poisson ones, and neither fires', () => {
+    const poisson = series(1, () => 1);
+    const pageViews = series(2, (r) => 1 + Math.floor(r() * 8));
+    // per session 1-8 events: variance / mean = E[k²] / E[k] = 25.5 / 4.5 ≈ 5.7, so about 2.4 times wider
+    const ratio = width(pageViews) / width(poisson);
+    assert.ok(ratio > 1.6 && ratio < 4, String(ratio));
+    for (const values of [poisson, pageViews]) {
+      assert.deepEqual(scoreSeries(values, { periods: PERIODS['1h'], valueKind: 'count' }).filter((p) => p.isAnomaly).map((p) => p.index), []);
+    }
   });
 });
