@@ -41,6 +41,7 @@ export function labelOf(s: Pick<Signal, 'scope' | 'scopeKey' | 'metricId' | 'det
       return metricName ? `${ruleName} (${metricName})` : ruleName;
     }
     case 'event': return `event ${rest}`;
+    case 'volume': return 'project event volume';
     case 'schema': return `schema of ${rest}`;
     case 'distribution': return `distribution of ${rest}`;
   }

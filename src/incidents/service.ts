@@ -14,7 +14,7 @@ import type { Signal } from '../signals/store.js';
 import type { SignalService } from '../signals/service.js';
 import { ChangeWriter } from './changes.js';
 import { AUTO_RESOLVE_BUCKETS, mean, median } from './grouping.js';
-import { SignalIntake } from './intake.js';
+import { SignalIntake, type EventCounts } from './intake.js';
 import { IncidentLifecycle, type IncidentAction } from './lifecycle.js';
 import { IncidentStore, type IncidentFilter } from './store.js';
 import type { Incident, IncidentActor, IncidentChangeHook, IncidentEvent, IncidentSignal } from './types.js';
@@ -31,6 +31,8 @@ export interface IncidentServiceDeps {
   now?: () => number;
   /** healthy buckets after the last flagged one that resolve an incident (default 3) */
   autoResolveBuckets?: number;
+  /** hourly event counts (the signals domain's event-volume reader), for grouping volumes that moved together */
+  eventCounts?: EventCounts;
 }
 
 /** noisiest scopes listed by the stats */
@@ -78,7 +80,7 @@ export class IncidentService {
     const writer = new ChangeWriter({ db: deps.db, signals: deps.signals, onChange: deps.onChange }, this.now);
     this.intake = new SignalIntake({
       store: this.store, writer, catalog: deps.catalog, signals: deps.signals, projects: deps.projects, log: deps.log, now: this.now,
-      autoResolveBuckets: deps.autoResolveBuckets ?? AUTO_RESOLVE_BUCKETS,
+      autoResolveBuckets: deps.autoResolveBuckets ?? AUTO_RESOLVE_BUCKETS, eventCounts: deps.eventCounts,
     });
     this.lifecycle = new IncidentLifecycle({ store: this.store, writer, catalog: deps.catalog, signals: deps.signals, now: this.now });
   }

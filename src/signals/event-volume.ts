@@ -10,10 +10,14 @@
  * floor assumes φ = 1 and would flag their ordinary swings. Each series is therefore scored in
  * units of φ events (the quasi-Poisson floor √(φ · expected)), with φ estimated robustly from the
  * detector's own residuals; an event that comes once per session keeps φ = 1 and is scored as is.
+ *
+ * The project's total count per hour (every event, not only the busiest) is one more series, of
+ * scope 'volume' (`volume:total`), scored the same way.
  */
 import type { EventStore } from '../storage/events/event-store.js';
 import type { Project } from '../projects/service.js';
 import { INTERVAL_MS, bucketFloor, slotsFor } from '../time/index.js';
+import type { Slots } from '../time/slots.js';
 import { MAX_DETECT_BUCKETS, detectEpisodes, episodeSignal, heldBuckets, historyBuckets, type DetectResult, type SignalService } from './service.js';
 import { scoreSeries, PERIODS } from '../detect/anomaly.js';
 import { naturalRange } from '../detect/value-range.js';
@@ -21,6 +25,8 @@ import { resolveDetection, type ResolvedDetection } from './settings.js';
 import type { SignalInput } from './store.js';
 import { boundedKey } from './drift.js';
 
+/** the scope key of the project's total event volume (scope 'volume') */
+export const TOTAL_VOLUME_KEY = 'volume:total';
 /** events watched per project, the busiest of the history read (the long tail is too small to score) */
 export const EVENT_VOLUME_EVENTS = 50;
 const INTERVAL = '1h';
@@ -112,18 +118,41 @@ export class EventVolumeDetector {
     const starts = slots.starts.slice(first);
     const since = Math.max(starts[0], Math.min(opts.since ?? starts[0], until));
     const signals: SignalInput[] = [];
-    for (const [event, counts] of byEvent) {
-      const values = counts.slice(first);
+    const score = (target: Pick<SignalInput, 'scope' | 'scopeKey' | 'metricId'>, values: number[], details: Record<string, unknown>) => {
       const phi = countDispersion(values, settings);
       const scaled = { ...settings, minExpected: settings.minExpected / phi };
       const series = { starts, values: phi === 1 ? values : values.map((v) => v / phi), valueKind: 'count' as const, range: naturalRange('count', values) };
       const found = detectEpisodes(series, INTERVAL, scaled, { timeZone, until, since, now: this.now() });
-      const target = { scope: 'event' as const, scopeKey: boundedKey(`event:${event}`), metricId: null };
-      for (const e of found) signals.push(inEvents(episodeSignal(target, series, e, scaled, INTERVAL, { event, dispersion: phi }), phi, settings));
-    }
-    // every watched event was scored up to `until`, less the buckets still settling (incidents resolve on it)
-    const covered = { scopeKey: 'event:*', until: until - heldBuckets(settings, INTERVAL, { timeZone, until, now: this.now() }) * step, stepMs: step };
-    const r = await this.deps.signals.upsert(project.id, signals, [covered]);
+      for (const e of found) signals.push(inEvents(episodeSignal(target, series, e, scaled, INTERVAL, { ...details, dispersion: phi }), phi, settings));
+    };
+    // the project's total first: when everything drops at once, it is the cause the events share
+    const total = await this.countsOf(project, null, slots, readFrom, until);
+    score({ scope: 'volume', scopeKey: TOTAL_VOLUME_KEY, metricId: null }, total.slice(first), {});
+    for (const [event, counts] of byEvent) score({ scope: 'event', scopeKey: boundedKey(`event:${event}`), metricId: null }, counts.slice(first), { event });
+    // every watched event (and the total) was scored up to `until`, less the buckets still settling (incidents resolve on it)
+    const coveredUntil = until - heldBuckets(settings, INTERVAL, { timeZone, until, now: this.now() }) * step;
+    const covered = [{ scopeKey: 'event:*', until: coveredUntil, stepMs: step }, { scopeKey: TOTAL_VOLUME_KEY, until: coveredUntil, stepMs: step }];
+    const r = await this.deps.signals.upsert(project.id, signals, covered);
     return done({ events: byEvent.size, episodes: signals.length, ...r });
+  }
+
+  /**
+   * The hourly counts of one event, or of every event (null), over the hours of [fromMs, toMs):
+   * what incidents correlate to tell whether two volumes moved together.
+   */
+  async hourlyCounts(project: Project, event: string | null, fromMs: number, toMs: number): Promise<number[]> {
+    const slots = slotsFor(project.timeZone, INTERVAL, fromMs, toMs, true);
+    return slots.starts.length ? this.countsOf(project, event, slots, fromMs, toMs) : [];
+  }
+
+  private async countsOf(project: Project, event: string | null, slots: Slots, fromMs: number, toMs: number): Promise<number[]> {
+    const counts = new Array<number>(slots.starts.length).fill(0);
+    if (!slots.starts.length) return counts;
+    const rows = await this.deps.events.timeseries({ projectId: project.id, ...(event !== null && { event }), fromMs, toMs, measure: 'events', limit: 1, ...slots.spec });
+    for (const r of rows) {
+      const i = slots.bucketOf(r.slotMs);
+      if (i >= 0) counts[i] += r.value;
+    }
+    return counts;
   }
 }
