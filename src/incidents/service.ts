@@ -15,6 +15,7 @@ import type { SignalService } from '../signals/service.js';
 import { ChangeWriter } from './changes.js';
 import { AUTO_RESOLVE_BUCKETS, mean, median } from './grouping.js';
 import { SignalIntake, type EventCounts } from './intake.js';
+import { explainSignal, type SignalExplanation } from '../signals/explain.js';
 import { IncidentLifecycle, type IncidentAction } from './lifecycle.js';
 import { IncidentStore, type IncidentFilter } from './store.js';
 import type { Incident, IncidentActor, IncidentChangeHook, IncidentEvent, IncidentSignal } from './types.js';
@@ -62,8 +63,8 @@ export interface IncidentStats {
 
 export interface IncidentDetail {
   incident: Incident;
-  /** root first, then as they were added */
-  signals: IncidentSignal[];
+  /** root first, then as they were added; each with why it fired */
+  signals: (IncidentSignal & { explanation: SignalExplanation })[];
   /** oldest first */
   timeline: IncidentEvent[];
 }
@@ -131,7 +132,13 @@ export class IncidentService {
   async detail(project: Project, id: number): Promise<IncidentDetail> {
     const incident = await this.get(project, id);
     const [signals, timeline] = await Promise.all([this.signalsOf(incident), this.timeline(id)]);
-    return { incident, signals, timeline };
+    const names = new Map<number, string | undefined>();
+    for (const id of new Set(signals.flatMap((s) => (s.signal.scope === 'metric' && s.signal.metricId !== null ? [s.signal.metricId] : [])))) {
+      const m = await this.deps.catalog.get(project, id).catch(() => null);
+      names.set(id, m ? m.displayName || m.name : undefined);
+    }
+    const explained = signals.map((s) => ({ ...s, explanation: explainSignal(s.signal, s.signal.metricId === null ? undefined : names.get(s.signal.metricId)) }));
+    return { incident, signals: explained, timeline };
   }
 
   /** A page of a project's incidents, newest first; `nextCursor` continues after its last one. */

@@ -38,8 +38,9 @@ export function signalFigures(s: Signal): string {
   return s.expected === null ? value : `${value} (expected ${expected}${band})`;
 }
 
-/** What a scope key points at, in words: metric:12 → "metric 12" */
+/** What a scope key points at, in words: metric:12 → "metric 12", volume:total → "project event volume" */
 export function scopeLabel(scopeKey: string): string {
+  if (scopeKey === 'volume:total') return 'project event volume';
   const i = scopeKey.indexOf(':');
   return i < 0 ? scopeKey : `${scopeKey.slice(0, i)} ${scopeKey.slice(i + 1)}`;
 }
