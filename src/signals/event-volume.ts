@@ -71,6 +71,8 @@ function inEvents(signal: SignalInput, phi: number, s: ResolvedDetection): Signa
 export interface EventVolumeResult extends DetectResult {
   /** events scored */
   events: number;
+  /** of the episodes, those of the project's total volume */
+  totalEpisodes: number;
   ms: number;
 }
 
@@ -98,7 +100,7 @@ export class EventVolumeDetector {
     const { timeZone } = project;
     const done = (r: Omit<EventVolumeResult, 'ms'>): EventVolumeResult => ({ ...r, ms: Math.round(performance.now() - started) });
     const settings = resolveDetection({}, await this.deps.signals.projectDetection(project.id));
-    if (!settings.enabled) return done({ events: 0, episodes: 0, inserted: 0, updated: 0, skipped: 'detection is disabled' });
+    if (!settings.enabled) return done({ events: 0, totalEpisodes: 0, episodes: 0, inserted: 0, updated: 0, skipped: 'detection is disabled' });
     const step = INTERVAL_MS[INTERVAL];
     const until = bucketFloor(timeZone, INTERVAL, opts.until);
     const readFrom = Math.max(until - MAX_DETECT_BUCKETS * step, bucketFloor(timeZone, INTERVAL, Math.min(opts.since ?? until, until) - historyBuckets(INTERVAL) * step));
@@ -114,7 +116,7 @@ export class EventVolumeDetector {
       counts[i] += r.count;
       first = Math.min(first, i);
     }
-    if (!byEvent.size) return done({ events: 0, episodes: 0, inserted: 0, updated: 0, skipped: 'no events' });
+    if (!byEvent.size) return done({ events: 0, totalEpisodes: 0, episodes: 0, inserted: 0, updated: 0, skipped: 'no events' });
     const starts = slots.starts.slice(first);
     const since = Math.max(starts[0], Math.min(opts.since ?? starts[0], until));
     const signals: SignalInput[] = [];
@@ -133,7 +135,7 @@ export class EventVolumeDetector {
     const coveredUntil = until - heldBuckets(settings, INTERVAL, { timeZone, until, now: this.now() }) * step;
     const covered = [{ scopeKey: 'event:*', until: coveredUntil, stepMs: step }, { scopeKey: TOTAL_VOLUME_KEY, until: coveredUntil, stepMs: step }];
     const r = await this.deps.signals.upsert(project.id, signals, covered);
-    return done({ events: byEvent.size, episodes: signals.length, ...r });
+    return done({ events: byEvent.size, totalEpisodes: signals.filter((x) => x.scope === 'volume').length, episodes: signals.length, ...r });
   }
 
   /**
