@@ -234,22 +234,31 @@ const causeRank = (s: Pick<Signal, 'scope'>) => CAUSE_RANK[s.scope] ?? 2;
 
 /** an event whose relative change is this many times the total's carried the total with it: it is the cause */
 export const DRIVES_TOTAL_FACTOR = 2;
+/** relative changes this close (a fraction of the larger) are a tie: one series is likely a copy of the other */
+export const SAME_CHANGE_TOLERANCE = 0.1;
+
+/** Events an SDK sends on its own ($identify, $page) follow what people do; they are not its cause. */
+const isAutomatic = (s: Pick<Signal, 'scope' | 'scopeKey'>) => s.scope === 'event' && s.scopeKey.startsWith('event:$');
 
 /**
  * The order signals are taken in, and which is the root (the likely cause) of a group: the one
  * whose deviation started first; among those that started in the same bucket, the project's total
  * volume (everything dropped at once), then an event's volume, before the metrics computed from
  * them; then the largest relative change (a 6× signup spike before the identify calls it drags
- * along); then the older. One exception: an event that moved far more than the total (a spike of
- * one event that lifted the total) goes before it.
+ * along); on a tie (one series a copy of the other: every sign-up sends an $identify), an event
+ * people trigger before one an SDK sends on its own; then the older. One exception: an event that
+ * moved far more than the total (a spike of one event that lifted the total) goes before it.
  */
-export function rootOrder(a: Pick<Signal, 'bucket' | 'scope' | 'id' | 'value' | 'expected'>, b: Pick<Signal, 'bucket' | 'scope' | 'id' | 'value' | 'expected'>): number {
+type Rooted = Pick<Signal, 'bucket' | 'scope' | 'scopeKey' | 'id' | 'value' | 'expected'>;
+export function rootOrder(a: Rooted, b: Rooted): number {
   const change = (s: Pick<Signal, 'value' | 'expected'>) => Math.abs(percentChange(s) ?? 0);
   if (a.bucket !== b.bucket) return a.bucket - b.bucket;
   const drives = (x: typeof a, total: typeof a) => x.scope === 'event' && total.scope === 'volume' && change(x) >= DRIVES_TOTAL_FACTOR * change(total);
   if (drives(a, b)) return -1;
   if (drives(b, a)) return 1;
-  return causeRank(a) - causeRank(b) || change(b) - change(a) || a.id - b.id;
+  const ca = change(a), cb = change(b);
+  const tie = Math.abs(ca - cb) <= SAME_CHANGE_TOLERANCE * Math.max(ca, cb);
+  return causeRank(a) - causeRank(b) || (tie ? 0 : cb - ca) || Number(isAutomatic(a)) - Number(isAutomatic(b)) || cb - ca || a.id - b.id;
 }
 
 /** Only threshold rules say themselves when they recover; every other scope resolves on healthy coverage. */

@@ -1,6 +1,7 @@
 /**
  * Co-moving series through the real pipeline (ingest → event-volume detection → incidents): a
- * signup spike that drags another event along is one incident rooted at the sign-ups, and an
+ * signup spike that drags other events along (an $identify per sign-up, as in the demo, and
+ * trials) is one incident rooted at the sign-ups, and an
  * outage that takes every event down is one incident rooted at the project's total volume
  * (`volume:total`), which healthy coverage of the total then resolves.
  */
@@ -34,6 +35,8 @@ describe('incidents: co-moving events and the total volume (real ingest and dete
       const outage = hour >= outageFrom() && hour < outageFrom() + 2 * HOUR ? 0.1 : 1;
       const signups = noisy(spike ? 120 : 20);
       counts.push({ event: 'Signed Up', hour, n: Math.round(signups * outage) });
+      // every sign-up identifies its user: the same numbers (the demo's Signed Up and $identify)
+      counts.push({ event: '$identify', hour, n: Math.round(signups * outage) });
       // a trial starts with about every other sign-up, and on its own at a steady 20 an hour
       counts.push({ event: 'Trial Started', hour, n: Math.round((noisy(20) + Math.round(signups / 2)) * outage) });
       counts.push({ event: 'Page Viewed', hour, n: Math.round(noisy(150) * outage) });
@@ -43,12 +46,12 @@ describe('incidents: co-moving events and the total volume (real ingest and dete
   });
   after(() => t.close());
 
-  test('a signup spike and the trials it brings: one incident, the sign-ups first (the cause) and in the title', async () => {
+  test('a signup spike, the identify calls and the trials it brings: one incident, the sign-ups first (the cause) and in the title', async () => {
     const from = spikeFrom();
     const r = await detect(from + 4 * HOUR, from - 4 * HOUR);
     const signals = (await t.ctx.signals.list(t.project, { fromMs: from - 4 * HOUR, toMs: from + 4 * HOUR, limit: 50 })).signals;
     const scopes = signals.map((s) => s.scopeKey);
-    assert.ok(scopes.includes('event:Signed Up') && scopes.includes('event:Trial Started'), JSON.stringify(signals.map((s) => [s.scopeKey, s.kind, s.bucket, s.value, s.expected])));
+    assert.ok(['event:Signed Up', 'event:$identify', 'event:Trial Started'].every((e) => scopes.includes(e)), JSON.stringify(signals.map((s) => [s.scopeKey, s.kind, s.bucket, s.value, s.expected])));
     const incidents = await incidentsBetween(from - 4 * HOUR, from + 4 * HOUR);
     assert.equal(incidents.length, 1, `one incident for one spike: ${JSON.stringify(incidents.map((i) => i.title))} (${JSON.stringify(r)})`);
     const d = await t.ctx.incidents.detail(t.project, incidents[0].id);
@@ -61,6 +64,7 @@ describe('incidents: co-moving events and the total volume (real ingest and dete
     const joined = d.timeline.find((e) => e.type === 'signal_added' && e.data.scopeKey === 'event:Trial Started')!;
     assert.ok(joined.data.via === 'co_moving' || joined.data.via === 'correlation', JSON.stringify(joined.data));
     assert.ok(Number(joined.data.r) >= 0.6, JSON.stringify(joined.data));
+    assert.equal(d.signals.find((s) => s.signal.scopeKey === 'event:$identify')?.role, 'related', 'the copy joined, and is not the root');
     // each signal explains itself
     assert.match(d.signals[0].explanation.sentence, /^Signed Up: \d+ events in the hour against [\d.]+ expected \(band [\d.]+–[\d.]+, .+\); .*above the band: /);
   });

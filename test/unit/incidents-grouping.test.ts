@@ -155,6 +155,10 @@ describe('incidents grouping: window, root, resolving, false positives', () => {
     assert.deepEqual(outage.sort(rootOrder).map((s) => s.id), [9, 2, 3]);
     // one event's spike that lifted the total a little: the event is the cause
     assert.deepEqual([total(15000, 14000), signups].sort(rootOrder).map((s) => s.id), [5, 9]);
+    // every sign-up sends an $identify: the same numbers, and the tracked event is the cause, whichever was stored first
+    const identifyCopy = ev(1, '$identify', 600, 100);
+    assert.deepEqual([identifyCopy, signups].sort(rootOrder).map((s) => s.id), [5, 1]);
+    assert.deepEqual([ev(1, '$identify', 610, 100), signups].sort(rootOrder).map((s) => s.id), [5, 1], 'within 10 % is a tie');
     // earlier still wins over everything
     const early = signal({ id: 7, bucket: b - HOUR });
     assert.deepEqual([total(1500, 14000), early].sort(rootOrder).map((s) => s.id), [7, 9]);
