@@ -45,6 +45,11 @@ export function scopeLabel(scopeKey: string): string {
   return i < 0 ? scopeKey : `${scopeKey.slice(0, i)} ${scopeKey.slice(i + 1)}`;
 }
 
+/** How a signal was found related to the incident (src/incidents/intake.ts) */
+const VIA: Record<string, string> = {
+  definition: 'related by definition', correlation: 'moved together', co_moving: 'left its band with it, moving together',
+};
+
 const str = (v: unknown) => (v === null || v === undefined ? '–' : String(v));
 
 /** What an alert_sent entry's event was, as the timeline says it: "sent an “incident opened” alert" */
@@ -59,7 +64,7 @@ export function describeEntry(e: TimelineEntry, nameOf: (userId: number | null) 
     case 'created':
       return <>opened the incident{d.historical ? ' (from history, already over)' : ''}{d.severity ? <> · {str(d.severity)}</> : null}</>;
     case 'signal_added':
-      return <>added a signal ({str(d.kind)} on {scopeLabel(str(d.scopeKey))}) as {str(d.role).replace('_', ' ')}{d.via ? <> · via {str(d.via)}</> : null}</>;
+      return <>added a signal ({str(d.kind)} on {scopeLabel(str(d.scopeKey))}) as {str(d.role).replace('_', ' ')}{d.via ? <> · {VIA[str(d.via)] ?? `via ${str(d.via)}`}{typeof d.r === 'number' ? ` (r ${d.r.toFixed(2)})` : ''}</> : null}</>;
     case 'severity':
       return <>changed the severity from {str(d.from)} to {str(d.to)}</>;
     case 'status':
