@@ -11,7 +11,7 @@ import { percentDelta, type AlertEvent, type AlertItem, type AlertMessage } from
 import { explainSignal } from '../signals/explain.js';
 
 export interface MessageProject { id: number; slug: string; name: string }
-export interface MetricInfo { name: string; displayName: string; tags: string[] }
+export interface MetricInfo { name: string; displayName: string; tags: string[]; unit?: string }
 
 export interface ComposeContext {
   project: MessageProject;
@@ -55,7 +55,7 @@ export function itemOf(s: Signal, c: ComposeContext): AlertItem {
   return {
     scopeKey: s.scopeKey, kind: s.kind, label, direction: s.direction, bucket: iso(s.bucket),
     actual: s.value, expected: s.expected, delta, percentDelta: percentDelta(s.value, s.expected), severity: s.severity, link,
-    explanation: explainSignal(s, s.scope === 'metric' ? label : undefined).sentence,
+    explanation: explainSignal(s, { label: s.scope === 'metric' ? label : undefined, unit: s.metricId === null ? undefined : c.metrics.get(s.metricId)?.unit }).sentence,
   };
 }
 

@@ -132,12 +132,15 @@ export class IncidentService {
   async detail(project: Project, id: number): Promise<IncidentDetail> {
     const incident = await this.get(project, id);
     const [signals, timeline] = await Promise.all([this.signalsOf(incident), this.timeline(id)]);
-    const names = new Map<number, string | undefined>();
-    for (const id of new Set(signals.flatMap((s) => (s.signal.scope === 'metric' && s.signal.metricId !== null ? [s.signal.metricId] : [])))) {
+    const names = new Map<number, { label: string; unit: string }>();
+    for (const id of new Set(signals.flatMap((s) => (s.signal.metricId !== null ? [s.signal.metricId] : [])))) {
       const m = await this.deps.catalog.get(project, id).catch(() => null);
-      names.set(id, m ? m.displayName || m.name : undefined);
+      if (m) names.set(id, { label: m.displayName || m.name, unit: m.unit });
     }
-    const explained = signals.map((s) => ({ ...s, explanation: explainSignal(s.signal, s.signal.metricId === null ? undefined : names.get(s.signal.metricId)) }));
+    const explained = signals.map(({ signal, ...rest }) => {
+      const m = signal.metricId === null ? undefined : names.get(signal.metricId);
+      return { signal, ...rest, explanation: explainSignal(signal, { label: signal.scope === 'metric' ? m?.label : undefined, unit: m?.unit }) };
+    });
     return { incident, signals: explained, timeline };
   }
 

@@ -28,13 +28,21 @@ export interface SignalExplanation {
 const MODEL_WORDS: Record<string, string> = { poisson: 'Poisson', binomial: 'binomial', log: 'log scale', robust: 'robust spread' };
 
 const BUCKET_WORDS: Record<string, [one: string, many: string]> = {
-  '5m': ['5 minutes', '5-minute buckets'], '15m': ['15 minutes', '15-minute buckets'], '1h': ['hour', 'hours'],
-  '6h': ['6 hours', '6-hour buckets'], '1d': ['day', 'days'], '1w': ['week', 'weeks'],
+  '5m': ['5 minutes', 'buckets of 5 minutes'], '15m': ['15 minutes', 'buckets of 15 minutes'], '1h': ['hour', 'hours'],
+  '6h': ['6 hours', 'buckets of 6 hours'], '1d': ['day', 'days'], '1w': ['week', 'weeks'],
 };
 
 const KIND_WORDS: Record<string, string> = { outage: 'an outage', spike: 'a spike', drop: 'a drop', level_shift: 'a level shift' };
 
+/** What the caller knows better than the signal: the metric's name and unit. */
+export interface ExplainNames {
+  label?: string;
+  /** shown after a metric's values: "912 ms", "4.2%" */
+  unit?: string;
+}
+
 const str = (v: unknown): string | null => (typeof v === 'string' && v ? v : null);
+const withUnit = (n: string, unit: string | null) => (!unit ? n : unit === '%' ? `${n}%` : `${n} ${unit}`);
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
 /** The event or metric a signal is about, when no better label is given. */
@@ -59,11 +67,12 @@ function modelOf(s: ExplainableSignal): string | null {
   return null;
 }
 
-function explainAnomaly(s: ExplainableSignal, subject: string): SignalExplanation {
+function explainAnomaly(s: ExplainableSignal, subject: string, unit: string | null): SignalExplanation {
   const counted = s.scope === 'event' || s.scope === 'volume';
-  const [value, expected, lower, upper] = formatDistinct([s.value, s.expected ?? s.value, s.lower ?? s.value, s.upper ?? s.value]);
-  const observed = counted ? `${value} event${s.value === 1 ? '' : 's'}` : value;
-  const band = s.lower !== null && s.upper !== null ? `${lower}–${upper}` : null;
+  const [v, e, lower, upper] = formatDistinct([s.value, s.expected ?? s.value, s.lower ?? s.value, s.upper ?? s.value]);
+  const observed = counted ? `${v} event${s.value === 1 ? '' : 's'}` : withUnit(v, unit);
+  const expected = withUnit(e, unit);
+  const band = s.lower !== null && s.upper !== null ? withUnit(`${lower}–${upper}`, unit) : null;
   const samples = num(s.details.samples);
   const model = modelOf(s);
   const detector = `seasonal baseline${model ? `, ${model}` : ''}`;
@@ -78,19 +87,19 @@ function explainAnomaly(s: ExplainableSignal, subject: string): SignalExplanatio
   return { subject, observed, expected: s.expected === null ? null : expected, band, samples, detector, sentence };
 }
 
-function explainRule(s: ExplainableSignal, subject: string): SignalExplanation {
+function explainRule(s: ExplainableSignal, subject: string, unit: string | null): SignalExplanation {
   const rule = str(s.details.ruleName) ?? s.scopeKey;
   const c = (s.details.condition ?? {}) as { operator?: unknown; value?: unknown; changeOverPeriod?: unknown };
   const compared = num(s.details.compared) ?? s.value;
   const limit = num(c.value);
   const change = num(c.changeOverPeriod);
   const [shown, line] = formatDistinct([compared, limit ?? compared]);
-  const pct = change ? ' %' : str(s.details.unit) ? ` ${str(s.details.unit)}` : '';
+  const u = change ? '%' : unit;
   const what = change ? `change over ${change} buckets ` : '';
-  const test = limit === null ? `was ${shown}` : `${what}${shown}${pct} ${str(c.operator) ?? 'vs'} ${line}${pct}`;
+  const test = limit === null ? `was ${withUnit(shown, u)}` : `${what}${withUnit(shown, u)} ${str(c.operator) ?? 'vs'} ${withUnit(line, u)}`;
   const verb = s.kind === 'recovery' ? 'recovered' : 'breached';
   return {
-    subject, observed: `${shown}${pct}`, expected: null, band: null, samples: num(s.details.samples),
+    subject, observed: withUnit(shown, u), expected: null, band: null, samples: num(s.details.samples),
     detector: `threshold rule "${rule}"`, sentence: `rule "${rule}" ${verb}: ${test}`,
   };
 }
@@ -111,10 +120,11 @@ function explainDrift(s: ExplainableSignal, subject: string): SignalExplanation 
   };
 }
 
-/** Explains one signal; `label` names what it is about when the caller knows better (a metric's name). */
-export function explainSignal(s: ExplainableSignal, label?: string): SignalExplanation {
-  const subject = label || defaultSubject(s);
-  if (s.scope === 'threshold') return explainRule(s, subject);
+/** Explains one signal; `names` says what it is about when the caller knows better (a metric's name and unit). */
+export function explainSignal(s: ExplainableSignal, names: ExplainNames = {}): SignalExplanation {
+  const subject = names.label || defaultSubject(s);
+  const unit = str(names.unit) ?? str(s.details.unit);
+  if (s.scope === 'threshold') return explainRule(s, subject, unit);
   if (s.scope === 'schema' || s.scope === 'distribution') return explainDrift(s, subject);
-  return explainAnomaly(s, subject);
+  return explainAnomaly(s, subject, s.scope === 'metric' ? unit : null);
 }
