@@ -59,4 +59,24 @@ describe('web app: why a signal fired', { skip: browserSkip() }, () => {
     await screenshot(page, 'incident-why-it-fired');
     assert.deepEqual(errors, []);
   });
+
+  test('a threshold rule\'s breach: the rule, and the compared value against its limit in the metric\'s unit', async () => {
+    const metric = await t.ctx.catalog.create(t.project, { name: 'checkout_p95', kind: 'event', status: 'draft', unit: 'ms', definition: { event: 'Checkout' } } as never);
+    const bucket = Math.floor(Date.now() / HOUR) * HOUR - 2 * HOUR;
+    await t.ctx.signals.upsert(t.project.id, [{
+      scope: 'threshold', scopeKey: 'rule:41', metricId: metric.id, bucket, endBucket: bucket, kind: 'breach', direction: 'up',
+      value: 912, expected: null, lower: null, upper: null, z: 0, score: 1, severity: 'critical',
+      details: { ruleId: 41, ruleName: 'p95 latency above 800', compared: 912, condition: { operator: '>', value: 800 }, interval: '1h' },
+    }]);
+    const [incident] = (await t.ctx.incidents.list(t.project, { status: 'open', scope: 'rule:41', limit: 10 })).incidents;
+    await page.goto(`${t.url}/p/shop/incidents/${incident.id}`);
+    const why = page.getByRole('list', { name: 'Why the signals fired' });
+    await why.getByText('rule "p95 latency above 800" breached: 912 ms > 800 ms', { exact: true }).waitFor();
+    const text = await why.innerText();
+    assert.match(text, /Observed\s+912 ms/);
+    assert.match(text, /Expected\s+–/);
+    assert.match(text, /Sample size\s+not recorded/);
+    assert.match(text, /Detector\s+threshold rule "p95 latency above 800"/);
+    assert.deepEqual(errors, []);
+  });
 });
