@@ -51,7 +51,7 @@ export const SignalExplanationSchema = Type.Object({
   observed: Type.String(),
   expected: Type.Union([Type.String(), Type.Null()]),
   band: Type.Union([Type.String({ description: 'lower–upper' }), Type.Null()]),
-  samples: Type.Union([Type.Number({ description: 'the events, denominator or rows behind the peak bucket' }), Type.Null()]),
+  samples: Type.Union([Type.Number({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'the events, denominator or rows behind the peak bucket' }), Type.Null()]),
   detector: Type.String({ description: 'the detector and its model, or the threshold rule' }),
   sentence: Type.String({ description: 'one plain sentence: what was seen against what, and why it fired' }),
 });
