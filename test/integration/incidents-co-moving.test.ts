@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { HOUR, awayFromHourEnd, ingestHourly, random } from '../helpers/hourly-events.js';
+import { seedDemo } from '../../src/demo/seed.js';
 
 const DAY = 24 * HOUR;
 
@@ -94,5 +95,35 @@ describe('incidents: co-moving events and the total volume (real ingest and dete
     const after = await t.ctx.incidents.detail(t.project, incident.id);
     assert.equal(after.incident.status, 'resolved');
     assert.equal(after.incident.resolution, 'recovered');
+  });
+});
+
+describe('incidents: the demo\'s signup spike', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await startTestApp();
+  });
+  after(() => t.close());
+
+  test('Signed Up and the $identify call every sign-up makes are never two incidents', async () => {
+    // (before co-moving grouping, the spike opened one incident for each)
+    // seed 2 to this end: today's detector flags Signed Up, the signups metric and $identify together
+    const demo = await seedDemo(t.ctx, { days: 30, seed: 2, endMs: Math.min(Date.UTC(2026, 10, 20), Date.now()) });
+    const spike = demo.incidents.find((i) => i.name === 'signup spike')!;
+    const touching = [];
+    for (const i of (await t.ctx.incidents.list(demo.project, { limit: 500 })).incidents) {
+      if (i.lastBucket < spike.startMs - HOUR || i.startedBucket >= spike.endMs + HOUR) continue;
+      const d = await t.ctx.incidents.detail(demo.project, i.id);
+      const scopes = d.signals.map((s) => s.signal.scopeKey);
+      if (scopes.includes('event:Signed Up') || scopes.includes('event:$identify')) touching.push([i.title, scopes]);
+    }
+    // whether the detector flags the spike at all depends on the draw (issue 17, part 1); when it does, it is one incident
+    assert.ok(touching.length <= 1, JSON.stringify(touching));
+    const flagged = new Set((await t.ctx.signals.list(demo.project, { scope: 'event', fromMs: spike.startMs - HOUR, toMs: spike.endMs + HOUR, limit: 50 })).signals.map((s) => s.scopeKey));
+    if (flagged.has('event:Signed Up') && flagged.has('event:$identify')) assert.equal(touching.length, 1, 'both flagged: one incident holds both');
+    for (const [title, scopes] of touching as [string, string[]][]) {
+      if (scopes.includes('event:Signed Up')) assert.notEqual(scopes[0], 'event:$identify', `the sign-ups lead, not the identify calls: ${JSON.stringify(scopes)}`);
+      assert.doesNotMatch(title, /\$identify/);
+    }
   });
 });
