@@ -225,7 +225,9 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
   // and read incidents back when they send
   const links = new AppLinks(config);
   const alerts: AlertService = new AlertService({ db: meta.db, dialect: meta.dialect, config, jobs, projects, catalog, incidents: () => incidents, log, now, links });
-  const incidents: IncidentService = new IncidentService({ db: meta.db, dialect: meta.dialect, catalog, signals, projects, log, onChange: (tx, change) => alerts.onIncidentChange(tx, change), now });
+  const incidents: IncidentService = new IncidentService({ db: meta.db, dialect: meta.dialect, catalog, signals, projects, log, onChange: (tx, change) => alerts.onIncidentChange(tx, change), now,
+    eventCounts: (project, event, fromMs, toMs) => signalJobs.eventVolume.hourlyCounts(project, event, fromMs, toMs),
+  });
   signals.onSignals((projectId, written, covered) => incidents.onSignals(projectId, written, covered));
   const worker = new JobWorker(jobs, { ...catalog.jobHandlers(), ...signalJobs.jobHandlers(), ...alerts.jobHandlers() }, { log });
   let prunedAt = 0;

@@ -8,9 +8,10 @@ import type { Signal } from '../signals/store.js';
 import { incidentPageUrl, metricPageUrl } from '../web/app-links.js';
 import { MAX_ITEMS_SHOWN, formatUtc, itemLine } from './destinations/render.js';
 import { percentDelta, type AlertEvent, type AlertItem, type AlertMessage } from './message.js';
+import { explainSignal } from '../signals/explain.js';
 
 export interface MessageProject { id: number; slug: string; name: string }
-export interface MetricInfo { name: string; displayName: string; tags: string[] }
+export interface MetricInfo { name: string; displayName: string; tags: string[]; unit?: string }
 
 export interface ComposeContext {
   project: MessageProject;
@@ -41,6 +42,7 @@ export function labelOf(s: Pick<Signal, 'scope' | 'scopeKey' | 'metricId' | 'det
       return metricName ? `${ruleName} (${metricName})` : ruleName;
     }
     case 'event': return `event ${rest}`;
+    case 'volume': return 'project event volume';
     case 'schema': return `schema of ${rest}`;
     case 'distribution': return `distribution of ${rest}`;
   }
@@ -49,9 +51,11 @@ export function labelOf(s: Pick<Signal, 'scope' | 'scopeKey' | 'metricId' | 'det
 export function itemOf(s: Signal, c: ComposeContext): AlertItem {
   const delta = s.expected === null ? null : s.value - s.expected;
   const link = s.metricId === null ? null : metricPageUrl(c.origin, c.project.slug, s.metricId);
+  const label = labelOf(s, c.metrics);
   return {
-    scopeKey: s.scopeKey, kind: s.kind, label: labelOf(s, c.metrics), direction: s.direction, bucket: iso(s.bucket),
+    scopeKey: s.scopeKey, kind: s.kind, label, direction: s.direction, bucket: iso(s.bucket),
     actual: s.value, expected: s.expected, delta, percentDelta: percentDelta(s.value, s.expected), severity: s.severity, link,
+    explanation: explainSignal(s, { label: s.scope === 'metric' ? label : undefined, unit: s.metricId === null ? undefined : c.metrics.get(s.metricId)?.unit }).sentence,
   };
 }
 
@@ -68,7 +72,7 @@ function leadLine(incident: Incident, signals: number, extra: string[] = []): st
 /** The text after its lead: one line per item (the first MAX_ITEMS_SHOWN, the rest counted). */
 function itemLines(items: AlertItem[]): string[] {
   const more = items.length - MAX_ITEMS_SHOWN;
-  return [...items.slice(0, MAX_ITEMS_SHOWN).map((i) => `• ${itemLine(i)}`), ...(more > 0 ? [`… and ${more} more`] : [])];
+  return [...items.slice(0, MAX_ITEMS_SHOWN).flatMap((i) => [`• ${itemLine(i)}`, ...(i.explanation ? [`  ${i.explanation}`] : [])]), ...(more > 0 ? [`… and ${more} more`] : [])];
 }
 
 /** An opened, reopened, repeat or resolved message about one incident; its signals root first. */

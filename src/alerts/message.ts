@@ -22,6 +22,11 @@ export interface AlertItem {
   /** info | warning | critical */
   severity: string;
   link: string | null;
+  /**
+   * Why it fired, one plain sentence (signals/explain.ts): observed, expected, band, samples and
+   * the detector or rule. Absent in messages stored before explanations.
+   */
+  explanation?: string;
 }
 
 export interface AlertMessage {

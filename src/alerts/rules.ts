@@ -185,8 +185,8 @@ export interface MatchTarget {
 
 export type MatchResult = { matches: true } | { matches: false; reason: string };
 
-const SCOPE_KIND_OF: Record<SignalScope, ScopeKind> = { metric: 'anomaly', event: 'anomaly', threshold: 'threshold', schema: 'schema', distribution: 'distribution' };
-const KEY_PREFIX_KIND: Record<string, ScopeKind> = { metric: 'anomaly', event: 'anomaly', rule: 'threshold', schema: 'schema', distribution: 'distribution' };
+const SCOPE_KIND_OF: Record<SignalScope, ScopeKind> = { metric: 'anomaly', event: 'anomaly', volume: 'anomaly', threshold: 'threshold', schema: 'schema', distribution: 'distribution' };
+const KEY_PREFIX_KIND: Record<string, ScopeKind> = { metric: 'anomaly', event: 'anomaly', volume: 'anomaly', rule: 'threshold', schema: 'schema', distribution: 'distribution' };
 
 /** The rule kind of a signal scope, or of an incident scope key (`metric:12`, `rule:3`, ...) when no signal is at hand. */
 export function scopeKindOf(scope: SignalScope | undefined, scopeKey: string): ScopeKind {

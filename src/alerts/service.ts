@@ -558,7 +558,7 @@ export class AlertService {
     const out = new Map<number, MetricInfo>();
     for (const id of ids) {
       const m = await store.get(projectId, id);
-      if (m) out.set(id, { name: m.name, displayName: m.displayName, tags: m.tags });
+      if (m) out.set(id, { name: m.name, displayName: m.displayName, tags: m.tags, unit: m.unit });
     }
     return out;
   }

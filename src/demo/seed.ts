@@ -53,5 +53,5 @@ export async function seedDemo(
     metrics.push(metric.name);
   }
   const volume = await ctx.signalJobs.runEventVolume(project, bucketFloor(project.timeZone, '1h', Math.min(options.endMs, Date.now())));
-  return { project, writeKey, readKey, events, measurements, metrics, incidents: demoIncidents(options), eventSignals: volume.episodes };
+  return { project, writeKey, readKey, events, measurements, metrics, incidents: demoIncidents(options), eventSignals: volume.episodes - volume.totalEpisodes };
 }

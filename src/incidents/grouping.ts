@@ -21,6 +21,11 @@ export const GROUP_WINDOW_BUCKETS = 2;
 export const GROUP_WINDOW_MIN_MS = 2 * HOUR;
 /** seasonal differences correlated at least this much moved together (the issue's 0.8) */
 export const CORRELATION_MIN = 0.8;
+/**
+ * Two series that left their bands in the same direction within one bucket of each other need
+ * less: the shared onset is evidence already, the correlation only has to confirm it
+ */
+export const CO_MOVING_MIN_R = 0.6;
 /** the recent window correlated: two days of hours */
 export const CORRELATION_BUCKETS = 48;
 /** fewer paired points than this say nothing about correlation */
@@ -61,7 +66,7 @@ export function opensIncident(s: Pick<Signal, 'severity' | 'scope' | 'kind'>): b
 export function stepOf(s: Pick<Signal, 'scope' | 'details'>): number | null {
   const interval = s.details.interval;
   if (typeof interval === 'string' && (INTERVALS as readonly string[]).includes(interval)) return INTERVAL_MS[interval as Interval];
-  if (s.scope === 'event') return HOUR;
+  if (s.scope === 'event' || s.scope === 'volume') return HOUR;
   if (s.scope === 'schema' || s.scope === 'distribution') return DAY;
   return null;
 }
@@ -83,7 +88,7 @@ function thresholdOf(s: Pick<Signal, 'details'>): number {
  * threshold is critical; a fifth or twice the threshold a warning; else info.
  */
 export function severityOfSignal(s: Pick<Signal, 'scope' | 'kind' | 'severity' | 'value' | 'expected' | 'z' | 'details'>): IncidentSeverity {
-  if (s.scope !== 'metric' && s.scope !== 'event') return s.severity;
+  if (s.scope !== 'metric' && s.scope !== 'event' && s.scope !== 'volume') return s.severity;
   if (s.kind === 'outage') return 'critical';
   const change = Math.abs(percentChange(s) ?? 0);
   const z = Math.abs(s.z) / thresholdOf(s);
@@ -114,7 +119,7 @@ export function titleOf(s: Pick<Signal, 'scope' | 'scopeKey' | 'kind' | 'directi
     }
     if (s.scope === 'schema') return `schema change: ${s.kind.replace(/_/g, ' ')} (${s.scopeKey.slice('schema:'.length)})`;
     if (s.scope === 'distribution') return `distribution of ${s.scopeKey.slice('distribution:'.length).replace(':', '.')} drifted`;
-    const subject = s.scope === 'event' ? `event ${eventOfSignal(s)} volume` : (metricName ?? s.scopeKey);
+    const subject = s.scope === 'event' ? `event ${eventOfSignal(s)} volume` : s.scope === 'volume' ? 'project event volume' : (metricName ?? s.scopeKey);
     if (s.kind === 'outage') return `${subject} outage`;
     const change = percentChange(s);
     if (change === null) return `${subject} ${s.kind.replace(/_/g, ' ')}`;
@@ -214,11 +219,46 @@ export function withinWindow(incident: { startedBucket: number; lastBucket: numb
 }
 
 /**
- * The order signals are taken in, and which is the root of a group: the earliest first; when they
- * start together, an event's volume first (the cause), then the older signal.
+ * Two signals that left their bands in the same direction within one bucket of each other (of
+ * the coarser of their two intervals): the onset that co-moving series share.
  */
-export function rootOrder(a: Pick<Signal, 'bucket' | 'scope' | 'id'>, b: Pick<Signal, 'bucket' | 'scope' | 'id'>): number {
-  return a.bucket - b.bucket || Number(b.scope === 'event') - Number(a.scope === 'event') || a.id - b.id;
+export function startedTogether(a: Pick<Signal, 'bucket' | 'direction' | 'scope' | 'details'>, b: Pick<Signal, 'bucket' | 'direction' | 'scope' | 'details'>): boolean {
+  if (a.direction === null || a.direction !== b.direction) return false;
+  const step = Math.max(stepOf(a) ?? HOUR, stepOf(b) ?? HOUR);
+  return Math.abs(a.bucket - b.bucket) <= step;
+}
+
+/** The project's total volume is what every event adds to; an event is what its metrics count. */
+const CAUSE_RANK: Partial<Record<Signal['scope'], number>> = { volume: 0, event: 1 };
+const causeRank = (s: Pick<Signal, 'scope'>) => CAUSE_RANK[s.scope] ?? 2;
+
+/** an event whose relative change is this many times the total's carried the total with it: it is the cause */
+export const DRIVES_TOTAL_FACTOR = 2;
+/** relative changes this close (a fraction of the larger) are a tie: one series is likely a copy of the other */
+export const SAME_CHANGE_TOLERANCE = 0.1;
+
+/** Events an SDK sends on its own ($identify, $page) follow what people do; they are not its cause. */
+const isAutomatic = (s: Pick<Signal, 'scope' | 'scopeKey'>) => s.scope === 'event' && s.scopeKey.startsWith('event:$');
+
+/**
+ * The order signals are taken in, and which is the root (the likely cause) of a group: the one
+ * whose deviation started first; among those that started in the same bucket, the project's total
+ * volume (everything dropped at once), then an event's volume, before the metrics computed from
+ * them; then the largest relative change (a 6× signup spike before the identify calls it drags
+ * along); on a tie (one series a copy of the other: every sign-up sends an $identify), an event
+ * people trigger before one an SDK sends on its own; then the older. One exception: an event that
+ * moved far more than the total (a spike of one event that lifted the total) goes before it.
+ */
+type Rooted = Pick<Signal, 'bucket' | 'scope' | 'scopeKey' | 'id' | 'value' | 'expected'>;
+export function rootOrder(a: Rooted, b: Rooted): number {
+  const change = (s: Pick<Signal, 'value' | 'expected'>) => Math.abs(percentChange(s) ?? 0);
+  if (a.bucket !== b.bucket) return a.bucket - b.bucket;
+  const drives = (x: typeof a, total: typeof a) => x.scope === 'event' && total.scope === 'volume' && change(x) >= DRIVES_TOTAL_FACTOR * change(total);
+  if (drives(a, b)) return -1;
+  if (drives(b, a)) return 1;
+  const ca = change(a), cb = change(b);
+  const tie = Math.abs(ca - cb) <= SAME_CHANGE_TOLERANCE * Math.max(ca, cb);
+  return causeRank(a) - causeRank(b) || (tie ? 0 : cb - ca) || Number(isAutomatic(a)) - Number(isAutomatic(b)) || cb - ca || a.id - b.id;
 }
 
 /** Only threshold rules say themselves when they recover; every other scope resolves on healthy coverage. */

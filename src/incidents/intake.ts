@@ -12,11 +12,11 @@ import type { Metric, MetricService } from '../metrics/service.js';
 import type { Project, ProjectService } from '../projects/service.js';
 import type { Coverage, SignalService } from '../signals/service.js';
 import type { Signal } from '../signals/store.js';
-import { INTERVAL_MS } from '../time/index.js';
+import { INTERVAL_MS, type Interval } from '../time/index.js';
 import type { ChangeWriter } from './changes.js';
 import {
-  CORRELATION_BUCKETS, coverageMatches, eventOfSignal, eventsOfMetric, healthyFrom, identityOf, isRecovery, movedTogether, opensIncident,
-  relatedByDefinition, resolvesOnCoverage, rootOrder, seasonalLag, severityOfSignal, stepOf, titleOf, withinWindow, type SignalFacts,
+  CORRELATION_BUCKETS, CORRELATION_MIN, CO_MOVING_MIN_R, coverageMatches, eventOfSignal, eventsOfMetric, healthyFrom, identityOf, isRecovery, movedTogether, opensIncident,
+  relatedByDefinition, resolvesOnCoverage, rootOrder, seasonalLag, severityOfSignal, startedTogether, stepOf, titleOf, withinWindow, type SignalFacts,
 } from './grouping.js';
 import type { IncidentStore } from './store.js';
 import { SYSTEM_ACTOR as SYSTEM, type Incident, type IncidentSignalRole } from './types.js';
@@ -32,7 +32,7 @@ const CATCH_UP_EVERY_MS = 5 * 60_000;
 /** signals read per catch-up (the rest on the next) */
 const CATCH_UP_LIMIT = 5000;
 /** scopes whose signals are grouped by cause; drift is about an event's shape, not its volume */
-const GROUPABLE = new Set<Signal['scope']>(['metric', 'event', 'threshold']);
+const GROUPABLE = new Set<Signal['scope']>(['metric', 'event', 'volume', 'threshold']);
 
 export interface IntakeDeps {
   store: IncidentStore;
@@ -43,7 +43,11 @@ export interface IntakeDeps {
   log: FastifyBaseLogger;
   now: () => number;
   autoResolveBuckets: number;
+  /** an event's hourly counts (every event's, for null): what volumes are correlated on; without it they are not */
+  eventCounts?: EventCounts;
 }
+
+export type EventCounts = (project: Project, event: string | null, fromMs: number, toMs: number) => Promise<number[]>;
 
 /** What one call reads once: the project, what the run covered, and the metrics and series grouping looked at. */
 interface Run {
@@ -54,9 +58,16 @@ interface Run {
   series: Map<string, Promise<(number | null)[]>>;
 }
 
+/** A signal's series, as grouping reads it: a metric's total values, or an event's (the project's) hourly counts. */
+interface SeriesSource {
+  key: string;
+  interval: Interval;
+  read: (from: number, to: number) => Promise<(number | null)[]>;
+}
+
 interface Group {
   incident: Incident;
-  why: { via: 'definition' | 'correlation'; with: number; r?: number };
+  why: { via: 'definition' | 'correlation' | 'co_moving'; with: number; r?: number };
 }
 
 export class SignalIntake {
@@ -219,12 +230,17 @@ export class SignalIntake {
     for (const incident of candidates) {
       for (const other of members(incident)) if (relatedByDefinition(mine, await this.facts(run, other))) return { incident, why: { via: 'definition', with: other.id } };
     }
-    if (s.metricId === null) return null;
+    // moved together: two metrics whenever their series correlate; any two series (events, the
+    // total) that also left their bands together, in the same direction, on a looser correlation
     for (const incident of candidates) {
       for (const other of members(incident)) {
-        if (other.metricId === null || other.metricId === s.metricId) continue;
+        if (other.scopeKey === s.scopeKey || (s.metricId !== null && other.metricId === s.metricId)) continue;
+        const together = startedTogether(s, other);
+        if (!together && (s.metricId === null || other.metricId === null)) continue;
         const r = await this.correlation(run, s, other);
-        if (r !== null && r.together) return { incident, why: { via: 'correlation', with: other.id, r: r.r ?? undefined } };
+        if (r === null) continue;
+        if (r >= CORRELATION_MIN) return { incident, why: { via: 'correlation', with: other.id, r } };
+        if (together && r >= CO_MOVING_MIN_R) return { incident, why: { via: 'co_moving', with: other.id, r } };
       }
     }
     return null;
@@ -239,16 +255,37 @@ export class SignalIntake {
     return { scopeKey: s.scopeKey, metricId: s.metricId, events: m ? eventsOfMetric(m.kind, m.definition) : [] };
   }
 
-  /** Whether two metrics' series moved together over the recent window that ends with the later signal. */
-  private async correlation(run: Run, a: Signal, b: Signal) {
-    const [ma, mb] = await Promise.all([this.metric(run, a.metricId), this.metric(run, b.metricId)]);
-    if (!ma || !mb || ma.interval !== mb.interval) return null;
-    const step = INTERVAL_MS[ma.interval];
-    const lag = seasonalLag(ma.interval);
+  /**
+   * The correlation of two signals' seasonal differences over the recent window that ends with
+   * the later one; null when either series cannot be read, their intervals differ, or too few points.
+   */
+  private async correlation(run: Run, a: Signal, b: Signal): Promise<number | null> {
+    const [sa, sb] = await Promise.all([this.source(run, a), this.source(run, b)]);
+    if (!sa || !sb || sa.interval !== sb.interval) return null;
+    const step = INTERVAL_MS[sa.interval];
+    const lag = seasonalLag(sa.interval);
     const end = Math.max(a.endBucket, b.endBucket) + step;
     const from = end - (CORRELATION_BUCKETS + lag) * step;
-    const [va, vb] = await Promise.all([this.series(run, ma, from, end), this.series(run, mb, from, end)]);
-    return movedTogether(va, vb, lag);
+    const read = (x: SeriesSource) => {
+      const key = `${x.key}:${from}:${end}`;
+      let values = run.series.get(key);
+      if (!values) run.series.set(key, (values = x.read(from, end)));
+      return values;
+    };
+    const [va, vb] = await Promise.all([read(sa), read(sb)]);
+    return movedTogether(va, vb, lag).r;
+  }
+
+  private async source(run: Run, s: Signal): Promise<SeriesSource | null> {
+    const counts = this.deps.eventCounts;
+    if (s.scope === 'event' || s.scope === 'volume') {
+      const event = s.scope === 'event' ? eventOfSignal(s) : null;
+      if (!counts || (s.scope === 'event' && event === null)) return null;
+      return { key: s.scopeKey, interval: '1h', read: (from, to) => counts(run.project, event, from, to) };
+    }
+    const m = await this.metric(run, s.metricId);
+    if (!m) return null;
+    return { key: `metric:${m.id}`, interval: m.interval, read: (from, to) => this.deps.catalog.totalSeries(run.project, m, from, to).then((r) => r.values) };
   }
 
   private metric(run: Run, id: number | null): Promise<Metric | null> {
@@ -256,13 +293,6 @@ export class SignalIntake {
     let m = run.metrics.get(id);
     if (!m) run.metrics.set(id, (m = this.deps.catalog.get(run.project, id).catch(() => null)));
     return m;
-  }
-
-  private series(run: Run, m: Metric, from: number, to: number): Promise<(number | null)[]> {
-    const key = `${m.id}:${from}:${to}`;
-    let s = run.series.get(key);
-    if (!s) run.series.set(key, (s = this.deps.catalog.totalSeries(run.project, m, from, to).then((r) => r.values)));
-    return s;
   }
 
   // ---- resolving ----

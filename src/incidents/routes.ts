@@ -39,7 +39,7 @@ export function incidentForApi(i: Incident, now = Date.now()): IncidentApi {
 function detailForApi(d: IncidentDetail) {
   return {
     incident: incidentForApi(d.incident),
-    signals: d.signals.map((s) => ({ role: s.role, addedAt: iso(s.addedAt), signal: signalForApi(s.signal) })),
+    signals: d.signals.map((s) => ({ role: s.role, addedAt: iso(s.addedAt), signal: signalForApi(s.signal), explanation: s.explanation })),
     timeline: d.timeline.map((e) => ({ id: e.id, type: e.type, actorId: e.actorId, data: e.data, at: iso(e.at) })),
   };
 }

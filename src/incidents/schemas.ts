@@ -45,9 +45,20 @@ export const TimelineEntry = Type.Object({
   at: Type.String(),
 });
 
+/** Why a signal fired, in words (src/signals/explain.ts). */
+export const SignalExplanationSchema = Type.Object({
+  subject: Type.String({ description: 'what it is about: a metric, an event, the project\'s event volume, a rule' }),
+  observed: Type.String(),
+  expected: Type.Union([Type.String(), Type.Null()]),
+  band: Type.Union([Type.String({ description: 'lower–upper' }), Type.Null()]),
+  samples: Type.Union([Type.Number({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'the events, denominator or rows behind the peak bucket' }), Type.Null()]),
+  detector: Type.String({ description: 'the detector and its model, or the threshold rule' }),
+  sentence: Type.String({ description: 'one plain sentence: what was seen against what, and why it fired' }),
+});
+
 export const IncidentDetailSchema = Type.Object({
   incident: IncidentSchema,
-  signals: Type.Array(Type.Object({ role: Type.String({ description: 'root, same_scope, related' }), addedAt: Type.String(), signal: SignalSchema }), { description: 'root first' }),
+  signals: Type.Array(Type.Object({ role: Type.String({ description: 'root, same_scope, related' }), addedAt: Type.String(), signal: SignalSchema, explanation: SignalExplanationSchema }), { description: 'root first' }),
   timeline: Type.Array(TimelineEntry, { description: 'oldest first' }),
 });
 

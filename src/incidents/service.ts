@@ -14,7 +14,8 @@ import type { Signal } from '../signals/store.js';
 import type { SignalService } from '../signals/service.js';
 import { ChangeWriter } from './changes.js';
 import { AUTO_RESOLVE_BUCKETS, mean, median } from './grouping.js';
-import { SignalIntake } from './intake.js';
+import { SignalIntake, type EventCounts } from './intake.js';
+import { explainSignal, type SignalExplanation } from '../signals/explain.js';
 import { IncidentLifecycle, type IncidentAction } from './lifecycle.js';
 import { IncidentStore, type IncidentFilter } from './store.js';
 import type { Incident, IncidentActor, IncidentChangeHook, IncidentEvent, IncidentSignal } from './types.js';
@@ -31,6 +32,8 @@ export interface IncidentServiceDeps {
   now?: () => number;
   /** healthy buckets after the last flagged one that resolve an incident (default 3) */
   autoResolveBuckets?: number;
+  /** hourly event counts (the signals domain's event-volume reader), for grouping volumes that moved together */
+  eventCounts?: EventCounts;
 }
 
 /** noisiest scopes listed by the stats */
@@ -60,8 +63,8 @@ export interface IncidentStats {
 
 export interface IncidentDetail {
   incident: Incident;
-  /** root first, then as they were added */
-  signals: IncidentSignal[];
+  /** root first, then as they were added; each with why it fired */
+  signals: (IncidentSignal & { explanation: SignalExplanation })[];
   /** oldest first */
   timeline: IncidentEvent[];
 }
@@ -78,7 +81,7 @@ export class IncidentService {
     const writer = new ChangeWriter({ db: deps.db, signals: deps.signals, onChange: deps.onChange }, this.now);
     this.intake = new SignalIntake({
       store: this.store, writer, catalog: deps.catalog, signals: deps.signals, projects: deps.projects, log: deps.log, now: this.now,
-      autoResolveBuckets: deps.autoResolveBuckets ?? AUTO_RESOLVE_BUCKETS,
+      autoResolveBuckets: deps.autoResolveBuckets ?? AUTO_RESOLVE_BUCKETS, eventCounts: deps.eventCounts,
     });
     this.lifecycle = new IncidentLifecycle({ store: this.store, writer, catalog: deps.catalog, signals: deps.signals, now: this.now });
   }
@@ -129,7 +132,16 @@ export class IncidentService {
   async detail(project: Project, id: number): Promise<IncidentDetail> {
     const incident = await this.get(project, id);
     const [signals, timeline] = await Promise.all([this.signalsOf(incident), this.timeline(id)]);
-    return { incident, signals, timeline };
+    const names = new Map<number, { label: string; unit: string }>();
+    for (const id of new Set(signals.flatMap((s) => (s.signal.metricId !== null ? [s.signal.metricId] : [])))) {
+      const m = await this.deps.catalog.get(project, id).catch(() => null);
+      if (m) names.set(id, { label: m.displayName || m.name, unit: m.unit });
+    }
+    const explained = signals.map(({ signal, ...rest }) => {
+      const m = signal.metricId === null ? undefined : names.get(signal.metricId);
+      return { signal, ...rest, explanation: explainSignal(signal, { label: signal.scope === 'metric' ? m?.label : undefined, unit: m?.unit }) };
+    });
+    return { incident, signals: explained, timeline };
   }
 
   /** A page of a project's incidents, newest first; `nextCursor` continues after its last one. */

@@ -76,7 +76,7 @@ export class SignalJobs {
   /** Event volume up to `until`, scoring the hours since the previous run (all of the history read on the first). */
   async runEventVolume(project: Project, until: number): Promise<EventVolumeResult & { since: number | null }> {
     const since = await this.doneUntil(project.id, JOB_EVENT_VOLUME);
-    if (since !== undefined && since >= until) return { events: 0, episodes: 0, inserted: 0, updated: 0, skipped: 'already detected', ms: 0, since };
+    if (since !== undefined && since >= until) return { events: 0, totalEpisodes: 0, episodes: 0, inserted: 0, updated: 0, skipped: 'already detected', ms: 0, since };
     const r = await this.eventVolume.detect(project, { until, since });
     // also when skipped (disabled, no events): the hour is not scheduled again
     await this.markDone(project.id, JOB_EVENT_VOLUME, bucketFloor(project.timeZone, '1h', until));

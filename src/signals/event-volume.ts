@@ -6,22 +6,30 @@
  *
  * Counts of events that come several to a session (page views) vary more than Poisson counts;
  * the detector estimates each series' dispersion itself (anomaly.ts), so they are scored as they are.
+ *
+ * The project's total count per hour (every event, not only the busiest) is one more series, of
+ * scope 'volume' (`volume:total`), scored the same way.
  */
 import type { EventStore } from '../storage/events/event-store.js';
 import type { Project } from '../projects/service.js';
 import { INTERVAL_MS, bucketFloor, slotsFor } from '../time/index.js';
+import type { Slots } from '../time/slots.js';
 import { MAX_DETECT_BUCKETS, detectEpisodes, episodeSignal, heldBuckets, historyBuckets, type DetectResult, type SignalService } from './service.js';
 import { naturalRange } from '../detect/value-range.js';
 import { resolveDetection } from './settings.js';
 import type { SignalInput } from './store.js';
 import { boundedKey } from './drift.js';
 
+/** the scope key of the project's total event volume (scope 'volume') */
+export const TOTAL_VOLUME_KEY = 'volume:total';
 /** events watched per project, the busiest of the history read (the long tail is too small to score) */
 export const EVENT_VOLUME_EVENTS = 50;
 const INTERVAL = '1h';
 export interface EventVolumeResult extends DetectResult {
   /** events scored */
   events: number;
+  /** of the episodes, those of the project's total volume */
+  totalEpisodes: number;
   ms: number;
 }
 
@@ -49,7 +57,7 @@ export class EventVolumeDetector {
     const { timeZone } = project;
     const done = (r: Omit<EventVolumeResult, 'ms'>): EventVolumeResult => ({ ...r, ms: Math.round(performance.now() - started) });
     const settings = resolveDetection({}, await this.deps.signals.projectDetection(project.id));
-    if (!settings.enabled) return done({ events: 0, episodes: 0, inserted: 0, updated: 0, skipped: 'detection is disabled' });
+    if (!settings.enabled) return done({ events: 0, totalEpisodes: 0, episodes: 0, inserted: 0, updated: 0, skipped: 'detection is disabled' });
     const step = INTERVAL_MS[INTERVAL];
     const until = bucketFloor(timeZone, INTERVAL, opts.until);
     const readFrom = Math.max(until - MAX_DETECT_BUCKETS * step, bucketFloor(timeZone, INTERVAL, Math.min(opts.since ?? until, until) - historyBuckets(INTERVAL) * step));
@@ -65,20 +73,43 @@ export class EventVolumeDetector {
       counts[i] += r.count;
       first = Math.min(first, i);
     }
-    if (!byEvent.size) return done({ events: 0, episodes: 0, inserted: 0, updated: 0, skipped: 'no events' });
+    if (!byEvent.size) return done({ events: 0, totalEpisodes: 0, episodes: 0, inserted: 0, updated: 0, skipped: 'no events' });
     const starts = slots.starts.slice(first);
     const since = Math.max(starts[0], Math.min(opts.since ?? starts[0], until));
     const signals: SignalInput[] = [];
-    for (const [event, counts] of byEvent) {
-      const values = counts.slice(first);
+    const score = (target: Pick<SignalInput, 'scope' | 'scopeKey' | 'metricId'>, values: number[], details: Record<string, unknown>) => {
       const series = { starts, values, valueKind: 'count' as const, range: naturalRange('count', values) };
       const found = detectEpisodes(series, INTERVAL, settings, { timeZone, until, since, now: this.now() });
-      const target = { scope: 'event' as const, scopeKey: boundedKey(`event:${event}`), metricId: null };
-      for (const e of found) signals.push(episodeSignal(target, series, e, settings, INTERVAL, { event }));
+      for (const e of found) signals.push(episodeSignal(target, series, e, settings, INTERVAL, details));
+    };
+    // the project's total first: when everything drops at once, it is the cause the events share
+    const total = await this.countsOf(project, null, slots, readFrom, until);
+    score({ scope: 'volume', scopeKey: TOTAL_VOLUME_KEY, metricId: null }, total.slice(first), {});
+    for (const [event, counts] of byEvent) score({ scope: 'event', scopeKey: boundedKey(`event:${event}`), metricId: null }, counts.slice(first), { event });
+    // every watched event (and the total) was scored up to `until`, less the buckets still settling (incidents resolve on it)
+    const coveredUntil = until - heldBuckets(settings, INTERVAL, { timeZone, until, now: this.now() }) * step;
+    const covered = [{ scopeKey: 'event:*', until: coveredUntil, stepMs: step }, { scopeKey: TOTAL_VOLUME_KEY, until: coveredUntil, stepMs: step }];
+    const r = await this.deps.signals.upsert(project.id, signals, covered);
+    return done({ events: byEvent.size, totalEpisodes: signals.filter((x) => x.scope === 'volume').length, episodes: signals.length, ...r });
+  }
+
+  /**
+   * The hourly counts of one event, or of every event (null), over the hours of [fromMs, toMs):
+   * what incidents correlate to tell whether two volumes moved together.
+   */
+  async hourlyCounts(project: Project, event: string | null, fromMs: number, toMs: number): Promise<number[]> {
+    const slots = slotsFor(project.timeZone, INTERVAL, fromMs, toMs, true);
+    return slots.starts.length ? this.countsOf(project, event, slots, fromMs, toMs) : [];
+  }
+
+  private async countsOf(project: Project, event: string | null, slots: Slots, fromMs: number, toMs: number): Promise<number[]> {
+    const counts = new Array<number>(slots.starts.length).fill(0);
+    if (!slots.starts.length) return counts;
+    const rows = await this.deps.events.timeseries({ projectId: project.id, ...(event !== null && { event }), fromMs, toMs, measure: 'events', limit: 1, ...slots.spec });
+    for (const r of rows) {
+      const i = slots.bucketOf(r.slotMs);
+      if (i >= 0) counts[i] += r.value;
     }
-    // every watched event was scored up to `until`, less the buckets still settling (incidents resolve on it)
-    const covered = { scopeKey: 'event:*', until: until - heldBuckets(settings, INTERVAL, { timeZone, until, now: this.now() }) * step, stepMs: step };
-    const r = await this.deps.signals.upsert(project.id, signals, [covered]);
-    return done({ events: byEvent.size, episodes: signals.length, ...r });
+    return counts;
   }
 }

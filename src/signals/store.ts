@@ -4,7 +4,8 @@ import { higherSeverity, type Severity } from '../detect/severity.js';
 import type { MetaDb, SignalTable } from '../storage/meta/db.js';
 import { parseDetection, type ProjectDetection } from './settings.js';
 
-export const SIGNAL_SCOPES = ['metric', 'threshold', 'schema', 'distribution', 'event'] as const;
+/** volume: the project's total event count (`volume:total`), watched beside each busy event */
+export const SIGNAL_SCOPES = ['metric', 'threshold', 'schema', 'distribution', 'event', 'volume'] as const;
 export type SignalScope = (typeof SIGNAL_SCOPES)[number];
 /** info: worth knowing, no deviation to act on (recovery, a new event); warning; critical (detect/severity.ts) */
 export { SEVERITIES, type Severity } from '../detect/severity.js';

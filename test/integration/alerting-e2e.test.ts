@@ -108,6 +108,11 @@ describe('alerting end to end on the demo project', () => {
     const body = JSON.parse(h.body);
     assert.equal(body.incident.id, incident.id);
     assert.ok(body.items.some((i: { direction: string }) => i.direction === 'down'));
+    // each signal says why it fired, as the incident page does
+    for (const i of body.items as { label: string; direction: string; explanation: string }[]) {
+      assert.match(i.explanation, i.direction === 'down' ? /against .+ expected \(band .+\); .*below the band: / : /./, JSON.stringify(i));
+    }
+    assert.ok(detail.signals.every((s: { explanation: { sentence: string } }) => s.explanation.sentence.length > 0));
     assert.equal(pagerduty.requests.length, 1);
     assert.equal(JSON.parse(pagerduty.requests[0].body).event_action, 'trigger');
 

@@ -714,6 +714,29 @@ describe('rendered payloads (snapshots)', () => {
     });
   }
 
+  test('every channel says why each signal fired (its explanation), as a loopback receiver gets it', async () => {
+    const m = messages.opened;
+    const why = 'Order Completed: 0 events in the hour against 140 expected (band 92–188, z -6.1); below the band: an outage.';
+    assert.equal(m.items[1].explanation, why);
+    assert.equal(m.items[2].explanation, 'rule "conversion floor" breached: 0.0118 < 0.0115');
+    assert.match(m.items[0].explanation!, /^Checkout conversion: 0\.0118 in the hour against 0\.0215 expected \(band 0\.0151–0\.0279, z -6\.1\); below the band: a drop\.$/);
+    const bodies: [string, string][] = [
+      ['webhook', await sent('webhook', { url: `${receiver.url}/hook` }, { secret: 'whsec_test_secret_0123456789' }, m)],
+      ['slack blocks', await sent('slack', { format: 'blocks' }, { webhookUrl: `${receiver.url}/slack` }, m)],
+      ['slack text', await sent('slack', { format: 'text' }, { webhookUrl: `${receiver.url}/slack` }, m)],
+      ['telegram', await sent('telegram', { chatId: -100123, baseUrl: receiver.url }, { botToken: '123456789:AAH-test_token' }, m)],
+      ['email text', emailContent(m).text],
+      ['email html', emailContent(m).html],
+      ['teams', await sent('teams', {}, { webhookUrl: `${receiver.url}/teams` }, m)],
+      ['jira', await sent('jira', { baseUrl: receiver.url, projectKey: 'OPS', email: 'ops@example.com' }, { apiToken: 'jira-token' }, m)],
+      ['linear', await sent('linear', { teamId: 'team-1', baseUrl: receiver.url }, { apiKey: 'lin_api_test' }, m)],
+      ['pagerduty', await sent('pagerduty', { baseUrl: receiver.url }, { routingKey: 'R0UT1NGKEY0123456789abcdef01234567' }, m)],
+    ];
+    for (const [channel, body] of bodies) assert.ok(body.includes(why), `${channel} lacks the explanation:\n${body}`);
+    const hook = JSON.parse(bodies[0][1]) as { items: { explanation: string | null }[] };
+    assert.deepEqual(hook.items.map((i) => i.explanation), m.items.map((i) => i.explanation));
+  });
+
   test('the e-mail subject names the project once', () => {
     for (const m of Object.values(messages)) assert.equal(emailContent(m).subject.split('[Demo shop]').length - 1, 1, emailContent(m).subject);
   });

@@ -124,6 +124,8 @@ test('matching: kind, metric tags or names, direction, minimum severity, minimum
 test('scope kinds: metric and event anomalies are "anomaly"; rule:, schema:, distribution: keys map without a signal', () => {
   assert.equal(scopeKindOf('metric', 'metric:1'), 'anomaly');
   assert.equal(scopeKindOf('event', 'event:signup'), 'anomaly');
+  assert.equal(scopeKindOf('volume', 'volume:total'), 'anomaly', 'the project\'s total volume is an anomaly scope');
+  assert.equal(scopeKindOf(undefined, 'volume:total'), 'anomaly');
   assert.equal(scopeKindOf('threshold', 'rule:3'), 'threshold');
   assert.equal(scopeKindOf(undefined, 'rule:3'), 'threshold');
   assert.equal(scopeKindOf(undefined, 'schema:Signed Up:plan:type'), 'schema');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { higherSeverity } from '../../src/detect/severity.js';
 import {
   coverageMatches, eventsOfMetric, healthyFrom, identityOf, isRecovery, mean, median, movedTogether, opensIncident, pearson, raiseSensitivity,
-  relatedByDefinition, resolvesOnCoverage, rootOrder, seasonalDiff, severityOfSignal, stepOf, titleOf, withinWindow,
+  relatedByDefinition, resolvesOnCoverage, rootOrder, seasonalDiff, severityOfSignal, startedTogether, stepOf, titleOf, withinWindow,
 } from '../../src/incidents/grouping.js';
 import { random, rhythm } from '../helpers/hourly-events.js';
 import type { Signal } from '../../src/signals/store.js';
@@ -140,6 +140,47 @@ describe('incidents grouping: window, root, resolving, false positives', () => {
     const event = signal({ id: 2, scope: 'event', scopeKey: 'event:Checkout', metricId: null, bucket: 10 * HOUR });
     const earlier = signal({ id: 3, bucket: 9 * HOUR });
     assert.deepEqual([metric, event, earlier].sort(rootOrder).map((s) => s.id), [3, 2, 1]);
+  });
+
+  test('root order among co-moving series of one bucket: the total, then events, then metrics; then the largest relative change', () => {
+    const b = 10 * HOUR;
+    const ev = (id: number, event: string, value: number, expected: number) => signal({ id, scope: 'event', scopeKey: `event:${event}`, metricId: null, bucket: b, direction: value > expected ? 'up' : 'down', value, expected, details: { event, interval: '1h' } });
+    const total = (value: number, expected: number) => signal({ id: 9, scope: 'volume', scopeKey: 'volume:total', metricId: null, bucket: b, direction: value > expected ? 'up' : 'down', value, expected, details: { interval: '1h' } });
+    // a signup spike: Signed Up ×6 leads the identify calls it brings (×3) and the metric counting it
+    const signups = ev(5, 'Signed Up', 600, 100), identify = ev(4, '$identify', 900, 300);
+    const metric = signal({ id: 1, bucket: b, direction: 'up', value: 600, expected: 100 });
+    assert.deepEqual([identify, metric, signups].sort(rootOrder).map((s) => s.id), [5, 4, 1]);
+    // an outage: everything at about 10 %; the total is the cause the events share
+    const outage = [ev(2, 'Order Completed', 9, 100), ev(3, 'Page Viewed', 120, 1000), total(1500, 14000)];
+    assert.deepEqual(outage.sort(rootOrder).map((s) => s.id), [9, 2, 3]);
+    // one event's spike that lifted the total a little: the event is the cause
+    assert.deepEqual([total(15000, 14000), signups].sort(rootOrder).map((s) => s.id), [5, 9]);
+    // every sign-up sends an $identify: the same numbers, and the tracked event is the cause, whichever was stored first
+    const identifyCopy = ev(1, '$identify', 600, 100);
+    assert.deepEqual([identifyCopy, signups].sort(rootOrder).map((s) => s.id), [5, 1]);
+    assert.deepEqual([ev(1, '$identify', 610, 100), signups].sort(rootOrder).map((s) => s.id), [5, 1], 'within 10 % is a tie');
+    // earlier still wins over everything
+    const early = signal({ id: 7, bucket: b - HOUR });
+    assert.deepEqual([total(1500, 14000), early].sort(rootOrder).map((s) => s.id), [7, 9]);
+  });
+
+  test('started together: the same direction, onsets at most one bucket (of the coarser interval) apart', () => {
+    const a = signal({ bucket: 10 * HOUR, direction: 'up' });
+    assert.equal(startedTogether(a, signal({ bucket: 11 * HOUR, direction: 'up' })), true);
+    assert.equal(startedTogether(a, signal({ bucket: 9 * HOUR, direction: 'up' })), true);
+    assert.equal(startedTogether(a, signal({ bucket: 12 * HOUR, direction: 'up' })), false, 'two buckets apart');
+    assert.equal(startedTogether(a, signal({ bucket: 10 * HOUR, direction: 'down' })), false, 'opposite directions');
+    assert.equal(startedTogether(signal({ direction: null }), signal({ direction: null })), false, 'no direction, no co-movement');
+    const daily = signal({ bucket: 10 * HOUR, direction: 'up', details: { interval: '1d' } });
+    assert.equal(startedTogether(daily, signal({ bucket: 30 * HOUR, direction: 'up', scope: 'event', scopeKey: 'event:x', details: {} })), true, 'within a day of a daily metric');
+  });
+
+  test('the project\'s total volume: hourly, an anomaly by size, titled in words', () => {
+    const total = signal({ scope: 'volume', scopeKey: 'volume:total', metricId: null, value: 57, expected: 100, details: {} });
+    assert.equal(stepOf(total), HOUR);
+    assert.equal(severityOfSignal(total), 'warning');
+    assert.equal(titleOf(total), 'project event volume dropped 43% below expected');
+    assert.equal(titleOf({ ...total, kind: 'outage' }), 'project event volume outage');
   });
 
   test('auto-resolve: N healthy buckets after the last flagged one; rules resolve on their recovery only', () => {

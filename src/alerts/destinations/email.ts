@@ -41,7 +41,10 @@ export function emailHtml(message: AlertMessage): string {
     const safe = safeLink(url);
     return safe ? `<a href="${escapeHtml(safe)}">${escapeHtml(label)}</a>` : escapeHtml(label);
   };
-  const rows = items.map((i) => `<tr><td style="padding:4px 12px 4px 0"><strong>${a(i.link, i.label)}</strong></td><td style="padding:4px 12px 4px 0">${escapeHtml(itemFigures(i))}</td><td style="padding:4px 0;color:#555">${escapeHtml(itemKind(i))}</td></tr>`);
+  const rows = items.flatMap((i) => [
+    `<tr><td style="padding:4px 12px 4px 0"><strong>${a(i.link, i.label)}</strong></td><td style="padding:4px 12px 4px 0">${escapeHtml(itemFigures(i))}</td><td style="padding:4px 0;color:#555">${escapeHtml(itemKind(i))}</td></tr>`,
+    ...(i.explanation ? [`<tr><td colspan="3" style="padding:0 0 8px;color:#555">${escapeHtml(i.explanation)}</td></tr>`] : []),
+  ]);
   if (more) rows.push(`<tr><td colspan="3" style="padding:4px 0;color:#555">… and ${more} more</td></tr>`);
   return [
     '<!doctype html><html><body style="font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;font-size:14px;color:#111">',

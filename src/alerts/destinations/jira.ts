@@ -49,7 +49,10 @@ export function jiraDescription(message: AlertMessage): AdfNode {
   if (items.length) {
     const listItems: AdfNode[] = items.map((item) => ({
       type: 'listItem',
-      content: [{ type: 'paragraph', content: [text(item.label, [{ type: 'strong' }, ...linkMark(item.link)]), text(`: ${itemFigures(item)} · ${itemKind(item)}`)] }],
+      content: [
+        { type: 'paragraph', content: [text(item.label, [{ type: 'strong' }, ...linkMark(item.link)]), text(`: ${itemFigures(item)} · ${itemKind(item)}`)] },
+        ...(item.explanation ? [paragraph(item.explanation, [{ type: 'em' }])] : []),
+      ],
     }));
     if (more) listItems.push({ type: 'listItem', content: [paragraph(`… and ${more} more`)] });
     content.push({ type: 'bulletList', content: listItems });

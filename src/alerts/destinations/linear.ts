@@ -38,6 +38,7 @@ export function linearDescription(message: AlertMessage): string {
   for (const item of items) {
     const label = safeLink(item.link) ? `[${md(item.label)}](${item.link})` : md(item.label);
     lines.push(`- **${label}**: ${md(itemFigures(item))} · ${md(itemKind(item))}`);
+    if (item.explanation) lines.push(`  _${md(item.explanation)}_`);
   }
   if (more) lines.push(`- … and ${more} more`);
   if (safeLink(message.incident?.url)) lines.push('', `[Open incident in Vigil](${message.incident!.url})`);

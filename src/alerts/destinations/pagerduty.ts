@@ -44,7 +44,7 @@ export function pagerDutyEvent(message: AlertMessage, routingKey: string, dedupK
         project: message.project.name,
         rule: message.rule?.name ?? null,
         text: message.text,
-        items: message.items.map((i) => ({ label: i.label, value: itemFigures(i), kind: itemKind(i), actual: i.actual, expected: i.expected, percentDelta: itemPercent(i), bucket: i.bucket })),
+        items: message.items.map((i) => ({ label: i.label, value: itemFigures(i), kind: itemKind(i), actual: i.actual, expected: i.expected, percentDelta: itemPercent(i), bucket: i.bucket, explanation: i.explanation ?? null })),
       },
     },
     links,

@@ -26,7 +26,8 @@ function link(url: string | null | undefined, label: string): string {
 }
 
 function itemMrkdwn(item: AlertItem): string {
-  return `*${link(item.link, item.label)}*: ${escapeSlack(itemFigures(item))} · ${escapeSlack(itemKind(item))}`;
+  const why = item.explanation ? `\n_${escapeSlack(item.explanation)}_` : '';
+  return `*${link(item.link, item.label)}*: ${escapeSlack(itemFigures(item))} · ${escapeSlack(itemKind(item))}${why}`;
 }
 
 export function slackText(message: AlertMessage): string {

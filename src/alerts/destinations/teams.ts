@@ -16,7 +16,7 @@ export function teamsCard(message: AlertMessage) {
   if (items.length) {
     body.push({
       type: 'FactSet',
-      facts: [...items.map((i) => ({ title: i.label, value: `${itemFigures(i)} · ${itemKind(i)}` })), ...(more ? [{ title: '…', value: `and ${more} more` }] : [])],
+      facts: [...items.map((i) => ({ title: i.label, value: `${itemFigures(i)} · ${itemKind(i)}${i.explanation ? `\n\n${i.explanation}` : ''}` })), ...(more ? [{ title: '…', value: `and ${more} more` }] : [])],
     });
   }
   body.push({ type: 'TextBlock', text: contextLine(message), isSubtle: true, size: 'Small', wrap: true });

@@ -22,7 +22,10 @@ export function telegramHtml(message: AlertMessage): string {
   const lines = [`${EMOJI[message.event]} <b>${escapeHtml(message.title)}</b>`];
   lines.push(escapeHtml(leadOf(message)));
   if (items.length) lines.push('');
-  for (const item of items) lines.push(`• <b>${a(item.link, item.label)}</b>: ${escapeHtml(itemFigures(item))} · ${escapeHtml(itemKind(item))}`);
+  for (const item of items) {
+    lines.push(`• <b>${a(item.link, item.label)}</b>: ${escapeHtml(itemFigures(item))} · ${escapeHtml(itemKind(item))}`);
+    if (item.explanation) lines.push(`  <i>${escapeHtml(item.explanation)}</i>`);
+  }
   if (more) lines.push(`• … and ${more} more`);
   if (message.incident?.url) lines.push('', a(message.incident.url, 'Open incident'));
   lines.push('', `<i>${escapeHtml(contextLine(message))}</i>`);

@@ -62,6 +62,7 @@ export function webhookPayload(message: AlertMessage) {
       expected: item.expected,
       delta: item.delta ?? (item.expected === null ? null : item.actual - item.expected),
       percentDelta: itemPercent(item),
+      explanation: item.explanation ?? null,
       links: { item: item.link, incident: message.incident?.url ?? null },
     })),
     title: message.title,

@@ -54,11 +54,22 @@ export interface TimelineEntry {
   at: string;
 }
 
+/** src/incidents/schemas.ts SignalExplanationSchema: why a signal fired, in words */
+export interface SignalExplanation {
+  subject: string;
+  observed: string;
+  expected: string | null;
+  band: string | null;
+  samples: number | null;
+  detector: string;
+  sentence: string;
+}
+
 /** GET /incidents/:id */
 export interface IncidentDetail {
   incident: Incident;
   /** root first */
-  signals: { role: 'root' | 'same_scope' | 'related' | string; addedAt: string; signal: Signal }[];
+  signals: { role: 'root' | 'same_scope' | 'related' | string; addedAt: string; signal: Signal; explanation: SignalExplanation }[];
   /** oldest first */
   timeline: TimelineEntry[];
 }

@@ -1,4 +1,4 @@
-/** One incident: the chart of its metric around it, its signals, its timeline with comments, and the actions. */
+/** One incident: the chart of its metric around it, its signals and why each fired, its timeline with comments, and the actions. */
 import { useIncident, useMetricNames } from '../api/incidents';
 import { hasRole, useMembers } from '../api/settings';
 import type { PageProps } from '../app/routes';
@@ -9,6 +9,7 @@ import { Badge, Card, PageHeader, QueryState, SEVERITY_TONE, Table } from '../co
 import { IncidentActions } from '../components/incidents/IncidentActions';
 import { IncidentChart } from '../components/incidents/IncidentChart';
 import { IncidentTimeline } from '../components/incidents/IncidentTimeline';
+import { SignalExplanations } from '../components/incidents/SignalExplanations';
 import { StatusBadge, formatDuration, scopeLabel, signalFigures } from '../components/incidents/labels';
 
 export default function IncidentPage({ project, params }: PageProps) {
@@ -77,6 +78,9 @@ export default function IncidentPage({ project, params }: PageProps) {
             { header: 'Severity', cell: (s) => <Badge tone={SEVERITY_TONE[s.signal.severity]}>{s.signal.severity}</Badge> },
           ]}
         />
+      </Card>
+      <Card title="Why it fired">
+        <SignalExplanations signals={signals} />
       </Card>
       <Card title="Timeline">
         <IncidentTimeline slug={slug} incidentId={incident.id} timeline={timeline} members={members.data?.members} canComment={hasRole(project.role, 'viewer')} timeZone={tz} />

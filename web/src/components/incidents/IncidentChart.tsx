@@ -8,6 +8,7 @@ import { projectUrl } from '../../app/routes';
 import { Link } from '../../app/router';
 import { QueryState } from '../States';
 import { TimeSeriesChart, type ChartMark, type ChartSeries } from '../TimeSeriesChart';
+import { scopeLabel } from './labels';
 
 const INTERVAL_MS: Record<string, number> = { '5m': 300_000, '15m': 900_000, '1h': 3_600_000, '6h': 21_600_000, '1d': 86_400_000, '1w': 604_800_000 };
 /** buckets shown before the incident started (enough to see what normal looked like) and after it */
@@ -43,7 +44,7 @@ export function IncidentChart({ slug, detail, timeZone }: { slug: string; detail
     return { x, lines, marks, empty: x.length === 0 };
   }, [series.data, signals, incident.metricId]);
 
-  if (incident.metricId === null) return <p className="muted">This incident is not about a metric ({incident.scopeKey}): there is no series to chart.</p>;
+  if (incident.metricId === null) return <p className="muted">This incident is not about a metric ({scopeLabel(incident.scopeKey)}): there is no series to chart.</p>;
   return (
     <QueryState loading={series.isPending} error={series.error} onRetry={() => void series.refetch()} empty={chart?.empty && 'No collected values around this incident.'}>
       {chart && (

@@ -38,11 +38,17 @@ export function signalFigures(s: Signal): string {
   return s.expected === null ? value : `${value} (expected ${expected}${band})`;
 }
 
-/** What a scope key points at, in words: metric:12 → "metric 12" */
+/** What a scope key points at, in words: metric:12 → "metric 12", volume:total → "project event volume" */
 export function scopeLabel(scopeKey: string): string {
+  if (scopeKey === 'volume:total') return 'project event volume';
   const i = scopeKey.indexOf(':');
   return i < 0 ? scopeKey : `${scopeKey.slice(0, i)} ${scopeKey.slice(i + 1)}`;
 }
+
+/** How a signal was found related to the incident (src/incidents/intake.ts) */
+const VIA: Record<string, string> = {
+  definition: 'related by definition', correlation: 'moved together', co_moving: 'left its band with it, moving together',
+};
 
 const str = (v: unknown) => (v === null || v === undefined ? '–' : String(v));
 
@@ -58,7 +64,7 @@ export function describeEntry(e: TimelineEntry, nameOf: (userId: number | null) 
     case 'created':
       return <>opened the incident{d.historical ? ' (from history, already over)' : ''}{d.severity ? <> · {str(d.severity)}</> : null}</>;
     case 'signal_added':
-      return <>added a signal ({str(d.kind)} on {scopeLabel(str(d.scopeKey))}) as {str(d.role).replace('_', ' ')}{d.via ? <> · via {str(d.via)}</> : null}</>;
+      return <>added a signal ({str(d.kind)} on {scopeLabel(str(d.scopeKey))}) as {str(d.role).replace('_', ' ')}{d.via ? <> · {VIA[str(d.via)] ?? `via ${str(d.via)}`}{typeof d.r === 'number' ? ` (r ${d.r.toFixed(2)})` : ''}</> : null}</>;
     case 'severity':
       return <>changed the severity from {str(d.from)} to {str(d.to)}</>;
     case 'status':
