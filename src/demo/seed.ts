@@ -5,9 +5,6 @@ import { DEMO_METRICS } from './catalog.js';
 import { demoIncidents, estimateDemoEventCount, generateDemoTraffic, type DemoOptions } from './traffic.js';
 import { bucketFloor } from '../time/index.js';
 
-/** The demo shop is small: its quiet events are watched from 5 an hour (the default minimum, 50, would skip most). */
-export const DEMO_DETECTION = { minExpected: 5 } as const;
-
 export const DEMO_SLUG = 'demo';
 
 /**
@@ -25,8 +22,6 @@ export async function seedDemo(
   const project = (await ctx.projects.findBySlug(slug)) ?? (await ctx.projects.create({ slug, name: 'Demo shop', timeZone: 'UTC' }));
   const writeKey = (await ctx.apiKeys.create({ projectId: project.id, name: 'demo write key', scopes: ['ingest'] })).secret;
   const readKey = (await ctx.apiKeys.create({ projectId: project.id, name: 'demo read key', scopes: ['read'] })).secret;
-  const detection = await ctx.signals.projectDetection(project.id);
-  if (detection.minExpected === undefined) await ctx.signals.setProjectDetection(project.id, { ...detection, ...DEMO_DETECTION });
   const options: DemoOptions = { endMs: opts.endMs ?? Date.now(), days: opts.days ?? 30, seed: opts.seed, scale: opts.scale };
   const total = estimateDemoEventCount(options);
   let batch: unknown[] = [];
