@@ -31,6 +31,8 @@ interface SeedResult {
   matching: number;
   /** the scopes of the incidents that match no problem, with their direction */
   others: string[];
+  /** the same with their first bucket (MM-DDTHH), printed with VERBOSE=1 */
+  otherTimes: string[];
 }
 
 /** What a catalog metric reads: its events ('*': every event), its property, its pushed measurement. */
@@ -67,7 +69,7 @@ async function runSeed(seed: number): Promise<SeedResult> {
       }
       const scopeName = (i: { scopeKey: string; metricId: number | null }) => (i.metricId !== null ? nameByMetricId.get(i.metricId) ?? i.scopeKey : i.scopeKey);
       const watches = (s: { scopeKey: string; metricId: number | null }): string[] =>
-        s.metricId !== null ? readsByMetricId.get(s.metricId) ?? [] : s.scopeKey.startsWith('event:') ? [s.scopeKey.slice('event:'.length)] : [];
+        s.metricId !== null ? readsByMetricId.get(s.metricId) ?? [] : s.scopeKey.startsWith('event:') ? [s.scopeKey.slice('event:'.length)] : s.scopeKey.startsWith('volume:') ? ['*'] : [];
       const opened = await ctx.incidents.openedBetween(demo.project, start, END + DAY, 'started');
       const matches = (o: (typeof opened)[number], p: (typeof demo.incidents)[number]) =>
         o.incident.startedBucket < p.endMs && o.incident.lastBucket + HOUR > p.startMs - HOUR &&
@@ -80,6 +82,7 @@ async function runSeed(seed: number): Promise<SeedResult> {
       return {
         seed, seedSeconds, events: demo.events, problems, incidents: opened.length, matching: opened.length - others.length,
         others: others.map((o) => `${scopeName(o.incident)} ${o.incident.direction ?? ''}`.trim()),
+        otherTimes: others.map((o) => `${scopeName(o.incident)} ${o.incident.direction ?? ''} ${new Date(o.incident.startedBucket).toISOString().slice(5, 13)}`),
       };
     } finally {
       await ctx.close();
@@ -150,6 +153,6 @@ problems found, by name: ${['checkout drop', 'signup spike', 'error burst'].map(
 seeds on target (every problem exactly one incident, at most 2 others): ${results.filter(onTarget).length}/${results.length}
 incidents matching a problem, by scope (all seeds; '*' metrics read every event): ${[...matchedScopes].map(([p, m]) => `${p}: ${listed(m)}`).join('; ')}
 incidents matching no problem, by scope and direction (all seeds): ${listed(otherScopes)}
-${((performance.now() - started) / 1000).toFixed(0)} s with ${jobs} jobs
+${process.env.VERBOSE ? `the others, by seed (scope, direction, first bucket MM-DDTHH):\n${results.map((r) => `  ${r.seed}: ${r.otherTimes.join('; ')}`).join('\n')}\n` : ''}${((performance.now() - started) / 1000).toFixed(0)} s with ${jobs} jobs
 `);
 }

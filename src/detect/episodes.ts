@@ -27,6 +27,16 @@ export interface Episode {
 export const MAX_GAP = 2;
 /** flagged buckets that make an episode a level shift rather than a spike or drop */
 export const LEVEL_SHIFT_BUCKETS = 6;
+/**
+ * A lone bucket, not an outage, whose |z| is below this multiple of the threshold is a blip, not a
+ * signal: among hundreds of buckets a week a few pass the threshold by chance, mostly by a little.
+ * It becomes a signal when the next bucket confirms it (or when it is stronger).
+ */
+export const BLIP_Z_MULTIPLE = 1.25;
+
+/** the score (|z| / (|z| + threshold)) of a bucket at BLIP_Z_MULTIPLE × the threshold */
+const BLIP_SCORE = BLIP_Z_MULTIPLE / (BLIP_Z_MULTIPLE + 1);
+
 export function episodes(points: ScoredPoint[], valueKind: ValueKind): Episode[] {
   const out: Episode[] = [];
   let open: Episode | null = null;
@@ -34,7 +44,8 @@ export function episodes(points: ScoredPoint[], valueKind: ValueKind): Episode[]
   const close = (closed: boolean) => {
     if (!open) return;
     if (open.kind !== 'outage' && open.flagged >= LEVEL_SHIFT_BUCKETS) open.kind = 'level_shift';
-    out.push({ ...open, closed });
+    const blip = open.kind !== 'outage' && open.start === open.end && !open.peak.sustained && open.peak.score < BLIP_SCORE;
+    if (!blip) out.push({ ...open, closed });
     open = null;
   };
   for (const p of points) {
@@ -47,9 +58,10 @@ export function episodes(points: ScoredPoint[], valueKind: ValueKind): Episode[]
       if (p.value === 0) {
         current.end = p.index;
         if (flagged) current.flagged++;
+        quiet = 0;
         continue;
       }
-      close(true);
+      // traffic is back, though it may still be low: the outage goes on while drops follow it
     }
     if (flagged && open && direction === (open as Episode).direction) {
       const e = open as Episode;
