@@ -242,7 +242,7 @@ export const SHAPES = {
   },
   'heavy-tailed-sum': {
     clear: true,
-    description: 'revenue: the sum of log-normal order values (σ 0.8-1.5) over 10/h-100/h orders (a gap when there are none); 3-6 busy hours of a payments outage at 0-10 % of the orders',
+    description: 'revenue: the sum of log-normal order values (σ 0.8-1.5) over 10/h-100/h orders (0 when there are none, as the product fills a sum); 3-6 busy hours of a payments outage at 0-10 % of the orders',
     make: (rng) => {
       const rate = rhythm(rng, logUniform(rng, 10, 100));
       const hours = integer(rng, 3, 6);
@@ -253,7 +253,7 @@ export const SHAPES = {
       const values = orders.map((n) => {
         let sum = 0;
         for (let k = 0; k < n; k++) sum += 40 * Math.exp(sigma * normal(rng));
-        return n === 0 ? null : Math.round(sum * 100) / 100;
+        return Math.round(sum * 100) / 100;
       });
       return { values, samples: orders, windows: [{ start, end: start + hours, what: 'revenue drop' }], valueKind: 'fraction', range: 'any' };
     },
