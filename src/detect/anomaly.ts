@@ -38,7 +38,7 @@ export const PERIODS: Record<string, number[]> = { '5m': [288, 2016], '15m': [96
 /** whole weeks that must precede a bucket before the weekly period is used */
 const WEEKLY_MIN_CYCLES = 3;
 /** whole days before the day-of-week corrected daily baseline is used */
-const DAILY_MIN_CYCLES = 2;
+const DAILY_MIN_CYCLES = 3;
 /** earlier cycles compared per bucket: enough for a stable median, few enough to follow change */
 const MAX_CYCLES = 8;
 /** relative error of any baseline, at least (3 %): no series is forecast better than this */
