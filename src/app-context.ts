@@ -218,7 +218,7 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
     },
     marksFor: (metricId, fromMs, toMs) => signals.marksFor(metricId, fromMs, toMs),
   });
-  const signals: SignalService = new SignalService({ db: meta.db, catalog, log, now });
+  const signals: SignalService = new SignalService({ db: meta.db, catalog, events, log, now });
   const thresholdRules: ThresholdRuleService = new ThresholdRuleService({ db: meta.db, catalog, signals, log, now });
   const signalJobs = new SignalJobs({ db: meta.db, events, projects, signals, jobs, now });
   // incidents and alerts each need the other: alerts write deliveries inside incident changes,

@@ -12,7 +12,6 @@ import { bucketFloor, nextBucket } from '../time/index.js';
 import { DriftDetector, type DriftResult } from './drift.js';
 import { EventVolumeDetector, type EventVolumeResult } from './event-volume.js';
 import type { SignalService } from './service.js';
-import { resolveDetection } from './settings.js';
 
 export const JOB_DRIFT = 'signals.drift';
 export const JOB_EVENT_VOLUME = 'signals.event_volume';
@@ -58,7 +57,7 @@ export class SignalJobs {
       if (doneUntil(p, JOB_EVENT_VOLUME) < hour) await enqueue(p, JOB_EVENT_VOLUME, { until: hour }, hour);
       const today = bucketFloor(p.timeZone, '1d', now);
       if (doneUntil(p, JOB_DRIFT) >= today) continue;
-      const { settlingMinutes } = resolveDetection({}, await this.deps.signals.projectDetection(p.id));
+      const { settlingMinutes } = await this.deps.signals.resolve(p.id, null);
       if (now < today + settlingMinutes * 60_000) continue;
       const day = bucketFloor(p.timeZone, '1d', today - 1);
       await enqueue(p, JOB_DRIFT, { day }, day);

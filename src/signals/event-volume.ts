@@ -17,7 +17,7 @@ import { INTERVAL_MS, bucketFloor, slotsFor } from '../time/index.js';
 import { MAX_DETECT_BUCKETS, detectEpisodes, episodeSignal, heldBuckets, historyBuckets, type DetectResult, type SignalService } from './service.js';
 import { scoreSeries, PERIODS } from '../detect/anomaly.js';
 import { naturalRange } from '../detect/value-range.js';
-import { resolveDetection, type ResolvedDetection } from './settings.js';
+import type { ResolvedDetection } from './settings.js';
 import type { SignalInput } from './store.js';
 import { boundedKey } from './drift.js';
 
@@ -91,7 +91,7 @@ export class EventVolumeDetector {
     const started = performance.now();
     const { timeZone } = project;
     const done = (r: Omit<EventVolumeResult, 'ms'>): EventVolumeResult => ({ ...r, ms: Math.round(performance.now() - started) });
-    const settings = resolveDetection({}, await this.deps.signals.projectDetection(project.id));
+    const settings = await this.deps.signals.resolve(project.id, null);
     if (!settings.enabled) return done({ events: 0, episodes: 0, inserted: 0, updated: 0, skipped: 'detection is disabled' });
     const step = INTERVAL_MS[INTERVAL];
     const until = bucketFloor(timeZone, INTERVAL, opts.until);

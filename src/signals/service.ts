@@ -13,7 +13,9 @@ import type { Project } from '../projects/service.js';
 import type { Metric, MetricService } from '../metrics/service.js';
 import type { SeriesMark } from '../metrics/schemas.js';
 import { INTERVAL_MS, bucketFloor, type Interval } from '../time/index.js';
-import { parseDetection, resolveDetection, type ProjectDetection, type ResolvedDetection } from './settings.js';
+import type { EventStore } from '../storage/events/event-store.js';
+import { DEFAULT_SETTLING, PUSHED_SETTLING, parseDetection, resolveDetection, type ProjectDetection, type ResolvedDetection, type SettlingFallback } from './settings.js';
+import { LatenessCache } from './lateness.js';
 import { SignalStore, type Severity, type Signal, type SignalFilter, type SignalInput } from './store.js';
 
 /**
@@ -50,6 +52,8 @@ export type SignalListener = (projectId: number, written: Signal[], covered: Cov
 export interface SignalServiceDeps {
   db: MetaDb;
   catalog: MetricService;
+  /** where the observed lateness of events is measured (the default settling time); without it, the fixed default */
+  events?: EventStore;
   log: { warn(obj: object, msg: string): void };
   now?: () => number;
 }
@@ -89,10 +93,36 @@ export class SignalService {
   readonly store: SignalStore;
   private now: () => number;
   private listeners: SignalListener[] = [];
+  private lateness: LatenessCache | undefined;
 
   constructor(private deps: SignalServiceDeps) {
     this.store = new SignalStore(deps.db);
     this.now = deps.now ?? Date.now;
+    this.lateness = deps.events && new LatenessCache(deps.events, this.now);
+  }
+
+  /**
+   * The settling time that applies when neither a metric nor its project sets one: 0 for pushed
+   * measurements (`kind` gauge), else the observed lateness of the project's events (null: event
+   * volume and the other project-wide detectors).
+   */
+  async settlingFallback(projectId: number, kind: string | null): Promise<SettlingFallback> {
+    if (kind === 'gauge') return PUSHED_SETTLING;
+    return this.lateness ? this.lateness.settling(projectId) : DEFAULT_SETTLING;
+  }
+
+  /** Measures the project's lateness afresh on the next use (tests; after a large import). */
+  forgetLateness(projectId: number): void {
+    this.lateness?.forget(projectId);
+  }
+
+  /** A metric's settings (null: the project-wide detectors') over the project's defaults, with the derived settling time. */
+  async resolve(projectId: number, metric: { kind: string; detection: Metric['detection'] } | null, defaults?: ProjectDetection): Promise<ResolvedDetection> {
+    const project = defaults ?? (await this.store.projectDetection(projectId));
+    const own = metric?.detection ?? {};
+    // the lateness scan only when it decides something
+    const needsFallback = parseDetection(own).settlingMinutes === undefined && project.settlingMinutes === undefined;
+    return resolveDetection(own, project, needsFallback ? await this.settlingFallback(projectId, metric?.kind ?? null) : undefined);
   }
 
   onSignals(listener: SignalListener): void {
@@ -182,7 +212,7 @@ export class SignalService {
   }
 
   private async detect(project: Project, metric: Metric, opts: { until: number; since?: number }, defaults: ProjectDetection | undefined): Promise<DetectResult> {
-    const settings = resolveDetection(metric.detection, defaults ?? (await this.store.projectDetection(project.id)));
+    const settings = await this.resolve(project.id, metric, defaults);
     const none = (skipped: string): DetectResult => ({ episodes: 0, inserted: 0, updated: 0, skipped });
     if (!settings.enabled) return none('detection is disabled');
     if (metric.historyFrom === null || metric.collectedUntil === null) return none('not collected yet');

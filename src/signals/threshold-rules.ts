@@ -13,7 +13,7 @@ import type { Metric, MetricService } from '../metrics/service.js';
 import type { MetaDb, ThresholdRuleTable } from '../storage/meta/db.js';
 import { INTERVAL_MS, bucketFloor, type Interval } from '../time/index.js';
 import type { SignalService } from './service.js';
-import { resolveDetection, type ProjectDetection } from './settings.js';
+import type { ProjectDetection } from './settings.js';
 import type { SignalInput } from './store.js';
 
 /** a metric's rules are few and read on every collection: a bound keeps that cheap */
@@ -286,7 +286,7 @@ export class ThresholdRuleService {
     if (metric.historyFrom === null || metric.collectedUntil === null) return null;
     const { timeZone } = project;
     const step = INTERVAL_MS[metric.interval];
-    const { settlingMinutes } = resolveDetection(metric.detection, defaults);
+    const { settlingMinutes } = await this.deps.signals.resolve(project.id, metric, defaults);
     const end = Math.min(metric.collectedUntil, settledUntil(timeZone, metric.interval, this.now(), settlingMinutes));
     let from = Math.max(metric.historyFrom, r.evaluatedUntil ?? Math.min(bucketFloor(timeZone, metric.interval, window.fromMs), end));
     let state = r.evaluatedUntil === null ? null : r.state;
