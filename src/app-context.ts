@@ -228,12 +228,25 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
   const incidents: IncidentService = new IncidentService({ db: meta.db, dialect: meta.dialect, catalog, signals, projects, log, onChange: (tx, change) => alerts.onIncidentChange(tx, change), now });
   signals.onSignals((projectId, written, covered) => incidents.onSignals(projectId, written, covered));
   const worker = new JobWorker(jobs, { ...catalog.jobHandlers(), ...signalJobs.jobHandlers(), ...alerts.jobHandlers() }, { log });
+  // threshold rules on pushed measurements, and early outages of event volume: signals raised now
+  const detectInProgress = async () => {
+    let raised = 0;
+    for (const p of await projects.list()) {
+      const [rules, outages] = await Promise.allSettled([thresholdRules.evaluateInProgress(p), signalJobs.earlyOutage.checkDue(p)]);
+      if (rules.status === 'fulfilled') raised += rules.value;
+      if (outages.status === 'fulfilled') raised += outages.value.raised;
+      else log.warn({ projectId: p.id, error: settledValue(outages) }, 'early outage detection failed');
+    }
+    return raised;
+  };
   let prunedAt = 0;
   // one scheduler tick: what is due is queued for the worker; a step that fails is logged and the others go on
   const scheduleDue = async () => {
     const steps: [string, () => Promise<number | void>][] = [
       ['scheduling metric collections', () => catalog.scheduleDue()],
       ['scheduling drift and event-volume detection', () => signalJobs.scheduleDue()],
+      // in the tick itself, not queued: an alert on the bucket in progress should not wait behind a backfill
+      ['detection on buckets in progress', () => detectInProgress()],
       ['the incidents tick', () => incidents.tick()],
       ['scheduling alert repeats and digests', () => alerts.scheduleDue()],
     ];

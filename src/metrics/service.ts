@@ -8,14 +8,14 @@ import type { MetaDb } from '../storage/meta/db.js';
 import type { Project, ProjectService } from '../projects/service.js';
 import type { Job, JobControl, JobQueue } from '../jobs/index.js';
 import { VigilError, badRequest, notFound } from '../errors.js';
-import { INTERVAL_MS, bucketFloor, bucketStarts, formatBucket, type Interval } from '../time/index.js';
+import { INTERVAL_MS, bucketFloor, bucketStarts, formatBucket, nextBucket, type Interval } from '../time/index.js';
 import { MAX_BUCKETS } from '../analytics/service.js';
 import { naturalRange } from '../detect/value-range.js';
 import { compileMetric, parseBody, seriesShape, type CompiledMetric } from './compile.js';
 import { computeMetrics, type CollectorDeps, type Values } from './collector.js';
 import { MetricCollection, bucketsBefore, latestEnd, type CollectionLog, type CollectionSettings } from './collection.js';
 import { MetricStore, TOTAL, type Metric, type MetricFields } from './store.js';
-import { MAX_SENSITIVITY_Z, MIN_SENSITIVITY_Z, SENSITIVITIES, type CreateMetric, type DetectionSettings, type MetricApi, type MetricStatus, type PreviewMetric, type SeriesMark, type UpdateMetric } from './schemas.js';
+import { MAX_SENSITIVITY_Z, MAX_SETTLING_MINUTES, MIN_SENSITIVITY_Z, SENSITIVITIES, type CreateMetric, type DetectionSettings, type MetricApi, type MetricStatus, type PreviewMetric, type SeriesMark, type UpdateMetric } from './schemas.js';
 
 export type { Metric } from './store.js';
 
@@ -47,6 +47,10 @@ type Series = { key: string; label: string; values: Values };
 
 /** The route schema checks this too; the service checks it for every other caller (CLI, demo). */
 function checkDetection(d: DetectionSettings | undefined) {
+  const s = d?.settlingMinutes;
+  if (s !== undefined && !(Number.isInteger(s) && s >= 0 && s <= MAX_SETTLING_MINUTES)) {
+    throw badRequest(`detection.settlingMinutes must be a whole number of minutes from 0 to ${MAX_SETTLING_MINUTES} (a week)`, { field: 'detection.settlingMinutes' });
+  }
   if (d?.sensitivity === undefined) return;
   const ok = typeof d.sensitivity === 'number' ? d.sensitivity >= MIN_SENSITIVITY_Z && d.sensitivity <= MAX_SENSITIVITY_Z : (SENSITIVITIES as readonly string[]).includes(d.sensitivity);
   if (!ok) throw badRequest(`detection.sensitivity must be ${SENSITIVITIES.join(', ')} or a |z| from ${MIN_SENSITIVITY_Z} to ${MAX_SENSITIVITY_Z}`, { field: 'detection.sensitivity' });
@@ -214,6 +218,19 @@ export class MetricService {
       collectedUntil: iso(m.collectedUntil),
       signals: marks.map((s) => ({ ...s, bucket: formatBucket(project.timeZone, m.interval, s.bucket), endBucket: formatBucket(project.timeZone, m.interval, s.endBucket) })),
     };
+  }
+
+  /**
+   * A gauge's value in the bucket still in progress, from the measurements pushed so far (null:
+   * not a gauge, or nothing pushed yet). Pushed values cannot come late, so threshold rules may act
+   * on it at once instead of waiting for the bucket to end and be collected.
+   */
+  async gaugeSoFar(project: Project, m: Metric): Promise<{ bucket: number; value: number } | null> {
+    if (m.kind !== 'gauge') return null;
+    const bucket = latestEnd(project, m.interval, this.now());
+    const { r } = await this.computeDraft(project, compileMetric(parseBody(m.kind, m.definition)), m.interval, { fromMs: bucket, toMs: nextBucket(project.timeZone, m.interval, bucket) });
+    const value = r.total[0];
+    return value === null || value === undefined ? null : { bucket, value };
   }
 
   /**

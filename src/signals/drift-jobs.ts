@@ -11,6 +11,7 @@ import type { Job, JobHandler, JobQueue } from '../jobs/index.js';
 import { bucketFloor, nextBucket } from '../time/index.js';
 import { DriftDetector, type DriftResult } from './drift.js';
 import { EventVolumeDetector, type EventVolumeResult } from './event-volume.js';
+import { EarlyOutageDetector } from './early-outage.js';
 import type { SignalService } from './service.js';
 
 export const JOB_DRIFT = 'signals.drift';
@@ -29,12 +30,14 @@ export interface SignalJobsDeps {
 export class SignalJobs {
   readonly drift: DriftDetector;
   readonly eventVolume: EventVolumeDetector;
+  readonly earlyOutage: EarlyOutageDetector;
   private now: () => number;
 
   constructor(private deps: SignalJobsDeps) {
     this.now = deps.now ?? Date.now;
     this.drift = new DriftDetector({ db: deps.db, events: deps.events, signals: deps.signals, now: this.now });
     this.eventVolume = new EventVolumeDetector({ events: deps.events, signals: deps.signals, now: this.now });
+    this.earlyOutage = new EarlyOutageDetector({ events: deps.events, signals: deps.signals, now: this.now });
   }
 
   /**

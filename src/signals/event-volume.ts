@@ -23,7 +23,7 @@ import { boundedKey } from './drift.js';
 
 /** events watched per project, the busiest of the history read (the long tail is too small to score) */
 export const EVENT_VOLUME_EVENTS = 50;
-const INTERVAL = '1h';
+export const INTERVAL = '1h';
 /** buckets expected below this say little about dispersion (Pearson residuals of tiny counts are skewed) */
 const DISPERSION_MIN_EXPECTED = 5;
 /** residuals needed for an estimate: two days of hours */
@@ -62,6 +62,29 @@ function inEvents(signal: SignalInput, phi: number, s: ResolvedDetection): Signa
   return { ...signal, value: Math.round(signal.value * phi), expected: times(signal.expected), lower: times(signal.lower), upper: times(signal.upper), details: { ...signal.details, minExpected: s.minExpected } };
 }
 
+/**
+ * The hourly counts of the project's busiest events over [readFrom, until), from the first hour
+ * with any event (the hours before a project sent anything are left out rather than read as
+ * zeros); null without events.
+ */
+export async function readHourlyCounts(events: EventStore, project: Project, readFrom: number, until: number): Promise<{ starts: number[]; byEvent: Map<string, number[]> } | null> {
+  const slots = slotsFor(project.timeZone, INTERVAL, readFrom, until, true);
+  const rows = slots.starts.length ? await events.eventCounts({ projectId: project.id, fromMs: readFrom, toMs: until, ...slots.spec, limit: EVENT_VOLUME_EVENTS }) : [];
+  const byEvent = new Map<string, number[]>();
+  let first = slots.starts.length;
+  for (const r of rows) {
+    const i = slots.bucketOf(r.slotMs);
+    if (i < 0) continue;
+    let counts = byEvent.get(r.event);
+    if (!counts) byEvent.set(r.event, (counts = new Array<number>(slots.starts.length).fill(0)));
+    counts[i] += r.count;
+    first = Math.min(first, i);
+  }
+  if (!byEvent.size) return null;
+  for (const [event, counts] of byEvent) byEvent.set(event, counts.slice(first));
+  return { starts: slots.starts.slice(first), byEvent };
+}
+
 export interface EventVolumeResult extends DetectResult {
   /** events scored */
   events: number;
@@ -96,24 +119,12 @@ export class EventVolumeDetector {
     const step = INTERVAL_MS[INTERVAL];
     const until = bucketFloor(timeZone, INTERVAL, opts.until);
     const readFrom = Math.max(until - MAX_DETECT_BUCKETS * step, bucketFloor(timeZone, INTERVAL, Math.min(opts.since ?? until, until) - historyBuckets(INTERVAL) * step));
-    const slots = slotsFor(timeZone, INTERVAL, readFrom, until, true);
-    const rows = slots.starts.length ? await this.deps.events.eventCounts({ projectId: project.id, fromMs: readFrom, toMs: until, ...slots.spec, limit: EVENT_VOLUME_EVENTS }) : [];
-    const byEvent = new Map<string, number[]>();
-    let first = slots.starts.length;
-    for (const r of rows) {
-      const i = slots.bucketOf(r.slotMs);
-      if (i < 0) continue;
-      let counts = byEvent.get(r.event);
-      if (!counts) byEvent.set(r.event, (counts = new Array<number>(slots.starts.length).fill(0)));
-      counts[i] += r.count;
-      first = Math.min(first, i);
-    }
-    if (!byEvent.size) return done({ events: 0, episodes: 0, inserted: 0, updated: 0, skipped: 'no events' });
-    const starts = slots.starts.slice(first);
+    const read = await readHourlyCounts(this.deps.events, project, readFrom, until);
+    if (!read) return done({ events: 0, episodes: 0, inserted: 0, updated: 0, skipped: 'no events' });
+    const { starts, byEvent } = read;
     const since = Math.max(starts[0], Math.min(opts.since ?? starts[0], until));
     const signals: SignalInput[] = [];
-    for (const [event, counts] of byEvent) {
-      const values = counts.slice(first);
+    for (const [event, values] of byEvent) {
       const phi = countDispersion(values, settings);
       const scaled = { ...settings, minExpected: settings.minExpected / phi };
       const series = { starts, values: phi === 1 ? values : values.map((v) => v / phi), valueKind: 'count' as const, range: naturalRange('count', values) };

@@ -278,6 +278,45 @@ export class ThresholdRuleService {
   }
 
   /**
+   * Rules on pushed measurements (gauges) that settle in 0 minutes, on the bucket still in
+   * progress: the scheduler calls this every tick, so a breach is raised within a tick of the
+   * measurement that causes it, not once the bucket has ended and been collected. Tentative: the
+   * state is not saved, and the bucket is evaluated again, whole, after its collection (the same
+   * breach lands on the same signal, idempotently). Returns the breaches raised.
+   */
+  async evaluateInProgress(project: Project): Promise<number> {
+    const rules = (await this.store.listProject(project.id)).filter((r) => r.enabled && r.evaluatedUntil !== null);
+    if (!rules.length) return 0;
+    const defaults = await this.deps.signals.store.projectDetection(project.id);
+    const metrics = new Map<number, Promise<Metric>>();
+    let raised = 0;
+    for (const r of rules) {
+      try {
+        if (!metrics.has(r.metricId)) metrics.set(r.metricId, this.deps.catalog.get(project, r.metricId));
+        const metric = await metrics.get(r.metricId)!;
+        if (metric.kind !== 'gauge' || metric.status !== 'active') continue;
+        if ((await this.deps.signals.resolve(project.id, metric, defaults)).settlingMinutes > 0) continue;
+        // a fresh rule with a look-back needs the buckets before it: the collection gives it those
+        const state = r.state ?? (lookBack(r.rule) === 0 ? { breached: false, run: 0, history: [] } : null);
+        if (!state) continue;
+        const soFar = await this.deps.catalog.gaugeSoFar(project, metric);
+        // the saved state must be that of the bucket just before (collection has caught up)
+        if (!soFar || r.evaluatedUntil !== soFar.bucket) continue;
+        const breaches = evaluateThreshold([soFar.value], r.rule, state).events.filter((e) => e.kind === 'breach');
+        if (!breaches.length) continue;
+        await this.deps.signals.upsert(project.id, breaches.map((e) => {
+          const s = ruleSignal(metric, r, soFar.bucket, e);
+          return { ...s, details: { ...s.details, inProgress: true } };
+        }));
+        raised += breaches.length;
+      } catch (err) {
+        this.deps.log.warn({ projectId: project.id, metricId: r.metricId, ruleId: r.id, error: err instanceof Error ? err.message : String(err) }, 'threshold rule evaluation on the bucket in progress failed');
+      }
+    }
+    return raised;
+  }
+
+  /**
    * Evaluates one rule over the buckets settled since it last stood (a fresh rule: since the start
    * of the collected window), continuing its state; returns the breaches and recoveries found, or
    * null when there was nothing to evaluate.
