@@ -1,0 +1,125 @@
+/**
+ * Alerts within minutes (issue 17, part 4), on a clock the test moves, delivered to a loopback
+ * webhook receiver: a threshold breach on pushed measurements alerts within one scheduler tick of
+ * the measurement, and an event whose steady hourly traffic drops to 10 % in the middle of an hour
+ * alerts (an early outage on the hour in progress) within 30 minutes of the drop, while a steady
+ * event beside it raises nothing.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { basic, postJson, startTestApp, type TestApp } from '../helpers/app.js';
+import { startReceiver, type Receiver } from '../helpers/receiver.js';
+import { HOUR, ingestHourly } from '../helpers/hourly-events.js';
+
+const MINUTE = 60_000;
+/** the scheduler's default tick (VIGIL_SCHEDULER_TICK_MS) */
+const TICK = 10_000;
+
+describe('alert latency', () => {
+  let clock = 0;
+  let t: TestApp;
+  let webhook: Receiver;
+  let headers: Record<string, string>;
+  /** an hour boundary a few hours in the real past: ingest takes what is sent as it is */
+  const H = Math.floor(Date.now() / HOUR) * HOUR - 3 * HOUR;
+
+  /** One scheduler tick at `at`, then the worker until the queue is empty. */
+  const cycle = async (at: number) => {
+    clock = at;
+    await t.ctx.runSchedulerTick();
+    while (await t.ctx.worker.runOnce()) {
+      // until nothing is due
+    }
+  };
+  const api = async (path: string, body: unknown) => {
+    const r = await postJson(`${t.url}/api/projects/shop/${path}`, body, headers);
+    assert.ok(r.status === 201 || r.status === 200, `${path}: ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body;
+  };
+  const hooks = () => webhook.requests.filter((r) => r.path === '/hook').map((r) => JSON.parse(r.body));
+
+  before(async () => {
+    webhook = await startReceiver();
+    clock = H - 5 * 24 * HOUR;
+    t = await startTestApp({ now: () => clock, config: { alertsAllowPrivateUrls: 'true' } });
+    headers = { authorization: `Bearer ${(await t.ctx.apiKeys.create({ projectId: t.project.id, scopes: ['write'] })).secret}` };
+  });
+  after(async () => {
+    await t?.close();
+    await webhook?.close();
+  });
+
+  test('a threshold breach on pushed measurements is delivered within one scheduler tick', async () => {
+    const T = H - 2 * HOUR;
+    const push = async (points: { ts: number; value: number }[]) => {
+      const r = await postJson(`${t.url}/v1/measurements`, points.map((p) => ({ service: 'checkout-api', metric: 'latency_ms', value: p.value, timestamp: p.ts })), basic(t.writeKey));
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+    };
+    // three quiet hours of a measurement a minute, and the first minutes after T
+    await push(Array.from({ length: 186 }, (_, i) => ({ ts: T - 3 * HOUR + i * MINUTE, value: 100 + (i % 7) })));
+    clock = T;
+    const metric = await api('metrics', { name: 'checkout_latency', kind: 'gauge', interval: '5m', definition: { service: 'checkout-api', metric: 'latency_ms', aggregate: 'max' } });
+    await cycle(T);
+    const dest = await api('alert-destinations', { name: 'ops', kind: 'webhook', config: { url: `${webhook.url}/hook` }, secrets: { secret: 'whsec-latency-0123456789' } });
+    await api('alert-rules', { name: 'latency', destinationIds: [dest.id], filters: { scopes: ['threshold'], minSeverity: 'info' } });
+    await api(`metrics/${metric.id}/rules`, { name: 'slow checkout', rule: { condition: { operator: '>', value: 500 }, severity: 'critical' } });
+    // the first bucket after the rule ends: collected and evaluated at once (pushed measurements settle in 0 minutes)
+    await cycle(T + 5 * MINUTE + TICK);
+    assert.equal(hooks().length, 0, 'nothing breached yet');
+
+    // 7 minutes after T, mid-bucket, checkout-api reports 900 ms: the next tick alerts
+    const breachAt = T + 7 * MINUTE;
+    await push([{ ts: breachAt, value: 900 }]);
+    await cycle(breachAt + TICK);
+    const got = hooks();
+    assert.equal(got.length, 1, 'one webhook delivery within a tick of the breach');
+    const item = got[0].items.find((i: { scope?: string; kind?: string }) => i.kind === 'breach') ?? got[0].items[0];
+    assert.equal(item.kind, 'breach', JSON.stringify(got[0]));
+    assert.match(JSON.stringify(got[0]), /slow checkout/);
+    assert.match(JSON.stringify(got[0]), /900/);
+
+    // the bucket ends and is collected: the same breach, no second alert
+    await cycle(T + 10 * MINUTE + TICK);
+    assert.equal(hooks().length, 1, 'the collected bucket confirms the same signal');
+    const signals = (await t.ctx.signals.list(t.project, { scope: 'threshold', limit: 10, fromMs: T - 1 * HOUR, toMs: T + HOUR })).signals;
+    assert.deepEqual(signals.map((s) => [s.kind, s.bucket]), [['breach', T + 5 * MINUTE]]);
+  });
+
+  test('an event dropping to 10 % mid-hour alerts as an early outage within 30 minutes; a steady one does not', async () => {
+    webhook.requests.length = 0;
+    const DROP = H + 25 * MINUTE;
+    // four days of 120 Order Completed and 300 Page Viewed an hour, then the hour H: Order Completed at 10 % from DROP on
+    const counts: { event: string; hour: number; n: number }[] = [];
+    for (let hour = H - 4 * 24 * HOUR; hour < H; hour += HOUR) {
+      counts.push({ event: 'Order Completed', hour, n: 120 }, { event: 'Page Viewed', hour, n: 300 });
+    }
+    counts.push({ event: 'Page Viewed', hour: H, n: 300 });
+    await ingestHourly(t, counts);
+    const batch: object[] = [];
+    for (let ts = H + 15_000; ts < H + HOUR; ts += ts < DROP ? 30_000 : 300_000) {
+      batch.push({ type: 'track', event: 'Order Completed', userId: `u${ts % 97}`, messageId: `drop-${ts}`, timestamp: new Date(ts).toISOString() });
+    }
+    const r = await postJson(`${t.url}/v1/batch`, { batch }, { authorization: `Bearer ${t.writeKey}` });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    await t.ctx.flush();
+
+    // the hourly run of the history first (nothing to alert on), then the alert rule
+    await cycle(H + MINUTE);
+    const dest = await api('alert-destinations', { name: 'volume', kind: 'webhook', config: { url: `${webhook.url}/hook` }, secrets: { secret: 'whsec-latency-0123456789' } });
+    await api('alert-rules', { name: 'volume', destinationIds: [dest.id], filters: { scopes: ['anomaly'], minSeverity: 'info' } });
+
+    let alertedAt: number | null = null;
+    for (let at = H + 2 * MINUTE; at < H + HOUR && alertedAt === null; at += MINUTE) {
+      await cycle(at);
+      if (hooks().length) alertedAt = at;
+    }
+    assert.ok(alertedAt !== null, 'an alert in the hour of the drop');
+    assert.ok(alertedAt > DROP, `not before the drop (at minute ${(alertedAt - H) / MINUTE})`);
+    assert.ok(alertedAt - DROP <= 30 * MINUTE, `within 30 minutes of the drop: ${(alertedAt - DROP) / MINUTE} minutes`);
+    const items = hooks()[0].items as { kind: string; direction: string; title?: string }[];
+    assert.ok(items.some((i) => i.kind === 'outage' && i.direction === 'down'), JSON.stringify(hooks()[0]));
+    const outages = (await t.ctx.signals.list(t.project, { scope: 'event', limit: 50, fromMs: H - 5 * 24 * HOUR, toMs: H + HOUR })).signals.filter((s) => s.kind === 'outage' && s.details.early);
+    assert.deepEqual(outages.map((s) => [s.scopeKey, s.bucket]), [['event:Order Completed', H]], 'only the event that dropped');
+    console.log(`early outage alert ${(alertedAt - DROP) / MINUTE} minutes after the drop`);
+  });
+});
