@@ -41,7 +41,7 @@ export class SignalJobs {
   }
 
   /**
-   * Enqueues, per project, the event-volume run of the newest complete hour and the drift run of
+   * Enqueues, per project, the event-volume run of the newest settled hour and the drift run of
    * yesterday (once the project's settling time has passed today) unless they are done; returns
    * how many jobs were enqueued (an unfinished one is not repeated).
    */
@@ -56,11 +56,12 @@ export class SignalJobs {
       if (job.created) enqueued++;
     };
     for (const p of await this.deps.projects.list()) {
-      const hour = bucketFloor(p.timeZone, '1h', now);
+      const { settlingMinutes } = await this.deps.signals.resolve(p.id, null);
+      // an hour is scored once it has settled: 13:00-14:00 at 14:03 when events settle in 3 minutes
+      const hour = bucketFloor(p.timeZone, '1h', now - settlingMinutes * 60_000);
       if (doneUntil(p, JOB_EVENT_VOLUME) < hour) await enqueue(p, JOB_EVENT_VOLUME, { until: hour }, hour);
       const today = bucketFloor(p.timeZone, '1d', now);
       if (doneUntil(p, JOB_DRIFT) >= today) continue;
-      const { settlingMinutes } = await this.deps.signals.resolve(p.id, null);
       if (now < today + settlingMinutes * 60_000) continue;
       const day = bucketFloor(p.timeZone, '1d', today - 1);
       await enqueue(p, JOB_DRIFT, { day }, day);

@@ -58,14 +58,12 @@ export function lookBack(rule: ThresholdRule): number {
 }
 
 /**
- * Start of the first bucket still settling at `now`: the newest buckets are held while late events
- * arrive (2 hours hold 2 buckets at 1h, 8 at 15m, 1 at 1d), as anomaly detection holds them.
+ * Start of the first bucket still settling at `now`: a bucket is held until the settling time has
+ * passed since it ended (2 hours hold 2 buckets at 1h, 8 at 15m, 1 at 1d; 0 minutes none), as
+ * anomaly detection holds them.
  */
 export function settledUntil(timeZone: string, interval: Interval, now: number, settlingMinutes: number): number {
-  const step = INTERVAL_MS[interval];
-  const buckets = Math.ceil((settlingMinutes * 60_000) / step);
-  const current = bucketFloor(timeZone, interval, now);
-  return buckets ? bucketFloor(timeZone, interval, current - buckets * step) : current;
+  return bucketFloor(timeZone, interval, now - settlingMinutes * 60_000);
 }
 
 const directionOf = (c: Condition): 'up' | 'down' | null => (c.operator.startsWith('>') ? 'up' : c.operator.startsWith('<') ? 'down' : null);
