@@ -10,7 +10,9 @@
  * that hour later takes its place).
  *
  * Trailing windows rather than "the hour so far": an outage that starts at 13:40 would otherwise
- * be diluted by the 40 normal minutes before it and not show until the next hour.
+ * be diluted by the 40 normal minutes before it and not show until the next hour. The windows end
+ * the project's observed lateness (up to an hour) before now, so events that clients batch or
+ * send late are not mistaken for missing ones.
  *
  * The expected counts come from the public scorer only: the series with a placeholder appended;
  * the scorer is causal, so that point's `expected` uses earlier hours only. They are computed once
@@ -36,6 +38,8 @@ export const EARLY_MAX_P = 1e-6;
 export const EARLY_CHECK_EVERY_MS = 60_000;
 /** the trailing windows compared, in minutes: short ones catch a total stop quickly, long ones a partial drop or a quiet event */
 export const EARLY_WINDOWS_MINUTES = [10, 20, 30, 60] as const;
+/** an observed lateness up to this delays the windows by as much; a longer one is not waited for */
+export const EARLY_MAX_LAG_MINUTES = 60;
 const MINUTE = 60_000;
 
 /** P(X ≤ k) for X ~ Poisson(λ), summed in log space (k is small next to λ when it matters). */
@@ -136,14 +140,17 @@ export class EarlyOutageDetector {
     if (!settings.enabled) return { checked: 0, raised: 0, skipped: 'detection is disabled' };
     const hour = bucketFloor(project.timeZone, INTERVAL, now);
     const expectation = await this.expectation(project, hour, settings);
+    // the windows end where the counts are complete: events still on their way would read as missing
+    const end = now - (await this.lagMs(project.id));
+    const anchor = bucketFloor(project.timeZone, INTERVAL, end);
     const longest = Math.max(...EARLY_WINDOWS_MINUTES) * MINUTE;
-    const enough = (e: EventExpectation) => (expectedBetween(e, hour, now - longest, now) ?? e.current * (now - hour) / INTERVAL_MS[INTERVAL]) >= EARLY_MIN_EXPECTED;
-    const watched = [...expectation.events].filter(([event, e]) => enough(e) && !this.raised.has(`${project.id}:${event}:${hour}`));
+    const enough = (e: EventExpectation) => (expectedBetween(e, hour, end - longest, end) ?? e.current * Math.max(0, end - hour) / INTERVAL_MS[INTERVAL]) >= EARLY_MIN_EXPECTED;
+    const watched = [...expectation.events].filter(([event, e]) => enough(e) && !this.raised.has(`${project.id}:${event}:${anchor}`));
     if (!watched.length) return { checked: 0, raised: 0, skipped: 'nothing expected in sufficient numbers' };
 
     // events not among the busiest of the last hour (far more than are watched) count as none; minutes in UTC
     const limit = EVENT_VOLUME_EVENTS * 4;
-    const rows = await this.deps.events.eventCounts({ projectId: project.id, fromMs: now - longest, toMs: now, grainMs: MINUTE, limit });
+    const rows = await this.deps.events.eventCounts({ projectId: project.id, fromMs: end - longest, toMs: end, grainMs: MINUTE, limit });
     const byEvent = new Map<string, { slotMs: number; count: number }[]>();
     for (const r of rows) byEvent.set(r.event, [...(byEvent.get(r.event) ?? []), r]);
     const complete = byEvent.size < limit;
@@ -153,21 +160,31 @@ export class EarlyOutageDetector {
       const minutes = byEvent.get(event);
       if (minutes === undefined && !complete) continue;
       for (const w of EARLY_WINDOWS_MINUTES) {
-        const from = now - w * MINUTE;
-        const expected = expectedBetween(e, hour, from, now);
+        const from = end - w * MINUTE;
+        const expected = expectedBetween(e, hour, from, end);
         if (expected === null) continue;
         // a minute slot partly inside the window counts whole: the count errs high, away from an alarm
         const observed = (minutes ?? []).reduce((n, m) => n + (m.slotMs + MINUTE > from ? m.count : 0), 0);
         const v = judgeSoFar(observed, expected, e.dispersion);
         if (!v.outage) continue;
-        this.raised.add(`${project.id}:${event}:${hour}`);
-        signals.push(earlySignal(event, hour, observed, e, v, w));
+        this.raised.add(`${project.id}:${event}:${anchor}`);
+        signals.push(earlySignal(event, anchor, observed, e, v, w));
         break;
       }
     }
     if (signals.length) await this.deps.signals.upsert(project.id, signals);
-    this.prune(hour);
+    this.prune(anchor);
     return { checked: watched.length, raised: signals.length };
+  }
+
+  /**
+   * How far behind the clock the counts are complete: the observed lateness of the project's
+   * events, when it is measured and at most an hour (beyond that the figure comes from imports or
+   * clients offline for long, and waiting for it would defeat detecting early).
+   */
+  private async lagMs(projectId: number): Promise<number> {
+    const lateness = await this.deps.signals.settlingFallback(projectId, null);
+    return lateness.source === 'observed' && lateness.minutes <= EARLY_MAX_LAG_MINUTES ? lateness.minutes * MINUTE : 0;
   }
 
   /** The expected count of each busy event for `hour`, computed once per project and hour. */
