@@ -3,7 +3,8 @@
  * webhook receiver: a threshold breach on pushed measurements alerts within one scheduler tick of
  * the measurement, and an event whose steady hourly traffic drops to 10 % in the middle of an hour
  * alerts (an early outage on the hour in progress) within 30 minutes of the drop, while a steady
- * event beside it raises nothing.
+ * event beside it raises nothing. And an hourly event metric whose events arrive up to 5 minutes
+ * late is judged 5 minutes after its hour ends (its observed settling time), not an hour later.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -121,5 +122,37 @@ describe('alert latency', () => {
     const outages = (await t.ctx.signals.list(t.project, { scope: 'event', limit: 50, fromMs: H - 5 * 24 * HOUR, toMs: H + HOUR })).signals.filter((s) => s.kind === 'outage' && s.details.early);
     assert.deepEqual(outages.map((s) => [s.scopeKey, s.bucket]), [['event:Order Completed', H]], 'only the event that dropped');
     console.log(`early outage alert ${(alertedAt - DROP) / MINUTE} minutes after the drop`);
+  });
+
+  test('an hourly metric whose events settle in 5 minutes is detected 5 minutes after the hour, not at the next collection', async () => {
+    const project = await t.ctx.projects.create({ slug: 'late', name: 'Late', timeZone: 'UTC' });
+    const S = H + 2 * HOUR;
+    clock = S - 3 * 24 * HOUR;
+    // 100 Search an hour, 500 in the hour from S; each 5 minutes' events arrive at its end
+    let n = 0;
+    for (let from = S - 3 * 24 * HOUR; from < S + HOUR; from += 5 * MINUTE) {
+      const count = Math.round(((from >= S ? 500 : 100) * 5) / 60);
+      const batch = Array.from({ length: count }, (_, j) => ({ type: 'track', event: 'Search', userId: `u${j % 30}`, messageId: `late-${++n}`, timestamp: new Date(from + Math.floor(((j + 0.5) * 5 * MINUTE) / count)).toISOString() }));
+      await t.ctx.ingest.ingest(project.id, batch, undefined, {}, { receivedAt: from + 5 * MINUTE, ip: '' });
+    }
+    await t.ctx.flush();
+    const metric = await t.ctx.catalog.create(project, { name: 'searches', kind: 'event', interval: '1h', definition: { event: 'Search' } });
+    await cycle(S + MINUTE);
+    assert.deepEqual((await t.ctx.signals.resolve(project.id, metric)).settlingSource, 'observed');
+    t.ctx.signals.forgetLateness(project.id);
+    clock = S + HOUR + TICK;
+    const settling = await t.ctx.signals.resolve(project.id, metric);
+    assert.deepEqual([settling.settlingMinutes, settling.settlingSource], [5, 'observed'], 'p99 lateness just under 5 minutes');
+    const spikes = async () => (await t.ctx.signals.list(project, { scope: 'metric', limit: 10, fromMs: S - HOUR, toMs: S + 2 * HOUR })).signals.filter((s) => s.bucket === S);
+
+    // the hour is collected at once but held while its events may still arrive
+    await cycle(S + HOUR + TICK);
+    assert.deepEqual(await spikes(), [], 'held for its settling time');
+    await cycle(S + HOUR + 5 * MINUTE + TICK);
+    const found = await spikes();
+    assert.equal(found.length, 1, 'detected once the hour has settled');
+    assert.equal(found[0].direction, 'up');
+    const settled = await t.ctx.jobs.list({ projectId: project.id, kind: 'signals.detect_settled' });
+    assert.ok(settled.some((j) => j.status === 'done' && (j.payload as { until: number }).until === S + HOUR), 'by the job queued for when the hour settles');
   });
 });
