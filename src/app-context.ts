@@ -18,6 +18,7 @@ import { SignalService } from './signals/service.js';
 import { ThresholdRuleService } from './signals/threshold-rules.js';
 import { BacktestService } from './signals/backtest.js';
 import { JobQueue, JobWorker } from './jobs/index.js';
+import { GaugeInProgressDetector } from './signals/gauge-in-progress.js';
 import { SignalJobs } from './signals/drift-jobs.js';
 import { IncidentService } from './incidents/service.js';
 import { AlertService } from './alerts/service.js';
@@ -233,14 +234,16 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
   const incidents: IncidentService = new IncidentService({ db: meta.db, dialect: meta.dialect, catalog, signals, projects, log, onChange: (tx, change) => alerts.onIncidentChange(tx, change), now });
   signals.onSignals((projectId, written, covered) => incidents.onSignals(projectId, written, covered));
   const worker = new JobWorker(jobs, { ...catalog.jobHandlers(), ...signalJobs.jobHandlers(), ...signals.settledJobHandlers(projects, detectAfterCollection), ...alerts.jobHandlers() }, { log });
-  // threshold rules on pushed measurements, and early outages of event volume: signals raised now
+  // threshold rules and anomalies of pushed measurements, and early outages of event volume: signals raised now
+  const gaugesInProgress = new GaugeInProgressDetector({ catalog, signals, log, now });
   const detectInProgress = async () => {
     let raised = 0;
     for (const p of await projects.list()) {
-      const [rules, outages] = await Promise.allSettled([thresholdRules.evaluateInProgress(p), signalJobs.earlyOutage.checkDue(p)]);
-      if (rules.status === 'fulfilled') raised += rules.value;
-      if (outages.status === 'fulfilled') raised += outages.value.raised;
-      else log.warn({ projectId: p.id, error: settledValue(outages) }, 'early outage detection failed');
+      const results = await Promise.allSettled([thresholdRules.evaluateInProgress(p), gaugesInProgress.check(p), signalJobs.earlyOutage.checkDue(p).then((r) => r.raised)]);
+      for (const r of results) {
+        if (r.status === 'fulfilled') raised += r.value;
+        else log.warn({ projectId: p.id, error: settledValue(r) }, 'detection on buckets in progress failed');
+      }
     }
     return raised;
   };

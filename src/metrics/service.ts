@@ -150,6 +150,11 @@ export class MetricService {
     await this.deps.jobs.enqueue({ kind: JOB_BACKFILL, projectId: m.projectId, payload: { metricId: m.id, version: m.version }, dedupeKey: `${JOB_BACKFILL}:${m.id}:${m.version}`, priority: 1 });
   }
 
+  /** The project's active metrics as stored (no values read). */
+  active(project: Project): Promise<Metric[]> {
+    return this.store.list({ projectId: project.id, status: 'active' });
+  }
+
   /** The catalog with each metric's latest value, its change and a sparkline, from one values query. */
   async list(project: Project, status?: MetricStatus) {
     const metrics = await this.store.list({ projectId: project.id, status });

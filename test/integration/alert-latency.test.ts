@@ -5,6 +5,8 @@
  * alerts (an early outage on the hour in progress) within 30 minutes of the drop, while a steady
  * event beside it raises nothing. And an hourly event metric whose events arrive up to 5 minutes
  * late is judged 5 minutes after its hour ends (its observed settling time), not an hour later.
+ * And a pushed latency that jumps sixfold (the demo's payments outage) alerts within a tick of
+ * the first measurement, in the middle of its hourly bucket, while its ordinary noise does not.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -154,5 +156,37 @@ describe('alert latency', () => {
     assert.equal(found[0].direction, 'up');
     const settled = await t.ctx.jobs.list({ projectId: project.id, kind: 'signals.detect_settled' });
     assert.ok(settled.some((j) => j.status === 'done' && (j.payload as { until: number }).until === S + HOUR), 'by the job queued for when the hour settles');
+  });
+
+  test('a gauge jumping sixfold alerts within a tick of the measurement, mid-bucket; its ordinary noise does not', async () => {
+    webhook.requests.length = 0;
+    const project = await t.ctx.projects.create({ slug: 'gauges', name: 'Gauges', timeZone: 'UTC' });
+    const G = H + 5 * HOUR;
+    let seed = 7;
+    const noise = () => 0.85 + 0.3 * ((seed = (Math.imul(seed, 1_664_525) + 1_013_904_223) >>> 0) / 2 ** 32);
+    const latency = (ts: number) => 120 * (1 + 0.25 * Math.cos((2 * Math.PI * ((ts % (24 * HOUR)) / HOUR - 15)) / 24)) * noise();
+    const point = (ts: number, value: number) => ({ service: 'checkout-api', metric: 'latency_ms', ts, value, tags: {} });
+    const history = [];
+    for (let ts = G - 7 * 24 * HOUR; ts < G - 3 * HOUR; ts += 5 * MINUTE) history.push(point(ts, latency(ts)));
+    await t.ctx.measurements.insert(project.id, history, G - 3 * HOUR);
+    clock = G - 3 * HOUR;
+    await t.ctx.catalog.create(project, { name: 'checkout_api_latency', kind: 'gauge', interval: '1h', definition: { service: 'checkout-api', metric: 'latency_ms', aggregate: 'avg' } });
+    await cycle(clock);
+    const dest = await t.ctx.alerts.createDestination(project, { name: 'ops', kind: 'webhook', config: { url: `${webhook.url}/hook` }, secrets: { secret: 'whsec-latency-0123456789' } });
+    await t.ctx.alerts.createRule(project, { name: 'anomalies', filters: { scopes: ['anomaly'] }, destinationIds: [dest.id] });
+
+    // three ordinary hours, a measurement every 5 minutes and a tick after each: nothing
+    for (let ts = G - 3 * HOUR; ts < G; ts += 5 * MINUTE) {
+      await t.ctx.measurements.insert(project.id, [point(ts, latency(ts))], ts);
+      await cycle(ts + TICK);
+    }
+    assert.equal(hooks().length, 0, `no alert on ordinary noise: ${JSON.stringify(hooks()[0]?.items)}`);
+
+    // the payments outage: 900 ms from G on; the first measurement alerts at the next tick
+    await t.ctx.measurements.insert(project.id, [point(G, 900 * noise())], G);
+    await cycle(G + TICK);
+    assert.equal(hooks().length, 1, 'alerted within one tick of the first slow measurement');
+    const signals = (await t.ctx.signals.list(project, { scope: 'metric', limit: 10, fromMs: G - 4 * HOUR, toMs: G + HOUR })).signals;
+    assert.deepEqual(signals.map((s) => [s.kind, s.bucket, s.severity, s.details.inProgress]), [['spike', G, 'critical', true]]);
   });
 });
