@@ -6,6 +6,8 @@
 //     detection on the hour in progress, at the demo's own volume (scale 1, ~5 orders an hour at
 //     13:00) and at 10 and 30 times it; only the demo's Order Completed events are ingested (the other
 //     events do not take part in this detection, and generating them is what costs);
+//     and the same outage in checkout-api's pushed latency (the demo catalog's 1h gauge), found
+//     on the bucket in progress;
 //  3. a spike (4x an event's hourly volume) through normal event-volume detection, with events
 //     arriving 5 minutes late (the settling time then observed) and 1-minute ticks.
 import fs from 'node:fs';
@@ -16,6 +18,8 @@ import { pino } from 'pino';
 import { loadConfig } from '../src/config.js';
 import { createAppContext, type AppContext } from '../src/app-context.js';
 import { demoIncidents, generateDemoTraffic } from '../src/demo/traffic.js';
+import { generateDemoMeasurements } from '../src/demo/measurements.js';
+import { DEMO_METRICS } from '../src/demo/catalog.js';
 import type { Project } from '../src/projects/service.js';
 
 const SECOND = 1000;
@@ -124,6 +128,29 @@ async function paymentsOutage(scale: number): Promise<{ minutes: number | null; 
   });
 }
 
+/** The same outage seen in checkout-api's pushed latency (the demo catalog's 1h gauge), measurements pushed live every 5 minutes. */
+async function paymentsLatency(): Promise<number | null> {
+  const endMs = BASE + DAY;
+  const days = 12;
+  const drop = demoIncidents({ endMs, days }).find((i) => i.name === 'checkout drop')!;
+  const points = generateDemoMeasurements({ endMs, days }).filter((p) => p.service === 'checkout-api' && p.ts < drop.startMs + HOUR);
+  const start = drop.startMs - HOUR;
+  return withApp(start, ['anomaly'], async (app) => {
+    const { ctx, project } = app;
+    await ctx.measurements.insert(project.id, points.filter((p) => p.ts < start), start);
+    await ctx.catalog.create(project, DEMO_METRICS.find((m) => m.name === 'checkout_api_latency')!);
+    await app.tick();
+    await app.ruleFor();
+    for (app.clock.now = start; app.clock.now < drop.startMs + HOUR; app.clock.now += MINUTE) {
+      const due = points.filter((p) => p.ts >= app.clock.now - MINUTE && p.ts < app.clock.now);
+      if (due.length) await ctx.measurements.insert(project.id, due, app.clock.now);
+      await app.tick();
+      if (app.alerted()) return (app.clock.now - drop.startMs) / MINUTE;
+    }
+    return null;
+  });
+}
+
 async function spike(): Promise<{ minutes: number | null; settling: string }> {
   const S = BASE + 14 * HOUR;
   return withApp(S - 4 * DAY, ['anomaly'], async (app) => {
@@ -150,6 +177,7 @@ const breach = await thresholdBreach();
 const demo1 = await paymentsOutage(1);
 const demo10 = await paymentsOutage(10);
 const demo30 = await paymentsOutage(30);
+const latency = await paymentsLatency();
 const s = await spike();
 console.log(`
 ==== bench:alert-latency ====
@@ -158,5 +186,6 @@ demo payments outage, Order Completed at ~10 % from 13:00 (early outage detectio
   demo volume (scale 1, ${demo1.perHour} orders in that hour a week before): ${show(demo1.minutes)}${demo1.minutes === null ? ' within the hour (too few events to tell from chance)' : ''}
   10x volume (scale 10, ${demo10.perHour} orders):                   ${show(demo10.minutes)} after the start
   30x volume (scale 30, ${demo30.perHour} orders):                  ${show(demo30.minutes)} after the start
+demo payments outage seen in checkout-api latency (the demo's 1h gauge, 5-minute pushes, 1-minute ticks): ${show(latency)} after the start
 spike 4x through hourly event-volume detection (settling ${s.settling}): ${show(s.minutes)} after the spike's start
 `);
