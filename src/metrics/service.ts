@@ -231,11 +231,20 @@ export class MetricService {
    * on it at once instead of waiting for the bucket to end and be collected.
    */
   async gaugeSoFar(project: Project, m: Metric): Promise<{ bucket: number; value: number } | null> {
+    const since = await this.gaugeSince(project, m, latestEnd(project, m.interval, this.now()));
+    const value = since?.values[since.values.length - 1];
+    return since && value !== null && value !== undefined ? { bucket: since.starts[since.starts.length - 1], value } : null;
+  }
+
+  /**
+   * A gauge's values from the bucket starting at `fromMs` to the one in progress, from the
+   * measurements (null: not a gauge); a bucket without any is null.
+   */
+  async gaugeSince(project: Project, m: Metric, fromMs: number): Promise<{ starts: number[]; values: (number | null)[] } | null> {
     if (m.kind !== 'gauge') return null;
-    const bucket = latestEnd(project, m.interval, this.now());
-    const { r } = await this.computeDraft(project, compileMetric(parseBody(m.kind, m.definition)), m.interval, { fromMs: bucket, toMs: nextBucket(project.timeZone, m.interval, bucket) });
-    const value = r.total[0];
-    return value === null || value === undefined ? null : { bucket, value };
+    const current = latestEnd(project, m.interval, this.now());
+    const { starts, r } = await this.computeDraft(project, compileMetric(parseBody(m.kind, m.definition)), m.interval, { fromMs: Math.min(fromMs, current), toMs: nextBucket(project.timeZone, m.interval, current) });
+    return { starts, values: r.total };
   }
 
   /**

@@ -297,14 +297,18 @@ export class ThresholdRuleService {
         // a fresh rule with a look-back needs the buckets before it: the collection gives it those
         const state = r.state ?? (lookBack(r.rule) === 0 ? { breached: false, run: 0, history: [] } : null);
         if (!state) continue;
-        const soFar = await this.deps.catalog.gaugeSoFar(project, metric);
-        // the saved state must be that of the bucket just before (collection has caught up)
-        if (!soFar || r.evaluatedUntil !== soFar.bucket) continue;
-        const breaches = evaluateThreshold([soFar.value], r.rule, state).events.filter((e) => e.kind === 'breach');
+        // from where the saved state stands: the bucket in progress, and the one just ended when its
+        // collection (queued in this same tick) has not run yet
+        const step = INTERVAL_MS[metric.interval];
+        const current = bucketFloor(project.timeZone, metric.interval, this.now());
+        if (r.evaluatedUntil! < current - step) continue;
+        const since = await this.deps.catalog.gaugeSince(project, metric, r.evaluatedUntil!);
+        if (!since || since.values[since.values.length - 1] === null) continue;
+        const breaches = evaluateThreshold(since.values, r.rule, state).events.filter((e) => e.kind === 'breach');
         if (!breaches.length) continue;
         await this.deps.signals.upsert(project.id, breaches.map((e) => {
-          const s = ruleSignal(metric, r, soFar.bucket, e);
-          return { ...s, details: { ...s.details, inProgress: true } };
+          const s = ruleSignal(metric, r, since.starts[e.index], e);
+          return { ...s, details: { ...s.details, inProgress: since.starts[e.index] === current } };
         }));
         raised += breaches.length;
       } catch (err) {

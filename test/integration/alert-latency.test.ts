@@ -86,6 +86,20 @@ describe('alert latency', () => {
     assert.equal(hooks().length, 1, 'the collected bucket confirms the same signal');
     const signals = (await t.ctx.signals.list(t.project, { scope: 'threshold', limit: 10, fromMs: T - 1 * HOUR, toMs: T + HOUR })).signals;
     assert.deepEqual(signals.map((s) => [s.kind, s.bucket]), [['breach', T + 5 * MINUTE]]);
+
+    // at a bucket's first tick the bucket just ended is not collected yet: the rule goes on from its saved state across both
+    clock = T + 11 * MINUTE;
+    const rule = await api(`metrics/${metric.id}/rules`, { name: 'very slow checkout', rule: { condition: { operator: '>', value: 2000 }, severity: 'critical' } });
+    await push(Array.from({ length: 9 }, (_, i) => ({ ts: T + 11 * MINUTE + i * MINUTE, value: 100 })));
+    await cycle(T + 15 * MINUTE + TICK);
+    await push([{ ts: T + 20 * MINUTE, value: 2500 }]);
+    clock = T + 20 * MINUTE + TICK;
+    await t.ctx.runSchedulerTick();
+    const early = (await t.ctx.signals.list(t.project, { scope: 'threshold', limit: 10, fromMs: T, toMs: T + HOUR })).signals.filter((s) => s.scopeKey === `rule:${rule.id}`);
+    assert.deepEqual(early.map((s) => [s.kind, s.bucket]), [['breach', T + 20 * MINUTE]], 'raised in the tick itself, before the worker collects the bucket before');
+    while (await t.ctx.worker.runOnce()) {
+      // the collection and the deliveries
+    }
   });
 
   test('an event dropping to 10 % mid-hour alerts as an early outage within 30 minutes; a steady one does not', async () => {
