@@ -34,6 +34,11 @@ export const EARLY_MIN_EXPECTED = 20;
 export const EARLY_MAX_SHARE = 0.25;
 /** and this unlikely under the expectation: with ~50 watched events checked every minute, about one false alarm in decades */
 export const EARLY_MAX_P = 1e-6;
+/**
+ * hours of an event's history before it is watched early: the detector uses the daily period once
+ * 3 whole days precede an hour; before that its rolling baseline would read every night as an outage
+ */
+export const EARLY_MIN_HISTORY_HOURS = 3 * 24;
 /** a project's recent events are counted at most this often */
 export const EARLY_CHECK_EVERY_MS = 60_000;
 /** the trailing windows compared, in minutes: short ones catch a total stop quickly, long ones a partial drop or a quiet event */
@@ -204,6 +209,7 @@ export class EarlyOutageDetector {
       const read = await readHourlyCounts(this.deps.events, project, readFrom, hour);
       const events = new Map<string, EventExpectation>();
       for (const [event, values] of read?.byEvent ?? []) {
+        if (values.length < EARLY_MIN_HISTORY_HOURS) continue;
         const current = expectedNext(values, settings);
         if (current === null || current <= 0) continue;
         const previous = values.length > 1 ? expectedNext(values.slice(0, -1), settings) : null;

@@ -48,11 +48,11 @@ function detector(events: Map<string, number[]>, now: number, lateness: Settling
 }
 
 /** 120 Order Completed an hour (one every 30 s) for 5 days before `until`, and 300 Page Viewed an hour up to `pagesUntil`. */
-function traffic(until: number, pagesUntil: number): Map<string, number[]> {
+function traffic(until: number, pagesUntil: number, days = 5): Map<string, number[]> {
   const orders: number[] = [];
   const pages: number[] = [];
-  for (let t = H - 5 * 24 * HOUR + 15_000; t < Math.max(until, pagesUntil); t += 30_000) if (t < until) orders.push(t);
-  for (let t = H - 5 * 24 * HOUR + 6_000; t < pagesUntil; t += 12_000) pages.push(t);
+  for (let t = H - days * 24 * HOUR + 15_000; t < Math.max(until, pagesUntil); t += 30_000) if (t < until) orders.push(t);
+  for (let t = H - days * 24 * HOUR + 6_000; t < pagesUntil; t += 12_000) pages.push(t);
   return new Map([['Order Completed', orders], ['Page Viewed', pages]]);
 }
 
@@ -81,6 +81,11 @@ describe('early outage detection', () => {
     assert.deepEqual(raised.map((s) => [s.scopeKey, s.kind, s.direction, s.bucket, s.severity]), [['event:Order Completed', 'outage', 'down', H, 'critical']]);
     assert.equal(raised[0].details.windowMinutes, 10);
     // raised once per event and hour
+    assert.equal((await d.check(project)).raised, 0);
+  });
+
+  test('an event with less than 3 days of history is not watched early (its baseline has no daily rhythm yet)', async () => {
+    const { d } = detector(traffic(H + 20 * MINUTE, H + HOUR, 2), H + 40 * MINUTE, { minutes: 120, source: 'default' });
     assert.equal((await d.check(project)).raised, 0);
   });
 
