@@ -61,6 +61,7 @@ const POSTGRES_FILES = [
   'test/integration/project-deletion.test.ts', // nothing of a deleted project remains
   'test/integration/user-admin.test.ts', // the instance's users: disable, unlock, reset links
   'test/integration/detection-defaults.test.ts',
+  'test/integration/alert-latency.test.ts', // signals on buckets in progress, settled-detection jobs (run_at)
 ];
 const posixPath = (f) => path.normalize(f).split(path.sep).join('/');
 const postgresFiles = POSTGRES_FILES.filter((f) => !only.length || only.some((o) => posixPath(o) === f));
@@ -102,6 +103,8 @@ const CLICKHOUSE_FILES = [
   'test/integration/signals.test.ts', // anomaly detection on collected series
   'test/integration/threshold-rules.test.ts',
   'test/integration/backtest.test.ts',
+  'test/integration/alert-latency.test.ts', // lateness and minute counts of the hour in progress
+  'test/integration/detection-defaults.test.ts', // the observed lateness of events
   'test/integration/jobs-api.test.ts',
   'test/integration/ops.test.ts',
   'test/integration/project-deletion.test.ts', // a deleted project's events leave ClickHouse

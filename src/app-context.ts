@@ -13,11 +13,12 @@ import { IngestOutbox } from './ingest/outbox.js';
 import { OutboxLoader } from './ingest/outbox-loader.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
 import { MeasurementStore } from './metrics/measurements.js';
-import { MetricService } from './metrics/service.js';
+import { MetricService, type Metric } from './metrics/service.js';
 import { SignalService } from './signals/service.js';
 import { ThresholdRuleService } from './signals/threshold-rules.js';
 import { BacktestService } from './signals/backtest.js';
 import { JobQueue, JobWorker } from './jobs/index.js';
+import { GaugeInProgressDetector } from './signals/gauge-in-progress.js';
 import { SignalJobs } from './signals/drift-jobs.js';
 import { IncidentService } from './incidents/service.js';
 import { AlertService } from './alerts/service.js';
@@ -30,7 +31,7 @@ import { InvitationService } from './auth/invitations.js';
 import { PasswordResetService } from './auth/password-reset.js';
 import { UserAdmin } from './auth/user-admin.js';
 import { createMailer, type Mailer } from './auth/mailer.js';
-import { ProjectService } from './projects/service.js';
+import { ProjectService, type Project } from './projects/service.js';
 import { LiveFeed } from './analytics/live.js';
 import { PostgresLiveRelay } from './analytics/live-relay.js';
 import { DuckDbEventStore } from './storage/events/duckdb.js';
@@ -209,16 +210,21 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
     // detection and threshold rules after every collection, and their signals as marks on series:
     // metrics never import signals; one failing does not keep the other from running
     onCollected: async (project, collected, window) => {
-      const [anomalies, rules] = await Promise.allSettled([
-        signals.detectCollected(project, collected, window),
-        thresholdRules.evaluateCollected(project, collected, window),
-      ]);
-      log.debug({ projectId: project.id, anomalies: settledValue(anomalies), rules: settledValue(rules) }, 'detection after collection');
-      for (const r of [anomalies, rules]) if (r.status === 'rejected') throw r.reason;
+      await detectAfterCollection(project, collected, window);
+      // and again once the newest buckets have settled, when that comes before the next collection
+      await signals.scheduleSettled(project, collected);
     },
     marksFor: (metricId, fromMs, toMs) => signals.marksFor(metricId, fromMs, toMs),
   });
-  const signals: SignalService = new SignalService({ db: meta.db, catalog, log, now });
+  const detectAfterCollection = async (project: Project, collected: Metric[], window: { fromMs: number; toMs: number }) => {
+    const [anomalies, rules] = await Promise.allSettled([
+      signals.detectCollected(project, collected, window),
+      thresholdRules.evaluateCollected(project, collected, window),
+    ]);
+    log.debug({ projectId: project.id, anomalies: settledValue(anomalies), rules: settledValue(rules) }, 'detection after collection');
+    for (const r of [anomalies, rules]) if (r.status === 'rejected') throw r.reason;
+  };
+  const signals: SignalService = new SignalService({ db: meta.db, catalog, events, jobs, log, now });
   const thresholdRules: ThresholdRuleService = new ThresholdRuleService({ db: meta.db, catalog, signals, log, now });
   const signalJobs = new SignalJobs({ db: meta.db, events, projects, signals, jobs, now });
   // incidents and alerts each need the other: alerts write deliveries inside incident changes,
@@ -229,13 +235,28 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
     eventCounts: (project, event, fromMs, toMs) => signalJobs.eventVolume.hourlyCounts(project, event, fromMs, toMs),
   });
   signals.onSignals((projectId, written, covered) => incidents.onSignals(projectId, written, covered));
-  const worker = new JobWorker(jobs, { ...catalog.jobHandlers(), ...signalJobs.jobHandlers(), ...alerts.jobHandlers() }, { log });
+  const worker = new JobWorker(jobs, { ...catalog.jobHandlers(), ...signalJobs.jobHandlers(), ...signals.settledJobHandlers(projects, detectAfterCollection), ...alerts.jobHandlers() }, { log });
+  // threshold rules and anomalies of pushed measurements, and early outages of event volume: signals raised now
+  const gaugesInProgress = new GaugeInProgressDetector({ catalog, signals, log, now });
+  const detectInProgress = async () => {
+    let raised = 0;
+    for (const p of await projects.list()) {
+      const results = await Promise.allSettled([thresholdRules.evaluateInProgress(p), gaugesInProgress.check(p), signalJobs.earlyOutage.checkDue(p).then((r) => r.raised)]);
+      for (const r of results) {
+        if (r.status === 'fulfilled') raised += r.value;
+        else log.warn({ projectId: p.id, error: settledValue(r) }, 'detection on buckets in progress failed');
+      }
+    }
+    return raised;
+  };
   let prunedAt = 0;
   // one scheduler tick: what is due is queued for the worker; a step that fails is logged and the others go on
   const scheduleDue = async () => {
     const steps: [string, () => Promise<number | void>][] = [
       ['scheduling metric collections', () => catalog.scheduleDue()],
       ['scheduling drift and event-volume detection', () => signalJobs.scheduleDue()],
+      // in the tick itself, not queued: an alert on the bucket in progress should not wait behind a backfill
+      ['detection on buckets in progress', () => detectInProgress()],
       ['the incidents tick', () => incidents.tick()],
       ['scheduling alert repeats and digests', () => alerts.scheduleDue()],
     ];

@@ -96,6 +96,8 @@ export const SENSITIVITIES = ['low', 'medium', 'high'] as const;
 /** a custom sensitivity is the |z| at which a bucket is flagged */
 export const MIN_SENSITIVITY_Z = 1;
 export const MAX_SENSITIVITY_Z = 20;
+/** the longest settling time a metric or project may set: a week */
+export const MAX_SETTLING_MINUTES = 7 * 24 * 60;
 /**
  * A metric's detection settings; what is left out comes from the project's defaults, then the
  * detector's. The number comes first: with type coercion, a string branch tried first would turn
@@ -108,6 +110,10 @@ export const DetectionSettings = Type.Object({
     StringEnum(SENSITIVITIES, 'low (|z| ≥ 5), medium (≥ 4, the default), high (≥ 3)'),
   ], { description: `low, medium or high, or the |z| at which a bucket is flagged (a number from ${MIN_SENSITIVITY_Z} to ${MAX_SENSITIVITY_Z})` })),
   minExpected: Type.Optional(Type.Number({ minimum: 0, maximum: 1e12, description: 'count-shaped metrics: buckets expected below this are never flagged (default 50)' })),
+  settlingMinutes: Type.Optional(Type.Integer({
+    minimum: 0, maximum: MAX_SETTLING_MINUTES,
+    description: `minutes the newest buckets are held while late events still arrive, 0 to ${MAX_SETTLING_MINUTES} (a week); left out: the project's, else 0 for pushed measurements and the observed lateness of events (p99 over the last day, at most 120) for the rest`,
+  })),
 }, { additionalProperties: false });
 export type DetectionSettings = Static<typeof DetectionSettings>;
 

@@ -8,14 +8,14 @@ import type { MetaDb } from '../storage/meta/db.js';
 import type { Project, ProjectService } from '../projects/service.js';
 import type { Job, JobControl, JobQueue } from '../jobs/index.js';
 import { VigilError, badRequest, notFound } from '../errors.js';
-import { INTERVAL_MS, bucketFloor, bucketStarts, formatBucket, type Interval } from '../time/index.js';
+import { INTERVAL_MS, bucketFloor, bucketStarts, formatBucket, nextBucket, type Interval } from '../time/index.js';
 import { MAX_BUCKETS } from '../analytics/service.js';
 import { naturalRange } from '../detect/value-range.js';
 import { compileMetric, parseBody, seriesShape, type CompiledMetric } from './compile.js';
 import { computeMetrics, type CollectorDeps, type Values } from './collector.js';
 import { MetricCollection, bucketsBefore, latestEnd, type CollectionLog, type CollectionSettings } from './collection.js';
 import { MetricStore, TOTAL, type Metric, type MetricFields } from './store.js';
-import { MAX_SENSITIVITY_Z, MIN_SENSITIVITY_Z, SENSITIVITIES, type CreateMetric, type DetectionSettings, type MetricApi, type MetricStatus, type PreviewMetric, type SeriesMark, type UpdateMetric } from './schemas.js';
+import { MAX_SENSITIVITY_Z, MAX_SETTLING_MINUTES, MIN_SENSITIVITY_Z, SENSITIVITIES, type CreateMetric, type DetectionSettings, type MetricApi, type MetricStatus, type PreviewMetric, type SeriesMark, type UpdateMetric } from './schemas.js';
 
 export type { Metric } from './store.js';
 
@@ -47,6 +47,10 @@ type Series = { key: string; label: string; values: Values; samples?: Values };
 
 /** The route schema checks this too; the service checks it for every other caller (CLI, demo). */
 function checkDetection(d: DetectionSettings | undefined) {
+  const s = d?.settlingMinutes;
+  if (s !== undefined && !(Number.isInteger(s) && s >= 0 && s <= MAX_SETTLING_MINUTES)) {
+    throw badRequest(`detection.settlingMinutes must be a whole number of minutes from 0 to ${MAX_SETTLING_MINUTES} (a week)`, { field: 'detection.settlingMinutes' });
+  }
   if (d?.sensitivity === undefined) return;
   const ok = typeof d.sensitivity === 'number' ? d.sensitivity >= MIN_SENSITIVITY_Z && d.sensitivity <= MAX_SENSITIVITY_Z : (SENSITIVITIES as readonly string[]).includes(d.sensitivity);
   if (!ok) throw badRequest(`detection.sensitivity must be ${SENSITIVITIES.join(', ')} or a |z| from ${MIN_SENSITIVITY_Z} to ${MAX_SENSITIVITY_Z}`, { field: 'detection.sensitivity' });
@@ -156,6 +160,11 @@ export class MetricService {
     await this.deps.jobs.enqueue({ kind: JOB_BACKFILL, projectId: m.projectId, payload: { metricId: m.id, version: m.version }, dedupeKey: `${JOB_BACKFILL}:${m.id}:${m.version}`, priority: 1 });
   }
 
+  /** The project's active metrics as stored (no values read). */
+  active(project: Project): Promise<Metric[]> {
+    return this.store.list({ projectId: project.id, status: 'active' });
+  }
+
   /** The catalog with each metric's latest value, its change and a sparkline, from one values query. */
   async list(project: Project, status?: MetricStatus) {
     const metrics = await this.store.list({ projectId: project.id, status });
@@ -225,6 +234,28 @@ export class MetricService {
       collectedUntil: iso(m.collectedUntil),
       signals: marks.map((s) => ({ ...s, bucket: formatBucket(project.timeZone, m.interval, s.bucket), endBucket: formatBucket(project.timeZone, m.interval, s.endBucket) })),
     };
+  }
+
+  /**
+   * A gauge's value in the bucket still in progress, from the measurements pushed so far (null:
+   * not a gauge, or nothing pushed yet). Pushed values cannot come late, so threshold rules may act
+   * on it at once instead of waiting for the bucket to end and be collected.
+   */
+  async gaugeSoFar(project: Project, m: Metric): Promise<{ bucket: number; value: number } | null> {
+    const since = await this.gaugeSince(project, m, latestEnd(project, m.interval, this.now()));
+    const value = since?.values[since.values.length - 1];
+    return since && value !== null && value !== undefined ? { bucket: since.starts[since.starts.length - 1], value } : null;
+  }
+
+  /**
+   * A gauge's values from the bucket starting at `fromMs` to the one in progress, from the
+   * measurements (null: not a gauge); a bucket without any is null.
+   */
+  async gaugeSince(project: Project, m: Metric, fromMs: number): Promise<{ starts: number[]; values: (number | null)[] } | null> {
+    if (m.kind !== 'gauge') return null;
+    const current = latestEnd(project, m.interval, this.now());
+    const { starts, r } = await this.computeDraft(project, compileMetric(parseBody(m.kind, m.definition)), m.interval, { fromMs: Math.min(fromMs, current), toMs: nextBucket(project.timeZone, m.interval, current) });
+    return { starts, values: r.total };
   }
 
   /**

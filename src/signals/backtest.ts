@@ -16,7 +16,7 @@ import type { MetricService } from '../metrics/service.js';
 import type { DetectionSettings, PreviewMetric } from '../metrics/schemas.js';
 import { INTERVAL_MS, bucketFloor, bucketStarts, formatBucket, type Interval } from '../time/index.js';
 import { detectorOptions, historyBuckets, severityOf, type SignalService } from './service.js';
-import { resolveDetection, type ResolvedDetection } from './settings.js';
+import type { ResolvedDetection } from './settings.js';
 import { eventCondition, lookBack, parseRule, settledUntil } from './threshold-rules.js';
 
 /** the most buckets a backtest window may hold (the history read before it comes on top) */
@@ -108,7 +108,7 @@ export class BacktestService {
     const m = await this.deps.catalog.get(project, metricId);
     const rule = o.rule === undefined ? undefined : parseRule(o.rule);
     const window = windowStarts(project, m.interval, o);
-    const settings = await this.settings(project, { ...m.detection, ...overrides(o) });
+    const settings = await this.settings(project, m.kind, { ...m.detection, ...overrides(o) });
     // like live detection: never before the metric's history (a bucket not collected is no 0)
     const { detectFromMs, readFrom } = readRange(project, m.interval, m.historyFrom ?? window[0], window[0], rule);
     const read = await this.deps.catalog.totalSeries(project, m, readFrom, o.toMs);
@@ -121,7 +121,7 @@ export class BacktestService {
     const interval = o.interval ?? '1h';
     const rule = o.rule === undefined ? undefined : parseRule(o.rule);
     const window = windowStarts(project, interval, o);
-    const settings = await this.settings(project, overrides(o));
+    const settings = await this.settings(project, o.kind, overrides(o));
     // the history it would have if it were saved now (from the default backfill on): a count
     // before the event existed is no 0 to compare with
     const historyFrom = Math.min(window[0], this.deps.catalog.backfillFrom(project, interval));
@@ -131,8 +131,8 @@ export class BacktestService {
     return this.run(project, series, settings, rule, o.toMs);
   }
 
-  private async settings(project: Project, d: DetectionSettings): Promise<ResolvedDetection> {
-    return resolveDetection(d, await this.deps.signals.store.projectDetection(project.id));
+  private settings(project: Project, kind: string, d: DetectionSettings): Promise<ResolvedDetection> {
+    return this.deps.signals.resolve(project.id, { kind, detection: d });
   }
 
   private run(project: Project, s: Series, settings: ResolvedDetection, rule: ThresholdRule | undefined, toMs: number): BacktestResult {

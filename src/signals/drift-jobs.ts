@@ -11,8 +11,8 @@ import type { Job, JobHandler, JobQueue } from '../jobs/index.js';
 import { bucketFloor, nextBucket } from '../time/index.js';
 import { DriftDetector, type DriftResult } from './drift.js';
 import { EventVolumeDetector, type EventVolumeResult } from './event-volume.js';
+import { EarlyOutageDetector } from './early-outage.js';
 import type { SignalService } from './service.js';
-import { resolveDetection } from './settings.js';
 
 export const JOB_DRIFT = 'signals.drift';
 export const JOB_EVENT_VOLUME = 'signals.event_volume';
@@ -30,16 +30,18 @@ export interface SignalJobsDeps {
 export class SignalJobs {
   readonly drift: DriftDetector;
   readonly eventVolume: EventVolumeDetector;
+  readonly earlyOutage: EarlyOutageDetector;
   private now: () => number;
 
   constructor(private deps: SignalJobsDeps) {
     this.now = deps.now ?? Date.now;
     this.drift = new DriftDetector({ db: deps.db, events: deps.events, signals: deps.signals, now: this.now });
     this.eventVolume = new EventVolumeDetector({ events: deps.events, signals: deps.signals, now: this.now });
+    this.earlyOutage = new EarlyOutageDetector({ events: deps.events, signals: deps.signals, now: this.now });
   }
 
   /**
-   * Enqueues, per project, the event-volume run of the newest complete hour and the drift run of
+   * Enqueues, per project, the event-volume run of the newest settled hour and the drift run of
    * yesterday (once the project's settling time has passed today) unless they are done; returns
    * how many jobs were enqueued (an unfinished one is not repeated).
    */
@@ -54,11 +56,12 @@ export class SignalJobs {
       if (job.created) enqueued++;
     };
     for (const p of await this.deps.projects.list()) {
-      const hour = bucketFloor(p.timeZone, '1h', now);
+      const { settlingMinutes } = await this.deps.signals.resolve(p.id, null);
+      // an hour is scored once it has settled: 13:00-14:00 at 14:03 when events settle in 3 minutes
+      const hour = bucketFloor(p.timeZone, '1h', now - settlingMinutes * 60_000);
       if (doneUntil(p, JOB_EVENT_VOLUME) < hour) await enqueue(p, JOB_EVENT_VOLUME, { until: hour }, hour);
       const today = bucketFloor(p.timeZone, '1d', now);
       if (doneUntil(p, JOB_DRIFT) >= today) continue;
-      const { settlingMinutes } = resolveDetection({}, await this.deps.signals.projectDetection(p.id));
       if (now < today + settlingMinutes * 60_000) continue;
       const day = bucketFloor(p.timeZone, '1d', today - 1);
       await enqueue(p, JOB_DRIFT, { day }, day);

@@ -16,7 +16,6 @@ import { PSI_STABLE_BELOW, psi, type PsiResult } from '../detect/psi.js';
 import { badRequest } from '../errors.js';
 import { bucketFloor, nextBucket } from '../time/index.js';
 import type { SignalService } from './service.js';
-import { resolveDetection } from './settings.js';
 import { RunningDayProfiles } from './running-day-profile.js';
 import type { Severity, SignalInput } from './store.js';
 
@@ -216,7 +215,7 @@ export class DriftDetector {
   async dayProfiles(project: Project, days: number[]): Promise<{ profiles: Map<number, StoredProfile>; profiled: number }> {
     const { db } = this.deps;
     // a day is stored once its late events have had the project's settling time to arrive
-    const { settlingMinutes } = resolveDetection({}, await this.deps.signals.projectDetection(project.id));
+    const { settlingMinutes } = await this.deps.signals.resolve(project.id, null);
     const settledBefore = this.now() - settlingMinutes * 60_000;
     const rows = await db.selectFrom('event_profiles').select(['day', 'profile', 'events']).where('project_id', '=', project.id).where('day', 'in', days).execute();
     const profiles = new Map<number, StoredProfile>(rows.map((r) => [Number(r.day), { profile: JSON.parse(r.profile) as DayProfile, events: Number(r.events) }]));

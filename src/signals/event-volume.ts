@@ -16,7 +16,6 @@ import { INTERVAL_MS, bucketFloor, slotsFor } from '../time/index.js';
 import type { Slots } from '../time/slots.js';
 import { MAX_DETECT_BUCKETS, detectEpisodes, episodeSignal, heldBuckets, historyBuckets, type DetectResult, type SignalService } from './service.js';
 import { naturalRange } from '../detect/value-range.js';
-import { resolveDetection } from './settings.js';
 import type { SignalInput } from './store.js';
 import { boundedKey } from './drift.js';
 
@@ -24,7 +23,31 @@ import { boundedKey } from './drift.js';
 export const TOTAL_VOLUME_KEY = 'volume:total';
 /** events watched per project, the busiest of the history read (the long tail is too small to score) */
 export const EVENT_VOLUME_EVENTS = 50;
-const INTERVAL = '1h';
+export const INTERVAL = '1h';
+
+/**
+ * The hourly counts of the project's busiest events over [readFrom, until), from the first hour
+ * with any event (the hours before a project sent anything are left out rather than read as
+ * zeros); null without events.
+ */
+export async function readHourlyCounts(events: EventStore, project: Project, readFrom: number, until: number): Promise<{ starts: number[]; byEvent: Map<string, number[]> } | null> {
+  const slots = slotsFor(project.timeZone, INTERVAL, readFrom, until, true);
+  const rows = slots.starts.length ? await events.eventCounts({ projectId: project.id, fromMs: readFrom, toMs: until, ...slots.spec, limit: EVENT_VOLUME_EVENTS }) : [];
+  const byEvent = new Map<string, number[]>();
+  let first = slots.starts.length;
+  for (const r of rows) {
+    const i = slots.bucketOf(r.slotMs);
+    if (i < 0) continue;
+    let counts = byEvent.get(r.event);
+    if (!counts) byEvent.set(r.event, (counts = new Array<number>(slots.starts.length).fill(0)));
+    counts[i] += r.count;
+    first = Math.min(first, i);
+  }
+  if (!byEvent.size) return null;
+  for (const [event, counts] of byEvent) byEvent.set(event, counts.slice(first));
+  return { starts: slots.starts.slice(first), byEvent };
+}
+
 export interface EventVolumeResult extends DetectResult {
   /** events scored */
   events: number;
@@ -56,25 +79,14 @@ export class EventVolumeDetector {
     const started = performance.now();
     const { timeZone } = project;
     const done = (r: Omit<EventVolumeResult, 'ms'>): EventVolumeResult => ({ ...r, ms: Math.round(performance.now() - started) });
-    const settings = resolveDetection({}, await this.deps.signals.projectDetection(project.id));
+    const settings = await this.deps.signals.resolve(project.id, null);
     if (!settings.enabled) return done({ events: 0, totalEpisodes: 0, episodes: 0, inserted: 0, updated: 0, skipped: 'detection is disabled' });
     const step = INTERVAL_MS[INTERVAL];
     const until = bucketFloor(timeZone, INTERVAL, opts.until);
     const readFrom = Math.max(until - MAX_DETECT_BUCKETS * step, bucketFloor(timeZone, INTERVAL, Math.min(opts.since ?? until, until) - historyBuckets(INTERVAL) * step));
-    const slots = slotsFor(timeZone, INTERVAL, readFrom, until, true);
-    const rows = slots.starts.length ? await this.deps.events.eventCounts({ projectId: project.id, fromMs: readFrom, toMs: until, ...slots.spec, limit: EVENT_VOLUME_EVENTS }) : [];
-    const byEvent = new Map<string, number[]>();
-    let first = slots.starts.length;
-    for (const r of rows) {
-      const i = slots.bucketOf(r.slotMs);
-      if (i < 0) continue;
-      let counts = byEvent.get(r.event);
-      if (!counts) byEvent.set(r.event, (counts = new Array<number>(slots.starts.length).fill(0)));
-      counts[i] += r.count;
-      first = Math.min(first, i);
-    }
-    if (!byEvent.size) return done({ events: 0, totalEpisodes: 0, episodes: 0, inserted: 0, updated: 0, skipped: 'no events' });
-    const starts = slots.starts.slice(first);
+    const read = await readHourlyCounts(this.deps.events, project, readFrom, until);
+    if (!read) return done({ events: 0, totalEpisodes: 0, episodes: 0, inserted: 0, updated: 0, skipped: 'no events' });
+    const { starts, byEvent } = read;
     const since = Math.max(starts[0], Math.min(opts.since ?? starts[0], until));
     const signals: SignalInput[] = [];
     const score = (target: Pick<SignalInput, 'scope' | 'scopeKey' | 'metricId'>, values: number[], details: Record<string, unknown>) => {
@@ -83,9 +95,9 @@ export class EventVolumeDetector {
       for (const e of found) signals.push(episodeSignal(target, series, e, settings, INTERVAL, details));
     };
     // the project's total first: when everything drops at once, it is the cause the events share
-    const total = await this.countsOf(project, null, slots, readFrom, until);
-    score({ scope: 'volume', scopeKey: TOTAL_VOLUME_KEY, metricId: null }, total.slice(first), {});
-    for (const [event, counts] of byEvent) score({ scope: 'event', scopeKey: boundedKey(`event:${event}`), metricId: null }, counts.slice(first), { event });
+    const total = await this.hourlyCounts(project, null, starts[0], until);
+    score({ scope: 'volume', scopeKey: TOTAL_VOLUME_KEY, metricId: null }, total, {});
+    for (const [event, counts] of byEvent) score({ scope: 'event', scopeKey: boundedKey(`event:${event}`), metricId: null }, counts, { event });
     // every watched event (and the total) was scored up to `until`, less the buckets still settling (incidents resolve on it)
     const coveredUntil = until - heldBuckets(settings, INTERVAL, { timeZone, until, now: this.now() }) * step;
     const covered = [{ scopeKey: 'event:*', until: coveredUntil, stepMs: step }, { scopeKey: TOTAL_VOLUME_KEY, until: coveredUntil, stepMs: step }];

@@ -15,7 +15,6 @@ import { MIN_FORECAST_HISTORY, forecast } from '../detect/forecast.js';
 import { clampToRange } from '../detect/value-range.js';
 import type { Project } from '../projects/service.js';
 import { INTERVAL_MS, formatBucket, nextBucket } from '../time/index.js';
-import { resolveDetection } from './settings.js';
 
 const MetricParams = Type.Object({ slug: Type.String(), id: RowId() });
 const VIEWER = { access: { role: 'viewer', keys: true } } as const;
@@ -45,7 +44,7 @@ export async function forecastMetric(ctx: Pick<AppContext, 'catalog' | 'signals'
   const m = await ctx.catalog.get(project, metricId);
   const api = ctx.catalog.toApi(m);
   const periods = PERIODS[m.interval];
-  const settings = resolveDetection(m.detection, await ctx.signals.projectDetection(project.id));
+  const settings = await ctx.signals.resolve(project.id, m);
   const base = {
     metric: { id: m.id, name: m.name, unit: m.unit, valueKind: api.valueKind, interval: m.interval },
     timeZone: project.timeZone,

@@ -13,7 +13,11 @@ import type { Project } from '../projects/service.js';
 import type { Metric, MetricService } from '../metrics/service.js';
 import type { SeriesMark } from '../metrics/schemas.js';
 import { INTERVAL_MS, bucketFloor, type Interval } from '../time/index.js';
-import { parseDetection, resolveDetection, type ProjectDetection, type ResolvedDetection } from './settings.js';
+import type { EventStore } from '../storage/events/event-store.js';
+import type { Job, JobHandler, JobQueue } from '../jobs/index.js';
+import type { ProjectService } from '../projects/service.js';
+import { DEFAULT_SETTLING, PUSHED_SETTLING, parseDetection, resolveDetection, type ProjectDetection, type ResolvedDetection, type SettlingFallback } from './settings.js';
+import { LatenessCache } from './lateness.js';
 import { SignalStore, type Severity, type Signal, type SignalFilter, type SignalInput } from './store.js';
 
 /**
@@ -50,9 +54,16 @@ export type SignalListener = (projectId: number, written: Signal[], covered: Cov
 export interface SignalServiceDeps {
   db: MetaDb;
   catalog: MetricService;
+  /** where the observed lateness of events is measured (the default settling time); without it, the fixed default */
+  events?: EventStore;
+  /** where a detection run once the newest buckets have settled is queued (see scheduleSettled) */
+  jobs?: Pick<JobQueue, 'enqueue'>;
   log: { warn(obj: object, msg: string): void };
   now?: () => number;
 }
+
+/** A metric's detection and threshold rules again once its newest collected buckets have settled. */
+export const JOB_DETECT_SETTLED = 'signals.detect_settled';
 
 export interface DetectResult {
   /** episodes that touch the window (inserted, updated, or seen again unchanged) */
@@ -89,10 +100,76 @@ export class SignalService {
   readonly store: SignalStore;
   private now: () => number;
   private listeners: SignalListener[] = [];
+  private lateness: LatenessCache | undefined;
 
   constructor(private deps: SignalServiceDeps) {
     this.store = new SignalStore(deps.db);
     this.now = deps.now ?? Date.now;
+    this.lateness = deps.events && new LatenessCache(deps.events, this.now);
+  }
+
+  /**
+   * The settling time that applies when neither a metric nor its project sets one: 0 for pushed
+   * measurements (`kind` gauge), else the observed lateness of the project's events (null: event
+   * volume and the other project-wide detectors).
+   */
+  async settlingFallback(projectId: number, kind: string | null): Promise<SettlingFallback> {
+    if (kind === 'gauge') return PUSHED_SETTLING;
+    return this.lateness ? this.lateness.settling(projectId) : DEFAULT_SETTLING;
+  }
+
+  /**
+   * After a collection: a metric whose newest buckets settle before its next collection (a 1h
+   * metric whose events settle in 3 minutes) gets a job for the moment they have settled, so they
+   * are scored then rather than an interval later. Returns the jobs queued.
+   */
+  async scheduleSettled(project: Project, metrics: Metric[]): Promise<number> {
+    if (!this.deps.jobs) return 0;
+    const defaults = await this.store.projectDetection(project.id);
+    let queued = 0;
+    for (const m of metrics) {
+      if (m.status !== 'active' || m.collectedUntil === null) continue;
+      const { settlingMinutes } = await this.resolve(project.id, m, defaults);
+      const settlingMs = settlingMinutes * 60_000;
+      if (settlingMs <= 0 || settlingMs >= INTERVAL_MS[m.interval]) continue;
+      const job = await this.deps.jobs.enqueue({
+        kind: JOB_DETECT_SETTLED, projectId: project.id, payload: { metricId: m.id, until: m.collectedUntil },
+        runAt: m.collectedUntil + settlingMs, dedupeKey: `${JOB_DETECT_SETTLED}:${m.id}:${m.collectedUntil}`,
+      });
+      if (job.created) queued++;
+    }
+    return queued;
+  }
+
+  /**
+   * The handler of those jobs: `rerun` gets the metric and the window of its newest bucket (the
+   * app runs detection and threshold rules through it, as after a collection).
+   */
+  settledJobHandlers(projects: Pick<ProjectService, 'getById'>, rerun: (project: Project, metrics: Metric[], window: { fromMs: number; toMs: number }) => Promise<void>): Record<string, JobHandler> {
+    return {
+      [JOB_DETECT_SETTLED]: async (job: Job) => {
+        const { metricId, until } = job.payload as { metricId: number; until: number };
+        const project = await projects.getById(job.projectId!);
+        const m = await this.deps.catalog.get(project, metricId);
+        if (m.collectedUntil === null) return { skipped: 'not collected' };
+        await rerun(project, [m], { fromMs: bucketFloor(project.timeZone, m.interval, until - 1), toMs: m.collectedUntil });
+        return { metricId, until: m.collectedUntil };
+      },
+    };
+  }
+
+  /** Measures the project's lateness afresh on the next use (tests; after a large import). */
+  forgetLateness(projectId: number): void {
+    this.lateness?.forget(projectId);
+  }
+
+  /** A metric's settings (null: the project-wide detectors') over the project's defaults, with the derived settling time. */
+  async resolve(projectId: number, metric: { kind: string; detection: Metric['detection'] } | null, defaults?: ProjectDetection): Promise<ResolvedDetection> {
+    const project = defaults ?? (await this.store.projectDetection(projectId));
+    const own = metric?.detection ?? {};
+    // the lateness scan only when it decides something
+    const needsFallback = parseDetection(own).settlingMinutes === undefined && project.settlingMinutes === undefined;
+    return resolveDetection(own, project, needsFallback ? await this.settlingFallback(projectId, metric?.kind ?? null) : undefined);
   }
 
   onSignals(listener: SignalListener): void {
@@ -182,7 +259,7 @@ export class SignalService {
   }
 
   private async detect(project: Project, metric: Metric, opts: { until: number; since?: number }, defaults: ProjectDetection | undefined): Promise<DetectResult> {
-    const settings = resolveDetection(metric.detection, defaults ?? (await this.store.projectDetection(project.id)));
+    const settings = await this.resolve(project.id, metric, defaults);
     const none = (skipped: string): DetectResult => ({ episodes: 0, inserted: 0, updated: 0, skipped });
     if (!settings.enabled) return none('detection is disabled');
     if (metric.historyFrom === null || metric.collectedUntil === null) return none('not collected yet');
@@ -205,11 +282,14 @@ function settlingBuckets(s: ResolvedDetection, stepMs: number): number {
   return Math.ceil((s.settlingMinutes * 60_000) / stepMs);
 }
 
-/** The newest buckets before `until` still held while late events may arrive (none once `now` is well past them). */
+/**
+ * The newest buckets before `until` still held while late events may arrive: those that ended
+ * less than the settling time before `now` (none once `now` is well past them, none at 0 minutes).
+ */
 export function heldBuckets(settings: ResolvedDetection, interval: Interval, at: { timeZone: string; until: number; now: number }): number {
   const step = INTERVAL_MS[interval];
-  const behind = Math.max(0, Math.floor((bucketFloor(at.timeZone, interval, at.now) - at.until) / step));
-  return Math.max(0, settlingBuckets(settings, step) - behind);
+  const settledBefore = at.now - settings.settlingMinutes * 60_000;
+  return Math.max(0, Math.min(settlingBuckets(settings, step), Math.ceil((at.until - settledBefore) / step)));
 }
 
 /** A series on the time grid of an interval: bucket starts and their values (null: a gap). */

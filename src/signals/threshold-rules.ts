@@ -13,7 +13,7 @@ import type { Metric, MetricService } from '../metrics/service.js';
 import type { MetaDb, ThresholdRuleTable } from '../storage/meta/db.js';
 import { INTERVAL_MS, bucketFloor, type Interval } from '../time/index.js';
 import type { SignalService } from './service.js';
-import { resolveDetection, type ProjectDetection } from './settings.js';
+import type { ProjectDetection } from './settings.js';
 import type { SignalInput } from './store.js';
 
 /** a metric's rules are few and read on every collection: a bound keeps that cheap */
@@ -58,14 +58,12 @@ export function lookBack(rule: ThresholdRule): number {
 }
 
 /**
- * Start of the first bucket still settling at `now`: the newest buckets are held while late events
- * arrive (2 hours hold 2 buckets at 1h, 8 at 15m, 1 at 1d), as anomaly detection holds them.
+ * Start of the first bucket still settling at `now`: a bucket is held until the settling time has
+ * passed since it ended (2 hours hold 2 buckets at 1h, 8 at 15m, 1 at 1d; 0 minutes none), as
+ * anomaly detection holds them.
  */
 export function settledUntil(timeZone: string, interval: Interval, now: number, settlingMinutes: number): number {
-  const step = INTERVAL_MS[interval];
-  const buckets = Math.ceil((settlingMinutes * 60_000) / step);
-  const current = bucketFloor(timeZone, interval, now);
-  return buckets ? bucketFloor(timeZone, interval, current - buckets * step) : current;
+  return bucketFloor(timeZone, interval, now - settlingMinutes * 60_000);
 }
 
 const directionOf = (c: Condition): 'up' | 'down' | null => (c.operator.startsWith('>') ? 'up' : c.operator.startsWith('<') ? 'down' : null);
@@ -278,6 +276,49 @@ export class ThresholdRuleService {
   }
 
   /**
+   * Rules on pushed measurements (gauges) that settle in 0 minutes, on the bucket still in
+   * progress: the scheduler calls this every tick, so a breach is raised within a tick of the
+   * measurement that causes it, not once the bucket has ended and been collected. Tentative: the
+   * state is not saved, and the bucket is evaluated again, whole, after its collection (the same
+   * breach lands on the same signal, idempotently). Returns the breaches raised.
+   */
+  async evaluateInProgress(project: Project): Promise<number> {
+    const rules = (await this.store.listProject(project.id)).filter((r) => r.enabled && r.evaluatedUntil !== null);
+    if (!rules.length) return 0;
+    const defaults = await this.deps.signals.store.projectDetection(project.id);
+    const metrics = new Map<number, Promise<Metric>>();
+    let raised = 0;
+    for (const r of rules) {
+      try {
+        if (!metrics.has(r.metricId)) metrics.set(r.metricId, this.deps.catalog.get(project, r.metricId));
+        const metric = await metrics.get(r.metricId)!;
+        if (metric.kind !== 'gauge' || metric.status !== 'active') continue;
+        if ((await this.deps.signals.resolve(project.id, metric, defaults)).settlingMinutes > 0) continue;
+        // a fresh rule with a look-back needs the buckets before it: the collection gives it those
+        const state = r.state ?? (lookBack(r.rule) === 0 ? { breached: false, run: 0, history: [] } : null);
+        if (!state) continue;
+        // from where the saved state stands: the bucket in progress, and the one just ended when its
+        // collection (queued in this same tick) has not run yet
+        const step = INTERVAL_MS[metric.interval];
+        const current = bucketFloor(project.timeZone, metric.interval, this.now());
+        if (r.evaluatedUntil! < current - step) continue;
+        const since = await this.deps.catalog.gaugeSince(project, metric, r.evaluatedUntil!);
+        if (!since || since.values[since.values.length - 1] === null) continue;
+        const breaches = evaluateThreshold(since.values, r.rule, state).events.filter((e) => e.kind === 'breach');
+        if (!breaches.length) continue;
+        await this.deps.signals.upsert(project.id, breaches.map((e) => {
+          const s = ruleSignal(metric, r, since.starts[e.index], e);
+          return { ...s, details: { ...s.details, inProgress: since.starts[e.index] === current } };
+        }));
+        raised += breaches.length;
+      } catch (err) {
+        this.deps.log.warn({ projectId: project.id, metricId: r.metricId, ruleId: r.id, error: err instanceof Error ? err.message : String(err) }, 'threshold rule evaluation on the bucket in progress failed');
+      }
+    }
+    return raised;
+  }
+
+  /**
    * Evaluates one rule over the buckets settled since it last stood (a fresh rule: since the start
    * of the collected window), continuing its state; returns the breaches and recoveries found, or
    * null when there was nothing to evaluate.
@@ -286,7 +327,7 @@ export class ThresholdRuleService {
     if (metric.historyFrom === null || metric.collectedUntil === null) return null;
     const { timeZone } = project;
     const step = INTERVAL_MS[metric.interval];
-    const { settlingMinutes } = resolveDetection(metric.detection, defaults);
+    const { settlingMinutes } = await this.deps.signals.resolve(project.id, metric, defaults);
     const end = Math.min(metric.collectedUntil, settledUntil(timeZone, metric.interval, this.now(), settlingMinutes));
     let from = Math.max(metric.historyFrom, r.evaluatedUntil ?? Math.min(bucketFloor(timeZone, metric.interval, window.fromMs), end));
     let state = r.evaluatedUntil === null ? null : r.state;

@@ -15,6 +15,7 @@ import type { EventRow, EventStore, MetricScanQuery, ScanColumn } from '../../sr
 import { slotsFor } from '../../src/time/slots.js';
 import type { Interval } from '../../src/time/time.js';
 import { clickhouseSkip, tempDir, testClickHouseUrl } from '../helpers/app.js';
+import { observedSettling } from '../../src/signals/lateness.js';
 
 const HOUR = 3_600_000;
 const FROM = Date.parse('2026-03-27T00:00:00Z');
@@ -158,6 +159,17 @@ describe('DuckDB and ClickHouse give the same answers', async () => {
       return out.sort();
     };
     await both(ids, 'recent message ids');
+  });
+
+  test('lateness: the p99 of received − event time, and none without events', { skip }, async () => {
+    for (const projectId of [1, 2]) {
+      const [d, c] = [await duck.lateness({ projectId, sinceMs: 0 }), await ch.lateness({ projectId, sinceMs: 0 })];
+      assert.equal(c.events, d.events, `events of project ${projectId}`);
+      // both interpolate; ClickHouse's is exact up to 8192 rows, a reservoir sample beyond
+      assert.ok(Math.abs(c.p99Ms! - d.p99Ms!) <= 0.01 * Math.abs(d.p99Ms!), `p99 ${c.p99Ms} against ${d.p99Ms}`);
+      assert.deepEqual(observedSettling(c), observedSettling(d));
+    }
+    await both((s) => s.lateness({ projectId: 1, sinceMs: TO + 1e9 }), 'lateness without events');
   });
 
   const intervals: [string, Interval][] = [['UTC', '1h'], ['Europe/Berlin', '1h'], ['Europe/Berlin', '1d'], ['Asia/Kolkata', '15m'], ['America/St_Johns', '6h'], ['Europe/Berlin', '1w']];

@@ -7,7 +7,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { chIdent, chInt, chNum, chString } from '../../src/storage/events/clickhouse-escape.js';
-import { eventCountsSql, eventsDdl, listEventsSql, schemaProfileSql, timeseriesSql, topEventsSql, totalsSql, valueSharesSql } from '../../src/storage/events/clickhouse-sql.js';
+import { eventCountsSql, eventsDdl, latenessSql, listEventsSql, schemaProfileSql, timeseriesSql, topEventsSql, totalsSql, valueSharesSql } from '../../src/storage/events/clickhouse-sql.js';
 import { metricScanSql } from '../../src/storage/events/clickhouse-metric-sql.js';
 import { checkClickHouseUserSql, clickHouseUserSqlStatement, tokenize } from '../../src/storage/events/clickhouse-user-sql.js';
 import { clickhouseDdl, parseClickHouseUrl, toStoredRow } from '../../src/storage/events/clickhouse.js';
@@ -99,6 +99,7 @@ describe('SQL snapshots of the main reads (ClickHouse)', () => {
     ['top events', topEventsSql({ ...base, limit: 5 })],
     ['list events after a cursor', listEventsSql({ projectId: 7, userId: "o'brien", before: { timestamp: FROM, messageId: 'm-1' }, limit: 50 })],
     ['event counts, local weeks', eventCountsSql({ ...base, grainMs: 7 * DAY, localOffsets: BERLIN_SPANS, limit: 20 })],
+    ['lateness of the events received in a day', latenessSql({ projectId: 7, sinceMs: 1_700_000_000_000 })],
     ['value shares', Object.values(valueSharesSql({ ...base, event: 'Signed Up', property: 'plan', limit: 5 })).join('\n;\n')],
     ['schema profile: keys', schemaProfileSql.keys({ ...base, maxEvents: 10, maxProperties: 5, maxValues: 20 }, ['Signed Up'])],
     ['metric scan: filters, p90, users, a breakdown, local days', metricScanSql(scan)],

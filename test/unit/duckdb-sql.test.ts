@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { eventCountsSql, exportSql, int, listEventsSql, propertyPath, schemaProfileSql, segmentLoadSql, timeseriesSql, topEventsSql, totalsSql, valueSharesSql, type Sql } from '../../src/storage/events/duckdb-sql.js';
+import { eventCountsSql, exportSql, int, latenessSql, listEventsSql, propertyPath, schemaProfileSql, segmentLoadSql, timeseriesSql, topEventsSql, totalsSql, valueSharesSql, type Sql } from '../../src/storage/events/duckdb-sql.js';
 import { DuckDbEventStore } from '../../src/storage/events/duckdb.js';
 import type { EventRow, TimeseriesQuery } from '../../src/storage/events/event-store.js';
 import { profileEvents } from '../../src/detect/schema-drift.js';
@@ -40,6 +40,7 @@ describe('SQL snapshots of the main reads', () => {
     ['schema profile of a day', schemaProfileSql({ projectId: 7, fromMs: FROM, toMs: FROM + DAY, maxEvents: 200, maxProperties: 100, maxValues: 20 })],
     ['event counts: hourly, local offsets', eventCountsSql({ projectId: 7, fromMs: FROM, toMs: TO, grainMs: HOUR, localOffsets: [{ fromMs: FROM, offsetMs: 19_800_000 }], limit: 50 })],
     ['value shares of a property', valueSharesSql({ projectId: 7, fromMs: FROM, toMs: FROM + DAY, event: 'Signed Up', property: 'plan', limit: 20 })],
+    ['lateness of the events received in a day', latenessSql({ projectId: 7, sinceMs: FROM })],
   ];
   for (const [name, q] of cases) {
     test(name, () => snapshots.check(name, shown(typeof q === 'function' ? q() : q)));

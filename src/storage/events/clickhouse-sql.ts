@@ -14,7 +14,7 @@
  * - what needs row_number() (ranking schema-profile keys, "other" of value shares) is done in
  *   TypeScript on small grouped results.
  */
-import type { Dimension, EventCountsQuery, EventListQuery, SchemaProfileQuery, SlotSpec, TimeseriesQuery, ValueSharesQuery, WindowQuery } from './event-store.js';
+import type { Dimension, EventCountsQuery, LatenessQuery, EventListQuery, SchemaProfileQuery, SlotSpec, TimeseriesQuery, ValueSharesQuery, WindowQuery } from './event-store.js';
 import { DIMENSION_COLUMNS, NONE_KEY, OTHER_KEY } from './event-store.js';
 import { chIdent, chInt, chString } from './clickhouse-escape.js';
 
@@ -182,6 +182,15 @@ export function eventCountsSql(q: EventCountsQuery): string {
   const where = `${windowWhere(q)} AND event != ''`;
   const top = `SELECT event FROM events WHERE ${where} GROUP BY event ORDER BY count() DESC, event LIMIT ${chInt(q.limit)}`;
   return `SELECT event AS name, ${slotExpr(q)} AS slot, toFloat64(count()) AS n FROM events WHERE ${where} AND event IN (${top}) GROUP BY name, slot ORDER BY name, slot`;
+}
+
+/**
+ * The events received since a time, and the p99 of how late they arrived (ms): `quantile`
+ * interpolates like DuckDB's quantile_cont, exactly up to 8192 rows and from a reservoir sample
+ * beyond (bounded memory over a busy day; a settling time in whole minutes needs no more).
+ */
+export function latenessSql(q: LatenessQuery): string {
+  return `SELECT toFloat64(count()) AS events, toFloat64(quantile(0.99)(received_at - timestamp)) AS p99 FROM events WHERE project_id = ${chInt(q.projectId)} AND received_at >= ${chInt(q.sinceMs)}`;
 }
 
 /** The `limit` most frequent values of one event's property, and the count of all its values. */

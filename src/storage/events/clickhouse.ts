@@ -12,10 +12,10 @@ import fs from 'node:fs';
 import readline from 'node:readline';
 import { Readable } from 'node:stream';
 import { ClickHouseError, ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
-import type { EventCountRow, EventCountsQuery, EventListQuery, EventRow, EventStore, ExportQuery, MetricScanQuery, MetricScanRow, SchemaProfileQuery, SchemaProfileRow, Segment, TimeseriesQuery, TimeseriesRow, Totals, UserSqlQuery, UserSqlRow, ValueSharesQuery, WindowQuery } from './event-store.js';
+import type { EventCountRow, EventCountsQuery, Lateness, LatenessQuery, EventListQuery, EventRow, EventStore, ExportQuery, MetricScanQuery, MetricScanRow, SchemaProfileQuery, SchemaProfileRow, Segment, TimeseriesQuery, TimeseriesRow, Totals, UserSqlQuery, UserSqlRow, ValueSharesQuery, WindowQuery } from './event-store.js';
 import { OTHER_KEY } from './event-store.js';
 import { chIdent, chInt, chString } from './clickhouse-escape.js';
-import { ROW_COLUMNS, eventCountsSql, eventsDdl, exportPageSql, identifiesSql, listEventsSql, recentMessageIdsSql, sandboxDatabase, schemaProfileSql, timeseriesSql, topEventsSql, totalsSql, valueSharesSql } from './clickhouse-sql.js';
+import { ROW_COLUMNS, eventCountsSql, eventsDdl, latenessSql, exportPageSql, identifiesSql, listEventsSql, recentMessageIdsSql, sandboxDatabase, schemaProfileSql, timeseriesSql, topEventsSql, totalsSql, valueSharesSql } from './clickhouse-sql.js';
 import { metricScanSql } from './clickhouse-metric-sql.js';
 import { checkClickHouseUserSql, clickHouseUserSqlStatement } from './clickhouse-user-sql.js';
 import { toUserSqlRows } from './duckdb-user-sql.js';
@@ -430,6 +430,12 @@ export class ClickHouseEventStore implements EventStore {
   async eventCounts(q: EventCountsQuery): Promise<EventCountRow[]> {
     const rows = await this.read<{ name: string; slot: number; n: number }>(eventCountsSql(q));
     return rows.map((r) => ({ event: r.name, slotMs: r.slot, count: r.n }));
+  }
+
+  async lateness(q: LatenessQuery): Promise<Lateness> {
+    const [row] = await this.read<{ events: number; p99: number }>(latenessSql(q));
+    // an empty window's quantile is nan (or 0) in ClickHouse: no events, no figure
+    return { events: row?.events ?? 0, p99Ms: row && row.events > 0 && Number.isFinite(row.p99) ? row.p99 : null };
   }
 
   async valueShares(q: ValueSharesQuery): Promise<{ value: string; count: number }[]> {

@@ -2,7 +2,7 @@
  * SQL for the DuckDB event store's reads. Integers (project ids, times, grains) are inlined after
  * a safe-integer check so DuckDB can prune row groups by their zone maps; strings are bound.
  */
-import type { Dimension, EventCountsQuery, EventListQuery, ExportQuery, SchemaProfileQuery, SlotSpec, TimeseriesQuery, ValueSharesQuery, WindowQuery } from './event-store.js';
+import type { Dimension, EventCountsQuery, LatenessQuery, EventListQuery, ExportQuery, SchemaProfileQuery, SlotSpec, TimeseriesQuery, ValueSharesQuery, WindowQuery } from './event-store.js';
 import { NONE_KEY, OTHER_KEY } from './event-store.js';
 
 export interface Sql {
@@ -239,6 +239,13 @@ export function eventCountsSql(q: EventCountsQuery): Sql {
   SELECT event FROM base GROUP BY event ORDER BY count(*) DESC, event LIMIT ${int(q.limit)}
 )
 SELECT event, slot::DOUBLE AS slot, count(*)::DOUBLE AS count FROM base WHERE event IN (SELECT event FROM top) GROUP BY 1, 2 ORDER BY 1, 2`;
+  return { sql, params: [] };
+}
+
+/** The events received since a time, and the p99 of how late they arrived (ms). */
+export function latenessSql(q: LatenessQuery): Sql {
+  const sql = `SELECT count(*)::DOUBLE AS events, quantile_cont(epoch_ms(received_at) - epoch_ms(timestamp), 0.99)::DOUBLE AS p99
+FROM events WHERE project_id = ${int(q.projectId)} AND received_at >= epoch_ms(${int(q.sinceMs)})`;
   return { sql, params: [] };
 }
 

@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DuckDBConnection, DuckDBInstance, JsonDuckDBValueConverter } from '@duckdb/node-api';
-import type { EventCountRow, EventCountsQuery, EventListQuery, EventRow, EventStore, ExportQuery, MetricScanQuery, MetricScanRow, SchemaProfileQuery, SchemaProfileRow, Segment, TimeseriesQuery, TimeseriesRow, Totals, UserSqlQuery, UserSqlRow, ValueSharesQuery, WindowQuery } from './event-store.js';
+import type { EventCountRow, EventCountsQuery, Lateness, LatenessQuery, EventListQuery, EventRow, EventStore, ExportQuery, MetricScanQuery, MetricScanRow, SchemaProfileQuery, SchemaProfileRow, Segment, TimeseriesQuery, TimeseriesRow, Totals, UserSqlQuery, UserSqlRow, ValueSharesQuery, WindowQuery } from './event-store.js';
 import { metricScanSql } from './duckdb-metric-sql.js';
 import { type CheckedUserSql, checkUserSql, runCheckedUserSql } from './duckdb-user-sql.js';
-import { EVENTS_DDL, type Sql, eventCountsSql, exportSql, int, listEventsSql, schemaProfileSql, segmentLoadSql, timeseriesSql, topEventsSql, totalsSql, valueSharesSql } from './duckdb-sql.js';
+import { EVENTS_DDL, type Sql, eventCountsSql, exportSql, latenessSql, int, listEventsSql, schemaProfileSql, segmentLoadSql, timeseriesSql, topEventsSql, totalsSql, valueSharesSql } from './duckdb-sql.js';
 import { VigilError } from '../../errors.js';
 import { cutDeep } from './well-formed.js';
 import { lockConflictOf } from './store-locked.js';
@@ -218,6 +218,11 @@ export class DuckDbEventStore implements EventStore {
   async eventCounts(q: EventCountsQuery): Promise<EventCountRow[]> {
     const rows = await this.query<{ event: string; slot: number; count: number }>(eventCountsSql(q));
     return rows.map((r) => ({ event: r.event, slotMs: r.slot, count: r.count }));
+  }
+
+  async lateness(q: LatenessQuery): Promise<Lateness> {
+    const [row] = await this.query<{ events: number; p99: number | null }>(latenessSql(q));
+    return { events: row?.events ?? 0, p99Ms: row && row.events > 0 && row.p99 !== null ? row.p99 : null };
   }
 
   valueShares(q: ValueSharesQuery): Promise<{ value: string; count: number }[]> {

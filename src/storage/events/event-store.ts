@@ -211,6 +211,18 @@ export interface EventCountRow {
   count: number;
 }
 
+/** How late a project's events arrived: those received in [sinceMs, now). */
+export interface LatenessQuery {
+  projectId: number;
+  sinceMs: number;
+}
+export interface Lateness {
+  /** events received since `sinceMs` */
+  events: number;
+  /** the 99th percentile of received_at − timestamp in ms (negative: clients' clocks ahead); null without events */
+  p99Ms: number | null;
+}
+
 /** Events of one name per value of a top-level property (as text; missing and null left out). */
 export interface ValueSharesQuery extends WindowQuery {
   event: string;
@@ -242,6 +254,8 @@ export interface EventStore {
   schemaProfile(q: SchemaProfileQuery): Promise<SchemaProfileRow[]>;
   /** Counts per slot and event name, one statement (event-volume detection). */
   eventCounts(q: EventCountsQuery): Promise<EventCountRow[]>;
+  /** The p99 of (received_at − timestamp) of the events received since a time (default settling). */
+  lateness(q: LatenessQuery): Promise<Lateness>;
   /** Counts per value, most frequent first (distribution drift). */
   valueShares(q: ValueSharesQuery): Promise<{ value: string; count: number }[]>;
   /**

@@ -1,6 +1,6 @@
-/** A project's detection defaults (src/signals/detection-routes.ts). */
+/** A project's detection defaults, and a metric's settings in force (src/signals/detection-routes.ts). */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import type { DetectionAnswer, ProjectDetectionApi } from '../../../src/signals/detection-schemas';
+import type { DetectionAnswer, EffectiveSettling, MetricDetectionAnswer, ProjectDetectionApi } from '../../../src/signals/detection-schemas';
 import { api, projectPath } from './client';
 
 export type ProjectDetection = ProjectDetectionApi;
@@ -16,5 +16,24 @@ export function useSaveDetection(slug: string) {
   return useMutation({
     mutationFn: (settings: ProjectDetection) => api.put<DetectionAnswer>(projectPath(slug, '/detection'), settings),
     onSuccess: (answer) => client.setQueryData(detectionKey(slug), answer),
+  });
+}
+
+/** Where a settling time in force comes from, in words. */
+export const SETTLING_SOURCE_LABELS: Record<EffectiveSettling['source'], string> = {
+  metric: 'set on metric',
+  project: 'project default',
+  observed: 'observed lateness p99',
+  pushed: 'pushed measurements',
+  default: 'fixed default: too few recent events to observe their lateness',
+};
+
+export const describeSettling = (s: EffectiveSettling) => `${s.minutes} min (${SETTLING_SOURCE_LABELS[s.source]})`;
+
+export function useMetricDetection(slug: string, id: number) {
+  return useQuery({
+    queryKey: ['project', slug, 'metric-detection', id] as const,
+    queryFn: ({ signal }) => api.get<MetricDetectionAnswer>(projectPath(slug, `/metrics/${id}/detection`), undefined, signal),
+    enabled: id > 0,
   });
 }

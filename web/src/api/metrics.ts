@@ -21,6 +21,8 @@ export interface DetectionSettings {
   enabled?: boolean;
   sensitivity?: Sensitivity;
   minExpected?: number;
+  /** minutes the newest buckets wait for late events; left out: the project's, else derived */
+  settlingMinutes?: number;
 }
 
 /** src/metrics/schemas.ts MetricSchema */

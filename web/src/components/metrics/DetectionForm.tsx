@@ -2,11 +2,12 @@
 import { useId, useState, type FormEvent } from 'react';
 import { fieldError, formError } from '../../api/client';
 import { SENSITIVITIES, useUpdateMetric, type DetectionSettings, type Metric } from '../../api/metrics';
+import { describeSettling, useMetricDetection } from '../../api/detection';
 import { Button } from '../Button';
 import { Field, FormError, TextField } from '../Field';
 
 type Choice = 'default' | (typeof SENSITIVITIES)[number] | 'custom';
-const FIELDS = ['detection.enabled', 'detection.sensitivity', 'detection.minExpected'];
+const FIELDS = ['detection.enabled', 'detection.sensitivity', 'detection.minExpected', 'detection.settlingMinutes'];
 
 export function DetectionForm({ slug, metric, readOnly }: { slug: string; metric: Metric; readOnly: boolean }) {
   const d = metric.detection;
@@ -15,6 +16,8 @@ export function DetectionForm({ slug, metric, readOnly }: { slug: string; metric
   const [choice, setChoice] = useState<Choice>(d.sensitivity === undefined ? 'default' : typeof d.sensitivity === 'number' ? 'custom' : d.sensitivity);
   const [z, setZ] = useState(typeof d.sensitivity === 'number' ? String(d.sensitivity) : '3.5');
   const [minExpected, setMinExpected] = useState(d.minExpected === undefined ? '' : String(d.minExpected));
+  const [settling, setSettling] = useState(d.settlingMinutes === undefined ? '' : String(d.settlingMinutes));
+  const effective = useMetricDetection(slug, metric.id);
   const id = useId();
 
   const submit = (e: FormEvent) => {
@@ -25,7 +28,8 @@ export function DetectionForm({ slug, metric, readOnly }: { slug: string; metric
     if (choice === 'custom') detection.sensitivity = Number(z.trim() === '' ? NaN : z);
     else if (choice !== 'default') detection.sensitivity = choice;
     if (minExpected.trim() !== '') detection.minExpected = Number(minExpected);
-    update.mutate({ detection });
+    if (settling.trim() !== '') detection.settlingMinutes = Number(settling);
+    update.mutate({ detection }, { onSuccess: () => void effective.refetch() });
   };
 
   const error = update.error;
@@ -46,6 +50,8 @@ export function DetectionForm({ slug, metric, readOnly }: { slug: string; metric
         )}
         <TextField label="Min. expected" type="number" value={minExpected} disabled={readOnly} onChange={(e) => setMinExpected(e.target.value)} error={fieldError(error, 'detection.minExpected')}
           placeholder="project default" hint="Count metrics: buckets expected below it never fire." />
+        <TextField label="Settling (minutes)" type="number" value={settling} disabled={readOnly} onChange={(e) => setSettling(e.target.value)} error={fieldError(error, 'detection.settlingMinutes')}
+          placeholder="project default" hint={effective.data ? `In force: ${describeSettling(effective.data.effective.settling)}` : 'How long the newest buckets wait for late events.'} />
       </div>
       <FormError error={formError(error, FIELDS)} />
       {!readOnly && (

@@ -5,7 +5,7 @@
  */
 import { useEffect, useId, useState, type FormEvent } from 'react';
 import { fieldError, formError } from '../../api/client';
-import { useDetection, useSaveDetection, type ProjectDetection } from '../../api/detection';
+import { describeSettling, useDetection, useSaveDetection, type ProjectDetection } from '../../api/detection';
 import { Button } from '../Button';
 import { Card } from '../Card';
 import { Field, FormError, TextField } from '../Field';
@@ -51,6 +51,7 @@ export function DetectionDefaults({ slug, canEdit }: { slug: string; canEdit: bo
   }, [detection.data]);
   const set = (patch: Partial<Form>) => setForm((f) => f && { ...f, ...patch });
   const defaults = detection.data?.defaults;
+  const effective = detection.data?.effective;
   const id = useId();
 
   const submit = (e: FormEvent) => {
@@ -82,7 +83,12 @@ export function DetectionDefaults({ slug, canEdit }: { slug: string; canEdit: bo
               hint="Count metrics: a bucket expected below this many is never flagged (small numbers are noise)." />
             <TextField label="Settling time (minutes)" type="number" placeholder={String(defaults.settlingMinutes)} value={form.settlingMinutes} disabled={!canEdit}
               onChange={(e) => set({ settlingMinutes: e.target.value })} error={fieldError(save.error, 'settlingMinutes')}
-              hint="The newest buckets wait this long for late events before they are judged." />
+              hint="The newest buckets wait this long for late events before they are judged. Left empty: 0 for pushed measurements, and for events how late they actually arrive (the p99 over the last day, at most 120)." />
+            {effective && (
+              <p className="muted small" data-testid="settling-in-force">
+                In force: events {describeSettling(effective.events)} · pushed measurements {describeSettling(effective.pushed)}
+              </p>
+            )}
             <FormError error={formError(save.error, FIELDS)} />
             {save.isSuccess && <p className="muted small" role="status">Saved.</p>}
             {canEdit ? (
