@@ -32,6 +32,8 @@ const MIN_HISTORY_BUCKETS = 28;
 export const MAX_DETECT_BUCKETS = 50_000;
 /** |z| at or beyond this multiple of the threshold makes a signal critical */
 const CRITICAL_Z_MULTIPLE = 2;
+/** as does a change of at least this share of the expected value */
+const CRITICAL_CHANGE = 0.5;
 
 /**
  * A detector has scored `scopeKey` (or, ending in `*`, every scope with that prefix) up to `until`
@@ -79,12 +81,16 @@ export function historyBuckets(interval: Interval): number {
 }
 
 /**
- * critical: an outage, or a peak at least twice as far out as the threshold; warning otherwise.
- * A level shift follows the same rule: a lasting change is the one most likely to matter, so it is
- * not demoted to info (which is left to signals without a deviation: recoveries, new events).
+ * critical: an outage, a peak at least twice as far out as the threshold, or one at least half the
+ * expected value away from it (z is on the noise model's scale, where a doubling of 100 events is
+ * about 8: the size of the change says as much); warning otherwise. A level shift follows the same
+ * rule: a lasting change is the one most likely to matter, so it is not demoted to info (which is
+ * left to signals without a deviation: recoveries, new events).
  */
 export function severityOf(e: Pick<Episode, 'kind' | 'peak'>, threshold: number): Severity {
-  return e.kind === 'outage' || Math.abs(e.peak.z) >= CRITICAL_Z_MULTIPLE * threshold ? 'critical' : 'warning';
+  const { value, expected, z } = e.peak;
+  const change = expected ? Math.abs(value - expected) / Math.abs(expected) : 0;
+  return e.kind === 'outage' || Math.abs(z) >= CRITICAL_Z_MULTIPLE * threshold || change >= CRITICAL_CHANGE ? 'critical' : 'warning';
 }
 
 export function encodeCursor(s: Pick<Signal, 'bucket' | 'id'>): string {

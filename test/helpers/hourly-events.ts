@@ -43,8 +43,8 @@ export async function awayFromHourEnd() {
 
 /**
  * The detection tests' traffic over [start, until): Order Completed on the daily rhythm (±3 %),
- * 260 at `spike`, 40 % for two hours from `drop`; Checkout a flat 20 an hour, 37 at `moderate`
- * (z ≈ 3.8) and 80 in the newest hour.
+ * 260 at `spike`, 40 % for two hours from `drop`; Checkout a flat 20 an hour, 46 at `moderate`
+ * (z ≈ 4 on the Poisson scale: a spike at high sensitivity, not at low) and 80 in the newest hour.
  */
 export function incidentTraffic(seed: number, w: { start: number; until: number; spike: number; drop: number; moderate: number }) {
   const r = random(seed);
@@ -54,7 +54,7 @@ export function incidentTraffic(seed: number, w: { start: number; until: number;
     if (hour === w.spike) orders = 260;
     if (hour >= w.drop && hour < w.drop + 2 * HOUR) orders = Math.round(orders * 0.4);
     counts.push({ event: 'Order Completed', hour, n: orders });
-    counts.push({ event: 'Checkout', hour, n: hour === w.moderate ? 37 : hour === w.until - HOUR ? 80 : 20 });
+    counts.push({ event: 'Checkout', hour, n: hour === w.moderate ? 46 : hour === w.until - HOUR ? 80 : 20 });
   }
   return counts;
 }

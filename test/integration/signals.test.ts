@@ -82,11 +82,11 @@ describe('signals: live detection of metrics', () => {
     }
     assert.equal(s.value, 260);
     assert.ok(s.expected > 105 && s.expected < 135, `the spike's expected value follows the rhythm at 14:00: ${s.expected}`);
-    assert.ok(s.value > s.upper && s.z > 8);
-    assert.equal(s.severity, 'critical', '|z| beyond twice the threshold');
+    assert.ok(s.value > s.upper && s.z > 5);
+    assert.equal(s.severity, 'critical', 'more than double the expected value');
     assert.ok(d.expected > 90 && d.expected < 120, `the drop's expected value at 17:00: ${d.expected}`);
     assert.ok(d.value < d.lower && d.z < -4 && d.z > -8);
-    assert.equal(d.severity, 'warning');
+    assert.equal(d.severity, 'critical', '60 % below the expected value');
     assert.equal(d.details.flagged, 2);
 
     // the whole project: the orders' two and the moderate spike at high sensitivity
@@ -120,7 +120,7 @@ describe('signals: live detection of metrics', () => {
     const { buckets, signals } = r.body as { buckets: string[]; signals: Record<string, unknown>[] };
     assert.deepEqual(signals.map((m) => ({ ...m, score: typeof m.score })), [
       { bucket: buckets[(spike - (until - 3 * DAY)) / HOUR], endBucket: buckets[(spike - (until - 3 * DAY)) / HOUR], kind: 'spike', direction: 'up', severity: 'critical', score: 'number' },
-      { bucket: buckets[(drop - (until - 3 * DAY)) / HOUR], endBucket: buckets[(drop + HOUR - (until - 3 * DAY)) / HOUR], kind: 'drop', direction: 'down', severity: 'warning', score: 'number' },
+      { bucket: buckets[(drop - (until - 3 * DAY)) / HOUR], endBucket: buckets[(drop + HOUR - (until - 3 * DAY)) / HOUR], kind: 'drop', direction: 'down', severity: 'critical', score: 'number' },
     ]);
     // a window after both: no marks
     const later = await getJson(`${t.url}/api/projects/shop/metrics/${ids.orders}/series?from=${iso(drop + 2 * HOUR)}&to=${iso(until)}`, t.readKey);
@@ -205,8 +205,8 @@ describe('signals: live detection of metrics', () => {
   });
 
   test('sensitivity: a moderate spike fires at high and not at low; the newest bucket waits for the project\'s settling time', async () => {
-    assert.deepEqual((await signalsOf(`metric=${ids.high}`)).map((s) => [s.kind, s.bucket, Math.round(s.z * 10) / 10]), [['spike', iso(moderate), 3.8]]);
-    assert.deepEqual(await signalsOf(`metric=${ids.low}`), [], 'z ≈ 3.8 is inside the band at low sensitivity (5)');
+    assert.deepEqual((await signalsOf(`metric=${ids.high}`)).map((s) => [s.kind, s.bucket, Math.round(s.z * 10) / 10]), [['spike', iso(moderate), 4]]);
+    assert.deepEqual(await signalsOf(`metric=${ids.low}`), [], 'z ≈ 4 is inside the band at low sensitivity (5)');
     // without settling, the newest bucket (80 against 20) fires for both
     await t.ctx.meta.db.updateTable('projects').set({ detection: JSON.stringify({ settlingMinutes: 0 }) }).where('id', '=', t.project.id).execute();
     const metrics = await Promise.all([ids.high, ids.low].map((id) => t.ctx.catalog.get(t.project, id)));
