@@ -315,6 +315,9 @@ export function scoreSeries(input: (number | null | undefined)[], opts: Detector
   const minSamples = opts.minSamples ?? opts.minExpected ?? DEFAULT_MIN_SAMPLES;
   const settlingFrom = input.length - (opts.settlingBuckets ?? 0);
   const values = cleanSeries(input);
+  // a count that has been 0 since the series began has not begun (a metric of an event nobody sent
+  // yet): its leading zeros are neither scored nor learnt from, or its first events read as a surge
+  if (opts.valueKind === 'count') for (let i = 0; i < values.length && !values[i]; i++) values[i] = null;
   const samples = opts.samples ? cleanSeries(opts.samples) : null;
   const isCount = opts.valueKind === 'count';
   const model = opts.model ?? modelFor(opts.valueKind, values, samples);

@@ -26,7 +26,7 @@ describe('project detection defaults', () => {
 
   test('a new project has none of its own: the detector\'s defaults apply', async () => {
     assert.deepEqual((await call('GET')).body, {
-      settings: {}, defaults: { enabled: true, sensitivity: 'medium', minExpected: 50, settlingMinutes: 120 },
+      settings: {}, defaults: { enabled: true, sensitivity: 'medium', minExpected: 10, settlingMinutes: 120 },
       // no events yet: lateness cannot be observed, so the fixed 2 hours; pushed measurements 0
       effective: { events: { minutes: 120, source: 'default' }, pushed: { minutes: 0, source: 'pushed' } },
     });
