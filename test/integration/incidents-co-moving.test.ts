@@ -31,7 +31,8 @@ describe('incidents: co-moving events and the total volume (real ingest and dete
     const r = random(17);
     const counts: { event: string; hour: number; n: number }[] = [];
     const noisy = (n: number) => Math.round(n * (1 + 0.04 * (2 * r() - 1)));
-    for (let hour = until - 8 * DAY; hour < until; hour += HOUR) {
+    // twelve days: the spike falls after the first week, once every weekday has been seen
+    for (let hour = until - 12 * DAY; hour < until; hour += HOUR) {
       const spike = hour >= spikeFrom() && hour < spikeFrom() + 3 * HOUR;
       const outage = hour >= outageFrom() && hour < outageFrom() + 2 * HOUR ? 0.1 : 1;
       const signups = noisy(spike ? 120 : 20);
