@@ -109,7 +109,7 @@ export const DetectionSettings = Type.Object({
     Type.Number({ minimum: MIN_SENSITIVITY_Z, maximum: MAX_SENSITIVITY_Z, description: 'the |z| at which a bucket is flagged' }),
     StringEnum(SENSITIVITIES, 'low (|z| ≥ 5), medium (≥ 4, the default), high (≥ 3)'),
   ], { description: `low, medium or high, or the |z| at which a bucket is flagged (a number from ${MIN_SENSITIVITY_Z} to ${MAX_SENSITIVITY_Z})` })),
-  minExpected: Type.Optional(Type.Number({ minimum: 0, maximum: 1e12, description: 'count-shaped metrics: buckets expected below this are never flagged (default 50)' })),
+  minExpected: Type.Optional(Type.Number({ minimum: 0, maximum: 1e12, description: 'a bucket with fewer samples behind it (a count: the larger of actual and expected; a ratio: its denominator; a sum: its rows) never fires on its own (default 10)' })),
   settlingMinutes: Type.Optional(Type.Integer({
     minimum: 0, maximum: MAX_SETTLING_MINUTES,
     description: `minutes the newest buckets are held while late events still arrive, 0 to ${MAX_SETTLING_MINUTES} (a week); left out: the project's, else 0 for pushed measurements and the observed lateness of events (p99 over the last day, at most 120) for the rest`,

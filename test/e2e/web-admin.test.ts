@@ -78,21 +78,21 @@ describe('web app: administration', { skip: browserSkip() }, () => {
   test('Settings → Detection: a bad value is shown beside its field; saved values are there after a reload', async () => {
     await page.goto(`${t.url}/p/shop/settings?tab=detection`);
     const form = page.getByRole('form', { name: 'Detection defaults' });
-    assert.equal(await form.getByLabel('Minimum volume').getAttribute('placeholder'), '50');
+    assert.equal(await form.getByLabel('Minimum samples').getAttribute('placeholder'), '10');
     await form.getByLabel('Sensitivity').selectOption('high');
-    await form.getByLabel('Minimum volume').fill('-5');
+    await form.getByLabel('Minimum samples').fill('-5');
     await form.getByLabel('Settling time (minutes)').fill('30');
     await form.getByRole('button', { name: 'Save' }).click();
     await form.getByRole('alert').filter({ hasText: 'minExpected' }).waitFor();
-    assert.equal(await form.getByLabel('Minimum volume').getAttribute('aria-invalid'), 'true');
+    assert.equal(await form.getByLabel('Minimum samples').getAttribute('aria-invalid'), 'true');
 
-    await form.getByLabel('Minimum volume').fill('200');
+    await form.getByLabel('Minimum samples').fill('200');
     await form.getByRole('button', { name: 'Save' }).click();
     await form.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
     await page.reload();
     await page.getByRole('form', { name: 'Detection defaults' }).waitFor();
     assert.equal(await form.getByLabel('Sensitivity').inputValue(), 'high');
-    assert.equal(await form.getByLabel('Minimum volume').inputValue(), '200');
+    assert.equal(await form.getByLabel('Minimum samples').inputValue(), '200');
     assert.equal(await form.getByLabel('Settling time (minutes)').inputValue(), '30');
     assert.deepEqual(await t.ctx.signals.projectDetection(t.project.id), { sensitivity: 'high', minExpected: 200, settlingMinutes: 30 });
     await screenshot(page, 'admin-detection-defaults');

@@ -1,6 +1,6 @@
 /**
  * The backtest panel of a metric page: a sensitivity (the metric's own, low, medium, high or a
- * custom |z|), a minimum expected count and the period (the chart's window); "Run backtest" asks
+ * custom |z|), a minimum number of samples and the period (the chart's window); "Run backtest" asks
  * the server what the live detector would have fired there, shown as a count, a list, and blue
  * marks on the chart.
  */
@@ -63,8 +63,8 @@ export function BacktestPanel({ own, applied, onRun, result, loading, error, per
           </select>
         </Field>
         {choice === 'custom' && <TextField label="|z| threshold" type="number" step="0.1" min={1} max={20} value={z} onChange={(e) => setZ(e.target.value)} error={fieldError(error, 'sensitivity')} />}
-        <TextField label="Min. expected" type="number" min={0} value={minExpected} onChange={(e) => setMinExpected(e.target.value)} error={fieldError(error, 'minExpected')}
-          placeholder={own.minExpected === undefined ? 'default' : String(own.minExpected)} hint="Counts expected below it never fire." />
+        <TextField label="Min. samples" type="number" min={0} value={minExpected} onChange={(e) => setMinExpected(e.target.value)} error={fieldError(error, 'minExpected')}
+          placeholder={own.minExpected === undefined ? 'default' : String(own.minExpected)} hint="A bucket with fewer samples (events, denominator, rows) never fires on its own." />
       </div>
       <div className="field">
         <span className="field-label">Period</span>
@@ -80,7 +80,7 @@ export function BacktestPanel({ own, applied, onRun, result, loading, error, per
         <div className="backtest-result" aria-live="polite">
           <p>
             <strong data-testid="backtest-count">{result.count} signal{result.count === 1 ? '' : 's'} would have fired</strong> in this window at |z| ≥ {result.threshold}
-            {result.valueKind === 'count' && <> (buckets expected below {result.minExpected} never fire)</>}
+            <> (buckets with fewer than {result.minExpected} samples never fire on their own)</>
             {applied ? '; they are the blue marks on the chart.' : ', as live detection runs it.'}
           </p>
           {metricSignals.length > 0 && (

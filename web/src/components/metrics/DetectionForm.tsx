@@ -48,8 +48,8 @@ export function DetectionForm({ slug, metric, readOnly }: { slug: string; metric
         {choice === 'custom' && (
           <TextField label="|z| threshold" type="number" step="0.1" value={z} disabled={readOnly} onChange={(e) => setZ(e.target.value)} error={fieldError(error, 'detection.sensitivity')} />
         )}
-        <TextField label="Min. expected" type="number" value={minExpected} disabled={readOnly} onChange={(e) => setMinExpected(e.target.value)} error={fieldError(error, 'detection.minExpected')}
-          placeholder="project default" hint="Count metrics: buckets expected below it never fire." />
+        <TextField label="Min. samples" type="number" value={minExpected} disabled={readOnly} onChange={(e) => setMinExpected(e.target.value)} error={fieldError(error, 'detection.minExpected')}
+          placeholder="project default" hint="A bucket with fewer samples (events, denominator, rows) never fires on its own." />
         <TextField label="Settling (minutes)" type="number" value={settling} disabled={readOnly} onChange={(e) => setSettling(e.target.value)} error={fieldError(error, 'detection.settlingMinutes')}
           placeholder="project default" hint={effective.data ? `In force: ${describeSettling(effective.data.effective.settling)}` : 'How long the newest buckets wait for late events.'} />
       </div>

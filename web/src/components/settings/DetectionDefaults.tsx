@@ -78,9 +78,9 @@ export function DetectionDefaults({ slug, canEdit }: { slug: string; canEdit: bo
             {form.level === 'custom' && (
               <TextField label="|z| threshold" type="number" step="any" value={form.z} disabled={!canEdit} onChange={(e) => set({ z: e.target.value })} error={fieldError(save.error, 'sensitivity')} />
             )}
-            <TextField label="Minimum volume" type="number" step="any" placeholder={String(defaults.minExpected)} value={form.minExpected} disabled={!canEdit}
+            <TextField label="Minimum samples" type="number" step="any" placeholder={String(defaults.minExpected)} value={form.minExpected} disabled={!canEdit}
               onChange={(e) => set({ minExpected: e.target.value })} error={fieldError(save.error, 'minExpected')}
-              hint="Count metrics: a bucket expected below this many is never flagged (small numbers are noise)." />
+              hint="A bucket with fewer samples behind it (events, a ratio's denominator, a sum's rows) never fires on its own; a run of them can." />
             <TextField label="Settling time (minutes)" type="number" placeholder={String(defaults.settlingMinutes)} value={form.settlingMinutes} disabled={!canEdit}
               onChange={(e) => set({ settlingMinutes: e.target.value })} error={fieldError(save.error, 'settlingMinutes')}
               hint="The newest buckets wait this long for late events before they are judged. Left empty: 0 for pushed measurements, and for events how late they actually arrive (the p99 over the last day, at most 120)." />
