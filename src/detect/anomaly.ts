@@ -216,8 +216,10 @@ class Baseline {
   /** Appends prefix sums up to bucket i (exclusive) and redoes them from `from` on (after anomalies were overwritten). */
   sync(i: number, from = i): void {
     const start = Math.min(from, this.sum.length - 1);
-    this.sum.length = start + 1;
-    this.count.length = start + 1;
+    if (start < this.sum.length - 1) {
+      this.sum.length = start + 1;
+      this.count.length = start + 1;
+    }
     for (let j = start; j < i; j++) {
       const v = this.xs[j];
       this.sum.push(this.sum[j] + (v ?? 0));

@@ -22,8 +22,8 @@ export const GROUP_WINDOW_MIN_MS = 2 * HOUR;
 /** seasonal differences correlated at least this much moved together (the 0.8) */
 export const CORRELATION_MIN = 0.8;
 /**
- * Two series that left their bands in the same direction within one bucket of each other need
- * less: the shared onset is evidence already, the correlation only has to confirm it
+ * Two series that left their bands within one bucket of each other need less: the shared onset is
+ * evidence already, the correlation (its negative, when they went opposite ways) only has to confirm it
  */
 export const CO_MOVING_MIN_R = 0.6;
 /** the recent window correlated: two days of hours */
@@ -219,11 +219,12 @@ export function withinWindow(incident: { startedBucket: number; lastBucket: numb
 }
 
 /**
- * Two signals that left their bands in the same direction within one bucket of each other (of
- * the coarser of their two intervals): the onset that co-moving series share.
+ * Two signals that left their bands within one bucket of each other (of the coarser of their two
+ * intervals), either way: the onset that co-moving series share. Opposite ways count too (a
+ * payments outage: orders down, checkout latency up); the correlation must then be negative.
  */
 export function startedTogether(a: Pick<Signal, 'bucket' | 'direction' | 'scope' | 'details'>, b: Pick<Signal, 'bucket' | 'direction' | 'scope' | 'details'>): boolean {
-  if (a.direction === null || a.direction !== b.direction) return false;
+  if (a.direction === null || b.direction === null) return false;
   const step = Math.max(stepOf(a) ?? HOUR, stepOf(b) ?? HOUR);
   return Math.abs(a.bucket - b.bucket) <= step;
 }

@@ -231,7 +231,8 @@ export class SignalIntake {
       for (const other of members(incident)) if (relatedByDefinition(mine, await this.facts(run, other))) return { incident, why: { via: 'definition', with: other.id } };
     }
     // moved together: two metrics whenever their series correlate; any two series (events, the
-    // total) that also left their bands together, in the same direction, on a looser correlation
+    // total) that also left their bands together, on a looser correlation (negative when they went
+    // opposite ways)
     for (const incident of candidates) {
       for (const other of members(incident)) {
         if (other.scopeKey === s.scopeKey || (s.metricId !== null && other.metricId === s.metricId)) continue;
@@ -240,7 +241,8 @@ export class SignalIntake {
         const r = await this.correlation(run, s, other);
         if (r === null) continue;
         if (r >= CORRELATION_MIN) return { incident, why: { via: 'correlation', with: other.id, r } };
-        if (together && r >= CO_MOVING_MIN_R) return { incident, why: { via: 'co_moving', with: other.id, r } };
+        // series that went opposite ways moved together when they are anti-correlated
+        if (together && (s.direction === other.direction ? r : -r) >= CO_MOVING_MIN_R) return { incident, why: { via: 'co_moving', with: other.id, r } };
       }
     }
     return null;

@@ -169,7 +169,7 @@ describe('incidents grouping: window, root, resolving, false positives', () => {
     assert.equal(startedTogether(a, signal({ bucket: 11 * HOUR, direction: 'up' })), true);
     assert.equal(startedTogether(a, signal({ bucket: 9 * HOUR, direction: 'up' })), true);
     assert.equal(startedTogether(a, signal({ bucket: 12 * HOUR, direction: 'up' })), false, 'two buckets apart');
-    assert.equal(startedTogether(a, signal({ bucket: 10 * HOUR, direction: 'down' })), false, 'opposite directions');
+    assert.equal(startedTogether(a, signal({ bucket: 10 * HOUR, direction: 'down' })), true, 'opposite ways too (orders down, latency up): the correlation decides');
     assert.equal(startedTogether(signal({ direction: null }), signal({ direction: null })), false, 'no direction, no co-movement');
     const daily = signal({ bucket: 10 * HOUR, direction: 'up', details: { interval: '1d' } });
     assert.equal(startedTogether(daily, signal({ bucket: 30 * HOUR, direction: 'up', scope: 'event', scopeKey: 'event:x', details: {} })), true, 'within a day of a daily metric');
