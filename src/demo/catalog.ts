@@ -29,8 +29,8 @@ export const DEMO_METRICS: CreateMetric[] = [
   },
   {
     name: 'docs_sessions', displayName: 'Sessions reading the docs', kind: 'sql', interval: '1h', color: '#0c8599', owner: 'devrel', tags: ['engagement'],
-    description: 'Distinct sessions with a page view under /docs (a sql metric).',
-    definition: { sql: "SELECT bucket, count(DISTINCT session_id) AS value\nFROM events\nWHERE type = 'page' AND page_path LIKE '/docs%'\nGROUP BY bucket" },
+    description: 'Distinct sessions with a page view under /docs (a sql metric; its samples column says how many sessions are behind each value).',
+    definition: { sql: "SELECT bucket, count(DISTINCT session_id) AS value, count(DISTINCT session_id) AS samples\nFROM events\nWHERE type = 'page' AND page_path LIKE '/docs%'\nGROUP BY bucket" },
   },
   {
     name: 'checkout_api_latency', displayName: 'checkout-api latency', kind: 'gauge', interval: '1h', unit: 'ms', color: '#f08c00', owner: 'platform', tags: ['performance', 'service'],
