@@ -26,7 +26,7 @@ interface SeedResult {
   seedSeconds: number;
   events: number;
   /** per injected problem: its window and the scopes of the incidents matching it */
-  problems: { name: string; startMs: number; endMs: number; incidents: number; scopes: string[] }[];
+  problems: { name: string; startMs: number; endMs: number; incidents: number; scopes: string[]; times: string[] }[];
   incidents: number;
   matching: number;
   /** the scopes of the incidents that match no problem, with their direction */
@@ -76,7 +76,10 @@ async function runSeed(seed: number): Promise<SeedResult> {
         o.signals.some((s) => watches(s).some((w) => w === '*' || p.affects.includes(w)));
       const problems = demo.incidents.map((p) => {
         const matching = opened.filter((o) => matches(o, p));
-        return { name: p.name, startMs: p.startMs, endMs: p.endMs, incidents: matching.length, scopes: matching.map((o) => scopeName(o.incident)) };
+        return {
+          name: p.name, startMs: p.startMs, endMs: p.endMs, incidents: matching.length, scopes: matching.map((o) => scopeName(o.incident)),
+          times: matching.map((o) => `${scopeName(o.incident)} ${new Date(o.incident.startedBucket).toISOString().slice(5, 13)} [${o.signals.map((x) => `${x.scopeKey}@${new Date(x.bucket).toISOString().slice(11, 13)}`).join(' ')}]`),
+        };
       });
       const others = opened.filter((o) => !demo.incidents.some((p) => matches(o, p)));
       return {
@@ -153,6 +156,6 @@ problems found, by name: ${['checkout drop', 'signup spike', 'error burst'].map(
 seeds on target (every problem exactly one incident, at most 2 others): ${results.filter(onTarget).length}/${results.length}
 incidents matching a problem, by scope (all seeds; '*' metrics read every event): ${[...matchedScopes].map(([p, m]) => `${p}: ${listed(m)}`).join('; ')}
 incidents matching no problem, by scope and direction (all seeds): ${listed(otherScopes)}
-${process.env.VERBOSE ? `the others, by seed (scope, direction, first bucket MM-DDTHH):\n${results.map((r) => `  ${r.seed}: ${r.otherTimes.join('; ')}`).join('\n')}\n` : ''}${((performance.now() - started) / 1000).toFixed(0)} s with ${jobs} jobs
+${process.env.VERBOSE ? `problems with more than one incident (scope, first bucket, [signals]):\n${results.flatMap((r) => r.problems.filter((p) => p.incidents > 1).map((p) => `  ${r.seed} ${p.name}: ${p.times.join('; ')}`)).join('\n')}\nthe others, by seed (scope, direction, first bucket MM-DDTHH):\n${results.map((r) => `  ${r.seed}: ${r.otherTimes.join('; ')}`).join('\n')}\n` : ''}${((performance.now() - started) / 1000).toFixed(0)} s with ${jobs} jobs
 `);
 }
