@@ -401,9 +401,12 @@ export function scoreSeries(input: (number | null | undefined)[], opts: Detector
     const settling = i >= settlingFrom;
     const base = baseline.at(i);
     const n = samples?.[i] ?? null;
-    const blank = { index: i, value, z: 0, score: 0, isAnomaly: false, flaggable: false, direction: null, settling, model, sustained: false };
     if (!base) {
-      const p: ScoredPoint = { ...blank, expected: null, lower: null, upper: null, baseline: 'none', samples: n };
+      // (object literals written out: spreading a shared one is the scorer's slowest line)
+      const p: ScoredPoint = {
+        index: i, value, expected: null, lower: null, upper: null, z: 0, score: 0, isAnomaly: false, flaggable: false, direction: null,
+        baseline: 'none', settling, samples: n, model, sustained: false,
+      };
       out.push(p);
       byIndex[i] = p;
       run = null;
@@ -430,7 +433,8 @@ export function scoreSeries(input: (number | null | undefined)[], opts: Detector
     const flaggable = enough && summable;
     const outside = flaggable && Math.abs(z) >= threshold;
     const p: ScoredPoint = {
-      ...blank,
+      index: i,
+      value,
       expected: base.expected,
       lower: nz.inverse(nz.center - threshold * spread),
       upper: nz.inverse(nz.center + threshold * spread),
@@ -440,7 +444,10 @@ export function scoreSeries(input: (number | null | undefined)[], opts: Detector
       flaggable,
       direction: outside && !settling ? (z > 0 ? 'spike' : 'drop') : null,
       baseline: base.kind,
+      settling,
       samples: behind,
+      model,
+      sustained: false,
     };
     out.push(p);
     byIndex[i] = p;

@@ -100,5 +100,5 @@ export function noise(model: NoiseModel, b: NoiseInput): BucketNoise {
 }
 
 function withModel(n: Omit<BucketNoise, 'variance' | 'modelVariance'>, sampling: number, model: number, cycles: number): BucketNoise {
-  return { ...n, variance: sampling * (1 + 1.5 / Math.max(1, cycles)) + model, modelVariance: model };
+  return { transform: n.transform, inverse: n.inverse, center: n.center, variance: sampling * (1 + 1.5 / Math.max(1, cycles)) + model, modelVariance: model };
 }
