@@ -28,6 +28,12 @@ export const CORRELATION_MIN = 0.8;
 export const CO_MOVING_MIN_R = 0.6;
 /** the recent window correlated: two days of hours */
 export const CORRELATION_BUCKETS = 48;
+/**
+ * for two series that left their bands together, the window is the day up to their ends: the
+ * shared onset is what is checked, and a quiet second day would only dilute it (a payments
+ * outage's few orders an hour against its latency)
+ */
+export const CO_MOVING_BUCKETS = 24;
 /** fewer paired points than this say nothing about correlation */
 export const MIN_CORRELATION_POINTS = 12;
 /** a false positive raises a custom sensitivity one |z| at a time up to here: bounded, so a metric never goes deaf */

@@ -15,7 +15,7 @@ import type { Signal } from '../signals/store.js';
 import { INTERVAL_MS, type Interval } from '../time/index.js';
 import type { ChangeWriter } from './changes.js';
 import {
-  CORRELATION_BUCKETS, CORRELATION_MIN, CO_MOVING_MIN_R, coverageMatches, eventOfSignal, eventsOfMetric, healthyFrom, identityOf, isRecovery, movedTogether, opensIncident,
+  CORRELATION_BUCKETS, CORRELATION_MIN, CO_MOVING_BUCKETS, CO_MOVING_MIN_R, coverageMatches, eventOfSignal, eventsOfMetric, healthyFrom, identityOf, isRecovery, movedTogether, opensIncident,
   relatedByDefinition, resolvesOnCoverage, rootOrder, seasonalLag, severityOfSignal, startedTogether, stepOf, titleOf, withinWindow, type SignalFacts,
 } from './grouping.js';
 import type { IncidentStore } from './store.js';
@@ -238,11 +238,12 @@ export class SignalIntake {
         if (other.scopeKey === s.scopeKey || (s.metricId !== null && other.metricId === s.metricId)) continue;
         const together = startedTogether(s, other);
         if (!together && (s.metricId === null || other.metricId === null)) continue;
-        const r = await this.correlation(run, s, other);
-        if (r === null) continue;
-        if (r >= CORRELATION_MIN) return { incident, why: { via: 'correlation', with: other.id, r } };
+        const r = s.metricId !== null && other.metricId !== null ? await this.correlation(run, s, other, CORRELATION_BUCKETS) : null;
+        if (r !== null && r >= CORRELATION_MIN) return { incident, why: { via: 'correlation', with: other.id, r } };
+        if (!together) continue;
+        const near = await this.correlation(run, s, other, CO_MOVING_BUCKETS);
         // series that went opposite ways moved together when they are anti-correlated
-        if (together && (s.direction === other.direction ? r : -r) >= CO_MOVING_MIN_R) return { incident, why: { via: 'co_moving', with: other.id, r } };
+        if (near !== null && (s.direction === other.direction ? near : -near) >= CO_MOVING_MIN_R) return { incident, why: { via: 'co_moving', with: other.id, r: near } };
       }
     }
     return null;
@@ -261,13 +262,13 @@ export class SignalIntake {
    * The correlation of two signals' seasonal differences over the recent window that ends with
    * the later one; null when either series cannot be read, their intervals differ, or too few points.
    */
-  private async correlation(run: Run, a: Signal, b: Signal): Promise<number | null> {
+  private async correlation(run: Run, a: Signal, b: Signal, buckets: number): Promise<number | null> {
     const [sa, sb] = await Promise.all([this.source(run, a), this.source(run, b)]);
     if (!sa || !sb || sa.interval !== sb.interval) return null;
     const step = INTERVAL_MS[sa.interval];
     const lag = seasonalLag(sa.interval);
     const end = Math.max(a.endBucket, b.endBucket) + step;
-    const from = end - (CORRELATION_BUCKETS + lag) * step;
+    const from = end - (buckets + lag) * step;
     const read = (x: SeriesSource) => {
       const key = `${x.key}:${from}:${end}`;
       let values = run.series.get(key);
