@@ -271,16 +271,16 @@ program
   .requiredOption('--input <file>', 'CSV with a header naming timestamp and value')
   .option('--interval <interval>', '5m 15m 1h 6h 1d 1w (default: the most common gap between timestamps)')
   .option('--sensitivity <level>', 'low, medium, high, or a z threshold such as 3.5', 'medium')
-  .option('--value-kind <kind>', 'count (Poisson and minimum-count floors) or fraction', 'fraction')
+  .option('--value-kind <kind>', 'count (Poisson noise) or fraction (default: count when every value is a whole number of at least 0)')
   .option('--output <file>', 'output CSV (default: standard output)')
-  .action(async (o: { input: string; interval?: string; sensitivity: string; valueKind: string; output?: string }) => {
+  .action(async (o: { input: string; interval?: string; sensitivity: string; valueKind?: string; output?: string }) => {
     const { detectCsv, CsvInputError } = await import('./detect/csv.js');
     readableFile(o.input);
     const sensitivity = ['low', 'medium', 'high'].includes(o.sensitivity) ? (o.sensitivity as 'low' | 'medium' | 'high') : { z: parseNumber(o.sensitivity, 'sensitivity', { min: 0.1 }) };
-    if (o.valueKind !== 'count' && o.valueKind !== 'fraction') throw new VigilError('VIGIL_ERR_BAD_REQUEST', '--value-kind must be count or fraction');
+    if (o.valueKind !== undefined && o.valueKind !== 'count' && o.valueKind !== 'fraction') throw new VigilError('VIGIL_ERR_BAD_REQUEST', '--value-kind must be count or fraction');
     let result;
     try {
-      result = detectCsv(fs.readFileSync(o.input, 'utf8'), { interval: o.interval, sensitivity, valueKind: o.valueKind });
+      result = detectCsv(fs.readFileSync(o.input, 'utf8'), { interval: o.interval, sensitivity, valueKind: o.valueKind as 'count' | 'fraction' | undefined });
     } catch (err) {
       if (err instanceof CsvInputError) throw new VigilError('VIGIL_ERR_BAD_REQUEST', `${o.input}: ${err.message}`);
       throw err;

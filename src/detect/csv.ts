@@ -77,6 +77,11 @@ export interface DetectCsvOptions {
   minExpected?: number;
 }
 
+/** Whole non-negative numbers are counts (Poisson noise: a mostly-zero series of tweets is a count, not a fraction); anything else a fraction. */
+export function kindOf(values: (number | null)[]): ValueKind {
+  return values.every((v) => v === null || (Number.isInteger(v) && v >= 0)) ? 'count' : 'fraction';
+}
+
 /** Scores the rows; each input row gets the score of its grid bucket (repeated timestamps share one). */
 export function detectRows(rows: CsvRow[], o: DetectCsvOptions = {}): { row: CsvRow; point: ScoredPoint | undefined }[] {
   if (!rows.length) return [];
@@ -88,7 +93,7 @@ export function detectRows(rows: CsvRow[], o: DetectCsvOptions = {}): { row: Csv
   const slotOf = (r: CsvRow) => Math.floor((r.ms - start) / step);
   // a repeated timestamp keeps its last value
   for (const r of rows) if (r.value !== null) values[slotOf(r)] = r.value;
-  const valueKind = o.valueKind ?? 'fraction';
+  const valueKind = o.valueKind ?? kindOf(values);
   const periods = periodsFor(step);
   const points = scoreSeries(values, { periods, valueKind, sensitivity: o.sensitivity, minExpected: o.minExpected });
   // the file's anomaly_score replaces the detector's |z|-based score

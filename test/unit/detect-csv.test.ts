@@ -1,7 +1,7 @@
 /** `vigil detect`'s CSV path: parsing, the time grid, one output row per input row, and the same flags as the live detector. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CSV_HEADER, CsvInputError, detectCsv, parseCsv, periodsFor, stepOf } from '../../src/detect/csv.js';
+import { CSV_HEADER, CsvInputError, detectCsv, kindOf, parseCsv, periodsFor, stepOf } from '../../src/detect/csv.js';
 import { PERIODS, scoreSeries } from '../../src/detect/anomaly.js';
 
 const HOUR = 3_600_000;
@@ -47,5 +47,14 @@ describe('vigil detect on CSV', () => {
     assert.throws(() => parseCsv('timestamp,value\nyesterday,1'), /line 2: "yesterday" is not a timestamp/);
     assert.throws(() => parseCsv(''), /empty/);
     assert.throws(() => detectCsv(series(3, daily), { interval: '2h' }), /--interval must be one of/);
+  });
+
+  test('a file of whole numbers of at least 0 is read as counts (tweets an hour, mostly 0); anything else as a fraction', () => {
+    assert.equal(kindOf([0, 0, 3, null, 0, 12]), 'count');
+    assert.equal(kindOf([0.5, 1, 2]), 'fraction');
+    assert.equal(kindOf([3, -1, 4]), 'fraction');
+    const mostlyZero = Array.from({ length: 24 * 10 }, (_, i) => (i % 24 === 13 ? 2 : 0));
+    const scored = detectCsv(series(mostlyZero.length, (i) => mostlyZero[i]));
+    assert.equal(scored.anomalies, 0, 'a quiet series of tweets is no anomaly');
   });
 });
