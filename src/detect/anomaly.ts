@@ -12,16 +12,16 @@
  * - a noise model that turns the sample size behind the bucket into a spread (./noise.ts):
  *   Poisson for counts, binomial for ratios over their denominator, a log scale for heavy-tailed
  *   sums and averages over their rows, a robust relative spread when nothing is known;
- * - a dispersion φ that scales that spread to what the series actually does: the robust variance
- *   of its recent normalised residuals, at least 1;
+ * - a dispersion φ that scales that spread to what the series actually does, read from the tail of
+ *   its recent normalised residuals, at least 1;
  * - z on the model's variance-stabilised scale; the band is the expected value ± threshold spreads
  *   on that scale, mapped back (so a count's band is asymmetric, as Poisson noise is).
  *
  * A bucket is an anomaly when it lies outside the band, or when it belongs to a sustained run on
- * one side whose combined z (Stouffer) passes the threshold. Anomalies do not teach the baseline:
- * their value is replaced by the expected one for every later bucket's baseline and dispersion,
- * so the end of an incident is not a new one; a deviation that lasts a whole cycle is accepted as
- * the new normal (a level shift) and learnt from then on.
+ * one side whose combined deviation passes the threshold. Anomalies do not teach the baseline:
+ * they are learnt as the edge of their band, and left out of the dispersion, so the end of an
+ * incident is not a new one; a deviation that lasts two days is accepted as the new normal (a
+ * level shift), the history before it rescaled to it.
  */
 import { dayOfWeekFactors, type DayFactors } from './day-of-week.js';
 import { modelFor, noise, type NoiseModel } from './noise.js';
@@ -81,8 +81,6 @@ export interface DetectorOptions {
   sensitivity?: Sensitivity;
   /** a bucket with fewer samples than this never fires (default DEFAULT_MIN_SAMPLES) */
   minSamples?: number;
-  /** @deprecated the old name of minSamples */
-  minExpected?: number;
   /** buckets from the series' first bucket back to the start of its day (its position in the day), so day-of-week factors read whole days */
   dayOffset?: number;
   /** rolling baseline: buckets used (default 14) and needed (default 7) */
@@ -314,7 +312,7 @@ export function scoreSeries(input: (number | null | undefined)[], opts: Detector
   const week = periods.length ? periods[periods.length - 1] : 0;
   const day = periods.length > 1 ? periods[0] : week ? week / 7 : 0;
   const threshold = thresholdOf(opts.sensitivity);
-  const minSamples = opts.minSamples ?? opts.minExpected ?? DEFAULT_MIN_SAMPLES;
+  const minSamples = opts.minSamples ?? DEFAULT_MIN_SAMPLES;
   const settlingFrom = input.length - (opts.settlingBuckets ?? 0);
   const values = cleanSeries(input);
   // a count that has been 0 since the series began has not begun (a metric of an event nobody sent

@@ -74,7 +74,7 @@ export interface DetectCsvOptions {
   interval?: string;
   sensitivity?: Sensitivity;
   valueKind?: ValueKind;
-  minExpected?: number;
+  minSamples?: number;
 }
 
 /** Whole non-negative numbers are counts (Poisson noise: a mostly-zero series of tweets is a count, not a fraction); anything else a fraction. */
@@ -95,7 +95,7 @@ export function detectRows(rows: CsvRow[], o: DetectCsvOptions = {}): { row: Csv
   for (const r of rows) if (r.value !== null) values[slotOf(r)] = r.value;
   const valueKind = o.valueKind ?? kindOf(values);
   const periods = periodsFor(step);
-  const points = scoreSeries(values, { periods, valueKind, sensitivity: o.sensitivity, minExpected: o.minExpected });
+  const points = scoreSeries(values, { periods, valueKind, sensitivity: o.sensitivity, minSamples: o.minSamples });
   // the file's anomaly_score replaces the detector's |z|-based score
   anomalyLikelihood(points).forEach((score, i) => { points[i].score = score; });
   const byIndex = new Map(points.map((p) => [p.index, p]));

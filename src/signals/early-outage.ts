@@ -112,7 +112,7 @@ export function judgeSoFar(observed: number, expectedSoFar: number, dispersion =
 
 /** The detector's expected count of the hour after `values` (null: too little history). */
 export function expectedNext(values: number[], settings: Pick<ResolvedDetection, 'sensitivity'>): number | null {
-  const points = scoreSeries(values.concat([0]), { periods: PERIODS[INTERVAL], valueKind: 'count', sensitivity: settings.sensitivity, minExpected: 0 });
+  const points = scoreSeries(values.concat([0]), { periods: PERIODS[INTERVAL], valueKind: 'count', sensitivity: settings.sensitivity, minSamples: 0 });
   const e = points[points.length - 1].expected;
   return e === null ? null : Math.max(0, e);
 }

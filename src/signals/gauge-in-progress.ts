@@ -91,7 +91,7 @@ export class GaugeInProgressDetector {
     const readFrom = Math.max(m.historyFrom ?? bucket, bucket - MAX_DETECT_BUCKETS * step, bucketFloor(project.timeZone, m.interval, bucket - historyBuckets(m.interval) * step));
     const series = await this.deps.catalog.totalSeries(project, m, readFrom, bucket);
     // a number, not null: the scorer skips gaps (the placeholder's value does not enter its own band)
-    const points = scoreSeries(series.values.concat([0]), { periods: PERIODS[m.interval], valueKind: series.valueKind, sensitivity: s.sensitivity, minExpected: s.minExpected });
+    const points = scoreSeries(series.values.concat([0]), { periods: PERIODS[m.interval], valueKind: series.valueKind, sensitivity: s.sensitivity, minSamples: s.minExpected });
     const last = points[points.length - 1];
     const band = last.index !== series.values.length || last.expected === null || last.lower === null || last.upper === null ? null
       : { bucket, expected: last.expected, lower: last.lower, upper: last.upper, threshold: s.threshold };

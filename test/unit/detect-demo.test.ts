@@ -31,7 +31,7 @@ describe('the demo traffic under the detector', () => {
   for (const [event, incidentName, direction] of cases) {
     test(`${event}: the "${incidentName}" incident is found, and nothing else fires`, () => {
       const incident = incidents.find((i) => i.name === incidentName)!;
-      const points = scoreSeries(hourlyCounts(event), { periods: PERIODS['1h'], valueKind: 'count', minExpected: 5 });
+      const points = scoreSeries(hourlyCounts(event), { periods: PERIODS['1h'], valueKind: 'count', minSamples: 5 });
       // signals are read once the daily period is in use (three days of history)
       const signals = episodes(points, 'count').filter((s) => s.start >= 3 * 24);
       const at = (s: { start: number }) => new Date(start + s.start * HOUR).toISOString();

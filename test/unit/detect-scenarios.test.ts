@@ -1,10 +1,10 @@
-/** The scenarios of ../shared/detection.md, as tests (hourly unless said; window 14, min history 7, threshold 3, minimum expected 10). */
+/** The scenarios of ../shared/detection.md, as tests (hourly unless said; window 14, min history 7, threshold 3, minimum samples 10). */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PERIODS, scoreSeries, type DetectorOptions } from '../../src/detect/anomaly.js';
 import { episodes } from '../../src/detect/episodes.js';
 
-const HOURLY: DetectorOptions = { periods: PERIODS['1h'], valueKind: 'count', sensitivity: { z: 3 }, minExpected: 10, rollingWindow: 14, minHistory: 7 };
+const HOURLY: DetectorOptions = { periods: PERIODS['1h'], valueKind: 'count', sensitivity: { z: 3 }, minSamples: 10, rollingWindow: 14, minHistory: 7 };
 const flat = (n: number, v: number) => new Array(n).fill(v) as number[];
 const flagged = (values: (number | null)[], o: Partial<DetectorOptions> = {}) => scoreSeries(values, { ...HOURLY, ...o }).filter((p) => p.isAnomaly);
 const last = (values: (number | null)[], o: Partial<DetectorOptions> = {}) => scoreSeries(values, { ...HOURLY, ...o }).at(-1)!;
