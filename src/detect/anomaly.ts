@@ -323,7 +323,7 @@ export function scoreSeries(input: (number | null | undefined)[], opts: Detector
   const model = opts.model ?? modelFor(opts.valueKind, values, samples);
   const dayOffset = day ? (((opts.dayOffset ?? 0) % day) + day) % day : 0;
   const shape = { periods, day: Number.isInteger(day) ? day : 0, week, dayOffset, rollingWindow: opts.rollingWindow ?? 14, minHistory: opts.minHistory ?? 7, isCount };
-  // what later buckets learn from: the values, with anomalies replaced by their expected values
+  // what later buckets learn from: the values, anomalies held to the edge of their band
   const learnt = [...values];
   const baseline = new Baseline(learnt, shape);
   // the samples a log-scale series expects (its rows), for a sum that falls because its rows did
