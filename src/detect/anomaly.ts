@@ -65,6 +65,10 @@ const RUN_MIN_Z = 1;
 const RUN_MAX_BUCKETS = 12;
 /** days a deviation lasts before it is taken for the new normal (a holiday lasts one) */
 const ACCEPT_AFTER_DAYS = 2;
+/** the rolling median replaces a periodic baseline whose recent error is this many times its own */
+const PLAIN_BETTER = 0.8;
+/** the weight of each new bucket in those recent errors (about the last two days of hours) */
+const ERROR_DECAY = 0.02;
 /** a lasting change rescales the history before it by at most this factor (either way) */
 const MAX_RESCALE = 5;
 /** a bucket with fewer samples behind it than this never fires (counts: the larger of actual and expected) */
@@ -205,6 +209,7 @@ class Baseline {
   private count = [0];
   private factors: DayFactors | null = null;
   private factorsDay = -1;
+  private scratch = new Float64Array(0);
 
   constructor(
     private xs: (number | null)[],
@@ -288,16 +293,19 @@ class Baseline {
   }
 
   /** A young series: the median of the last whole cycle (or rolling window), whose rhythm is in its error. */
-  private rolling(i: number): Expectation | null {
+  rolling(i: number): Expectation | null {
     const window = Math.max(this.o.rollingWindow, this.o.day);
-    const recent: number[] = [];
-    for (let j = i - 1; j >= 0 && recent.length < window; j--) if (this.xs[j] !== null) recent.push(this.xs[j]!);
-    if (recent.length < Math.max(this.o.minHistory, this.o.day)) return null;
-    let sum = 0;
-    for (const v of recent) sum += Math.abs(v);
-    const m = median(recent);
-    const level = sum / recent.length;
-    return { kind: 'rolling', expected: m, level, error: m ? relativeSpread(recent, m) : 1, cycles: recent.length, spread: 0 };
+    if (this.scratch.length < window) this.scratch = new Float64Array(window);
+    const recent = this.scratch;
+    let n = 0, sum = 0;
+    for (let j = i - 1; j >= 0 && n < window; j--) if (this.xs[j] !== null) { recent[n++] = this.xs[j]!; sum += Math.abs(this.xs[j]!); }
+    if (n < Math.max(this.o.minHistory, this.o.day)) return null;
+    // quickselect, not a sort: the window holds a whole day (288 buckets at 5m) and is read every bucket
+    const m = n % 2 ? select(recent, n, n >> 1) : (select(recent, n, (n >> 1) - 1) + select(recent, n, n >> 1)) / 2;
+    for (let k = 0; k < n; k++) recent[k] = Math.abs(recent[k] - m);
+    const error = m ? (MAD_SCALE * select(recent, n, n >> 1)) / Math.abs(m) : 1;
+    const level = sum / n;
+    return { kind: 'rolling', expected: m, level, error, cycles: n, spread: 0 };
   }
 }
 
@@ -338,6 +346,7 @@ export function scoreSeries(input: (number | null | undefined)[], opts: Detector
   const residualOf = new Int32Array(values.length).fill(-1);
   const scratch = new Float64Array(poolSize);
   let kept = 0, admitted = 0, dispersion = 0, refreshAt = 0;
+  let rhythmError = 0, plainError = 0;
   const refreshEvery = Math.max(1, day || 7);
 
   const out: ScoredPoint[] = [];
@@ -397,7 +406,12 @@ export function scoreSeries(input: (number | null | undefined)[], opts: Detector
     baseline.sync(i);
     expectedSamples?.sync(i);
     const settling = i >= settlingFrom;
-    const base = baseline.at(i);
+    const rhythmic = baseline.at(i);
+    let base = rhythmic;
+    // a series without the rhythm of its periods (a machine's metric, not people's traffic) is
+    // better read by the rolling median: whichever has erred less lately is used
+    const plain = base && base.kind !== 'rolling' ? baseline.rolling(i) : null;
+    if (plain && rhythmError > 0 && plainError < PLAIN_BETTER * rhythmError) base = plain;
     const n = samples?.[i] ?? null;
     if (!base) {
       // (object literals written out: spreading a shared one is the scorer's slowest line)
@@ -449,6 +463,11 @@ export function scoreSeries(input: (number | null | undefined)[], opts: Detector
     };
     out.push(p);
     byIndex[i] = p;
+    if (plain && rhythmic) {
+      const scale = Math.max(Math.abs(rhythmic.expected), Math.abs(rhythmic.level)) || 1;
+      rhythmError += ERROR_DECAY * (Math.abs(value - rhythmic.expected) / scale - rhythmError);
+      plainError += ERROR_DECAY * (Math.abs(value - plain.expected) / scale - plainError);
+    }
 
     // a sustained run: consecutive buckets on one side, each at least RUN_MIN_Z off, whose
     // combined z passes the threshold, are flagged from the run's first bucket (a young series'
