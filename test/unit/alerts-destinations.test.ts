@@ -8,6 +8,7 @@ import type { AlertEvent, AlertMessage } from '../../src/alerts/message.js';
 import { createOutboundHttp } from '../../src/alerts/outbound.js';
 import { checkDestination, driverFor, sendTo, verifyWebhookSignature } from '../../src/alerts/destinations/index.js';
 import { splitTelegramHtml, telegramHtml } from '../../src/alerts/destinations/telegram.js';
+import { slackText } from '../../src/alerts/destinations/slack.js';
 import { jiraLabel } from '../../src/alerts/destinations/jira.js';
 import { emailContent } from '../../src/alerts/destinations/email.js';
 import type { Destination, DestinationKind, SendContext } from '../../src/alerts/destinations/types.js';
@@ -735,6 +736,14 @@ describe('rendered payloads (snapshots)', () => {
     for (const [channel, body] of bodies) assert.ok(body.includes(why), `${channel} lacks the explanation:\n${body}`);
     const hook = JSON.parse(bodies[0][1]) as { items: { explanation: string | null }[] };
     assert.deepEqual(hook.items.map((i) => i.explanation), m.items.map((i) => i.explanation));
+  });
+
+  test('Slack shows an explanation with "_" in its names as a quote, not in italics that the "_" would end early', () => {
+    const m = messages.opened;
+    const why = 'checkout_conversion: 0.0118 in the hour against 0.0215 expected (band 0.0151–0.0279, z -6.1); below the band: a drop.';
+    const text = slackText({ ...m, items: [{ ...m.items[0], explanation: why }] });
+    assert.ok(text.includes(`\n>${why}`), text);
+    assert.ok(!text.includes(`_${why}`), text);
   });
 
   test('the e-mail subject names the project once', () => {

@@ -26,7 +26,8 @@ function link(url: string | null | undefined, label: string): string {
 }
 
 function itemMrkdwn(item: AlertItem): string {
-  const why = item.explanation ? `\n_${escapeSlack(item.explanation)}_` : '';
+  // a quote, not italics: an event or metric name with "_" in it would end an italic span early
+  const why = item.explanation ? `\n>${escapeSlack(item.explanation)}` : '';
   return `*${link(item.link, item.label)}*: ${escapeSlack(itemFigures(item))} · ${escapeSlack(itemKind(item))}${why}`;
 }
 
