@@ -18,7 +18,7 @@
  * the scorer is causal, so that point's `expected` uses earlier hours only. They are computed once
  * per project and hour (a scan of the history), the counts of the last hour at every check.
  */
-import { PERIODS, scoreSeries } from '../detect/anomaly.js';
+import { PERIODS, scoreSeries, type ScoredPoint } from '../detect/anomaly.js';
 import type { EventStore } from '../storage/events/event-store.js';
 import type { Project } from '../projects/service.js';
 import { INTERVAL_MS, bucketFloor } from '../time/index.js';
@@ -48,15 +48,12 @@ function median(xs: number[]): number {
 }
 
 /**
- * A count series' dispersion φ (variance / mean), at least 1: the squared robust spread of its
- * Pearson residuals (actual − expected) / √expected against the detector's expected values.
- * Robust, so the incidents in the series do not inflate it; 1 when there is too little to go by.
- * It includes the baseline's own error (a Poisson series scores about 1.5), which is right for
- * its one use: scaling changes nothing but the Poisson floor, and that floor should be as wide
- * as the scatter the detector actually sees.
+ * A count series' dispersion φ (variance / mean), at least 1, from its scored points: the squared
+ * robust spread of its Pearson residuals (actual − expected) / √expected. Robust, so the incidents
+ * in the series do not inflate it; 1 when there is too little to go by. It includes the baseline's
+ * own error (a Poisson series scores about 1.5): the scatter the detector actually sees.
  */
-function countDispersion(counts: number[], s: Pick<ResolvedDetection, 'sensitivity'>): number {
-  const points = scoreSeries(counts, { periods: PERIODS[INTERVAL], valueKind: 'count', sensitivity: s.sensitivity, minSamples: 0 });
+function countDispersion(points: ScoredPoint[]): number {
   const residuals: number[] = [];
   for (const p of points) if (p.expected !== null && p.expected >= DISPERSION_MIN_EXPECTED) residuals.push((p.value - p.expected) / Math.sqrt(p.expected));
   if (residuals.length < DISPERSION_MIN_POINTS) return 1;
@@ -110,11 +107,21 @@ export function judgeSoFar(observed: number, expectedSoFar: number, dispersion =
   return { expectedSoFar, p, outage };
 }
 
-/** The detector's expected count of the hour after `values` (null: too little history). */
-export function expectedNext(values: number[], settings: Pick<ResolvedDetection, 'sensitivity'>): number | null {
+/**
+ * An event's expectation for the hour after `values`, and for the hour before it, from one scoring
+ * (the scorer is causal: a point's expected value reads only the hours before it); null when the
+ * coming hour expects nothing or there is too little history.
+ */
+export function eventExpectation(values: number[], settings: Pick<ResolvedDetection, 'sensitivity'>): EventExpectation | null {
   const points = scoreSeries(values.concat([0]), { periods: PERIODS[INTERVAL], valueKind: 'count', sensitivity: settings.sensitivity, minSamples: 0 });
-  const e = points[points.length - 1].expected;
-  return e === null ? null : Math.max(0, e);
+  const expectedAt = (index: number) => {
+    const e = points.find((p) => p.index === index)?.expected;
+    return e === null || e === undefined ? null : Math.max(0, e);
+  };
+  const current = expectedAt(values.length);
+  if (current === null || current <= 0) return null;
+  const previous = values.length > 1 ? expectedAt(values.length - 1) : null;
+  return { previous, current, dispersion: countDispersion(points.filter((p) => p.index < values.length)) };
 }
 
 /** An event's expected counts of the hour before the current one and of the current one. */
@@ -241,10 +248,8 @@ export class EarlyOutageDetector {
       const events = new Map<string, EventExpectation>();
       for (const [event, values] of read?.byEvent ?? []) {
         if (values.length < EARLY_MIN_HISTORY_HOURS) continue;
-        const current = expectedNext(values, settings);
-        if (current === null || current <= 0) continue;
-        const previous = values.length > 1 ? expectedNext(values.slice(0, -1), settings) : null;
-        events.set(event, { previous, current, dispersion: countDispersion(values, settings) });
+        const expectation = eventExpectation(values, settings);
+        if (expectation) events.set(event, expectation);
       }
       return { hour, events };
     })();
