@@ -238,12 +238,13 @@ export class SignalIntake {
         if (other.scopeKey === s.scopeKey || (s.metricId !== null && other.metricId === s.metricId)) continue;
         const together = startedTogether(s, other);
         if (!together && (s.metricId === null || other.metricId === null)) continue;
-        const r = s.metricId !== null && other.metricId !== null ? await this.correlation(run, s, other, CORRELATION_BUCKETS) : null;
+        const c = await this.correlation(run, s, other);
+        if (!c) continue;
+        const r = s.metricId !== null && other.metricId !== null ? c.wide : null;
         if (r !== null && r >= CORRELATION_MIN) return { incident, why: { via: 'correlation', with: other.id, r } };
-        if (!together) continue;
-        const near = await this.correlation(run, s, other, CO_MOVING_BUCKETS);
+        if (!together || c.near === null) continue;
         // series that went opposite ways moved together when they are anti-correlated
-        if (near !== null && (s.direction === other.direction ? near : -near) >= CO_MOVING_MIN_R) return { incident, why: { via: 'co_moving', with: other.id, r: near } };
+        if ((s.direction === other.direction ? c.near : -c.near) >= CO_MOVING_MIN_R) return { incident, why: { via: 'co_moving', with: other.id, r: c.near } };
       }
     }
     return null;
@@ -260,15 +261,17 @@ export class SignalIntake {
 
   /**
    * The correlation of two signals' seasonal differences over the recent window that ends with
-   * the later one; null when either series cannot be read, their intervals differ, or too few points.
+   * the later one (`wide`: CORRELATION_BUCKETS), and over its last CO_MOVING_BUCKETS (`near`),
+   * from one read; null when either series cannot be read or their intervals differ, an r null
+   * with too few points.
    */
-  private async correlation(run: Run, a: Signal, b: Signal, buckets: number): Promise<number | null> {
+  private async correlation(run: Run, a: Signal, b: Signal): Promise<{ wide: number | null; near: number | null } | null> {
     const [sa, sb] = await Promise.all([this.source(run, a), this.source(run, b)]);
     if (!sa || !sb || sa.interval !== sb.interval) return null;
     const step = INTERVAL_MS[sa.interval];
     const lag = seasonalLag(sa.interval);
     const end = Math.max(a.endBucket, b.endBucket) + step;
-    const from = end - (buckets + lag) * step;
+    const from = end - (CORRELATION_BUCKETS + lag) * step;
     const read = (x: SeriesSource) => {
       const key = `${x.key}:${from}:${end}`;
       let values = run.series.get(key);
@@ -276,7 +279,8 @@ export class SignalIntake {
       return values;
     };
     const [va, vb] = await Promise.all([read(sa), read(sb)]);
-    return movedTogether(va, vb, lag).r;
+    const tail = (xs: (number | null)[]) => xs.slice(-(CO_MOVING_BUCKETS + lag));
+    return { wide: movedTogether(va, vb, lag).r, near: movedTogether(tail(va), tail(vb), lag).r };
   }
 
   private async source(run: Run, s: Signal): Promise<SeriesSource | null> {
