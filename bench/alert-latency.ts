@@ -41,7 +41,9 @@ function receiver() {
     });
   });
   return new Promise<{ url: string; received: string[]; close(): void }>((resolve) => {
-    server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, received, close: () => server.close() }));
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, received, close: () => server.close() }),
+    );
   });
 }
 
@@ -60,12 +62,20 @@ interface App {
 async function withApp<T>(start: number, scopes: string[], fn: (app: App) => Promise<T>): Promise<T> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-latency-'));
   const clock = { now: start };
-  const config = loadConfig({}, { dataDir, port: 0, host: '127.0.0.1', logLevel: 'silent', demo: 'false', ingestFlushMs: 200, alertsAllowPrivateUrls: 'true' });
+  const config = loadConfig(
+    {},
+    { dataDir, port: 0, host: '127.0.0.1', logLevel: 'silent', demo: 'false', ingestFlushMs: 200, alertsAllowPrivateUrls: 'true' },
+  );
   const ctx = await createAppContext(config, pino({ level: 'silent' }), { now: () => clock.now });
   const hook = await receiver();
   try {
     const project = await ctx.projects.create({ slug: 'bench', name: 'Bench', timeZone: 'UTC' });
-    const dest = await ctx.alerts.createDestination(project, { name: 'hook', kind: 'webhook', config: { url: hook.url }, secrets: { secret: SECRET } });
+    const dest = await ctx.alerts.createDestination(project, {
+      name: 'hook',
+      kind: 'webhook',
+      config: { url: hook.url },
+      secrets: { secret: SECRET },
+    });
     const tick = async () => {
       await ctx.runSchedulerTick();
       while (await ctx.worker.runOnce()) {
@@ -73,7 +83,10 @@ async function withApp<T>(start: number, scopes: string[], fn: (app: App) => Pro
       }
     };
     return await fn({
-      ctx, project, clock, tick,
+      ctx,
+      project,
+      clock,
+      tick,
       alerted: () => hook.received.length > 0,
       ruleFor: () => ctx.alerts.createRule(project, { name: 'bench', filters: { scopes }, destinationIds: [dest.id] }),
     });
@@ -98,10 +111,22 @@ async function thresholdBreach(): Promise<number | null> {
   return withApp(T, ['threshold'], async (app) => {
     const { ctx, project } = app;
     const point = (ts: number, value: number) => ({ service: 'checkout-api', metric: 'latency_ms', value, ts, tags: {} });
-    await ctx.measurements.insert(project.id, Array.from({ length: 180 }, (_, i) => point(T - 3 * HOUR + i * MINUTE, 100 + (i % 7))), T);
-    const metric = await ctx.catalog.create(project, { name: 'checkout_latency', kind: 'gauge', interval: '5m', definition: { service: 'checkout-api', metric: 'latency_ms', aggregate: 'max' } });
+    await ctx.measurements.insert(
+      project.id,
+      Array.from({ length: 180 }, (_, i) => point(T - 3 * HOUR + i * MINUTE, 100 + (i % 7))),
+      T,
+    );
+    const metric = await ctx.catalog.create(project, {
+      name: 'checkout_latency',
+      kind: 'gauge',
+      interval: '5m',
+      definition: { service: 'checkout-api', metric: 'latency_ms', aggregate: 'max' },
+    });
     await app.tick();
-    await ctx.thresholdRules.create(project, metric.id, { name: 'slow checkout', rule: { condition: { operator: '>', value: 500 }, severity: 'critical' } });
+    await ctx.thresholdRules.create(project, metric.id, {
+      name: 'slow checkout',
+      rule: { condition: { operator: '>', value: 500 }, severity: 'critical' },
+    });
     await app.ruleFor();
     app.clock.now = T + 5 * MINUTE + 10 * SECOND;
     await app.tick();
@@ -116,10 +141,16 @@ async function paymentsOutage(scale: number): Promise<{ minutes: number | null; 
   const endMs = BASE + DAY;
   const days = 12;
   const drop = demoIncidents({ endMs, days, scale }).find((i) => i.name === 'checkout drop')!;
-  const orders = [...generateDemoTraffic({ endMs, days, scale })].filter((e) => e.event === 'Order Completed' && Date.parse(e.timestamp) < drop.startMs + HOUR);
-  const perHour = orders.filter((e) => { const t = Date.parse(e.timestamp); return t >= drop.startMs - 7 * DAY && t < drop.startMs - 7 * DAY + HOUR; }).length;
+  const orders = [...generateDemoTraffic({ endMs, days, scale })].filter(
+    (e) => e.event === 'Order Completed' && Date.parse(e.timestamp) < drop.startMs + HOUR,
+  );
+  const perHour = orders.filter((e) => {
+    const t = Date.parse(e.timestamp);
+    return t >= drop.startMs - 7 * DAY && t < drop.startMs - 7 * DAY + HOUR;
+  }).length;
   return withApp(drop.startMs - HOUR, ['anomaly'], async (app) => {
-    for (let i = 0; i < orders.length; i += 2000) await app.ctx.ingest.ingest(app.project.id, orders.slice(i, i + 2000), undefined, {}, { receivedAt: drop.startMs, ip: '' });
+    for (let i = 0; i < orders.length; i += 2000)
+      await app.ctx.ingest.ingest(app.project.id, orders.slice(i, i + 2000), undefined, {}, { receivedAt: drop.startMs, ip: '' });
     await app.ctx.flush();
     app.clock.now = drop.startMs - 5 * MINUTE;
     await app.tick();
@@ -137,7 +168,11 @@ async function paymentsLatency(): Promise<number | null> {
   const start = drop.startMs - HOUR;
   return withApp(start, ['anomaly'], async (app) => {
     const { ctx, project } = app;
-    await ctx.measurements.insert(project.id, points.filter((p) => p.ts < start), start);
+    await ctx.measurements.insert(
+      project.id,
+      points.filter((p) => p.ts < start),
+      start,
+    );
     await ctx.catalog.create(project, DEMO_METRICS.find((m) => m.name === 'checkout_api_latency')!);
     await app.tick();
     await app.ruleFor();
@@ -159,7 +194,13 @@ async function spike(): Promise<{ minutes: number | null; settling: string }> {
     let n = 0;
     for (let from = S - 4 * DAY; from < S + HOUR; from += 5 * MINUTE) {
       const count = Math.round(((from >= S ? 800 : 200) * 5) / 60);
-      const batch = Array.from({ length: count }, (_, j) => ({ type: 'track', event: 'Search', userId: `u${j % 40}`, messageId: `s-${++n}`, timestamp: new Date(from + Math.floor(((j + 0.5) * 5 * MINUTE) / count)).toISOString() }));
+      const batch = Array.from({ length: count }, (_, j) => ({
+        type: 'track',
+        event: 'Search',
+        userId: `u${j % 40}`,
+        messageId: `s-${++n}`,
+        timestamp: new Date(from + Math.floor(((j + 0.5) * 5 * MINUTE) / count)).toISOString(),
+      }));
       await ctx.ingest.ingest(project.id, batch, undefined, {}, { receivedAt: from + 5 * MINUTE, ip: '' });
     }
     await ctx.flush();
@@ -172,7 +213,8 @@ async function spike(): Promise<{ minutes: number | null; settling: string }> {
   });
 }
 
-const show = (m: number | null, unit = 'min') => (m === null ? 'no alert' : unit === 's' ? `${(m * 60).toFixed(0)} s` : `${m.toFixed(1)} min`);
+const show = (m: number | null, unit = 'min') =>
+  m === null ? 'no alert' : unit === 's' ? `${(m * 60).toFixed(0)} s` : `${m.toFixed(1)} min`;
 const breach = await thresholdBreach();
 const demo1 = await paymentsOutage(1);
 const demo10 = await paymentsOutage(10);

@@ -34,7 +34,9 @@ function receiver() {
     });
   });
   return new Promise<{ url: string; received: number[]; close(): void }>((resolve) => {
-    server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, received, close: () => server.close() }));
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, received, close: () => server.close() }),
+    );
   });
 }
 
@@ -44,14 +46,18 @@ async function ingestHours(ctx: AppContext, project: Project, from: number, to: 
     const ms = Date.parse(e.timestamp);
     if (ms >= from && ms < to && (e.event !== 'Order Completed' || ms >= T + OUTAGE_HOURS * HOUR)) batch.push(e);
   }
-  for (let i = 0; i < batch.length; i += 2000) await ctx.ingest.ingest(project.id, batch.slice(i, i + 2000), undefined, {}, { receivedAt: Date.now(), ip: '' });
+  for (let i = 0; i < batch.length; i += 2000)
+    await ctx.ingest.ingest(project.id, batch.slice(i, i + 2000), undefined, {}, { receivedAt: Date.now(), ip: '' });
   await ctx.flush();
 }
 
 async function withDemo<T>(fn: (ctx: AppContext, project: Project, clock: { now: number }) => Promise<T>): Promise<T> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-alerts-'));
   const clock = { now: T };
-  const config = loadConfig({}, { dataDir, port: 0, host: '127.0.0.1', logLevel: 'silent', demo: 'false', ingestFlushMs: 200, alertsAllowPrivateUrls: 'true' });
+  const config = loadConfig(
+    {},
+    { dataDir, port: 0, host: '127.0.0.1', logLevel: 'silent', demo: 'false', ingestFlushMs: 200, alertsAllowPrivateUrls: 'true' },
+  );
   const ctx = await createAppContext(config, pino({ level: 'silent' }), { now: () => clock.now });
   try {
     const { project } = await seedDemo(ctx, { endMs: T });
@@ -76,7 +82,12 @@ async function noise() {
     clock.now = T + 10 * MINUTE;
     const hook = await receiver();
     try {
-      const dest = await ctx.alerts.createDestination(project, { name: 'noise', kind: 'webhook', config: { url: hook.url }, secrets: { secret: 'bench-secret-0123456789' } });
+      const dest = await ctx.alerts.createDestination(project, {
+        name: 'noise',
+        kind: 'webhook',
+        config: { url: hook.url },
+        secrets: { secret: 'bench-secret-0123456789' },
+      });
       const opened = await ctx.incidents.openedBetween(project, T - 30 * DAY, T, 'started');
       const byScope = new Map<string, number>();
       for (const { incident } of opened) byScope.set(incident.scopeKey, (byScope.get(incident.scopeKey) ?? 0) + 1);
@@ -97,7 +108,12 @@ async function latency(settlingMinutes: number) {
     await ctx.signals.setProjectDetection(project.id, { ...(await ctx.signals.projectDetection(project.id)), settlingMinutes });
     const hook = await receiver();
     try {
-      const dest = await ctx.alerts.createDestination(project, { name: 'latency', kind: 'webhook', config: { url: hook.url }, secrets: { secret: 'bench-secret-0123456789' } });
+      const dest = await ctx.alerts.createDestination(project, {
+        name: 'latency',
+        kind: 'webhook',
+        config: { url: hook.url },
+        secrets: { secret: 'bench-secret-0123456789' },
+      });
       await ctx.alerts.createRule(project, { name: 'every anomaly', filters: { scopes: ['anomaly'] }, destinationIds: [dest.id] });
       await ingestHours(ctx, project, T, T + 8 * HOUR);
       const firstBucketEnd = T + HOUR;
@@ -120,10 +136,15 @@ const n = await noise();
 const fast = await latency(0);
 const settled = await latency(120);
 const show = (r: { afterBucketEndMin: number; tickMs: number } | null) =>
-  r ? `${r.afterBucketEndMin} min of simulated time after the end of the outage's first hour (1-minute ticks), + ${r.tickMs.toFixed(0)} ms for the tick that sent it` : 'no alert';
+  r
+    ? `${r.afterBucketEndMin} min of simulated time after the end of the outage's first hour (1-minute ticks), + ${r.tickMs.toFixed(0)} ms for the tick that sent it`
+    : 'no alert';
 console.log(`
 ==== bench:alerts ====
-noise: the demo's 30 days opened ${n.incidents} incidents, by root scope: ${[...n.byScope].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')}
+noise: the demo's 30 days opened ${n.incidents} incidents, by root scope: ${[...n.byScope]
+  .sort((a, b) => b[1] - a[1])
+  .map(([k, v]) => `${k} ${v}`)
+  .join(', ')}
 what each rule would have sent (rule simulator, 24 h cooldown per scope):
 ${n.rows.map(([name, total, matched, byEvent]) => `  ${name.padEnd(30)} ${String(total).padStart(3)} alerts (${JSON.stringify(byEvent)}; ${matched} incidents matched)`).join('\n')}
 latency, payments outage at 13:00 (no Order Completed for ${OUTAGE_HOURS} h):

@@ -17,7 +17,14 @@ const stats = (xs: number[]) => {
 };
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-auth-'));
-const config = loadConfig(process.env, { dataDir, port: 0, host: '127.0.0.1', logLevel: 'silent', demo: 'false', signinRateLimit: 100_000 });
+const config = loadConfig(process.env, {
+  dataDir,
+  port: 0,
+  host: '127.0.0.1',
+  logLevel: 'silent',
+  demo: 'false',
+  signinRateLimit: 100_000,
+});
 const ctx = await createAppContext(config, pino({ level: 'silent' }));
 const app = await buildServer(ctx);
 await app.listen({ port: 0, host: '127.0.0.1' });
@@ -27,7 +34,11 @@ try {
   const times: number[] = [];
   for (let i = 0; i < RUNS + 2; i++) {
     const started = performance.now();
-    const res = await fetch(`${url}/api/auth/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'bench@example.com', password: PASSWORD }) });
+    const res = await fetch(`${url}/api/auth/sign-in`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'bench@example.com', password: PASSWORD }),
+    });
     if (res.status !== 200) throw new Error(`sign-in answered ${res.status}: ${await res.text()}`);
     await res.text();
     if (i >= 2) times.push(performance.now() - started);

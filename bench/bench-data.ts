@@ -54,5 +54,7 @@ export async function generateEvents(file: string, opts: { events: number; days:
   await c.run('CHECKPOINT');
   c.closeSync();
   db.closeSync();
-  console.log(`generated ${events.toLocaleString('en')} events over ${days} days in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  console.log(
+    `generated ${events.toLocaleString('en')} events over ${days} days in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
 }

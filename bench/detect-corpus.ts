@@ -65,7 +65,7 @@ function poisson(rng: Rng, lambda: number): number {
 
 /** Gamma(shape, 1) (Marsaglia and Tsang; shape < 1 boosted). */
 function gamma(rng: Rng, shape: number): number {
-  if (shape < 1) return gamma(rng, shape + 1) * Math.pow(rng(), 1 / shape);
+  if (shape < 1) return gamma(rng, shape + 1) * rng() ** (1 / shape);
   const d = shape - 1 / 3;
   const c = 1 / Math.sqrt(9 * d);
   for (;;) {
@@ -108,7 +108,7 @@ function rhythm(rng: Rng, peak: number): number[] {
   return Array.from({ length: BUCKETS }, (_, i) => {
     const hour = i % 24;
     const dow = Math.floor(i / 24) % 7; // 0 Monday … 5 Saturday, 6 Sunday
-    const daily = floor + (1 - floor) * (1 + Math.cos((2 * Math.PI * (hour - peakHour)) / 24)) / 2;
+    const daily = floor + ((1 - floor) * (1 + Math.cos((2 * Math.PI * (hour - peakHour)) / 24))) / 2;
     return peak * daily * (dow >= 5 ? weekend : 1) * (1 + (trend * i) / BUCKETS);
   });
 }
@@ -201,7 +201,10 @@ export const SHAPES = {
       const end = start + days * 24;
       const to = choose(rng, [0.6, 1.5]);
       for (let i = start; i < rate.length; i++) rate[i] *= 1 + (to - 1) * Math.min(1, (i - start) / (end - start));
-      return { values: counts(rng, rate, dispersion(rng)), windows: [{ start, end: Math.min(rate.length, end + 24), what: 'gradual drift' }] };
+      return {
+        values: counts(rng, rate, dispersion(rng)),
+        windows: [{ start, end: Math.min(rate.length, end + 24), what: 'gradual drift' }],
+      };
     },
   },
   holiday: {
@@ -229,7 +232,8 @@ export const SHAPES = {
   },
   'ratio-small-denominator': {
     clear: true,
-    description: 'a conversion rate over 5/h-30/h tries at the peak (a gap when there are none), rate 0.3-0.7; for 8-12 busy hours it falls to 10-30 % of itself',
+    description:
+      'a conversion rate over 5/h-30/h tries at the peak (a gap when there are none), rate 0.3-0.7; for 8-12 busy hours it falls to 10-30 % of itself',
     make: (rng) => {
       const tries = counts(rng, rhythm(rng, logUniform(rng, 5, 30)), 1);
       const p = uniform(rng, 0.3, 0.7);
@@ -237,12 +241,19 @@ export const SHAPES = {
       const start = busyStart(rng, Math.min(hours, 10));
       const factor = uniform(rng, 0.1, 0.3);
       const values = tries.map((n, i) => (n === 0 ? null : binomial(rng, n, i >= start && i < start + hours ? p * factor : p) / n));
-      return { values, samples: tries, windows: [{ start, end: start + hours, what: 'conversion drop' }], valueKind: 'fraction', range: 'ratio' };
+      return {
+        values,
+        samples: tries,
+        windows: [{ start, end: start + hours, what: 'conversion drop' }],
+        valueKind: 'fraction',
+        range: 'ratio',
+      };
     },
   },
   'heavy-tailed-sum': {
     clear: true,
-    description: 'revenue: the sum of log-normal order values (σ 0.8-1.5) over 10/h-100/h orders (0 when there are none, as the product fills a sum); 3-6 busy hours of a payments outage at 0-10 % of the orders',
+    description:
+      'revenue: the sum of log-normal order values (σ 0.8-1.5) over 10/h-100/h orders (0 when there are none, as the product fills a sum); 3-6 busy hours of a payments outage at 0-10 % of the orders',
     make: (rng) => {
       const rate = rhythm(rng, logUniform(rng, 10, 100));
       const hours = integer(rng, 3, 6);
@@ -255,7 +266,13 @@ export const SHAPES = {
         for (let k = 0; k < n; k++) sum += 40 * Math.exp(sigma * normal(rng));
         return Math.round(sum * 100) / 100;
       });
-      return { values, samples: orders, windows: [{ start, end: start + hours, what: 'revenue drop' }], valueKind: 'fraction', range: 'any' };
+      return {
+        values,
+        samples: orders,
+        windows: [{ start, end: start + hours, what: 'revenue drop' }],
+        valueKind: 'fraction',
+        range: 'any',
+      };
     },
   },
   'count-with-gaps': {
@@ -289,7 +306,16 @@ export function corpusForSeed(seed: number, perShape: number): CorpusSeries[] {
       // each series has its own stream: adding a shape leaves the others as they were
       const rng = mulberry32(hash(`${name}#${seed}.${k}`));
       const made = shape.make(rng);
-      out.push({ id: `${name}#${seed}.${k}`, shape: name, valueKind: made.valueKind ?? 'count', range: made.range ?? 'count', starts, values: made.values, samples: made.samples, windows: made.windows });
+      out.push({
+        id: `${name}#${seed}.${k}`,
+        shape: name,
+        valueKind: made.valueKind ?? 'count',
+        range: made.range ?? 'count',
+        starts,
+        values: made.values,
+        samples: made.samples,
+        windows: made.windows,
+      });
     }
   }
   return out;

@@ -39,7 +39,13 @@ const overlaps = (e: Pick<Episode, 'start' | 'end'>, w: LabelledWindow) => e.sta
 /** The series' first `n` buckets, as a metric collected up to the close of bucket n - 1. */
 function prefix(s: CorpusSeries, n: number): BucketSeries {
   const values = s.values.slice(0, n);
-  return { starts: s.starts.slice(0, n), values, samples: s.samples?.slice(0, n), valueKind: s.valueKind, range: naturalRange(s.range, values) };
+  return {
+    starts: s.starts.slice(0, n),
+    values,
+    samples: s.samples?.slice(0, n),
+    valueKind: s.valueKind,
+    range: naturalRange(s.range, values),
+  };
 }
 
 /** Every signal of the whole series, scored once it is all in (a backfill, or a look back later). */
@@ -58,7 +64,12 @@ function liveDelay(s: CorpusSeries, w: LabelledWindow, settings: ResolvedDetecti
   const last = Math.min(s.values.length, w.end + DELAY_SEARCH_AFTER_END);
   for (let n = w.start + 1; n <= last; n++) {
     const until = s.starts[n - 1] + HOUR;
-    const found = detectEpisodes(prefix(s, n), '1h', settings, { timeZone: 'UTC', until, since: s.starts[0], now: until + settings.settlingMinutes * 60_000 });
+    const found = detectEpisodes(prefix(s, n), '1h', settings, {
+      timeZone: 'UTC',
+      until,
+      since: s.starts[0],
+      now: until + settings.settlingMinutes * 60_000,
+    });
     if (found.some((e) => overlaps(e, w))) return n - (w.start + 1);
   }
   return null;
@@ -146,5 +157,7 @@ ${row('all clear effects', 'yes', clear)}
 ${row('all shapes', '', all)}
 FP/30d: signals outside every labelled window, per series and 30 days. ${((performance.now() - started) / 1000).toFixed(1)} s.
 shapes:
-${Object.entries(SHAPES).map(([name, s]) => `  ${name}: ${s.description}`).join('\n')}
+${Object.entries(SHAPES)
+  .map(([name, s]) => `  ${name}: ${s.description}`)
+  .join('\n')}
 `);

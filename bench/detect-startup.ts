@@ -19,7 +19,10 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-detect-startup-'));
 try {
   const input = path.join(dir, 'series.csv');
   const start = Date.UTC(2026, 0, 1);
-  const rows = Array.from({ length: 60 * 24 }, (_, i) => `${new Date(start + i * HOUR).toISOString()},${(100 + 50 * Math.sin((2 * Math.PI * i) / 24)).toFixed(1)}`);
+  const rows = Array.from(
+    { length: 60 * 24 },
+    (_, i) => `${new Date(start + i * HOUR).toISOString()},${(100 + 50 * Math.sin((2 * Math.PI * i) / 24)).toFixed(1)}`,
+  );
   fs.writeFileSync(input, `timestamp,value\n${rows.join('\n')}\n`);
   const times: number[] = [];
   for (let r = 0; r < RUNS; r++) {

@@ -33,8 +33,16 @@ const only = values.only?.split(',').map(Number).filter(Number.isInteger);
 
 const started = performance.now();
 const summary = await runFuzz({
-  seed, requests, only, concurrency: Number(values.concurrency), keepData: values['keep-data'], progressEvery: 5000,
-  onProgress: (done, s) => console.log(`  ${done} requests, ${s.failures.length} failure(s), ${Math.round(s.sent / ((performance.now() - started) / 1000))} requests/s so far`),
+  seed,
+  requests,
+  only,
+  concurrency: Number(values.concurrency),
+  keepData: values['keep-data'],
+  progressEvery: 5000,
+  onProgress: (done, s) =>
+    console.log(
+      `  ${done} requests, ${s.failures.length} failure(s), ${Math.round(s.sent / ((performance.now() - started) / 1000))} requests/s so far`,
+    ),
 });
 console.log(formatSummary(summary, 100));
 if (values.json) {

@@ -55,7 +55,13 @@ type Marker = { events: number; days: number; endMs: number };
 const marker: Marker | null = fs.existsSync(markerFile) ? JSON.parse(fs.readFileSync(markerFile, 'utf8')) : null;
 const hourNow = Math.floor(Date.now() / HOUR) * HOUR;
 let data: Marker;
-if (marker && marker.events === EVENTS && marker.days === DAYS && hourNow - marker.endMs <= MAX_DATA_AGE && fs.existsSync(config.eventsFile)) {
+if (
+  marker &&
+  marker.events === EVENTS &&
+  marker.days === DAYS &&
+  hourNow - marker.endMs <= MAX_DATA_AGE &&
+  fs.existsSync(config.eventsFile)
+) {
   data = marker;
 } else {
   rm(markerFile);
@@ -93,20 +99,41 @@ try {
   const breakdownMetrics = all.filter(hasBreakdown);
   // the backfills create() queued are not wanted: the metrics are made "collected" below
   await ctx.meta.db.deleteFrom('jobs').execute();
-  const kinds = Object.entries(all.reduce<Record<string, number>>((acc, m) => ({ ...acc, [m.kind]: (acc[m.kind] ?? 0) + 1 }), {})).map(([k, c]) => `${c} ${k}`).join(', ');
+  const kinds = Object.entries(all.reduce<Record<string, number>>((acc, m) => ({ ...acc, [m.kind]: (acc[m.kind] ?? 0) + 1 }), {}))
+    .map(([k, c]) => `${c} ${k}`)
+    .join(', ');
 
   /** Steady state: 90 days collected up to one bucket before `until`, so a cycle has one new bucket plus the look-back. */
-  const steadyState = () => ctx.meta.db.updateTable('metrics').set({ history_from: until - DAYS * DAY, collected_until: until - HOUR }).where('project_id', '=', project.id).execute();
+  const steadyState = () =>
+    ctx.meta.db
+      .updateTable('metrics')
+      .set({ history_from: until - DAYS * DAY, collected_until: until - HOUR })
+      .where('project_id', '=', project.id)
+      .execute();
   const valuesIn = async (metricIds: number[], fromMs: number, toMs: number) =>
-    Number((await ctx.meta.db.selectFrom('metric_values').select((eb) => eb.fn.countAll().as('n'))
-      .where('metric_id', 'in', metricIds).where('bucket', '>=', fromMs).where('bucket', '<', toMs).executeTakeFirstOrThrow()).n);
+    Number(
+      (
+        await ctx.meta.db
+          .selectFrom('metric_values')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .where('metric_id', 'in', metricIds)
+          .where('bucket', '>=', fromMs)
+          .where('bucket', '<', toMs)
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
 
   // ---- the collection cycle ----
 
   type CycleFigures = { metrics: number; buckets: number; failures: number; queries: number; rows: number; cold: number; times: number[] };
   async function cycles(): Promise<CycleFigures> {
     const times: number[] = [];
-    let cold = 0, queries = 0, rows = 0, buckets = 0, metrics = 0, failures = 0;
+    let cold = 0,
+      queries = 0,
+      rows = 0,
+      buckets = 0,
+      metrics = 0,
+      failures = 0;
     for (let i = 0; i <= RUNS; i++) {
       await steadyState();
       const q0 = ctx.events.queryCount;
@@ -114,8 +141,13 @@ try {
       queries = ctx.events.queryCount - q0;
       ({ buckets, metrics } = r);
       failures = r.failures.length;
-      rows = await valuesIn((await active()).map((m) => m.id), until - buckets * HOUR, until);
-      if (i === 0) cold = t; // the first run after opening reads cold pages; reported apart
+      rows = await valuesIn(
+        (await active()).map((m) => m.id),
+        until - buckets * HOUR,
+        until,
+      );
+      if (i === 0)
+        cold = t; // the first run after opening reads cold pages; reported apart
       else times.push(t);
     }
     return { metrics, buckets, failures, queries, rows, cold, times };
@@ -123,7 +155,12 @@ try {
 
   const active = async () => ctx.catalog.store.list({ projectId: project.id, status: 'active', interval: '1h' });
   const window = { fromMs: until - 3 * HOUR, toMs: until };
-  const deps = { events: ctx.events, measurements: ctx.measurements, sqlTimeoutMs: config.metricSqlTimeoutMs, sqlMaxRows: config.metricSqlMaxRows };
+  const deps = {
+    events: ctx.events,
+    measurements: ctx.measurements,
+    sqlTimeoutMs: config.metricSqlTimeoutMs,
+    sqlMaxRows: config.metricSqlMaxRows,
+  };
 
   /**
    * The event-scan statements the collector runs for these metrics over `w` (computed once, not
@@ -169,7 +206,8 @@ try {
   const sqlFull = await timeSql(fullScan);
   const sqlNoBreakdown = await timeSql(noBreakdownScan);
   const sqlOnlyBreakdown = await timeSql(onlyBreakdownScan);
-  const computeTimes: number[] = [], saveTimes: number[] = [];
+  const computeTimes: number[] = [],
+    saveTimes: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     await steadyState();
     const [computed, tc] = await timed(() => computeMetrics(deps, project, '1h', window, fullCompute));
@@ -177,7 +215,8 @@ try {
     computeTimes.push(tc);
     saveTimes.push(ts);
   }
-  const compute = stats(computeTimes), save = stats(saveTimes);
+  const compute = stats(computeTimes),
+    save = stats(saveTimes);
   if (PROFILE) {
     await explain('cycle scan, all metrics', fullScan);
     await explain('cycle scan, without the breakdown metrics', noBreakdownScan);
@@ -194,9 +233,15 @@ try {
   const backfills: BackfillFigures[] = [];
   const backfillCases: { label: string; definition: CreateMetric }[] = [
     { label: 'count of "Event 1"', definition: { name: 'bf_count', kind: 'event', definition: { event: 'Event 1' } } },
-    { label: 'p90 of price ($page)', definition: { name: 'bf_p90', kind: 'aggregation', definition: { event: '$page', property: 'price', fn: 'p90' } } },
+    {
+      label: 'p90 of price ($page)',
+      definition: { name: 'bf_p90', kind: 'aggregation', definition: { event: '$page', property: 'price', fn: 'p90' } },
+    },
     { label: 'unique users of $page', definition: { name: 'bf_users', kind: 'event', definition: { event: '$page', measure: 'users' } } },
-    { label: 'count of $page by country', definition: { name: 'bf_country', kind: 'event', definition: { event: '$page', breakdowns: ['country'], breakdownLimit: 5 } } },
+    {
+      label: 'count of $page by country',
+      definition: { name: 'bf_country', kind: 'event', definition: { event: '$page', breakdowns: ['country'], breakdownLimit: 5 } },
+    },
   ];
   const BACKFILL_RUNS = Number(process.env.BACKFILL_RUNS ?? 3);
   console.log(`backfill: one metric over ${DAYS} days, ${BACKFILL_RUNS} runs each ...`);
@@ -213,13 +258,26 @@ try {
       f.chunks = chunks;
       f.queries = ctx.events.queryCount - q0;
     }
-    f.rows = Number((await ctx.meta.db.selectFrom('metric_values').select((eb) => eb.fn.countAll().as('n')).where('metric_id', '=', m.id).executeTakeFirstOrThrow()).n);
+    f.rows = Number(
+      (
+        await ctx.meta.db
+          .selectFrom('metric_values')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .where('metric_id', '=', m.id)
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
     backfills.push(f);
     await ctx.catalog.remove(project, m.id);
   }
   // one 7-day chunk's statement alone, for the count metric
   const countCase = backfillCases[0].definition;
-  const bfScan = await timeSql(await scansOf([{ id: 0, compiled: compileMetric(parseBody(countCase.kind, countCase.definition)) }], { fromMs: until - 7 * DAY, toMs: until }));
+  const bfScan = await timeSql(
+    await scansOf([{ id: 0, compiled: compileMetric(parseBody(countCase.kind, countCase.definition)) }], {
+      fromMs: until - 7 * DAY,
+      toMs: until,
+    }),
+  );
 
   // ---- the catalog list with 90 days of values per metric ----
 
@@ -227,30 +285,38 @@ try {
   const BUCKETS = DAYS * 24;
   const from = until - BUCKETS * HOUR;
   let synthetic = 0;
-  const [, insertMs] = await timed(() => ctx.meta.db.transaction().execute(async (tx) => {
-    await tx.deleteFrom('metric_values').execute();
-    type Row = { metric_id: number; dimension: string; key: string; bucket: number; value: number | null };
-    let rows: Row[] = [];
-    const flush = async () => {
-      if (rows.length) await tx.insertInto('metric_values').values(rows).execute();
-      synthetic += rows.length;
-      rows = [];
-    };
-    for (const m of all) {
-      const keys = hasBreakdown(m) ? ['US', 'DE', 'GB', 'FR', 'IN'] : [];
-      for (let b = 0; b < BUCKETS; b++) {
-        const bucket = from + b * HOUR;
-        const value = 1000 + 500 * Math.sin((2 * Math.PI * b) / 24) + (m.id % 97);
-        rows.push({ metric_id: m.id, dimension: TOTAL, key: TOTAL, bucket, value });
-        for (const [k, key] of keys.entries()) rows.push({ metric_id: m.id, dimension: 'country', key, bucket, value: value / (k + 2) });
-        if (rows.length >= 1000) await flush();
+  const [, insertMs] = await timed(() =>
+    ctx.meta.db.transaction().execute(async (tx) => {
+      await tx.deleteFrom('metric_values').execute();
+      type Row = { metric_id: number; dimension: string; key: string; bucket: number; value: number | null };
+      let rows: Row[] = [];
+      const flush = async () => {
+        if (rows.length) await tx.insertInto('metric_values').values(rows).execute();
+        synthetic += rows.length;
+        rows = [];
+      };
+      for (const m of all) {
+        const keys = hasBreakdown(m) ? ['US', 'DE', 'GB', 'FR', 'IN'] : [];
+        for (let b = 0; b < BUCKETS; b++) {
+          const bucket = from + b * HOUR;
+          const value = 1000 + 500 * Math.sin((2 * Math.PI * b) / 24) + (m.id % 97);
+          rows.push({ metric_id: m.id, dimension: TOTAL, key: TOTAL, bucket, value });
+          for (const [k, key] of keys.entries()) rows.push({ metric_id: m.id, dimension: 'country', key, bucket, value: value / (k + 2) });
+          if (rows.length >= 1000) await flush();
+        }
       }
-    }
-    await flush();
-  }));
-  await ctx.meta.db.updateTable('metrics').set({ history_from: from, collected_until: until }).where('project_id', '=', project.id).execute();
-  const listTimes: number[] = [], totalsTimes: number[] = [];
-  let listed = 0, sparkline = 0;
+      await flush();
+    }),
+  );
+  await ctx.meta.db
+    .updateTable('metrics')
+    .set({ history_from: from, collected_until: until })
+    .where('project_id', '=', project.id)
+    .execute();
+  const listTimes: number[] = [],
+    totalsTimes: number[] = [];
+  let listed = 0,
+    sparkline = 0;
   const recent = all.map((m) => ({ id: m.id, since: until - 26 * HOUR }));
   for (let i = 0; i < LIST_RUNS + 2; i++) {
     const [list, tl] = await timed(() => ctx.catalog.list(project));
@@ -261,12 +327,15 @@ try {
     listTimes.push(tl);
     totalsTimes.push(tt);
   }
-  const list = stats(listTimes), totals = stats(totalsTimes);
+  const list = stats(listTimes),
+    totals = stats(totalsTimes);
 
   // ---- detection after a cycle: the 200 metrics over the 90 days of (synthetic) values above ----
 
   console.log(`detection: ${all.length} metrics with ${historyBuckets('1h')} buckets of history each, ${RUNS} runs ...`);
-  const detectTimes: number[] = [], withDetection: number[] = [], withoutDetection: number[] = [];
+  const detectTimes: number[] = [],
+    withDetection: number[] = [],
+    withoutDetection: number[] = [];
   let detected = { metrics: 0, signals: 0, failed: 0 };
   for (let i = 0; i <= RUNS; i++) {
     const r = await ctx.signals.detectCollected(project, await active(), window);
@@ -279,13 +348,16 @@ try {
     await steadyState();
     withDetection.push((await timed(() => ctx.catalog.runCycle(project, '1h', until)))[1]);
   }
-  const detect = stats(detectTimes), cycleWith = stats(withDetection), cycleWithout = stats(withoutDetection);
+  const detect = stats(detectTimes),
+    cycleWith = stats(withDetection),
+    cycleWithout = stats(withoutDetection);
 
   // ---- summary ----
 
   const cpus = os.cpus();
   const [version] = (await store.rawQuery('SELECT version() AS v')) as { v: string }[];
-  const c = stats(full.times), l = stats(lean.times);
+  const c = stats(full.times),
+    l = stats(lean.times);
   const perSecond = (f: BackfillFigures) => f.buckets / (stats(f.times).median / 1000);
   console.log(`
 ==== bench:metrics ====
@@ -303,7 +375,12 @@ collection cycle, ${full.metrics} active metrics at 1h (${kinds}; ${breakdownMet
   breakdowns add ${ms(c.median - l.median)} to the cycle (${((c.median / l.median - 1) * 100).toFixed(0)}%)
 
 backfill, one metric over ${DAYS} days at 1h (${BUCKETS} buckets), ${BACKFILL_RUNS} runs:
-${backfills.map((f) => { const s = stats(f.times); return `  ${f.label.padEnd(28)} median ${ms(s.median)}, min ${ms(s.min)}: ${n(Math.round(perSecond(f)))} buckets/s; ${f.chunks} chunks, ${f.queries} event-store queries, ${n(f.rows)} values stored`; }).join('\n')}
+${backfills
+  .map((f) => {
+    const s = stats(f.times);
+    return `  ${f.label.padEnd(28)} median ${ms(s.median)}, min ${ms(s.min)}: ${n(Math.round(perSecond(f)))} buckets/s; ${f.chunks} chunks, ${f.queries} event-store queries, ${n(f.rows)} values stored`;
+  })
+  .join('\n')}
   one 7-day chunk's scan statement alone (count): median ${ms(bfScan.median)}
 
 catalog list, ${listed} metrics with ${n(BUCKETS)} hourly values each (${n(synthetic)} metric_values rows, inserted in ${(insertMs / 1000).toFixed(1)} s):

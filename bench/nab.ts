@@ -12,7 +12,11 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SHARED = path.resolve(ROOT, process.env.SHARED_DIR ?? '../shared');
 const DATA = path.join(SHARED, 'data/nab/data');
 const OUT = path.join(ROOT, 'bench/.data/nab-results');
-const sensitivity: Sensitivity = process.env.SENSITIVITY ? (isNaN(Number(process.env.SENSITIVITY)) ? (process.env.SENSITIVITY as 'medium') : { z: Number(process.env.SENSITIVITY) }) : 'medium';
+const sensitivity: Sensitivity = process.env.SENSITIVITY
+  ? Number.isNaN(Number(process.env.SENSITIVITY))
+    ? (process.env.SENSITIVITY as 'medium')
+    : { z: Number(process.env.SENSITIVITY) }
+  : 'medium';
 
 fs.rmSync(OUT, { recursive: true, force: true });
 const started = performance.now();
@@ -26,12 +30,16 @@ for (const category of fs.readdirSync(DATA)) {
   }
 }
 const detectSeconds = (performance.now() - started) / 1000;
-const scores = JSON.parse(execFileSync(process.execPath, [path.join(SHARED, 'tools/nab-score.mjs'), OUT], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }));
+const scores = JSON.parse(
+  execFileSync(process.execPath, [path.join(SHARED, 'tools/nab-score.mjs'), OUT], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }),
+);
 
 // speed: 1,000 hourly series of 2,000 points with a daily and weekly rhythm and noise
 let seed = 7;
-const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-const series = Array.from({ length: 1000 }, () => Array.from({ length: 2000 }, (_, i) => 100 * (1 + 0.5 * Math.sin((2 * Math.PI * i) / 24)) * (1 + 0.1 * (rand() - 0.5))));
+const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+const series = Array.from({ length: 1000 }, () =>
+  Array.from({ length: 2000 }, (_, i) => 100 * (1 + 0.5 * Math.sin((2 * Math.PI * i) / 24)) * (1 + 0.1 * (rand() - 0.5))),
+);
 const t0 = performance.now();
 let flagged = 0;
 for (const s of series) flagged += scoreSeries(s, { periods: PERIODS['1h'], valueKind: 'count' }).filter((p) => p.isAnomaly).length;

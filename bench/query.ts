@@ -44,10 +44,19 @@ try {
   const apiUrl = `${url}/api/projects/bench/timeseries?event=${encodeURIComponent(event)}&interval=1h&from=${from}&to=${to}`;
 
   const fromMs = bucketFloor('UTC', '1h', END - 30 * DAY);
-  const sql = timeseriesSql({ projectId: 1, event, fromMs, toMs: END, grainMs: sqlGrainMs('UTC', '1h', fromMs, END), measure: 'events', limit: 10 });
+  const sql = timeseriesSql({
+    projectId: 1,
+    event,
+    fromMs,
+    toMs: END,
+    grainMs: sqlGrainMs('UTC', '1h', fromMs, END),
+    measure: 'events',
+    limit: 10,
+  });
   const store = ctx.events as DuckDbEventStore;
 
-  const api: number[] = [], direct: number[] = [];
+  const api: number[] = [],
+    direct: number[] = [];
   let total = 0;
   for (let i = 0; i < RUNS + 3; i++) {
     // alternate the two so both see the same cache state
@@ -65,10 +74,17 @@ try {
     }
     total = body.series[0].total;
   }
-  const a = stats(api), d = stats(direct);
-  console.log(`events stored: ${EVENTS.toLocaleString('en')}; series "${event}" hourly over 30 days: ${total.toLocaleString('en')} events in 720 buckets`);
-  console.log(`API  /timeseries (HTTP on loopback): median ${a.median.toFixed(1)} ms, p95 ${a.p95.toFixed(1)} ms, min ${a.min.toFixed(1)} ms over ${RUNS} runs`);
-  console.log(`same SQL directly in DuckDB:        median ${d.median.toFixed(1)} ms, p95 ${d.p95.toFixed(1)} ms, min ${d.min.toFixed(1)} ms`);
+  const a = stats(api),
+    d = stats(direct);
+  console.log(
+    `events stored: ${EVENTS.toLocaleString('en')}; series "${event}" hourly over 30 days: ${total.toLocaleString('en')} events in 720 buckets`,
+  );
+  console.log(
+    `API  /timeseries (HTTP on loopback): median ${a.median.toFixed(1)} ms, p95 ${a.p95.toFixed(1)} ms, min ${a.min.toFixed(1)} ms over ${RUNS} runs`,
+  );
+  console.log(
+    `same SQL directly in DuckDB:        median ${d.median.toFixed(1)} ms, p95 ${d.p95.toFixed(1)} ms, min ${d.min.toFixed(1)} ms`,
+  );
   console.log(`ratio API / direct (medians): ${(a.median / d.median).toFixed(2)}`);
 
   // the tracking plan reads the drift check's daily profiles: forget them for a cold first call
@@ -93,7 +109,9 @@ try {
   console.log(`tracking plan, 30 days (${plan.events.length} events, ${planEvents.toLocaleString('en')} occurrences):`);
   console.log(`  cold (every day profiled, 29 stored): ${coldMs.toFixed(0)} ms`);
   console.log(`  warm (29 stored profiles, today's profile reused): median ${warm.median.toFixed(1)} ms, p95 ${warm.p95.toFixed(1)} ms`);
-  console.log(`  once a minute (today's partial day profiled again): median ${refresh.median.toFixed(1)} ms, p95 ${refresh.p95.toFixed(1)} ms`);
+  console.log(
+    `  once a minute (today's partial day profiled again): median ${refresh.median.toFixed(1)} ms, p95 ${refresh.p95.toFixed(1)} ms`,
+  );
 } finally {
   await app.close();
   await ctx.close();

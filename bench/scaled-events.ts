@@ -82,12 +82,28 @@ async function startIngest(eventsUrl: string, databaseUrl: string): Promise<{ ur
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-ch-'));
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '--role', 'ingest'], {
-    env: { ...process.env, VIGIL_DATA_DIR: dir, VIGIL_PORT: String(port), VIGIL_HOST: '127.0.0.1', VIGIL_DEMO: 'false', VIGIL_LOG_LEVEL: 'warn', VIGIL_EVENTS_URL: eventsUrl, VIGIL_DATABASE_URL: databaseUrl, VIGIL_INGEST_RATE_LIMIT: '10000000' },
+    env: {
+      ...process.env,
+      VIGIL_DATA_DIR: dir,
+      VIGIL_PORT: String(port),
+      VIGIL_HOST: '127.0.0.1',
+      VIGIL_DEMO: 'false',
+      VIGIL_LOG_LEVEL: 'warn',
+      VIGIL_EVENTS_URL: eventsUrl,
+      VIGIL_DATABASE_URL: databaseUrl,
+      VIGIL_INGEST_RATE_LIMIT: '10000000',
+    },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
-    if (await fetch(`${url}/ready`).then((r) => r.ok, () => false)) break;
+    if (
+      await fetch(`${url}/ready`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
     if (i > 600) throw new Error('an ingest process did not become ready');
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -98,8 +114,12 @@ function batchBody(request: string, size: number): string {
   const now = new Date().toISOString();
   return JSON.stringify({
     batch: Array.from({ length: size }, (_, i) => ({
-      type: 'track', event: ['Product Viewed', 'Order Completed', 'Search'][i % 3], messageId: `${request}-${i}`, anonymousId: `anon-${i % 997}`,
-      userId: i % 3 ? undefined : `user_${i % 331}`, timestamp: now,
+      type: 'track',
+      event: ['Product Viewed', 'Order Completed', 'Search'][i % 3],
+      messageId: `${request}-${i}`,
+      anonymousId: `anon-${i % 997}`,
+      userId: i % 3 ? undefined : `user_${i % 331}`,
+      timestamp: now,
       properties: { product_id: `p-${i % 50}`, price: 19.99 + (i % 7), plan: ['free', 'pro', 'team'][i % 3] },
       context: { ip: `203.0.113.${i % 200}`, library: { name: 'analytics.js', version: '5.2.0' }, page: { path: '/pricing' } },
     })),
@@ -117,14 +137,22 @@ async function ingestFigure(): Promise<string> {
   let failed = 0;
   const started = performance.now();
   const end = Date.now() + INGEST_SECONDS * 1000;
-  await Promise.all(servers.flatMap((s, si) => Array.from({ length: CONNECTIONS }, async (_, c) => {
-    for (let r = 0; Date.now() < end; r++) {
-      const res = await fetch(`${s.url}/v1/batch`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${meta.key}:`).toString('base64')}` }, body: batchBody(`s${si}-c${c}-r${r}`, 100) });
-      await res.arrayBuffer();
-      if (res.ok) sent += 100;
-      else failed++;
-    }
-  })));
+  await Promise.all(
+    servers.flatMap((s, si) =>
+      Array.from({ length: CONNECTIONS }, async (_, c) => {
+        for (let r = 0; Date.now() < end; r++) {
+          const res = await fetch(`${s.url}/v1/batch`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${meta.key}:`).toString('base64')}` },
+            body: batchBody(`s${si}-c${c}-r${r}`, 100),
+          });
+          await res.arrayBuffer();
+          if (res.ok) sent += 100;
+          else failed++;
+        }
+      }),
+    ),
+  );
   const acked = performance.now();
   const outbox = (await (await fetch(`${servers[0].url}/ready`)).json()).outbox as { events: number };
   // the figure counts events when they are queryable in ClickHouse
@@ -155,7 +183,9 @@ async function ingestFigure(): Promise<string> {
 async function ensureData(): Promise<{ endMs: number; duckFile: string }> {
   const duckFile = path.join(DATA_DIR, 'events.duckdb');
   const markerFile = path.join(DATA_DIR, 'data.json');
-  const marker = fs.existsSync(markerFile) ? (JSON.parse(fs.readFileSync(markerFile, 'utf8')) as { events: number; days: number; endMs: number }) : null;
+  const marker = fs.existsSync(markerFile)
+    ? (JSON.parse(fs.readFileSync(markerFile, 'utf8')) as { events: number; days: number; endMs: number })
+    : null;
   if (marker && marker.events === EVENTS && marker.days === DAYS && fs.existsSync(duckFile)) return { endMs: marker.endMs, duckFile };
   const endMs = Math.floor(Date.now() / HOUR) * HOUR;
   fs.rmSync(duckFile, { force: true });
@@ -167,7 +197,9 @@ async function ensureData(): Promise<{ endMs: number; duckFile: string }> {
 /** Copies the DuckDB events into ClickHouse as segments of 1M rows (through loadSegment, timed), unless they are there. */
 async function loadClickHouse(duckFile: string, endMs: number, url: string): Promise<string> {
   const store = await ClickHouseEventStore.open({ url });
-  const have = (await store.totals({ projectId: 1, fromMs: 0, toMs: endMs + DAY })).events + (await store.totals({ projectId: 2, fromMs: 0, toMs: endMs + DAY })).events;
+  const have =
+    (await store.totals({ projectId: 1, fromMs: 0, toMs: endMs + DAY })).events +
+    (await store.totals({ projectId: 2, fromMs: 0, toMs: endMs + DAY })).events;
   if (have === EVENTS && (await store.isSegmentLoaded(`bench-${endMs}-last`))) {
     await store.close();
     return `ClickHouse already holds the ${n(EVENTS)} events`;
@@ -207,12 +239,21 @@ async function hourlyCountFigure(duckFile: string, endMs: number, url: string): 
   const ch = await ClickHouseEventStore.open({ url });
   const out: string[] = [];
   try {
-    for (const [name, store] of [['DuckDB', duck], ['ClickHouse', ch]] as const) {
-      for (const [label, query] of [['all events', q], ['one event', { ...q, event: 'Event 3' }], ['distinct users by country', { ...q, measure: 'users' as const, breakdown: { column: 'country' as const }, limit: 5 }]] as const) {
+    for (const [name, store] of [
+      ['DuckDB', duck],
+      ['ClickHouse', ch],
+    ] as const) {
+      for (const [label, query] of [
+        ['all events', q],
+        ['one event', { ...q, event: 'Event 3' }],
+        ['distinct users by country', { ...q, measure: 'users' as const, breakdown: { column: 'country' as const }, limit: 5 }],
+      ] as const) {
         const rows = await store.timeseries(query); // warm
         const times: number[] = [];
         for (let i = 0; i < RUNS; i++) times.push((await timed(() => store.timeseries(query)))[1]);
-        out.push(`  ${name.padEnd(10)} ${label.padEnd(26)} median ${ms(median(times)).padStart(8)}, min ${ms(Math.min(...times)).padStart(8)} (${rows.length} rows)`);
+        out.push(
+          `  ${name.padEnd(10)} ${label.padEnd(26)} median ${ms(median(times)).padStart(8)}, min ${ms(Math.min(...times)).padStart(8)} (${rows.length} rows)`,
+        );
       }
     }
   } finally {
@@ -226,7 +267,10 @@ async function hourlyCountFigure(duckFile: string, endMs: number, url: string): 
 
 async function cycleFigure(endMs: number, url: string): Promise<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-cycle-'));
-  const config = loadConfig({}, { dataDir: dir, logLevel: 'silent', demo: 'false', metricsBackfillDays: DAYS, eventsUrl: url, worker: 'false' });
+  const config = loadConfig(
+    {},
+    { dataDir: dir, logLevel: 'silent', demo: 'false', metricsBackfillDays: DAYS, eventsUrl: url, worker: 'false' },
+  );
   const ctx = await createAppContext(config, pino({ level: 'silent' }));
   try {
     const project: Project = await ctx.projects.create({ slug: 'bench' });
@@ -237,7 +281,11 @@ async function cycleFigure(endMs: number, url: string): Promise<string> {
     let queries = 0;
     let failures = 0;
     for (let i = 0; i <= RUNS; i++) {
-      await ctx.meta.db.updateTable('metrics').set({ history_from: endMs - DAYS * DAY, collected_until: endMs - HOUR }).where('project_id', '=', project.id).execute();
+      await ctx.meta.db
+        .updateTable('metrics')
+        .set({ history_from: endMs - DAYS * DAY, collected_until: endMs - HOUR })
+        .where('project_id', '=', project.id)
+        .execute();
       const q0 = ctx.events.queryCount;
       const [r, t] = await timed(() => ctx.catalog.collection.runCycle(project, '1h', endMs));
       if (i > 0) times.push(t); // the first run warms up

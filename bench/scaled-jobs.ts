@@ -20,17 +20,33 @@ const WORKER_SCRIPT = fileURLToPath(new URL('../test/helpers/queue-worker-proces
 const START_DELAY_MS = 1_500;
 const INSERT_BATCH = 1_000;
 
-const { values } = parseArgs({ options: { jobs: { type: 'string', default: '5000' }, workers: { type: 'string', default: '3' }, concurrency: { type: 'string', default: '1,4,8' } } });
+const { values } = parseArgs({
+  options: {
+    jobs: { type: 'string', default: '5000' },
+    workers: { type: 'string', default: '3' },
+    concurrency: { type: 'string', default: '1,4,8' },
+  },
+});
 const jobs = Number(values.jobs);
 const workerCount = Number(values.workers);
 const concurrencies = values.concurrency.split(',').map(Number);
 if (process.env.VIGIL_BENCH_POSTGRES_URL) process.env.VIGIL_TEST_POSTGRES_URL = process.env.VIGIL_BENCH_POSTGRES_URL;
 
-interface Worker { proc: ChildProcess; ready: Promise<void>; exited: Promise<unknown> }
+interface Worker {
+  proc: ChildProcess;
+  ready: Promise<void>;
+  exited: Promise<unknown>;
+}
 
 function startWorker(url: string, id: string, concurrency: number): Worker {
-  const proc = spawn(process.execPath, ['--import', 'tsx', WORKER_SCRIPT, JSON.stringify({ url, workerId: id, concurrency, leaseMs: 30_000, pollMs: 20 })], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const ready = new Promise<void>((resolve) => createInterface({ input: proc.stdout! }).on('line', (line) => line === 'ready' && resolve()));
+  const proc = spawn(
+    process.execPath,
+    ['--import', 'tsx', WORKER_SCRIPT, JSON.stringify({ url, workerId: id, concurrency, leaseMs: 30_000, pollMs: 20 })],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const ready = new Promise<void>((resolve) =>
+    createInterface({ input: proc.stdout! }).on('line', (line) => line === 'ready' && resolve()),
+  );
   return { proc, ready, exited: new Promise((resolve) => proc.once('exit', resolve)) };
 }
 
@@ -41,21 +57,44 @@ async function round(meta: MetaStore, url: string, concurrency: number): Promise
   const due = Date.now() + START_DELAY_MS;
   for (let i = 0; i < jobs; i += INSERT_BATCH) {
     const rows = Array.from({ length: Math.min(INSERT_BATCH, jobs - i) }, (_, k) => ({
-      kind: 'work', payload: JSON.stringify({ ms: 0, i: i + k }), status: 'queued', priority: 0, attempts: 0, max_attempts: 5, run_at: due, created_at: due, updated_at: due,
+      kind: 'work',
+      payload: JSON.stringify({ ms: 0, i: i + k }),
+      status: 'queued',
+      priority: 0,
+      attempts: 0,
+      max_attempts: 5,
+      run_at: due,
+      created_at: due,
+      updated_at: due,
     }));
     await meta.db.insertInto('jobs').values(rows).execute();
   }
   if (Date.now() > due) console.warn('  (inserting took longer than the start delay: the figure includes some insert time)');
   for (;;) {
-    const left = await meta.db.selectFrom('jobs').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '!=', 'done').executeTakeFirstOrThrow();
+    const left = await meta.db
+      .selectFrom('jobs')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('status', '!=', 'done')
+      .executeTakeFirstOrThrow();
     if (Number(left.n) === 0) break;
     await new Promise((r) => setTimeout(r, 50));
   }
-  const spread = await meta.db.selectFrom('jobs').select(['locked_by', (eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.max('finished_at').as('last')]).groupBy('locked_by').orderBy('locked_by').execute();
+  const spread = await meta.db
+    .selectFrom('jobs')
+    .select(['locked_by', (eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.max('finished_at').as('last')])
+    .groupBy('locked_by')
+    .orderBy('locked_by')
+    .execute();
   const seconds = (Math.max(...spread.map((r) => Number(r.last))) - due) / 1000;
-  const twice = await meta.db.selectFrom('jobs').select((eb) => eb.fn.countAll<number>().as('n')).where('attempts', '>', 1).executeTakeFirstOrThrow();
-  console.log(`  ${workerCount} workers × concurrency ${concurrency}: ${jobs} jobs in ${seconds.toFixed(2)} s = ${Math.round(jobs / seconds)} jobs/s ` +
-    `(per worker ${spread.map((r) => r.n).join(' / ')}; claimed more than once: ${twice.n})`);
+  const twice = await meta.db
+    .selectFrom('jobs')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('attempts', '>', 1)
+    .executeTakeFirstOrThrow();
+  console.log(
+    `  ${workerCount} workers × concurrency ${concurrency}: ${jobs} jobs in ${seconds.toFixed(2)} s = ${Math.round(jobs / seconds)} jobs/s ` +
+      `(per worker ${spread.map((r) => r.n).join(' / ')}; claimed more than once: ${twice.n})`,
+  );
   for (const w of workers) w.proc.kill('SIGTERM');
   await Promise.all(workers.map((w) => w.exited));
 }

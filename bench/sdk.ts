@@ -12,5 +12,7 @@ const brotli = zlib.brotliCompressSync(minified).length;
 const kb = (n: number) => `${n.toLocaleString('en')} B (${(n / 1024).toFixed(2)} KB)`;
 console.log(`sdk.js raw (bundled, not minified): ${kb(raw)}`);
 console.log(`sdk.js minified:                    ${kb(Buffer.byteLength(minified))}`);
-console.log(`sdk.js minified + gzip -9:          ${kb(gzipped)}  (budget ${kb(SDK_BUDGET_GZIP_BYTES)}, ${((gzipped / SDK_BUDGET_GZIP_BYTES) * 100).toFixed(0)}% used)`);
+console.log(
+  `sdk.js minified + gzip -9:          ${kb(gzipped)}  (budget ${kb(SDK_BUDGET_GZIP_BYTES)}, ${((gzipped / SDK_BUDGET_GZIP_BYTES) * 100).toFixed(0)}% used)`,
+);
 console.log(`sdk.js minified + brotli:           ${kb(brotli)}`);

@@ -36,10 +36,27 @@ export async function startServer(env: Record<string, string> = {}): Promise<Ben
   const readKey = (await keys.create({ projectId: project.id, scopes: ['read'] })).secret;
   await meta.close();
   const port = await freePort();
-  const child = spawn(process.execPath, [...(process.env.NODE_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), ...(process.env.NODE_FLAGS ?? '--max-semi-space-size=64').split(' ').filter(Boolean), 'dist/src/cli.js', 'serve'], {
-    env: { ...process.env, VIGIL_DATA_DIR: dataDir, VIGIL_PORT: String(port), VIGIL_HOST: '127.0.0.1', VIGIL_DEMO: 'false', VIGIL_LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      ...(process.env.NODE_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []),
+      ...(process.env.NODE_FLAGS ?? '--max-semi-space-size=64').split(' ').filter(Boolean),
+      'dist/src/cli.js',
+      'serve',
+    ],
+    {
+      env: {
+        ...process.env,
+        VIGIL_DATA_DIR: dataDir,
+        VIGIL_PORT: String(port),
+        VIGIL_HOST: '127.0.0.1',
+        VIGIL_DEMO: 'false',
+        VIGIL_LOG_LEVEL: 'warn',
+        ...env,
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     try {

@@ -36,7 +36,9 @@ try {
     await store.rawQuery(DIRECT);
     if (i >= 2) direct.push(performance.now() - t);
   }
-  console.log(`project 1: ${(await store.totals({ projectId: 1, fromMs: FROM, toMs: END })).events.toLocaleString('en')} events over 30 days; hourly buckets; medians of ${RUNS} runs`);
+  console.log(
+    `project 1: ${(await store.totals({ projectId: 1, fromMs: FROM, toMs: END })).events.toLocaleString('en')} events over 30 days; hourly buckets; medians of ${RUNS} runs`,
+  );
   console.log(`  directly on the table, no copy:          ${median(direct).toFixed(0)} ms`);
   for (const [name, sql] of METRICS) {
     const times: number[] = [];
@@ -47,7 +49,9 @@ try {
       if (i >= 2) times.push(performance.now() - t);
       rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
     }
-    console.log(`  as metric SQL reading ${`${name}:`.padEnd(18)} ${median(times).toFixed(0)} ms (RSS after runs up to ${Math.round(rssPeak / 1e6)} MB)`);
+    console.log(
+      `  as metric SQL reading ${`${name}:`.padEnd(18)} ${median(times).toFixed(0)} ms (RSS after runs up to ${Math.round(rssPeak / 1e6)} MB)`,
+    );
   }
 } finally {
   await store.close();

@@ -49,7 +49,17 @@ try {
   const assets = fs.readdirSync(path.join(WEB_DIR, 'assets'));
   const allJs = assets.filter((f) => f.endsWith('.js')).reduce((n, f) => n + gz(path.join(WEB_DIR, 'assets', f)), 0);
 
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
   const times: number[] = [];
   let firstLoad: { files: string[]; js: number; css: number } | null = null;
   const apiMs = new Map<string, number[]>();
@@ -89,7 +99,9 @@ try {
   const median = sorted[Math.floor(sorted.length / 2)];
   console.log('');
   console.log(`first load of /p/demo/overview (shell + Overview page), gzipped (level 9):`);
-  console.log(`  JavaScript ${kb(firstLoad!.js)} in ${firstLoad!.files.filter((f) => f.endsWith('.js')).length} files (target < 300 KB); CSS ${kb(firstLoad!.css)}`);
+  console.log(
+    `  JavaScript ${kb(firstLoad!.js)} in ${firstLoad!.files.filter((f) => f.endsWith('.js')).length} files (target < 300 KB); CSS ${kb(firstLoad!.css)}`,
+  );
   for (const f of firstLoad!.files) console.log(`    ${f.padEnd(48)} ${kb(gz(path.join(WEB_DIR, f)))}`);
   console.log(`  every page's JavaScript together: ${kb(allJs)}`);
   console.log(`time to a rendered overview (navigation → totals, chart and top events shown), ${RUNS} cold loads:`);

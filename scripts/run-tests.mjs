@@ -29,11 +29,15 @@ if (files.some((f) => f.split(path.sep).join('/').includes('test/e2e/'))) {
   // web/ also imports src/format/number.ts and src/detect/severity.ts
   if (built < Math.max(newest('web'), newest('src/format'), newest('src/detect'), fs.statSync('package-lock.json').mtimeMs)) {
     console.log('building the web app for the browser tests (npm run build:web)');
-    const build = spawnSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', 'web', '--logLevel', 'warn'], { stdio: 'inherit' });
+    const build = spawnSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', 'web', '--logLevel', 'warn'], {
+      stdio: 'inherit',
+    });
     if (build.status !== 0) process.exit(build.status ?? 1);
   }
 }
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...files], { stdio: 'inherit' });
+const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...files], {
+  stdio: 'inherit',
+});
 let status = result.status ?? 1;
 
 // --- PostgreSQL pass: the metadata-layer files again, on PostgreSQL (VIGIL_TEST_META=postgres) ---
@@ -70,18 +74,27 @@ if (postgresFiles.length) {
   const shown = url.replace(/^([a-z][\w+.-]*:\/\/[^/@:]*):[^/@]*@/i, '$1:***@');
   const { default: pg } = await import('pg');
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
-  const reachable = await client.connect().then(() => client.end().then(() => true), () => false);
+  const reachable = await client.connect().then(
+    () => client.end().then(() => true),
+    () => false,
+  );
   if (!reachable) {
     if (process.env.CI === 'true') {
       console.error(`the PostgreSQL pass cannot run: PostgreSQL does not answer at ${shown} (CI requires it)`);
       status = status || 1;
     } else {
-      console.log(`skipping the PostgreSQL pass of the metadata tests: PostgreSQL does not answer at ${shown} (set VIGIL_TEST_POSTGRES_URL)`);
+      console.log(
+        `skipping the PostgreSQL pass of the metadata tests: PostgreSQL does not answer at ${shown} (set VIGIL_TEST_POSTGRES_URL)`,
+      );
     }
   } else {
     console.log(`\nPostgreSQL pass: ${postgresFiles.length} metadata-layer files, a fresh database per test app on ${shown}`);
     const env = { ...process.env, VIGIL_TEST_META: 'postgres' };
-    const run = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...postgresFiles], { stdio: 'inherit', env });
+    const run = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...postgresFiles],
+      { stdio: 'inherit', env },
+    );
     status = (run.status ?? 1) || status;
   }
 }
@@ -111,7 +124,13 @@ const CLICKHOUSE_FILES = [
   'test/integration/tracking-plan.test.ts', // daily profiles (ClickHouse's schema profile, PostgreSQL's event_profiles)
 ];
 /** Tests written in DuckDB's SQL dialect (GROUPING SETS is not in ClickHouse 18.16): left out of this pass only. */
-const DUCKDB_DIALECT_TESTS = { 'test/integration/metrics-api.test.ts': ['each metric kind, created over HTTP and backfilled, matches the reference', 'every backfill job finished', 'sql with a breakdown column'] };
+const DUCKDB_DIALECT_TESTS = {
+  'test/integration/metrics-api.test.ts': [
+    'each metric kind, created over HTTP and backfilled, matches the reference',
+    'every backfill job finished',
+    'sql with a breakdown column',
+  ],
+};
 const asPosix = (f) => f.split(path.sep).join('/');
 const clickhouseFiles = CLICKHOUSE_FILES.filter((f) => !only.length || only.some((o) => asPosix(path.normalize(o)) === f));
 if (clickhouseFiles.length) {
@@ -119,7 +138,10 @@ if (clickhouseFiles.length) {
   let reachable = false;
   if (url) {
     const ping = new URL(url.replace(/^clickhouse(s?):/, 'http$1:'));
-    reachable = await fetch(`${ping.protocol}//${ping.host}/ping`, { signal: AbortSignal.timeout(3000) }).then((r) => r.ok, () => false);
+    reachable = await fetch(`${ping.protocol}//${ping.host}/ping`, { signal: AbortSignal.timeout(3000) }).then(
+      (r) => r.ok,
+      () => false,
+    );
   }
   if (!reachable) {
     const why = url ? `ClickHouse does not answer at ${url}` : 'VIGIL_TEST_CLICKHOUSE_URL is not set';
@@ -127,12 +149,18 @@ if (clickhouseFiles.length) {
       console.error(`the ClickHouse pass cannot run: ${why} (scripts/clickhouse.sh start; CI requires it)`);
       status = status || 1;
     } else {
-      console.log(`skipping the ClickHouse pass of the event-store behaviour tests: ${why} (run scripts/clickhouse.sh start and export VIGIL_TEST_CLICKHOUSE_URL=$(scripts/clickhouse.sh url))`);
+      console.log(
+        `skipping the ClickHouse pass of the event-store behaviour tests: ${why} (run scripts/clickhouse.sh start and export VIGIL_TEST_CLICKHOUSE_URL=$(scripts/clickhouse.sh url))`,
+      );
     }
   } else {
     console.log(`\nClickHouse pass: ${clickhouseFiles.length} event-store behaviour files on ${url}, metadata on PostgreSQL`);
     const env = { ...process.env, VIGIL_TEST_EVENTS: 'clickhouse', VIGIL_TEST_META: 'postgres' };
-    const run = (args) => spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...args], { stdio: 'inherit', env }).status ?? 1;
+    const run = (args) =>
+      spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...args], {
+        stdio: 'inherit',
+        env,
+      }).status ?? 1;
     const plain = clickhouseFiles.filter((f) => !(f in DUCKDB_DIALECT_TESTS));
     if (plain.length) status = run(plain) || status;
     for (const f of clickhouseFiles.filter((f) => f in DUCKDB_DIALECT_TESTS)) {

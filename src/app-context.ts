@@ -90,7 +90,8 @@ export interface AppContext {
   close(): Promise<void>;
 }
 
-const settledValue = <T>(r: PromiseSettledResult<T>) => (r.status === 'fulfilled' ? r.value : { error: r.reason instanceof Error ? r.reason.message : String(r.reason) });
+const settledValue = <T>(r: PromiseSettledResult<T>) =>
+  r.status === 'fulfilled' ? r.value : { error: r.reason instanceof Error ? r.reason.message : String(r.reason) };
 
 export function openMeta(config: Config, log?: FastifyBaseLogger): Promise<MetaStore> {
   return openMetaStore(config.postgresUrl ?? config.metaFile, {
@@ -100,8 +101,14 @@ export function openMeta(config: Config, log?: FastifyBaseLogger): Promise<MetaS
 
 /** The event store the configuration names: ClickHouse when VIGIL_EVENTS_URL is clickhouse://, else the DuckDB file. */
 export async function openEvents(config: Config): Promise<DuckDbEventStore | ClickHouseEventStore> {
-  if (config.clickhouseUrl) return ClickHouseEventStore.open({ url: config.clickhouseUrl, cluster: config.eventsCluster, queryTimeoutMs: config.queryTimeoutMs });
-  return DuckDbEventStore.open({ file: config.eventsFile, memoryLimit: config.duckdbMemoryLimit, threads: config.duckdbThreads, queryTimeoutMs: config.queryTimeoutMs });
+  if (config.clickhouseUrl)
+    return ClickHouseEventStore.open({ url: config.clickhouseUrl, cluster: config.eventsCluster, queryTimeoutMs: config.queryTimeoutMs });
+  return DuckDbEventStore.open({
+    file: config.eventsFile,
+    memoryLimit: config.duckdbMemoryLimit,
+    threads: config.duckdbThreads,
+    queryTimeoutMs: config.queryTimeoutMs,
+  });
 }
 
 export interface AppContextOptions {
@@ -140,7 +147,13 @@ export async function createAppContext(config: Config, log: FastifyBaseLogger, o
   }
 }
 
-async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaStore, events: EventStore, opts: AppContextOptions): Promise<AppContext> {
+async function startPipeline(
+  config: Config,
+  log: FastifyBaseLogger,
+  meta: MetaStore,
+  events: EventStore,
+  opts: AppContextOptions,
+): Promise<AppContext> {
   const now = opts.now ?? Date.now;
   const metrics = createMetrics();
   const loader = new SegmentLoader(events, log, (_rows, seconds) => {
@@ -165,7 +178,11 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
     // wherever it arrived
     buffer = new IngestOutbox(meta.db, onCommit);
     outboxLoader = new OutboxLoader({
-      url: config.postgresUrl!, db: meta.db, events, dedupWindowMs: windowMs, log,
+      url: config.postgresUrl!,
+      db: meta.db,
+      events,
+      dedupWindowMs: windowMs,
+      log,
       onLoaded: (_rows, seconds) => metrics.segmentLoadSeconds.observe(seconds),
     });
     if (opts.loadEvents !== false) outboxLoader.start();
@@ -191,7 +208,16 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
   const live = new LiveFeed();
   // scaled mode: the live view shows what every process's ingest accepted (NOTIFY/LISTEN)
   const liveRelay = config.postgresUrl ? await PostgresLiveRelay.start(config.postgresUrl, live, log) : undefined;
-  const ingest = new IngestService({ buffer, dedup, ipSalts: new IpSalts(meta.db), pipeline, metrics, keyLimiter, live: liveRelay ?? live, verifyKey: (secret, address) => checkKey(apiKeys, secret, 'ingest', address) });
+  const ingest = new IngestService({
+    buffer,
+    dedup,
+    ipSalts: new IpSalts(meta.db),
+    pipeline,
+    metrics,
+    keyLimiter,
+    live: liveRelay ?? live,
+    verifyKey: (secret, address) => checkKey(apiKeys, secret, 'ingest', address),
+  });
 
   const measurements = new MeasurementStore(meta.db);
   const projects = new ProjectService(meta.db);
@@ -230,18 +256,50 @@ async function startPipeline(config: Config, log: FastifyBaseLogger, meta: MetaS
   // incidents and alerts each need the other: alerts write deliveries inside incident changes,
   // and read incidents back when they send
   const links = new AppLinks(config);
-  const alerts: AlertService = new AlertService({ db: meta.db, dialect: meta.dialect, config, jobs, projects, catalog, incidents: () => incidents, log, now, links });
-  const incidents: IncidentService = new IncidentService({ db: meta.db, dialect: meta.dialect, catalog, signals, projects, log, onChange: (tx, change) => alerts.onIncidentChange(tx, change), now,
+  const alerts: AlertService = new AlertService({
+    db: meta.db,
+    dialect: meta.dialect,
+    config,
+    jobs,
+    projects,
+    catalog,
+    incidents: () => incidents,
+    log,
+    now,
+    links,
+  });
+  const incidents: IncidentService = new IncidentService({
+    db: meta.db,
+    dialect: meta.dialect,
+    catalog,
+    signals,
+    projects,
+    log,
+    onChange: (tx, change) => alerts.onIncidentChange(tx, change),
+    now,
     eventCounts: (project, event, fromMs, toMs) => signalJobs.eventVolume.hourlyCounts(project, event, fromMs, toMs),
   });
   signals.onSignals((projectId, written, covered) => incidents.onSignals(projectId, written, covered));
-  const worker = new JobWorker(jobs, { ...catalog.jobHandlers(), ...signalJobs.jobHandlers(), ...signals.settledJobHandlers(projects, detectAfterCollection), ...alerts.jobHandlers() }, { log });
+  const worker = new JobWorker(
+    jobs,
+    {
+      ...catalog.jobHandlers(),
+      ...signalJobs.jobHandlers(),
+      ...signals.settledJobHandlers(projects, detectAfterCollection),
+      ...alerts.jobHandlers(),
+    },
+    { log },
+  );
   // threshold rules and anomalies of pushed measurements, and early outages of event volume: signals raised now
   const gaugesInProgress = new GaugeInProgressDetector({ catalog, signals, log, now });
   const detectInProgress = async () => {
     let raised = 0;
     for (const p of await projects.list()) {
-      const results = await Promise.allSettled([thresholdRules.evaluateInProgress(p), gaugesInProgress.check(p), signalJobs.earlyOutage.checkDue(p).then((r) => r.raised)]);
+      const results = await Promise.allSettled([
+        thresholdRules.evaluateInProgress(p),
+        gaugesInProgress.check(p),
+        signalJobs.earlyOutage.checkDue(p).then((r) => r.raised),
+      ]);
       for (const r of results) {
         if (r.status === 'fulfilled') raised += r.value;
         else log.warn({ projectId: p.id, error: settledValue(r) }, 'detection on buckets in progress failed');

@@ -18,9 +18,7 @@ import { parseTimeInput } from './time/index.js';
 import { VigilError } from './errors.js';
 
 const program = new Command('vigil').description('Vigil: product analytics and metric monitoring').showHelpAfterError();
-program
-  .option('--data-dir <dir>', 'data directory (VIGIL_DATA_DIR)')
-  .option('--log-level <level>', 'log level (VIGIL_LOG_LEVEL)');
+program.option('--data-dir <dir>', 'data directory (VIGIL_DATA_DIR)').option('--log-level <level>', 'log level (VIGIL_LOG_LEVEL)');
 
 function config(extra: ConfigInput = {}): Config {
   const o = program.opts<{ dataDir?: string; logLevel?: string }>();
@@ -33,7 +31,8 @@ const quietLogger = async (c: Config) => (await import('pino')).pino({ level: c.
 // loaded on first use, so the metadata commands (projects, keys) start without them; the metadata
 // store (Kysely, SQLite, PostgreSQL) is loaded on first use too, so `vigil detect` loads only the detector.
 const metaStore = () => import('./storage/meta/db.js');
-const createAppContext = async (c: Config, log: FastifyBaseLogger): Promise<AppContext> => (await import('./app-context.js')).createAppContext(c, log);
+const createAppContext = async (c: Config, log: FastifyBaseLogger): Promise<AppContext> =>
+  (await import('./app-context.js')).createAppContext(c, log);
 const progressBar = async (format: string) => {
   const { default: cliProgress } = await import('cli-progress');
   return new cliProgress.SingleBar({ format }, cliProgress.Presets.shades_classic);
@@ -53,11 +52,18 @@ async function withMeta<T>(fn: (m: { projects: ProjectService; keys: ApiKeyServi
 }
 
 /** Account commands touch only metadata, so they may run while a server is running. */
-async function withAccounts<T>(fn: (a: { users: UserService; memberships: MembershipService; projects: ProjectService; audit: AuditLog }) => Promise<T>): Promise<T> {
+async function withAccounts<T>(
+  fn: (a: { users: UserService; memberships: MembershipService; projects: ProjectService; audit: AuditLog }) => Promise<T>,
+): Promise<T> {
   const c = config();
   const meta = await (await metaStore()).openMetaStore(metaTarget(c));
   try {
-    return await fn({ users: new UserService(meta.db, c.passwordScryptLogN), memberships: new MembershipService(meta.db), projects: new ProjectService(meta.db), audit: new AuditLog(meta.db) });
+    return await fn({
+      users: new UserService(meta.db, c.passwordScryptLogN),
+      memberships: new MembershipService(meta.db),
+      projects: new ProjectService(meta.db),
+      audit: new AuditLog(meta.db),
+    });
   } finally {
     await meta.close();
   }
@@ -92,7 +98,10 @@ async function withApp<T>(fn: (ctx: AppContext) => Promise<T>, opts: { viaApi?: 
 function parseNumber(value: string, name: string, rule: { integer?: boolean; min: number }): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n < rule.min || (rule.integer && !Number.isInteger(n))) {
-    throw new VigilError('VIGIL_ERR_BAD_REQUEST', `--${name} "${value}" must be ${rule.integer ? 'an integer' : 'a number'} of at least ${rule.min}`);
+    throw new VigilError(
+      'VIGIL_ERR_BAD_REQUEST',
+      `--${name} "${value}" must be ${rule.integer ? 'an integer' : 'a number'} of at least ${rule.min}`,
+    );
   }
   return n;
 }
@@ -102,7 +111,10 @@ function readableFile(file: string): number {
   try {
     return fs.statSync(file).size;
   } catch (err) {
-    throw new VigilError('VIGIL_ERR_BAD_REQUEST', `cannot read "${file}": ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    throw new VigilError(
+      'VIGIL_ERR_BAD_REQUEST',
+      `cannot read "${file}": ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+    );
   }
 }
 
@@ -111,7 +123,8 @@ const LATEST_TIME_MS = 8.64e15;
 
 function parseWhen(value: string, name: string): number {
   const ms = parseTimeInput(value, Date.now());
-  if (ms === null) throw new VigilError('VIGIL_ERR_BAD_REQUEST', `--${name} "${value}" is not a time (ISO 8601, epoch ms, or relative such as -7d)`);
+  if (ms === null)
+    throw new VigilError('VIGIL_ERR_BAD_REQUEST', `--${name} "${value}" is not a time (ISO 8601, epoch ms, or relative such as -7d)`);
   return ms;
 }
 
@@ -120,7 +133,10 @@ program
   .description('run the server: every role, or those --role lists')
   .option('--port <port>', 'HTTP port (VIGIL_PORT)')
   .option('--host <host>', 'listen address (VIGIL_HOST)')
-  .option('--role <roles>', 'comma-separated: api (HTTP API and web app), ingest (/v1), worker (jobs), scheduler (due checks, once per tick across processes); default all (VIGIL_ROLE)')
+  .option(
+    '--role <roles>',
+    'comma-separated: api (HTTP API and web app), ingest (/v1), worker (jobs), scheduler (due checks, once per tick across processes); default all (VIGIL_ROLE)',
+  )
   .action(async (o: { port?: string; host?: string; role?: string }) => {
     const c = config({ port: o.port, host: o.host });
     const [{ serve, defaultRoles }, { parseRoles }] = await Promise.all([import('./serve.js'), import('./ops/roles.js')]);
@@ -130,13 +146,20 @@ program
 program
   .command('migrate')
   .description('create or upgrade the stores, then exit')
-  .option('--events-ddl', 'print the ClickHouse DDL for VIGIL_EVENTS_URL (ON CLUSTER, replicated and distributed tables when VIGIL_EVENTS_CLUSTER is set) and exit, to run with clickhouse-client')
+  .option(
+    '--events-ddl',
+    'print the ClickHouse DDL for VIGIL_EVENTS_URL (ON CLUSTER, replicated and distributed tables when VIGIL_EVENTS_CLUSTER is set) and exit, to run with clickhouse-client',
+  )
   .action(async (o: { eventsDdl?: boolean }) => {
     const c = config();
     if (o.eventsDdl) {
       if (!c.clickhouseUrl) throw new Error('--events-ddl needs VIGIL_EVENTS_URL=clickhouse://host:8123/db');
       const { clickhouseDdl } = await import('./storage/events/clickhouse.js');
-      console.log(clickhouseDdl(c).map((statement) => `${statement.trim()};`).join('\n\n'));
+      console.log(
+        clickhouseDdl(c)
+          .map((statement) => `${statement.trim()};`)
+          .join('\n\n'),
+      );
       return;
     }
     // the metadata store first, on its own, so a scaled set-up can migrate it before any process starts
@@ -185,7 +208,12 @@ keys
   .action(async (o: { project: string; scopes: string; name: string; expires?: string }) => {
     const { key, secret } = await withMeta(async ({ projects, keys }) => {
       const project = await projects.getBySlug(o.project);
-      return keys.create({ projectId: project.id, name: o.name, scopes: parseScopes(o.scopes), expiresAt: o.expires ? parseWhen(o.expires, 'expires') : null });
+      return keys.create({
+        projectId: project.id,
+        name: o.name,
+        scopes: parseScopes(o.scopes),
+        expiresAt: o.expires ? parseWhen(o.expires, 'expires') : null,
+      });
     });
     console.log(`created key ${key.prefix}… (id ${key.id}) with scopes ${key.scopes.join(',')}`);
     console.log(`secret (shown once): ${secret}`);
@@ -196,14 +224,23 @@ keys
   .action(async (o: { project?: string }) => {
     const list = await withMeta(async ({ projects, keys }) => keys.list(o.project ? (await projects.getBySlug(o.project)).id : undefined));
     const iso = (ms: number | null) => (ms === null ? '' : new Date(ms).toISOString());
-    console.table(list.map((k) => ({ id: k.id, prefix: k.prefix, name: k.name, project: k.projectId, scopes: k.scopes.join(','), expires: iso(k.expiresAt), revoked: iso(k.revokedAt), lastUsed: iso(k.lastUsedAt) })));
+    console.table(
+      list.map((k) => ({
+        id: k.id,
+        prefix: k.prefix,
+        name: k.name,
+        project: k.projectId,
+        scopes: k.scopes.join(','),
+        expires: iso(k.expiresAt),
+        revoked: iso(k.revokedAt),
+        lastUsed: iso(k.lastUsedAt),
+      })),
+    );
   });
-keys
-  .command('revoke <idOrPrefix>')
-  .action(async (idOrPrefix: string) => {
-    const key = await withMeta(({ keys }) => keys.revoke(idOrPrefix));
-    console.log(`revoked key ${key.prefix}… (id ${key.id})`);
-  });
+keys.command('revoke <idOrPrefix>').action(async (idOrPrefix: string) => {
+  const key = await withMeta(({ keys }) => keys.revoke(idOrPrefix));
+  console.log(`revoked key ${key.prefix}… (id ${key.id})`);
+});
 
 program
   .command('demo')
@@ -225,8 +262,11 @@ program
       }),
     );
     bar.stop();
-    console.log(`project ${result.project.slug}: ${result.events} events, ${result.measurements} measurements, metrics: ${result.metrics.join(', ')}`);
-    for (const i of result.incidents) console.log(`  incident "${i.name}" ${new Date(i.startMs).toISOString()} – ${new Date(i.endMs).toISOString()}: ${i.description}`);
+    console.log(
+      `project ${result.project.slug}: ${result.events} events, ${result.measurements} measurements, metrics: ${result.metrics.join(', ')}`,
+    );
+    for (const i of result.incidents)
+      console.log(`  incident "${i.name}" ${new Date(i.startMs).toISOString()} – ${new Date(i.endMs).toISOString()}: ${i.description}`);
     console.log(`write key: ${result.writeKey}`);
     console.log(`read key:  ${result.readKey}`);
   });
@@ -240,19 +280,32 @@ users
   .option('--password-stdin', 'read the password from standard input (else VIGIL_OWNER_PASSWORD)')
   .action(async (o: { email: string; name: string; passwordStdin?: boolean }) => {
     const password = o.passwordStdin ? (await readStdin()).replace(/\r?\n$/, '') : process.env.VIGIL_OWNER_PASSWORD;
-    if (!password) throw new VigilError('VIGIL_ERR_BAD_REQUEST', 'give the password on standard input with --password-stdin, or in VIGIL_OWNER_PASSWORD');
+    if (!password)
+      throw new VigilError(
+        'VIGIL_ERR_BAD_REQUEST',
+        'give the password on standard input with --password-stdin, or in VIGIL_OWNER_PASSWORD',
+      );
     const owner = await withAccounts(async ({ users, memberships, projects, audit }) => {
-      if ((await users.count()) > 0) throw new VigilError('VIGIL_ERR_CONFLICT', 'this instance already has users; an owner invites the others');
+      if ((await users.count()) > 0)
+        throw new VigilError('VIGIL_ERR_CONFLICT', 'this instance already has users; an owner invites the others');
       const user = await users.create({ email: o.email, name: o.name, password, isAdmin: true });
       for (const p of await projects.list()) await memberships.grant(p.id, user.id, 'owner');
-      await audit.record(null, { projectId: null, action: 'user.create_owner', target: { type: 'user', id: user.id }, after: { email: user.email }, actor: { type: 'cli', id: null, label: 'vigil users create-owner' } });
+      await audit.record(null, {
+        projectId: null,
+        action: 'user.create_owner',
+        target: { type: 'user', id: user.id },
+        after: { email: user.email },
+        actor: { type: 'cli', id: null, label: 'vigil users create-owner' },
+      });
       return user;
     });
     console.log(`created owner ${owner.email} (id ${owner.id}); sign in at the web app or POST /api/auth/sign-in`);
   });
 users
   .command('reset-password <email>')
-  .description('print a single-use link (valid an hour) to choose a new password, for instances without e-mail; or set it with --password-stdin. Either way the account\'s sessions end once it changes')
+  .description(
+    "print a single-use link (valid an hour) to choose a new password, for instances without e-mail; or set it with --password-stdin. Either way the account's sessions end once it changes",
+  )
   .option('--password-stdin', 'read the new password from standard input and set it now')
   .action(async (email: string, o: { passwordStdin?: boolean }) => {
     const password = o.passwordStdin ? (await readStdin()).replace(/\r?\n$/, '') : undefined;
@@ -276,11 +329,18 @@ program
   .action(async (o: { input: string; interval?: string; sensitivity: string; valueKind?: string; output?: string }) => {
     const { detectCsv, CsvInputError } = await import('./detect/csv.js');
     readableFile(o.input);
-    const sensitivity = ['low', 'medium', 'high'].includes(o.sensitivity) ? (o.sensitivity as 'low' | 'medium' | 'high') : { z: parseNumber(o.sensitivity, 'sensitivity', { min: 0.1 }) };
-    if (o.valueKind !== undefined && o.valueKind !== 'count' && o.valueKind !== 'fraction') throw new VigilError('VIGIL_ERR_BAD_REQUEST', '--value-kind must be count or fraction');
+    const sensitivity = ['low', 'medium', 'high'].includes(o.sensitivity)
+      ? (o.sensitivity as 'low' | 'medium' | 'high')
+      : { z: parseNumber(o.sensitivity, 'sensitivity', { min: 0.1 }) };
+    if (o.valueKind !== undefined && o.valueKind !== 'count' && o.valueKind !== 'fraction')
+      throw new VigilError('VIGIL_ERR_BAD_REQUEST', '--value-kind must be count or fraction');
     let result;
     try {
-      result = detectCsv(fs.readFileSync(o.input, 'utf8'), { interval: o.interval, sensitivity, valueKind: o.valueKind as 'count' | 'fraction' | undefined });
+      result = detectCsv(fs.readFileSync(o.input, 'utf8'), {
+        interval: o.interval,
+        sensitivity,
+        valueKind: o.valueKind as 'count' | 'fraction' | undefined,
+      });
     } catch (err) {
       if (err instanceof CsvInputError) throw new VigilError('VIGIL_ERR_BAD_REQUEST', `${o.input}: ${err.message}`);
       throw err;
@@ -294,17 +354,29 @@ const metrics = program.command('metrics').description('the metrics catalog (the
 metrics
   .command('list')
   .requiredOption('--project <slug>')
-  .option('--url <url>', 'list through a running server\'s API (VIGIL_URL), with --key')
+  .option('--url <url>', "list through a running server's API (VIGIL_URL), with --key")
   .option('--key <key>', 'an API key of the project with the read scope (VIGIL_API_KEY)')
   .action(async (o: { project: string; url?: string; key?: string }) => {
     const api = serverApi(o);
     type Summary = Awaited<ReturnType<AppContext['catalog']['list']>>[number];
-    const list = api ? await metricsFromServer<Summary>(api, o.project) : await withApp(async (ctx) => ctx.catalog.list(await ctx.projects.getBySlug(o.project)), { viaApi: true });
-    console.table(list.map((m) => ({ id: m.id, name: m.name, kind: m.kind, interval: m.interval, status: m.status, latest: m.latest?.value ?? null, collectedUntil: m.collectedUntil })));
+    const list = api
+      ? await metricsFromServer<Summary>(api, o.project)
+      : await withApp(async (ctx) => ctx.catalog.list(await ctx.projects.getBySlug(o.project)), { viaApi: true });
+    console.table(
+      list.map((m) => ({
+        id: m.id,
+        name: m.name,
+        kind: m.kind,
+        interval: m.interval,
+        status: m.status,
+        latest: m.latest?.value ?? null,
+        collectedUntil: m.collectedUntil,
+      })),
+    );
   });
 metrics
   .command('backfill <name>')
-  .description('compute a metric\'s values over a past window, in chunks')
+  .description("compute a metric's values over a past window, in chunks")
   .requiredOption('--project <slug>')
   .option('--from <when>', 'start (inclusive): ISO 8601, a date, or relative such as -90d', '-30d')
   .option('--to <when>', 'end (exclusive); default: the start of the current bucket')
@@ -321,7 +393,9 @@ metrics
       });
     });
     bar.stop();
-    console.log(`${name}: ${result.buckets} buckets computed from ${new Date(result.fromMs).toISOString()} to ${new Date(result.toMs).toISOString()}${result.stopped ? ' (stopped: the definition changed meanwhile)' : ''}`);
+    console.log(
+      `${name}: ${result.buckets} buckets computed from ${new Date(result.fromMs).toISOString()} to ${new Date(result.toMs).toISOString()}${result.stopped ? ' (stopped: the definition changed meanwhile)' : ''}`,
+    );
   });
 
 program
@@ -332,22 +406,26 @@ program
     const size = readableFile(file);
     const bar = await progressBar('import [{bar}] {percentage}% | {value}/{total} bytes');
     bar.start(size, 0);
-    const summary = await withApp(async (ctx) => importNdjson(ctx, (await ctx.projects.getBySlug(o.project)).id, file, (bytes) => bar.update(bytes)));
+    const summary = await withApp(async (ctx) =>
+      importNdjson(ctx, (await ctx.projects.getBySlug(o.project)).id, file, (bytes) => bar.update(bytes)),
+    );
     bar.update(size);
     bar.stop();
-    console.log(`${summary.lines} lines: ${summary.accepted} accepted, ${summary.duplicates} duplicates skipped, ${summary.rejected.length} rejected`);
+    console.log(
+      `${summary.lines} lines: ${summary.accepted} accepted, ${summary.duplicates} duplicates skipped, ${summary.rejected.length} rejected`,
+    );
     for (const r of summary.rejected.slice(0, 20)) console.log(`  line ${r.line}${r.field ? ` (${r.field})` : ''}: ${r.message}`);
     if (summary.rejected.length > 20) console.log(`  … and ${summary.rejected.length - 20} more`);
   });
 
 program
   .command('export')
-  .description('write a project\'s events as Segment-format NDJSON (the server must be stopped, or --url given)')
+  .description("write a project's events as Segment-format NDJSON (the server must be stopped, or --url given)")
   .requiredOption('--project <slug>')
   .option('--from <when>', 'start (inclusive)', '1970-01-01')
   .option('--to <when>', 'end (exclusive); default: no end, so events with a clock-skewed future time are kept')
   .option('--out <file>', 'output file (default: standard output)')
-  .option('--url <url>', 'export through a running server\'s API (VIGIL_URL), with --key; the output is the same')
+  .option('--url <url>', "export through a running server's API (VIGIL_URL), with --key; the output is the same")
   .option('--key <key>', 'an API key of the project with the read scope (VIGIL_API_KEY)')
   .action(async (o: { project: string; from: string; to?: string; out?: string; url?: string; key?: string }) => {
     const fromMs = parseWhen(o.from, 'from');
@@ -364,15 +442,23 @@ program
         throw new VigilError('VIGIL_ERR_BAD_REQUEST', `cannot write "${o.out}": ${(err as Error).message}`);
       }
       const out = fs.createWriteStream(o.out, { fd });
-      return { out, finish: () => new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve()))) };
+      return {
+        out,
+        finish: () => new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve()))),
+      };
     };
-    const count = api ? await exportFromServer(api, o.project, { fromMs, toMs }, open) : await withApp(async (ctx) => {
-      const projectId = (await ctx.projects.getBySlug(o.project)).id;
-      const { out, finish } = open();
-      const written = await exportNdjson(ctx, { projectId, fromMs, toMs: toMs ?? LATEST_TIME_MS }, out);
-      await finish();
-      return written;
-    }, { viaApi: true });
+    const count = api
+      ? await exportFromServer(api, o.project, { fromMs, toMs }, open)
+      : await withApp(
+          async (ctx) => {
+            const projectId = (await ctx.projects.getBySlug(o.project)).id;
+            const { out, finish } = open();
+            const written = await exportNdjson(ctx, { projectId, fromMs, toMs: toMs ?? LATEST_TIME_MS }, out);
+            await finish();
+            return written;
+          },
+          { viaApi: true },
+        );
     console.error(`exported ${count} events`);
   });
 
@@ -391,13 +477,16 @@ wal
   });
 wal
   .command('replay [file]')
-  .description('load quarantined lines into the event store again (all files, or the one named); lines still refused stay (the server must be stopped)')
+  .description(
+    'load quarantined lines into the event store again (all files, or the one named); lines still refused stay (the server must be stopped)',
+  )
   .option('--clean', 'first replace lone surrogates by U+FFFD and event times no store can hold by the time received')
   .action(async (file: string | undefined, o: { clean?: boolean }) => {
     const quarantine = new WalQuarantine(quarantineDir(config().walDir));
     const segments = quarantine.list().map((f) => f.segment);
     const wanted = file === undefined ? segments : segments.filter((s) => s === file || file.endsWith(`${s}.ndjson`));
-    if (file !== undefined && !wanted.length) throw new VigilError('VIGIL_ERR_BAD_REQUEST', `"${file}" is not a quarantined file (see \`vigil wal list\`)`);
+    if (file !== undefined && !wanted.length)
+      throw new VigilError('VIGIL_ERR_BAD_REQUEST', `"${file}" is not a quarantined file (see \`vigil wal list\`)`);
     await withApp(async (ctx) => {
       for (const segment of wanted) {
         const { loaded, left } = await quarantine.replay(ctx.events, segment, { clean: o.clean });

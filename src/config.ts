@@ -19,37 +19,81 @@ const schema = z.object({
   databaseUrl: z.string().optional(),
   eventsUrl: z.string().optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  demo: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  demo: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
   demoSeed: integer(0, 4_294_967_295).default(42),
-  trustProxy: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  trustProxy: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
   ingestFlushMs: integer(10, 60_000).default(1000),
   ingestSegmentBytes: integer(64 * 1024).default(256 * 1024 * 1024),
   dedupWindowHours: integer(1, 24 * 90).default(24 * 7),
-  duckdbMemoryLimit: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'a size such as 2GB').optional(),
+  duckdbMemoryLimit: z
+    .string()
+    .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'a size such as 2GB')
+    .optional(),
   duckdbThreads: integer(1, 256).optional(),
   queryTimeoutMs: integer(100).default(30_000),
-  worker: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  worker: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
   schedulerTickMs: integer(100, 3_600_000).default(10_000),
   metricsLookbackBuckets: integer(0, 100).default(2),
   metricsBackfillDays: integer(1, 3650).default(30),
   metricSqlTimeoutMs: integer(100, 600_000).default(10_000),
   metricSqlMaxRows: integer(1, 10_000_000).default(100_000),
   secretKey: z.string().default(DEV_SECRET_KEY),
-  secureCookies: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
-  corsOrigins: z.string().default('').transform((v) => v.split(',').map((o) => o.trim()).filter(Boolean)),
-  openRegistration: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  secureCookies: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
+  corsOrigins: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    ),
+  openRegistration: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
   sessionDays: integer(1, 365).default(7),
   invitationDays: integer(1, 90).default(7),
   signinRateLimit: integer(1).default(20),
   ingestRateLimit: integer(1).default(6000),
   keyFailureRateLimit: integer(1).default(30),
   publicUrl: z.string().url('an absolute URL such as https://vigil.example.com').optional(),
-  smtpUrl: z.string().regex(/^smtps?:\/\/[^/]+/, 'an SMTP URL such as smtp://user:password@mail.example.com:587 or smtps://…:465').optional(),
-  mailFrom: z.string().regex(/^(?:[^<>\r\n]*<[^\s@<>]+@[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+)$/, 'an address such as vigil@example.com or "Vigil <vigil@example.com>"').optional(),
+  smtpUrl: z
+    .string()
+    .regex(/^smtps?:\/\/[^/]+/, 'an SMTP URL such as smtp://user:password@mail.example.com:587 or smtps://…:465')
+    .optional(),
+  mailFrom: z
+    .string()
+    .regex(
+      /^(?:[^<>\r\n]*<[^\s@<>]+@[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+)$/,
+      'an address such as vigil@example.com or "Vigil <vigil@example.com>"',
+    )
+    .optional(),
   passwordScryptLogN: integer(10, 20).default(16),
-  alertsAllowPrivateUrls: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
-  alertsAllowHttp: z.enum(['true', 'false']).optional().transform((v) => (v === undefined ? undefined : v === 'true')),
-  eventsCluster: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a ClickHouse cluster name (letters, digits, _)').optional(),
+  alertsAllowPrivateUrls: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
+  alertsAllowHttp: z
+    .enum(['true', 'false'])
+    .optional()
+    .transform((v) => (v === undefined ? undefined : v === 'true')),
+  eventsCluster: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a ClickHouse cluster name (letters, digits, _)')
+    .optional(),
 });
 
 export type Config = Omit<z.infer<typeof schema>, 'alertsAllowHttp'> & {
@@ -121,18 +165,30 @@ const MIN_SECRET_KEY_LENGTH = 32;
 function productionProblems(c: z.infer<typeof schema>, secretUnset: boolean): string[] {
   const problems: string[] = [];
   const key = c.secretKey.trim();
-  if (secretUnset || key === '') problems.push(`${ENV_NAMES.secretKey} is not set: set it to a random string of at least ${MIN_SECRET_KEY_LENGTH} characters (e.g. \`openssl rand -hex 32\`)`);
-  else if (c.secretKey === DEV_SECRET_KEY) problems.push(`${ENV_NAMES.secretKey} is the development default: set it to a random string of at least ${MIN_SECRET_KEY_LENGTH} characters`);
-  else if (key.length < MIN_SECRET_KEY_LENGTH) problems.push(`${ENV_NAMES.secretKey} is too short (${key.length} characters): use at least ${MIN_SECRET_KEY_LENGTH}`);
-  if (!c.secureCookies) problems.push(`${ENV_NAMES.secureCookies} is not true: session cookies would also be sent over plain HTTP; serve Vigil over HTTPS and set it to true`);
-  if (c.corsOrigins.includes('*')) problems.push(`${ENV_NAMES.corsOrigins} contains "*": list the exact origins allowed to call the API with credentials`);
+  if (secretUnset || key === '')
+    problems.push(
+      `${ENV_NAMES.secretKey} is not set: set it to a random string of at least ${MIN_SECRET_KEY_LENGTH} characters (e.g. \`openssl rand -hex 32\`)`,
+    );
+  else if (c.secretKey === DEV_SECRET_KEY)
+    problems.push(
+      `${ENV_NAMES.secretKey} is the development default: set it to a random string of at least ${MIN_SECRET_KEY_LENGTH} characters`,
+    );
+  else if (key.length < MIN_SECRET_KEY_LENGTH)
+    problems.push(`${ENV_NAMES.secretKey} is too short (${key.length} characters): use at least ${MIN_SECRET_KEY_LENGTH}`);
+  if (!c.secureCookies)
+    problems.push(
+      `${ENV_NAMES.secureCookies} is not true: session cookies would also be sent over plain HTTP; serve Vigil over HTTPS and set it to true`,
+    );
+  if (c.corsOrigins.includes('*'))
+    problems.push(`${ENV_NAMES.corsOrigins} contains "*": list the exact origins allowed to call the API with credentials`);
   return problems;
 }
 
 /** Builds the config from the environment, with `overrides` (CLI flags) taking precedence. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: ConfigInput = {}): Config {
   const raw: Record<string, unknown> = {};
-  const shown = (key: string) => (SECRET_SETTINGS.has(key) ? '"***"' : JSON.stringify(typeof raw[key] === 'string' ? withoutPassword(raw[key] as string) : raw[key]));
+  const shown = (key: string) =>
+    SECRET_SETTINGS.has(key) ? '"***"' : JSON.stringify(typeof raw[key] === 'string' ? withoutPassword(raw[key] as string) : raw[key]);
   for (const [key, envName] of Object.entries(ENV_NAMES)) {
     const value = overrides[key as keyof ConfigInput] ?? env[envName];
     if (value !== undefined && value !== '') raw[key] = value;
@@ -155,7 +211,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
   for (const [key, url, file, server] of stores) {
     if (url === undefined || server.test(url) || (url.startsWith(`${file}:`) && fileIn(url) !== '')) continue;
     const example = key === 'databaseUrl' ? 'postgres://user@host:5432/vigil' : 'clickhouse://host:8123/vigil';
-    throw new ConfigError(`invalid configuration:\n  ${ENV_NAMES[key]}=${shown(key)}: expected ${file}:<file> (embedded) or ${example} (scaled)`);
+    throw new ConfigError(
+      `invalid configuration:\n  ${ENV_NAMES[key]}=${shown(key)}: expected ${file}:<file> (embedded) or ${example} (scaled)`,
+    );
   }
   const postgresUrl = c.databaseUrl !== undefined && /^postgres/.test(c.databaseUrl) ? c.databaseUrl : undefined;
   const clickhouseUrl = c.eventsUrl !== undefined && /^clickhouse/.test(c.eventsUrl) ? c.eventsUrl : undefined;
@@ -168,7 +226,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
   // alerts go out over https only in production, unless told otherwise
   const alertsAllowHttp = c.alertsAllowHttp ?? env.NODE_ENV !== 'production';
   return {
-    ...c, alertsAllowHttp, dataDir, postgresUrl, clickhouseUrl,
-    metaFile: fileOf(postgresUrl ? undefined : c.databaseUrl, 'meta.sqlite'), eventsFile: fileOf(clickhouseUrl ? undefined : c.eventsUrl, 'events.duckdb'), walDir: path.join(dataDir, 'wal'),
+    ...c,
+    alertsAllowHttp,
+    dataDir,
+    postgresUrl,
+    clickhouseUrl,
+    metaFile: fileOf(postgresUrl ? undefined : c.databaseUrl, 'meta.sqlite'),
+    eventsFile: fileOf(clickhouseUrl ? undefined : c.eventsUrl, 'events.duckdb'),
+    walDir: path.join(dataDir, 'wal'),
   };
 }

@@ -26,7 +26,11 @@ export type ErrorCode = keyof typeof ERRORS;
 
 export class VigilError extends Error {
   readonly status: number;
-  constructor(readonly code: ErrorCode, message: string, readonly details?: unknown) {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
     super(message);
     this.status = ERRORS[code];
   }

@@ -9,6 +9,8 @@ export const MAX_ROW_ID = 2_147_483_647;
 /** A row id in a path or query (every numeric parameter is bounded: see test/integration/bounded-numbers.test.ts). */
 export const RowId = (options: { description?: string } = {}) => Type.Integer({ minimum: 1, maximum: MAX_ROW_ID, ...options });
 export const WindowQuery = {
-  from: Type.Optional(Type.String({ description: 'start (inclusive): ISO 8601, epoch ms, or relative such as -7d; default 7 days before `to`' })),
+  from: Type.Optional(
+    Type.String({ description: 'start (inclusive): ISO 8601, epoch ms, or relative such as -7d; default 7 days before `to`' }),
+  ),
   to: Type.Optional(Type.String({ description: 'end (exclusive); default now' })),
 };

@@ -40,7 +40,9 @@ export async function serve(c: Config, opts: { roles?: readonly Role[] } = {}): 
     log.info({ project: demo.project.slug, events: demo.events, writeKey: demo.writeKey, readKey: demo.readKey }, 'demo project ready');
   }
   const app = await buildServer(ctx, { roles });
-  const scheduler = roles.includes('scheduler') ? new ClusterScheduler({ db: ctx.meta.db, tickMs: c.schedulerTickMs, run: () => ctx.runSchedulerTick(), log }) : undefined;
+  const scheduler = roles.includes('scheduler')
+    ? new ClusterScheduler({ db: ctx.meta.db, tickMs: c.schedulerTickMs, run: () => ctx.runSchedulerTick(), log })
+    : undefined;
   const state: ProcessState = { roles, scheduler: scheduler && (() => scheduler.status()) };
   setProcessState(ctx, state);
   if (roles.includes('worker')) ctx.worker.start();

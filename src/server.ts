@@ -44,15 +44,21 @@ declare module 'fastify' {
 
 /** Fastify's own 4xx errors, mapped to the catalog so every error has the same shape. */
 function fromFastifyError(err: FastifyError, request: FastifyRequest): VigilError | null {
-  if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new VigilError('VIGIL_ERR_PAYLOAD_TOO_LARGE', 'the request body is larger than this endpoint accepts (32 KB for one event, 500 KB for a batch)');
+  if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+    return new VigilError(
+      'VIGIL_ERR_PAYLOAD_TOO_LARGE',
+      'the request body is larger than this endpoint accepts (32 KB for one event, 500 KB for a batch)',
+    );
   if (err.code === 'FST_ERR_VALIDATION') {
     const context = err.validationContext;
     const schema = context ? (request.routeOptions.schema as Record<string, unknown> | undefined)?.[context] : undefined;
     const { field, message } = validationMessage(err.validation ?? [], context, schema);
     return new VigilError('VIGIL_ERR_BAD_REQUEST', message, { field, validation: err.validation });
   }
-  if (err.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') return new VigilError('VIGIL_ERR_BAD_REQUEST', 'the body does not match its Content-Length');
-  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return new VigilError(err.statusCode === 415 ? 'VIGIL_ERR_UNSUPPORTED_MEDIA_TYPE' : 'VIGIL_ERR_BAD_REQUEST', err.message);
+  if (err.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH')
+    return new VigilError('VIGIL_ERR_BAD_REQUEST', 'the body does not match its Content-Length');
+  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500)
+    return new VigilError(err.statusCode === 415 ? 'VIGIL_ERR_UNSUPPORTED_MEDIA_TYPE' : 'VIGIL_ERR_BAD_REQUEST', err.message);
   return null;
 }
 
@@ -73,10 +79,18 @@ export async function buildServer(ctx: AppContext, opts: { roles?: readonly Role
       return reply.code(known.status).send({ error: { code: known.code, message: known.message, details: known.details ?? null } });
     }
     request.log.error({ err }, 'unexpected error');
-    return reply.code(500).send({ error: { code: 'VIGIL_ERR_INTERNAL', message: 'an unexpected error occurred; it has been logged', details: { requestId: request.id } } });
+    return reply.code(500).send({
+      error: {
+        code: 'VIGIL_ERR_INTERNAL',
+        message: 'an unexpected error occurred; it has been logged',
+        details: { requestId: request.id },
+      },
+    });
   });
   app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send({ error: { code: 'VIGIL_ERR_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}`, details: null } });
+    reply
+      .code(404)
+      .send({ error: { code: 'VIGIL_ERR_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}`, details: null } });
   });
 
   // first: a route of a role this process does not serve is not found, before authentication
@@ -94,12 +108,19 @@ export async function buildServer(ctx: AppContext, opts: { roles?: readonly Role
   app.addHook('onListen', async () => ctx.links.listeningOn(app.server.address()));
 
   app.addHook('onResponse', async (request, reply) => {
-    ctx.metrics.httpSeconds.observe({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    ctx.metrics.httpSeconds.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
   });
 
   await app.register(swagger, {
     openapi: {
-      info: { title: 'Vigil API', version: '0.1.0', description: 'Segment-compatible ingest, event queries, the metrics catalog and operations.' },
+      info: {
+        title: 'Vigil API',
+        version: '0.1.0',
+        description: 'Segment-compatible ingest, event queries, the metrics catalog and operations.',
+      },
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' }, writeKey: { type: 'http', scheme: 'basic' } } },
     },
   });

@@ -14,7 +14,7 @@ type Global = { vigil?: Client | Call[] };
 const w = window as unknown as Global;
 const script = document.currentScript as HTMLScriptElement | null;
 // the origin that served sdk.js is the default host
-const scriptHost = script && script.src ? new URL(script.src).origin : '';
+const scriptHost = script?.src ? new URL(script.src).origin : '';
 
 /** Web storage that may be missing or refuse (private modes, blocked cookies): then a per-page memory. */
 function storage(name: 'localStorage' | 'sessionStorage'): KeyValue {
@@ -38,7 +38,10 @@ function storage(name: 'localStorage' | 'sessionStorage'): KeyValue {
 }
 
 /** A random (version 4) UUID; crypto.randomUUID exists only on https pages, getRandomValues everywhere. */
-const uuid = () => '10000000-1000-4000-8000-100000000000'.replace(/[018]/g, (c) => (+c ^ (crypto.getRandomValues(new Uint8Array(1))[0] & (15 >> (+c / 4)))).toString(16));
+const uuid = () =>
+  '10000000-1000-4000-8000-100000000000'.replace(/[018]/g, (c) =>
+    (+c ^ (crypto.getRandomValues(new Uint8Array(1))[0] & (15 >> (+c / 4)))).toString(16),
+  );
 
 // the page a page view came from: document.referrer at first, then the previous route
 let referrer = document.referrer;
@@ -53,7 +56,11 @@ const client = createClient({
   local: storage('localStorage'),
   session: storage('sessionStorage'),
   // a string body is text/plain: a "simple" request, no preflight; no cookies go to another origin
-  post: (url, body) => fetch(url, { method: 'POST', body }).then((r) => r.status, () => 0),
+  post: (url, body) =>
+    fetch(url, { method: 'POST', body }).then(
+      (r) => r.status,
+      () => 0,
+    ),
   beacon(url, body) {
     try {
       return navigator.sendBeacon(url, body);
@@ -74,7 +81,7 @@ const client = createClient({
 
 /** A page view when the path changed (a new query string or hash alone is not a new page). */
 function routeChanged() {
-  if (location.pathname == lastPath) return;
+  if (location.pathname === lastPath) return;
   referrer = lastUrl;
   lastUrl = location.href;
   lastPath = location.pathname;
@@ -98,7 +105,7 @@ client.init = (writeKey, options) => {
 };
 
 addEventListener('pagehide', client.unload);
-document.addEventListener('visibilitychange', () => document.visibilityState == 'hidden' && client.unload());
+document.addEventListener('visibilitychange', () => document.visibilityState === 'hidden' && client.unload());
 
 const queued = w.vigil;
 // a second copy of the script leaves the first one in place
@@ -106,7 +113,7 @@ if (!queued || Array.isArray(queued)) {
   w.vigil = client;
   const calls = queued || [];
   // init first, whatever order the page called in
-  for (const [method, ...args] of calls.filter((c) => c[0] == 'init').concat(calls.filter((c) => c[0] != 'init'))) {
+  for (const [method, ...args] of calls.filter((c) => c[0] === 'init').concat(calls.filter((c) => c[0] !== 'init'))) {
     (client[method] as (...a: unknown[]) => void)(...args);
   }
 }

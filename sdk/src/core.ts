@@ -149,7 +149,13 @@ export function createClient(env: Env): Client {
       timestamp: new Date(now).toISOString(),
       anonymousId: anonymousId(),
       ...fields,
-      context: { library: { name: LIBRARY, version: env.version }, page, userAgent, locale, sessionId: touchSession(env.session, now, env.uuid) },
+      context: {
+        library: { name: LIBRARY, version: env.version },
+        page,
+        userAgent,
+        locale,
+        sessionId: touchSession(env.session, now, env.uuid),
+      },
     };
     const userId = env.local.get(KEY_USER_ID);
     if (userId) message.userId = userId;
@@ -191,11 +197,11 @@ export function createClient(env: Env): Client {
       if (event) enqueue('track', { event, properties });
     },
     page(name, properties) {
-      if (typeof name == 'object') [name, properties] = [undefined, name];
+      if (typeof name === 'object') [name, properties] = [undefined, name];
       enqueue('page', { name, properties: { ...env.context().page, ...properties } });
     },
     identify(userId, traits) {
-      if (typeof userId == 'object') [userId, traits] = [undefined, userId];
+      if (typeof userId === 'object') [userId, traits] = [undefined, userId];
       if (userId) env.local.set(KEY_USER_ID, String(userId));
       enqueue('identify', { traits: traits || {} });
     },

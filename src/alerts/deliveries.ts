@@ -80,11 +80,25 @@ const num = (v: number | string | null) => (v === null ? null : Number(v));
 
 function toDelivery(r: Selectable<AlertDeliveryTable>): Delivery {
   return {
-    id: Number(r.id), projectId: Number(r.project_id), ruleId: num(r.rule_id), destinationId: num(r.destination_id), incidentId: num(r.incident_id),
-    scopeKey: r.scope_key, event: r.event as AlertEvent, status: r.status as DeliveryStatus, idempotencyKey: r.idempotency_key,
-    message: JSON.parse(r.message) as AlertMessage, attempts: Number(r.attempts), nextAttemptAt: num(r.next_attempt_at), lastError: r.last_error,
-    responseStatus: num(r.response_status), responseBody: r.response_body, externalId: r.external_id,
-    createdAt: Number(r.created_at), updatedAt: Number(r.updated_at), sentAt: num(r.sent_at),
+    id: Number(r.id),
+    projectId: Number(r.project_id),
+    ruleId: num(r.rule_id),
+    destinationId: num(r.destination_id),
+    incidentId: num(r.incident_id),
+    scopeKey: r.scope_key,
+    event: r.event as AlertEvent,
+    status: r.status as DeliveryStatus,
+    idempotencyKey: r.idempotency_key,
+    message: JSON.parse(r.message) as AlertMessage,
+    attempts: Number(r.attempts),
+    nextAttemptAt: num(r.next_attempt_at),
+    lastError: r.last_error,
+    responseStatus: num(r.response_status),
+    responseBody: r.response_body,
+    externalId: r.external_id,
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+    sentAt: num(r.sent_at),
   };
 }
 
@@ -103,9 +117,18 @@ export class DeliveryStore {
     const row = await this.db
       .insertInto('alert_deliveries')
       .values({
-        project_id: d.projectId, rule_id: d.ruleId, destination_id: d.destinationId, incident_id: d.incidentId, scope_key: d.scopeKey === null ? null : boundedKey(d.scopeKey),
-        event: d.event, status: 'pending', idempotency_key: boundedKey(d.idempotencyKey), message: JSON.stringify(d.message), attempts: 0,
-        created_at: now, updated_at: now,
+        project_id: d.projectId,
+        rule_id: d.ruleId,
+        destination_id: d.destinationId,
+        incident_id: d.incidentId,
+        scope_key: d.scopeKey === null ? null : boundedKey(d.scopeKey),
+        event: d.event,
+        status: 'pending',
+        idempotency_key: boundedKey(d.idempotencyKey),
+        message: JSON.stringify(d.message),
+        attempts: 0,
+        created_at: now,
+        updated_at: now,
       })
       .onConflict((oc) => oc.column('idempotency_key').doNothing())
       .returning('id')
@@ -115,14 +138,22 @@ export class DeliveryStore {
 
   /** Pending deliveries whose attempt was due before `before` (oldest first): candidates for a lost job. */
   async overdue(before: number, limit: number): Promise<Delivery[]> {
-    const rows = await this.db.selectFrom('alert_deliveries').selectAll().where('status', '=', 'pending')
+    const rows = await this.db
+      .selectFrom('alert_deliveries')
+      .selectAll()
+      .where('status', '=', 'pending')
       .where((eb) => eb(eb.fn.coalesce('next_attempt_at', 'created_at'), '<', before))
-      .orderBy('id').limit(limit).execute();
+      .orderBy('id')
+      .limit(limit)
+      .execute();
     return rows.map(toDelivery);
   }
 
   async get(id: number, projectId?: number): Promise<Delivery | undefined> {
-    const row = await this.db.selectFrom('alert_deliveries').selectAll().where('id', '=', id)
+    const row = await this.db
+      .selectFrom('alert_deliveries')
+      .selectAll()
+      .where('id', '=', id)
       .$if(projectId !== undefined, (qb) => qb.where('project_id', '=', projectId ?? 0))
       .executeTakeFirst();
     return row ? toDelivery(row) : undefined;
@@ -130,7 +161,10 @@ export class DeliveryStore {
 
   /** Newest first. */
   async list(projectId: number, f: DeliveryFilter): Promise<Delivery[]> {
-    const rows = await this.db.selectFrom('alert_deliveries').selectAll().where('project_id', '=', projectId)
+    const rows = await this.db
+      .selectFrom('alert_deliveries')
+      .selectAll()
+      .where('project_id', '=', projectId)
       .$if(f.status !== undefined, (qb) => qb.where('status', '=', f.status ?? ''))
       .$if(f.ruleId !== undefined, (qb) => qb.where('rule_id', '=', f.ruleId ?? 0))
       .$if(f.destinationId !== undefined, (qb) => qb.where('destination_id', '=', f.destinationId ?? 0))
@@ -151,9 +185,13 @@ export class DeliveryStore {
 
   /** When a rule last got an alert about a scope through (opened, reopened or repeat): the cooldown's start. */
   async lastSentAt(ruleId: number, scopeKey: string): Promise<number | null> {
-    const row = await this.db.selectFrom('alert_deliveries')
+    const row = await this.db
+      .selectFrom('alert_deliveries')
       .select((eb) => eb.fn.max('sent_at').as('at'))
-      .where('rule_id', '=', ruleId).where('scope_key', '=', boundedKey(scopeKey)).where('status', '=', 'sent').where('event', 'in', ANNOUNCING_EVENTS)
+      .where('rule_id', '=', ruleId)
+      .where('scope_key', '=', boundedKey(scopeKey))
+      .where('status', '=', 'sent')
+      .where('event', 'in', ANNOUNCING_EVENTS)
       .executeTakeFirst();
     return row?.at === null || row?.at === undefined ? null : Number(row.at);
   }
@@ -161,8 +199,13 @@ export class DeliveryStore {
   /** A rule's opened/reopened/repeat deliveries about these incidents made since `since`, oldest first (repeat scheduling). */
   async recentOfRule(ruleId: number, incidentIds: number[], since: number): Promise<Delivery[]> {
     if (incidentIds.length === 0) return [];
-    const rows = await this.db.selectFrom('alert_deliveries').selectAll()
-      .where('rule_id', '=', ruleId).where('event', 'in', ANNOUNCING_EVENTS).where('incident_id', 'in', incidentIds).where('created_at', '>=', since)
+    const rows = await this.db
+      .selectFrom('alert_deliveries')
+      .selectAll()
+      .where('rule_id', '=', ruleId)
+      .where('event', 'in', ANNOUNCING_EVENTS)
+      .where('incident_id', 'in', incidentIds)
+      .where('created_at', '>=', since)
       .orderBy('id')
       .execute();
     return rows.map(toDelivery);
@@ -170,51 +213,80 @@ export class DeliveryStore {
 
   /** Pending repeats that have not been tried yet: an acknowledge or resolve withdraws them. */
   async withdrawRepeats(incidentId: number): Promise<number> {
-    const res = await this.db.deleteFrom('alert_deliveries')
-      .where('incident_id', '=', incidentId).where('event', '=', 'repeat').where('status', '=', 'pending').where('attempts', '=', 0)
+    const res = await this.db
+      .deleteFrom('alert_deliveries')
+      .where('incident_id', '=', incidentId)
+      .where('event', '=', 'repeat')
+      .where('status', '=', 'pending')
+      .where('attempts', '=', 0)
       .executeTakeFirst();
     return Number(res.numDeletedRows);
   }
 
   /** Takes attempt number attempts+1; false when the row is not pending at that count (another worker has it). */
   async beginAttempt(d: Pick<Delivery, 'id' | 'attempts'>, now: number): Promise<boolean> {
-    const res = await this.db.updateTable('alert_deliveries')
+    const res = await this.db
+      .updateTable('alert_deliveries')
       .set({ attempts: d.attempts + 1, next_attempt_at: null, updated_at: now })
-      .where('id', '=', d.id).where('status', '=', 'pending').where('attempts', '=', d.attempts)
+      .where('id', '=', d.id)
+      .where('status', '=', 'pending')
+      .where('attempts', '=', d.attempts)
       .executeTakeFirst();
     return res.numUpdatedRows > 0n;
   }
 
   async markSent(id: number, o: AttemptOutcome, now: number): Promise<boolean> {
-    const res = await this.db.updateTable('alert_deliveries')
-      .set({ status: 'sent', ...answer(o), external_id: o.externalId?.slice(0, MAX_KEY) ?? null, last_error: null, next_attempt_at: null, sent_at: now, updated_at: now })
-      .where('id', '=', id).where('status', '=', 'pending')
+    const res = await this.db
+      .updateTable('alert_deliveries')
+      .set({
+        status: 'sent',
+        ...answer(o),
+        external_id: o.externalId?.slice(0, MAX_KEY) ?? null,
+        last_error: null,
+        next_attempt_at: null,
+        sent_at: now,
+        updated_at: now,
+      })
+      .where('id', '=', id)
+      .where('status', '=', 'pending')
       .executeTakeFirst();
     return res.numUpdatedRows > 0n;
   }
 
   /** A failed attempt with another to come at `nextAt`. */
   async markRetry(id: number, o: AttemptOutcome, nextAt: number, now: number): Promise<boolean> {
-    const res = await this.db.updateTable('alert_deliveries')
+    const res = await this.db
+      .updateTable('alert_deliveries')
       .set({ ...answer(o), last_error: (o.error ?? 'failed').slice(0, MAX_ERROR), next_attempt_at: nextAt, updated_at: now })
-      .where('id', '=', id).where('status', '=', 'pending')
+      .where('id', '=', id)
+      .where('status', '=', 'pending')
       .executeTakeFirst();
     return res.numUpdatedRows > 0n;
   }
 
   async markFailed(id: number, o: AttemptOutcome, now: number): Promise<boolean> {
-    const res = await this.db.updateTable('alert_deliveries')
-      .set({ status: 'failed', ...answer(o), last_error: (o.error ?? 'failed').slice(0, MAX_ERROR), next_attempt_at: null, updated_at: now })
-      .where('id', '=', id).where('status', '=', 'pending')
+    const res = await this.db
+      .updateTable('alert_deliveries')
+      .set({
+        status: 'failed',
+        ...answer(o),
+        last_error: (o.error ?? 'failed').slice(0, MAX_ERROR),
+        next_attempt_at: null,
+        updated_at: now,
+      })
+      .where('id', '=', id)
+      .where('status', '=', 'pending')
       .executeTakeFirst();
     return res.numUpdatedRows > 0n;
   }
 
   /** failed → pending for a manual retry; false when the delivery is not failed. */
   async reopen(id: number, now: number): Promise<boolean> {
-    const res = await this.db.updateTable('alert_deliveries')
+    const res = await this.db
+      .updateTable('alert_deliveries')
       .set({ status: 'pending', next_attempt_at: now, updated_at: now })
-      .where('id', '=', id).where('status', '=', 'failed')
+      .where('id', '=', id)
+      .where('status', '=', 'failed')
       .executeTakeFirst();
     return res.numUpdatedRows > 0n;
   }

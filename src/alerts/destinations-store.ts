@@ -54,26 +54,38 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 type Row = Selectable<AlertDestinationTable>;
 
 /** The parts of a destination a request may set, checked field by field (400s name the field). */
-export function parseDestination(input: DestinationInput, base?: { name: string; kind: DestinationKind; config: Record<string, unknown>; secrets: Record<string, string> }) {
+export function parseDestination(
+  input: DestinationInput,
+  base?: { name: string; kind: DestinationKind; config: Record<string, unknown>; secrets: Record<string, string> },
+) {
   const name = input.name ?? base?.name;
-  if (typeof name !== 'string' || name.trim() === '' || name.length > MAX_NAME) throw badRequest(`name must be 1-${MAX_NAME} characters`, { field: 'name' });
-  if (base && input.kind !== undefined && input.kind !== base.kind) throw badRequest('kind cannot be changed: create another destination', { field: 'kind' });
+  if (typeof name !== 'string' || name.trim() === '' || name.length > MAX_NAME)
+    throw badRequest(`name must be 1-${MAX_NAME} characters`, { field: 'name' });
+  if (base && input.kind !== undefined && input.kind !== base.kind)
+    throw badRequest('kind cannot be changed: create another destination', { field: 'kind' });
   const kind = input.kind ?? base?.kind;
-  if (typeof kind !== 'string' || !(DESTINATION_KINDS as readonly string[]).includes(kind)) throw badRequest(`kind must be one of ${DESTINATION_KINDS.join(', ')}`, { field: 'kind' });
+  if (typeof kind !== 'string' || !(DESTINATION_KINDS as readonly string[]).includes(kind))
+    throw badRequest(`kind must be one of ${DESTINATION_KINDS.join(', ')}`, { field: 'kind' });
   const driver = driverFor(kind as DestinationKind);
   const config = input.config === undefined ? (base?.config ?? {}) : input.config;
   if (!isObject(config)) throw badRequest('config must be an object', { field: 'config' });
-  if (nestsDeeperThan(config, MAX_CONFIG_DEPTH)) throw badRequest(`config is nested too deeply (at most ${MAX_CONFIG_DEPTH} levels of objects and arrays)`, { field: 'config' });
-  if (JSON.stringify(config).length > MAX_CONFIG_CHARS) throw badRequest(`config is too large (at most ${MAX_CONFIG_CHARS} characters of JSON)`, { field: 'config' });
+  if (nestsDeeperThan(config, MAX_CONFIG_DEPTH))
+    throw badRequest(`config is nested too deeply (at most ${MAX_CONFIG_DEPTH} levels of objects and arrays)`, { field: 'config' });
+  if (JSON.stringify(config).length > MAX_CONFIG_CHARS)
+    throw badRequest(`config is too large (at most ${MAX_CONFIG_CHARS} characters of JSON)`, { field: 'config' });
   for (const k of Object.keys(config)) {
-    if (driver.secretFields.includes(k)) throw badRequest(`config.${k} is a secret: send it in secrets, where it is stored encrypted`, { field: `config.${k}` });
+    if (driver.secretFields.includes(k))
+      throw badRequest(`config.${k} is a secret: send it in secrets, where it is stored encrypted`, { field: `config.${k}` });
   }
   const secrets: Record<string, string> = { ...(base?.secrets ?? {}) };
   if (input.secrets !== undefined) {
     if (!isObject(input.secrets)) throw badRequest('secrets must be an object of strings', { field: 'secrets' });
     for (const [k, v] of Object.entries(input.secrets)) {
       if (!driver.secretFields.includes(k)) {
-        throw badRequest(`secrets.${k} is not a secret of a ${kind} destination${driver.secretFields.length ? ` (its secrets: ${driver.secretFields.join(', ')})` : ' (it has none)'}`, { field: `secrets.${k}` });
+        throw badRequest(
+          `secrets.${k} is not a secret of a ${kind} destination${driver.secretFields.length ? ` (its secrets: ${driver.secretFields.join(', ')})` : ' (it has none)'}`,
+          { field: `secrets.${k}` },
+        );
       }
       if (v === null || v === '') delete secrets[k];
       else if (typeof v !== 'string') throw badRequest(`secrets.${k} must be a string (or null to remove it)`, { field: `secrets.${k}` });
@@ -85,7 +97,11 @@ export function parseDestination(input: DestinationInput, base?: { name: string;
 }
 
 export class DestinationStore {
-  constructor(private db: MetaDb, private secretKey: string, private policy: UrlPolicy = { allowPrivate: false, allowHttp: false }) {}
+  constructor(
+    private db: MetaDb,
+    private secretKey: string,
+    private policy: UrlPolicy = { allowPrivate: false, allowHttp: false },
+  ) {}
 
   /** The settings parsed, then checked as the driver and the outbound guard see them (URLs, hosts). */
   async check(input: DestinationInput, base?: Parameters<typeof parseDestination>[1]) {
@@ -104,8 +120,15 @@ export class DestinationStore {
     }
     const { config, secretNames } = maskHeaders(JSON.parse(r.config) as Record<string, unknown>, names);
     return {
-      id: Number(r.id), projectId: Number(r.project_id), name: r.name, kind: r.kind as DestinationKind, config,
-      secrets: Object.fromEntries(secretNames.map((k) => [k, 'set' as const])), secretsReadable, createdAt: Number(r.created_at), updatedAt: Number(r.updated_at),
+      id: Number(r.id),
+      projectId: Number(r.project_id),
+      name: r.name,
+      kind: r.kind as DestinationKind,
+      config,
+      secrets: Object.fromEntries(secretNames.map((k) => [k, 'set' as const])),
+      secretsReadable,
+      createdAt: Number(r.created_at),
+      updatedAt: Number(r.updated_at),
     };
   }
 
@@ -120,7 +143,12 @@ export class DestinationStore {
   }
 
   private async row(projectId: number, id: number): Promise<Row | undefined> {
-    const r = await this.db.selectFrom('alert_destinations').selectAll().where('project_id', '=', projectId).where('id', '=', id).executeTakeFirst();
+    const r = await this.db
+      .selectFrom('alert_destinations')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .where('id', '=', id)
+      .executeTakeFirst();
     return r && this.sealPlainHeaders(r);
   }
 
@@ -163,21 +191,41 @@ export class DestinationStore {
   /** Kinds of the project's destinations among `ids`, by id (missing ids are absent). */
   async kinds(projectId: number, ids: number[]): Promise<Map<number, DestinationKind>> {
     if (ids.length === 0) return new Map();
-    const rows = await this.db.selectFrom('alert_destinations').select(['id', 'kind']).where('project_id', '=', projectId).where('id', 'in', ids).execute();
+    const rows = await this.db
+      .selectFrom('alert_destinations')
+      .select(['id', 'kind'])
+      .where('project_id', '=', projectId)
+      .where('id', 'in', ids)
+      .execute();
     return new Map(rows.map((r) => [Number(r.id), r.kind as DestinationKind]));
   }
 
   private async assertNameFree(projectId: number, name: string, except?: number) {
-    const other = await this.db.selectFrom('alert_destinations').select('id').where('project_id', '=', projectId).where('name', '=', name).executeTakeFirst();
-    if (other && Number(other.id) !== except) throw new VigilError('VIGIL_ERR_CONFLICT', `a destination named "${name}" already exists in this project`, { field: 'name' });
+    const other = await this.db
+      .selectFrom('alert_destinations')
+      .select('id')
+      .where('project_id', '=', projectId)
+      .where('name', '=', name)
+      .executeTakeFirst();
+    if (other && Number(other.id) !== except)
+      throw new VigilError('VIGIL_ERR_CONFLICT', `a destination named "${name}" already exists in this project`, { field: 'name' });
   }
 
   async create(projectId: number, input: DestinationInput, now: number): Promise<DestinationView> {
     const d = await this.check(input);
     await this.assertNameFree(projectId, d.name);
     const sealed = sealHeaders(d.config, d.secrets);
-    const row = await this.db.insertInto('alert_destinations')
-      .values({ project_id: projectId, name: d.name, kind: d.kind, config: JSON.stringify(sealed.config), secrets: encryptSecrets(sealed.secrets, this.secretKey), created_at: now, updated_at: now })
+    const row = await this.db
+      .insertInto('alert_destinations')
+      .values({
+        project_id: projectId,
+        name: d.name,
+        kind: d.kind,
+        config: JSON.stringify(sealed.config),
+        secrets: encryptSecrets(sealed.secrets, this.secretKey),
+        created_at: now,
+        updated_at: now,
+      })
       .returningAll()
       .executeTakeFirstOrThrow();
     return this.view(row);
@@ -185,18 +233,30 @@ export class DestinationStore {
 
   async update(projectId: number, id: number, input: DestinationInput, now: number): Promise<DestinationView> {
     const r = await this.rowOrThrow(projectId, id);
-    let current: { config: Record<string, unknown>; secrets: Record<string, string> } = { config: JSON.parse(r.config) as Record<string, unknown>, secrets: {} };
+    let current: { config: Record<string, unknown>; secrets: Record<string, string> } = {
+      config: JSON.parse(r.config) as Record<string, unknown>,
+      secrets: {},
+    };
     try {
       current = this.open(r);
     } catch (err) {
       // unreadable secrets (the key changed) must be entered again; a change that sends them all works
       if (input.secrets === undefined) throw badRequest(`${err instanceof Error ? err.message : String(err)}`, { field: 'secrets' });
     }
-    const d = await this.check({ ...input, config: unmaskHeaders(input.config, current.config) }, { name: r.name, kind: r.kind as DestinationKind, ...current });
+    const d = await this.check(
+      { ...input, config: unmaskHeaders(input.config, current.config) },
+      { name: r.name, kind: r.kind as DestinationKind, ...current },
+    );
     await this.assertNameFree(projectId, d.name, id);
     const sealed = sealHeaders(d.config, d.secrets);
-    const row = await this.db.updateTable('alert_destinations')
-      .set({ name: d.name, config: JSON.stringify(sealed.config), secrets: encryptSecrets(sealed.secrets, this.secretKey), updated_at: now })
+    const row = await this.db
+      .updateTable('alert_destinations')
+      .set({
+        name: d.name,
+        config: JSON.stringify(sealed.config),
+        secrets: encryptSecrets(sealed.secrets, this.secretKey),
+        updated_at: now,
+      })
       .where('id', '=', id)
       .returningAll()
       .executeTakeFirstOrThrow();

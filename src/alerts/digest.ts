@@ -32,7 +32,12 @@ export function duePeriod(rule: Pick<AlertRule, 'spec' | 'digestUntil' | 'create
  * The incidents a digest lists: opened in the period, matching the rule's filters, not muted, and
  * not history a backfill opened already over (resolved the moment it opened); oldest first.
  */
-export function digestEntries(spec: Pick<AlertRuleSpec, 'filters'>, candidates: DigestCandidate[], period: DigestPeriod, now: number): DigestCandidate[] {
+export function digestEntries(
+  spec: Pick<AlertRuleSpec, 'filters'>,
+  candidates: DigestCandidate[],
+  period: DigestPeriod,
+  now: number,
+): DigestCandidate[] {
   return candidates
     .filter((c) => c.incident.openedAt >= period.from && c.incident.openedAt < period.to)
     .filter((c) => !(c.incident.resolvedAt !== null && c.incident.resolvedAt <= c.incident.openedAt))

@@ -31,7 +31,9 @@ export function sealHeaders(config: Settings, secrets: Secrets): { config: Setti
 
 /** The form a driver sends from: config.headers with their values, the other secrets apart. */
 export function openHeaders(config: Settings, secrets: Secrets): { config: Settings; secrets: Secrets } {
-  const headers: Secrets = isObject(config.headers) ? Object.fromEntries(Object.entries(config.headers).map(([k, v]) => [k, String(v)])) : {};
+  const headers: Secrets = isObject(config.headers)
+    ? Object.fromEntries(Object.entries(config.headers).map(([k, v]) => [k, String(v)]))
+    : {};
   const others: Secrets = {};
   for (const [k, v] of Object.entries(secrets)) {
     if (k.startsWith(PREFIX)) headers[k.slice(PREFIX.length)] = v;
@@ -56,10 +58,15 @@ export function maskHeaders(config: Settings, secretNames: string[]): { config: 
 export function unmaskHeaders(input: unknown, stored: Settings): unknown {
   if (!isObject(input) || !isObject(input.headers)) return input;
   const known = isObject(stored.headers) ? stored.headers : {};
-  const headers = Object.fromEntries(Object.entries(input.headers).map(([name, value]) => {
-    if (value !== HEADER_MASK) return [name, value];
-    if (typeof known[name] !== 'string') throw badRequest(`config.headers.${name}: send its value (${HEADER_MASK} stands for a stored one, and none is stored)`, { field: `config.headers.${name}` });
-    return [name, known[name]];
-  }));
+  const headers = Object.fromEntries(
+    Object.entries(input.headers).map(([name, value]) => {
+      if (value !== HEADER_MASK) return [name, value];
+      if (typeof known[name] !== 'string')
+        throw badRequest(`config.headers.${name}: send its value (${HEADER_MASK} stands for a stored one, and none is stored)`, {
+          field: `config.headers.${name}`,
+        });
+      return [name, known[name]];
+    }),
+  );
   return { ...input, headers };
 }

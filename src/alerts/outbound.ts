@@ -48,7 +48,11 @@ export type OutboundErrorCode =
 
 /** A request that did not get an answer. `retryable`: a later attempt may succeed (timeouts, DNS, connection errors). */
 export class OutboundError extends Error {
-  constructor(readonly code: OutboundErrorCode, message: string, readonly retryable: boolean) {
+  constructor(
+    readonly code: OutboundErrorCode,
+    message: string,
+    readonly retryable: boolean,
+  ) {
     super(message);
     this.name = 'OutboundError';
   }
@@ -249,14 +253,20 @@ function parseUrl(raw: string): URL {
   } catch {
     throw new OutboundError('invalid_url', 'destination URL is not a valid absolute URL', false);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new OutboundError('invalid_url', `destination URL must use https (not ${url.protocol.slice(0, -1)})`, false);
-  if (url.username || url.password) throw new OutboundError('invalid_url', 'destination URL must not contain a user name or password', false);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new OutboundError('invalid_url', `destination URL must use https (not ${url.protocol.slice(0, -1)})`, false);
+  if (url.username || url.password)
+    throw new OutboundError('invalid_url', 'destination URL must not contain a user name or password', false);
   return url;
 }
 
 function checkScheme(url: URL, allowHttp: boolean): void {
   if (url.protocol === 'http:' && !allowHttp) {
-    throw new OutboundError('scheme_not_allowed', `destination URL must use https (plain http is refused; set ${ENV_NAMES.alertsAllowHttp}=true to allow it)`, false);
+    throw new OutboundError(
+      'scheme_not_allowed',
+      `destination URL must use https (plain http is refused; set ${ENV_NAMES.alertsAllowHttp}=true to allow it)`,
+      false,
+    );
   }
 }
 
@@ -299,7 +309,11 @@ function guardedLookup(policy: AddressPolicy, onRefused: (err: OutboundError) =>
         const wanted = options.family === 4 || options.family === 6 ? addresses.filter((a) => a.family === options.family) : addresses;
         if (wanted.length === 0) {
           callback(Object.assign(new Error(`no IPv${options.family} address for ${hostname}`), { code: 'ENOTFOUND' }), '', 0);
-        } else if (options.all) callback(null, wanted.map((a) => ({ address: a.address, family: a.family })));
+        } else if (options.all)
+          callback(
+            null,
+            wanted.map((a) => ({ address: a.address, family: a.family })),
+          );
         else callback(null, wanted[0].address, wanted[0].family);
       },
       (err: OutboundError) => {
@@ -347,11 +361,14 @@ export function createOutboundHttp(opts: OutboundOptions): OutboundHttp {
         agent: false,
         lookup: guardedLookup(opts, (err) => (guardError = err)) as unknown as typeof dns.lookup,
       });
-      const timer = setTimeout(() => {
-        const err = new OutboundError('timeout', `destination ${url.host} did not answer within ${timeoutMs} ms`, true);
-        finish(err);
-        req.destroy(err);
-      }, Math.max(0, deadline - Date.now()));
+      const timer = setTimeout(
+        () => {
+          const err = new OutboundError('timeout', `destination ${url.host} did not answer within ${timeoutMs} ms`, true);
+          finish(err);
+          req.destroy(err);
+        },
+        Math.max(0, deadline - Date.now()),
+      );
       req.on('error', (err) => {
         if (guardError) return finish(guardError);
         if (err instanceof OutboundError) return finish(err);
@@ -380,7 +397,15 @@ export function createOutboundHttp(opts: OutboundOptions): OutboundHttp {
           size += chunk.length;
         });
         res.on('end', done);
-        res.on('error', (err) => finish(new OutboundError('connection', `connection to ${url.host} failed while reading the answer: ${(err as NodeJS.ErrnoException).code ?? err.message}`, true)));
+        res.on('error', (err) =>
+          finish(
+            new OutboundError(
+              'connection',
+              `connection to ${url.host} failed while reading the answer: ${(err as NodeJS.ErrnoException).code ?? err.message}`,
+              true,
+            ),
+          ),
+        );
         res.on('close', () => {
           if (!res.complete) finish(new OutboundError('connection', `connection to ${url.host} closed before the answer ended`, true));
         });
@@ -395,7 +420,7 @@ export function createOutboundHttp(opts: OutboundOptions): OutboundHttp {
       let url = parseUrl(req.url);
       let method: string = req.method;
       let body = req.body;
-      let headers: Record<string, string> = Object.fromEntries(Object.entries(req.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+      const headers: Record<string, string> = Object.fromEntries(Object.entries(req.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
       for (let redirects = 0; ; redirects++) {
         checkScheme(url, opts.allowHttp);
         // IP literals never reach the lookup: check them here (names are checked in the lookup)
@@ -406,13 +431,16 @@ export function createOutboundHttp(opts: OutboundOptions): OutboundHttp {
         if (!REDIRECTS.has(res.status) || !location) {
           return {
             status: res.status,
-            headers: Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v ?? '')])),
+            headers: Object.fromEntries(
+              Object.entries(res.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v ?? '')]),
+            ),
             body: res.body.toString('utf8'),
             truncated: res.truncated,
             url: url.toString(),
           };
         }
-        if (redirects >= maxRedirects) throw new OutboundError('too_many_redirects', `destination ${url.host} redirected more than ${maxRedirects} times`, false);
+        if (redirects >= maxRedirects)
+          throw new OutboundError('too_many_redirects', `destination ${url.host} redirected more than ${maxRedirects} times`, false);
         let next: URL;
         try {
           next = parseUrl(new URL(location, url).toString());

@@ -22,8 +22,15 @@ const num = (v: number | string | null) => (v === null ? null : Number(v));
 
 function toRule(r: Selectable<AlertRuleTable>): AlertRule {
   return {
-    id: Number(r.id), projectId: Number(r.project_id), name: r.name, enabled: Boolean(Number(r.enabled)), spec: JSON.parse(r.spec) as AlertRuleSpec,
-    mutedUntil: num(r.muted_until), digestUntil: num(r.digest_until), createdAt: Number(r.created_at), updatedAt: Number(r.updated_at),
+    id: Number(r.id),
+    projectId: Number(r.project_id),
+    name: r.name,
+    enabled: Boolean(Number(r.enabled)),
+    spec: JSON.parse(r.spec) as AlertRuleSpec,
+    mutedUntil: num(r.muted_until),
+    digestUntil: num(r.digest_until),
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
   };
 }
 
@@ -42,18 +49,38 @@ export class RuleStore {
   }
 
   async get(projectId: number, id: number): Promise<AlertRule | undefined> {
-    const row = await this.db.selectFrom('alert_rules').selectAll().where('project_id', '=', projectId).where('id', '=', id).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('alert_rules')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .where('id', '=', id)
+      .executeTakeFirst();
     return row ? toRule(row) : undefined;
   }
 
   async byName(projectId: number, name: string): Promise<AlertRule | undefined> {
-    const row = await this.db.selectFrom('alert_rules').selectAll().where('project_id', '=', projectId).where('name', '=', name).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('alert_rules')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .where('name', '=', name)
+      .executeTakeFirst();
     return row ? toRule(row) : undefined;
   }
 
   async insert(projectId: number, f: RuleFields, now: number): Promise<AlertRule> {
-    const row = await this.db.insertInto('alert_rules')
-      .values({ project_id: projectId, name: f.name, enabled: f.enabled ? 1 : 0, spec: JSON.stringify(f.spec), muted_until: f.mutedUntil, digest_until: null, created_at: now, updated_at: now })
+    const row = await this.db
+      .insertInto('alert_rules')
+      .values({
+        project_id: projectId,
+        name: f.name,
+        enabled: f.enabled ? 1 : 0,
+        spec: JSON.stringify(f.spec),
+        muted_until: f.mutedUntil,
+        digest_until: null,
+        created_at: now,
+        updated_at: now,
+      })
       .returningAll()
       .executeTakeFirstOrThrow();
     return toRule(row);
@@ -61,8 +88,16 @@ export class RuleStore {
 
   /** A changed digest schedule starts its periods afresh from now. */
   async update(id: number, f: RuleFields, now: number, resetDigest: boolean): Promise<AlertRule> {
-    const row = await this.db.updateTable('alert_rules')
-      .set({ name: f.name, enabled: f.enabled ? 1 : 0, spec: JSON.stringify(f.spec), muted_until: f.mutedUntil, updated_at: now, ...(resetDigest && { digest_until: null }) })
+    const row = await this.db
+      .updateTable('alert_rules')
+      .set({
+        name: f.name,
+        enabled: f.enabled ? 1 : 0,
+        spec: JSON.stringify(f.spec),
+        muted_until: f.mutedUntil,
+        updated_at: now,
+        ...(resetDigest && { digest_until: null }),
+      })
       .where('id', '=', id)
       .returningAll()
       .executeTakeFirstOrThrow();
@@ -71,7 +106,9 @@ export class RuleStore {
 
   /** Moves a digest rule's period start; false when another scheduler moved it first. */
   async advanceDigest(id: number, from: number | null, to: number): Promise<boolean> {
-    const res = await this.db.updateTable('alert_rules').set({ digest_until: to })
+    const res = await this.db
+      .updateTable('alert_rules')
+      .set({ digest_until: to })
       .where('id', '=', id)
       .where((eb) => (from === null ? eb('digest_until', 'is', null) : eb('digest_until', '=', from)))
       .executeTakeFirst();

@@ -54,9 +54,14 @@ export interface AlertRuleSpec {
 /** The settings a client sends (all optional but destinationIds on create). */
 export type RuleSpecInput = Record<string, unknown>;
 
-
 export const DEFAULT_FILTERS: RuleFilters = {
-  scopes: [], metricTags: [], metricNames: [], direction: 'any', minSeverity: 'info', minPercentChange: null, minAbsoluteChange: null,
+  scopes: [],
+  metricTags: [],
+  metricNames: [],
+  direction: 'any',
+  minSeverity: 'info',
+  minPercentChange: null,
+  minAbsoluteChange: null,
 };
 
 // ---- validation ----
@@ -65,7 +70,8 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 function knownKeys(obj: Record<string, unknown>, allowed: readonly string[], prefix: string) {
   for (const k of Object.keys(obj)) {
-    if (!allowed.includes(k)) throw badRequest(`unknown setting "${prefix}${k}" (known: ${allowed.join(', ')})`, { field: `${prefix}${k}` });
+    if (!allowed.includes(k))
+      throw badRequest(`unknown setting "${prefix}${k}" (known: ${allowed.join(', ')})`, { field: `${prefix}${k}` });
   }
 }
 
@@ -95,7 +101,8 @@ function nonNegative(v: unknown, field: string): number | null {
 }
 
 function minutes(v: unknown, field: string, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw badRequest(`${field} must be a whole number of minutes from ${min} to ${max}`, { field });
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+    throw badRequest(`${field} must be a whole number of minutes from ${min} to ${max}`, { field });
   return v;
 }
 
@@ -105,7 +112,8 @@ function parseFilters(v: unknown, base: RuleFilters): RuleFilters {
   knownKeys(v, Object.keys(DEFAULT_FILTERS), 'filters.');
   const f = { ...base };
   if (v.scopes !== undefined) {
-    if (!Array.isArray(v.scopes)) throw badRequest(`filters.scopes must be a list of ${SCOPE_KINDS.join(', ')}`, { field: 'filters.scopes' });
+    if (!Array.isArray(v.scopes))
+      throw badRequest(`filters.scopes must be a list of ${SCOPE_KINDS.join(', ')}`, { field: 'filters.scopes' });
     f.scopes = [...new Set(v.scopes.map((s) => oneOf(s, SCOPE_KINDS, 'filters.scopes')))];
   }
   if (v.metricTags !== undefined) f.metricTags = stringList(v.metricTags, 'filters.metricTags');
@@ -119,7 +127,8 @@ function parseFilters(v: unknown, base: RuleFilters): RuleFilters {
 
 /** Throws a 400 naming the field when the cron expression is not one croner accepts. */
 export function checkCron(expr: unknown, timeZone: string, field = 'digest.cron'): string {
-  if (typeof expr !== 'string' || expr.trim() === '' || expr.length > 100) throw badRequest(`${field} must be a cron expression such as "0 9 * * 1-5"`, { field });
+  if (typeof expr !== 'string' || expr.trim() === '' || expr.length > 100)
+    throw badRequest(`${field} must be a cron expression such as "0 9 * * 1-5"`, { field });
   try {
     const next = new Cron(expr, { timezone: timeZone, paused: true }).nextRun();
     if (!next) throw new Error('it never runs');
@@ -129,7 +138,14 @@ export function checkCron(expr: unknown, timeZone: string, field = 'digest.cron'
   return expr.trim();
 }
 
-export const SPEC_FIELDS: readonly string[] = ['filters', 'destinationIds', 'cooldownMinutes', 'repeatEveryMinutes', 'notifyOnResolve', 'digest'];
+export const SPEC_FIELDS: readonly string[] = [
+  'filters',
+  'destinationIds',
+  'cooldownMinutes',
+  'repeatEveryMinutes',
+  'notifyOnResolve',
+  'digest',
+];
 
 /**
  * A spec from a client's settings, on top of `base` (an update) or the defaults (a create).
@@ -137,20 +153,36 @@ export const SPEC_FIELDS: readonly string[] = ['filters', 'destinationIds', 'coo
  */
 export function parseRuleSpec(input: RuleSpecInput, timeZone: string, base?: AlertRuleSpec): AlertRuleSpec {
   knownKeys(input, SPEC_FIELDS, '');
-  const spec: AlertRuleSpec = base ? structuredClone(base) : {
-    filters: DEFAULT_FILTERS, destinationIds: [], cooldownMinutes: DEFAULT_COOLDOWN_MINUTES, repeatEveryMinutes: null, notifyOnResolve: true, digest: null,
-  };
+  const spec: AlertRuleSpec = base
+    ? structuredClone(base)
+    : {
+        filters: DEFAULT_FILTERS,
+        destinationIds: [],
+        cooldownMinutes: DEFAULT_COOLDOWN_MINUTES,
+        repeatEveryMinutes: null,
+        notifyOnResolve: true,
+        digest: null,
+      };
   spec.filters = parseFilters(input.filters, spec.filters);
   if (input.destinationIds !== undefined || !base) {
     const ids = input.destinationIds;
-    if (!Array.isArray(ids) || ids.length === 0 || ids.length > MAX_DESTINATIONS || ids.some((id) => !Number.isInteger(id) || (id as number) < 1)) {
+    if (
+      !Array.isArray(ids) ||
+      ids.length === 0 ||
+      ids.length > MAX_DESTINATIONS ||
+      ids.some((id) => !Number.isInteger(id) || (id as number) < 1)
+    ) {
       throw badRequest(`destinationIds must list 1 to ${MAX_DESTINATIONS} destination ids`, { field: 'destinationIds' });
     }
     spec.destinationIds = [...new Set(ids as number[])];
   }
-  if (input.cooldownMinutes !== undefined) spec.cooldownMinutes = minutes(input.cooldownMinutes, 'cooldownMinutes', 0, MAX_COOLDOWN_MINUTES);
+  if (input.cooldownMinutes !== undefined)
+    spec.cooldownMinutes = minutes(input.cooldownMinutes, 'cooldownMinutes', 0, MAX_COOLDOWN_MINUTES);
   if (input.repeatEveryMinutes !== undefined) {
-    spec.repeatEveryMinutes = input.repeatEveryMinutes === null ? null : minutes(input.repeatEveryMinutes, 'repeatEveryMinutes', MIN_REPEAT_MINUTES, MAX_REPEAT_MINUTES);
+    spec.repeatEveryMinutes =
+      input.repeatEveryMinutes === null
+        ? null
+        : minutes(input.repeatEveryMinutes, 'repeatEveryMinutes', MIN_REPEAT_MINUTES, MAX_REPEAT_MINUTES);
   }
   if (input.notifyOnResolve !== undefined) {
     if (typeof input.notifyOnResolve !== 'boolean') throw badRequest('notifyOnResolve must be true or false', { field: 'notifyOnResolve' });
@@ -165,7 +197,9 @@ export function parseRuleSpec(input: RuleSpecInput, timeZone: string, base?: Ale
     }
   }
   if (spec.digest && spec.repeatEveryMinutes !== null) {
-    throw badRequest('a digest rule sends one message per period; it cannot also repeat per incident (set repeatEveryMinutes to null)', { field: 'repeatEveryMinutes' });
+    throw badRequest('a digest rule sends one message per period; it cannot also repeat per incident (set repeatEveryMinutes to null)', {
+      field: 'repeatEveryMinutes',
+    });
   }
   return spec;
 }
@@ -185,8 +219,22 @@ export interface MatchTarget {
 
 export type MatchResult = { matches: true } | { matches: false; reason: string };
 
-const SCOPE_KIND_OF: Record<SignalScope, ScopeKind> = { metric: 'anomaly', event: 'anomaly', volume: 'anomaly', threshold: 'threshold', schema: 'schema', distribution: 'distribution' };
-const KEY_PREFIX_KIND: Record<string, ScopeKind> = { metric: 'anomaly', event: 'anomaly', volume: 'anomaly', rule: 'threshold', schema: 'schema', distribution: 'distribution' };
+const SCOPE_KIND_OF: Record<SignalScope, ScopeKind> = {
+  metric: 'anomaly',
+  event: 'anomaly',
+  volume: 'anomaly',
+  threshold: 'threshold',
+  schema: 'schema',
+  distribution: 'distribution',
+};
+const KEY_PREFIX_KIND: Record<string, ScopeKind> = {
+  metric: 'anomaly',
+  event: 'anomaly',
+  volume: 'anomaly',
+  rule: 'threshold',
+  schema: 'schema',
+  distribution: 'distribution',
+};
 
 /** The rule kind of a signal scope, or of an incident scope key (`metric:12`, `rule:3`, ...) when no signal is at hand. */
 export function scopeKindOf(scope: SignalScope | undefined, scopeKey: string): ScopeKind {
@@ -195,15 +243,18 @@ export function scopeKindOf(scope: SignalScope | undefined, scopeKey: string): S
 }
 
 export function matchRule(f: RuleFilters, t: MatchTarget): MatchResult {
-  if (f.scopes.length > 0 && !f.scopes.includes(t.scopeKind)) return { matches: false, reason: `kind ${t.scopeKind} is not one of ${f.scopes.join(', ')}` };
+  if (f.scopes.length > 0 && !f.scopes.includes(t.scopeKind))
+    return { matches: false, reason: `kind ${t.scopeKind} is not one of ${f.scopes.join(', ')}` };
   if (f.metricTags.length > 0 || f.metricNames.length > 0) {
     if (!t.metric) return { matches: false, reason: 'the rule is limited to metrics, and this incident has none' };
     const byTag = t.metric.tags.some((tag) => f.metricTags.includes(tag));
     const byName = f.metricNames.includes(t.metric.name);
     if (!byTag && !byName) return { matches: false, reason: `metric ${t.metric.name} has none of the rule's tags or names` };
   }
-  if (f.direction !== 'any' && t.direction !== f.direction) return { matches: false, reason: `direction ${t.direction ?? 'none'} is not ${f.direction}` };
-  if (SEVERITY_RANK[t.severity] < SEVERITY_RANK[f.minSeverity]) return { matches: false, reason: `severity ${t.severity} is below ${f.minSeverity}` };
+  if (f.direction !== 'any' && t.direction !== f.direction)
+    return { matches: false, reason: `direction ${t.direction ?? 'none'} is not ${f.direction}` };
+  if (SEVERITY_RANK[t.severity] < SEVERITY_RANK[f.minSeverity])
+    return { matches: false, reason: `severity ${t.severity} is below ${f.minSeverity}` };
   if (f.minPercentChange !== null && t.percentChange !== null && Math.abs(t.percentChange) < f.minPercentChange) {
     return { matches: false, reason: `|% change| ${Math.abs(t.percentChange).toFixed(1)} is below ${f.minPercentChange}` };
   }

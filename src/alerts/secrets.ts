@@ -47,7 +47,8 @@ export function decryptSecrets(sealed: string, secretKey: string): Record<string
   const [, ivB64, tagB64, dataB64] = parts;
   const iv = Buffer.from(ivB64, 'base64');
   const tag = Buffer.from(tagB64, 'base64');
-  if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) throw new SecretsError('stored alert destination secrets are damaged (bad IV or tag length)');
+  if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES)
+    throw new SecretsError('stored alert destination secrets are damaged (bad IV or tag length)');
   let plain: string;
   try {
     const decipher = crypto.createDecipheriv('aes-256-gcm', keyFor(secretKey), iv, { authTagLength: TAG_BYTES });

@@ -102,9 +102,19 @@ export interface DeliverPayload {
   maxAttempts: number;
 }
 
-export interface TestResult { ok: boolean; status: number | null; body: string; error: string | null }
+export interface TestResult {
+  ok: boolean;
+  status: number | null;
+  body: string;
+  error: string | null;
+}
 
-export interface RuleInput { name?: unknown; enabled?: unknown; mutedUntil?: unknown; [field: string]: unknown }
+export interface RuleInput {
+  name?: unknown;
+  enabled?: unknown;
+  mutedUntil?: unknown;
+  [field: string]: unknown;
+}
 
 /** Exponential backoff with jitter, for attempt n (1-based) that just failed. */
 export function retryDelayMs(attempt: number, random: () => number): number {
@@ -113,7 +123,8 @@ export function retryDelayMs(attempt: number, random: () => number): number {
 }
 
 /** Cooldowns and repeats are per incident identity: its scope, breakdown and direction. */
-export const cooldownScope = (i: Pick<Incident, 'scopeKey' | 'breakdown' | 'direction'>) => `${i.scopeKey}|${i.breakdown}|${i.direction ?? ''}`;
+export const cooldownScope = (i: Pick<Incident, 'scopeKey' | 'breakdown' | 'direction'>) =>
+  `${i.scopeKey}|${i.breakdown}|${i.direction ?? ''}`;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -130,9 +141,13 @@ export class AlertService {
     this.links = deps.links ?? new AppLinks(deps.config);
     this.now = deps.now ?? Date.now;
     this.random = deps.random ?? Math.random;
-    this.http = deps.http ?? createOutboundHttp({ allowPrivate: deps.config.alertsAllowPrivateUrls, allowHttp: deps.config.alertsAllowHttp });
+    this.http =
+      deps.http ?? createOutboundHttp({ allowPrivate: deps.config.alertsAllowPrivateUrls, allowHttp: deps.config.alertsAllowHttp });
     this.rules = new RuleStore(deps.db);
-    this.destinations = new DestinationStore(deps.db, deps.config.secretKey, { allowPrivate: deps.config.alertsAllowPrivateUrls, allowHttp: deps.config.alertsAllowHttp });
+    this.destinations = new DestinationStore(deps.db, deps.config.secretKey, {
+      allowPrivate: deps.config.alertsAllowPrivateUrls,
+      allowHttp: deps.config.alertsAllowHttp,
+    });
     this.deliveries = new DeliveryStore(deps.db);
   }
 
@@ -151,7 +166,8 @@ export class AlertService {
   /** The rule's fields from a request, on top of `base` for an update; 400s name the field. */
   private async parseRule(project: Project, input: RuleInput, base?: AlertRule) {
     const name = input.name ?? base?.name;
-    if (typeof name !== 'string' || name.trim() === '' || name.length > 200) throw badRequest('name must be 1-200 characters', { field: 'name' });
+    if (typeof name !== 'string' || name.trim() === '' || name.length > 200)
+      throw badRequest('name must be 1-200 characters', { field: 'name' });
     const enabled = input.enabled ?? base?.enabled ?? true;
     if (typeof enabled !== 'boolean') throw badRequest('enabled must be true or false', { field: 'enabled' });
     let mutedUntil = base?.mutedUntil ?? null;
@@ -164,9 +180,11 @@ export class AlertService {
     const spec = parseRuleSpec(specInput, project.timeZone, base?.spec);
     const known = await this.destinations.kinds(project.id, spec.destinationIds);
     const missing = spec.destinationIds.filter((id) => !known.has(id));
-    if (missing.length) throw badRequest(`destinationIds: no destination ${missing.join(', ')} in this project`, { field: 'destinationIds' });
+    if (missing.length)
+      throw badRequest(`destinationIds: no destination ${missing.join(', ')} in this project`, { field: 'destinationIds' });
     const other = await this.rules.byName(project.id, name.trim());
-    if (other && other.id !== base?.id) throw new VigilError('VIGIL_ERR_CONFLICT', `an alert rule named "${name.trim()}" already exists in this project`, { field: 'name' });
+    if (other && other.id !== base?.id)
+      throw new VigilError('VIGIL_ERR_CONFLICT', `an alert rule named "${name.trim()}" already exists in this project`, { field: 'name' });
     return { name: name.trim(), enabled, mutedUntil, spec };
   }
 
@@ -209,7 +227,11 @@ export class AlertService {
     await this.destinations.get(project.id, id);
     const users = await this.rules.using(project.id, id);
     if (users.length) {
-      throw new VigilError('VIGIL_ERR_CONFLICT', `alert rules ${users.map((r) => `"${r.name}"`).join(', ')} send to this destination: remove it from them first`, { rules: users.map((r) => r.id) });
+      throw new VigilError(
+        'VIGIL_ERR_CONFLICT',
+        `alert rules ${users.map((r) => `"${r.name}"`).join(', ')} send to this destination: remove it from them first`,
+        { rules: users.map((r) => r.id) },
+      );
     }
     return this.destinations.remove(project.id, id);
   }
@@ -229,7 +251,11 @@ export class AlertService {
       destination = { id: 0, projectId: project.id, ...d };
     }
     const now = this.now();
-    const result = await this.send(destination, testMessage({ id: project.id, slug: project.slug, name: project.name }, now), `test:${project.id}:${destination.id}:${now}`);
+    const result = await this.send(
+      destination,
+      testMessage({ id: project.id, slug: project.slug, name: project.name }, now),
+      `test:${project.id}:${destination.id}:${now}`,
+    );
     // an answer is shown as its status and a short excerpt; errors without one are Vigil's own words
     const error = result.error === undefined ? null : result.status === null ? result.error : responseExcerpt(result.error);
     return { ok: result.ok, status: result.status, body: responseExcerpt(result.body), error };
@@ -250,9 +276,11 @@ export class AlertService {
   /** A failed delivery tried again: pending, with another round of attempts; 409 unless failed. */
   async retryDelivery(project: Project, id: number): Promise<Delivery> {
     const d = await this.getDelivery(project, id);
-    if (d.status !== 'failed') throw new VigilError('VIGIL_ERR_CONFLICT', `only a failed delivery can be retried; this one is ${d.status}`, { status: d.status });
+    if (d.status !== 'failed')
+      throw new VigilError('VIGIL_ERR_CONFLICT', `only a failed delivery can be retried; this one is ${d.status}`, { status: d.status });
     await this.deps.db.transaction().execute(async (tx) => {
-      if (!(await new DeliveryStore(tx).reopen(id, this.now()))) throw new VigilError('VIGIL_ERR_CONFLICT', 'the delivery changed meanwhile; reload it', { status: d.status });
+      if (!(await new DeliveryStore(tx).reopen(id, this.now())))
+        throw new VigilError('VIGIL_ERR_CONFLICT', 'the delivery changed meanwhile; reload it', { status: d.status });
       await this.enqueueDeliver(tx, d.projectId, { deliveryId: id, maxAttempts: d.attempts + MAX_DELIVERY_ATTEMPTS }, this.now());
     });
     return this.getDelivery(project, id);
@@ -274,7 +302,11 @@ export class AlertService {
     const from = to - days * 86_400_000;
     // by first bucket: a backfill opens the history's incidents all at once (simulate.ts places them)
     const opened = await this.deps.incidents().openedBetween(project, from - SIMULATE_MARGIN_MS, to, 'started');
-    const metrics = await this.metricInfo(this.deps.db, project.id, opened.flatMap((o) => o.signals));
+    const metrics = await this.metricInfo(
+      this.deps.db,
+      project.id,
+      opened.flatMap((o) => o.signals),
+    );
     const candidates = opened.map(({ incident, signals }) => ({ incident, target: matchTargetOf(incident, signals, metrics) }));
     return simulateRule(spec, candidates, { from, to, timeZone: project.timeZone });
   }
@@ -319,7 +351,20 @@ export class AlertService {
       const message = incidentMessage('opened', incident, signals, { ...compose, rule: { id: rule.id, name: rule.name } });
       const kinds = await new DestinationStore(tx, this.deps.config.secretKey).kinds(incident.projectId, rule.spec.destinationIds);
       for (const destinationId of rule.spec.destinationIds.filter((id) => kinds.has(id))) {
-        await this.queue(tx, { projectId: incident.projectId, ruleId: rule.id, destinationId, incidentId: incident.id, scopeKey: scope, event: 'opened', idempotencyKey: `inc:${incident.id}:opened:${rule.id}:${destinationId}`, message }, now);
+        await this.queue(
+          tx,
+          {
+            projectId: incident.projectId,
+            ruleId: rule.id,
+            destinationId,
+            incidentId: incident.id,
+            scopeKey: scope,
+            event: 'opened',
+            idempotencyKey: `inc:${incident.id}:opened:${rule.id}:${destinationId}`,
+            message,
+          },
+          now,
+        );
       }
     }
   }
@@ -330,7 +375,10 @@ export class AlertService {
     const told = toldOpen(await new DeliveryStore(tx).ofIncident(incident.id));
     if (told.length === 0) return;
     const rules = new Map((await new RuleStore(tx).list(incident.projectId)).map((r) => [r.id, r]));
-    const kinds = await new DestinationStore(tx, this.deps.config.secretKey).kinds(incident.projectId, told.map((d) => d.destinationId!));
+    const kinds = await new DestinationStore(tx, this.deps.config.secretKey).kinds(
+      incident.projectId,
+      told.map((d) => d.destinationId!),
+    );
     const metrics = await this.metricInfo(tx, incident.projectId, signals);
     const compose = await this.composeContext(tx, incident.projectId, metrics, now);
     for (const d of told) {
@@ -340,7 +388,16 @@ export class AlertService {
       // PagerDuty keeps its incident open until told; the others hear it when the rule asks for it
       if (kind !== 'pagerduty' && !(rule.spec.notifyOnResolve && isActive(rule, now))) continue;
       const message = incidentMessage('resolved', incident, signals, { ...compose, rule: { id: rule.id, name: rule.name } });
-      await this.queue(tx, { ...keyParts(d), event: 'resolved', idempotencyKey: `inc:${incident.id}:resolved:${rule.id}:${d.destinationId}:${incident.resolvedAt ?? now}`, message }, now);
+      await this.queue(
+        tx,
+        {
+          ...keyParts(d),
+          event: 'resolved',
+          idempotencyKey: `inc:${incident.id}:resolved:${rule.id}:${d.destinationId}:${incident.resolvedAt ?? now}`,
+          message,
+        },
+        now,
+      );
     }
   }
 
@@ -349,7 +406,9 @@ export class AlertService {
     const now = change.at;
     if (incident.mutedUntil !== null && incident.mutedUntil > now) return;
     const deliveries = new DeliveryStore(tx);
-    const told = (await deliveries.ofIncident(incident.id)).filter((d) => d.event === 'opened' && d.status !== 'failed' && d.ruleId !== null && d.destinationId !== null);
+    const told = (await deliveries.ofIncident(incident.id)).filter(
+      (d) => d.event === 'opened' && d.status !== 'failed' && d.ruleId !== null && d.destinationId !== null,
+    );
     if (told.length === 0) return;
     const rules = new Map((await new RuleStore(tx).list(incident.projectId)).map((r) => [r.id, r]));
     const metrics = await this.metricInfo(tx, incident.projectId, signals);
@@ -360,7 +419,11 @@ export class AlertService {
       if (!rule || !isActive(rule, now)) continue;
       if (inCooldown(rule.spec, await deliveries.lastSentAt(rule.id, scope), now)) continue;
       const message = incidentMessage('reopened', incident, signals, { ...compose, rule: { id: rule.id, name: rule.name } });
-      await this.queue(tx, { ...keyParts(d), event: 'reopened', idempotencyKey: `inc:${incident.id}:reopened:${rule.id}:${d.destinationId}:${now}`, message }, now);
+      await this.queue(
+        tx,
+        { ...keyParts(d), event: 'reopened', idempotencyKey: `inc:${incident.id}:reopened:${rule.id}:${d.destinationId}:${now}`, message },
+        now,
+      );
     }
   }
 
@@ -395,7 +458,12 @@ export class AlertService {
     for (const d of overdue) {
       if (live.has(d.id)) continue;
       this.deps.log.warn({ deliveryId: d.id, attempts: d.attempts }, 'a pending alert delivery had lost its job: queued again');
-      await this.enqueueDeliver(this.deps.db, d.projectId, { deliveryId: d.id, maxAttempts: Math.max(d.attempts + 1, MAX_DELIVERY_ATTEMPTS) }, now);
+      await this.enqueueDeliver(
+        this.deps.db,
+        d.projectId,
+        { deliveryId: d.id, maxAttempts: Math.max(d.attempts + 1, MAX_DELIVERY_ATTEMPTS) },
+        now,
+      );
       queued++;
     }
     return queued;
@@ -404,7 +472,9 @@ export class AlertService {
   private async queueRepeats(rule: AlertRule, everyMinutes: number, now: number): Promise<number> {
     // only open (not acknowledged, not resolved) incidents repeat: read them first, then only their alerts
     const project = await this.deps.projects.getById(rule.projectId);
-    const open = new Map((await this.deps.incidents().list(project, { status: 'open', limit: MAX_OPEN_INCIDENTS })).incidents.map((i) => [i.id, i]));
+    const open = new Map(
+      (await this.deps.incidents().list(project, { status: 'open', limit: MAX_OPEN_INCIDENTS })).incidents.map((i) => [i.id, i]),
+    );
     if (open.size === 0) return 0;
     const rows = await this.deliveries.recentOfRule(rule.id, [...open.keys()], now - REPEAT_LOOKBACK_MS);
     const byPair = new Map<string, Delivery[]>();
@@ -429,7 +499,11 @@ export class AlertService {
       const latest = sent[sent.length - 1];
       const message = asRepeat(latest.message, incident, n, now);
       await this.deps.db.transaction().execute(async (tx) => {
-        const id = await this.queue(tx, { ...keyParts(latest), event: 'repeat', idempotencyKey: `inc:${incident.id}:repeat:${rule.id}:${destinationId}:${n}`, message }, now);
+        const id = await this.queue(
+          tx,
+          { ...keyParts(latest), event: 'repeat', idempotencyKey: `inc:${incident.id}:repeat:${rule.id}:${destinationId}:${n}`, message },
+          now,
+        );
         if (id !== undefined) queued++;
       });
     }
@@ -441,19 +515,45 @@ export class AlertService {
     const period = duePeriod(rule, project.timeZone, now);
     if (!period) return 0;
     const opened = await this.deps.incidents().openedBetween(project, period.from, period.to);
-    const metrics = await this.metricInfo(this.deps.db, project.id, opened.flatMap((o) => o.signals));
-    const entries = digestEntries(rule.spec, opened.map((o) => ({ ...o, target: matchTargetOf(o.incident, o.signals, metrics) })), period, now);
+    const metrics = await this.metricInfo(
+      this.deps.db,
+      project.id,
+      opened.flatMap((o) => o.signals),
+    );
+    const entries = digestEntries(
+      rule.spec,
+      opened.map((o) => ({ ...o, target: matchTargetOf(o.incident, o.signals, metrics) })),
+      period,
+      now,
+    );
     const compose = await this.composeContext(this.deps.db, project.id, metrics, now);
     return this.deps.db.transaction().execute(async (tx) => {
       // another scheduler that got here first has moved the period on
       if (!(await new RuleStore(tx).advanceDigest(rule.id, rule.digestUntil, period.to))) return 0;
       if (entries.length === 0) return 0;
       const root = (e: DigestCandidate) => e.signals.find((s) => s.id === e.incident.rootSignalId) ?? e.signals[0];
-      const message = digestMessage(entries.map((e) => ({ incident: e.incident, root: root(e) })), period, { ...compose, rule: { id: rule.id, name: rule.name } });
+      const message = digestMessage(
+        entries.map((e) => ({ incident: e.incident, root: root(e) })),
+        period,
+        { ...compose, rule: { id: rule.id, name: rule.name } },
+      );
       const kinds = await new DestinationStore(tx, this.deps.config.secretKey).kinds(project.id, rule.spec.destinationIds);
       let queued = 0;
       for (const destinationId of rule.spec.destinationIds.filter((id) => kinds.has(id))) {
-        const id = await this.queue(tx, { projectId: project.id, ruleId: rule.id, destinationId, incidentId: null, scopeKey: null, event: 'digest', idempotencyKey: `digest:${rule.id}:${destinationId}:${period.to}`, message }, now);
+        const id = await this.queue(
+          tx,
+          {
+            projectId: project.id,
+            ruleId: rule.id,
+            destinationId,
+            incidentId: null,
+            scopeKey: null,
+            event: 'digest',
+            idempotencyKey: `digest:${rule.id}:${destinationId}:${period.to}`,
+            message,
+          },
+          now,
+        );
         if (id !== undefined) queued++;
       }
       return queued;
@@ -473,7 +573,7 @@ export class AlertService {
    */
   async deliver(payload: DeliverPayload): Promise<Record<string, unknown>> {
     const d = await this.deliveries.get(payload.deliveryId);
-    if (!d || d.status !== 'pending') return { skipped: d ? `delivery is ${d.status}` : 'delivery not found' };
+    if (d?.status !== 'pending') return { skipped: d ? `delivery is ${d.status}` : 'delivery not found' };
     const now = this.now();
     if (d.event === 'resolved' && (await this.openedStillPending(d))) {
       await this.enqueueDeliver(this.deps.db, d.projectId, payload, now + RESOLVE_WAIT_MS);
@@ -496,10 +596,17 @@ export class AlertService {
     try {
       result = await this.send(destination, d.message, d.idempotencyKey);
     } catch (err) {
-      throw new TransientJobError(`sending delivery ${d.id} failed unexpectedly: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new TransientJobError(`sending delivery ${d.id} failed unexpectedly: ${err instanceof Error ? err.message : String(err)}`, {
+        cause: err,
+      });
     }
     const done = this.now();
-    const outcome = { status: result.status, body: result.skipped ? '(nothing to send for this event)' : result.body, error: result.error, externalId: result.externalId };
+    const outcome = {
+      status: result.status,
+      body: result.skipped ? '(nothing to send for this event)' : result.body,
+      error: result.error,
+      externalId: result.externalId,
+    };
     if (result.ok) {
       await this.deliveries.markSent(d.id, outcome, done);
       if (d.incidentId !== null) await this.recordSent(d, destination, result, done);
@@ -523,15 +630,28 @@ export class AlertService {
 
   private async openedStillPending(d: Delivery): Promise<boolean> {
     if (d.incidentId === null) return false;
-    return (await this.deliveries.ofIncident(d.incidentId)).some((o) => (o.event === 'opened' || o.event === 'reopened') && o.status === 'pending' && o.ruleId === d.ruleId && o.destinationId === d.destinationId);
+    return (await this.deliveries.ofIncident(d.incidentId)).some(
+      (o) =>
+        (o.event === 'opened' || o.event === 'reopened') &&
+        o.status === 'pending' &&
+        o.ruleId === d.ruleId &&
+        o.destinationId === d.destinationId,
+    );
   }
 
   /** The timeline's "alert sent"; a failure here is logged, never undoes the send. */
   private async recordSent(d: Delivery, destination: Destination, result: SendResult, at: number) {
     try {
       await this.deps.incidents().recordAlertSent(d.incidentId!, {
-        deliveryId: d.id, event: d.event, ruleId: d.ruleId, ruleName: d.message.rule?.name ?? null, destinationId: destination.id,
-        destination: destination.name, kind: destination.kind, externalId: result.externalId ?? null, at,
+        deliveryId: d.id,
+        event: d.event,
+        ruleId: d.ruleId,
+        ruleName: d.message.rule?.name ?? null,
+        destinationId: destination.id,
+        destination: destination.name,
+        kind: destination.kind,
+        externalId: result.externalId ?? null,
+        at,
       });
     } catch (err) {
       this.deps.log.warn({ err, deliveryId: d.id }, 'recording an alert on the incident timeline failed');
@@ -548,7 +668,14 @@ export class AlertService {
   }
 
   private async enqueueDeliver(db: MetaDb, projectId: number, payload: DeliverPayload, runAt: number) {
-    await new JobQueue(db, this.deps.dialect, this.now).enqueue({ kind: JOB_DELIVER, projectId, payload, runAt, maxAttempts: JOB_ATTEMPTS, priority: 2 });
+    await new JobQueue(db, this.deps.dialect, this.now).enqueue({
+      kind: JOB_DELIVER,
+      projectId,
+      payload,
+      runAt,
+      maxAttempts: JOB_ATTEMPTS,
+      priority: 2,
+    });
   }
 
   /** Names and tags of the signals' metrics, read through `db` (a change's transaction, or the store). */
@@ -597,9 +724,14 @@ export function matchTargetOf(incident: Incident, signals: Signal[], metrics: Ma
   const metricId = incident.metricId ?? root?.metricId ?? null;
   const metric = metricId === null ? undefined : metrics.get(metricId);
   const absoluteChange = root && root.expected !== null ? root.value - root.expected : null;
-  const percentChange = root && root.expected !== null && root.expected !== 0 ? ((root.value - root.expected) / Math.abs(root.expected)) * 100 : null;
+  const percentChange =
+    root && root.expected !== null && root.expected !== 0 ? ((root.value - root.expected) / Math.abs(root.expected)) * 100 : null;
   return {
-    scopeKind: scopeKindOf(root?.scope, incident.scopeKey), direction: incident.direction, severity: incident.severity,
-    metric: metric ? { name: metric.name, tags: metric.tags } : null, absoluteChange, percentChange,
+    scopeKind: scopeKindOf(root?.scope, incident.scopeKey),
+    direction: incident.direction,
+    severity: incident.severity,
+    metric: metric ? { name: metric.name, tags: metric.tags } : null,
+    absoluteChange,
+    percentChange,
   };
 }

@@ -58,7 +58,11 @@ export function effectiveTimes(i: Incident): Pick<Incident, 'openedAt' | 'acknow
   return historical ? { openedAt: i.startedBucket, acknowledgedAt: null, resolvedAt: Math.max(i.startedBucket, i.lastBucket) } : i;
 }
 
-export function simulateRule(spec: AlertRuleSpec, candidates: SimulationCandidate[], window: { from: number; to: number; timeZone: string }): SimulationResult {
+export function simulateRule(
+  spec: AlertRuleSpec,
+  candidates: SimulationCandidate[],
+  window: { from: number; to: number; timeZone: string },
+): SimulationResult {
   const { from, to, timeZone } = window;
   const inWindow = candidates
     .map((c) => ({ ...c, incident: { ...c.incident, ...effectiveTimes(c.incident) } }))
@@ -93,15 +97,24 @@ export function simulateRule(spec: AlertRuleSpec, candidates: SimulationCandidat
         }
       }
       lastSent.set(scope, last);
-      if (spec.notifyOnResolve && i.resolvedAt !== null && i.resolvedAt < to) alerts.push({ ...base, event: 'resolved', at: iso(i.resolvedAt) });
+      if (spec.notifyOnResolve && i.resolvedAt !== null && i.resolvedAt < to)
+        alerts.push({ ...base, event: 'resolved', at: iso(i.resolvedAt) });
     }
   }
   alerts.sort((a, b) => a.at.localeCompare(b.at));
   const byEvent: Record<string, number> = {};
   for (const a of alerts) byEvent[a.event] = (byEvent[a.event] ?? 0) + 1;
   return {
-    from: iso(from), to: iso(to), incidents: inWindow.length, matched: matched.length, suppressedByCooldown, filteredOut,
-    total: alerts.length, byEvent, perDay: perDay(alerts, from, to, timeZone), alerts,
+    from: iso(from),
+    to: iso(to),
+    incidents: inWindow.length,
+    matched: matched.length,
+    suppressedByCooldown,
+    filteredOut,
+    total: alerts.length,
+    byEvent,
+    perDay: perDay(alerts, from, to, timeZone),
+    alerts,
   };
 }
 
@@ -118,14 +131,22 @@ function digests(cron: string, timeZone: string, matched: SimulationCandidate[],
     const listed: SimulationCandidate[] = [];
     while (i < matched.length && matched[i].incident.openedAt < end) listed.push(matched[i++]);
     const first = listed[0].incident;
-    out.push({ event: 'digest', at: iso(end), incidentId: first.id, title: first.title, scopeKey: first.scopeKey, incidents: listed.length });
+    out.push({
+      event: 'digest',
+      at: iso(end),
+      incidentId: first.id,
+      title: first.title,
+      scopeKey: first.scopeKey,
+      incidents: listed.length,
+    });
   }
   return out;
 }
 
 function perDay(alerts: SimulatedAlert[], from: number, to: number, timeZone: string) {
   const counts = new Map<string, number>();
-  for (let d = DateTime.fromMillis(from, { zone: timeZone }).startOf('day'); d.toMillis() < to; d = d.plus({ days: 1 })) counts.set(d.toISODate()!, 0);
+  for (let d = DateTime.fromMillis(from, { zone: timeZone }).startOf('day'); d.toMillis() < to; d = d.plus({ days: 1 }))
+    counts.set(d.toISODate()!, 0);
   for (const a of alerts) {
     const day = DateTime.fromISO(a.at, { zone: timeZone }).toISODate()!;
     counts.set(day, (counts.get(day) ?? 0) + 1);

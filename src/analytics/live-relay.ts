@@ -61,7 +61,11 @@ export class PostgresLiveRelay {
   /** NOTIFYs go out one at a time on the listening connection */
   private sending: Promise<unknown> = Promise.resolve();
 
-  private constructor(private url: string, private feed: LiveFeed, private log: Log) {}
+  private constructor(
+    private url: string,
+    private feed: LiveFeed,
+    private log: Log,
+  ) {}
 
   /** Listens on the channel (and keeps reconnecting while running). */
   static async start(url: string, feed: LiveFeed, log: Log): Promise<PostgresLiveRelay> {

@@ -105,64 +105,75 @@ export async function liveRoutes(root: FastifyInstance, { ctx, heartbeatMs = HEA
     for (const stream of open) stream.end();
   });
 
-  app.get('/api/projects/:slug/live', {
-    // a compressor holds frames back until its buffer fills: the stream must go out as written
-    compress: false,
-    config: { access: { role: 'viewer', keys: true } },
-    schema: {
-      tags: ['events'],
-      summary: 'Newly ingested events of the project, as server-sent events',
-      description: [
-        'A `text/event-stream` that stays open. Event `ready` once connected; `events` with a JSON array of events (the shape of GET /events) as ingest accepts them;',
-        '`dropped` with `{"dropped": n}` when the connection fell behind and n events were left out; a comment line every 15 s as a heartbeat.',
-        'Only events accepted after the connection opened are sent (no replay).',
-      ].join(' '),
-      params: SlugParams,
-      querystring: Type.Object({
-        event: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'only events of this name' })),
-        user: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'only events of this userId, anonymousId or distinct id' })),
-      }, { additionalProperties: false }),
-      produces: ['text/event-stream'],
-      response: { 200: Type.String({ description: 'text/event-stream' }), ...errorResponses },
+  app.get(
+    '/api/projects/:slug/live',
+    {
+      // a compressor holds frames back until its buffer fills: the stream must go out as written
+      compress: false,
+      config: { access: { role: 'viewer', keys: true } },
+      schema: {
+        tags: ['events'],
+        summary: 'Newly ingested events of the project, as server-sent events',
+        description: [
+          'A `text/event-stream` that stays open. Event `ready` once connected; `events` with a JSON array of events (the shape of GET /events) as ingest accepts them;',
+          '`dropped` with `{"dropped": n}` when the connection fell behind and n events were left out; a comment line every 15 s as a heartbeat.',
+          'Only events accepted after the connection opened are sent (no replay).',
+        ].join(' '),
+        params: SlugParams,
+        querystring: Type.Object(
+          {
+            event: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'only events of this name' })),
+            user: Type.Optional(
+              Type.String({ minLength: 1, maxLength: 200, description: 'only events of this userId, anonymousId or distinct id' }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        produces: ['text/event-stream'],
+        response: { 200: Type.String({ description: 'text/event-stream' }), ...errorResponses },
+      },
     },
-  }, async (request, reply) => {
-    const project = projectOf(request);
-    const filter: LiveFilter = { event: request.query.event, user: request.query.user };
-    const stream = new PassThrough();
-    let dropped = 0;
-    const write = (text: string) => {
-      if (!stream.writableEnded) stream.write(text);
-    };
-    const unsubscribe = ctx.live.subscribe(project.id, filter, (events) => {
-      if (stream.writableLength + stream.readableLength > MAX_BUFFERED_BYTES) {
-        dropped += events.length;
-        return;
-      }
-      if (dropped) {
-        write(frame('dropped', { dropped }));
-        dropped = 0;
-      }
-      write(frame('events', events));
-    });
-    const heartbeat = setInterval(() => write(`: heartbeat ${new Date().toISOString()}\n\n`), heartbeatMs);
-    heartbeat.unref();
-    const stop = () => {
-      clearInterval(heartbeat);
-      unsubscribe();
-      open.delete(stream);
-      if (!stream.writableEnded) stream.end();
-    };
-    open.add(stream);
-    // the response closes when the client goes away (or the stream ends)
-    reply.raw.once('close', stop);
-    stream.once('close', stop);
-    write(`retry: ${RETRY_MS}\n` + frame('ready', { project: project.slug, filter }));
-    return reply
-      .header('content-type', 'text/event-stream; charset=utf-8')
-      .header('cache-control', 'no-cache, no-transform')
-      // nginx and friends buffer responses by default; a stream must go through as it is written
-      .header('x-accel-buffering', 'no')
-      // a stream is sent as it is written; the 200 schema above only documents it
-      .send(stream as unknown as string);
-  });
+    async (request, reply) => {
+      const project = projectOf(request);
+      const filter: LiveFilter = { event: request.query.event, user: request.query.user };
+      const stream = new PassThrough();
+      let dropped = 0;
+      const write = (text: string) => {
+        if (!stream.writableEnded) stream.write(text);
+      };
+      const unsubscribe = ctx.live.subscribe(project.id, filter, (events) => {
+        if (stream.writableLength + stream.readableLength > MAX_BUFFERED_BYTES) {
+          dropped += events.length;
+          return;
+        }
+        if (dropped) {
+          write(frame('dropped', { dropped }));
+          dropped = 0;
+        }
+        write(frame('events', events));
+      });
+      const heartbeat = setInterval(() => write(`: heartbeat ${new Date().toISOString()}\n\n`), heartbeatMs);
+      heartbeat.unref();
+      const stop = () => {
+        clearInterval(heartbeat);
+        unsubscribe();
+        open.delete(stream);
+        if (!stream.writableEnded) stream.end();
+      };
+      open.add(stream);
+      // the response closes when the client goes away (or the stream ends)
+      reply.raw.once('close', stop);
+      stream.once('close', stop);
+      write(`retry: ${RETRY_MS}\n` + frame('ready', { project: project.slug, filter }));
+      return (
+        reply
+          .header('content-type', 'text/event-stream; charset=utf-8')
+          .header('cache-control', 'no-cache, no-transform')
+          // nginx and friends buffer responses by default; a stream must go through as it is written
+          .header('x-accel-buffering', 'no')
+          // a stream is sent as it is written; the 200 schema above only documents it
+          .send(stream as unknown as string)
+      );
+    },
+  );
 }

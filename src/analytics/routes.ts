@@ -34,7 +34,11 @@ const EventSchema = Type.Object({
 });
 
 const Totals = Type.Object({ events: Type.Number(), users: Type.Number(), sessions: Type.Number() });
-const Change = Type.Object({ events: Type.Union([Type.Number(), Type.Null()]), users: Type.Union([Type.Number(), Type.Null()]), sessions: Type.Union([Type.Number(), Type.Null()]) });
+const Change = Type.Object({
+  events: Type.Union([Type.Number(), Type.Null()]),
+  users: Type.Union([Type.Number(), Type.Null()]),
+  sessions: Type.Union([Type.Number(), Type.Null()]),
+});
 
 const errors = errorResponses;
 const READ = { access: { role: 'viewer', keys: true } } as const;
@@ -43,99 +47,135 @@ const READ = { access: { role: 'viewer', keys: true } } as const;
 export async function analyticsRoutes(root: FastifyInstance, { ctx }: { ctx: AppContext }) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
 
-
-  app.get('/api/projects/:slug/events', {
-    config: READ,
-    schema: {
-      tags: ['events'],
-      summary: 'Stored events, newest first',
-      params: Params,
-      querystring: Type.Object({
-        event: Type.Optional(Type.String()),
-        user: Type.Optional(Type.String({ description: 'userId or distinct id' })),
-        limit: Type.Integer({ minimum: 1, maximum: 1000, default: 50 }),
-        cursor: Type.Optional(Type.String({ description: 'nextCursor of the previous page' })),
-      }),
-      response: { 200: Type.Object({ events: Type.Array(EventSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...errors },
-    },
-  }, async (request) => {
-    const project = projectOf(request);
-    const q = request.query;
-    const rows = await ctx.events.listEvents({ projectId: project.id, event: q.event, userId: q.user, before: q.cursor ? decodeCursor(q.cursor) : undefined, limit: q.limit + 1 });
-    const page = rows.slice(0, q.limit);
-    return { events: page.map(eventForApi), nextCursor: rows.length > q.limit ? encodeCursor(page[page.length - 1]) : null };
-  });
-
-  app.get('/api/projects/:slug/timeseries', {
-    config: READ,
-    schema: {
-      tags: ['events'],
-      summary: 'Event counts per bucket (aligned in the project time zone), optionally broken down',
-      params: Params,
-      querystring: Type.Object({
-        event: Type.Optional(Type.String({ description: 'one event name; all events when omitted' })),
-        // an enum (not a union of literals) so a bad value gets one error that lists the allowed values
-        interval: Type.Unsafe<Interval>({ type: 'string', enum: [...INTERVALS], default: '1h', description: INTERVALS.join(', ') }),
-        measure: Type.Unsafe<Measure>({ type: 'string', enum: [...MEASURES], default: 'events', description: MEASURES.join(', ') }),
-        breakdown: Type.Optional(Type.String({ description: 'a column (browser, os, country, page_path, ...) or a property name' })),
-        limit: Type.Integer({ minimum: 1, maximum: 50, default: 10, description: 'breakdown values kept; the rest is "other"' }),
-        ...WindowQuery,
-      }),
-      response: {
-        200: Type.Object({
-          interval: Type.String(),
-          timeZone: Type.String(),
-          measure: Type.String(),
-          from: Type.String(),
-          to: Type.String(),
-          buckets: Type.Array(Type.String()),
-          series: Type.Array(Type.Object({ key: Type.String(), label: Type.String(), values: Type.Array(Type.Number()), total: Type.Number() })),
+  app.get(
+    '/api/projects/:slug/events',
+    {
+      config: READ,
+      schema: {
+        tags: ['events'],
+        summary: 'Stored events, newest first',
+        params: Params,
+        querystring: Type.Object({
+          event: Type.Optional(Type.String()),
+          user: Type.Optional(Type.String({ description: 'userId or distinct id' })),
+          limit: Type.Integer({ minimum: 1, maximum: 1000, default: 50 }),
+          cursor: Type.Optional(Type.String({ description: 'nextCursor of the previous page' })),
         }),
-        ...errors,
+        response: {
+          200: Type.Object({ events: Type.Array(EventSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) }),
+          ...errors,
+        },
       },
     },
-  }, async (request) => {
-    const project = projectOf(request);
-    const q = request.query;
-    return timeseries(ctx.events, project, {
-      event: q.event,
-      interval: q.interval,
-      window: parseWindow(q.from, q.to, Date.now()),
-      measure: q.measure,
-      breakdown: q.breakdown ? parseDimension(q.breakdown) : undefined,
-      limit: q.limit,
-    });
-  });
-
-  app.get('/api/projects/:slug/top-events', {
-    config: READ,
-    schema: {
-      tags: ['events'],
-      summary: 'Events by volume in a window',
-      params: Params,
-      querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 500, default: 20 }), ...WindowQuery }),
-      response: { 200: Type.Object({ from: Type.String(), to: Type.String(), events: Type.Array(Type.Object({ event: Type.String(), count: Type.Number(), users: Type.Number() })) }), ...errors },
+    async (request) => {
+      const project = projectOf(request);
+      const q = request.query;
+      const rows = await ctx.events.listEvents({
+        projectId: project.id,
+        event: q.event,
+        userId: q.user,
+        before: q.cursor ? decodeCursor(q.cursor) : undefined,
+        limit: q.limit + 1,
+      });
+      const page = rows.slice(0, q.limit);
+      return { events: page.map(eventForApi), nextCursor: rows.length > q.limit ? encodeCursor(page[page.length - 1]) : null };
     },
-  }, async (request) => {
-    const project = projectOf(request);
-    const window = parseWindow(request.query.from, request.query.to, Date.now());
-    const events = await ctx.events.topEvents({ projectId: project.id, ...window, limit: request.query.limit });
-    return { from: new Date(window.fromMs).toISOString(), to: new Date(window.toMs).toISOString(), events };
-  });
+  );
 
-  app.get('/api/projects/:slug/overview', {
-    config: READ,
-    schema: {
-      tags: ['events'],
-      summary: 'Events, unique users and sessions in a window, against the window before it',
-      params: Params,
-      querystring: Type.Object(WindowQuery),
-      response: { 200: Type.Object({ from: Type.String(), to: Type.String(), current: Totals, previous: Totals, change: Change }), ...errors },
+  app.get(
+    '/api/projects/:slug/timeseries',
+    {
+      config: READ,
+      schema: {
+        tags: ['events'],
+        summary: 'Event counts per bucket (aligned in the project time zone), optionally broken down',
+        params: Params,
+        querystring: Type.Object({
+          event: Type.Optional(Type.String({ description: 'one event name; all events when omitted' })),
+          // an enum (not a union of literals) so a bad value gets one error that lists the allowed values
+          interval: Type.Unsafe<Interval>({ type: 'string', enum: [...INTERVALS], default: '1h', description: INTERVALS.join(', ') }),
+          measure: Type.Unsafe<Measure>({ type: 'string', enum: [...MEASURES], default: 'events', description: MEASURES.join(', ') }),
+          breakdown: Type.Optional(Type.String({ description: 'a column (browser, os, country, page_path, ...) or a property name' })),
+          limit: Type.Integer({ minimum: 1, maximum: 50, default: 10, description: 'breakdown values kept; the rest is "other"' }),
+          ...WindowQuery,
+        }),
+        response: {
+          200: Type.Object({
+            interval: Type.String(),
+            timeZone: Type.String(),
+            measure: Type.String(),
+            from: Type.String(),
+            to: Type.String(),
+            buckets: Type.Array(Type.String()),
+            series: Type.Array(
+              Type.Object({ key: Type.String(), label: Type.String(), values: Type.Array(Type.Number()), total: Type.Number() }),
+            ),
+          }),
+          ...errors,
+        },
+      },
     },
-  }, async (request) => {
-    const project = projectOf(request);
-    return overview(ctx.events, project, parseWindow(request.query.from, request.query.to, Date.now()));
-  });
+    async (request) => {
+      const project = projectOf(request);
+      const q = request.query;
+      return timeseries(ctx.events, project, {
+        event: q.event,
+        interval: q.interval,
+        window: parseWindow(q.from, q.to, Date.now()),
+        measure: q.measure,
+        breakdown: q.breakdown ? parseDimension(q.breakdown) : undefined,
+        limit: q.limit,
+      });
+    },
+  );
+
+  app.get(
+    '/api/projects/:slug/top-events',
+    {
+      config: READ,
+      schema: {
+        tags: ['events'],
+        summary: 'Events by volume in a window',
+        params: Params,
+        querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 500, default: 20 }), ...WindowQuery }),
+        response: {
+          200: Type.Object({
+            from: Type.String(),
+            to: Type.String(),
+            events: Type.Array(Type.Object({ event: Type.String(), count: Type.Number(), users: Type.Number() })),
+          }),
+          ...errors,
+        },
+      },
+    },
+    async (request) => {
+      const project = projectOf(request);
+      const window = parseWindow(request.query.from, request.query.to, Date.now());
+      const events = await ctx.events.topEvents({ projectId: project.id, ...window, limit: request.query.limit });
+      return { from: new Date(window.fromMs).toISOString(), to: new Date(window.toMs).toISOString(), events };
+    },
+  );
+
+  app.get(
+    '/api/projects/:slug/overview',
+    {
+      config: READ,
+      schema: {
+        tags: ['events'],
+        summary: 'Events, unique users and sessions in a window, against the window before it',
+        params: Params,
+        querystring: Type.Object(WindowQuery),
+        response: {
+          200: Type.Object({ from: Type.String(), to: Type.String(), current: Totals, previous: Totals, change: Change }),
+          ...errors,
+        },
+      },
+    },
+    async (request) => {
+      const project = projectOf(request);
+      return overview(ctx.events, project, parseWindow(request.query.from, request.query.to, Date.now()));
+    },
+  );
 }
 
 export type EventApi = Static<typeof EventSchema>;

@@ -16,9 +16,13 @@ export interface Window {
 /** Reads `from`/`to` (ISO, epoch ms, or relative like -7d); defaults to the last 7 days. */
 export function parseWindow(from: string | undefined, to: string | undefined, now: number): Window {
   const toMs = to === undefined ? now : parseTimeInput(to, now);
-  if (toMs === null) throw badRequest(`"to" is not a time: "${to}" (use ISO 8601, epoch milliseconds, or a relative time such as -1d)`, { field: 'to' });
+  if (toMs === null)
+    throw badRequest(`"to" is not a time: "${to}" (use ISO 8601, epoch milliseconds, or a relative time such as -1d)`, { field: 'to' });
   const fromMs = from === undefined ? toMs - DEFAULT_WINDOW_MS : parseTimeInput(from, now);
-  if (fromMs === null) throw badRequest(`"from" is not a time: "${from}" (use ISO 8601, epoch milliseconds, or a relative time such as -7d)`, { field: 'from' });
+  if (fromMs === null)
+    throw badRequest(`"from" is not a time: "${from}" (use ISO 8601, epoch milliseconds, or a relative time such as -7d)`, {
+      field: 'from',
+    });
   if (fromMs >= toMs) throw badRequest('"from" must be before "to"', { field: 'from' });
   return { fromMs, toMs };
 }
@@ -27,7 +31,8 @@ export function parseWindow(from: string | undefined, to: string | undefined, no
 export function parseDimension(name: string): Dimension {
   if ((DIMENSION_COLUMNS as readonly string[]).includes(name)) return { column: name as DimensionColumn };
   const property = name.startsWith('properties.') ? name.slice('properties.'.length) : name;
-  if (!property || property.length > 200) throw badRequest('breakdown must be a column or a property name of at most 200 characters', { field: 'breakdown' });
+  if (!property || property.length > 200)
+    throw badRequest('breakdown must be a column or a property name of at most 200 characters', { field: 'breakdown' });
   return { property };
 }
 
@@ -51,7 +56,10 @@ export async function timeseries(
   const tz = project.timeZone;
   const size = INTERVAL_MS[q.interval];
   const tooMany = (n: string | number) =>
-    badRequest(`that window holds ${n} ${q.interval} buckets; at most ${MAX_BUCKETS} are allowed, choose a larger interval or a shorter window`, { field: 'interval' });
+    badRequest(
+      `that window holds ${n} ${q.interval} buckets; at most ${MAX_BUCKETS} are allowed, choose a larger interval or a shorter window`,
+      { field: 'interval' },
+    );
   // refuse a huge window before enumerating its buckets (bucketStarts would throw a RangeError)
   const estimate = Math.ceil((q.window.toMs - q.window.fromMs) / size);
   if (estimate > MAX_BUCKETS + 2) throw tooMany(`about ${estimate}`);
@@ -60,12 +68,22 @@ export async function timeseries(
   const fromMs = starts[0];
   // counts add up across finer grains; distinct users or sessions must be counted per bucket
   const slots = slotsFor(tz, q.interval, fromMs, q.window.toMs, q.measure === 'events', starts);
-  const rows = await store.timeseries({ projectId: project.id, event: q.event, fromMs, toMs: q.window.toMs, ...slots.spec, measure: q.measure, breakdown: q.breakdown, limit: q.limit });
+  const rows = await store.timeseries({
+    projectId: project.id,
+    event: q.event,
+    fromMs,
+    toMs: q.window.toMs,
+    ...slots.spec,
+    measure: q.measure,
+    breakdown: q.breakdown,
+    limit: q.limit,
+  });
   const bucketOf = slots.bucketOf;
 
   const byKey = new Map<string, number[]>();
   // slots arrive sorted; consecutive slots usually share a bucket, so its floor is reused
-  let lastSlot = NaN, lastBucket = 0;
+  let lastSlot = NaN,
+    lastBucket = 0;
   for (const r of rows) {
     if (r.slotMs !== lastSlot) {
       lastSlot = r.slotMs;
@@ -106,7 +124,11 @@ export async function overview(store: EventStore, project: Project, window: Wind
     to: new Date(window.toMs).toISOString(),
     current,
     previous,
-    change: { events: change(current.events, previous.events), users: change(current.users, previous.users), sessions: change(current.sessions, previous.sessions) },
+    change: {
+      events: change(current.events, previous.events),
+      users: change(current.users, previous.users),
+      sessions: change(current.sessions, previous.sessions),
+    },
   };
 }
 

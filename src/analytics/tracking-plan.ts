@@ -13,7 +13,7 @@ import type { Signal } from '../signals/store.js';
 import { projectOf } from '../auth/access.js';
 import { SlugParams, errorResponses } from '../http-schemas.js';
 import { mergeProfiles, PROFILE_MAX_EVENTS, PROFILE_MAX_PROPERTIES } from '../signals/drift.js';
-import { LOW_CARDINALITY, own } from '../detect/schema-drift.js';
+import { own } from '../detect/schema-drift.js';
 import { bucketFloor, bucketStarts, nextBucket } from '../time/index.js';
 
 /** drift marks kept per event (newest first); more would not fit on a row */
@@ -37,7 +37,9 @@ const Property = Type.Object({
   /** share of the event's occurrences that carry the property */
   coverage: Type.Number(),
   distinct: Type.Number({ description: 'distinct non-null values' }),
-  values: Type.Union([Type.Array(Type.Object({ value: Type.String(), count: Type.Number() })), Type.Null()], { description: 'the most frequent values, when the property has few' }),
+  values: Type.Union([Type.Array(Type.Object({ value: Type.String(), count: Type.Number() })), Type.Null()], {
+    description: 'the most frequent values, when the property has few',
+  }),
   drift: Type.Array(Mark),
 });
 const PlanEvent = Type.Object({
@@ -47,7 +49,7 @@ const PlanEvent = Type.Object({
   firstSeen: Type.Union([Type.String(), Type.Null()], { description: 'first day in the window with the event' }),
   lastSeen: Type.Union([Type.String(), Type.Null()], { description: 'last day in the window with the event' }),
   properties: Type.Array(Property),
-  drift: Type.Array(Mark, { description: 'every drift mark of the event, its properties\' included, newest first' }),
+  drift: Type.Array(Mark, { description: "every drift mark of the event, its properties' included, newest first" }),
 });
 export const TrackingPlanSchema = Type.Object({
   from: Type.String(),
@@ -55,7 +57,10 @@ export const TrackingPlanSchema = Type.Object({
   timeZone: Type.String(),
   days: Type.Array(Type.String(), { description: 'start of each day of the window, in the project time zone' }),
   events: Type.Array(PlanEvent, { description: 'busiest first' }),
-  limits: Type.Object({ events: Type.Integer(), propertiesPerEvent: Type.Integer() }, { description: 'the profile covers at most this many events and properties per event' }),
+  limits: Type.Object(
+    { events: Type.Integer(), propertiesPerEvent: Type.Integer() },
+    { description: 'the profile covers at most this many events and properties per event' },
+  ),
 });
 export type TrackingPlan = Static<typeof TrackingPlanSchema>;
 type MarkApi = Static<typeof Mark>;
@@ -66,7 +71,12 @@ function markOf(s: Signal): MarkApi | null {
   const d = s.details as { event?: unknown; property?: unknown; detail?: unknown; band?: unknown; adjusted?: unknown };
   if (typeof d.event !== 'string') return null;
   const property = typeof d.property === 'string' ? d.property : null;
-  const detail = typeof d.detail === 'string' ? d.detail : s.kind === 'distribution_drift' ? `the distribution of ${property} shifted (PSI ${Number(d.adjusted ?? s.value).toFixed(2)}, ${String(d.band ?? '')})` : s.kind;
+  const detail =
+    typeof d.detail === 'string'
+      ? d.detail
+      : s.kind === 'distribution_drift'
+        ? `the distribution of ${property} shifted (PSI ${Number(d.adjusted ?? s.value).toFixed(2)}, ${String(d.band ?? '')})`
+        : s.kind;
   return { signalId: s.id, kind: s.kind, severity: s.severity, property, detail, day: iso(s.bucket) };
 }
 
@@ -103,51 +113,72 @@ export async function trackingPlan(ctx: AppContext, project: Project, days: numb
     list.push(m);
   }
 
-  const events = [...daily].map(([event, values]) => {
-    const first = values.findIndex((v) => v > 0);
-    const last = values.findLastIndex((v) => v > 0);
-    const p = own(profile, event);
-    const count = values.reduce((a, b) => a + b, 0);
-    const eventMarks = (marks.get(event) ?? []).sort((a, b) => b.day.localeCompare(a.day) || b.signalId - a.signalId);
-    const properties = Object.entries(p?.properties ?? {}).map(([name, prop]) => {
-      const carried = Object.values(prop.types).reduce((a, b) => a + b, 0);
-      const nonNull = Object.entries(prop.types).filter(([t]) => t !== 'null');
-      const total = nonNull.reduce((a, [, n]) => a + n, 0);
-      const top = nonNull.sort((a, b) => b[1] - a[1])[0];
+  const events = [...daily]
+    .map(([event, values]) => {
+      const first = values.findIndex((v) => v > 0);
+      const last = values.findLastIndex((v) => v > 0);
+      const p = own(profile, event);
+      const count = values.reduce((a, b) => a + b, 0);
+      const eventMarks = (marks.get(event) ?? []).sort((a, b) => b.day.localeCompare(a.day) || b.signalId - a.signalId);
+      const properties = Object.entries(p?.properties ?? {})
+        .map(([name, prop]) => {
+          const carried = Object.values(prop.types).reduce((a, b) => a + b, 0);
+          const nonNull = Object.entries(prop.types).filter(([t]) => t !== 'null');
+          const total = nonNull.reduce((a, [, n]) => a + n, 0);
+          const top = nonNull.sort((a, b) => b[1] - a[1])[0];
+          return {
+            name,
+            types: prop.types,
+            type: !top ? 'null' : top[1] > total / 2 ? top[0] : 'mixed',
+            coverage: p?.count ? Math.min(1, carried / p.count) : 0,
+            distinct: prop.distinct,
+            values: prop.values
+              ? Object.entries(prop.values)
+                  .sort((a, b) => b[1] - a[1])
+                  .slice(0, MAX_VALUES)
+                  .map(([value, n]) => ({ value, count: n }))
+              : null,
+            drift: eventMarks.filter((m) => m.property === name),
+          };
+        })
+        .sort((a, b) => b.coverage - a.coverage || a.name.localeCompare(b.name));
       return {
-        name,
-        types: prop.types,
-        type: !top ? 'null' : top[1] > total / 2 ? top[0] : 'mixed',
-        coverage: p && p.count ? Math.min(1, carried / p.count) : 0,
-        distinct: prop.distinct,
-        values: prop.values ? Object.entries(prop.values).sort((a, b) => b[1] - a[1]).slice(0, MAX_VALUES).map(([value, n]) => ({ value, count: n })) : null,
-        drift: eventMarks.filter((m) => m.property === name),
+        event,
+        count,
+        daily: values,
+        firstSeen: first < 0 ? null : iso(starts[first]),
+        lastSeen: last < 0 ? null : iso(starts[last]),
+        properties,
+        drift: eventMarks.slice(0, MAX_MARKS),
       };
-    }).sort((a, b) => b.coverage - a.coverage || a.name.localeCompare(b.name));
-    return {
-      event,
-      count,
-      daily: values,
-      firstSeen: first < 0 ? null : iso(starts[first]),
-      lastSeen: last < 0 ? null : iso(starts[last]),
-      properties,
-      drift: eventMarks.slice(0, MAX_MARKS),
-    };
-  }).sort((a, b) => b.count - a.count || a.event.localeCompare(b.event));
+    })
+    .sort((a, b) => b.count - a.count || a.event.localeCompare(b.event));
 
-  return { from: iso(fromMs), to: iso(toMs), timeZone: tz, days: starts.map(iso), events, limits: { events: PROFILE_MAX_EVENTS, propertiesPerEvent: PROFILE_MAX_PROPERTIES } };
+  return {
+    from: iso(fromMs),
+    to: iso(toMs),
+    timeZone: tz,
+    days: starts.map(iso),
+    events,
+    limits: { events: PROFILE_MAX_EVENTS, propertiesPerEvent: PROFILE_MAX_PROPERTIES },
+  };
 }
 
 export async function trackingPlanRoutes(root: FastifyInstance, { ctx }: { ctx: AppContext }) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
-  app.get('/api/projects/:slug/tracking-plan', {
-    config: { access: { role: 'viewer', keys: true } },
-    schema: {
-      tags: ['events'],
-      summary: 'The discovered tracking plan: events and their properties, types, volumes, first and last seen, and schema-drift marks, over the last `days` days',
-      params: SlugParams,
-      querystring: Type.Object({ days: Type.Integer({ minimum: 1, maximum: 90, default: 30 }) }),
-      response: { 200: TrackingPlanSchema, ...errorResponses },
+  app.get(
+    '/api/projects/:slug/tracking-plan',
+    {
+      config: { access: { role: 'viewer', keys: true } },
+      schema: {
+        tags: ['events'],
+        summary:
+          'The discovered tracking plan: events and their properties, types, volumes, first and last seen, and schema-drift marks, over the last `days` days',
+        params: SlugParams,
+        querystring: Type.Object({ days: Type.Integer({ minimum: 1, maximum: 90, default: 30 }) }),
+        response: { 200: TrackingPlanSchema, ...errorResponses },
+      },
     },
-  }, async (request) => trackingPlan(ctx, projectOf(request), request.query.days, Date.now()));
+    async (request) => trackingPlan(ctx, projectOf(request), request.query.days, Date.now()),
+  );
 }

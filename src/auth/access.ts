@@ -30,10 +30,7 @@ export type Access =
    */
   | { role: Role; keys: boolean; keyRole?: Role };
 
-export type Principal =
-  | { type: 'anonymous' }
-  | { type: 'user'; user: User; sessionToken: string }
-  | { type: 'key'; key: ApiKey };
+export type Principal = { type: 'anonymous' } | { type: 'user'; user: User; sessionToken: string } | { type: 'key'; key: ApiKey };
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -52,7 +49,8 @@ export const SCOPE_OF: Record<Role, Scope> = { viewer: 'read', editor: 'write', 
 const SCOPE_RANK: Record<Scope, number> = { ingest: 0, read: 1, write: 2, admin: 3 };
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-const unauthorized = (message = 'sign in, or send an API key as a Bearer token or X-API-Key header') => new VigilError('VIGIL_ERR_UNAUTHORIZED', message);
+const unauthorized = (message = 'sign in, or send an API key as a Bearer token or X-API-Key header') =>
+  new VigilError('VIGIL_ERR_UNAUTHORIZED', message);
 const forbidden = (message: string) => new VigilError('VIGIL_ERR_FORBIDDEN', message);
 
 /** The project a project route resolved (set by the access hook). */
@@ -68,7 +66,13 @@ export function userOf(request: FastifyRequest): User & { sessionToken: string }
 }
 
 function sessionCookieOptions(ctx: AppContext, request: FastifyRequest, expiresAt: number) {
-  return { path: '/', httpOnly: true, sameSite: 'lax' as const, secure: ctx.config.secureCookies || request.protocol === 'https', expires: new Date(expiresAt) };
+  return {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'lax' as const,
+    secure: ctx.config.secureCookies || request.protocol === 'https',
+    expires: new Date(expiresAt),
+  };
 }
 
 export function setSessionCookie(ctx: AppContext, request: FastifyRequest, reply: FastifyReply, token: string, expiresAt: number) {
@@ -128,8 +132,14 @@ async function enforce(ctx: AppContext, request: FastifyRequest, reply: FastifyR
   const principal = (request.principal = await resolvePrincipal(ctx, request, reply));
   if (principal.type === 'anonymous') throw unauthorized();
   if (isIngestOnly(principal)) throw ingestOnly();
-  if (principal.type === 'user' && !SAFE_METHODS.has(request.method) && !ctx.sessions.checkCsrf(principal.sessionToken, request.headers[CSRF_HEADER] as string | undefined)) {
-    throw forbidden(`a change made with a session cookie needs the ${CSRF_HEADER} header (its value comes with sign-in and GET /api/auth/me)`);
+  if (
+    principal.type === 'user' &&
+    !SAFE_METHODS.has(request.method) &&
+    !ctx.sessions.checkCsrf(principal.sessionToken, request.headers[CSRF_HEADER] as string | undefined)
+  ) {
+    throw forbidden(
+      `a change made with a session cookie needs the ${CSRF_HEADER} header (its value comes with sign-in and GET /api/auth/me)`,
+    );
   }
   if ('signedIn' in access) {
     if (principal.type === 'key' && !access.keys) throw forbidden('API keys cannot use this route; sign in');
@@ -153,7 +163,8 @@ async function enforce(ctx: AppContext, request: FastifyRequest, reply: FastifyR
   } else {
     const role = await ctx.memberships.roleOf(project.id, principal.user.id);
     if (!role) throw notFound(`project "${slug}"`);
-    if (roleRank(role) < roleRank(access.role)) throw forbidden(`this needs the ${access.role} role in project "${slug}"; you are ${role === 'editor' ? 'an' : 'a'} ${role}`);
+    if (roleRank(role) < roleRank(access.role))
+      throw forbidden(`this needs the ${access.role} role in project "${slug}"; you are ${role === 'editor' ? 'an' : 'a'} ${role}`);
     request.role = role;
   }
   request.project = project;

@@ -17,7 +17,14 @@ function message(to: string, subject: string, paragraphs: string[], link: { url:
   return { to, subject, text: `${text}\n`, html };
 }
 
-export function invitationMail(input: { to: string; projectName: string; role: string; url: string; expiresAt: number; invitedBy?: string }): MailMessage {
+export function invitationMail(input: {
+  to: string;
+  projectName: string;
+  role: string;
+  url: string;
+  expiresAt: number;
+  invitedBy?: string;
+}): MailMessage {
   const by = input.invitedBy ? `${input.invitedBy} invited you` : 'You are invited';
   return message(
     input.to,

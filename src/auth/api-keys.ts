@@ -28,16 +28,40 @@ export function hashSecret(secret: string): string {
 }
 
 export function parseScopes(text: string): Scope[] {
-  const scopes = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const scopes = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
-  if (unknown.length || !scopes.length) throw badRequest(`scopes must be a comma-separated list of ${SCOPES.join(', ')}; got "${text}"`, { field: 'scopes' });
+  if (unknown.length || !scopes.length)
+    throw badRequest(`scopes must be a comma-separated list of ${SCOPES.join(', ')}; got "${text}"`, { field: 'scopes' });
   return [...new Set(scopes)] as Scope[];
 }
 
-type Row = { id: number; project_id: number; name: string; prefix: string; scopes: string; created_at: number; expires_at: number | null; revoked_at: number | null; last_used_at: number | null };
+type Row = {
+  id: number;
+  project_id: number;
+  name: string;
+  prefix: string;
+  scopes: string;
+  created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+  last_used_at: number | null;
+};
 const num = (v: number | null) => (v === null ? null : Number(v));
 function toKey(r: Row): ApiKey {
-  return { id: Number(r.id), projectId: Number(r.project_id), name: r.name, prefix: r.prefix, scopes: r.scopes.split(',') as Scope[], createdAt: Number(r.created_at), expiresAt: num(r.expires_at), revokedAt: num(r.revoked_at), lastUsedAt: num(r.last_used_at) };
+  return {
+    id: Number(r.id),
+    projectId: Number(r.project_id),
+    name: r.name,
+    prefix: r.prefix,
+    scopes: r.scopes.split(',') as Scope[],
+    createdAt: Number(r.created_at),
+    expiresAt: num(r.expires_at),
+    revokedAt: num(r.revoked_at),
+    lastUsedAt: num(r.last_used_at),
+  };
 }
 const COLUMNS = ['id', 'project_id', 'name', 'prefix', 'scopes', 'created_at', 'expires_at', 'revoked_at', 'last_used_at'] as const;
 
@@ -46,10 +70,19 @@ export class ApiKeyService {
   private touched = new Map<number, number>();
 
   /** failedLookups: failed lookups allowed per address (none: unlimited) */
-  constructor(private db: MetaDb, private now: () => number = Date.now, private failedLookups?: RateLimiter) {}
+  constructor(
+    private db: MetaDb,
+    private now: () => number = Date.now,
+    private failedLookups?: RateLimiter,
+  ) {}
 
   /** Creates a key; the secret is returned once and only its SHA-256 is kept. */
-  async create(input: { projectId: number; name?: string; scopes: Scope[]; expiresAt?: number | null }): Promise<{ key: ApiKey; secret: string }> {
+  async create(input: {
+    projectId: number;
+    name?: string;
+    scopes: Scope[];
+    expiresAt?: number | null;
+  }): Promise<{ key: ApiKey; secret: string }> {
     const secret = 'vk_' + crypto.randomBytes(24).toString('base64url');
     const row = await this.db
       .insertInto('api_keys')
@@ -76,7 +109,10 @@ export class ApiKeyService {
   /** Revokes by id or by display prefix. */
   async revoke(idOrPrefix: string | number): Promise<ApiKey> {
     const q = this.db.updateTable('api_keys').set({ revoked_at: this.now() }).where('revoked_at', 'is', null);
-    const rows = await (typeof idOrPrefix === 'number' || /^\d+$/.test(idOrPrefix) ? q.where('id', '=', Number(idOrPrefix)) : q.where('prefix', '=', idOrPrefix))
+    const rows = await (typeof idOrPrefix === 'number' || /^\d+$/.test(idOrPrefix)
+      ? q.where('id', '=', Number(idOrPrefix))
+      : q.where('prefix', '=', idOrPrefix)
+    )
       .returning(COLUMNS)
       .execute();
     if (rows.length !== 1) throw notFound(`active API key "${idOrPrefix}"`);
@@ -118,8 +154,13 @@ export class ApiKeyService {
   private touch(id: number, now: number) {
     if (now - (this.touched.get(id) ?? 0) < TOUCH_MS) return;
     this.touched.set(id, now);
-    this.db.updateTable('api_keys').set({ last_used_at: now }).where('id', '=', id).execute().catch(() => {
-      // best effort: a missed last_used_at update must never fail a request
-    });
+    this.db
+      .updateTable('api_keys')
+      .set({ last_used_at: now })
+      .where('id', '=', id)
+      .execute()
+      .catch(() => {
+        // best effort: a missed last_used_at update must never fail a request
+      });
   }
 }

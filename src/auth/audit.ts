@@ -68,30 +68,42 @@ export function summarize(before: unknown, after: unknown): { before?: unknown; 
 type Row = Omit<AuditLogTable, 'id'> & { id: number };
 function toEntry(r: Row): AuditEntry {
   return {
-    id: Number(r.id), at: Number(r.at), projectId: r.project_id === null ? null : Number(r.project_id),
+    id: Number(r.id),
+    at: Number(r.at),
+    projectId: r.project_id === null ? null : Number(r.project_id),
     actor: { type: r.actor_type as Actor['type'], id: r.actor_id === null ? null : Number(r.actor_id), label: r.actor_label },
-    action: r.action, target: { type: r.target_type, id: r.target_id }, summary: JSON.parse(r.summary), requestId: r.request_id, ip: r.ip,
+    action: r.action,
+    target: { type: r.target_type, id: r.target_id },
+    summary: JSON.parse(r.summary),
+    requestId: r.request_id,
+    ip: r.ip,
   };
 }
 
 export class AuditLog {
-  constructor(private db: MetaDb, private now: () => number = Date.now) {}
+  constructor(
+    private db: MetaDb,
+    private now: () => number = Date.now,
+  ) {}
 
   async record(request: FastifyRequest | null, input: AuditInput): Promise<void> {
     const actor = input.actor ?? actorOf(request);
-    await this.db.insertInto('audit_log').values({
-      at: this.now(),
-      project_id: input.projectId === undefined ? (request?.project?.id ?? null) : input.projectId,
-      actor_type: actor.type,
-      actor_id: actor.id,
-      actor_label: actor.label.slice(0, 320),
-      action: input.action,
-      target_type: input.target.type,
-      target_id: input.target.id === undefined || input.target.id === null ? null : String(input.target.id),
-      summary: JSON.stringify(summarize(input.before, input.after)),
-      request_id: request ? String(request.id) : null,
-      ip: request?.ip ?? null,
-    }).execute();
+    await this.db
+      .insertInto('audit_log')
+      .values({
+        at: this.now(),
+        project_id: input.projectId === undefined ? (request?.project?.id ?? null) : input.projectId,
+        actor_type: actor.type,
+        actor_id: actor.id,
+        actor_label: actor.label.slice(0, 320),
+        action: input.action,
+        target_type: input.target.type,
+        target_id: input.target.id === undefined || input.target.id === null ? null : String(input.target.id),
+        summary: JSON.stringify(summarize(input.before, input.after)),
+        request_id: request ? String(request.id) : null,
+        ip: request?.ip ?? null,
+      })
+      .execute();
   }
 
   private query(projectId: number, f: Omit<AuditFilter, 'limit' | 'beforeId'>) {

@@ -35,8 +35,16 @@ function stateOf(r: Row, now: number): InvitationState {
 
 function toInvitation(r: Row, now: number): Invitation {
   return {
-    id: Number(r.id), projectId: Number(r.project_id), email: r.email, role: r.role as Role, invitedBy: num(r.invited_by),
-    createdAt: Number(r.created_at), expiresAt: Number(r.expires_at), acceptedAt: num(r.accepted_at), revokedAt: num(r.revoked_at), state: stateOf(r, now),
+    id: Number(r.id),
+    projectId: Number(r.project_id),
+    email: r.email,
+    role: r.role as Role,
+    invitedBy: num(r.invited_by),
+    createdAt: Number(r.created_at),
+    expiresAt: Number(r.expires_at),
+    acceptedAt: num(r.accepted_at),
+    revokedAt: num(r.revoked_at),
+    state: stateOf(r, now),
   };
 }
 
@@ -62,13 +70,30 @@ export class InvitationService {
   }
 
   /** A new invitation; the token is returned once (it goes into the link) and only its HMAC is kept. */
-  async create(projectId: number, input: { email: string; role: Role }, invitedBy: number | null, now = this.now()): Promise<{ invitation: Invitation; token: string }> {
+  async create(
+    projectId: number,
+    input: { email: string; role: Role },
+    invitedBy: number | null,
+    now = this.now(),
+  ): Promise<{ invitation: Invitation; token: string }> {
     const email = normalizeEmail(input.email);
     if (!(ROLES as readonly string[]).includes(input.role)) throw badRequest(`role must be one of ${ROLES.join(', ')}`, { field: 'role' });
     const token = crypto.randomBytes(32).toString('base64url');
-    const row = await this.db.insertInto('invitations')
-      .values({ project_id: projectId, email, role: input.role, token_hash: this.hash(token), invited_by: invitedBy, created_at: now, expires_at: now + this.lifetimeMs, accepted_at: null, revoked_at: null })
-      .returningAll().executeTakeFirstOrThrow();
+    const row = await this.db
+      .insertInto('invitations')
+      .values({
+        project_id: projectId,
+        email,
+        role: input.role,
+        token_hash: this.hash(token),
+        invited_by: invitedBy,
+        created_at: now,
+        expires_at: now + this.lifetimeMs,
+        accepted_at: null,
+        revoked_at: null,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
     return { invitation: toInvitation(row, now), token };
   }
 
@@ -80,7 +105,12 @@ export class InvitationService {
   }
 
   async get(projectId: number, id: number): Promise<Invitation> {
-    const row = await this.db.selectFrom('invitations').selectAll().where('project_id', '=', projectId).where('id', '=', id).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('invitations')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .where('id', '=', id)
+      .executeTakeFirst();
     if (!row) throw notFound(`invitation ${id}`);
     return toInvitation(row, this.now());
   }
@@ -88,9 +118,16 @@ export class InvitationService {
   /** Revokes a pending (or expired) invitation; revoking twice changes nothing, an accepted one is a 409. */
   async revoke(projectId: number, id: number): Promise<{ before: Invitation; after: Invitation }> {
     const before = await this.get(projectId, id);
-    if (before.state === 'accepted') throw new VigilError('VIGIL_ERR_CONFLICT', `invitation ${id} has already been accepted: remove the member instead`);
+    if (before.state === 'accepted')
+      throw new VigilError('VIGIL_ERR_CONFLICT', `invitation ${id} has already been accepted: remove the member instead`);
     if (before.state === 'revoked') return { before, after: before };
-    await this.db.updateTable('invitations').set({ revoked_at: this.now() }).where('id', '=', id).where('revoked_at', 'is', null).where('accepted_at', 'is', null).execute();
+    await this.db
+      .updateTable('invitations')
+      .set({ revoked_at: this.now() })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .where('accepted_at', 'is', null)
+      .execute();
     return { before, after: await this.get(projectId, id) };
   }
 
@@ -113,9 +150,15 @@ export class InvitationService {
   async accept<T>(token: string, then: (tx: MetaDb, invitation: Invitation) => Promise<T>): Promise<T> {
     const now = this.now();
     const done = await this.db.transaction().execute(async (tx) => {
-      const rows = await tx.updateTable('invitations').set({ accepted_at: now })
-        .where('token_hash', '=', this.hash(token)).where('accepted_at', 'is', null).where('revoked_at', 'is', null).where('expires_at', '>', now)
-        .returningAll().execute();
+      const rows = await tx
+        .updateTable('invitations')
+        .set({ accepted_at: now })
+        .where('token_hash', '=', this.hash(token))
+        .where('accepted_at', 'is', null)
+        .where('revoked_at', 'is', null)
+        .where('expires_at', '>', now)
+        .returningAll()
+        .execute();
       return rows.length === 1 ? { value: await then(tx, toInvitation(rows[0], now)) } : null;
     });
     if (done) return done.value;

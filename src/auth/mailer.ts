@@ -25,7 +25,12 @@ const SOCKET_TIMEOUT_MS = 20_000;
 export function createMailer(config: Pick<Config, 'smtpUrl' | 'mailFrom' | 'publicUrl'>): Mailer | undefined {
   if (!config.smtpUrl) return undefined;
   const transport = nodemailer.createTransport(
-    { url: config.smtpUrl, connectionTimeout: CONNECTION_TIMEOUT_MS, greetingTimeout: CONNECTION_TIMEOUT_MS, socketTimeout: SOCKET_TIMEOUT_MS },
+    {
+      url: config.smtpUrl,
+      connectionTimeout: CONNECTION_TIMEOUT_MS,
+      greetingTimeout: CONNECTION_TIMEOUT_MS,
+      socketTimeout: SOCKET_TIMEOUT_MS,
+    },
     { from: config.mailFrom ?? `Vigil <vigil@${mailDomain(config)}>` },
   );
   return {

@@ -15,10 +15,18 @@ export interface Member {
 }
 
 export class MembershipService {
-  constructor(private db: MetaDb, private now: () => number = Date.now) {}
+  constructor(
+    private db: MetaDb,
+    private now: () => number = Date.now,
+  ) {}
 
   async roleOf(projectId: number, userId: number, db: MetaDb = this.db): Promise<Role | undefined> {
-    const row = await db.selectFrom('memberships').select('role').where('project_id', '=', projectId).where('user_id', '=', userId).executeTakeFirst();
+    const row = await db
+      .selectFrom('memberships')
+      .select('role')
+      .where('project_id', '=', projectId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
     return row?.role as Role | undefined;
   }
 
@@ -26,15 +34,26 @@ export class MembershipService {
   async grant(projectId: number, userId: number, role: Role, db: MetaDb = this.db): Promise<void> {
     const current = await this.roleOf(projectId, userId, db);
     if (current && roleRank(current) >= roleRank(role)) return;
-    if (current) await db.updateTable('memberships').set({ role }).where('project_id', '=', projectId).where('user_id', '=', userId).execute();
+    if (current)
+      await db.updateTable('memberships').set({ role }).where('project_id', '=', projectId).where('user_id', '=', userId).execute();
     else await db.insertInto('memberships').values({ project_id: projectId, user_id: userId, role, created_at: this.now() }).execute();
   }
 
   async list(projectId: number): Promise<Member[]> {
-    const rows = await this.db.selectFrom('memberships').innerJoin('users', 'users.id', 'memberships.user_id')
+    const rows = await this.db
+      .selectFrom('memberships')
+      .innerJoin('users', 'users.id', 'memberships.user_id')
       .select(['memberships.user_id', 'users.email', 'users.name', 'memberships.role', 'memberships.created_at'])
-      .where('memberships.project_id', '=', projectId).orderBy('users.email').execute();
-    return rows.map((r) => ({ userId: Number(r.user_id), email: r.email, name: r.name, role: r.role as Role, since: Number(r.created_at) }));
+      .where('memberships.project_id', '=', projectId)
+      .orderBy('users.email')
+      .execute();
+    return rows.map((r) => ({
+      userId: Number(r.user_id),
+      email: r.email,
+      name: r.name,
+      role: r.role as Role,
+      since: Number(r.created_at),
+    }));
   }
 
   async projectsOf(userId: number): Promise<{ projectId: number; role: Role }[]> {

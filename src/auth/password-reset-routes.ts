@@ -18,62 +18,100 @@ const TokenParams = Type.Object({ token: Type.String({ maxLength: 100 }) });
 const Time = Type.String({ description: 'ISO 8601, UTC' });
 
 /** The one answer to a reset request, whether or not the account exists. */
-export const RESET_REQUESTED = 'If an account with this e-mail exists, a link to choose a new password is on its way. It works once, for an hour.';
+export const RESET_REQUESTED =
+  'If an account with this e-mail exists, a link to choose a new password is on its way. It works once, for an hour.';
 
 export async function passwordResetRoutes(root: FastifyInstance, { ctx }: { ctx: AppContext }) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
 
-  app.get('/api/auth/options', {
-    config: PUBLIC,
-    schema: {
-      tags, summary: 'What the sign-in page offers: registration (VIGIL_OPEN_REGISTRATION) and password reset by e-mail (VIGIL_SMTP_URL)',
-      response: { 200: Type.Object({ openRegistration: Type.Boolean(), passwordResetByEmail: Type.Boolean() }) },
+  app.get(
+    '/api/auth/options',
+    {
+      config: PUBLIC,
+      schema: {
+        tags,
+        summary: 'What the sign-in page offers: registration (VIGIL_OPEN_REGISTRATION) and password reset by e-mail (VIGIL_SMTP_URL)',
+        response: { 200: Type.Object({ openRegistration: Type.Boolean(), passwordResetByEmail: Type.Boolean() }) },
+      },
     },
-  }, async () => ({ openRegistration: ctx.config.openRegistration, passwordResetByEmail: Boolean(ctx.mailer) }));
+    async () => ({ openRegistration: ctx.config.openRegistration, passwordResetByEmail: Boolean(ctx.mailer) }),
+  );
 
-  app.post('/api/auth/forgot-password', {
-    config: PUBLIC,
-    schema: {
-      tags,
-      summary: 'E-mail a single-use link to choose a new password (202 whether or not the account exists; 3 per address per hour)',
-      body: Type.Object({ email: Type.String({ maxLength: 320 }) }, { additionalProperties: false }),
-      response: { 202: Type.Object({ message: Type.String() }), ...errors },
+  app.post(
+    '/api/auth/forgot-password',
+    {
+      config: PUBLIC,
+      schema: {
+        tags,
+        summary: 'E-mail a single-use link to choose a new password (202 whether or not the account exists; 3 per address per hour)',
+        body: Type.Object({ email: Type.String({ maxLength: 320 }) }, { additionalProperties: false }),
+        response: { 202: Type.Object({ message: Type.String() }), ...errors },
+      },
     },
-  }, async (request, reply) => {
-    const mailer = ctx.mailer;
-    if (!mailer) throw new VigilError('VIGIL_ERR_UNAVAILABLE', 'this instance sends no e-mail (VIGIL_SMTP_URL is not set): ask an administrator to run `vigil users reset-password <email>`');
-    const requested = await ctx.passwordResets.request(request.body.email);
-    if (requested) {
-      const { user, link } = requested;
-      const mail = passwordResetMail({ to: user.email, url: `${linkOrigin(ctx.config, request)}/reset-password/${link.token}`, expiresAt: link.expiresAt });
-      // not awaited: an answer that waited for the mail server would tell which accounts exist
-      void trySend(mailer, mail, request.log);
-    }
-    reply.code(202);
-    return { message: RESET_REQUESTED };
-  });
+    async (request, reply) => {
+      const mailer = ctx.mailer;
+      if (!mailer)
+        throw new VigilError(
+          'VIGIL_ERR_UNAVAILABLE',
+          'this instance sends no e-mail (VIGIL_SMTP_URL is not set): ask an administrator to run `vigil users reset-password <email>`',
+        );
+      const requested = await ctx.passwordResets.request(request.body.email);
+      if (requested) {
+        const { user, link } = requested;
+        const mail = passwordResetMail({
+          to: user.email,
+          url: `${linkOrigin(ctx.config, request)}/reset-password/${link.token}`,
+          expiresAt: link.expiresAt,
+        });
+        // not awaited: an answer that waited for the mail server would tell which accounts exist
+        void trySend(mailer, mail, request.log);
+      }
+      reply.code(202);
+      return { message: RESET_REQUESTED };
+    },
+  );
 
-  app.get('/api/auth/password-resets/:token', {
-    config: PUBLIC,
-    schema: {
-      tags, summary: 'The account a reset link is for (404 unknown; 410 used or expired, with details.state)', params: TokenParams,
-      response: { 200: Type.Object({ email: Type.String(), expiresAt: Time }), ...errors },
+  app.get(
+    '/api/auth/password-resets/:token',
+    {
+      config: PUBLIC,
+      schema: {
+        tags,
+        summary: 'The account a reset link is for (404 unknown; 410 used or expired, with details.state)',
+        params: TokenParams,
+        response: { 200: Type.Object({ email: Type.String(), expiresAt: Time }), ...errors },
+      },
     },
-  }, async (request) => {
-    const { user, expiresAt } = await ctx.passwordResets.find(request.params.token);
-    return { email: user.email, expiresAt: new Date(expiresAt).toISOString() };
-  });
+    async (request) => {
+      const { user, expiresAt } = await ctx.passwordResets.find(request.params.token);
+      return { email: user.email, expiresAt: new Date(expiresAt).toISOString() };
+    },
+  );
 
-  app.post('/api/auth/password-resets/:token', {
-    config: PUBLIC,
-    schema: {
-      tags, summary: 'Set the new password with a reset link (once); every session of the account ends', params: TokenParams,
-      body: Type.Object({ password: Type.String({ maxLength: 1000, description: 'at least 12 characters' }) }, { additionalProperties: false }),
-      response: { 200: Type.Object({ email: Type.String() }), ...errors },
+  app.post(
+    '/api/auth/password-resets/:token',
+    {
+      config: PUBLIC,
+      schema: {
+        tags,
+        summary: 'Set the new password with a reset link (once); every session of the account ends',
+        params: TokenParams,
+        body: Type.Object(
+          { password: Type.String({ maxLength: 1000, description: 'at least 12 characters' }) },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ email: Type.String() }), ...errors },
+      },
     },
-  }, async (request) => {
-    const user = await ctx.passwordResets.reset(request.params.token, request.body.password);
-    await ctx.audit.record(request, { projectId: null, actor: { type: 'user', id: user.id, label: user.email }, action: 'user.reset_password', target: { type: 'user', id: user.id } });
-    return { email: user.email };
-  });
+    async (request) => {
+      const user = await ctx.passwordResets.reset(request.params.token, request.body.password);
+      await ctx.audit.record(request, {
+        projectId: null,
+        actor: { type: 'user', id: user.id, label: user.email },
+        action: 'user.reset_password',
+        target: { type: 'user', id: user.id },
+      });
+      return { email: user.email };
+    },
+  );
 }

@@ -21,12 +21,23 @@ export interface ResetLink {
   expiresAt: number;
 }
 
-const unknownLink = () => new VigilError('VIGIL_ERR_NOT_FOUND', 'this password-reset link is not valid: check that the whole link was copied, or ask for a new one');
+const unknownLink = () =>
+  new VigilError(
+    'VIGIL_ERR_NOT_FOUND',
+    'this password-reset link is not valid: check that the whole link was copied, or ask for a new one',
+  );
 
 /** The 410 for a link that can no longer be used; details.state says why. */
 function unusable(state: 'used' | 'expired', expiresAt: number): VigilError {
-  if (state === 'used') return new VigilError('VIGIL_ERR_GONE', 'this password-reset link has already been used: sign in with the new password, or ask for a new link', { state });
-  return new VigilError('VIGIL_ERR_GONE', `this password-reset link expired on ${new Date(expiresAt).toISOString()}: ask for a new one`, { state });
+  if (state === 'used')
+    return new VigilError(
+      'VIGIL_ERR_GONE',
+      'this password-reset link has already been used: sign in with the new password, or ask for a new link',
+      { state },
+    );
+  return new VigilError('VIGIL_ERR_GONE', `this password-reset link expired on ${new Date(expiresAt).toISOString()}: ask for a new one`, {
+    state,
+  });
 }
 
 export class PasswordResetService {
@@ -55,7 +66,11 @@ export class PasswordResetService {
     const take = this.requestsPerAddress.take(address);
     if (!take.ok) {
       const minutes = Math.ceil(take.retryAfterS / 60);
-      throw new VigilError('VIGIL_ERR_RATE_LIMITED', `too many reset links were asked for ${address}: check the mailbox, or try again in ${minutes} minute(s)`, { field: 'email', retryAfterSeconds: take.retryAfterS });
+      throw new VigilError(
+        'VIGIL_ERR_RATE_LIMITED',
+        `too many reset links were asked for ${address}: check the mailbox, or try again in ${minutes} minute(s)`,
+        { field: 'email', retryAfterSeconds: take.retryAfterS },
+      );
     }
     const user = await this.users.findByEmail(address);
     return user ? { user, link: await this.create(user.id) } : null;
@@ -66,7 +81,10 @@ export class PasswordResetService {
     const token = crypto.randomBytes(32).toString('base64url');
     const now = this.now();
     const expiresAt = now + RESET_LINK_LIFETIME_MS;
-    await this.db.insertInto('password_resets').values({ user_id: userId, token_hash: this.hash(token), created_at: now, expires_at: expiresAt, used_at: null }).execute();
+    await this.db
+      .insertInto('password_resets')
+      .values({ user_id: userId, token_hash: this.hash(token), created_at: now, expires_at: expiresAt, used_at: null })
+      .execute();
     return { token, expiresAt };
   }
 
@@ -88,9 +106,14 @@ export class PasswordResetService {
   async reset(token: string, password: string): Promise<User> {
     checkPasswordRules(password);
     const now = this.now();
-    const claimed = await this.db.updateTable('password_resets').set({ used_at: now })
-      .where('token_hash', '=', this.hash(token)).where('used_at', 'is', null).where('expires_at', '>', now)
-      .returning(['user_id']).execute();
+    const claimed = await this.db
+      .updateTable('password_resets')
+      .set({ used_at: now })
+      .where('token_hash', '=', this.hash(token))
+      .where('used_at', 'is', null)
+      .where('expires_at', '>', now)
+      .returning(['user_id'])
+      .execute();
     if (claimed.length !== 1) {
       // not usable (any more): find says why
       await this.find(token);
@@ -102,7 +125,12 @@ export class PasswordResetService {
   /** Sets the password (by a link, or the CLI's without one), retires the account's unused links and ends its sessions. */
   async setPassword(userId: number, password: string): Promise<User> {
     await this.users.setPassword(userId, password);
-    await this.db.updateTable('password_resets').set({ used_at: this.now() }).where('user_id', '=', userId).where('used_at', 'is', null).execute();
+    await this.db
+      .updateTable('password_resets')
+      .set({ used_at: this.now() })
+      .where('user_id', '=', userId)
+      .where('used_at', 'is', null)
+      .execute();
     await this.sessions.revokeAll(userId);
     return this.users.get(userId);
   }

@@ -11,7 +11,12 @@ import crypto from 'node:crypto';
 import { promisify } from 'node:util';
 import { badRequest } from '../errors.js';
 
-const scrypt = promisify(crypto.scrypt) as (password: string, salt: Buffer, keylen: number, options: crypto.ScryptOptions) => Promise<Buffer>;
+const scrypt = promisify(crypto.scrypt) as (
+  password: string,
+  salt: Buffer,
+  keylen: number,
+  options: crypto.ScryptOptions,
+) => Promise<Buffer>;
 const KEY_BYTES = 32;
 const R = 8;
 const P = 1;
@@ -21,12 +26,19 @@ export const MAX_PASSWORD_LENGTH = 256;
 
 /** Throws a 400 naming the rule a new password breaks. */
 export function checkPasswordRules(password: string, field = 'password'): void {
-  if (typeof password !== 'string' || password.length < MIN_PASSWORD_LENGTH) throw badRequest(`the password must be at least ${MIN_PASSWORD_LENGTH} characters long`, { field });
-  if (password.length > MAX_PASSWORD_LENGTH) throw badRequest(`the password must be at most ${MAX_PASSWORD_LENGTH} characters long`, { field });
+  if (typeof password !== 'string' || password.length < MIN_PASSWORD_LENGTH)
+    throw badRequest(`the password must be at least ${MIN_PASSWORD_LENGTH} characters long`, { field });
+  if (password.length > MAX_PASSWORD_LENGTH)
+    throw badRequest(`the password must be at most ${MAX_PASSWORD_LENGTH} characters long`, { field });
   if (new Set(password).size < 4) throw badRequest('the password must not be one or two characters repeated', { field });
 }
 
-const options = (logN: number, r: number, p: number): crypto.ScryptOptions => ({ N: 2 ** logN, r, p, maxmem: 256 * 2 ** logN * r + 1024 * 1024 });
+const options = (logN: number, r: number, p: number): crypto.ScryptOptions => ({
+  N: 2 ** logN,
+  r,
+  p,
+  maxmem: 256 * 2 ** logN * r + 1024 * 1024,
+});
 
 export async function hashPassword(password: string, logN: number): Promise<string> {
   const salt = crypto.randomBytes(16);
@@ -38,6 +50,11 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const [scheme, logN, r, p, salt, hash] = stored.split('$');
   if (scheme !== 'scrypt' || !hash) return false;
   const expected = Buffer.from(hash, 'base64url');
-  const actual = await scrypt(password.normalize('NFKC'), Buffer.from(salt, 'base64url'), expected.length, options(Number(logN), Number(r), Number(p)));
+  const actual = await scrypt(
+    password.normalize('NFKC'),
+    Buffer.from(salt, 'base64url'),
+    expected.length,
+    options(Number(logN), Number(r), Number(p)),
+  );
   return crypto.timingSafeEqual(actual, expected);
 }

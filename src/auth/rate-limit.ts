@@ -39,7 +39,8 @@ export class RateLimiter {
   private readonly tat = new Map<string, number>();
 
   constructor(opts: RateLimiterOptions) {
-    if (!(opts.limit >= 1) || !(opts.windowMs > 0)) throw new RangeError(`a rate limit needs limit >= 1 and windowMs > 0 (got ${opts.limit} per ${opts.windowMs} ms)`);
+    if (!(opts.limit >= 1) || !(opts.windowMs > 0))
+      throw new RangeError(`a rate limit needs limit >= 1 and windowMs > 0 (got ${opts.limit} per ${opts.windowMs} ms)`);
     this.limit = opts.limit;
     this.windowMs = opts.windowMs;
     this.intervalMs = opts.windowMs / opts.limit;

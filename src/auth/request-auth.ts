@@ -25,7 +25,10 @@ export function keyFromHeaders(request: FastifyRequest): string | undefined {
 }
 
 export const missingKey = () =>
-  new VigilError('VIGIL_ERR_UNAUTHORIZED', 'an API key is required: send it as a Bearer token, X-API-Key header, or (for ingest) as the Basic auth user name / writeKey');
+  new VigilError(
+    'VIGIL_ERR_UNAUTHORIZED',
+    'an API key is required: send it as a Bearer token, X-API-Key header, or (for ingest) as the Basic auth user name / writeKey',
+  );
 
 /** The active key a secret sent from `address` belongs to, if it carries `scope` (or admin); else a 401, 403 or (too many failures from the address) 429. */
 export async function checkKey(keys: ApiKeyService, secret: string | undefined, scope: Scope, address: string): Promise<ApiKey> {
@@ -37,4 +40,3 @@ export async function checkKey(keys: ApiKeyService, secret: string | undefined, 
   }
   return key;
 }
-

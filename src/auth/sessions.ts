@@ -20,7 +20,12 @@ export interface ActiveSession {
 }
 
 export class SessionService {
-  constructor(private db: MetaDb, private secretKey: string, private lifetimeMs: number, private now: () => number = Date.now) {}
+  constructor(
+    private db: MetaDb,
+    private secretKey: string,
+    private lifetimeMs: number,
+    private now: () => number = Date.now,
+  ) {}
 
   private hash(token: string): string {
     return crypto.createHmac('sha256', this.secretKey).update(`session:${token}`).digest('hex');
@@ -40,16 +45,31 @@ export class SessionService {
     const token = crypto.randomBytes(32).toString('base64url');
     const now = this.now();
     const expiresAt = now + this.lifetimeMs;
-    await this.db.insertInto('sessions').values({ user_id: userId, token_hash: this.hash(token), created_at: now, last_seen_at: now, expires_at: expiresAt, user_agent: userAgent.slice(0, 500) }).execute();
+    await this.db
+      .insertInto('sessions')
+      .values({
+        user_id: userId,
+        token_hash: this.hash(token),
+        created_at: now,
+        last_seen_at: now,
+        expires_at: expiresAt,
+        user_agent: userAgent.slice(0, 500),
+      })
+      .execute();
     return { token, expiresAt };
   }
 
   /** The live session of a token, its expiry pushed forward when due; undefined when unknown or expired. */
   async resolve(token: string): Promise<ActiveSession | undefined> {
-    const row = await this.db.selectFrom('sessions').select(['id', 'user_id', 'last_seen_at', 'expires_at']).where('token_hash', '=', this.hash(token)).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('sessions')
+      .select(['id', 'user_id', 'last_seen_at', 'expires_at'])
+      .where('token_hash', '=', this.hash(token))
+      .executeTakeFirst();
     const now = this.now();
     if (!row || Number(row.expires_at) <= now) return undefined;
-    if (now - Number(row.last_seen_at) < SLIDE_EVERY_MS) return { id: Number(row.id), userId: Number(row.user_id), expiresAt: Number(row.expires_at), renewed: false };
+    if (now - Number(row.last_seen_at) < SLIDE_EVERY_MS)
+      return { id: Number(row.id), userId: Number(row.user_id), expiresAt: Number(row.expires_at), renewed: false };
     const expiresAt = now + this.lifetimeMs;
     await this.db.updateTable('sessions').set({ last_seen_at: now, expires_at: expiresAt }).where('id', '=', row.id).execute();
     return { id: Number(row.id), userId: Number(row.user_id), expiresAt, renewed: true };

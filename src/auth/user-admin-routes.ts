@@ -16,8 +16,15 @@ const iso = (ms: number) => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
 
 const userForAdmin = (u: UserSummary): UserAdminApi => ({
-  id: u.id, email: u.email, name: u.name, isAdmin: u.isAdmin, disabledAt: isoOrNull(u.disabledAt), lockedUntil: isoOrNull(u.lockedUntil),
-  lastSignInAt: isoOrNull(u.lastSignInAt), projects: u.projects, createdAt: iso(u.createdAt),
+  id: u.id,
+  email: u.email,
+  name: u.name,
+  isAdmin: u.isAdmin,
+  disabledAt: isoOrNull(u.disabledAt),
+  lockedUntil: isoOrNull(u.lockedUntil),
+  lastSignInAt: isoOrNull(u.lastSignInAt),
+  projects: u.projects,
+  createdAt: iso(u.createdAt),
 });
 const UserParams = Type.Object({ id: RowId() });
 
@@ -27,48 +34,86 @@ export async function userAdminRoutes(root: FastifyInstance, { ctx }: { ctx: App
   const audit = (request: FastifyRequest, action: string, user: { id: number; email: string }) =>
     ctx.audit.record(request, { projectId: null, action, target: { type: 'user', id: user.id }, after: { email: user.email } });
 
-  app.get('/api/admin/users', {
-    config: ADMIN,
-    schema: { tags, summary: 'Every account of the instance with its state', response: { 200: Type.Object({ users: Type.Array(UserAdminSchema) }), ...errors } },
-  }, async () => ({ users: (await admin.list()).map(userForAdmin) }));
-
-  app.post('/api/admin/users/:id/disable', {
-    config: ADMIN,
-    schema: { tags, summary: 'Disable an account: it cannot sign in, and its sessions end (409 for your own)', params: UserParams, response: { 200: UserAdminSchema, ...errors } },
-  }, async (request) => {
-    const user = await admin.setDisabled(request.params.id, true, userOf(request));
-    await audit(request, 'user.disable', user);
-    return userForAdmin(user);
-  });
-
-  app.post('/api/admin/users/:id/enable', {
-    config: ADMIN,
-    schema: { tags, summary: 'Enable a disabled account again', params: UserParams, response: { 200: UserAdminSchema, ...errors } },
-  }, async (request) => {
-    const user = await admin.setDisabled(request.params.id, false, userOf(request));
-    await audit(request, 'user.enable', user);
-    return userForAdmin(user);
-  });
-
-  app.post('/api/admin/users/:id/unlock', {
-    config: ADMIN,
-    schema: { tags, summary: 'Lift the sign-in locks of an account after failed attempts, from every address (the locks are kept per process: in the scaled mode, on the process that answers)', params: UserParams, response: { 200: UserAdminSchema, ...errors } },
-  }, async (request) => {
-    const user = await admin.unlock(request.params.id);
-    await audit(request, 'user.unlock', user);
-    return userForAdmin(user);
-  });
-
-  app.post('/api/admin/users/:id/password-reset', {
-    config: ADMIN,
-    schema: {
-      tags, summary: 'A single-use link (an hour) for the user to choose a new password, to hand over; their password and sessions stay until it is used', params: UserParams,
-      response: { 201: ResetLinkSchema, ...errors },
+  app.get(
+    '/api/admin/users',
+    {
+      config: ADMIN,
+      schema: {
+        tags,
+        summary: 'Every account of the instance with its state',
+        response: { 200: Type.Object({ users: Type.Array(UserAdminSchema) }), ...errors },
+      },
     },
-  }, async (request, reply) => {
-    const { user, link } = await admin.resetLink(request.params.id);
-    await audit(request, 'user.reset_link', user);
-    reply.code(201);
-    return { url: `${linkOrigin(ctx.config, request)}/reset-password/${link.token}`, expiresAt: iso(link.expiresAt) };
-  });
+    async () => ({ users: (await admin.list()).map(userForAdmin) }),
+  );
+
+  app.post(
+    '/api/admin/users/:id/disable',
+    {
+      config: ADMIN,
+      schema: {
+        tags,
+        summary: 'Disable an account: it cannot sign in, and its sessions end (409 for your own)',
+        params: UserParams,
+        response: { 200: UserAdminSchema, ...errors },
+      },
+    },
+    async (request) => {
+      const user = await admin.setDisabled(request.params.id, true, userOf(request));
+      await audit(request, 'user.disable', user);
+      return userForAdmin(user);
+    },
+  );
+
+  app.post(
+    '/api/admin/users/:id/enable',
+    {
+      config: ADMIN,
+      schema: { tags, summary: 'Enable a disabled account again', params: UserParams, response: { 200: UserAdminSchema, ...errors } },
+    },
+    async (request) => {
+      const user = await admin.setDisabled(request.params.id, false, userOf(request));
+      await audit(request, 'user.enable', user);
+      return userForAdmin(user);
+    },
+  );
+
+  app.post(
+    '/api/admin/users/:id/unlock',
+    {
+      config: ADMIN,
+      schema: {
+        tags,
+        summary:
+          'Lift the sign-in locks of an account after failed attempts, from every address (the locks are kept per process: in the scaled mode, on the process that answers)',
+        params: UserParams,
+        response: { 200: UserAdminSchema, ...errors },
+      },
+    },
+    async (request) => {
+      const user = await admin.unlock(request.params.id);
+      await audit(request, 'user.unlock', user);
+      return userForAdmin(user);
+    },
+  );
+
+  app.post(
+    '/api/admin/users/:id/password-reset',
+    {
+      config: ADMIN,
+      schema: {
+        tags,
+        summary:
+          'A single-use link (an hour) for the user to choose a new password, to hand over; their password and sessions stay until it is used',
+        params: UserParams,
+        response: { 201: ResetLinkSchema, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { user, link } = await admin.resetLink(request.params.id);
+      await audit(request, 'user.reset_link', user);
+      reply.code(201);
+      return { url: `${linkOrigin(ctx.config, request)}/reset-password/${link.token}`, expiresAt: iso(link.expiresAt) };
+    },
+  );
 }

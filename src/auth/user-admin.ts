@@ -40,25 +40,42 @@ export class UserAdmin {
   }
 
   private async summaries(id?: number): Promise<UserSummary[]> {
-    const rows = await this.db.selectFrom('users').selectAll().$if(id !== undefined, (q) => q.where('id', '=', id!)).orderBy('email').execute();
-    const counts = await this.db.selectFrom('memberships').select(['user_id', (eb) => eb.fn.countAll<number>().as('n')])
-      .$if(id !== undefined, (q) => q.where('user_id', '=', id!)).groupBy('user_id').execute();
+    const rows = await this.db
+      .selectFrom('users')
+      .selectAll()
+      .$if(id !== undefined, (q) => q.where('id', '=', id!))
+      .orderBy('email')
+      .execute();
+    const counts = await this.db
+      .selectFrom('memberships')
+      .select(['user_id', (eb) => eb.fn.countAll<number>().as('n')])
+      .$if(id !== undefined, (q) => q.where('user_id', '=', id!))
+      .groupBy('user_id')
+      .execute();
     const projects = new Map(counts.map((c) => [Number(c.user_id), Number(c.n)]));
     const locked = this.users.lockedEmails();
     return rows.map((r) => {
       const user = toUser(r);
       return {
-        ...user, disabledAt: r.disabled_at === null ? null : Number(r.disabled_at), lockedUntil: locked.get(user.email) ?? null,
-        lastSignInAt: r.last_signin_at === null ? null : Number(r.last_signin_at), projects: projects.get(user.id) ?? 0,
+        ...user,
+        disabledAt: r.disabled_at === null ? null : Number(r.disabled_at),
+        lockedUntil: locked.get(user.email) ?? null,
+        lastSignInAt: r.last_signin_at === null ? null : Number(r.last_signin_at),
+        projects: projects.get(user.id) ?? 0,
       };
     });
   }
 
   /** Disables (every session ends) or enables an account; nobody disables their own. */
   async setDisabled(id: number, disabled: boolean, by: User): Promise<UserSummary> {
-    if (disabled && id === by.id) throw new VigilError('VIGIL_ERR_CONFLICT', 'you cannot disable your own account: another admin would have to enable it again');
+    if (disabled && id === by.id)
+      throw new VigilError('VIGIL_ERR_CONFLICT', 'you cannot disable your own account: another admin would have to enable it again');
     await this.get(id);
-    await this.db.updateTable('users').set({ disabled_at: disabled ? this.now() : null }).where('id', '=', id).execute();
+    await this.db
+      .updateTable('users')
+      .set({ disabled_at: disabled ? this.now() : null })
+      .where('id', '=', id)
+      .execute();
     if (disabled) await this.sessions.revokeAll(id);
     return this.get(id);
   }

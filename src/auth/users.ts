@@ -28,7 +28,14 @@ export interface NewUser {
   passwordHash: string;
   isAdmin: boolean;
 }
-export const toUser = (r: Row): User => ({ id: Number(r.id), email: r.email, name: r.name, isAdmin: Number(r.is_admin) === 1, createdAt: Number(r.created_at), disabled: r.disabled_at !== null });
+export const toUser = (r: Row): User => ({
+  id: Number(r.id),
+  email: r.email,
+  name: r.name,
+  isAdmin: Number(r.is_admin) === 1,
+  createdAt: Number(r.created_at),
+  disabled: r.disabled_at !== null,
+});
 
 export function normalizeEmail(email: string): string {
   const e = typeof email === 'string' ? email.trim().toLowerCase() : '';
@@ -41,13 +48,20 @@ export class UserService {
   private dummyHash: Promise<string>;
   private lockout: SignInLockout;
 
-  constructor(private db: MetaDb, private scryptLogN: number, private now: () => number = Date.now) {
+  constructor(
+    private db: MetaDb,
+    private scryptLogN: number,
+    private now: () => number = Date.now,
+  ) {
     this.dummyHash = hashPassword('not a real password at all', scryptLogN);
     this.lockout = new SignInLockout({ failures: LOCKOUT_FAILURES, lockMs: LOCKOUT_MS, now });
   }
 
   async count(): Promise<number> {
-    const r = await this.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const r = await this.db
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     return Number(r.n);
   }
 
@@ -60,16 +74,34 @@ export class UserService {
   async prepare(input: { email: string; password: string; name?: string; isAdmin?: boolean }): Promise<NewUser> {
     const email = normalizeEmail(input.email);
     checkPasswordRules(input.password);
-    return { email, name: (input.name ?? '').trim().slice(0, 200), passwordHash: await hashPassword(input.password, this.scryptLogN), isAdmin: input.isAdmin ?? false };
+    return {
+      email,
+      name: (input.name ?? '').trim().slice(0, 200),
+      passwordHash: await hashPassword(input.password, this.scryptLogN),
+      isAdmin: input.isAdmin ?? false,
+    };
   }
 
   /** Inserts a prepared account (in `db`, a transaction of the caller's, when given); a 409 when the email is taken. */
   async insert(user: NewUser, db: MetaDb = this.db): Promise<User> {
     const now = this.now();
     try {
-      const row = await db.insertInto('users')
-        .values({ email: user.email, name: user.name, password_hash: user.passwordHash, is_admin: user.isAdmin ? 1 : 0, failed_signins: 0, locked_until: null, password_changed_at: now, created_at: now, disabled_at: null, last_signin_at: null })
-        .returningAll().executeTakeFirstOrThrow();
+      const row = await db
+        .insertInto('users')
+        .values({
+          email: user.email,
+          name: user.name,
+          password_hash: user.passwordHash,
+          is_admin: user.isAdmin ? 1 : 0,
+          failed_signins: 0,
+          locked_until: null,
+          password_changed_at: now,
+          created_at: now,
+          disabled_at: null,
+          last_signin_at: null,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
       return toUser(row);
     } catch (err) {
       if (isUniqueViolation(err)) throw emailTaken(user.email);
@@ -87,11 +119,17 @@ export class UserService {
     if ((await this.count()) > 0) throw taken();
     const user = await this.prepare({ ...input, isAdmin: true });
     try {
-      return await this.db.transaction().setIsolationLevel('serializable').execute(async (tx) => {
-        const { n } = await tx.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-        if (Number(n) > 0) throw taken();
-        return this.insert(user, tx);
-      });
+      return await this.db
+        .transaction()
+        .setIsolationLevel('serializable')
+        .execute(async (tx) => {
+          const { n } = await tx
+            .selectFrom('users')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .executeTakeFirstOrThrow();
+          if (Number(n) > 0) throw taken();
+          return this.insert(user, tx);
+        });
     } catch (err) {
       if (isSerializationFailure(err) || (err instanceof VigilError && err.status === 409)) throw taken();
       throw err;
@@ -125,7 +163,8 @@ export class UserService {
     if (row && right) {
       this.lockout.succeed(email, address);
       // said only to whoever knows the password
-      if (row.disabled_at !== null) throw new VigilError('VIGIL_ERR_FORBIDDEN', 'this account is disabled: ask the administrator of this Vigil instance');
+      if (row.disabled_at !== null)
+        throw new VigilError('VIGIL_ERR_FORBIDDEN', 'this account is disabled: ask the administrator of this Vigil instance');
       await this.db.updateTable('users').set({ last_signin_at: this.now() }).where('id', '=', row.id).execute();
       return toUser(row);
     }
@@ -147,7 +186,8 @@ export class UserService {
   async changePassword(userId: number, current: string, next: string): Promise<void> {
     const row = await this.db.selectFrom('users').select(['password_hash']).where('id', '=', userId).executeTakeFirst();
     if (!row) throw notFound(`user ${userId}`);
-    if (!(await verifyPassword(current, row.password_hash))) throw badRequest('the current password is wrong', { field: 'currentPassword' });
+    if (!(await verifyPassword(current, row.password_hash)))
+      throw badRequest('the current password is wrong', { field: 'currentPassword' });
     if (current === next) throw badRequest('the new password must differ from the current one', { field: 'newPassword' });
     await this.setPassword(userId, next, 'newPassword');
   }
@@ -155,16 +195,25 @@ export class UserService {
   /** Sets a password without knowing the current one (a reset link, the CLI); the caller ends the sessions. */
   async setPassword(userId: number, password: string, field = 'password'): Promise<void> {
     checkPasswordRules(password, field);
-    await this.db.updateTable('users').set({ password_hash: await hashPassword(password, this.scryptLogN), password_changed_at: this.now() }).where('id', '=', userId).execute();
+    await this.db
+      .updateTable('users')
+      .set({ password_hash: await hashPassword(password, this.scryptLogN), password_changed_at: this.now() })
+      .where('id', '=', userId)
+      .execute();
   }
 }
 
 function locked(ms: number): VigilError {
   const seconds = Math.max(1, Math.ceil(ms / 1000));
-  return new VigilError('VIGIL_ERR_RATE_LIMITED', `too many failed sign-ins for this email from this address: it is locked for ${Math.ceil(seconds / 60)} more minute(s)`, { retryAfterSeconds: seconds });
+  return new VigilError(
+    'VIGIL_ERR_RATE_LIMITED',
+    `too many failed sign-ins for this email from this address: it is locked for ${Math.ceil(seconds / 60)} more minute(s)`,
+    { retryAfterSeconds: seconds },
+  );
 }
 
-const emailTaken = (email: string) => new VigilError('VIGIL_ERR_CONFLICT', `a user with the email ${email} already exists`, { field: 'email' });
+const emailTaken = (email: string) =>
+  new VigilError('VIGIL_ERR_CONFLICT', `a user with the email ${email} already exists`, { field: 'email' });
 const errorCode = (err: unknown) => String((err as { code?: unknown })?.code ?? '');
 const isUniqueViolation = (err: unknown) => errorCode(err) === '23505' || errorCode(err) === 'SQLITE_CONSTRAINT_UNIQUE';
 /** PostgreSQL's serialization failure (40001); SQLite's busy snapshot when another process wrote first. */

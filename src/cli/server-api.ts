@@ -29,7 +29,8 @@ export function serverApi(o: ServerApiOptions, env: NodeJS.ProcessEnv = process.
   } catch {
     // reported below
   }
-  if (!parsed || !/^https?:$/.test(parsed.protocol)) throw cliError(`--url "${url}" is not the address of a Vigil server, such as http://localhost:3000`);
+  if (!parsed || !/^https?:$/.test(parsed.protocol))
+    throw cliError(`--url "${url}" is not the address of a Vigil server, such as http://localhost:3000`);
   const key = o.key ?? (env.VIGIL_API_KEY || undefined);
   if (key === undefined) throw cliError('--url needs an API key with the read scope: --key <key> or VIGIL_API_KEY');
   return { url: url.replace(/\/+$/, ''), key };
@@ -40,7 +41,10 @@ export function storeInUseError(err: unknown, opts: { viaApi: boolean }): VigilE
   if (!(err instanceof EventStoreLockedError)) return null;
   const holder = err.holderPid === null ? 'another process' : `another process (PID ${err.holderPid})`;
   const way = opts.viaApi ? 'stop it first, or pass --url <server> --key <read key> to go through its API' : 'stop the server first';
-  return new VigilError('VIGIL_ERR_CONFLICT', `the event store ${err.file} is open in ${holder}, most likely a running Vigil server: ${way}`);
+  return new VigilError(
+    'VIGIL_ERR_CONFLICT',
+    `the event store ${err.file} is open in ${holder}, most likely a running Vigil server: ${way}`,
+  );
 }
 
 const reason = (err: unknown) => {
@@ -71,7 +75,12 @@ export type ExportOutput = () => { out: NodeJS.WritableStream; finish(): Promise
  * Writes the server's export (GET /api/projects/:slug/export) as it arrives; returns how many
  * events it held. `toMs` undefined: no end.
  */
-export async function exportFromServer(api: ServerApi, slug: string, window: { fromMs: number; toMs?: number }, open: ExportOutput): Promise<number> {
+export async function exportFromServer(
+  api: ServerApi,
+  slug: string,
+  window: { fromMs: number; toMs?: number },
+  open: ExportOutput,
+): Promise<number> {
   const query = new URLSearchParams({ from: new Date(window.fromMs).toISOString() });
   if (window.toMs !== undefined) query.set('to', new Date(window.toMs).toISOString());
   const res = await get(api, projectPath(slug, `export?${query}`));

@@ -17,7 +17,16 @@ export async function seedDemo(
   ctx: AppContext,
   opts: Partial<DemoOptions> & { slug?: string } = {},
   onProgress?: (done: number, total: number) => void,
-): Promise<{ project: Project; writeKey: string; readKey: string; events: number; measurements: number; metrics: string[]; incidents: ReturnType<typeof demoIncidents>; eventSignals: number }> {
+): Promise<{
+  project: Project;
+  writeKey: string;
+  readKey: string;
+  events: number;
+  measurements: number;
+  metrics: string[];
+  incidents: ReturnType<typeof demoIncidents>;
+  eventSignals: number;
+}> {
   const slug = opts.slug ?? DEMO_SLUG;
   const project = (await ctx.projects.findBySlug(slug)) ?? (await ctx.projects.create({ slug, name: 'Demo shop', timeZone: 'UTC' }));
   const writeKey = (await ctx.apiKeys.create({ projectId: project.id, name: 'demo write key', scopes: ['ingest'] })).secret;
@@ -48,5 +57,14 @@ export async function seedDemo(
     metrics.push(metric.name);
   }
   const volume = await ctx.signalJobs.runEventVolume(project, bucketFloor(project.timeZone, '1h', Math.min(options.endMs, Date.now())));
-  return { project, writeKey, readKey, events, measurements, metrics, incidents: demoIncidents(options), eventSignals: volume.episodes - volume.totalEpisodes };
+  return {
+    project,
+    writeKey,
+    readKey,
+    events,
+    measurements,
+    metrics,
+    incidents: demoIncidents(options),
+    eventSignals: volume.episodes - volume.totalEpisodes,
+  };
 }

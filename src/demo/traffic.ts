@@ -63,15 +63,36 @@ const ANON_POOL_CAP = 20_000;
 // Incidents sit at a UTC hour on a day counted back from endMs, so they land in busy hours. The
 // default seed places them as below; any other seed draws its own days and hours (placeIncidents).
 const INCIDENTS = [
-  { name: 'checkout drop', daysBefore: 4, hourUtc: 13, hours: 6, event: 'Order Completed', factor: 0.1,
+  {
+    name: 'checkout drop',
+    daysBefore: 4,
+    hourUtc: 13,
+    hours: 6,
+    event: 'Order Completed',
+    factor: 0.1,
     affects: ['Order Completed', 'Error Shown', 'checkout-api/latency_ms', 'checkout-api/error_rate'],
-    description: 'Payments outage: Order Completed falls to ~10% of normal' },
-  { name: 'signup spike', daysBefore: 9, hourUtc: 16, hours: 3, event: 'Signed Up', factor: 6,
+    description: 'Payments outage: Order Completed falls to ~10% of normal',
+  },
+  {
+    name: 'signup spike',
+    daysBefore: 9,
+    hourUtc: 16,
+    hours: 3,
+    event: 'Signed Up',
+    factor: 6,
     affects: ['Signed Up', '$identify'],
-    description: 'Marketing campaign: Signed Up rises ~6x' },
-  { name: 'error burst', daysBefore: 2, hourUtc: 14, hours: 2, event: 'Error Shown', factor: 20,
+    description: 'Marketing campaign: Signed Up rises ~6x',
+  },
+  {
+    name: 'error burst',
+    daysBefore: 2,
+    hourUtc: 14,
+    hours: 2,
+    event: 'Error Shown',
+    factor: 20,
     affects: ['Error Shown', 'load_time_ms', 'web/uptime'],
-    description: 'Bad deploy: Error Shown rises ~20x' },
+    description: 'Bad deploy: Error Shown rises ~20x',
+  },
 ] as const;
 /** Keeps the placement draws apart from the traffic's stream, which starts from the same seed. */
 const PLACEMENT_SEED_SALT = 0x91ace_d00;
@@ -116,8 +137,7 @@ function weighted<T>(rng: Rng, items: Weighted<T>): T {
   return items[items.length - 1][0];
 }
 
-const hex = (rng: Rng, n: number): string =>
-  Array.from({ length: n }, () => Math.floor(rng() * 16).toString(16)).join('');
+const hex = (rng: Rng, n: number): string => Array.from({ length: n }, () => Math.floor(rng() * 16).toString(16)).join('');
 
 function poisson(rng: Rng, lambda: number): number {
   if (lambda <= 0) return 0;
@@ -177,16 +197,24 @@ function placeIncidents(seed: number, days: number) {
 
 function incidentWindows(o: ReturnType<typeof resolve>) {
   const lastDay = Math.floor(o.endMs / DAY) * DAY;
-  return placeIncidents(o.seed, o.days).map((i) => {
-    const startMs = lastDay - i.daysBefore * DAY + i.hourUtc * HOUR;
-    return { ...i, startMs, endMs: startMs + i.hours * HOUR };
-  }).filter((i) => i.endMs > o.startMs && i.startMs < o.endMs);
+  return placeIncidents(o.seed, o.days)
+    .map((i) => {
+      const startMs = lastDay - i.daysBefore * DAY + i.hourUtc * HOUR;
+      return { ...i, startMs, endMs: startMs + i.hours * HOUR };
+    })
+    .filter((i) => i.endMs > o.startMs && i.startMs < o.endMs);
 }
 
 /** The injected problems of the traffic these options generate (benchmarks label with them). */
 export function demoIncidents(opts: DemoOptions): DemoIncident[] {
-  return incidentWindows(resolve(opts))
-    .map(({ name, startMs, endMs, description, event, affects }) => ({ name, startMs, endMs, description, event, affects }));
+  return incidentWindows(resolve(opts)).map(({ name, startMs, endMs, description, event, affects }) => ({
+    name,
+    startMs,
+    endMs,
+    description,
+    event,
+    affects,
+  }));
 }
 
 export function estimateDemoEventCount(opts: DemoOptions): number {
@@ -196,12 +224,18 @@ export function estimateDemoEventCount(opts: DemoOptions): number {
 }
 
 const COUNTRIES: Weighted<{ code: string; locale: string; ip: number }> = [
-  [{ code: 'US', locale: 'en-US', ip: 73 }, 35], [{ code: 'DE', locale: 'de-DE', ip: 91 }, 10],
-  [{ code: 'GB', locale: 'en-GB', ip: 81 }, 9], [{ code: 'FR', locale: 'fr-FR', ip: 90 }, 6],
-  [{ code: 'IN', locale: 'en-IN', ip: 117 }, 10], [{ code: 'BR', locale: 'pt-BR', ip: 177 }, 6],
-  [{ code: 'CA', locale: 'en-CA', ip: 142 }, 5], [{ code: 'NL', locale: 'nl-NL', ip: 145 }, 4],
-  [{ code: 'JP', locale: 'ja-JP', ip: 126 }, 4], [{ code: 'ES', locale: 'es-ES', ip: 88 }, 3],
-  [{ code: 'AU', locale: 'en-AU', ip: 101 }, 3], [{ code: 'PL', locale: 'pl-PL', ip: 83 }, 3],
+  [{ code: 'US', locale: 'en-US', ip: 73 }, 35],
+  [{ code: 'DE', locale: 'de-DE', ip: 91 }, 10],
+  [{ code: 'GB', locale: 'en-GB', ip: 81 }, 9],
+  [{ code: 'FR', locale: 'fr-FR', ip: 90 }, 6],
+  [{ code: 'IN', locale: 'en-IN', ip: 117 }, 10],
+  [{ code: 'BR', locale: 'pt-BR', ip: 177 }, 6],
+  [{ code: 'CA', locale: 'en-CA', ip: 142 }, 5],
+  [{ code: 'NL', locale: 'nl-NL', ip: 145 }, 4],
+  [{ code: 'JP', locale: 'ja-JP', ip: 126 }, 4],
+  [{ code: 'ES', locale: 'es-ES', ip: 88 }, 3],
+  [{ code: 'AU', locale: 'en-AU', ip: 101 }, 3],
+  [{ code: 'PL', locale: 'pl-PL', ip: 83 }, 3],
 ];
 const USER_AGENTS: Weighted<string> = [
   ['Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36', 30],
@@ -209,35 +243,97 @@ const USER_AGENTS: Weighted<string> = [
   ['Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:125.0) Gecko/20100101 Firefox/125.0', 8],
   ['Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0', 4],
   ['Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15', 12],
-  ['Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1', 16],
+  [
+    'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1',
+    16,
+  ],
   ['Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36', 8],
   ['Mozilla/5.0 (Linux; Android 13; SM-S911B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36', 4],
 ];
 const REFERRERS: Weighted<string> = [
-  ['', 30], ['https://www.google.com/', 35], ['https://t.co/', 6], ['https://x.com/', 4],
-  ['https://news.ycombinator.com/', 8], ['https://github.com/', 10], ['https://www.bing.com/', 4], ['https://duckduckgo.com/', 3],
+  ['', 30],
+  ['https://www.google.com/', 35],
+  ['https://t.co/', 6],
+  ['https://x.com/', 4],
+  ['https://news.ycombinator.com/', 8],
+  ['https://github.com/', 10],
+  ['https://www.bing.com/', 4],
+  ['https://duckduckgo.com/', 3],
 ];
 
 type Section = 'home' | 'pricing' | 'docs' | 'blog' | 'signup' | 'checkout';
 const TITLES: Record<Section, string> = {
-  home: 'Acme Metrics', pricing: 'Pricing', docs: 'Documentation', blog: 'Blog', signup: 'Sign up', checkout: 'Checkout',
+  home: 'Acme Metrics',
+  pricing: 'Pricing',
+  docs: 'Documentation',
+  blog: 'Blog',
+  signup: 'Sign up',
+  checkout: 'Checkout',
 };
 const NEXT: Record<Section, Weighted<Section>> = {
-  home: [['pricing', 3], ['docs', 2], ['blog', 2], ['signup', 2]],
-  pricing: [['signup', 3], ['docs', 1], ['home', 1]],
-  docs: [['docs', 3], ['pricing', 1], ['signup', 1], ['home', 1]],
-  blog: [['blog', 1], ['home', 1], ['pricing', 1], ['signup', 1]],
-  signup: [['docs', 2], ['pricing', 1], ['home', 1]],
-  checkout: [['home', 1], ['docs', 1]],
+  home: [
+    ['pricing', 3],
+    ['docs', 2],
+    ['blog', 2],
+    ['signup', 2],
+  ],
+  pricing: [
+    ['signup', 3],
+    ['docs', 1],
+    ['home', 1],
+  ],
+  docs: [
+    ['docs', 3],
+    ['pricing', 1],
+    ['signup', 1],
+    ['home', 1],
+  ],
+  blog: [
+    ['blog', 1],
+    ['home', 1],
+    ['pricing', 1],
+    ['signup', 1],
+  ],
+  signup: [
+    ['docs', 2],
+    ['pricing', 1],
+    ['home', 1],
+  ],
+  checkout: [
+    ['home', 1],
+    ['docs', 1],
+  ],
 };
 const LANDING: Record<string, Weighted<Section>> = {
-  'https://www.google.com/': [['home', 3], ['blog', 3], ['docs', 2], ['pricing', 1]],
-  'https://news.ycombinator.com/': [['blog', 4], ['home', 1]],
-  'https://github.com/': [['docs', 3], ['home', 1]],
-  'https://t.co/': [['blog', 3], ['home', 1]],
-  'https://x.com/': [['blog', 3], ['home', 1]],
+  'https://www.google.com/': [
+    ['home', 3],
+    ['blog', 3],
+    ['docs', 2],
+    ['pricing', 1],
+  ],
+  'https://news.ycombinator.com/': [
+    ['blog', 4],
+    ['home', 1],
+  ],
+  'https://github.com/': [
+    ['docs', 3],
+    ['home', 1],
+  ],
+  'https://t.co/': [
+    ['blog', 3],
+    ['home', 1],
+  ],
+  'https://x.com/': [
+    ['blog', 3],
+    ['home', 1],
+  ],
 };
-const DEFAULT_LANDING: Weighted<Section> = [['home', 4], ['pricing', 1], ['docs', 1], ['blog', 1]];
+const DEFAULT_LANDING: Weighted<Section> = [
+  ['home', 4],
+  ['pricing', 1],
+  ['docs', 1],
+  ['blog', 1],
+];
 const BLOG_SLUGS = ['anomaly-detection-101', 'self-hosting-analytics', 'segment-migration', 'duckdb-at-scale', 'launch-week'];
 const DOC_TOPICS = ['getting-started', 'ingest-api', 'alerts', 'dashboards', 'self-hosting'];
 const SEARCHES = ['webhook', 'retention', 'api key', 'docker', 'alert threshold', 'funnel', 'export csv', 'sso'];
@@ -245,7 +341,14 @@ const ERROR_CODES = ['E_TIMEOUT', 'E_NETWORK', 'E_VALIDATION', 'E_RATE_LIMIT', '
 const PLANS = { free: 0, pro: 29, team: 99 } as const;
 type Plan = keyof typeof PLANS;
 
-interface Visitor { anonymousId: string; userId?: string; userAgent: string; country: string; locale: string; ip: string }
+interface Visitor {
+  anonymousId: string;
+  userId?: string;
+  userAgent: string;
+  country: string;
+  locale: string;
+  ip: string;
+}
 type Pending = { ms: number; ev: Omit<DemoEvent, 'messageId' | 'timestamp'> };
 
 export function* generateDemoTraffic(opts: DemoOptions): Generator<DemoEvent> {
@@ -281,7 +384,16 @@ export function* generateDemoTraffic(opts: DemoOptions): Generator<DemoEvent> {
     const out: Pending[] = [];
     const v = chooseVisitor();
     const sessionId = hex(rng, 16);
-    const pageCount = weighted(rng, [[1, 30], [2, 22], [3, 15], [4, 11], [5, 8], [6, 6], [7, 5], [8, 3]] as const);
+    const pageCount = weighted(rng, [
+      [1, 30],
+      [2, 22],
+      [3, 15],
+      [4, 11],
+      [5, 8],
+      [6, 6],
+      [7, 5],
+      [8, 3],
+    ] as const);
     let referrer = weighted(rng, REFERRERS);
     let section = weighted(rng, LANDING[referrer] ?? DEFAULT_LANDING);
     let t = startMs;
@@ -289,22 +401,41 @@ export function* generateDemoTraffic(opts: DemoOptions): Generator<DemoEvent> {
     let cart: Plan = 'pro';
 
     const emit = (ev: Pick<DemoEvent, 'type' | 'event' | 'name' | 'properties' | 'traits'>) => {
-      out.push({ ms: t, ev: {
-        ...ev,
-        ...(v.userId ? { userId: v.userId } : {}),
-        anonymousId: v.anonymousId,
-        context: { ip: v.ip, userAgent: v.userAgent, page: { ...page }, library: { ...LIBRARY }, sessionId,
-          locale: v.locale, location: { country: v.country } },
-      } });
+      out.push({
+        ms: t,
+        ev: {
+          ...ev,
+          ...(v.userId ? { userId: v.userId } : {}),
+          anonymousId: v.anonymousId,
+          context: {
+            ip: v.ip,
+            userAgent: v.userAgent,
+            page: { ...page },
+            library: { ...LIBRARY },
+            sessionId,
+            locale: v.locale,
+            location: { country: v.country },
+          },
+        },
+      });
       t += 1 + Math.floor(rng() * 15_000); // the next action happens a few seconds later
     };
 
     for (let i = 0; i < pageCount; i++) {
-      const path = section === 'blog' ? `/blog/${pick(rng, BLOG_SLUGS)}`
-        : section === 'docs' && rng() < 0.6 ? `/docs/${pick(rng, DOC_TOPICS)}`
-        : section === 'home' ? '/' : `/${section}`;
+      const path =
+        section === 'blog'
+          ? `/blog/${pick(rng, BLOG_SLUGS)}`
+          : section === 'docs' && rng() < 0.6
+            ? `/docs/${pick(rng, DOC_TOPICS)}`
+            : section === 'home'
+              ? '/'
+              : `/${section}`;
       page = { path, referrer, url: SITE + path, title: `${TITLES[section]} | Acme Metrics` };
-      emit({ type: 'page', name: TITLES[section], properties: { ...page, search: '', load_time_ms: loadTimeMs(perfRng, v.userAgent, t, factor('Error Shown', t) > 1) } });
+      emit({
+        type: 'page',
+        name: TITLES[section],
+        properties: { ...page, search: '', load_time_ms: loadTimeMs(perfRng, v.userAgent, t, factor('Error Shown', t) > 1) },
+      });
       let next: Section | undefined;
 
       if (rng() < 0.012 * factor('Error Shown', t)) {
@@ -313,7 +444,11 @@ export function* generateDemoTraffic(opts: DemoOptions): Generator<DemoEvent> {
       if (section === 'docs' && rng() < 0.2) {
         emit({ type: 'track', event: 'Search', properties: { query: pick(rng, SEARCHES) } });
       } else if (section === 'pricing' && rng() < 0.75) {
-        const plan = weighted<Plan>(rng, [['free', 2], ['pro', 5], ['team', 3]]);
+        const plan = weighted<Plan>(rng, [
+          ['free', 2],
+          ['pro', 5],
+          ['team', 3],
+        ]);
         const product = { product_id: `plan_${plan}`, price: PLANS[plan], currency: 'USD', plan };
         emit({ type: 'track', event: 'Product Viewed', properties: product });
         if (plan !== 'free' && rng() < 0.4) {
@@ -326,12 +461,20 @@ export function* generateDemoTraffic(opts: DemoOptions): Generator<DemoEvent> {
         emit({ type: 'track', event: 'Checkout Started', properties: product });
         t += 20_000 + Math.floor(rng() * 60_000); // filling in card details
         if (rng() < 0.7 * factor('Order Completed', t)) {
-          emit({ type: 'track', event: 'Order Completed', properties: { ...product, order_id: `ord_${hex(rng, 10)}`, revenue: product.price } });
+          emit({
+            type: 'track',
+            event: 'Order Completed',
+            properties: { ...product, order_id: `ord_${hex(rng, 10)}`, revenue: product.price },
+          });
         } else if (factor('Order Completed', t) < 1 && rng() < 0.5) {
           emit({ type: 'track', event: 'Error Shown', properties: { code: 'E_PAYMENT_DECLINED', path } });
         }
       } else if (section === 'signup' && !v.userId && rng() < Math.min(0.95, 0.12 * factor('Signed Up', t))) {
-        const plan = weighted<Plan>(rng, [['free', 16], ['pro', 3], ['team', 1]]);
+        const plan = weighted<Plan>(rng, [
+          ['free', 16],
+          ['pro', 3],
+          ['team', 1],
+        ]);
         v.userId = `user_${nextUser++}`;
         customers.push(v);
         emit({ type: 'identify', traits: { email: `${v.userId}@example.com`, plan, created_at: new Date(t).toISOString() } });

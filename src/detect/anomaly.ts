@@ -34,7 +34,14 @@ export type { NoiseModel } from './noise.js';
 /** |z| at which a bucket is flagged, per sensitivity */
 export const THRESHOLDS = { high: 3, medium: 4, low: 5 } as const;
 /** seasonal periods (in buckets) per interval, shortest first: a day and a week */
-export const PERIODS: Record<string, number[]> = { '5m': [288, 2016], '15m': [96, 672], '1h': [24, 168], '6h': [4, 28], '1d': [7], '1w': [] };
+export const PERIODS: Record<string, number[]> = {
+  '5m': [288, 2016],
+  '15m': [96, 672],
+  '1h': [24, 168],
+  '6h': [4, 28],
+  '1d': [7],
+  '1w': [],
+};
 /** whole weeks that must precede a bucket before the weekly period is used */
 const WEEKLY_MIN_CYCLES = 3;
 /** whole days before the day-of-week corrected daily baseline is used */
@@ -126,16 +133,21 @@ export function thresholdOf(s: Sensitivity = 'medium'): number {
  * pool, whose windows hold hundreds of values: sorting them at every refresh would be slow.
  */
 export function select(xs: Float64Array | number[], n: number, k: number): number {
-  let lo = 0, hi = n - 1;
+  let lo = 0,
+    hi = n - 1;
   while (lo < hi) {
     const pivot = xs[(lo + hi) >> 1];
-    let i = lo, j = hi;
+    let i = lo,
+      j = hi;
     while (i <= j) {
       while (xs[i] < pivot) i++;
       while (xs[j] > pivot) j--;
       if (i <= j) {
-        const t = xs[i]; xs[i] = xs[j]; xs[j] = t;
-        i++; j--;
+        const t = xs[i];
+        xs[i] = xs[j];
+        xs[j] = t;
+        i++;
+        j--;
       }
     }
     if (k <= j) hi = j;
@@ -213,7 +225,15 @@ class Baseline {
 
   constructor(
     private xs: (number | null)[],
-    private o: { periods: number[]; day: number; week: number; dayOffset: number; rollingWindow: number; minHistory: number; isCount: boolean },
+    private o: {
+      periods: number[];
+      day: number;
+      week: number;
+      dayOffset: number;
+      rollingWindow: number;
+      minHistory: number;
+      isCount: boolean;
+    },
   ) {}
 
   /** Appends prefix sums up to bucket i (exclusive) and redoes them from `from` on (after anomalies were overwritten). */
@@ -297,8 +317,13 @@ class Baseline {
     const window = Math.max(this.o.rollingWindow, this.o.day);
     if (this.scratch.length < window) this.scratch = new Float64Array(window);
     const recent = this.scratch;
-    let n = 0, sum = 0;
-    for (let j = i - 1; j >= 0 && n < window; j--) if (this.xs[j] !== null) { recent[n++] = this.xs[j]!; sum += Math.abs(this.xs[j]!); }
+    let n = 0,
+      sum = 0;
+    for (let j = i - 1; j >= 0 && n < window; j--)
+      if (this.xs[j] !== null) {
+        recent[n++] = this.xs[j]!;
+        sum += Math.abs(this.xs[j]!);
+      }
     if (n < Math.max(this.o.minHistory, this.o.day)) return null;
     // quickselect, not a sort: the window holds a whole day (288 buckets at 5m) and is read every bucket
     const m = n % 2 ? select(recent, n, n >> 1) : (select(recent, n, (n >> 1) - 1) + select(recent, n, n >> 1)) / 2;
@@ -330,7 +355,15 @@ export function scoreSeries(input: (number | null | undefined)[], opts: Detector
   const isCount = opts.valueKind === 'count';
   const model = opts.model ?? modelFor(opts.valueKind, values, samples);
   const dayOffset = day ? (((opts.dayOffset ?? 0) % day) + day) % day : 0;
-  const shape = { periods, day: Number.isInteger(day) ? day : 0, week, dayOffset, rollingWindow: opts.rollingWindow ?? 14, minHistory: opts.minHistory ?? 7, isCount };
+  const shape = {
+    periods,
+    day: Number.isInteger(day) ? day : 0,
+    week,
+    dayOffset,
+    rollingWindow: opts.rollingWindow ?? 14,
+    minHistory: opts.minHistory ?? 7,
+    isCount,
+  };
   // what later buckets learn from: the values, anomalies held to the edge of their band
   const learnt = [...values];
   const baseline = new Baseline(learnt, shape);
@@ -345,8 +378,12 @@ export function scoreSeries(input: (number | null | undefined)[], opts: Detector
   let pooledSpread = 0;
   const residualOf = new Int32Array(values.length).fill(-1);
   const scratch = new Float64Array(poolSize);
-  let kept = 0, admitted = 0, dispersion = 0, refreshAt = 0;
-  let rhythmError = 0, plainError = 0;
+  let kept = 0,
+    admitted = 0,
+    dispersion = 0,
+    refreshAt = 0;
+  let rhythmError = 0,
+    plainError = 0;
   const refreshEvery = Math.max(1, day || 7);
 
   const out: ScoredPoint[] = [];
@@ -366,10 +403,14 @@ export function scoreSeries(input: (number | null | undefined)[], opts: Detector
    * new level at once instead of drifting to it over weeks.
    */
   const accept = (from: number, to: number) => {
-    let actual = 0, expected = 0;
+    let actual = 0,
+      expected = 0;
     for (let j = from; j <= to; j++) {
       const q = byIndex[j];
-      if (q?.expected !== null && q?.expected !== undefined) { actual += q.value; expected += q.expected; }
+      if (q?.expected !== null && q?.expected !== undefined) {
+        actual += q.value;
+        expected += q.expected;
+      }
     }
     // (an outage or a burst is not a level to scale the past to: only a change by a factor within MAX_RESCALE)
     const change = actual > 0 && expected > 0 ? actual / expected : 0;
@@ -416,8 +457,21 @@ export function scoreSeries(input: (number | null | undefined)[], opts: Detector
     if (!base) {
       // (object literals written out: spreading a shared one is the scorer's slowest line)
       const p: ScoredPoint = {
-        index: i, value, expected: null, lower: null, upper: null, z: 0, score: 0, isAnomaly: false, flaggable: false, direction: null,
-        baseline: 'none', settling, samples: n, model, sustained: false,
+        index: i,
+        value,
+        expected: null,
+        lower: null,
+        upper: null,
+        z: 0,
+        score: 0,
+        isAnomaly: false,
+        flaggable: false,
+        direction: null,
+        baseline: 'none',
+        settling,
+        samples: n,
+        model,
+        sustained: false,
       };
       out.push(p);
       byIndex[i] = p;
@@ -425,7 +479,15 @@ export function scoreSeries(input: (number | null | undefined)[], opts: Detector
       continue;
     }
     const expectedN = expectedSamples?.at(i)?.expected ?? null;
-    const nz = noise(model, { expected: base.expected, level: base.level, error: Math.max(MODEL_FLOOR, base.error), samples: n, expectedSamples: expectedN, cycles: base.cycles, phaseSpread: Math.max(base.spread, pooledSpread) });
+    const nz = noise(model, {
+      expected: base.expected,
+      level: base.level,
+      error: Math.max(MODEL_FLOOR, base.error),
+      samples: n,
+      expectedSamples: expectedN,
+      cycles: base.cycles,
+      phaseSpread: Math.max(base.spread, pooledSpread),
+    });
     // before the dispersion is known: a rolling baseline's error holds the spread of a whole recent
     // cycle, dispersion and all; Poisson and binomial noise is known; a log-scale or robust series waits
     const phi = dispersion || (base.kind === 'rolling' || model === 'poisson' || model === 'binomial' ? 1 : 0);
@@ -437,7 +499,12 @@ export function scoreSeries(input: (number | null | undefined)[], opts: Detector
       relative[kept] = Math.abs(value - base.expected) / (Math.max(Math.abs(base.expected), Math.abs(base.level)) || 1);
       residualOf[kept++] = i;
     }
-    const behind = model === 'poisson' ? Math.max(value, base.expected) : model === 'log' && (n !== null || expectedN !== null) ? Math.max(n ?? 0, expectedN ?? 0) : n;
+    const behind =
+      model === 'poisson'
+        ? Math.max(value, base.expected)
+        : model === 'log' && (n !== null || expectedN !== null)
+          ? Math.max(n ?? 0, expectedN ?? 0)
+          : n;
     const enough = behind === null ? true : behind >= minSamples;
     // a bucket with too few samples cannot fire on its own, but adds to a run (a conversion rate over
     // 5 tries an hour says little in one hour and much over eight)
@@ -475,7 +542,8 @@ export function scoreSeries(input: (number | null | undefined)[], opts: Detector
     const sign = !summable || settling || base.kind === 'rolling' || Math.abs(z) < RUN_MIN_Z ? 0 : Math.sign(z);
     if (!sign) run = null;
     else {
-      if (!run || run.sign !== sign || i - run.first >= RUN_MAX_BUCKETS) run = { first: i, sign, residual: 0, sampling: 0, modelSd: 0, samples: 0 };
+      if (!run || run.sign !== sign || i - run.first >= RUN_MAX_BUCKETS)
+        run = { first: i, sign, residual: 0, sampling: 0, modelSd: 0, samples: 0 };
       run.residual += nz.transform(value) - nz.center;
       run.sampling += (nz.variance - nz.modelVariance) * phi;
       run.modelSd += Math.sqrt(nz.modelVariance * phi);

@@ -11,7 +11,14 @@ import { anomalyLikelihood } from './surprise.js';
 export const CSV_HEADER = 'timestamp,value,expected,lower,upper,anomaly_score,is_anomaly';
 
 const MINUTE = 60_000;
-const STEPS: Record<string, number> = { '5m': 5 * MINUTE, '15m': 15 * MINUTE, '1h': 60 * MINUTE, '6h': 360 * MINUTE, '1d': 1440 * MINUTE, '1w': 10080 * MINUTE };
+const STEPS: Record<string, number> = {
+  '5m': 5 * MINUTE,
+  '15m': 15 * MINUTE,
+  '1h': 60 * MINUTE,
+  '6h': 360 * MINUTE,
+  '1d': 1440 * MINUTE,
+  '1w': 10080 * MINUTE,
+};
 
 export class CsvInputError extends Error {}
 
@@ -35,7 +42,8 @@ export function parseCsv(text: string): CsvRow[] {
   const header = lines[0].split(',').map((h) => h.trim().toLowerCase());
   const ti = header.indexOf('timestamp');
   const vi = header.indexOf('value');
-  if (ti < 0 || vi < 0) throw new CsvInputError(`the first line must name the columns timestamp and value; it is "${lines[0].slice(0, 100)}"`);
+  if (ti < 0 || vi < 0)
+    throw new CsvInputError(`the first line must name the columns timestamp and value; it is "${lines[0].slice(0, 100)}"`);
   return lines.slice(1).map((line, i) => {
     const cells = line.split(',');
     const ms = parseTimestamp(cells[ti] ?? '');
@@ -88,7 +96,8 @@ export function detectRows(rows: CsvRow[], o: DetectCsvOptions = {}): { row: Csv
   const step = stepOf(rows, o.interval);
   const start = Math.min(...rows.map((r) => r.ms));
   const slots = Math.floor((Math.max(...rows.map((r) => r.ms)) - start) / step) + 1;
-  if (slots > 5_000_000) throw new CsvInputError(`the timestamps span ${slots} steps of ${step / MINUTE} minutes; pass a coarser --interval`);
+  if (slots > 5_000_000)
+    throw new CsvInputError(`the timestamps span ${slots} steps of ${step / MINUTE} minutes; pass a coarser --interval`);
   const values: (number | null)[] = new Array(slots).fill(null);
   const slotOf = (r: CsvRow) => Math.floor((r.ms - start) / step);
   // a repeated timestamp keeps its last value
@@ -97,7 +106,9 @@ export function detectRows(rows: CsvRow[], o: DetectCsvOptions = {}): { row: Csv
   const periods = periodsFor(step);
   const points = scoreSeries(values, { periods, valueKind, sensitivity: o.sensitivity, minSamples: o.minSamples });
   // the file's anomaly_score replaces the detector's |z|-based score
-  anomalyLikelihood(points).forEach((score, i) => { points[i].score = score; });
+  anomalyLikelihood(points).forEach((score, i) => {
+    points[i].score = score;
+  });
   const byIndex = new Map(points.map((p) => [p.index, p]));
   return rows.map((row) => ({ row, point: byIndex.get(slotOf(row)) }));
 }
@@ -106,6 +117,8 @@ const num = (v: number | null | undefined) => (v === null || v === undefined ? '
 
 export function detectCsv(text: string, o: DetectCsvOptions = {}): { csv: string; rows: number; anomalies: number } {
   const scored = detectRows(parseCsv(text), o);
-  const lines = scored.map(({ row, point: p }) => [row.text, num(row.value), num(p?.expected), num(p?.lower), num(p?.upper), num(p?.score ?? 0), p?.isAnomaly ? 1 : 0].join(','));
+  const lines = scored.map(({ row, point: p }) =>
+    [row.text, num(row.value), num(p?.expected), num(p?.lower), num(p?.upper), num(p?.score ?? 0), p?.isAnomaly ? 1 : 0].join(','),
+  );
   return { csv: [CSV_HEADER, ...lines].join('\n') + '\n', rows: scored.length, anomalies: scored.filter((s) => s.point?.isAnomaly).length };
 }

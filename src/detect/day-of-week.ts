@@ -36,8 +36,14 @@ export function dayOfWeekFactors(xs: (number | null)[], before: number, day: num
   const means: (number | null)[] = [];
   for (let d = firstDay; d < lastDay; d++) {
     const from = d * day - dayOffset;
-    let sum = 0, n = 0;
-    if (from >= 0) for (let t = from; t < from + day; t++) if (xs[t] !== null && xs[t] !== undefined) { sum += xs[t]!; n++; }
+    let sum = 0,
+      n = 0;
+    if (from >= 0)
+      for (let t = from; t < from + day; t++)
+        if (xs[t] !== null && xs[t] !== undefined) {
+          sum += xs[t]!;
+          n++;
+        }
     means.push(n >= MIN_DAY_COVERAGE * day ? sum / n : null);
   }
   // each day against the mean of the days within three of it (a week around it, as far as seen)
@@ -45,17 +51,26 @@ export function dayOfWeekFactors(xs: (number | null)[], before: number, day: num
   for (let k = 0; k < means.length; k++) {
     const m = means[k];
     if (m === null) continue;
-    let s = 0, n = 0;
-    for (let j = Math.max(0, k - 3); j <= Math.min(means.length - 1, k + 3); j++) if (means[j] !== null) { s += means[j]!; n++; }
+    let s = 0,
+      n = 0;
+    for (let j = Math.max(0, k - 3); j <= Math.min(means.length - 1, k + 3); j++)
+      if (means[j] !== null) {
+        s += means[j]!;
+        n++;
+      }
     const around = s / n;
     if (n < 3 || around <= 0) continue;
     // a count's day total varies by chance as Poisson: 1 / its expected total on the log scale
     obs.push({ dow: (firstDay + k) % 7, x: Math.log(Math.max(MIN_RATIO, m / around)), v: isCount ? 1 / Math.max(1, around * day) : 0 });
   }
   const scatter = Math.max(DAY_SCATTER, observedScatter(obs));
-  const factor: number[] = [], variance: number[] = [], seen: number[] = [];
+  const factor: number[] = [],
+    variance: number[] = [],
+    seen: number[] = [];
   for (let dow = 0; dow < 7; dow++) {
-    let precision = 1 / PRIOR_VARIANCE, weighted = 0, n = 0;
+    let precision = 1 / PRIOR_VARIANCE,
+      weighted = 0,
+      n = 0;
     for (const o of obs) {
       if (o.dow !== dow) continue;
       const w = 1 / (scatter + o.v);
@@ -72,7 +87,8 @@ export function dayOfWeekFactors(xs: (number | null)[], before: number, day: num
 
 /** The scatter of log day ratios around their weekday's mean, over weekdays seen at least twice (0 when none). */
 function observedScatter(obs: { dow: number; x: number }[]): number {
-  let ss = 0, df = 0;
+  let ss = 0,
+    df = 0;
   for (let dow = 0; dow < 7; dow++) {
     const xs = obs.filter((o) => o.dow === dow).map((o) => o.x);
     if (xs.length < 2) continue;

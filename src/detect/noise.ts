@@ -26,7 +26,8 @@ const LOG_OFFSET = 0.1;
  */
 export function modelFor(kind: ValueKind, values: (number | null)[], samples: (number | null)[] | null): NoiseModel {
   if (kind === 'count') return 'poisson';
-  let unit = true, nonNegative = true;
+  let unit = true,
+    nonNegative = true;
   for (const v of values) {
     if (v === null) continue;
     if (v < 0) nonNegative = false;
@@ -71,7 +72,12 @@ export function noise(model: NoiseModel, b: NoiseInput): BucketNoise {
     case 'poisson': {
       const transform = (x: number) => 2 * Math.sqrt(Math.max(0, x) + 0.375);
       const slope = Math.max(0, E) / Math.sqrt(Math.max(0, E) + 0.375);
-      return withModel({ transform, inverse: (y) => (y <= 0 ? 0 : Math.max(0, (y / 2) ** 2 - 0.375)), center: transform(E) }, 1, (slope * b.error) ** 2, b.cycles);
+      return withModel(
+        { transform, inverse: (y) => (y <= 0 ? 0 : Math.max(0, (y / 2) ** 2 - 0.375)), center: transform(E) },
+        1,
+        (slope * b.error) ** 2,
+        b.cycles,
+      );
     }
     case 'binomial': {
       const n = b.samples ?? b.expectedSamples ?? 0;
@@ -82,7 +88,12 @@ export function noise(model: NoiseModel, b: NoiseInput): BucketNoise {
         return Math.min(1, Math.max(0, (q * (n + 0.75) - 0.375) / n));
       };
       const p = Math.min(0.999, Math.max(1e-6, E));
-      return withModel({ transform, inverse, center: transform(E) }, n ? 1 / (n + 0.5) : 0, n ? (p * b.error) ** 2 / (p * (1 - p)) : 0, b.cycles);
+      return withModel(
+        { transform, inverse, center: transform(E) },
+        n ? 1 / (n + 0.5) : 0,
+        n ? (p * b.error) ** 2 / (p * (1 - p)) : 0,
+        b.cycles,
+      );
     }
     case 'log': {
       const c = Math.max(LOG_OFFSET * Math.max(b.level, E), 1e-9);
@@ -90,15 +101,31 @@ export function noise(model: NoiseModel, b: NoiseInput): BucketNoise {
       const rows = b.expectedSamples ?? b.samples;
       const slope = Math.max(0, E) / (Math.max(0, E) + c);
       const sampling = rows && rows > 0 ? 1 / rows : (slope * b.phaseSpread) ** 2;
-      return withModel({ transform, inverse: (y) => Math.max(0, Math.exp(y) - c), center: transform(E) }, sampling, (slope * b.error) ** 2, b.cycles);
+      return withModel(
+        { transform, inverse: (y) => Math.max(0, Math.exp(y) - c), center: transform(E) },
+        sampling,
+        (slope * b.error) ** 2,
+        b.cycles,
+      );
     }
     case 'robust': {
       const scale = Math.max(Math.abs(E), Math.abs(b.level));
-      return withModel({ transform: (x) => x, inverse: (y) => y, center: E }, (scale * b.phaseSpread) ** 2, (scale * b.error) ** 2, b.cycles);
+      return withModel(
+        { transform: (x) => x, inverse: (y) => y, center: E },
+        (scale * b.phaseSpread) ** 2,
+        (scale * b.error) ** 2,
+        b.cycles,
+      );
     }
   }
 }
 
 function withModel(n: Omit<BucketNoise, 'variance' | 'modelVariance'>, sampling: number, model: number, cycles: number): BucketNoise {
-  return { transform: n.transform, inverse: n.inverse, center: n.center, variance: sampling * (1 + 1.5 / Math.max(1, cycles)) + model, modelVariance: model };
+  return {
+    transform: n.transform,
+    inverse: n.inverse,
+    center: n.center,
+    variance: sampling * (1 + 1.5 / Math.max(1, cycles)) + model,
+    modelVariance: model,
+  };
 }

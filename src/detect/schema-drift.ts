@@ -28,7 +28,10 @@ export interface PropertyProfile {
   /** distinct non-null values */
   distinct: number;
 }
-export interface EventProfile { count: number; properties: Record<string, PropertyProfile> }
+export interface EventProfile {
+  count: number;
+  properties: Record<string, PropertyProfile>;
+}
 export type DayProfile = Record<string /* event name */, EventProfile>;
 
 export interface SchemaChange {
@@ -45,11 +48,17 @@ function typeOf(v: unknown): ValueType | undefined {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'array';
   switch (typeof v) {
-    case 'string': return 'string';
-    case 'number': case 'bigint': return 'number';
-    case 'boolean': return 'boolean';
-    case 'object': return 'object';
-    default: return undefined; // undefined, functions: not a JSON value, the property is absent
+    case 'string':
+      return 'string';
+    case 'number':
+    case 'bigint':
+      return 'number';
+    case 'boolean':
+      return 'boolean';
+    case 'object':
+      return 'object';
+    default:
+      return undefined; // undefined, functions: not a JSON value, the property is absent
   }
 }
 
@@ -114,11 +123,7 @@ const sortedKeys = (o: Record<string, unknown>): string[] => Object.keys(o).sort
 const pct = (x: number): string => `${Math.round(x * 100)} %`;
 
 /** Changes from `baseline` to `today` (the day profiled: yesterday, once it is over), ordered by event, then property; their texts say "that day". */
-export function schemaChanges(
-  baseline: DayProfile,
-  today: DayProfile,
-  opts: { minEventsForGone?: number } = {},
-): SchemaChange[] {
+export function schemaChanges(baseline: DayProfile, today: DayProfile, opts: { minEventsForGone?: number } = {}): SchemaChange[] {
   const minEventsForGone = opts.minEventsForGone ?? DEFAULT_MIN_EVENTS_FOR_GONE;
   const changes: SchemaChange[] = [];
   for (const event of sortedKeys(today)) {
@@ -139,13 +144,25 @@ export function schemaChanges(
       const tSeen = presence(t);
       if (tSeen > 0 && bSeen === 0) {
         const type = dominantType(t!) ?? 'mixed';
-        changes.push({ kind: 'new_property', event, property, detail: `'${event}' has a new property '${property}' (${type}, on ${tSeen} of ${now.count} events).`, after: type });
+        changes.push({
+          kind: 'new_property',
+          event,
+          property,
+          detail: `'${event}' has a new property '${property}' (${type}, on ${tSeen} of ${now.count} events).`,
+          after: type,
+        });
         continue;
       }
       if (tSeen === 0 && bSeen > 0) {
         const share = bSeen / before.count;
         if (now.count >= minEventsForGone && share >= GONE_MIN_BASELINE_SHARE) {
-          changes.push({ kind: 'property_gone', event, property, detail: `'${event}' no longer has '${property}' (on ${pct(share)} of baseline events, none of ${now.count} that day).`, before: share });
+          changes.push({
+            kind: 'property_gone',
+            event,
+            property,
+            detail: `'${event}' no longer has '${property}' (on ${pct(share)} of baseline events, none of ${now.count} that day).`,
+            before: share,
+          });
         }
         continue;
       }
@@ -153,14 +170,28 @@ export function schemaChanges(
       const typeBefore = dominantType(b!);
       const typeNow = dominantType(t!);
       if (typeBefore && typeNow && typeBefore !== typeNow) {
-        changes.push({ kind: 'type_changed', event, property, detail: `'${property}' of '${event}' changed type from ${typeBefore} to ${typeNow}.`, before: typeBefore, after: typeNow });
+        changes.push({
+          kind: 'type_changed',
+          event,
+          property,
+          detail: `'${property}' of '${event}' changed type from ${typeBefore} to ${typeNow}.`,
+          before: typeBefore,
+          after: typeNow,
+        });
       }
       if (b!.values && t!.values && b!.distinct <= LOW_CARDINALITY && t!.distinct <= LOW_CARDINALITY) {
         const known = sortedKeys(b!.values);
         for (const value of sortedKeys(t!.values)) {
           const count = own(t!.values, value) ?? 0;
           if (count <= 0 || (own(b!.values, value) ?? 0) > 0) continue;
-          changes.push({ kind: 'new_value', event, property, detail: `'${property}' of '${event}' has a new value '${value}' (${count} that day).`, before: known, after: value });
+          changes.push({
+            kind: 'new_value',
+            event,
+            property,
+            detail: `'${property}' of '${event}' has a new value '${value}' (${count} that day).`,
+            before: known,
+            after: value,
+          });
         }
       }
     }

@@ -36,8 +36,17 @@ export interface StlOptions {
   /** Default 2 when robust, 5 otherwise. */ innerIterations?: number;
   /** Robustness passes after the first; default 6 (R: 15); ignored when not robust. */ outerIterations?: number;
 }
-export interface Decomposition { trend: number[]; seasonal: number[]; remainder: number[]; weights: number[] }
-export interface MultiDecomposition { trend: number[]; seasonals: number[][]; remainder: number[] }
+export interface Decomposition {
+  trend: number[];
+  seasonal: number[];
+  remainder: number[];
+  weights: number[];
+}
+export interface MultiDecomposition {
+  trend: number[];
+  seasonals: number[][];
+  remainder: number[];
+}
 
 const DEFAULT_SEASONAL_WINDOW = 7; // the paper's usual choice and R's common s.window
 const ROBUST_INNER = 2; // the paper: 1–2 inner passes suffice once robustness weights are iterated
@@ -48,11 +57,20 @@ const MAD_FLOOR = 1e-10; // relative floor under 6·median|r|: an exact fit must
 const MSTL_ITERATIONS = 2; // Bandara et al.: two passes over the periods are enough
 const mstlSeasonalWindow = (rank: number): number => 7 + 4 * rank; // i-th usable period, i = 1, 2, … (Bandara et al.)
 
-interface Config { np: number; ns: number; nt: number; nl: number; sdeg: number; inner: number; outer: number }
+interface Config {
+  np: number;
+  ns: number;
+  nt: number;
+  nl: number;
+  sdeg: number;
+  inner: number;
+  outer: number;
+}
 
 function checkValues(values: number[], fn: string): void {
   for (let i = 0; i < values.length; i++) {
-    if (!Number.isFinite(values[i])) throw new RangeError(`${fn}: values[${i}] is ${values[i]}; interpolate gaps and drop non-finite values before decomposing`);
+    if (!Number.isFinite(values[i]))
+      throw new RangeError(`${fn}: values[${i}] is ${values[i]}; interpolate gaps and drop non-finite values before decomposing`);
   }
 }
 function checkPeriod(period: number, fn: string): void {
@@ -61,17 +79,23 @@ function checkPeriod(period: number, fn: string): void {
 /** An integer option ≥ min, or the fallback; a window (odd) that is even is raised to the next odd. */
 function option(value: number | undefined, fallback: number, name: string, min: number, odd = false): number {
   if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < min) throw new RangeError(`option ${name} must be an integer ≥ ${min}${odd ? ' (even is raised to odd)' : ''}, got ${value}`);
+  if (!Number.isInteger(value) || value < min)
+    throw new RangeError(`option ${name} must be an integer ≥ ${min}${odd ? ' (even is raised to odd)' : ''}, got ${value}`);
   return odd && value % 2 === 0 ? value + 1 : value;
 }
-const nextOdd = (x: number): number => { const c = Math.ceil(x); return c % 2 === 1 ? c : c + 1; };
+const nextOdd = (x: number): number => {
+  const c = Math.ceil(x);
+  return c % 2 === 1 ? c : c + 1;
+};
 
 function configure(n: number, period: number, opts: StlOptions): Config {
   const robust = opts.robust ?? true;
   const periodic = opts.seasonalWindow === Infinity || (opts.seasonalWindow !== undefined && opts.seasonalWindow >= n);
   const ns = periodic ? Infinity : option(opts.seasonalWindow, DEFAULT_SEASONAL_WINDOW, 'seasonalWindow', 3, true);
   return {
-    np: period, ns, sdeg: periodic ? 0 : 1,
+    np: period,
+    ns,
+    sdeg: periodic ? 0 : 1,
     nt: option(opts.trendWindow, nextOdd((1.5 * period) / (1 - 1.5 / ns)), 'trendWindow', 3, true),
     nl: option(opts.lowPassWindow, nextOdd(period), 'lowPassWindow', 3, true),
     inner: option(opts.innerIterations, robust ? ROBUST_INNER : PLAIN_INNER, 'innerIterations', 1),
@@ -86,60 +110,115 @@ function tricube(cache: Kernels, h: number): Float64Array {
   let k = cache[h];
   if (k === undefined) {
     k = new Float64Array(h + 1);
-    for (let r = 0; r <= h; r++) { const q = r / h, t = 1 - q * q * q; k[r] = r <= 0.001 * h ? 1 : r > 0.999 * h ? 0 : t * t * t; }
+    for (let r = 0; r <= h; r++) {
+      const q = r / h,
+        t = 1 - q * q * q;
+      k[r] = r <= 0.001 * h ? 1 : r > 0.999 * h ? 0 : t * t * t;
+    }
     cache[h] = k;
   }
   return k;
 }
 
 /** Weighted local fit (degree 0 or 1) at x from y[lo..hi]; NaN when every weight is 0. netlib `stlest`. */
-function fitAt(y: Float64Array, n: number, len: number, deg: number, x: number, lo: number, hi: number, rw: Float64Array | null, cache: Kernels): number {
+function fitAt(
+  y: Float64Array,
+  n: number,
+  len: number,
+  deg: number,
+  x: number,
+  lo: number,
+  hi: number,
+  rw: Float64Array | null,
+  cache: Kernels,
+): number {
   let h = Math.max(x - lo, hi - x);
   if (len > n) h += Math.floor((len - n) / 2);
   const k = Number.isFinite(h) ? tricube(cache, h) : null; // h = ∞ ("periodic"): every weight is 1
-  let sw = 0, sd = 0, sdd = 0, sy = 0, sdy = 0;
+  let sw = 0,
+    sd = 0,
+    sdd = 0,
+    sy = 0,
+    sdy = 0;
   for (let j = lo; j <= hi; j++) {
     const d = j - x;
-    const w = (k === null ? 1 : k[d < 0 ? -d : d]) * (rw === null ? 1 : rw[j]), wy = w * y[j];
-    sw += w; sd += w * d; sdd += w * d * d; sy += wy; sdy += wy * d;
+    const w = (k === null ? 1 : k[d < 0 ? -d : d]) * (rw === null ? 1 : rw[j]),
+      wy = w * y[j];
+    sw += w;
+    sd += w * d;
+    sdd += w * d * d;
+    sy += wy;
+    sdy += wy * d;
   }
   return sw <= 0 ? NaN : localValue(n, h > 0 ? deg : 0, sw, sd, sdd, sy, sdy);
 }
 
 /** Value at offset 0 of the weighted local mean (deg 0) or line (deg 1) from the weighted sums of 1, d, d², y, d·y. */
 function localValue(n: number, deg: number, sw: number, sd: number, sdd: number, sy: number, sdy: number): number {
-  const my = sy / sw, a = sd / sw, c = sdd / sw - a * a; // weighted means of y and d, variance of d
+  const my = sy / sw,
+    a = sd / sw,
+    c = sdd / sw - a * a; // weighted means of y and d, variance of d
   return deg > 0 && Math.sqrt(c) > 0.001 * (n - 1) ? my - (a * (sdy / sw - a * my)) / c : my;
 }
 
 /** fitAt for the window centred on i, the common case; k = tricube(h) with k[h] = 0. */
 function fitCentred(y: Float64Array, n: number, i: number, k: Float64Array, deg: number, rw: Float64Array | null): number {
   const h = k.length - 1;
-  let sw = 1, sy = y[i];
-  if (rw === null) { // symmetric weights: the local line's value at the centre is the weighted mean
-    for (let d = 1; d < h; d++) { const w = k[d]; sw += 2 * w; sy += w * (y[i - d] + y[i + d]); }
+  let sw = 1,
+    sy = y[i];
+  if (rw === null) {
+    // symmetric weights: the local line's value at the centre is the weighted mean
+    for (let d = 1; d < h; d++) {
+      const w = k[d];
+      sw += 2 * w;
+      sy += w * (y[i - d] + y[i + d]);
+    }
     return sy / sw;
   }
-  sw = rw[i]; sy *= rw[i];
-  let sd = 0, sdd = 0, sdy = 0;
+  sw = rw[i];
+  sy *= rw[i];
+  let sd = 0,
+    sdd = 0,
+    sdy = 0;
   for (let d = 1; d < h; d++) {
-    const wl = k[d] * rw[i - d], wr = k[d] * rw[i + d], yl = wl * y[i - d], yr = wr * y[i + d];
-    sw += wl + wr; sd += d * (wr - wl); sdd += d * d * (wl + wr); sy += yl + yr; sdy += d * (yr - yl);
+    const wl = k[d] * rw[i - d],
+      wr = k[d] * rw[i + d],
+      yl = wl * y[i - d],
+      yr = wr * y[i + d];
+    sw += wl + wr;
+    sd += d * (wr - wl);
+    sdd += d * d * (wl + wr);
+    sy += yl + yr;
+    sdy += d * (yr - yl);
   }
   return sw <= 0 ? NaN : localValue(n, deg, sw, sd, sdd, sy, sdy);
 }
 
 /** LOESS of y[0..n) into out, fitted every `jump` points and interpolated linearly. netlib `stless`. */
-function smooth(y: Float64Array, n: number, len: number, deg: number, jump: number, rw: Float64Array | null, out: Float64Array, cache: Kernels): void {
-  if (n < 2) { if (n === 1) out[0] = y[0]; return; }
-  const step = Math.max(1, Math.min(jump, n - 1)), half = (len + 1) / 2;
+function smooth(
+  y: Float64Array,
+  n: number,
+  len: number,
+  deg: number,
+  jump: number,
+  rw: Float64Array | null,
+  out: Float64Array,
+  cache: Kernels,
+): void {
+  if (n < 2) {
+    if (n === 1) out[0] = y[0];
+    return;
+  }
+  const step = Math.max(1, Math.min(jump, n - 1)),
+    half = (len + 1) / 2;
   const centred = len < n ? tricube(cache, half - 1) : null;
   let prev = -1;
   for (let i = 0; ; i = Math.min(i + step, n - 1)) {
     const lo = centred === null ? 0 : Math.min(Math.max(i - half + 1, 0), n - len);
-    const v = centred !== null && lo === i - half + 1
-      ? fitCentred(y, n, i, centred, deg, rw)
-      : fitAt(y, n, len, deg, i, lo, centred === null ? n - 1 : lo + len - 1, rw, cache);
+    const v =
+      centred !== null && lo === i - half + 1
+        ? fitCentred(y, n, i, centred, deg, rw)
+        : fitAt(y, n, len, deg, i, lo, centred === null ? n - 1 : lo + len - 1, rw, cache);
     out[i] = Number.isNaN(v) ? y[i] : v;
     for (let m = prev + 1; m < i; m++) out[m] = out[prev] + ((out[i] - out[prev]) * (m - prev)) / (i - prev);
     if (i === n - 1) return;
@@ -151,20 +230,39 @@ function smooth(y: Float64Array, n: number, len: number, deg: number, jump: numb
 function movingAverage(x: Float64Array, n: number, len: number, out: Float64Array): void {
   let v = 0;
   for (let i = 0; i < len; i++) v += x[i];
-  for (let j = 0; j <= n - len; j++) { if (j > 0) v += x[j + len - 1] - x[j - 1]; out[j] = v / len; }
+  for (let j = 0; j <= n - len; j++) {
+    if (j > 0) v += x[j + len - 1] - x[j - 1];
+    out[j] = v / len;
+  }
 }
 
 /** Work arrays of one STL: a cycle-subseries (k), the extended seasonal and moving averages (n + 2·np), n-long. */
 function scratch(n: number, np: number) {
-  const k = Math.ceil(n / np) + 2, f = (m: number): Float64Array => new Float64Array(m);
-  return { sub: f(k), subW: f(k), subFit: f(k), season: f(n + 2 * np), a: f(n + 2 * np), b: f(n + 2 * np), low: f(n), work: f(n), sorted: f(n), kernels: [] as Kernels };
+  const k = Math.ceil(n / np) + 2,
+    f = (m: number): Float64Array => new Float64Array(m);
+  return {
+    sub: f(k),
+    subW: f(k),
+    subFit: f(k),
+    season: f(n + 2 * np),
+    a: f(n + 2 * np),
+    b: f(n + 2 * np),
+    low: f(n),
+    work: f(n),
+    sorted: f(n),
+    kernels: [] as Kernels,
+  };
 }
 type Scratch = ReturnType<typeof scratch>;
 
 /** One STL on y; trend, seasonal and rw (weights) are written in place. */
 function stlInto(y: Float64Array, c: Config, trend: Float64Array, seasonal: Float64Array, rw: Float64Array): void {
-  const n = y.length, np = c.np, s = scratch(n, np);
-  const sJump = Math.ceil(c.ns / JUMP_DIVISOR), tJump = Math.ceil(c.nt / JUMP_DIVISOR), lJump = Math.ceil(c.nl / JUMP_DIVISOR);
+  const n = y.length,
+    np = c.np,
+    s = scratch(n, np);
+  const sJump = Math.ceil(c.ns / JUMP_DIVISOR),
+    tJump = Math.ceil(c.nt / JUMP_DIVISOR),
+    lJump = Math.ceil(c.nl / JUMP_DIVISOR);
   trend.fill(0);
   rw.fill(1);
   for (let pass = 0; pass <= c.outer; pass++) {
@@ -176,7 +274,10 @@ function stlInto(y: Float64Array, c: Config, trend: Float64Array, seasonal: Floa
       movingAverage(s.a, n + np + 1, np, s.b);
       movingAverage(s.b, n + 2, 3, s.a);
       smooth(s.a, n, c.nl, 1, lJump, null, s.low, s.kernels);
-      for (let i = 0; i < n; i++) { seasonal[i] = s.season[np + i] - s.low[i]; s.work[i] = y[i] - seasonal[i]; }
+      for (let i = 0; i < n; i++) {
+        seasonal[i] = s.season[np + i] - s.low[i];
+        s.work[i] = y[i] - seasonal[i];
+      }
       smooth(s.work, n, c.nt, 1, tJump, w, trend, s.kernels);
     }
     if (pass < c.outer) robustnessWeights(y, trend, seasonal, rw, s.work, s.sorted);
@@ -188,7 +289,10 @@ function cycleSubseries(y: Float64Array, n: number, c: Config, jump: number, rw:
   const { np, ns, sdeg } = c;
   for (let j = 0; j < np; j++) {
     const k = Math.floor((n - 1 - j) / np) + 1;
-    for (let m = 0; m < k; m++) { s.sub[m] = y[j + m * np]; if (rw !== null) s.subW[m] = rw[j + m * np]; }
+    for (let m = 0; m < k; m++) {
+      s.sub[m] = y[j + m * np];
+      if (rw !== null) s.subW[m] = rw[j + m * np];
+    }
     const w = rw !== null ? s.subW : null;
     smooth(s.sub, k, ns, sdeg, jump, w, s.subFit, s.kernels);
     const first = fitAt(s.sub, k, ns, sdeg, -1, 0, Math.min(ns, k) - 1, w, s.kernels);
@@ -201,36 +305,61 @@ function cycleSubseries(y: Float64Array, n: number, c: Config, jump: number, rw:
 
 /** The k-th smallest of a[0..n) (0-based), by quickselect; reorders a. */
 function select(a: Float64Array, k: number): number {
-  let lo = 0, hi = a.length - 1;
+  let lo = 0,
+    hi = a.length - 1;
   while (hi > lo) {
     const pivot = a[(lo + hi) >> 1];
-    let i = lo, j = hi;
+    let i = lo,
+      j = hi;
     while (i <= j) {
       while (a[i] < pivot) i++;
       while (a[j] > pivot) j--;
-      if (i <= j) { const t = a[i]; a[i++] = a[j]; a[j--] = t; }
+      if (i <= j) {
+        const t = a[i];
+        a[i++] = a[j];
+        a[j--] = t;
+      }
     } // now a[lo..j] ≤ pivot ≤ a[i..hi]
-    if (k <= j) hi = j; else if (k >= i) lo = i; else break;
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else break;
   }
   return a[k];
 }
 
 /** Bisquare weights of |remainder| / (6 × median |remainder|). netlib `stlrwt`, with MAD_FLOOR. */
-function robustnessWeights(y: Float64Array, trend: Float64Array, seasonal: Float64Array, rw: Float64Array, work: Float64Array, sorted: Float64Array): void {
+function robustnessWeights(
+  y: Float64Array,
+  trend: Float64Array,
+  seasonal: Float64Array,
+  rw: Float64Array,
+  work: Float64Array,
+  sorted: Float64Array,
+): void {
   const n = y.length;
   let scale = 0;
-  for (let i = 0; i < n; i++) { work[i] = Math.abs(y[i] - trend[i] - seasonal[i]); scale += Math.abs(y[i]); }
+  for (let i = 0; i < n; i++) {
+    work[i] = Math.abs(y[i] - trend[i] - seasonal[i]);
+    scale += Math.abs(y[i]);
+  }
   sorted.set(work);
   const upper = select(sorted, n >> 1);
   let lower = upper; // for even n, the largest value below the upper middle
-  if (n % 2 === 0) { lower = sorted[0]; for (let i = 1; i < n >> 1; i++) if (sorted[i] > lower) lower = sorted[i]; }
+  if (n % 2 === 0) {
+    lower = sorted[0];
+    for (let i = 1; i < n >> 1; i++) if (sorted[i] > lower) lower = sorted[i];
+  }
   const cmad = Math.max(3 * (lower + upper), (MAD_FLOOR * scale) / n);
-  const c9 = 0.999 * cmad, c1 = 0.001 * cmad;
+  const c9 = 0.999 * cmad,
+    c1 = 0.001 * cmad;
   for (let i = 0; i < n; i++) {
     const r = work[i];
     if (r <= c1) rw[i] = 1;
-    else if (r <= c9) { const u = r / cmad, t = 1 - u * u; rw[i] = t * t; }
-    else rw[i] = 0;
+    else if (r <= c9) {
+      const u = r / cmad,
+        t = 1 - u * u;
+      rw[i] = t * t;
+    } else rw[i] = 0;
   }
 }
 
@@ -240,7 +369,10 @@ export function stl(values: number[], period: number, opts: StlOptions = {}): De
   checkPeriod(period, 'stl');
   const n = values.length;
   if (n < 2 * period) throw new RangeError(`stl: need at least 2 × period = ${2 * period} values (two whole cycles), got ${n}`);
-  const y = Float64Array.from(values), trend = new Float64Array(n), seasonal = new Float64Array(n), rw = new Float64Array(n);
+  const y = Float64Array.from(values),
+    trend = new Float64Array(n),
+    seasonal = new Float64Array(n),
+    rw = new Float64Array(n);
   stlInto(y, configure(n, period, opts), trend, seasonal, rw);
   const remainder = new Array<number>(n);
   for (let i = 0; i < n; i++) remainder[i] = y[i] - trend[i] - seasonal[i];
@@ -254,9 +386,14 @@ export function mstl(values: number[], periods: number[], opts: StlOptions & { i
   for (const p of periods) checkPeriod(p, 'mstl');
   const iterations = option(opts.iterations, MSTL_ITERATIONS, 'iterations', 1);
   const n = values.length;
-  const usable = periods.map((_, i) => i).filter((i) => n >= 2 * periods[i]).sort((a, b) => periods[a] - periods[b]);
+  const usable = periods
+    .map((_, i) => i)
+    .filter((i) => n >= 2 * periods[i])
+    .sort((a, b) => periods[a] - periods[b]);
   const seasonals = periods.map(() => new Float64Array(n));
-  const deseasoned = Float64Array.from(values), trend = new Float64Array(n), rw = new Float64Array(n);
+  const deseasoned = Float64Array.from(values),
+    trend = new Float64Array(n),
+    rw = new Float64Array(n);
   if (usable.length === 0) {
     const c = configure(n, Math.min(...periods), { ...opts, seasonalWindow: opts.seasonalWindow ?? mstlSeasonalWindow(1) });
     smooth(deseasoned, n, c.nt, 1, Math.ceil(c.nt / JUMP_DIVISOR), null, trend, []);

@@ -46,7 +46,19 @@ const TAIL_FLOOR = 1e-10;
 export function erfc(x: number): number {
   const z = Math.abs(x);
   const t = 1 / (1 + 0.5 * z);
-  const r = t * Math.exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+  const r =
+    t *
+    Math.exp(
+      -z * z -
+        1.26551223 +
+        t *
+          (1.00002368 +
+            t *
+              (0.37409196 +
+                t *
+                  (0.09678418 +
+                    t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+    );
   return x >= 0 ? r : 2 - r;
 }
 
@@ -69,7 +81,9 @@ function rarities(surprise: Float64Array, window: number): Float64Array {
     avg[i] = acc / Math.min(i + 1, window);
   }
   const out = new Float64Array(n);
-  let s1 = 0, s2 = 0, count = 0;
+  let s1 = 0,
+    s2 = 0,
+    count = 0;
   for (let i = 0; i < n; i++) {
     if (count >= WARMUP) {
       const mean = s1 / count;
@@ -95,12 +109,15 @@ function rarities(surprise: Float64Array, window: number): Float64Array {
  */
 export function anomalyLikelihood(points: Pick<ScoredPoint, 'value' | 'z' | 'expected'>[]): number[] {
   const surprise = new Float64Array(points.length);
-  points.forEach((p, i) => { surprise[i] = p.expected === null ? 0 : Math.min(Z_CAP, Math.abs(p.z)); });
+  points.forEach((p, i) => {
+    surprise[i] = p.expected === null ? 0 : Math.min(Z_CAP, Math.abs(p.z));
+  });
   const short = rarities(surprise, SHORT_WINDOW);
   const long = rarities(surprise, LONG_WINDOW);
   const out: number[] = [];
   let heldUntil = -1;
-  let min = Infinity, max = -Infinity;
+  let min = Infinity,
+    max = -Infinity;
   for (let i = 0; i < points.length; i++) {
     const { value, expected } = points[i];
     const margin = (max - min) * RANGE_TOLERANCE;

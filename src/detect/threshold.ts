@@ -64,12 +64,18 @@ function nearlyEqual(a: number, b: number): boolean {
 export function holds(operator: ThresholdOperator, x: number, value: number): boolean {
   const eq = nearlyEqual(x, value);
   switch (operator) {
-    case '>': return x > value && !eq;
-    case '>=': return x > value || eq;
-    case '<': return x < value && !eq;
-    case '<=': return x < value || eq;
-    case '==': return eq;
-    case '!=': return !eq;
+    case '>':
+      return x > value && !eq;
+    case '>=':
+      return x > value || eq;
+    case '<':
+      return x < value && !eq;
+    case '<=':
+      return x < value || eq;
+    case '==':
+      return eq;
+    case '!=':
+      return !eq;
   }
 }
 
@@ -104,7 +110,10 @@ export function evaluateThreshold(
     const pos = history.length + i;
     const c = breached ? (rule.recovery ?? rule.condition) : rule.condition;
     const x = comparedAt(c, pos);
-    if (x === null) { run = 0; continue; } // a gap (or no % comparison) breaks the run
+    if (x === null) {
+      run = 0;
+      continue;
+    } // a gap (or no % comparison) breaks the run
     const met = holds(c.operator, x, c.value);
     // Not breached: count buckets meeting the condition. Breached: count buckets meeting the
     // recovery, or, without one, buckets where the condition no longer holds.

@@ -10,7 +10,11 @@ import { VigilError } from '../errors.js';
 import { validationMessage } from './validation-message.js';
 
 type Part = 'querystring' | 'params' | 'body';
-const PARTS: Array<[Part, (r: FastifyRequest) => unknown]> = [['querystring', (r) => r.query], ['params', (r) => r.params], ['body', (r) => r.body]];
+const PARTS: Array<[Part, (r: FastifyRequest) => unknown]> = [
+  ['querystring', (r) => r.query],
+  ['params', (r) => r.params],
+  ['body', (r) => r.body],
+];
 
 interface Step {
   node: unknown;
@@ -33,7 +37,8 @@ export function nonFinitePath(value: unknown): string[] | null {
       return path;
     }
     // a Buffer or stream body is not parsed data: nothing to look at
-    if (typeof node === 'object' && node !== null && isParsedData(node)) for (const [key, child] of Object.entries(node)) stack.push({ node: child, key, parent: step });
+    if (typeof node === 'object' && node !== null && isParsedData(node))
+      for (const [key, child] of Object.entries(node)) stack.push({ node: child, key, parent: step });
   }
   return null;
 }
@@ -48,9 +53,15 @@ function schemaAt(schema: unknown, path: string[]): Record<string, unknown> | un
 function refusal(part: Part, path: string[], value: number, schema: unknown): VigilError {
   const bound = value > 0 ? 'maximum' : 'minimum';
   const declared = schemaAt(schema, path);
-  const error = typeof declared?.[bound] === 'number'
-    ? { keyword: bound, instancePath: `/${path.join('/')}`, schemaPath: `#/${path.map((k) => `properties/${k}`).join('/')}/${bound}`, params: { limit: declared[bound] } }
-    : { keyword: 'finite', instancePath: `/${path.join('/')}`, message: 'must be a finite number' };
+  const error =
+    typeof declared?.[bound] === 'number'
+      ? {
+          keyword: bound,
+          instancePath: `/${path.join('/')}`,
+          schemaPath: `#/${path.map((k) => `properties/${k}`).join('/')}/${bound}`,
+          params: { limit: declared[bound] },
+        }
+      : { keyword: 'finite', instancePath: `/${path.join('/')}`, message: 'must be a finite number' };
   const { field, message } = validationMessage([error], part, schema);
   return new VigilError('VIGIL_ERR_BAD_REQUEST', `${message} (got ${value})`, { field });
 }

@@ -42,7 +42,10 @@ const isIngest = (request: FastifyRequest) => request.url.startsWith('/v1/');
 /** Adds `value` to the response's Vary header unless it is there already. */
 function vary(reply: FastifyReply, value: string) {
   const current = reply.getHeader('vary');
-  const list = (Array.isArray(current) ? current.join(',') : String(current ?? '')).split(',').map((v) => v.trim()).filter(Boolean);
+  const list = (Array.isArray(current) ? current.join(',') : String(current ?? ''))
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
   if (!list.some((v) => v === '*' || v.toLowerCase() === value.toLowerCase())) reply.header('vary', [...list, value].join(', '));
 }
 
@@ -65,7 +68,11 @@ export function addSecurityHooks(app: FastifyInstance, config: Pick<Config, 'cor
     const origin = request.headers.origin;
     if (request.method !== 'OPTIONS' || !origin || !request.headers['access-control-request-method'] || isIngest(request)) return;
     if (!allowed(origin)) {
-      throw new VigilError('VIGIL_ERR_FORBIDDEN', `the origin ${origin} is not in VIGIL_CORS_ORIGINS, so this API does not answer its pages`, { origin });
+      throw new VigilError(
+        'VIGIL_ERR_FORBIDDEN',
+        `the origin ${origin} is not in VIGIL_CORS_ORIGINS, so this API does not answer its pages`,
+        { origin },
+      );
     }
     return reply
       .code(204)

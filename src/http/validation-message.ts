@@ -35,7 +35,12 @@ const FORMAT_WORDS: Record<string, string> = {
   uuid: 'a UUID',
 };
 
-const WHERE: Record<string, string> = { body: 'the request body', querystring: 'the query string', params: 'the path', headers: 'the headers' };
+const WHERE: Record<string, string> = {
+  body: 'the request body',
+  querystring: 'the query string',
+  params: 'the path',
+  headers: 'the headers',
+};
 
 /** The field an error is about, as a dotted path (`name`, `definition.filters.0`), or null for the whole part. */
 export function fieldOf(e: SchemaError | undefined): string | null {
@@ -49,7 +54,10 @@ export function fieldOf(e: SchemaError | undefined): string | null {
 /** The sub-schema a JSON pointer such as `#/properties/name/pattern` leads to, minus its last step. */
 function parentSchema(root: unknown, schemaPath: string | undefined): Schema | undefined {
   if (!schemaPath?.startsWith('#/')) return undefined;
-  const steps = schemaPath.slice(2).split('/').map((s) => decodeURIComponent(s.replace(/~1/g, '/').replace(/~0/g, '~')));
+  const steps = schemaPath
+    .slice(2)
+    .split('/')
+    .map((s) => decodeURIComponent(s.replace(/~1/g, '/').replace(/~0/g, '~')));
   let node: unknown = root;
   for (const step of steps.slice(0, -1)) {
     if (Array.isArray(node)) node = node[Number(step)];
@@ -82,7 +90,10 @@ function words(e: SchemaError, schema: Schema | undefined, all: SchemaError[]): 
     case 'additionalProperties':
       return 'is not a field this request takes';
     case 'type':
-      return `must be ${String(p.type).split(',').map((t) => TYPE_WORDS[t] ?? t).join(' or ')}`;
+      return `must be ${String(p.type)
+        .split(',')
+        .map((t) => TYPE_WORDS[t] ?? t)
+        .join(' or ')}`;
     case 'const':
       return oneOf([p.allowedValue]);
     case 'enum':
@@ -122,7 +133,11 @@ function words(e: SchemaError, schema: Schema | undefined, all: SchemaError[]): 
  * The one sentence a 400 says for a request that failed its schema. `context` is the part that
  * failed (body, querystring, params, headers); `schema` the route's schema for that part.
  */
-export function validationMessage(errors: SchemaError[], context: string | undefined, schema: unknown): { field: string | null; message: string } {
+export function validationMessage(
+  errors: SchemaError[],
+  context: string | undefined,
+  schema: unknown,
+): { field: string | null; message: string } {
   // a union reports each branch first and itself last: the union's own error is the one to explain
   const e = errors.find((o) => o.keyword === 'anyOf' || o.keyword === 'oneOf') ?? errors[0];
   if (!e) return { field: null, message: `${WHERE[context ?? ''] ?? 'the request'} is not valid` };

@@ -18,31 +18,58 @@ export interface ChangeDeps {
 export class ChangeTx {
   readonly store: IncidentStore;
 
-  constructor(readonly tx: MetaDb, private deps: ChangeDeps, readonly at: number) {
+  constructor(
+    readonly tx: MetaDb,
+    private deps: ChangeDeps,
+    readonly at: number,
+  ) {
     this.store = new IncidentStore(tx);
   }
 
   /** A timeline entry; an API key's label goes into its data. */
   event(incidentId: number, type: IncidentEventType, actor: IncidentActor, data: Record<string, unknown> = {}): Promise<IncidentEvent> {
-    return this.store.addEvent(incidentId, type, actor.userId, actor.userId === null && actor.label ? { ...data, actor: actor.label } : data, this.at);
+    return this.store.addEvent(
+      incidentId,
+      type,
+      actor.userId,
+      actor.userId === null && actor.label ? { ...data, actor: actor.label } : data,
+      this.at,
+    );
   }
 
   /** The incident's signals, root first, then as they were added (read in this transaction). */
   async signalsOf(incident: Incident): Promise<Signal[]> {
     const links = await this.store.links([incident.id]);
-    const byId = new Map((await this.deps.signals.byIds(links.map((l) => l.signalId), this.tx)).map((s) => [s.id, s]));
+    const byId = new Map(
+      (
+        await this.deps.signals.byIds(
+          links.map((l) => l.signalId),
+          this.tx,
+        )
+      ).map((s) => [s.id, s]),
+    );
     const ordered = links.map((l) => byId.get(l.signalId)).filter((s): s is Signal => s !== undefined);
     return [...ordered.filter((s) => s.id === incident.rootSignalId), ...ordered.filter((s) => s.id !== incident.rootSignalId)];
   }
 
   /** Tells alerting, inside this transaction: a hook that throws rolls the whole change back. */
   async emit(type: IncidentChangeType, incident: Incident, actor: IncidentActor, opts: { historical?: boolean } = {}): Promise<void> {
-    await this.deps.onChange(this.tx, { type, incident, signals: await this.signalsOf(incident), actorId: actor.userId, at: this.at, ...(opts.historical && { historical: true }) });
+    await this.deps.onChange(this.tx, {
+      type,
+      incident,
+      signals: await this.signalsOf(incident),
+      actorId: actor.userId,
+      at: this.at,
+      ...(opts.historical && { historical: true }),
+    });
   }
 }
 
 export class ChangeWriter {
-  constructor(private deps: ChangeDeps, private now: () => number) {}
+  constructor(
+    private deps: ChangeDeps,
+    private now: () => number,
+  ) {}
 
   run<T>(fn: (c: ChangeTx) => Promise<T>): Promise<T> {
     const at = this.now();

@@ -39,11 +39,12 @@ export const MIN_CORRELATION_POINTS = 12;
 /** a false positive raises a custom sensitivity one |z| at a time up to here: bounded, so a metric never goes deaf */
 export const MAX_FALSE_POSITIVE_Z = 8;
 /** percent change (as a fraction) and |z| multiples of the threshold that make an anomaly incident critical or a warning */
-const CRITICAL_CHANGE = 0.5, WARNING_CHANGE = 0.2;
-const CRITICAL_Z_MULTIPLE = 3, WARNING_Z_MULTIPLE = 2;
+const CRITICAL_CHANGE = 0.5,
+  WARNING_CHANGE = 0.2;
+const CRITICAL_Z_MULTIPLE = 3,
+  WARNING_Z_MULTIPLE = 2;
 /** the detector's default threshold (medium), for a signal that does not say its own */
 const DEFAULT_THRESHOLD = 4;
-
 
 /** What one open incident is per: the bucket is not part of it. */
 export interface Identity {
@@ -93,7 +94,9 @@ function thresholdOf(s: Pick<Signal, 'details'>): number {
  * comes from its size: an outage, a change of half the expected value or a |z| three times the
  * threshold is critical; a fifth or twice the threshold a warning; else info.
  */
-export function severityOfSignal(s: Pick<Signal, 'scope' | 'kind' | 'severity' | 'value' | 'expected' | 'z' | 'details'>): IncidentSeverity {
+export function severityOfSignal(
+  s: Pick<Signal, 'scope' | 'kind' | 'severity' | 'value' | 'expected' | 'z' | 'details'>,
+): IncidentSeverity {
   if (s.scope !== 'metric' && s.scope !== 'event' && s.scope !== 'volume') return s.severity;
   if (s.kind === 'outage') return 'critical';
   const change = Math.abs(percentChange(s) ?? 0);
@@ -111,7 +114,10 @@ export function eventOfSignal(s: Pick<Signal, 'scope' | 'scopeKey' | 'details'>)
 }
 
 /** "checkout_conversion dropped 43% below expected", "event signup volume outage", 'rule "orders above 100" breached: orders > 100 (was 130)'. */
-export function titleOf(s: Pick<Signal, 'scope' | 'scopeKey' | 'kind' | 'direction' | 'value' | 'expected' | 'details'>, metricName?: string): string {
+export function titleOf(
+  s: Pick<Signal, 'scope' | 'scopeKey' | 'kind' | 'direction' | 'value' | 'expected' | 'details'>,
+  metricName?: string,
+): string {
   const title = (() => {
     if (s.scope === 'threshold') {
       const rule = typeof s.details.ruleName === 'string' ? s.details.ruleName : s.scopeKey;
@@ -125,7 +131,8 @@ export function titleOf(s: Pick<Signal, 'scope' | 'scopeKey' | 'kind' | 'directi
     }
     if (s.scope === 'schema') return `schema change: ${s.kind.replace(/_/g, ' ')} (${s.scopeKey.slice('schema:'.length)})`;
     if (s.scope === 'distribution') return `distribution of ${s.scopeKey.slice('distribution:'.length).replace(':', '.')} drifted`;
-    const subject = s.scope === 'event' ? `event ${eventOfSignal(s)} volume` : s.scope === 'volume' ? 'project event volume' : (metricName ?? s.scopeKey);
+    const subject =
+      s.scope === 'event' ? `event ${eventOfSignal(s)} volume` : s.scope === 'volume' ? 'project event volume' : (metricName ?? s.scopeKey);
     if (s.kind === 'outage') return `${subject} outage`;
     const change = percentChange(s);
     if (change === null) return `${subject} ${s.kind.replace(/_/g, ' ')}`;
@@ -147,9 +154,14 @@ export function eventsOfMetric(kind: string, definition: unknown): string[] {
     return typeof e === 'string' && e ? [e] : [];
   };
   switch (kind) {
-    case 'event': case 'per_user': case 'aggregation': return eventOf(d);
-    case 'ratio': return [...new Set([...eventOf(d.numerator), ...eventOf(d.denominator)])];
-    default: return [];
+    case 'event':
+    case 'per_user':
+    case 'aggregation':
+      return eventOf(d);
+    case 'ratio':
+      return [...new Set([...eventOf(d.numerator), ...eventOf(d.denominator)])];
+    default:
+      return [];
   }
 }
 
@@ -173,17 +185,22 @@ export function relatedByDefinition(a: SignalFacts, b: SignalFacts): boolean {
 
 /** Pearson's r over the positions where both have a value; null with too few points or no variance. */
 export function pearson(xs: (number | null)[], ys: (number | null)[], minPoints = MIN_CORRELATION_POINTS): number | null {
-  const px: number[] = [], py: number[] = [];
+  const px: number[] = [],
+    py: number[] = [];
   for (let i = 0; i < Math.min(xs.length, ys.length); i++) {
-    const x = xs[i], y = ys[i];
+    const x = xs[i],
+      y = ys[i];
     if (x === null || y === null || !Number.isFinite(x) || !Number.isFinite(y)) continue;
     px.push(x);
     py.push(y);
   }
   const n = px.length;
   if (n < minPoints) return null;
-  const mx = px.reduce((a, b) => a + b, 0) / n, my = py.reduce((a, b) => a + b, 0) / n;
-  let sxy = 0, sxx = 0, syy = 0;
+  const mx = px.reduce((a, b) => a + b, 0) / n,
+    my = py.reduce((a, b) => a + b, 0) / n;
+  let sxy = 0,
+    sxx = 0,
+    syy = 0;
   for (let i = 0; i < n; i++) {
     sxy += (px[i] - mx) * (py[i] - my);
     sxx += (px[i] - mx) ** 2;
@@ -202,7 +219,8 @@ export function seasonalLag(interval: Interval): number {
 export function seasonalDiff(values: (number | null)[], lag: number, length = values.length - lag): (number | null)[] {
   const out: (number | null)[] = [];
   for (let t = Math.max(lag, values.length - length); t < values.length; t++) {
-    const a = values[t], b = values[t - lag];
+    const a = values[t],
+      b = values[t - lag];
     out.push(a === null || b === null ? null : a - b);
   }
   return out;
@@ -229,7 +247,10 @@ export function withinWindow(incident: { startedBucket: number; lastBucket: numb
  * intervals), either way: the onset that co-moving series share. Opposite ways count too (a
  * payments outage: orders down, checkout latency up); the correlation must then be negative.
  */
-export function startedTogether(a: Pick<Signal, 'bucket' | 'direction' | 'scope' | 'details'>, b: Pick<Signal, 'bucket' | 'direction' | 'scope' | 'details'>): boolean {
+export function startedTogether(
+  a: Pick<Signal, 'bucket' | 'direction' | 'scope' | 'details'>,
+  b: Pick<Signal, 'bucket' | 'direction' | 'scope' | 'details'>,
+): boolean {
   if (a.direction === null || b.direction === null) return false;
   const step = Math.max(stepOf(a) ?? HOUR, stepOf(b) ?? HOUR);
   return Math.abs(a.bucket - b.bucket) <= step;
@@ -260,10 +281,12 @@ type Rooted = Pick<Signal, 'bucket' | 'scope' | 'scopeKey' | 'id' | 'value' | 'e
 export function rootOrder(a: Rooted, b: Rooted): number {
   const change = (s: Pick<Signal, 'value' | 'expected'>) => Math.abs(percentChange(s) ?? 0);
   if (a.bucket !== b.bucket) return a.bucket - b.bucket;
-  const drives = (x: typeof a, total: typeof a) => x.scope === 'event' && total.scope === 'volume' && change(x) >= DRIVES_TOTAL_FACTOR * change(total);
+  const drives = (x: typeof a, total: typeof a) =>
+    x.scope === 'event' && total.scope === 'volume' && change(x) >= DRIVES_TOTAL_FACTOR * change(total);
   if (drives(a, b)) return -1;
   if (drives(b, a)) return 1;
-  const ca = change(a), cb = change(b);
+  const ca = change(a),
+    cb = change(b);
   const tie = Math.abs(ca - cb) <= SAME_CHANGE_TOLERANCE * Math.max(ca, cb);
   return causeRank(a) - causeRank(b) || (tie ? 0 : cb - ca) || Number(isAutomatic(a)) - Number(isAutomatic(b)) || cb - ca || a.id - b.id;
 }

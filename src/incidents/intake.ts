@@ -15,8 +15,28 @@ import type { Signal } from '../signals/store.js';
 import { INTERVAL_MS, type Interval } from '../time/index.js';
 import type { ChangeWriter } from './changes.js';
 import {
-  CORRELATION_BUCKETS, CORRELATION_MIN, CO_MOVING_BUCKETS, CO_MOVING_MIN_R, coverageMatches, eventOfSignal, eventsOfMetric, healthyFrom, identityOf, isRecovery, movedTogether, opensIncident,
-  relatedByDefinition, resolvesOnCoverage, rootOrder, seasonalLag, severityOfSignal, startedTogether, stepOf, titleOf, withinWindow, type SignalFacts,
+  CORRELATION_BUCKETS,
+  CORRELATION_MIN,
+  CO_MOVING_BUCKETS,
+  CO_MOVING_MIN_R,
+  coverageMatches,
+  eventOfSignal,
+  eventsOfMetric,
+  healthyFrom,
+  identityOf,
+  isRecovery,
+  movedTogether,
+  opensIncident,
+  relatedByDefinition,
+  resolvesOnCoverage,
+  rootOrder,
+  seasonalLag,
+  severityOfSignal,
+  startedTogether,
+  stepOf,
+  titleOf,
+  withinWindow,
+  type SignalFacts,
 } from './grouping.js';
 import type { IncidentStore } from './store.js';
 import { SYSTEM_ACTOR as SYSTEM, type Incident, type IncidentSignalRole } from './types.js';
@@ -86,14 +106,22 @@ export class SignalIntake {
     const next = (this.chains.get(projectId) ?? Promise.resolve()).then(fn);
     const tail = next.catch(() => undefined);
     this.chains.set(projectId, tail);
-    void tail.then(() => { if (this.chains.get(projectId) === tail) this.chains.delete(projectId); });
+    void tail.then(() => {
+      if (this.chains.get(projectId) === tail) this.chains.delete(projectId);
+    });
     return next;
   }
 
   private async intake(projectId: number, written: Signal[], covered: Coverage[]): Promise<void> {
     const relevant = written.filter((s) => opensIncident(s) || isRecovery(s));
     if (!relevant.length && !covered.length) return;
-    const run: Run = { project: await this.deps.projects.getById(projectId), covered, batch: relevant, metrics: new Map(), series: new Map() };
+    const run: Run = {
+      project: await this.deps.projects.getById(projectId),
+      covered,
+      batch: relevant,
+      metrics: new Map(),
+      series: new Map(),
+    };
     let failed: unknown = null;
     for (const s of [...relevant].sort(rootOrder)) {
       try {
@@ -102,7 +130,10 @@ export class SignalIntake {
       } catch (err) {
         // the others go on; the catch-up tries this one again
         failed ??= err;
-        this.deps.log.warn({ projectId, signalId: s.id, error: err instanceof Error ? err.message : String(err) }, 'placing a signal in an incident failed');
+        this.deps.log.warn(
+          { projectId, signalId: s.id, error: err instanceof Error ? err.message : String(err) },
+          'placing a signal in an incident failed',
+        );
       }
     }
     if (covered.length) await this.resolveCovered(run);
@@ -117,7 +148,12 @@ export class SignalIntake {
     let same = await this.deps.store.openFor(run.project.id, identityOf(s));
     const step = stepOf(s);
     // the scope was scored healthy for N buckets in between (it flagged a later one): that one is over
-    if (same && resolvesOnCoverage(s.scopeKey) && step !== null && s.bucket >= healthyFrom(same.lastBucket, step, this.deps.autoResolveBuckets)) {
+    if (
+      same &&
+      resolvesOnCoverage(s.scopeKey) &&
+      step !== null &&
+      s.bucket >= healthyFrom(same.lastBucket, step, this.deps.autoResolveBuckets)
+    ) {
       await this.resolveRecovered(same, { healthyUntil: s.bucket });
       same = undefined;
     }
@@ -158,14 +194,25 @@ export class SignalIntake {
    * Attaches a signal to an open incident (false when it is no longer open). A related signal that
    * started earlier (or together, as an event's volume: the cause) becomes the root.
    */
-  private async attach(run: Run, incident: Incident, s: Signal, role: IncidentSignalRole, why?: Group['why'], historical = false): Promise<boolean> {
+  private async attach(
+    run: Run,
+    incident: Incident,
+    s: Signal,
+    role: IncidentSignalRole,
+    why?: Group['why'],
+    historical = false,
+  ): Promise<boolean> {
     const name = (await this.metric(run, s.metricId))?.name;
     return this.deps.writer.run(async (c) => {
       const cur = await c.store.get(incident.id);
       // a past episode may join an incident of the past (both opened already over); nothing else joins a resolved one
       if (!cur || (cur.status === 'resolved' && !(historical && cur.resolvedAt === cur.openedAt))) return false;
       if (!(await c.store.link(cur.id, s.id, role, c.at))) return true;
-      const patch: Partial<Incident> = { startedBucket: Math.min(cur.startedBucket, s.bucket), lastBucket: Math.max(cur.lastBucket, s.endBucket), updatedAt: c.at };
+      const patch: Partial<Incident> = {
+        startedBucket: Math.min(cur.startedBucket, s.bucket),
+        lastBucket: Math.max(cur.lastBucket, s.endBucket),
+        updatedAt: c.at,
+      };
       const [root] = cur.rootSignalId === null ? [] : await this.deps.signals.byIds([cur.rootSignalId], c.tx);
       const becomesRoot = role === 'related' && (!root || rootOrder(s, root) < 0);
       if (becomesRoot) {
@@ -176,7 +223,11 @@ export class SignalIntake {
       const severity = higherSeverity(cur.severity, severityOfSignal(s));
       const updated = await c.store.update(cur.id, { ...patch, severity });
       await c.event(cur.id, 'signal_added', SYSTEM, {
-        signalId: s.id, role: becomesRoot ? 'root' : role, scopeKey: s.scopeKey, kind: s.kind, ...(why && { via: why.via, relatedTo: why.with, ...(why.r !== undefined && { r: Math.round(why.r * 1000) / 1000 }) }),
+        signalId: s.id,
+        role: becomesRoot ? 'root' : role,
+        scopeKey: s.scopeKey,
+        kind: s.kind,
+        ...(why && { via: why.via, relatedTo: why.with, ...(why.r !== undefined && { r: Math.round(why.r * 1000) / 1000 }) }),
         ...(becomesRoot && { previousRoot: root?.id ?? null }),
       });
       await c.emit('signal_added', updated, SYSTEM);
@@ -195,13 +246,27 @@ export class SignalIntake {
     const severity = severityOfSignal(s);
     await this.deps.writer.run(async (c) => {
       const incident = await c.store.insert(run.project.id, {
-        ...identityOf(s), metricId: s.metricId, title, status: historical ? 'resolved' : 'open', resolution: historical ? 'recovered' : null, severity,
-        rootSignalId: s.id, assigneeId: null, mutedUntil: null, startedBucket: s.bucket, lastBucket: s.endBucket,
-        openedAt: c.at, acknowledgedAt: null, resolvedAt: historical ? c.at : null, createdAt: c.at, updatedAt: c.at,
+        ...identityOf(s),
+        metricId: s.metricId,
+        title,
+        status: historical ? 'resolved' : 'open',
+        resolution: historical ? 'recovered' : null,
+        severity,
+        rootSignalId: s.id,
+        assigneeId: null,
+        mutedUntil: null,
+        startedBucket: s.bucket,
+        lastBucket: s.endBucket,
+        openedAt: c.at,
+        acknowledgedAt: null,
+        resolvedAt: historical ? c.at : null,
+        createdAt: c.at,
+        updatedAt: c.at,
       });
       await c.store.link(incident.id, s.id, 'root', c.at);
       await c.event(incident.id, 'created', SYSTEM, { signalId: s.id, title, severity, ...(historical && { historical: true }) });
-      if (historical) await c.event(incident.id, 'status', SYSTEM, { from: 'open', to: 'resolved', resolution: 'recovered', historical: true });
+      if (historical)
+        await c.event(incident.id, 'status', SYSTEM, { from: 'open', to: 'resolved', resolution: 'recovered', historical: true });
       await c.emit('opened', incident, SYSTEM, { historical });
     });
   }
@@ -210,7 +275,9 @@ export class SignalIntake {
   private isHistorical(run: Run, s: Signal): boolean {
     if (s.scope === 'threshold') return run.batch.some((r) => isRecovery(r) && r.scopeKey === s.scopeKey && r.bucket > s.bucket);
     if (!resolvesOnCoverage(s.scopeKey)) return false;
-    return run.covered.some((c) => coverageMatches(c.scopeKey, s.scopeKey) && c.until >= healthyFrom(s.endBucket, c.stepMs, this.deps.autoResolveBuckets));
+    return run.covered.some(
+      (c) => coverageMatches(c.scopeKey, s.scopeKey) && c.until >= healthyFrom(s.endBucket, c.stepMs, this.deps.autoResolveBuckets),
+    );
   }
 
   // ---- grouping ----
@@ -225,10 +292,15 @@ export class SignalIntake {
     if (!candidates.length) return null;
     const links = await this.deps.store.links(candidates.map((i) => i.id));
     const byId = new Map((await this.deps.signals.byIds([...new Set(links.map((l) => l.signalId))])).map((x) => [x.id, x]));
-    const members = (i: Incident) => links.filter((l) => l.incidentId === i.id).map((l) => byId.get(l.signalId)).filter((x): x is Signal => x !== undefined && GROUPABLE.has(x.scope));
+    const members = (i: Incident) =>
+      links
+        .filter((l) => l.incidentId === i.id)
+        .map((l) => byId.get(l.signalId))
+        .filter((x): x is Signal => x !== undefined && GROUPABLE.has(x.scope));
     const mine = await this.facts(run, s);
     for (const incident of candidates) {
-      for (const other of members(incident)) if (relatedByDefinition(mine, await this.facts(run, other))) return { incident, why: { via: 'definition', with: other.id } };
+      for (const other of members(incident))
+        if (relatedByDefinition(mine, await this.facts(run, other))) return { incident, why: { via: 'definition', with: other.id } };
     }
     // moved together: two metrics whenever their series correlate; any two series (events, the
     // total) that also left their bands together, on a looser correlation (negative when they went
@@ -244,7 +316,8 @@ export class SignalIntake {
         if (r !== null && r >= CORRELATION_MIN) return { incident, why: { via: 'correlation', with: other.id, r } };
         if (!together || c.near === null) continue;
         // series that went opposite ways moved together when they are anti-correlated
-        if ((s.direction === other.direction ? c.near : -c.near) >= CO_MOVING_MIN_R) return { incident, why: { via: 'co_moving', with: other.id, r: c.near } };
+        if ((s.direction === other.direction ? c.near : -c.near) >= CO_MOVING_MIN_R)
+          return { incident, why: { via: 'co_moving', with: other.id, r: c.near } };
       }
     }
     return null;
@@ -292,7 +365,11 @@ export class SignalIntake {
     }
     const m = await this.metric(run, s.metricId);
     if (!m) return null;
-    return { key: `metric:${m.id}`, interval: m.interval, read: (from, to) => this.deps.catalog.totalSeries(run.project, m, from, to).then((r) => r.values) };
+    return {
+      key: `metric:${m.id}`,
+      interval: m.interval,
+      read: (from, to) => this.deps.catalog.totalSeries(run.project, m, from, to).then((r) => r.values),
+    };
   }
 
   private metric(run: Run, id: number | null): Promise<Metric | null> {
@@ -314,8 +391,13 @@ export class SignalIntake {
   private async resolveCovered(run: Run): Promise<void> {
     for (const incident of await this.deps.store.active(run.project.id)) {
       if (!resolvesOnCoverage(incident.scopeKey)) continue;
-      const c = run.covered.find((x) => coverageMatches(x.scopeKey, incident.scopeKey) && x.until >= healthyFrom(incident.lastBucket, x.stepMs, this.deps.autoResolveBuckets));
-      if (c && !(await this.reopenedByHand(incident))) await this.resolveRecovered(incident, { healthyUntil: c.until, healthyBuckets: this.deps.autoResolveBuckets });
+      const c = run.covered.find(
+        (x) =>
+          coverageMatches(x.scopeKey, incident.scopeKey) &&
+          x.until >= healthyFrom(incident.lastBucket, x.stepMs, this.deps.autoResolveBuckets),
+      );
+      if (c && !(await this.reopenedByHand(incident)))
+        await this.resolveRecovered(incident, { healthyUntil: c.until, healthyBuckets: this.deps.autoResolveBuckets });
     }
   }
 
@@ -362,7 +444,11 @@ export class SignalIntake {
     const relevant = written.filter((s) => opensIncident(s) || isRecovery(s));
     const links = await this.deps.store.linksOfSignals(relevant.filter((s) => !isRecovery(s)).map((s) => s.id));
     const linkedTo = new Map(links.map((l) => [l.signalId, l.incidentId]));
-    const incidents = new Map((await Promise.all([...new Set(linkedTo.values())].map((id) => this.deps.store.get(id)))).filter((i): i is Incident => !!i).map((i) => [i.id, i]));
+    const incidents = new Map(
+      (await Promise.all([...new Set(linkedTo.values())].map((id) => this.deps.store.get(id))))
+        .filter((i): i is Incident => !!i)
+        .map((i) => [i.id, i]),
+    );
     const pending = relevant.filter((s) => {
       if (isRecovery(s)) return true;
       const id = linkedTo.get(s.id);
@@ -373,7 +459,9 @@ export class SignalIntake {
     const byProject = new Map<number, Signal[]>();
     for (const s of pending) byProject.set(s.projectId, [...(byProject.get(s.projectId) ?? []), s]);
     for (const [projectId, signals] of byProject) {
-      await this.onSignals(projectId, signals, []).catch((err) => this.deps.log.warn({ projectId, error: err instanceof Error ? err.message : String(err) }, 'incidents catch-up failed'));
+      await this.onSignals(projectId, signals, []).catch((err) =>
+        this.deps.log.warn({ projectId, error: err instanceof Error ? err.message : String(err) }, 'incidents catch-up failed'),
+      );
     }
     return pending.length;
   }

@@ -24,7 +24,17 @@ export const MAX_COMMENT_CHARS = 10_000;
 /** a mute lasts at most this long (a year) */
 export const MAX_MUTE_MS = 366 * 86_400_000;
 
-export const INCIDENT_ACTIONS = ['acknowledge', 'resolve', 'reopen', 'mute', 'unmute', 'false-positive', 'undo-false-positive', 'assign', 'comment'] as const;
+export const INCIDENT_ACTIONS = [
+  'acknowledge',
+  'resolve',
+  'reopen',
+  'mute',
+  'unmute',
+  'false-positive',
+  'undo-false-positive',
+  'assign',
+  'comment',
+] as const;
 export type IncidentActionName = (typeof INCIDENT_ACTIONS)[number];
 
 export type IncidentAction =
@@ -56,7 +66,11 @@ export function refusal(i: Incident, a: IncidentAction, now: number): string | n
   const name = `incident ${i.id}`;
   switch (a.action) {
     case 'acknowledge':
-      return i.status === 'open' ? null : i.status === 'acknowledged' ? `${name} is already acknowledged` : `${name} is resolved: reopen it first`;
+      return i.status === 'open'
+        ? null
+        : i.status === 'acknowledged'
+          ? `${name} is already acknowledged`
+          : `${name} is resolved: reopen it first`;
     case 'resolve':
       return i.status === 'resolved' ? `${name} is already resolved` : null;
     case 'reopen':
@@ -99,9 +113,12 @@ export class IncidentLifecycle {
     this.check(unique, await this.deps.store.getMany(project.id, unique), a, this.deps.now());
     // the catalog writes on its own (on SQLite it would wait for the transaction): sensitivity
     // changes are made first, and undone if the incidents' change fails
-    const sensitivity = a.action === 'false-positive' ? await this.raiseThresholds(project, unique)
-      : a.action === 'undo-false-positive' ? await this.restoreThresholds(project, unique)
-      : { changes: new Map<number, SensitivityChange[]>(), undo: async () => undefined };
+    const sensitivity =
+      a.action === 'false-positive'
+        ? await this.raiseThresholds(project, unique)
+        : a.action === 'undo-false-positive'
+          ? await this.restoreThresholds(project, unique)
+          : { changes: new Map<number, SensitivityChange[]>(), undo: async () => undefined };
     try {
       return await this.deps.writer.run(async (c) => {
         const incidents = await c.store.getMany(project.id, unique);
@@ -133,7 +150,11 @@ export class IncidentLifecycle {
     for (const i of incidents) {
       const key = JSON.stringify([i.scopeKey, i.breakdown, i.direction]);
       const other = await c.store.openFor(i.projectId, { scopeKey: i.scopeKey, breakdown: i.breakdown, direction: i.direction });
-      if ((other && other.id !== i.id) || seen.has(key)) throw conflict(`incident ${i.id} cannot be reopened: incident ${other?.id ?? 'another in this request'} is open for the same scope`, i.id);
+      if ((other && other.id !== i.id) || seen.has(key))
+        throw conflict(
+          `incident ${i.id} cannot be reopened: incident ${other?.id ?? 'another in this request'} is open for the same scope`,
+          i.id,
+        );
       seen.add(key);
     }
   }
@@ -142,7 +163,12 @@ export class IncidentLifecycle {
     const at = c.at;
     const status = async (patch: Partial<Incident>, type: 'acknowledged' | 'resolved' | 'reopened', data: Record<string, unknown> = {}) => {
       const updated = await c.store.update(i.id, { ...patch, updatedAt: at });
-      await c.event(i.id, 'status', actor, { from: i.status, to: updated.status, ...(updated.resolution && { resolution: updated.resolution }), ...data });
+      await c.event(i.id, 'status', actor, {
+        from: i.status,
+        to: updated.status,
+        ...(updated.resolution && { resolution: updated.resolution }),
+        ...data,
+      });
       await c.emit(type, updated, actor);
       return updated;
     };
@@ -172,7 +198,12 @@ export class IncidentLifecycle {
       }
       case 'false-positive': {
         const wasResolved = i.status === 'resolved';
-        const updated = await c.store.update(i.id, { status: 'resolved', resolution: 'false_positive', resolvedAt: wasResolved ? i.resolvedAt : at, updatedAt: at });
+        const updated = await c.store.update(i.id, {
+          status: 'resolved',
+          resolution: 'false_positive',
+          resolvedAt: wasResolved ? i.resolvedAt : at,
+          updatedAt: at,
+        });
         await c.event(i.id, 'false_positive', actor, { from: i.status, previousResolution: i.resolution, sensitivity: changes });
         if (!wasResolved) await c.emit('resolved', updated, actor);
         return updated;
@@ -193,7 +224,11 @@ export class IncidentLifecycle {
     const changes = new Map<number, SensitivityChange[]>();
     const done = new Map<number, SensitivityChange | null>();
     const made: SensitivityChange[] = [];
-    const undo = () => this.setSensitivities(project, made.map((ch) => ({ metricId: ch.metricId, to: ch.before })));
+    const undo = () =>
+      this.setSensitivities(
+        project,
+        made.map((ch) => ({ metricId: ch.metricId, to: ch.before })),
+      );
     const defaults = await this.deps.signals.projectDetection(project.id);
     const links = await this.deps.store.links(ids);
     const signals = new Map((await this.deps.signals.byIds([...new Set(links.map((l) => l.signalId))])).map((s) => [s.id, s]));
@@ -254,8 +289,18 @@ export class IncidentLifecycle {
       }
       changes.set(id, list);
     }
-    await this.setSensitivities(project, put.map((ch) => ({ ...ch, to: ch.before })));
-    return { changes, undo: () => this.setSensitivities(project, put.map((ch) => ({ ...ch, to: ch.after }))) };
+    await this.setSensitivities(
+      project,
+      put.map((ch) => ({ ...ch, to: ch.before })),
+    );
+    return {
+      changes,
+      undo: () =>
+        this.setSensitivities(
+          project,
+          put.map((ch) => ({ ...ch, to: ch.after })),
+        ),
+    };
   }
 
   /** Sets metrics' sensitivity (null: inherit the project's), keeping their other detection settings. */

@@ -12,7 +12,18 @@ import { parseTimeInput } from '../time/index.js';
 import type { Project } from '../projects/service.js';
 import type { IncidentAction, IncidentActionName } from './lifecycle.js';
 import {
-  AssignBody, BulkBody, BulkResult, CommentBody, IncidentDetailSchema, IncidentPage, IncidentParams, IncidentSchema, IncidentsQuery, MuteBody, StatsQuery, StatsSchema,
+  AssignBody,
+  BulkBody,
+  BulkResult,
+  CommentBody,
+  IncidentDetailSchema,
+  IncidentPage,
+  IncidentParams,
+  IncidentSchema,
+  IncidentsQuery,
+  MuteBody,
+  StatsQuery,
+  StatsSchema,
   type IncidentApi,
 } from './schemas.js';
 import type { IncidentDetail } from './service.js';
@@ -29,10 +40,26 @@ const COMMENTER = { access: { role: 'viewer', keys: true, keyRole: 'editor' } } 
 
 export function incidentForApi(i: Incident, now = Date.now()): IncidentApi {
   return {
-    id: i.id, title: i.title, status: i.status, resolution: i.resolution, severity: i.severity, scopeKey: i.scopeKey, breakdown: i.breakdown, direction: i.direction,
-    metricId: i.metricId, rootSignalId: i.rootSignalId, assigneeId: i.assigneeId, mutedUntil: isoOrNull(i.mutedUntil), muted: i.mutedUntil !== null && i.mutedUntil > now,
-    startedBucket: iso(i.startedBucket), lastBucket: iso(i.lastBucket), openedAt: iso(i.openedAt), acknowledgedAt: isoOrNull(i.acknowledgedAt), resolvedAt: isoOrNull(i.resolvedAt),
-    createdAt: iso(i.createdAt), updatedAt: iso(i.updatedAt),
+    id: i.id,
+    title: i.title,
+    status: i.status,
+    resolution: i.resolution,
+    severity: i.severity,
+    scopeKey: i.scopeKey,
+    breakdown: i.breakdown,
+    direction: i.direction,
+    metricId: i.metricId,
+    rootSignalId: i.rootSignalId,
+    assigneeId: i.assigneeId,
+    mutedUntil: isoOrNull(i.mutedUntil),
+    muted: i.mutedUntil !== null && i.mutedUntil > now,
+    startedBucket: iso(i.startedBucket),
+    lastBucket: iso(i.lastBucket),
+    openedAt: iso(i.openedAt),
+    acknowledgedAt: isoOrNull(i.acknowledgedAt),
+    resolvedAt: isoOrNull(i.resolvedAt),
+    createdAt: iso(i.createdAt),
+    updatedAt: iso(i.updatedAt),
   };
 }
 
@@ -50,7 +77,13 @@ function actorOfRequest(request: FastifyRequest): IncidentActor {
 }
 
 /** The fields an audit entry keeps of an incident. */
-const audited = (i: Incident) => ({ status: i.status, resolution: i.resolution, assigneeId: i.assigneeId, mutedUntil: i.mutedUntil, severity: i.severity });
+const audited = (i: Incident) => ({
+  status: i.status,
+  resolution: i.resolution,
+  assigneeId: i.assigneeId,
+  mutedUntil: i.mutedUntil,
+  severity: i.severity,
+});
 
 /** Incidents: list, detail with signals and timeline, stats; actions one at a time or in bulk (all or nothing). */
 export async function incidentRoutes(root: FastifyInstance, { ctx }: { ctx: AppContext }) {
@@ -58,17 +91,25 @@ export async function incidentRoutes(root: FastifyInstance, { ctx }: { ctx: AppC
   const incidents = ctx.incidents;
 
   /** An action from the route's fields, checked (400 naming the field). */
-  async function actionOf(project: Project, name: IncidentActionName, f: { until?: string; userId?: number | null; body?: string }): Promise<IncidentAction> {
+  async function actionOf(
+    project: Project,
+    name: IncidentActionName,
+    f: { until?: string; userId?: number | null; body?: string },
+  ): Promise<IncidentAction> {
     switch (name) {
       case 'mute': {
         if (f.until === undefined) throw badRequest('until is required to mute', { field: 'until' });
         const until = parseTimeInput(f.until, Date.now());
-        if (until === null) throw badRequest(`until is not a time: "${f.until}" (use ISO 8601, epoch milliseconds, or a relative time such as +2h)`, { field: 'until' });
+        if (until === null)
+          throw badRequest(`until is not a time: "${f.until}" (use ISO 8601, epoch milliseconds, or a relative time such as +2h)`, {
+            field: 'until',
+          });
         return { action: 'mute', until };
       }
       case 'assign': {
         if (f.userId === undefined) throw badRequest('userId is required to assign (null unassigns)', { field: 'userId' });
-        if (f.userId !== null && !(await ctx.memberships.roleOf(project.id, f.userId))) throw badRequest(`user ${f.userId} is not a member of this project`, { field: 'userId' });
+        if (f.userId !== null && !(await ctx.memberships.roleOf(project.id, f.userId)))
+          throw badRequest(`user ${f.userId} is not a member of this project`, { field: 'userId' });
         return { action: 'assign', userId: f.userId };
       }
       case 'comment':
@@ -79,86 +120,183 @@ export async function incidentRoutes(root: FastifyInstance, { ctx }: { ctx: AppC
     }
   }
 
-  async function act(request: FastifyRequest, ids: number[], name: IncidentActionName, fields: { until?: string; userId?: number | null; body?: string } = {}): Promise<Incident[]> {
+  async function act(
+    request: FastifyRequest,
+    ids: number[],
+    name: IncidentActionName,
+    fields: { until?: string; userId?: number | null; body?: string } = {},
+  ): Promise<Incident[]> {
     const project = projectOf(request);
     const action = await actionOf(project, name, fields);
-    const before = new Map((await Promise.all(ids.map((id) => incidents.byId(project.id, id)))).filter((i): i is Incident => !!i).map((i) => [i.id, i]));
+    const before = new Map(
+      (await Promise.all(ids.map((id) => incidents.byId(project.id, id)))).filter((i): i is Incident => !!i).map((i) => [i.id, i]),
+    );
     const after = await incidents.act(project, ids, action, actorOfRequest(request));
     for (const i of after) {
       const was = before.get(i.id);
       await ctx.audit.record(request, {
-        action: `incident.${name}`, target: { type: 'incident', id: i.id },
-        before: was && audited(was), after: { ...audited(i), ...(action.action === 'comment' && { commentChars: action.body.length }), ...(ids.length > 1 && { bulk: ids.length }) },
+        action: `incident.${name}`,
+        target: { type: 'incident', id: i.id },
+        before: was && audited(was),
+        after: {
+          ...audited(i),
+          ...(action.action === 'comment' && { commentChars: action.body.length }),
+          ...(ids.length > 1 && { bulk: ids.length }),
+        },
       });
     }
     return after;
   }
 
-  app.get('/api/projects/:slug/incidents', {
-    config: VIEWER,
-    schema: { tags, summary: 'A project\'s incidents, newest first, a page at a time (from/to: incidents whose buckets overlap the window)', params: SlugParams, querystring: IncidentsQuery, response: { 200: IncidentPage, ...errors } },
-  }, async (request) => {
-    const { status, severity, metric, scope, from, to, limit, cursor } = request.query;
-    const window = from === undefined && to === undefined ? {} : parseWindow(from, to, Date.now());
-    const page = await incidents.list(projectOf(request), { status, severity: severityFromInput(severity), metricId: metric, scope, ...window, limit, cursor });
-    return { incidents: page.incidents.map((i) => incidentForApi(i)), nextCursor: page.nextCursor };
-  });
+  app.get(
+    '/api/projects/:slug/incidents',
+    {
+      config: VIEWER,
+      schema: {
+        tags,
+        summary: "A project's incidents, newest first, a page at a time (from/to: incidents whose buckets overlap the window)",
+        params: SlugParams,
+        querystring: IncidentsQuery,
+        response: { 200: IncidentPage, ...errors },
+      },
+    },
+    async (request) => {
+      const { status, severity, metric, scope, from, to, limit, cursor } = request.query;
+      const window = from === undefined && to === undefined ? {} : parseWindow(from, to, Date.now());
+      const page = await incidents.list(projectOf(request), {
+        status,
+        severity: severityFromInput(severity),
+        metricId: metric,
+        scope,
+        ...window,
+        limit,
+        cursor,
+      });
+      return { incidents: page.incidents.map((i) => incidentForApi(i)), nextCursor: page.nextCursor };
+    },
+  );
 
-  app.get('/api/projects/:slug/incidents/stats', {
-    config: VIEWER,
-    schema: { tags, summary: 'Incidents of the last `days`: counts, the noisiest scopes (rules, metrics, events), time to acknowledge and to resolve', params: SlugParams, querystring: StatsQuery, response: { 200: StatsSchema, ...errors } },
-  }, async (request) => incidents.stats(projectOf(request), request.query.days));
+  app.get(
+    '/api/projects/:slug/incidents/stats',
+    {
+      config: VIEWER,
+      schema: {
+        tags,
+        summary: 'Incidents of the last `days`: counts, the noisiest scopes (rules, metrics, events), time to acknowledge and to resolve',
+        params: SlugParams,
+        querystring: StatsQuery,
+        response: { 200: StatsSchema, ...errors },
+      },
+    },
+    async (request) => incidents.stats(projectOf(request), request.query.days),
+  );
 
-  app.get('/api/projects/:slug/incidents/:id', {
-    config: VIEWER,
-    schema: { tags, summary: 'An incident with its signals (root first) and its timeline', params: IncidentParams, response: { 200: IncidentDetailSchema, ...errors } },
-  }, async (request) => detailForApi(await incidents.detail(projectOf(request), request.params.id)));
+  app.get(
+    '/api/projects/:slug/incidents/:id',
+    {
+      config: VIEWER,
+      schema: {
+        tags,
+        summary: 'An incident with its signals (root first) and its timeline',
+        params: IncidentParams,
+        response: { 200: IncidentDetailSchema, ...errors },
+      },
+    },
+    async (request) => detailForApi(await incidents.detail(projectOf(request), request.params.id)),
+  );
 
   const simple: { name: IncidentActionName; summary: string }[] = [
     { name: 'acknowledge', summary: 'Acknowledge an open incident (someone is on it: repeats stop)' },
     { name: 'resolve', summary: 'Resolve an open or acknowledged incident by hand' },
     { name: 'reopen', summary: 'Reopen a resolved incident (not one marked a false positive: undo that first)' },
     { name: 'unmute', summary: 'Unmute a muted incident' },
-    { name: 'false-positive', summary: 'Mark a false positive: resolves it and makes its metrics one notch less sensitive (bounded); the timeline keeps the previous setting' },
-    { name: 'undo-false-positive', summary: 'Undo a false positive: puts back the sensitivity it changed (unless changed since); the incident stays resolved, as resolved by hand' },
+    {
+      name: 'false-positive',
+      summary:
+        'Mark a false positive: resolves it and makes its metrics one notch less sensitive (bounded); the timeline keeps the previous setting',
+    },
+    {
+      name: 'undo-false-positive',
+      summary:
+        'Undo a false positive: puts back the sensitivity it changed (unless changed since); the incident stays resolved, as resolved by hand',
+    },
   ];
   for (const { name, summary } of simple) {
-    app.post(`/api/projects/:slug/incidents/:id/${name}`, {
-      config: EDITOR,
-      schema: { tags, summary, params: IncidentParams, response: { 200: IncidentSchema, ...errors } },
-    }, async (request) => incidentForApi((await act(request, [request.params.id], name))[0]));
+    app.post(
+      `/api/projects/:slug/incidents/:id/${name}`,
+      {
+        config: EDITOR,
+        schema: { tags, summary, params: IncidentParams, response: { 200: IncidentSchema, ...errors } },
+      },
+      async (request) => incidentForApi((await act(request, [request.params.id], name))[0]),
+    );
   }
 
-  app.post('/api/projects/:slug/incidents/:id/mute', {
-    config: EDITOR,
-    schema: { tags, summary: 'Mute an incident until a time: no alerts for it until then', params: IncidentParams, body: MuteBody, response: { 200: IncidentSchema, ...errors } },
-  }, async (request) => incidentForApi((await act(request, [request.params.id], 'mute', request.body))[0]));
-
-  app.post('/api/projects/:slug/incidents/:id/assign', {
-    config: EDITOR,
-    schema: { tags, summary: 'Assign an incident to a member of the project (null unassigns)', params: IncidentParams, body: AssignBody, response: { 200: IncidentSchema, ...errors } },
-  }, async (request) => incidentForApi((await act(request, [request.params.id], 'assign', request.body))[0]));
-
-  app.post('/api/projects/:slug/incidents/:id/comments', {
-    config: COMMENTER,
-    schema: { tags, summary: 'Comment on an incident (markdown, at most 10,000 characters)', params: IncidentParams, body: CommentBody, response: { 201: IncidentSchema, ...errors } },
-  }, async (request, reply) => {
-    const [incident] = await act(request, [request.params.id], 'comment', request.body);
-    reply.code(201);
-    return incidentForApi(incident);
-  });
-
-  app.post('/api/projects/:slug/incidents/bulk', {
-    config: EDITOR,
-    schema: {
-      tags,
-      summary: 'One action on many incidents, all or nothing: an unknown id (404) or a transition not allowed for any of them (409) changes none',
-      params: SlugParams,
-      body: BulkBody,
-      response: { 200: BulkResult, ...errors },
+  app.post(
+    '/api/projects/:slug/incidents/:id/mute',
+    {
+      config: EDITOR,
+      schema: {
+        tags,
+        summary: 'Mute an incident until a time: no alerts for it until then',
+        params: IncidentParams,
+        body: MuteBody,
+        response: { 200: IncidentSchema, ...errors },
+      },
     },
-  }, async (request) => {
-    const { ids, action, ...fields } = request.body;
-    return { incidents: (await act(request, ids, action, fields)).map((i) => incidentForApi(i)) };
-  });
+    async (request) => incidentForApi((await act(request, [request.params.id], 'mute', request.body))[0]),
+  );
+
+  app.post(
+    '/api/projects/:slug/incidents/:id/assign',
+    {
+      config: EDITOR,
+      schema: {
+        tags,
+        summary: 'Assign an incident to a member of the project (null unassigns)',
+        params: IncidentParams,
+        body: AssignBody,
+        response: { 200: IncidentSchema, ...errors },
+      },
+    },
+    async (request) => incidentForApi((await act(request, [request.params.id], 'assign', request.body))[0]),
+  );
+
+  app.post(
+    '/api/projects/:slug/incidents/:id/comments',
+    {
+      config: COMMENTER,
+      schema: {
+        tags,
+        summary: 'Comment on an incident (markdown, at most 10,000 characters)',
+        params: IncidentParams,
+        body: CommentBody,
+        response: { 201: IncidentSchema, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const [incident] = await act(request, [request.params.id], 'comment', request.body);
+      reply.code(201);
+      return incidentForApi(incident);
+    },
+  );
+
+  app.post(
+    '/api/projects/:slug/incidents/bulk',
+    {
+      config: EDITOR,
+      schema: {
+        tags,
+        summary:
+          'One action on many incidents, all or nothing: an unknown id (404) or a transition not allowed for any of them (409) changes none',
+        params: SlugParams,
+        body: BulkBody,
+        response: { 200: BulkResult, ...errors },
+      },
+    },
+    async (request) => {
+      const { ids, action, ...fields } = request.body;
+      return { incidents: (await act(request, ids, action, fields)).map((i) => incidentForApi(i)) };
+    },
+  );
 }

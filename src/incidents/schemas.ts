@@ -40,33 +40,58 @@ export const IncidentPage = Type.Object({ incidents: Type.Array(IncidentSchema),
 export const TimelineEntry = Type.Object({
   id: Type.Integer(),
   type: Type.String({ description: INCIDENT_EVENT_TYPES.join(', ') }),
-  actorId: Type.Union([Type.Integer({ description: 'the user who made the change' }), Type.Null({ description: 'Vigil itself, or an API key (named in data.actor)' })]),
+  actorId: Type.Union([
+    Type.Integer({ description: 'the user who made the change' }),
+    Type.Null({ description: 'Vigil itself, or an API key (named in data.actor)' }),
+  ]),
   data: Type.Record(Type.String(), Type.Unknown()),
   at: Type.String(),
 });
 
 /** Why a signal fired, in words (src/signals/explain.ts). */
 export const SignalExplanationSchema = Type.Object({
-  subject: Type.String({ description: 'what it is about: a metric, an event, the project\'s event volume, a rule' }),
+  subject: Type.String({ description: "what it is about: a metric, an event, the project's event volume, a rule" }),
   observed: Type.String(),
   expected: Type.Union([Type.String(), Type.Null()]),
   band: Type.Union([Type.String({ description: 'lower–upper' }), Type.Null()]),
-  samples: Type.Union([Type.Number({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'the events, denominator or rows behind the peak bucket' }), Type.Null()]),
+  samples: Type.Union([
+    Type.Number({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'the events, denominator or rows behind the peak bucket' }),
+    Type.Null(),
+  ]),
   detector: Type.String({ description: 'the detector and its model, or the threshold rule' }),
   sentence: Type.String({ description: 'one plain sentence: what was seen against what, and why it fired' }),
 });
 
 export const IncidentDetailSchema = Type.Object({
   incident: IncidentSchema,
-  signals: Type.Array(Type.Object({ role: Type.String({ description: 'root, same_scope, related' }), addedAt: Type.String(), signal: SignalSchema, explanation: SignalExplanationSchema }), { description: 'root first' }),
+  signals: Type.Array(
+    Type.Object({
+      role: Type.String({ description: 'root, same_scope, related' }),
+      addedAt: Type.String(),
+      signal: SignalSchema,
+      explanation: SignalExplanationSchema,
+    }),
+    { description: 'root first' },
+  ),
   timeline: Type.Array(TimelineEntry, { description: 'oldest first' }),
 });
 
 export const IncidentsQuery = Type.Object({
   status: Type.Optional(StringEnum(INCIDENT_STATUSES)),
-  severity: Type.Optional(StringEnum([...INCIDENT_SEVERITIES, ...Object.keys(LEGACY_SEVERITIES)], `${INCIDENT_SEVERITIES.join(', ')} (the former ${Object.keys(LEGACY_SEVERITIES).join(', ')} are read as these)`)),
+  severity: Type.Optional(
+    StringEnum(
+      [...INCIDENT_SEVERITIES, ...Object.keys(LEGACY_SEVERITIES)],
+      `${INCIDENT_SEVERITIES.join(', ')} (the former ${Object.keys(LEGACY_SEVERITIES).join(', ')} are read as these)`,
+    ),
+  ),
   metric: Type.Optional(RowId({ description: 'a metric id' })),
-  scope: Type.Optional(Type.String({ minLength: 1, maxLength: 300, description: 'a scope key (metric:12, rule:3, event:Signed Up), or a prefix ending in * (rule:*)' })),
+  scope: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 300,
+      description: 'a scope key (metric:12, rule:3, event:Signed Up), or a prefix ending in * (rule:*)',
+    }),
+  ),
   ...WindowQuery,
   limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
   cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description: 'nextCursor of the previous page' })),
@@ -74,7 +99,11 @@ export const IncidentsQuery = Type.Object({
 
 export const IncidentParams = Type.Object({ slug: Type.String(), id: RowId() });
 
-const Until = Type.String({ minLength: 1, maxLength: 64, description: 'ISO 8601, epoch ms, or relative such as +2h; at most a year ahead' });
+const Until = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  description: 'ISO 8601, epoch ms, or relative such as +2h; at most a year ahead',
+});
 const UserId = Type.Union([RowId(), Type.Null()], { description: 'a member of the project, or null to unassign' });
 const Body = Type.String({ minLength: 1, maxLength: MAX_COMMENT_CHARS, description: 'markdown' });
 
@@ -82,23 +111,34 @@ export const MuteBody = Type.Object({ until: Until }, { additionalProperties: fa
 export const AssignBody = Type.Object({ userId: UserId }, { additionalProperties: false });
 export const CommentBody = Type.Object({ body: Body }, { additionalProperties: false });
 
-export const BulkBody = Type.Object({
-  ids: Type.Array(RowId(), { minItems: 1, maxItems: 500 }),
-  action: StringEnum(INCIDENT_ACTIONS),
-  until: Type.Optional(Until),
-  userId: Type.Optional(UserId),
-  body: Type.Optional(Body),
-}, { additionalProperties: false });
+export const BulkBody = Type.Object(
+  {
+    ids: Type.Array(RowId(), { minItems: 1, maxItems: 500 }),
+    action: StringEnum(INCIDENT_ACTIONS),
+    until: Type.Optional(Until),
+    userId: Type.Optional(UserId),
+    body: Type.Optional(Body),
+  },
+  { additionalProperties: false },
+);
 
 export const BulkResult = Type.Object({ incidents: Type.Array(IncidentSchema) });
 
 export const StatsQuery = Type.Object({ days: Type.Integer({ minimum: 1, maximum: 365, default: 30 }) });
 
-const Duration = Type.Object({ count: Type.Integer(), meanMs: Type.Union([Type.Number(), Type.Null()]), medianMs: Type.Union([Type.Number(), Type.Null()]) });
+const Duration = Type.Object({
+  count: Type.Integer(),
+  meanMs: Type.Union([Type.Number(), Type.Null()]),
+  medianMs: Type.Union([Type.Number(), Type.Null()]),
+});
 const Counts = Type.Record(Type.String(), Type.Integer());
 
 const ScopeCount = Type.Object({
-  scopeKey: Type.String(), metricId: NullableInteger, title: Type.String({ description: 'of its latest incident' }), incidents: Type.Integer(), falsePositives: Type.Integer(),
+  scopeKey: Type.String(),
+  metricId: NullableInteger,
+  title: Type.String({ description: 'of its latest incident' }),
+  incidents: Type.Integer(),
+  falsePositives: Type.Integer(),
 });
 
 export const StatsSchema = Type.Object({
@@ -108,7 +148,9 @@ export const StatsSchema = Type.Object({
   bySeverity: Counts,
   byResolution: Counts,
   noisiest: Type.Array(ScopeCount, { description: 'scopes (threshold rules, metrics, events, ...) with the most incidents' }),
-  topRules: Type.Array(Type.Composite([ScopeCount, Type.Object({ ruleId: Type.Integer() })]), { description: 'threshold rules with the most incidents' }),
+  topRules: Type.Array(Type.Composite([ScopeCount, Type.Object({ ruleId: Type.Integer() })]), {
+    description: 'threshold rules with the most incidents',
+  }),
   timeToAcknowledge: Duration,
   timeToResolve: Duration,
 });

@@ -43,7 +43,13 @@ const TOP_RULES = 10;
 /** the scope key of a threshold rule's signals (src/signals/threshold-rules.ts) */
 const RULE_SCOPE = /^rule:(\d+)$/;
 
-interface ScopeCount { scopeKey: string; metricId: number | null; title: string; incidents: number; falsePositives: number }
+interface ScopeCount {
+  scopeKey: string;
+  metricId: number | null;
+  title: string;
+  incidents: number;
+  falsePositives: number;
+}
 
 export interface IncidentStats {
   days: number;
@@ -80,8 +86,15 @@ export class IncidentService {
     this.store = new IncidentStore(deps.db);
     const writer = new ChangeWriter({ db: deps.db, signals: deps.signals, onChange: deps.onChange }, this.now);
     this.intake = new SignalIntake({
-      store: this.store, writer, catalog: deps.catalog, signals: deps.signals, projects: deps.projects, log: deps.log, now: this.now,
-      autoResolveBuckets: deps.autoResolveBuckets ?? AUTO_RESOLVE_BUCKETS, eventCounts: deps.eventCounts,
+      store: this.store,
+      writer,
+      catalog: deps.catalog,
+      signals: deps.signals,
+      projects: deps.projects,
+      log: deps.log,
+      now: this.now,
+      autoResolveBuckets: deps.autoResolveBuckets ?? AUTO_RESOLVE_BUCKETS,
+      eventCounts: deps.eventCounts,
     });
     this.lifecycle = new IncidentLifecycle({ store: this.store, writer, catalog: deps.catalog, signals: deps.signals, now: this.now });
   }
@@ -117,7 +130,14 @@ export class IncidentService {
   /** An incident's signals with their roles, root first. `db`: read inside a caller's transaction. */
   async signalsOf(incident: Pick<Incident, 'id' | 'rootSignalId'>, db?: MetaDb): Promise<IncidentSignal[]> {
     const links = await (db ? new IncidentStore(db) : this.store).links([incident.id]);
-    const byId = new Map((await this.deps.signals.byIds(links.map((l) => l.signalId), db)).map((s) => [s.id, s]));
+    const byId = new Map(
+      (
+        await this.deps.signals.byIds(
+          links.map((l) => l.signalId),
+          db,
+        )
+      ).map((s) => [s.id, s]),
+    );
     const all = links.flatMap((l) => {
       const signal = byId.get(l.signalId);
       return signal ? [{ signal, role: l.role, addedAt: l.addedAt }] : [];
@@ -139,15 +159,26 @@ export class IncidentService {
     }
     const explained = signals.map(({ signal, ...rest }) => {
       const m = signal.metricId === null ? undefined : names.get(signal.metricId);
-      return { signal, ...rest, explanation: explainSignal(signal, { label: signal.scope === 'metric' ? m?.label : undefined, unit: m?.unit }) };
+      return {
+        signal,
+        ...rest,
+        explanation: explainSignal(signal, { label: signal.scope === 'metric' ? m?.label : undefined, unit: m?.unit }),
+      };
     });
     return { incident, signals: explained, timeline };
   }
 
   /** A page of a project's incidents, newest first; `nextCursor` continues after its last one. */
-  async list(project: Project, q: Omit<IncidentFilter, 'beforeId'> & { cursor?: string }): Promise<{ incidents: Incident[]; nextCursor: string | null }> {
+  async list(
+    project: Project,
+    q: Omit<IncidentFilter, 'beforeId'> & { cursor?: string },
+  ): Promise<{ incidents: Incident[]; nextCursor: string | null }> {
     const { cursor, ...filter } = q;
-    const page = await this.store.list(project.id, { ...filter, beforeId: cursor === undefined ? undefined : Number(cursor), limit: q.limit + 1 });
+    const page = await this.store.list(project.id, {
+      ...filter,
+      beforeId: cursor === undefined ? undefined : Number(cursor),
+      limit: q.limit + 1,
+    });
     const incidents = page.slice(0, q.limit);
     return { incidents, nextCursor: page.length > q.limit ? String(incidents[incidents.length - 1].id) : null };
   }
@@ -157,11 +188,26 @@ export class IncidentService {
    * whose first bucket falls there (a backfill opens the history's incidents at once) — oldest first.
    * For the alerts domain's digests and simulator.
    */
-  async openedBetween(project: Project, fromMs: number, toMs: number, by: 'opened' | 'started' = 'opened'): Promise<{ incident: Incident; signals: Signal[] }[]> {
+  async openedBetween(
+    project: Project,
+    fromMs: number,
+    toMs: number,
+    by: 'opened' | 'started' = 'opened',
+  ): Promise<{ incident: Incident; signals: Signal[] }[]> {
     const column = by === 'opened' ? 'opened_at' : 'started_bucket';
-    const ids = await this.deps.db.selectFrom('incidents').select('id').where('project_id', '=', project.id)
-      .where(column, '>=', fromMs).where(column, '<', toMs).orderBy(column).orderBy('id').execute();
-    const incidents = await this.store.getMany(project.id, ids.map((r) => Number(r.id)));
+    const ids = await this.deps.db
+      .selectFrom('incidents')
+      .select('id')
+      .where('project_id', '=', project.id)
+      .where(column, '>=', fromMs)
+      .where(column, '<', toMs)
+      .orderBy(column)
+      .orderBy('id')
+      .execute();
+    const incidents = await this.store.getMany(
+      project.id,
+      ids.map((r) => Number(r.id)),
+    );
     const order = new Map(ids.map((r, i) => [Number(r.id), i]));
     incidents.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
     return Promise.all(incidents.map(async (incident) => ({ incident, signals: (await this.signalsOf(incident)).map((x) => x.signal) })));
@@ -222,10 +268,12 @@ export class IncidentService {
       bySeverity: count((i) => i.severity),
       byResolution: count((i) => i.resolution),
       noisiest: ranked.slice(0, NOISIEST),
-      topRules: ranked.flatMap((s) => {
-        const rule = RULE_SCOPE.exec(s.scopeKey);
-        return rule ? [{ ...s, ruleId: Number(rule[1]) }] : [];
-      }).slice(0, TOP_RULES),
+      topRules: ranked
+        .flatMap((s) => {
+          const rule = RULE_SCOPE.exec(s.scopeKey);
+          return rule ? [{ ...s, ruleId: Number(rule[1]) }] : [];
+        })
+        .slice(0, TOP_RULES),
       timeToAcknowledge: summary(ack),
       timeToResolve: summary(resolve),
     };

@@ -5,7 +5,15 @@
 import { sql, type Selectable } from 'kysely';
 import type { IncidentEventTable, IncidentTable, MetaDb } from '../storage/meta/db.js';
 import type { Identity } from './grouping.js';
-import type { Incident, IncidentEvent, IncidentEventType, IncidentSeverity, IncidentSignalRole, IncidentStatus, Resolution } from './types.js';
+import type {
+  Incident,
+  IncidentEvent,
+  IncidentEventType,
+  IncidentSeverity,
+  IncidentSignalRole,
+  IncidentStatus,
+  Resolution,
+} from './types.js';
 
 type Row = Selectable<IncidentTable>;
 const num = (v: number | null) => (v === null ? null : Number(v));
@@ -13,16 +21,33 @@ export const ACTIVE_STATUSES: IncidentStatus[] = ['open', 'acknowledged'];
 
 export function toIncident(r: Row): Incident {
   return {
-    id: Number(r.id), projectId: Number(r.project_id), scopeKey: r.scope_key, breakdown: r.breakdown, direction: r.direction === '' ? null : (r.direction as Incident['direction']),
-    metricId: num(r.metric_id), title: r.title, status: r.status as IncidentStatus, resolution: r.resolution as Resolution | null, severity: r.severity as IncidentSeverity,
-    rootSignalId: num(r.root_signal_id), assigneeId: num(r.assignee_id), mutedUntil: num(r.muted_until),
-    startedBucket: Number(r.started_bucket), lastBucket: Number(r.last_bucket), openedAt: Number(r.opened_at),
-    acknowledgedAt: num(r.acknowledged_at), resolvedAt: num(r.resolved_at), createdAt: Number(r.created_at), updatedAt: Number(r.updated_at),
+    id: Number(r.id),
+    projectId: Number(r.project_id),
+    scopeKey: r.scope_key,
+    breakdown: r.breakdown,
+    direction: r.direction === '' ? null : (r.direction as Incident['direction']),
+    metricId: num(r.metric_id),
+    title: r.title,
+    status: r.status as IncidentStatus,
+    resolution: r.resolution as Resolution | null,
+    severity: r.severity as IncidentSeverity,
+    rootSignalId: num(r.root_signal_id),
+    assigneeId: num(r.assignee_id),
+    mutedUntil: num(r.muted_until),
+    startedBucket: Number(r.started_bucket),
+    lastBucket: Number(r.last_bucket),
+    openedAt: Number(r.opened_at),
+    acknowledgedAt: num(r.acknowledged_at),
+    resolvedAt: num(r.resolved_at),
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
   };
 }
 
 /** The columns of an incident's fields (the ones a change may set). */
-export function incidentColumns(i: Partial<Omit<Incident, 'id' | 'projectId' | 'createdAt'>>): Partial<Omit<IncidentTable, 'id' | 'project_id' | 'created_at'>> {
+export function incidentColumns(
+  i: Partial<Omit<Incident, 'id' | 'projectId' | 'createdAt'>>,
+): Partial<Omit<IncidentTable, 'id' | 'project_id' | 'created_at'>> {
   const c: Partial<Omit<IncidentTable, 'id' | 'project_id' | 'created_at'>> = {};
   if (i.scopeKey !== undefined) c.scope_key = i.scopeKey;
   if (i.breakdown !== undefined) c.breakdown = i.breakdown;
@@ -45,7 +70,14 @@ export function incidentColumns(i: Partial<Omit<Incident, 'id' | 'projectId' | '
 }
 
 function toEvent(r: Selectable<IncidentEventTable>): IncidentEvent {
-  return { id: Number(r.id), incidentId: Number(r.incident_id), type: r.type as IncidentEventType, actorId: num(r.actor_id), data: JSON.parse(r.data), at: Number(r.at) };
+  return {
+    id: Number(r.id),
+    incidentId: Number(r.incident_id),
+    type: r.type as IncidentEventType,
+    actorId: num(r.actor_id),
+    data: JSON.parse(r.data),
+    at: Number(r.at),
+  };
 }
 
 export interface IncidentFilter {
@@ -69,7 +101,6 @@ export interface SignalLink {
   addedAt: number;
 }
 
-
 export class IncidentStore {
   constructor(private db: MetaDb) {}
 
@@ -81,22 +112,37 @@ export class IncidentStore {
   /** These incidents of a project (missing ones left out), in id order. */
   async getMany(projectId: number, ids: number[]): Promise<Incident[]> {
     if (!ids.length) return [];
-    return (await this.db.selectFrom('incidents').selectAll().where('project_id', '=', projectId).where('id', 'in', ids).orderBy('id').execute()).map(toIncident);
+    return (
+      await this.db.selectFrom('incidents').selectAll().where('project_id', '=', projectId).where('id', 'in', ids).orderBy('id').execute()
+    ).map(toIncident);
   }
 
   /** The open (or acknowledged) incident of an identity, if any. */
   async openFor(projectId: number, identity: Identity): Promise<Incident | undefined> {
-    const row = await this.db.selectFrom('incidents').selectAll()
-      .where('project_id', '=', projectId).where('scope_key', '=', identity.scopeKey).where('breakdown', '=', identity.breakdown)
-      .where('direction', '=', identity.direction ?? '').where('status', 'in', ACTIVE_STATUSES)
-      .orderBy('id', 'desc').limit(1).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('incidents')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .where('scope_key', '=', identity.scopeKey)
+      .where('breakdown', '=', identity.breakdown)
+      .where('direction', '=', identity.direction ?? '')
+      .where('status', 'in', ACTIVE_STATUSES)
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
     return row && toIncident(row);
   }
 
   /** A project's open and acknowledged incidents, the most recently active first. */
   async active(projectId: number): Promise<Incident[]> {
-    const rows = await this.db.selectFrom('incidents').selectAll().where('project_id', '=', projectId).where('status', 'in', ACTIVE_STATUSES)
-      .orderBy('last_bucket', 'desc').orderBy('id', 'desc').execute();
+    const rows = await this.db
+      .selectFrom('incidents')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .where('status', 'in', ACTIVE_STATUSES)
+      .orderBy('last_bucket', 'desc')
+      .orderBy('id', 'desc')
+      .execute();
     return rows.map(toIncident);
   }
 
@@ -105,10 +151,19 @@ export class IncidentStore {
    * buckets reach [fromBucket, toBucket]: a later historical signal of the same cause joins them.
    */
   async historicalAround(projectId: number, fromBucket: number, toBucket: number): Promise<Incident[]> {
-    const rows = await this.db.selectFrom('incidents').selectAll().where('project_id', '=', projectId)
-      .where('status', '=', 'resolved').where('resolution', '=', 'recovered').whereRef('resolved_at', '=', 'opened_at')
-      .where('started_bucket', '<=', toBucket).where('last_bucket', '>=', fromBucket)
-      .orderBy('last_bucket', 'desc').orderBy('id', 'desc').limit(50).execute();
+    const rows = await this.db
+      .selectFrom('incidents')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .where('status', '=', 'resolved')
+      .where('resolution', '=', 'recovered')
+      .whereRef('resolved_at', '=', 'opened_at')
+      .where('started_bucket', '<=', toBucket)
+      .where('last_bucket', '>=', fromBucket)
+      .orderBy('last_bucket', 'desc')
+      .orderBy('id', 'desc')
+      .limit(50)
+      .execute();
     return rows.map(toIncident);
   }
 
@@ -116,42 +171,89 @@ export class IncidentStore {
   async linksOfSignals(signalIds: number[]): Promise<SignalLink[]> {
     if (!signalIds.length) return [];
     const rows = await this.db.selectFrom('incident_signals').selectAll().where('signal_id', 'in', signalIds).execute();
-    return rows.map((r) => ({ incidentId: Number(r.incident_id), signalId: Number(r.signal_id), role: r.role as IncidentSignalRole, addedAt: Number(r.added_at) }));
+    return rows.map((r) => ({
+      incidentId: Number(r.incident_id),
+      signalId: Number(r.signal_id),
+      role: r.role as IncidentSignalRole,
+      addedAt: Number(r.added_at),
+    }));
   }
 
   /** The signals of these incidents, in the order they were added. */
   async links(incidentIds: number[]): Promise<SignalLink[]> {
     if (!incidentIds.length) return [];
-    const rows = await this.db.selectFrom('incident_signals').selectAll().where('incident_id', 'in', incidentIds).orderBy('added_at').orderBy('signal_id').execute();
-    return rows.map((r) => ({ incidentId: Number(r.incident_id), signalId: Number(r.signal_id), role: r.role as IncidentSignalRole, addedAt: Number(r.added_at) }));
+    const rows = await this.db
+      .selectFrom('incident_signals')
+      .selectAll()
+      .where('incident_id', 'in', incidentIds)
+      .orderBy('added_at')
+      .orderBy('signal_id')
+      .execute();
+    return rows.map((r) => ({
+      incidentId: Number(r.incident_id),
+      signalId: Number(r.signal_id),
+      role: r.role as IncidentSignalRole,
+      addedAt: Number(r.added_at),
+    }));
   }
 
   async insert(projectId: number, i: Omit<Incident, 'id' | 'projectId'>): Promise<Incident> {
-    const row = await this.db.insertInto('incidents')
-      .values({ project_id: projectId, ...(incidentColumns(i) as Omit<IncidentTable, 'id' | 'project_id' | 'created_at'>), created_at: i.createdAt })
-      .returningAll().executeTakeFirstOrThrow();
+    const row = await this.db
+      .insertInto('incidents')
+      .values({
+        project_id: projectId,
+        ...(incidentColumns(i) as Omit<IncidentTable, 'id' | 'project_id' | 'created_at'>),
+        created_at: i.createdAt,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
     return toIncident(row);
   }
 
   async update(id: number, patch: Partial<Omit<Incident, 'id' | 'projectId' | 'createdAt'>>): Promise<Incident> {
-    const row = await this.db.updateTable('incidents').set(incidentColumns(patch)).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+    const row = await this.db
+      .updateTable('incidents')
+      .set(incidentColumns(patch))
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
     return toIncident(row);
   }
 
   /** Links a signal once: false when it already belongs to this incident. */
   async link(incidentId: number, signalId: number, role: IncidentSignalRole, at: number): Promise<boolean> {
-    const existing = await this.db.selectFrom('incident_signals').select('role').where('incident_id', '=', incidentId).where('signal_id', '=', signalId).executeTakeFirst();
+    const existing = await this.db
+      .selectFrom('incident_signals')
+      .select('role')
+      .where('incident_id', '=', incidentId)
+      .where('signal_id', '=', signalId)
+      .executeTakeFirst();
     if (existing) return false;
     await this.db.insertInto('incident_signals').values({ incident_id: incidentId, signal_id: signalId, role, added_at: at }).execute();
     return true;
   }
 
   async setRole(incidentId: number, signalId: number, role: IncidentSignalRole): Promise<void> {
-    await this.db.updateTable('incident_signals').set({ role }).where('incident_id', '=', incidentId).where('signal_id', '=', signalId).execute();
+    await this.db
+      .updateTable('incident_signals')
+      .set({ role })
+      .where('incident_id', '=', incidentId)
+      .where('signal_id', '=', signalId)
+      .execute();
   }
 
-  async addEvent(incidentId: number, type: IncidentEventType, actorId: number | null, data: Record<string, unknown>, at: number): Promise<IncidentEvent> {
-    const row = await this.db.insertInto('incident_events').values({ incident_id: incidentId, type, actor_id: actorId, data: JSON.stringify(data), at }).returningAll().executeTakeFirstOrThrow();
+  async addEvent(
+    incidentId: number,
+    type: IncidentEventType,
+    actorId: number | null,
+    data: Record<string, unknown>,
+    at: number,
+  ): Promise<IncidentEvent> {
+    const row = await this.db
+      .insertInto('incident_events')
+      .values({ incident_id: incidentId, type, actor_id: actorId, data: JSON.stringify(data), at })
+      .returningAll()
+      .executeTakeFirstOrThrow();
     return toEvent(row);
   }
 
@@ -168,7 +270,10 @@ export class IncidentStore {
     if (f.status !== undefined) q = q.where('status', '=', f.status);
     if (f.severity !== undefined) q = q.where('severity', '=', f.severity);
     if (f.metricId !== undefined) q = q.where('metric_id', '=', f.metricId);
-    if (f.scope !== undefined) q = f.scope.endsWith('*') ? q.where(sql<string>`substr(scope_key, 1, ${f.scope.length - 1})`, '=', f.scope.slice(0, -1)) : q.where('scope_key', '=', f.scope);
+    if (f.scope !== undefined)
+      q = f.scope.endsWith('*')
+        ? q.where(sql<string>`substr(scope_key, 1, ${f.scope.length - 1})`, '=', f.scope.slice(0, -1))
+        : q.where('scope_key', '=', f.scope);
     if (f.toMs !== undefined) q = q.where('started_bucket', '<', f.toMs);
     if (f.fromMs !== undefined) q = q.where('last_bucket', '>=', f.fromMs);
     if (f.beforeId !== undefined) q = q.where('id', '<', f.beforeId);
@@ -177,7 +282,13 @@ export class IncidentStore {
 
   /** The incidents opened since `fromMs`, for the stats (the fields they need). */
   async openedSince(projectId: number, fromMs: number): Promise<Incident[]> {
-    const rows = await this.db.selectFrom('incidents').selectAll().where('project_id', '=', projectId).where('opened_at', '>=', fromMs).orderBy('id').execute();
+    const rows = await this.db
+      .selectFrom('incidents')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .where('opened_at', '>=', fromMs)
+      .orderBy('id')
+      .execute();
     return rows.map(toIncident);
   }
 }

@@ -54,7 +54,16 @@ export interface IncidentChange {
 export type IncidentSignalRole = 'root' | 'same_scope' | 'related';
 
 export const INCIDENT_EVENT_TYPES = [
-  'created', 'signal_added', 'status', 'severity', 'assigned', 'comment', 'muted', 'false_positive', 'false_positive_undone', 'alert_sent',
+  'created',
+  'signal_added',
+  'status',
+  'severity',
+  'assigned',
+  'comment',
+  'muted',
+  'false_positive',
+  'false_positive_undone',
+  'alert_sent',
 ] as const;
 export type IncidentEventType = (typeof INCIDENT_EVENT_TYPES)[number];
 

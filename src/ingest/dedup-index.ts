@@ -41,7 +41,8 @@ class HashTable {
     this.size--;
     const mask = this.hi.length - 1;
     for (let j = (i + 1) & mask; this.hi[j] !== 0; j = (j + 1) & mask) {
-      const h = this.hi[j], l = this.lo[j];
+      const h = this.hi[j],
+        l = this.lo[j];
       this.hi[j] = 0;
       this.size--;
       this.add(h, l);
@@ -61,7 +62,10 @@ export class DedupIndex {
   private previous = new HashTable();
   private generationStart: number;
 
-  constructor(private windowMs: number, private now: () => number = Date.now) {
+  constructor(
+    private windowMs: number,
+    private now: () => number = Date.now,
+  ) {
     this.generationStart = now();
   }
 
@@ -71,7 +75,8 @@ export class DedupIndex {
    * who would need the project's ingest key to cause anything (their own events being dropped).
    */
   private static key(projectId: number, messageId: string): [number, number] {
-    let h1 = 0xdeadbeef ^ projectId, h2 = 0x41c6ce57 ^ projectId;
+    let h1 = 0xdeadbeef ^ projectId,
+      h2 = 0x41c6ce57 ^ projectId;
     for (let i = 0; i < messageId.length; i++) {
       const ch = messageId.charCodeAt(i);
       h1 = Math.imul(h1 ^ ch, 2654435761);

@@ -105,7 +105,10 @@ export function toEventRow(m: SegmentMessage, projectId: number, req: RequestInf
     page_path: (isPage ? str(properties.path) : null) ?? str(page.path) ?? pathOf((isPage ? str(properties.url) : null) ?? str(page.url)),
     referrer_host: hostOf((isPage ? str(properties.referrer) : null) ?? str(page.referrer)),
     app_version: str(obj(context.app).version),
-    platform: str(context.platform) ?? (library ? (PLATFORM_BY_LIBRARY.find(([re]) => re.test(library))?.[1] ?? null) : null) ?? (agent?.browser ? 'web' : null),
+    platform:
+      str(context.platform) ??
+      (library ? (PLATFORM_BY_LIBRARY.find(([re]) => re.test(library))?.[1] ?? null) : null) ??
+      (agent?.browser ? 'web' : null),
     os: str(obj(context.os).name) ?? agent?.os ?? null,
     browser: agent?.browser ?? null,
     device_type: str(obj(context.device).type) ?? agent?.deviceType ?? null,

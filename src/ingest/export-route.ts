@@ -22,7 +22,11 @@ const ISO_DATE_START = /^\d{4}-\d{2}-\d{2}/;
 function isoTime(value: string | undefined, field: 'from' | 'to'): number | undefined {
   if (value === undefined) return undefined;
   const ms = ISO_DATE_START.test(value.trim()) ? parseTimeInput(value, 0) : null;
-  if (ms === null) throw badRequest(`${field} "${value}" is not a time: give an ISO 8601 date, or a date and time with its zone, such as 2026-05-01 or 2026-05-01T10:00:00Z`, { field });
+  if (ms === null)
+    throw badRequest(
+      `${field} "${value}" is not a time: give an ISO 8601 date, or a date and time with its zone, such as 2026-05-01 or 2026-05-01T10:00:00Z`,
+      { field },
+    );
   return ms;
 }
 
@@ -37,28 +41,44 @@ function exportWindow(query: { from?: string; to?: string }): { fromMs: number; 
 export async function exportRoutes(root: FastifyInstance, { ctx }: { ctx: AppContext }) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
 
-  app.get('/api/projects/:slug/export', {
-    config: { access: { role: 'viewer', keys: true } },
-    schema: {
-      tags: ['events'],
-      summary: 'The project\'s events as Segment-format NDJSON (one message a line, oldest first), streamed',
-      params: SlugParams,
-      querystring: Type.Object({
-        from: Type.Optional(Type.String({ description: 'start (inclusive), ISO 8601 such as 2026-05-01 or 2026-05-01T10:00:00Z; default: the first event' })),
-        to: Type.Optional(Type.String({ description: 'end (exclusive), ISO 8601; default: no end' })),
-      }, { additionalProperties: false }),
-      // a stream is sent as it is (no serialization); documented as the text it is
-      response: { 200: Type.Unsafe<Readable>({ type: 'string', description: 'application/x-ndjson: one Segment message per line' }), ...errorResponses },
+  app.get(
+    '/api/projects/:slug/export',
+    {
+      config: { access: { role: 'viewer', keys: true } },
+      schema: {
+        tags: ['events'],
+        summary: "The project's events as Segment-format NDJSON (one message a line, oldest first), streamed",
+        params: SlugParams,
+        querystring: Type.Object(
+          {
+            from: Type.Optional(
+              Type.String({
+                description: 'start (inclusive), ISO 8601 such as 2026-05-01 or 2026-05-01T10:00:00Z; default: the first event',
+              }),
+            ),
+            to: Type.Optional(Type.String({ description: 'end (exclusive), ISO 8601; default: no end' })),
+          },
+          { additionalProperties: false },
+        ),
+        // a stream is sent as it is (no serialization); documented as the text it is
+        response: {
+          200: Type.Unsafe<Readable>({ type: 'string', description: 'application/x-ndjson: one Segment message per line' }),
+          ...errorResponses,
+        },
+      },
     },
-  }, async (request, reply) => {
-    const project = projectOf(request);
-    const q = { projectId: project.id, ...exportWindow(request.query) };
-    const lines = Readable.from((async function* () {
-      for await (const chunk of exportChunks(ctx.events, q)) yield chunk.text;
-    })());
-    return reply
-      .type('application/x-ndjson; charset=utf-8')
-      .header('content-disposition', `attachment; filename="${project.slug}-events.ndjson"`)
-      .send(lines);
-  });
+    async (request, reply) => {
+      const project = projectOf(request);
+      const q = { projectId: project.id, ...exportWindow(request.query) };
+      const lines = Readable.from(
+        (async function* () {
+          for await (const chunk of exportChunks(ctx.events, q)) yield chunk.text;
+        })(),
+      );
+      return reply
+        .type('application/x-ndjson; charset=utf-8')
+        .header('content-disposition', `attachment; filename="${project.slug}-events.ndjson"`)
+        .send(lines);
+    },
+  );
 }

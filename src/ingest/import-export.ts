@@ -18,7 +18,12 @@ const CHUNK = 1000;
  * Imports a file of Segment-format messages, one JSON object a line, through the same steps as the
  * HTTP API (validation, enrichment, dedup, durable write). Bad lines are reported, never fatal.
  */
-export async function importNdjson(ctx: AppContext, projectId: number, file: string, onProgress?: (bytes: number) => void): Promise<ImportSummary> {
+export async function importNdjson(
+  ctx: AppContext,
+  projectId: number,
+  file: string,
+  onProgress?: (bytes: number) => void,
+): Promise<ImportSummary> {
   const summary: ImportSummary = { lines: 0, accepted: 0, duplicates: 0, rejected: [] };
   const input = fs.createReadStream(file);
   let bytes = 0;

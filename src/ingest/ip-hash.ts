@@ -11,7 +11,10 @@ export class IpSalts {
   private saltHex = '';
   private loading: Promise<void> | null = null;
 
-  constructor(private db: MetaDb, private now: () => number = Date.now) {}
+  constructor(
+    private db: MetaDb,
+    private now: () => number = Date.now,
+  ) {}
 
   private static dayOf(ms: number) {
     return new Date(ms).toISOString().slice(0, 10);
@@ -27,7 +30,11 @@ export class IpSalts {
 
   private async load(day: string) {
     const fresh = crypto.randomBytes(32).toString('hex');
-    await this.db.insertInto('ip_salts').values({ day, salt: fresh }).onConflict((oc) => oc.column('day').doNothing()).execute();
+    await this.db
+      .insertInto('ip_salts')
+      .values({ day, salt: fresh })
+      .onConflict((oc) => oc.column('day').doNothing())
+      .execute();
     const row = await this.db.selectFrom('ip_salts').select('salt').where('day', '=', day).executeTakeFirstOrThrow();
     // yesterday's salt is not needed any more: deleting it makes older hashes unlinkable
     await this.db.deleteFrom('ip_salts').where('day', '<', day).execute();

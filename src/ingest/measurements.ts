@@ -14,7 +14,7 @@ import type { MeasurementInput } from '../metrics/measurements.js';
 export const MAX_MEASUREMENTS = 1000;
 /** Enough to say what was wrong without making the error body as large as the request. */
 const MAX_REJECTED_LISTED = 100;
-const NAME = /^[A-Za-z0-9_.:\/-]{1,200}$/;
+const NAME = /^[A-Za-z0-9_.:/-]{1,200}$/;
 const MAX_TAGS = 20;
 const MAX_TAG_KEY = 100;
 const MAX_TAG_VALUE = 500;
@@ -32,7 +32,10 @@ export interface RejectedMeasurement {
 }
 
 class Invalid extends Error {
-  constructor(readonly field: string, message: string) {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -40,11 +43,13 @@ class Invalid extends Error {
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-const bodyError = (message: string) => new VigilError('VIGIL_ERR_INVALID_MEASUREMENTS', `${message}; nothing was stored`, { field: 'measurements' });
+const bodyError = (message: string) =>
+  new VigilError('VIGIL_ERR_INVALID_MEASUREMENTS', `${message}; nothing was stored`, { field: 'measurements' });
 
 /** The raw request text (already decompressed) to validated measurements; see `parseMeasurements`. */
 export function parseMeasurementsText(text: string, now: number): MeasurementInput[] {
-  if (!text.trim()) throw new VigilError('VIGIL_ERR_INVALID_JSON', 'the body is empty: send a JSON array of measurements or {"measurements": [...]}');
+  if (!text.trim())
+    throw new VigilError('VIGIL_ERR_INVALID_JSON', 'the body is empty: send a JSON array of measurements or {"measurements": [...]}');
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -63,7 +68,8 @@ export function parseMeasurements(body: unknown, now: number): MeasurementInput[
   const items = isObj(body) ? body.measurements : body;
   if (!Array.isArray(items)) throw bodyError('the body must be a JSON array of measurements or an object {"measurements": [...]}');
   if (items.length === 0) throw bodyError('the request holds no measurements (send 1 to 1000)');
-  if (items.length > MAX_MEASUREMENTS) throw bodyError(`the request holds ${items.length} measurements; at most ${MAX_MEASUREMENTS} are accepted at once`);
+  if (items.length > MAX_MEASUREMENTS)
+    throw bodyError(`the request holds ${items.length} measurements; at most ${MAX_MEASUREMENTS} are accepted at once`);
 
   const out: MeasurementInput[] = [];
   const rejected: RejectedMeasurement[] = [];
@@ -77,7 +83,8 @@ export function parseMeasurements(body: unknown, now: number): MeasurementInput[
       if (rejected.length < MAX_REJECTED_LISTED) rejected.push({ index, field: err.field, message: err.message });
     }
   });
-  if (invalid) throw new VigilError('VIGIL_ERR_INVALID_MEASUREMENTS', `${invalid} measurement(s) are invalid; nothing was stored`, { rejected });
+  if (invalid)
+    throw new VigilError('VIGIL_ERR_INVALID_MEASUREMENTS', `${invalid} measurement(s) are invalid; nothing was stored`, { rejected });
   return out;
 }
 
@@ -120,7 +127,11 @@ function timestamp(v: unknown, now: number): number {
     // ±hhmm is valid ISO 8601; Date.parse wants ±hh:mm
     const zone = iso && iso[2].length === 5 ? `${iso[2].slice(0, 3)}:${iso[2].slice(3)}` : iso?.[2];
     ms = iso && realDate(iso[1]) ? Date.parse(iso[1] + zone) : NaN;
-    if (!Number.isFinite(ms)) throw new Invalid('timestamp', 'timestamp must be an ISO 8601 date-time with a zone (e.g. 2026-11-27T12:00:00Z) or epoch milliseconds');
+    if (!Number.isFinite(ms))
+      throw new Invalid(
+        'timestamp',
+        'timestamp must be an ISO 8601 date-time with a zone (e.g. 2026-11-27T12:00:00Z) or epoch milliseconds',
+      );
   } else {
     throw new Invalid('timestamp', 'timestamp must be an ISO 8601 string or a number of epoch milliseconds');
   }

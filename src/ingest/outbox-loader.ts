@@ -98,14 +98,29 @@ export class OutboxLoader {
   }
 
   /** Rows waiting in the outbox, cluster-wide, the age of the oldest, and the lines ClickHouse refused. */
-  async backlog(now = Date.now()): Promise<{ batches: number; events: number; oldestAgeMs: number | null; quarantinedLoads: number; quarantinedLines: number }> {
-    const row = await this.opts.db.selectFrom('ingest_batches')
-      .select([sql<number>`count(*)`.as('batches'), sql<number | null>`sum(line_count)`.as('events'), sql<number | null>`min(received_at)`.as('oldest')])
+  async backlog(
+    now = Date.now(),
+  ): Promise<{ batches: number; events: number; oldestAgeMs: number | null; quarantinedLoads: number; quarantinedLines: number }> {
+    const row = await this.opts.db
+      .selectFrom('ingest_batches')
+      .select([
+        sql<number>`count(*)`.as('batches'),
+        sql<number | null>`sum(line_count)`.as('events'),
+        sql<number | null>`min(received_at)`.as('oldest'),
+      ])
       .executeTakeFirstOrThrow();
-    const { rows: [q] } = await sql<{ loads: number; lines: number | null }>`SELECT count(*) AS loads, sum(line_count) AS lines FROM ingest_quarantine`.execute(this.opts.db);
+    const {
+      rows: [q],
+    } = await sql<{
+      loads: number;
+      lines: number | null;
+    }>`SELECT count(*) AS loads, sum(line_count) AS lines FROM ingest_quarantine`.execute(this.opts.db);
     return {
-      batches: Number(row.batches), events: Number(row.events ?? 0), oldestAgeMs: row.oldest === null ? null : Math.max(0, now - Number(row.oldest)),
-      quarantinedLoads: Number(q.loads), quarantinedLines: Number(q.lines ?? 0),
+      batches: Number(row.batches),
+      events: Number(row.events ?? 0),
+      oldestAgeMs: row.oldest === null ? null : Math.max(0, now - Number(row.oldest)),
+      quarantinedLoads: Number(q.loads),
+      quarantinedLines: Number(q.lines ?? 0),
     };
   }
 
@@ -123,7 +138,10 @@ export class OutboxLoader {
       const left = await db.selectFrom('ingest_batches').select('id').where('id', '<=', Number(last.id)).limit(1).executeTakeFirst();
       if (!left) return;
       if (Date.now() > deadline) {
-        throw new VigilError('VIGIL_ERR_UNAVAILABLE', `acknowledged events have waited in the PostgreSQL outbox for ${timeoutMs / 1000} s: no process is loading them into ClickHouse (start one with the ingest or worker role) or ClickHouse refuses them (see the loading process's log)`);
+        throw new VigilError(
+          'VIGIL_ERR_UNAVAILABLE',
+          `acknowledged events have waited in the PostgreSQL outbox for ${timeoutMs / 1000} s: no process is loading them into ClickHouse (start one with the ingest or worker role) or ClickHouse refuses them (see the loading process's log)`,
+        );
       }
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -157,13 +175,18 @@ export class OutboxLoader {
   /** Tries to become the loading process; on success rebuilds the dedup index. */
   private async contend() {
     if (!this.client) {
-      const client = new pg.Client({ connectionString: this.opts.url, application_name: 'vigil-event-loader', statement_timeout: STATEMENT_TIMEOUT_MS });
+      const client = new pg.Client({
+        connectionString: this.opts.url,
+        application_name: 'vigil-event-loader',
+        statement_timeout: STATEMENT_TIMEOUT_MS,
+      });
       // a broken connection has lost the lock with it: stop loading until it is taken again
       const lost = () => {
         if (this.client !== client) return;
         this.client = null;
         this.dedup = null;
-        if (this.state.loading) this.opts.log.warn('the event loader lost its PostgreSQL connection (and its lock); another process takes over');
+        if (this.state.loading)
+          this.opts.log.warn('the event loader lost its PostgreSQL connection (and its lock); another process takes over');
         this.state.loading = false;
       };
       client.on('error', lost);
@@ -175,10 +198,14 @@ export class OutboxLoader {
     if (!rows[0].got) return;
     const started = performance.now();
     const dedup = new DedupIndex(this.opts.dedupWindowMs);
-    for await (const ids of this.opts.events.recentMessageIds(Date.now() - this.opts.dedupWindowMs)) for (const [p, m] of ids) dedup.add(Number(p), m);
+    for await (const ids of this.opts.events.recentMessageIds(Date.now() - this.opts.dedupWindowMs))
+      for (const [p, m] of ids) dedup.add(Number(p), m);
     this.dedup = dedup;
     this.state.loading = true;
-    this.opts.log.info({ messageIds: dedup.size, ms: Math.round(performance.now() - started) }, 'this process now loads the ingest outbox into the event store');
+    this.opts.log.info(
+      { messageIds: dedup.size, ms: Math.round(performance.now() - started) },
+      'this process now loads the ingest outbox into the event store',
+    );
   }
 
   /** Loads one batch of rows; false when there was none. */
@@ -248,10 +275,20 @@ export class OutboxLoader {
     await client.query('BEGIN');
     try {
       if (bad.length) {
-        await client.query('INSERT INTO ingest_quarantine (load_id, lines, reasons, line_count, quarantined_at) VALUES ($1, $2, $3, $4, $5)', [
-          loadId, bad.map((b) => b.text + '\n').join(''), bad.map((b, i) => JSON.stringify({ line: i + 1, reason: b.reason }) + '\n').join(''), bad.length, Date.now(),
-        ]);
-        this.opts.log.error({ loadId, lines: bad.length, reason: bad[0].reason }, 'ClickHouse refused lines of the ingest outbox: they are kept in the table ingest_quarantine, the rest is loaded');
+        await client.query(
+          'INSERT INTO ingest_quarantine (load_id, lines, reasons, line_count, quarantined_at) VALUES ($1, $2, $3, $4, $5)',
+          [
+            loadId,
+            bad.map((b) => b.text + '\n').join(''),
+            bad.map((b, i) => JSON.stringify({ line: i + 1, reason: b.reason }) + '\n').join(''),
+            bad.length,
+            Date.now(),
+          ],
+        );
+        this.opts.log.error(
+          { loadId, lines: bad.length, reason: bad[0].reason },
+          'ClickHouse refused lines of the ingest outbox: they are kept in the table ingest_quarantine, the rest is loaded',
+        );
       }
       await client.query('DELETE FROM ingest_batches WHERE load_id = $1', [loadId]);
       await client.query('COMMIT');

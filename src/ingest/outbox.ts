@@ -28,7 +28,10 @@ export class IngestOutbox implements IngestLog {
   private async insert(batch: PendingAppend[]): Promise<void> {
     const lines = batch.reduce((n, p) => n + p.lines, 0);
     const started = performance.now();
-    await this.db.insertInto('ingest_batches').values({ lines: batch.map((p) => p.text).join(''), line_count: lines, received_at: Date.now(), load_id: null }).execute();
+    await this.db
+      .insertInto('ingest_batches')
+      .values({ lines: batch.map((p) => p.text).join(''), line_count: lines, received_at: Date.now(), load_id: null })
+      .execute();
     try {
       this.onCommit?.(lines, (performance.now() - started) / 1000);
     } catch {

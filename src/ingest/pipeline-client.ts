@@ -45,7 +45,10 @@ export class PipelineClient {
   private start() {
     this.worker = import.meta.url.endsWith('.ts')
       ? // under tsx (tests, benchmarks) the worker loads the TypeScript source through tsx, which it must register itself
-        new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL('./pipeline-worker.ts', import.meta.url).href)}); })`, { eval: true })
+        new Worker(
+          `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL('./pipeline-worker.ts', import.meta.url).href)}); })`,
+          { eval: true },
+        )
       : new Worker(new URL('./pipeline-worker.js', import.meta.url));
     // the worker never keeps the process alive by itself (a test that skips close() still ends)
     this.worker.unref();
@@ -60,7 +63,8 @@ export class PipelineClient {
     });
     this.worker.on('error', (err) => this.log.error({ err }, 'the ingest pipeline thread failed'));
     this.worker.on('exit', () => {
-      for (const p of this.pending.values()) p.reject(new VigilError('VIGIL_ERR_UNAVAILABLE', 'the ingest pipeline restarted; nothing of this request was stored, retry'));
+      for (const p of this.pending.values())
+        p.reject(new VigilError('VIGIL_ERR_UNAVAILABLE', 'the ingest pipeline restarted; nothing of this request was stored, retry'));
       this.pending.clear();
       if (!this.closing) this.start();
     });

@@ -36,7 +36,10 @@ function handle(message: PipelineJob | { id: number; projectId: number | null })
     return run(held.job, held.parsed, message.projectId);
   }
   const job = message;
-  const parsed: ParsedBody = job.text !== undefined ? parseBody(job.text, job.kind!) : { messages: job.messages ?? [], impliedType: job.impliedType, defaults: job.defaults ?? {}, writeKey: undefined };
+  const parsed: ParsedBody =
+    job.text !== undefined
+      ? parseBody(job.text, job.kind!)
+      : { messages: job.messages ?? [], impliedType: job.impliedType, defaults: job.defaults ?? {}, writeKey: undefined };
   if (job.projectId !== undefined) return run(job, parsed, job.projectId);
   if (!parsed.writeKey) return { id: job.id, error: { code: 'VIGIL_ERR_UNAUTHORIZED', message: '', details: null, missingKey: true } };
   waiting.set(job.id, { parsed, job });

@@ -40,10 +40,15 @@ export function parseBody(text: string, kind: BodyKind): ParsedBody {
     throw new VigilError('VIGIL_ERR_BAD_REQUEST', 'the body must be a JSON object with a "batch" array of events', { field: 'batch' });
   }
   if (body.batch.length > MAX_BATCH_EVENTS) {
-    throw new VigilError('VIGIL_ERR_PAYLOAD_TOO_LARGE', `a batch holds at most ${MAX_BATCH_EVENTS} events; this one has ${body.batch.length}`, { field: 'batch' });
+    throw new VigilError(
+      'VIGIL_ERR_PAYLOAD_TOO_LARGE',
+      `a batch holds at most ${MAX_BATCH_EVENTS} events; this one has ${body.batch.length}`,
+      { field: 'batch' },
+    );
   }
   const context = body.context;
-  if (context !== undefined && !isObject(context)) throw new VigilError('VIGIL_ERR_BAD_REQUEST', 'context must be a JSON object', { field: 'context' });
+  if (context !== undefined && !isObject(context))
+    throw new VigilError('VIGIL_ERR_BAD_REQUEST', 'context must be a JSON object', { field: 'context' });
   return { messages: body.batch, impliedType: undefined, defaults: { context, sentAt: body.sentAt }, writeKey };
 }
 
@@ -57,7 +62,14 @@ export interface PipelineOutput {
   received: number;
 }
 
-export function processMessages(messages: unknown[], impliedType: EventType | undefined, defaults: BatchDefaults, projectId: number, req: RequestInfo, enrichers: Enrichers): PipelineOutput {
+export function processMessages(
+  messages: unknown[],
+  impliedType: EventType | undefined,
+  defaults: BatchDefaults,
+  projectId: number,
+  req: RequestInfo,
+  enrichers: Enrichers,
+): PipelineOutput {
   const out: PipelineOutput = { lines: [], messageIds: [], hasIdentify: false, rejected: [], received: messages.length };
   for (let i = 0; i < messages.length; i++) {
     const checked = checkMessage(messages[i], i, impliedType, defaults);

@@ -25,7 +25,9 @@ const SINGLE_ROUTES: [string, string, EventType][] = [
 ];
 
 const successSchema = { 200: { type: 'object', properties: { success: { type: 'boolean' } } } };
-const measurementsSchema = { 200: Type.Object({ success: Type.Boolean(), accepted: Type.Integer({ description: 'measurements stored' }) }) };
+const measurementsSchema = {
+  200: Type.Object({ success: Type.Boolean(), accepted: Type.Integer({ description: 'measurements stored' }) }),
+};
 
 /**
  * Counts the compressed bytes so Fastify can check them against Content-Length. Fastify reads the
@@ -43,7 +45,9 @@ function gunzipStream(payload: NodeJS.ReadableStream) {
       cb(null, chunk);
     },
   });
-  gunzip.on('error', (err) => out.destroy(new VigilError('VIGIL_ERR_BAD_REQUEST', `the gzip body could not be decompressed: ${err.message}`)));
+  gunzip.on('error', (err) =>
+    out.destroy(new VigilError('VIGIL_ERR_BAD_REQUEST', `the gzip body could not be decompressed: ${err.message}`)),
+  );
   // the request itself is not part of the pipeline: destroying it would leave no socket to answer on
   payload.on('error', (err) => counter.destroy(err));
   payload.pipe(counter);
@@ -75,7 +79,8 @@ export async function ingestRoutes(app: FastifyInstance, { ctx }: { ctx: AppCont
     // content codings are case-insensitive, and x-gzip is gzip (RFC 9110, 8.4.1)
     const encoding = request.headers['content-encoding']?.trim().toLowerCase();
     if (!encoding || encoding === 'identity') return payload;
-    if (encoding !== 'gzip' && encoding !== 'x-gzip') throw new VigilError('VIGIL_ERR_UNSUPPORTED_MEDIA_TYPE', `Content-Encoding "${encoding}" is not supported; send gzip or no encoding`);
+    if (encoding !== 'gzip' && encoding !== 'x-gzip')
+      throw new VigilError('VIGIL_ERR_UNSUPPORTED_MEDIA_TYPE', `Content-Encoding "${encoding}" is not supported; send gzip or no encoding`);
     return gunzipStream(payload) as unknown as typeof payload;
   });
 
@@ -92,22 +97,54 @@ export async function ingestRoutes(app: FastifyInstance, { ctx }: { ctx: AppCont
 
   for (const [long, short, type] of SINGLE_ROUTES) {
     for (const path of [`/v1/${long}`, `/v1/${short}`]) {
-      app.post(path, { config: INGEST_ACCESS, bodyLimit: MAX_SINGLE_BYTES, logLevel: 'warn', schema: { tags: ['ingest'], summary: `Segment ${type} call`, response: successSchema, hide: path.length === 4 + 1 } }, handle({ single: type }));
+      app.post(
+        path,
+        {
+          config: INGEST_ACCESS,
+          bodyLimit: MAX_SINGLE_BYTES,
+          logLevel: 'warn',
+          schema: { tags: ['ingest'], summary: `Segment ${type} call`, response: successSchema, hide: path.length === 4 + 1 },
+        },
+        handle({ single: type }),
+      );
     }
   }
 
   for (const path of ['/v1/batch', '/v1/b', '/v1/import']) {
-    app.post(path, { config: INGEST_ACCESS, bodyLimit: MAX_BATCH_BYTES, logLevel: 'warn', schema: { tags: ['ingest'], summary: 'Segment batch (up to 2,500 events, 500 KB)', response: successSchema, hide: path === '/v1/b' } }, handle({ batch: true }));
+    app.post(
+      path,
+      {
+        config: INGEST_ACCESS,
+        bodyLimit: MAX_BATCH_BYTES,
+        logLevel: 'warn',
+        schema: {
+          tags: ['ingest'],
+          summary: 'Segment batch (up to 2,500 events, 500 KB)',
+          response: successSchema,
+          hide: path === '/v1/b',
+        },
+      },
+      handle({ batch: true }),
+    );
   }
 
   // gauge points pushed by services; all or nothing (see ./measurements.ts)
-  app.post('/v1/measurements', { config: INGEST_ACCESS, bodyLimit: MAX_BATCH_BYTES, logLevel: 'warn', schema: { tags: ['ingest'], summary: 'Service measurements (1 to 1,000 gauge points, 500 KB)', response: measurementsSchema } }, async (request) => {
-    const key = await checkKey(ctx.apiKeys, keyFromHeaders(request), 'ingest', request.ip);
-    ctx.ingest.chargeKey(key);
-    const receivedAt = Date.now();
-    const points = parseMeasurementsText(typeof request.body === 'string' ? request.body : '', receivedAt);
-    return { success: true, accepted: await ctx.measurements.insert(key.projectId, points, receivedAt) };
-  });
+  app.post(
+    '/v1/measurements',
+    {
+      config: INGEST_ACCESS,
+      bodyLimit: MAX_BATCH_BYTES,
+      logLevel: 'warn',
+      schema: { tags: ['ingest'], summary: 'Service measurements (1 to 1,000 gauge points, 500 KB)', response: measurementsSchema },
+    },
+    async (request) => {
+      const key = await checkKey(ctx.apiKeys, keyFromHeaders(request), 'ingest', request.ip);
+      ctx.ingest.chargeKey(key);
+      const receivedAt = Date.now();
+      const points = parseMeasurementsText(typeof request.body === 'string' ? request.body : '', receivedAt);
+      return { success: true, accepted: await ctx.measurements.insert(key.projectId, points, receivedAt) };
+    },
+  );
 }
 
 /**

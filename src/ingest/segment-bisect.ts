@@ -35,7 +35,12 @@ const firstLine = (err: unknown) => (err instanceof Error ? err.message : String
  * the parts already loaded. Throws (loading nothing more) as soon as the store fails for a reason
  * of its own (`refusesData` says no): that is retried whole.
  */
-export async function loadHalving(count: number, loadPart: (from: number, to: number) => Promise<number>, refusesData: (err: unknown) => boolean, onBad: (index: number, reason: string) => void): Promise<number> {
+export async function loadHalving(
+  count: number,
+  loadPart: (from: number, to: number) => Promise<number>,
+  refusesData: (err: unknown) => boolean,
+  onBad: (index: number, reason: string) => void,
+): Promise<number> {
   const load = async (from: number, to: number): Promise<number> => {
     try {
       return await loadPart(from, to);
@@ -53,7 +58,12 @@ export async function loadHalving(count: number, loadPart: (from: number, to: nu
 }
 
 /** The lines of a segment file the store refused for its data, all but those it refuses (see loadHalving). */
-export async function loadWithoutBadLines(store: EventStore, segment: SegmentFile, workDir: string, data?: Buffer): Promise<{ rows: number; bad: BadLine[] }> {
+export async function loadWithoutBadLines(
+  store: EventStore,
+  segment: SegmentFile,
+  workDir: string,
+  data?: Buffer,
+): Promise<{ rows: number; bad: BadLine[] }> {
   const lines = splitLines(data ?? (await fsp.readFile(segment.path)));
   const bad: BadLine[] = [];
   await fsp.mkdir(workDir, { recursive: true });
@@ -67,6 +77,11 @@ export async function loadWithoutBadLines(store: EventStore, segment: SegmentFil
       await fsp.rm(part.path, { force: true });
     }
   };
-  const rows = await loadHalving(lines.length, loadPart, (err) => store.refusesData(err), (i, reason) => bad.push({ line: lines[i].line, text: lines[i].text, reason }));
+  const rows = await loadHalving(
+    lines.length,
+    loadPart,
+    (err) => store.refusesData(err),
+    (i, reason) => bad.push({ line: lines[i].line, text: lines[i].text, reason }),
+  );
   return { rows, bad };
 }

@@ -6,7 +6,11 @@ import { SEGMENT_SUFFIX, truncateToLastLine } from './write-buffer.js';
 import { loadWithoutBadLines } from './segment-bisect.js';
 import { WalQuarantine, quarantineDir } from './wal-quarantine.js';
 
-const exists = (file: string) => fsp.access(file).then(() => true, () => false);
+const exists = (file: string) =>
+  fsp.access(file).then(
+    () => true,
+    () => false,
+  );
 
 /** Waits before retrying a segment the store refused, so a sick store is not hammered. */
 const RETRY_MS = 2000;
@@ -63,7 +67,10 @@ export class SegmentLoader {
       try {
         rows += await this.load({ id: name.slice(0, -SEGMENT_SUFFIX.length), path: file });
       } catch (err) {
-        throw new Error(`replaying the write-ahead segment ${file} into the event store failed, and not for a line of it (those are quarantined): the store itself fails. The file is kept; the server cannot start without it: ${(err as Error).message}`, { cause: err });
+        throw new Error(
+          `replaying the write-ahead segment ${file} into the event store failed, and not for a line of it (those are quarantined): the store itself fails. The file is kept; the server cannot start without it: ${(err as Error).message}`,
+          { cause: err },
+        );
       }
       await fsp.rm(file, { force: true });
       segments++;
@@ -93,7 +100,13 @@ export class SegmentLoader {
 
   status(): SegmentLoaderStatus {
     const q = this.quarantine?.summary() ?? { files: 0, lines: 0 };
-    return { quarantinedFiles: q.files, quarantinedLines: q.lines, loadFailures: this.failures, lastLoadError: this.lastError, failing: this.failures >= FAILURES_BEFORE_NOT_READY };
+    return {
+      quarantinedFiles: q.files,
+      quarantinedLines: q.lines,
+      loadFailures: this.failures,
+      lastLoadError: this.lastError,
+      failing: this.failures >= FAILURES_BEFORE_NOT_READY,
+    };
   }
 
   /** Loads a segment; the lines the store refuses for their data go to the quarantine. */
@@ -106,7 +119,10 @@ export class SegmentLoader {
       const { rows, bad } = await loadWithoutBadLines(this.store, segment, quarantine.workDir);
       if (bad.length) {
         await quarantine.add(segment.id, bad);
-        this.log.error({ segment: segment.id, lines: bad.length, reason: bad[0].reason, quarantine: quarantine.dir }, 'the event store refused lines of a write-ahead segment: they are quarantined (see `vigil wal list`), the rest is loaded');
+        this.log.error(
+          { segment: segment.id, lines: bad.length, reason: bad[0].reason, quarantine: quarantine.dir },
+          'the event store refused lines of a write-ahead segment: they are quarantined (see `vigil wal list`), the rest is loaded',
+        );
       }
       return rows;
     }
@@ -120,7 +136,11 @@ export class SegmentLoader {
         if (!(await exists(segment.path))) {
           // deleted behind our back: retrying cannot bring it back, and would block every
           // segment queued after it (and shutdown)
-          if (!(await this.store.isSegmentLoaded(segment.id))) this.log.error({ segment: segment.id, path: segment.path }, 'a write-ahead segment was deleted before it was loaded: its events are lost');
+          if (!(await this.store.isSegmentLoaded(segment.id)))
+            this.log.error(
+              { segment: segment.id, path: segment.path },
+              'a write-ahead segment was deleted before it was loaded: its events are lost',
+            );
           this.queue.shift();
           continue;
         }
@@ -135,7 +155,10 @@ export class SegmentLoader {
         this.failures++;
         this.lastError = (err as Error).message;
         if (this.stopping) {
-          this.log.error({ err, segment: segment.id, left: this.queue.length }, 'loading a segment into the event store failed while stopping; the segments left are replayed at the next start');
+          this.log.error(
+            { err, segment: segment.id, left: this.queue.length },
+            'loading a segment into the event store failed while stopping; the segments left are replayed at the next start',
+          );
           break;
         }
         this.log.error({ err, segment: segment.id }, 'loading a segment into the event store failed; retrying');

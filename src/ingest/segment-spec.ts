@@ -5,7 +5,16 @@
 import { EVENT_TYPES, type EventType } from '../storage/events/event-store.js';
 import { NestedTooDeep, setOwn, wellFormed } from '../storage/events/well-formed.js';
 
-export type RejectReason = 'not_an_object' | 'invalid_type' | 'missing_identity' | 'missing_event' | 'missing_group_id' | 'missing_alias_ids' | 'invalid_field' | 'too_large' | 'too_deep';
+export type RejectReason =
+  | 'not_an_object'
+  | 'invalid_type'
+  | 'missing_identity'
+  | 'missing_event'
+  | 'missing_group_id'
+  | 'missing_alias_ids'
+  | 'invalid_field'
+  | 'too_large'
+  | 'too_deep';
 
 /**
  * Levels of objects and arrays a field may nest (the field's own object counting as one): far more
@@ -61,7 +70,11 @@ export type Checked = { ok: true; message: SegmentMessage } | { ok: false; rejec
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 class Invalid {
-  constructor(readonly field: string, readonly reason: RejectReason, readonly message: string) {}
+  constructor(
+    readonly field: string,
+    readonly reason: RejectReason,
+    readonly message: string,
+  ) {}
 }
 
 function id(msg: Obj, field: string): string | undefined {
@@ -96,7 +109,8 @@ function time(value: unknown, field: string): number | undefined {
   const iso = typeof value === 'string' ? ISO_DATE_TIME.exec(value) : null;
   const utc = iso && iso[0].length > 10 && !iso[1] ? 'Z' : '';
   const ms = typeof value === 'number' ? value : iso ? Date.parse(iso[0] + utc) : NaN;
-  if (!Number.isFinite(ms)) throw new Invalid(field, 'invalid_field', `${field} must be an ISO 8601 date-time, e.g. 2026-11-27T12:00:00.000Z`);
+  if (!Number.isFinite(ms))
+    throw new Invalid(field, 'invalid_field', `${field} must be an ISO 8601 date-time, e.g. 2026-11-27T12:00:00.000Z`);
   if (!isStorableTime(ms)) throw new Invalid(field, 'invalid_field', `${field} must be ${TIME_RANGE_TEXT}`);
   return Math.round(ms);
 }
@@ -112,7 +126,8 @@ function wellFormedFields<T extends Obj>(msg: T): T {
     try {
       clean = wellFormed(value, MAX_NESTING);
     } catch (err) {
-      if (err instanceof NestedTooDeep) throw new Invalid(field, 'too_deep', `${field} nests objects and arrays deeper than ${MAX_NESTING} levels`);
+      if (err instanceof NestedTooDeep)
+        throw new Invalid(field, 'too_deep', `${field} nests objects and arrays deeper than ${MAX_NESTING} levels`);
       throw err;
     }
     if (clean !== value) setOwn((copy ??= { ...msg }), field, clean);
@@ -127,7 +142,12 @@ function wellFormedFields<T extends Obj>(msg: T): T {
 export function checkCorrectedTime(ms: number, m: SegmentMessage, index: number): Rejection | null {
   if (isStorableTime(ms)) return null;
   const field = m.originalTimestamp !== undefined ? 'originalTimestamp' : 'timestamp';
-  return { index, field, reason: 'invalid_field', message: `${field} corrected by sentAt for the client's clock skew gives ${ms} ms since 1970, not ${TIME_RANGE_TEXT}` };
+  return {
+    index,
+    field,
+    reason: 'invalid_field',
+    message: `${field} corrected by sentAt for the client's clock skew gives ${ms} ms since 1970, not ${TIME_RANGE_TEXT}`,
+  };
 }
 
 export function checkMessage(input: unknown, index: number, impliedType: EventType | undefined, batch: BatchDefaults = {}): Checked {
@@ -167,7 +187,8 @@ export function checkMessage(input: unknown, index: number, impliedType: EventTy
         break;
       case 'alias':
         message.previousId = id(raw, 'previousId');
-        if (!message.previousId || !message.userId) throw new Invalid(message.previousId ? 'userId' : 'previousId', 'missing_alias_ids', 'alias calls need previousId and userId');
+        if (!message.previousId || !message.userId)
+          throw new Invalid(message.previousId ? 'userId' : 'previousId', 'missing_alias_ids', 'alias calls need previousId and userId');
         break;
       case 'identify':
         break;

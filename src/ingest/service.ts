@@ -67,7 +67,8 @@ export class IngestService {
     const limiter = this.deps.keyLimiter;
     if (!limiter) return;
     const taken = limiter.take(String(key.id));
-    if (!taken.ok) throw rateLimited(`this API key sent more than ${limiter.limit / (limiter.windowMs / 1000)} requests per second`, taken.retryAfterS);
+    if (!taken.ok)
+      throw rateLimited(`this API key sent more than ${limiter.limit / (limiter.windowMs / 1000)} requests per second`, taken.retryAfterS);
   }
 
   private async authenticate(secret: string, address: string): Promise<ApiKey> {
@@ -77,7 +78,13 @@ export class IngestService {
   }
 
   /** Messages already parsed (import, demo), for a known project. */
-  async ingest(projectId: number, messages: unknown[], impliedType: EventType | undefined, defaults: BatchDefaults, req: RequestInfo): Promise<IngestResult> {
+  async ingest(
+    projectId: number,
+    messages: unknown[],
+    impliedType: EventType | undefined,
+    defaults: BatchDefaults,
+    req: RequestInfo,
+  ): Promise<IngestResult> {
     const salt = await this.deps.ipSalts.currentSalt();
     return this.store(projectId, outputOf(await this.deps.pipeline.run({ messages, impliedType, defaults, projectId, req, salt })));
   }
@@ -109,7 +116,10 @@ export class IngestService {
         await this.deps.buffer.append(kept.length ? kept.join('\n') + '\n' : '', kept.length, out.hasIdentify);
       } catch (err) {
         for (const k of keys) dedup.remove(projectId, k);
-        throw new VigilError('VIGIL_ERR_UNAVAILABLE', `events could not be written to disk; nothing was stored, retry later (${(err as Error).message})`);
+        throw new VigilError(
+          'VIGIL_ERR_UNAVAILABLE',
+          `events could not be written to disk; nothing was stored, retry later (${(err as Error).message})`,
+        );
       }
       metrics.durableWaitSeconds.observe((performance.now() - waitStarted) / 1000);
       metrics.eventsAccepted.inc(kept.length);

@@ -15,27 +15,39 @@ export const TEST_EVENT_NAME = 'Vigil Test Event';
 
 export async function testEventRoutes(root: FastifyInstance, { ctx }: { ctx: AppContext }) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
-  app.post('/api/projects/:slug/test-event', {
-    config: { access: { role: 'editor', keys: true } },
-    schema: {
-      tags: ['ingest'],
-      summary: `Send one "${TEST_EVENT_NAME}" track event into the project, as an SDK would`,
-      params: SlugParams,
-      response: { 201: Type.Object({ messageId: Type.String(), event: Type.String() }), ...errorResponses },
+  app.post(
+    '/api/projects/:slug/test-event',
+    {
+      config: { access: { role: 'editor', keys: true } },
+      schema: {
+        tags: ['ingest'],
+        summary: `Send one "${TEST_EVENT_NAME}" track event into the project, as an SDK would`,
+        params: SlugParams,
+        response: { 201: Type.Object({ messageId: Type.String(), event: Type.String() }), ...errorResponses },
+      },
     },
-  }, async (request, reply) => {
-    const project = projectOf(request);
-    const messageId = randomUUID();
-    const sentBy = request.principal.type === 'user' ? userOf(request).email : 'an API key';
-    await ctx.ingest.ingest(project.id, [{
-      type: 'track',
-      event: TEST_EVENT_NAME,
-      messageId,
-      userId: 'vigil-test-user',
-      properties: { sentBy, note: 'sent from the Vigil app to check that events arrive' },
-      context: { library: { name: 'vigil-app', version: '1' } },
-    }], 'track', {}, { receivedAt: Date.now(), ip: request.ip });
-    reply.code(201);
-    return { messageId, event: TEST_EVENT_NAME };
-  });
+    async (request, reply) => {
+      const project = projectOf(request);
+      const messageId = randomUUID();
+      const sentBy = request.principal.type === 'user' ? userOf(request).email : 'an API key';
+      await ctx.ingest.ingest(
+        project.id,
+        [
+          {
+            type: 'track',
+            event: TEST_EVENT_NAME,
+            messageId,
+            userId: 'vigil-test-user',
+            properties: { sentBy, note: 'sent from the Vigil app to check that events arrive' },
+            context: { library: { name: 'vigil-app', version: '1' } },
+          },
+        ],
+        'track',
+        {},
+        { receivedAt: Date.now(), ip: request.ip },
+      );
+      reply.code(201);
+      return { messageId, event: TEST_EVENT_NAME };
+    },
+  );
 }

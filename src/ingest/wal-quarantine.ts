@@ -67,7 +67,10 @@ export class WalQuarantine {
     const file = path.join(this.dir, segment + LINES_SUFFIX);
     const before = fs.existsSync(file) ? this.read(segment).lines : null;
     // reasons first: lines without their reasons would be harder to act on than the reverse
-    await writeDurably(path.join(this.dir, segment + REASONS_SUFFIX), bad.map((b, i) => JSON.stringify({ line: i + 1, segmentLine: b.line, reason: b.reason }) + '\n').join(''));
+    await writeDurably(
+      path.join(this.dir, segment + REASONS_SUFFIX),
+      bad.map((b, i) => JSON.stringify({ line: i + 1, segmentLine: b.line, reason: b.reason }) + '\n').join(''),
+    );
     await writeDurably(file, Buffer.concat(bad.flatMap((b) => [b.text, Buffer.from('\n')])));
     const dir = await fsp.open(this.dir, 'r');
     await dir.sync().finally(() => dir.close());
@@ -88,7 +91,11 @@ export class WalQuarantine {
     const lines = splitLines(fs.readFileSync(file)).length;
     let reasons: QuarantineFile['reasons'] = [];
     try {
-      reasons = fs.readFileSync(path.join(this.dir, segment + REASONS_SUFFIX), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+      reasons = fs
+        .readFileSync(path.join(this.dir, segment + REASONS_SUFFIX), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l));
     } catch {
       // lines without reasons (the sidecar was removed by hand): still listed and replayed
     }
@@ -103,7 +110,12 @@ export class WalQuarantine {
   async replay(store: EventStore, segment: string, opts: { clean?: boolean } = {}): Promise<{ loaded: number; left: number }> {
     const file = path.join(this.dir, segment + LINES_SUFFIX);
     let data = await fsp.readFile(file);
-    if (opts.clean) data = Buffer.from(splitLines(data).map((l) => cleanSegmentLine(l.text.toString('utf8')) + '\n').join(''));
+    if (opts.clean)
+      data = Buffer.from(
+        splitLines(data)
+          .map((l) => cleanSegmentLine(l.text.toString('utf8')) + '\n')
+          .join(''),
+      );
     const id = `replay-${crypto.createHash('sha256').update(data).digest('hex').slice(0, 16)}`;
     const { rows, bad } = await loadWithoutBadLines(store, { id, path: file }, this.workDir, data);
     if (bad.length) await this.add(segment, bad);

@@ -113,7 +113,10 @@ export class WriteBuffer implements IngestLog {
     this.segmentBytes += data.length;
     if (this.segment && batch.some((p) => p.hasIdentify)) this.segment.hasIdentify = true;
     try {
-      this.opts.onCommit?.(batch.reduce((n, p) => n + p.lines, 0), (performance.now() - started) / 1000);
+      this.opts.onCommit?.(
+        batch.reduce((n, p) => n + p.lines, 0),
+        (performance.now() - started) / 1000,
+      );
     } catch {
       // metrics must never fail a durable write
     }

@@ -12,21 +12,45 @@ import { VigilError, badRequest, notFound } from '../errors.js';
 export type JobStatus = 'queued' | 'running' | 'done' | 'dead';
 
 export interface Job {
-  id: number; kind: string; projectId: number | null; payload: unknown; status: JobStatus;
-  priority: number; attempts: number; maxAttempts: number; runAt: number;
+  id: number;
+  kind: string;
+  projectId: number | null;
+  payload: unknown;
+  status: JobStatus;
+  priority: number;
+  attempts: number;
+  maxAttempts: number;
+  runAt: number;
   /** who holds a running job, and until when (epoch ms) */
-  leaseUntil: number | null; lockedBy: string | null;
-  progress: number | null; progressNote: string | null; lastError: string | null; result: unknown; dedupeKey: string | null;
-  createdAt: number; updatedAt: number; finishedAt: number | null;
+  leaseUntil: number | null;
+  lockedBy: string | null;
+  progress: number | null;
+  progressNote: string | null;
+  lastError: string | null;
+  result: unknown;
+  dedupeKey: string | null;
+  createdAt: number;
+  updatedAt: number;
+  finishedAt: number | null;
 }
 
 export interface EnqueueInput {
-  kind: string; projectId?: number | null; payload?: unknown; runAt?: number; priority?: number; maxAttempts?: number;
+  kind: string;
+  projectId?: number | null;
+  payload?: unknown;
+  runAt?: number;
+  priority?: number;
+  maxAttempts?: number;
   /** at most one unfinished (queued or running) job per key */
   dedupeKey?: string;
 }
 
-export interface JobFilter { projectId?: number; kind?: string; status?: string; limit?: number }
+export interface JobFilter {
+  projectId?: number;
+  kind?: string;
+  status?: string;
+  limit?: number;
+}
 
 /** Retry delays double from 1 s and stop growing at 5 min, so a long outage costs few attempts. */
 const BACKOFF_BASE_MS = 1_000;
@@ -52,11 +76,25 @@ const parseJson = (text: string | null): unknown => (text === null ? null : JSON
 /** PostgreSQL returns bigint columns as strings, hence the Number() calls. */
 function toJob(r: Selectable<JobTable>): Job {
   return {
-    id: Number(r.id), kind: r.kind, projectId: nullableNumber(r.project_id), payload: parseJson(r.payload),
-    status: r.status as JobStatus, priority: Number(r.priority), attempts: Number(r.attempts), maxAttempts: Number(r.max_attempts),
-    runAt: Number(r.run_at), leaseUntil: nullableNumber(r.lease_until), lockedBy: r.locked_by,
-    progress: nullableNumber(r.progress), progressNote: r.progress_note, lastError: r.last_error, result: parseJson(r.result),
-    dedupeKey: r.dedupe_key, createdAt: Number(r.created_at), updatedAt: Number(r.updated_at), finishedAt: nullableNumber(r.finished_at),
+    id: Number(r.id),
+    kind: r.kind,
+    projectId: nullableNumber(r.project_id),
+    payload: parseJson(r.payload),
+    status: r.status as JobStatus,
+    priority: Number(r.priority),
+    attempts: Number(r.attempts),
+    maxAttempts: Number(r.max_attempts),
+    runAt: Number(r.run_at),
+    leaseUntil: nullableNumber(r.lease_until),
+    lockedBy: r.locked_by,
+    progress: nullableNumber(r.progress),
+    progressNote: r.progress_note,
+    lastError: r.last_error,
+    result: parseJson(r.result),
+    dedupeKey: r.dedupe_key,
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+    finishedAt: nullableNumber(r.finished_at),
   };
 }
 
@@ -73,14 +111,20 @@ export class JobQueue {
   /** when this queue last buried jobs whose holders died too often */
   private buriedAt = -Infinity;
 
-  constructor(private db: MetaDb, private dialect: Dialect, private now: () => number = Date.now) {}
+  constructor(
+    private db: MetaDb,
+    private dialect: Dialect,
+    private now: () => number = Date.now,
+  ) {}
 
   /** Adds a job; `created` is false when an unfinished job with the same dedupeKey was returned instead. */
   async enqueue(input: EnqueueInput): Promise<Job & { created: boolean }> {
     if (!input.kind || input.kind.length > MAX_KIND) throw badRequest(`job kind must be 1-${MAX_KIND} characters`, { field: 'kind' });
-    if (input.dedupeKey !== undefined && (!input.dedupeKey || input.dedupeKey.length > MAX_DEDUPE_KEY)) throw badRequest(`dedupeKey must be 1-${MAX_DEDUPE_KEY} characters`, { field: 'dedupeKey' });
+    if (input.dedupeKey !== undefined && (!input.dedupeKey || input.dedupeKey.length > MAX_DEDUPE_KEY))
+      throw badRequest(`dedupeKey must be 1-${MAX_DEDUPE_KEY} characters`, { field: 'dedupeKey' });
     const maxAttempts = input.maxAttempts ?? 5;
-    if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw badRequest('maxAttempts must be a positive integer', { field: 'maxAttempts' });
+    if (!Number.isInteger(maxAttempts) || maxAttempts < 1)
+      throw badRequest('maxAttempts must be a positive integer', { field: 'maxAttempts' });
     // the existing job may finish between a failed insert and the select: then insert again
     for (let round = 0; round < 3; round++) {
       if (input.dedupeKey !== undefined) {
@@ -92,13 +136,25 @@ export class JobQueue {
         const row = await this.db
           .insertInto('jobs')
           .values({
-            kind: input.kind, project_id: input.projectId ?? null, payload: JSON.stringify(input.payload ?? {}), status: 'queued',
-            priority: input.priority ?? 0, attempts: 0, max_attempts: maxAttempts, run_at: input.runAt ?? t,
-            dedupe_key: input.dedupeKey ?? null, created_at: t, updated_at: t,
+            kind: input.kind,
+            project_id: input.projectId ?? null,
+            payload: JSON.stringify(input.payload ?? {}),
+            status: 'queued',
+            priority: input.priority ?? 0,
+            attempts: 0,
+            max_attempts: maxAttempts,
+            run_at: input.runAt ?? t,
+            dedupe_key: input.dedupeKey ?? null,
+            created_at: t,
+            updated_at: t,
           })
           // a concurrent enqueue of the same key makes this a no-op rather than an error, which in
           // PostgreSQL would abort the caller's transaction; the loop then returns that job
-          .$if(input.dedupeKey !== undefined, (qb) => qb.onConflict((oc) => oc.column('dedupe_key').where(sql<boolean>`dedupe_key IS NOT NULL AND status IN ('queued', 'running')`).doNothing()))
+          .$if(input.dedupeKey !== undefined, (qb) =>
+            qb.onConflict((oc) =>
+              oc.column('dedupe_key').where(sql<boolean>`dedupe_key IS NOT NULL AND status IN ('queued', 'running')`).doNothing(),
+            ),
+          )
           .returningAll()
           .executeTakeFirst();
         if (row) return { ...toJob(row), created: true };
@@ -126,13 +182,17 @@ export class JobQueue {
     const pick = this.db
       .selectFrom('jobs')
       .select('id')
-      .where((eb) => eb.or([
-        eb.and([eb('status', '=', 'queued'), eb('run_at', '<=', t)]),
-        // a job whose attempts are used up is buried by buryExpired instead
-        eb.and([eb('status', '=', 'running'), eb('lease_until', '<', t), eb('attempts', '<', eb.ref('max_attempts'))]),
-      ]))
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('status', '=', 'queued'), eb('run_at', '<=', t)]),
+          // a job whose attempts are used up is buried by buryExpired instead
+          eb.and([eb('status', '=', 'running'), eb('lease_until', '<', t), eb('attempts', '<', eb.ref('max_attempts'))]),
+        ]),
+      )
       .$if(kinds !== undefined, (qb) => qb.where('kind', 'in', kinds ?? []))
-      .orderBy('priority', 'desc').orderBy('run_at').orderBy('id')
+      .orderBy('priority', 'desc')
+      .orderBy('run_at')
+      .orderBy('id')
       .limit(1);
     // SQLite serializes writers, so the UPDATE is atomic; PostgreSQL lets concurrent claimers skip a row another holds
     const locked: Record<Dialect, typeof pick> = { sqlite: pick, postgres: pick.forUpdate().skipLocked() };
@@ -149,7 +209,8 @@ export class JobQueue {
     const fraction = progress && Number.isFinite(progress.fraction) ? Math.min(1, Math.max(0, progress.fraction)) : null;
     const res = await this.held(id, workerId)
       .set({
-        lease_until: t + leaseMs, updated_at: t,
+        lease_until: t + leaseMs,
+        updated_at: t,
         ...(progress ? { progress: fraction, progress_note: progress.note?.slice(0, MAX_NOTE) ?? null } : {}),
       })
       .executeTakeFirst();
@@ -159,7 +220,14 @@ export class JobQueue {
   async complete(id: number, workerId: string, result?: unknown): Promise<boolean> {
     const t = this.now();
     const res = await this.held(id, workerId)
-      .set({ status: 'done', result: result === undefined ? null : JSON.stringify(result), progress: 1, lease_until: null, finished_at: t, updated_at: t })
+      .set({
+        status: 'done',
+        result: result === undefined ? null : JSON.stringify(result),
+        progress: 1,
+        lease_until: null,
+        finished_at: t,
+        updated_at: t,
+      })
       .executeTakeFirst();
     return res.numUpdatedRows > 0n;
   }
@@ -174,9 +242,12 @@ export class JobQueue {
   async completeWith<T>(id: number, workerId: string, fn: (tx: MetaDb) => Promise<T>): Promise<{ held: true; value: T } | { held: false }> {
     return this.db.transaction().execute(async (tx) => {
       const t = this.now();
-      const res = await tx.updateTable('jobs')
+      const res = await tx
+        .updateTable('jobs')
         .set({ status: 'done', result: null, progress: 1, lease_until: null, finished_at: t, updated_at: t })
-        .where('id', '=', id).where('status', '=', 'running').where('locked_by', '=', workerId)
+        .where('id', '=', id)
+        .where('status', '=', 'running')
+        .where('locked_by', '=', workerId)
         .executeTakeFirst();
       if (res.numUpdatedRows === 0n) return { held: false as const };
       return { held: true as const, value: await fn(tx) };
@@ -186,15 +257,24 @@ export class JobQueue {
   /** retry: a transient failure, run again after a backoff while attempts remain; otherwise dead-lettered. */
   async fail(id: number, workerId: string, error: string, opts: { retry: boolean }): Promise<boolean> {
     const job = await this.get(id);
-    if (!job || job.status !== 'running' || job.lockedBy !== workerId) return false;
+    if (job?.status !== 'running' || job.lockedBy !== workerId) return false;
     const t = this.now();
     const lastError = error.slice(0, MAX_ERROR);
     const again = opts.retry && job.attempts < job.maxAttempts;
     const res = await this.held(id, workerId)
       .where('attempts', '=', job.attempts)
-      .set(again
-        ? { status: 'queued', run_at: t + backoffMs(job.attempts), lease_until: null, locked_by: null, last_error: lastError, updated_at: t }
-        : { status: 'dead', lease_until: null, last_error: lastError, finished_at: t, updated_at: t })
+      .set(
+        again
+          ? {
+              status: 'queued',
+              run_at: t + backoffMs(job.attempts),
+              lease_until: null,
+              locked_by: null,
+              last_error: lastError,
+              updated_at: t,
+            }
+          : { status: 'dead', lease_until: null, last_error: lastError, finished_at: t, updated_at: t },
+      )
       .executeTakeFirst();
     return res.numUpdatedRows > 0n;
   }
@@ -224,7 +304,8 @@ export class JobQueue {
       .$if(filter.projectId !== undefined, (qb) => qb.where('project_id', '=', filter.projectId ?? 0))
       .$if(filter.kind !== undefined, (qb) => qb.where('kind', '=', filter.kind ?? ''))
       .$if(filter.status !== undefined, (qb) => qb.where('status', '=', filter.status ?? ''))
-      .orderBy('created_at', 'desc').orderBy('id', 'desc')
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
       .limit(Math.min(Math.max(1, filter.limit ?? 100), 1_000))
       .execute();
     return rows.map(toJob);
@@ -236,7 +317,8 @@ export class JobQueue {
     const res = await this.db
       .updateTable('jobs')
       .set({ status: 'dead', last_error: 'cancelled', finished_at: t, updated_at: t })
-      .where('id', '=', id).where('status', '=', 'queued')
+      .where('id', '=', id)
+      .where('status', '=', 'queued')
       .executeTakeFirst();
     return res.numUpdatedRows > 0n;
   }
@@ -252,14 +334,28 @@ export class JobQueue {
     if (job.status !== 'dead') throw new VigilError('VIGIL_ERR_CONFLICT', `job ${id} is ${job.status}: only a dead job can be retried`);
     const t = this.now();
     try {
-      const row = await this.db.updateTable('jobs')
-        .set({ status: 'queued', attempts: 0, run_at: t, lease_until: null, locked_by: null, progress: null, progress_note: null, finished_at: null, updated_at: t })
-        .where('id', '=', id).where('status', '=', 'dead')
-        .returningAll().executeTakeFirst();
+      const row = await this.db
+        .updateTable('jobs')
+        .set({
+          status: 'queued',
+          attempts: 0,
+          run_at: t,
+          lease_until: null,
+          locked_by: null,
+          progress: null,
+          progress_note: null,
+          finished_at: null,
+          updated_at: t,
+        })
+        .where('id', '=', id)
+        .where('status', '=', 'dead')
+        .returningAll()
+        .executeTakeFirst();
       if (!row) throw new VigilError('VIGIL_ERR_CONFLICT', `job ${id} changed meanwhile: reload and try again`);
       return toJob(row);
     } catch (err) {
-      if (isUniqueViolation[this.dialect](err)) throw new VigilError('VIGIL_ERR_CONFLICT', `an equal ${job.kind} job is queued or running already: it does this job's work`);
+      if (isUniqueViolation[this.dialect](err))
+        throw new VigilError('VIGIL_ERR_CONFLICT', `an equal ${job.kind} job is queued or running already: it does this job's work`);
       throw err;
     }
   }
@@ -275,7 +371,12 @@ export class JobQueue {
   }
 
   private async findUnfinished(dedupeKey: string): Promise<Job | undefined> {
-    const row = await this.db.selectFrom('jobs').selectAll().where('dedupe_key', '=', dedupeKey).where('status', 'in', ['queued', 'running']).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('jobs')
+      .selectAll()
+      .where('dedupe_key', '=', dedupeKey)
+      .where('status', 'in', ['queued', 'running'])
+      .executeTakeFirst();
     return row ? toJob(row) : undefined;
   }
 
@@ -289,7 +390,8 @@ export class JobQueue {
     await this.db
       .updateTable('jobs')
       .set({ status: 'dead', last_error: LEASE_EXPIRED_ERROR, lease_until: null, finished_at: t, updated_at: t })
-      .where('status', '=', 'running').where('lease_until', '<', t)
+      .where('status', '=', 'running')
+      .where('lease_until', '<', t)
       .where((eb) => eb('attempts', '>=', eb.ref('max_attempts')))
       .execute();
   }

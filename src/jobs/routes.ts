@@ -12,47 +12,75 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 
 function jobForApi(j: Job): JobApi {
   return {
-    id: j.id, kind: j.kind, status: j.status, payload: j.payload, attempts: j.attempts, maxAttempts: j.maxAttempts, progress: j.progress, progressNote: j.progressNote,
-    lastError: j.lastError, result: j.result, createdAt: iso(j.createdAt)!, runAt: iso(j.runAt)!, finishedAt: iso(j.finishedAt),
+    id: j.id,
+    kind: j.kind,
+    status: j.status,
+    payload: j.payload,
+    attempts: j.attempts,
+    maxAttempts: j.maxAttempts,
+    progress: j.progress,
+    progressNote: j.progressNote,
+    lastError: j.lastError,
+    result: j.result,
+    createdAt: iso(j.createdAt)!,
+    runAt: iso(j.runAt)!,
+    finishedAt: iso(j.finishedAt),
   };
 }
 
 /** A project's background jobs (collections, backfills) with their progress and errors. */
 export async function jobRoutes(root: FastifyInstance, { ctx }: { ctx: AppContext }) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
-  app.get('/api/projects/:slug/jobs', {
-    config: { access: { role: 'viewer', keys: true } },
-    schema: {
-      tags: ['jobs'],
-      summary: 'Background jobs of the project, newest first',
-      params: SlugParams,
-      querystring: Type.Object({
-        kind: Type.Optional(Type.String({ maxLength: 40, description: 'e.g. metrics.backfill, metrics.collect' })),
-        status: Type.Optional(Type.Unsafe<(typeof JOB_STATUSES)[number]>({ type: 'string', enum: [...JOB_STATUSES] })),
-        limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
-      }),
-      response: { 200: Type.Object({ jobs: Type.Array(JobSchema) }), ...errorResponses },
+  app.get(
+    '/api/projects/:slug/jobs',
+    {
+      config: { access: { role: 'viewer', keys: true } },
+      schema: {
+        tags: ['jobs'],
+        summary: 'Background jobs of the project, newest first',
+        params: SlugParams,
+        querystring: Type.Object({
+          kind: Type.Optional(Type.String({ maxLength: 40, description: 'e.g. metrics.backfill, metrics.collect' })),
+          status: Type.Optional(Type.Unsafe<(typeof JOB_STATUSES)[number]>({ type: 'string', enum: [...JOB_STATUSES] })),
+          limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
+        }),
+        response: { 200: Type.Object({ jobs: Type.Array(JobSchema) }), ...errorResponses },
+      },
     },
-  }, async (request) => {
-    const project = projectOf(request);
-    const jobs = await ctx.jobs.list({ projectId: project.id, kind: request.query.kind, status: request.query.status, limit: request.query.limit });
-    return { jobs: jobs.map(jobForApi) };
-  });
+    async (request) => {
+      const project = projectOf(request);
+      const jobs = await ctx.jobs.list({
+        projectId: project.id,
+        kind: request.query.kind,
+        status: request.query.status,
+        limit: request.query.limit,
+      });
+      return { jobs: jobs.map(jobForApi) };
+    },
+  );
 
-  app.post('/api/projects/:slug/jobs/:id/retry', {
-    config: { access: { role: 'editor', keys: true } },
-    schema: {
-      tags: ['jobs'],
-      summary: 'Run a dead job again, now, with all its attempts (409 when it is not dead, or an equal job is queued or running)',
-      params: Type.Object({ slug: Type.String(), id: RowId() }),
-      response: { 200: JobSchema, ...errorResponses, 409: ErrorBody },
+  app.post(
+    '/api/projects/:slug/jobs/:id/retry',
+    {
+      config: { access: { role: 'editor', keys: true } },
+      schema: {
+        tags: ['jobs'],
+        summary: 'Run a dead job again, now, with all its attempts (409 when it is not dead, or an equal job is queued or running)',
+        params: Type.Object({ slug: Type.String(), id: RowId() }),
+        response: { 200: JobSchema, ...errorResponses, 409: ErrorBody },
+      },
     },
-  }, async (request) => {
-    const job = await ctx.jobs.get(request.params.id);
-    if (!job || job.projectId !== projectOf(request).id) throw notFound(`job ${request.params.id}`);
-    const queued = await ctx.jobs.retry(job.id);
-    await ctx.audit.record(request, { action: 'job.retry', target: { type: 'job', id: job.id }, before: { kind: job.kind, status: job.status, lastError: job.lastError } });
-    ctx.worker.wake();
-    return jobForApi(queued);
-  });
+    async (request) => {
+      const job = await ctx.jobs.get(request.params.id);
+      if (!job || job.projectId !== projectOf(request).id) throw notFound(`job ${request.params.id}`);
+      const queued = await ctx.jobs.retry(job.id);
+      await ctx.audit.record(request, {
+        action: 'job.retry',
+        target: { type: 'job', id: job.id },
+        before: { kind: job.kind, status: job.status, lastError: job.lastError },
+      });
+      ctx.worker.wake();
+      return jobForApi(queued);
+    },
+  );
 }

@@ -38,13 +38,16 @@ export interface SchedulerStatus {
 
 /** Claims `slot` of the task `name` for `holder`; true for exactly one caller per slot. */
 export async function claimTick(db: MetaDb, name: string, slot: number, holder: string, at: number): Promise<boolean> {
-  const res = await db.updateTable('scheduler_ticks')
+  const res = await db
+    .updateTable('scheduler_ticks')
     .set({ slot, holder, claimed_at: at })
-    .where('name', '=', name).where('slot', '<', slot)
+    .where('name', '=', name)
+    .where('slot', '<', slot)
     .executeTakeFirst();
   if (res.numUpdatedRows > 0n) return true;
   // the first claim of a task creates its row; a concurrent creator makes this insert a no-op
-  const created = await db.insertInto('scheduler_ticks')
+  const created = await db
+    .insertInto('scheduler_ticks')
     .values({ name, slot, holder, claimed_at: at })
     .onConflict((oc) => oc.column('name').doNothing())
     .executeTakeFirst();
@@ -114,7 +117,13 @@ export class ClusterScheduler {
   }
 
   status(): SchedulerStatus {
-    return { holder: this.holder, tickMs: this.opts.tickMs, ticksRun: this.ticksRun, lastTickAt: this.lastTickAt, lastError: this.lastError };
+    return {
+      holder: this.holder,
+      tickMs: this.opts.tickMs,
+      ticksRun: this.ticksRun,
+      lastTickAt: this.lastTickAt,
+      lastError: this.lastError,
+    };
   }
 
   /** Wakes just after the next slot boundary, so processes whose timers drift still see every slot. */
@@ -123,10 +132,13 @@ export class ClusterScheduler {
     clearTimeout(this.timer);
     const t = this.now();
     const next = (Math.floor(t / this.opts.tickMs) + 1) * this.opts.tickMs;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.tick();
-    }, next - t + SLOT_SLACK_MS);
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        void this.tick();
+      },
+      next - t + SLOT_SLACK_MS,
+    );
     this.timer.unref();
   }
 }

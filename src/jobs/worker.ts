@@ -96,7 +96,11 @@ export class JobWorker {
   private polling: Promise<void> | undefined;
   private pollAgain = false;
 
-  constructor(private queue: JobQueue, private handlers: Record<string, JobHandler>, opts: JobWorkerOptions = {}) {
+  constructor(
+    private queue: JobQueue,
+    private handlers: Record<string, JobHandler>,
+    opts: JobWorkerOptions = {},
+  ) {
     this.workerId = (opts.workerId ?? `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`).slice(0, 100);
     this.pollMs = opts.pollMs ?? 1_000;
     this.leaseMs = opts.leaseMs ?? 60_000;
@@ -155,7 +159,10 @@ export class JobWorker {
     if (await settledWithin([...this.running], opts.releaseAfterMs)) return;
     for (const job of this.holding.values()) {
       const released = await this.queue.release(job.id, this.workerId, 'worker stopped').catch(() => false);
-      this.log.warn({ jobId: job.id, kind: job.kind, workerId: this.workerId, released }, 'job still running at shutdown: its lease was released');
+      this.log.warn(
+        { jobId: job.id, kind: job.kind, workerId: this.workerId, released },
+        'job still running at shutdown: its lease was released',
+      );
     }
   }
 
@@ -230,9 +237,12 @@ export class JobWorker {
       if (!held) lost();
       return held;
     };
-    const heartbeats = setInterval(() => {
-      beat().catch((err: unknown) => this.log.warn({ ...ctx, err }, 'job heartbeat failed'));
-    }, Math.max(1, Math.floor(this.leaseMs / 3)));
+    const heartbeats = setInterval(
+      () => {
+        beat().catch((err: unknown) => this.log.warn({ ...ctx, err }, 'job heartbeat failed'));
+      },
+      Math.max(1, Math.floor(this.leaseMs / 3)),
+    );
     heartbeats.unref();
     let committed = false;
     const ctl: JobControl = {

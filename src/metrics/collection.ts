@@ -54,13 +54,24 @@ export class MetricCollection {
    * Computes and stores [fromMs, toMs) for the metrics, as one event scan (plus one statement per
    * sql metric). A sql or gauge metric that fails is logged and left for the next cycle.
    */
-  async collect(project: Project, interval: Interval, window: { fromMs: number; toMs: number }, metrics: Metric[], opts: { skipFailed: boolean }) {
+  async collect(
+    project: Project,
+    interval: Interval,
+    window: { fromMs: number; toMs: number },
+    metrics: Metric[],
+    opts: { skipFailed: boolean },
+  ) {
     const { starts, results, failures } = await computeMetrics(this.deps, project, interval, window, metrics.map(toCompute));
     await this.store.saveValues(metrics, window, starts, results, true);
     if (failures.length) {
       const version = new Map(metrics.map((m) => [m.id, m.version]));
       for (const f of failures) this.log.warn({ metricId: f.metricId, error: f.error.message }, 'metric collection failed');
-      await this.store.recordFailures(failures.map((f) => ({ metricId: f.metricId, version: version.get(f.metricId)!, message: f.error.message })), window, opts.skipFailed, this.now());
+      await this.store.recordFailures(
+        failures.map((f) => ({ metricId: f.metricId, version: version.get(f.metricId)!, message: f.error.message })),
+        window,
+        opts.skipFailed,
+        this.now(),
+      );
     }
     return { buckets: starts.length, metrics: results.length, failures };
   }
@@ -90,7 +101,12 @@ export class MetricCollection {
    * Computes [fromMs, toMs) in chunks, newest first (recent values show up first, and the
    * collected range stays contiguous). Stops when the metric's body changes meanwhile.
    */
-  async backfill(project: Project, m: Metric, window: { fromMs: number; toMs: number }, onProgress?: (done: number, total: number) => Promise<void> | void) {
+  async backfill(
+    project: Project,
+    m: Metric,
+    window: { fromMs: number; toMs: number },
+    onProgress?: (done: number, total: number) => Promise<void> | void,
+  ) {
     const starts = bucketStarts(project.timeZone, m.interval, window.fromMs, window.toMs);
     const perChunk = Math.max(MIN_CHUNK_BUCKETS, Math.ceil(CHUNK_MS / INTERVAL_MS[m.interval]));
     let done = 0;

@@ -50,22 +50,30 @@ const SQL_BREAKDOWN_KEYS = 20;
  * Values of every metric for the buckets of `window`. The event scan failing fails the call; a sql
  * or gauge metric failing is reported in `failures` and left out of `results`.
  */
-export async function computeMetrics(deps: CollectorDeps, project: Project, interval: Interval, window: { fromMs: number; toMs: number }, metrics: MetricToCompute[]): Promise<{ starts: number[]; results: ComputedMetric[]; failures: { metricId: number; error: Error }[] }> {
+export async function computeMetrics(
+  deps: CollectorDeps,
+  project: Project,
+  interval: Interval,
+  window: { fromMs: number; toMs: number },
+  metrics: MetricToCompute[],
+): Promise<{ starts: number[]; results: ComputedMetric[]; failures: { metricId: number; error: Error }[] }> {
   // one slot per bucket, so distinct counts and percentiles are exact
   const slots = slotsFor(project.timeZone, interval, window.fromMs, window.toMs, false);
   const results = new Map<number, ComputedMetric>();
   const scans = metrics.filter((m): m is MetricToCompute & { compiled: { plan: ScanPlan } } => m.compiled.plan.type === 'scan');
   if (scans.length) for (const r of await scanAll(deps.events, project, window, slots, scans)) results.set(r.metricId, r);
   const failures: { metricId: number; error: Error }[] = [];
-  await Promise.all(metrics.map(async (m) => {
-    const plan = m.compiled.plan;
-    try {
-      if (plan.type === 'sql') results.set(m.id, await runSql(deps, project, window, slots, m.id, plan));
-      if (plan.type === 'gauge') results.set(m.id, await readGauge(deps.measurements, project, window, slots, m.id, plan));
-    } catch (error) {
-      failures.push({ metricId: m.id, error: error as Error });
-    }
-  }));
+  await Promise.all(
+    metrics.map(async (m) => {
+      const plan = m.compiled.plan;
+      try {
+        if (plan.type === 'sql') results.set(m.id, await runSql(deps, project, window, slots, m.id, plan));
+        if (plan.type === 'gauge') results.set(m.id, await readGauge(deps.measurements, project, window, slots, m.id, plan));
+      } catch (error) {
+        failures.push({ metricId: m.id, error: error as Error });
+      }
+    }),
+  );
   const ordered = metrics.flatMap((m) => {
     const r = results.get(m.id);
     if (!r) return [];
@@ -80,7 +88,13 @@ const emptyValues = (n: number): Values => new Array(n).fill(null);
 /** Per key, its values and samples (null where the key has no value). */
 type KeySeries = Map<string, { values: Values; samples: Values }>;
 
-async function scanAll(events: EventStore, project: Project, window: { fromMs: number; toMs: number }, slots: Slots, metrics: (MetricToCompute & { compiled: { plan: ScanPlan } })[]): Promise<ComputedMetric[]> {
+async function scanAll(
+  events: EventStore,
+  project: Project,
+  window: { fromMs: number; toMs: number },
+  slots: Slots,
+  metrics: (MetricToCompute & { compiled: { plan: ScanPlan } })[],
+): Promise<ComputedMetric[]> {
   const dimensions: Dimension[] = [];
   const dimensionIndex = new Map<string, number>();
   let offset = 0;
@@ -117,7 +131,15 @@ async function scanAll(events: EventStore, project: Project, window: { fromMs: n
       if (presence[i] >= offsets[i] + plan.columns.length) wanted.push(presence[i]);
     }
   });
-  const rows = await events.metricScan({ projectId: project.id, fromMs: window.fromMs, toMs: window.toMs, ...slots.spec, columns, breakdowns: dimensions, breakdownColumns });
+  const rows = await events.metricScan({
+    projectId: project.id,
+    fromMs: window.fromMs,
+    toMs: window.toMs,
+    ...slots.spec,
+    columns,
+    breakdowns: dimensions,
+    breakdownColumns,
+  });
 
   const n = slots.starts.length;
   const totals: (MetricScanRow | undefined)[] = new Array(n).fill(undefined);
@@ -143,7 +165,9 @@ async function scanAll(events: EventStore, project: Project, window: { fromMs: n
     // a bucket without rows has no samples
     const samples = totals.map((r) => own(r)?.[plan.samplesColumn] ?? 0);
     const breakdowns = plan.breakdowns.map((b) => {
-      const perBucket = byDimension[dimensionIndex.get(b.name)!].map((rs) => rs.filter((r) => (r.values[presence[i]] ?? 0) > 0).map((r) => ({ key: r.key ?? '', columns: own(r)! })));
+      const perBucket = byDimension[dimensionIndex.get(b.name)!].map((rs) =>
+        rs.filter((r) => (r.values[presence[i]] ?? 0) > 0).map((r) => ({ key: r.key ?? '', columns: own(r)! })),
+      );
       const { series, pending } = topKeys(plan, perBucket, totals.map(own));
       if (pending.length) followUps.push({ plan, dimension: b.dimension, series, pending });
       return { name: b.name, series };
@@ -164,9 +188,28 @@ interface FollowUp {
 }
 
 /** One more scan for every such "other": the metric's columns over the rows outside each bucket's top keys. */
-async function computeOthers(events: EventStore, project: Project, window: { fromMs: number; toMs: number }, slots: Slots, slotOfBucket: number[], followUps: FollowUp[]) {
-  const columns = followUps.flatMap((f) => f.plan.columns.map((c) => ({ ...c, exclude: { dimension: f.dimension, slots: f.pending.map((p) => ({ slotMs: slotOfBucket[p.bucket], keys: p.top })) } })));
-  const rows = await events.metricScan({ projectId: project.id, fromMs: window.fromMs, toMs: window.toMs, ...slots.spec, columns, breakdowns: [] });
+async function computeOthers(
+  events: EventStore,
+  project: Project,
+  window: { fromMs: number; toMs: number },
+  slots: Slots,
+  slotOfBucket: number[],
+  followUps: FollowUp[],
+) {
+  const columns = followUps.flatMap((f) =>
+    f.plan.columns.map((c) => ({
+      ...c,
+      exclude: { dimension: f.dimension, slots: f.pending.map((p) => ({ slotMs: slotOfBucket[p.bucket], keys: p.top })) },
+    })),
+  );
+  const rows = await events.metricScan({
+    projectId: project.id,
+    fromMs: window.fromMs,
+    toMs: window.toMs,
+    ...slots.spec,
+    columns,
+    breakdowns: [],
+  });
   const byBucket = new Map(rows.map((r) => [slots.bucketOf(r.slotMs), r.values]));
   let offset = 0;
   for (const f of followUps) {
@@ -220,8 +263,23 @@ function topKeys(plan: ScanPlan, perBucket: { key: string; columns: Values }[][]
   return { series, pending };
 }
 
-async function runSql(deps: CollectorDeps, project: Project, window: { fromMs: number; toMs: number }, slots: Slots, metricId: number, plan: SqlPlan): Promise<ComputedMetric> {
-  const rows = await deps.events.runUserSql({ projectId: project.id, sql: plan.sql, fromMs: window.fromMs, toMs: window.toMs, ...slots.spec, timeoutMs: deps.sqlTimeoutMs, maxRows: deps.sqlMaxRows });
+async function runSql(
+  deps: CollectorDeps,
+  project: Project,
+  window: { fromMs: number; toMs: number },
+  slots: Slots,
+  metricId: number,
+  plan: SqlPlan,
+): Promise<ComputedMetric> {
+  const rows = await deps.events.runUserSql({
+    projectId: project.id,
+    sql: plan.sql,
+    fromMs: window.fromMs,
+    toMs: window.toMs,
+    ...slots.spec,
+    timeoutMs: deps.sqlTimeoutMs,
+    maxRows: deps.sqlMaxRows,
+  });
   const n = slots.starts.length;
   const total = emptyValues(n);
   const samples = emptyValues(n);
@@ -240,8 +298,22 @@ async function runSql(deps: CollectorDeps, project: Project, window: { fromMs: n
   return { metricId, total, samples, breakdowns: keyed('breakdown', series) };
 }
 
-async function readGauge(store: MeasurementStore, project: Project, window: { fromMs: number; toMs: number }, slots: Slots, metricId: number, plan: GaugePlan): Promise<ComputedMetric> {
-  const points = await store.points({ projectId: project.id, service: plan.service, metric: plan.metric, fromMs: window.fromMs, toMs: window.toMs, tags: plan.tags });
+async function readGauge(
+  store: MeasurementStore,
+  project: Project,
+  window: { fromMs: number; toMs: number },
+  slots: Slots,
+  metricId: number,
+  plan: GaugePlan,
+): Promise<ComputedMetric> {
+  const points = await store.points({
+    projectId: project.id,
+    service: plan.service,
+    metric: plan.metric,
+    fromMs: window.fromMs,
+    toMs: window.toMs,
+    tags: plan.tags,
+  });
   const { values, counts } = gaugeBuckets(points, slots.starts, window.toMs, plan.aggregate);
   return { metricId, total: values, samples: counts, breakdowns: [] };
 }

@@ -8,7 +8,16 @@ import type { SeriesShape } from '../detect/value-range.js';
 import type { Dimension, ScanColumn, ScanFilter } from '../storage/events/event-store.js';
 import { parseDimension } from '../analytics/service.js';
 import { VigilError } from '../errors.js';
-import { BODY_SCHEMAS, METRIC_KINDS, type AggregationBody, type EventBody, type Filter, type GaugeBody, type MetricBody, type MetricKind } from './schemas.js';
+import {
+  BODY_SCHEMAS,
+  METRIC_KINDS,
+  type AggregationBody,
+  type EventBody,
+  type Filter,
+  type GaugeBody,
+  type MetricBody,
+  type MetricKind,
+} from './schemas.js';
 
 /** count: a bucket without events is 0; fraction: it is a gap (no value), never 0. */
 export type ValueKind = 'count' | 'fraction';
@@ -79,7 +88,8 @@ const invalid = (message: string, field: string) => new VigilError('VIGIL_ERR_IN
 
 /** Checks `definition` against the kind's schema; the first error names the field at fault. */
 export function parseBody(kind: string, definition: unknown): MetricBody {
-  if (!(METRIC_KINDS as readonly string[]).includes(kind)) throw invalid(`kind must be one of ${METRIC_KINDS.join(', ')}; got "${kind}"`, 'kind');
+  if (!(METRIC_KINDS as readonly string[]).includes(kind))
+    throw invalid(`kind must be one of ${METRIC_KINDS.join(', ')}; got "${kind}"`, 'kind');
   const schema = BODY_SCHEMAS[kind as MetricKind];
   const first = Value.Errors(schema, definition).First();
   if (first) {
@@ -153,7 +163,15 @@ const divide = (values: (number | null)[]) => {
 };
 
 const AGGREGATION_OTHER: Record<AggregationBody['fn'], OtherRule> = {
-  count: 'subtract', sum: 'subtract', min: 'min', max: 'max', avg: 'rows', count_distinct: 'rows', p50: 'rows', p90: 'rows', p99: 'rows',
+  count: 'subtract',
+  sum: 'subtract',
+  min: 'min',
+  max: 'max',
+  avg: 'rows',
+  count_distinct: 'rows',
+  p50: 'rows',
+  p90: 'rows',
+  p99: 'rows',
 };
 
 export function compileMetric(body: MetricBody): CompiledMetric {
@@ -162,19 +180,40 @@ export function compileMetric(body: MetricBody): CompiledMetric {
       const d = body.definition;
       const column = eventColumn(d, 'definition');
       const breakdowns = breakdownsOf(d.breakdowns);
-      const plan: ScanPlan = { type: 'scan', columns: [column], combine: only, samplesColumn: 0, breakdowns, limit: d.breakdownLimit ?? DEFAULT_BREAKDOWN_LIMIT, other: column.aggregate.fn === 'events' ? 'subtract' : 'rows' };
+      const plan: ScanPlan = {
+        type: 'scan',
+        columns: [column],
+        combine: only,
+        samplesColumn: 0,
+        breakdowns,
+        limit: d.breakdownLimit ?? DEFAULT_BREAKDOWN_LIMIT,
+        other: column.aggregate.fn === 'events' ? 'subtract' : 'rows',
+      };
       return { plan, valueKind: 'count', detectAs: 'count', breakdowns: breakdowns.map((b) => b.name) };
     }
     case 'ratio': {
       const d = body.definition;
       const columns = [eventColumn(d.numerator, 'definition.numerator'), eventColumn(d.denominator, 'definition.denominator')];
-      return { plan: { type: 'scan', columns, combine: divide, samplesColumn: 1, breakdowns: [], limit: 0, other: 'rows' }, valueKind: 'fraction', detectAs: 'fraction', breakdowns: [] };
+      return {
+        plan: { type: 'scan', columns, combine: divide, samplesColumn: 1, breakdowns: [], limit: 0, other: 'rows' },
+        valueKind: 'fraction',
+        detectAs: 'fraction',
+        breakdowns: [],
+      };
     }
     case 'per_user': {
       const d = body.definition;
       const base = { event: eventOf(d.event), filters: filtersOf(d.filters, 'definition') };
-      const columns: ScanColumn[] = [{ ...base, aggregate: { fn: 'events' } }, { ...base, aggregate: { fn: 'users' } }];
-      return { plan: { type: 'scan', columns, combine: divide, samplesColumn: 1, breakdowns: [], limit: 0, other: 'rows' }, valueKind: 'fraction', detectAs: 'fraction', breakdowns: [] };
+      const columns: ScanColumn[] = [
+        { ...base, aggregate: { fn: 'events' } },
+        { ...base, aggregate: { fn: 'users' } },
+      ];
+      return {
+        plan: { type: 'scan', columns, combine: divide, samplesColumn: 1, breakdowns: [], limit: 0, other: 'rows' },
+        valueKind: 'fraction',
+        detectAs: 'fraction',
+        breakdowns: [],
+      };
     }
     case 'aggregation': {
       const d = body.definition;
@@ -184,15 +223,38 @@ export function compileMetric(body: MetricBody): CompiledMetric {
       // the rows where the property is set: a second column, unless the value is that count already
       const columns = counted ? [column] : [column, { ...column, aggregate: { fn: 'count' as const, of } }];
       const breakdowns = breakdownsOf(d.breakdowns);
-      const plan: ScanPlan = { type: 'scan', columns, combine: only, samplesColumn: columns.length - 1, breakdowns, limit: d.breakdownLimit ?? DEFAULT_BREAKDOWN_LIMIT, other: AGGREGATION_OTHER[d.fn] };
-      return { plan, valueKind: counted || d.fn === 'sum' ? 'count' : 'fraction', detectAs: counted ? 'count' : 'fraction', breakdowns: breakdowns.map((b) => b.name) };
+      const plan: ScanPlan = {
+        type: 'scan',
+        columns,
+        combine: only,
+        samplesColumn: columns.length - 1,
+        breakdowns,
+        limit: d.breakdownLimit ?? DEFAULT_BREAKDOWN_LIMIT,
+        other: AGGREGATION_OTHER[d.fn],
+      };
+      return {
+        plan,
+        valueKind: counted || d.fn === 'sum' ? 'count' : 'fraction',
+        detectAs: counted ? 'count' : 'fraction',
+        breakdowns: breakdowns.map((b) => b.name),
+      };
     }
     case 'sql':
       // a statement that returns a `breakdown` column has one breakdown dimension of that name
-      return { plan: { type: 'sql', sql: body.definition.sql }, valueKind: 'fraction', detectAs: 'fraction', breakdowns: /\bbreakdown\b/i.test(body.definition.sql) ? ['breakdown'] : [] };
+      return {
+        plan: { type: 'sql', sql: body.definition.sql },
+        valueKind: 'fraction',
+        detectAs: 'fraction',
+        breakdowns: /\bbreakdown\b/i.test(body.definition.sql) ? ['breakdown'] : [],
+      };
     case 'gauge': {
       const d: GaugeBody = body.definition;
-      return { plan: { type: 'gauge', service: d.service, metric: d.metric, aggregate: d.aggregate ?? 'last', tags: d.tags }, valueKind: 'fraction', detectAs: 'fraction', breakdowns: [] };
+      return {
+        plan: { type: 'gauge', service: d.service, metric: d.metric, aggregate: d.aggregate ?? 'last', tags: d.tags },
+        valueKind: 'fraction',
+        detectAs: 'fraction',
+        breakdowns: [],
+      };
     }
   }
 }

@@ -117,12 +117,22 @@ function tagsMatch(json: string, wanted: [string, string][]): boolean {
  * mean (`avg`) or the largest (`max`), and null when the bucket has no point. `starts` must be
  * ascending; `points` may be in any order.
  */
-export function aggregateGauge(points: { ts: number; value: number }[], starts: number[], toMs: number, agg: GaugeAggregation): (number | null)[] {
+export function aggregateGauge(
+  points: { ts: number; value: number }[],
+  starts: number[],
+  toMs: number,
+  agg: GaugeAggregation,
+): (number | null)[] {
   return gaugeBuckets(points, starts, toMs, agg).values;
 }
 
 /** aggregateGauge's values with, per bucket, the number of points (the bucket's samples). */
-export function gaugeBuckets(points: { ts: number; value: number }[], starts: number[], toMs: number, agg: GaugeAggregation): { values: (number | null)[]; counts: number[] } {
+export function gaugeBuckets(
+  points: { ts: number; value: number }[],
+  starts: number[],
+  toMs: number,
+  agg: GaugeAggregation,
+): { values: (number | null)[]; counts: number[] } {
   const n = starts.length;
   if (!n) return { values: [], counts: [] };
   const count = new Array<number>(n).fill(0);

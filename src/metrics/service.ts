@@ -1,8 +1,3 @@
-/**
- * The metrics catalog: definitions with their lifecycle, reads of collected series, previews of
- * unsaved definitions, and the job handlers that collect values. Other domains call this only.
- */
-import type { EventStore } from '../storage/events/event-store.js';
 import { OTHER_KEY, NONE_KEY } from '../storage/events/event-store.js';
 import type { MetaDb } from '../storage/meta/db.js';
 import type { Project, ProjectService } from '../projects/service.js';
@@ -15,7 +10,19 @@ import { compileMetric, parseBody, seriesShape, type CompiledMetric } from './co
 import { computeMetrics, type CollectorDeps, type Values } from './collector.js';
 import { MetricCollection, bucketsBefore, latestEnd, type CollectionLog, type CollectionSettings } from './collection.js';
 import { MetricStore, TOTAL, type Metric, type MetricFields } from './store.js';
-import { MAX_SENSITIVITY_Z, MAX_SETTLING_MINUTES, MIN_SENSITIVITY_Z, SENSITIVITIES, type CreateMetric, type DetectionSettings, type MetricApi, type MetricStatus, type PreviewMetric, type SeriesMark, type UpdateMetric } from './schemas.js';
+import {
+  MAX_SENSITIVITY_Z,
+  MAX_SETTLING_MINUTES,
+  MIN_SENSITIVITY_Z,
+  SENSITIVITIES,
+  type CreateMetric,
+  type DetectionSettings,
+  type MetricApi,
+  type MetricStatus,
+  type PreviewMetric,
+  type SeriesMark,
+  type UpdateMetric,
+} from './schemas.js';
 
 export type { Metric } from './store.js';
 
@@ -49,11 +56,20 @@ type Series = { key: string; label: string; values: Values; samples?: Values };
 function checkDetection(d: DetectionSettings | undefined) {
   const s = d?.settlingMinutes;
   if (s !== undefined && !(Number.isInteger(s) && s >= 0 && s <= MAX_SETTLING_MINUTES)) {
-    throw badRequest(`detection.settlingMinutes must be a whole number of minutes from 0 to ${MAX_SETTLING_MINUTES} (a week)`, { field: 'detection.settlingMinutes' });
+    throw badRequest(`detection.settlingMinutes must be a whole number of minutes from 0 to ${MAX_SETTLING_MINUTES} (a week)`, {
+      field: 'detection.settlingMinutes',
+    });
   }
   if (d?.sensitivity === undefined) return;
-  const ok = typeof d.sensitivity === 'number' ? d.sensitivity >= MIN_SENSITIVITY_Z && d.sensitivity <= MAX_SENSITIVITY_Z : (SENSITIVITIES as readonly string[]).includes(d.sensitivity);
-  if (!ok) throw badRequest(`detection.sensitivity must be ${SENSITIVITIES.join(', ')} or a |z| from ${MIN_SENSITIVITY_Z} to ${MAX_SENSITIVITY_Z}`, { field: 'detection.sensitivity' });
+  const ok =
+    typeof d.sensitivity === 'number'
+      ? d.sensitivity >= MIN_SENSITIVITY_Z && d.sensitivity <= MAX_SENSITIVITY_Z
+      : (SENSITIVITIES as readonly string[]).includes(d.sensitivity);
+  if (!ok)
+    throw badRequest(
+      `detection.sensitivity must be ${SENSITIVITIES.join(', ')} or a |z| from ${MIN_SENSITIVITY_Z} to ${MAX_SENSITIVITY_Z}`,
+      { field: 'detection.sensitivity' },
+    );
 }
 
 /**
@@ -69,7 +85,9 @@ function fillCounts(compiled: CompiledMetric, starts: number[], s: { values: Val
 /** Series sorted by their sum, largest first, "other" last. */
 function sortSeries(series: Series[]): Series[] {
   const sum = (v: Values) => v.reduce<number>((a, b) => a + (b ?? 0), 0);
-  return series.sort((a, b) => Number(a.key === OTHER_KEY) - Number(b.key === OTHER_KEY) || sum(b.values) - sum(a.values) || a.key.localeCompare(b.key));
+  return series.sort(
+    (a, b) => Number(a.key === OTHER_KEY) - Number(b.key === OTHER_KEY) || sum(b.values) - sum(a.values) || a.key.localeCompare(b.key),
+  );
 }
 
 export class MetricService {
@@ -86,10 +104,27 @@ export class MetricService {
   toApi(m: Metric): MetricApi {
     const compiled = compileMetric(parseBody(m.kind, m.definition));
     return {
-      id: m.id, name: m.name, displayName: m.displayName, description: m.description, unit: m.unit, owner: m.owner, tags: m.tags, color: m.color,
-      interval: m.interval, status: m.status, kind: m.kind, definition: m.definition, valueKind: compiled.valueKind, breakdowns: compiled.breakdowns,
-      version: m.version, historyFrom: iso(m.historyFrom), collectedUntil: iso(m.collectedUntil),
-      lastError: m.lastError && { message: m.lastError.message, at: iso(m.lastError.at)! }, detection: m.detection, createdAt: iso(m.createdAt)!, updatedAt: iso(m.updatedAt)!,
+      id: m.id,
+      name: m.name,
+      displayName: m.displayName,
+      description: m.description,
+      unit: m.unit,
+      owner: m.owner,
+      tags: m.tags,
+      color: m.color,
+      interval: m.interval,
+      status: m.status,
+      kind: m.kind,
+      definition: m.definition,
+      valueKind: compiled.valueKind,
+      breakdowns: compiled.breakdowns,
+      version: m.version,
+      historyFrom: iso(m.historyFrom),
+      collectedUntil: iso(m.collectedUntil),
+      lastError: m.lastError && { message: m.lastError.message, at: iso(m.lastError.at)! },
+      detection: m.detection,
+      createdAt: iso(m.createdAt)!,
+      updatedAt: iso(m.updatedAt)!,
     };
   }
 
@@ -102,7 +137,8 @@ export class MetricService {
 
   private async assertNameFree(project: Project, name: string, except?: number) {
     const existing = await this.store.byName(project.id, name);
-    if (existing && existing.id !== except) throw new VigilError('VIGIL_ERR_CONFLICT', `a metric named "${name}" already exists in this project`, { field: 'name' });
+    if (existing && existing.id !== except)
+      throw new VigilError('VIGIL_ERR_CONFLICT', `a metric named "${name}" already exists in this project`, { field: 'name' });
   }
 
   async create(project: Project, input: CreateMetric): Promise<Metric> {
@@ -110,8 +146,17 @@ export class MetricService {
     await this.checkBody(input.kind, input.definition);
     await this.assertNameFree(project, input.name);
     const fields: MetricFields = {
-      name: input.name, displayName: input.displayName ?? input.name, description: input.description ?? '', unit: input.unit ?? '', owner: input.owner ?? '',
-      tags: input.tags ?? [], color: input.color ?? '', status: input.status ?? 'active', interval: input.interval ?? '1h', kind: input.kind, definition: input.definition,
+      name: input.name,
+      displayName: input.displayName ?? input.name,
+      description: input.description ?? '',
+      unit: input.unit ?? '',
+      owner: input.owner ?? '',
+      tags: input.tags ?? [],
+      color: input.color ?? '',
+      status: input.status ?? 'active',
+      interval: input.interval ?? '1h',
+      kind: input.kind,
+      definition: input.definition,
       detection: input.detection ?? {},
     };
     const m = await this.store.insert(project.id, fields, this.now());
@@ -137,7 +182,10 @@ export class MetricService {
     const m = await this.get(project, id);
     const kind = patch.kind ?? m.kind;
     const definition = patch.definition === undefined ? m.definition : patch.definition;
-    const bodyChanged = kind !== m.kind || JSON.stringify(definition) !== JSON.stringify(m.definition) || (patch.interval !== undefined && patch.interval !== m.interval);
+    const bodyChanged =
+      kind !== m.kind ||
+      JSON.stringify(definition) !== JSON.stringify(m.definition) ||
+      (patch.interval !== undefined && patch.interval !== m.interval);
     if (bodyChanged) await this.checkBody(kind, definition);
     if (patch.name !== undefined) await this.assertNameFree(project, patch.name, id);
     const updated = await this.store.update(id, { ...patch, kind, definition } as Partial<MetricFields>, this.now(), bodyChanged);
@@ -157,7 +205,13 @@ export class MetricService {
   /** An active metric without history gets a backfill job (one per body version). */
   private async scheduleBackfill(m: Metric) {
     if (m.status !== 'active' || m.collectedUntil !== null) return;
-    await this.deps.jobs.enqueue({ kind: JOB_BACKFILL, projectId: m.projectId, payload: { metricId: m.id, version: m.version }, dedupeKey: `${JOB_BACKFILL}:${m.id}:${m.version}`, priority: 1 });
+    await this.deps.jobs.enqueue({
+      kind: JOB_BACKFILL,
+      projectId: m.projectId,
+      payload: { metricId: m.id, version: m.version },
+      dedupeKey: `${JOB_BACKFILL}:${m.id}:${m.version}`,
+      priority: 1,
+    });
   }
 
   /** The project's active metrics as stored (no values read). */
@@ -169,14 +223,17 @@ export class MetricService {
   async list(project: Project, status?: MetricStatus) {
     const metrics = await this.store.list({ projectId: project.id, status });
     // one bucket more than the sparkline (for the change), and one of slack for a DST day
-    const recent = metrics.filter((m) => m.collectedUntil !== null).map((m) => ({ id: m.id, since: m.collectedUntil! - (SPARKLINE_POINTS + 2) * INTERVAL_MS[m.interval] }));
+    const recent = metrics
+      .filter((m) => m.collectedUntil !== null)
+      .map((m) => ({ id: m.id, since: m.collectedUntil! - (SPARKLINE_POINTS + 2) * INTERVAL_MS[m.interval] }));
     const latest = await this.store.recentTotals(recent);
     return metrics.map((m) => {
       const points = (latest.get(m.id) ?? []).slice(0, SPARKLINE_POINTS + 1).reverse();
       const values = points.map((p) => p.value);
       const last = points[points.length - 1];
       const [prev, cur] = [values[values.length - 2], values[values.length - 1]];
-      const change = prev === undefined || prev === null || prev === 0 || cur === null || cur === undefined ? null : (cur - prev) / Math.abs(prev);
+      const change =
+        prev === undefined || prev === null || prev === 0 || cur === null || cur === undefined ? null : (cur - prev) / Math.abs(prev);
       return {
         ...this.toApi(m),
         latest: last ? { bucket: formatBucket(project.timeZone, m.interval, last.bucket), value: last.value } : null,
@@ -188,7 +245,11 @@ export class MetricService {
 
   private bucketsOf(project: Project, interval: Interval, fromMs: number, toMs: number): number[] {
     const estimate = Math.ceil((toMs - fromMs) / INTERVAL_MS[interval]);
-    if (estimate > MAX_BUCKETS + 2) throw badRequest(`that window holds about ${estimate} ${interval} buckets; at most ${MAX_BUCKETS} are allowed, choose a shorter window`, { field: 'from' });
+    if (estimate > MAX_BUCKETS + 2)
+      throw badRequest(
+        `that window holds about ${estimate} ${interval} buckets; at most ${MAX_BUCKETS} are allowed, choose a shorter window`,
+        { field: 'from' },
+      );
     return bucketStarts(project.timeZone, interval, fromMs, toMs);
   }
 
@@ -200,7 +261,10 @@ export class MetricService {
     const m = await this.get(project, id);
     const compiled = compileMetric(parseBody(m.kind, m.definition));
     if (q.breakdown !== undefined && !compiled.breakdowns.includes(q.breakdown)) {
-      throw badRequest(`metric "${m.name}" has no breakdown "${q.breakdown}"${compiled.breakdowns.length ? `; it has: ${compiled.breakdowns.join(', ')}` : ''}`, { field: 'breakdown' });
+      throw badRequest(
+        `metric "${m.name}" has no breakdown "${q.breakdown}"${compiled.breakdowns.length ? `; it has: ${compiled.breakdowns.join(', ')}` : ''}`,
+        { field: 'breakdown' },
+      );
     }
     const starts = this.bucketsOf(project, m.interval, q.fromMs, q.toMs);
     const rows = starts.length ? await this.store.values(m.id, q.breakdown ?? TOTAL, starts[0], q.toMs) : [];
@@ -219,9 +283,14 @@ export class MetricService {
     if (q.breakdown === undefined) {
       const total = byKey.get(TOTAL) ?? empty();
       byKey.clear();
-      byKey.set('total', fillCounts(compiled, starts, total, (i) => collected(starts[i])));
+      byKey.set(
+        'total',
+        fillCounts(compiled, starts, total, (i) => collected(starts[i])),
+      );
     }
-    const series = sortSeries([...byKey].map(([key, s]) => ({ key, label: key === 'total' && q.breakdown === undefined ? 'total' : label(key), ...s })));
+    const series = sortSeries(
+      [...byKey].map(([key, s]) => ({ key, label: key === 'total' && q.breakdown === undefined ? 'total' : label(key), ...s })),
+    );
     const marks = starts.length && this.deps.marksFor ? await this.deps.marksFor(m.id, starts[0], q.toMs) : [];
     return {
       metric: { id: m.id, name: m.name, unit: m.unit, valueKind: compiled.valueKind, interval: m.interval },
@@ -232,7 +301,11 @@ export class MetricService {
       breakdown: q.breakdown ?? null,
       series,
       collectedUntil: iso(m.collectedUntil),
-      signals: marks.map((s) => ({ ...s, bucket: formatBucket(project.timeZone, m.interval, s.bucket), endBucket: formatBucket(project.timeZone, m.interval, s.endBucket) })),
+      signals: marks.map((s) => ({
+        ...s,
+        bucket: formatBucket(project.timeZone, m.interval, s.bucket),
+        endBucket: formatBucket(project.timeZone, m.interval, s.endBucket),
+      })),
     };
   }
 
@@ -254,7 +327,10 @@ export class MetricService {
   async gaugeSince(project: Project, m: Metric, fromMs: number): Promise<{ starts: number[]; values: (number | null)[] } | null> {
     if (m.kind !== 'gauge') return null;
     const current = latestEnd(project, m.interval, this.now());
-    const { starts, r } = await this.computeDraft(project, compileMetric(parseBody(m.kind, m.definition)), m.interval, { fromMs: Math.min(fromMs, current), toMs: nextBucket(project.timeZone, m.interval, current) });
+    const { starts, r } = await this.computeDraft(project, compileMetric(parseBody(m.kind, m.definition)), m.interval, {
+      fromMs: Math.min(fromMs, current),
+      toMs: nextBucket(project.timeZone, m.interval, current),
+    });
     return { starts, values: r.total };
   }
 
@@ -275,7 +351,12 @@ export class MetricService {
       if (i !== undefined) [values[i], samples[i]] = [r.value, r.samples];
     }
     if (m.historyFrom !== null && m.collectedUntil !== null) {
-      ({ values, samples } = fillCounts(compiled, starts, { values, samples }, (i) => starts[i] >= m.historyFrom! && starts[i] < m.collectedUntil!));
+      ({ values, samples } = fillCounts(
+        compiled,
+        starts,
+        { values, samples },
+        (i) => starts[i] >= m.historyFrom! && starts[i] < m.collectedUntil!,
+      ));
     }
     return { starts, values, samples, valueKind, range: naturalRange(seriesShape(m.kind, compiled), values) };
   }
@@ -288,7 +369,9 @@ export class MetricService {
     const fromMs = bucketsBefore(project, interval, toMs, input.buckets ?? DEFAULT_PREVIEW_BUCKETS);
     const { starts, r } = await this.computeDraft(project, compiled, interval, { fromMs, toMs });
     const breakdown = compiled.breakdowns[0] ?? null;
-    const keyed = sortSeries(r.breakdowns.filter((b) => b.dimension === breakdown).map((b) => ({ key: b.key, label: label(b.key), values: b.values })));
+    const keyed = sortSeries(
+      r.breakdowns.filter((b) => b.dimension === breakdown).map((b) => ({ key: b.key, label: label(b.key), values: b.values })),
+    );
     return {
       interval,
       timeZone: project.timeZone,
@@ -331,22 +414,41 @@ export class MetricService {
         if (i !== undefined) [values[i], samples[i]] = [computed.r.total[j], computed.r.samples[j]];
       });
     }
-    return { interval, valueKind: compiled.detectAs, starts, values, samples, range: naturalRange(seriesShape(input.kind, compiled), values) };
+    return {
+      interval,
+      valueKind: compiled.detectAs,
+      starts,
+      values,
+      samples,
+      range: naturalRange(seriesShape(input.kind, compiled), values),
+    };
   }
 
   async collectNow(project: Project, id: number) {
     const m = await this.get(project, id);
-    if (m.status === 'archived') throw new VigilError('VIGIL_ERR_CONFLICT', `metric "${m.name}" is archived; make it active or draft to collect it`);
+    if (m.status === 'archived')
+      throw new VigilError('VIGIL_ERR_CONFLICT', `metric "${m.name}" is archived; make it active or draft to collect it`);
     const r = await this.collection.collectNow(project, m, this.now());
     await this.afterCollected(project, [m], r);
-    return { from: new Date(r.fromMs).toISOString(), to: new Date(r.toMs).toISOString(), buckets: r.buckets, metric: this.toApi(await this.get(project, id)) };
+    return {
+      from: new Date(r.fromMs).toISOString(),
+      to: new Date(r.toMs).toISOString(),
+      buckets: r.buckets,
+      metric: this.toApi(await this.get(project, id)),
+    };
   }
 
   /** Recomputes [fromMs, toMs) of one metric in chunks (CLI and jobs). */
-  async backfill(project: Project, m: Metric, window: { fromMs: number; toMs: number }, onProgress?: (done: number, total: number) => Promise<void> | void) {
+  async backfill(
+    project: Project,
+    m: Metric,
+    window: { fromMs: number; toMs: number },
+    onProgress?: (done: number, total: number) => Promise<void> | void,
+  ) {
     const fromMs = bucketFloor(project.timeZone, m.interval, window.fromMs);
     const toMs = Math.min(window.toMs, latestEnd(project, m.interval, this.now()));
-    if (fromMs >= toMs) throw badRequest('the backfill window holds no complete bucket: "from" must be before the current bucket', { field: 'from' });
+    if (fromMs >= toMs)
+      throw badRequest('the backfill window holds no complete bucket: "from" must be before the current bucket', { field: 'from' });
     const r = await this.collection.backfill(project, m, { fromMs, toMs }, onProgress);
     const detectionMs = r.stopped ? 0 : await this.afterCollected(project, [m], { fromMs, toMs });
     return { fromMs, toMs, ...r, detectionMs };
@@ -371,7 +473,10 @@ export class MetricService {
       const current = (await this.store.list({ projectId: project.id })).filter((m) => versions.get(m.id) === m.version);
       await this.deps.onCollected(project, current, window);
     } catch (err) {
-      this.deps.log.warn({ projectId: project.id, metrics: metrics.length, error: err instanceof Error ? err.message : String(err) }, 'detection after collection failed');
+      this.deps.log.warn(
+        { projectId: project.id, metrics: metrics.length, error: err instanceof Error ? err.message : String(err) },
+        'detection after collection failed',
+      );
     }
     return performance.now() - started;
   }
@@ -391,7 +496,12 @@ export class MetricService {
     }
     let enqueued = 0;
     for (const [key, payload] of due) {
-      const job = await this.deps.jobs.enqueue({ kind: JOB_COLLECT, projectId: payload.projectId, payload, dedupeKey: `${JOB_COLLECT}:${key}` });
+      const job = await this.deps.jobs.enqueue({
+        kind: JOB_COLLECT,
+        projectId: payload.projectId,
+        payload,
+        dedupeKey: `${JOB_COLLECT}:${key}`,
+      });
       if (job.created) enqueued++;
     }
     return enqueued;
@@ -411,7 +521,8 @@ export class MetricService {
         const m = await this.store.get(project.id, metricId);
         if (!m || m.version !== version) return { skipped: 'the metric was deleted or changed' };
         if (fromMs === undefined && m.collectedUntil !== null) return { skipped: 'the metric was collected meanwhile' };
-        const window = fromMs !== undefined && toMs !== undefined ? { fromMs, toMs } : this.collection.defaultBackfillWindow(project, m, this.now());
+        const window =
+          fromMs !== undefined && toMs !== undefined ? { fromMs, toMs } : this.collection.defaultBackfillWindow(project, m, this.now());
         const r = await this.backfill(project, m, window, (done, total) => ctl.progress(done / total, `${done}/${total} buckets`));
         return { buckets: r.buckets, stopped: r.stopped, detectionMs: Math.round(r.detectionMs) };
       },

@@ -28,7 +28,10 @@ export interface Metric {
   updatedAt: number;
 }
 
-export type MetricFields = Pick<Metric, 'name' | 'displayName' | 'description' | 'unit' | 'owner' | 'tags' | 'color' | 'status' | 'interval' | 'kind' | 'definition'> & { detection?: DetectionSettings };
+export type MetricFields = Pick<
+  Metric,
+  'name' | 'displayName' | 'description' | 'unit' | 'owner' | 'tags' | 'color' | 'status' | 'interval' | 'kind' | 'definition'
+> & { detection?: DetectionSettings };
 
 /** dimension and key of the total series */
 export const TOTAL = '';
@@ -38,11 +41,26 @@ const nullable = (v: number | null) => (v === null ? null : Number(v));
 
 function toMetric(r: Row): Metric {
   return {
-    id: Number(r.id), projectId: Number(r.project_id), name: r.name, displayName: r.display_name, description: r.description, unit: r.unit, owner: r.owner,
-    tags: JSON.parse(r.tags), color: r.color, status: r.status as MetricStatus, interval: r.interval as Interval, kind: r.kind as MetricKind,
-    definition: JSON.parse(r.definition), version: Number(r.version), historyFrom: nullable(r.history_from), collectedUntil: nullable(r.collected_until),
-    lastError: r.last_error === null ? null : { message: r.last_error, at: Number(r.last_error_at) }, detection: JSON.parse(r.detection) as DetectionSettings,
-    createdAt: Number(r.created_at), updatedAt: Number(r.updated_at),
+    id: Number(r.id),
+    projectId: Number(r.project_id),
+    name: r.name,
+    displayName: r.display_name,
+    description: r.description,
+    unit: r.unit,
+    owner: r.owner,
+    tags: JSON.parse(r.tags),
+    color: r.color,
+    status: r.status as MetricStatus,
+    interval: r.interval as Interval,
+    kind: r.kind as MetricKind,
+    definition: JSON.parse(r.definition),
+    version: Number(r.version),
+    historyFrom: nullable(r.history_from),
+    collectedUntil: nullable(r.collected_until),
+    lastError: r.last_error === null ? null : { message: r.last_error, at: Number(r.last_error_at) },
+    detection: JSON.parse(r.detection) as DetectionSettings,
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
   };
 }
 
@@ -70,12 +88,32 @@ export class MetricStore {
   constructor(private db: MetaDb) {}
 
   async insert(projectId: number, f: MetricFields, now: number): Promise<Metric> {
-    const row = await this.db.insertInto('metrics')
+    const row = await this.db
+      .insertInto('metrics')
       .values({
-        project_id: projectId, name: f.name, display_name: f.displayName, description: f.description, unit: f.unit, owner: f.owner, tags: JSON.stringify(f.tags), color: f.color,
-        status: f.status, interval: f.interval, kind: f.kind, definition: JSON.stringify(f.definition), detection: JSON.stringify(f.detection ?? {}), version: 1, history_from: null, collected_until: null, last_error: null, last_error_at: null, created_at: now, updated_at: now,
+        project_id: projectId,
+        name: f.name,
+        display_name: f.displayName,
+        description: f.description,
+        unit: f.unit,
+        owner: f.owner,
+        tags: JSON.stringify(f.tags),
+        color: f.color,
+        status: f.status,
+        interval: f.interval,
+        kind: f.kind,
+        definition: JSON.stringify(f.definition),
+        detection: JSON.stringify(f.detection ?? {}),
+        version: 1,
+        history_from: null,
+        collected_until: null,
+        last_error: null,
+        last_error_at: null,
+        created_at: now,
+        updated_at: now,
       })
-      .returningAll().executeTakeFirstOrThrow();
+      .returningAll()
+      .executeTakeFirstOrThrow();
     return toMetric(row);
   }
 
@@ -83,8 +121,18 @@ export class MetricStore {
   async update(id: number, f: Partial<MetricFields>, now: number, resetHistory: boolean): Promise<Metric> {
     return this.db.transaction().execute(async (tx) => {
       if (resetHistory) await tx.deleteFrom('metric_values').where('metric_id', '=', id).execute();
-      let q = tx.updateTable('metrics').set({ ...toColumns(f), updated_at: now }).where('id', '=', id);
-      if (resetHistory) q = q.set((eb) => ({ version: eb('version', '+', 1), history_from: null, collected_until: null, last_error: null, last_error_at: null }));
+      let q = tx
+        .updateTable('metrics')
+        .set({ ...toColumns(f), updated_at: now })
+        .where('id', '=', id);
+      if (resetHistory)
+        q = q.set((eb) => ({
+          version: eb('version', '+', 1),
+          history_from: null,
+          collected_until: null,
+          last_error: null,
+          last_error_at: null,
+        }));
       return toMetric(await q.returningAll().executeTakeFirstOrThrow());
     });
   }
@@ -95,7 +143,12 @@ export class MetricStore {
   }
 
   async byName(projectId: number, name: string): Promise<Metric | undefined> {
-    const row = await this.db.selectFrom('metrics').selectAll().where('project_id', '=', projectId).where('name', '=', name).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('metrics')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .where('name', '=', name)
+      .executeTakeFirst();
     return row && toMetric(row);
   }
 
@@ -115,20 +168,55 @@ export class MetricStore {
    * Replaces the values of [fromMs, toMs) with those computed (idempotent: a key that left the
    * top N is gone) and extends the collected range, unless the metric's body changed meanwhile.
    */
-  async saveValues(metrics: { id: number; version: number }[], window: { fromMs: number; toMs: number }, starts: number[], computed: ComputedMetric[], markCollected: boolean): Promise<void> {
+  async saveValues(
+    metrics: { id: number; version: number }[],
+    window: { fromMs: number; toMs: number },
+    starts: number[],
+    computed: ComputedMetric[],
+    markCollected: boolean,
+  ): Promise<void> {
     const versions = new Map(metrics.map((m) => [m.id, m.version]));
     await this.db.transaction().execute(async (tx) => {
       for (const c of computed) {
-        const current = await tx.selectFrom('metrics').select(['version', 'history_from', 'collected_until']).where('id', '=', c.metricId).executeTakeFirst();
+        const current = await tx
+          .selectFrom('metrics')
+          .select(['version', 'history_from', 'collected_until'])
+          .where('id', '=', c.metricId)
+          .executeTakeFirst();
         if (!current || Number(current.version) !== versions.get(c.metricId)) continue;
-        await tx.deleteFrom('metric_values').where('metric_id', '=', c.metricId).where('bucket', '>=', window.fromMs).where('bucket', '<', window.toMs).execute();
-        const rows = c.total.map((value, i) => ({ metric_id: c.metricId, dimension: TOTAL, key: TOTAL, bucket: starts[i], value, samples: c.samples[i] }));
-        for (const b of c.breakdowns) b.values.forEach((value, i) => value !== null && rows.push({ metric_id: c.metricId, dimension: b.dimension, key: b.key, bucket: starts[i], value, samples: b.samples[i] }));
-        for (let i = 0; i < rows.length; i += INSERT_CHUNK) await tx.insertInto('metric_values').values(rows.slice(i, i + INSERT_CHUNK)).execute();
+        await tx
+          .deleteFrom('metric_values')
+          .where('metric_id', '=', c.metricId)
+          .where('bucket', '>=', window.fromMs)
+          .where('bucket', '<', window.toMs)
+          .execute();
+        const rows = c.total.map((value, i) => ({
+          metric_id: c.metricId,
+          dimension: TOTAL,
+          key: TOTAL,
+          bucket: starts[i],
+          value,
+          samples: c.samples[i],
+        }));
+        for (const b of c.breakdowns)
+          b.values.forEach(
+            (value, i) =>
+              value !== null &&
+              rows.push({ metric_id: c.metricId, dimension: b.dimension, key: b.key, bucket: starts[i], value, samples: b.samples[i] }),
+          );
+        for (let i = 0; i < rows.length; i += INSERT_CHUNK)
+          await tx
+            .insertInto('metric_values')
+            .values(rows.slice(i, i + INSERT_CHUNK))
+            .execute();
         if (!markCollected) continue;
         const from = current.history_from === null ? window.fromMs : Math.min(Number(current.history_from), window.fromMs);
         const until = current.collected_until === null ? window.toMs : Math.max(Number(current.collected_until), window.toMs);
-        await tx.updateTable('metrics').set({ history_from: from, collected_until: until, last_error: null, last_error_at: null }).where('id', '=', c.metricId).execute();
+        await tx
+          .updateTable('metrics')
+          .set({ history_from: from, collected_until: until, last_error: null, last_error_at: null })
+          .where('id', '=', c.metricId)
+          .execute();
       }
     });
   }
@@ -137,24 +225,49 @@ export class MetricStore {
    * Records why metrics failed. With `skipWindow`, the window counts as collected for them (its
    * buckets stay gaps): a broken statement must not hold back every later cycle of its group.
    */
-  async recordFailures(failures: { metricId: number; version: number; message: string }[], window: { fromMs: number; toMs: number }, skipWindow: boolean, now: number): Promise<void> {
+  async recordFailures(
+    failures: { metricId: number; version: number; message: string }[],
+    window: { fromMs: number; toMs: number },
+    skipWindow: boolean,
+    now: number,
+  ): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
       for (const f of failures) {
-        const current = await tx.selectFrom('metrics').select(['history_from', 'collected_until']).where('id', '=', f.metricId).where('version', '=', f.version).executeTakeFirst();
+        const current = await tx
+          .selectFrom('metrics')
+          .select(['history_from', 'collected_until'])
+          .where('id', '=', f.metricId)
+          .where('version', '=', f.version)
+          .executeTakeFirst();
         if (!current) continue;
         const collected = skipWindow && {
           history_from: current.history_from === null ? window.fromMs : Math.min(Number(current.history_from), window.fromMs),
           collected_until: current.collected_until === null ? window.toMs : Math.max(Number(current.collected_until), window.toMs),
         };
-        await tx.updateTable('metrics').set({ last_error: f.message.slice(0, 2000), last_error_at: now, ...collected }).where('id', '=', f.metricId).execute();
+        await tx
+          .updateTable('metrics')
+          .set({ last_error: f.message.slice(0, 2000), last_error_at: now, ...collected })
+          .where('id', '=', f.metricId)
+          .execute();
       }
     });
   }
 
-  async values(metricId: number, dimension: string, fromMs: number, toMs: number): Promise<{ key: string; bucket: number; value: number | null; samples: number | null }[]> {
-    const rows = await this.db.selectFrom('metric_values').select(['key', 'bucket', 'value', 'samples'])
-      .where('metric_id', '=', metricId).where('dimension', '=', dimension).where('bucket', '>=', fromMs).where('bucket', '<', toMs)
-      .orderBy('bucket').execute();
+  async values(
+    metricId: number,
+    dimension: string,
+    fromMs: number,
+    toMs: number,
+  ): Promise<{ key: string; bucket: number; value: number | null; samples: number | null }[]> {
+    const rows = await this.db
+      .selectFrom('metric_values')
+      .select(['key', 'bucket', 'value', 'samples'])
+      .where('metric_id', '=', metricId)
+      .where('dimension', '=', dimension)
+      .where('bucket', '>=', fromMs)
+      .where('bucket', '<', toMs)
+      .orderBy('bucket')
+      .execute();
     return rows.map((r) => ({ key: r.key, bucket: Number(r.bucket), value: nullable(r.value), samples: nullable(r.samples) }));
   }
 
@@ -165,10 +278,15 @@ export class MetricStore {
   async recentTotals(metrics: { id: number; since: number }[]): Promise<Map<number, { bucket: number; value: number | null }[]>> {
     const out = new Map<number, { bucket: number; value: number | null }[]>();
     if (!metrics.length) return out;
-    const rows = await this.db.selectFrom('metric_values').select(['metric_id', 'bucket', 'value'])
-      .where('dimension', '=', TOTAL).where('key', '=', TOTAL)
+    const rows = await this.db
+      .selectFrom('metric_values')
+      .select(['metric_id', 'bucket', 'value'])
+      .where('dimension', '=', TOTAL)
+      .where('key', '=', TOTAL)
       .where((eb) => eb.or(metrics.map((m) => eb.and([eb('metric_id', '=', m.id), eb('bucket', '>=', m.since)]))))
-      .orderBy('metric_id').orderBy('bucket', 'desc').execute();
+      .orderBy('metric_id')
+      .orderBy('bucket', 'desc')
+      .execute();
     for (const r of rows) {
       const id = Number(r.metric_id);
       if (!out.has(id)) out.set(id, []);

@@ -14,9 +14,16 @@ export type Role = (typeof ROLES)[number];
 /** `api,ingest` → ['api', 'ingest']; unset or empty → the fallback (all roles). */
 export function parseRoles(text: string | undefined, fallback: readonly Role[] = ROLES): Role[] {
   if (text === undefined || text.trim() === '') return [...fallback];
-  const given = text.split(',').map((r) => r.trim().toLowerCase()).filter(Boolean);
+  const given = text
+    .split(',')
+    .map((r) => r.trim().toLowerCase())
+    .filter(Boolean);
   const unknown = given.filter((r) => !(ROLES as readonly string[]).includes(r));
-  if (unknown.length) throw new VigilError('VIGIL_ERR_BAD_REQUEST', `unknown role${unknown.length > 1 ? 's' : ''} ${unknown.map((r) => `"${r}"`).join(', ')}: --role takes a comma-separated list of ${ROLES.join(', ')}`);
+  if (unknown.length)
+    throw new VigilError(
+      'VIGIL_ERR_BAD_REQUEST',
+      `unknown role${unknown.length > 1 ? 's' : ''} ${unknown.map((r) => `"${r}"`).join(', ')}: --role takes a comma-separated list of ${ROLES.join(', ')}`,
+    );
   return ROLES.filter((r) => given.includes(r));
 }
 
@@ -38,7 +45,11 @@ export function restrictToRoles(app: FastifyInstance, roles: readonly Role[]): v
     if (serves(role)) return;
     const served = roles.filter((r) => r === 'api' || r === 'ingest');
     return reply.code(404).send({
-      error: { code: 'VIGIL_ERR_NOT_FOUND', message: `this process does not serve the ${role} role (it serves ${served.length ? served.join(', ') : 'only /health, /ready and /metrics'})`, details: { role, roles } },
+      error: {
+        code: 'VIGIL_ERR_NOT_FOUND',
+        message: `this process does not serve the ${role} role (it serves ${served.length ? served.join(', ') : 'only /health, /ready and /metrics'})`,
+        details: { role, roles },
+      },
     });
   });
 }

@@ -8,7 +8,10 @@ const READY_CHECK_TIMEOUT_MS = 3_000;
 /** 'ok', or the error of a ping that failed or took too long. */
 async function check(ping: () => Promise<void>): Promise<string> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${READY_CHECK_TIMEOUT_MS} ms`)), READY_CHECK_TIMEOUT_MS)));
+  const timeout = new Promise<never>(
+    (_resolve, reject) =>
+      (timer = setTimeout(() => reject(new Error(`no answer within ${READY_CHECK_TIMEOUT_MS} ms`)), READY_CHECK_TIMEOUT_MS)),
+  );
   try {
     await Promise.race([ping(), timeout]);
     return 'ok';
@@ -22,7 +25,9 @@ async function check(ping: () => Promise<void>): Promise<string> {
 async function outboxState(ctx: AppContext) {
   const loader = ctx.outboxLoader;
   if (!loader) return null;
-  const backlog = await loader.backlog().catch(() => ({ batches: 0, events: 0, oldestAgeMs: null, quarantinedLoads: 0, quarantinedLines: 0 }));
+  const backlog = await loader
+    .backlog()
+    .catch(() => ({ batches: 0, events: 0, oldestAgeMs: null, quarantinedLoads: 0, quarantinedLines: 0 }));
   return { ...backlog, ...loader.status() };
 }
 
@@ -37,60 +42,115 @@ const readySchema = {
     segmentBacklog: { type: 'integer' },
     wal: {
       type: 'object',
-      description: "embedded mode: lines of acknowledged segments the event store refused, kept in the WAL's quarantine (see `vigil wal list`), and whether loading keeps failing",
+      description:
+        "embedded mode: lines of acknowledged segments the event store refused, kept in the WAL's quarantine (see `vigil wal list`), and whether loading keeps failing",
       properties: {
-        quarantinedFiles: { type: 'integer' }, quarantinedLines: { type: 'integer' },
-        loadFailures: { type: 'integer' }, lastLoadError: { type: ['string', 'null'] }, failing: { type: 'boolean' },
+        quarantinedFiles: { type: 'integer' },
+        quarantinedLines: { type: 'integer' },
+        loadFailures: { type: 'integer' },
+        lastLoadError: { type: ['string', 'null'] },
+        failing: { type: 'boolean' },
       },
     },
     outbox: {
       type: ['object', 'null'],
-      description: 'scaled mode: acknowledged events waiting in PostgreSQL (cluster-wide), and whether this process is the one loading them into ClickHouse',
+      description:
+        'scaled mode: acknowledged events waiting in PostgreSQL (cluster-wide), and whether this process is the one loading them into ClickHouse',
       properties: {
-        batches: { type: 'integer' }, events: { type: 'integer' }, oldestAgeMs: { type: ['integer', 'null'] },
-        loading: { type: 'boolean' }, loadedRows: { type: 'integer' }, lastLoadAt: { type: ['integer', 'null'] }, lastError: { type: ['string', 'null'] },
-        failing: { type: 'boolean' }, quarantinedLoads: { type: 'integer' }, quarantinedLines: { type: 'integer', description: 'lines ClickHouse refused, kept in the table ingest_quarantine' },
+        batches: { type: 'integer' },
+        events: { type: 'integer' },
+        oldestAgeMs: { type: ['integer', 'null'] },
+        loading: { type: 'boolean' },
+        loadedRows: { type: 'integer' },
+        lastLoadAt: { type: ['integer', 'null'] },
+        lastError: { type: ['string', 'null'] },
+        failing: { type: 'boolean' },
+        quarantinedLoads: { type: 'integer' },
+        quarantinedLines: { type: 'integer', description: 'lines ClickHouse refused, kept in the table ingest_quarantine' },
       },
     },
     worker: {
       type: ['object', 'null'],
-      properties: { workerId: { type: 'string' }, state: { type: 'string' }, activeJobs: { type: 'integer' }, concurrency: { type: 'integer' } },
+      properties: {
+        workerId: { type: 'string' },
+        state: { type: 'string' },
+        activeJobs: { type: 'integer' },
+        concurrency: { type: 'integer' },
+      },
     },
     scheduler: {
       type: ['object', 'null'],
-      properties: { holder: { type: 'string' }, tickMs: { type: 'integer' }, ticksRun: { type: 'integer' }, lastTickAt: { type: ['integer', 'null'] }, lastError: { type: ['string', 'null'] } },
+      properties: {
+        holder: { type: 'string' },
+        tickMs: { type: 'integer' },
+        ticksRun: { type: 'integer' },
+        lastTickAt: { type: ['integer', 'null'] },
+        lastError: { type: ['string', 'null'] },
+      },
     },
   },
 } as const;
 
 /** Liveness, readiness and Prometheus metrics: unauthenticated, for load balancers and scrapers. */
 export async function opsRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }) {
-  app.get('/health', { logLevel: 'warn', config: { access: { public: true } }, schema: { tags: ['operations'], summary: 'The process is alive', response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } }, async () => ({ status: 'ok' }));
+  app.get(
+    '/health',
+    {
+      logLevel: 'warn',
+      config: { access: { public: true } },
+      schema: {
+        tags: ['operations'],
+        summary: 'The process is alive',
+        response: { 200: { type: 'object', properties: { status: { type: 'string' } } } },
+      },
+    },
+    async () => ({ status: 'ok' }),
+  );
 
-  app.get('/ready', { logLevel: 'warn', config: { access: { public: true } }, schema: { tags: ['operations'], summary: "This process's roles and the dependencies they need", response: { 200: readySchema, 503: readySchema } } }, async (_request, reply) => {
-    const state = processState(ctx);
-    const [metadata, events, outbox] = await Promise.all([check(() => ctx.meta.ping()), check(() => ctx.events.ping()), outboxState(ctx)]);
-    // a scheduler needs only the metadata store; every other role reads or writes events too
-    const needsEvents = state.roles.some((r) => r !== 'scheduler');
-    const wal = ctx.loader.status();
-    // acknowledged events that cannot be loaded are not "ready", whatever a ping of the store says
-    const ready = !state.draining && metadata === 'ok' && (!needsEvents || (events === 'ok' && !wal.failing && !outbox?.failing));
-    return reply.code(ready ? 200 : 503).send({
-      status: ready ? 'ready' : state.draining ? 'draining' : 'not ready',
-      roles: [...state.roles],
-      metadata,
-      events,
-      engines: { metadata: ctx.meta.dialect, events: ctx.config.clickhouseUrl ? 'clickhouse' : 'duckdb' },
-      segmentBacklog: ctx.loader.backlog,
-      wal,
-      outbox,
-      worker: state.roles.includes('worker') ? ctx.worker.status() : null,
-      scheduler: state.scheduler?.() ?? null,
-    });
-  });
+  app.get(
+    '/ready',
+    {
+      logLevel: 'warn',
+      config: { access: { public: true } },
+      schema: {
+        tags: ['operations'],
+        summary: "This process's roles and the dependencies they need",
+        response: { 200: readySchema, 503: readySchema },
+      },
+    },
+    async (_request, reply) => {
+      const state = processState(ctx);
+      const [metadata, events, outbox] = await Promise.all([
+        check(() => ctx.meta.ping()),
+        check(() => ctx.events.ping()),
+        outboxState(ctx),
+      ]);
+      // a scheduler needs only the metadata store; every other role reads or writes events too
+      const needsEvents = state.roles.some((r) => r !== 'scheduler');
+      const wal = ctx.loader.status();
+      // acknowledged events that cannot be loaded are not "ready", whatever a ping of the store says
+      const ready = !state.draining && metadata === 'ok' && (!needsEvents || (events === 'ok' && !wal.failing && !outbox?.failing));
+      return reply.code(ready ? 200 : 503).send({
+        status: ready ? 'ready' : state.draining ? 'draining' : 'not ready',
+        roles: [...state.roles],
+        metadata,
+        events,
+        engines: { metadata: ctx.meta.dialect, events: ctx.config.clickhouseUrl ? 'clickhouse' : 'duckdb' },
+        segmentBacklog: ctx.loader.backlog,
+        wal,
+        outbox,
+        worker: state.roles.includes('worker') ? ctx.worker.status() : null,
+        scheduler: state.scheduler?.() ?? null,
+      });
+    },
+  );
 
-  app.get('/metrics', { logLevel: 'warn', config: { access: { public: true } }, schema: { tags: ['operations'], summary: 'Prometheus metrics' } }, async (_request, reply) => {
-    reply.header('content-type', ctx.metrics.registry.contentType);
-    return ctx.metrics.registry.metrics();
-  });
+  app.get(
+    '/metrics',
+    { logLevel: 'warn', config: { access: { public: true } }, schema: { tags: ['operations'], summary: 'Prometheus metrics' } },
+    async (_request, reply) => {
+      reply.header('content-type', ctx.metrics.registry.contentType);
+      return ctx.metrics.registry.metrics();
+    },
+  );
 }

@@ -34,15 +34,22 @@ export interface ProjectDeletionDeps {
 }
 
 /** Deletes the project everywhere; returns how many events it had. */
-export async function deleteProject(deps: ProjectDeletionDeps, project: Project, request: FastifyRequest | null): Promise<{ events: number }> {
+export async function deleteProject(
+  deps: ProjectDeletionDeps,
+  project: Project,
+  request: FastifyRequest | null,
+): Promise<{ events: number }> {
   for (const key of await deps.apiKeys.list(project.id)) if (key.revokedAt === null) await deps.apiKeys.revoke(key.id);
   await deps.flush();
   const events = await deps.events.deleteProject(project.id);
   await deps.projects.delete(project.id);
   await deps.audit.forgetProject(project.id);
   await deps.audit.record(request, {
-    projectId: null, action: 'project.delete', target: { type: 'project', id: project.id },
-    before: { slug: project.slug, name: project.name, timeZone: project.timeZone }, after: { events },
+    projectId: null,
+    action: 'project.delete',
+    target: { type: 'project', id: project.id },
+    before: { slug: project.slug, name: project.name, timeZone: project.timeZone },
+    after: { events },
   });
   return { events };
 }

@@ -21,12 +21,17 @@ export class ProjectService {
   private bySlug = new Map<string, Project>();
   private byId = new Map<number, Project>();
 
-  constructor(private db: MetaDb, private now: () => number = Date.now) {}
+  constructor(
+    private db: MetaDb,
+    private now: () => number = Date.now,
+  ) {}
 
   async create(input: { slug: string; name?: string; timeZone?: string }): Promise<Project> {
-    if (!SLUG.test(input.slug)) throw badRequest('slug must be 1-63 lowercase letters, digits or dashes, starting with a letter or digit', { field: 'slug' });
+    if (!SLUG.test(input.slug))
+      throw badRequest('slug must be 1-63 lowercase letters, digits or dashes, starting with a letter or digit', { field: 'slug' });
     const timeZone = input.timeZone ?? 'UTC';
-    if (!isValidTimeZone(timeZone)) throw badRequest(`unknown time zone "${timeZone}" (use an IANA name such as Europe/Berlin)`, { field: 'timeZone' });
+    if (!isValidTimeZone(timeZone))
+      throw badRequest(`unknown time zone "${timeZone}" (use an IANA name such as Europe/Berlin)`, { field: 'timeZone' });
     if (await this.findBySlug(input.slug)) throw new VigilError('VIGIL_ERR_CONFLICT', `project "${input.slug}" already exists`);
     const row = await this.db
       .insertInto('projects')
@@ -68,8 +73,14 @@ export class ProjectService {
     const name = input.name === undefined ? current.name : input.name.trim();
     if (!name || name.length > 200) throw badRequest('name must be 1-200 characters', { field: 'name' });
     const timeZone = input.timeZone ?? current.timeZone;
-    if (!isValidTimeZone(timeZone)) throw badRequest(`unknown time zone "${timeZone}" (use an IANA name such as Europe/Berlin)`, { field: 'timeZone' });
-    const row = await this.db.updateTable('projects').set({ name, time_zone: timeZone }).where('id', '=', id).returningAll().executeTakeFirst();
+    if (!isValidTimeZone(timeZone))
+      throw badRequest(`unknown time zone "${timeZone}" (use an IANA name such as Europe/Berlin)`, { field: 'timeZone' });
+    const row = await this.db
+      .updateTable('projects')
+      .set({ name, time_zone: timeZone })
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirst();
     if (!row) throw notFound(`project ${id}`);
     return this.remember(toProject(row));
   }

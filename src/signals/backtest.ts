@@ -126,7 +126,11 @@ export class BacktestService {
     // before the event existed is no 0 to compare with
     const historyFrom = Math.min(window[0], this.deps.catalog.backfillFrom(project, interval));
     const { detectFromMs, readFrom } = readRange(project, interval, historyFrom, window[0], rule);
-    const computed = await this.deps.catalog.computeSeries(project, { kind: o.kind, definition: o.definition, interval }, { fromMs: readFrom, toMs: o.toMs });
+    const computed = await this.deps.catalog.computeSeries(
+      project,
+      { kind: o.kind, definition: o.definition, interval },
+      { fromMs: readFrom, toMs: o.toMs },
+    );
     const series = seriesOf(interval, computed, detectFromMs, window[0]);
     return this.run(project, series, settings, rule, o.toMs);
   }
@@ -151,15 +155,32 @@ export class BacktestService {
       const p = byBucket.get(b);
       const value = s.values[s.windowFrom + i];
       return p
-        ? { bucket: fmt(b), value: p.value, expected: clampToRange(p.expected, s.range), lower: clampToRange(p.lower, s.range), upper: clampToRange(p.upper, s.range), z: p.expected === null ? null : p.z, score: p.score, isAnomaly: p.isAnomaly }
+        ? {
+            bucket: fmt(b),
+            value: p.value,
+            expected: clampToRange(p.expected, s.range),
+            lower: clampToRange(p.lower, s.range),
+            upper: clampToRange(p.upper, s.range),
+            z: p.expected === null ? null : p.z,
+            score: p.score,
+            isAnomaly: p.isAnomaly,
+          }
         : { bucket: fmt(b), value, expected: null, lower: null, upper: null, z: null, score: 0, isAnomaly: false };
     });
     const first = windowStarts[0];
     const signals: (BacktestSignal & { at: number })[] = episodes(scored, s.valueKind)
       .filter((e) => detectStarts[e.start] >= first && detectStarts[e.start] < toMs)
       .map((e) => ({
-        at: detectStarts[e.start], scope: 'metric', bucket: fmt(detectStarts[e.start]), endBucket: fmt(detectStarts[e.end]), kind: e.kind,
-        direction: e.direction === 'spike' ? 'up' : 'down', severity: severityOf(e, settings.threshold), z: e.peak.z, value: e.peak.value, compared: null,
+        at: detectStarts[e.start],
+        scope: 'metric',
+        bucket: fmt(detectStarts[e.start]),
+        endBucket: fmt(detectStarts[e.end]),
+        kind: e.kind,
+        direction: e.direction === 'spike' ? 'up' : 'down',
+        severity: severityOf(e, settings.threshold),
+        z: e.peak.z,
+        value: e.peak.value,
+        compared: null,
       }));
 
     // the rule, over the window's settled buckets, comparing with the buckets before the window
@@ -170,15 +191,28 @@ export class BacktestService {
       for (const e of events) {
         const b = windowStarts[e.index];
         signals.push({
-          at: b, scope: 'threshold', bucket: fmt(b), endBucket: fmt(b), kind: e.kind, direction: eventCondition(rule, e).direction,
-          severity: e.severity, z: null, value: e.value ?? 0, compared: e.compared,
+          at: b,
+          scope: 'threshold',
+          bucket: fmt(b),
+          endBucket: fmt(b),
+          kind: e.kind,
+          direction: eventCondition(rule, e).direction,
+          severity: e.severity,
+          z: null,
+          value: e.value ?? 0,
+          compared: e.compared,
         });
       }
     }
     signals.sort((a, b) => a.at - b.at || a.scope.localeCompare(b.scope));
     return {
-      interval: s.interval, timeZone, valueKind: s.valueKind, threshold: settings.threshold, minExpected: settings.minExpected,
-      from: fmt(first), to: new Date(toMs).toISOString(),
+      interval: s.interval,
+      timeZone,
+      valueKind: s.valueKind,
+      threshold: settings.threshold,
+      minExpected: settings.minExpected,
+      from: fmt(first),
+      to: new Date(toMs).toISOString(),
       buckets: windowStarts.map(fmt),
       points,
       signals: signals.map(({ at: _at, ...x }) => x),
@@ -188,7 +222,10 @@ export class BacktestService {
 }
 
 function overrides(o: BacktestOptions): DetectionSettings {
-  return { ...(o.sensitivity !== undefined && { sensitivity: o.sensitivity }), ...(o.minExpected !== undefined && { minExpected: o.minExpected }) };
+  return {
+    ...(o.sensitivity !== undefined && { sensitivity: o.sensitivity }),
+    ...(o.minExpected !== undefined && { minExpected: o.minExpected }),
+  };
 }
 
 /**
@@ -206,17 +243,34 @@ function readRange(project: Project, interval: Interval, historyFrom: number, wi
 function windowStarts(project: Project, interval: Interval, o: { fromMs: number; toMs: number }): number[] {
   if (!(o.fromMs < o.toMs)) throw badRequest('"from" must be before "to"', { field: 'from' });
   const estimate = Math.ceil((o.toMs - o.fromMs) / INTERVAL_MS[interval]);
-  const tooMany = (n: number | string) => badRequest(`that window holds ${n} ${interval} buckets; a backtest covers at most ${MAX_BACKTEST_BUCKETS}, choose a shorter window`, { field: 'from' });
+  const tooMany = (n: number | string) =>
+    badRequest(`that window holds ${n} ${interval} buckets; a backtest covers at most ${MAX_BACKTEST_BUCKETS}, choose a shorter window`, {
+      field: 'from',
+    });
   if (estimate > MAX_BACKTEST_BUCKETS + 2) throw tooMany(`about ${estimate}`);
   const starts = bucketStarts(project.timeZone, interval, o.fromMs, o.toMs);
   if (starts.length > MAX_BACKTEST_BUCKETS) throw tooMany(starts.length);
   return starts;
 }
 
-function seriesOf(interval: Interval, read: Pick<Series, 'valueKind' | 'starts' | 'values' | 'samples' | 'range'>, detectFromMs: number, windowFromMs: number): Series {
+function seriesOf(
+  interval: Interval,
+  read: Pick<Series, 'valueKind' | 'starts' | 'values' | 'samples' | 'range'>,
+  detectFromMs: number,
+  windowFromMs: number,
+): Series {
   const at = (ms: number) => {
     const i = read.starts.findIndex((s) => s >= ms);
     return i < 0 ? read.starts.length : i;
   };
-  return { interval, valueKind: read.valueKind, starts: read.starts, values: read.values, samples: read.samples, range: read.range, detectFrom: at(detectFromMs), windowFrom: at(windowFromMs) };
+  return {
+    interval,
+    valueKind: read.valueKind,
+    starts: read.starts,
+    values: read.values,
+    samples: read.samples,
+    range: read.range,
+    detectFrom: at(detectFromMs),
+    windowFrom: at(windowFromMs),
+  };
 }

@@ -13,7 +13,10 @@ const tags = ['detection'];
 const MetricParams = Type.Object({ slug: Type.String(), id: RowId() });
 
 async function answer(signals: SignalService, projectId: number, settings: ProjectDetection): Promise<DetectionAnswer> {
-  const [events, pushed] = await Promise.all([signals.resolve(projectId, null, settings), signals.resolve(projectId, { kind: 'gauge', detection: {} }, settings)]);
+  const [events, pushed] = await Promise.all([
+    signals.resolve(projectId, null, settings),
+    signals.resolve(projectId, { kind: 'gauge', detection: {} }, settings),
+  ]);
   const fallback = await signals.settlingFallback(projectId, null);
   return {
     settings,
@@ -28,36 +31,62 @@ async function answer(signals: SignalService, projectId: number, settings: Proje
 export async function detectionRoutes(root: FastifyInstance, { ctx }: { ctx: AppContext }) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
 
-  app.get('/api/projects/:slug/detection', {
-    config: { access: { role: 'viewer', keys: true } },
-    schema: { tags, summary: 'The project\'s detection defaults, the detector\'s for what they leave out, and the settling time in force', params: SlugParams, response: { 200: DetectionAnswer, ...errorResponses } },
-  }, async (request) => {
-    const project = projectOf(request);
-    return answer(ctx.signals, project.id, await ctx.signals.projectDetection(project.id));
-  });
-
-  app.put('/api/projects/:slug/detection', {
-    config: { access: { role: 'owner', keys: true } },
-    schema: {
-      tags, summary: 'Replace the project\'s detection defaults (a field left out falls back to the detector\'s default); metrics with their own settings keep them',
-      params: SlugParams, body: ProjectDetectionSchema, response: { 200: DetectionAnswer, ...errorResponses },
+  app.get(
+    '/api/projects/:slug/detection',
+    {
+      config: { access: { role: 'viewer', keys: true } },
+      schema: {
+        tags,
+        summary: "The project's detection defaults, the detector's for what they leave out, and the settling time in force",
+        params: SlugParams,
+        response: { 200: DetectionAnswer, ...errorResponses },
+      },
     },
-  }, async (request) => {
-    const project = projectOf(request);
-    const before = await ctx.signals.projectDetection(project.id);
-    await ctx.signals.setProjectDetection(project.id, request.body);
-    const after = await ctx.signals.projectDetection(project.id);
-    await ctx.audit.record(request, { action: 'project.detection', target: { type: 'project', id: project.id }, before, after });
-    return answer(ctx.signals, project.id, after);
-  });
+    async (request) => {
+      const project = projectOf(request);
+      return answer(ctx.signals, project.id, await ctx.signals.projectDetection(project.id));
+    },
+  );
 
-  app.get('/api/projects/:slug/metrics/:id/detection', {
-    config: { access: { role: 'viewer', keys: true } },
-    schema: { tags, summary: 'A metric\'s own detection settings and the settling time in force for it, with where it comes from', params: MetricParams, response: { 200: MetricDetectionAnswer, ...errorResponses } },
-  }, async (request) => {
-    const project = projectOf(request);
-    const m = await ctx.catalog.get(project, request.params.id);
-    const r = await ctx.signals.resolve(project.id, m);
-    return { settings: m.detection, effective: { settling: { minutes: r.settlingMinutes, source: r.settlingSource } } };
-  });
+  app.put(
+    '/api/projects/:slug/detection',
+    {
+      config: { access: { role: 'owner', keys: true } },
+      schema: {
+        tags,
+        summary:
+          "Replace the project's detection defaults (a field left out falls back to the detector's default); metrics with their own settings keep them",
+        params: SlugParams,
+        body: ProjectDetectionSchema,
+        response: { 200: DetectionAnswer, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const project = projectOf(request);
+      const before = await ctx.signals.projectDetection(project.id);
+      await ctx.signals.setProjectDetection(project.id, request.body);
+      const after = await ctx.signals.projectDetection(project.id);
+      await ctx.audit.record(request, { action: 'project.detection', target: { type: 'project', id: project.id }, before, after });
+      return answer(ctx.signals, project.id, after);
+    },
+  );
+
+  app.get(
+    '/api/projects/:slug/metrics/:id/detection',
+    {
+      config: { access: { role: 'viewer', keys: true } },
+      schema: {
+        tags,
+        summary: "A metric's own detection settings and the settling time in force for it, with where it comes from",
+        params: MetricParams,
+        response: { 200: MetricDetectionAnswer, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const project = projectOf(request);
+      const m = await ctx.catalog.get(project, request.params.id);
+      const r = await ctx.signals.resolve(project.id, m);
+      return { settings: m.detection, effective: { settling: { minutes: r.settlingMinutes, source: r.settlingSource } } };
+    },
+  );
 }

@@ -47,8 +47,12 @@ export class SignalJobs {
    */
   async scheduleDue(): Promise<number> {
     const now = this.now();
-    const done = new Map((await this.deps.db.selectFrom('detector_runs').select(['project_id', 'detector', 'done_until']).execute())
-      .map((r) => [`${r.project_id}:${r.detector}`, Number(r.done_until)]));
+    const done = new Map(
+      (await this.deps.db.selectFrom('detector_runs').select(['project_id', 'detector', 'done_until']).execute()).map((r) => [
+        `${r.project_id}:${r.detector}`,
+        Number(r.done_until),
+      ]),
+    );
     const doneUntil = (p: Project, d: Detector) => done.get(`${p.id}:${d}`) ?? -Infinity;
     let enqueued = 0;
     const enqueue = async (p: Project, kind: Detector, payload: Record<string, number>, at: number) => {
@@ -79,7 +83,8 @@ export class SignalJobs {
   /** Event volume up to `until`, scoring the hours since the previous run (all of the history read on the first). */
   async runEventVolume(project: Project, until: number): Promise<EventVolumeResult & { since: number | null }> {
     const since = await this.doneUntil(project.id, JOB_EVENT_VOLUME);
-    if (since !== undefined && since >= until) return { events: 0, totalEpisodes: 0, episodes: 0, inserted: 0, updated: 0, skipped: 'already detected', ms: 0, since };
+    if (since !== undefined && since >= until)
+      return { events: 0, totalEpisodes: 0, episodes: 0, inserted: 0, updated: 0, skipped: 'already detected', ms: 0, since };
     const r = await this.eventVolume.detect(project, { until, since });
     // also when skipped (disabled, no events): the hour is not scheduled again
     await this.markDone(project.id, JOB_EVENT_VOLUME, bucketFloor(project.timeZone, '1h', until));
@@ -101,15 +106,27 @@ export class SignalJobs {
   }
 
   private async doneUntil(projectId: number, detector: Detector): Promise<number | undefined> {
-    const row = await this.deps.db.selectFrom('detector_runs').select('done_until').where('project_id', '=', projectId).where('detector', '=', detector).executeTakeFirst();
+    const row = await this.deps.db
+      .selectFrom('detector_runs')
+      .select('done_until')
+      .where('project_id', '=', projectId)
+      .where('detector', '=', detector)
+      .executeTakeFirst();
     return row ? Number(row.done_until) : undefined;
   }
 
   /** Moves a detector's mark forward (never back: an older run finishing late changes nothing). */
   private async markDone(projectId: number, detector: Detector, until: number): Promise<void> {
     const t = this.now();
-    await this.deps.db.insertInto('detector_runs').values({ project_id: projectId, detector, done_until: until, updated_at: t })
-      .onConflict((oc) => oc.columns(['project_id', 'detector']).doUpdateSet({ done_until: until, updated_at: t }).where('detector_runs.done_until', '<', until))
+    await this.deps.db
+      .insertInto('detector_runs')
+      .values({ project_id: projectId, detector, done_until: until, updated_at: t })
+      .onConflict((oc) =>
+        oc
+          .columns(['project_id', 'detector'])
+          .doUpdateSet({ done_until: until, updated_at: t })
+          .where('detector_runs.done_until', '<', until),
+      )
       .execute();
   }
 }

@@ -11,7 +11,15 @@ import { createHash } from 'node:crypto';
 import type { EventStore, SchemaProfileRow } from '../storage/events/event-store.js';
 import type { MetaDb } from '../storage/meta/db.js';
 import type { Project } from '../projects/service.js';
-import { LOW_CARDINALITY, own, put, schemaChanges, type DayProfile, type PropertyProfile, type SchemaChange } from '../detect/schema-drift.js';
+import {
+  LOW_CARDINALITY,
+  own,
+  put,
+  schemaChanges,
+  type DayProfile,
+  type PropertyProfile,
+  type SchemaChange,
+} from '../detect/schema-drift.js';
 import { PSI_STABLE_BELOW, psi, type PsiResult } from '../detect/psi.js';
 import { badRequest } from '../errors.js';
 import { bucketFloor, nextBucket } from '../time/index.js';
@@ -38,7 +46,11 @@ const PROFILE_KEEP_DAYS = 92;
 const MAX_SCOPE_KEY = 300;
 
 const SCHEMA_SEVERITY: Record<SchemaChange['kind'], Severity> = {
-  new_event: 'info', new_property: 'info', new_value: 'info', property_gone: 'warning', type_changed: 'warning',
+  new_event: 'info',
+  new_property: 'info',
+  new_value: 'info',
+  property_gone: 'warning',
+  type_changed: 'warning',
 };
 
 /** A scope key that fits its column: a long one keeps its head and gets a hash of the whole. */
@@ -55,7 +67,7 @@ export function foldProfile(rows: SchemaProfileRow[], maxValues = LOW_CARDINALIT
     if (r.key === null || r.type === null) continue;
     const p = own(ev.properties, r.key) ?? put(ev.properties, r.key, { types: {}, distinct: r.distinct });
     p.types[r.type] = (p.types[r.type] ?? 0) + r.count;
-    if (r.value !== null && r.distinct <= maxValues) put(p.values ??= {}, r.value, (own(p.values, r.value) ?? 0) + r.count);
+    if (r.value !== null && r.distinct <= maxValues) put((p.values ??= {}), r.value, (own(p.values, r.value) ?? 0) + r.count);
   }
   return day;
 }
@@ -97,11 +109,16 @@ function changeCount(c: SchemaChange, today: DayProfile): number {
   const ev = own(today, c.event);
   const p = c.property === undefined ? undefined : own(ev?.properties, c.property);
   switch (c.kind) {
-    case 'new_event': return ev?.count ?? 0;
-    case 'new_property': return Object.values(p?.types ?? {}).reduce((a, b) => a + b, 0);
-    case 'type_changed': return p?.types[String(c.after)] ?? 0;
-    case 'new_value': return p?.values?.[String(c.after)] ?? 0;
-    case 'property_gone': return 0;
+    case 'new_event':
+      return ev?.count ?? 0;
+    case 'new_property':
+      return Object.values(p?.types ?? {}).reduce((a, b) => a + b, 0);
+    case 'type_changed':
+      return p?.types[String(c.after)] ?? 0;
+    case 'new_value':
+      return p?.values?.[String(c.after)] ?? 0;
+    case 'property_gone':
+      return 0;
   }
 }
 
@@ -109,24 +126,65 @@ function changeCount(c: SchemaChange, today: DayProfile): number {
 export function schemaSignal(c: SchemaChange, day: number, today: DayProfile, baselineDays: number): SignalInput {
   const value = c.kind === 'new_value' ? `:${String(c.after)}` : '';
   return {
-    scope: 'schema', scopeKey: boundedKey(`schema:${c.event}:${c.property ?? '*'}:${c.kind}${value}`), metricId: null,
-    bucket: day, endBucket: day, kind: c.kind, direction: null,
-    value: changeCount(c, today), expected: null, lower: null, upper: null, z: 0, score: 1,
+    scope: 'schema',
+    scopeKey: boundedKey(`schema:${c.event}:${c.property ?? '*'}:${c.kind}${value}`),
+    metricId: null,
+    bucket: day,
+    endBucket: day,
+    kind: c.kind,
+    direction: null,
+    value: changeCount(c, today),
+    expected: null,
+    lower: null,
+    upper: null,
+    z: 0,
+    score: 1,
     severity: SCHEMA_SEVERITY[c.kind],
-    details: { event: c.event, ...(c.property !== undefined && { property: c.property }), detail: c.detail, before: c.before ?? null, after: c.after ?? null, baselineDays },
+    details: {
+      event: c.event,
+      ...(c.property !== undefined && { property: c.property }),
+      detail: c.detail,
+      before: c.before ?? null,
+      after: c.after ?? null,
+      baselineDays,
+    },
   };
 }
 
 /** A drifted distribution: its value is the adjusted PSI, its band's edge the stable limit (score 0.5 there). */
-export function distributionSignal(event: string, property: string, r: PsiResult, day: number, n: { baseline: number; current: number; baselineDays: number }): SignalInput {
+export function distributionSignal(
+  event: string,
+  property: string,
+  r: PsiResult,
+  day: number,
+  n: { baseline: number; current: number; baselineDays: number },
+): SignalInput {
   return {
-    scope: 'distribution', scopeKey: boundedKey(`distribution:${event}:${property}`), metricId: null,
-    bucket: day, endBucket: day, kind: 'distribution_drift', direction: null,
-    value: r.adjusted, expected: null, lower: null, upper: PSI_STABLE_BELOW, z: 0, score: r.adjusted / (r.adjusted + PSI_STABLE_BELOW),
+    scope: 'distribution',
+    scopeKey: boundedKey(`distribution:${event}:${property}`),
+    metricId: null,
+    bucket: day,
+    endBucket: day,
+    kind: 'distribution_drift',
+    direction: null,
+    value: r.adjusted,
+    expected: null,
+    lower: null,
+    upper: PSI_STABLE_BELOW,
+    z: 0,
+    score: r.adjusted / (r.adjusted + PSI_STABLE_BELOW),
     severity: r.band === 'significant' ? 'warning' : 'info',
     details: {
-      event, property, psi: r.psi, correction: r.correction, adjusted: r.adjusted, band: r.band,
-      top: r.categories.slice(0, PSI_TOP_VALUES), baselineValues: n.baseline, currentValues: n.current, baselineDays: n.baselineDays,
+      event,
+      property,
+      psi: r.psi,
+      correction: r.correction,
+      adjusted: r.adjusted,
+      band: r.band,
+      top: r.categories.slice(0, PSI_TOP_VALUES),
+      baselineValues: n.baseline,
+      currentValues: n.current,
+      baselineDays: n.baselineDays,
     },
   };
 }
@@ -173,20 +231,34 @@ export class DriftDetector {
     const days = [start];
     while (days.length <= BASELINE_DAYS) days.unshift(bucketFloor(tz, '1d', days[0] - 1));
     const { profiles, profiled } = await this.dayProfiles(project, days);
-    const base = days.slice(0, -1).map((d) => profiles.get(d)!).filter((p) => p.events > 0);
+    const base = days
+      .slice(0, -1)
+      .map((d) => profiles.get(d)!)
+      .filter((p) => p.events > 0);
     const result = { day: start, baselineDays: base.length, profiled, schema: 0, distribution: 0, inserted: 0, updated: 0 };
     const done = (r: Omit<DriftResult, 'ms'>): DriftResult => ({ ...r, ms: Math.round(performance.now() - started) });
-    if (base.length < MIN_BASELINE_DAYS) return done({ ...result, skipped: `the baseline has ${base.length} days with events; ${MIN_BASELINE_DAYS} are needed` });
+    if (base.length < MIN_BASELINE_DAYS)
+      return done({ ...result, skipped: `the baseline has ${base.length} days with events; ${MIN_BASELINE_DAYS} are needed` });
     const baseline = mergeProfiles(base.map((p) => p.profile));
     const today = profiles.get(start)!.profile;
 
     const signals = schemaChanges(baseline, today).map((c) => schemaSignal(c, start, today, base.length));
     const schema = signals.length;
-    const busiest = Object.entries(today).filter(([event]) => own(baseline, event)).sort((a, b) => b[1].count - a[1].count || (a[0] < b[0] ? -1 : 1)).slice(0, PSI_TOP_EVENTS);
+    const busiest = Object.entries(today)
+      .filter(([event]) => own(baseline, event))
+      .sort((a, b) => b[1].count - a[1].count || (a[0] < b[0] ? -1 : 1))
+      .slice(0, PSI_TOP_EVENTS);
     for (const [event, ev] of busiest) {
       for (const [property, b] of Object.entries(own(baseline, event)!.properties)) {
         if (property.startsWith('$') || !b.values || b.distinct > LOW_CARDINALITY) continue;
-        const current = await this.currentValues(project, event, property, own(ev.properties, property), start, nextBucket(tz, '1d', start));
+        const current = await this.currentValues(
+          project,
+          event,
+          property,
+          own(ev.properties, property),
+          start,
+          nextBucket(tz, '1d', start),
+        );
         const n = { baseline: sum(b.values), current: current ? sum(current) : 0, baselineDays: base.length };
         if (!current || n.current < MIN_PSI_VALUES || n.baseline < MIN_PSI_VALUES) continue;
         const r = psi(b.values, current);
@@ -194,12 +266,23 @@ export class DriftDetector {
       }
     }
     const dayEnd = nextBucket(tz, '1d', start);
-    const r = await this.deps.signals.upsert(project.id, signals, ['schema:*', 'distribution:*'].map((scopeKey) => ({ scopeKey, until: dayEnd, stepMs: 86_400_000 })));
+    const r = await this.deps.signals.upsert(
+      project.id,
+      signals,
+      ['schema:*', 'distribution:*'].map((scopeKey) => ({ scopeKey, until: dayEnd, stepMs: 86_400_000 })),
+    );
     return done({ ...result, schema, distribution: signals.length - schema, ...r });
   }
 
   /** The day's counts per value: from its profile, or (more values than a profile keeps) from the store. */
-  private async currentValues(project: Project, event: string, property: string, p: PropertyProfile | undefined, fromMs: number, toMs: number): Promise<Record<string, number> | undefined> {
+  private async currentValues(
+    project: Project,
+    event: string,
+    property: string,
+    p: PropertyProfile | undefined,
+    fromMs: number,
+    toMs: number,
+  ): Promise<Record<string, number> | undefined> {
     if (!p) return undefined;
     if (p.values) return p.values;
     if (p.distinct === 0) return undefined;
@@ -217,12 +300,27 @@ export class DriftDetector {
     // a day is stored once its late events have had the project's settling time to arrive
     const { settlingMinutes } = await this.deps.signals.resolve(project.id, null);
     const settledBefore = this.now() - settlingMinutes * 60_000;
-    const rows = await db.selectFrom('event_profiles').select(['day', 'profile', 'events']).where('project_id', '=', project.id).where('day', 'in', days).execute();
-    const profiles = new Map<number, StoredProfile>(rows.map((r) => [Number(r.day), { profile: JSON.parse(r.profile) as DayProfile, events: Number(r.events) }]));
+    const rows = await db
+      .selectFrom('event_profiles')
+      .select(['day', 'profile', 'events'])
+      .where('project_id', '=', project.id)
+      .where('day', 'in', days)
+      .execute();
+    const profiles = new Map<number, StoredProfile>(
+      rows.map((r) => [Number(r.day), { profile: JSON.parse(r.profile) as DayProfile, events: Number(r.events) }]),
+    );
     let profiled = 0;
-    const profileOf = async (fromMs: number, toMs: number) => foldProfile(await this.deps.events.schemaProfile({
-      projectId: project.id, fromMs, toMs, maxEvents: PROFILE_MAX_EVENTS, maxProperties: PROFILE_MAX_PROPERTIES, maxValues: LOW_CARDINALITY,
-    }));
+    const profileOf = async (fromMs: number, toMs: number) =>
+      foldProfile(
+        await this.deps.events.schemaProfile({
+          projectId: project.id,
+          fromMs,
+          toMs,
+          maxEvents: PROFILE_MAX_EVENTS,
+          maxProperties: PROFILE_MAX_PROPERTIES,
+          maxValues: LOW_CARDINALITY,
+        }),
+      );
     for (const day of days) {
       if (profiles.has(day)) continue;
       const toMs = nextBucket(project.timeZone, '1d', day);
@@ -231,11 +329,25 @@ export class DriftDetector {
       profiles.set(day, { profile, events: Object.values(profile).reduce((a, e) => a + e.count, 0) });
       profiled++;
       if (!settled) continue;
-      await db.insertInto('event_profiles').values({ project_id: project.id, day, profile: JSON.stringify(profile), events: profiles.get(day)!.events, created_at: this.now() })
-        .onConflict((oc) => oc.columns(['project_id', 'day']).doNothing()).execute();
+      await db
+        .insertInto('event_profiles')
+        .values({
+          project_id: project.id,
+          day,
+          profile: JSON.stringify(profile),
+          events: profiles.get(day)!.events,
+          created_at: this.now(),
+        })
+        .onConflict((oc) => oc.columns(['project_id', 'day']).doNothing())
+        .execute();
       this.running.forget(project.id, day);
     }
-    if (profiled) await db.deleteFrom('event_profiles').where('project_id', '=', project.id).where('day', '<', days[0] - PROFILE_KEEP_DAYS * 86_400_000).execute();
+    if (profiled)
+      await db
+        .deleteFrom('event_profiles')
+        .where('project_id', '=', project.id)
+        .where('day', '<', days[0] - PROFILE_KEEP_DAYS * 86_400_000)
+        .execute();
     return { profiles, profiled };
   }
 }

@@ -55,7 +55,8 @@ function median(xs: number[]): number {
  */
 function countDispersion(points: ScoredPoint[]): number {
   const residuals: number[] = [];
-  for (const p of points) if (p.expected !== null && p.expected >= DISPERSION_MIN_EXPECTED) residuals.push((p.value - p.expected) / Math.sqrt(p.expected));
+  for (const p of points)
+    if (p.expected !== null && p.expected >= DISPERSION_MIN_EXPECTED) residuals.push((p.value - p.expected) / Math.sqrt(p.expected));
   if (residuals.length < DISPERSION_MIN_POINTS) return 1;
   const m = median(residuals);
   const sd = MAD_SCALE * median(residuals.map((r) => Math.abs(r - m)));
@@ -113,7 +114,12 @@ export function judgeSoFar(observed: number, expectedSoFar: number, dispersion =
  * coming hour expects nothing or there is too little history.
  */
 export function eventExpectation(values: number[], settings: Pick<ResolvedDetection, 'sensitivity'>): EventExpectation | null {
-  const points = scoreSeries(values.concat([0]), { periods: PERIODS[INTERVAL], valueKind: 'count', sensitivity: settings.sensitivity, minSamples: 0 });
+  const points = scoreSeries(values.concat([0]), {
+    periods: PERIODS[INTERVAL],
+    valueKind: 'count',
+    sensitivity: settings.sensitivity,
+    minSamples: 0,
+  });
   const expectedAt = (index: number) => {
     const e = points.find((p) => p.index === index)?.expected;
     return e === null || e === undefined ? null : Math.max(0, e);
@@ -171,7 +177,8 @@ export class EarlyOutageDetector {
   async checkDue(project: Project): Promise<EarlyOutageResult> {
     const now = this.now();
     const last = this.checkedAt.get(project.id);
-    if (last !== undefined && now - last >= 0 && now - last < EARLY_CHECK_EVERY_MS) return { checked: 0, raised: 0, skipped: 'checked less than a minute ago' };
+    if (last !== undefined && now - last >= 0 && now - last < EARLY_CHECK_EVERY_MS)
+      return { checked: 0, raised: 0, skipped: 'checked less than a minute ago' };
     this.checkedAt.set(project.id, now);
     return this.check(project);
   }
@@ -187,7 +194,8 @@ export class EarlyOutageDetector {
     const end = now - (await this.lagMs(project.id));
     const anchor = bucketFloor(project.timeZone, INTERVAL, end);
     const longest = Math.max(...EARLY_WINDOWS_MINUTES) * MINUTE;
-    const enough = (e: EventExpectation) => (expectedBetween(e, hour, end - longest, end) ?? e.current * Math.max(0, end - hour) / INTERVAL_MS[INTERVAL]) >= EARLY_MIN_EXPECTED;
+    const enough = (e: EventExpectation) =>
+      (expectedBetween(e, hour, end - longest, end) ?? (e.current * Math.max(0, end - hour)) / INTERVAL_MS[INTERVAL]) >= EARLY_MIN_EXPECTED;
     const watched = [...expectation.events].filter(([event, e]) => enough(e) && !this.raised.has(`${project.id}:${event}:${anchor}`));
     if (!watched.length) return { checked: 0, raised: 0, skipped: 'nothing expected in sufficient numbers' };
 
@@ -242,7 +250,10 @@ export class EarlyOutageDetector {
 
   private computeExpectation(project: Project, hour: number, settings: ResolvedDetection): Promise<HourExpectation> {
     const step = INTERVAL_MS[INTERVAL];
-    const readFrom = Math.max(hour - MAX_DETECT_BUCKETS * step, bucketFloor(project.timeZone, INTERVAL, hour - historyBuckets(INTERVAL) * step));
+    const readFrom = Math.max(
+      hour - MAX_DETECT_BUCKETS * step,
+      bucketFloor(project.timeZone, INTERVAL, hour - historyBuckets(INTERVAL) * step),
+    );
     const value = (async (): Promise<HourExpectation> => {
       const read = await readHourlyCounts(this.deps.events, project, readFrom, hour);
       const events = new Map<string, EventExpectation>();
@@ -265,16 +276,37 @@ export class EarlyOutageDetector {
 }
 
 /** An early outage as a signal of the event's volume, anchored at the hour in progress. */
-function earlySignal(event: string, hour: number, observed: number, e: EventExpectation, v: SoFarVerdict, windowMinutes: number): SignalInput {
+function earlySignal(
+  event: string,
+  hour: number,
+  observed: number,
+  e: EventExpectation,
+  v: SoFarVerdict,
+  windowMinutes: number,
+): SignalInput {
   return {
-    scope: 'event', scopeKey: boundedKey(`event:${event}`), metricId: null,
-    bucket: hour, endBucket: hour, kind: 'outage', direction: 'down',
-    value: observed, expected: v.expectedSoFar, lower: null, upper: null,
+    scope: 'event',
+    scopeKey: boundedKey(`event:${event}`),
+    metricId: null,
+    bucket: hour,
+    endBucket: hour,
+    kind: 'outage',
+    direction: 'down',
+    value: observed,
+    expected: v.expectedSoFar,
+    lower: null,
+    upper: null,
     z: (observed - v.expectedSoFar) / Math.sqrt(e.dispersion * v.expectedSoFar),
     score: 1 - v.p,
     severity: 'critical',
     details: {
-      event, early: true, interval: INTERVAL, windowMinutes, expectedHour: e.current, dispersion: e.dispersion, p: v.p,
+      event,
+      early: true,
+      interval: INTERVAL,
+      windowMinutes,
+      expectedHour: e.current,
+      dispersion: e.dispersion,
+      p: v.p,
       why: `${observed} ${event} in the last ${windowMinutes} minutes against ${Math.round(v.expectedSoFar)} expected`,
     },
   };

@@ -14,7 +14,15 @@ import type { EventStore } from '../storage/events/event-store.js';
 import type { Project } from '../projects/service.js';
 import { INTERVAL_MS, bucketFloor, slotsFor } from '../time/index.js';
 import type { Slots } from '../time/slots.js';
-import { MAX_DETECT_BUCKETS, detectEpisodes, episodeSignal, heldBuckets, historyBuckets, type DetectResult, type SignalService } from './service.js';
+import {
+  MAX_DETECT_BUCKETS,
+  detectEpisodes,
+  episodeSignal,
+  heldBuckets,
+  historyBuckets,
+  type DetectResult,
+  type SignalService,
+} from './service.js';
 import { naturalRange } from '../detect/value-range.js';
 import type { SignalInput } from './store.js';
 import { boundedKey } from './drift.js';
@@ -30,9 +38,16 @@ export const INTERVAL = '1h';
  * with any event (the hours before a project sent anything are left out rather than read as
  * zeros); null without events.
  */
-export async function readHourlyCounts(events: EventStore, project: Project, readFrom: number, until: number): Promise<{ starts: number[]; byEvent: Map<string, number[]> } | null> {
+export async function readHourlyCounts(
+  events: EventStore,
+  project: Project,
+  readFrom: number,
+  until: number,
+): Promise<{ starts: number[]; byEvent: Map<string, number[]> } | null> {
   const slots = slotsFor(project.timeZone, INTERVAL, readFrom, until, true);
-  const rows = slots.starts.length ? await events.eventCounts({ projectId: project.id, fromMs: readFrom, toMs: until, ...slots.spec, limit: EVENT_VOLUME_EVENTS }) : [];
+  const rows = slots.starts.length
+    ? await events.eventCounts({ projectId: project.id, fromMs: readFrom, toMs: until, ...slots.spec, limit: EVENT_VOLUME_EVENTS })
+    : [];
   const byEvent = new Map<string, number[]>();
   let first = slots.starts.length;
   for (const r of rows) {
@@ -80,10 +95,14 @@ export class EventVolumeDetector {
     const { timeZone } = project;
     const done = (r: Omit<EventVolumeResult, 'ms'>): EventVolumeResult => ({ ...r, ms: Math.round(performance.now() - started) });
     const settings = await this.deps.signals.resolve(project.id, null);
-    if (!settings.enabled) return done({ events: 0, totalEpisodes: 0, episodes: 0, inserted: 0, updated: 0, skipped: 'detection is disabled' });
+    if (!settings.enabled)
+      return done({ events: 0, totalEpisodes: 0, episodes: 0, inserted: 0, updated: 0, skipped: 'detection is disabled' });
     const step = INTERVAL_MS[INTERVAL];
     const until = bucketFloor(timeZone, INTERVAL, opts.until);
-    const readFrom = Math.max(until - MAX_DETECT_BUCKETS * step, bucketFloor(timeZone, INTERVAL, Math.min(opts.since ?? until, until) - historyBuckets(INTERVAL) * step));
+    const readFrom = Math.max(
+      until - MAX_DETECT_BUCKETS * step,
+      bucketFloor(timeZone, INTERVAL, Math.min(opts.since ?? until, until) - historyBuckets(INTERVAL) * step),
+    );
     const read = await readHourlyCounts(this.deps.events, project, readFrom, until);
     if (!read) return done({ events: 0, totalEpisodes: 0, episodes: 0, inserted: 0, updated: 0, skipped: 'no events' });
     const { starts, byEvent } = read;
@@ -97,12 +116,21 @@ export class EventVolumeDetector {
     // the project's total first: when everything drops at once, it is the cause the events share
     const total = await this.hourlyCounts(project, null, starts[0], until);
     score({ scope: 'volume', scopeKey: TOTAL_VOLUME_KEY, metricId: null }, total, {});
-    for (const [event, counts] of byEvent) score({ scope: 'event', scopeKey: boundedKey(`event:${event}`), metricId: null }, counts, { event });
+    for (const [event, counts] of byEvent)
+      score({ scope: 'event', scopeKey: boundedKey(`event:${event}`), metricId: null }, counts, { event });
     // every watched event (and the total) was scored up to `until`, less the buckets still settling (incidents resolve on it)
     const coveredUntil = until - heldBuckets(settings, INTERVAL, { timeZone, until, now: this.now() }) * step;
-    const covered = [{ scopeKey: 'event:*', until: coveredUntil, stepMs: step }, { scopeKey: TOTAL_VOLUME_KEY, until: coveredUntil, stepMs: step }];
+    const covered = [
+      { scopeKey: 'event:*', until: coveredUntil, stepMs: step },
+      { scopeKey: TOTAL_VOLUME_KEY, until: coveredUntil, stepMs: step },
+    ];
     const r = await this.deps.signals.upsert(project.id, signals, covered);
-    return done({ events: byEvent.size, totalEpisodes: signals.filter((x) => x.scope === 'volume').length, episodes: signals.length, ...r });
+    return done({
+      events: byEvent.size,
+      totalEpisodes: signals.filter((x) => x.scope === 'volume').length,
+      episodes: signals.length,
+      ...r,
+    });
   }
 
   /**
@@ -117,7 +145,15 @@ export class EventVolumeDetector {
   private async countsOf(project: Project, event: string | null, slots: Slots, fromMs: number, toMs: number): Promise<number[]> {
     const counts = new Array<number>(slots.starts.length).fill(0);
     if (!slots.starts.length) return counts;
-    const rows = await this.deps.events.timeseries({ projectId: project.id, ...(event !== null && { event }), fromMs, toMs, measure: 'events', limit: 1, ...slots.spec });
+    const rows = await this.deps.events.timeseries({
+      projectId: project.id,
+      ...(event !== null && { event }),
+      fromMs,
+      toMs,
+      measure: 'events',
+      limit: 1,
+      ...slots.spec,
+    });
     for (const r of rows) {
       const i = slots.bucketOf(r.slotMs);
       if (i >= 0) counts[i] += r.value;

@@ -7,7 +7,10 @@
 import { formatDistinct, formatNumber } from '../format/number.js';
 import type { Signal } from './store.js';
 
-export type ExplainableSignal = Pick<Signal, 'scope' | 'scopeKey' | 'kind' | 'direction' | 'value' | 'expected' | 'lower' | 'upper' | 'z' | 'details'>;
+export type ExplainableSignal = Pick<
+  Signal,
+  'scope' | 'scopeKey' | 'kind' | 'direction' | 'value' | 'expected' | 'lower' | 'upper' | 'z' | 'details'
+>;
 
 export interface SignalExplanation {
   /** what it is about: a metric's name, an event, the project's event volume, a rule */
@@ -28,8 +31,12 @@ export interface SignalExplanation {
 const MODEL_WORDS: Record<string, string> = { poisson: 'Poisson', binomial: 'binomial', log: 'log scale', robust: 'robust spread' };
 
 const BUCKET_WORDS: Record<string, [one: string, many: string]> = {
-  '5m': ['5 minutes', 'buckets of 5 minutes'], '15m': ['15 minutes', 'buckets of 15 minutes'], '1h': ['hour', 'hours'],
-  '6h': ['6 hours', 'buckets of 6 hours'], '1d': ['day', 'days'], '1w': ['week', 'weeks'],
+  '5m': ['5 minutes', 'buckets of 5 minutes'],
+  '15m': ['15 minutes', 'buckets of 15 minutes'],
+  '1h': ['hour', 'hours'],
+  '6h': ['6 hours', 'buckets of 6 hours'],
+  '1d': ['day', 'days'],
+  '1w': ['week', 'weeks'],
 };
 
 const KIND_WORDS: Record<string, string> = { outage: 'an outage', spike: 'a spike', drop: 'a drop', level_shift: 'a level shift' };
@@ -49,12 +56,18 @@ const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFi
 function defaultSubject(s: ExplainableSignal): string {
   const rest = s.scopeKey.slice(s.scopeKey.indexOf(':') + 1);
   switch (s.scope) {
-    case 'event': return str(s.details.event) ?? rest;
-    case 'volume': return 'project event volume';
-    case 'threshold': return str(s.details.ruleName) ?? s.scopeKey;
-    case 'schema': return `schema of ${str(s.details.event) ?? rest}`;
-    case 'distribution': return `distribution of ${rest.replace(':', '.')}`;
-    default: return s.scopeKey;
+    case 'event':
+      return str(s.details.event) ?? rest;
+    case 'volume':
+      return 'project event volume';
+    case 'threshold':
+      return str(s.details.ruleName) ?? s.scopeKey;
+    case 'schema':
+      return `schema of ${str(s.details.event) ?? rest}`;
+    case 'distribution':
+      return `distribution of ${rest.replace(':', '.')}`;
+    default:
+      return s.scopeKey;
   }
 }
 
@@ -77,7 +90,13 @@ function explainAnomaly(s: ExplainableSignal, subject: string, unit: string | nu
   const model = modelOf(s);
   const detector = `seasonal baseline${model ? `, ${model}` : ''}`;
   const [one, many] = BUCKET_WORDS[str(s.details.interval) ?? ''] ?? ['bucket', 'buckets'];
-  const figures = [band && `band ${band}`, model ?? `z ${formatNumber(s.z)}`, samples !== null && !(counted && model === 'Poisson') ? `${formatNumber(samples)} samples` : null].filter(Boolean).join(', ');
+  const figures = [
+    band && `band ${band}`,
+    model ?? `z ${formatNumber(s.z)}`,
+    samples !== null && !(counted && model === 'Poisson') ? `${formatNumber(samples)} samples` : null,
+  ]
+    .filter(Boolean)
+    .join(', ');
   const against = s.expected === null ? '' : ` against ${expected} expected`;
   const side = s.direction === 'down' || (s.direction === null && s.z < 0) ? 'below' : 'above';
   const flagged = num(s.details.flagged) ?? 1;
@@ -96,11 +115,17 @@ function explainRule(s: ExplainableSignal, subject: string, unit: string | null)
   const [shown, line] = formatDistinct([compared, limit ?? compared]);
   const u = change ? '%' : unit;
   const what = change ? `change over ${change} buckets ` : '';
-  const test = limit === null ? `was ${withUnit(shown, u)}` : `${what}${withUnit(shown, u)} ${str(c.operator) ?? 'vs'} ${withUnit(line, u)}`;
+  const test =
+    limit === null ? `was ${withUnit(shown, u)}` : `${what}${withUnit(shown, u)} ${str(c.operator) ?? 'vs'} ${withUnit(line, u)}`;
   const verb = s.kind === 'recovery' ? 'recovered' : 'breached';
   return {
-    subject, observed: withUnit(shown, u), expected: null, band: null, samples: num(s.details.samples),
-    detector: `threshold rule "${rule}"`, sentence: `rule "${rule}" ${verb}: ${test}`,
+    subject,
+    observed: withUnit(shown, u),
+    expected: null,
+    band: null,
+    samples: num(s.details.samples),
+    detector: `threshold rule "${rule}"`,
+    sentence: `rule "${rule}" ${verb}: ${test}`,
   };
 }
 
@@ -109,13 +134,23 @@ function explainDrift(s: ExplainableSignal, subject: string): SignalExplanation 
   if (s.scope === 'distribution') {
     const [psi, limit] = formatDistinct([s.value, s.upper ?? s.value]);
     return {
-      subject, observed: `PSI ${psi}`, expected: null, band: s.upper === null ? null : `below ${limit}`, samples, detector: 'distribution drift (PSI)',
+      subject,
+      observed: `PSI ${psi}`,
+      expected: null,
+      band: s.upper === null ? null : `below ${limit}`,
+      samples,
+      detector: 'distribution drift (PSI)',
       sentence: `${subject}: PSI ${psi} against a stable limit of ${limit}${samples !== null ? ` over ${formatNumber(samples)} values` : ''}: the values' shares moved.`,
     };
   }
   const detail = str(s.details.detail) ?? s.kind.replace(/_/g, ' ');
   return {
-    subject, observed: formatNumber(s.value), expected: null, band: null, samples, detector: 'schema drift',
+    subject,
+    observed: formatNumber(s.value),
+    expected: null,
+    band: null,
+    samples,
+    detector: 'schema drift',
     sentence: `${subject}: ${detail} (${formatNumber(s.value)} event${s.value === 1 ? '' : 's'} that day).`,
   };
 }

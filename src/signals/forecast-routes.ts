@@ -30,17 +30,24 @@ const MIN_HISTORY_BUCKETS = 4 * MIN_FORECAST_HISTORY;
 const ForecastResponse = Type.Object({
   metric: Type.Object({ id: Type.Integer(), name: Type.String(), unit: Type.String(), valueKind: Type.String(), interval: Type.String() }),
   timeZone: Type.String(),
-  threshold: Type.Number({ description: 'the band is ± this many robust spreads (the metric\'s detection |z|)' }),
+  threshold: Type.Number({ description: "the band is ± this many robust spreads (the metric's detection |z|)" }),
   historyFrom: Type.Union([Type.String(), Type.Null()], { description: 'the first bucket of history read' }),
   history: Type.Integer({ description: 'collected buckets (with a value) the forecast was made from' }),
-  from: Type.Union([Type.String(), Type.Null()], { description: 'the first forecast bucket (right after the last collected one); null before any collection' }),
+  from: Type.Union([Type.String(), Type.Null()], {
+    description: 'the first forecast bucket (right after the last collected one); null before any collection',
+  }),
   points: Type.Array(Type.Object({ bucket: Type.String(), value: Type.Number(), lower: Type.Number(), upper: Type.Number() })),
   reason: Type.Union([Type.String(), Type.Null()], { description: 'why there are no points, when there are none' }),
 });
 type ForecastApi = Static<typeof ForecastResponse>;
 
 /** The forecast of one metric's total series (what the route answers). */
-export async function forecastMetric(ctx: Pick<AppContext, 'catalog' | 'signals'>, project: Project, metricId: number, k: number): Promise<ForecastApi> {
+export async function forecastMetric(
+  ctx: Pick<AppContext, 'catalog' | 'signals'>,
+  project: Project,
+  metricId: number,
+  k: number,
+): Promise<ForecastApi> {
   const m = await ctx.catalog.get(project, metricId);
   const api = ctx.catalog.toApi(m);
   const periods = PERIODS[m.interval];
@@ -50,7 +57,8 @@ export async function forecastMetric(ctx: Pick<AppContext, 'catalog' | 'signals'
     timeZone: project.timeZone,
     threshold: settings.threshold,
   };
-  if (m.collectedUntil === null || m.historyFrom === null) return { ...base, historyFrom: null, history: 0, from: null, points: [], reason: 'the metric has not been collected yet' };
+  if (m.collectedUntil === null || m.historyFrom === null)
+    return { ...base, historyFrom: null, history: 0, from: null, points: [], reason: 'the metric has not been collected yet' };
   const wanted = Math.max(HISTORY_CYCLES * Math.max(0, ...periods), MIN_HISTORY_BUCKETS);
   const fromMs = Math.max(m.historyFrom, m.collectedUntil - wanted * INTERVAL_MS[m.interval]);
   const read = await ctx.catalog.totalSeries(project, m, fromMs, m.collectedUntil);
@@ -65,8 +73,15 @@ export async function forecastMetric(ctx: Pick<AppContext, 'catalog' | 'signals'
     history,
     from: fmt(starts[0]),
     // within what the metric can take: a count never below 0, a conversion rate within [0, 1]
-    points: points.map((p, i) => ({ bucket: fmt(starts[i]), value: clampToRange(p.value, read.range), lower: clampToRange(p.lower, read.range), upper: clampToRange(p.upper, read.range) })),
-    reason: points.length ? null : `a forecast needs at least ${MIN_FORECAST_HISTORY} collected buckets${periods.length ? ` and two whole cycles of ${periods[0]} buckets` : ''}; this metric has ${history}`,
+    points: points.map((p, i) => ({
+      bucket: fmt(starts[i]),
+      value: clampToRange(p.value, read.range),
+      lower: clampToRange(p.lower, read.range),
+      upper: clampToRange(p.upper, read.range),
+    })),
+    reason: points.length
+      ? null
+      : `a forecast needs at least ${MIN_FORECAST_HISTORY} collected buckets${periods.length ? ` and two whole cycles of ${periods[0]} buckets` : ''}; this metric has ${history}`,
   };
 }
 
@@ -74,14 +89,20 @@ export async function forecastMetric(ctx: Pick<AppContext, 'catalog' | 'signals'
 export async function forecastRoutes(root: FastifyInstance, { ctx }: { ctx: AppContext }) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
 
-  app.get('/api/projects/:slug/metrics/:id/forecast', {
-    config: VIEWER,
-    schema: {
-      tags: ['metrics'],
-      summary: 'The next k buckets of a metric after its last collected one, with a band (the forecast is not stored)',
-      params: MetricParams,
-      querystring: Type.Object({ k: Type.Integer({ minimum: 1, maximum: MAX_FORECAST_BUCKETS, default: DEFAULT_FORECAST_BUCKETS, description: 'buckets ahead' }) }),
-      response: { 200: ForecastResponse, ...errorResponses },
+  app.get(
+    '/api/projects/:slug/metrics/:id/forecast',
+    {
+      config: VIEWER,
+      schema: {
+        tags: ['metrics'],
+        summary: 'The next k buckets of a metric after its last collected one, with a band (the forecast is not stored)',
+        params: MetricParams,
+        querystring: Type.Object({
+          k: Type.Integer({ minimum: 1, maximum: MAX_FORECAST_BUCKETS, default: DEFAULT_FORECAST_BUCKETS, description: 'buckets ahead' }),
+        }),
+        response: { 200: ForecastResponse, ...errorResponses },
+      },
     },
-  }, async (request) => forecastMetric(ctx, projectOf(request), request.params.id, request.query.k));
+    async (request) => forecastMetric(ctx, projectOf(request), request.params.id, request.query.k),
+  );
 }

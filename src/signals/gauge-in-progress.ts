@@ -74,7 +74,10 @@ export class GaugeInProgressDetector {
         await this.deps.signals.upsert(project.id, [inProgressSignal(m, soFar, band, z, settings.minExpected)]);
         raised++;
       } catch (err) {
-        this.deps.log.warn({ projectId: project.id, metricId: m.id, error: err instanceof Error ? err.message : String(err) }, 'detection on the bucket in progress failed');
+        this.deps.log.warn(
+          { projectId: project.id, metricId: m.id, error: err instanceof Error ? err.message : String(err) },
+          'detection on the bucket in progress failed',
+        );
       }
     }
     // forget buckets that have ended
@@ -88,13 +91,24 @@ export class GaugeInProgressDetector {
     const key = `${bucket}:${m.collectedUntil}`;
     if (this.bandKeys.get(m.id) === key) return this.bands.get(m.id) ?? null;
     const step = INTERVAL_MS[m.interval];
-    const readFrom = Math.max(m.historyFrom ?? bucket, bucket - MAX_DETECT_BUCKETS * step, bucketFloor(project.timeZone, m.interval, bucket - historyBuckets(m.interval) * step));
+    const readFrom = Math.max(
+      m.historyFrom ?? bucket,
+      bucket - MAX_DETECT_BUCKETS * step,
+      bucketFloor(project.timeZone, m.interval, bucket - historyBuckets(m.interval) * step),
+    );
     const series = await this.deps.catalog.totalSeries(project, m, readFrom, bucket);
     // a number, not null: the scorer skips gaps (the placeholder's value does not enter its own band)
-    const points = scoreSeries(series.values.concat([0]), { periods: PERIODS[m.interval], valueKind: series.valueKind, sensitivity: s.sensitivity, minSamples: s.minExpected });
+    const points = scoreSeries(series.values.concat([0]), {
+      periods: PERIODS[m.interval],
+      valueKind: series.valueKind,
+      sensitivity: s.sensitivity,
+      minSamples: s.minExpected,
+    });
     const last = points[points.length - 1];
-    const band = last.index !== series.values.length || last.expected === null || last.lower === null || last.upper === null ? null
-      : { bucket, expected: last.expected, lower: last.lower, upper: last.upper, threshold: s.threshold };
+    const band =
+      last.index !== series.values.length || last.expected === null || last.lower === null || last.upper === null
+        ? null
+        : { bucket, expected: last.expected, lower: last.lower, upper: last.upper, threshold: s.threshold };
     this.bands.set(m.id, band);
     this.bandKeys.set(m.id, key);
     return band;
@@ -103,10 +117,26 @@ export class GaugeInProgressDetector {
 
 function inProgressSignal(m: Metric, soFar: { bucket: number; value: number }, band: Band, z: number, minExpected: number): SignalInput {
   return {
-    scope: 'metric', scopeKey: `metric:${m.id}`, metricId: m.id,
-    bucket: soFar.bucket, endBucket: soFar.bucket, kind: z > 0 ? 'spike' : 'drop', direction: z > 0 ? 'up' : 'down',
-    value: soFar.value, expected: band.expected, lower: band.lower, upper: band.upper, z, score: 1,
+    scope: 'metric',
+    scopeKey: `metric:${m.id}`,
+    metricId: m.id,
+    bucket: soFar.bucket,
+    endBucket: soFar.bucket,
+    kind: z > 0 ? 'spike' : 'drop',
+    direction: z > 0 ? 'up' : 'down',
+    value: soFar.value,
+    expected: band.expected,
+    lower: band.lower,
+    upper: band.upper,
+    z,
+    score: 1,
     severity: 'critical',
-    details: { inProgress: true, interval: m.interval, threshold: band.threshold, minExpected, why: `the ${m.interval} bucket so far is ${Math.abs(z).toFixed(1)} spreads ${z > 0 ? 'above' : 'below'} what was expected` },
+    details: {
+      inProgress: true,
+      interval: m.interval,
+      threshold: band.threshold,
+      minExpected,
+      why: `the ${m.interval} bucket so far is ${Math.abs(z).toFixed(1)} spreads ${z > 0 ? 'above' : 'below'} what was expected`,
+    },
   };
 }

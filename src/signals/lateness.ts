@@ -23,7 +23,10 @@ export function observedSettling(lateness: { events: number; p99Ms: number | nul
 export class LatenessCache {
   private cached = new Map<number, { at: number; value: Promise<SettlingFallback> }>();
 
-  constructor(private events: EventStore, private now: () => number) {}
+  constructor(
+    private events: EventStore,
+    private now: () => number,
+  ) {}
 
   /** The project's observed settling time, measured at most once per LATENESS_CACHE_MS. */
   settling(projectId: number): Promise<SettlingFallback> {

@@ -19,7 +19,13 @@ export class RunningDayProfiles {
   private byDay = new Map<string, Running>();
 
   /** The profile of `day` ([day, dayEnd)) as of at most a minute before `now`; `profile` reads [fromMs, toMs) from the event store. */
-  get(projectId: number, day: number, dayEnd: number, now: number, profile: (fromMs: number, toMs: number) => Promise<DayProfile>): Promise<DayProfile> {
+  get(
+    projectId: number,
+    day: number,
+    dayEnd: number,
+    now: number,
+    profile: (fromMs: number, toMs: number) => Promise<DayProfile>,
+  ): Promise<DayProfile> {
     const key = `${projectId}:${day}`;
     let running = this.byDay.get(key);
     if (!running || now - running.computedAt >= RUNNING_DAY_TTL_MS || now < running.computedAt) {

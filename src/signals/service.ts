@@ -16,7 +16,15 @@ import { INTERVAL_MS, bucketFloor, type Interval } from '../time/index.js';
 import type { EventStore } from '../storage/events/event-store.js';
 import type { Job, JobHandler, JobQueue } from '../jobs/index.js';
 import type { ProjectService } from '../projects/service.js';
-import { DEFAULT_SETTLING, PUSHED_SETTLING, parseDetection, resolveDetection, type ProjectDetection, type ResolvedDetection, type SettlingFallback } from './settings.js';
+import {
+  DEFAULT_SETTLING,
+  PUSHED_SETTLING,
+  parseDetection,
+  resolveDetection,
+  type ProjectDetection,
+  type ResolvedDetection,
+  type SettlingFallback,
+} from './settings.js';
 import { LatenessCache } from './lateness.js';
 import { SignalStore, type Severity, type Signal, type SignalFilter, type SignalInput } from './store.js';
 
@@ -139,8 +147,11 @@ export class SignalService {
       const settlingMs = settlingMinutes * 60_000;
       if (settlingMs <= 0 || settlingMs >= INTERVAL_MS[m.interval]) continue;
       const job = await this.deps.jobs.enqueue({
-        kind: JOB_DETECT_SETTLED, projectId: project.id, payload: { metricId: m.id, until: m.collectedUntil },
-        runAt: m.collectedUntil + settlingMs, dedupeKey: `${JOB_DETECT_SETTLED}:${m.id}:${m.collectedUntil}`,
+        kind: JOB_DETECT_SETTLED,
+        projectId: project.id,
+        payload: { metricId: m.id, until: m.collectedUntil },
+        runAt: m.collectedUntil + settlingMs,
+        dedupeKey: `${JOB_DETECT_SETTLED}:${m.id}:${m.collectedUntil}`,
       });
       if (job.created) queued++;
     }
@@ -151,7 +162,10 @@ export class SignalService {
    * The handler of those jobs: `rerun` gets the metric and the window of its newest bucket (the
    * app runs detection and threshold rules through it, as after a collection).
    */
-  settledJobHandlers(projects: Pick<ProjectService, 'getById'>, rerun: (project: Project, metrics: Metric[], window: { fromMs: number; toMs: number }) => Promise<void>): Record<string, JobHandler> {
+  settledJobHandlers(
+    projects: Pick<ProjectService, 'getById'>,
+    rerun: (project: Project, metrics: Metric[], window: { fromMs: number; toMs: number }) => Promise<void>,
+  ): Record<string, JobHandler> {
     return {
       [JOB_DETECT_SETTLED]: async (job: Job) => {
         const { metricId, until } = job.payload as { metricId: number; until: number };
@@ -170,7 +184,11 @@ export class SignalService {
   }
 
   /** A metric's settings (null: the project-wide detectors') over the project's defaults, with the derived settling time. */
-  async resolve(projectId: number, metric: { kind: string; detection: Metric['detection'] } | null, defaults?: ProjectDetection): Promise<ResolvedDetection> {
+  async resolve(
+    projectId: number,
+    metric: { kind: string; detection: Metric['detection'] } | null,
+    defaults?: ProjectDetection,
+  ): Promise<ResolvedDetection> {
     const project = defaults ?? (await this.store.projectDetection(projectId));
     const own = metric?.detection ?? {};
     // the lateness scan only when it decides something
@@ -187,16 +205,25 @@ export class SignalService {
     const { inserted, updated, written } = await this.store.upsert(projectId, signals, this.now());
     if (written.length || covered.length) {
       for (const listener of this.listeners) {
-        await listener(projectId, written, covered).catch((err) => this.deps.log.warn({ projectId, error: err instanceof Error ? err.message : String(err) }, 'a signal listener failed'));
+        await listener(projectId, written, covered).catch((err) =>
+          this.deps.log.warn({ projectId, error: err instanceof Error ? err.message : String(err) }, 'a signal listener failed'),
+        );
       }
     }
     return { inserted, updated };
   }
 
   /** A page of a project's signals, newest first; `nextCursor` continues after its last one. */
-  async list(project: Project, q: Omit<SignalFilter, 'before'> & { cursor?: string }): Promise<{ signals: Signal[]; nextCursor: string | null }> {
+  async list(
+    project: Project,
+    q: Omit<SignalFilter, 'before'> & { cursor?: string },
+  ): Promise<{ signals: Signal[]; nextCursor: string | null }> {
     const { cursor, ...filter } = q;
-    const page = await this.store.list(project.id, { ...filter, before: cursor === undefined ? undefined : decodeCursor(cursor), limit: q.limit + 1 });
+    const page = await this.store.list(project.id, {
+      ...filter,
+      before: cursor === undefined ? undefined : decodeCursor(cursor),
+      limit: q.limit + 1,
+    });
     const signals = page.slice(0, q.limit);
     return { signals, nextCursor: page.length > q.limit ? encodeCursor(signals[signals.length - 1]) : null };
   }
@@ -230,7 +257,14 @@ export class SignalService {
 
   /** The marks the metrics catalog draws on a series. */
   async marksFor(metricId: number, fromMs: number, toMs: number): Promise<SeriesMark[]> {
-    return (await this.forMetric(metricId, fromMs, toMs)).map((s) => ({ bucket: s.bucket, endBucket: s.endBucket, kind: s.kind, direction: s.direction, severity: s.severity, score: s.score }));
+    return (await this.forMetric(metricId, fromMs, toMs)).map((s) => ({
+      bucket: s.bucket,
+      endBucket: s.endBucket,
+      kind: s.kind,
+      direction: s.direction,
+      severity: s.severity,
+      score: s.score,
+    }));
   }
 
   /**
@@ -240,7 +274,9 @@ export class SignalService {
   async detectCollected(project: Project, metrics: Metric[], window: { fromMs: number; toMs: number }) {
     const started = performance.now();
     const defaults = await this.store.projectDetection(project.id);
-    let detected = 0, signals = 0, failed = 0;
+    let detected = 0,
+      signals = 0,
+      failed = 0;
     for (const m of metrics) {
       if (m.status !== 'active') continue;
       try {
@@ -249,7 +285,10 @@ export class SignalService {
         signals += r.episodes;
       } catch (err) {
         failed++;
-        this.deps.log.warn({ projectId: project.id, metricId: m.id, error: err instanceof Error ? err.message : String(err) }, 'metric detection failed');
+        this.deps.log.warn(
+          { projectId: project.id, metricId: m.id, error: err instanceof Error ? err.message : String(err) },
+          'metric detection failed',
+        );
       }
     }
     return { metrics: detected, signals, failed, ms: performance.now() - started };
@@ -264,7 +303,12 @@ export class SignalService {
     return this.detect(project, metric, opts, undefined);
   }
 
-  private async detect(project: Project, metric: Metric, opts: { until: number; since?: number }, defaults: ProjectDetection | undefined): Promise<DetectResult> {
+  private async detect(
+    project: Project,
+    metric: Metric,
+    opts: { until: number; since?: number },
+    defaults: ProjectDetection | undefined,
+  ): Promise<DetectResult> {
     const settings = await this.resolve(project.id, metric, defaults);
     const none = (skipped: string): DetectResult => ({ episodes: 0, inserted: 0, updated: 0, skipped });
     if (!settings.enabled) return none('detection is disabled');
@@ -272,13 +316,25 @@ export class SignalService {
     const step = INTERVAL_MS[metric.interval];
     const until = Math.min(opts.until, metric.collectedUntil);
     const since = Math.max(metric.historyFrom, Math.min(opts.since ?? metric.historyFrom, until));
-    const readFrom = Math.max(metric.historyFrom, until - MAX_DETECT_BUCKETS * step, bucketFloor(project.timeZone, metric.interval, since - historyBuckets(metric.interval) * step));
+    const readFrom = Math.max(
+      metric.historyFrom,
+      until - MAX_DETECT_BUCKETS * step,
+      bucketFloor(project.timeZone, metric.interval, since - historyBuckets(metric.interval) * step),
+    );
     if (readFrom >= until) return none('nothing collected before "until"');
     const series = await this.deps.catalog.totalSeries(project, metric, readFrom, until);
     const found = detectEpisodes(series, metric.interval, settings, { timeZone: project.timeZone, until, since, now: this.now() });
     const target = { scope: 'metric' as const, scopeKey: `metric:${metric.id}`, metricId: metric.id };
-    const covered = { scopeKey: target.scopeKey, until: until - heldBuckets(settings, metric.interval, { timeZone: project.timeZone, until, now: this.now() }) * step, stepMs: step };
-    const r = await this.upsert(project.id, found.map((e) => episodeSignal(target, series, e, settings, metric.interval)), [covered]);
+    const covered = {
+      scopeKey: target.scopeKey,
+      until: until - heldBuckets(settings, metric.interval, { timeZone: project.timeZone, until, now: this.now() }) * step,
+      stepMs: step,
+    };
+    const r = await this.upsert(
+      project.id,
+      found.map((e) => episodeSignal(target, series, e, settings, metric.interval)),
+      [covered],
+    );
     return { episodes: found.length, ...r };
   }
 }
@@ -321,7 +377,12 @@ export function dayOffsetOf(startMs: number, timeZone: string, interval: Interva
  * the settling buckets: those held back by an earlier run fire now. The newest buckets settle
  * only while they are the newest: a window that ends well before `now` has settled.
  */
-export function detectEpisodes(series: BucketSeries, interval: Interval, settings: ResolvedDetection, at: { timeZone: string; until: number; since: number; now: number }): Episode[] {
+export function detectEpisodes(
+  series: BucketSeries,
+  interval: Interval,
+  settings: ResolvedDetection,
+  at: { timeZone: string; until: number; since: number; now: number },
+): Episode[] {
   const { starts, values, valueKind } = series;
   const step = INTERVAL_MS[interval];
   const settling = settlingBuckets(settings, step);
@@ -331,10 +392,21 @@ export function detectEpisodes(series: BucketSeries, interval: Interval, setting
 }
 
 /** The detector's options for a series of `interval` (the same for live detection and backtests). */
-export function detectorOptions(series: Pick<BucketSeries, 'starts' | 'valueKind' | 'samples'>, interval: Interval, settings: ResolvedDetection, held: number, timeZone: string): DetectorOptions {
+export function detectorOptions(
+  series: Pick<BucketSeries, 'starts' | 'valueKind' | 'samples'>,
+  interval: Interval,
+  settings: ResolvedDetection,
+  held: number,
+  timeZone: string,
+): DetectorOptions {
   return {
-    periods: PERIODS[interval], valueKind: series.valueKind, samples: series.samples, sensitivity: settings.sensitivity, minSamples: settings.minExpected,
-    settlingBuckets: held, dayOffset: series.starts.length ? dayOffsetOf(series.starts[0], timeZone, interval) : 0,
+    periods: PERIODS[interval],
+    valueKind: series.valueKind,
+    samples: series.samples,
+    sensitivity: settings.sensitivity,
+    minSamples: settings.minExpected,
+    settlingBuckets: held,
+    dayOffset: series.starts.length ? dayOffsetOf(series.starts[0], timeZone, interval) : 0,
   };
 }
 
@@ -342,19 +414,40 @@ export function detectorOptions(series: Pick<BucketSeries, 'starts' | 'valueKind
 export type SeriesTarget = Pick<SignalInput, 'scope' | 'scopeKey' | 'metricId'>;
 
 /** An episode of a series as a signal (anchored at its first bucket, with its peak bucket's numbers, the band within the series' range). */
-export function episodeSignal(target: SeriesTarget, series: Pick<BucketSeries, 'starts' | 'range'>, e: Episode, s: ResolvedDetection, interval: Interval, details: Record<string, unknown> = {}): SignalInput {
+export function episodeSignal(
+  target: SeriesTarget,
+  series: Pick<BucketSeries, 'starts' | 'range'>,
+  e: Episode,
+  s: ResolvedDetection,
+  interval: Interval,
+  details: Record<string, unknown> = {},
+): SignalInput {
   const { starts, range } = series;
   const p = e.peak;
   return {
     ...target,
-    bucket: starts[e.start], endBucket: starts[e.end], kind: e.kind, direction: e.direction === 'spike' ? 'up' : 'down',
-    value: p.value, expected: clampToRange(p.expected, range), lower: clampToRange(p.lower, range), upper: clampToRange(p.upper, range), z: p.z, score: p.score,
+    bucket: starts[e.start],
+    endBucket: starts[e.end],
+    kind: e.kind,
+    direction: e.direction === 'spike' ? 'up' : 'down',
+    value: p.value,
+    expected: clampToRange(p.expected, range),
+    lower: clampToRange(p.lower, range),
+    upper: clampToRange(p.upper, range),
+    z: p.z,
+    score: p.score,
     severity: severityOf(e, s.threshold),
     details: {
       ...details,
-      peak: { bucket: starts[p.index], baseline: p.baseline }, flagged: e.flagged, closed: e.closed,
-      samples: p.samples, model: p.model, sustained: p.sustained,
-      interval, threshold: s.threshold, minExpected: s.minExpected,
+      peak: { bucket: starts[p.index], baseline: p.baseline },
+      flagged: e.flagged,
+      closed: e.closed,
+      samples: p.samples,
+      model: p.model,
+      sustained: p.sustained,
+      interval,
+      threshold: s.threshold,
+      minExpected: s.minExpected,
     },
   };
 }

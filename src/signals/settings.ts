@@ -61,15 +61,24 @@ export function parseDetection(raw: unknown): ProjectDetection {
   if (typeof s === 'number' && s >= MIN_SENSITIVITY_Z && s <= MAX_SENSITIVITY_Z) out.sensitivity = s;
   else if (typeof s === 'string' && (SENSITIVITIES as readonly string[]).includes(s)) out.sensitivity = s as (typeof SENSITIVITIES)[number];
   if (typeof o.minExpected === 'number' && Number.isFinite(o.minExpected) && o.minExpected >= 0) out.minExpected = o.minExpected;
-  if (typeof o.settlingMinutes === 'number' && o.settlingMinutes >= 0 && o.settlingMinutes <= MAX_SETTLING_MINUTES) out.settlingMinutes = o.settlingMinutes;
+  if (typeof o.settlingMinutes === 'number' && o.settlingMinutes >= 0 && o.settlingMinutes <= MAX_SETTLING_MINUTES)
+    out.settlingMinutes = o.settlingMinutes;
   return out;
 }
 
 /** A metric's settings over its project's; `fallback`: the settling time when neither sets one. */
-export function resolveDetection(metric: DetectionSettings, project: ProjectDetection, fallback: SettlingFallback = DEFAULT_SETTLING): ResolvedDetection {
+export function resolveDetection(
+  metric: DetectionSettings,
+  project: ProjectDetection,
+  fallback: SettlingFallback = DEFAULT_SETTLING,
+): ResolvedDetection {
   const m = parseDetection(metric);
-  const settling: [number, SettlingSource] = m.settlingMinutes !== undefined ? [m.settlingMinutes, 'metric']
-    : project.settlingMinutes !== undefined ? [project.settlingMinutes, 'project'] : [fallback.minutes, fallback.source];
+  const settling: [number, SettlingSource] =
+    m.settlingMinutes !== undefined
+      ? [m.settlingMinutes, 'metric']
+      : project.settlingMinutes !== undefined
+        ? [project.settlingMinutes, 'project']
+        : [fallback.minutes, fallback.source];
   const chosen = m.sensitivity ?? project.sensitivity ?? DEFAULT_SENSITIVITY;
   const sensitivity: Sensitivity = typeof chosen === 'number' ? { z: chosen } : chosen;
   return {

@@ -54,10 +54,25 @@ const num = (v: number | null) => (v === null ? null : Number(v));
 
 function toSignal(r: Row): Signal {
   return {
-    id: Number(r.id), projectId: Number(r.project_id), scope: r.scope as SignalScope, scopeKey: r.scope_key, metricId: num(r.metric_id),
-    bucket: Number(r.bucket), endBucket: Number(r.end_bucket), kind: r.kind, direction: r.direction as Signal['direction'],
-    value: Number(r.value), expected: num(r.expected), lower: num(r.lower), upper: num(r.upper), z: Number(r.z), score: Number(r.score),
-    severity: r.severity as Severity, details: JSON.parse(r.details), createdAt: Number(r.created_at), updatedAt: Number(r.updated_at),
+    id: Number(r.id),
+    projectId: Number(r.project_id),
+    scope: r.scope as SignalScope,
+    scopeKey: r.scope_key,
+    metricId: num(r.metric_id),
+    bucket: Number(r.bucket),
+    endBucket: Number(r.end_bucket),
+    kind: r.kind,
+    direction: r.direction as Signal['direction'],
+    value: Number(r.value),
+    expected: num(r.expected),
+    lower: num(r.lower),
+    upper: num(r.upper),
+    z: Number(r.z),
+    score: Number(r.score),
+    severity: r.severity as Severity,
+    details: JSON.parse(r.details),
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
   };
 }
 
@@ -73,15 +88,33 @@ function merge(existing: Signal, input: SignalInput): SignalInput {
     bucket: existing.bucket,
     endBucket: Math.max(existing.endBucket, input.endBucket),
     kind: input.endBucket >= existing.endBucket ? input.kind : existing.kind,
-    value: peak.value, expected: peak.expected, lower: peak.lower, upper: peak.upper, z: peak.z, score: peak.score,
+    value: peak.value,
+    expected: peak.expected,
+    lower: peak.lower,
+    upper: peak.upper,
+    z: peak.z,
+    score: peak.score,
     severity: higherSeverity(input.severity, existing.severity),
     details: { ...input.details, ...(peak === existing && 'peak' in existing.details && { peak: existing.details.peak }) },
   };
 }
 
 const columns = (s: SignalInput) => ({
-  scope: s.scope, scope_key: s.scopeKey, metric_id: s.metricId, bucket: s.bucket, end_bucket: s.endBucket, kind: s.kind, direction: s.direction,
-  value: s.value, expected: s.expected, lower: s.lower, upper: s.upper, z: s.z, score: s.score, severity: s.severity, details: JSON.stringify(s.details),
+  scope: s.scope,
+  scope_key: s.scopeKey,
+  metric_id: s.metricId,
+  bucket: s.bucket,
+  end_bucket: s.endBucket,
+  kind: s.kind,
+  direction: s.direction,
+  value: s.value,
+  expected: s.expected,
+  lower: s.lower,
+  upper: s.upper,
+  z: s.z,
+  score: s.score,
+  severity: s.severity,
+  details: JSON.stringify(s.details),
 });
 
 export class SignalStore {
@@ -92,30 +125,42 @@ export class SignalStore {
    * (the same episode seen by a later run): never a duplicate. Unchanged signals are not written.
    */
   async upsert(projectId: number, inputs: SignalInput[], now: number): Promise<{ inserted: number; updated: number; written: Signal[] }> {
-    let inserted = 0, updated = 0;
+    let inserted = 0,
+      updated = 0;
     const written: Signal[] = [];
     if (!inputs.length) return { inserted, updated, written };
     await this.db.transaction().execute(async (tx) => {
       for (const input of inputs) {
-        let q = tx.selectFrom('signals').selectAll()
-          .where('project_id', '=', projectId).where('scope_key', '=', input.scopeKey)
-          .where('bucket', '<=', input.endBucket).where('end_bucket', '>=', input.bucket);
+        let q = tx
+          .selectFrom('signals')
+          .selectAll()
+          .where('project_id', '=', projectId)
+          .where('scope_key', '=', input.scopeKey)
+          .where('bucket', '<=', input.endBucket)
+          .where('end_bucket', '>=', input.bucket);
         q = input.direction === null ? q.where('direction', 'is', null) : q.where('direction', '=', input.direction);
         const row = await q.orderBy('bucket').limit(1).executeTakeFirst();
         if (row) {
           const existing = toSignal(row);
           const next = columns(merge(existing, input));
           if (JSON.stringify(next) === JSON.stringify(columns(existing))) continue;
-          await tx.updateTable('signals').set({ ...next, updated_at: now }).where('id', '=', existing.id).execute();
+          await tx
+            .updateTable('signals')
+            .set({ ...next, updated_at: now })
+            .where('id', '=', existing.id)
+            .execute();
           written.push({ ...existing, ...merge(existing, input), updatedAt: now });
           updated++;
           continue;
         }
         // another direction anchored at the same bucket (a rescored history) is replaced
         const cols = columns(input);
-        const added = await tx.insertInto('signals').values({ project_id: projectId, ...cols, created_at: now, updated_at: now })
+        const added = await tx
+          .insertInto('signals')
+          .values({ project_id: projectId, ...cols, created_at: now, updated_at: now })
           .onConflict((oc) => oc.columns(['project_id', 'scope_key', 'bucket']).doUpdateSet({ ...cols, updated_at: now }))
-          .returningAll().executeTakeFirstOrThrow();
+          .returningAll()
+          .executeTakeFirstOrThrow();
         written.push(toSignal(added));
         inserted++;
       }
@@ -125,13 +170,18 @@ export class SignalStore {
 
   /** Newest first (by anchor, then id). */
   async list(projectId: number, f: SignalFilter): Promise<Signal[]> {
-    let q = this.db.selectFrom('signals').selectAll()
-      .where('project_id', '=', projectId).where('bucket', '<', f.toMs).where('end_bucket', '>=', f.fromMs);
+    let q = this.db
+      .selectFrom('signals')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .where('bucket', '<', f.toMs)
+      .where('end_bucket', '>=', f.fromMs);
     if (f.scope !== undefined) q = q.where('scope', '=', f.scope);
     if (f.metricId !== undefined) q = q.where('metric_id', '=', f.metricId);
     if (f.kind !== undefined) q = q.where('kind', '=', f.kind);
     const before = f.before;
-    if (before) q = q.where((eb) => eb.or([eb('bucket', '<', before.bucket), eb.and([eb('bucket', '=', before.bucket), eb('id', '<', before.id)])]));
+    if (before)
+      q = q.where((eb) => eb.or([eb('bucket', '<', before.bucket), eb.and([eb('bucket', '=', before.bucket), eb('id', '<', before.id)])]));
     return (await q.orderBy('bucket', 'desc').orderBy('id', 'desc').limit(f.limit).execute()).map(toSignal);
   }
 
@@ -143,16 +193,29 @@ export class SignalStore {
 
   /** Signals inserted or updated in [fromMs, toMs), oldest write first, at most `limit`. */
   async writtenBetween(fromMs: number, toMs: number, limit: number): Promise<Signal[]> {
-    const rows = await this.db.selectFrom('signals').selectAll()
-      .where('updated_at', '>=', fromMs).where('updated_at', '<', toMs).orderBy('updated_at').orderBy('id').limit(limit).execute();
+    const rows = await this.db
+      .selectFrom('signals')
+      .selectAll()
+      .where('updated_at', '>=', fromMs)
+      .where('updated_at', '<', toMs)
+      .orderBy('updated_at')
+      .orderBy('id')
+      .limit(limit)
+      .execute();
     return rows.map(toSignal);
   }
 
   /** A metric's signals overlapping [fromMs, toMs), oldest first. */
   async forMetric(metricId: number, fromMs: number, toMs: number): Promise<Signal[]> {
-    const rows = await this.db.selectFrom('signals').selectAll()
-      .where('metric_id', '=', metricId).where('bucket', '<', toMs).where('end_bucket', '>=', fromMs)
-      .orderBy('bucket').orderBy('id').execute();
+    const rows = await this.db
+      .selectFrom('signals')
+      .selectAll()
+      .where('metric_id', '=', metricId)
+      .where('bucket', '<', toMs)
+      .where('end_bucket', '>=', fromMs)
+      .orderBy('bucket')
+      .orderBy('id')
+      .execute();
     return rows.map(toSignal);
   }
 
@@ -170,6 +233,10 @@ export class SignalStore {
   }
 
   async setProjectDetection(projectId: number, settings: ProjectDetection): Promise<void> {
-    await this.db.updateTable('projects').set({ detection: JSON.stringify(settings) }).where('id', '=', projectId).execute();
+    await this.db
+      .updateTable('projects')
+      .set({ detection: JSON.stringify(settings) })
+      .where('id', '=', projectId)
+      .execute();
   }
 }

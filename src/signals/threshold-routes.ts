@@ -17,7 +17,11 @@ const EDITOR = { access: { role: 'editor', keys: true } } as const;
 const ConditionSchema = Type.Object({
   operator: Type.String({ description: THRESHOLD_OPERATORS.join(' ') }),
   value: Type.Number(),
-  changeOverPeriod: Type.Optional(Type.Integer({ description: `compare the % change against the bucket this many buckets earlier (1 to ${MAX_CHANGE_PERIOD}) instead of the value` })),
+  changeOverPeriod: Type.Optional(
+    Type.Integer({
+      description: `compare the % change against the bucket this many buckets earlier (1 to ${MAX_CHANGE_PERIOD}) instead of the value`,
+    }),
+  ),
 });
 /** A rule as stored (the response); requests send the same shape, checked by the rule validator. */
 export const ThresholdRuleShape = Type.Object({
@@ -29,7 +33,8 @@ export const ThresholdRuleShape = Type.Object({
 });
 /** Left to the rule validator (so its messages, which name the field, are the ones a client sees). */
 export const RuleInput = Type.Unknown({
-  description: 'a threshold rule: { condition: { operator: > >= < <= == !=, value, changeOverPeriod? }, forBuckets?, recovery?, recoverFor?, severity: info | warning | critical }',
+  description:
+    'a threshold rule: { condition: { operator: > >= < <= == !=, value, changeOverPeriod? }, forBuckets?, recovery?, recoverFor?, severity: info | warning | critical }',
 });
 
 const RuleSchema = Type.Object({
@@ -39,7 +44,9 @@ const RuleSchema = Type.Object({
   rule: ThresholdRuleShape,
   enabled: Type.Boolean(),
   breached: Type.Boolean({ description: 'whether the rule stands breached after the last bucket evaluated' }),
-  evaluatedUntil: Type.Union([Type.String(), Type.Null()], { description: 'buckets before this have been evaluated (ISO 8601); null before the first evaluation' }),
+  evaluatedUntil: Type.Union([Type.String(), Type.Null()], {
+    description: 'buckets before this have been evaluated (ISO 8601); null before the first evaluation',
+  }),
   createdAt: Type.String(),
   updatedAt: Type.String(),
 });
@@ -47,14 +54,24 @@ type RuleApi = Static<typeof RuleSchema>;
 
 const Name = Type.String({ minLength: 1, maxLength: 200 });
 const CreateRule = Type.Object({ name: Name, rule: RuleInput, enabled: Type.Optional(Type.Boolean()) }, { additionalProperties: false });
-const UpdateRule = Type.Object({ name: Type.Optional(Name), rule: Type.Optional(RuleInput), enabled: Type.Optional(Type.Boolean()) }, { additionalProperties: false });
+const UpdateRule = Type.Object(
+  { name: Type.Optional(Name), rule: Type.Optional(RuleInput), enabled: Type.Optional(Type.Boolean()) },
+  { additionalProperties: false },
+);
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
 export function ruleForApi(r: ThresholdRuleRecord): RuleApi {
   return {
-    id: r.id, metricId: r.metricId, name: r.name, rule: r.rule, enabled: r.enabled, breached: r.state?.breached ?? false,
-    evaluatedUntil: r.evaluatedUntil === null ? null : iso(r.evaluatedUntil), createdAt: iso(r.createdAt), updatedAt: iso(r.updatedAt),
+    id: r.id,
+    metricId: r.metricId,
+    name: r.name,
+    rule: r.rule,
+    enabled: r.enabled,
+    breached: r.state?.breached ?? false,
+    evaluatedUntil: r.evaluatedUntil === null ? null : iso(r.evaluatedUntil),
+    createdAt: iso(r.createdAt),
+    updatedAt: iso(r.updatedAt),
   };
 }
 
@@ -64,50 +81,91 @@ export async function thresholdRoutes(root: FastifyInstance, { ctx }: { ctx: App
   const rules = ctx.thresholdRules;
   const audit = (action: string, id: number) => ({ action: `threshold_rule.${action}`, target: { type: 'threshold_rule', id } });
 
-  app.get('/api/projects/:slug/rules', {
-    config: VIEWER,
-    schema: { tags, summary: 'Every threshold rule of the project, by metric', params: SlugParams, response: { 200: Type.Object({ rules: Type.Array(RuleSchema) }), ...errors } },
-  }, async (request) => ({ rules: (await rules.listProject(projectOf(request))).map(ruleForApi) }));
-
-  app.get('/api/projects/:slug/metrics/:id/rules', {
-    config: VIEWER,
-    schema: { tags, summary: 'A metric\'s threshold rules', params: MetricParams, response: { 200: Type.Object({ rules: Type.Array(RuleSchema) }), ...errors } },
-  }, async (request) => ({ rules: (await rules.list(projectOf(request), request.params.id)).map(ruleForApi) }));
-
-  app.post('/api/projects/:slug/metrics/:id/rules', {
-    config: EDITOR,
-    schema: { tags, summary: 'Add a threshold rule: evaluated from the next collection on', params: MetricParams, body: CreateRule, response: { 201: RuleSchema, ...errors } },
-  }, async (request, reply) => {
-    const rule = ruleForApi(await rules.create(projectOf(request), request.params.id, request.body));
-    await ctx.audit.record(request, { ...audit('create', rule.id), after: rule });
-    reply.code(201);
-    return rule;
-  });
-
-  app.patch('/api/projects/:slug/metrics/:id/rules/:ruleId', {
-    config: EDITOR,
-    schema: {
-      tags,
-      summary: 'Change a threshold rule; a changed rule, or one enabled again, starts afresh from the next collection',
-      params: RuleParams,
-      body: UpdateRule,
-      response: { 200: RuleSchema, ...errors },
+  app.get(
+    '/api/projects/:slug/rules',
+    {
+      config: VIEWER,
+      schema: {
+        tags,
+        summary: 'Every threshold rule of the project, by metric',
+        params: SlugParams,
+        response: { 200: Type.Object({ rules: Type.Array(RuleSchema) }), ...errors },
+      },
     },
-  }, async (request) => {
-    const project = projectOf(request);
-    const { id, ruleId } = request.params;
-    const before = ruleForApi(await rules.get(project, id, ruleId));
-    const after = ruleForApi(await rules.update(project, id, ruleId, request.body));
-    await ctx.audit.record(request, { ...audit('update', ruleId), before, after });
-    return after;
-  });
+    async (request) => ({ rules: (await rules.listProject(projectOf(request))).map(ruleForApi) }),
+  );
 
-  app.delete('/api/projects/:slug/metrics/:id/rules/:ruleId', {
-    config: EDITOR,
-    schema: { tags, summary: 'Delete a threshold rule (the signals it raised stay)', params: RuleParams, response: { 204: Type.Null(), ...errors } },
-  }, async (request, reply) => {
-    const removed = await rules.remove(projectOf(request), request.params.id, request.params.ruleId);
-    await ctx.audit.record(request, { ...audit('delete', removed.id), before: ruleForApi(removed) });
-    return reply.code(204).send(null);
-  });
+  app.get(
+    '/api/projects/:slug/metrics/:id/rules',
+    {
+      config: VIEWER,
+      schema: {
+        tags,
+        summary: "A metric's threshold rules",
+        params: MetricParams,
+        response: { 200: Type.Object({ rules: Type.Array(RuleSchema) }), ...errors },
+      },
+    },
+    async (request) => ({ rules: (await rules.list(projectOf(request), request.params.id)).map(ruleForApi) }),
+  );
+
+  app.post(
+    '/api/projects/:slug/metrics/:id/rules',
+    {
+      config: EDITOR,
+      schema: {
+        tags,
+        summary: 'Add a threshold rule: evaluated from the next collection on',
+        params: MetricParams,
+        body: CreateRule,
+        response: { 201: RuleSchema, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const rule = ruleForApi(await rules.create(projectOf(request), request.params.id, request.body));
+      await ctx.audit.record(request, { ...audit('create', rule.id), after: rule });
+      reply.code(201);
+      return rule;
+    },
+  );
+
+  app.patch(
+    '/api/projects/:slug/metrics/:id/rules/:ruleId',
+    {
+      config: EDITOR,
+      schema: {
+        tags,
+        summary: 'Change a threshold rule; a changed rule, or one enabled again, starts afresh from the next collection',
+        params: RuleParams,
+        body: UpdateRule,
+        response: { 200: RuleSchema, ...errors },
+      },
+    },
+    async (request) => {
+      const project = projectOf(request);
+      const { id, ruleId } = request.params;
+      const before = ruleForApi(await rules.get(project, id, ruleId));
+      const after = ruleForApi(await rules.update(project, id, ruleId, request.body));
+      await ctx.audit.record(request, { ...audit('update', ruleId), before, after });
+      return after;
+    },
+  );
+
+  app.delete(
+    '/api/projects/:slug/metrics/:id/rules/:ruleId',
+    {
+      config: EDITOR,
+      schema: {
+        tags,
+        summary: 'Delete a threshold rule (the signals it raised stay)',
+        params: RuleParams,
+        response: { 204: Type.Null(), ...errors },
+      },
+    },
+    async (request, reply) => {
+      const removed = await rules.remove(projectOf(request), request.params.id, request.params.ruleId);
+      await ctx.audit.record(request, { ...audit('delete', removed.id), before: ruleForApi(removed) });
+      return reply.code(204).send(null);
+    },
+  );
 }

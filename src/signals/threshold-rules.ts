@@ -6,7 +6,14 @@
  * idempotently per (rule, bucket).
  */
 import type { Selectable } from 'kysely';
-import { evaluateThreshold, validateRule, type Condition, type ThresholdEvent, type ThresholdRule, type ThresholdState } from '../detect/threshold.js';
+import {
+  evaluateThreshold,
+  validateRule,
+  type Condition,
+  type ThresholdEvent,
+  type ThresholdRule,
+  type ThresholdState,
+} from '../detect/threshold.js';
 import { VigilError, badRequest, notFound } from '../errors.js';
 import type { Project } from '../projects/service.js';
 import type { Metric, MetricService } from '../metrics/service.js';
@@ -36,7 +43,11 @@ export interface ThresholdRuleRecord {
   updatedAt: number;
 }
 
-export interface CreateRuleInput { name: string; rule: unknown; enabled?: boolean }
+export interface CreateRuleInput {
+  name: string;
+  rule: unknown;
+  enabled?: boolean;
+}
 export type UpdateRuleInput = Partial<CreateRuleInput>;
 
 /** A rule from a request: validateRule's complaint becomes a 400 naming the field (`rule.condition.operator`). */
@@ -66,10 +77,14 @@ export function settledUntil(timeZone: string, interval: Interval, now: number, 
   return bucketFloor(timeZone, interval, now - settlingMinutes * 60_000);
 }
 
-const directionOf = (c: Condition): 'up' | 'down' | null => (c.operator.startsWith('>') ? 'up' : c.operator.startsWith('<') ? 'down' : null);
+const directionOf = (c: Condition): 'up' | 'down' | null =>
+  c.operator.startsWith('>') ? 'up' : c.operator.startsWith('<') ? 'down' : null;
 
 /** The condition an event was decided on, and the way the value moved to meet it. */
-export function eventCondition(rule: ThresholdRule, e: Pick<ThresholdEvent, 'kind'>): { condition: Condition; direction: 'up' | 'down' | null } {
+export function eventCondition(
+  rule: ThresholdRule,
+  e: Pick<ThresholdEvent, 'kind'>,
+): { condition: Condition; direction: 'up' | 'down' | null } {
   if (e.kind === 'breach') return { condition: rule.condition, direction: directionOf(rule.condition) };
   if (rule.recovery) return { condition: rule.recovery, direction: directionOf(rule.recovery) };
   // the condition stopped holding: the value moved back the other way
@@ -78,12 +93,26 @@ export function eventCondition(rule: ThresholdRule, e: Pick<ThresholdEvent, 'kin
 }
 
 /** A breach or recovery as a signal: anchored (and ending) at its bucket; no z, the compared value in details. */
-export function ruleSignal(metric: Pick<Metric, 'id' | 'interval'>, r: Pick<ThresholdRuleRecord, 'id' | 'name' | 'rule'>, bucket: number, e: ThresholdEvent): SignalInput {
+export function ruleSignal(
+  metric: Pick<Metric, 'id' | 'interval'>,
+  r: Pick<ThresholdRuleRecord, 'id' | 'name' | 'rule'>,
+  bucket: number,
+  e: ThresholdEvent,
+): SignalInput {
   const { condition, direction } = eventCondition(r.rule, e);
   return {
-    scope: 'threshold', scopeKey: `rule:${r.id}`, metricId: metric.id,
-    bucket, endBucket: bucket, kind: e.kind, direction,
-    value: e.value ?? 0, expected: null, lower: null, upper: null, z: 0,
+    scope: 'threshold',
+    scopeKey: `rule:${r.id}`,
+    metricId: metric.id,
+    bucket,
+    endBucket: bucket,
+    kind: e.kind,
+    direction,
+    value: e.value ?? 0,
+    expected: null,
+    lower: null,
+    upper: null,
+    z: 0,
     // a breach is certain, not a probability: 1; a recovery ends one: 0
     score: e.kind === 'breach' ? 1 : 0,
     severity: e.severity,
@@ -97,9 +126,16 @@ type Row = Selectable<ThresholdRuleTable>;
 
 function toRecord(r: Row): ThresholdRuleRecord {
   return {
-    id: Number(r.id), projectId: Number(r.project_id), metricId: Number(r.metric_id), name: r.name, rule: JSON.parse(r.rule) as ThresholdRule,
-    enabled: Boolean(Number(r.enabled)), state: r.state === null ? null : (JSON.parse(r.state) as ThresholdState),
-    evaluatedUntil: r.evaluated_until === null ? null : Number(r.evaluated_until), createdAt: Number(r.created_at), updatedAt: Number(r.updated_at),
+    id: Number(r.id),
+    projectId: Number(r.project_id),
+    metricId: Number(r.metric_id),
+    name: r.name,
+    rule: JSON.parse(r.rule) as ThresholdRule,
+    enabled: Boolean(Number(r.enabled)),
+    state: r.state === null ? null : (JSON.parse(r.state) as ThresholdState),
+    evaluatedUntil: r.evaluated_until === null ? null : Number(r.evaluated_until),
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
   };
 }
 
@@ -108,47 +144,100 @@ export class ThresholdRuleStore {
   constructor(private db: MetaDb) {}
 
   async list(metricId: number): Promise<ThresholdRuleRecord[]> {
-    return (await this.db.selectFrom('threshold_rules').selectAll().where('metric_id', '=', metricId).orderBy('id').execute()).map(toRecord);
+    return (await this.db.selectFrom('threshold_rules').selectAll().where('metric_id', '=', metricId).orderBy('id').execute()).map(
+      toRecord,
+    );
   }
 
   /** Every rule of the project, by metric. */
   async listProject(projectId: number): Promise<ThresholdRuleRecord[]> {
-    return (await this.db.selectFrom('threshold_rules').selectAll().where('project_id', '=', projectId).orderBy('metric_id').orderBy('id').execute()).map(toRecord);
+    return (
+      await this.db
+        .selectFrom('threshold_rules')
+        .selectAll()
+        .where('project_id', '=', projectId)
+        .orderBy('metric_id')
+        .orderBy('id')
+        .execute()
+    ).map(toRecord);
   }
 
   async get(metricId: number, id: number): Promise<ThresholdRuleRecord | undefined> {
-    const row = await this.db.selectFrom('threshold_rules').selectAll().where('metric_id', '=', metricId).where('id', '=', id).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('threshold_rules')
+      .selectAll()
+      .where('metric_id', '=', metricId)
+      .where('id', '=', id)
+      .executeTakeFirst();
     return row && toRecord(row);
   }
 
   async byName(metricId: number, name: string): Promise<ThresholdRuleRecord | undefined> {
-    const row = await this.db.selectFrom('threshold_rules').selectAll().where('metric_id', '=', metricId).where('name', '=', name).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('threshold_rules')
+      .selectAll()
+      .where('metric_id', '=', metricId)
+      .where('name', '=', name)
+      .executeTakeFirst();
     return row && toRecord(row);
   }
 
   async count(metricId: number): Promise<number> {
-    const row = await this.db.selectFrom('threshold_rules').select((eb) => eb.fn.countAll<number>().as('n')).where('metric_id', '=', metricId).executeTakeFirstOrThrow();
+    const row = await this.db
+      .selectFrom('threshold_rules')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('metric_id', '=', metricId)
+      .executeTakeFirstOrThrow();
     return Number(row.n);
   }
 
   /** The enabled rules of these metrics. */
   async enabledFor(projectId: number, metricIds: number[]): Promise<ThresholdRuleRecord[]> {
     if (!metricIds.length) return [];
-    const rows = await this.db.selectFrom('threshold_rules').selectAll()
-      .where('project_id', '=', projectId).where('metric_id', 'in', metricIds).where('enabled', '=', 1).orderBy('id').execute();
+    const rows = await this.db
+      .selectFrom('threshold_rules')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .where('metric_id', 'in', metricIds)
+      .where('enabled', '=', 1)
+      .orderBy('id')
+      .execute();
     return rows.map(toRecord);
   }
 
-  async insert(projectId: number, metricId: number, f: { name: string; rule: ThresholdRule; enabled: boolean }, now: number): Promise<ThresholdRuleRecord> {
-    const row = await this.db.insertInto('threshold_rules')
-      .values({ project_id: projectId, metric_id: metricId, name: f.name, rule: JSON.stringify(f.rule), enabled: f.enabled ? 1 : 0, state: null, evaluated_until: null, created_at: now, updated_at: now })
-      .returningAll().executeTakeFirstOrThrow();
+  async insert(
+    projectId: number,
+    metricId: number,
+    f: { name: string; rule: ThresholdRule; enabled: boolean },
+    now: number,
+  ): Promise<ThresholdRuleRecord> {
+    const row = await this.db
+      .insertInto('threshold_rules')
+      .values({
+        project_id: projectId,
+        metric_id: metricId,
+        name: f.name,
+        rule: JSON.stringify(f.rule),
+        enabled: f.enabled ? 1 : 0,
+        state: null,
+        evaluated_until: null,
+        created_at: now,
+        updated_at: now,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
     return toRecord(row);
   }
 
   /** Changes the fields given; `reset` forgets where evaluation stood (a new rule, or re-enabled). */
-  async update(id: number, f: { name?: string; rule?: ThresholdRule; enabled?: boolean }, reset: boolean, now: number): Promise<ThresholdRuleRecord> {
-    const row = await this.db.updateTable('threshold_rules')
+  async update(
+    id: number,
+    f: { name?: string; rule?: ThresholdRule; enabled?: boolean },
+    reset: boolean,
+    now: number,
+  ): Promise<ThresholdRuleRecord> {
+    const row = await this.db
+      .updateTable('threshold_rules')
       .set({
         ...(f.name !== undefined && { name: f.name }),
         ...(f.rule !== undefined && { rule: JSON.stringify(f.rule) }),
@@ -156,7 +245,9 @@ export class ThresholdRuleStore {
         ...(reset && { state: null, evaluated_until: null }),
         updated_at: now,
       })
-      .where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
     return toRecord(row);
   }
 
@@ -169,9 +260,11 @@ export class ThresholdRuleStore {
    * concurrent collection): compare-and-set on the rule and the previous position.
    */
   async saveProgress(r: ThresholdRuleRecord, state: ThresholdState | null, evaluatedUntil: number): Promise<boolean> {
-    let q = this.db.updateTable('threshold_rules')
+    let q = this.db
+      .updateTable('threshold_rules')
       .set({ state: state === null ? null : JSON.stringify(state), evaluated_until: evaluatedUntil })
-      .where('id', '=', r.id).where('rule', '=', JSON.stringify(r.rule));
+      .where('id', '=', r.id)
+      .where('rule', '=', JSON.stringify(r.rule));
     q = r.evaluatedUntil === null ? q.where('evaluated_until', 'is', null) : q.where('evaluated_until', '=', r.evaluatedUntil);
     const res = await q.executeTakeFirst();
     return Number(res.numUpdatedRows) > 0;
@@ -216,7 +309,8 @@ export class ThresholdRuleService {
 
   private async assertNameFree(metricId: number, name: string, except?: number) {
     const existing = await this.store.byName(metricId, name);
-    if (existing && existing.id !== except) throw new VigilError('VIGIL_ERR_CONFLICT', `this metric already has a rule named "${name}"`, { field: 'name' });
+    if (existing && existing.id !== except)
+      throw new VigilError('VIGIL_ERR_CONFLICT', `this metric already has a rule named "${name}"`, { field: 'name' });
   }
 
   async create(project: Project, metricId: number, input: CreateRuleInput): Promise<ThresholdRuleRecord> {
@@ -224,7 +318,10 @@ export class ThresholdRuleService {
     const rule = parseRule(input.rule);
     await this.assertNameFree(m.id, input.name);
     if ((await this.store.count(m.id)) >= MAX_RULES_PER_METRIC) {
-      throw new VigilError('VIGIL_ERR_CONFLICT', `metric "${m.name}" already has ${MAX_RULES_PER_METRIC} rules, the most a metric may have; delete one first`);
+      throw new VigilError(
+        'VIGIL_ERR_CONFLICT',
+        `metric "${m.name}" already has ${MAX_RULES_PER_METRIC} rules, the most a metric may have; delete one first`,
+      );
     }
     return this.store.insert(project.id, m.id, { name: input.name, rule, enabled: input.enabled ?? true }, this.now());
   }
@@ -256,8 +353,13 @@ export class ThresholdRuleService {
    */
   async evaluateCollected(project: Project, metrics: Metric[], window: { fromMs: number; toMs: number }) {
     const started = performance.now();
-    const rules = await this.store.enabledFor(project.id, metrics.map((m) => m.id));
-    let evaluated = 0, signals = 0, failed = 0;
+    const rules = await this.store.enabledFor(
+      project.id,
+      metrics.map((m) => m.id),
+    );
+    let evaluated = 0,
+      signals = 0,
+      failed = 0;
     if (rules.length) {
       const defaults = await this.deps.signals.store.projectDetection(project.id);
       const byId = new Map(metrics.map((m) => [m.id, m]));
@@ -268,7 +370,10 @@ export class ThresholdRuleService {
           signals += n ?? 0;
         } catch (err) {
           failed++;
-          this.deps.log.warn({ projectId: project.id, metricId: r.metricId, ruleId: r.id, error: err instanceof Error ? err.message : String(err) }, 'threshold rule evaluation failed');
+          this.deps.log.warn(
+            { projectId: project.id, metricId: r.metricId, ruleId: r.id, error: err instanceof Error ? err.message : String(err) },
+            'threshold rule evaluation failed',
+          );
         }
       }
     }
@@ -306,13 +411,19 @@ export class ThresholdRuleService {
         if (!since || since.values[since.values.length - 1] === null) continue;
         const breaches = evaluateThreshold(since.values, r.rule, state).events.filter((e) => e.kind === 'breach');
         if (!breaches.length) continue;
-        await this.deps.signals.upsert(project.id, breaches.map((e) => {
-          const s = ruleSignal(metric, r, since.starts[e.index], e);
-          return { ...s, details: { ...s.details, inProgress: since.starts[e.index] === current } };
-        }));
+        await this.deps.signals.upsert(
+          project.id,
+          breaches.map((e) => {
+            const s = ruleSignal(metric, r, since.starts[e.index], e);
+            return { ...s, details: { ...s.details, inProgress: since.starts[e.index] === current } };
+          }),
+        );
         raised += breaches.length;
       } catch (err) {
-        this.deps.log.warn({ projectId: project.id, metricId: r.metricId, ruleId: r.id, error: err instanceof Error ? err.message : String(err) }, 'threshold rule evaluation on the bucket in progress failed');
+        this.deps.log.warn(
+          { projectId: project.id, metricId: r.metricId, ruleId: r.id, error: err instanceof Error ? err.message : String(err) },
+          'threshold rule evaluation on the bucket in progress failed',
+        );
       }
     }
     return raised;
@@ -323,7 +434,13 @@ export class ThresholdRuleService {
    * of the collected window), continuing its state; returns the breaches and recoveries found, or
    * null when there was nothing to evaluate.
    */
-  private async evaluate(project: Project, metric: Metric, r: ThresholdRuleRecord, window: { fromMs: number; toMs: number }, defaults: ProjectDetection): Promise<number | null> {
+  private async evaluate(
+    project: Project,
+    metric: Metric,
+    r: ThresholdRuleRecord,
+    window: { fromMs: number; toMs: number },
+    defaults: ProjectDetection,
+  ): Promise<number | null> {
     if (metric.historyFrom === null || metric.collectedUntil === null) return null;
     const { timeZone } = project;
     const step = INTERVAL_MS[metric.interval];
@@ -348,7 +465,11 @@ export class ThresholdRuleService {
     if (first < 0) first = starts.length;
     const result = evaluateThreshold(values.slice(first), r.rule, state ?? { breached: false, run: 0, history: values.slice(0, first) });
     // signals first: a crash before the state is saved only repeats them, idempotently
-    await this.deps.signals.upsert(project.id, result.events.map((e) => ruleSignal(metric, r, starts[first + e.index], e)), [{ scopeKey: `rule:${r.id}`, until: end, stepMs: step }]);
+    await this.deps.signals.upsert(
+      project.id,
+      result.events.map((e) => ruleSignal(metric, r, starts[first + e.index], e)),
+      [{ scopeKey: `rule:${r.id}`, until: end, stepMs: step }],
+    );
     await this.store.saveProgress(r, result.state, end);
     return result.events.length;
   }

@@ -46,17 +46,32 @@ function offsetRemainders(spans: { fromMs: number; offsetMs: number }[], size: n
  * wall-clock time (a 25-hour day stays one bucket), shorter ones by a UTC grain shifted by the
  * offset's remainder (a repeated local hour stays two buckets).
  */
-export function slotsFor(tz: string, interval: Interval, fromMs: number, toMs: number, additive: boolean, starts = bucketStarts(tz, interval, fromMs, toMs)): Slots {
+export function slotsFor(
+  tz: string,
+  interval: Interval,
+  fromMs: number,
+  toMs: number,
+  additive: boolean,
+  starts = bucketStarts(tz, interval, fromMs, toMs),
+): Slots {
   const size = INTERVAL_MS[interval];
   const first = starts[0] ?? fromMs;
   const index = new Map(starts.map((s, i) => [s, i]));
   if (additive) {
-    return { spec: { grainMs: sqlGrainMs(tz, interval, first, toMs) }, starts, bucketOf: (slot) => index.get(bucketFloor(tz, interval, slot)) ?? -1 };
+    return {
+      spec: { grainMs: sqlGrainMs(tz, interval, first, toMs) },
+      starts,
+      bucketOf: (slot) => index.get(bucketFloor(tz, interval, slot)) ?? -1,
+    };
   }
   const spans = offsetSpans(tz, first, toMs);
   const wallClock = size > HOUR_MS;
   if (!wallClock) {
-    return { spec: { grainMs: size, localOffsets: offsetRemainders(spans, size) }, starts, bucketOf: (slot) => index.get(bucketFloor(tz, interval, slot)) ?? -1 };
+    return {
+      spec: { grainMs: size, localOffsets: offsetRemainders(spans, size) },
+      starts,
+      bucketOf: (slot) => index.get(bucketFloor(tz, interval, slot)) ?? -1,
+    };
   }
   const localIndex = new Map(starts.map((s, i) => [s + tzOffsetMs(tz, s), i]));
   return {

@@ -4,7 +4,7 @@
  */
 
 export const INTERVALS = ['5m', '15m', '1h', '6h', '1d', '1w'] as const;
-export type Interval = typeof INTERVALS[number];
+export type Interval = (typeof INTERVALS)[number];
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -44,8 +44,14 @@ function formatter(tz: string): Intl.DateTimeFormat {
   if (!f) {
     // Throws RangeError for an unknown zone.
     f = new Intl.DateTimeFormat('en-US', {
-      timeZone: tz, hourCycle: 'h23',
-      year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric',
+      timeZone: tz,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
     });
     formatters.set(tz, f);
   }
@@ -206,8 +212,15 @@ export function parseTimeInput(s: string, nowMs: number): number | null {
   const ms = Number(frac.padEnd(3, '0').slice(0, 3));
   const wall = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(sec), ms);
   const check = new Date(wall);
-  if (check.getUTCFullYear() !== Number(y) || check.getUTCMonth() !== Number(mo) - 1 || check.getUTCDate() !== Number(d)
-    || Number(h) > 23 || Number(mi) > 59 || Number(sec) > 59) return null;
+  if (
+    check.getUTCFullYear() !== Number(y) ||
+    check.getUTCMonth() !== Number(mo) - 1 ||
+    check.getUTCDate() !== Number(d) ||
+    Number(h) > 23 ||
+    Number(mi) > 59 ||
+    Number(sec) > 59
+  )
+    return null;
   if (!zone || zone.toUpperCase() === 'Z') return wall;
   const zh = Number(zone.slice(1, 3));
   const zm = zone.length > 3 ? Number(zone.slice(-2)) : 0; // '+05', '+0530', '+05:30'
@@ -223,9 +236,11 @@ export function formatBucket(tz: string, _interval: Interval, bucketStartUtcMs: 
   const l = new Date(bucketStartUtcMs + off);
   const abs = Math.abs(off);
   const sign = off < 0 ? '-' : '+';
-  return `${pad(l.getUTCFullYear(), 4)}-${pad(l.getUTCMonth() + 1)}-${pad(l.getUTCDate())}`
-    + `T${pad(l.getUTCHours())}:${pad(l.getUTCMinutes())}:${pad(l.getUTCSeconds())}`
-    + `${sign}${pad(Math.floor(abs / HOUR))}:${pad(Math.floor((abs % HOUR) / MIN))}`;
+  return (
+    `${pad(l.getUTCFullYear(), 4)}-${pad(l.getUTCMonth() + 1)}-${pad(l.getUTCDate())}` +
+    `T${pad(l.getUTCHours())}:${pad(l.getUTCMinutes())}:${pad(l.getUTCSeconds())}` +
+    `${sign}${pad(Math.floor(abs / HOUR))}:${pad(Math.floor((abs % HOUR) / MIN))}`
+  );
 }
 
 /**
@@ -238,7 +253,8 @@ export function offsetSpans(tz: string, fromMs: number, toMs: number): { fromMs:
     const next = Math.min(t + DAY, toMs);
     const off = tzOffsetMs(tz, next);
     if (off !== spans[spans.length - 1].offsetMs) {
-      let lo = t, hi = next;
+      let lo = t,
+        hi = next;
       while (hi - lo > SLOT) {
         const mid = lo + Math.floor((hi - lo) / 2 / SLOT) * SLOT || lo + SLOT;
         if (tzOffsetMs(tz, mid) === off) hi = mid;

@@ -40,7 +40,11 @@ export async function loadSdkScript(): Promise<string> {
 
 async function loadAsset(): Promise<SdkAsset> {
   const code = Buffer.from(await loadSdkScript());
-  return { code, gzipped: zlib.gzipSync(code, { level: 9 }), etag: `"${crypto.createHash('sha256').update(code).digest('base64url').slice(0, 22)}"` };
+  return {
+    code,
+    gzipped: zlib.gzipSync(code, { level: 9 }),
+    etag: `"${crypto.createHash('sha256').update(code).digest('base64url').slice(0, 22)}"`,
+  };
 }
 
 /**
@@ -59,10 +63,11 @@ export function sdkSnippet(host: string, writeKey: string): string {
 export async function sdkRoutes(app: FastifyInstance, _opts: { ctx: AppContext }) {
   let asset: Promise<SdkAsset> | undefined;
   // built once, on first use; a failed build is tried again on the next request
-  const load = () => (asset ??= loadAsset().catch((err: unknown) => {
-    asset = undefined;
-    throw err;
-  }));
+  const load = () =>
+    (asset ??= loadAsset().catch((err: unknown) => {
+      asset = undefined;
+      throw err;
+    }));
 
   app.get('/sdk.js', { config: { access: { public: true } }, schema: { hide: true } }, async (request, reply) => {
     const sdk = await load().catch((err: unknown) => {

@@ -26,7 +26,10 @@ const HOUR = 3_600_000;
 function fakeServices(path: string): Reply {
   if (path.startsWith('/rest/api/3/search/jql')) return { body: { issues: [], isLast: true } };
   if (path === '/rest/api/3/issue') return { status: 201, body: { id: '10001', key: 'OPS-1' } };
-  if (path === '/graphql') return { body: { data: { issueCreate: { success: true, issue: { id: 'i-1', identifier: 'ENG-1', url: 'https://linear.example/ENG-1' } } } } };
+  if (path === '/graphql')
+    return {
+      body: { data: { issueCreate: { success: true, issue: { id: 'i-1', identifier: 'ENG-1', url: 'https://linear.example/ENG-1' } } } },
+    };
   if (path.endsWith('/sendMessage')) return { body: { ok: true, result: { message_id: 7 } } };
   if (path === '/v2/enqueue') return { status: 202, body: { status: 'success', message: 'Event processed' } };
   return { body: 'ok' };
@@ -34,15 +37,21 @@ function fakeServices(path: string): Reply {
 
 /** The text and HTML parts of a raw e-mail, decoded (quoted-printable or base64). */
 function mailText(raw: string): string {
-  return raw.split(/\r?\n--[^\r\n]+\r?\n/).map((part) => {
-    const [head, ...rest] = part.split(/\r?\n\r?\n/);
-    const body = rest.join('\n\n');
-    if (/content-transfer-encoding:\s*base64/i.test(head)) return Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8');
-    if (/content-transfer-encoding:\s*quoted-printable/i.test(head)) {
-      return Buffer.from(body.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16))), 'latin1').toString('utf8');
-    }
-    return part;
-  }).join('\n');
+  return raw
+    .split(/\r?\n--[^\r\n]+\r?\n/)
+    .map((part) => {
+      const [head, ...rest] = part.split(/\r?\n\r?\n/);
+      const body = rest.join('\n\n');
+      if (/content-transfer-encoding:\s*base64/i.test(head)) return Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8');
+      if (/content-transfer-encoding:\s*quoted-printable/i.test(head)) {
+        return Buffer.from(
+          body.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16))),
+          'latin1',
+        ).toString('utf8');
+      }
+      return part;
+    })
+    .join('\n');
 }
 
 describe('links in alerts open the incident and the metric', { skip: browserSkip() }, () => {
@@ -61,7 +70,9 @@ describe('links in alerts open the incident and the metric', { skip: browserSkip
   before(async () => {
     services = await startReceiver((req) => fakeServices(req.pathname));
     smtp = new SMTPServer({
-      logger: false, authOptional: true, disabledCommands: ['STARTTLS'],
+      logger: false,
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
       onData(stream, _session, cb) {
         const chunks: Buffer[] = [];
         stream.on('data', (c: Buffer) => chunks.push(c));
@@ -93,7 +104,10 @@ describe('links in alerts open the incident and the metric', { skip: browserSkip
       webhook: { config: { url: `${services.url}/hook` }, secrets: { secret: 'whsec-links-0123456789' } },
       slack: { config: { format: 'blocks' }, secrets: { webhookUrl: `${services.url}/slack` } },
       telegram: { config: { chatId: -1001234567890, baseUrl: services.url }, secrets: { botToken: '123456:telegram-token' } },
-      email: { config: { host: '127.0.0.1', port: smtpPort, secure: false, from: 'Vigil <alerts@example.com>', to: ['oncall@example.com'] }, secrets: {} },
+      email: {
+        config: { host: '127.0.0.1', port: smtpPort, secure: false, from: 'Vigil <alerts@example.com>', to: ['oncall@example.com'] },
+        secrets: {},
+      },
       jira: { config: { baseUrl: services.url, projectKey: 'OPS', email: 'ops@example.com' }, secrets: { apiToken: 'jira-token' } },
       linear: { config: { teamId: 'team-1', baseUrl: services.url }, secrets: { apiKey: 'lin_api_test' } },
       pagerduty: { config: { baseUrl: services.url }, secrets: { routingKey: 'R0UT1NGKEY0123456789abcdef01234567' } },
@@ -101,19 +115,47 @@ describe('links in alerts open the incident and the metric', { skip: browserSkip
     };
     const kindOf = new Map<number, DestinationKind>();
     for (const kind of DESTINATION_KINDS) {
-      const res = await postJson(`${t.url}/api/projects/shop/alert-destinations`, { name: `${kind} of the on-call`, kind, ...settings[kind] }, headers);
+      const res = await postJson(
+        `${t.url}/api/projects/shop/alert-destinations`,
+        { name: `${kind} of the on-call`, kind, ...settings[kind] },
+        headers,
+      );
       assert.equal(res.status, 201, `${kind}: ${JSON.stringify(res.body)}`);
       kindOf.set(res.body.id, kind);
     }
-    const rule = await postJson(`${t.url}/api/projects/shop/alert-rules`, { name: 'everything', destinationIds: [...kindOf.keys()] }, headers);
+    const rule = await postJson(
+      `${t.url}/api/projects/shop/alert-rules`,
+      { name: 'everything', destinationIds: [...kindOf.keys()] },
+      headers,
+    );
     assert.equal(rule.status, 201, JSON.stringify(rule.body));
 
-    metric = await t.ctx.catalog.create(t.project, { name: 'checkouts', displayName: 'Completed checkouts', kind: 'event', definition: { event: 'Order Completed' } });
+    metric = await t.ctx.catalog.create(t.project, {
+      name: 'checkouts',
+      displayName: 'Completed checkouts',
+      kind: 'event',
+      definition: { event: 'Order Completed' },
+    });
     const bucket = Math.floor(Date.now() / HOUR) * HOUR - 2 * HOUR;
-    await t.ctx.signals.upsert(t.project.id, [{
-      scope: 'metric', scopeKey: `metric:${metric.id}`, metricId: metric.id, bucket, endBucket: bucket, kind: 'drop', direction: 'down',
-      value: 20, expected: 100, lower: 80, upper: 120, z: -8, score: 0.8, severity: 'critical', details: { interval: '1h', threshold: 4 },
-    }]);
+    await t.ctx.signals.upsert(t.project.id, [
+      {
+        scope: 'metric',
+        scopeKey: `metric:${metric.id}`,
+        metricId: metric.id,
+        bucket,
+        endBucket: bucket,
+        kind: 'drop',
+        direction: 'down',
+        value: 20,
+        expected: 100,
+        lower: 80,
+        upper: 120,
+        z: -8,
+        score: 0.8,
+        severity: 'critical',
+        details: { interval: '1h', threshold: 4 },
+      },
+    ]);
     const [opened] = (await t.ctx.incidents.list(t.project, { status: 'open', metricId: metric.id, limit: 5 })).incidents;
     assert.ok(opened, 'the signal opened an incident');
     incident = opened;
@@ -121,13 +163,28 @@ describe('links in alerts open the incident and the metric', { skip: browserSkip
       // until every delivery has been tried
     }
     const deliveries = await t.ctx.alerts.listDeliveries(t.project, { incidentId: incident.id, limit: 50 });
-    assert.deepEqual(deliveries.map((d) => [kindOf.get(d.destinationId!), d.status, d.lastError]).sort(), [...DESTINATION_KINDS].sort().map((k) => [k, 'sent', null]));
+    assert.deepEqual(
+      deliveries.map((d) => [kindOf.get(d.destinationId!), d.status, d.lastError]).sort(),
+      [...DESTINATION_KINDS].sort().map((k) => [k, 'sent', null]),
+    );
 
     // every request each destination made, as text; e-mails decoded
     const sent: [DestinationKind, string][] = [
       ...services.requests.map((r): [DestinationKind, string] => {
-        const kind = r.pathname === '/hook' ? 'webhook' : r.pathname === '/slack' ? 'slack' : r.pathname === '/teams' ? 'teams' : r.pathname.endsWith('/sendMessage') ? 'telegram'
-          : r.pathname.startsWith('/rest/api/3') ? 'jira' : r.pathname === '/graphql' ? 'linear' : 'pagerduty';
+        const kind =
+          r.pathname === '/hook'
+            ? 'webhook'
+            : r.pathname === '/slack'
+              ? 'slack'
+              : r.pathname === '/teams'
+                ? 'teams'
+                : r.pathname.endsWith('/sendMessage')
+                  ? 'telegram'
+                  : r.pathname.startsWith('/rest/api/3')
+                    ? 'jira'
+                    : r.pathname === '/graphql'
+                      ? 'linear'
+                      : 'pagerduty';
         return [kind, r.body];
       }),
       ...mails.map((m): [DestinationKind, string] => ['email', mailText(m)]),
@@ -154,9 +211,13 @@ describe('links in alerts open the incident and the metric', { skip: browserSkip
     for (const link of links) {
       await page.goto(link);
       const title = link.includes('/incidents/') ? incident.title : 'Completed checkouts';
-      await page.getByRole('heading', { name: title }).first().waitFor({ timeout: 10_000 }).catch(async (err: Error) => {
-        throw new Error(`${link} does not show "${title}" (saved as ${await screenshot(page, 'alert-link-failed')}): ${err.message}`);
-      });
+      await page
+        .getByRole('heading', { name: title })
+        .first()
+        .waitFor({ timeout: 10_000 })
+        .catch(async (err: Error) => {
+          throw new Error(`${link} does not show "${title}" (saved as ${await screenshot(page, 'alert-link-failed')}): ${err.message}`);
+        });
       assert.equal(await page.getByText('Page not found').count(), 0, `${link} says "Page not found"`);
     }
     assert.deepEqual(errors, []);

@@ -22,7 +22,7 @@ describe('first-run page', { skip: browserSkip() }, () => {
     await t?.close();
   });
 
-  test('a new instance opens on the form; a short password is refused with the API\'s message next to the field', async () => {
+  test("a new instance opens on the form; a short password is refused with the API's message next to the field", async () => {
     await page.goto(t.url + '/');
     await page.getByRole('heading', { name: 'Welcome to Vigil' }).waitFor();
     assert.equal(new URL(page.url()).pathname, '/setup');
@@ -58,7 +58,10 @@ describe('first-run page', { skip: browserSkip() }, () => {
     const me = await page.evaluate(async () => (await fetch('/api/auth/me')).json());
     assert.equal(me.user.email, 'owner@example.com');
     assert.equal(me.user.isAdmin, true);
-    assert.deepEqual(me.projects.map((p: { slug: string; role: string }) => [p.slug, p.role]), [['shop', 'owner']]);
+    assert.deepEqual(
+      me.projects.map((p: { slug: string; role: string }) => [p.slug, p.role]),
+      [['shop', 'owner']],
+    );
     const cookies = await page.context().cookies();
     const session = cookies.find((c) => c.name === 'vigil_session');
     assert.ok(session?.httpOnly, 'the session cookie is HTTP-only');

@@ -105,10 +105,14 @@ describe('browser SDK', { skip: browserSkip() }, () => {
     assert.equal(again.status, 304);
     // node's fetch asks for gzip and decodes it; a raw request shows the encoding
     const gz = await new Promise<{ encoding?: string; body: Buffer }>((resolve, reject) => {
-      http.get(t.url + '/sdk.js', { headers: { 'accept-encoding': 'gzip, br' } }, (r) => {
-        const chunks: Buffer[] = [];
-        r.on('data', (c) => chunks.push(c)).on('end', () => resolve({ encoding: r.headers['content-encoding'], body: Buffer.concat(chunks) }));
-      }).on('error', reject);
+      http
+        .get(t.url + '/sdk.js', { headers: { 'accept-encoding': 'gzip, br' } }, (r) => {
+          const chunks: Buffer[] = [];
+          r.on('data', (c) => chunks.push(c)).on('end', () =>
+            resolve({ encoding: r.headers['content-encoding'], body: Buffer.concat(chunks) }),
+          );
+        })
+        .on('error', reject);
     });
     assert.equal(gz.encoding, 'gzip');
     assert.equal(zlib.gunzipSync(gz.body).toString(), code);
@@ -120,7 +124,10 @@ describe('browser SDK', { skip: browserSkip() }, () => {
     await page.waitForFunction(() => !Array.isArray((window as any).vigil));
     await page.getByText('vigil.js loaded from').waitFor();
     // the ingest API answers this origin: the page can read the status (CORS), with no preflight needed
-    const status = await page.evaluate(async ([url, writeKey]) => (await fetch(url + '/v1/batch', { method: 'POST', body: JSON.stringify({ writeKey, batch: [] }) })).status, [t.url, t.writeKey]);
+    const status = await page.evaluate(
+      async ([url, writeKey]) => (await fetch(url + '/v1/batch', { method: 'POST', body: JSON.stringify({ writeKey, batch: [] }) })).status,
+      [t.url, t.writeKey],
+    );
     assert.equal(status, 200);
 
     await page.evaluate(async () => {
@@ -165,10 +172,11 @@ describe('browser SDK', { skip: browserSkip() }, () => {
 
     const tracks = (name: string) => events.filter((e) => e.event === name);
     const pages = events.filter((e) => e.type === 'page');
-    assert.deepEqual(events.map((e) => e.type === 'page' ? `page ${e.pagePath}` : e.event).sort(), [
-      '$identify', 'Checkout Abandoned', 'Landing Viewed', 'Signed Up',
-      'page /checkout', 'page /home', 'page /pricing', 'page /pricing',
-    ], 'the call queued before sdk.js loaded, and one page view per route (not for replaceState on the same path)');
+    assert.deepEqual(
+      events.map((e) => (e.type === 'page' ? `page ${e.pagePath}` : e.event)).sort(),
+      ['$identify', 'Checkout Abandoned', 'Landing Viewed', 'Signed Up', 'page /checkout', 'page /home', 'page /pricing', 'page /pricing'],
+      'the call queued before sdk.js loaded, and one page view per route (not for replaceState on the same path)',
+    );
 
     // one visitor, one session, one library
     assert.equal(new Set(events.map((e) => e.anonymousId)).size, 1);

@@ -98,14 +98,40 @@ describe('web app: administration', { skip: browserSkip() }, () => {
     await screenshot(page, 'admin-detection-defaults');
   });
 
-  test('Jobs: a running job\'s progress, a dead job\'s reason, and Retry', async () => {
+  test("Jobs: a running job's progress, a dead job's reason, and Retry", async () => {
     const now = Date.now();
-    const job = (values: Record<string, unknown>) => t.ctx.meta.db.insertInto('jobs').values({
-      kind: 'metrics.backfill', project_id: t.project.id, payload: '{"metricId":7}', priority: 0, attempts: 1, max_attempts: 5, run_at: now, created_at: now, updated_at: now, status: 'running', ...values,
-    }).returning('id').executeTakeFirstOrThrow();
+    const job = (values: Record<string, unknown>) =>
+      t.ctx.meta.db
+        .insertInto('jobs')
+        .values({
+          kind: 'metrics.backfill',
+          project_id: t.project.id,
+          payload: '{"metricId":7}',
+          priority: 0,
+          attempts: 1,
+          max_attempts: 5,
+          run_at: now,
+          created_at: now,
+          updated_at: now,
+          status: 'running',
+          ...values,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
     const running = await job({ progress: 0.4, progress_note: '288/720 buckets', lease_until: now + 3_600_000, locked_by: 'elsewhere' });
-    const dead = await job({ kind: 'metrics.collect', status: 'dead', last_error: 'the metric\'s SQL failed: Conversion Error: Could not convert string \'Signed Up\' to INT32', finished_at: now });
-    const failing = await job({ kind: 'alerts.deliver', status: 'queued', attempts: 2, run_at: now + 3_600_000, last_error: 'HTTP 503 from hooks.example.com' });
+    const dead = await job({
+      kind: 'metrics.collect',
+      status: 'dead',
+      last_error: "the metric's SQL failed: Conversion Error: Could not convert string 'Signed Up' to INT32",
+      finished_at: now,
+    });
+    const failing = await job({
+      kind: 'alerts.deliver',
+      status: 'queued',
+      attempts: 2,
+      run_at: now + 3_600_000,
+      last_error: 'HTTP 503 from hooks.example.com',
+    });
 
     await page.getByRole('link', { name: 'Jobs' }).click();
     await page.getByRole('heading', { name: 'Jobs' }).waitFor();
@@ -178,9 +204,16 @@ describe('web app: administration', { skip: browserSkip() }, () => {
 
   test('the admin pages fit a phone (375 px): no sideways scrolling', async () => {
     // the same session: at this width "Signed in as" is folded into the menu
-    const phone = await (await browser.newContext({ viewport: { width: 375, height: 800 }, storageState: await page.context().storageState() })).newPage();
+    const phone = await (
+      await browser.newContext({ viewport: { width: 375, height: 800 }, storageState: await page.context().storageState() })
+    ).newPage();
     try {
-      for (const [path, heading] of [['/new-project', 'New project'], ['/admin/users', 'Users'], ['/p/shop/jobs', 'Jobs'], ['/p/shop/settings?tab=detection', 'Settings']]) {
+      for (const [path, heading] of [
+        ['/new-project', 'New project'],
+        ['/admin/users', 'Users'],
+        ['/p/shop/jobs', 'Jobs'],
+        ['/p/shop/settings?tab=detection', 'Settings'],
+      ]) {
         await phone.goto(t.url + path);
         await phone.getByRole('heading', { name: heading, exact: true }).waitFor();
         const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
@@ -194,7 +227,13 @@ describe('web app: administration', { skip: browserSkip() }, () => {
 
   test('Settings → danger zone: delete the project after typing its slug; its events go with it', async () => {
     const doomed = await t.ctx.projects.getBySlug('web-shop-eu');
-    await t.ctx.ingest.ingest(doomed.id, [{ type: 'track', userId: 'u1', event: 'Signed Up', messageId: 'doomed-1' }], undefined, {}, { receivedAt: Date.now(), ip: '' });
+    await t.ctx.ingest.ingest(
+      doomed.id,
+      [{ type: 'track', userId: 'u1', event: 'Signed Up', messageId: 'doomed-1' }],
+      undefined,
+      {},
+      { receivedAt: Date.now(), ip: '' },
+    );
     await t.ctx.flush();
     const events = t.ctx.events as DuckDbEventStore | ClickHouseEventStore;
     const count = async () => Number((await events.rawQuery(`SELECT count(*) AS n FROM events WHERE project_id = ${doomed.id}`))[0].n);

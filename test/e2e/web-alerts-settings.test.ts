@@ -65,7 +65,11 @@ describe('web app: alerts and settings', { skip: browserSkip() }, () => {
     await form.getByLabel(/^URL/).fill(`${receiver.url}/hook`);
     await form.getByLabel(/^Signing secret/).fill('too-short');
     await form.getByRole('button', { name: 'Create destination' }).click();
-    await form.locator('.field-invalid').filter({ hasText: 'Signing secret' }).getByText('secrets.secret is too short (at least 16 characters)').waitFor();
+    await form
+      .locator('.field-invalid')
+      .filter({ hasText: 'Signing secret' })
+      .getByText('secrets.secret is too short (at least 16 characters)')
+      .waitFor();
 
     // a test of the unsaved settings
     await form.getByRole('button', { name: 'Generate one' }).click();
@@ -105,7 +109,10 @@ describe('web app: alerts and settings', { skip: browserSkip() }, () => {
     await page.getByRole('button', { name: 'New rule' }).click();
     const form = page.getByRole('form', { name: 'New alert rule' });
     await form.getByLabel('Name', { exact: true }).fill('Everything to ops');
-    assert.ok(await form.getByRole('group', { name: 'Destinations' }).getByLabel('Ops webhook').isChecked(), 'the only destination is chosen');
+    assert.ok(
+      await form.getByRole('group', { name: 'Destinations' }).getByLabel('Ops webhook').isChecked(),
+      'the only destination is chosen',
+    );
 
     const simulator = form.getByRole('region', { name: 'Simulator' });
     await simulator.getByLabel('Days').fill('120');
@@ -116,9 +123,30 @@ describe('web app: alerts and settings', { skip: browserSkip() }, () => {
     await simulator.getByRole('button', { name: 'Simulate' }).click();
     const outcome = simulator.getByRole('region', { name: 'Simulation result' });
     await outcome.waitFor();
-    const expected = await t.ctx.alerts.simulate(demo.project, {
-      input: { name: 'x', enabled: true, mutedUntil: null, filters: { scopes: [], metricNames: [], metricTags: [], direction: 'any', minSeverity: 'info', minPercentChange: null, minAbsoluteChange: null }, cooldownMinutes: 1440, repeatEveryMinutes: null, notifyOnResolve: true, digest: null },
-    }, SIM_DAYS);
+    const expected = await t.ctx.alerts.simulate(
+      demo.project,
+      {
+        input: {
+          name: 'x',
+          enabled: true,
+          mutedUntil: null,
+          filters: {
+            scopes: [],
+            metricNames: [],
+            metricTags: [],
+            direction: 'any',
+            minSeverity: 'info',
+            minPercentChange: null,
+            minAbsoluteChange: null,
+          },
+          cooldownMinutes: 1440,
+          repeatEveryMinutes: null,
+          notifyOnResolve: true,
+          digest: null,
+        },
+      },
+      SIM_DAYS,
+    );
     assert.equal(await outcome.getByTestId('simulated-total').innerText(), String(expected.total));
     assert.equal(await outcome.getByRole('img', { name: 'Alerts per day' }).locator('div').count(), expected.perDay.length);
     if (expected.total > 0) await outcome.getByRole('table', { name: 'Simulated alerts' }).locator('tbody tr').first().waitFor();
@@ -141,10 +169,25 @@ describe('web app: alerts and settings', { skip: browserSkip() }, () => {
     receiver.respond({ status: 400, body: { error: 'bad payload today' } });
     const metric = await t.ctx.catalog.byName(demo.project, 'revenue');
     const bucket = Math.floor(Date.now() / HOUR) * HOUR - 2 * HOUR;
-    await t.ctx.signals.upsert(demo.project.id, [{
-      scope: 'metric', scopeKey: `metric:${metric.id}`, metricId: metric.id, bucket, endBucket: bucket, kind: 'drop', direction: 'down',
-      value: 10, expected: 400, lower: 300, upper: 500, z: -9, score: 0.7, severity: 'critical', details: { interval: '1h', threshold: 4 },
-    }]);
+    await t.ctx.signals.upsert(demo.project.id, [
+      {
+        scope: 'metric',
+        scopeKey: `metric:${metric.id}`,
+        metricId: metric.id,
+        bucket,
+        endBucket: bucket,
+        kind: 'drop',
+        direction: 'down',
+        value: 10,
+        expected: 400,
+        lower: 300,
+        upper: 500,
+        z: -9,
+        score: 0.7,
+        severity: 'critical',
+        details: { interval: '1h', threshold: 4 },
+      },
+    ]);
     await runJobs();
     await tab('Delivery log').click();
     const table = page.getByRole('table', { name: 'Deliveries' });
@@ -177,7 +220,10 @@ describe('web app: alerts and settings', { skip: browserSkip() }, () => {
     await form.getByLabel('Name', { exact: true }).fill('Demo store');
     await form.getByLabel('Time zone').fill('Mars/Olympus');
     await form.getByRole('button', { name: 'Save' }).click();
-    await form.locator('.field-error').getByText(/unknown time zone "Mars\/Olympus"/).waitFor();
+    await form
+      .locator('.field-error')
+      .getByText(/unknown time zone "Mars\/Olympus"/)
+      .waitFor();
     await form.getByLabel('Time zone').fill('Europe/Berlin');
     await form.getByRole('button', { name: 'Save' }).click();
     await form.getByText('Saved.').waitFor();
@@ -203,7 +249,11 @@ describe('web app: alerts and settings', { skip: browserSkip() }, () => {
     await row.getByText(`${secret.slice(0, 10)}…`).waitFor();
     assert.equal(await keys.getByText(secret).count(), 0, 'the list never shows the secret');
     // the key works
-    const res = await fetch(`${t.url}/v1/track`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Basic ' + Buffer.from(secret + ':').toString('base64') }, body: JSON.stringify({ userId: 'u1', event: 'Key Works' }) });
+    const res = await fetch(`${t.url}/v1/track`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Basic ' + Buffer.from(secret + ':').toString('base64') },
+      body: JSON.stringify({ userId: 'u1', event: 'Key Works' }),
+    });
     assert.equal(res.status, 200);
     await screenshot(page, 'settings-keys');
 
@@ -244,12 +294,25 @@ describe('web app: alerts and settings', { skip: browserSkip() }, () => {
     await invite.getByRole('button', { name: 'Create invitation' }).click();
     await page.getByText(/Send this link to new.person@example.com/).waitFor();
     assert.match(await page.locator('code').filter({ hasText: '/invite/' }).innerText(), /^http:\/\/127\.0\.0\.1:\d+\/invite\/\S+$/);
-    await page.getByRole('table', { name: 'Invitations' }).getByRole('row').filter({ hasText: 'new.person@example.com' }).getByText('pending').waitFor();
+    await page
+      .getByRole('table', { name: 'Invitations' })
+      .getByRole('row')
+      .filter({ hasText: 'new.person@example.com' })
+      .getByText('pending')
+      .waitFor();
     await screenshot(page, 'settings-members');
 
     await tab('Audit log').click();
     const log = page.getByRole('table', { name: 'Audit log' });
-    for (const action of ['project.update', 'api_key.create', 'api_key.revoke', 'member.update', 'invitation.create', 'alert_destination.create', 'alert_rule.create']) {
+    for (const action of [
+      'project.update',
+      'api_key.create',
+      'api_key.revoke',
+      'member.update',
+      'invitation.create',
+      'alert_destination.create',
+      'alert_rule.create',
+    ]) {
       await log.getByText(action, { exact: true }).first().waitFor();
     }
     await page.getByLabel('Action').fill('member.update');
@@ -264,7 +327,20 @@ describe('web app: alerts and settings', { skip: browserSkip() }, () => {
   test('every page is usable at 375 px and at 1280 px: nothing scrolls sideways, Retry stays in view, the sidebar folds into a menu on a phone', async () => {
     const metric = await t.ctx.catalog.byName(demo.project, 'revenue');
     const incident = (await t.ctx.incidents.list(demo.project, { limit: 1 })).incidents[0];
-    const paths = ['overview', 'live', 'events', 'tracking-plan', 'metrics', 'metrics/new', `metrics/${metric.id}`, 'monitors', 'incidents', `incidents/${incident.id}`, 'alerts', 'settings'];
+    const paths = [
+      'overview',
+      'live',
+      'events',
+      'tracking-plan',
+      'metrics',
+      'metrics/new',
+      `metrics/${metric.id}`,
+      'monitors',
+      'incidents',
+      `incidents/${incident.id}`,
+      'alerts',
+      'settings',
+    ];
     const overflows: string[] = [];
     for (const width of [375, 1280]) {
       const context = await browser.newContext({ viewport: { width, height: 800 } });
@@ -281,8 +357,13 @@ describe('web app: alerts and settings', { skip: browserSkip() }, () => {
           const wide = await p.evaluate(() => {
             const root = document.documentElement;
             if (root.scrollWidth <= root.clientWidth) return null;
-            const out = [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > root.clientWidth + 1 && !e.closest('.table-wrap, .json, pre'));
-            return `${root.scrollWidth} > ${root.clientWidth}: ${out.slice(0, 3).map((e) => `${e.tagName.toLowerCase()}.${e.className}`).join(', ')}`;
+            const out = [...document.querySelectorAll('body *')].filter(
+              (e) => e.getBoundingClientRect().right > root.clientWidth + 1 && !e.closest('.table-wrap, .json, pre'),
+            );
+            return `${root.scrollWidth} > ${root.clientWidth}: ${out
+              .slice(0, 3)
+              .map((e) => `${e.tagName.toLowerCase()}.${e.className}`)
+              .join(', ')}`;
           });
           if (wide) overflows.push(`${width} px, ${where}: ${wide}`);
         };

@@ -30,10 +30,25 @@ describe('web app on the demo', { skip: browserSkip() }, () => {
     await t.ctx.memberships.grant(demo.project.id, owner.id, 'owner');
     // a schema change, as the daily drift check records it, for the tracking plan to mark
     const yesterday = Math.floor(Date.now() / DAY) * DAY - DAY;
-    await t.ctx.signals.upsert(demo.project.id, [{
-      scope: 'schema', scopeKey: 'schema:Order Completed:coupon:new_property', metricId: null, bucket: yesterday, endBucket: yesterday, kind: 'new_property', direction: null,
-      value: 3, expected: null, lower: null, upper: null, z: 0, score: 1, severity: 'info', details: { event: 'Order Completed', property: 'coupon', detail: 'Order Completed has a new property coupon' },
-    }]);
+    await t.ctx.signals.upsert(demo.project.id, [
+      {
+        scope: 'schema',
+        scopeKey: 'schema:Order Completed:coupon:new_property',
+        metricId: null,
+        bucket: yesterday,
+        endBucket: yesterday,
+        kind: 'new_property',
+        direction: null,
+        value: 3,
+        expected: null,
+        lower: null,
+        upper: null,
+        z: 0,
+        score: 1,
+        severity: 'info',
+        details: { event: 'Order Completed', property: 'coupon', detail: 'Order Completed has a new property coupon' },
+      },
+    ]);
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
     errors = watchErrors(page);
@@ -46,7 +61,7 @@ describe('web app on the demo', { skip: browserSkip() }, () => {
   const track = (body: Record<string, unknown>) => postJson(`${t.url}/v1/track`, body, basic(demo.writeKey));
   const nav = (name: string) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
 
-  test('sign-in: a wrong password shows the server\'s message; the right one opens the app', async () => {
+  test("sign-in: a wrong password shows the server's message; the right one opens the app", async () => {
     await page.goto(t.url + '/');
     await page.getByRole('heading', { name: 'Sign in to Vigil' }).waitFor();
     await page.getByLabel('Email').fill(EMAIL);
@@ -60,7 +75,7 @@ describe('web app on the demo', { skip: browserSkip() }, () => {
     assert.match(new URL(page.url()).pathname, /^\/p\/(shop|demo)\/overview$/);
   });
 
-  test('the project switcher lists the user\'s projects and opens the same page in the one chosen', async () => {
+  test("the project switcher lists the user's projects and opens the same page in the one chosen", async () => {
     const switcher = page.getByRole('combobox', { name: 'Project' });
     assert.deepEqual((await switcher.locator('option').allTextContents()).sort(), ['Demo shop', 'Shop']);
     await switcher.selectOption({ label: 'Shop' });
@@ -74,14 +89,19 @@ describe('web app on the demo', { skip: browserSkip() }, () => {
     const events = page.getByRole('region', { name: 'Events' }).first();
     await events.locator('.stat-value').filter({ hasNotText: '–' }).waitFor();
     assert.match(await events.locator('.stat-change').innerText(), /[+−±]\d+(\.\d)?%|n\/a/);
-    for (const name of ['Users', 'Sessions']) assert.match(await page.getByRole('region', { name }).locator('.stat-value').innerText(), /\d/);
+    for (const name of ['Users', 'Sessions'])
+      assert.match(await page.getByRole('region', { name }).locator('.stat-value').innerText(), /\d/);
     await page.getByRole('img', { name: 'Events over time' }).locator('canvas').waitFor();
     const topEvents = page.getByRole('table', { name: 'Top events' });
     await topEvents.getByRole('link', { name: 'Order Completed' }).waitFor();
     await page.getByRole('table', { name: 'Top pages' }).getByText('/pricing').waitFor();
     await page.getByRole('table', { name: 'Top referrers' }).locator('tbody tr').first().waitFor();
     // the demo's incidents, or the empty state: either way the list has loaded
-    await page.locator('section', { has: page.getByRole('heading', { name: 'Open incidents' }) }).locator('table, .state-empty').first().waitFor();
+    await page
+      .locator('section', { has: page.getByRole('heading', { name: 'Open incidents' }) })
+      .locator('table, .state-empty')
+      .first()
+      .waitFor();
     await screenshot(page, 'overview');
   });
 
@@ -118,7 +138,7 @@ describe('web app on the demo', { skip: browserSkip() }, () => {
     assert.equal(await table.getByText('Not Theirs').count(), 0);
   });
 
-  test('events explorer: filter by event, open an event\'s full JSON', async () => {
+  test("events explorer: filter by event, open an event's full JSON", async () => {
     await t.ctx.flush();
     await nav('Events').click();
     await page.getByRole('table', { name: 'Events' }).locator('tbody tr').first().waitFor();

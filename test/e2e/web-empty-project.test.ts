@@ -76,7 +76,10 @@ let projects = 0;
 async function newProject(t: TestApp, vicRole: 'viewer' | 'editor' = 'viewer'): Promise<string> {
   const slug = `fresh-${++projects}`;
   const project = await t.ctx.projects.create({ slug, name: `Fresh ${projects}`, timeZone: 'UTC' });
-  for (const [email, role] of [['nora@example.com', 'owner'], ['vic@example.com', vicRole]] as const) {
+  for (const [email, role] of [
+    ['nora@example.com', 'owner'],
+    ['vic@example.com', vicRole],
+  ] as const) {
     const user = await t.ctx.users.findByEmail(email);
     await t.ctx.memberships.grant(project.id, user!.id, role);
   }

@@ -34,10 +34,26 @@ describe('web app: incidents', { skip: browserSkip() }, () => {
   async function openIncident(metricName: string, over: Partial<SignalInput>) {
     const metric = await t.ctx.catalog.byName(demo.project, metricName);
     const bucket = Math.floor(Date.now() / HOUR) * HOUR - 2 * HOUR;
-    await t.ctx.signals.upsert(demo.project.id, [{
-      scope: 'metric', scopeKey: `metric:${metric.id}`, metricId: metric.id, bucket, endBucket: bucket, kind: 'spike', direction: 'up',
-      value: 480, expected: 120, lower: 90, upper: 150, z: 9, score: 0.7, severity: 'critical', details: { interval: '1h', threshold: 4 }, ...over,
-    }]);
+    await t.ctx.signals.upsert(demo.project.id, [
+      {
+        scope: 'metric',
+        scopeKey: `metric:${metric.id}`,
+        metricId: metric.id,
+        bucket,
+        endBucket: bucket,
+        kind: 'spike',
+        direction: 'up',
+        value: 480,
+        expected: 120,
+        lower: 90,
+        upper: 150,
+        z: 9,
+        score: 0.7,
+        severity: 'critical',
+        details: { interval: '1h', threshold: 4 },
+        ...over,
+      },
+    ]);
     const page = await t.ctx.incidents.list(demo.project, { status: 'open', metricId: metric.id, limit: 10 });
     const incident = page.incidents.find((i) => i.lastBucket >= bucket);
     assert.ok(incident, `an open incident on ${metricName}`);
@@ -66,7 +82,10 @@ describe('web app: incidents', { skip: browserSkip() }, () => {
   });
 
   const incidentsTable = () => page.getByRole('table', { name: 'Incidents' });
-  const rowOf = (title: string) => incidentsTable().getByRole('row').filter({ has: page.getByRole('link', { name: title, exact: true }) });
+  const rowOf = (title: string) =>
+    incidentsTable()
+      .getByRole('row')
+      .filter({ has: page.getByRole('link', { name: title, exact: true }) });
 
   test('the list: 30-day figures, filtered to open ones, and a bulk acknowledge', async () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Incidents', exact: true }).click();
@@ -77,7 +96,10 @@ describe('web app: incidents', { skip: browserSkip() }, () => {
     await page.waitForURL(/status=open/);
     await rowOf(spikeTitle).waitFor();
     await rowOf(latencyTitle).waitFor();
-    for (const status of await incidentsTable().locator('tbody tr .badge').filter({ hasText: /^(open|acknowledged|resolved)$/ }).allInnerTexts()) {
+    for (const status of await incidentsTable()
+      .locator('tbody tr .badge')
+      .filter({ hasText: /^(open|acknowledged|resolved)$/ })
+      .allInnerTexts()) {
       assert.notEqual(status, 'resolved');
     }
     await screenshot(page, 'incidents');
@@ -85,7 +107,11 @@ describe('web app: incidents', { skip: browserSkip() }, () => {
     const noisiest = page.getByRole('table', { name: 'Noisiest scopes' });
     await noisiest.getByRole('row').nth(1).waitFor();
     assert.ok((await noisiest.getByRole('row').count()) >= 3, await noisiest.innerText());
-    await page.getByText('No threshold rule opened an incident in the last 30 days.').or(page.getByRole('table', { name: 'Most triggered rules' })).first().waitFor();
+    await page
+      .getByText('No threshold rule opened an incident in the last 30 days.')
+      .or(page.getByRole('table', { name: 'Most triggered rules' }))
+      .first()
+      .waitFor();
 
     await rowOf(latencyTitle).getByRole('checkbox').check();
     await page.getByRole('heading', { name: '1 selected' }).waitFor();
@@ -102,20 +128,35 @@ describe('web app: incidents', { skip: browserSkip() }, () => {
   });
 
   test('an incident: chart, signals; a 409 when someone acted first is shown and the page catches up', async () => {
-    await t.ctx.incidents.recordAlertSent(spikeId, { deliveryId: 1, event: 'opened', ruleName: 'on-call', destination: 'ops webhook', kind: 'webhook' });
+    await t.ctx.incidents.recordAlertSent(spikeId, {
+      deliveryId: 1,
+      event: 'opened',
+      ruleName: 'on-call',
+      destination: 'ops webhook',
+      kind: 'webhook',
+    });
     await page.goto(`${t.url}/p/demo/incidents/${spikeId}`);
     await page.getByRole('heading', { name: spikeTitle }).waitFor();
-    await page.getByRole('img', { name: /around the incident/ }).locator('canvas').waitFor();
+    await page
+      .getByRole('img', { name: /around the incident/ })
+      .locator('canvas')
+      .waitFor();
     const signals = page.getByRole('table', { name: 'Signals' });
     await signals.getByRole('row').filter({ hasText: 'root' }).filter({ hasText: 'spike' }).waitFor();
     assert.match(await signals.innerText(), /480 \(expected 120, 90–150\)/);
     // the alert that went out, in words (it said "sent a opened alert")
-    await page.getByRole('list', { name: 'Timeline' }).getByText('sent an “incident opened” alert to ops webhook (webhook) by rule “on-call”').waitFor();
+    await page
+      .getByRole('list', { name: 'Timeline' })
+      .getByText('sent an “incident opened” alert to ops webhook (webhook) by rule “on-call”')
+      .waitFor();
 
     // someone else acknowledges it meanwhile: the button still shows here, and the server says no
     await t.ctx.incidents.act(demo.project, [spikeId], { action: 'acknowledge' }, { userId: null, label: 'ops-bot' });
     await page.getByRole('button', { name: 'Acknowledge' }).click();
-    await page.getByRole('alert').filter({ hasText: `incident ${spikeId} is already acknowledged` }).waitFor();
+    await page
+      .getByRole('alert')
+      .filter({ hasText: `incident ${spikeId} is already acknowledged` })
+      .waitFor();
     await page.getByRole('button', { name: 'Acknowledge' }).waitFor({ state: 'detached' });
     await page.getByRole('list', { name: 'Timeline' }).getByText('ops-bot').waitFor();
   });
@@ -135,7 +176,11 @@ describe('web app: incidents', { skip: browserSkip() }, () => {
     await timeline.getByText('assigned it to').waitFor();
 
     // comments are Markdown, rendered safely: raw HTML stays text, links open apart from the app
-    await page.getByRole('textbox', { name: 'Comment' }).fill('**Sign-ups tripled**: the [newsletter](https://example.com/nl) went out early.\n\n- checking with marketing\n\n<img src=x onerror="window.__xss=1"> [click](javascript:window.__xss=2)');
+    await page
+      .getByRole('textbox', { name: 'Comment' })
+      .fill(
+        '**Sign-ups tripled**: the [newsletter](https://example.com/nl) went out early.\n\n- checking with marketing\n\n<img src=x onerror="window.__xss=1"> [click](javascript:window.__xss=2)',
+      );
     await page.getByRole('button', { name: 'Add comment' }).click();
     const comment = timeline.locator('li .markdown').filter({ hasText: 'went out early' });
     await comment.waitFor();
@@ -151,14 +196,27 @@ describe('web app: incidents', { skip: browserSkip() }, () => {
     assert.equal(await page.getByRole('textbox', { name: 'Comment' }).inputValue(), '', 'the form is cleared');
 
     await page.getByRole('button', { name: 'Resolve' }).click();
-    await timeline.locator('li').filter({ hasText: 'changed the status from acknowledged to resolved' }).filter({ hasText: 'Ines' }).waitFor();
+    await timeline
+      .locator('li')
+      .filter({ hasText: 'changed the status from acknowledged to resolved' })
+      .filter({ hasText: 'Ines' })
+      .waitFor();
     await page.getByRole('button', { name: 'Reopen' }).waitFor();
     assert.ok(await page.locator('.page-header').getByText('resolved by hand').isVisible());
 
     const entries = await timeline.locator('li').allInnerTexts();
-    const order = ['opened the incident', 'ops-bot', 'muted it until', 'assigned it to', 'commented', 'to resolved'].map((text) => entries.findIndex((e) => e.includes(text)));
-    assert.ok(order.every((i) => i >= 0), `every step is on the timeline: ${JSON.stringify(entries)}`);
-    assert.deepEqual([...order].sort((a, b) => a - b), order, 'oldest first');
+    const order = ['opened the incident', 'ops-bot', 'muted it until', 'assigned it to', 'commented', 'to resolved'].map((text) =>
+      entries.findIndex((e) => e.includes(text)),
+    );
+    assert.ok(
+      order.every((i) => i >= 0),
+      `every step is on the timeline: ${JSON.stringify(entries)}`,
+    );
+    assert.deepEqual(
+      [...order].sort((a, b) => a - b),
+      order,
+      'oldest first',
+    );
     const stored = await t.ctx.incidents.byId(demo.project.id, spikeId);
     assert.equal(stored?.status, 'resolved');
     assert.equal(stored?.resolution, 'manual');
@@ -187,7 +245,8 @@ describe('web app: incidents', { skip: browserSkip() }, () => {
       await other.getByLabel('Password').fill(PASSWORD);
       await other.getByRole('button', { name: 'Sign in' }).click();
       await other.getByRole('heading', { name: latencyTitle }).waitFor();
-      for (const name of ['Resolve', 'False positive']) assert.ok(await other.getByRole('button', { name, exact: true }).isDisabled(), `${name} is disabled`);
+      for (const name of ['Resolve', 'False positive'])
+        assert.ok(await other.getByRole('button', { name, exact: true }).isDisabled(), `${name} is disabled`);
       assert.ok(await other.getByLabel('Assignee').isDisabled());
       await other.getByRole('list', { name: 'Timeline' }).getByText('changed the status from open to').waitFor();
       await other.getByRole('textbox', { name: 'Comment' }).fill('Seen from support: _three_ tickets about slow pages.');

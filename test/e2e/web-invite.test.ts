@@ -135,11 +135,19 @@ describe('invitation links in the browser', { skip: browserSkip() }, () => {
     const revoked = await inviteLink('revoked@example.com');
     await t.ctx.invitations.revoke(t.project.id, revoked.id);
     const expired = await inviteLink('expired@example.com');
-    await t.ctx.meta.db.updateTable('invitations').set({ expires_at: Date.now() - 1000 }).where('id', '=', expired.id).execute();
+    await t.ctx.meta.db
+      .updateTable('invitations')
+      .set({ expires_at: Date.now() - 1000 })
+      .where('id', '=', expired.id)
+      .execute();
     const page = await personPage();
     const cases: [string, string, RegExp][] = [
       [revoked.url, 'This invitation was revoked', /This invitation has been revoked; ask a project owner for a new one\./],
-      [expired.url, 'This invitation has expired', /This invitation expired on \d{4}-\d\d-\d\dT[\d:.]+Z; ask a project owner for a new one\./],
+      [
+        expired.url,
+        'This invitation has expired',
+        /This invitation expired on \d{4}-\d\d-\d\dT[\d:.]+Z; ask a project owner for a new one\./,
+      ],
       [`${t.url}/invite/not-a-real-token`, 'This invitation link is not valid', /Check that the whole link was copied from the e-mail/],
     ];
     for (const [url, heading, text] of cases) {

@@ -58,20 +58,26 @@ describe('metrics and monitors pages on the demo', { skip: browserSkip() }, () =
     await page.getByRole('group', { name: 'Status' }).getByRole('button', { name: 'All' }).click();
   });
 
-  test('a metric defined through the form: the preview draws its data, the server\'s messages show next to their fields, it saves', async () => {
+  test("a metric defined through the form: the preview draws its data, the server's messages show next to their fields, it saves", async () => {
     await page.getByRole('button', { name: 'New metric' }).click();
     await page.waitForURL(/\/metrics\/new$/);
     // another kind: an sql metric's preview (the form's default statement counts orders)
     await page.getByRole('group', { name: 'Kind' }).getByRole('button', { name: 'SQL' }).click();
     await page.getByLabel('SQL').waitFor();
-    await page.getByTestId('preview-summary').filter({ hasText: /mean [1-9]/ }).waitFor();
+    await page
+      .getByTestId('preview-summary')
+      .filter({ hasText: /mean [1-9]/ })
+      .waitFor();
     await page.getByRole('group', { name: 'Kind' }).getByRole('button', { name: 'Event count' }).click();
     await page.getByLabel('Event', { exact: true }).fill('Order Completed');
     await page.getByLabel('Display name').fill('Orders (e2e)');
     assert.equal(await page.getByLabel('Name', { exact: true }).inputValue(), 'orders_e2e', 'the name follows the display name');
     const preview = page.getByRole('img', { name: 'Preview of the metric' });
     await preview.locator('canvas').waitFor();
-    await page.getByTestId('preview-summary').filter({ hasText: /sum [1-9]/ }).waitFor();
+    await page
+      .getByTestId('preview-summary')
+      .filter({ hasText: /sum [1-9]/ })
+      .waitFor();
 
     // a filter the server refuses: its message under the filter, from the live preview
     await page.getByRole('button', { name: 'Add filter' }).click();
@@ -86,7 +92,10 @@ describe('metrics and monitors pages on the demo', { skip: browserSkip() }, () =
     // a bad name: the server's message next to the Name field
     await page.getByLabel('Name', { exact: true }).fill('Orders E2E');
     await page.getByRole('button', { name: 'Save as active' }).click();
-    await field('Name').locator('.field-error').filter({ hasText: /pattern|lowercase|must match/ }).waitFor();
+    await field('Name')
+      .locator('.field-error')
+      .filter({ hasText: /pattern|lowercase|must match/ })
+      .waitFor();
     await page.getByTestId('preview-summary').filter({ hasNotText: 'updating' }).waitFor({ timeout: 5000 });
     await screenshot(page, 'metric-form');
     await page.getByLabel('Name', { exact: true }).fill('orders_e2e');
@@ -112,11 +121,17 @@ describe('metrics and monitors pages on the demo', { skip: browserSkip() }, () =
 
   test('the metric page after "Collect now": the series with the expected band, the forecast and the signals; a backtest at another sensitivity', async () => {
     await page.getByRole('button', { name: 'Collect now' }).click();
-    await page.getByRole('status').filter({ hasText: /Collected \d+ buckets/ }).waitFor();
+    await page
+      .getByRole('status')
+      .filter({ hasText: /Collected \d+ buckets/ })
+      .waitFor();
     const chart = page.getByRole('img', { name: 'Orders (e2e) over time' });
     await chart.locator('canvas').waitFor();
     await page.locator('.chart-legend').filter({ hasText: 'Shaded: the expected range' }).waitFor();
-    await page.locator('.chart-legend').filter({ hasText: /Dashed: the forecast of the next \d+ buckets/ }).waitFor();
+    await page
+      .locator('.chart-legend')
+      .filter({ hasText: /Dashed: the forecast of the next \d+ buckets/ })
+      .waitFor();
     const legend = await chart.locator('.u-legend').innerText();
     assert.match(legend, /expected/, 'the band is a chart series');
     assert.match(legend, /forecast/);
@@ -124,12 +139,21 @@ describe('metrics and monitors pages on the demo', { skip: browserSkip() }, () =
     // (the signals are read again once the collection's detection is done: wait for them)
     // (this wait timed out now and then in full runs and could not be reproduced alone: on failure it
     // says whether detection stored no signals or the page did not show them)
-    await page.locator('.chart-legend').filter({ hasText: /signals detection raised \([1-9]\d* in this window\)/ }).waitFor().catch(async (e) => {
-      const id = Number(metricUrl.split('/').pop());
-      const sigs = await t.ctx.meta.db.selectFrom('signals').selectAll().where('metric_id', '=', id).execute();
-      console.log('the legend says', JSON.stringify(await page.locator('.chart-legend').allInnerTexts()), `; ${sigs.length} signals of the metric are stored:`, JSON.stringify(sigs).slice(0, 800));
-      throw e;
-    });
+    await page
+      .locator('.chart-legend')
+      .filter({ hasText: /signals detection raised \([1-9]\d* in this window\)/ })
+      .waitFor()
+      .catch(async (e) => {
+        const id = Number(metricUrl.split('/').pop());
+        const sigs = await t.ctx.meta.db.selectFrom('signals').selectAll().where('metric_id', '=', id).execute();
+        console.log(
+          'the legend says',
+          JSON.stringify(await page.locator('.chart-legend').allInnerTexts()),
+          `; ${sigs.length} signals of the metric are stored:`,
+          JSON.stringify(sigs).slice(0, 800),
+        );
+        throw e;
+      });
     await screenshot(page, 'metric');
 
     const backtest = page.getByRole('form', { name: 'Backtest' });
@@ -145,11 +169,14 @@ describe('metrics and monitors pages on the demo', { skip: browserSkip() }, () =
     await backtest.getByLabel('Sensitivity').selectOption('custom');
     await backtest.getByLabel('|z| threshold').fill('0.5');
     await backtest.getByRole('button', { name: 'Run backtest' }).click();
-    await backtest.locator('.field', { has: page.getByLabel('|z| threshold') }).locator('.field-error').waitFor();
+    await backtest
+      .locator('.field', { has: page.getByLabel('|z| threshold') })
+      .locator('.field-error')
+      .waitFor();
     await screenshot(page, 'metric-backtest');
   });
 
-  test('monitors: a bad rule shows the server\'s message next to the field; a good one is listed; detection sensitivity saves', async () => {
+  test("monitors: a bad rule shows the server's message next to the field; a good one is listed; detection sensitivity saves", async () => {
     await page.goto(metricUrl);
     await page.locator('.page-actions').getByRole('link', { name: 'Monitors', exact: true }).click();
     await page.waitForURL(/\/monitors\?metric=\d+$/);
@@ -161,7 +188,11 @@ describe('metrics and monitors pages on the demo', { skip: browserSkip() }, () =
     await form.getByLabel('Condition: value').fill('5');
     await form.getByLabel('For buckets').fill('0');
     await form.getByRole('button', { name: 'Add rule' }).click();
-    await form.locator('.field', { has: page.getByLabel('For buckets') }).locator('.field-error').filter({ hasText: 'forBuckets must be an integer from 1' }).waitFor();
+    await form
+      .locator('.field', { has: page.getByLabel('For buckets') })
+      .locator('.field-error')
+      .filter({ hasText: 'forBuckets must be an integer from 1' })
+      .waitFor();
     await screenshot(page, 'monitors-error');
     await form.getByLabel('For buckets').fill('2');
     await form.getByRole('button', { name: 'Add rule' }).click();
@@ -175,7 +206,9 @@ describe('metrics and monitors pages on the demo', { skip: browserSkip() }, () =
     assert.match(await everyRule.innerText(), /value < 5 for 2 buckets/);
     const metricSelect = page.getByLabel('Metric', { exact: true });
     const ruleMetric = await metricSelect.inputValue();
-    const another = (await metricSelect.locator('option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))).find((v) => v !== ruleMetric)!;
+    const another = (await metricSelect.locator('option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))).find(
+      (v) => v !== ruleMetric,
+    )!;
     await metricSelect.selectOption(another);
     await page.waitForURL(new RegExp(`metric=${another}$`));
     await everyRule.getByRole('button').click();
@@ -186,7 +219,10 @@ describe('metrics and monitors pages on the demo', { skip: browserSkip() }, () =
     await detection.getByLabel('Sensitivity').selectOption('custom');
     await detection.getByLabel('|z| threshold').fill('0.5');
     await detection.getByRole('button', { name: 'Save detection' }).click();
-    await detection.locator('.field', { has: page.getByLabel('|z| threshold') }).locator('.field-error').waitFor();
+    await detection
+      .locator('.field', { has: page.getByLabel('|z| threshold') })
+      .locator('.field-error')
+      .waitFor();
     await detection.getByLabel('Sensitivity').selectOption('high');
     await detection.getByRole('button', { name: 'Save detection' }).click();
     await detection.getByText('Saved.').waitFor();

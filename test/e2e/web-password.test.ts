@@ -47,7 +47,10 @@ describe('passwords and accounts in the browser', { skip: browserSkip() }, () =>
     await page.getByRole('heading', { name: 'Forgot your password?' }).waitFor();
     await page.getByLabel('Email').fill('Ada@Example.com');
     await page.getByRole('button', { name: 'Send the link' }).click();
-    await page.getByRole('status').filter({ hasText: 'If an account with this e-mail exists, a link to choose a new password is on its way' }).waitFor();
+    await page
+      .getByRole('status')
+      .filter({ hasText: 'If an account with this e-mail exists, a link to choose a new password is on its way' })
+      .waitFor();
 
     const mail = await mailbox.waitFor('ada@example.com', /Reset your Vigil password/);
     const link = mail.links.find((l) => l.includes('/reset-password/')) ?? assert.fail(`no reset link in ${mail.text}`);

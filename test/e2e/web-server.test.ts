@@ -27,7 +27,8 @@ function sseReader(body: ReadableStream<Uint8Array>) {
     while ((end = buffer.indexOf('\n\n')) >= 0) {
       const block = buffer.slice(0, end);
       buffer = buffer.slice(end + 2);
-      let event = 'message', data = '';
+      let event = 'message',
+        data = '';
       for (const line of block.split('\n')) {
         if (line.startsWith(':')) comments.push(line);
         else if (line.startsWith('event: ')) event = line.slice(7);
@@ -77,8 +78,14 @@ describe('the web app at /', () => {
   test('hashed assets are cached for a year and gzipped; each script the page loads is served', async () => {
     const html = await (await fetch(t.url + '/')).text();
     const assets = [...html.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((m) => m[1]);
-    assert.ok(assets.some((a) => a.endsWith('.js')), 'index.html loads a script from /assets/');
-    assert.ok(!/<script>(?!<\/script>)/.test(html) && !/<script(?![^>]*\bsrc=)[^>]*>[^<]/.test(html), 'no inline script (the CSP forbids it)');
+    assert.ok(
+      assets.some((a) => a.endsWith('.js')),
+      'index.html loads a script from /assets/',
+    );
+    assert.ok(
+      !/<script>(?!<\/script>)/.test(html) && !/<script(?![^>]*\bsrc=)[^>]*>[^<]/.test(html),
+      'no inline script (the CSP forbids it)',
+    );
     for (const a of assets) {
       const r = await fetch(t.url + a, { headers: { 'accept-encoding': 'gzip' } });
       assert.equal(r.status, 200, a);
@@ -94,7 +101,13 @@ describe('the web app at /', () => {
   });
 
   test('API paths, missing files and non-browser requests keep the JSON 404', async () => {
-    for (const [url, accept] of [['/api/nope', 'text/html'], ['/v1/nope', 'text/html'], ['/assets/missing.js', 'text/html'], ['/favicon.png', 'text/html'], ['/nope', '*/*']]) {
+    for (const [url, accept] of [
+      ['/api/nope', 'text/html'],
+      ['/v1/nope', 'text/html'],
+      ['/assets/missing.js', 'text/html'],
+      ['/favicon.png', 'text/html'],
+      ['/nope', '*/*'],
+    ]) {
       const r = await fetch(t.url + url, { headers: { accept } });
       assert.equal(r.status, 404, url);
       const body = (await r.json()) as { error: { code: string; message: string } };
@@ -135,7 +148,9 @@ describe('live stream', () => {
     assert.match(all.headers.get('content-type') ?? '', /text\/event-stream/);
     assert.equal(all.headers.get('cache-control'), 'no-cache, no-transform');
     const byUser = await fetch(`${t.url}/api/projects/shop/live?user=u2`, { headers: { authorization: `Bearer ${t.readKey}` } });
-    const byEvent = await fetch(`${t.url}/api/projects/shop/live?event=${encodeURIComponent('Order Completed')}`, { headers: { authorization: `Bearer ${t.readKey}` } });
+    const byEvent = await fetch(`${t.url}/api/projects/shop/live?event=${encodeURIComponent('Order Completed')}`, {
+      headers: { authorization: `Bearer ${t.readKey}` },
+    });
     const [a, u, e] = [sseReader(all.body!), sseReader(byUser.body!), sseReader(byEvent.body!)];
     assert.deepEqual(await a.next('ready'), { project: 'shop', filter: {} });
     assert.deepEqual(await u.next('ready'), { project: 'shop', filter: { user: 'u2' } });
@@ -149,8 +164,14 @@ describe('live stream', () => {
     assert.deepEqual(first[0].properties, { plan: 'pro' });
     const second = (await a.next('events')) as { event: string }[];
     assert.equal(second[0].event, 'Order Completed');
-    assert.deepEqual(((await u.next('events')) as { userId: string }[]).map((x) => x.userId), ['u2']);
-    assert.deepEqual(((await e.next('events')) as { event: string }[]).map((x) => x.event), ['Order Completed']);
+    assert.deepEqual(
+      ((await u.next('events')) as { userId: string }[]).map((x) => x.userId),
+      ['u2'],
+    );
+    assert.deepEqual(
+      ((await e.next('events')) as { event: string }[]).map((x) => x.event),
+      ['Order Completed'],
+    );
 
     // closing a connection unsubscribes it
     await Promise.all([a.cancel(), u.cancel(), e.cancel()]);
@@ -158,7 +179,7 @@ describe('live stream', () => {
     assert.equal(t.ctx.live.subscribers, 0);
   });
 
-  test('another project\'s events are not sent; a bad filter is a 400; no credentials a 401', async () => {
+  test("another project's events are not sent; a bad filter is a 400; no credentials a 401", async () => {
     const other = await t.ctx.projects.create({ slug: 'other' });
     const otherKey = (await t.ctx.apiKeys.create({ projectId: other.id, scopes: ['ingest'] })).secret;
     const res = await fetch(`${t.url}/api/projects/shop/live`, { headers: { authorization: `Bearer ${t.readKey}` } });
@@ -166,7 +187,10 @@ describe('live stream', () => {
     await s.next('ready');
     await postJson(`${t.url}/v1/track`, { userId: 'x', event: 'Elsewhere' }, basic(otherKey));
     await track({ userId: 'u3', event: 'Here' });
-    assert.deepEqual(((await s.next('events')) as { event: string }[]).map((x) => x.event), ['Here']);
+    assert.deepEqual(
+      ((await s.next('events')) as { event: string }[]).map((x) => x.event),
+      ['Here'],
+    );
     await s.cancel();
     assert.equal((await getJson(`${t.url}/api/projects/shop/live?colour=red`, t.readKey)).status, 400);
     assert.equal((await fetch(`${t.url}/api/projects/shop/live`)).status, 401);
@@ -189,7 +213,10 @@ describe('live stream', () => {
       await s.next('ready');
       await s.waitFor(() => s.comments.some((c) => c.startsWith(': heartbeat')));
       const closed = app.close();
-      await assert.rejects(s.waitFor(() => false, 5000), /the stream ended/);
+      await assert.rejects(
+        s.waitFor(() => false, 5000),
+        /the stream ended/,
+      );
       await closed;
     } finally {
       await local.close();
@@ -198,12 +225,32 @@ describe('live stream', () => {
 });
 
 describe('LiveFeed', () => {
-  const row = (event: string, userId: string) => JSON.stringify({
-    project_id: 1, message_id: `m-${event}-${userId}`, type: 'track', event, anonymous_id: null, user_id: userId, distinct_id: userId, session_id: null,
-    timestamp: 0, received_at: 0, properties: {}, context: {}, page_path: null, referrer_host: null, app_version: null, platform: null, os: null, browser: null, device_type: null, country: null, ip_hash: 'h',
-  });
+  const row = (event: string, userId: string) =>
+    JSON.stringify({
+      project_id: 1,
+      message_id: `m-${event}-${userId}`,
+      type: 'track',
+      event,
+      anonymous_id: null,
+      user_id: userId,
+      distinct_id: userId,
+      session_id: null,
+      timestamp: 0,
+      received_at: 0,
+      properties: {},
+      context: {},
+      page_path: null,
+      referrer_host: null,
+      app_version: null,
+      platform: null,
+      os: null,
+      browser: null,
+      device_type: null,
+      country: null,
+      ip_hash: 'h',
+    });
 
-  test('delivers to the project\'s matching subscribers only, and survives a throwing one', () => {
+  test("delivers to the project's matching subscribers only, and survives a throwing one", () => {
     const feed = new LiveFeed();
     const got: string[] = [];
     const off = feed.subscribe(1, { user: 'a' }, (events) => got.push(...events.map((e) => `${e.event}/${e.userId}`)));
@@ -236,23 +283,55 @@ describe('tracking plan', () => {
     const day = 86_400_000;
     const today = Math.floor(Date.now() / day) * day;
     const batch = [
-      ...[0, 1, 2].map((i) => ({ type: 'track', userId: `u${i}`, event: 'Order Completed', messageId: `o${i}`, timestamp: new Date(today - 2 * day + i * 1000).toISOString(), properties: { total: 10 + i, currency: 'EUR' } })),
-      { type: 'track', userId: 'u9', event: 'Order Completed', messageId: 'o9', timestamp: new Date(today + 1000).toISOString(), properties: { total: '12', currency: 'EUR', coupon: 'X' } },
+      ...[0, 1, 2].map((i) => ({
+        type: 'track',
+        userId: `u${i}`,
+        event: 'Order Completed',
+        messageId: `o${i}`,
+        timestamp: new Date(today - 2 * day + i * 1000).toISOString(),
+        properties: { total: 10 + i, currency: 'EUR' },
+      })),
+      {
+        type: 'track',
+        userId: 'u9',
+        event: 'Order Completed',
+        messageId: 'o9',
+        timestamp: new Date(today + 1000).toISOString(),
+        properties: { total: '12', currency: 'EUR', coupon: 'X' },
+      },
       { type: 'track', userId: 'u1', event: 'Signed Up', messageId: 's1', timestamp: new Date(today - 5 * day).toISOString() },
     ];
     assert.equal((await postJson(`${t.url}/v1/batch`, { batch }, basic(t.writeKey))).status, 200);
     await t.ctx.flush();
-    await t.ctx.signals.upsert(t.project.id, [{
-      scope: 'schema', scopeKey: 'schema:Order Completed:coupon:new_property', metricId: null, bucket: today - day, endBucket: today - day, kind: 'new_property', direction: null,
-      value: 1, expected: null, lower: null, upper: null, z: 0, score: 1, severity: 'info', details: { event: 'Order Completed', property: 'coupon', detail: 'new property coupon' },
-    }]);
+    await t.ctx.signals.upsert(t.project.id, [
+      {
+        scope: 'schema',
+        scopeKey: 'schema:Order Completed:coupon:new_property',
+        metricId: null,
+        bucket: today - day,
+        endBucket: today - day,
+        kind: 'new_property',
+        direction: null,
+        value: 1,
+        expected: null,
+        lower: null,
+        upper: null,
+        z: 0,
+        score: 1,
+        severity: 'info',
+        details: { event: 'Order Completed', property: 'coupon', detail: 'new property coupon' },
+      },
+    ]);
     const r = await getJson(`${t.url}/api/projects/shop/tracking-plan?days=7`, t.readKey);
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal(r.body.days.length, 7);
     const [order, signup] = r.body.events;
     assert.equal(order.event, 'Order Completed');
     assert.equal(order.count, 4);
-    assert.equal(order.daily.reduce((a: number, b: number) => a + b, 0), 4);
+    assert.equal(
+      order.daily.reduce((a: number, b: number) => a + b, 0),
+      4,
+    );
     assert.equal(order.firstSeen, new Date(today - 2 * day).toISOString());
     assert.equal(order.lastSeen, new Date(today).toISOString());
     const props = Object.fromEntries(order.properties.map((p: { name: string }) => [p.name, p]));
@@ -261,7 +340,10 @@ describe('tracking plan', () => {
     assert.equal(props.currency.coverage, 1);
     assert.deepEqual(props.currency.values, [{ value: 'EUR', count: 4 }]);
     assert.equal(props.coupon.coverage, 0.25);
-    assert.deepEqual(props.coupon.drift.map((m: { kind: string }) => m.kind), ['new_property']);
+    assert.deepEqual(
+      props.coupon.drift.map((m: { kind: string }) => m.kind),
+      ['new_property'],
+    );
     assert.equal(order.drift.length, 1);
     assert.equal(signup.event, 'Signed Up');
     assert.deepEqual(signup.properties, []);

@@ -45,14 +45,22 @@ describe('web app: settling time', { skip: browserSkip() }, () => {
     await t.ctx.signals.setProjectDetection(t.project.id, {});
   });
 
-  test('a gauge metric\'s detection form: 0 min from pushed measurements, then its own, and a plain message out of range', async () => {
-    const metric = await t.ctx.catalog.create(t.project, { name: 'api_latency', kind: 'gauge', interval: '5m', definition: { service: 'api', metric: 'latency_ms', aggregate: 'avg' } });
+  test("a gauge metric's detection form: 0 min from pushed measurements, then its own, and a plain message out of range", async () => {
+    const metric = await t.ctx.catalog.create(t.project, {
+      name: 'api_latency',
+      kind: 'gauge',
+      interval: '5m',
+      definition: { service: 'api', metric: 'latency_ms', aggregate: 'avg' },
+    });
     await page.goto(`${t.url}/p/shop/monitors?metric=${metric.id}`);
     const detection = page.getByRole('form', { name: 'Anomaly detection' });
     await detection.getByText('In force: 0 min (pushed measurements)').waitFor();
     await detection.getByLabel('Settling (minutes)').fill('99999');
     await detection.getByRole('button', { name: 'Save detection' }).click();
-    await detection.locator('.field', { has: page.getByLabel('Settling (minutes)') }).locator('.field-error').waitFor();
+    await detection
+      .locator('.field', { has: page.getByLabel('Settling (minutes)') })
+      .locator('.field-error')
+      .waitFor();
     await detection.getByLabel('Settling (minutes)').fill('15');
     await detection.getByRole('button', { name: 'Save detection' }).click();
     await detection.getByText('In force: 15 min (set on metric)').waitFor();

@@ -57,7 +57,12 @@ export function testClickHouseUrl(prefix = 'vigil_test'): string {
 export async function clickhouseSkip(): Promise<string | false> {
   const url = process.env.VIGIL_TEST_CLICKHOUSE_URL;
   const http = new URL(TEST_CLICKHOUSE_URL.replace(/^clickhouse(s?):/, 'http$1:'));
-  const answers = url ? await fetch(`${http.protocol}//${http.host}/ping`, { signal: AbortSignal.timeout(3000) }).then((r) => r.ok, () => false) : false;
+  const answers = url
+    ? await fetch(`${http.protocol}//${http.host}/ping`, { signal: AbortSignal.timeout(3000) }).then(
+        (r) => r.ok,
+        () => false,
+      )
+    : false;
   if (answers || process.env.CI === 'true') return false;
   return `no ClickHouse: ${url ? `nothing answers at ${url}` : 'VIGIL_TEST_CLICKHOUSE_URL is not set'} (scripts/clickhouse.sh start)`;
 }
@@ -131,9 +136,22 @@ export async function startTestApp(opts: { timeZone?: string; config?: ConfigInp
   const dataDir = tempDir();
   const database = TEST_META === 'postgres' && opts.config?.databaseUrl === undefined ? await createTestDatabase() : undefined;
   const eventsUrl = TEST_EVENTS === 'clickhouse' && opts.config?.eventsUrl === undefined ? testClickHouseUrl() : undefined;
-  const config = loadConfig({}, { dataDir, port: 0, host: '127.0.0.1', logLevel: 'silent', demo: 'false', ingestFlushMs: 200,
-    // cheap password hashing: tests sign in many times
-    passwordScryptLogN: 10, databaseUrl: database?.url, eventsUrl, ...opts.config });
+  const config = loadConfig(
+    {},
+    {
+      dataDir,
+      port: 0,
+      host: '127.0.0.1',
+      logLevel: 'silent',
+      demo: 'false',
+      ingestFlushMs: 200,
+      // cheap password hashing: tests sign in many times
+      passwordScryptLogN: 10,
+      databaseUrl: database?.url,
+      eventsUrl,
+      ...opts.config,
+    },
+  );
   let ctx: AppContext;
   try {
     ctx = await createAppContext(config, pino({ level: 'silent' }), { now: opts.now });
@@ -167,7 +185,11 @@ export async function startTestApp(opts: { timeZone?: string; config?: ConfigInp
 }
 
 export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}) {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
   const text = await res.text();
   let json: any = null;
   try {

@@ -19,7 +19,13 @@ export async function ingestHourly(t: TestApp, counts: { event: string; hour: nu
   const batch: object[] = [];
   for (const { event, hour, n } of counts) {
     for (let j = 0; j < n; j++) {
-      batch.push({ type: 'track', event, userId: `u${j % 50}`, messageId: `h-${++messages}`, timestamp: new Date(hour + Math.floor(((j + 0.5) * HOUR) / n)).toISOString() });
+      batch.push({
+        type: 'track',
+        event,
+        userId: `u${j % 50}`,
+        messageId: `h-${++messages}`,
+        timestamp: new Date(hour + Math.floor(((j + 0.5) * HOUR) / n)).toISOString(),
+      });
     }
   }
   for (let i = 0; i < batch.length; i += 2500) {

@@ -25,7 +25,10 @@ export interface Mailbox {
 
 /** Undoes quoted-printable soft line breaks and escapes (the parts nodemailer writes). */
 export function unQuote(s: string): string {
-  return Buffer.from(s.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8');
+  return Buffer.from(
+    s.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))),
+    'latin1',
+  ).toString('utf8');
 }
 
 function parse(raw: string, from: string, to: string[]): ReceivedMail {
@@ -47,7 +50,13 @@ export async function startMailbox(): Promise<Mailbox> {
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
         const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
-        mails.push(parse(Buffer.concat(chunks).toString('utf8'), from, session.envelope.rcptTo.map((r) => r.address)));
+        mails.push(
+          parse(
+            Buffer.concat(chunks).toString('utf8'),
+            from,
+            session.envelope.rcptTo.map((r) => r.address),
+          ),
+        );
         for (const wake of waiters) wake();
         cb();
       });
@@ -68,7 +77,10 @@ export async function startMailbox(): Promise<Mailbox> {
         const mail = find(to, subject, skip);
         if (mail) return mail;
         const left = deadline - Date.now();
-        if (left <= 0) throw new Error(`no e-mail to ${to}${subject ? ` with a subject like ${subject}` : ''} within ${timeoutMs} ms (received: ${mails.map((m) => `${m.to.join(',')}: ${m.subject}`).join('; ') || 'none'})`);
+        if (left <= 0)
+          throw new Error(
+            `no e-mail to ${to}${subject ? ` with a subject like ${subject}` : ''} within ${timeoutMs} ms (received: ${mails.map((m) => `${m.to.join(',')}: ${m.subject}`).join('; ') || 'none'})`,
+          );
         await new Promise<void>((resolve) => {
           const wake = () => {
             waiters.delete(wake);

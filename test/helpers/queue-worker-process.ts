@@ -9,25 +9,38 @@ import { sql } from 'kysely';
 import { openMetaStore } from '../../src/storage/meta/db.js';
 import { JobQueue, JobWorker } from '../../src/jobs/index.js';
 
-interface Options { url: string; workerId: string; concurrency?: number; leaseMs?: number; pollMs?: number; record?: boolean }
+interface Options {
+  url: string;
+  workerId: string;
+  concurrency?: number;
+  leaseMs?: number;
+  pollMs?: number;
+  record?: boolean;
+}
 
 const opts = JSON.parse(process.argv[2] ?? '{}') as Options;
 const meta = await openMetaStore(opts.url, { poolMax: (opts.concurrency ?? 1) + 2 });
 const queue = new JobQueue(meta.db, meta.dialect);
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
-const worker = new JobWorker(queue, {
-  work: async (job, ctl) => {
-    const { ms = 0 } = (job.payload ?? {}) as { ms?: number };
-    say(`start ${job.id}`);
-    if (ms > 0) await new Promise((r) => setTimeout(r, ms));
-    if (!opts.record) return null;
-    // the record and the job's completion commit together, and only while this worker holds the job
-    await ctl.commit((tx) => sql`INSERT INTO job_completions (job_id, worker, at) VALUES (${job.id}, ${opts.workerId}, ${Date.now()})`.execute(tx));
-    say(`done ${job.id}`);
-    return null;
+const worker = new JobWorker(
+  queue,
+  {
+    work: async (job, ctl) => {
+      const { ms = 0 } = (job.payload ?? {}) as { ms?: number };
+      say(`start ${job.id}`);
+      if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+      if (!opts.record) return null;
+      // the record and the job's completion commit together, and only while this worker holds the job
+      await ctl.commit((tx) =>
+        sql`INSERT INTO job_completions (job_id, worker, at) VALUES (${job.id}, ${opts.workerId}, ${Date.now()})`.execute(tx),
+      );
+      say(`done ${job.id}`);
+      return null;
+    },
   },
-}, { workerId: opts.workerId, concurrency: opts.concurrency ?? 1, leaseMs: opts.leaseMs ?? 60_000, pollMs: opts.pollMs ?? 100 });
+  { workerId: opts.workerId, concurrency: opts.concurrency ?? 1, leaseMs: opts.leaseMs ?? 60_000, pollMs: opts.pollMs ?? 100 },
+);
 
 process.once('SIGTERM', () => {
   void (async () => {

@@ -19,10 +19,14 @@ const running: Served[] = [];
 /** Starts `vigil serve <args>` with its own data folder; resolves once it listens. */
 export async function serveProcess(args: string[], env: Record<string, string> = {}): Promise<Served> {
   const dataDir = tempDir('vigil-serve-');
-  const proc = spawn(process.execPath, ['--import', 'tsx', CLI, '--data-dir', dataDir, 'serve', '--port', '0', '--host', '127.0.0.1', ...args], {
-    env: { ...process.env, VIGIL_LOG_LEVEL: 'info', VIGIL_DEMO: 'false', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const proc = spawn(
+    process.execPath,
+    ['--import', 'tsx', CLI, '--data-dir', dataDir, 'serve', '--port', '0', '--host', '127.0.0.1', ...args],
+    {
+      env: { ...process.env, VIGIL_LOG_LEVEL: 'info', VIGIL_DEMO: 'false', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
     let stderr = '';

@@ -14,29 +14,68 @@ export const GOOD = "SELECT bucket, count(*) AS value FROM events WHERE event = 
 
 let seq = 0;
 export const row = (over: Partial<EventRow>): EventRow => ({
-  project_id: 1, message_id: `m${++seq}`, type: 'track', event: 'Page Viewed', anonymous_id: null, user_id: 'u1', distinct_id: 'u1',
-  session_id: 's1', timestamp: T0, received_at: T0, properties: {}, context: {}, page_path: null, referrer_host: null,
-  app_version: null, platform: null, os: null, browser: null, device_type: null, country: null, ip_hash: 'hash-1', ...over,
+  project_id: 1,
+  message_id: `m${++seq}`,
+  type: 'track',
+  event: 'Page Viewed',
+  anonymous_id: null,
+  user_id: 'u1',
+  distinct_id: 'u1',
+  session_id: 's1',
+  timestamp: T0,
+  received_at: T0,
+  properties: {},
+  context: {},
+  page_path: null,
+  referrer_host: null,
+  app_version: null,
+  platform: null,
+  os: null,
+  browser: null,
+  device_type: null,
+  country: null,
+  ip_hash: 'hash-1',
+  ...over,
 });
 
 const signUps = (projectId: number, hour: number, n: number, country: string) =>
-  Array.from({ length: n }, (_, i) => row({ project_id: projectId, event: 'Signed Up', timestamp: T0 + hour * HOUR + i * 60_000, country }));
+  Array.from({ length: n }, (_, i) =>
+    row({ project_id: projectId, event: 'Signed Up', timestamp: T0 + hour * HOUR + i * 60_000, country }),
+  );
 
 /** `identifyEvent`: how the store keeps an identify's event name (DuckDB null; ClickHouse '$identify'). */
 export function userSqlRows(identifyEvent: string | null): EventRow[] {
   return [
-    ...signUps(1, 0, 2, 'DE'), ...signUps(1, 0, 1, 'FR'), ...signUps(1, 1, 2, 'DE'), ...signUps(1, 2, 1, 'FR'),
+    ...signUps(1, 0, 2, 'DE'),
+    ...signUps(1, 0, 1, 'FR'),
+    ...signUps(1, 1, 2, 'DE'),
+    ...signUps(1, 2, 1, 'FR'),
     ...Array.from({ length: 300 }, (_, i) => row({ timestamp: T0 + (i % 180) * 60_000 })),
     row({ event: 'Signed Up', timestamp: T0 - HOUR }),
     ...signUps(2, 0, 5, 'US'),
     ...Array.from({ length: 7 }, (_, i) => row({ project_id: 2, event: 'Secret Event', timestamp: T0 + i * 60_000 })),
-    row({ project_id: 2, type: 'identify', event: identifyEvent, user_id: 'u-secret', distinct_id: 'u-secret', properties: { password: 'hunter2' } }),
+    row({
+      project_id: 2,
+      type: 'identify',
+      event: identifyEvent,
+      user_id: 'u-secret',
+      distinct_id: 'u-secret',
+      properties: { password: 'hunter2' },
+    }),
   ];
 }
 
 /** Project 1's query over the three hours of the window. */
-export const userSqlQuery = (sql: string, over: Partial<UserSqlQuery> = {}): UserSqlQuery =>
-  ({ projectId: 1, sql, fromMs: T0, toMs: T0 + 3 * HOUR, grainMs: HOUR, timeoutMs: 10_000, maxRows: 1000, ...over });
+export const userSqlQuery = (sql: string, over: Partial<UserSqlQuery> = {}): UserSqlQuery => ({
+  projectId: 1,
+  sql,
+  fromMs: T0,
+  toMs: T0 + 3 * HOUR,
+  grainMs: HOUR,
+  timeoutMs: 10_000,
+  maxRows: 1000,
+  ...over,
+});
 
 /** Rows by "bucket ISO[ breakdown]", for comparing whole results. */
 export const byBucket = (rows: { bucketMs: number; value: number | null; breakdown: string | null }[]) =>

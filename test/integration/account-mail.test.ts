@@ -16,7 +16,11 @@ const NEW_PASSWORD = 'a brand new passphrase';
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 
 async function call(t: TestApp, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-  const res = await fetch(t.url + path, { method, headers: { ...(body !== undefined && { 'content-type': 'application/json' }), ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(t.url + path, {
+    method,
+    headers: { ...(body !== undefined && { 'content-type': 'application/json' }), ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null, headers: res.headers };
 }
@@ -26,7 +30,14 @@ const tokenOf = (link: string) => /\/reset-password\/([\w-]+)$/.exec(link)?.[1] 
 
 /** `vigil users reset-password` against the test app's metadata store; resolves with its output. */
 function runCli(t: TestApp, args: string[], stdin?: string): Promise<{ code: number | null; out: string; err: string }> {
-  const env = { ...process.env, VIGIL_DATA_DIR: t.dataDir, VIGIL_DATABASE_URL: t.ctx.config.postgresUrl ?? '', VIGIL_PASSWORD_SCRYPT_LOG_N: '10', VIGIL_PUBLIC_URL: t.url, VIGIL_LOG_LEVEL: 'silent' };
+  const env = {
+    ...process.env,
+    VIGIL_DATA_DIR: t.dataDir,
+    VIGIL_DATABASE_URL: t.ctx.config.postgresUrl ?? '',
+    VIGIL_PASSWORD_SCRYPT_LOG_N: '10',
+    VIGIL_PUBLIC_URL: t.url,
+    VIGIL_LOG_LEVEL: 'silent',
+  };
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -58,7 +69,13 @@ describe('account e-mail over SMTP', () => {
   test('an invitation is e-mailed with its link, from VIGIL_MAIL_FROM', async () => {
     const signedIn = await signIn(t, 'owner@example.com', PASSWORD);
     const cookie = signedIn.headers.getSetCookie()[0].split(';')[0];
-    const r = await call(t, 'POST', '/api/projects/shop/invitations', { email: 'Bob@Example.com', role: 'editor' }, { cookie, 'x-csrf-token': signedIn.body.csrfToken });
+    const r = await call(
+      t,
+      'POST',
+      '/api/projects/shop/invitations',
+      { email: 'Bob@Example.com', role: 'editor' },
+      { cookie, 'x-csrf-token': signedIn.body.csrfToken },
+    );
     assert.equal(r.status, 201, JSON.stringify(r.body));
     assert.equal(r.body.emailed, true);
     const mail = await mailbox.waitFor('bob@example.com', /invited to Shop/);
@@ -100,7 +117,10 @@ describe('account e-mail over SMTP', () => {
     assert.equal((await signIn(t, 'ada@example.com', PASSWORD)).status, 401);
     assert.equal((await signIn(t, 'ada@example.com', NEW_PASSWORD)).status, 200);
 
-    for (const again of [await call(t, 'GET', `/api/auth/password-resets/${token}`), await call(t, 'POST', `/api/auth/password-resets/${token}`, { password: 'yet another passphrase' })]) {
+    for (const again of [
+      await call(t, 'GET', `/api/auth/password-resets/${token}`),
+      await call(t, 'POST', `/api/auth/password-resets/${token}`, { password: 'yet another passphrase' }),
+    ]) {
       assert.equal(again.status, 410);
       assert.equal(again.body.error.details.state, 'used');
       assert.match(again.body.error.message, /already been used/);
@@ -110,7 +130,11 @@ describe('account e-mail over SMTP', () => {
 
   test('an expired link and an unknown one say so', async () => {
     const link = await t.ctx.passwordResets.create((await t.ctx.users.findByEmail('owner@example.com'))!.id);
-    await t.ctx.meta.db.updateTable('password_resets').set({ expires_at: Date.now() - 1000 }).where('expires_at', '=', link.expiresAt).execute();
+    await t.ctx.meta.db
+      .updateTable('password_resets')
+      .set({ expires_at: Date.now() - 1000 })
+      .where('expires_at', '=', link.expiresAt)
+      .execute();
     const expired = await call(t, 'POST', `/api/auth/password-resets/${link.token}`, { password: NEW_PASSWORD });
     assert.equal(expired.status, 410);
     assert.equal(expired.body.error.details.state, 'expired');
@@ -124,7 +148,11 @@ describe('account e-mail over SMTP', () => {
     for (const email of ['limit@example.com', 'owner@example.com']) {
       const answers = [];
       for (let i = 0; i < 4; i++) answers.push(await call(t, 'POST', '/api/auth/forgot-password', { email }));
-      assert.deepEqual(answers.map((a) => a.status), [202, 202, 202, 429], email);
+      assert.deepEqual(
+        answers.map((a) => a.status),
+        [202, 202, 202, 429],
+        email,
+      );
       assert.equal(answers[3].body.error.details.field, 'email');
       assert.match(answers[3].body.error.message, /too many reset links were asked for/);
       assert.ok(Number(answers[3].headers.get('retry-after')) > 0);
@@ -152,7 +180,10 @@ describe('account e-mail over SMTP', () => {
     assert.equal(printed.code, 0, printed.err);
     const link = /https?:\/\/\S+/.exec(printed.out)?.[0] ?? assert.fail(printed.out);
     assert.ok(link.startsWith(`${t.url}/reset-password/`), link);
-    assert.equal((await call(t, 'POST', `/api/auth/password-resets/${tokenOf(link)}`, { password: 'set through the cli link' })).status, 200);
+    assert.equal(
+      (await call(t, 'POST', `/api/auth/password-resets/${tokenOf(link)}`, { password: 'set through the cli link' })).status,
+      200,
+    );
     assert.equal((await signIn(t, 'ada@example.com', 'set through the cli link')).status, 200);
 
     const set = await runCli(t, ['users', 'reset-password', 'ada@example.com', '--password-stdin'], 'typed into the cli\n');

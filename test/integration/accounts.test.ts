@@ -29,10 +29,19 @@ function clientOf(answer: Answer): Client {
   const cookie = setCookie.split(';')[0];
   const csrf = answer.body.csrfToken as string;
   assert.ok(csrf, 'a csrfToken comes with the session');
-  return { cookie, csrf, headers: (json = false) => ({ cookie, 'x-csrf-token': csrf, ...(json && { 'content-type': 'application/json' }) }) };
+  return {
+    cookie,
+    csrf,
+    headers: (json = false) => ({ cookie, 'x-csrf-token': csrf, ...(json && { 'content-type': 'application/json' }) }),
+  };
 }
 
-async function call(t: TestApp, method: string, path: string, opts: { client?: Client; key?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Answer> {
+async function call(
+  t: TestApp,
+  method: string,
+  path: string,
+  opts: { client?: Client; key?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<Answer> {
   const headers: Record<string, string> = { ...opts.client?.headers(opts.body !== undefined), ...opts.headers };
   if (opts.key) headers.authorization = `Bearer ${opts.key}`;
   if (opts.body !== undefined) headers['content-type'] = 'application/json';
@@ -59,7 +68,12 @@ async function signIn(t: TestApp, email: string, password = PASSWORD): Promise<C
   return clientOf(r);
 }
 
-async function newUser(t: TestApp, email: string, role?: 'viewer' | 'editor' | 'owner', opts: { isAdmin?: boolean; projectId?: number } = {}) {
+async function newUser(
+  t: TestApp,
+  email: string,
+  role?: 'viewer' | 'editor' | 'owner',
+  opts: { isAdmin?: boolean; projectId?: number } = {},
+) {
   const user = await t.ctx.users.create({ email, password: PASSWORD, isAdmin: opts.isAdmin });
   if (role) await t.ctx.memberships.grant(opts.projectId ?? t.project.id, user.id, role);
   return user;
@@ -78,7 +92,10 @@ describe('first run', () => {
     assert.equal(body.user.isAdmin, true);
     const admin = clientOf(created);
     const projects = expectStatus(await call(t, 'GET', '/api/projects', { client: admin }), 200);
-    assert.deepEqual(projects.projects.map((p: any) => [p.slug, p.role]), [['shop', 'owner']]);
+    assert.deepEqual(
+      projects.projects.map((p: any) => [p.slug, p.role]),
+      [['shop', 'owner']],
+    );
     assert.deepEqual(expectStatus(await call(t, 'GET', '/api/setup'), 200), { needsOwner: false });
     const again = await call(t, 'POST', '/api/setup', { body: { email: 'mallory@example.com', password: PASSWORD } });
     assert.equal(expectStatus(again, 409).error.code, 'VIGIL_ERR_CONFLICT');
@@ -94,8 +111,14 @@ describe('sign-in and sign-out', () => {
   after(() => t.close());
 
   test('a wrong password gets 401 with the same message as an unknown email', async () => {
-    const wrong = expectStatus(await call(t, 'POST', '/api/auth/sign-in', { body: { email: 'ada@example.com', password: 'not the password at all' } }), 401);
-    const unknown = expectStatus(await call(t, 'POST', '/api/auth/sign-in', { body: { email: 'nobody@example.com', password: PASSWORD } }), 401);
+    const wrong = expectStatus(
+      await call(t, 'POST', '/api/auth/sign-in', { body: { email: 'ada@example.com', password: 'not the password at all' } }),
+      401,
+    );
+    const unknown = expectStatus(
+      await call(t, 'POST', '/api/auth/sign-in', { body: { email: 'nobody@example.com', password: PASSWORD } }),
+      401,
+    );
     assert.equal(wrong.error.message, unknown.error.message);
     assert.equal(wrong.error.code, unknown.error.code);
   });
@@ -141,24 +164,34 @@ describe('password change', () => {
   });
   after(() => t.close());
 
-  test('needs the current password and the rules; ends every other session; the answer\'s session works', async () => {
+  test("needs the current password and the rules; ends every other session; the answer's session works", async () => {
     const client = await signIn(t, 'ada@example.com');
     const other = await signIn(t, 'ada@example.com');
-    const wrongCurrent = await call(t, 'POST', '/api/auth/password', { client, body: { currentPassword: 'not my password', newPassword: 'a brand new passphrase' } });
+    const wrongCurrent = await call(t, 'POST', '/api/auth/password', {
+      client,
+      body: { currentPassword: 'not my password', newPassword: 'a brand new passphrase' },
+    });
     assert.equal(expectStatus(wrongCurrent, 400).error.details.field, 'currentPassword');
     const short = await call(t, 'POST', '/api/auth/password', { client, body: { currentPassword: PASSWORD, newPassword: 'elevenchars' } });
     assert.equal('elevenchars'.length, 11);
     assert.equal(expectStatus(short, 400).error.details.field, 'newPassword');
     expectStatus(await call(t, 'GET', '/api/auth/me', { client: other }), 200, 'failed changes keep the sessions');
 
-    const changed = await call(t, 'POST', '/api/auth/password', { client, body: { currentPassword: PASSWORD, newPassword: 'a brand new passphrase' } });
+    const changed = await call(t, 'POST', '/api/auth/password', {
+      client,
+      body: { currentPassword: PASSWORD, newPassword: 'a brand new passphrase' },
+    });
     expectStatus(changed, 200);
     const renewed = clientOf(changed);
     expectStatus(await call(t, 'GET', '/api/auth/me', { client: other }), 401, 'the other client');
     expectStatus(await call(t, 'GET', '/api/auth/me', { client }), 401, 'the old session of this client');
     const me = expectStatus(await call(t, 'GET', '/api/auth/me', { client: renewed }), 200);
     assert.equal(me.user.email, 'ada@example.com');
-    expectStatus(await call(t, 'POST', '/api/auth/sign-in', { body: { email: 'ada@example.com', password: PASSWORD } }), 401, 'the old password');
+    expectStatus(
+      await call(t, 'POST', '/api/auth/sign-in', { body: { email: 'ada@example.com', password: PASSWORD } }),
+      401,
+      'the old password',
+    );
     await signIn(t, 'ada@example.com', 'a brand new passphrase');
   });
 });
@@ -187,7 +220,8 @@ describe('registration', () => {
 describe('invitations', () => {
   let t: TestApp;
   let owner: Client;
-  const invite = async (email: string, role = 'editor') => expectStatus(await call(t, 'POST', '/api/projects/shop/invitations', { client: owner, body: { email, role } }), 201, `invite ${email}`);
+  const invite = async (email: string, role = 'editor') =>
+    expectStatus(await call(t, 'POST', '/api/projects/shop/invitations', { client: owner, body: { email, role } }), 201, `invite ${email}`);
   before(async () => {
     t = await startTestApp({ config: FAST });
     await newUser(t, 'owner@example.com', 'owner');
@@ -221,7 +255,10 @@ describe('invitations', () => {
     assert.equal(body.user.email, 'bob@example.com');
     const bob = clientOf(accepted);
     const projects = expectStatus(await call(t, 'GET', '/api/projects', { client: bob }), 200);
-    assert.deepEqual(projects.projects.map((p: any) => [p.slug, p.role]), [['shop', 'editor']]);
+    assert.deepEqual(
+      projects.projects.map((p: any) => [p.slug, p.role]),
+      [['shop', 'editor']],
+    );
 
     const again = await call(t, 'POST', `/api/invitations/${created.token}/accept`, { body: { password: PASSWORD } });
     assert.match(expectStatus(again, 410).error.message, /already been accepted/);
@@ -232,15 +269,25 @@ describe('invitations', () => {
 
   test('an expired invitation and a revoked one answer 410, saying which', async () => {
     const expired = await invite('late@example.com');
-    await t.ctx.meta.db.updateTable('invitations').set({ expires_at: Date.now() - 1000 }).where('id', '=', expired.invitation.id).execute();
+    await t.ctx.meta.db
+      .updateTable('invitations')
+      .set({ expires_at: Date.now() - 1000 })
+      .where('id', '=', expired.invitation.id)
+      .execute();
     assert.match(expectStatus(await call(t, 'GET', `/api/invitations/${expired.token}`), 410).error.message, /expired/);
-    assert.match(expectStatus(await call(t, 'POST', `/api/invitations/${expired.token}/accept`, { body: { password: PASSWORD } }), 410).error.message, /expired/);
+    assert.match(
+      expectStatus(await call(t, 'POST', `/api/invitations/${expired.token}/accept`, { body: { password: PASSWORD } }), 410).error.message,
+      /expired/,
+    );
 
     const revoked = await invite('gone@example.com');
     const r = expectStatus(await call(t, 'DELETE', `/api/projects/shop/invitations/${revoked.invitation.id}`, { client: owner }), 200);
     assert.equal(r.state, 'revoked');
     assert.match(expectStatus(await call(t, 'GET', `/api/invitations/${revoked.token}`), 410).error.message, /revoked/);
-    assert.match(expectStatus(await call(t, 'POST', `/api/invitations/${revoked.token}/accept`, { body: { password: PASSWORD } }), 410).error.message, /revoked/);
+    assert.match(
+      expectStatus(await call(t, 'POST', `/api/invitations/${revoked.token}/accept`, { body: { password: PASSWORD } }), 410).error.message,
+      /revoked/,
+    );
     assert.equal(await t.ctx.users.findByEmail('gone@example.com'), undefined);
 
     const list = expectStatus(await call(t, 'GET', '/api/projects/shop/invitations', { client: owner }), 200);
@@ -276,10 +323,22 @@ describe('invitations', () => {
   });
 
   test('inviting someone who already has that role is a 409; only owners invite', async () => {
-    assert.match(expectStatus(await call(t, 'POST', '/api/projects/shop/invitations', { client: owner, body: { email: 'bob@example.com', role: 'viewer' } }), 409).error.message, /already an editor/);
+    assert.match(
+      expectStatus(
+        await call(t, 'POST', '/api/projects/shop/invitations', { client: owner, body: { email: 'bob@example.com', role: 'viewer' } }),
+        409,
+      ).error.message,
+      /already an editor/,
+    );
     const bob = await signIn(t, 'bob@example.com');
-    expectStatus(await call(t, 'POST', '/api/projects/shop/invitations', { client: bob, body: { email: 'x@example.com', role: 'viewer' } }), 403);
-    expectStatus(await call(t, 'POST', '/api/projects/shop/invitations', { client: owner, body: { email: 'not an email', role: 'viewer' } }), 400);
+    expectStatus(
+      await call(t, 'POST', '/api/projects/shop/invitations', { client: bob, body: { email: 'x@example.com', role: 'viewer' } }),
+      403,
+    );
+    expectStatus(
+      await call(t, 'POST', '/api/projects/shop/invitations', { client: owner, body: { email: 'not an email', role: 'viewer' } }),
+      400,
+    );
   });
 });
 
@@ -299,21 +358,34 @@ describe('members', () => {
   test('any member lists the members with role and since', async () => {
     const bob = await signIn(t, 'bob@example.com');
     const list = expectStatus(await call(t, 'GET', '/api/projects/shop/members', { client: bob }), 200);
-    assert.deepEqual(list.members.map((m: any) => [m.email, m.role]), [['bob@example.com', 'editor'], ['owner@example.com', 'owner']]);
+    assert.deepEqual(
+      list.members.map((m: any) => [m.email, m.role]),
+      [
+        ['bob@example.com', 'editor'],
+        ['owner@example.com', 'owner'],
+      ],
+    );
     assert.ok(Date.parse(list.members[0].since) > 0);
   });
 
   test('the owner changes a role; editors cannot', async () => {
     const bob = await signIn(t, 'bob@example.com');
     expectStatus(await call(t, 'PATCH', `/api/projects/shop/members/${ownerId}`, { client: bob, body: { role: 'viewer' } }), 403);
-    const changed = expectStatus(await call(t, 'PATCH', `/api/projects/shop/members/${bobId}`, { client: owner, body: { role: 'viewer' } }), 200);
+    const changed = expectStatus(
+      await call(t, 'PATCH', `/api/projects/shop/members/${bobId}`, { client: owner, body: { role: 'viewer' } }),
+      200,
+    );
     assert.equal(changed.role, 'viewer');
     assert.equal(await t.ctx.memberships.roleOf(t.project.id, bobId), 'viewer');
     expectStatus(await call(t, 'PATCH', `/api/projects/shop/members/${bobId}`, { client: owner, body: { role: 'admin' } }), 400);
   });
 
   test('the last owner can be neither demoted nor removed (409)', async () => {
-    assert.match(expectStatus(await call(t, 'PATCH', `/api/projects/shop/members/${ownerId}`, { client: owner, body: { role: 'editor' } }), 409).error.message, /at least one owner/);
+    assert.match(
+      expectStatus(await call(t, 'PATCH', `/api/projects/shop/members/${ownerId}`, { client: owner, body: { role: 'editor' } }), 409).error
+        .message,
+      /at least one owner/,
+    );
     expectStatus(await call(t, 'DELETE', `/api/projects/shop/members/${ownerId}`, { client: owner }), 409);
     assert.equal(await t.ctx.memberships.roleOf(t.project.id, ownerId), 'owner');
   });
@@ -328,7 +400,10 @@ describe('members', () => {
 
     expectStatus(await call(t, 'DELETE', `/api/projects/shop/members/${bobId}`, { client: owner }), 204);
     const list = expectStatus(await call(t, 'GET', '/api/projects/shop/members', { client: owner }), 200);
-    assert.deepEqual(list.members.map((m: any) => m.email), ['owner@example.com']);
+    assert.deepEqual(
+      list.members.map((m: any) => m.email),
+      ['owner@example.com'],
+    );
     const bob = await signIn(t, 'bob@example.com');
     expectStatus(await call(t, 'GET', '/api/projects/shop/members', { client: bob }), 404, 'a removed member no longer sees the project');
   });
@@ -345,7 +420,10 @@ describe('API keys', () => {
   after(() => t.close());
 
   test('create shows the secret once; the list never; a revoked key gets 401', async () => {
-    const created = expectStatus(await call(t, 'POST', '/api/projects/shop/keys', { client: owner, body: { name: 'dashboard', scopes: ['read'] } }), 201);
+    const created = expectStatus(
+      await call(t, 'POST', '/api/projects/shop/keys', { client: owner, body: { name: 'dashboard', scopes: ['read'] } }),
+      201,
+    );
     assert.match(created.secret, /^vk_/);
     assert.equal(created.key.prefix, created.secret.slice(0, 10));
     assert.deepEqual(created.key.scopes, ['read']);
@@ -365,13 +443,25 @@ describe('API keys', () => {
   });
 
   test('an expiry in the past is refused; a future one is kept', async () => {
-    expectStatus(await call(t, 'POST', '/api/projects/shop/keys', { client: owner, body: { name: 'old', scopes: ['read'], expiresAt: '2001-01-01T00:00:00Z' } }), 400);
+    expectStatus(
+      await call(t, 'POST', '/api/projects/shop/keys', {
+        client: owner,
+        body: { name: 'old', scopes: ['read'], expiresAt: '2001-01-01T00:00:00Z' },
+      }),
+      400,
+    );
     expectStatus(await call(t, 'POST', '/api/projects/shop/keys', { client: owner, body: { name: 'none', scopes: [] } }), 400);
-    const later = expectStatus(await call(t, 'POST', '/api/projects/shop/keys', { client: owner, body: { name: 'ci', scopes: ['ingest', 'read'], expiresAt: '2099-01-01T00:00:00Z' } }), 201);
+    const later = expectStatus(
+      await call(t, 'POST', '/api/projects/shop/keys', {
+        client: owner,
+        body: { name: 'ci', scopes: ['ingest', 'read'], expiresAt: '2099-01-01T00:00:00Z' },
+      }),
+      201,
+    );
     assert.equal(later.key.expiresAt, '2099-01-01T00:00:00.000Z');
   });
 
-  test('another project\'s key id is a 404 and stays active', async () => {
+  test("another project's key id is a 404 and stays active", async () => {
     const other = await t.ctx.projects.create({ slug: 'other' });
     const foreign = await t.ctx.apiKeys.create({ projectId: other.id, scopes: ['read'] });
     expectStatus(await call(t, 'DELETE', `/api/projects/shop/keys/${foreign.key.id}`, { client: owner }), 404);
@@ -401,16 +491,37 @@ describe('audit log', () => {
   after(() => t.close());
 
   test('changes are recorded with actor, action, target, what changed and the request id', async () => {
-    const metric = expectStatus(await call(t, 'POST', '/api/projects/shop/metrics', {
-      client: owner, headers: { 'x-request-id': 'req-metric-1' },
-      body: { name: 'signups', kind: 'event', status: 'draft', definition: { event: 'Signed Up' } },
-    }), 201);
-    const key = expectStatus(await call(t, 'POST', '/api/projects/shop/keys', { client: owner, headers: { 'x-request-id': 'req-key-1' }, body: { name: 'ci', scopes: ['read'] } }), 201);
-    expectStatus(await call(t, 'PATCH', `/api/projects/shop/members/${bobId}`, { client: owner, headers: { 'x-request-id': 'req-role-1' }, body: { role: 'viewer' } }), 200);
+    const metric = expectStatus(
+      await call(t, 'POST', '/api/projects/shop/metrics', {
+        client: owner,
+        headers: { 'x-request-id': 'req-metric-1' },
+        body: { name: 'signups', kind: 'event', status: 'draft', definition: { event: 'Signed Up' } },
+      }),
+      201,
+    );
+    const key = expectStatus(
+      await call(t, 'POST', '/api/projects/shop/keys', {
+        client: owner,
+        headers: { 'x-request-id': 'req-key-1' },
+        body: { name: 'ci', scopes: ['read'] },
+      }),
+      201,
+    );
+    expectStatus(
+      await call(t, 'PATCH', `/api/projects/shop/members/${bobId}`, {
+        client: owner,
+        headers: { 'x-request-id': 'req-role-1' },
+        body: { role: 'viewer' },
+      }),
+      200,
+    );
 
     const { entries, nextCursor } = expectStatus(await call(t, 'GET', '/api/projects/shop/audit', { client: owner }), 200);
     assert.equal(nextCursor, null);
-    assert.deepEqual(entries.map((e: any) => e.action), ['member.update', 'api_key.create', 'metric.create']);
+    assert.deepEqual(
+      entries.map((e: any) => e.action),
+      ['member.update', 'api_key.create', 'metric.create'],
+    );
     for (const e of entries) assert.deepEqual(e.actor, { type: 'user', id: e.actor.id, label: 'owner@example.com' });
     const [role, keyEntry, metricEntry] = entries;
     assert.deepEqual(metricEntry.target, { type: 'metric', id: String(metric.id) });
@@ -428,33 +539,57 @@ describe('audit log', () => {
 
   test('filters: action, actor, target type and time', async () => {
     const byAction = expectStatus(await call(t, 'GET', '/api/projects/shop/audit?action=api_key.create', { client: owner }), 200);
-    assert.deepEqual(byAction.entries.map((e: any) => e.action), ['api_key.create']);
+    assert.deepEqual(
+      byAction.entries.map((e: any) => e.action),
+      ['api_key.create'],
+    );
     const byTarget = expectStatus(await call(t, 'GET', '/api/projects/shop/audit?targetType=member', { client: owner }), 200);
-    assert.deepEqual(byTarget.entries.map((e: any) => e.action), ['member.update']);
-    assert.equal(expectStatus(await call(t, 'GET', '/api/projects/shop/audit?actor=owner@example.com', { client: owner }), 200).entries.length, 3);
-    assert.equal(expectStatus(await call(t, 'GET', '/api/projects/shop/audit?actor=bob@example.com', { client: owner }), 200).entries.length, 0);
+    assert.deepEqual(
+      byTarget.entries.map((e: any) => e.action),
+      ['member.update'],
+    );
+    assert.equal(
+      expectStatus(await call(t, 'GET', '/api/projects/shop/audit?actor=owner@example.com', { client: owner }), 200).entries.length,
+      3,
+    );
+    assert.equal(
+      expectStatus(await call(t, 'GET', '/api/projects/shop/audit?actor=bob@example.com', { client: owner }), 200).entries.length,
+      0,
+    );
     assert.equal(expectStatus(await call(t, 'GET', '/api/projects/shop/audit?from=-1h', { client: owner }), 200).entries.length, 3);
     assert.equal(expectStatus(await call(t, 'GET', '/api/projects/shop/audit?from=%2B1h', { client: owner }), 200).entries.length, 0);
-    assert.equal(expectStatus(await call(t, 'GET', '/api/projects/shop/audit?from=yesterday', { client: owner }), 400).error.details.field, 'from');
+    assert.equal(
+      expectStatus(await call(t, 'GET', '/api/projects/shop/audit?from=yesterday', { client: owner }), 400).error.details.field,
+      'from',
+    );
     expectStatus(await call(t, 'GET', '/api/projects/shop/audit?limit=501', { client: owner }), 400);
   });
 
   test('cursor pagination walks every entry once, newest first', async () => {
-    for (let i = 0; i < 4; i++) expectStatus(await call(t, 'POST', '/api/projects/shop/keys', { client: owner, body: { name: `k${i}`, scopes: ['read'] } }), 201);
-    const all = expectStatus(await call(t, 'GET', '/api/projects/shop/audit?limit=500', { client: owner }), 200).entries.map((e: any) => e.id);
+    for (let i = 0; i < 4; i++)
+      expectStatus(await call(t, 'POST', '/api/projects/shop/keys', { client: owner, body: { name: `k${i}`, scopes: ['read'] } }), 201);
+    const all = expectStatus(await call(t, 'GET', '/api/projects/shop/audit?limit=500', { client: owner }), 200).entries.map(
+      (e: any) => e.id,
+    );
     assert.equal(all.length, 7);
     const seen: number[] = [];
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const page: any = expectStatus(await call(t, 'GET', `/api/projects/shop/audit?limit=3${cursor ? `&cursor=${cursor}` : ''}`, { client: owner }), 200);
+      const page: any = expectStatus(
+        await call(t, 'GET', `/api/projects/shop/audit?limit=3${cursor ? `&cursor=${cursor}` : ''}`, { client: owner }),
+        200,
+      );
       seen.push(...page.entries.map((e: any) => e.id));
       cursor = page.nextCursor;
       pages++;
     } while (cursor);
     assert.equal(pages, 3);
     assert.deepEqual(seen, all);
-    assert.deepEqual([...all].sort((a, b) => b - a), all);
+    assert.deepEqual(
+      [...all].sort((a, b) => b - a),
+      all,
+    );
   });
 
   test('the NDJSON export has one entry per line, oldest first, as an attachment', async () => {
@@ -464,11 +599,22 @@ describe('audit log', () => {
     assert.equal(res.headers.get('content-disposition'), 'attachment; filename="audit-shop.ndjson"');
     const text = await res.text();
     assert.ok(text.endsWith('\n'));
-    const lines = text.trimEnd().split('\n').map((l) => JSON.parse(l));
+    const lines = text
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const listed = expectStatus(await call(t, 'GET', '/api/projects/shop/audit?limit=500', { client: owner }), 200).entries;
     assert.deepEqual(lines, [...listed].reverse());
-    const filtered = await (await fetch(`${t.url}/api/projects/shop/audit/export?action=metric.create`, { headers: owner.headers() })).text();
-    assert.deepEqual(filtered.trimEnd().split('\n').map((l) => JSON.parse(l).action), ['metric.create']);
+    const filtered = await (
+      await fetch(`${t.url}/api/projects/shop/audit/export?action=metric.create`, { headers: owner.headers() })
+    ).text();
+    assert.deepEqual(
+      filtered
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l).action),
+      ['metric.create'],
+    );
   });
 
   test('an editor and an API key get 403', async () => {
@@ -496,7 +642,10 @@ describe('projects', () => {
   after(() => t.close());
 
   test('the instance admin creates a project and owns it; anyone else gets 403', async () => {
-    const created = expectStatus(await call(t, 'POST', '/api/projects', { client: admin, body: { slug: 'blog', name: 'Blog', timeZone: 'Europe/Berlin' } }), 201);
+    const created = expectStatus(
+      await call(t, 'POST', '/api/projects', { client: admin, body: { slug: 'blog', name: 'Blog', timeZone: 'Europe/Berlin' } }),
+      201,
+    );
     assert.equal(created.slug, 'blog');
     assert.equal(created.timeZone, 'Europe/Berlin');
     assert.equal(created.role, 'owner');
@@ -504,16 +653,31 @@ describe('projects', () => {
     expectStatus(await call(t, 'POST', '/api/projects', { client: admin, body: { slug: 'Bad Slug' } }), 400);
     expectStatus(await call(t, 'POST', '/api/projects', { client: bob, body: { slug: 'mine' } }), 403);
     const audit = expectStatus(await call(t, 'GET', '/api/projects/blog/audit', { client: admin }), 200);
-    assert.deepEqual(audit.entries.map((e: any) => e.action), ['project.create']);
+    assert.deepEqual(
+      audit.entries.map((e: any) => e.action),
+      ['project.create'],
+    );
   });
 
   test('a user lists only their projects, with their role; a key only its own', async () => {
     const forAdmin = expectStatus(await call(t, 'GET', '/api/projects', { client: admin }), 200);
-    assert.deepEqual(forAdmin.projects.map((p: any) => [p.slug, p.role]), [['blog', 'owner'], ['shop', 'owner']]);
+    assert.deepEqual(
+      forAdmin.projects.map((p: any) => [p.slug, p.role]),
+      [
+        ['blog', 'owner'],
+        ['shop', 'owner'],
+      ],
+    );
     const forBob = expectStatus(await call(t, 'GET', '/api/projects', { client: bob }), 200);
-    assert.deepEqual(forBob.projects.map((p: any) => [p.slug, p.role]), [['shop', 'viewer']]);
+    assert.deepEqual(
+      forBob.projects.map((p: any) => [p.slug, p.role]),
+      [['shop', 'viewer']],
+    );
     const forKey = expectStatus(await call(t, 'GET', '/api/projects', { key: t.readKey }), 200);
-    assert.deepEqual(forKey.projects.map((p: any) => [p.slug, p.role]), [['shop', 'viewer']]);
+    assert.deepEqual(
+      forKey.projects.map((p: any) => [p.slug, p.role]),
+      [['shop', 'viewer']],
+    );
     expectStatus(await call(t, 'GET', '/api/projects/blog', { client: bob }), 404);
     assert.equal(expectStatus(await call(t, 'GET', '/api/projects/shop', { client: bob }), 200).role, 'viewer');
   });
@@ -522,13 +686,19 @@ describe('projects', () => {
     expectStatus(await call(t, 'PATCH', '/api/projects/shop', { client: bob, body: { name: 'Mine' } }), 403);
     expectStatus(await call(t, 'PATCH', '/api/projects/shop', { client: admin, body: { timeZone: 'Mars/Olympus' } }), 400);
     expectStatus(await call(t, 'PATCH', '/api/projects/shop', { client: admin, body: {} }), 400);
-    const patched = expectStatus(await call(t, 'PATCH', '/api/projects/shop', { client: admin, body: { name: 'The Shop', timeZone: 'America/New_York' } }), 200);
+    const patched = expectStatus(
+      await call(t, 'PATCH', '/api/projects/shop', { client: admin, body: { name: 'The Shop', timeZone: 'America/New_York' } }),
+      200,
+    );
     assert.equal(patched.name, 'The Shop');
     assert.equal(patched.timeZone, 'America/New_York');
     const read = expectStatus(await call(t, 'GET', '/api/projects/shop', { client: bob }), 200);
     assert.equal(read.name, 'The Shop', 'the cache was refreshed');
     const [entry] = expectStatus(await call(t, 'GET', '/api/projects/shop/audit?action=project.update', { client: admin }), 200).entries;
-    assert.deepEqual(entry.summary, { before: { name: 'Shop', timeZone: 'UTC' }, after: { name: 'The Shop', timeZone: 'America/New_York' } });
+    assert.deepEqual(entry.summary, {
+      before: { name: 'Shop', timeZone: 'UTC' },
+      after: { name: 'The Shop', timeZone: 'America/New_York' },
+    });
   });
 
   test('the owner deletes a project: its metadata goes, its keys stop working, the deletion is audited at the instance level', async () => {
@@ -542,11 +712,19 @@ describe('projects', () => {
     expectStatus(await call(t, 'GET', '/api/projects/blog', { client: admin }), 404);
     expectStatus(await call(t, 'GET', '/api/projects/blog', { key }), 401);
     const left = expectStatus(await call(t, 'GET', '/api/projects', { client: admin }), 200);
-    assert.deepEqual(left.projects.map((p: any) => p.slug), ['shop']);
+    assert.deepEqual(
+      left.projects.map((p: any) => p.slug),
+      ['shop'],
+    );
     assert.deepEqual(await t.ctx.memberships.list(blog.id), []);
     // the project's own entries go with it (test/integration/project-deletion.test.ts); its deletion stays, with no project
     assert.deepEqual(await t.ctx.audit.list(blog.id, { limit: 10 }), []);
-    const deletion = await t.ctx.meta.db.selectFrom('audit_log').selectAll().where('action', '=', 'project.delete').where('target_id', '=', String(blog.id)).executeTakeFirstOrThrow();
+    const deletion = await t.ctx.meta.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('action', '=', 'project.delete')
+      .where('target_id', '=', String(blog.id))
+      .executeTakeFirstOrThrow();
     assert.equal(deletion.project_id, null);
     assert.deepEqual(JSON.parse(deletion.summary).before, { slug: 'blog', name: 'Blog', timeZone: 'Europe/Berlin' });
   });

@@ -27,16 +27,24 @@ describe('alert destinations: what the API exposes', () => {
 
   const api = async (method: string, path: string, body?: unknown, key = editorKey) => {
     const res = await fetch(`${t.url}/api/projects/shop/${path}`, {
-      method, headers: { authorization: `Bearer ${key}`, ...(body !== undefined && { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body),
+      method,
+      headers: { authorization: `Bearer ${key}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
     return { status: res.status, body: (text ? JSON.parse(text) : null) as any, text };
   };
-  const storedRow = (id: number) => t.ctx.meta.db.selectFrom('alert_destinations').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  const storedRow = (id: number) =>
+    t.ctx.meta.db.selectFrom('alert_destinations').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
   const lastAuthorization = () => r.requests[r.requests.length - 1].headers.authorization;
 
   test('custom header values are stored encrypted, masked for every reader, and still sent', async () => {
-    const created = await api('POST', 'alert-destinations', { name: 'with auth', kind: 'webhook', config: { url: `${r.url}/h`, headers: { Authorization: TOKEN, 'X-Team': 'growth' } }, secrets: { secret: SECRET } });
+    const created = await api('POST', 'alert-destinations', {
+      name: 'with auth',
+      kind: 'webhook',
+      config: { url: `${r.url}/h`, headers: { Authorization: TOKEN, 'X-Team': 'growth' } },
+      secrets: { secret: SECRET },
+    });
     assert.equal(created.status, 201, created.text);
     const id = created.body.id;
     assert.deepEqual(Object.keys(created.body.config.headers).sort(), ['Authorization', 'X-Team']);
@@ -44,7 +52,16 @@ describe('alert destinations: what the API exposes', () => {
     const seen = [
       created.text,
       (await api('GET', 'alert-destinations', undefined, t.readKey)).text,
-      (await api('GET', `alert-destinations/${id}`, undefined, (await t.ctx.apiKeys.create({ projectId: t.project.id, scopes: ['read'] })).secret)).text,
+      (
+        await api(
+          'GET',
+          `alert-destinations/${id}`,
+          undefined,
+          (
+            await t.ctx.apiKeys.create({ projectId: t.project.id, scopes: ['read'] })
+          ).secret,
+        )
+      ).text,
       JSON.stringify(await storedRow(id)),
       JSON.stringify(await t.ctx.meta.db.selectFrom('audit_log').selectAll().execute()),
     ];
@@ -59,21 +76,34 @@ describe('alert destinations: what the API exposes', () => {
     assert.equal(patched.status, 200, patched.text);
     await api('POST', `alert-destinations/${id}/test`);
     assert.equal(lastAuthorization(), TOKEN);
-    const replaced = await api('PATCH', `alert-destinations/${id}`, { config: { url: `${r.url}/h`, headers: { Authorization: 'Bearer another' } } });
+    const replaced = await api('PATCH', `alert-destinations/${id}`, {
+      config: { url: `${r.url}/h`, headers: { Authorization: 'Bearer another' } },
+    });
     assert.equal(replaced.status, 200, replaced.text);
     await api('POST', `alert-destinations/${id}/test`);
     assert.equal(lastAuthorization(), 'Bearer another');
-    const unknownMask = await api('PATCH', `alert-destinations/${id}`, { config: { url: `${r.url}/h`, headers: { 'X-New': created.body.config.headers.Authorization } } });
+    const unknownMask = await api('PATCH', `alert-destinations/${id}`, {
+      config: { url: `${r.url}/h`, headers: { 'X-New': created.body.config.headers.Authorization } },
+    });
     assert.equal(unknownMask.status, 400);
     assert.equal(unknownMask.body.error.details.field, 'config.headers.X-New');
   });
 
   test('headers an older version stored in the clear are moved into the secrets when first read, and still sent', async () => {
     const now = Date.now();
-    const row = await t.ctx.meta.db.insertInto('alert_destinations').values({
-      project_id: t.project.id, name: 'legacy', kind: 'webhook', config: JSON.stringify({ url: `${r.url}/legacy`, headers: { Authorization: TOKEN } }),
-      secrets: encryptSecrets({ secret: SECRET }, t.ctx.config.secretKey), created_at: now, updated_at: now,
-    }).returning('id').executeTakeFirstOrThrow();
+    const row = await t.ctx.meta.db
+      .insertInto('alert_destinations')
+      .values({
+        project_id: t.project.id,
+        name: 'legacy',
+        kind: 'webhook',
+        config: JSON.stringify({ url: `${r.url}/legacy`, headers: { Authorization: TOKEN } }),
+        secrets: encryptSecrets({ secret: SECRET }, t.ctx.config.secretKey),
+        created_at: now,
+        updated_at: now,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
     const list = await api('GET', 'alert-destinations', undefined, t.readKey);
     assert.ok(!list.text.includes('header-token'), list.text);
     const shown = list.body.destinations.find((d: any) => d.id === Number(row.id));
@@ -84,10 +114,18 @@ describe('alert destinations: what the API exposes', () => {
   });
 
   test('send test shows the status and a short excerpt of printable text, never the whole answer or its markup', async () => {
-    const page = `<!doctype html><html><head><style>body{color:red}</style><script>var leaked = "script body";</script></head>`
-      + `<body><h1>Internal dashboard</h1>\u0007\u202e<p>${'row of private data '.repeat(200)}</p></body></html>`;
+    const page =
+      `<!doctype html><html><head><style>body{color:red}</style><script>var leaked = "script body";</script></head>` +
+      `<body><h1>Internal dashboard</h1>\u0007\u202e<p>${'row of private data '.repeat(200)}</p></body></html>`;
     r.respond({ status: 500, body: page, headers: { 'content-type': 'text/html' } });
-    const id = (await api('POST', 'alert-destinations', { name: 'html', kind: 'webhook', config: { url: `${r.url}/page` }, secrets: { secret: SECRET } })).body.id;
+    const id = (
+      await api('POST', 'alert-destinations', {
+        name: 'html',
+        kind: 'webhook',
+        config: { url: `${r.url}/page` },
+        secrets: { secret: SECRET },
+      })
+    ).body.id;
     const shown = await api('POST', `alert-destinations/${id}/test`);
     assert.equal(shown.status, 200, shown.text);
     assert.equal(shown.body.status, 500);

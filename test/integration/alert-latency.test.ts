@@ -55,17 +55,34 @@ describe('alert latency', () => {
   test('a threshold breach on pushed measurements is delivered within one scheduler tick', async () => {
     const T = H - 2 * HOUR;
     const push = async (points: { ts: number; value: number }[]) => {
-      const r = await postJson(`${t.url}/v1/measurements`, points.map((p) => ({ service: 'checkout-api', metric: 'latency_ms', value: p.value, timestamp: p.ts })), basic(t.writeKey));
+      const r = await postJson(
+        `${t.url}/v1/measurements`,
+        points.map((p) => ({ service: 'checkout-api', metric: 'latency_ms', value: p.value, timestamp: p.ts })),
+        basic(t.writeKey),
+      );
       assert.equal(r.status, 200, JSON.stringify(r.body));
     };
     // three quiet hours of a measurement a minute, and the first minutes after T
     await push(Array.from({ length: 186 }, (_, i) => ({ ts: T - 3 * HOUR + i * MINUTE, value: 100 + (i % 7) })));
     clock = T;
-    const metric = await api('metrics', { name: 'checkout_latency', kind: 'gauge', interval: '5m', definition: { service: 'checkout-api', metric: 'latency_ms', aggregate: 'max' } });
+    const metric = await api('metrics', {
+      name: 'checkout_latency',
+      kind: 'gauge',
+      interval: '5m',
+      definition: { service: 'checkout-api', metric: 'latency_ms', aggregate: 'max' },
+    });
     await cycle(T);
-    const dest = await api('alert-destinations', { name: 'ops', kind: 'webhook', config: { url: `${webhook.url}/hook` }, secrets: { secret: 'whsec-latency-0123456789' } });
+    const dest = await api('alert-destinations', {
+      name: 'ops',
+      kind: 'webhook',
+      config: { url: `${webhook.url}/hook` },
+      secrets: { secret: 'whsec-latency-0123456789' },
+    });
     await api('alert-rules', { name: 'latency', destinationIds: [dest.id], filters: { scopes: ['threshold'], minSeverity: 'info' } });
-    await api(`metrics/${metric.id}/rules`, { name: 'slow checkout', rule: { condition: { operator: '>', value: 500 }, severity: 'critical' } });
+    await api(`metrics/${metric.id}/rules`, {
+      name: 'slow checkout',
+      rule: { condition: { operator: '>', value: 500 }, severity: 'critical' },
+    });
     // the first bucket after the rule ends: collected and evaluated at once (pushed measurements settle in 0 minutes)
     await cycle(T + 5 * MINUTE + TICK);
     assert.equal(hooks().length, 0, 'nothing breached yet');
@@ -85,18 +102,30 @@ describe('alert latency', () => {
     await cycle(T + 10 * MINUTE + TICK);
     assert.equal(hooks().length, 1, 'the collected bucket confirms the same signal');
     const signals = (await t.ctx.signals.list(t.project, { scope: 'threshold', limit: 10, fromMs: T - 1 * HOUR, toMs: T + HOUR })).signals;
-    assert.deepEqual(signals.map((s) => [s.kind, s.bucket]), [['breach', T + 5 * MINUTE]]);
+    assert.deepEqual(
+      signals.map((s) => [s.kind, s.bucket]),
+      [['breach', T + 5 * MINUTE]],
+    );
 
     // at a bucket's first tick the bucket just ended is not collected yet: the rule goes on from its saved state across both
     clock = T + 11 * MINUTE;
-    const rule = await api(`metrics/${metric.id}/rules`, { name: 'very slow checkout', rule: { condition: { operator: '>', value: 2000 }, severity: 'critical' } });
+    const rule = await api(`metrics/${metric.id}/rules`, {
+      name: 'very slow checkout',
+      rule: { condition: { operator: '>', value: 2000 }, severity: 'critical' },
+    });
     await push(Array.from({ length: 9 }, (_, i) => ({ ts: T + 11 * MINUTE + i * MINUTE, value: 100 })));
     await cycle(T + 15 * MINUTE + TICK);
     await push([{ ts: T + 20 * MINUTE, value: 2500 }]);
     clock = T + 20 * MINUTE + TICK;
     await t.ctx.runSchedulerTick();
-    const early = (await t.ctx.signals.list(t.project, { scope: 'threshold', limit: 10, fromMs: T, toMs: T + HOUR })).signals.filter((s) => s.scopeKey === `rule:${rule.id}`);
-    assert.deepEqual(early.map((s) => [s.kind, s.bucket]), [['breach', T + 20 * MINUTE]], 'raised in the tick itself, before the worker collects the bucket before');
+    const early = (await t.ctx.signals.list(t.project, { scope: 'threshold', limit: 10, fromMs: T, toMs: T + HOUR })).signals.filter(
+      (s) => s.scopeKey === `rule:${rule.id}`,
+    );
+    assert.deepEqual(
+      early.map((s) => [s.kind, s.bucket]),
+      [['breach', T + 20 * MINUTE]],
+      'raised in the tick itself, before the worker collects the bucket before',
+    );
     while (await t.ctx.worker.runOnce()) {
       // the collection and the deliveries
     }
@@ -114,7 +143,13 @@ describe('alert latency', () => {
     await ingestHourly(t, counts);
     const batch: object[] = [];
     for (let ts = H + 15_000; ts < H + HOUR; ts += ts < DROP ? 30_000 : 300_000) {
-      batch.push({ type: 'track', event: 'Order Completed', userId: `u${ts % 97}`, messageId: `drop-${ts}`, timestamp: new Date(ts).toISOString() });
+      batch.push({
+        type: 'track',
+        event: 'Order Completed',
+        userId: `u${ts % 97}`,
+        messageId: `drop-${ts}`,
+        timestamp: new Date(ts).toISOString(),
+      });
     }
     const r = await postJson(`${t.url}/v1/batch`, { batch }, { authorization: `Bearer ${t.writeKey}` });
     assert.equal(r.status, 200, JSON.stringify(r.body));
@@ -122,7 +157,12 @@ describe('alert latency', () => {
 
     // the hourly run of the history first (nothing to alert on), then the alert rule
     await cycle(H + MINUTE);
-    const dest = await api('alert-destinations', { name: 'volume', kind: 'webhook', config: { url: `${webhook.url}/hook` }, secrets: { secret: 'whsec-latency-0123456789' } });
+    const dest = await api('alert-destinations', {
+      name: 'volume',
+      kind: 'webhook',
+      config: { url: `${webhook.url}/hook` },
+      secrets: { secret: 'whsec-latency-0123456789' },
+    });
     await api('alert-rules', { name: 'volume', destinationIds: [dest.id], filters: { scopes: ['anomaly'], minSeverity: 'info' } });
 
     let alertedAt: number | null = null;
@@ -134,9 +174,18 @@ describe('alert latency', () => {
     assert.ok(alertedAt > DROP, `not before the drop (at minute ${(alertedAt - H) / MINUTE})`);
     assert.ok(alertedAt - DROP <= 30 * MINUTE, `within 30 minutes of the drop: ${(alertedAt - DROP) / MINUTE} minutes`);
     const items = hooks()[0].items as { kind: string; direction: string; title?: string }[];
-    assert.ok(items.some((i) => i.kind === 'outage' && i.direction === 'down'), JSON.stringify(hooks()[0]));
-    const outages = (await t.ctx.signals.list(t.project, { scope: 'event', limit: 50, fromMs: H - 5 * 24 * HOUR, toMs: H + HOUR })).signals.filter((s) => s.kind === 'outage' && s.details.early);
-    assert.deepEqual(outages.map((s) => [s.scopeKey, s.bucket]), [['event:Order Completed', H]], 'only the event that dropped');
+    assert.ok(
+      items.some((i) => i.kind === 'outage' && i.direction === 'down'),
+      JSON.stringify(hooks()[0]),
+    );
+    const outages = (
+      await t.ctx.signals.list(t.project, { scope: 'event', limit: 50, fromMs: H - 5 * 24 * HOUR, toMs: H + HOUR })
+    ).signals.filter((s) => s.kind === 'outage' && s.details.early);
+    assert.deepEqual(
+      outages.map((s) => [s.scopeKey, s.bucket]),
+      [['event:Order Completed', H]],
+      'only the event that dropped',
+    );
     console.log(`early outage alert ${(alertedAt - DROP) / MINUTE} minutes after the drop`);
   });
 
@@ -148,18 +197,32 @@ describe('alert latency', () => {
     let n = 0;
     for (let from = S - 3 * 24 * HOUR; from < S + HOUR; from += 5 * MINUTE) {
       const count = Math.round(((from >= S ? 500 : 100) * 5) / 60);
-      const batch = Array.from({ length: count }, (_, j) => ({ type: 'track', event: 'Search', userId: `u${j % 30}`, messageId: `late-${++n}`, timestamp: new Date(from + Math.floor(((j + 0.5) * 5 * MINUTE) / count)).toISOString() }));
+      const batch = Array.from({ length: count }, (_, j) => ({
+        type: 'track',
+        event: 'Search',
+        userId: `u${j % 30}`,
+        messageId: `late-${++n}`,
+        timestamp: new Date(from + Math.floor(((j + 0.5) * 5 * MINUTE) / count)).toISOString(),
+      }));
       await t.ctx.ingest.ingest(project.id, batch, undefined, {}, { receivedAt: from + 5 * MINUTE, ip: '' });
     }
     await t.ctx.flush();
-    const metric = await t.ctx.catalog.create(project, { name: 'searches', kind: 'event', interval: '1h', definition: { event: 'Search' } });
+    const metric = await t.ctx.catalog.create(project, {
+      name: 'searches',
+      kind: 'event',
+      interval: '1h',
+      definition: { event: 'Search' },
+    });
     await cycle(S + MINUTE);
     assert.deepEqual((await t.ctx.signals.resolve(project.id, metric)).settlingSource, 'observed');
     t.ctx.signals.forgetLateness(project.id);
     clock = S + HOUR + TICK;
     const settling = await t.ctx.signals.resolve(project.id, metric);
     assert.deepEqual([settling.settlingMinutes, settling.settlingSource], [5, 'observed'], 'p99 lateness just under 5 minutes');
-    const spikes = async () => (await t.ctx.signals.list(project, { scope: 'metric', limit: 10, fromMs: S - HOUR, toMs: S + 2 * HOUR })).signals.filter((s) => s.bucket === S);
+    const spikes = async () =>
+      (await t.ctx.signals.list(project, { scope: 'metric', limit: 10, fromMs: S - HOUR, toMs: S + 2 * HOUR })).signals.filter(
+        (s) => s.bucket === S,
+      );
 
     // the hour is collected at once but held while its events may still arrive
     await cycle(S + HOUR + TICK);
@@ -169,7 +232,10 @@ describe('alert latency', () => {
     assert.equal(found.length, 1, 'detected once the hour has settled');
     assert.equal(found[0].direction, 'up');
     const settled = await t.ctx.jobs.list({ projectId: project.id, kind: 'signals.detect_settled' });
-    assert.ok(settled.some((j) => j.status === 'done' && (j.payload as { until: number }).until === S + HOUR), 'by the job queued for when the hour settles');
+    assert.ok(
+      settled.some((j) => j.status === 'done' && (j.payload as { until: number }).until === S + HOUR),
+      'by the job queued for when the hour settles',
+    );
   });
 
   test('a gauge jumping sixfold alerts within a tick of the measurement, mid-bucket; its ordinary noise does not', async () => {
@@ -184,9 +250,19 @@ describe('alert latency', () => {
     for (let ts = G - 7 * 24 * HOUR; ts < G - 3 * HOUR; ts += 5 * MINUTE) history.push(point(ts, latency(ts)));
     await t.ctx.measurements.insert(project.id, history, G - 3 * HOUR);
     clock = G - 3 * HOUR;
-    await t.ctx.catalog.create(project, { name: 'checkout_api_latency', kind: 'gauge', interval: '1h', definition: { service: 'checkout-api', metric: 'latency_ms', aggregate: 'avg' } });
+    await t.ctx.catalog.create(project, {
+      name: 'checkout_api_latency',
+      kind: 'gauge',
+      interval: '1h',
+      definition: { service: 'checkout-api', metric: 'latency_ms', aggregate: 'avg' },
+    });
     await cycle(clock);
-    const dest = await t.ctx.alerts.createDestination(project, { name: 'ops', kind: 'webhook', config: { url: `${webhook.url}/hook` }, secrets: { secret: 'whsec-latency-0123456789' } });
+    const dest = await t.ctx.alerts.createDestination(project, {
+      name: 'ops',
+      kind: 'webhook',
+      config: { url: `${webhook.url}/hook` },
+      secrets: { secret: 'whsec-latency-0123456789' },
+    });
     await t.ctx.alerts.createRule(project, { name: 'anomalies', filters: { scopes: ['anomaly'] }, destinationIds: [dest.id] });
 
     // three ordinary hours, a measurement every 5 minutes and a tick after each: nothing
@@ -201,6 +277,9 @@ describe('alert latency', () => {
     await cycle(G + TICK);
     assert.equal(hooks().length, 1, 'alerted within one tick of the first slow measurement');
     const signals = (await t.ctx.signals.list(project, { scope: 'metric', limit: 10, fromMs: G - 4 * HOUR, toMs: G + HOUR })).signals;
-    assert.deepEqual(signals.map((s) => [s.kind, s.bucket, s.severity, s.details.inProgress]), [['spike', G, 'critical', true]]);
+    assert.deepEqual(
+      signals.map((s) => [s.kind, s.bucket, s.severity, s.details.inProgress]),
+      [['spike', G, 'critical', true]],
+    );
   });
 });

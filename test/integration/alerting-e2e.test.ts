@@ -50,13 +50,19 @@ async function cycle(at: number) {
   }
 }
 
-async function ingestDemoHours(project: { id: number }, from: number, to: number, keep: (e: { event?: string; timestamp: string }) => boolean) {
+async function ingestDemoHours(
+  project: { id: number },
+  from: number,
+  to: number,
+  keep: (e: { event?: string; timestamp: string }) => boolean,
+) {
   const batch = [];
   for (const e of generateDemoTraffic({ endMs: to, days: 30 + (to - T) / (24 * HOUR) })) {
     const ms = Date.parse(e.timestamp);
     if (ms >= from && ms < to && keep(e)) batch.push(e);
   }
-  for (let i = 0; i < batch.length; i += 2000) await t.ctx.ingest.ingest(project.id, batch.slice(i, i + 2000), undefined, {}, { receivedAt: Date.now(), ip: '' });
+  for (let i = 0; i < batch.length; i += 2000)
+    await t.ctx.ingest.ingest(project.id, batch.slice(i, i + 2000), undefined, {}, { receivedAt: Date.now(), ip: '' });
   await t.ctx.flush();
 }
 
@@ -72,7 +78,12 @@ describe('alerting end to end on the demo project', () => {
     key = (await t.ctx.apiKeys.create({ projectId: demo.project.id, scopes: ['write'] })).secret;
     headers = { authorization: `Bearer ${key}` };
     // a new drop: a payments outage, no Order Completed for four hours from T, then normal traffic for seven more
-    await ingestDemoHours(demo.project, T, T + 11 * HOUR, (e) => e.event !== 'Order Completed' || Date.parse(e.timestamp) >= T + DROP_HOURS * HOUR);
+    await ingestDemoHours(
+      demo.project,
+      T,
+      T + 11 * HOUR,
+      (e) => e.event !== 'Order Completed' || Date.parse(e.timestamp) >= T + DROP_HOURS * HOUR,
+    );
   });
   after(async () => {
     await t?.close();
@@ -82,18 +93,41 @@ describe('alerting end to end on the demo project', () => {
 
   test('one incident, one signed webhook delivery, no repeat after acknowledge, resolve on recovery', async () => {
     const before = (await getJson(`${t.url}/api/projects/${slug}/incidents?status=open`, key)).body.incidents as { id: number }[];
-    const hook = await postJson(`${t.url}/api/projects/${slug}/alert-destinations`, { name: 'ops webhook', kind: 'webhook', config: { url: `${webhook.url}/hook` }, secrets: { secret: SECRET } }, headers);
+    const hook = await postJson(
+      `${t.url}/api/projects/${slug}/alert-destinations`,
+      { name: 'ops webhook', kind: 'webhook', config: { url: `${webhook.url}/hook` }, secrets: { secret: SECRET } },
+      headers,
+    );
     assert.equal(hook.status, 201, JSON.stringify(hook.body));
-    const pd = await postJson(`${t.url}/api/projects/${slug}/alert-destinations`, { name: 'on-call', kind: 'pagerduty', config: { baseUrl: pagerduty.url }, secrets: { routingKey: 'R0UT1NGKEY0123456789abcdef01234567' } }, headers);
+    const pd = await postJson(
+      `${t.url}/api/projects/${slug}/alert-destinations`,
+      {
+        name: 'on-call',
+        kind: 'pagerduty',
+        config: { baseUrl: pagerduty.url },
+        secrets: { routingKey: 'R0UT1NGKEY0123456789abcdef01234567' },
+      },
+      headers,
+    );
     assert.equal(pd.status, 201, JSON.stringify(pd.body));
-    const rule = await postJson(`${t.url}/api/projects/${slug}/alert-rules`, {
-      name: 'payments', destinationIds: [hook.body.id, pd.body.id], filters: { scopes: ['anomaly', 'threshold'], minSeverity: 'info' }, repeatEveryMinutes: 30,
-    }, headers);
+    const rule = await postJson(
+      `${t.url}/api/projects/${slug}/alert-rules`,
+      {
+        name: 'payments',
+        destinationIds: [hook.body.id, pd.body.id],
+        filters: { scopes: ['anomaly', 'threshold'], minSeverity: 'info' },
+        repeatEveryMinutes: 30,
+      },
+      headers,
+    );
     assert.equal(rule.status, 201, JSON.stringify(rule.body));
 
     // the drop's hours have settled (2 h) once the clock is 5 h past T
     await cycle(T + (DROP_HOURS + 2) * HOUR + MINUTE);
-    const open = (await getJson(`${t.url}/api/projects/${slug}/incidents?status=open`, key)).body.incidents as { id: number; title: string }[];
+    const open = (await getJson(`${t.url}/api/projects/${slug}/incidents?status=open`, key)).body.incidents as {
+      id: number;
+      title: string;
+    }[];
     const fresh = open.filter((i) => !before.some((b) => b.id === i.id));
     assert.equal(fresh.length, 1, `one new incident; got ${JSON.stringify(fresh.map((i) => i.title))}`);
     const detail = (await getJson(`${t.url}/api/projects/${slug}/incidents/${fresh[0].id}`, key)).body;
@@ -104,7 +138,17 @@ describe('alerting end to end on the demo project', () => {
     const hooks = webhook.requests.filter((r) => r.path === '/hook');
     assert.equal(hooks.length, 1, 'one webhook delivery');
     const h = hooks[0];
-    assert.ok(verifyWebhookSignature(SECRET, h.headers['x-vigil-timestamp'] as string, h.body, h.headers['x-vigil-signature'] as string, 300, clock), 'the signature verifies');
+    assert.ok(
+      verifyWebhookSignature(
+        SECRET,
+        h.headers['x-vigil-timestamp'] as string,
+        h.body,
+        h.headers['x-vigil-signature'] as string,
+        300,
+        clock,
+      ),
+      'the signature verifies',
+    );
     const body = JSON.parse(h.body);
     assert.equal(body.incident.id, incident.id);
     assert.ok(body.items.some((i: { direction: string }) => i.direction === 'down'));
@@ -128,9 +172,15 @@ describe('alerting end to end on the demo project', () => {
     assert.equal(resolved.incident.status, 'resolved');
     assert.equal(resolved.incident.resolution, 'recovered');
     const pdEvents = pagerduty.requests.map((r) => JSON.parse(r.body) as { event_action: string; dedup_key: string });
-    assert.deepEqual(pdEvents.map((e) => e.event_action), ['trigger', 'resolve']);
+    assert.deepEqual(
+      pdEvents.map((e) => e.event_action),
+      ['trigger', 'resolve'],
+    );
     assert.equal(pdEvents[0].dedup_key, pdEvents[1].dedup_key);
-    assert.ok(resolved.timeline.some((e: { type: string }) => e.type === 'alert_sent'), 'the timeline records the alert');
+    assert.ok(
+      resolved.timeline.some((e: { type: string }) => e.type === 'alert_sent'),
+      'the timeline records the alert',
+    );
   });
 
   test('a receiver down for three attempts gets the alert once when it is back', async () => {
@@ -138,13 +188,27 @@ describe('alerting end to end on the demo project', () => {
     let calls = 0;
     flaky.respond(() => (++calls <= 3 ? { status: 503, body: 'down for maintenance' } : { status: 200, body: 'ok' }));
     try {
-      const dest = await postJson(`${t.url}/api/projects/${slug}/alert-destinations`, { name: 'flaky webhook', kind: 'webhook', config: { url: `${flaky.url}/in` }, secrets: { secret: SECRET } }, headers);
+      const dest = await postJson(
+        `${t.url}/api/projects/${slug}/alert-destinations`,
+        { name: 'flaky webhook', kind: 'webhook', config: { url: `${flaky.url}/in` }, secrets: { secret: SECRET } },
+        headers,
+      );
       assert.equal(dest.status, 201, JSON.stringify(dest.body));
-      const rule = await postJson(`${t.url}/api/projects/${slug}/alert-rules`, { name: 'sign-up watch', destinationIds: [dest.body.id], filters: { scopes: ['threshold'] } }, headers);
+      const rule = await postJson(
+        `${t.url}/api/projects/${slug}/alert-rules`,
+        { name: 'sign-up watch', destinationIds: [dest.body.id], filters: { scopes: ['threshold'] } },
+        headers,
+      );
       assert.equal(rule.status, 201, JSON.stringify(rule.body));
       // a threshold rule that breaches on the next settled bucket opens an incident deterministically
-      const signups = (await getJson(`${t.url}/api/projects/${slug}/metrics`, key)).body.metrics.find((m: { name: string }) => m.name === 'signups');
-      const threshold = await postJson(`${t.url}/api/projects/${slug}/metrics/${signups.id}/rules`, { name: 'any sign-up', rule: { condition: { operator: '>=', value: 0 }, severity: 'warning' } }, headers);
+      const signups = (await getJson(`${t.url}/api/projects/${slug}/metrics`, key)).body.metrics.find(
+        (m: { name: string }) => m.name === 'signups',
+      );
+      const threshold = await postJson(
+        `${t.url}/api/projects/${slug}/metrics/${signups.id}/rules`,
+        { name: 'any sign-up', rule: { condition: { operator: '>=', value: 0 }, severity: 'warning' } },
+        headers,
+      );
       assert.equal(threshold.status, 201, JSON.stringify(threshold.body));
 
       await cycle(T + (DROP_HOURS + 7) * HOUR + MINUTE);
@@ -161,7 +225,10 @@ describe('alerting end to end on the demo project', () => {
       assert.equal(ids.size, 1, 'all four attempts carry the same incident');
       assert.equal(new Set(flaky.requests.map((r) => r.headers['x-vigil-idempotency-key'])).size, 1, 'and the same idempotency key');
       const deliveries = (await getJson(`${t.url}/api/projects/${slug}/alert-deliveries?destination=${dest.body.id}`, key)).body.deliveries;
-      assert.deepEqual(deliveries.map((d: { status: string; attempts: number }) => [d.status, d.attempts]), [['sent', 4]]);
+      assert.deepEqual(
+        deliveries.map((d: { status: string; attempts: number }) => [d.status, d.attempts]),
+        [['sent', 4]],
+      );
       // nothing more goes out later
       clock += 60 * MINUTE;
       while (await t.ctx.worker.runOnce()) {
@@ -176,12 +243,28 @@ describe('alerting end to end on the demo project', () => {
   test('a pending delivery whose job was lost is queued again by the scheduler and sent once', async () => {
     const spare = await startReceiver();
     try {
-      const dest = await postJson(`${t.url}/api/projects/${slug}/alert-destinations`, { name: 'spare webhook', kind: 'webhook', config: { url: `${spare.url}/in` }, secrets: { secret: SECRET } }, headers);
+      const dest = await postJson(
+        `${t.url}/api/projects/${slug}/alert-destinations`,
+        { name: 'spare webhook', kind: 'webhook', config: { url: `${spare.url}/in` }, secrets: { secret: SECRET } },
+        headers,
+      );
       assert.equal(dest.status, 201, JSON.stringify(dest.body));
       // a delivery left pending with no job (as after workers died mid-send three times and the job was dead-lettered)
       const sent = (await getJson(`${t.url}/api/projects/${slug}/alert-deliveries?status=sent`, key)).body.deliveries[0];
       const { message } = (await getJson(`${t.url}/api/projects/${slug}/alert-deliveries/${sent.id}`, key)).body;
-      const id = await new DeliveryStore(t.ctx.meta.db).insert({ projectId: message.project.id, ruleId: null, destinationId: dest.body.id, incidentId: null, scopeKey: null, event: 'opened', idempotencyKey: 'orphan-test', message }, clock);
+      const id = await new DeliveryStore(t.ctx.meta.db).insert(
+        {
+          projectId: message.project.id,
+          ruleId: null,
+          destinationId: dest.body.id,
+          incidentId: null,
+          scopeKey: null,
+          event: 'opened',
+          idempotencyKey: 'orphan-test',
+          message,
+        },
+        clock,
+      );
       assert.ok(id);
       const runWorker = async () => {
         while (await t.ctx.worker.runOnce()) {

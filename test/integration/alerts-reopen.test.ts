@@ -33,7 +33,12 @@ describe('alerts when an incident is reopened', () => {
   async function nextDelivery(seen: number): Promise<ReceivedRequest> {
     const deadline = Date.now() + 15_000;
     while (hooks().length <= seen) {
-      if (Date.now() > deadline) throw new Error(`no delivery came; the webhook has ${hooks().length}: ${hooks().map((r) => r.headers['x-vigil-event']).join(', ')}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `no delivery came; the webhook has ${hooks().length}: ${hooks()
+            .map((r) => r.headers['x-vigil-event'])
+            .join(', ')}`,
+        );
       await new Promise((r) => setTimeout(r, 100));
     }
     return hooks()[seen];
@@ -43,9 +48,17 @@ describe('alerts when an incident is reopened', () => {
     webhook = await startReceiver();
     t = await startTestApp({ now: () => clock, config: { alertsAllowPrivateUrls: 'true' } });
     headers = { authorization: `Bearer ${(await t.ctx.apiKeys.create({ projectId: t.project.id, scopes: ['write'] })).secret}` };
-    const dest = await postJson(api('alert-destinations'), { name: 'on-call hook', kind: 'webhook', config: { url: `${webhook.url}/hook` }, secrets: { secret: 'whsec-reopen-0123456789' } }, headers);
+    const dest = await postJson(
+      api('alert-destinations'),
+      { name: 'on-call hook', kind: 'webhook', config: { url: `${webhook.url}/hook` }, secrets: { secret: 'whsec-reopen-0123456789' } },
+      headers,
+    );
     assert.equal(dest.status, 201, JSON.stringify(dest.body));
-    const rule = await postJson(api('alert-rules'), { name: 'checkout watch', destinationIds: [dest.body.id], cooldownMinutes: COOLDOWN_MINUTES, notifyOnResolve: true }, headers);
+    const rule = await postJson(
+      api('alert-rules'),
+      { name: 'checkout watch', destinationIds: [dest.body.id], cooldownMinutes: COOLDOWN_MINUTES, notifyOnResolve: true },
+      headers,
+    );
     assert.equal(rule.status, 201, JSON.stringify(rule.body));
     t.ctx.worker.start();
   });
@@ -57,10 +70,25 @@ describe('alerts when an incident is reopened', () => {
   test('opened, then resolved: each sent once', async () => {
     const metric = await t.ctx.catalog.create(t.project, { name: 'checkouts', kind: 'event', definition: { event: 'Order Completed' } });
     const bucket = Math.floor(clock / HOUR) * HOUR - 2 * HOUR;
-    await t.ctx.signals.upsert(t.project.id, [{
-      scope: 'metric', scopeKey: `metric:${metric.id}`, metricId: metric.id, bucket, endBucket: bucket, kind: 'drop', direction: 'down',
-      value: 20, expected: 100, lower: 80, upper: 120, z: -8, score: 0.8, severity: 'critical', details: { interval: '1h', threshold: 4 },
-    }]);
+    await t.ctx.signals.upsert(t.project.id, [
+      {
+        scope: 'metric',
+        scopeKey: `metric:${metric.id}`,
+        metricId: metric.id,
+        bucket,
+        endBucket: bucket,
+        kind: 'drop',
+        direction: 'down',
+        value: 20,
+        expected: 100,
+        lower: 80,
+        upper: 120,
+        z: -8,
+        score: 0.8,
+        severity: 'critical',
+        details: { interval: '1h', threshold: 4 },
+      },
+    ]);
     const opened = await nextDelivery(0);
     const body = opened.json();
     incidentId = body.incident.id;
@@ -80,8 +108,13 @@ describe('alerts when an incident is reopened', () => {
     clock += 5 * MINUTE;
     await act('resolve');
     await new Promise((r) => setTimeout(r, QUIET_MS));
-    assert.deepEqual(hooks().map((r) => r.headers['x-vigil-event']), ['opened', 'resolved']);
-    const deliveries = (await getJson(api(`alert-deliveries?incident=${incidentId}`), headers.authorization.slice(7))).body.deliveries as { event: string }[];
+    assert.deepEqual(
+      hooks().map((r) => r.headers['x-vigil-event']),
+      ['opened', 'resolved'],
+    );
+    const deliveries = (await getJson(api(`alert-deliveries?incident=${incidentId}`), headers.authorization.slice(7))).body.deliveries as {
+      event: string;
+    }[];
     assert.deepEqual(deliveries.map((d) => d.event).sort(), ['opened', 'resolved']);
   });
 
@@ -99,6 +132,9 @@ describe('alerts when an incident is reopened', () => {
     clock += 5 * MINUTE;
     await act('resolve');
     assert.equal((await nextDelivery(3)).json().event, 'resolved');
-    assert.deepEqual(hooks().map((r) => r.headers['x-vigil-event']), ['opened', 'resolved', 'reopened', 'resolved']);
+    assert.deepEqual(
+      hooks().map((r) => r.headers['x-vigil-event']),
+      ['opened', 'resolved', 'reopened', 'resolved'],
+    );
   });
 });

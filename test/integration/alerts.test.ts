@@ -28,7 +28,9 @@ describe('alerts', () => {
 
   const api = async (method: string, path: string, body?: unknown, key = editorKey) => {
     const res = await fetch(`${t.url}/api/projects/shop/${path}`, {
-      method, headers: { authorization: `Bearer ${key}`, ...(body !== undefined && { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body),
+      method,
+      headers: { authorization: `Bearer ${key}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
     return { status: res.status, body: (text ? JSON.parse(text) : null) as any, text };
@@ -40,9 +42,15 @@ describe('alerts', () => {
     receivers.push(r);
     return r;
   };
-  const metric = (tags: string[] = []): Promise<Metric> => t.ctx.catalog.create(t.project, { name: `m${++seq}`, kind: 'event', status: 'draft', definition: { event: `E${seq}` }, tags });
+  const metric = (tags: string[] = []): Promise<Metric> =>
+    t.ctx.catalog.create(t.project, { name: `m${++seq}`, kind: 'event', status: 'draft', definition: { event: `E${seq}` }, tags });
   const webhook = async (r: Receiver) => {
-    const res = await api('POST', 'alert-destinations', { name: `hook ${++seq}`, kind: 'webhook', config: { url: `${r.url}/hook` }, secrets: { secret: SECRET } });
+    const res = await api('POST', 'alert-destinations', {
+      name: `hook ${++seq}`,
+      kind: 'webhook',
+      config: { url: `${r.url}/hook` },
+      secrets: { secret: SECRET },
+    });
     ok(res, 201);
     return res.body.id as number;
   };
@@ -54,18 +62,49 @@ describe('alerts', () => {
 
   /** A threshold breach on `m` (a real signal): the incidents domain opens (or grows) its incident. */
   const breach = async (m: Metric, bucket: number, value = 5) => {
-    await t.ctx.signals.upsert(t.project.id, [{
-      scope: 'threshold', scopeKey: `rule:${m.id}`, metricId: m.id, bucket, endBucket: bucket, kind: 'breach', direction: 'down',
-      value, expected: null, lower: null, upper: null, z: 0, score: 1, severity: 'critical', details: { ruleName: 'too low', interval: '1h' },
-    }]);
+    await t.ctx.signals.upsert(t.project.id, [
+      {
+        scope: 'threshold',
+        scopeKey: `rule:${m.id}`,
+        metricId: m.id,
+        bucket,
+        endBucket: bucket,
+        kind: 'breach',
+        direction: 'down',
+        value,
+        expected: null,
+        lower: null,
+        upper: null,
+        z: 0,
+        score: 1,
+        severity: 'critical',
+        details: { ruleName: 'too low', interval: '1h' },
+      },
+    ]);
   };
   const recover = async (m: Metric, bucket: number) => {
-    await t.ctx.signals.upsert(t.project.id, [{
-      scope: 'threshold', scopeKey: `rule:${m.id}`, metricId: m.id, bucket, endBucket: bucket, kind: 'recovery', direction: 'up',
-      value: 50, expected: null, lower: null, upper: null, z: 0, score: 0, severity: 'info', details: { ruleName: 'too low', interval: '1h' },
-    }]);
+    await t.ctx.signals.upsert(t.project.id, [
+      {
+        scope: 'threshold',
+        scopeKey: `rule:${m.id}`,
+        metricId: m.id,
+        bucket,
+        endBucket: bucket,
+        kind: 'recovery',
+        direction: 'up',
+        value: 50,
+        expected: null,
+        lower: null,
+        upper: null,
+        z: 0,
+        score: 0,
+        severity: 'info',
+        details: { ruleName: 'too low', interval: '1h' },
+      },
+    ]);
   };
-  const incidentsOf = async (m: Metric): Promise<Incident[]> => (await t.ctx.incidents.list(t.project, { scope: `rule:${m.id}`, limit: 50 })).incidents;
+  const incidentsOf = async (m: Metric): Promise<Incident[]> =>
+    (await t.ctx.incidents.list(t.project, { scope: `rule:${m.id}`, limit: 50 })).incidents;
   /** Opens a fresh incident on `m`; returns it. */
   const open = async (m: Metric) => {
     const before = new Set((await incidentsOf(m)).map((i) => i.id));
@@ -75,15 +114,22 @@ describe('alerts', () => {
     assert.equal(fresh.length, 1, 'one incident opened');
     return fresh[0];
   };
-  const deliveriesOf = async (incidentId: number) => (await api('GET', `alert-deliveries?incident=${incidentId}`)).body.deliveries.reverse() as any[];
+  const deliveriesOf = async (incidentId: number) =>
+    (await api('GET', `alert-deliveries?incident=${incidentId}`)).body.deliveries.reverse() as any[];
   /** Runs every due job (the worker, without its timer). */
   const work = async () => {
     while (await t.ctx.worker.runOnce());
   };
   /** Makes queued delivery attempts due now (time passes: the backoff is over). */
-  const skipBackoff = () => t.ctx.meta.db.updateTable('jobs').set({ run_at: 0 }).where('kind', '=', JOB_DELIVER).where('status', '=', 'queued').execute();
+  const skipBackoff = () =>
+    t.ctx.meta.db.updateTable('jobs').set({ run_at: 0 }).where('kind', '=', JOB_DELIVER).where('status', '=', 'queued').execute();
   /** Moves a delivery's send time into the past (time passes for repeats). */
-  const age = (deliveryId: number, ms: number) => t.ctx.meta.db.updateTable('alert_deliveries').set((eb) => ({ sent_at: eb('sent_at', '-', ms) })).where('id', '=', deliveryId).execute();
+  const age = (deliveryId: number, ms: number) =>
+    t.ctx.meta.db
+      .updateTable('alert_deliveries')
+      .set((eb) => ({ sent_at: eb('sent_at', '-', ms) }))
+      .where('id', '=', deliveryId)
+      .execute();
 
   before(async () => {
     t = await startTestApp({ config: { alertsAllowPrivateUrls: 'true' } });
@@ -110,12 +156,17 @@ describe('alerts', () => {
     first = await open(m1);
 
     const pending = await deliveriesOf(first.id);
-    assert.deepEqual(pending.map((d) => [d.event, d.status, d.ruleId, d.destinationId, d.attempts]), [['opened', 'pending', rule1, dest1, 0]]);
+    assert.deepEqual(
+      pending.map((d) => [d.event, d.status, d.ruleId, d.destinationId, d.attempts]),
+      [['opened', 'pending', rule1, dest1, 0]],
+    );
     assert.equal(pending[0].idempotencyKey, `inc:${first.id}:opened:${rule1}:${dest1}`);
 
     // the same change again (a replayed hook), and the same signal again: still one delivery
     const signals = (await t.ctx.incidents.signalsOf(first)).map((x) => x.signal);
-    await t.ctx.meta.db.transaction().execute((tx) => t.ctx.alerts.onIncidentChange(tx, { type: 'opened', incident: first, signals, actorId: null, at: Date.now() }));
+    await t.ctx.meta.db
+      .transaction()
+      .execute((tx) => t.ctx.alerts.onIncidentChange(tx, { type: 'opened', incident: first, signals, actorId: null, at: Date.now() }));
     await breach(m1, first.startedBucket);
     assert.equal((await deliveriesOf(first.id)).length, 1);
 
@@ -123,7 +174,10 @@ describe('alerts', () => {
     await work();
     assert.equal(r1.requests.length, 1, 'sent once');
     const req = r1.requests[0];
-    assert.ok(verifyWebhookSignature(SECRET, String(req.headers['x-vigil-timestamp']), req.body, String(req.headers['x-vigil-signature'])), 'signed with the secret');
+    assert.ok(
+      verifyWebhookSignature(SECRET, String(req.headers['x-vigil-timestamp']), req.body, String(req.headers['x-vigil-signature'])),
+      'signed with the secret',
+    );
     const payload = req.json();
     assert.equal(payload.event, 'opened');
     assert.equal(payload.incident.id, first.id);
@@ -161,7 +215,11 @@ describe('alerts', () => {
     [d] = await deliveriesOf(incident.id);
     assert.deepEqual([d.status, d.attempts, d.responseStatus, d.lastError], ['sent', 4, 200, null]);
     assert.equal(r.requests.length, 4);
-    assert.equal(new Set(r.requests.map((q) => q.headers['x-vigil-idempotency-key'])).size, 1, 'every attempt carries the same idempotency key');
+    assert.equal(
+      new Set(r.requests.map((q) => q.headers['x-vigil-idempotency-key'])).size,
+      1,
+      'every attempt carries the same idempotency key',
+    );
     await skipBackoff();
     await work();
     assert.equal(r.requests.length, 4, 'nothing more once sent');
@@ -215,7 +273,13 @@ describe('alerts', () => {
     await recover(m1, first.startedBucket + 2 * HOUR);
     assert.equal((await t.ctx.incidents.get(t.project, first.id)).status, 'resolved');
     const told = await deliveriesOf(first.id);
-    assert.deepEqual(told.map((d) => [d.event, d.status]), [['opened', 'sent'], ['resolved', 'pending']]);
+    assert.deepEqual(
+      told.map((d) => [d.event, d.status]),
+      [
+        ['opened', 'sent'],
+        ['resolved', 'pending'],
+      ],
+    );
     await work();
     assert.equal(r1.requests.length, 2);
     assert.equal(r1.requests[1].json().event, 'resolved');
@@ -227,7 +291,10 @@ describe('alerts', () => {
     await recover(m1, second.startedBucket + HOUR);
     await api('PATCH', `alert-rules/${rule1}`, { cooldownMinutes: 0 });
     const third = await open(m1);
-    assert.deepEqual((await deliveriesOf(third.id)).map((d) => d.event), ['opened']);
+    assert.deepEqual(
+      (await deliveriesOf(third.id)).map((d) => d.event),
+      ['opened'],
+    );
     await work();
     await api('PATCH', `alert-rules/${rule1}`, { cooldownMinutes: 24 * 60 });
   });
@@ -248,7 +315,11 @@ describe('alerts', () => {
     assert.ok((await t.ctx.alerts.scheduleDue()) >= 1);
     await t.ctx.alerts.scheduleDue();
     let repeats = await repeatsOf();
-    assert.deepEqual(repeats.map((d) => [d.idempotencyKey, d.status]), [[`inc:${incident.id}:repeat:${ruleId}:${opened.destinationId}:1`, 'pending']], 'one repeat, however often the scheduler runs');
+    assert.deepEqual(
+      repeats.map((d) => [d.idempotencyKey, d.status]),
+      [[`inc:${incident.id}:repeat:${ruleId}:${opened.destinationId}:1`, 'pending']],
+      'one repeat, however often the scheduler runs',
+    );
     await work();
     assert.equal(r.requests.length, 2);
     assert.equal(r.requests[1].json().event, 'repeat');
@@ -272,7 +343,11 @@ describe('alerts', () => {
     const r = await receiver();
     const dest = await webhook(r);
     const m = await metric();
-    const muted = await rule({ filters: { metricNames: [m.name] }, destinationIds: [dest], mutedUntil: new Date(Date.now() + HOUR).toISOString() });
+    const muted = await rule({
+      filters: { metricNames: [m.name] },
+      destinationIds: [dest],
+      mutedUntil: new Date(Date.now() + HOUR).toISOString(),
+    });
     await rule({ filters: { metricNames: [m.name] }, destinationIds: [dest], enabled: false });
     const incident = await open(m);
     assert.deepEqual(await deliveriesOf(incident.id), []);
@@ -296,8 +371,16 @@ describe('alerts', () => {
     const a = await open(m);
     assert.deepEqual(await deliveriesOf(a.id), [], 'no alert per incident');
     // time passes: the incident opened two minutes ago, the period began ten minutes ago
-    await t.ctx.meta.db.updateTable('incidents').set((eb) => ({ opened_at: eb('opened_at', '-', 2 * MINUTE) })).where('id', '=', a.id).execute();
-    await t.ctx.meta.db.updateTable('alert_rules').set({ digest_until: Date.now() - 10 * MINUTE }).where('id', '=', ruleId).execute();
+    await t.ctx.meta.db
+      .updateTable('incidents')
+      .set((eb) => ({ opened_at: eb('opened_at', '-', 2 * MINUTE) }))
+      .where('id', '=', a.id)
+      .execute();
+    await t.ctx.meta.db
+      .updateTable('alert_rules')
+      .set({ digest_until: Date.now() - 10 * MINUTE })
+      .where('id', '=', ruleId)
+      .execute();
     assert.ok((await t.ctx.alerts.scheduleDue()) >= 1);
     await t.ctx.alerts.scheduleDue();
     const digests = (await api('GET', `alert-deliveries?rule=${ruleId}&event=digest`)).body.deliveries;
@@ -306,16 +389,24 @@ describe('alerts', () => {
     assert.equal(r.requests.length, 1);
     const body = r.requests[0].json();
     assert.equal(body.event, 'digest');
-    assert.deepEqual(body.items.map((i: any) => i.label), [a.title]);
+    assert.deepEqual(
+      body.items.map((i: any) => i.label),
+      [a.title],
+    );
     const after = (await api('GET', `alert-rules/${ruleId}`)).body;
     assert.ok(Date.parse(after.digestUntil) > Date.now() - MINUTE, 'the next period starts where this one ended');
   });
 
-  test('with notifyOnResolve off, only PagerDuty hears the resolve (with the trigger\'s dedup key)', async () => {
+  test("with notifyOnResolve off, only PagerDuty hears the resolve (with the trigger's dedup key)", async () => {
     const hook = await receiver();
     const pd = await receiver();
     pd.respond({ status: 202, body: { status: 'success', message: 'Event processed', dedup_key: 'x' } });
-    const created = await api('POST', 'alert-destinations', { name: `pd ${++seq}`, kind: 'pagerduty', config: { baseUrl: pd.url }, secrets: { routingKey: 'R'.repeat(32) } });
+    const created = await api('POST', 'alert-destinations', {
+      name: `pd ${++seq}`,
+      kind: 'pagerduty',
+      config: { baseUrl: pd.url },
+      secrets: { routingKey: 'R'.repeat(32) },
+    });
     ok(created, 201);
     const m = await metric();
     await rule({ filters: { metricNames: [m.name] }, destinationIds: [await webhook(hook), created.body.id], notifyOnResolve: false });
@@ -323,9 +414,14 @@ describe('alerts', () => {
     await work();
     await recover(m, incident.startedBucket + 2 * HOUR);
     await work();
-    assert.deepEqual((await deliveriesOf(incident.id)).map((d) => [d.event, d.destinationId === created.body.id ? 'pd' : 'hook', d.status]), [
-      ['opened', 'hook', 'sent'], ['opened', 'pd', 'sent'], ['resolved', 'pd', 'sent'],
-    ]);
+    assert.deepEqual(
+      (await deliveriesOf(incident.id)).map((d) => [d.event, d.destinationId === created.body.id ? 'pd' : 'hook', d.status]),
+      [
+        ['opened', 'hook', 'sent'],
+        ['opened', 'pd', 'sent'],
+        ['resolved', 'pd', 'sent'],
+      ],
+    );
     assert.equal(hook.requests.length, 1);
     const [trigger, resolve] = pd.requests.map((q) => q.json());
     assert.deepEqual([trigger.event_action, resolve.event_action], ['trigger', 'resolve']);
@@ -345,7 +441,10 @@ describe('alerts', () => {
     assert.equal(draft.body.suppressedByCooldown, 2);
     assert.deepEqual(draft.body.byEvent, { opened: 1, resolved: 1 });
     assert.equal(draft.body.perDay.length, 91);
-    assert.equal(draft.body.perDay.reduce((n: number, d: any) => n + d.alerts, 0), draft.body.total);
+    assert.equal(
+      draft.body.perDay.reduce((n: number, d: any) => n + d.alerts, 0),
+      draft.body.total,
+    );
     const saved = await api('POST', `alert-rules/${rule1}/simulate`, { days: 90 }, viewerKey);
     ok(saved);
     assert.equal(saved.body.total, draft.body.total);
@@ -359,7 +458,7 @@ describe('alerts', () => {
     assert.equal((await api('GET', 'alert-deliveries?limit=500')).body.deliveries.length, deliveriesBefore);
   });
 
-  test('send test reports the receiver\'s answer, for a saved destination and for unsaved settings', async () => {
+  test("send test reports the receiver's answer, for a saved destination and for unsaved settings", async () => {
     const r = await receiver();
     const id = await webhook(r);
     const okTest = await api('POST', `alert-destinations/${id}/test`);
@@ -371,11 +470,21 @@ describe('alerts', () => {
     ok(failed);
     assert.deepEqual([failed.body.ok, failed.body.status], [false, 500]);
     assert.match(failed.body.error, /receiver exploded/);
-    const unsaved = await api('POST', 'alert-destinations/test', { name: 'draft', kind: 'webhook', config: { url: `${r.url}/draft` }, secrets: { secret: SECRET } });
+    const unsaved = await api('POST', 'alert-destinations/test', {
+      name: 'draft',
+      kind: 'webhook',
+      config: { url: `${r.url}/draft` },
+      secrets: { secret: SECRET },
+    });
     ok(unsaved);
     assert.equal(unsaved.body.status, 500);
     assert.equal(r.requests[r.requests.length - 1].pathname, '/draft');
-    const invalid = await api('POST', 'alert-destinations/test', { name: 'draft', kind: 'webhook', config: {}, secrets: { secret: SECRET } });
+    const invalid = await api('POST', 'alert-destinations/test', {
+      name: 'draft',
+      kind: 'webhook',
+      config: {},
+      secrets: { secret: SECRET },
+    });
     assert.equal(invalid.status, 400);
     assert.equal(invalid.body.error.details.field, 'config.url');
     assert.equal((await api('POST', `alert-destinations/${id}/test`, undefined, viewerKey)).status, 403);
@@ -384,7 +493,12 @@ describe('alerts', () => {
   test('secrets are stored encrypted and never come back out of the API; a PATCH without them keeps them', async () => {
     const secret = 'whsec_never-shown-' + 'x'.repeat(20);
     const r = await receiver();
-    const created = await api('POST', 'alert-destinations', { name: 'secret keeper', kind: 'webhook', config: { url: `${r.url}/s` }, secrets: { secret } });
+    const created = await api('POST', 'alert-destinations', {
+      name: 'secret keeper',
+      kind: 'webhook',
+      config: { url: `${r.url}/s` },
+      secrets: { secret },
+    });
     ok(created, 201);
     const id = created.body.id;
     assert.deepEqual(created.body.secrets, { secret: 'set' });
@@ -397,13 +511,21 @@ describe('alerts', () => {
     ];
     const row = await t.ctx.meta.db.selectFrom('alert_destinations').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
     const auditRows = await t.ctx.meta.db.selectFrom('audit_log').selectAll().execute();
-    for (const text of [...responses, row.secrets, row.config, JSON.stringify(auditRows)]) assert.ok(!text.includes(secret), `secret leaked: ${text.slice(0, 200)}`);
+    for (const text of [...responses, row.secrets, row.config, JSON.stringify(auditRows)])
+      assert.ok(!text.includes(secret), `secret leaked: ${text.slice(0, 200)}`);
     // kept: the test after the PATCH was signed with it
     const last = r.requests[r.requests.length - 1];
     assert.equal(last.pathname, '/s2');
-    assert.ok(verifyWebhookSignature(secret, String(last.headers['x-vigil-timestamp']), last.body, String(last.headers['x-vigil-signature'])));
+    assert.ok(
+      verifyWebhookSignature(secret, String(last.headers['x-vigil-timestamp']), last.body, String(last.headers['x-vigil-signature'])),
+    );
     // a secret in config is refused rather than stored in the clear
-    const inConfig = await api('POST', 'alert-destinations', { name: 'leaky', kind: 'webhook', config: { url: `${r.url}/s`, secret }, secrets: { secret } });
+    const inConfig = await api('POST', 'alert-destinations', {
+      name: 'leaky',
+      kind: 'webhook',
+      config: { url: `${r.url}/s`, secret },
+      secrets: { secret },
+    });
     assert.equal(inConfig.status, 400);
     assert.equal(inConfig.body.error.details.field, 'config.secret');
     assert.ok(!inConfig.text.includes(secret));
@@ -420,8 +542,20 @@ describe('alerts', () => {
       ['POST', 'alert-rules', { name: 'x', destinationIds: [dest], mutedUntil: 'tomorrow' }, 400, 'mutedUntil'],
       ['POST', 'alert-rules', { name: 'x', destinationIds: [dest], colour: 'red' }, 400, 'colour'],
       ['POST', 'alert-destinations', { name: 'y', kind: 'carrier pigeon' }, 400, 'kind'],
-      ['POST', 'alert-destinations', { name: 'y', kind: 'webhook', config: { url: 'ftp://example.com' }, secrets: { secret: SECRET } }, 400, 'config.url'],
-      ['POST', 'alert-destinations', { name: 'y', kind: 'webhook', config: { url: `${r.url}/y` }, secrets: { token: 'abc' } }, 400, 'secrets.token'],
+      [
+        'POST',
+        'alert-destinations',
+        { name: 'y', kind: 'webhook', config: { url: 'ftp://example.com' }, secrets: { secret: SECRET } },
+        400,
+        'config.url',
+      ],
+      [
+        'POST',
+        'alert-destinations',
+        { name: 'y', kind: 'webhook', config: { url: `${r.url}/y` }, secrets: { token: 'abc' } },
+        400,
+        'secrets.token',
+      ],
       ['PATCH', `alert-destinations/${dest}`, { kind: 'slack' }, 400, 'kind'],
       ['GET', 'alert-deliveries?status=lost', undefined, 400, 'status'],
     ];
@@ -445,9 +579,15 @@ describe('alerts', () => {
     assert.ok(all.length >= 8);
     const page1 = await api('GET', 'alert-deliveries?limit=3');
     const page2 = await api('GET', `alert-deliveries?limit=3&cursor=${page1.body.nextCursor}`);
-    assert.deepEqual([...page1.body.deliveries, ...page2.body.deliveries].map((d: any) => d.id), all.slice(0, 6).map((d) => d.id));
+    assert.deepEqual(
+      [...page1.body.deliveries, ...page2.body.deliveries].map((d: any) => d.id),
+      all.slice(0, 6).map((d) => d.id),
+    );
     const sent = (await api('GET', 'alert-deliveries?status=sent&limit=500')).body.deliveries as any[];
-    assert.deepEqual(sent.map((d) => d.id), all.filter((d) => d.status === 'sent').map((d) => d.id));
+    assert.deepEqual(
+      sent.map((d) => d.id),
+      all.filter((d) => d.status === 'sent').map((d) => d.id),
+    );
     const ofRule = (await api('GET', `alert-deliveries?rule=${rule1}&event=resolved`)).body.deliveries as any[];
     assert.ok(ofRule.length >= 1 && ofRule.every((d) => d.ruleId === rule1 && d.event === 'resolved'));
     const ofDest = (await api('GET', `alert-deliveries?destination=${dest1}`)).body.deliveries as any[];

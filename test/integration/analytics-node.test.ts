@@ -51,7 +51,8 @@ test('@segment/analytics-node: 250 calls of every type are all stored once, with
   });
   analytics.on('http_response', (r) => statuses.push(r.status));
   const delivered = new Set<string>();
-  for (const type of ['track', 'identify', 'page', 'group', 'alias', 'screen'] as const) analytics.on(type, (ctx) => delivered.add(ctx.event.messageId!));
+  for (const type of ['track', 'identify', 'page', 'group', 'alias', 'screen'] as const)
+    analytics.on(type, (ctx) => delivered.add(ctx.event.messageId!));
 
   try {
     const base = Date.UTC(2026, 0, 15, 12, 0, 0);
@@ -64,10 +65,21 @@ test('@segment/analytics-node: 250 calls of every type are all stored once, with
           analytics.identify({ userId, traits: { email: `u${i % 17}@example.com`, plan: i % 20 ? 'free' : 'pro', seq: i }, timestamp });
           break;
         case 1:
-          analytics.page({ userId, category: 'Docs', name: 'Getting Started', properties: { path: '/docs/start', url: 'https://example.com/docs/start', referrer: 'https://www.google.com/', seq: i }, timestamp });
+          analytics.page({
+            userId,
+            category: 'Docs',
+            name: 'Getting Started',
+            properties: { path: '/docs/start', url: 'https://example.com/docs/start', referrer: 'https://www.google.com/', seq: i },
+            timestamp,
+          });
           break;
         case 2:
-          analytics.group({ userId, groupId: `org-${i % 5}`, traits: { name: `Org ${i % 5}`, employees: 10 * (i % 5), seq: i }, timestamp });
+          analytics.group({
+            userId,
+            groupId: `org-${i % 5}`,
+            traits: { name: `Org ${i % 5}`, employees: 10 * (i % 5), seq: i },
+            timestamp,
+          });
           break;
         case 3:
           analytics.alias({ userId, previousId: `anon-${i}`, timestamp });
@@ -76,10 +88,20 @@ test('@segment/analytics-node: 250 calls of every type are all stored once, with
           analytics.screen({ anonymousId: `anon-${i}`, name: 'Home', properties: { seq: i, variant: 'b' }, timestamp });
           break;
         case 5:
-          analytics.track({ anonymousId: `anon-${i}`, event: 'Product Viewed', properties: { seq: i, sku: `sku-${i}`, price: 9.99, tags: ['a', 'b'], nested: { deep: { x: i } } }, timestamp });
+          analytics.track({
+            anonymousId: `anon-${i}`,
+            event: 'Product Viewed',
+            properties: { seq: i, sku: `sku-${i}`, price: 9.99, tags: ['a', 'b'], nested: { deep: { x: i } } },
+            timestamp,
+          });
           break;
         default:
-          analytics.track({ userId, event: i % 2 ? 'Order Completed' : 'Signed Up', properties: { seq: i, revenue: i * 1.5, currency: 'EUR', ok: true, none: null }, timestamp });
+          analytics.track({
+            userId,
+            event: i % 2 ? 'Order Completed' : 'Signed Up',
+            properties: { seq: i, revenue: i * 1.5, currency: 'EUR', ok: true, none: null },
+            timestamp,
+          });
       }
     }
     await analytics.closeAndFlush({ timeout: 30_000 });

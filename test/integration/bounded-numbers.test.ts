@@ -15,7 +15,10 @@ function unbounded(node: unknown, where: string): string[] {
   if (Array.isArray(node)) return node.flatMap((n, i) => unbounded(n, `${where}[${i}]`));
   const s = node as Schema;
   const types = [s.type].flat();
-  const own = (types.includes('integer') || types.includes('number')) && (typeof s.minimum !== 'number' || typeof s.maximum !== 'number') ? [`${where}: ${JSON.stringify(s)}`] : [];
+  const own =
+    (types.includes('integer') || types.includes('number')) && (typeof s.minimum !== 'number' || typeof s.maximum !== 'number')
+      ? [`${where}: ${JSON.stringify(s)}`]
+      : [];
   return [...own, ...Object.entries(s).flatMap(([k, v]) => unbounded(v, `${where}.${k}`))];
 }
 
@@ -34,7 +37,10 @@ describe('bounded numbers', () => {
   });
   after(() => t.close());
 
-  const doc = () => t.app.swagger() as { paths: Record<string, Record<string, { parameters?: Array<{ in: string; name: string; schema: Schema }>; requestBody?: unknown }>> };
+  const doc = () =>
+    t.app.swagger() as {
+      paths: Record<string, Record<string, { parameters?: Array<{ in: string; name: string; schema: Schema }>; requestBody?: unknown }>>;
+    };
 
   test('every integer and number parameter and body field of every route has a minimum and a maximum', () => {
     const found: string[] = [];
@@ -79,11 +85,18 @@ describe('bounded numbers', () => {
     assert.equal(((await res.json()) as any).error.message, 'limit: must be a whole number from 1 to 500 (got Infinity)');
     const big = await fetch(`${t.url}/api/projects/shop/metrics/99999999999`, { headers: owner });
     assert.equal(big.status, 400, 'an id past the integer column is refused before the query');
-    const auth = { authorization: `Bearer ${(await t.ctx.apiKeys.create({ projectId: t.project.id, scopes: ['write'] })).secret}`, 'content-type': 'application/json' };
+    const auth = {
+      authorization: `Bearer ${(await t.ctx.apiKeys.create({ projectId: t.project.id, scopes: ['write'] })).secret}`,
+      'content-type': 'application/json',
+    };
     const simulate = await send(`${t.url}/api/projects/shop/alert-rules/simulate`, '{"days": 1e999}', auth);
     assert.equal(simulate.status, 400);
     assert.equal(simulate.body.error.details.field, 'days');
-    const nested = await send(`${t.url}/api/projects/shop/alert-destinations`, '{"name": "n", "kind": "webhook", "config": {"url": "https://example.com", "retries": -1e999}}', auth);
+    const nested = await send(
+      `${t.url}/api/projects/shop/alert-destinations`,
+      '{"name": "n", "kind": "webhook", "config": {"url": "https://example.com", "retries": -1e999}}',
+      auth,
+    );
     assert.equal(nested.status, 400, JSON.stringify(nested.body));
     assert.equal(nested.body.error.details.field, 'config.retries');
     assert.match(nested.body.error.message, /config\.retries: must be a finite number/);

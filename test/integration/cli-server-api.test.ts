@@ -15,8 +15,12 @@ import { assertOk as ok, runVigil, type Run } from '../helpers/vigil-cli.js';
 const MINUTE = 60_000;
 const START = Date.parse('2026-04-01T00:00:00Z');
 const MESSAGES = Array.from({ length: 120 }, (_, i) => ({
-  type: 'track', event: i % 2 ? 'Signed Up' : 'Order Completed', messageId: `cli-${i}`, userId: `user-${i % 7}`,
-  timestamp: new Date(START + i * MINUTE).toISOString(), properties: { i, plan: i % 3 ? 'pro' : 'free' },
+  type: 'track',
+  event: i % 2 ? 'Signed Up' : 'Order Completed',
+  messageId: `cli-${i}`,
+  userId: `user-${i % 7}`,
+  timestamp: new Date(START + i * MINUTE).toISOString(),
+  properties: { i, plan: i % 3 ? 'pro' : 'free' },
 }));
 
 describe('the CLI while a server runs', () => {
@@ -33,11 +37,18 @@ describe('the CLI while a server runs', () => {
     assert.match(r.stderr, message, what);
     assert.doesNotMatch(r.stderr, /\bat .+:\d+:\d+/, `${what}: no stack trace`);
   };
-  const ids = (ndjson: string) => ndjson.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { messageId: string }).messageId);
+  const ids = (ndjson: string) =>
+    ndjson
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => (JSON.parse(l) as { messageId: string }).messageId);
 
   before(async () => {
     t = await startTestApp();
-    const r = await send(`${t.url}/v1/batch`, JSON.stringify({ batch: MESSAGES }), { 'content-type': 'application/json', ...basic(t.writeKey) });
+    const r = await send(`${t.url}/v1/batch`, JSON.stringify({ batch: MESSAGES }), {
+      'content-type': 'application/json',
+      ...basic(t.writeKey),
+    });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     await t.ctx.flush();
     await t.ctx.catalog.create(t.project, { name: 'signups', kind: 'event', status: 'draft', definition: { event: 'Signed Up' } });
@@ -46,7 +57,9 @@ describe('the CLI while a server runs', () => {
     await t?.close().catch(() => fs.rmSync(t.dataDir, { recursive: true, force: true }));
   });
 
-  test('without --url: one line saying a server holds the event store', { skip: TEST_EVENTS === 'clickhouse' && 'ClickHouse takes many processes' }, async () => {
+  test('without --url: one line saying a server holds the event store', {
+    skip: TEST_EVENTS === 'clickhouse' && 'ClickHouse takes many processes',
+  }, async () => {
     fs.writeFileSync(out('in.ndjson'), `${JSON.stringify(MESSAGES[0])}\n`);
     const [exported, listed, imported] = await Promise.all([
       vigil(['export', '--project', 'shop']),
@@ -54,7 +67,11 @@ describe('the CLI while a server runs', () => {
       vigil(['import', out('in.ndjson'), '--project', 'shop']),
     ]);
     const held = /^the event store .*events\.duckdb is open in another process \(PID \d+\), most likely a running Vigil server: /;
-    oneLine(exported, new RegExp(`${held.source}stop it first, or pass --url <server> --key <read key> to go through its API$`, 'm'), 'export');
+    oneLine(
+      exported,
+      new RegExp(`${held.source}stop it first, or pass --url <server> --key <read key> to go through its API$`, 'm'),
+      'export',
+    );
     oneLine(listed, /stop it first, or pass --url <server> --key <read key>/, 'metrics list');
     oneLine(imported, new RegExp(`${held.source}stop the server first$`, 'm'), 'import');
   });
@@ -62,16 +79,25 @@ describe('the CLI while a server runs', () => {
   test('with --url and --key (or VIGIL_URL and VIGIL_API_KEY): export and metrics list through the API', async () => {
     const [toFile, windowed, listed, wrongKey, noKey] = await Promise.all([
       vigil(['export', '--project', 'shop', '--url', t.url, '--key', t.readKey, '--out', out('remote.ndjson')]),
-      vigil(['export', '--project', 'shop', '--from', '2026-04-01T00:30:00Z', '--to', '2026-04-01T01:00:00Z'], { VIGIL_URL: `${t.url}/`, VIGIL_API_KEY: t.readKey }),
+      vigil(['export', '--project', 'shop', '--from', '2026-04-01T00:30:00Z', '--to', '2026-04-01T01:00:00Z'], {
+        VIGIL_URL: `${t.url}/`,
+        VIGIL_API_KEY: t.readKey,
+      }),
       vigil(['metrics', 'list', '--project', 'shop', '--url', t.url, '--key', t.readKey]),
       vigil(['export', '--project', 'shop', '--url', t.url, '--key', 'vk_not_a_key']),
       vigil(['metrics', 'list', '--project', 'shop', '--url', t.url]),
     ]);
     ok(toFile, 'export --url --out');
-    assert.deepEqual(ids(fs.readFileSync(out('remote.ndjson'), 'utf8')), MESSAGES.map((m) => m.messageId));
+    assert.deepEqual(
+      ids(fs.readFileSync(out('remote.ndjson'), 'utf8')),
+      MESSAGES.map((m) => m.messageId),
+    );
     assert.equal(toFile.stderr.trim(), `exported ${MESSAGES.length} events`);
     ok(windowed, 'export with VIGIL_URL');
-    assert.deepEqual(ids(windowed.stdout), MESSAGES.slice(30, 60).map((m) => m.messageId));
+    assert.deepEqual(
+      ids(windowed.stdout),
+      MESSAGES.slice(30, 60).map((m) => m.messageId),
+    );
     assert.equal(windowed.stderr.trim(), 'exported 30 events');
     ok(listed, 'metrics list --url');
     assert.match(listed.stdout, /signups/);

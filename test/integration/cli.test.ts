@@ -14,7 +14,12 @@ import { assertOk as ok, runVigil as vigil } from '../helpers/vigil-cli.js';
 const DAY = 86_400_000;
 const CLICKHOUSE_SKIP = await clickhouseSkip();
 
-const readNdjson = (file: string) => fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>);
+const readNdjson = (file: string) =>
+  fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, any>);
 
 /** 500 valid Segment messages of several types; one has a time two days in the future. */
 function goodMessages(now: number): Record<string, any>[] {
@@ -22,9 +27,26 @@ function goodMessages(now: number): Record<string, any>[] {
   const events = ['Signed Up', 'Order Completed', 'Added To Cart'];
   return Array.from({ length: 500 }, (_, i) => {
     const who = i % 11 === 0 ? { anonymousId: `anon-${i % 7}` } : { userId: `user-${i % 37}` };
-    const base = { messageId: `imp-${String(i).padStart(3, '0')}`, ...who, timestamp: new Date(i === 499 ? now + 2 * DAY : start + i * 60_000).toISOString(), context: { library: { name: 'analytics-node', version: '1' } } };
-    if (i % 10 < 7) return { type: 'track', event: events[i % 3], properties: { i, plan: i % 2 ? 'pro' : 'free', items: [{ sku: `s${i}`, qty: 1 }] }, ...base };
-    if (i % 10 < 9) return { type: 'page', name: 'Pricing', properties: { path: '/pricing', i, ...(i === 7 ? { groupId: 'acme', previousId: 'p' } : {}) }, ...base };
+    const base = {
+      messageId: `imp-${String(i).padStart(3, '0')}`,
+      ...who,
+      timestamp: new Date(i === 499 ? now + 2 * DAY : start + i * 60_000).toISOString(),
+      context: { library: { name: 'analytics-node', version: '1' } },
+    };
+    if (i % 10 < 7)
+      return {
+        type: 'track',
+        event: events[i % 3],
+        properties: { i, plan: i % 2 ? 'pro' : 'free', items: [{ sku: `s${i}`, qty: 1 }] },
+        ...base,
+      };
+    if (i % 10 < 9)
+      return {
+        type: 'page',
+        name: 'Pricing',
+        properties: { path: '/pricing', i, ...(i === 7 ? { groupId: 'acme', previousId: 'p' } : {}) },
+        ...base,
+      };
     return { type: 'identify', traits: { email: `u${i}@example.com`, plan: 'team' }, ...base };
   });
 }
@@ -69,8 +91,14 @@ describe('vigil CLI', () => {
     const url = { VIGIL_EVENTS_URL: 'clickhouse://ch.internal:8123/analytics' };
     const cluster = await vigil(sideDir, ['migrate', '--events-ddl'], { ...url, VIGIL_EVENTS_CLUSTER: 'events' });
     ok(cluster, 'migrate --events-ddl');
-    assert.match(cluster.stdout, /CREATE TABLE IF NOT EXISTS `analytics`\.events_local ON CLUSTER `events`[\s\S]*ENGINE = ReplicatedMergeTree\(/);
-    assert.match(cluster.stdout, /`analytics`\.events ON CLUSTER `events` AS `analytics`\.events_local ENGINE = Distributed\(`events`, `analytics`, events_local/);
+    assert.match(
+      cluster.stdout,
+      /CREATE TABLE IF NOT EXISTS `analytics`\.events_local ON CLUSTER `events`[\s\S]*ENGINE = ReplicatedMergeTree\(/,
+    );
+    assert.match(
+      cluster.stdout,
+      /`analytics`\.events ON CLUSTER `events` AS `analytics`\.events_local ENGINE = Distributed\(`events`, `analytics`, events_local/,
+    );
     assert.match(cluster.stdout, /ORDER BY \(project_id, event, timestamp\)/);
     const single = await vigil(sideDir, ['migrate', '--events-ddl'], url);
     ok(single, 'migrate --events-ddl without a cluster');
@@ -88,7 +116,9 @@ describe('vigil CLI', () => {
       ok(r, 'migrate');
       assert.match(r.stdout, /event store \(ClickHouse\): \d+ statements applied/);
       const http = new URL(url.replace(/^clickhouse:/, 'http:'));
-      const exists = await (await fetch(`${http.protocol}//${http.host}/?query=${encodeURIComponent(`EXISTS TABLE ${http.pathname.slice(1)}.events`)}`)).text();
+      const exists = await (
+        await fetch(`${http.protocol}//${http.host}/?query=${encodeURIComponent(`EXISTS TABLE ${http.pathname.slice(1)}.events`)}`)
+      ).text();
       assert.equal(exists.trim(), '1');
     } finally {
       await dropClickHouseDatabase(url);
@@ -140,7 +170,10 @@ describe('vigil CLI', () => {
     const row = list.stdout.split('\n').find((l) => l.includes(prefix));
     assert.ok(row, list.stdout);
     const revokedAt = /(\d{4}-\d{2}-\d{2}T[\d:.]+Z)/.exec(row)?.[1];
-    assert.ok(revokedAt && Math.abs(Date.parse(revokedAt) - Date.now()) < 5 * 60_000, `the revoked column holds the time of the revoke: ${row}`);
+    assert.ok(
+      revokedAt && Math.abs(Date.parse(revokedAt) - Date.now()) < 5 * 60_000,
+      `the revoked column holds the time of the revoke: ${row}`,
+    );
 
     assert.equal(badScope.code, 1);
     assert.match(badScope.stderr, /ingest, read, write, admin/);
@@ -189,7 +222,10 @@ describe('vigil CLI', () => {
     }
     // oldest first
     const times = out.map((m) => Date.parse(m.timestamp));
-    assert.deepEqual(times, [...times].sort((a, b) => a - b));
+    assert.deepEqual(
+      times,
+      [...times].sort((a, b) => a - b),
+    );
   });
 
   test('the export re-imports into another project as 500 accepted, equal events', async () => {
@@ -212,7 +248,10 @@ describe('vigil CLI', () => {
     assert.ok(events > 100, `${events} events`);
     assert.match(r.stdout, /write key: vk_\S{20,}/);
     assert.match(r.stdout, /read key:\s+vk_\S{20,}/);
-    assert.match(r.stdout, /metrics: signups, checkout_conversion, revenue, events_per_user, page_load_p90, docs_sessions, checkout_api_latency/);
+    assert.match(
+      r.stdout,
+      /metrics: signups, checkout_conversion, revenue, events_per_user, page_load_p90, docs_sessions, checkout_api_latency/,
+    );
   });
 
   test('metrics list shows the demo catalog collected; metrics backfill recomputes a window with progress; users create-owner', async () => {
@@ -227,10 +266,15 @@ describe('vigil CLI', () => {
     const buckets = Number(/signups: (\d+) buckets computed/.exec(backfill.stdout)?.[1]);
     assert.ok(buckets >= 71 && buckets <= 73, backfill.stdout);
 
-    const owner = await vigil(demoDir, ['users', 'create-owner', '--email', 'Owner@Example.com'], { VIGIL_OWNER_PASSWORD: 'a long enough passphrase', VIGIL_PASSWORD_SCRYPT_LOG_N: '10' });
+    const owner = await vigil(demoDir, ['users', 'create-owner', '--email', 'Owner@Example.com'], {
+      VIGIL_OWNER_PASSWORD: 'a long enough passphrase',
+      VIGIL_PASSWORD_SCRYPT_LOG_N: '10',
+    });
     ok(owner, 'users create-owner');
     assert.match(owner.stdout, /created owner owner@example\.com/);
-    const second = await vigil(demoDir, ['users', 'create-owner', '--email', 'other@example.com'], { VIGIL_OWNER_PASSWORD: 'a long enough passphrase' });
+    const second = await vigil(demoDir, ['users', 'create-owner', '--email', 'other@example.com'], {
+      VIGIL_OWNER_PASSWORD: 'a long enough passphrase',
+    });
     assert.equal(second.code, 1);
     assert.match(second.stderr, /already has users/);
     const weak = await vigil(sideDirOwner, ['users', 'create-owner', '--email', 'a@example.com'], { VIGIL_OWNER_PASSWORD: 'short' });
@@ -245,7 +289,8 @@ describe('vigil CLI', () => {
   test('detect scores a CSV file into another, and a bad file is a one-line error', async () => {
     const input = path.join(files, 'series.csv');
     const lines = ['timestamp,value'];
-    for (let i = 0; i < 24 * 14; i++) lines.push(`${new Date(Date.UTC(2026, 0, 5) + i * 3_600_000).toISOString()},${i === 24 * 13 + 10 ? 900 : 100 + (i % 24)}`);
+    for (let i = 0; i < 24 * 14; i++)
+      lines.push(`${new Date(Date.UTC(2026, 0, 5) + i * 3_600_000).toISOString()},${i === 24 * 13 + 10 ? 900 : 100 + (i % 24)}`);
     fs.writeFileSync(input, lines.join('\n'));
     const output = path.join(files, 'scored.csv');
     const r = await vigil(sideDirOwner, ['detect', '--input', input, '--output', output, '--sensitivity', 'high']);

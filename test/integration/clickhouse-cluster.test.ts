@@ -12,7 +12,12 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
-import { ClickHouseEventStore, dropClickHouseDatabase, migrateClickHouse, parseClickHouseUrl } from '../../src/storage/events/clickhouse.js';
+import {
+  ClickHouseEventStore,
+  dropClickHouseDatabase,
+  migrateClickHouse,
+  parseClickHouseUrl,
+} from '../../src/storage/events/clickhouse.js';
 import { DuckDbEventStore } from '../../src/storage/events/duckdb.js';
 import type { EventRow, EventStore, MetricScanQuery } from '../../src/storage/events/event-store.js';
 import { tempDir } from '../helpers/app.js';
@@ -28,7 +33,10 @@ const TO = FROM + 3 * DAY;
 async function clusterSkip(): Promise<string | false> {
   if (!CLUSTER_URL) return 'no ClickHouse cluster: VIGIL_TEST_CLICKHOUSE_CLUSTER_URL is not set (scripts/clickhouse-cluster.sh start)';
   const { httpUrl } = parseClickHouseUrl(CLUSTER_URL);
-  const answers = await fetch(`${httpUrl}/ping`, { signal: AbortSignal.timeout(3000) }).then((r) => r.ok, () => false);
+  const answers = await fetch(`${httpUrl}/ping`, { signal: AbortSignal.timeout(3000) }).then(
+    (r) => r.ok,
+    () => false,
+  );
   if (answers || process.env.CI === 'true') return false;
   return `no ClickHouse cluster: nothing answers at ${CLUSTER_URL} (scripts/clickhouse-cluster.sh start)`;
 }
@@ -38,11 +46,27 @@ function eventRows(projectId: number, prefix: string, n: number): EventRow[] {
   const events = ['Signed Up', 'Order Completed', 'Page Viewed', "O'Brien \\ event"];
   const countries = ['DE', 'FR', 'US', null];
   return Array.from({ length: n }, (_, i) => ({
-    project_id: projectId, message_id: `${prefix}${String(i).padStart(4, '0')}`, type: 'track' as const, event: events[(i * 7) % 5 === 4 ? 2 : (i * 7) % 5 % 4],
-    anonymous_id: null, user_id: `u${i % 12}`, distinct_id: `u${i % 12}`, session_id: i % 10 === 0 ? null : `s${i % 30}`,
-    timestamp: FROM + Math.floor((i * 3 * DAY) / n), received_at: TO + i,
-    properties: { plan: i % 3 ? 'pro' : 'free', amount: i % 17 }, context: {}, page_path: null, referrer_host: null, app_version: null,
-    platform: 'web', os: null, browser: null, device_type: null, country: countries[i % 7 % 4], ip_hash: null,
+    project_id: projectId,
+    message_id: `${prefix}${String(i).padStart(4, '0')}`,
+    type: 'track' as const,
+    event: events[(i * 7) % 5 === 4 ? 2 : ((i * 7) % 5) % 4],
+    anonymous_id: null,
+    user_id: `u${i % 12}`,
+    distinct_id: `u${i % 12}`,
+    session_id: i % 10 === 0 ? null : `s${i % 30}`,
+    timestamp: FROM + Math.floor((i * 3 * DAY) / n),
+    received_at: TO + i,
+    properties: { plan: i % 3 ? 'pro' : 'free', amount: i % 17 },
+    context: {},
+    page_path: null,
+    referrer_host: null,
+    app_version: null,
+    platform: 'web',
+    os: null,
+    browser: null,
+    device_type: null,
+    country: countries[(i % 7) % 4],
+    ip_hash: null,
   }));
 }
 
@@ -64,10 +88,12 @@ describe('the ClickHouse store on a cluster', async () => {
   const query = async <T>(sql: string): Promise<T[]> => (await (await admin.query({ query: sql, format: 'JSONEachRow' })).json()) as T[];
   /** The same statement on every shard's node (a `{table}` in it names the node's own table through remote()). */
   const perShard = <T>(sql: (table: (db: string, name: string) => string) => string) =>
-    Promise.all(shards.map(async (s) => (await query<T>(sql((db, name) => `remote('${s.address}', ${db}, ${name})`)))));
+    Promise.all(shards.map(async (s) => await query<T>(sql((db, name) => `remote('${s.address}', ${db}, ${name})`))));
   const waitForMutations = async () => {
-    for (const deadline = Date.now() + 60_000; ;) {
-      const pending = await perShard<{ n: number }>((t) => `SELECT toUInt64(count()) AS n FROM ${t('system', 'mutations')} WHERE database = '${database}' AND is_done = 0`);
+    for (const deadline = Date.now() + 60_000; ; ) {
+      const pending = await perShard<{ n: number }>(
+        (t) => `SELECT toUInt64(count()) AS n FROM ${t('system', 'mutations')} WHERE database = '${database}' AND is_done = 0`,
+      );
       if (pending.every(([r]) => Number(r.n) === 0)) return;
       assert.ok(Date.now() < deadline, 'mutations still running after 60 s');
       await new Promise((r) => setTimeout(r, 200));
@@ -81,8 +107,16 @@ describe('the ClickHouse store on a cluster', async () => {
     u.pathname = `/${database}`;
     url = u.toString();
     const t = parseClickHouseUrl(url);
-    admin = createClient({ url: t.httpUrl, username: t.username, password: t.password, log: { level: ClickHouseLogLevel.OFF }, clickhouse_settings: { output_format_json_quote_64bit_integers: 0 } });
-    const nodes = await query<{ shard_num: number; host_address: string; port: number }>(`SELECT shard_num, host_address, port FROM system.clusters WHERE cluster = '${CLUSTER}' AND replica_num = 1 ORDER BY shard_num`);
+    admin = createClient({
+      url: t.httpUrl,
+      username: t.username,
+      password: t.password,
+      log: { level: ClickHouseLogLevel.OFF },
+      clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+    });
+    const nodes = await query<{ shard_num: number; host_address: string; port: number }>(
+      `SELECT shard_num, host_address, port FROM system.clusters WHERE cluster = '${CLUSTER}' AND replica_num = 1 ORDER BY shard_num`,
+    );
     shards = nodes.map((n) => ({ num: n.shard_num, address: `${n.host_address}:${n.port}` }));
     assert.ok(shards.length >= 2, `cluster ${CLUSTER} needs two shards, has ${shards.length}`);
   });
@@ -90,7 +124,9 @@ describe('the ClickHouse store on a cluster', async () => {
     if (skip) return;
     await store?.close();
     await dropClickHouseDatabase(url, CLUSTER);
-    const left = await perShard<{ name: string }>((t) => `SELECT name FROM ${t('system', 'databases')} WHERE startsWith(name, '${database}')`);
+    const left = await perShard<{ name: string }>(
+      (t) => `SELECT name FROM ${t('system', 'databases')} WHERE startsWith(name, '${database}')`,
+    );
     await admin.close();
     assert.deepEqual(left.flat(), [], 'the databases are dropped on every node');
   });
@@ -100,7 +136,9 @@ describe('the ClickHouse store on a cluster', async () => {
     assert.equal(await migrateClickHouse({ clickhouseUrl: url, eventsCluster: CLUSTER }), 6);
     // again: every statement is IF NOT EXISTS
     assert.equal(await migrateClickHouse({ clickhouseUrl: url, eventsCluster: CLUSTER }), 6);
-    const tables = await perShard<{ name: string; engine: string }>((t) => `SELECT name, engine FROM ${t('system', 'tables')} WHERE database = '${database}' ORDER BY name`);
+    const tables = await perShard<{ name: string; engine: string }>(
+      (t) => `SELECT name, engine FROM ${t('system', 'tables')} WHERE database = '${database}' ORDER BY name`,
+    );
     for (const onNode of tables) {
       assert.deepEqual(onNode, [
         { name: 'events', engine: 'Distributed' },
@@ -109,18 +147,31 @@ describe('the ClickHouse store on a cluster', async () => {
         { name: 'loaded_segments_local', engine: 'ReplicatedReplacingMergeTree' },
       ]);
     }
-    const sandboxes = await perShard<{ name: string }>((t) => `SELECT name FROM ${t('system', 'databases')} WHERE name = '${database}_user_sql'`);
-    assert.ok(sandboxes.every((s) => s.length === 1), 'the user-SQL sandbox database is on every node');
+    const sandboxes = await perShard<{ name: string }>(
+      (t) => `SELECT name FROM ${t('system', 'databases')} WHERE name = '${database}_user_sql'`,
+    );
+    assert.ok(
+      sandboxes.every((s) => s.length === 1),
+      'the user-SQL sandbox database is on every node',
+    );
     store = await ClickHouseEventStore.open({ url, cluster: CLUSTER });
   });
 
   test('a segment is spread over the shards, a user on one, and loaded once', { skip }, async () => {
     assert.equal(await store.loadSegment({ id: 'seg-a', rows }), rows.length);
-    const perNode = await perShard<{ n: number; users: string[] }>((t) => `SELECT toUInt64(count()) AS n, groupUniqArray(distinct_id) AS users FROM ${t(database, 'events_local')}`);
+    const perNode = await perShard<{ n: number; users: string[] }>(
+      (t) => `SELECT toUInt64(count()) AS n, groupUniqArray(distinct_id) AS users FROM ${t(database, 'events_local')}`,
+    );
     const counts = perNode.map(([r]) => Number(r.n));
-    assert.ok(counts.every((n) => n > 0), `every shard holds rows: ${counts}`);
-    assert.equal(counts.reduce((a, b) => a + b, 0), rows.length);
-    const users = perNode.map(([r]) => r.users).flat();
+    assert.ok(
+      counts.every((n) => n > 0),
+      `every shard holds rows: ${counts}`,
+    );
+    assert.equal(
+      counts.reduce((a, b) => a + b, 0),
+      rows.length,
+    );
+    const users = perNode.flatMap(([r]) => r.users);
     assert.equal(new Set(users).size, users.length, 'no user on two shards');
     assert.equal(await store.loadSegment({ id: 'seg-a', rows }), 0);
     assert.equal(await store.isSegmentLoaded('seg-a'), true);
@@ -136,12 +187,26 @@ describe('the ClickHouse store on a cluster', async () => {
       sessions: new Set(rows.filter((r) => r.session_id).map((r) => r.session_id)).size,
     });
     const byDay = countBy(rows, (r) => String(Math.floor(r.timestamp / DAY) * DAY));
-    assert.deepEqual(await store.timeseries({ ...w, grainMs: DAY, measure: 'events', limit: 10 }), [...byDay].map(([slot, n]) => ({ slotMs: Number(slot), key: null, value: n })));
+    assert.deepEqual(
+      await store.timeseries({ ...w, grainMs: DAY, measure: 'events', limit: 10 }),
+      [...byDay].map(([slot, n]) => ({ slotMs: Number(slot), key: null, value: n })),
+    );
     const byEvent = [...countBy(rows, (r) => r.event!)].sort((a, b) => b[1] - a[1] || Buffer.compare(Buffer.from(a[0]), Buffer.from(b[0])));
-    assert.deepEqual(await store.topEvents({ ...w, limit: 2 }), byEvent.slice(0, 2).map(([event, count]) => ({ event, count, users: new Set(rows.filter((r) => r.event === event).map((r) => r.distinct_id)).size })));
+    assert.deepEqual(
+      await store.topEvents({ ...w, limit: 2 }),
+      byEvent
+        .slice(0, 2)
+        .map(([event, count]) => ({ event, count, users: new Set(rows.filter((r) => r.event === event).map((r) => r.distinct_id)).size })),
+    );
     const latest = [...rows].sort((a, b) => b.timestamp - a.timestamp || (a.message_id < b.message_id ? 1 : -1)).slice(0, 25);
-    assert.deepEqual((await store.listEvents({ projectId: 1, limit: 25 })).map((r) => r.message_id), latest.map((r) => r.message_id));
-    assert.deepEqual((await store.listEvents({ projectId: 1, userId: 'u3', limit: 1000 })).length, rows.filter((r) => r.distinct_id === 'u3').length);
+    assert.deepEqual(
+      (await store.listEvents({ projectId: 1, limit: 25 })).map((r) => r.message_id),
+      latest.map((r) => r.message_id),
+    );
+    assert.deepEqual(
+      (await store.listEvents({ projectId: 1, userId: 'u3', limit: 1000 })).length,
+      rows.filter((r) => r.distinct_id === 'u3').length,
+    );
     const seen: string[] = [];
     for await (const batch of store.recentMessageIds(0)) for (const [p, m] of batch) seen.push(`${p}/${m}`);
     assert.deepEqual(seen.sort(), rows.map((r) => `1/${r.message_id}`).sort());
@@ -152,8 +217,13 @@ describe('the ClickHouse store on a cluster', async () => {
     const byCountry = [...countBy(rows, (r) => r.country ?? '$none')].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
     const kept = new Set(byCountry.slice(0, 2).map(([k]) => k));
     const series = await store.timeseries({ ...w, grainMs: 3 * DAY, measure: 'events', limit: 2, breakdown: { column: 'country' } });
-    const expected = [...countBy(rows, (r) => (kept.has(r.country ?? '$none') ? r.country ?? '$none' : '$other'))].sort((a, b) => (a[0] < b[0] ? -1 : 1));
-    assert.deepEqual(series, expected.map(([key, value]) => ({ slotMs: FROM, key, value })));
+    const expected = [...countBy(rows, (r) => (kept.has(r.country ?? '$none') ? (r.country ?? '$none') : '$other'))].sort((a, b) =>
+      a[0] < b[0] ? -1 : 1,
+    );
+    assert.deepEqual(
+      series,
+      expected.map(([key, value]) => ({ slotMs: FROM, key, value })),
+    );
     const counts = await store.eventCounts({ ...w, grainMs: 3 * DAY, limit: 10 });
     assert.deepEqual(counts.map((c) => [c.event, c.count]).sort(), [...countBy(rows, (r) => r.event!)].sort());
   });
@@ -172,7 +242,9 @@ describe('the ClickHouse store on a cluster', async () => {
       const w = { projectId: 1, fromMs: FROM, toMs: TO };
       const amount = { property: 'amount' };
       const scan: MetricScanQuery = {
-        ...w, grainMs: DAY, breakdowns: [{ column: 'country' }, { property: 'plan' }],
+        ...w,
+        grainMs: DAY,
+        breakdowns: [{ column: 'country' }, { property: 'plan' }],
         columns: [
           { filters: [], aggregate: { fn: 'events' } },
           { event: 'Order Completed', filters: [], aggregate: { fn: 'users' } },
@@ -200,11 +272,23 @@ describe('the ClickHouse store on a cluster', async () => {
 
   test('a user SQL metric runs on the cluster', { skip }, async () => {
     const q = { projectId: 1, fromMs: FROM, toMs: TO, grainMs: DAY, timeoutMs: 10_000, maxRows: 100 };
-    const byDay = [...countBy(rows, (r) => String(Math.floor(r.timestamp / DAY) * DAY))].map(([slot, n]) => ({ bucketMs: Number(slot), value: n, breakdown: null, samples: null }));
-    assert.deepEqual(await store.runUserSql({ ...q, sql: 'SELECT bucket, count() AS value FROM events GROUP BY bucket ORDER BY bucket' }), byDay);
+    const byDay = [...countBy(rows, (r) => String(Math.floor(r.timestamp / DAY) * DAY))].map(([slot, n]) => ({
+      bucketMs: Number(slot),
+      value: n,
+      breakdown: null,
+      samples: null,
+    }));
+    assert.deepEqual(
+      await store.runUserSql({ ...q, sql: 'SELECT bucket, count() AS value FROM events GROUP BY bucket ORDER BY bucket' }),
+      byDay,
+    );
     // a subquery over `events` inside IN
     const buyers = new Set(rows.filter((r) => r.event === 'Order Completed').map((r) => r.distinct_id));
-    const [row] = await store.runUserSql({ ...q, grainMs: 3 * DAY, sql: "SELECT bucket, uniqExact(distinct_id) AS value FROM events WHERE distinct_id IN (SELECT distinct_id FROM events WHERE event = 'Order Completed') GROUP BY bucket" });
+    const [row] = await store.runUserSql({
+      ...q,
+      grainMs: 3 * DAY,
+      sql: "SELECT bucket, uniqExact(distinct_id) AS value FROM events WHERE distinct_id IN (SELECT distinct_id FROM events WHERE event = 'Order Completed') GROUP BY bucket",
+    });
     assert.equal(row.value, buyers.size);
   });
 
@@ -221,7 +305,9 @@ describe('the ClickHouse store on a cluster', async () => {
     assert.equal(await store.loadSegment({ id: 'seg-r', rows: replay }), replay.length);
     const all = { projectId: 3, fromMs: 0, toMs: TO + DAY };
     assert.equal((await store.totals(all)).events, replay.length);
-    const [stored] = await query<{ n: number; ids: number }>(`SELECT toUInt64(count()) AS n, toUInt64(uniqExact(message_id)) AS ids FROM ${database}.events WHERE project_id = 3`);
+    const [stored] = await query<{ n: number; ids: number }>(
+      `SELECT toUInt64(count()) AS n, toUInt64(uniqExact(message_id)) AS ids FROM ${database}.events WHERE project_id = 3`,
+    );
     assert.deepEqual(stored, { n: replay.length, ids: replay.length });
     // a crash after every row was stored: only recorded
     await forget('seg-r');
@@ -235,10 +321,22 @@ describe('the ClickHouse store on a cluster', async () => {
   test('deleting a project removes its rows from every shard (a mutation ON CLUSTER, waited for); the others stay', { skip }, async () => {
     const doomed = eventRows(4, 'd', 80);
     assert.equal(await store.loadSegment({ id: 'seg-d', rows: doomed }), doomed.length);
-    const onShards = async (projectId: number) => (await perShard<{ n: number }>((t) => `SELECT toUInt64(count()) AS n FROM ${t(database, 'events_local')} WHERE project_id = ${projectId}`)).map(([r]) => Number(r.n));
-    assert.ok((await onShards(4)).every((n) => n > 0), 'the project has rows on every shard');
+    const onShards = async (projectId: number) =>
+      (
+        await perShard<{ n: number }>(
+          (t) => `SELECT toUInt64(count()) AS n FROM ${t(database, 'events_local')} WHERE project_id = ${projectId}`,
+        )
+      ).map(([r]) => Number(r.n));
+    assert.ok(
+      (await onShards(4)).every((n) => n > 0),
+      'the project has rows on every shard',
+    );
     assert.equal(await store.deleteProject(4), doomed.length);
-    assert.deepEqual(await onShards(4), shards.map(() => 0), 'no row left on any shard once deleteProject resolves');
+    assert.deepEqual(
+      await onShards(4),
+      shards.map(() => 0),
+      'no row left on any shard once deleteProject resolves',
+    );
     assert.equal(await store.deleteProject(4), 0, 'again: nothing to delete');
     assert.equal((await store.totals({ projectId: 1, fromMs: FROM, toMs: TO })).events, rows.length);
   });

@@ -48,16 +48,46 @@ function dataset(): EventRow[][] {
     if (next() < 0.1) delete props.plan;
     if (next() < 0.05) props[`rare_${i % 7}`] = i;
     rows.push({
-      project_id: next() < 0.9 ? 1 : 2, message_id: `m${String(i).padStart(5, '0')}`, type: 'track', event: pick(events), anonymous_id: null,
-      user_id: user, distinct_id: user, session_id: next() < 0.8 ? `s${Math.floor(next() * 200)}` : null,
-      timestamp: FROM - 6 * HOUR + Math.floor(next() * (TO - FROM + 12 * HOUR)), received_at: TO + i,
-      properties: props, context: { ip: '1.2.3.4' }, page_path: pick(['/', '/pricing', null]), referrer_host: null, app_version: pick(['1.0', '1.1', null]),
-      platform: 'web', os: pick(['Linux', 'iOS', null]), browser: null, device_type: null, country: pick(['DE', 'FR', 'US', 'IN', null]), ip_hash: 'h',
+      project_id: next() < 0.9 ? 1 : 2,
+      message_id: `m${String(i).padStart(5, '0')}`,
+      type: 'track',
+      event: pick(events),
+      anonymous_id: null,
+      user_id: user,
+      distinct_id: user,
+      session_id: next() < 0.8 ? `s${Math.floor(next() * 200)}` : null,
+      timestamp: FROM - 6 * HOUR + Math.floor(next() * (TO - FROM + 12 * HOUR)),
+      received_at: TO + i,
+      properties: props,
+      context: { ip: '1.2.3.4' },
+      page_path: pick(['/', '/pricing', null]),
+      referrer_host: null,
+      app_version: pick(['1.0', '1.1', null]),
+      platform: 'web',
+      os: pick(['Linux', 'iOS', null]),
+      browser: null,
+      device_type: null,
+      country: pick(['DE', 'FR', 'US', 'IN', null]),
+      ip_hash: 'h',
     });
   }
   // identify calls, over two segments, out of order
-  const identify = (i: number, ts: number, traits: Record<string, unknown>): EventRow => ({ ...rows[0], project_id: 1, message_id: `id${i}`, type: 'identify', event: '$identify', user_id: 'u1', distinct_id: 'u1', timestamp: ts, properties: traits });
-  const first = [...rows.slice(0, 1500), identify(1, FROM + HOUR, { a: 1, plan: 'free' }), identify(2, FROM + 3 * HOUR, { plan: 'pro', nested: { x: 1, y: 2 } })];
+  const identify = (i: number, ts: number, traits: Record<string, unknown>): EventRow => ({
+    ...rows[0],
+    project_id: 1,
+    message_id: `id${i}`,
+    type: 'identify',
+    event: '$identify',
+    user_id: 'u1',
+    distinct_id: 'u1',
+    timestamp: ts,
+    properties: traits,
+  });
+  const first = [
+    ...rows.slice(0, 1500),
+    identify(1, FROM + HOUR, { a: 1, plan: 'free' }),
+    identify(2, FROM + 3 * HOUR, { plan: 'pro', nested: { x: 1, y: 2 } }),
+  ];
   const second = [...rows.slice(1500), identify(3, FROM + 2 * HOUR, { b: 2, nested: { y: null } })];
   return [first, second];
 }
@@ -114,9 +144,17 @@ describe('DuckDB and ClickHouse give the same answers', async () => {
     assert.equal(await ch.isSegmentLoaded('seg-0'), true);
     assert.equal(await ch.isSegmentLoaded('never'), false);
     // a crash after some rows of seg-x were stored and before it was recorded
-    const rows = dataset()[0].slice(0, 40).map((r) => ({ ...r, project_id: 3 }));
+    const rows = dataset()[0]
+      .slice(0, 40)
+      .map((r) => ({ ...r, project_id: 3 }));
     const partial = path.join(dir, 'seg-x.ndjson');
-    fs.writeFileSync(partial, rows.slice(0, 15).map((r) => JSON.stringify(r)).join('\n') + '\n');
+    fs.writeFileSync(
+      partial,
+      rows
+        .slice(0, 15)
+        .map((r) => JSON.stringify(r))
+        .join('\n') + '\n',
+    );
     await ch.loadSegment({ id: 'seg-x', path: partial });
     await ch.rawQuery("ALTER TABLE loaded_segments DELETE WHERE id = 'seg-x'");
     await new Promise((r) => setTimeout(r, 300));
@@ -139,7 +177,10 @@ describe('DuckDB and ClickHouse give the same answers', async () => {
     }
     const page = await both((s) => s.listEvents({ projectId: 1, limit: 25 }), 'list');
     const last = page[page.length - 1] as EventRow;
-    await both((s) => s.listEvents({ projectId: 1, limit: 25, before: { timestamp: last.timestamp, messageId: last.message_id } }), 'list after a cursor');
+    await both(
+      (s) => s.listEvents({ projectId: 1, limit: 25, before: { timestamp: last.timestamp, messageId: last.message_id } }),
+      'list after a cursor',
+    );
     await both((s) => s.listEvents({ projectId: 1, limit: 100, userId: 'u3', event: "O'Brien's \\ event" }), 'list by user and event');
     const exported = async (s: EventStore) => {
       const out: EventRow[] = [];
@@ -172,7 +213,14 @@ describe('DuckDB and ClickHouse give the same answers', async () => {
     await both((s) => s.lateness({ projectId: 1, sinceMs: TO + 1e9 }), 'lateness without events');
   });
 
-  const intervals: [string, Interval][] = [['UTC', '1h'], ['Europe/Berlin', '1h'], ['Europe/Berlin', '1d'], ['Asia/Kolkata', '15m'], ['America/St_Johns', '6h'], ['Europe/Berlin', '1w']];
+  const intervals: [string, Interval][] = [
+    ['UTC', '1h'],
+    ['Europe/Berlin', '1h'],
+    ['Europe/Berlin', '1d'],
+    ['Asia/Kolkata', '15m'],
+    ['America/St_Johns', '6h'],
+    ['Europe/Berlin', '1w'],
+  ];
   for (const [tz, interval] of intervals) {
     test(`time series, event counts and metric scans in ${tz}, ${interval} buckets`, { skip }, async () => {
       for (const additive of [true, false]) {
@@ -180,7 +228,10 @@ describe('DuckDB and ClickHouse give the same answers', async () => {
         const w = { projectId: 1, fromMs: FROM, toMs: TO, ...spec };
         for (const measure of ['events', 'users', 'sessions'] as const) {
           await both((s) => s.timeseries({ ...w, measure, limit: 3 }), `${measure}`);
-          await both((s) => s.timeseries({ ...w, measure, limit: 2, event: 'Order Completed', breakdown: { property: 'plan' } }), `${measure} by plan`);
+          await both(
+            (s) => s.timeseries({ ...w, measure, limit: 2, event: 'Order Completed', breakdown: { property: 'plan' } }),
+            `${measure} by plan`,
+          );
           await both((s) => s.timeseries({ ...w, measure, limit: 2, breakdown: { column: 'country' } }), `${measure} by country`);
         }
         await both((s) => s.eventCounts({ ...w, limit: 4 }), 'event counts');
@@ -191,23 +242,47 @@ describe('DuckDB and ClickHouse give the same answers', async () => {
 
   test('schema profiles and value shares', { skip }, async () => {
     const w = { projectId: 1, fromMs: FROM, toMs: TO };
-    for (const [maxEvents, maxProperties, maxValues] of [[10, 10, 20], [2, 2, 3], [5, 1, 100]]) {
-      await both((s) => s.schemaProfile({ ...w, maxEvents, maxProperties, maxValues }), `schema profile ${maxEvents}/${maxProperties}/${maxValues}`);
+    for (const [maxEvents, maxProperties, maxValues] of [
+      [10, 10, 20],
+      [2, 2, 3],
+      [5, 1, 100],
+    ]) {
+      await both(
+        (s) => s.schemaProfile({ ...w, maxEvents, maxProperties, maxValues }),
+        `schema profile ${maxEvents}/${maxProperties}/${maxValues}`,
+      );
     }
-    for (const [property, limit] of [['plan', 2], ['plan', 10], ['amount', 3], ['flag', 5], ['nested', 5], ['missing', 3]] as const) {
+    for (const [property, limit] of [
+      ['plan', 2],
+      ['plan', 10],
+      ['amount', 3],
+      ['flag', 5],
+      ['nested', 5],
+      ['missing', 3],
+    ] as const) {
       await both((s) => s.valueShares({ ...w, event: 'Order Completed', property, limit }), `value shares of ${property}, ${limit}`);
     }
   });
 });
 
 /** Every aggregate, every filter op, breakdowns (some columns each), and an "other" exclusion. */
-function scanQuery(w: { projectId: number; fromMs: number; toMs: number; grainMs: number; localOffsets?: { fromMs: number; offsetMs: number }[] }): MetricScanQuery {
+function scanQuery(w: {
+  projectId: number;
+  fromMs: number;
+  toMs: number;
+  grainMs: number;
+  localOffsets?: { fromMs: number; offsetMs: number }[];
+}): MetricScanQuery {
   const amount = { property: 'amount' };
   const columns: ScanColumn[] = [
     { filters: [], aggregate: { fn: 'events' } },
     { event: 'Order Completed', filters: [], aggregate: { fn: 'users' } },
     { event: 'Order Completed', filters: [], aggregate: { fn: 'sessions' } },
-    ...(['count', 'sum', 'avg', 'min', 'max', 'count_distinct', 'p50', 'p90', 'p99'] as const).map((fn) => ({ event: 'Order Completed', filters: [], aggregate: { fn, of: amount } })),
+    ...(['count', 'sum', 'avg', 'min', 'max', 'count_distinct', 'p50', 'p90', 'p99'] as const).map((fn) => ({
+      event: 'Order Completed',
+      filters: [],
+      aggregate: { fn, of: amount },
+    })),
     { filters: [], aggregate: { fn: 'count_distinct', of: { column: 'country' } } },
     { filters: [{ dimension: { property: 'plan' }, op: 'eq', value: 'pro' }], aggregate: { fn: 'events' } },
     { filters: [{ dimension: { property: 'plan' }, op: 'neq', value: 'pro' }], aggregate: { fn: 'events' } },
@@ -215,17 +290,37 @@ function scanQuery(w: { projectId: number; fromMs: number; toMs: number; grainMs
     { filters: [{ dimension: { property: 'plan' }, op: 'not_in', value: ['free', 'team'] }], aggregate: { fn: 'users' } },
     { filters: [{ dimension: { property: 'plan' }, op: 'contains', value: 'e' }], aggregate: { fn: 'events' } },
     { filters: [{ dimension: { property: 'amount' }, op: 'gt', value: 5 }], aggregate: { fn: 'sum', of: amount } },
-    { filters: [{ dimension: { property: 'amount' }, op: 'gte', value: 10 }, { dimension: { property: 'amount' }, op: 'lt', value: 100 }], aggregate: { fn: 'avg', of: amount } },
+    {
+      filters: [
+        { dimension: { property: 'amount' }, op: 'gte', value: 10 },
+        { dimension: { property: 'amount' }, op: 'lt', value: 100 },
+      ],
+      aggregate: { fn: 'avg', of: amount },
+    },
     { filters: [{ dimension: { property: 'amount' }, op: 'lte', value: 2.5 }], aggregate: { fn: 'events' } },
     { filters: [{ dimension: { property: 'amount' }, op: 'eq', value: 42 }], aggregate: { fn: 'events' } },
     { filters: [{ dimension: { property: 'flag' }, op: 'eq', value: true }], aggregate: { fn: 'events' } },
     { filters: [{ dimension: { property: 'plan' }, op: 'is_set' }], aggregate: { fn: 'events' } },
-    { filters: [{ dimension: { property: 'plan' }, op: 'is_not_set' }, { dimension: { column: 'os' }, op: 'is_set' }], aggregate: { fn: 'events' } },
-    { filters: [{ dimension: { column: 'event' }, op: 'eq', value: "O'Brien's \\ event" }], aggregate: { fn: 'count', of: { property: 'nested' } } },
+    {
+      filters: [
+        { dimension: { property: 'plan' }, op: 'is_not_set' },
+        { dimension: { column: 'os' }, op: 'is_set' },
+      ],
+      aggregate: { fn: 'events' },
+    },
+    {
+      filters: [{ dimension: { column: 'event' }, op: 'eq', value: "O'Brien's \\ event" }],
+      aggregate: { fn: 'count', of: { property: 'nested' } },
+    },
     { filters: [], aggregate: { fn: 'events' }, exclude: { dimension: { column: 'country' }, slots: [{ slotMs: 0, keys: ['x'] }] } },
   ];
   return {
-    ...w, columns, breakdowns: [{ column: 'country' }, { property: 'plan' }],
-    breakdownColumns: [[0, 1, 4, 9], [0, 3, 10]],
+    ...w,
+    columns,
+    breakdowns: [{ column: 'country' }, { property: 'plan' }],
+    breakdownColumns: [
+      [0, 1, 4, 9],
+      [0, 3, 10],
+    ],
   };
 }

@@ -26,7 +26,55 @@ function random(seed: number) {
   };
 }
 
-const PIECES = ["'", "''", '\\', "\\'", '\\\\', '"', '`', '\0', '\n', '\r', '\t', '\b', '\f', '\x1a', '\x1b', '\x7f', '\\x00', '\\0', '\\N', '\\u0027', '%', '_', ';', '--', '/*', '*/', '#', '$1', '{', '}', '?', ') OR 1=1 --', "'; DROP TABLE events; --", 'é', 'ß', '中文', '😀', '\u200b', '\u2028', '\ufeff', '\ud800', '\udfff', '\u0085', ' ', 'a', 'Z', '0'];
+const PIECES = [
+  "'",
+  "''",
+  '\\',
+  "\\'",
+  '\\\\',
+  '"',
+  '`',
+  '\0',
+  '\n',
+  '\r',
+  '\t',
+  '\b',
+  '\f',
+  '\x1a',
+  '\x1b',
+  '\x7f',
+  '\\x00',
+  '\\0',
+  '\\N',
+  '\\u0027',
+  '%',
+  '_',
+  ';',
+  '--',
+  '/*',
+  '*/',
+  '#',
+  '$1',
+  '{',
+  '}',
+  '?',
+  ') OR 1=1 --',
+  "'; DROP TABLE events; --",
+  'é',
+  'ß',
+  '中文',
+  '😀',
+  '\u200b',
+  '\u2028',
+  '\ufeff',
+  '\ud800',
+  '\udfff',
+  '\u0085',
+  ' ',
+  'a',
+  'Z',
+  '0',
+];
 
 function randomString(next: () => number): string {
   const length = Math.floor(next() * 24);
@@ -34,8 +82,10 @@ function randomString(next: () => number): string {
   for (let i = 0; i < length; i++) {
     const r = next();
     if (r < 0.5) s += PIECES[Math.floor(next() * PIECES.length)];
-    else if (r < 0.7) s += String.fromCharCode(Math.floor(next() * 0x20)); // a control character
-    else if (r < 0.9) s += String.fromCharCode(0x20 + Math.floor(next() * 0x60)); // printable ASCII
+    else if (r < 0.7)
+      s += String.fromCharCode(Math.floor(next() * 0x20)); // a control character
+    else if (r < 0.9)
+      s += String.fromCharCode(0x20 + Math.floor(next() * 0x60)); // printable ASCII
     else s += String.fromCodePoint(Math.floor(next() * 0x10ffff)); // any code point (surrogates included)
   }
   return s;
@@ -61,7 +111,25 @@ describe('chString round-trips through a real ClickHouse', async () => {
   };
 
   test('hand-picked strings', { skip }, async () => {
-    const values = ['', "'", '\\', "\\'", "'\\", '\0', 'a\0b', '\\x41', '\\0', '\\\\\'', "O'Brien", 'line1\nline2', '\t\r\n', '中文😀', '\ud800', "'); DROP TABLE x; --", ...PIECES];
+    const values = [
+      '',
+      "'",
+      '\\',
+      "\\'",
+      "'\\",
+      '\0',
+      'a\0b',
+      '\\x41',
+      '\\0',
+      "\\\\'",
+      "O'Brien",
+      'line1\nline2',
+      '\t\r\n',
+      '中文😀',
+      '\ud800',
+      "'); DROP TABLE x; --",
+      ...PIECES,
+    ];
     const row = await roundTrip(values);
     values.forEach((v, i) => {
       assert.equal(row.h[i], utf8Hex(v), JSON.stringify(v));
@@ -76,7 +144,9 @@ describe('chString round-trips through a real ClickHouse', async () => {
       for (let i = 0; i < all.length; i += PER_STATEMENT) {
         const values = all.slice(i, i + PER_STATEMENT);
         const row = await roundTrip(values);
-        values.forEach((v, j) => assert.equal(row.h[j], utf8Hex(v), `case ${i + j} of seed ${seed}: ${JSON.stringify(v)} -> ${chString(v)}`));
+        values.forEach((v, j) =>
+          assert.equal(row.h[j], utf8Hex(v), `case ${i + j} of seed ${seed}: ${JSON.stringify(v)} -> ${chString(v)}`),
+        );
       }
     });
   }

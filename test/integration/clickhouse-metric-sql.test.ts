@@ -25,7 +25,12 @@ describe('user-written metric SQL on a real ClickHouse store', async () => {
 
   const storedState = async () => {
     const all = { fromMs: 0, toMs: T0 + 100 * HOUR };
-    return { project1: await store.totals({ projectId: 1, ...all }), project2: await store.totals({ projectId: 2, ...all }), segmentLoaded: await store.isSegmentLoaded('seg-1'), traits: await store.userTraits(2, 'u-secret') };
+    return {
+      project1: await store.totals({ projectId: 1, ...all }),
+      project2: await store.totals({ projectId: 2, ...all }),
+      segmentLoaded: await store.isSegmentLoaded('seg-1'),
+      traits: await store.userTraits(2, 'u-secret'),
+    };
   };
   let initial: Awaited<ReturnType<typeof storedState>>;
 
@@ -54,19 +59,32 @@ describe('user-written metric SQL on a real ClickHouse store', async () => {
 
   test('good queries see only this project and this window', { skip }, async () => {
     assert.deepEqual(byBucket(await run(GOOD)), { [iso(0)]: 3, [iso(1)]: 2, [iso(2)]: 1 });
-    const breakdown = await run("SELECT bucket, country AS breakdown, count() AS value FROM events WHERE event = 'Signed Up' GROUP BY bucket, country");
+    const breakdown = await run(
+      "SELECT bucket, country AS breakdown, count() AS value FROM events WHERE event = 'Signed Up' GROUP BY bucket, country",
+    );
     assert.deepEqual(byBucket(breakdown), { [`${iso(0)} DE`]: 2, [`${iso(0)} FR`]: 1, [`${iso(1)} DE`]: 2, [`${iso(2)} FR`]: 1 });
     // a total and a breakdown in one result (what GROUPING SETS does on DuckDB), and epoch ms as the bucket
-    const both = await run(`SELECT bucket, CAST(NULL AS Nullable(String)) AS breakdown, count() AS value FROM events WHERE country IS NOT NULL GROUP BY bucket
+    const both =
+      await run(`SELECT bucket, CAST(NULL AS Nullable(String)) AS breakdown, count() AS value FROM events WHERE country IS NOT NULL GROUP BY bucket
       UNION ALL SELECT bucket, country, count() FROM events WHERE country IS NOT NULL GROUP BY bucket, country`);
-    assert.equal(both.filter((r) => r.breakdown === null).reduce((s, r) => s + (r.value ?? 0), 0), 6);
-    const epochMs = await run("SELECT toUInt64(toUnixTimestamp(bucket)) * 1000 AS bucket, avg(length(event)) AS value FROM events AS e WHERE e.event = 'Signed Up' GROUP BY bucket");
+    assert.equal(
+      both.filter((r) => r.breakdown === null).reduce((s, r) => s + (r.value ?? 0), 0),
+      6,
+    );
+    const epochMs = await run(
+      "SELECT toUInt64(toUnixTimestamp(bucket)) * 1000 AS bucket, avg(length(event)) AS value FROM events AS e WHERE e.event = 'Signed Up' GROUP BY bucket",
+    );
     assert.deepEqual(Object.keys(byBucket(epochMs)).sort(), [iso(0), iso(1), iso(2)]);
-    const selfJoin = await run("SELECT a.bucket AS bucket, count() AS value FROM events AS a ANY INNER JOIN (SELECT distinct_id FROM events WHERE event = 'Signed Up') b USING distinct_id GROUP BY a.bucket");
+    const selfJoin = await run(
+      "SELECT a.bucket AS bucket, count() AS value FROM events AS a ANY INNER JOIN (SELECT distinct_id FROM events WHERE event = 'Signed Up') b USING distinct_id GROUP BY a.bucket",
+    );
     assert.equal(selfJoin.length, 3);
     assert.deepEqual(await run("SELECT bucket, count() AS value FROM events WHERE event = 'Secret Event' GROUP BY bucket"), []);
     for (const column of ['project_id', 'ip_hash', 'prop_keys', 'segment_id']) {
-      await assert.rejects(run(`SELECT bucket, count() AS value FROM events WHERE ${column} IS NOT NULL GROUP BY bucket`), (err: VigilError) => err.code === 'VIGIL_ERR_METRIC_SQL_INVALID' && err.status === 400 && /Unknown identifier/i.test(err.message));
+      await assert.rejects(
+        run(`SELECT bucket, count() AS value FROM events WHERE ${column} IS NOT NULL GROUP BY bucket`),
+        (err: VigilError) => err.code === 'VIGIL_ERR_METRIC_SQL_INVALID' && err.status === 400 && /Unknown identifier/i.test(err.message),
+      );
     }
   });
 
@@ -81,7 +99,8 @@ describe('user-written metric SQL on a real ClickHouse store', async () => {
       ['SET readonly = 0', /not SET/],
       ['SYSTEM SHUTDOWN', /not SYSTEM/],
       ['SELECT 1 AS bucket, 1 AS value; /* */ DROP TABLE events', /2 statements/],
-    ] as const) await refused(sql, 'VIGIL_ERR_METRIC_SQL_FORBIDDEN', reason);
+    ] as const)
+      await refused(sql, 'VIGIL_ERR_METRIC_SQL_FORBIDDEN', reason);
     await refused('SELEC bucket FROM events', 'VIGIL_ERR_METRIC_SQL_FORBIDDEN', /not SELEC/);
     await refused(`${GOOD} SETTINGS max_execution_time = 0, readonly = 0`, 'VIGIL_ERR_METRIC_SQL_FORBIDDEN', /SETTINGS is not allowed/);
   });
@@ -94,25 +113,61 @@ describe('user-written metric SQL on a real ClickHouse store', async () => {
       ['SELECT * FROM numbers(10)', /table "numbers" is not allowed/],
       ['SELECT * FROM loaded_segments', /table "loaded_segments" is not allowed/],
       ['SELECT bucket, count() AS value FROM events, loaded_segments GROUP BY bucket', /a list of tables/],
-      ['SELECT e.bucket, count() AS value FROM events e ANY INNER JOIN loaded_segments s USING id GROUP BY e.bucket', /table "loaded_segments" is not allowed/],
+      [
+        'SELECT e.bucket, count() AS value FROM events e ANY INNER JOIN loaded_segments s USING id GROUP BY e.bucket',
+        /table "loaded_segments" is not allowed/,
+      ],
       ['SELECT bucket, (SELECT count() FROM system.one) AS value FROM events', /table "system.one" is not allowed/],
-      ['SELECT bucket, count() AS value FROM events WHERE event IN (SELECT event FROM (SELECT * FROM loaded_segments)) GROUP BY bucket', /table "loaded_segments" is not allowed/],
-      ['SELECT bucket, 1 AS value FROM events UNION ALL SELECT loaded_at, 1 FROM loaded_segments', /table "loaded_segments" is not allowed/],
+      [
+        'SELECT bucket, count() AS value FROM events WHERE event IN (SELECT event FROM (SELECT * FROM loaded_segments)) GROUP BY bucket',
+        /table "loaded_segments" is not allowed/,
+      ],
+      [
+        'SELECT bucket, 1 AS value FROM events UNION ALL SELECT loaded_at, 1 FROM loaded_segments',
+        /table "loaded_segments" is not allowed/,
+      ],
       ["SELECT bucket, dictGetString('d', 'a', toUInt64(1)) AS value FROM events", /function dictGetString is not allowed/],
       ['SELECT bucket, currentDatabase() AS value FROM events', /function currentDatabase is not allowed/],
       ['SELECT bucket, sleep(3) AS value FROM events', /function sleep is not allowed/],
       ["SELECT bucket, getSetting('readonly') AS value FROM events", /function getSetting is not allowed/],
-      ['SELECT bucket, count() AS value FROM events WHERE event GLOBAL IN (SELECT event FROM events) GROUP BY bucket', /GLOBAL is not allowed/],
+      [
+        'SELECT bucket, count() AS value FROM events WHERE event GLOBAL IN (SELECT event FROM events) GROUP BY bucket',
+        /GLOBAL is not allowed/,
+      ],
       ['SELECT bucket, count() AS value FROM events WHERE project_id IN system.one GROUP BY bucket', /SYSTEM is not allowed|"system.one"/],
-    ] as const) await refused(sql, 'VIGIL_ERR_METRIC_SQL_FORBIDDEN', reason);
+    ] as const)
+      await refused(sql, 'VIGIL_ERR_METRIC_SQL_FORBIDDEN', reason);
     // an unqualified table the token check lets through as an IN operand names the empty current database
-    await refused('SELECT bucket, count() AS value FROM events WHERE distinct_id IN loaded_segments GROUP BY bucket', 'VIGIL_ERR_METRIC_SQL_FORBIDDEN', /may read only the "events" view: .*loaded_segments/, false);
+    await refused(
+      'SELECT bucket, count() AS value FROM events WHERE distinct_id IN loaded_segments GROUP BY bucket',
+      'VIGIL_ERR_METRIC_SQL_FORBIDDEN',
+      /may read only the "events" view: .*loaded_segments/,
+      false,
+    );
   });
 
   test('functions not on the allowlist are refused, naming the function', { skip }, async () => {
-    for (const name of ['timezone', 'hostName', 'uptime', 'version', 'joinGet', 'hasColumnInTable', 'regionToName', 'findClusterIndex', 'modelEvaluate', 'dictHas', 'toColumnTypeName', 'finalizeAggregation', '`dictGetString`']) {
+    for (const name of [
+      'timezone',
+      'hostName',
+      'uptime',
+      'version',
+      'joinGet',
+      'hasColumnInTable',
+      'regionToName',
+      'findClusterIndex',
+      'modelEvaluate',
+      'dictHas',
+      'toColumnTypeName',
+      'finalizeAggregation',
+      '`dictGetString`',
+    ]) {
       const shown = name.replace(/`/g, '');
-      await refused(`SELECT bucket, count() AS value, toString(${name}('a', 'b')) AS breakdown FROM events GROUP BY bucket`, 'VIGIL_ERR_METRIC_SQL_FORBIDDEN', new RegExp(`function ${shown} is not allowed: it is not on the list of functions a metric's SQL may call`));
+      await refused(
+        `SELECT bucket, count() AS value, toString(${name}('a', 'b')) AS breakdown FROM events GROUP BY bucket`,
+        'VIGIL_ERR_METRIC_SQL_FORBIDDEN',
+        new RegExp(`function ${shown} is not allowed: it is not on the list of functions a metric's SQL may call`),
+      );
     }
     // case-insensitive names, combinators, parametric aggregates, types with parameters, lambdas
     const sql = `SELECT bucket, COUNT() + sumIf(1, event = 'Signed Up') * 0 + length(arrayFilter(x -> x > 0, groupArrayIf(1, 1))) * 0 + quantile(0.5)(toFloat64(1)) * 0 AS value,
@@ -121,12 +176,22 @@ describe('user-written metric SQL on a real ClickHouse store', async () => {
   });
 
   test('a value over 4096 bytes, or a result over 8 MB, is refused with a 400', { skip }, async () => {
-    const tooLarge = (sql: string, reason: RegExp) => expectRefusals(sql, [() => run(sql, { maxRows: 100_000 })], 'VIGIL_ERR_METRIC_SQL_TOO_LARGE', reason);
+    const tooLarge = (sql: string, reason: RegExp) =>
+      expectRefusals(sql, [() => run(sql, { maxRows: 100_000 })], 'VIGIL_ERR_METRIC_SQL_TOO_LARGE', reason);
     // a 16 MB value (FixedString's largest) is over the whole result's limit already
-    await tooLarge("SELECT bucket, count() AS value, toFixedString('x', 16000000) AS breakdown FROM events GROUP BY bucket", /the metric's SQL result is larger than 8 MB/);
-    await tooLarge("SELECT bucket, count() AS value, arrayStringConcat(arrayResize([''], 5000), 'x') AS breakdown FROM events GROUP BY bucket", /a value in the metric's SQL result is longer than 4096 bytes/);
+    await tooLarge(
+      "SELECT bucket, count() AS value, toFixedString('x', 16000000) AS breakdown FROM events GROUP BY bucket",
+      /the metric's SQL result is larger than 8 MB/,
+    );
+    await tooLarge(
+      "SELECT bucket, count() AS value, arrayStringConcat(arrayResize([''], 5000), 'x') AS breakdown FROM events GROUP BY bucket",
+      /a value in the metric's SQL result is longer than 4096 bytes/,
+    );
     // 306 rows x 10 of 4,000 bytes each: 12 MB
-    await tooLarge("SELECT bucket, 1 AS value, concat(arrayStringConcat(arrayResize([''], 4000), 'y'), toString(x)) AS breakdown FROM events ARRAY JOIN range(10) AS x", /the metric's SQL result is larger than 8 MB/);
+    await tooLarge(
+      "SELECT bucket, 1 AS value, concat(arrayStringConcat(arrayResize([''], 4000), 'y'), toString(x)) AS breakdown FROM events ARRAY JOIN range(10) AS x",
+      /the metric's SQL result is larger than 8 MB/,
+    );
     assert.deepEqual(await storedState(), initial);
   });
 
@@ -146,7 +211,9 @@ describe('user-written metric SQL on a real ClickHouse store', async () => {
     }
     // one block the server computes for seconds (3-6 s here without a limit): ClickHouse checks
     // max_execution_time only between blocks, so the request's own deadline answers
-    await stopped("SELECT bucket, arraySum(arrayMap(y -> length(replaceRegexpAll(concat(toString(y), toString(y * 3), toString(y * 7)), '[0-9]', 'ab')), range(500000))) AS value FROM (SELECT bucket FROM events GROUP BY bucket)");
+    await stopped(
+      "SELECT bucket, arraySum(arrayMap(y -> length(replaceRegexpAll(concat(toString(y), toString(y * 3), toString(y * 7)), '[0-9]', 'ab')), range(500000))) AS value FROM (SELECT bucket FROM events GROUP BY bucket)",
+    );
     // 6 million rows in blocks of 65,536 (an ORDER BY over two streams cuts them), each hashed 30
     // times: ~12 s without a limit, stopped between blocks (max(x): 18.16 drops a column that only
     // a lambda uses from a subquery)
@@ -171,7 +238,10 @@ describe('user-written metric SQL on a real ClickHouse store', async () => {
       });
     }
     assert.equal((await run(everyRow, { maxRows: 306 })).length, 306);
-    await assert.rejects(run('SELECT bucket, count() AS value FROM events ARRAY JOIN range(20000000) AS x GROUP BY bucket'), (err: VigilError) => err.code === 'VIGIL_ERR_METRIC_SQL_INVALID' && /Memory limit/i.test(err.message));
+    await assert.rejects(
+      run('SELECT bucket, count() AS value FROM events ARRAY JOIN range(20000000) AS x GROUP BY bucket'),
+      (err: VigilError) => err.code === 'VIGIL_ERR_METRIC_SQL_INVALID' && /Memory limit/i.test(err.message),
+    );
     assert.deepEqual(await storedState(), initial);
   });
 });

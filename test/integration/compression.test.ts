@@ -5,21 +5,32 @@ import zlib from 'node:zlib';
 import { startTestApp, postJson, basic } from '../helpers/app.js';
 
 /** A GET as a client that takes (or not) compressed answers; the body as sent on the wire. */
-function rawGet(url: string, headers: Record<string, string>): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+function rawGet(
+  url: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    http.get(url, { headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    }).on('error', reject);
+    http
+      .get(url, { headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      })
+      .on('error', reject);
   });
 }
 
 test('API answers over 1 KB are compressed for clients that take it; small answers and the live stream are not', async () => {
   const t = await startTestApp();
   try {
-    const batch = Array.from({ length: 200 }, (_, i) => ({ type: 'track', userId: `u${i}`, event: 'Order Completed', properties: { total: i, sku: `sku-${i % 7}` }, messageId: `m-${i}` }));
+    const batch = Array.from({ length: 200 }, (_, i) => ({
+      type: 'track',
+      userId: `u${i}`,
+      event: 'Order Completed',
+      properties: { total: i, sku: `sku-${i % 7}` },
+      messageId: `m-${i}`,
+    }));
     assert.equal((await postJson(`${t.url}/v1/batch`, { batch }, basic(t.writeKey))).status, 200);
     await t.ctx.flush();
     const auth = { authorization: `Bearer ${t.readKey}` };

@@ -14,7 +14,11 @@ describe('project detection defaults', () => {
   let t: TestApp;
   let ownerKey: string;
   const call = async (method: string, body?: unknown, key = ownerKey) => {
-    const res = await fetch(`${t.url}/api/projects/shop/detection`, { method, headers: { authorization: `Bearer ${key}`, ...(body !== undefined && { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetch(`${t.url}/api/projects/shop/detection`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     return { status: res.status, body: (await res.json()) as any };
   };
 
@@ -24,9 +28,10 @@ describe('project detection defaults', () => {
   });
   after(() => t?.close());
 
-  test('a new project has none of its own: the detector\'s defaults apply', async () => {
+  test("a new project has none of its own: the detector's defaults apply", async () => {
     assert.deepEqual((await call('GET')).body, {
-      settings: {}, defaults: { enabled: true, sensitivity: 'medium', minExpected: 10, settlingMinutes: 120 },
+      settings: {},
+      defaults: { enabled: true, sensitivity: 'medium', minExpected: 10, settlingMinutes: 120 },
       // no events yet: lateness cannot be observed, so the fixed 2 hours; pushed measurements 0
       effective: { events: { minutes: 120, source: 'default' }, pushed: { minutes: 0, source: 'pushed' } },
     });
@@ -73,10 +78,15 @@ describe('project detection defaults', () => {
     assert.deepEqual((await call('GET')).body.settings, before);
   });
 
-  test('events arriving about 3 minutes late give a settling time of 3 to 4 minutes; pushed measurements 0; a metric\'s own wins', async () => {
+  test("events arriving about 3 minutes late give a settling time of 3 to 4 minutes; pushed measurements 0; a metric's own wins", async () => {
     await call('PUT', {});
     const now = Date.now();
-    const batch = Array.from({ length: 300 }, (_, i) => ({ type: 'track', event: 'Late', userId: `u${i}`, timestamp: new Date(now - 60_000 - (i % 120) * 1000).toISOString() }));
+    const batch = Array.from({ length: 300 }, (_, i) => ({
+      type: 'track',
+      event: 'Late',
+      userId: `u${i}`,
+      timestamp: new Date(now - 60_000 - (i % 120) * 1000).toISOString(),
+    }));
     const sent = await postJson(`${t.url}/v1/batch`, { batch }, { authorization: `Bearer ${t.writeKey}` });
     assert.equal(sent.status, 200, JSON.stringify(sent.body));
     await t.ctx.flush();
@@ -93,21 +103,35 @@ describe('project detection defaults', () => {
     const metric = async (body: object) => {
       const r = await postJson(`${t.url}/api/projects/shop/metrics`, body, { authorization: `Bearer ${ownerKey}` });
       assert.equal(r.status, 201, JSON.stringify(r.body));
-      return (await fetch(`${t.url}/api/projects/shop/metrics/${r.body.id}/detection`, { headers: { authorization: `Bearer ${t.readKey}` } }).then((x) => x.json())) as any;
+      return (await fetch(`${t.url}/api/projects/shop/metrics/${r.body.id}/detection`, {
+        headers: { authorization: `Bearer ${t.readKey}` },
+      }).then((x) => x.json())) as any;
     };
     const own = await metric({ name: 'late_own', kind: 'event', definition: { event: 'Late' }, detection: { settlingMinutes: 15 } });
     assert.deepEqual(own.effective.settling, { minutes: 15, source: 'metric' });
     const observed = await metric({ name: 'late_observed', kind: 'event', definition: { event: 'Late' } });
     assert.equal(observed.effective.settling.source, 'observed');
-    const gauge = await metric({ name: 'api_latency', kind: 'gauge', interval: '5m', definition: { service: 'api', metric: 'latency_ms', aggregate: 'avg' } });
+    const gauge = await metric({
+      name: 'api_latency',
+      kind: 'gauge',
+      interval: '5m',
+      definition: { service: 'api', metric: 'latency_ms', aggregate: 'avg' },
+    });
     assert.deepEqual(gauge.effective.settling, { minutes: 0, source: 'pushed' });
     // the project's default applies to both kinds, under a metric's own
     await call('PUT', { settlingMinutes: 30 });
-    const again = await fetch(`${t.url}/api/projects/shop/metrics/${(await t.ctx.catalog.byName(t.project, 'api_latency')).id}/detection`, { headers: { authorization: `Bearer ${t.readKey}` } }).then((x) => x.json()) as any;
+    const again = (await fetch(
+      `${t.url}/api/projects/shop/metrics/${(await t.ctx.catalog.byName(t.project, 'api_latency')).id}/detection`,
+      { headers: { authorization: `Bearer ${t.readKey}` } },
+    ).then((x) => x.json())) as any;
     assert.deepEqual(again.effective.settling, { minutes: 30, source: 'project' });
     assert.deepEqual((await call('GET')).body.effective.events, { minutes: 30, source: 'project' });
 
-    const bad = await postJson(`${t.url}/api/projects/shop/metrics`, { name: 'bad_settling', kind: 'event', definition: { event: 'Late' }, detection: { settlingMinutes: 20_000 } }, { authorization: `Bearer ${ownerKey}` });
+    const bad = await postJson(
+      `${t.url}/api/projects/shop/metrics`,
+      { name: 'bad_settling', kind: 'event', definition: { event: 'Late' }, detection: { settlingMinutes: 20_000 } },
+      { authorization: `Bearer ${ownerKey}` },
+    );
     assert.equal(bad.status, 400, JSON.stringify(bad.body));
     assert.match(bad.body.error.message, /settlingMinutes/);
     assert.match(bad.body.error.message, /10080|at most/);

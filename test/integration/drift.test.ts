@@ -17,7 +17,14 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 let messages = 0;
 async function ingest(t: TestApp, events: { event: string; at: number; properties: Record<string, unknown> }[]) {
-  const batch = events.map((e) => ({ type: 'track', event: e.event, userId: `u${messages % 40}`, messageId: `d-${++messages}`, timestamp: iso(e.at), properties: e.properties }));
+  const batch = events.map((e) => ({
+    type: 'track',
+    event: e.event,
+    userId: `u${messages % 40}`,
+    messageId: `d-${++messages}`,
+    timestamp: iso(e.at),
+    properties: e.properties,
+  }));
   for (let i = 0; i < batch.length; i += 2500) {
     const r = await postJson(`${t.url}/v1/batch`, { batch: batch.slice(i, i + 2500) }, { authorization: `Bearer ${t.writeKey}` });
     assert.equal(r.status, 200, JSON.stringify(r.body));
@@ -26,7 +33,9 @@ async function ingest(t: TestApp, events: { event: string; at: number; propertie
 }
 
 const runJobs = async (t: TestApp) => {
-  while (await t.ctx.worker.runOnce()) { /* until the queue is empty */ }
+  while (await t.ctx.worker.runOnce()) {
+    /* until the queue is empty */
+  }
 };
 
 describe('event volume, schema drift and distribution drift', () => {
@@ -53,9 +62,13 @@ describe('event volume, schema drift and distribution drift', () => {
       for (let i = 0; i < 60; i++) {
         const at = day + Math.floor(((i + 0.5) * DAY) / 60);
         // yesterday: a fourth plan, amount as text, a new property, and `source` gone
-        events.push({ event: 'Order Completed', at, properties: last
-          ? { plan: ['free', 'pro', 'team', 'enterprise'][i % 4], amount: String(10 + i), coupon: 'SPRING' }
-          : { plan: ['free', 'pro', 'team'][i % 3], amount: 10 + i, source: 'web' } });
+        events.push({
+          event: 'Order Completed',
+          at,
+          properties: last
+            ? { plan: ['free', 'pro', 'team', 'enterprise'][i % 4], amount: String(10 + i), coupon: 'SPRING' }
+            : { plan: ['free', 'pro', 'team'][i % 3], amount: 10 + i, source: 'web' },
+        });
       }
       for (let i = 0; i < 100; i++) {
         const at = day + Math.floor(((i + 0.5) * DAY) / 100);
@@ -64,7 +77,8 @@ describe('event volume, schema drift and distribution drift', () => {
         const screen = last ? `s${i % 30}` : ['home', 'cart', 'search'][i % 3];
         events.push({ event: 'Screen Viewed', at, properties: { device, theme: rng() < 0.5 ? 'dark' : 'light', screen } });
       }
-      if (last) for (let i = 0; i < 5; i++) events.push({ event: 'Coupon Applied', at: day + (10 + i) * HOUR, properties: { code: 'SPRING' } });
+      if (last)
+        for (let i = 0; i < 5; i++) events.push({ event: 'Coupon Applied', at: day + (10 + i) * HOUR, properties: { code: 'SPRING' } });
     }
     await ingest(t, events);
     demo = await seedDemo(t.ctx, { days: 30, endMs: DEMO_END });
@@ -73,17 +87,26 @@ describe('event volume, schema drift and distribution drift', () => {
 
   test('the demo: event volume finds its three incidents, and nothing else from the second week on', async () => {
     const start = DEMO_END - 30 * DAY;
-    assert.deepEqual(await t.ctx.signals.projectDetection(demo.project.id), {}, 'the demo runs on the product\'s defaults');
+    assert.deepEqual(await t.ctx.signals.projectDetection(demo.project.id), {}, "the demo runs on the product's defaults");
     assert.ok(demo.eventSignals > 0);
     const signals = await signalsOf('demo', demo.readKey, `scope=event&from=${iso(start)}&to=${iso(DEMO_END)}`);
     assert.equal(signals.length, demo.eventSignals);
-    const within = (s: Record<string, any>, i: { startMs: number; endMs: number }) => Date.parse(s.bucket) >= i.startMs - HOUR && Date.parse(s.bucket) < i.endMs;
-    const cases = [['Order Completed', 'checkout drop', 'down'], ['Signed Up', 'signup spike', 'up'], ['Error Shown', 'error burst', 'up']] as const;
+    const within = (s: Record<string, any>, i: { startMs: number; endMs: number }) =>
+      Date.parse(s.bucket) >= i.startMs - HOUR && Date.parse(s.bucket) < i.endMs;
+    const cases = [
+      ['Order Completed', 'checkout drop', 'down'],
+      ['Signed Up', 'signup spike', 'up'],
+      ['Error Shown', 'error burst', 'up'],
+    ] as const;
     for (const [event, name, direction] of cases) {
       const incident = demo.incidents.find((i) => i.name === name)!;
       // signals are read once the daily period is in use (three days of history)
       const mine = signals.filter((s) => s.scopeKey === `event:${event}` && Date.parse(s.bucket) >= start + 3 * DAY);
-      assert.deepEqual(mine.map((s) => [within(s, incident), s.direction]), [[true, direction]], `${event}: ${JSON.stringify(mine.map((s) => [s.kind, s.bucket]))}`);
+      assert.deepEqual(
+        mine.map((s) => [within(s, incident), s.direction]),
+        [[true, direction]],
+        `${event}: ${JSON.stringify(mine.map((s) => [s.kind, s.bucket]))}`,
+      );
       const [s] = mine;
       assert.equal(s.scope, 'event');
       assert.equal(s.metricId, null);
@@ -94,7 +117,10 @@ describe('event volume, schema drift and distribution drift', () => {
     // from the second week on (day-of-week factors learnt from the first), only the incidents (and
     // the identify calls that come with the sign-ups) are news: no weekend dips, no Monday rises
     const late = signals.filter((s) => Date.parse(s.bucket) >= start + 7 * DAY && !demo.incidents.some((i) => within(s, i)));
-    assert.deepEqual(late.map((s) => [s.scopeKey, s.kind, s.bucket, s.value, s.expected]), []);
+    assert.deepEqual(
+      late.map((s) => [s.scopeKey, s.kind, s.bucket, s.value, s.expected]),
+      [],
+    );
 
     // detecting again adds nothing
     const rows = () => t.ctx.meta.db.selectFrom('signals').selectAll().where('project_id', '=', demo.project.id).orderBy('id').execute();
@@ -140,7 +166,11 @@ describe('event volume, schema drift and distribution drift', () => {
     const result = done!.result as Record<string, number>;
     assert.deepEqual([result.profiled, result.schema, result.inserted, result.updated], [0, 5, 0, 0]);
     assert.equal(typeof result.ms, 'number');
-    assert.equal(t.ctx.events.queryCount, queries + 1, 'the stored profiles are read again; only the values of the property with many values come from the events');
+    assert.equal(
+      t.ctx.events.queryCount,
+      queries + 1,
+      'the stored profiles are read again; only the values of the property with many values come from the events',
+    );
     assert.deepEqual(await rows(), stored);
   });
 
@@ -180,7 +210,14 @@ describe('drift and event-volume jobs', () => {
     // yesterday, so that every job's day or hour has really ended
     const y = Math.floor(Date.now() / DAY) * DAY - DAY;
     let now = y + HOUR + 5 * 60_000;
-    const scheduler = new SignalJobs({ db: t.ctx.meta.db, events: t.ctx.events, projects: t.ctx.projects, signals: t.ctx.signals, jobs: t.ctx.jobs, now: () => now });
+    const scheduler = new SignalJobs({
+      db: t.ctx.meta.db,
+      events: t.ctx.events,
+      projects: t.ctx.projects,
+      signals: t.ctx.signals,
+      jobs: t.ctx.jobs,
+      now: () => now,
+    });
     const pid = t.project.id;
     const keys = async () => (await t.ctx.jobs.list({ projectId: pid })).map((j) => [j.kind, j.dedupeKey, j.status]).reverse();
 

@@ -83,14 +83,19 @@ async function startServer(data: DataDir): Promise<Server> {
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   const server: Server = { url: `http://127.0.0.1:${port}`, port, child, exited, output: () => out };
   let gone = false;
   void exited.then(() => (gone = true));
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     if (gone) throw new Error(`the server exited during start-up:\n${out}`);
-    const ok = await fetch(`${server.url}/ready`).then((r) => r.status === 200, () => false);
+    const ok = await fetch(`${server.url}/ready`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
     if (ok) return server;
     await sleep(50);
   }
@@ -112,7 +117,14 @@ function makeBatch(prefix: string, size: number): Batch {
   for (let k = 0; k < size; k++) {
     const messageId = `${prefix}-e${k}`;
     ids.push(messageId);
-    batch.push({ type: 'track', event: 'Load Tested', userId: `u-${prefix.split('-')[1]}`, messageId, timestamp: now, properties: { k, prefix, note: 'durability' } });
+    batch.push({
+      type: 'track',
+      event: 'Load Tested',
+      userId: `u-${prefix.split('-')[1]}`,
+      messageId,
+      timestamp: now,
+      properties: { k, prefix, note: 'durability' },
+    });
   }
   return { ids, body: JSON.stringify({ batch }) };
 }
@@ -135,7 +147,11 @@ interface LoadOutcome {
  * `loops` concurrent senders, each POSTing batches of `size` events with unique messageIds until
  * `stop()` says so or the server stops answering.
  */
-function runLoad(server: Server, data: DataDir, opts: { tag: string; loops: number; size: number; pauseMs?: number; stop: () => boolean; goneAt: () => number; outcome?: LoadOutcome }): Promise<LoadOutcome> {
+function runLoad(
+  server: Server,
+  data: DataDir,
+  opts: { tag: string; loops: number; size: number; pauseMs?: number; stop: () => boolean; goneAt: () => number; outcome?: LoadOutcome },
+): Promise<LoadOutcome> {
   const outcome: LoadOutcome = opts.outcome ?? { acked: new Set(), lastAcked: [], inFlight: [], unanswered: [], statuses: [], requests: 0 };
   const headers = { 'content-type': 'application/json', ...basic(data.writeKey) };
   const loop = async (l: number) => {
@@ -181,7 +197,9 @@ async function storedCounts(server: Server, data: DataDir): Promise<Map<string, 
 /** count(*) of the project's events; with storedCounts it shows duplicates a keyset page could hide. */
 async function storedTotal(server: Server, data: DataDir): Promise<number> {
   const to = new Date(Date.now() + 86_400_000).toISOString();
-  const res = await fetch(`${server.url}/api/projects/${SLUG}/overview?from=2000-01-01T00:00:00Z&to=${to}`, { headers: { authorization: `Bearer ${data.readKey}` } });
+  const res = await fetch(`${server.url}/api/projects/${SLUG}/overview?from=2000-01-01T00:00:00Z&to=${to}`, {
+    headers: { authorization: `Bearer ${data.readKey}` },
+  });
   assert.equal(res.status, 200);
   return ((await res.json()) as { current: { events: number } }).current.events;
 }
@@ -202,11 +220,16 @@ async function verifyStored(server: Server, data: DataDir, acked: Set<string>, s
 }
 
 async function postBatch(server: Server, data: DataDir, batch: Batch) {
-  const res = await fetch(`${server.url}/v1/batch`, { method: 'POST', headers: { 'content-type': 'application/json', ...basic(data.writeKey) }, body: batch.body });
+  const res = await fetch(`${server.url}/v1/batch`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...basic(data.writeKey) },
+    body: batch.body,
+  });
   return { status: res.status, body: (await res.json()) as unknown };
 }
 
-const walFiles = (data: DataDir) => (fs.existsSync(data.walDir) ? fs.readdirSync(data.walDir).filter((n) => n.endsWith(SEGMENT_SUFFIX)) : []);
+const walFiles = (data: DataDir) =>
+  fs.existsSync(data.walDir) ? fs.readdirSync(data.walDir).filter((n) => n.endsWith(SEGMENT_SUFFIX)) : [];
 
 async function stopGracefully(server: Server) {
   server.child.kill('SIGTERM');
@@ -220,7 +243,9 @@ async function stopGracefully(server: Server) {
 
 // ---------------------------------------------------------------- tests
 
-test('kill -9 under load, twice: every acknowledged event survives exactly once, and re-sent lost batches are not duplicated', { timeout: 120_000 }, async () => {
+test('kill -9 under load, twice: every acknowledged event survives exactly once, and re-sent lost batches are not duplicated', {
+  timeout: 120_000,
+}, async () => {
   const data = await newDataDir();
   const started = Date.now();
   let server = await startServer(data);
@@ -242,7 +267,10 @@ test('kill -9 under load, twice: every acknowledged event survives exactly once,
       // a request surely in flight at the kill: its headers and half its body are in
       const slowBatch = makeBatch(`${tag}-slow-b0`, 50);
       const slow = slowRequest(server, data, slowBatch);
-      const slowAnswer = slow.answer.then(() => 'answered', () => 'lost');
+      const slowAnswer = slow.answer.then(
+        () => 'answered',
+        () => 'lost',
+      );
       await sleep(300);
       stopped = true;
       killedAt = Date.now();
@@ -263,7 +291,11 @@ test('kill -9 under load, twice: every acknowledged event survives exactly once,
       const restartAt = Date.now();
       server = await startServer(data);
       const restartMs = Date.now() - restartAt;
-      assert.deepEqual(walFiles(data).filter((n) => leftover.includes(n)), [], `round ${round}: the segments left by the crash were replayed and deleted`);
+      assert.deepEqual(
+        walFiles(data).filter((n) => leftover.includes(n)),
+        [],
+        `round ${round}: the segments left by the crash were replayed and deleted`,
+      );
       const counts = await verifyStored(server, data, acked, prefixes, `round ${round} after restart`);
 
       // the client never heard back about the batches in flight at the kill, so it sends them again;
@@ -336,7 +368,9 @@ function slowRequest(server: Server, data: DataDir, batch: Batch) {
   return { answer, finish: () => req.end(body.subarray(body.length >> 1)) };
 }
 
-test('SIGTERM under light load: requests in flight are answered, the process exits 0, and every acknowledged event is stored', { timeout: 60_000 }, async () => {
+test('SIGTERM under light load: requests in flight are answered, the process exits 0, and every acknowledged event is stored', {
+  timeout: 60_000,
+}, async () => {
   const data = await newDataDir();
   let server = await startServer(data);
   try {
@@ -344,7 +378,10 @@ test('SIGTERM under light load: requests in flight are answered, the process exi
     let termAt = Infinity;
     const load = runLoad(server, data, { tag: 'term', loops: 4, size: 10, pauseMs: 10, stop: () => stopped, goneAt: () => termAt });
     await sleep(500);
-    const slow = Array.from({ length: 3 }, (_, i) => makeBatch(`slow-l${i}-b0`, 20)).map((b) => ({ batch: b, ...slowRequest(server, data, b) }));
+    const slow = Array.from({ length: 3 }, (_, i) => makeBatch(`slow-l${i}-b0`, 20)).map((b) => ({
+      batch: b,
+      ...slowRequest(server, data, b),
+    }));
     await sleep(300); // the server has the headers of the slow requests: they are in flight
     termAt = Date.now();
     server.child.kill('SIGTERM');
@@ -357,12 +394,21 @@ test('SIGTERM under light load: requests in flight are answered, the process exi
     assert.ok(exit, `the server did not exit within 20 s of SIGTERM:\n${server.output()}`);
     assert.deepEqual(exit, { code: 0, signal: null }, server.output());
 
-    for (const a of slowAnswers) assert.deepEqual([a.status, JSON.parse(a.body)], [200, { success: true }], 'a request in flight at SIGTERM is answered');
+    for (const a of slowAnswers)
+      assert.deepEqual([a.status, JSON.parse(a.body)], [200, { success: true }], 'a request in flight at SIGTERM is answered');
     const acked = new Set(outcome.acked);
     for (const s of slow) for (const id of s.batch.ids) acked.add(id);
     assert.ok(outcome.acked.size > 0);
-    assert.deepEqual(outcome.statuses.filter((s) => s !== 503), [], 'answers are 200, or 503 for requests that arrive while closing');
-    assert.deepEqual(outcome.inFlight.map((b) => b.ids[0]), [], 'no request sent before SIGTERM went unanswered');
+    assert.deepEqual(
+      outcome.statuses.filter((s) => s !== 503),
+      [],
+      'answers are 200, or 503 for requests that arrive while closing',
+    );
+    assert.deepEqual(
+      outcome.inFlight.map((b) => b.ids[0]),
+      [],
+      'no request sent before SIGTERM went unanswered',
+    );
     assert.deepEqual(walFiles(data), [], 'a graceful stop loads every segment');
 
     server = await startServer(data);
@@ -408,7 +454,9 @@ function row(projectId: number, messageId: string, extra: Partial<EventRow> = {}
 
 const lines = (rows: EventRow[]) => rows.map((r) => JSON.stringify(r) + '\n').join('');
 
-test('start-up replays segments left in the WAL: a torn last line is dropped, a loaded segment is not loaded twice, dedup knows the replayed ids', { timeout: 60_000 }, async () => {
+test('start-up replays segments left in the WAL: a torn last line is dropped, a loaded segment is not loaded twice, dedup knows the replayed ids', {
+  timeout: 60_000,
+}, async () => {
   const dataDir = tempDir('vigil-replay-');
   const config = loadConfig({}, { dataDir, demo: 'false' });
   const log = pino({ level: 'silent' });
@@ -423,7 +471,12 @@ test('start-up replays segments left in the WAL: a torn last line is dropped, a 
     const older = path.join(config.walDir, newSegmentId(t0) + SEGMENT_SUFFIX);
     const newer = path.join(config.walDir, newSegmentId(t0 + 1) + SEGMENT_SUFFIX);
     const tornOnly = path.join(config.walDir, newSegmentId(t0 + 2) + SEGMENT_SUFFIX);
-    const identifyOld = row(project.id, 'id-old', { type: 'identify', event: '$identify', properties: { plan: 'free', email: 'a@example.com' }, timestamp: t0 - 1000 });
+    const identifyOld = row(project.id, 'id-old', {
+      type: 'identify',
+      event: '$identify',
+      properties: { plan: 'free', email: 'a@example.com' },
+      timestamp: t0 - 1000,
+    });
     const identifyNew = row(project.id, 'id-new', { type: 'identify', event: '$identify', properties: { plan: 'pro' }, timestamp: t0 });
     fs.writeFileSync(older, lines([row(project.id, 'a1'), row(project.id, 'a2'), identifyOld]));
     const torn = JSON.stringify(row(project.id, 'torn'));
@@ -440,10 +493,22 @@ test('start-up replays segments left in the WAL: a torn last line is dropped, a 
       // replayed in order: the newer identify's traits win
       assert.deepEqual(await ctx.events.userTraits(project.id, 'u1'), { plan: 'pro', email: 'a@example.com' });
       // the dedup index was rebuilt from the store: a retry of a replayed event is a duplicate ...
-      const again = await ctx.ingest.ingest(project.id, [{ type: 'track', userId: 'u1', event: 'Replayed', messageId: 'a1' }], undefined, {}, req);
+      const again = await ctx.ingest.ingest(
+        project.id,
+        [{ type: 'track', userId: 'u1', event: 'Replayed', messageId: 'a1' }],
+        undefined,
+        {},
+        req,
+      );
       assert.deepEqual(again, { accepted: 0, duplicates: 1, rejected: [] });
       // ... while the torn event was never acknowledged, so its retry is stored
-      const retry = await ctx.ingest.ingest(project.id, [{ type: 'track', userId: 'u1', event: 'Replayed', messageId: 'torn' }], undefined, {}, req);
+      const retry = await ctx.ingest.ingest(
+        project.id,
+        [{ type: 'track', userId: 'u1', event: 'Replayed', messageId: 'torn' }],
+        undefined,
+        {},
+        req,
+      );
       assert.deepEqual(retry, { accepted: 1, duplicates: 0, rejected: [] });
       await ctx.flush();
       assert.equal((await ctx.events.listEvents({ projectId: project.id, limit: 100 })).length, 6);
@@ -466,7 +531,9 @@ test('start-up replays segments left in the WAL: a torn last line is dropped, a 
   }
 });
 
-test('a duplicate is acknowledged only once its first copy is durable, and not at all if that write fails', { timeout: 30_000 }, async () => {
+test('a duplicate is acknowledged only once its first copy is durable, and not at all if that write fails', {
+  timeout: 30_000,
+}, async () => {
   const dataDir = tempDir('vigil-dedup-race-');
   const config = loadConfig({}, { dataDir, demo: 'false' });
   const ctx = await createAppContext(config, pino({ level: 'silent' }));
@@ -487,7 +554,11 @@ test('a duplicate is acknowledged only once its first copy is durable, and not a
     await ctx.flush(); // no segment is open (or waiting for the loader), so the next write opens one ...
     fs.rmSync(config.walDir, { recursive: true });
     fs.writeFileSync(config.walDir, ''); // ... and that fails
-    const outcome = (p: Promise<unknown>) => p.then(() => 'ok', (err: Error) => err.message);
+    const outcome = (p: Promise<unknown>) =>
+      p.then(
+        () => 'ok',
+        (err: Error) => err.message,
+      );
     const sameBatch = await Promise.all([outcome(ingest('race-2')), outcome(ingest('race-2'))]);
     assert.match(sameBatch[0], /could not be written/);
     assert.match(sameBatch[1], /could not be written/);
@@ -522,10 +593,20 @@ test('a queued segment whose file was deleted does not block the loader (flush a
   try {
     const project = await ctx.projects.create({ slug: SLUG });
     ctx.loader.enqueue({ id: newSegmentId(Date.now()), path: path.join(config.walDir, 'vanished' + SEGMENT_SUFFIX) });
-    await ctx.ingest.ingest(project.id, [{ type: 'track', userId: 'u1', event: 'After', messageId: 'after-1' }], undefined, {}, { receivedAt: Date.now(), ip: '127.0.0.1' });
+    await ctx.ingest.ingest(
+      project.id,
+      [{ type: 'track', userId: 'u1', event: 'After', messageId: 'after-1' }],
+      undefined,
+      {},
+      { receivedAt: Date.now(), ip: '127.0.0.1' },
+    );
     const flushed = await Promise.race([ctx.flush().then(() => true), sleep(10_000, false, { ref: false })]);
     assert.ok(flushed, 'flush() finished');
-    assert.deepEqual((await ctx.events.listEvents({ projectId: project.id, limit: 10 })).map((e) => e.message_id), ['after-1'], 'the segment queued after it was loaded');
+    assert.deepEqual(
+      (await ctx.events.listEvents({ projectId: project.id, limit: 10 })).map((e) => e.message_id),
+      ['after-1'],
+      'the segment queued after it was loaded',
+    );
   } finally {
     await ctx.close();
     fs.rmSync(dataDir, { recursive: true, force: true });

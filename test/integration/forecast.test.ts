@@ -35,7 +35,12 @@ describe('forecast', () => {
       counts.push({ event: 'Order Completed', hour, n: Math.round(rhythm(new Date(hour).getUTCHours()) * (1 + 0.03 * (2 * r() - 1))) });
     }
     await ingestHourly(t, counts);
-    ids.orders = await create({ name: 'orders', kind: 'event', definition: { event: 'Order Completed' }, detection: { sensitivity: 'high' } });
+    ids.orders = await create({
+      name: 'orders',
+      kind: 'event',
+      definition: { event: 'Order Completed' },
+      detection: { sensitivity: 'high' },
+    });
     ids.draft = await create({ name: 'draft', kind: 'event', status: 'draft', definition: { event: 'Order Completed' } });
     await runJobs(t);
   });
@@ -47,7 +52,10 @@ describe('forecast', () => {
     const r = await forecast(ids.orders);
     assert.equal(r.status, 200, JSON.stringify(r.body));
     const f = r.body;
-    assert.deepEqual([f.metric.id, f.metric.interval, f.metric.valueKind, f.timeZone, f.threshold, f.reason], [ids.orders, '1h', 'count', 'UTC', 3, null]);
+    assert.deepEqual(
+      [f.metric.id, f.metric.interval, f.metric.valueKind, f.timeZone, f.threshold, f.reason],
+      [ids.orders, '1h', 'count', 'UTC', 3, null],
+    );
     assert.equal(f.points.length, 24, 'k defaults to 24');
     assert.equal(Date.parse(f.from), Date.parse(metric.collectedUntil));
     assert.ok(f.history >= 2 * 168, `read ${f.history} buckets: at least two weeks, for the weekly period`);
@@ -67,7 +75,9 @@ describe('forecast', () => {
     const short = (await forecast(ids.orders, '?k=3')).body;
     assert.equal(short.points.length, 3);
     const patched = await fetch(`${t.url}/api/projects/shop/metrics/${ids.orders}`, {
-      method: 'PATCH', headers: { authorization: `Bearer ${editorKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ detection: { sensitivity: 'low' } }),
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${editorKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ detection: { sensitivity: 'low' } }),
     });
     assert.equal(patched.status, 200);
     const low = (await forecast(ids.orders, '?k=3')).body;

@@ -12,10 +12,15 @@ import { formatSummary, runFuzz } from '../helpers/fuzz/runner.js';
 const SEED = 20261207;
 const REQUESTS = 2500;
 
-test(`fuzz: ${REQUESTS} hostile requests (seed ${SEED}): no 5xx, no exit, every acknowledged event loads`, { timeout: 180_000 }, async () => {
+test(`fuzz: ${REQUESTS} hostile requests (seed ${SEED}): no 5xx, no exit, every acknowledged event loads`, {
+  timeout: 180_000,
+}, async () => {
   const summary = await runFuzz({ seed: SEED, requests: REQUESTS, concurrency: 6 });
   console.log(formatSummary(summary));
   assert.ok(summary.sent >= REQUESTS, `every request was sent (${summary.sent})`);
   assert.ok(summary.acknowledgedEvents > 500, `the run acknowledged events to check (${summary.acknowledgedEvents})`);
-  assert.deepEqual(summary.failures.map((f) => `${f.kind}: ${f.message}`), []);
+  assert.deepEqual(
+    summary.failures.map((f) => `${f.kind}: ${f.message}`),
+    [],
+  );
 });

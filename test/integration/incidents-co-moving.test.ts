@@ -20,7 +20,8 @@ describe('incidents: co-moving events and the total volume (real ingest and dete
   const outageFrom = () => until - 12 * HOUR;
 
   const detect = (to: number, since: number) => t.ctx.signalJobs.eventVolume.detect(t.project, { until: to, since });
-  const incidentsBetween = async (from: number, to: number) => (await t.ctx.incidents.list(t.project, { limit: 50 })).incidents.filter((i) => i.startedBucket >= from && i.startedBucket < to);
+  const incidentsBetween = async (from: number, to: number) =>
+    (await t.ctx.incidents.list(t.project, { limit: 50 })).incidents.filter((i) => i.startedBucket >= from && i.startedBucket < to);
 
   before(async () => {
     await awayFromHourEnd();
@@ -53,9 +54,16 @@ describe('incidents: co-moving events and the total volume (real ingest and dete
     const r = await detect(from + 4 * HOUR, from - 4 * HOUR);
     const signals = (await t.ctx.signals.list(t.project, { fromMs: from - 4 * HOUR, toMs: from + 4 * HOUR, limit: 50 })).signals;
     const scopes = signals.map((s) => s.scopeKey);
-    assert.ok(['event:Signed Up', 'event:$identify', 'event:Trial Started'].every((e) => scopes.includes(e)), JSON.stringify(signals.map((s) => [s.scopeKey, s.kind, s.bucket, s.value, s.expected])));
+    assert.ok(
+      ['event:Signed Up', 'event:$identify', 'event:Trial Started'].every((e) => scopes.includes(e)),
+      JSON.stringify(signals.map((s) => [s.scopeKey, s.kind, s.bucket, s.value, s.expected])),
+    );
     const incidents = await incidentsBetween(from - 4 * HOUR, from + 4 * HOUR);
-    assert.equal(incidents.length, 1, `one incident for one spike: ${JSON.stringify(incidents.map((i) => i.title))} (${JSON.stringify(r)})`);
+    assert.equal(
+      incidents.length,
+      1,
+      `one incident for one spike: ${JSON.stringify(incidents.map((i) => i.title))} (${JSON.stringify(r)})`,
+    );
     const d = await t.ctx.incidents.detail(t.project, incidents[0].id);
     assert.equal(d.signals[0].role, 'root');
     assert.equal(d.signals[0].signal.scopeKey, 'event:Signed Up');
@@ -68,13 +76,17 @@ describe('incidents: co-moving events and the total volume (real ingest and dete
     assert.ok(Number(joined.data.r) >= 0.6, JSON.stringify(joined.data));
     assert.equal(d.signals.find((s) => s.signal.scopeKey === 'event:$identify')?.role, 'related', 'the copy joined, and is not the root');
     // each signal explains itself
-    assert.match(d.signals[0].explanation.sentence, /^Signed Up: \d+ events in the hour against [\d.]+ expected \(band [\d.]+–[\d.]+, .+\); .*above the band: /);
+    assert.match(
+      d.signals[0].explanation.sentence,
+      /^Signed Up: \d+ events in the hour against [\d.]+ expected \(band [\d.]+–[\d.]+, .+\); .*above the band: /,
+    );
   });
 
-  test('an outage of everything: one incident rooted at the project\'s total volume, resolved when the total is healthy again', async () => {
+  test("an outage of everything: one incident rooted at the project's total volume, resolved when the total is healthy again", async () => {
     const from = outageFrom();
     await detect(from + 3 * HOUR, from - 8 * HOUR);
-    const total = (await t.ctx.signals.list(t.project, { scope: 'volume', fromMs: from - 2 * HOUR, toMs: from + 3 * HOUR, limit: 10 })).signals;
+    const total = (await t.ctx.signals.list(t.project, { scope: 'volume', fromMs: from - 2 * HOUR, toMs: from + 3 * HOUR, limit: 10 }))
+      .signals;
     assert.equal(total.length, 1, JSON.stringify(total));
     assert.equal(total[0].scopeKey, 'volume:total');
     assert.equal(total[0].direction, 'down');
@@ -86,8 +98,14 @@ describe('incidents: co-moving events and the total volume (real ingest and dete
     assert.equal(incident.status, 'open');
     const d = await t.ctx.incidents.detail(t.project, incident.id);
     assert.deepEqual(d.signals.map((s) => s.signal.scopeKey).slice(0, 1), ['volume:total']);
-    const events = d.signals.slice(1).map((s) => s.signal.scopeKey).sort();
-    assert.ok(['event:Page Viewed', 'event:Order Completed', 'event:Trial Started'].every((e) => events.includes(e)), JSON.stringify(events));
+    const events = d.signals
+      .slice(1)
+      .map((s) => s.signal.scopeKey)
+      .sort();
+    assert.ok(
+      ['event:Page Viewed', 'event:Order Completed', 'event:Trial Started'].every((e) => events.includes(e)),
+      JSON.stringify(events),
+    );
     assert.ok(d.signals.slice(1).every((s) => s.role === 'related'));
     assert.match(d.signals[0].explanation.sentence, /^project event volume: \d+ events in the hour against [\d.K]+ expected/);
 
@@ -99,7 +117,7 @@ describe('incidents: co-moving events and the total volume (real ingest and dete
   });
 });
 
-describe('incidents: the demo\'s signup spike', () => {
+describe("incidents: the demo's signup spike", () => {
   let t: TestApp;
   before(async () => {
     t = await startTestApp();
@@ -120,10 +138,16 @@ describe('incidents: the demo\'s signup spike', () => {
     }
     // whether the detector flags the spike at all depends on the draw (issue 17, part 1); when it does, it is one incident
     assert.ok(touching.length <= 1, JSON.stringify(touching));
-    const flagged = new Set((await t.ctx.signals.list(demo.project, { scope: 'event', fromMs: spike.startMs - HOUR, toMs: spike.endMs + HOUR, limit: 50 })).signals.map((s) => s.scopeKey));
-    if (flagged.has('event:Signed Up') && flagged.has('event:$identify')) assert.equal(touching.length, 1, 'both flagged: one incident holds both');
+    const flagged = new Set(
+      (
+        await t.ctx.signals.list(demo.project, { scope: 'event', fromMs: spike.startMs - HOUR, toMs: spike.endMs + HOUR, limit: 50 })
+      ).signals.map((s) => s.scopeKey),
+    );
+    if (flagged.has('event:Signed Up') && flagged.has('event:$identify'))
+      assert.equal(touching.length, 1, 'both flagged: one incident holds both');
     for (const [title, scopes] of touching as [string, string[]][]) {
-      if (scopes.includes('event:Signed Up')) assert.notEqual(scopes[0], 'event:$identify', `the sign-ups lead, not the identify calls: ${JSON.stringify(scopes)}`);
+      if (scopes.includes('event:Signed Up'))
+        assert.notEqual(scopes[0], 'event:$identify', `the sign-ups lead, not the identify calls: ${JSON.stringify(scopes)}`);
       assert.doesNotMatch(title, /\$identify/);
     }
   });

@@ -19,14 +19,34 @@ const DAY = 24 * HOUR;
 
 function drop(metricId: number, bucket: number, over: Partial<SignalInput> = {}): SignalInput {
   return {
-    scope: 'metric', scopeKey: `metric:${metricId}`, metricId, bucket, endBucket: bucket, kind: 'drop', direction: 'down',
-    value: 75, expected: 100, lower: 85, upper: 115, z: -5, score: 0.55, severity: 'warning', details: { interval: '1h', threshold: 4 },
+    scope: 'metric',
+    scopeKey: `metric:${metricId}`,
+    metricId,
+    bucket,
+    endBucket: bucket,
+    kind: 'drop',
+    direction: 'down',
+    value: 75,
+    expected: 100,
+    lower: 85,
+    upper: 115,
+    z: -5,
+    score: 0.55,
+    severity: 'warning',
+    details: { interval: '1h', threshold: 4 },
     ...over,
   };
 }
 
 function eventDrop(event: string, bucket: number, over: Partial<SignalInput> = {}): SignalInput {
-  return { ...drop(0, bucket), scope: 'event', scopeKey: `event:${event}`, metricId: null, details: { event, interval: '1h', threshold: 4 }, ...over };
+  return {
+    ...drop(0, bucket),
+    scope: 'event',
+    scopeKey: `event:${event}`,
+    metricId: null,
+    details: { event, interval: '1h', threshold: 4 },
+    ...over,
+  };
 }
 
 describe('incidents', () => {
@@ -39,14 +59,24 @@ describe('incidents', () => {
 
   const api = async (method: string, path: string, body?: unknown, key = editorKey) => {
     const res = await fetch(`${t.url}/api/projects/shop/${path}`, {
-      method, headers: { authorization: `Bearer ${key}`, ...(body !== undefined && { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body),
+      method,
+      headers: { authorization: `Bearer ${key}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
     return { status: res.status, body: (text ? JSON.parse(text) : null) as any };
   };
   const emit = (signals: SignalInput[], covered: Coverage[] = []) => t.ctx.signals.upsert(t.project.id, signals, covered);
   const metric = async (definition: object = { event: `E${++seq}` }, kind = 'event', detection?: object) =>
-    (await t.ctx.catalog.create(t.project, { name: `m${++seq}`, kind: kind as 'event', status: 'draft', definition, ...(detection && { detection }) } as never)).id;
+    (
+      await t.ctx.catalog.create(t.project, {
+        name: `m${++seq}`,
+        kind: kind as 'event',
+        status: 'draft',
+        definition,
+        ...(detection && { detection }),
+      } as never)
+    ).id;
   const incidentsOf = async (query: string) => {
     const r = await api('GET', `incidents?limit=500&${query}`);
     assert.equal(r.status, 200, JSON.stringify(r.body));
@@ -93,9 +123,18 @@ describe('incidents', () => {
     assert.match(down.title, /^m\d+ dropped 25% below expected$/);
     assert.equal(down.severity, 'warning');
     let d = await detail(down.id);
-    assert.deepEqual(d.signals.map((s) => s.role), ['root', 'same_scope', 'same_scope']);
-    assert.deepEqual(d.timeline.map((e) => e.type), ['created', 'signal_added', 'signal_added']);
-    assert.deepEqual(changes.slice(before).map((c) => c.type), ['opened', 'signal_added', 'signal_added', 'opened']);
+    assert.deepEqual(
+      d.signals.map((s) => s.role),
+      ['root', 'same_scope', 'same_scope'],
+    );
+    assert.deepEqual(
+      d.timeline.map((e) => e.type),
+      ['created', 'signal_added', 'signal_added'],
+    );
+    assert.deepEqual(
+      changes.slice(before).map((c) => c.type),
+      ['opened', 'signal_added', 'signal_added', 'opened'],
+    );
 
     // the newest signal grows (same episode, a later end): the incident follows, without timeline noise
     await emit([drop(m, base + 2 * HOUR, { endBucket: base + 5 * HOUR })]);
@@ -113,7 +152,11 @@ describe('incidents', () => {
 
     // idempotent: the same signals again change nothing
     const n = changes.length;
-    await t.ctx.incidents.onSignals(t.project.id, (await t.ctx.signals.list(t.project, { metricId: m, fromMs: 0, toMs: Date.now(), limit: 10 })).signals, []);
+    await t.ctx.incidents.onSignals(
+      t.project.id,
+      (await t.ctx.signals.list(t.project, { metricId: m, fromMs: 0, toMs: Date.now(), limit: 10 })).signals,
+      [],
+    );
     assert.equal(changes.length, n);
     assert.equal((await detail(down.id)).signals.length, 3);
   });
@@ -121,7 +164,15 @@ describe('incidents', () => {
   test('two processes placing one scope at once open one incident (a unique index, then the loser joins it)', async () => {
     const m = await metric();
     // a second incident service on the same database, as another worker process would run it
-    const other = new IncidentService({ db: t.ctx.meta.db, dialect: t.ctx.meta.dialect, catalog: t.ctx.catalog, signals: t.ctx.signals, projects: t.ctx.projects, log: t.ctx.log, onChange: async () => undefined });
+    const other = new IncidentService({
+      db: t.ctx.meta.db,
+      dialect: t.ctx.meta.dialect,
+      catalog: t.ctx.catalog,
+      signals: t.ctx.signals,
+      projects: t.ctx.projects,
+      log: t.ctx.log,
+      onChange: async () => undefined,
+    });
     const [a, b] = (await t.ctx.signals.store.upsert(t.project.id, [drop(m, base), drop(m, base + 2 * HOUR)], Date.now())).written;
     await Promise.all([t.ctx.incidents.onSignals(t.project.id, [a], []), other.onSignals(t.project.id, [b], [])]);
     const open = await incidentsOf(`metric=${m}`);
@@ -131,12 +182,21 @@ describe('incidents', () => {
 
   test('info signals open nothing', async () => {
     const before = changes.length;
-    await emit([{ ...eventDrop('Brand New', base), scope: 'schema', scopeKey: 'schema:Brand New:*:new_event', kind: 'new_event', direction: null, severity: 'info' }]);
+    await emit([
+      {
+        ...eventDrop('Brand New', base),
+        scope: 'schema',
+        scopeKey: 'schema:Brand New:*:new_event',
+        kind: 'new_event',
+        direction: null,
+        severity: 'info',
+      },
+    ]);
     assert.equal(changes.length, before);
     assert.deepEqual(await incidentsOf('scope=schema:*'), []);
   });
 
-  test('an event\'s drop and the metrics built on it become one incident, rooted at the event (the cause); an unrelated metric gets its own', async () => {
+  test("an event's drop and the metrics built on it become one incident, rooted at the event (the cause); an unrelated metric gets its own", async () => {
     const b = base + 20 * HOUR;
     const conversion = await metric({ numerator: { event: 'Order Completed' }, denominator: { event: 'Checkout' } }, 'ratio');
     const checkouts = await metric({ event: 'Checkout', measure: 'users' });
@@ -146,21 +206,35 @@ describe('incidents', () => {
     await emit([drop(conversion, b, { value: 57, expected: 100 })]);
     await emit([drop(checkouts, b + HOUR), drop(signups, b)]);
     await emit([eventDrop('Checkout', b, { value: 40, expected: 100, kind: 'outage' })]);
-    const grouped = (await incidentsOf('scope=event:Checkout'));
+    const grouped = await incidentsOf('scope=event:Checkout');
     assert.equal(grouped.length, 1);
     const d = await detail(grouped[0].id);
     assert.equal(d.incident.title, 'event Checkout volume outage');
     assert.equal(d.incident.severity, 'critical', 'escalated by the outage');
-    assert.deepEqual(d.signals.map((s) => [s.role, s.signal.scopeKey]), [['root', 'event:Checkout'], ['related', `metric:${conversion}`], ['related', `metric:${checkouts}`]]);
+    assert.deepEqual(
+      d.signals.map((s) => [s.role, s.signal.scopeKey]),
+      [
+        ['root', 'event:Checkout'],
+        ['related', `metric:${conversion}`],
+        ['related', `metric:${checkouts}`],
+      ],
+    );
     assert.equal(d.incident.rootSignalId, d.signals[0].signal.id);
     const joined = d.timeline.filter((e) => e.type === 'signal_added');
     assert.equal(joined.length, 2);
     assert.equal(joined[0].data.via, 'definition');
     assert.equal(joined[1].data.role, 'root');
     assert.equal(joined[1].data.previousRoot, d.signals[1].signal.id);
-    assert.deepEqual((await incidentsOf(`metric=${conversion}`)), [], 'the conversion has no incident of its own');
+    assert.deepEqual(await incidentsOf(`metric=${conversion}`), [], 'the conversion has no incident of its own');
     assert.equal((await incidentsOf(`metric=${signups}`)).length, 1, 'signups are not related');
-    assert.deepEqual(changes.slice(before).filter((c) => c.type === 'opened').map((c) => c.incident.scopeKey), [`metric:${conversion}`, `metric:${signups}`], 'one opened per cause');
+    assert.deepEqual(
+      changes
+        .slice(before)
+        .filter((c) => c.type === 'opened')
+        .map((c) => c.incident.scopeKey),
+      [`metric:${conversion}`, `metric:${signups}`],
+      'one opened per cause',
+    );
     // outside the window (2 buckets, at least 2 h, after the last bucket) it opens its own
     await emit([drop(checkouts, b + 5 * HOUR)]);
     assert.equal((await incidentsOf(`metric=${checkouts}`)).length, 1);
@@ -187,13 +261,24 @@ describe('incidents', () => {
     const reopened = await api('POST', `incidents/${i.id}/reopen`);
     assert.equal(reopened.body.status, 'open');
     assert.equal(reopened.body.resolution, null);
-    assert.deepEqual(changes.slice(n).map((c) => [c.type, c.incident.status]), [['acknowledged', 'acknowledged'], ['resolved', 'resolved'], ['reopened', 'open']]);
+    assert.deepEqual(
+      changes.slice(n).map((c) => [c.type, c.incident.status]),
+      [
+        ['acknowledged', 'acknowledged'],
+        ['resolved', 'resolved'],
+        ['reopened', 'open'],
+      ],
+    );
 
     const muted = await api('POST', `incidents/${i.id}/mute`, { until: '+2h' });
     assert.equal(muted.status, 200);
     assert.equal(muted.body.muted, true);
     assert.ok(Math.abs(Date.parse(muted.body.mutedUntil) - (Date.now() + 2 * HOUR)) < 60_000);
-    assert.equal((await t.ctx.incidents.byId(t.project.id, i.id))!.mutedUntil, Date.parse(muted.body.mutedUntil), 'alerting reads mutedUntil');
+    assert.equal(
+      (await t.ctx.incidents.byId(t.project.id, i.id))!.mutedUntil,
+      Date.parse(muted.body.mutedUntil),
+      'alerting reads mutedUntil',
+    );
     assert.equal((await api('POST', `incidents/${i.id}/unmute`)).body.muted, false);
     assert.equal((await api('POST', `incidents/${i.id}/unmute`)).status, 409);
 
@@ -211,7 +296,11 @@ describe('incidents', () => {
     ] as [string, object, string][]) {
       const r = await api('POST', path, body);
       assert.equal(r.status, 400, `${path} ${JSON.stringify(body)}: ${JSON.stringify(r.body)}`);
-      assert.match(JSON.stringify(r.body.error), new RegExp(field), `${path} ${JSON.stringify(body)} names ${field}: ${JSON.stringify(r.body.error)}`);
+      assert.match(
+        JSON.stringify(r.body.error),
+        new RegExp(field),
+        `${path} ${JSON.stringify(body)} names ${field}: ${JSON.stringify(r.body.error)}`,
+      );
     }
     assert.equal((await api('POST', 'incidents/999999/acknowledge')).status, 404);
     assert.equal((await api('GET', 'incidents/999999')).status, 404);
@@ -232,7 +321,13 @@ describe('incidents', () => {
     const d = await detail(i.id);
     assert.equal(d.incident.status, 'resolved');
     assert.equal(d.incident.resolution, 'recovered');
-    assert.deepEqual(d.timeline.at(-1)!.data, { from: 'open', to: 'resolved', resolution: 'recovered', healthyUntil: b + 5 * HOUR, healthyBuckets: 3 });
+    assert.deepEqual(d.timeline.at(-1)!.data, {
+      from: 'open',
+      to: 'resolved',
+      resolution: 'recovered',
+      healthyUntil: b + 5 * HOUR,
+      healthyBuckets: 3,
+    });
     assert.equal(changes.at(-1)!.type, 'resolved');
 
     await emit([drop(m, b + 7 * HOUR)]);
@@ -244,7 +339,10 @@ describe('incidents', () => {
     // a scope scored healthy in between (it flagged a bucket 4 later): the old one is over, a new one opens
     await emit([drop(m, b + 11 * HOUR)]);
     const third = await incidentsOf(`metric=${m}`);
-    assert.deepEqual(third.map((x) => x.status), ['open', 'resolved', 'resolved']);
+    assert.deepEqual(
+      third.map((x) => x.status),
+      ['open', 'resolved', 'resolved'],
+    );
 
     // reopened by hand: a healthy scope does not close it again at once
     const m2 = await metric();
@@ -259,8 +357,25 @@ describe('incidents', () => {
 
     // threshold rules: a breach opens, its recovery resolves
     const rm = await metric();
-    const rule = await t.ctx.thresholdRules.create(t.project, rm, { name: 'above', rule: { condition: { operator: '>', value: 100 }, severity: 'critical' } });
-    const breach: SignalInput = { ...drop(rm, b), scope: 'threshold', scopeKey: `rule:${rule.id}`, kind: 'breach', direction: 'up', value: 130, expected: null, lower: null, upper: null, z: 0, score: 1, severity: 'critical', details: { ruleId: rule.id, ruleName: 'above', condition: { operator: '>', value: 100 }, compared: 130, interval: '1h' } };
+    const rule = await t.ctx.thresholdRules.create(t.project, rm, {
+      name: 'above',
+      rule: { condition: { operator: '>', value: 100 }, severity: 'critical' },
+    });
+    const breach: SignalInput = {
+      ...drop(rm, b),
+      scope: 'threshold',
+      scopeKey: `rule:${rule.id}`,
+      kind: 'breach',
+      direction: 'up',
+      value: 130,
+      expected: null,
+      lower: null,
+      upper: null,
+      z: 0,
+      score: 1,
+      severity: 'critical',
+      details: { ruleId: rule.id, ruleName: 'above', condition: { operator: '>', value: 100 }, compared: 130, interval: '1h' },
+    };
     await emit([breach]);
     const [ri] = await incidentsOf(`scope=rule:${rule.id}`);
     assert.equal(ri.severity, 'critical');
@@ -268,21 +383,44 @@ describe('incidents', () => {
     // healthy coverage does not resolve a rule that stays breached without new signals
     await t.ctx.incidents.onSignals(t.project.id, [], [{ scopeKey: `rule:${rule.id}`, until: b + 10 * HOUR, stepMs: HOUR }]);
     assert.equal((await detail(ri.id)).incident.status, 'open');
-    await emit([{ ...breach, bucket: b + 10 * HOUR, endBucket: b + 10 * HOUR, kind: 'recovery', direction: 'down', value: 90, score: 0, severity: 'info' }]);
+    await emit([
+      {
+        ...breach,
+        bucket: b + 10 * HOUR,
+        endBucket: b + 10 * HOUR,
+        kind: 'recovery',
+        direction: 'down',
+        value: 90,
+        score: 0,
+        severity: 'info',
+      },
+    ]);
     assert.equal((await detail(ri.id)).incident.resolution, 'recovered');
   });
 
-  test('history: a backfill\'s old episodes open already resolved (alerting is told they are historical)', async () => {
+  test("history: a backfill's old episodes open already resolved (alerting is told they are historical)", async () => {
     const m = await metric();
     const b = base + 60 * HOUR;
     const n = changes.length;
     await emit([drop(m, b), drop(m, b + 30 * HOUR)], [{ scopeKey: `metric:${m}`, until: b + 33 * HOUR, stepMs: HOUR }]);
     const incidents = await incidentsOf(`metric=${m}`);
-    assert.deepEqual(incidents.map((i) => [i.status, i.resolution]), [['open', null], ['resolved', 'recovered']]);
-    assert.deepEqual(changes.slice(n).map((c) => [c.type, c.historical ?? false]), [['opened', true], ['opened', false]]);
+    assert.deepEqual(
+      incidents.map((i) => [i.status, i.resolution]),
+      [
+        ['open', null],
+        ['resolved', 'recovered'],
+      ],
+    );
+    assert.deepEqual(
+      changes.slice(n).map((c) => [c.type, c.historical ?? false]),
+      [
+        ['opened', true],
+        ['opened', false],
+      ],
+    );
   });
 
-  test('a false positive resolves and raises the metric\'s threshold a notch; undo puts it back; bounded', async () => {
+  test("a false positive resolves and raises the metric's threshold a notch; undo puts it back; bounded", async () => {
     const m = await metric(undefined, 'event', { minExpected: 10 });
     await emit([drop(m, base)]);
     const [i] = await incidentsOf(`metric=${m}`);
@@ -290,7 +428,11 @@ describe('incidents', () => {
     assert.equal(fp.status, 200, JSON.stringify(fp.body));
     assert.equal(fp.body.status, 'resolved');
     assert.equal(fp.body.resolution, 'false_positive');
-    assert.deepEqual((await t.ctx.catalog.get(t.project, m)).detection, { minExpected: 10, sensitivity: 'low' }, 'medium (the default) → low');
+    assert.deepEqual(
+      (await t.ctx.catalog.get(t.project, m)).detection,
+      { minExpected: 10, sensitivity: 'low' },
+      'medium (the default) → low',
+    );
     const mark = (await detail(i.id)).timeline.at(-1)!;
     assert.equal(mark.type, 'false_positive');
     assert.deepEqual(mark.data.sensitivity, [{ metricId: m, metricName: `m${seq}`, before: null, after: 'low' }]);
@@ -338,13 +480,17 @@ describe('incidents', () => {
     // a signed-in member comments
     const { token } = await t.ctx.sessions.create(member.id);
     const res = await fetch(`${t.url}/api/projects/shop/incidents/${i.id}/comments`, {
-      method: 'POST', headers: { cookie: `vigil_session=${token}`, 'x-csrf-token': t.ctx.sessions.csrfToken(token), 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { cookie: `vigil_session=${token}`, 'x-csrf-token': t.ctx.sessions.csrfToken(token), 'content-type': 'application/json' },
       body: JSON.stringify({ body: 'Looking into it: **deploy 42** broke the checkout.' }),
     });
     assert.equal(res.status, 201, await res.clone().text());
     assert.equal((await api('POST', `incidents/${i.id}/assign`, { userId: null })).body.assigneeId, null);
     const d = await detail(i.id);
-    assert.deepEqual(d.timeline.map((e) => e.type), ['created', 'assigned', 'comment', 'assigned']);
+    assert.deepEqual(
+      d.timeline.map((e) => e.type),
+      ['created', 'assigned', 'comment', 'assigned'],
+    );
     const [created, assign, comment, unassign] = d.timeline;
     assert.equal(created.actorId, null);
     assert.equal(assign.actorId, null, 'an API key');
@@ -356,7 +502,10 @@ describe('incidents', () => {
     for (const e of d.timeline) assert.ok(Date.parse(e.at) > Date.now() - 60_000);
     // audited
     const audit = await t.ctx.audit.list(t.project.id, { action: 'incident.assign', limit: 10 });
-    assert.ok(audit.some((a) => a.target.id === String(i.id)), JSON.stringify(audit));
+    assert.ok(
+      audit.some((a) => a.target.id === String(i.id)),
+      JSON.stringify(audit),
+    );
   });
 
   test('bulk actions are all or nothing', async () => {
@@ -375,7 +524,10 @@ describe('incidents', () => {
     // another project's incident is unknown here
     const ok = await api('POST', 'incidents/bulk', { ids: [a.id, b.id], action: 'acknowledge' });
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
-    assert.deepEqual(ok.body.incidents.map((i: { status: string }) => i.status), ['acknowledged', 'acknowledged']);
+    assert.deepEqual(
+      ok.body.incidents.map((i: { status: string }) => i.status),
+      ['acknowledged', 'acknowledged'],
+    );
     const muted = await api('POST', 'incidents/bulk', { ids: [a.id, b.id], action: 'mute', until: '+1d' });
     assert.ok(muted.body.incidents.every((i: { muted: boolean }) => i.muted));
     const commented = await api('POST', 'incidents/bulk', { ids: [a.id, b.id], action: 'comment', body: 'same root cause' });
@@ -394,7 +546,7 @@ describe('incidents', () => {
     assert.match(r.body.error.message, new RegExp(`incident ${second.id} is open`));
   });
 
-  test('the alerts hook runs inside the change\'s transaction: a hook that throws rolls the change back', async () => {
+  test("the alerts hook runs inside the change's transaction: a hook that throws rolls the change back", async () => {
     const i = await openIncident();
     let seen: unknown = null;
     hook = async (tx, change) => {
@@ -408,17 +560,26 @@ describe('incidents', () => {
     assert.equal(seen, 'acknowledged');
     const d = await detail(i.id);
     assert.equal(d.incident.status, 'open', 'rolled back');
-    assert.deepEqual(d.timeline.map((e) => e.type), ['created']);
+    assert.deepEqual(
+      d.timeline.map((e) => e.type),
+      ['created'],
+    );
 
     // a signal whose incident could not open is picked up by the catch-up once the hook works
     const m = await metric();
     await emit([drop(m, base)]);
     assert.deepEqual(await incidentsOf(`metric=${m}`), []);
     hook = async () => undefined;
-    await t.ctx.meta.db.updateTable('signals').set({ updated_at: Date.now() - 10 * 60_000 }).where('metric_id', '=', m).execute();
+    await t.ctx.meta.db
+      .updateTable('signals')
+      .set({ updated_at: Date.now() - 10 * 60_000 })
+      .where('metric_id', '=', m)
+      .execute();
     // and one written just now: left to the listener that is handling it
     const fresh = await metric();
-    hook = async () => { throw new Error('still broken'); };
+    hook = async () => {
+      throw new Error('still broken');
+    };
     await emit([drop(fresh, base)]);
     hook = async () => undefined;
     assert.equal(await t.ctx.incidents.tick({ force: true }), 1);
@@ -427,7 +588,11 @@ describe('incidents', () => {
     assert.equal(caught[0].status, 'open');
     assert.deepEqual(await incidentsOf(`metric=${fresh}`), []);
     // placing it again changes nothing
-    await t.ctx.incidents.onSignals(t.project.id, (await t.ctx.signals.list(t.project, { metricId: m, fromMs: 0, toMs: Date.now(), limit: 10 })).signals, []);
+    await t.ctx.incidents.onSignals(
+      t.project.id,
+      (await t.ctx.signals.list(t.project, { metricId: m, fromMs: 0, toMs: Date.now(), limit: 10 })).signals,
+      [],
+    );
     assert.equal((await incidentsOf(`metric=${m}`)).length, 1);
     assert.equal((await detail(caught[0].id)).timeline.length, 1);
   });
@@ -435,7 +600,10 @@ describe('incidents', () => {
   test('list: filters and a cursor, newest first; detail; stats', async () => {
     const all = await incidentsOf('');
     assert.ok(all.length > 10);
-    assert.deepEqual(all.map((i) => i.id), [...all.map((i) => i.id)].sort((x, y) => y - x));
+    assert.deepEqual(
+      all.map((i) => i.id),
+      [...all.map((i) => i.id)].sort((x, y) => y - x),
+    );
     const seen: number[] = [];
     let cursor: string | null = null;
     do {
@@ -443,14 +611,24 @@ describe('incidents', () => {
       seen.push(...page.body.incidents.map((i: { id: number }) => i.id));
       cursor = page.body.nextCursor;
     } while (cursor);
-    assert.deepEqual(seen, all.map((i) => i.id));
+    assert.deepEqual(
+      seen,
+      all.map((i) => i.id),
+    );
     assert.ok((await incidentsOf('status=resolved')).every((i) => i.status === 'resolved'));
     const critical = await incidentsOf('severity=critical');
     assert.ok(critical.every((i) => i.severity === 'critical'));
-    assert.deepEqual((await incidentsOf('severity=major')).map((i) => i.id), critical.map((i) => i.id), 'the former word major is read as critical');
+    assert.deepEqual(
+      (await incidentsOf('severity=major')).map((i) => i.id),
+      critical.map((i) => i.id),
+      'the former word major is read as critical',
+    );
     assert.ok((await incidentsOf('scope=rule:*')).every((i) => i.scopeKey.startsWith('rule:')));
     const window = await incidentsOf(`from=${new Date(base + 39 * HOUR).toISOString()}&to=${new Date(base + 42 * HOUR).toISOString()}`);
-    assert.ok(window.length >= 1 && window.every((i) => Date.parse(i.startedBucket) < base + 42 * HOUR && Date.parse(i.lastBucket) >= base + 39 * HOUR));
+    assert.ok(
+      window.length >= 1 &&
+        window.every((i) => Date.parse(i.startedBucket) < base + 42 * HOUR && Date.parse(i.lastBucket) >= base + 39 * HOUR),
+    );
     assert.equal((await api('GET', 'incidents?status=closed')).status, 400);
     assert.equal((await api('GET', 'incidents?from=yesterday')).status, 400);
 
@@ -463,7 +641,11 @@ describe('incidents', () => {
     const byRule = new Map<string, number>();
     for (const i of all) if (i.scopeKey.startsWith('rule:')) byRule.set(i.scopeKey, (byRule.get(i.scopeKey) ?? 0) + 1);
     assert.ok(byRule.size > 0, 'the fixture has incidents of threshold rules');
-    assert.deepEqual(stats.body.topRules.map((r: any) => [r.scopeKey, r.ruleId, r.incidents]), [...byRule].sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0])).map(([k, n]) => [k, Number(k.slice(5)), n]), s);
+    assert.deepEqual(
+      stats.body.topRules.map((r: any) => [r.scopeKey, r.ruleId, r.incidents]),
+      [...byRule].sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0])).map(([k, n]) => [k, Number(k.slice(5)), n]),
+      s,
+    );
     assert.ok(stats.body.timeToAcknowledge.count >= 2, s);
     assert.ok(stats.body.timeToResolve.count >= 3 && stats.body.timeToResolve.medianMs > 0, s);
     assert.equal(stats.body.byResolution.false_positive, 1, 'two of the three were undone');
@@ -498,11 +680,21 @@ describe('incidents: related metrics found by their series moving together (real
     await t.ctx.catalog.create(t.project, { name: 'signups', kind: 'event', definition: { event: 'Signed Up' } });
     await runJobs(t);
     const signals = (await t.ctx.signals.list(t.project, { fromMs: start, toMs: until, limit: 100 })).signals;
-    assert.deepEqual(signals.map((s) => [s.metricId, s.kind, s.bucket]).sort(), [[orders.id, 'drop', dropFrom], [payments.id, 'drop', dropFrom]].sort(), JSON.stringify(signals));
+    assert.deepEqual(
+      signals.map((s) => [s.metricId, s.kind, s.bucket]).sort(),
+      [
+        [orders.id, 'drop', dropFrom],
+        [payments.id, 'drop', dropFrom],
+      ].sort(),
+      JSON.stringify(signals),
+    );
     const page = await t.ctx.incidents.list(t.project, { limit: 10 });
     assert.equal(page.incidents.length, 1, JSON.stringify(page.incidents));
     const d = await t.ctx.incidents.detail(t.project, page.incidents[0].id);
-    assert.deepEqual(d.signals.map((s) => s.role), ['root', 'related']);
+    assert.deepEqual(
+      d.signals.map((s) => s.role),
+      ['root', 'related'],
+    );
     const joined = d.timeline.find((e) => e.type === 'signal_added')!;
     assert.equal(joined.data.via, 'correlation');
     assert.ok(Number(joined.data.r) >= 0.8, JSON.stringify(joined.data));

@@ -12,11 +12,11 @@ import type { EventRow } from '../../src/storage/events/event-store.js';
 import { basic, getJson, postJson, startTestApp, tempDir, type TestApp, send } from '../helpers/app.js';
 
 const CHROME_WINDOWS = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36';
-const IPHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1';
+const IPHONE =
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1';
 
 /** A fresh id per call, so tests sharing one app never see each other's events. */
 const uid = (prefix = 'u') => `${prefix}-${crypto.randomUUID()}`;
-
 
 /** The stored rows of one distinct id (newest first), after everything acknowledged is loaded. */
 async function storedFor(t: TestApp, userId: string, projectId = t.project.id): Promise<EventRow[]> {
@@ -48,7 +48,14 @@ describe('ingest: every endpoint stores an event of its type', () => {
     group: { groupId: 'acme' },
     alias: { previousId: 'anon-before' },
   };
-  const events: Record<string, string> = { track: 'Clicked', page: '$page', screen: '$screen', identify: '$identify', group: '$group', alias: '$alias' };
+  const events: Record<string, string> = {
+    track: 'Clicked',
+    page: '$page',
+    screen: '$screen',
+    identify: '$identify',
+    group: '$group',
+    alias: '$alias',
+  };
 
   for (const [type, extra] of Object.entries(bodies)) {
     for (const path of [`/v1/${type}`, `/v1/${type[0]}`]) {
@@ -118,7 +125,11 @@ describe('ingest: body encodings', () => {
 
   test('a gzip-compressed event is stored', async () => {
     const userId = uid();
-    const r = await send(`${t.url}/v1/track`, zlib.gzipSync(track(userId)), { 'content-type': 'application/json', 'content-encoding': 'gzip', ...basic(t.writeKey) });
+    const r = await send(`${t.url}/v1/track`, zlib.gzipSync(track(userId)), {
+      'content-type': 'application/json',
+      'content-encoding': 'gzip',
+      ...basic(t.writeKey),
+    });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     const [row] = await storedFor(t, userId);
     assert.deepEqual(row.properties, { text: 'grüße 🎉' });
@@ -127,7 +138,11 @@ describe('ingest: body encodings', () => {
   test('Content-Encoding is matched without regard to case, and x-gzip is gzip', async () => {
     const userId = uid();
     for (const encoding of ['GZIP', 'x-gzip']) {
-      const r = await send(`${t.url}/v1/track`, zlib.gzipSync(track(userId)), { 'content-type': 'application/json', 'content-encoding': encoding, ...basic(t.writeKey) });
+      const r = await send(`${t.url}/v1/track`, zlib.gzipSync(track(userId)), {
+        'content-type': 'application/json',
+        'content-encoding': encoding,
+        ...basic(t.writeKey),
+      });
       assert.equal(r.status, 200, `${encoding}: ${JSON.stringify(r.body)}`);
     }
     assert.equal((await storedFor(t, userId)).length, 2);
@@ -135,19 +150,32 @@ describe('ingest: body encodings', () => {
 
   test('a gzip-compressed batch is stored', async () => {
     const userId = uid();
-    const body = JSON.stringify({ batch: Array.from({ length: 50 }, (_, i) => ({ type: 'track', userId, event: 'Zipped', properties: { i } })) });
-    const r = await send(`${t.url}/v1/batch`, zlib.gzipSync(body), { 'content-type': 'application/json', 'content-encoding': 'gzip', ...basic(t.writeKey) });
+    const body = JSON.stringify({
+      batch: Array.from({ length: 50 }, (_, i) => ({ type: 'track', userId, event: 'Zipped', properties: { i } })),
+    });
+    const r = await send(`${t.url}/v1/batch`, zlib.gzipSync(body), {
+      'content-type': 'application/json',
+      'content-encoding': 'gzip',
+      ...basic(t.writeKey),
+    });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     const rows = await storedFor(t, userId);
     assert.equal(rows.length, 50);
-    assert.deepEqual(rows.map((row) => row.properties.i).sort((a, b) => Number(a) - Number(b)), Array.from({ length: 50 }, (_, i) => i));
+    assert.deepEqual(
+      rows.map((row) => row.properties.i).sort((a, b) => Number(a) - Number(b)),
+      Array.from({ length: 50 }, (_, i) => i),
+    );
   });
 
   test('a corrupt gzip body is a 400, not a 500, and stores nothing', async () => {
     const userId = uid();
     const zipped = zlib.gzipSync(track(userId));
     const corrupt = Buffer.concat([zipped.subarray(0, 10), Buffer.from('this is not deflate data at all'), zipped.subarray(10)]);
-    const r = await send(`${t.url}/v1/track`, corrupt, { 'content-type': 'application/json', 'content-encoding': 'gzip', ...basic(t.writeKey) });
+    const r = await send(`${t.url}/v1/track`, corrupt, {
+      'content-type': 'application/json',
+      'content-encoding': 'gzip',
+      ...basic(t.writeKey),
+    });
     const err = errorOf(r, 400);
     assert.equal(err.code, 'VIGIL_ERR_BAD_REQUEST');
     assert.match(err.message, /gzip/, 'the message says what was wrong with the body');
@@ -162,7 +190,11 @@ describe('ingest: body encodings', () => {
   });
 
   test('an unsupported Content-Encoding is a 415', async () => {
-    const r = await send(`${t.url}/v1/track`, track(uid()), { 'content-type': 'application/json', 'content-encoding': 'br', ...basic(t.writeKey) });
+    const r = await send(`${t.url}/v1/track`, track(uid()), {
+      'content-type': 'application/json',
+      'content-encoding': 'br',
+      ...basic(t.writeKey),
+    });
     assert.equal(errorOf(r, 415).code, 'VIGIL_ERR_UNSUPPORTED_MEDIA_TYPE');
   });
 
@@ -170,7 +202,11 @@ describe('ingest: body encodings', () => {
     const huge = JSON.stringify({ batch: [{ type: 'track', userId: 'bomb', event: 'E', properties: { pad: 'x'.repeat(600 * 1024) } }] });
     const zipped = zlib.gzipSync(huge);
     assert.ok(zipped.length < 10 * 1024);
-    const r = await send(`${t.url}/v1/batch`, zipped, { 'content-type': 'application/json', 'content-encoding': 'gzip', ...basic(t.writeKey) });
+    const r = await send(`${t.url}/v1/batch`, zipped, {
+      'content-type': 'application/json',
+      'content-encoding': 'gzip',
+      ...basic(t.writeKey),
+    });
     assert.equal(errorOf(r, 413).code, 'VIGIL_ERR_PAYLOAD_TOO_LARGE');
   });
 });
@@ -184,7 +220,11 @@ describe('ingest: authentication', () => {
 
   test('the write key as the Basic user name with an empty password', async () => {
     const userId = uid();
-    assert.equal((await postJson(`${t.url}/v1/track`, event(userId), { authorization: 'Basic ' + Buffer.from(`${t.writeKey}:`).toString('base64') })).status, 200);
+    assert.equal(
+      (await postJson(`${t.url}/v1/track`, event(userId), { authorization: 'Basic ' + Buffer.from(`${t.writeKey}:`).toString('base64') }))
+        .status,
+      200,
+    );
     assert.equal((await storedFor(t, userId)).length, 1);
   });
 
@@ -216,7 +256,10 @@ describe('ingest: authentication', () => {
   });
 
   test('a Basic header with an empty user name counts as no key → 401', async () => {
-    const err = errorOf(await postJson(`${t.url}/v1/track`, event(uid()), { authorization: 'Basic ' + Buffer.from(':').toString('base64') }), 401);
+    const err = errorOf(
+      await postJson(`${t.url}/v1/track`, event(uid()), { authorization: 'Basic ' + Buffer.from(':').toString('base64') }),
+      401,
+    );
     assert.equal(err.code, 'VIGIL_ERR_UNAUTHORIZED');
   });
 
@@ -226,7 +269,10 @@ describe('ingest: authentication', () => {
     for (const headers of [basic(unknown), { authorization: `Bearer ${unknown}` }, { 'x-api-key': unknown }]) {
       assert.equal(errorOf(await postJson(`${t.url}/v1/track`, event(userId), headers), 401).code, 'VIGIL_ERR_UNAUTHORIZED');
     }
-    assert.equal(errorOf(await postJson(`${t.url}/v1/batch`, { writeKey: unknown, batch: [{ type: 'track', ...event(userId) }] }), 401).code, 'VIGIL_ERR_UNAUTHORIZED');
+    assert.equal(
+      errorOf(await postJson(`${t.url}/v1/batch`, { writeKey: unknown, batch: [{ type: 'track', ...event(userId) }] }), 401).code,
+      'VIGIL_ERR_UNAUTHORIZED',
+    );
     assert.equal((await storedFor(t, userId)).length, 0);
   });
 
@@ -327,7 +373,13 @@ describe('ingest: spec rules', () => {
     assert.equal(err.code, 'VIGIL_ERR_INVALID_EVENTS');
     assert.equal(err.details.accepted, 3);
     assert.equal(err.details.duplicates, 0);
-    assert.deepEqual(err.details.rejected.map((x: any) => [x.index, x.field, x.reason]), [[1, 'event', 'missing_event'], [3, 'groupId', 'missing_group_id']]);
+    assert.deepEqual(
+      err.details.rejected.map((x: any) => [x.index, x.field, x.reason]),
+      [
+        [1, 'event', 'missing_event'],
+        [3, 'groupId', 'missing_group_id'],
+      ],
+    );
     assert.match(err.message, /2 event\(s\) rejected/);
     const rows = await storedFor(t, userId);
     assert.deepEqual(rows.map((row) => row.event).sort(), ['$identify', '$page', 'Valid 0']);
@@ -354,7 +406,10 @@ describe('ingest: spec rules', () => {
     errorOf(await postJson(`${t.url}/v1/track`, { userId, messageId }, basic(t.writeKey)), 400);
     assert.equal((await postJson(`${t.url}/v1/track`, { userId, messageId, event: 'Fixed' }, basic(t.writeKey))).status, 200);
     const rows = await storedFor(t, userId);
-    assert.deepEqual(rows.map((row) => [row.message_id, row.event]), [[messageId, 'Fixed']]);
+    assert.deepEqual(
+      rows.map((row) => [row.message_id, row.event]),
+      [[messageId, 'Fixed']],
+    );
   });
 
   test('the batch context merges into each item; the item wins on conflicts', async () => {
@@ -368,7 +423,12 @@ describe('ingest: spec rules', () => {
     const rows = await storedFor(t, userId);
     const own = rows.find((row) => row.event === 'Own Context')!;
     const plain = rows.find((row) => row.event === 'Batch Context')!;
-    assert.deepEqual(own.context, { locale: 'de-DE', app: { version: '2.0.1' }, library: { name: 'analytics-ios', version: '4.1' }, screen: { width: 390 } });
+    assert.deepEqual(own.context, {
+      locale: 'de-DE',
+      app: { version: '2.0.1' },
+      library: { name: 'analytics-ios', version: '4.1' },
+      screen: { width: 390 },
+    });
     assert.deepEqual(plain.context, context);
     for (const row of [own, plain]) {
       assert.equal(row.app_version, '2.0.1');
@@ -377,7 +437,10 @@ describe('ingest: spec rules', () => {
   });
 
   test('a batch context that is not an object → 400 on field context', async () => {
-    const err = errorOf(await postJson(`${t.url}/v1/batch`, { batch: [{ type: 'track', userId: 'u', event: 'E' }], context: 'web' }, basic(t.writeKey)), 400);
+    const err = errorOf(
+      await postJson(`${t.url}/v1/batch`, { batch: [{ type: 'track', userId: 'u', event: 'E' }], context: 'web' }, basic(t.writeKey)),
+      400,
+    );
     assert.equal(err.details.field, 'context');
   });
 });
@@ -419,7 +482,10 @@ describe('ingest: limits and malformed bodies', () => {
 
   test('a single /v1/track over 32 KB → 413', async () => {
     const userId = uid();
-    const err = errorOf(await postJson(`${t.url}/v1/track`, { userId, event: 'Big', properties: { pad: 'x'.repeat(33 * 1024) } }, basic(t.writeKey)), 413);
+    const err = errorOf(
+      await postJson(`${t.url}/v1/track`, { userId, event: 'Big', properties: { pad: 'x'.repeat(33 * 1024) } }, basic(t.writeKey)),
+      413,
+    );
     assert.equal(err.code, 'VIGIL_ERR_PAYLOAD_TOO_LARGE');
     assert.equal((await storedFor(t, userId)).length, 0);
   });
@@ -433,17 +499,29 @@ describe('ingest: limits and malformed bodies', () => {
     ];
     const err = errorOf(await postJson(`${t.url}/v1/batch`, { batch }, basic(t.writeKey)), 400);
     assert.equal(err.details.accepted, 2);
-    assert.deepEqual(err.details.rejected.map((x: any) => [x.index, x.reason]), [[1, 'too_large']]);
+    assert.deepEqual(
+      err.details.rejected.map((x: any) => [x.index, x.reason]),
+      [[1, 'too_large']],
+    );
     assert.deepEqual((await storedFor(t, userId)).map((row) => row.event).sort(), ['Small 0', 'Small 2']);
   });
 
   test('the 32 KB event limit counts bytes, not characters', async () => {
     const userId = uid();
     // 12,000 euro signs: 12,000 characters but 36,000 bytes of UTF-8
-    const batch = [{ type: 'track', userId, event: 'Wide', properties: { text: '€'.repeat(12_000) } }, { type: 'track', userId, event: 'Narrow' }];
+    const batch = [
+      { type: 'track', userId, event: 'Wide', properties: { text: '€'.repeat(12_000) } },
+      { type: 'track', userId, event: 'Narrow' },
+    ];
     const err = errorOf(await postJson(`${t.url}/v1/batch`, { batch }, basic(t.writeKey)), 400);
-    assert.deepEqual(err.details.rejected.map((x: any) => [x.index, x.reason]), [[0, 'too_large']]);
-    assert.deepEqual((await storedFor(t, userId)).map((row) => row.event), ['Narrow']);
+    assert.deepEqual(
+      err.details.rejected.map((x: any) => [x.index, x.reason]),
+      [[0, 'too_large']],
+    );
+    assert.deepEqual(
+      (await storedFor(t, userId)).map((row) => row.event),
+      ['Narrow'],
+    );
   });
 
   test('bad JSON → 400 VIGIL_ERR_INVALID_JSON', async () => {
@@ -483,8 +561,17 @@ describe('ingest: limits and malformed bodies', () => {
 
   test('a batch item that is not an object is rejected by index', async () => {
     const userId = uid();
-    const err = errorOf(await postJson(`${t.url}/v1/batch`, { batch: ['track', { type: 'track', userId, event: 'E' }, null] }, basic(t.writeKey)), 400);
-    assert.deepEqual(err.details.rejected.map((x: any) => [x.index, x.reason]), [[0, 'not_an_object'], [2, 'not_an_object']]);
+    const err = errorOf(
+      await postJson(`${t.url}/v1/batch`, { batch: ['track', { type: 'track', userId, event: 'E' }, null] }, basic(t.writeKey)),
+      400,
+    );
+    assert.deepEqual(
+      err.details.rejected.map((x: any) => [x.index, x.reason]),
+      [
+        [0, 'not_an_object'],
+        [2, 'not_an_object'],
+      ],
+    );
     assert.equal((await storedFor(t, userId)).length, 1);
   });
 });
@@ -532,8 +619,13 @@ describe('ingest: deduplication by messageId', () => {
   test('the same messageId in five concurrent requests is stored once', async () => {
     const userId = uid();
     const messageId = uid('m');
-    const results = await Promise.all(Array.from({ length: 5 }, () => postJson(`${t.url}/v1/track`, { userId, messageId, event: 'Race' }, basic(t.writeKey))));
-    assert.deepEqual(results.map((r) => r.status), [200, 200, 200, 200, 200]);
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () => postJson(`${t.url}/v1/track`, { userId, messageId, event: 'Race' }, basic(t.writeKey))),
+    );
+    assert.deepEqual(
+      results.map((r) => r.status),
+      [200, 200, 200, 200, 200],
+    );
     assert.equal((await storedFor(t, userId)).length, 1);
   });
 
@@ -559,13 +651,22 @@ describe('ingest: deduplication by messageId', () => {
       const first = await run();
       const project = await first.ctx.projects.create({ slug: 'shop' });
       const { secret } = await first.ctx.apiKeys.create({ projectId: project.id, scopes: ['ingest'] });
-      assert.equal((await postJson(`${first.url}/v1/track`, { userId: 'u', messageId: 'before-restart', event: 'E' }, basic(secret))).status, 200);
+      assert.equal(
+        (await postJson(`${first.url}/v1/track`, { userId: 'u', messageId: 'before-restart', event: 'E' }, basic(secret))).status,
+        200,
+      );
       await first.stop();
 
       const second = await run();
       try {
-        assert.deepEqual((await postJson(`${second.url}/v1/track`, { userId: 'u', messageId: 'before-restart', event: 'E' }, basic(secret))).body, { success: true });
-        assert.equal((await postJson(`${second.url}/v1/track`, { userId: 'u', messageId: 'after-restart', event: 'E' }, basic(secret))).status, 200);
+        assert.deepEqual(
+          (await postJson(`${second.url}/v1/track`, { userId: 'u', messageId: 'before-restart', event: 'E' }, basic(secret))).body,
+          { success: true },
+        );
+        assert.equal(
+          (await postJson(`${second.url}/v1/track`, { userId: 'u', messageId: 'after-restart', event: 'E' }, basic(secret))).status,
+          200,
+        );
         await second.ctx.flush();
         const rows = await second.ctx.events.listEvents({ projectId: project.id, userId: 'u', limit: 10 });
         assert.deepEqual(rows.map((row) => row.message_id).sort(), ['after-restart', 'before-restart']);
@@ -600,12 +701,20 @@ describe('ingest: timestamps', () => {
   test('a client clock one hour fast: the stored timestamp is receivedAt minus the 10 s the event waited', async () => {
     const userId = uid();
     const clientNow = Date.now() + 3600_000;
-    const body = { userId, event: 'Skewed', originalTimestamp: new Date(clientNow).toISOString(), sentAt: new Date(clientNow + 10_000).toISOString() };
+    const body = {
+      userId,
+      event: 'Skewed',
+      originalTimestamp: new Date(clientNow).toISOString(),
+      sentAt: new Date(clientNow + 10_000).toISOString(),
+    };
     const before = Date.now();
     assert.equal((await postJson(`${t.url}/v1/track`, body, basic(t.writeKey))).status, 200);
     const [row] = await storedFor(t, userId);
     assert.ok(row.received_at >= before - 1000 && row.received_at <= Date.now() + 1000, 'receivedAt is the server time');
-    assert.ok(Math.abs(row.timestamp - (row.received_at - 10_000)) <= 2000, `timestamp ${new Date(row.timestamp).toISOString()} vs receivedAt ${new Date(row.received_at).toISOString()}`);
+    assert.ok(
+      Math.abs(row.timestamp - (row.received_at - 10_000)) <= 2000,
+      `timestamp ${new Date(row.timestamp).toISOString()} vs receivedAt ${new Date(row.received_at).toISOString()}`,
+    );
   });
 
   test('the batch sentAt corrects every item in the batch', async () => {
@@ -615,7 +724,10 @@ describe('ingest: timestamps', () => {
       { type: 'track', userId, event: 'A', originalTimestamp: new Date(clientNow - 30_000).toISOString() },
       { type: 'track', userId, event: 'B', originalTimestamp: new Date(clientNow - 5_000).toISOString() },
     ];
-    assert.equal((await postJson(`${t.url}/v1/batch`, { batch, sentAt: new Date(clientNow).toISOString() }, basic(t.writeKey))).status, 200);
+    assert.equal(
+      (await postJson(`${t.url}/v1/batch`, { batch, sentAt: new Date(clientNow).toISOString() }, basic(t.writeKey))).status,
+      200,
+    );
     const rows = await storedFor(t, userId);
     const byEvent = Object.fromEntries(rows.map((row) => [row.event, row]));
     assert.ok(Math.abs(byEvent.A.timestamp - (byEvent.A.received_at - 30_000)) <= 2000);
@@ -624,7 +736,10 @@ describe('ingest: timestamps', () => {
 
   test('a timestamp without sentAt is kept exactly as given', async () => {
     const userId = uid();
-    assert.equal((await postJson(`${t.url}/v1/track`, { userId, event: 'Historic', timestamp: '2024-03-01T12:34:56.789Z' }, basic(t.writeKey))).status, 200);
+    assert.equal(
+      (await postJson(`${t.url}/v1/track`, { userId, event: 'Historic', timestamp: '2024-03-01T12:34:56.789Z' }, basic(t.writeKey))).status,
+      200,
+    );
     const [row] = await storedFor(t, userId);
     assert.equal(new Date(row.timestamp).toISOString(), '2024-03-01T12:34:56.789Z');
     const list = await getJson(`${t.url}/api/projects/shop/events?user=${userId}`, t.readKey);
@@ -650,7 +765,11 @@ describe('ingest: enrichment', () => {
 
   test('the client IP is never stored; an ip_hash is', async () => {
     const userId = uid();
-    const r = await postJson(`${t.url}/v1/track`, { userId, event: 'Private', context: { ip: IP_A, userAgent: CHROME_WINDOWS, locale: 'en-GB' } }, basic(t.writeKey));
+    const r = await postJson(
+      `${t.url}/v1/track`,
+      { userId, event: 'Private', context: { ip: IP_A, userAgent: CHROME_WINDOWS, locale: 'en-GB' } },
+      basic(t.writeKey),
+    );
     assert.equal(r.status, 200);
     const [row] = await storedFor(t, userId);
     assert.equal('ip' in row.context, false);
@@ -666,7 +785,11 @@ describe('ingest: enrichment', () => {
 
   test('an IP in the batch context is not stored either', async () => {
     const userId = uid();
-    const r = await postJson(`${t.url}/v1/batch`, { context: { ip: IP_B, locale: 'fr' }, batch: [{ type: 'track', userId, event: 'Private' }] }, basic(t.writeKey));
+    const r = await postJson(
+      `${t.url}/v1/batch`,
+      { context: { ip: IP_B, locale: 'fr' }, batch: [{ type: 'track', userId, event: 'Private' }] },
+      basic(t.writeKey),
+    );
     assert.equal(r.status, 200);
     const [row] = await storedFor(t, userId);
     assert.deepEqual(row.context, { locale: 'fr' });
@@ -683,7 +806,11 @@ describe('ingest: enrichment', () => {
     ];
     assert.equal((await postJson(`${t.url}/v1/batch`, { batch }, basic(t.writeKey))).status, 200);
     // the same visitor again, in a separate request
-    assert.equal((await postJson(`${t.url}/v1/track`, { userId, event: 'A2', context: { ip: IP_A, userAgent: CHROME_WINDOWS } }, basic(t.writeKey))).status, 200);
+    assert.equal(
+      (await postJson(`${t.url}/v1/track`, { userId, event: 'A2', context: { ip: IP_A, userAgent: CHROME_WINDOWS } }, basic(t.writeKey)))
+        .status,
+      200,
+    );
     const hash = Object.fromEntries((await storedFor(t, userId)).map((row) => [row.event, row.ip_hash]));
     assert.ok(hash.A1);
     assert.equal(hash.A2, hash.A1);
@@ -693,8 +820,16 @@ describe('ingest: enrichment', () => {
 
   test('without context.ip the connection IP is hashed; an untrusted X-Forwarded-For is ignored', async () => {
     const userId = uid();
-    await postJson(`${t.url}/v1/track`, { userId, event: 'One', context: { userAgent: CHROME_WINDOWS } }, { ...basic(t.writeKey), 'x-forwarded-for': '192.0.2.1' });
-    await postJson(`${t.url}/v1/track`, { userId, event: 'Two', context: { userAgent: CHROME_WINDOWS } }, { ...basic(t.writeKey), 'x-forwarded-for': '192.0.2.2' });
+    await postJson(
+      `${t.url}/v1/track`,
+      { userId, event: 'One', context: { userAgent: CHROME_WINDOWS } },
+      { ...basic(t.writeKey), 'x-forwarded-for': '192.0.2.1' },
+    );
+    await postJson(
+      `${t.url}/v1/track`,
+      { userId, event: 'Two', context: { userAgent: CHROME_WINDOWS } },
+      { ...basic(t.writeKey), 'x-forwarded-for': '192.0.2.2' },
+    );
     const rows = await storedFor(t, userId);
     assert.equal(rows.length, 2);
     assert.ok(rows[0].ip_hash);
@@ -734,14 +869,26 @@ describe('ingest: enrichment', () => {
 
   test("a browser request's own User-Agent is used when context has none", async () => {
     const userId = uid();
-    await postJson(`${t.url}/v1/track`, { userId, event: 'UA' }, { ...basic(t.writeKey), origin: 'https://shop.example', 'user-agent': IPHONE });
+    await postJson(
+      `${t.url}/v1/track`,
+      { userId, event: 'UA' },
+      { ...basic(t.writeKey), origin: 'https://shop.example', 'user-agent': IPHONE },
+    );
     const [row] = await storedFor(t, userId);
     assert.equal(row.device_type, 'mobile');
   });
 
   test('a page call fills pagePath and referrerHost from its properties, www. stripped', async () => {
     const userId = uid();
-    await postJson(`${t.url}/v1/page`, { userId, name: 'Pricing', properties: { path: '/pricing', url: 'https://shop.example/pricing?ref=x', referrer: 'https://www.google.com/search?q=vigil' } }, basic(t.writeKey));
+    await postJson(
+      `${t.url}/v1/page`,
+      {
+        userId,
+        name: 'Pricing',
+        properties: { path: '/pricing', url: 'https://shop.example/pricing?ref=x', referrer: 'https://www.google.com/search?q=vigil' },
+      },
+      basic(t.writeKey),
+    );
     await t.ctx.flush();
     const e = (await getJson(`${t.url}/api/projects/shop/events?user=${userId}`, t.readKey)).body.events[0];
     assert.equal(e.pagePath, '/pricing');
@@ -760,14 +907,22 @@ describe('ingest: enrichment', () => {
 
   test('a track call takes its page from context.page', async () => {
     const userId = uid();
-    await postJson(`${t.url}/v1/track`, { userId, event: 'Added', context: { page: { path: '/cart', referrer: 'https://www.bing.com/' } } }, basic(t.writeKey));
+    await postJson(
+      `${t.url}/v1/track`,
+      { userId, event: 'Added', context: { page: { path: '/cart', referrer: 'https://www.bing.com/' } } },
+      basic(t.writeKey),
+    );
     const [row] = await storedFor(t, userId);
     assert.deepEqual([row.page_path, row.referrer_host], ['/cart', 'bing.com']);
   });
 
   test('context.location.country → country', async () => {
     const userId = uid();
-    await postJson(`${t.url}/v1/track`, { userId, event: 'Geo', context: { location: { country: 'DE', city: 'Berlin' } } }, basic(t.writeKey));
+    await postJson(
+      `${t.url}/v1/track`,
+      { userId, event: 'Geo', context: { location: { country: 'DE', city: 'Berlin' } } },
+      basic(t.writeKey),
+    );
     const [row] = await storedFor(t, userId);
     assert.equal(row.country, 'DE');
   });
@@ -801,14 +956,23 @@ describe('ingest: behind a trusted proxy', () => {
   test('CF-IPCountry fills the country; context.location still wins', async () => {
     const userId = uid();
     await postJson(`${t.url}/v1/track`, { userId, event: 'Header' }, { ...basic(t.writeKey), 'cf-ipcountry': 'FR' });
-    await postJson(`${t.url}/v1/track`, { userId, event: 'Context', context: { location: { country: 'JP' } } }, { ...basic(t.writeKey), 'cf-ipcountry': 'FR' });
+    await postJson(
+      `${t.url}/v1/track`,
+      { userId, event: 'Context', context: { location: { country: 'JP' } } },
+      { ...basic(t.writeKey), 'cf-ipcountry': 'FR' },
+    );
     const country = Object.fromEntries((await storedFor(t, userId)).map((row) => [row.event, row.country]));
     assert.deepEqual(country, { Header: 'FR', Context: 'JP' });
   });
 
   test('the X-Forwarded-For address is the one hashed, and it is not stored', async () => {
     const userId = uid();
-    const from = (ip: string, event: string) => postJson(`${t.url}/v1/track`, { userId, event, context: { userAgent: CHROME_WINDOWS } }, { ...basic(t.writeKey), 'x-forwarded-for': ip });
+    const from = (ip: string, event: string) =>
+      postJson(
+        `${t.url}/v1/track`,
+        { userId, event, context: { userAgent: CHROME_WINDOWS } },
+        { ...basic(t.writeKey), 'x-forwarded-for': ip },
+      );
     await from('192.0.2.10', 'A1');
     await from('192.0.2.10', 'A2');
     await from('192.0.2.99', 'B');
@@ -871,7 +1035,11 @@ describe('ingest: identify traits', () => {
     const userId = uid();
     await postJson(`${t.url}/v1/identify`, { userId, traits: { plan: 'pro' } }, basic(t.writeKey));
     await t.ctx.flush();
-    await postJson(`${t.url}/v1/identify`, { userId, traits: { plan: 'free' }, timestamp: new Date(Date.now() - 86_400_000).toISOString() }, basic(t.writeKey));
+    await postJson(
+      `${t.url}/v1/identify`,
+      { userId, traits: { plan: 'free' }, timestamp: new Date(Date.now() - 86_400_000).toISOString() },
+      basic(t.writeKey),
+    );
     await t.ctx.flush();
     assert.equal((await t.ctx.events.userTraits(t.project.id, userId))?.plan, 'pro');
   });
@@ -892,7 +1060,11 @@ describe('ingest: CORS, metrics and a real Segment client', () => {
   test('a preflight OPTIONS /v1/batch with an Origin answers 204 and allows it', async () => {
     const res = await fetch(`${t.url}/v1/batch`, {
       method: 'OPTIONS',
-      headers: { origin: 'https://shop.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,authorization' },
+      headers: {
+        origin: 'https://shop.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type,authorization',
+      },
     });
     assert.equal(res.status, 204);
     assert.equal(res.headers.get('access-control-allow-origin'), 'https://shop.example');
@@ -902,7 +1074,11 @@ describe('ingest: CORS, metrics and a real Segment client', () => {
   });
 
   test('a POST from a browser origin carries access-control-allow-origin, also on errors', async () => {
-    const ok = await postJson(`${t.url}/v1/track`, { userId: uid(), event: 'Cors' }, { ...basic(t.writeKey), origin: 'https://shop.example' });
+    const ok = await postJson(
+      `${t.url}/v1/track`,
+      { userId: uid(), event: 'Cors' },
+      { ...basic(t.writeKey), origin: 'https://shop.example' },
+    );
     assert.equal(ok.status, 200);
     assert.equal(ok.headers.get('access-control-allow-origin'), 'https://shop.example');
     const denied = await postJson(`${t.url}/v1/track`, { userId: uid(), event: 'Cors' }, { origin: 'https://shop.example' });

@@ -22,12 +22,16 @@ describe('an ingest key', () => {
       for (const method of METHODS.filter((m) => m in operations)) {
         const res = await fetch(`${t.url}${url}`, {
           method: method.toUpperCase(),
-          headers: { authorization: `Bearer ${t.writeKey}`, ...(method !== 'get' && method !== 'delete' && { 'content-type': 'application/json' }) },
+          headers: {
+            authorization: `Bearer ${t.writeKey}`,
+            ...(method !== 'get' && method !== 'delete' && { 'content-type': 'application/json' }),
+          },
           body: method === 'get' || method === 'delete' ? undefined : '{}',
         });
         const body = (await res.json()) as { error?: { message?: string } };
         tried.push(`${method} ${path}`);
-        if (res.status !== 403 || !/ingest key only sends events/.test(body.error?.message ?? '')) wrong.push(`${method.toUpperCase()} ${path}: ${res.status} ${JSON.stringify(body).slice(0, 120)}`);
+        if (res.status !== 403 || !/ingest key only sends events/.test(body.error?.message ?? ''))
+          wrong.push(`${method.toUpperCase()} ${path}: ${res.status} ${JSON.stringify(body).slice(0, 120)}`);
       }
     }
     assert.ok(tried.length > 60, `only ${tried.length} routes in the document`);

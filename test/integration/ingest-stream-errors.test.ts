@@ -23,10 +23,14 @@ after(cleanUpProcesses);
 function post(path: string, body: Buffer, headers: Record<string, string>, opts: { cutAfter?: number } = {}): Promise<number | string> {
   return new Promise((resolve) => {
     const url = new URL(path, server.url);
-    const req = http.request(url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(body.length), ...headers } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
+    const req = http.request(
+      url,
+      { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(body.length), ...headers } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
     if (opts.cutAfter === undefined) return req.end(body);
     // the client goes away in the middle of its body

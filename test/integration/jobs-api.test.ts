@@ -13,18 +13,31 @@ describe('GET /api/projects/:slug/jobs', () => {
     t = await startTestApp();
     key = (await t.ctx.apiKeys.create({ projectId: t.project.id, scopes: ['read', 'write'] })).secret;
     const start = Math.floor(Date.now() / HOUR) * HOUR - 3 * HOUR;
-    const batch = Array.from({ length: 30 }, (_, i) => ({ type: 'track', event: 'Signed Up', userId: `u${i}`, messageId: `j${i}`, timestamp: new Date(start + i * 6 * 60_000).toISOString() }));
+    const batch = Array.from({ length: 30 }, (_, i) => ({
+      type: 'track',
+      event: 'Signed Up',
+      userId: `u${i}`,
+      messageId: `j${i}`,
+      timestamp: new Date(start + i * 6 * 60_000).toISOString(),
+    }));
     assert.equal((await postJson(`${t.url}/v1/batch`, { batch }, { authorization: `Bearer ${t.writeKey}` })).status, 200);
     await t.ctx.flush();
   });
   after(() => t.close());
 
   test('a new metric shows a queued backfill, then a finished one with its progress and result', async () => {
-    const created = await postJson(`${t.url}/api/projects/shop/metrics`, { name: 'signups', kind: 'event', definition: { event: 'Signed Up' } }, headers());
+    const created = await postJson(
+      `${t.url}/api/projects/shop/metrics`,
+      { name: 'signups', kind: 'event', definition: { event: 'Signed Up' } },
+      headers(),
+    );
     assert.equal(created.status, 201);
     const queued = await getJson(`${t.url}/api/projects/shop/jobs?kind=metrics.backfill`, key);
     assert.equal(queued.status, 200);
-    assert.deepEqual(queued.body.jobs.map((j: any) => [j.status, j.payload.metricId]), [['queued', created.body.id]]);
+    assert.deepEqual(
+      queued.body.jobs.map((j: any) => [j.status, j.payload.metricId]),
+      [['queued', created.body.id]],
+    );
 
     while (await t.ctx.worker.runOnce());
     const done = await getJson(`${t.url}/api/projects/shop/jobs?status=done`, key);
@@ -37,7 +50,15 @@ describe('GET /api/projects/:slug/jobs', () => {
   });
 
   test('a metric whose SQL fails at run time leaves a dead job with the reason, not a retry loop', async () => {
-    const created = await postJson(`${t.url}/api/projects/shop/metrics`, { name: 'broken', kind: 'sql', definition: { sql: 'SELECT bucket, CAST(event AS INTEGER) AS value FROM events GROUP BY bucket, event' } }, headers());
+    const created = await postJson(
+      `${t.url}/api/projects/shop/metrics`,
+      {
+        name: 'broken',
+        kind: 'sql',
+        definition: { sql: 'SELECT bucket, CAST(event AS INTEGER) AS value FROM events GROUP BY bucket, event' },
+      },
+      headers(),
+    );
     assert.equal(created.status, 201, JSON.stringify(created.body));
     while (await t.ctx.worker.runOnce());
     const dead = await getJson(`${t.url}/api/projects/shop/jobs?status=dead`, key);
@@ -78,6 +99,9 @@ describe('GET /api/projects/:slug/jobs', () => {
     const read = (await t.ctx.apiKeys.create({ projectId: t.project.id, scopes: ['read'] })).secret;
     assert.equal((await postJson(`${t.url}/api/projects/shop/jobs/${dead.id}/retry`, {}, { authorization: `Bearer ${read}` })).status, 403);
     const otherKey = (await t.ctx.apiKeys.create({ projectId: (await t.ctx.projects.getBySlug('other')).id, scopes: ['write'] })).secret;
-    assert.equal((await postJson(`${t.url}/api/projects/other/jobs/${dead.id}/retry`, {}, { authorization: `Bearer ${otherKey}` })).status, 404);
+    assert.equal(
+      (await postJson(`${t.url}/api/projects/other/jobs/${dead.id}/retry`, {}, { authorization: `Bearer ${otherKey}` })).status,
+      404,
+    );
   });
 });

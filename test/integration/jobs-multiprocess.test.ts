@@ -32,10 +32,22 @@ interface Worker {
 }
 
 function startWorker(url: string, id: string, onLine?: (w: Worker, line: string) => void): Worker {
-  const proc = spawn(process.execPath, ['--import', 'tsx', WORKER_SCRIPT, JSON.stringify({ url, workerId: id, concurrency: CONCURRENCY, leaseMs: LEASE_MS, pollMs: 50, record: true })], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      WORKER_SCRIPT,
+      JSON.stringify({ url, workerId: id, concurrency: CONCURRENCY, leaseMs: LEASE_MS, pollMs: 50, record: true }),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let readyNow!: () => void;
   const w: Worker = {
-    id, proc, started: [], done: [],
+    id,
+    proc,
+    started: [],
+    done: [],
     ready: new Promise((resolve) => (readyNow = resolve)),
     exited: new Promise((resolve) => proc.once('exit', (code) => resolve(code))),
   };
@@ -56,7 +68,8 @@ const workers: Worker[] = [];
 
 before(async () => {
   reachable = await postgresReachable();
-  if (!reachable && process.env.CI === 'true') throw new Error(`PostgreSQL is not reachable at ${TEST_POSTGRES_URL}; CI needs it for the multi-process job tests`);
+  if (!reachable && process.env.CI === 'true')
+    throw new Error(`PostgreSQL is not reachable at ${TEST_POSTGRES_URL}; CI needs it for the multi-process job tests`);
 });
 
 after(async () => {
@@ -87,7 +100,11 @@ test('three worker processes do every job exactly once, also after one is killed
 
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const left = await meta.db.selectFrom('jobs').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '!=', 'done').executeTakeFirstOrThrow();
+    const left = await meta.db
+      .selectFrom('jobs')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('status', '!=', 'done')
+      .executeTakeFirstOrThrow();
     if (Number(left.n) === 0) break;
     assert.ok(Date.now() < deadline, `${left.n} jobs still not done after 60 s`);
     await new Promise((r) => setTimeout(r, 100));

@@ -12,9 +12,12 @@ describe('failed key lookups per address', () => {
   });
   after(() => t.close());
 
-  const track = (key: string, ip: string) => postJson(`${t.url}/v1/track`, { userId: 'u1', event: 'Guess' }, { ...basic(key), 'x-forwarded-for': ip });
-  const trackWithBodyKey = (key: string, ip: string) => postJson(`${t.url}/v1/track`, { writeKey: key, userId: 'u1', event: 'Guess' }, { 'x-forwarded-for': ip });
-  const projects = (key: string, ip: string) => fetch(`${t.url}/api/projects`, { headers: { authorization: `Bearer ${key}`, 'x-forwarded-for': ip } });
+  const track = (key: string, ip: string) =>
+    postJson(`${t.url}/v1/track`, { userId: 'u1', event: 'Guess' }, { ...basic(key), 'x-forwarded-for': ip });
+  const trackWithBodyKey = (key: string, ip: string) =>
+    postJson(`${t.url}/v1/track`, { writeKey: key, userId: 'u1', event: 'Guess' }, { 'x-forwarded-for': ip });
+  const projects = (key: string, ip: string) =>
+    fetch(`${t.url}/api/projects`, { headers: { authorization: `Bearer ${key}`, 'x-forwarded-for': ip } });
 
   test('past the allowance an address gets 429 with Retry-After for every key, the right one included; other addresses go on', async () => {
     for (let i = 0; i < LIMIT; i++) assert.equal((await track(`vk_guess_${i}`, '198.51.100.20')).status, 401, `guess ${i}`);
@@ -32,7 +35,8 @@ describe('failed key lookups per address', () => {
   test('keys in the body and on the API are counted too; good keys cost nothing', async () => {
     for (let i = 0; i < 3 * LIMIT; i++) assert.equal((await track(t.writeKey, '203.0.113.30')).status, 200);
     for (let i = 0; i < LIMIT; i++) {
-      const r = i % 2 ? await trackWithBodyKey(`vk_body_${i}`, '203.0.113.30') : { status: (await projects(`vk_api_${i}`, '203.0.113.30')).status };
+      const r =
+        i % 2 ? await trackWithBodyKey(`vk_body_${i}`, '203.0.113.30') : { status: (await projects(`vk_api_${i}`, '203.0.113.30')).status };
       assert.equal(r.status, 401, `failure ${i}`);
     }
     assert.equal((await trackWithBodyKey('vk_body_last', '203.0.113.30')).status, 429);

@@ -16,7 +16,6 @@ const DAY = 24 * HOUR;
 /** A fresh service name per call, so tests sharing one app never see each other's points. */
 const svc = () => `svc-${crypto.randomUUID().slice(0, 8)}`;
 
-
 /** Asserts the error shape every 4xx has, and returns its code, message and details. */
 function errorOf(r: { status: number; body: any }, status: number) {
   assert.equal(r.status, status, `expected ${status}, got ${r.status}: ${JSON.stringify(r.body)}`);
@@ -46,18 +45,35 @@ describe('measurements: POST /v1/measurements', () => {
     test(`a JSON array is stored, authenticated with ${label}`, async () => {
       const service = svc();
       const ts = Date.now() - 60_000;
-      const r = await postJson(url, [{ service, metric: 'latency_ms', value: 120.5, timestamp: ts }, { service, metric: 'latency_ms', value: 130, timestamp: ts + 1000 }], headers(t.writeKey));
+      const r = await postJson(
+        url,
+        [
+          { service, metric: 'latency_ms', value: 120.5, timestamp: ts },
+          { service, metric: 'latency_ms', value: 130, timestamp: ts + 1000 },
+        ],
+        headers(t.writeKey),
+      );
       assert.equal(r.status, 200, JSON.stringify(r.body));
       assert.deepEqual(r.body, { success: true, accepted: 2 });
-      assert.deepEqual(await stored(service), [{ ts, value: 120.5 }, { ts: ts + 1000, value: 130 }]);
+      assert.deepEqual(await stored(service), [
+        { ts, value: 120.5 },
+        { ts: ts + 1000, value: 130 },
+      ]);
     });
   }
 
   test('the object form {measurements: [...]} is stored', async () => {
     const service = svc();
-    const r = await postJson(url, { measurements: [{ service, metric: 'error_rate', value: 0.004, timestamp: Date.now() - 1000 }] }, basic(t.writeKey));
+    const r = await postJson(
+      url,
+      { measurements: [{ service, metric: 'error_rate', value: 0.004, timestamp: Date.now() - 1000 }] },
+      basic(t.writeKey),
+    );
     assert.deepEqual(r.body, { success: true, accepted: 1 });
-    assert.deepEqual((await stored(service, 'error_rate')).map((p) => p.value), [0.004]);
+    assert.deepEqual(
+      (await stored(service, 'error_rate')).map((p) => p.value),
+      [0.004],
+    );
   });
 
   test('points read back in time order, filtered by every given tag', async () => {
@@ -71,26 +87,48 @@ describe('measurements: POST /v1/measurements', () => {
       { service, metric: 'other', value: 5, timestamp: base + 5000, tags: { region: 'eu' } },
     ];
     assert.equal((await postJson(url, batch, basic(t.writeKey))).status, 200);
-    assert.deepEqual((await stored(service)).map((p) => p.value), [1, 2, 3, 4]);
-    assert.deepEqual(await stored(service, 'latency_ms', { region: 'eu' }), [{ ts: base + 1000, value: 1 }, { ts: base + 3000, value: 3 }]);
-    assert.deepEqual((await stored(service, 'latency_ms', { region: 'eu', host: 'a' })).map((p) => p.value), [3]);
+    assert.deepEqual(
+      (await stored(service)).map((p) => p.value),
+      [1, 2, 3, 4],
+    );
+    assert.deepEqual(await stored(service, 'latency_ms', { region: 'eu' }), [
+      { ts: base + 1000, value: 1 },
+      { ts: base + 3000, value: 3 },
+    ]);
+    assert.deepEqual(
+      (await stored(service, 'latency_ms', { region: 'eu', host: 'a' })).map((p) => p.value),
+      [3],
+    );
     assert.deepEqual(await stored(service, 'latency_ms', { region: 'ap' }), []);
     assert.deepEqual(await stored(service, 'latency_ms', {}), await stored(service));
     // the range is half-open [fromMs, toMs)
-    const range = await t.ctx.measurements.points({ projectId: t.project.id, service, metric: 'latency_ms', fromMs: base + 2000, toMs: base + 4000 });
-    assert.deepEqual(range.map((p) => p.value), [2, 3]);
+    const range = await t.ctx.measurements.points({
+      projectId: t.project.id,
+      service,
+      metric: 'latency_ms',
+      fromMs: base + 2000,
+      toMs: base + 4000,
+    });
+    assert.deepEqual(
+      range.map((p) => p.value),
+      [2, 3],
+    );
   });
 
   test('a missing timestamp is the time of receipt; ISO 8601 with a zone and epoch ms are read', async () => {
     const service = svc();
     const before = Date.now();
-    const r = await postJson(url, [
-      { service, metric: 'm1', value: 1 },
-      { service, metric: 'm2', value: 2, timestamp: '2026-01-15T12:00:00.250+02:00' },
-      { service, metric: 'm3', value: 3, timestamp: '2026-01-15T10:00:00Z' },
-      { service, metric: 'm4', value: 4, timestamp: 1_768_471_200_000 },
-      { service, metric: 'm5', value: 5, timestamp: '2026-01-15T12:00:00+0200' },
-    ], basic(t.writeKey));
+    const r = await postJson(
+      url,
+      [
+        { service, metric: 'm1', value: 1 },
+        { service, metric: 'm2', value: 2, timestamp: '2026-01-15T12:00:00.250+02:00' },
+        { service, metric: 'm3', value: 3, timestamp: '2026-01-15T10:00:00Z' },
+        { service, metric: 'm4', value: 4, timestamp: 1_768_471_200_000 },
+        { service, metric: 'm5', value: 5, timestamp: '2026-01-15T12:00:00+0200' },
+      ],
+      basic(t.writeKey),
+    );
     assert.equal(r.status, 200, JSON.stringify(r.body));
     const [m1] = await stored(service, 'm1');
     assert.ok(m1.ts >= before && m1.ts <= Date.now(), `${m1.ts} within the request`);
@@ -103,11 +141,15 @@ describe('measurements: POST /v1/measurements', () => {
   test('series lists each (service, metric) with its point count and last time', async () => {
     const service = svc();
     const ts = Date.now() - 10_000;
-    await postJson(url, [
-      { service, metric: 'a', value: 1, timestamp: ts },
-      { service, metric: 'a', value: 1, timestamp: ts + 5 },
-      { service, metric: 'b', value: 1, timestamp: ts + 9 },
-    ], basic(t.writeKey));
+    await postJson(
+      url,
+      [
+        { service, metric: 'a', value: 1, timestamp: ts },
+        { service, metric: 'a', value: 1, timestamp: ts + 5 },
+        { service, metric: 'b', value: 1, timestamp: ts + 9 },
+      ],
+      basic(t.writeKey),
+    );
     const mine = (await t.ctx.measurements.series(t.project.id)).filter((s) => s.service === service);
     assert.deepEqual(mine, [
       { service, metric: 'a', count: 2, lastTs: ts + 5 },
@@ -128,12 +170,20 @@ describe('measurements: POST /v1/measurements', () => {
     ['a missing value', { service: 's', metric: 'm' }, 'value'],
     ['a boolean value', { service: 's', metric: 'm', value: true }, 'value'],
     ['a timestamp 2 hours in the future', { service: 's', metric: 'm', value: 1, timestamp: now + 2 * HOUR }, 'timestamp'],
-    ['an ISO timestamp 2 hours in the future', { service: 's', metric: 'm', value: 1, timestamp: new Date(now + 2 * HOUR).toISOString() }, 'timestamp'],
+    [
+      'an ISO timestamp 2 hours in the future',
+      { service: 's', metric: 'm', value: 1, timestamp: new Date(now + 2 * HOUR).toISOString() },
+      'timestamp',
+    ],
     ['an ISO timestamp without a zone', { service: 's', metric: 'm', value: 1, timestamp: '2026-01-15T10:00:00' }, 'timestamp'],
     ['a date that does not exist', { service: 's', metric: 'm', value: 1, timestamp: '2026-02-30T10:00:00Z' }, 'timestamp'],
     ['a timestamp in epoch seconds', { service: 's', metric: 'm', value: 1, timestamp: Math.floor(now / 1000) }, 'timestamp'],
     ['a text timestamp', { service: 's', metric: 'm', value: 1, timestamp: 'yesterday' }, 'timestamp'],
-    ['21 tags', { service: 's', metric: 'm', value: 1, tags: Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`k${i}`, 'v'])) }, 'tags'],
+    [
+      '21 tags',
+      { service: 's', metric: 'm', value: 1, tags: Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`k${i}`, 'v'])) },
+      'tags',
+    ],
     ['tags as an array', { service: 's', metric: 'm', value: 1, tags: ['a'] }, 'tags'],
     ['a number as tag value', { service: 's', metric: 'm', value: 1, tags: { region: 3 } }, 'tags.region'],
     ['a tag value of 501 characters', { service: 's', metric: 'm', value: 1, tags: { region: 'x'.repeat(501) } }, 'tags.region'],
@@ -156,11 +206,20 @@ describe('measurements: POST /v1/measurements', () => {
 
   test('every invalid item is listed, up to 100', async () => {
     const service = svc();
-    const items = Array.from({ length: 300 }, (_, i) => (i % 2 ? { service, metric: 'latency_ms', value: String(i) } : { service, metric: 'latency_ms', value: i }));
+    const items = Array.from({ length: 300 }, (_, i) =>
+      i % 2 ? { service, metric: 'latency_ms', value: String(i) } : { service, metric: 'latency_ms', value: i },
+    );
     const err = errorOf(await postJson(url, items, basic(t.writeKey)), 400);
     assert.equal(err.message, '150 measurement(s) are invalid; nothing was stored');
     assert.equal(err.details.rejected.length, 100);
-    assert.deepEqual(err.details.rejected.slice(0, 3).map((r: any) => [r.index, r.field]), [[1, 'value'], [3, 'value'], [5, 'value']]);
+    assert.deepEqual(
+      err.details.rejected.slice(0, 3).map((r: any) => [r.index, r.field]),
+      [
+        [1, 'value'],
+        [3, 'value'],
+        [5, 'value'],
+      ],
+    );
     assert.deepEqual(await stored(service), []);
   });
 
@@ -195,11 +254,20 @@ describe('measurements: POST /v1/measurements', () => {
 
   test('invalid JSON (or no body) → 400 VIGIL_ERR_INVALID_JSON, nothing stored', async () => {
     const service = svc();
-    const err = errorOf(await send(url, `[{"service": "${service}", "metric": "latency_ms", "value": 1},`, { 'content-type': 'application/json', ...basic(t.writeKey) }), 400);
+    const err = errorOf(
+      await send(url, `[{"service": "${service}", "metric": "latency_ms", "value": 1},`, {
+        'content-type': 'application/json',
+        ...basic(t.writeKey),
+      }),
+      400,
+    );
     assert.equal(err.code, 'VIGIL_ERR_INVALID_JSON');
     assert.match(err.message, /not valid JSON/);
     // JSON has no NaN
-    assert.equal(errorOf(await send(url, `[{"service": "${service}", "metric": "latency_ms", "value": NaN}]`, basic(t.writeKey)), 400).code, 'VIGIL_ERR_INVALID_JSON');
+    assert.equal(
+      errorOf(await send(url, `[{"service": "${service}", "metric": "latency_ms", "value": NaN}]`, basic(t.writeKey)), 400).code,
+      'VIGIL_ERR_INVALID_JSON',
+    );
     assert.equal(errorOf(await send(url, '', basic(t.writeKey)), 400).code, 'VIGIL_ERR_INVALID_JSON');
     assert.deepEqual(await stored(service), []);
   });
@@ -209,7 +277,10 @@ describe('measurements: POST /v1/measurements', () => {
     const body = [{ service, metric: 'latency_ms', value: 1 }];
     assert.equal(errorOf(await postJson(url, body, { authorization: `Bearer ${t.readKey}` }), 403).code, 'VIGIL_ERR_FORBIDDEN');
     assert.equal(errorOf(await postJson(url, body), 401).code, 'VIGIL_ERR_UNAUTHORIZED');
-    assert.equal(errorOf(await postJson(url, body, { 'x-api-key': 'vk_' + crypto.randomBytes(24).toString('base64url') }), 401).code, 'VIGIL_ERR_UNAUTHORIZED');
+    assert.equal(
+      errorOf(await postJson(url, body, { 'x-api-key': 'vk_' + crypto.randomBytes(24).toString('base64url') }), 401).code,
+      'VIGIL_ERR_UNAUTHORIZED',
+    );
     assert.deepEqual(await stored(service), []);
   });
 
@@ -220,11 +291,21 @@ describe('measurements: POST /v1/measurements', () => {
   test('a gzip body, a text/plain body and a body with no content-type are stored', async () => {
     const service = svc();
     const body = (value: number) => JSON.stringify([{ service, metric: 'latency_ms', value, timestamp: Date.now() - 1000 + value }]);
-    const zipped = await send(url, zlib.gzipSync(body(1)), { 'content-type': 'application/json', 'content-encoding': 'gzip', ...basic(t.writeKey) });
+    const zipped = await send(url, zlib.gzipSync(body(1)), {
+      'content-type': 'application/json',
+      'content-encoding': 'gzip',
+      ...basic(t.writeKey),
+    });
     assert.deepEqual(zipped.body, { success: true, accepted: 1 });
-    assert.deepEqual((await send(url, body(2), { 'content-type': 'text/plain', ...basic(t.writeKey) })).body, { success: true, accepted: 1 });
+    assert.deepEqual((await send(url, body(2), { 'content-type': 'text/plain', ...basic(t.writeKey) })).body, {
+      success: true,
+      accepted: 1,
+    });
     assert.deepEqual((await send(url, Buffer.from(body(3)), basic(t.writeKey))).body, { success: true, accepted: 1 });
-    assert.deepEqual((await stored(service)).map((p) => p.value), [1, 2, 3]);
+    assert.deepEqual(
+      (await stored(service)).map((p) => p.value),
+      [1, 2, 3],
+    );
   });
 
   test('a body over 500 KB → 413', async () => {
@@ -252,11 +333,14 @@ describe('measurements: POST /v1/measurements', () => {
     const result = await seedDemo(t.ctx, { slug: 'demo-gauges', endMs, days: 5, scale: 0.01 });
     assert.equal(result.measurements, 5 * 288 * 3);
     const series = await t.ctx.measurements.series(result.project.id);
-    assert.deepEqual(series.map((s) => [s.service, s.metric, s.count]), [
-      ['checkout-api', 'error_rate', 1440],
-      ['checkout-api', 'latency_ms', 1440],
-      ['web', 'uptime', 1440],
-    ]);
+    assert.deepEqual(
+      series.map((s) => [s.service, s.metric, s.count]),
+      [
+        ['checkout-api', 'error_rate', 1440],
+        ['checkout-api', 'latency_ms', 1440],
+        ['web', 'uptime', 1440],
+      ],
+    );
   });
 });
 
@@ -275,16 +359,31 @@ describe('measurements: parseMeasurements (pure)', () => {
 
   test('NaN and ±Infinity values are refused (they can reach here from code, not from JSON)', () => {
     for (const value of [NaN, Infinity, -Infinity]) {
-      assert.deepEqual(rejectedOf([{ service: 's', metric: 'm', value }]).map((r) => [r.index, r.field]), [[0, 'value']]);
+      assert.deepEqual(
+        rejectedOf([{ service: 's', metric: 'm', value }]).map((r) => [r.index, r.field]),
+        [[0, 'value']],
+      );
     }
   });
 
   test('a timestamp at most 1 hour ahead is accepted; null timestamp and tags are defaults', () => {
-    assert.deepEqual(parseMeasurements([{ service: 's', metric: 'm', value: 0, timestamp: now + HOUR, tags: null }, { service: 's', metric: 'm', value: -1.5, timestamp: null }], now), [
-      { service: 's', metric: 'm', value: 0, ts: now + HOUR, tags: {} },
-      { service: 's', metric: 'm', value: -1.5, ts: now, tags: {} },
-    ]);
-    assert.deepEqual(rejectedOf([{ service: 's', metric: 'm', value: 0, timestamp: now + HOUR + 1 }]).map((r) => r.field), ['timestamp']);
+    assert.deepEqual(
+      parseMeasurements(
+        [
+          { service: 's', metric: 'm', value: 0, timestamp: now + HOUR, tags: null },
+          { service: 's', metric: 'm', value: -1.5, timestamp: null },
+        ],
+        now,
+      ),
+      [
+        { service: 's', metric: 'm', value: 0, ts: now + HOUR, tags: {} },
+        { service: 's', metric: 'm', value: -1.5, ts: now, tags: {} },
+      ],
+    );
+    assert.deepEqual(
+      rejectedOf([{ service: 's', metric: 'm', value: 0, timestamp: now + HOUR + 1 }]).map((r) => r.field),
+      ['timestamp'],
+    );
   });
 
   test('a "__proto__" tag stays an ordinary tag', () => {
@@ -293,7 +392,13 @@ describe('measurements: parseMeasurements (pure)', () => {
   });
 
   test('a list that is not an item → index and empty field', () => {
-    assert.deepEqual(rejectedOf([{ service: 's', metric: 'm', value: 1 }, [1, 2], 'x']).map((r) => [r.index, r.field]), [[1, ''], [2, '']]);
+    assert.deepEqual(
+      rejectedOf([{ service: 's', metric: 'm', value: 1 }, [1, 2], 'x']).map((r) => [r.index, r.field]),
+      [
+        [1, ''],
+        [2, ''],
+      ],
+    );
   });
 });
 
@@ -321,13 +426,35 @@ describe('measurements: aggregateGauge', () => {
 
   test('max: the largest per bucket, negatives included', () => {
     assert.deepEqual(aggregateGauge(pts, starts, 40, 'max'), [5, 7, null, 4]);
-    assert.deepEqual(aggregateGauge([{ ts: 1, value: -3 }, { ts: 2, value: -2 }], [0], 10, 'max'), [-2]);
+    assert.deepEqual(
+      aggregateGauge(
+        [
+          { ts: 1, value: -3 },
+          { ts: 2, value: -2 },
+        ],
+        [0],
+        10,
+        'max',
+      ),
+      [-2],
+    );
   });
 
   test('an empty input, no buckets, and a tie in time (the later in the array wins for last)', () => {
     assert.deepEqual(aggregateGauge([], starts, 40, 'avg'), [null, null, null, null]);
     assert.deepEqual(aggregateGauge(pts, [], 40, 'last'), []);
-    assert.deepEqual(aggregateGauge([{ ts: 5, value: 1 }, { ts: 5, value: 2 }], [0], 10, 'last'), [2]);
+    assert.deepEqual(
+      aggregateGauge(
+        [
+          { ts: 5, value: 1 },
+          { ts: 5, value: 2 },
+        ],
+        [0],
+        10,
+        'last',
+      ),
+      [2],
+    );
   });
 
   test('uneven buckets (a DST day) are found by binary search', () => {
@@ -377,7 +504,10 @@ describe('measurements: generateDemoMeasurements', () => {
     const errorsIn = mean(values('checkout-api', 'error_rate', inside));
     const errorsOut = values('checkout-api', 'error_rate', (ts) => !inside(ts));
     assert.ok(errorsIn > 0.06 && errorsIn < 0.1, `incident error rate ${errorsIn}`);
-    assert.ok(Math.min(...errorsOut) >= 0.002 && Math.max(...errorsOut) <= 0.0055, `normal error rate ${Math.min(...errorsOut)}..${Math.max(...errorsOut)}`);
+    assert.ok(
+      Math.min(...errorsOut) >= 0.002 && Math.max(...errorsOut) <= 0.0055,
+      `normal error rate ${Math.min(...errorsOut)}..${Math.max(...errorsOut)}`,
+    );
   });
 
   test('web uptime is 1 except one 10-minute blip inside the "error burst" incident', () => {

@@ -17,7 +17,13 @@ import type { Metric } from '../../src/metrics/store.js';
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
 
-interface Ev { event: string; userId: string; hour: number; amount?: number; plan?: string }
+interface Ev {
+  event: string;
+  userId: string;
+  hour: number;
+  amount?: number;
+  plan?: string;
+}
 
 /**
  * Three hours: the first with 3 sign-ups and 3 orders (two with an amount), the second empty, the
@@ -37,27 +43,60 @@ const EVENTS: Ev[] = [
 ];
 
 const ORDERS_SQL = "SELECT bucket, count(*) AS value FROM events WHERE event = 'Order Completed' GROUP BY bucket";
-const BUYERS_SQL = "SELECT bucket, count(*) AS value, count(DISTINCT distinct_id) AS samples FROM events WHERE event = 'Order Completed' GROUP BY bucket";
+const BUYERS_SQL =
+  "SELECT bucket, count(*) AS value, count(DISTINCT distinct_id) AS samples FROM events WHERE event = 'Order Completed' GROUP BY bucket";
 
 /** Each metric with its values and samples, hour by hour, as counted by hand from EVENTS and the measurements. */
 const CASES: { metric: CreateMetric; values: (number | null)[]; samples: (number | null)[] }[] = [
   // a count is its own sample size
   { metric: { name: 'orders', kind: 'event', definition: { event: 'Order Completed' } }, values: [3, 0, 1], samples: [3, 0, 1] },
-  { metric: { name: 'buyers', kind: 'event', definition: { event: 'Order Completed', measure: 'users' } }, values: [2, 0, 1], samples: [2, 0, 1] },
+  {
+    metric: { name: 'buyers', kind: 'event', definition: { event: 'Order Completed', measure: 'users' } },
+    values: [2, 0, 1],
+    samples: [2, 0, 1],
+  },
   // a ratio: its denominator (3 sign-ups, then none: a gap from 0 samples)
-  { metric: { name: 'buyers_per_signup', kind: 'ratio', definition: { numerator: { event: 'Order Completed', measure: 'users' }, denominator: { event: 'Signed Up' } } }, values: [2 / 3, null, 1], samples: [3, 0, 1] },
+  {
+    metric: {
+      name: 'buyers_per_signup',
+      kind: 'ratio',
+      definition: { numerator: { event: 'Order Completed', measure: 'users' }, denominator: { event: 'Signed Up' } },
+    },
+    values: [2 / 3, null, 1],
+    samples: [3, 0, 1],
+  },
   // per user: the users (u1-u3, then u4 and u5)
   { metric: { name: 'events_per_user', kind: 'per_user', definition: {} }, values: [2, null, 3.5], samples: [3, 0, 2] },
   // sums and averages: the orders that carry an amount (not u2's order without one)
-  { metric: { name: 'revenue', kind: 'aggregation', definition: { event: 'Order Completed', property: 'amount', fn: 'sum' } }, values: [40, 0, 5], samples: [2, 0, 1] },
-  { metric: { name: 'avg_order', kind: 'aggregation', definition: { event: 'Order Completed', property: 'amount', fn: 'avg' } }, values: [20, null, 5], samples: [2, 0, 1] },
-  { metric: { name: 'max_order', kind: 'aggregation', definition: { event: 'Order Completed', property: 'amount', fn: 'max' } }, values: [30, null, 5], samples: [2, 0, 1] },
-  { metric: { name: 'amounts', kind: 'aggregation', definition: { event: 'Order Completed', property: 'amount', fn: 'count' } }, values: [2, 0, 1], samples: [2, 0, 1] },
+  {
+    metric: { name: 'revenue', kind: 'aggregation', definition: { event: 'Order Completed', property: 'amount', fn: 'sum' } },
+    values: [40, 0, 5],
+    samples: [2, 0, 1],
+  },
+  {
+    metric: { name: 'avg_order', kind: 'aggregation', definition: { event: 'Order Completed', property: 'amount', fn: 'avg' } },
+    values: [20, null, 5],
+    samples: [2, 0, 1],
+  },
+  {
+    metric: { name: 'max_order', kind: 'aggregation', definition: { event: 'Order Completed', property: 'amount', fn: 'max' } },
+    values: [30, null, 5],
+    samples: [2, 0, 1],
+  },
+  {
+    metric: { name: 'amounts', kind: 'aggregation', definition: { event: 'Order Completed', property: 'amount', fn: 'count' } },
+    values: [2, 0, 1],
+    samples: [2, 0, 1],
+  },
   // sql: its samples column, or nothing known without one
   { metric: { name: 'orders_sql', kind: 'sql', definition: { sql: ORDERS_SQL } }, values: [3, null, 1], samples: [null, null, null] },
   { metric: { name: 'orders_sql_by_buyer', kind: 'sql', definition: { sql: BUYERS_SQL } }, values: [3, null, 1], samples: [2, null, 1] },
   // a gauge: its measurements (3, none, 1)
-  { metric: { name: 'latency', kind: 'gauge', definition: { service: 'api', metric: 'latency_ms', aggregate: 'avg' } }, values: [200, null, 90], samples: [3, 0, 1] },
+  {
+    metric: { name: 'latency', kind: 'gauge', definition: { service: 'api', metric: 'latency_ms', aggregate: 'avg' } },
+    values: [200, null, 90],
+    samples: [3, 0, 1],
+  },
 ];
 
 describe('metric samples: each kind stores the number of samples behind its values', () => {
@@ -71,18 +110,36 @@ describe('metric samples: each kind stores the number of samples behind its valu
     until = Math.floor(Date.now() / HOUR) * HOUR;
     base = until - 3 * HOUR;
     const batch = EVENTS.map((e, i) => ({
-      type: 'track', event: e.event, userId: e.userId, messageId: `s-${i}`, timestamp: new Date(base + e.hour * HOUR + (i + 1) * MINUTE).toISOString(),
+      type: 'track',
+      event: e.event,
+      userId: e.userId,
+      messageId: `s-${i}`,
+      timestamp: new Date(base + e.hour * HOUR + (i + 1) * MINUTE).toISOString(),
       properties: { ...(e.amount !== undefined && { amount: e.amount }), ...(e.plan && { plan: e.plan }) },
     }));
     const r = await postJson(`${t.url}/v1/batch`, { batch }, { authorization: `Bearer ${t.writeKey}` });
     assert.equal(r.status, 200, JSON.stringify(r.body));
-    const points = [[0, 100], [0, 200], [0, 300], [2, 90]].map(([hour, value], i) => ({ service: 'api', metric: 'latency_ms', value, timestamp: base + hour * HOUR + (i + 1) * MINUTE }));
+    const points = [
+      [0, 100],
+      [0, 200],
+      [0, 300],
+      [2, 90],
+    ].map(([hour, value], i) => ({ service: 'api', metric: 'latency_ms', value, timestamp: base + hour * HOUR + (i + 1) * MINUTE }));
     const m = await postJson(`${t.url}/v1/measurements`, points, { authorization: `Bearer ${t.writeKey}` });
     assert.equal(m.status, 200, JSON.stringify(m.body));
     await t.ctx.flush();
     for (const c of CASES) metrics.set(c.metric.name, await t.ctx.catalog.create(t.project, c.metric));
-    metrics.set('revenue_by_plan', await t.ctx.catalog.create(t.project, { name: 'revenue_by_plan', kind: 'aggregation', definition: { event: 'Order Completed', property: 'amount', fn: 'sum', breakdowns: ['plan'], breakdownLimit: 1 } }));
-    while (await t.ctx.worker.runOnce()) { /* the backfills */ }
+    metrics.set(
+      'revenue_by_plan',
+      await t.ctx.catalog.create(t.project, {
+        name: 'revenue_by_plan',
+        kind: 'aggregation',
+        definition: { event: 'Order Completed', property: 'amount', fn: 'sum', breakdowns: ['plan'], breakdownLimit: 1 },
+      }),
+    );
+    while (await t.ctx.worker.runOnce()) {
+      /* the backfills */
+    }
     for (const [name, m] of metrics) metrics.set(name, await t.ctx.catalog.get(t.project, m.id));
   });
   after(() => t.close());
@@ -105,7 +162,11 @@ describe('metric samples: each kind stores the number of samples behind its valu
   test('a draft computed for a backtest has the samples its saved metric stores', async () => {
     for (const name of ['buyers_per_signup', 'avg_order', 'orders_sql_by_buyer', 'latency']) {
       const c = CASES.find((x) => x.metric.name === name)!;
-      const draft = await t.ctx.catalog.computeSeries(t.project, { kind: c.metric.kind, definition: c.metric.definition }, { fromMs: base, toMs: until });
+      const draft = await t.ctx.catalog.computeSeries(
+        t.project,
+        { kind: c.metric.kind, definition: c.metric.definition },
+        { fromMs: base, toMs: until },
+      );
       assert.deepEqual(draft.samples, c.samples, name);
     }
   });
@@ -136,7 +197,11 @@ describe('metric samples: each kind stores the number of samples behind its valu
     const key = (await t.ctx.apiKeys.create({ projectId: t.project.id, scopes: ['read', 'write'] })).secret;
     for (const samples of ['-1', "'many'"]) {
       const sql = `SELECT bucket, count(*) AS value, ${samples} AS samples FROM events GROUP BY bucket`;
-      const res = await fetch(`${t.url}/api/projects/shop/metrics/preview`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'sql', definition: { sql } }) });
+      const res = await fetch(`${t.url}/api/projects/shop/metrics/preview`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ kind: 'sql', definition: { sql } }),
+      });
       const body = await res.json();
       assert.equal(res.status, 400, JSON.stringify(body));
       assert.match(body.error.message, /has samples .*; samples must be a number of 0 or more, or null/);
@@ -157,15 +222,44 @@ describe('metric samples: migration 0018', () => {
       };
       await to(names[names.indexOf('0018-metric-samples') - 1]);
       const T = Date.parse('2026-05-01T10:00:00Z');
-      const { id: projectId } = await meta.db.insertInto('projects').values({ slug: 'shop', name: 'Shop', time_zone: 'UTC', created_at: T }).returning('id').executeTakeFirstOrThrow();
-      const { id: metricId } = await meta.db.insertInto('metrics').values({
-        project_id: projectId, name: 'orders', display_name: 'orders', description: '', unit: '', owner: '', tags: '[]', color: '', status: 'active', interval: '1h', kind: 'event',
-        definition: '{}', detection: '{}', version: 1, history_from: T, collected_until: T + HOUR, last_error: null, last_error_at: null, created_at: T, updated_at: T,
-      }).returning('id').executeTakeFirstOrThrow();
+      const { id: projectId } = await meta.db
+        .insertInto('projects')
+        .values({ slug: 'shop', name: 'Shop', time_zone: 'UTC', created_at: T })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      const { id: metricId } = await meta.db
+        .insertInto('metrics')
+        .values({
+          project_id: projectId,
+          name: 'orders',
+          display_name: 'orders',
+          description: '',
+          unit: '',
+          owner: '',
+          tags: '[]',
+          color: '',
+          status: 'active',
+          interval: '1h',
+          kind: 'event',
+          definition: '{}',
+          detection: '{}',
+          version: 1,
+          history_from: T,
+          collected_until: T + HOUR,
+          last_error: null,
+          last_error_at: null,
+          created_at: T,
+          updated_at: T,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
       await meta.db.insertInto('metric_values').values({ metric_id: metricId, dimension: '', key: '', bucket: T, value: 7 }).execute();
       await migrateMeta(meta);
       const rows = await meta.db.selectFrom('metric_values').select(['value', 'samples']).execute();
-      assert.deepEqual(rows.map((r) => [Number(r.value), r.samples]), [[7, null]]);
+      assert.deepEqual(
+        rows.map((r) => [Number(r.value), r.samples]),
+        [[7, null]],
+      );
       await to(names[names.indexOf('0018-metric-samples') - 1]);
       const [row] = await meta.db.selectFrom('metric_values').selectAll().execute();
       assert.deepEqual(Object.keys(row).sort(), ['bucket', 'dimension', 'key', 'metric_id', 'value']);

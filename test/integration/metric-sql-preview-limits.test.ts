@@ -15,7 +15,8 @@ before(async () => {
 });
 after(() => t.close());
 
-const preview = (sql: string) => postJson(`${t.url}/api/projects/shop/metrics/preview`, { kind: 'sql', definition: { sql } }, { authorization: `Bearer ${t.readKey}` });
+const preview = (sql: string) =>
+  postJson(`${t.url}/api/projects/shop/metrics/preview`, { kind: 'sql', definition: { sql } }, { authorization: `Bearer ${t.readKey}` });
 
 test('a 32 MB value in a preview is refused quickly with a 400 that says the result is too large', async () => {
   const started = Date.now();
@@ -44,5 +45,8 @@ test('/health answers within 500 ms while four such previews run at once', async
   running = false;
   await probe;
   assert.ok(slowest < 500, `/health took ${slowest} ms at worst`);
-  assert.deepEqual(answers.map((r) => r.status), [400, 400, 400, 400]);
+  assert.deepEqual(
+    answers.map((r) => r.status),
+    [400, 400, 400, 400],
+  );
 });

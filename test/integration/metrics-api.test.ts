@@ -20,8 +20,19 @@ const OTHER = '$other';
 const NONE = '$none';
 
 type Values = (number | null)[];
-interface Ev { event: string; userId: string; sessionId: string; ts: number; country: string | null; properties: Record<string, string | number | boolean> }
-interface Filter { property: string; op: string; value?: string | number | boolean | (string | number)[] }
+interface Ev {
+  event: string;
+  userId: string;
+  sessionId: string;
+  ts: number;
+  country: string | null;
+  properties: Record<string, string | number | boolean>;
+}
+interface Filter {
+  property: string;
+  op: string;
+  value?: string | number | boolean | (string | number)[];
+}
 
 /** A small seeded generator, so a failure can be reproduced. */
 function random(seed: number) {
@@ -39,13 +50,23 @@ function generateEvents(base: number): Ev[] {
       let event = pick(['Page Viewed', 'Page Viewed', 'Signed Up', 'Order Completed', 'Order Completed']);
       if (h === NO_SIGNUP && event === 'Signed Up') event = 'Page Viewed';
       const userId = `u${Math.floor(r() * 7)}`;
-      const properties: Ev['properties'] = { tier: pick([1, 2, 3]), ref: pick(['google.com', 'news.google.com', 'bing.com', "o'reilly.com"]) };
+      const properties: Ev['properties'] = {
+        tier: pick([1, 2, 3]),
+        ref: pick(['google.com', 'news.google.com', 'bing.com', "o'reilly.com"]),
+      };
       const plan = pick(['free', 'pro', 'team', undefined]);
       if (plan) properties.plan = plan;
       // quarters, so sums are exact in binary floating point
       if (r() < 0.8) properties.amount = Math.round(r() * 800) / 4;
       if (r() < 0.5) properties.trial = r() < 0.5;
-      out.push({ event, userId, sessionId: `${userId}-${h}-${Math.floor(r() * 2)}`, ts: base + h * HOUR + Math.floor(r() * (HOUR - 1000)), country: pick(['DE', 'FR', 'US', null]), properties });
+      out.push({
+        event,
+        userId,
+        sessionId: `${userId}-${h}-${Math.floor(r() * 2)}`,
+        ts: base + h * HOUR + Math.floor(r() * (HOUR - 1000)),
+        country: pick(['DE', 'FR', 'US', null]),
+        properties,
+      });
     }
   }
   return out;
@@ -54,7 +75,12 @@ function generateEvents(base: number): Ev[] {
 let messages = 0;
 async function ingest(t: TestApp, evs: Ev[]) {
   const batch = evs.map((e) => ({
-    type: 'track', event: e.event, userId: e.userId, messageId: `m-${++messages}`, timestamp: new Date(e.ts).toISOString(), properties: e.properties,
+    type: 'track',
+    event: e.event,
+    userId: e.userId,
+    messageId: `m-${++messages}`,
+    timestamp: new Date(e.ts).toISOString(),
+    properties: e.properties,
     context: { sessionId: e.sessionId, ...(e.country ? { location: { country: e.country } } : {}) },
   }));
   const r = await postJson(`${t.url}/v1/batch`, { batch }, { authorization: `Bearer ${t.writeKey}` });
@@ -81,22 +107,35 @@ function passes(e: Ev, f: Filter): boolean {
   const v = f.value;
   const list = (Array.isArray(v) ? v : []).map(String);
   switch (f.op) {
-    case 'eq': return typeof v === 'number' ? n === v : x === String(v);
-    case 'neq': return typeof v === 'number' ? n !== v : x !== String(v);
-    case 'in': return x !== null && list.includes(x);
-    case 'not_in': return x === null || !list.includes(x);
-    case 'contains': return x !== null && x.includes(String(v));
-    case 'gt': return n !== null && n > (v as number);
-    case 'gte': return n !== null && n >= (v as number);
-    case 'lt': return n !== null && n < (v as number);
-    case 'lte': return n !== null && n <= (v as number);
-    case 'is_set': return x !== null;
-    case 'is_not_set': return x === null;
+    case 'eq':
+      return typeof v === 'number' ? n === v : x === String(v);
+    case 'neq':
+      return typeof v === 'number' ? n !== v : x !== String(v);
+    case 'in':
+      return x !== null && list.includes(x);
+    case 'not_in':
+      return x === null || !list.includes(x);
+    case 'contains':
+      return x?.includes(String(v)) ?? false;
+    case 'gt':
+      return n !== null && n > (v as number);
+    case 'gte':
+      return n !== null && n >= (v as number);
+    case 'lt':
+      return n !== null && n < (v as number);
+    case 'lte':
+      return n !== null && n <= (v as number);
+    case 'is_set':
+      return x !== null;
+    case 'is_not_set':
+      return x === null;
   }
   throw new Error(`no reference for ${f.op}`);
 }
-const where = (evs: Ev[], event?: string, filters: Filter[] = []) => evs.filter((e) => (event === undefined || e.event === event) && filters.every((f) => passes(e, f)));
-const perHour = (evs: Ev[], starts: number[], fn: (bucket: Ev[]) => number | null): Values => starts.map((s) => fn(evs.filter((e) => e.ts >= s && e.ts < s + HOUR)));
+const where = (evs: Ev[], event?: string, filters: Filter[] = []) =>
+  evs.filter((e) => (event === undefined || e.event === event) && filters.every((f) => passes(e, f)));
+const perHour = (evs: Ev[], starts: number[], fn: (bucket: Ev[]) => number | null): Values =>
+  starts.map((s) => fn(evs.filter((e) => e.ts >= s && e.ts < s + HOUR)));
 const distinct = (xs: unknown[]) => new Set(xs).size;
 const numbers = (evs: Ev[], p: string) => evs.map((e) => numberOf(e, p)).filter((n): n is number => n !== null);
 const total = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
@@ -110,8 +149,11 @@ function quantileCont(xs: number[], q: number): number | null {
   return s[lo] + (s[Math.ceil(pos)] - s[lo]) * (pos - lo);
 }
 const AGGREGATES: Record<string, (xs: number[]) => number | null> = {
-  sum: total, avg: (xs) => (xs.length ? total(xs) / xs.length : null), min: (xs) => (xs.length ? Math.min(...xs) : null),
-  max: (xs) => (xs.length ? Math.max(...xs) : null), p90: (xs) => quantileCont(xs, 0.9),
+  sum: total,
+  avg: (xs) => (xs.length ? total(xs) / xs.length : null),
+  min: (xs) => (xs.length ? Math.min(...xs) : null),
+  max: (xs) => (xs.length ? Math.max(...xs) : null),
+  p90: (xs) => quantileCont(xs, 0.9),
 };
 
 /**
@@ -119,12 +161,20 @@ const AGGREGATES: Record<string, (xs: number[]) => number | null> = {
  * (counts, sums), the max of the other keys' values, or the value of the rows outside the top keys.
  */
 type OtherRule = 'subtract' | 'max' | 'rows' | 'none';
-function breakdownReference(evs: Ev[], starts: number[], dim: string, limit: number, value: (b: Ev[]) => number | null, other: OtherRule): Record<string, Values> {
+function breakdownReference(
+  evs: Ev[],
+  starts: number[],
+  dim: string,
+  limit: number,
+  value: (b: Ev[]) => number | null,
+  other: OtherRule,
+): Record<string, Values> {
   const out: Record<string, Values> = {};
   const keyOf = (e: Ev) => textOf(e, dim) ?? NONE;
   starts.forEach((s, i) => {
     const bucket = evs.filter((e) => e.ts >= s && e.ts < s + HOUR);
-    const ranked = [...new Set(bucket.map(keyOf))].map((key) => ({ key, v: value(bucket.filter((e) => keyOf(e) === key)) }))
+    const ranked = [...new Set(bucket.map(keyOf))]
+      .map((key) => ({ key, v: value(bucket.filter((e) => keyOf(e) === key)) }))
       .filter((x): x is { key: string; v: number } => x.v !== null)
       .sort((a, b) => b.v - a.v || (a.key < b.key ? -1 : 1));
     const set = (key: string, v: number | null) => v !== null && ((out[key] ??= new Array(starts.length).fill(null))[i] = v);
@@ -154,13 +204,20 @@ function assertValues(actual: Values, expected: Values, what: string) {
 async function api(t: TestApp, key: string | undefined, method: string, path: string, body?: unknown) {
   const headers: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {};
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`${t.url}/api/projects/${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(`${t.url}/api/projects/${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null };
 }
-const keyOf = async (t: TestApp, projectId: number, scopes: ('read' | 'write' | 'ingest')[]) => (await t.ctx.apiKeys.create({ projectId, scopes })).secret;
+const keyOf = async (t: TestApp, projectId: number, scopes: ('read' | 'write' | 'ingest')[]) =>
+  (await t.ctx.apiKeys.create({ projectId, scopes })).secret;
 const runJobs = async (t: TestApp) => {
-  while (await t.ctx.worker.runOnce()) { /* until the queue is empty */ }
+  while (await t.ctx.worker.runOnce()) {
+    /* until the queue is empty */
+  }
 };
 const hours = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i * HOUR);
 
@@ -172,7 +229,11 @@ async function create(t: TestApp, key: string, body: object): Promise<MetricApi>
 
 /** The series of a metric over [fromMs, toMs): its buckets (as instants) and values by key. */
 async function seriesOf(t: TestApp, key: string, id: number, fromMs: number, toMs: number, breakdown?: string) {
-  const q = new URLSearchParams({ from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString(), ...(breakdown ? { breakdown } : {}) });
+  const q = new URLSearchParams({
+    from: new Date(fromMs).toISOString(),
+    to: new Date(toMs).toISOString(),
+    ...(breakdown ? { breakdown } : {}),
+  });
   const r = await api(t, key, 'GET', `shop/metrics/${id}/series?${q}`);
   assert.equal(r.status, 200, JSON.stringify(r.body));
   const byKey = Object.fromEntries((r.body.series as { key: string; values: Values }[]).map((s) => [s.key, s.values]));
@@ -192,10 +253,28 @@ async function seededApp() {
 
 // ---- every kind, end to end --------------------------------------------------------------------
 
-interface Case { name: string; kind: string; definition: object; expected: (evs: Ev[], starts: number[]) => Values }
-const count = (event?: string, filters: Filter[] = []): Case['expected'] => (evs, starts) => perHour(where(evs, event, filters), starts, (b) => b.length);
-const eventCase = (name: string, filters: Filter[], event?: string): Case => ({ name, kind: 'event', definition: { ...(event ? { event } : {}), filters }, expected: count(event, filters) });
-const aggregation = (fn: string, expected: (xs: Ev[]) => number | null): Case => ({ name: `amount_${fn}`, kind: 'aggregation', definition: { event: 'Order Completed', property: 'amount', fn }, expected: (evs, starts) => perHour(where(evs, 'Order Completed'), starts, expected) });
+interface Case {
+  name: string;
+  kind: string;
+  definition: object;
+  expected: (evs: Ev[], starts: number[]) => Values;
+}
+const count =
+  (event?: string, filters: Filter[] = []): Case['expected'] =>
+  (evs, starts) =>
+    perHour(where(evs, event, filters), starts, (b) => b.length);
+const eventCase = (name: string, filters: Filter[], event?: string): Case => ({
+  name,
+  kind: 'event',
+  definition: { ...(event ? { event } : {}), filters },
+  expected: count(event, filters),
+});
+const aggregation = (fn: string, expected: (xs: Ev[]) => number | null): Case => ({
+  name: `amount_${fn}`,
+  kind: 'aggregation',
+  definition: { event: 'Order Completed', property: 'amount', fn },
+  expected: (evs, starts) => perHour(where(evs, 'Order Completed'), starts, expected),
+});
 
 const CASES: Case[] = [
   eventCase('orders_pro', [{ property: 'plan', op: 'eq', value: 'pro' }], 'Order Completed'),
@@ -210,11 +289,38 @@ const CASES: Case[] = [
   eventCase('without_plan', [{ property: 'plan', op: 'is_not_set' }]),
   eventCase('tier_two', [{ property: 'tier', op: 'eq', value: 2 }]),
   eventCase('on_trial', [{ property: 'trial', op: 'eq', value: true }]),
-  eventCase('views_de_tier', [{ property: 'country', op: 'eq', value: 'DE' }, { property: 'tier', op: 'gte', value: 2 }], 'Page Viewed'),
-  { name: 'users', kind: 'event', definition: { measure: 'users' }, expected: (evs, starts) => perHour(evs, starts, (b) => distinct(b.map((e) => e.userId))) },
-  { name: 'view_sessions', kind: 'event', definition: { event: 'Page Viewed', measure: 'sessions' }, expected: (evs, starts) => perHour(where(evs, 'Page Viewed'), starts, (b) => distinct(b.map((e) => e.sessionId))) },
-  { name: 'conversion', kind: 'ratio', definition: { numerator: { event: 'Order Completed' }, denominator: { event: 'Signed Up' } }, expected: (evs, starts) => perHour(evs, starts, (b) => divide(where(b, 'Order Completed').length, where(b, 'Signed Up').length)) },
-  { name: 'views_per_user', kind: 'per_user', definition: { event: 'Page Viewed' }, expected: (evs, starts) => perHour(where(evs, 'Page Viewed'), starts, (b) => divide(b.length, distinct(b.map((e) => e.userId)))) },
+  eventCase(
+    'views_de_tier',
+    [
+      { property: 'country', op: 'eq', value: 'DE' },
+      { property: 'tier', op: 'gte', value: 2 },
+    ],
+    'Page Viewed',
+  ),
+  {
+    name: 'users',
+    kind: 'event',
+    definition: { measure: 'users' },
+    expected: (evs, starts) => perHour(evs, starts, (b) => distinct(b.map((e) => e.userId))),
+  },
+  {
+    name: 'view_sessions',
+    kind: 'event',
+    definition: { event: 'Page Viewed', measure: 'sessions' },
+    expected: (evs, starts) => perHour(where(evs, 'Page Viewed'), starts, (b) => distinct(b.map((e) => e.sessionId))),
+  },
+  {
+    name: 'conversion',
+    kind: 'ratio',
+    definition: { numerator: { event: 'Order Completed' }, denominator: { event: 'Signed Up' } },
+    expected: (evs, starts) => perHour(evs, starts, (b) => divide(where(b, 'Order Completed').length, where(b, 'Signed Up').length)),
+  },
+  {
+    name: 'views_per_user',
+    kind: 'per_user',
+    definition: { event: 'Page Viewed' },
+    expected: (evs, starts) => perHour(where(evs, 'Page Viewed'), starts, (b) => divide(b.length, distinct(b.map((e) => e.userId)))),
+  },
   aggregation('sum', (b) => total(numbers(b, 'amount'))),
   aggregation('avg', (b) => AGGREGATES.avg(numbers(b, 'amount'))),
   aggregation('min', (b) => AGGREGATES.min(numbers(b, 'amount'))),
@@ -222,20 +328,45 @@ const CASES: Case[] = [
   aggregation('count', (b) => b.filter((e) => textOf(e, 'amount') !== null).length),
   aggregation('count_distinct', (b) => distinct(b.map((e) => textOf(e, 'amount')).filter((x) => x !== null))),
   aggregation('p90', (b) => AGGREGATES.p90(numbers(b, 'amount'))),
-  { name: 'sql_signups', kind: 'sql', definition: { sql: "SELECT bucket, count(*) AS value FROM events WHERE event = 'Signed Up' GROUP BY bucket" }, expected: (evs, starts) => perHour(where(evs, 'Signed Up'), starts, (b) => b.length || null) },
+  {
+    name: 'sql_signups',
+    kind: 'sql',
+    definition: { sql: "SELECT bucket, count(*) AS value FROM events WHERE event = 'Signed Up' GROUP BY bucket" },
+    expected: (evs, starts) => perHour(where(evs, 'Signed Up'), starts, (b) => b.length || null),
+  },
 ];
 
 describe('each metric kind, created over HTTP and backfilled, matches the reference', () => {
   let s: Awaited<ReturnType<typeof seededApp>>;
   const ids = new Map<string, number>();
-  const byCountry = { sql: 'SELECT bucket, country AS breakdown, count(*) AS value FROM events WHERE country IS NOT NULL GROUP BY GROUPING SETS ((bucket), (bucket, country))' };
-  const points = (svc: string) => Array.from({ length: HOURS }, (_, h) => h).filter((h) => h !== GAP)
-    .flatMap((h) => [35, 5, 50].map((m, k) => ({ service: svc, metric: 'latency_ms', value: 100 + ((h * 37 + k * 53) % 90), timestamp: s.base + h * HOUR + m * 60_000, tags: { region: k === 1 ? 'us' : 'eu' } })));
+  const byCountry = {
+    sql: 'SELECT bucket, country AS breakdown, count(*) AS value FROM events WHERE country IS NOT NULL GROUP BY GROUPING SETS ((bucket), (bucket, country))',
+  };
+  const points = (svc: string) =>
+    Array.from({ length: HOURS }, (_, h) => h)
+      .filter((h) => h !== GAP)
+      .flatMap((h) =>
+        [35, 5, 50].map((m, k) => ({
+          service: svc,
+          metric: 'latency_ms',
+          value: 100 + ((h * 37 + k * 53) % 90),
+          timestamp: s.base + h * HOUR + m * 60_000,
+          tags: { region: k === 1 ? 'us' : 'eu' },
+        })),
+      );
   const gauge = (aggregate: string, values: number[]) => (aggregate === 'last' ? values[values.length - 1] : AGGREGATES[aggregate](values));
-  const gaugeReference = (aggregate: string, region?: string): Values => hours(s.base, HOURS).map((st) => {
-    const inHour = points('api').filter((p) => p.timestamp >= st && p.timestamp < st + HOUR && (!region || p.tags.region === region)).sort((a, b) => a.timestamp - b.timestamp);
-    return inHour.length ? gauge(aggregate, inHour.map((p) => p.value)) : null;
-  });
+  const gaugeReference = (aggregate: string, region?: string): Values =>
+    hours(s.base, HOURS).map((st) => {
+      const inHour = points('api')
+        .filter((p) => p.timestamp >= st && p.timestamp < st + HOUR && (!region || p.tags.region === region))
+        .sort((a, b) => a.timestamp - b.timestamp);
+      return inHour.length
+        ? gauge(
+            aggregate,
+            inHour.map((p) => p.value),
+          )
+        : null;
+    });
 
   before(async () => {
     s = await seededApp();
@@ -243,16 +374,34 @@ describe('each metric kind, created over HTTP and backfilled, matches the refere
     assert.equal(m.status, 200, JSON.stringify(m.body));
     const extra = [
       { name: 'by_plan_country', kind: 'event', definition: { breakdowns: ['plan', 'country'], breakdownLimit: 2 } },
-      { name: 'amount_by_country', kind: 'aggregation', definition: { property: 'amount', fn: 'sum', breakdowns: ['country'], breakdownLimit: 1 } },
+      {
+        name: 'amount_by_country',
+        kind: 'aggregation',
+        definition: { property: 'amount', fn: 'sum', breakdowns: ['country'], breakdownLimit: 1 },
+      },
       { name: 'max_by_plan', kind: 'aggregation', definition: { property: 'amount', fn: 'max', breakdowns: ['plan'], breakdownLimit: 1 } },
-      { name: 'pro_orders_by_country', kind: 'event', definition: { event: 'Order Completed', filters: [{ property: 'plan', op: 'eq', value: 'pro' }], breakdowns: ['country'], breakdownLimit: 2 } },
+      {
+        name: 'pro_orders_by_country',
+        kind: 'event',
+        definition: {
+          event: 'Order Completed',
+          filters: [{ property: 'plan', op: 'eq', value: 'pro' }],
+          breakdowns: ['country'],
+          breakdownLimit: 2,
+        },
+      },
       { name: 'users_by_country', kind: 'event', definition: { measure: 'users', breakdowns: ['country'], breakdownLimit: 2 } },
       { name: 'p90_by_plan', kind: 'aggregation', definition: { property: 'amount', fn: 'p90', breakdowns: ['plan'], breakdownLimit: 1 } },
       { name: 'sql_by_country', kind: 'sql', definition: byCountry },
-      ...['last', 'avg', 'max'].map((aggregate) => ({ name: `latency_${aggregate}`, kind: 'gauge', definition: { service: 'api', metric: 'latency_ms', aggregate } })),
+      ...['last', 'avg', 'max'].map((aggregate) => ({
+        name: `latency_${aggregate}`,
+        kind: 'gauge',
+        definition: { service: 'api', metric: 'latency_ms', aggregate },
+      })),
       { name: 'latency_eu', kind: 'gauge', definition: { service: 'api', metric: 'latency_ms', aggregate: 'max', tags: { region: 'eu' } } },
     ];
-    for (const c of [...CASES, ...extra]) ids.set(c.name, (await create(s.t, s.key, { name: c.name, kind: c.kind, definition: c.definition })).id);
+    for (const c of [...CASES, ...extra])
+      ids.set(c.name, (await create(s.t, s.key, { name: c.name, kind: c.kind, definition: c.definition })).id);
     await runJobs(s.t);
   });
   after(() => s.t.close());
@@ -260,7 +409,10 @@ describe('each metric kind, created over HTTP and backfilled, matches the refere
   test('every backfill job finished', async () => {
     const jobs = await s.t.ctx.jobs.list({ kind: 'metrics.backfill', limit: 1000 });
     assert.equal(jobs.length, ids.size);
-    assert.deepEqual(jobs.filter((j) => j.status !== 'done').map((j) => [j.payload, j.status, j.lastError]), []);
+    assert.deepEqual(
+      jobs.filter((j) => j.status !== 'done').map((j) => [j.payload, j.status, j.lastError]),
+      [],
+    );
   });
 
   for (const c of CASES) {
@@ -269,7 +421,10 @@ describe('each metric kind, created over HTTP and backfilled, matches the refere
       assert.deepEqual(starts, s.starts);
       assert.deepEqual(Object.keys(byKey), ['total']);
       assertValues(byKey.total, c.expected(s.evs, s.starts), c.name);
-      assert.equal(body.metric.valueKind, c.kind === 'event' || ['amount_sum', 'amount_count', 'amount_count_distinct'].includes(c.name) ? 'count' : 'fraction');
+      assert.equal(
+        body.metric.valueKind,
+        c.kind === 'event' || ['amount_sum', 'amount_count', 'amount_count_distinct'].includes(c.name) ? 'count' : 'fraction',
+      );
     });
   }
 
@@ -282,7 +437,9 @@ describe('each metric kind, created over HTTP and backfilled, matches the refere
       const expected = breakdownReference(s.evs, s.starts, dim, 2, (b) => b.length, 'subtract');
       assert.deepEqual(Object.keys(byKey).sort(), Object.keys(expected).sort(), dim);
       for (const key of Object.keys(expected)) assertValues(byKey[key], expected[key], `${dim}=${key}`);
-      s.starts.forEach((_, i) => assert.equal(total(Object.values(byKey).map((v) => v[i] ?? 0)), totals[i], `${dim}: keys of bucket ${i} add up to the total`));
+      s.starts.forEach((_, i) =>
+        assert.equal(total(Object.values(byKey).map((v) => v[i] ?? 0)), totals[i], `${dim}: keys of bucket ${i} add up to the total`),
+      );
       assert.equal(body.series[body.series.length - 1].key, OTHER, '"other" comes last');
       assert.equal(body.series[body.series.length - 1].label, 'other');
       if (byKey[NONE]) assert.equal(body.series.find((x: { key: string }) => x.key === NONE).label, '(none)');
@@ -292,7 +449,10 @@ describe('each metric kind, created over HTTP and backfilled, matches the refere
   test('a filtered count broken down: only keys with matching events, "other" only from matching events', async () => {
     const { byKey } = await seriesOf(s.t, s.key, ids.get('pro_orders_by_country')!, s.base, s.base + HOURS * HOUR, 'country');
     const filters = [{ property: 'plan', op: 'eq', value: 'pro' }];
-    assert.deepEqual(byKey, breakdownReference(where(s.evs, 'Order Completed', filters), s.starts, 'country', 2, (b) => b.length, 'subtract'));
+    assert.deepEqual(
+      byKey,
+      breakdownReference(where(s.evs, 'Order Completed', filters), s.starts, 'country', 2, (b) => b.length, 'subtract'),
+    );
   });
 
   test('aggregations broken down: sum keeps "other" = total - top, max keeps "other" = max of the rest', async () => {
@@ -324,7 +484,11 @@ describe('each metric kind, created over HTTP and backfilled, matches the refere
     const id = ids.get('sql_by_country')!;
     const withCountry = s.evs.filter((e) => e.country !== null);
     const totals = await seriesOf(s.t, s.key, id, s.base, s.base + HOURS * HOUR);
-    assertValues(totals.byKey.total, perHour(withCountry, s.starts, (b) => b.length || null), 'total');
+    assertValues(
+      totals.byKey.total,
+      perHour(withCountry, s.starts, (b) => b.length || null),
+      'total',
+    );
     const { byKey } = await seriesOf(s.t, s.key, id, s.base, s.base + HOURS * HOUR, 'breakdown');
     const expected = breakdownReference(withCountry, s.starts, 'country', 20, (b) => b.length, 'none');
     assert.deepEqual(Object.keys(byKey).sort(), Object.keys(expected).sort());
@@ -337,7 +501,11 @@ describe('each metric kind, created over HTTP and backfilled, matches the refere
       assertValues(byKey.total, gaugeReference(aggregate), aggregate);
       assert.equal(body.metric.valueKind, 'fraction');
     }
-    assertValues((await seriesOf(s.t, s.key, ids.get('latency_eu')!, s.base, s.base + HOURS * HOUR)).byKey.total, gaugeReference('max', 'eu'), 'eu only');
+    assertValues(
+      (await seriesOf(s.t, s.key, ids.get('latency_eu')!, s.base, s.base + HOURS * HOUR)).byKey.total,
+      gaugeReference('max', 'eu'),
+      'eu only',
+    );
   });
 
   test('gap rules: an hour without events is 0 for counts and null for ratio, avg, percentile, sql and gauge', async () => {
@@ -353,7 +521,10 @@ describe('each metric kind, created over HTTP and backfilled, matches the refere
       assert.equal(body.metric.valueKind, 'fraction', name);
     }
     // a zero denominator in an hour with events is a gap too, never 0 or Infinity
-    assert.deepEqual((await seriesOf(s.t, s.key, ids.get('conversion')!, s.base + NO_SIGNUP * HOUR, s.base + (NO_SIGNUP + 1) * HOUR)).byKey.total, [null]);
+    assert.deepEqual(
+      (await seriesOf(s.t, s.key, ids.get('conversion')!, s.base + NO_SIGNUP * HOUR, s.base + (NO_SIGNUP + 1) * HOUR)).byKey.total,
+      [null],
+    );
   });
 
   test('gap rules: buckets before historyFrom are null for counts and fractions alike', async () => {
@@ -384,7 +555,11 @@ describe('each metric kind, created over HTTP and backfilled, matches the refere
 
   test('preview computes an unsaved definition (with a breakdown) over the last complete buckets, storing nothing', async () => {
     const before = (await api(s.t, s.key, 'GET', 'shop/metrics')).body.metrics.length;
-    const r = await api(s.t, s.key, 'POST', 'shop/metrics/preview', { kind: 'event', definition: { event: 'Order Completed', breakdowns: ['plan'], breakdownLimit: 2 }, buckets: 8 });
+    const r = await api(s.t, s.key, 'POST', 'shop/metrics/preview', {
+      kind: 'event',
+      definition: { event: 'Order Completed', breakdowns: ['plan'], breakdownLimit: 2 },
+      buckets: 8,
+    });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     const starts = (r.body.buckets as string[]).map((b) => Date.parse(b));
     assert.equal(starts.length, 8);
@@ -394,10 +569,18 @@ describe('each metric kind, created over HTTP and backfilled, matches the refere
     const expected = breakdownReference(where(s.evs, 'Order Completed'), starts, 'plan', 2, (b) => b.length, 'subtract');
     assert.deepEqual(Object.fromEntries(r.body.series.map((x: { key: string; values: Values }) => [x.key, x.values])), expected);
 
-    const avg = await api(s.t, s.key, 'POST', 'shop/metrics/preview', { kind: 'aggregation', definition: { property: 'amount', fn: 'avg', breakdowns: ['plan'], breakdownLimit: 2 }, buckets: 8 });
+    const avg = await api(s.t, s.key, 'POST', 'shop/metrics/preview', {
+      kind: 'aggregation',
+      definition: { property: 'amount', fn: 'avg', breakdowns: ['plan'], breakdownLimit: 2 },
+      buckets: 8,
+    });
     assert.equal(avg.status, 200, JSON.stringify(avg.body));
     assert.equal(avg.body.valueKind, 'fraction');
-    assertValues(avg.body.total, perHour(s.evs, starts, (b) => AGGREGATES.avg(numbers(b, 'amount'))), 'avg total');
+    assertValues(
+      avg.body.total,
+      perHour(s.evs, starts, (b) => AGGREGATES.avg(numbers(b, 'amount'))),
+      'avg total',
+    );
     // an average's "other" cannot be added up from the keys: it is the average over the rows outside the top keys
     const avgExpected = breakdownReference(s.evs, starts, 'plan', 2, (b) => AGGREGATES.avg(numbers(b, 'amount')), 'rows');
     assert.deepEqual(avg.body.series.map((x: { key: string }) => x.key).sort(), Object.keys(avgExpected).sort());
@@ -414,10 +597,14 @@ describe('each metric kind, created over HTTP and backfilled, matches the refere
     assert.equal(to, Math.floor(Date.now() / HOUR) * HOUR);
     assert.ok(Date.parse(r.body.from) <= to - 2 * HOUR, 'at least the two look-back buckets');
     assert.equal(r.body.metric.collectedUntil, new Date(to).toISOString());
-    assertValues((await seriesOf(s.t, s.key, id, s.base, s.base + HOURS * HOUR)).byKey.total, count('Order Completed', [{ property: 'plan', op: 'eq', value: 'pro' }])(s.evs, s.starts), 'after collect');
+    assertValues(
+      (await seriesOf(s.t, s.key, id, s.base, s.base + HOURS * HOUR)).byKey.total,
+      count('Order Completed', [{ property: 'plan', op: 'eq', value: 'pro' }])(s.evs, s.starts),
+      'after collect',
+    );
   });
 
-  test('series: an unknown breakdown is a 400 naming the metric\'s breakdowns; so is a window of too many buckets', async () => {
+  test("series: an unknown breakdown is a 400 naming the metric's breakdowns; so is a window of too many buckets", async () => {
     const id = ids.get('by_plan_country')!;
     const bad = await api(s.t, s.key, 'GET', `shop/metrics/${id}/series?from=-1d&breakdown=browser`);
     assert.equal(bad.status, 400);
@@ -437,8 +624,10 @@ describe('lifecycle: draft, archive, rename, redefine, delete', () => {
   let s: Awaited<ReturnType<typeof seededApp>>;
   const window = () => [s.base, s.base + HOURS * HOUR] as const;
   const orders = count('Order Completed');
-  const backfillJobs = async (id: number) => (await s.t.ctx.jobs.list({ kind: 'metrics.backfill', limit: 1000 })).filter((j) => (j.payload as { metricId: number }).metricId === id);
-  const valueRows = async (id: number) => (await s.t.ctx.meta.db.selectFrom('metric_values').select('bucket').where('metric_id', '=', id).execute()).length;
+  const backfillJobs = async (id: number) =>
+    (await s.t.ctx.jobs.list({ kind: 'metrics.backfill', limit: 1000 })).filter((j) => (j.payload as { metricId: number }).metricId === id);
+  const valueRows = async (id: number) =>
+    (await s.t.ctx.meta.db.selectFrom('metric_values').select('bucket').where('metric_id', '=', id).execute()).length;
 
   before(async () => {
     s = await seededApp();
@@ -463,7 +652,11 @@ describe('lifecycle: draft, archive, rename, redefine, delete', () => {
     assertValues((await seriesOf(s.t, s.key, m.id, ...window())).byKey.total, orders(s.evs, s.starts), 'v1');
     const collected = (await api(s.t, s.key, 'GET', `shop/metrics/${m.id}`)).body;
 
-    const renamed = await api(s.t, s.key, 'PATCH', `shop/metrics/${m.id}`, { displayName: 'Orders', description: 'completed orders', unit: 'orders' });
+    const renamed = await api(s.t, s.key, 'PATCH', `shop/metrics/${m.id}`, {
+      displayName: 'Orders',
+      description: 'completed orders',
+      unit: 'orders',
+    });
     assert.equal(renamed.status, 200, JSON.stringify(renamed.body));
     assert.equal(renamed.body.displayName, 'Orders');
     assert.equal(renamed.body.version, 1);
@@ -488,13 +681,24 @@ describe('lifecycle: draft, archive, rename, redefine, delete', () => {
     assertValues((await seriesOf(s.t, s.key, m.id, ...window())).byKey.total, count('Signed Up', filters)(s.evs, s.starts), 'archived');
     assert.equal((await api(s.t, s.key, 'POST', `shop/metrics/${m.id}/collect`)).status, 409, 'an archived metric is not collected');
     const daily = await api(s.t, s.key, 'PATCH', `shop/metrics/${m.id}`, { interval: '1d' });
-    assert.deepEqual([daily.body.interval, daily.body.version, daily.body.collectedUntil], ['1d', 3, null], 'a new interval is a new body too');
-    assert.deepEqual((await api(s.t, s.key, 'GET', 'shop/metrics?status=archived')).body.metrics.map((x: { name: string }) => x.name), ['orders']);
+    assert.deepEqual(
+      [daily.body.interval, daily.body.version, daily.body.collectedUntil],
+      ['1d', 3, null],
+      'a new interval is a new body too',
+    );
+    assert.deepEqual(
+      (await api(s.t, s.key, 'GET', 'shop/metrics?status=archived')).body.metrics.map((x: { name: string }) => x.name),
+      ['orders'],
+    );
   });
 
   test('names are unique in a project: create and rename to a taken name are 409', async () => {
     await create(s.t, s.key, { name: 'taken', kind: 'event', definition: {} });
-    const dup = await api(s.t, s.key, 'POST', 'shop/metrics', { name: 'taken', kind: 'ratio', definition: { numerator: {}, denominator: {} } });
+    const dup = await api(s.t, s.key, 'POST', 'shop/metrics', {
+      name: 'taken',
+      kind: 'ratio',
+      definition: { numerator: {}, denominator: {} },
+    });
     assert.equal(dup.status, 409);
     assert.equal(dup.body.error.code, 'VIGIL_ERR_CONFLICT');
     assert.equal(dup.body.error.details.field, 'name');
@@ -510,7 +714,13 @@ describe('lifecycle: draft, archive, rename, redefine, delete', () => {
     assert.equal((await api(s.t, s.key, 'DELETE', `shop/metrics/${m.id}`)).status, 403, 'deleting needs an owner (an admin key)');
     const admin = (await s.t.ctx.apiKeys.create({ projectId: s.t.project.id, scopes: ['admin'] })).secret;
     assert.equal((await api(s.t, admin, 'DELETE', `shop/metrics/${m.id}`)).status, 204);
-    for (const [method, path] of [['GET', ''], ['GET', '/series?from=-1d'], ['PATCH', ''], ['POST', '/collect'], ['DELETE', '']]) {
+    for (const [method, path] of [
+      ['GET', ''],
+      ['GET', '/series?from=-1d'],
+      ['PATCH', ''],
+      ['POST', '/collect'],
+      ['DELETE', ''],
+    ]) {
       const r = await api(s.t, admin, method, `shop/metrics/${m.id}${path}`, method === 'PATCH' ? { displayName: 'x' } : undefined);
       assert.equal(r.status, 404, `${method} ${path}`);
       assert.equal(r.body.error.code, 'VIGIL_ERR_NOT_FOUND');
@@ -531,12 +741,13 @@ describe('validation and auth', () => {
   after(() => t.close());
 
   // the metric's own fields are checked by the route schema (VIGIL_ERR_BAD_REQUEST), its definition by the compiler
-  const invalid = (body: object, field: string, code = 'VIGIL_ERR_INVALID_METRIC') => test(`400 ${code} naming ${field}: ${JSON.stringify(body)}`, async () => {
-    const r = await api(t, key, 'POST', 'shop/metrics', { name: 'm', kind: 'event', definition: {}, ...body });
-    assert.equal(r.status, 400, JSON.stringify(r.body));
-    assert.equal(r.body.error.code, code, JSON.stringify(r.body));
-    assert.equal(r.body.error.details?.field, field, JSON.stringify(r.body));
-  });
+  const invalid = (body: object, field: string, code = 'VIGIL_ERR_INVALID_METRIC') =>
+    test(`400 ${code} naming ${field}: ${JSON.stringify(body)}`, async () => {
+      const r = await api(t, key, 'POST', 'shop/metrics', { name: 'm', kind: 'event', definition: {}, ...body });
+      assert.equal(r.status, 400, JSON.stringify(r.body));
+      assert.equal(r.body.error.code, code, JSON.stringify(r.body));
+      assert.equal(r.body.error.details?.field, field, JSON.stringify(r.body));
+    });
   invalid({ kind: 'funnel' }, 'kind', 'VIGIL_ERR_BAD_REQUEST');
   invalid({ interval: '2h' }, 'interval', 'VIGIL_ERR_BAD_REQUEST');
   invalid({ name: 'Bad Name' }, 'name', 'VIGIL_ERR_BAD_REQUEST');
@@ -550,10 +761,13 @@ describe('validation and auth', () => {
   invalid({ definition: { event: 'x', colour: 'red' } }, 'definition.colour');
   invalid({ definition: { filters: [{ property: 'plan', op: 'eq', value: 'pro', negate: true }] } }, 'definition.filters.0.negate');
   invalid({ kind: 'aggregation', definition: { property: 'amount', fn: 'median' } }, 'definition.fn');
-  invalid({ kind: 'ratio', definition: { numerator: { event: 'a' }, denominator: { measure: 'revenue' } } }, 'definition.denominator.measure');
+  invalid(
+    { kind: 'ratio', definition: { numerator: { event: 'a' }, denominator: { measure: 'revenue' } } },
+    'definition.denominator.measure',
+  );
 
   test('SQL that is not one SELECT is refused with VIGIL_ERR_METRIC_SQL_FORBIDDEN, and nothing is stored', async () => {
-    for (const sql of ['DROP TABLE events', "SELECT bucket, 1 AS value FROM events GROUP BY bucket; DROP TABLE events"]) {
+    for (const sql of ['DROP TABLE events', 'SELECT bucket, 1 AS value FROM events GROUP BY bucket; DROP TABLE events']) {
       const r = await api(t, key, 'POST', 'shop/metrics', { name: 'evil', kind: 'sql', definition: { sql } });
       assert.equal(r.status, 400, JSON.stringify(r.body));
       assert.equal(r.body.error.code, 'VIGIL_ERR_METRIC_SQL_FORBIDDEN', JSON.stringify(r.body));
@@ -578,7 +792,13 @@ describe('validation and auth', () => {
     assert.equal((await api(t, undefined, 'POST', 'shop/metrics', { name: 'x', kind: 'event', definition: {} })).status, 401);
     assert.equal((await api(t, 'vk_not_a_key', 'GET', 'shop/metrics')).status, 401);
     assert.equal((await api(t, t.readKey, 'GET', `shop/metrics/${m.id}`)).status, 200);
-    for (const [method, path, body] of [['POST', '', { name: 'x', kind: 'event', definition: {} }], ['PATCH', `/${m.id}`, { displayName: 'x' }], ['DELETE', `/${m.id}`], ['POST', `/${m.id}/collect`], ['POST', `/${m.id}/archive`]] as const) {
+    for (const [method, path, body] of [
+      ['POST', '', { name: 'x', kind: 'event', definition: {} }],
+      ['PATCH', `/${m.id}`, { displayName: 'x' }],
+      ['DELETE', `/${m.id}`],
+      ['POST', `/${m.id}/collect`],
+      ['POST', `/${m.id}/archive`],
+    ] as const) {
       const r = await api(t, t.readKey, method, `shop/metrics${path}`, body);
       assert.equal(r.status, 403, `${method} ${path}`);
       assert.equal(r.body.error.code, 'VIGIL_ERR_FORBIDDEN');
@@ -587,10 +807,19 @@ describe('validation and auth', () => {
 
     const other = await t.ctx.projects.create({ slug: 'other', name: 'Other' });
     const otherKey = await keyOf(t, other.id, ['read', 'write']);
-    for (const [method, path] of [['GET', ''], ['GET', `/${m.id}`], ['GET', `/${m.id}/series?from=-1d`], ['DELETE', `/${m.id}`]]) {
+    for (const [method, path] of [
+      ['GET', ''],
+      ['GET', `/${m.id}`],
+      ['GET', `/${m.id}/series?from=-1d`],
+      ['DELETE', `/${m.id}`],
+    ]) {
       assert.equal((await api(t, otherKey, method, `shop/metrics${path}`)).status, 404, `${method} ${path}`);
     }
-    assert.equal((await api(t, otherKey, 'GET', `other/metrics/${m.id}`)).status, 404, 'the id is not found through the other project either');
+    assert.equal(
+      (await api(t, otherKey, 'GET', `other/metrics/${m.id}`)).status,
+      404,
+      'the id is not found through the other project either',
+    );
     assert.equal((await api(t, key, 'GET', `shop/metrics/${m.id}`)).body.name, 'guarded');
   });
 });

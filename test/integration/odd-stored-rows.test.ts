@@ -37,7 +37,9 @@ before(async () => {
 });
 after(() => t.close());
 
-test('the events list pages through odd rows: every row is listed, nothing answers 500', { skip: process.env.VIGIL_TEST_EVENTS === 'clickhouse' && 'rows are inserted with DuckDB SQL' }, async () => {
+test('the events list pages through odd rows: every row is listed, nothing answers 500', {
+  skip: process.env.VIGIL_TEST_EVENTS === 'clickhouse' && 'rows are inserted with DuckDB SQL',
+}, async () => {
   const seen: string[] = [];
   let cursor: string | null = null;
   do {
@@ -50,17 +52,26 @@ test('the events list pages through odd rows: every row is listed, nothing answe
   const page = await getJson(`${t.url}/api/projects/shop/events?limit=1000`, t.readKey);
   const byId = new Map<string, any>(page.body.events.map((e: any) => [e.messageId, e]));
   assert.equal(byId.get('year-200000').timestamp, new Date(6249999999999000).toISOString());
-  assert.match(byId.get('past-js-date').timestamp, /^\+275760-09-13T00:00:00\.000Z$/, 'a time past the last JS Date is shown as that last instant');
+  assert.match(
+    byId.get('past-js-date').timestamp,
+    /^\+275760-09-13T00:00:00\.000Z$/,
+    'a time past the last JS Date is shown as that last instant',
+  );
   assert.equal(JSON.stringify(byId.get('deep-properties').properties).length < 2000, true, 'the deep part is cut');
   assert.match(JSON.stringify(byId.get('deep-properties').properties), /nested deeper than/);
 });
 
-test('an export writes every row of its window, odd ones included', { skip: process.env.VIGIL_TEST_EVENTS === 'clickhouse' && 'rows are inserted with DuckDB SQL' }, async () => {
+test('an export writes every row of its window, odd ones included', {
+  skip: process.env.VIGIL_TEST_EVENTS === 'clickhouse' && 'rows are inserted with DuckDB SQL',
+}, async () => {
   const out = new PassThrough();
   let text = '';
   out.on('data', (d) => (text += d));
   const count = await exportNdjson(t.ctx, { projectId: t.project.id, fromMs: -8.64e15, toMs: 8.64e15 }, out);
-  const ids = text.trim().split('\n').map((l) => JSON.parse(l).messageId);
+  const ids = text
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l).messageId);
   assert.equal(count, ids.length);
   assert.deepEqual(ids.sort(), ['before-1970', 'deep-context', 'deep-properties', 'normal-1', 'normal-2', 'year-200000']);
 });

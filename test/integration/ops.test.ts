@@ -5,7 +5,9 @@ import { startTestApp, postJson, getJson, basic, type TestApp } from '../helpers
 
 /** Value of one sample line of Prometheus text, e.g. `name{label="x"} 3`. */
 function sample(text: string, name: string, labels = ''): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(name + (labels ? `{${labels}}` : '') + ' ') || (labels === '' && l.startsWith(name + ' ')));
+  const line = text
+    .split('\n')
+    .find((l) => l.startsWith(name + (labels ? `{${labels}}` : '') + ' ') || (labels === '' && l.startsWith(name + ' ')));
   return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
@@ -60,7 +62,10 @@ describe('operations endpoints', () => {
     // the route label is the route pattern, not the URL with its values
     assert.match(text, /^vigil_http_request_duration_seconds_count\{method="POST",route="\/v1\/batch",status="200"\} 1$/m);
     assert.match(text, /^vigil_http_request_duration_seconds_count\{method="POST",route="\/v1\/batch",status="400"\} 1$/m);
-    assert.match(text, /^vigil_http_request_duration_seconds_count\{method="GET",route="\/api\/projects\/:slug\/events",status="200"\} 1$/m);
+    assert.match(
+      text,
+      /^vigil_http_request_duration_seconds_count\{method="GET",route="\/api\/projects\/:slug\/events",status="200"\} 1$/m,
+    );
     assert.ok(!/route="\/api\/projects\/shop/.test(text));
     // process metrics carry the prefix too
     assert.match(text, /^vigil_process_cpu_seconds_total /m);
@@ -84,7 +89,17 @@ describe('operations endpoints', () => {
     assert.match(doc.body.openapi, /^3\./);
     assert.equal(doc.body.info.title, 'Vigil API');
     const paths = Object.keys(doc.body.paths);
-    for (const p of ['/v1/batch', '/v1/track', '/api/projects/{slug}/timeseries', '/api/projects/{slug}/events', '/api/projects/{slug}/top-events', '/api/projects/{slug}/overview', '/health', '/ready', '/metrics']) {
+    for (const p of [
+      '/v1/batch',
+      '/v1/track',
+      '/api/projects/{slug}/timeseries',
+      '/api/projects/{slug}/events',
+      '/api/projects/{slug}/top-events',
+      '/api/projects/{slug}/overview',
+      '/health',
+      '/ready',
+      '/metrics',
+    ]) {
       assert.ok(paths.includes(p), `${p} is documented`);
     }
     const ts = doc.body.paths['/api/projects/{slug}/timeseries'].get;
@@ -94,7 +109,11 @@ describe('operations endpoints', () => {
   });
 
   test('an unknown route is a 404 with the JSON error shape', async () => {
-    for (const [method, path] of [['GET', '/nope'], ['POST', '/api/nope'], ['DELETE', '/health']]) {
+    for (const [method, path] of [
+      ['GET', '/nope'],
+      ['POST', '/api/nope'],
+      ['DELETE', '/health'],
+    ]) {
       const res = await fetch(`${t.url}${path}?q=1`, { method });
       assert.equal(res.status, 404, `${method} ${path}`);
       assert.match(res.headers.get('content-type') ?? '', /application\/json/);

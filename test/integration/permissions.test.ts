@@ -36,7 +36,11 @@ const RULES: Record<string, Rule> = {
   'GET /api/docs/static/swagger-initializer.js': 'public',
   'GET /api/docs/static/*': 'public',
   'OPTIONS /v1/*': 'ingest',
-  ...Object.fromEntries(['track', 't', 'page', 'p', 'screen', 's', 'identify', 'i', 'group', 'g', 'alias', 'a', 'batch', 'b', 'import', 'measurements'].map((p) => [`POST /v1/${p}`, 'ingest'])),
+  ...Object.fromEntries(
+    ['track', 't', 'page', 'p', 'screen', 's', 'identify', 'i', 'group', 'g', 'alias', 'a', 'batch', 'b', 'import', 'measurements'].map(
+      (p) => [`POST /v1/${p}`, 'ingest'],
+    ),
+  ),
   'GET /api/setup': 'public',
   'POST /api/setup': 'public',
   'POST /api/auth/sign-in': 'public',
@@ -105,7 +109,12 @@ const RULES: Record<string, Rule> = {
   'GET /api/projects/:slug/incidents': 'viewer+keys',
   'GET /api/projects/:slug/incidents/stats': 'viewer+keys',
   'GET /api/projects/:slug/incidents/:id': 'viewer+keys',
-  ...Object.fromEntries(['acknowledge', 'resolve', 'reopen', 'mute', 'unmute', 'false-positive', 'undo-false-positive', 'assign'].map((a) => [`POST /api/projects/:slug/incidents/:id/${a}`, 'editor+keys'])),
+  ...Object.fromEntries(
+    ['acknowledge', 'resolve', 'reopen', 'mute', 'unmute', 'false-positive', 'undo-false-positive', 'assign'].map((a) => [
+      `POST /api/projects/:slug/incidents/:id/${a}`,
+      'editor+keys',
+    ]),
+  ),
   // any member may comment; a key needs the write scope
   'POST /api/projects/:slug/incidents/:id/comments': 'viewer+editor-keys',
   'POST /api/projects/:slug/incidents/bulk': 'editor+keys',
@@ -188,7 +197,15 @@ async function credentials(w: World, who: Principal, project: Project): Promise<
     const { token } = await ctx.sessions.create(w.users[who as (typeof USERS)[number]]);
     return { cookie: `vigil_session=${token}`, 'x-csrf-token': ctx.sessions.csrfToken(token) };
   }
-  const scopes: Record<string, Scope[]> = { 'key:ingest': ['ingest'], 'key:read': ['read'], 'key:write': ['write'], 'key:admin': ['admin'], 'key:expired': ['admin'], 'key:revoked': ['admin'], 'key:other-project': ['admin', 'ingest'] };
+  const scopes: Record<string, Scope[]> = {
+    'key:ingest': ['ingest'],
+    'key:read': ['read'],
+    'key:write': ['write'],
+    'key:admin': ['admin'],
+    'key:expired': ['admin'],
+    'key:revoked': ['admin'],
+    'key:other-project': ['admin', 'ingest'],
+  };
   const { key, secret } = await ctx.apiKeys.create({
     projectId: who === 'key:other-project' ? w.other.id : project.id,
     scopes: scopes[who],
@@ -231,18 +248,40 @@ async function newInvitation(w: World, project: Project) {
 /** An open incident (its own metric and event, so it groups with nothing), after `action` when given. */
 async function newIncident(w: World, project: Project, action?: 'resolve' | 'mute' | 'false-positive') {
   const ctx = w.t.ctx;
-  const metric = await ctx.catalog.create(project, { name: `inc${next(w)}`, kind: 'event', status: 'draft', definition: { event: `Event ${next(w)}` } });
+  const metric = await ctx.catalog.create(project, {
+    name: `inc${next(w)}`,
+    kind: 'event',
+    status: 'draft',
+    definition: { event: `Event ${next(w)}` },
+  });
   const bucket = Math.floor(Date.now() / HOUR) * HOUR - 10 * HOUR;
-  await ctx.signals.upsert(project.id, [{
-    scope: 'metric', scopeKey: `metric:${metric.id}`, metricId: metric.id, bucket, endBucket: bucket, kind: 'drop', direction: 'down',
-    value: 50, expected: 100, lower: 80, upper: 120, z: -6, score: 0.6, severity: 'warning', details: { interval: '1h', threshold: 4 },
-  }]);
+  await ctx.signals.upsert(project.id, [
+    {
+      scope: 'metric',
+      scopeKey: `metric:${metric.id}`,
+      metricId: metric.id,
+      bucket,
+      endBucket: bucket,
+      kind: 'drop',
+      direction: 'down',
+      value: 50,
+      expected: 100,
+      lower: 80,
+      upper: 120,
+      z: -6,
+      score: 0.6,
+      severity: 'warning',
+      details: { interval: '1h', threshold: 4 },
+    },
+  ]);
   const [incident] = (await ctx.incidents.list(project, { metricId: metric.id, limit: 1 })).incidents;
   if (action === 'mute') await ctx.incidents.actOn(project, incident.id, { action, until: Date.now() + HOUR }, { userId: null });
   else if (action) await ctx.incidents.actOn(project, incident.id, { action }, { userId: null });
   return incident;
 }
-const incidentCall = (action?: 'resolve' | 'mute' | 'false-positive', body?: unknown): Prepare => async (w) => ({ params: { id: (await newIncident(w, w.shop, action)).id }, body });
+const incidentCall =
+  (action?: 'resolve' | 'mute' | 'false-positive', body?: unknown): Prepare =>
+  async (w) => ({ params: { id: (await newIncident(w, w.shop, action)).id }, body });
 
 /** A PagerDuty destination: saving it makes no request (its endpoint is public and fixed). */
 async function newDestination(w: World, project: Project) {
@@ -252,9 +291,19 @@ async function newDestination(w: World, project: Project) {
 /** A webhook to a loopback address, stored as is: "send test" on it is refused by the SSRF guard, no request leaves. */
 async function newLoopbackDestination(w: World, project: Project) {
   const t = Date.now();
-  const row = await w.t.ctx.meta.db.insertInto('alert_destinations')
-    .values({ project_id: project.id, name: `loop${next(w)}`, kind: 'webhook', config: JSON.stringify({ url: 'http://127.0.0.1:9/hook' }), secrets: encryptSecrets({ secret: 'x'.repeat(20) }, w.t.ctx.config.secretKey), created_at: t, updated_at: t })
-    .returning('id').executeTakeFirstOrThrow();
+  const row = await w.t.ctx.meta.db
+    .insertInto('alert_destinations')
+    .values({
+      project_id: project.id,
+      name: `loop${next(w)}`,
+      kind: 'webhook',
+      config: JSON.stringify({ url: 'http://127.0.0.1:9/hook' }),
+      secrets: encryptSecrets({ secret: 'x'.repeat(20) }, w.t.ctx.config.secretKey),
+      created_at: t,
+      updated_at: t,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
   return Number(row.id);
 }
 
@@ -265,21 +314,49 @@ async function newAlertRule(w: World, project: Project) {
 /** A dead job of the project (retry accepts it). */
 async function newDeadJob(w: World, project: Project) {
   const t = Date.now();
-  const row = await w.t.ctx.meta.db.insertInto('jobs')
-    .values({ kind: 'test.dead', project_id: project.id, payload: '{}', status: 'dead', priority: 0, attempts: 5, max_attempts: 5, run_at: t, last_error: 'gave up', created_at: t, updated_at: t, finished_at: t })
-    .returning('id').executeTakeFirstOrThrow();
+  const row = await w.t.ctx.meta.db
+    .insertInto('jobs')
+    .values({
+      kind: 'test.dead',
+      project_id: project.id,
+      payload: '{}',
+      status: 'dead',
+      priority: 0,
+      attempts: 5,
+      max_attempts: 5,
+      run_at: t,
+      last_error: 'gave up',
+      created_at: t,
+      updated_at: t,
+      finished_at: t,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
   return Number(row.id);
 }
 
 /** A failed delivery (retry accepts it). */
 async function newDelivery(w: World, project: Project) {
   const t = Date.now();
-  const row = await w.t.ctx.meta.db.insertInto('alert_deliveries')
+  const row = await w.t.ctx.meta.db
+    .insertInto('alert_deliveries')
     .values({
-      project_id: project.id, rule_id: null, destination_id: (await newDestination(w, project)).id, incident_id: null, scope_key: null, event: 'test', status: 'failed',
-      idempotency_key: `permissions:${next(w)}`, message: JSON.stringify(testMessage(project, t)), attempts: 1, last_error: 'HTTP 500', created_at: t, updated_at: t,
+      project_id: project.id,
+      rule_id: null,
+      destination_id: (await newDestination(w, project)).id,
+      incident_id: null,
+      scope_key: null,
+      event: 'test',
+      status: 'failed',
+      idempotency_key: `permissions:${next(w)}`,
+      message: JSON.stringify(testMessage(project, t)),
+      attempts: 1,
+      last_error: 'HTTP 500',
+      created_at: t,
+      updated_at: t,
     })
-    .returning('id').executeTakeFirstOrThrow();
+    .returning('id')
+    .executeTakeFirstOrThrow();
   return Number(row.id);
 }
 
@@ -314,12 +391,17 @@ const SAMPLES: Record<string, Prepare> = {
   'POST /api/auth/register': async (w) => ({ body: { email: `new${next(w)}@example.com`, password: PASSWORD } }),
   'POST /api/auth/password': async () => ({ body: { currentPassword: 'not the password', newPassword: 'another long passphrase' } }),
   'GET /api/invitations/:token': async (w) => ({ params: { token: (await newInvitation(w, w.shop)).token } }),
-  'POST /api/invitations/:token/accept': async (w) => ({ params: { token: (await newInvitation(w, w.shop)).token }, body: { password: PASSWORD } }),
+  'POST /api/invitations/:token/accept': async (w) => ({
+    params: { token: (await newInvitation(w, w.shop)).token },
+    body: { password: PASSWORD },
+  }),
   'POST /api/projects': async (w) => ({ body: { slug: `p${next(w)}` } }),
   'PATCH /api/projects/:slug': async () => ({ body: { name: 'Shop (renamed)' } }),
   'POST /api/projects/:slug/jobs/:id/retry': async (w) => ({ params: { id: await newDeadJob(w, w.shop) } }),
   'PUT /api/projects/:slug/detection': async () => ({ body: { sensitivity: 'high', settlingMinutes: 60 } }),
-  'POST /api/admin/users/:id/disable': async (w) => ({ params: { id: (await w.t.ctx.users.create({ email: `disabled${next(w)}@example.com`, password: PASSWORD })).id } }),
+  'POST /api/admin/users/:id/disable': async (w) => ({
+    params: { id: (await w.t.ctx.users.create({ email: `disabled${next(w)}@example.com`, password: PASSWORD })).id },
+  }),
   'POST /api/admin/users/:id/enable': async (w) => ({ params: { id: w.users.viewer } }),
   'POST /api/admin/users/:id/unlock': async (w) => ({ params: { id: w.users.viewer } }),
   'POST /api/admin/users/:id/password-reset': async (w) => ({ params: { id: w.users.viewer } }),
@@ -328,17 +410,25 @@ const SAMPLES: Record<string, Prepare> = {
     await addMembers(w, project);
     return { project };
   },
-  'POST /api/projects/:slug/metrics': async (w) => ({ body: { name: `new${next(w)}`, kind: 'event', status: 'draft', definition: { event: 'Signed Up' } } }),
+  'POST /api/projects/:slug/metrics': async (w) => ({
+    body: { name: `new${next(w)}`, kind: 'event', status: 'draft', definition: { event: 'Signed Up' } },
+  }),
   'POST /api/projects/:slug/metrics/preview': async () => ({ body: { kind: 'event', definition: { event: 'Signed Up' }, buckets: 2 } }),
   'GET /api/projects/:slug/metrics/:id': async (w) => ({ params: { id: (await newMetric(w, w.shop)).id } }),
-  'PATCH /api/projects/:slug/metrics/:id': async (w) => ({ params: { id: (await newMetric(w, w.shop)).id }, body: { displayName: 'Renamed' } }),
+  'PATCH /api/projects/:slug/metrics/:id': async (w) => ({
+    params: { id: (await newMetric(w, w.shop)).id },
+    body: { displayName: 'Renamed' },
+  }),
   'POST /api/projects/:slug/metrics/:id/archive': async (w) => ({ params: { id: (await newMetric(w, w.shop)).id } }),
   'DELETE /api/projects/:slug/metrics/:id': async (w) => ({ params: { id: (await newMetric(w, w.shop)).id } }),
   'GET /api/projects/:slug/metrics/:id/series': async (w) => ({ params: { id: (await newMetric(w, w.shop)).id } }),
   'GET /api/projects/:slug/metrics/:id/detection': async (w) => ({ params: { id: (await newMetric(w, w.shop)).id } }),
   'POST /api/projects/:slug/metrics/:id/collect': async (w) => ({ params: { id: (await newMetric(w, w.shop)).id } }),
   'GET /api/projects/:slug/metrics/:id/rules': async (w) => ({ params: { id: (await newMetric(w, w.shop)).id } }),
-  'POST /api/projects/:slug/metrics/:id/rules': async (w) => ({ params: { id: (await newMetric(w, w.shop)).id }, body: { name: 'high', rule: RULE } }),
+  'POST /api/projects/:slug/metrics/:id/rules': async (w) => ({
+    params: { id: (await newMetric(w, w.shop)).id },
+    body: { name: 'high', rule: RULE },
+  }),
   'PATCH /api/projects/:slug/metrics/:id/rules/:ruleId': async (w) => {
     const rule = await newRule(w, w.shop);
     return { params: { id: rule.metricId, ruleId: rule.id }, body: { enabled: false } };
@@ -347,15 +437,22 @@ const SAMPLES: Record<string, Prepare> = {
     const rule = await newRule(w, w.shop);
     return { params: { id: rule.metricId, ruleId: rule.id } };
   },
-  'POST /api/projects/:slug/metrics/:id/backtest': async (w) => ({ params: { id: (await newMetric(w, w.shop)).id }, body: { from: '-1d', to: 'now' } }),
-  'POST /api/projects/:slug/metrics/backtest': async () => ({ body: { kind: 'event', definition: { event: 'Signed Up' }, interval: '1d', from: '-3d', to: 'now', rule: RULE } }),
+  'POST /api/projects/:slug/metrics/:id/backtest': async (w) => ({
+    params: { id: (await newMetric(w, w.shop)).id },
+    body: { from: '-1d', to: 'now' },
+  }),
+  'POST /api/projects/:slug/metrics/backtest': async () => ({
+    body: { kind: 'event', definition: { event: 'Signed Up' }, interval: '1d', from: '-3d', to: 'now', rule: RULE },
+  }),
   'GET /api/projects/:slug/metrics/:id/forecast': async (w) => ({ params: { id: (await newMetric(w, w.shop)).id } }),
   'PATCH /api/projects/:slug/members/:userId': async (w) => ({ params: { userId: await newMember(w, w.shop) }, body: { role: 'editor' } }),
   'DELETE /api/projects/:slug/members/:userId': async (w) => ({ params: { userId: await newMember(w, w.shop) } }),
   'POST /api/projects/:slug/invitations': async (w) => ({ body: { email: `guest${next(w)}@example.com`, role: 'viewer' } }),
   'DELETE /api/projects/:slug/invitations/:id': async (w) => ({ params: { id: (await newInvitation(w, w.shop)).invitation.id } }),
   'POST /api/projects/:slug/keys': async () => ({ body: { name: 'ci', scopes: ['read'] } }),
-  'DELETE /api/projects/:slug/keys/:id': async (w) => ({ params: { id: (await w.t.ctx.apiKeys.create({ projectId: w.shop.id, scopes: ['read'] })).key.id } }),
+  'DELETE /api/projects/:slug/keys/:id': async (w) => ({
+    params: { id: (await w.t.ctx.apiKeys.create({ projectId: w.shop.id, scopes: ['read'] })).key.id },
+  }),
   'GET /api/projects/:slug/incidents/:id': incidentCall(),
   'POST /api/projects/:slug/incidents/:id/acknowledge': incidentCall(),
   'POST /api/projects/:slug/incidents/:id/resolve': incidentCall(),
@@ -367,16 +464,31 @@ const SAMPLES: Record<string, Prepare> = {
   'POST /api/projects/:slug/incidents/:id/assign': incidentCall(undefined, { userId: null }),
   'POST /api/projects/:slug/incidents/:id/comments': incidentCall(undefined, { body: 'looking' }),
   'POST /api/projects/:slug/incidents/bulk': async (w) => ({ body: { ids: [(await newIncident(w, w.shop)).id], action: 'acknowledge' } }),
-  'POST /api/projects/:slug/alert-rules': async (w) => ({ body: { name: `new alert${next(w)}`, destinationIds: [(await newDestination(w, w.shop)).id] } }),
+  'POST /api/projects/:slug/alert-rules': async (w) => ({
+    body: { name: `new alert${next(w)}`, destinationIds: [(await newDestination(w, w.shop)).id] },
+  }),
   'POST /api/projects/:slug/alert-rules/simulate': async () => ({ body: { filters: { minSeverity: 'major' }, days: 7 } }),
   'GET /api/projects/:slug/alert-rules/:id': async (w) => ({ params: { id: (await newAlertRule(w, w.shop)).id } }),
-  'PATCH /api/projects/:slug/alert-rules/:id': async (w) => ({ params: { id: (await newAlertRule(w, w.shop)).id }, body: { enabled: false } }),
+  'PATCH /api/projects/:slug/alert-rules/:id': async (w) => ({
+    params: { id: (await newAlertRule(w, w.shop)).id },
+    body: { enabled: false },
+  }),
   'DELETE /api/projects/:slug/alert-rules/:id': async (w) => ({ params: { id: (await newAlertRule(w, w.shop)).id } }),
-  'POST /api/projects/:slug/alert-rules/:id/simulate': async (w) => ({ params: { id: (await newAlertRule(w, w.shop)).id }, body: { days: 7 } }),
-  'POST /api/projects/:slug/alert-destinations': async (w) => ({ body: { name: `new dest${next(w)}`, kind: 'pagerduty', secrets: { routingKey: 'R'.repeat(32) } } }),
-  'POST /api/projects/:slug/alert-destinations/test': async () => ({ body: { name: 'draft', kind: 'webhook', config: { url: 'http://127.0.0.1:9/hook' }, secrets: { secret: 'x'.repeat(20) } } }),
+  'POST /api/projects/:slug/alert-rules/:id/simulate': async (w) => ({
+    params: { id: (await newAlertRule(w, w.shop)).id },
+    body: { days: 7 },
+  }),
+  'POST /api/projects/:slug/alert-destinations': async (w) => ({
+    body: { name: `new dest${next(w)}`, kind: 'pagerduty', secrets: { routingKey: 'R'.repeat(32) } },
+  }),
+  'POST /api/projects/:slug/alert-destinations/test': async () => ({
+    body: { name: 'draft', kind: 'webhook', config: { url: 'http://127.0.0.1:9/hook' }, secrets: { secret: 'x'.repeat(20) } },
+  }),
   'GET /api/projects/:slug/alert-destinations/:id': async (w) => ({ params: { id: (await newDestination(w, w.shop)).id } }),
-  'PATCH /api/projects/:slug/alert-destinations/:id': async (w) => ({ params: { id: (await newDestination(w, w.shop)).id }, body: { config: { source: 'vigil' } } }),
+  'PATCH /api/projects/:slug/alert-destinations/:id': async (w) => ({
+    params: { id: (await newDestination(w, w.shop)).id },
+    body: { config: { source: 'vigil' } },
+  }),
   'DELETE /api/projects/:slug/alert-destinations/:id': async (w) => ({ params: { id: (await newDestination(w, w.shop)).id } }),
   'POST /api/projects/:slug/alert-destinations/:id/test': async (w) => ({ params: { id: await newLoopbackDestination(w, w.shop) } }),
   'GET /api/projects/:slug/alert-deliveries/:id': async (w) => ({ params: { id: await newDelivery(w, w.shop) } }),
@@ -406,13 +518,25 @@ describe('permissions', () => {
     w.t = await startTestApp({ config: { openRegistration: 'true', signinRateLimit: 100_000, keyFailureRateLimit: 100_000 } });
     w.shop = w.t.project;
     w.other = await w.t.ctx.projects.create({ slug: 'other' });
-    const create = async (name: string, isAdmin = false) => (await w.t.ctx.users.create({ email: `${name}@example.com`, password: PASSWORD, isAdmin })).id;
-    w.users = { owner: await create('owner', true), editor: await create('editor'), viewer: await create('viewer'), 'non-member': await create('outsider') };
+    const create = async (name: string, isAdmin = false) =>
+      (await w.t.ctx.users.create({ email: `${name}@example.com`, password: PASSWORD, isAdmin })).id;
+    w.users = {
+      owner: await create('owner', true),
+      editor: await create('editor'),
+      viewer: await create('viewer'),
+      'non-member': await create('outsider'),
+    };
     await addMembers(w, w.shop);
     await w.t.ctx.memberships.grant(w.other.id, w.users['non-member'], 'owner');
     // some data, so reads have something to read
     const hour = Math.floor(Date.now() / HOUR) * HOUR - HOUR;
-    await w.t.ctx.ingest.ingest(w.shop.id, [{ type: 'track', userId: 'u1', event: 'Signed Up', messageId: 'seed-1', timestamp: new Date(hour).toISOString() }], undefined, {}, { receivedAt: Date.now(), ip: '' });
+    await w.t.ctx.ingest.ingest(
+      w.shop.id,
+      [{ type: 'track', userId: 'u1', event: 'Signed Up', messageId: 'seed-1', timestamp: new Date(hour).toISOString() }],
+      undefined,
+      {},
+      { receivedAt: Date.now(), ip: '' },
+    );
     await w.t.ctx.flush();
   });
   after(() => w.t.close());
@@ -423,7 +547,8 @@ describe('permissions', () => {
     assert.deepEqual(missing, [], 'routes without an entry in RULES: add one (and a sample call if it needs parameters or a body)');
     const gone = Object.keys(RULES).filter((k) => !declared.has(k));
     assert.deepEqual(gone, [], 'entries in RULES for routes the app does not have');
-    for (const [route, rule] of declared) assert.equal(rule, RULES[route], `${route} declares ${rule}, the specification says ${RULES[route]}`);
+    for (const [route, rule] of declared)
+      assert.equal(rule, RULES[route], `${route} declares ${rule}, the specification says ${RULES[route]}`);
   });
 
   test('the matrix: every route × every caller gets the status its rule implies', async () => {
@@ -436,7 +561,12 @@ describe('permissions', () => {
         cells++;
         const want = expected(rule, who, r.method);
         const got = await request(w, r.method, r.url, who);
-        const ok = want === 'any' ? got.status < 500 && got.status !== 401 : want === 'allowed' ? got.status < 500 && ![401, 403, 404].includes(got.status) : got.status === want;
+        const ok =
+          want === 'any'
+            ? got.status < 500 && got.status !== 401
+            : want === 'allowed'
+              ? got.status < 500 && ![401, 403, 404].includes(got.status)
+              : got.status === want;
         if (!ok) failures.push(`${r.method} ${r.url} as ${who}: expected ${want}, got ${got.status} ${got.text.slice(0, 200)}`);
       }
     }
@@ -444,7 +574,7 @@ describe('permissions', () => {
     assert.deepEqual(failures, []);
   });
 
-  test('objects of another project are not found through this project\'s routes', async () => {
+  test("objects of another project are not found through this project's routes", async () => {
     // the owner of shop also owns "other": a 404 here comes from the object check, not membership
     await w.t.ctx.memberships.grant(w.other.id, w.users.owner, 'owner');
     const metric = await newMetric(w, w.other);
@@ -455,18 +585,29 @@ describe('permissions', () => {
     const ids: Record<string, string | number> = { id: metric.id, userId: member };
     const incident = await newIncident(w, w.other);
     const foreignId: Record<string, number> = { '/invitations/': invitation.invitation.id, '/keys/': key.id, '/incidents/': incident.id };
-    Object.assign(foreignId, { '/alert-rules/': (await newAlertRule(w, w.other)).id, '/alert-destinations/': await newLoopbackDestination(w, w.other), '/alert-deliveries/': await newDelivery(w, w.other) });
+    Object.assign(foreignId, {
+      '/alert-rules/': (await newAlertRule(w, w.other)).id,
+      '/alert-destinations/': await newLoopbackDestination(w, w.other),
+      '/alert-deliveries/': await newDelivery(w, w.other),
+    });
     const failures: string[] = [];
     let checked = 0;
     for (const r of w.t.app.routeTable) {
       if (r.method === 'HEAD' || !r.url.startsWith('/api/projects/:slug/') || !/:(id|userId)/.test(r.url)) continue;
       const id = Object.entries(foreignId).find(([part]) => r.url.includes(part))?.[1] ?? ids[r.url.includes(':userId') ? 'userId' : 'id'];
       // a rule route: the other project's rule under its own metric
-      const path = r.url.replace(':slug', 'shop').replace(':ruleId', String(rule.id)).replace(/:(id|userId)/, String(r.url.includes(':ruleId') ? rule.metricId : id));
+      const path = r.url
+        .replace(':slug', 'shop')
+        .replace(':ruleId', String(rule.id))
+        .replace(/:(id|userId)/, String(r.url.includes(':ruleId') ? rule.metricId : id));
       const call = await (SAMPLES[`${r.method} ${r.url}`] ?? (async () => ({})))(w);
       const headers: Record<string, string> = { ...(await credentials(w, 'owner', w.shop)) };
       if (call.body !== undefined) headers['content-type'] = 'application/json';
-      const res = await fetch(w.t.url + path, { method: r.method, headers, body: call.body === undefined ? undefined : JSON.stringify(call.body) });
+      const res = await fetch(w.t.url + path, {
+        method: r.method,
+        headers,
+        body: call.body === undefined ? undefined : JSON.stringify(call.body),
+      });
       checked++;
       if (res.status !== 404) failures.push(`${r.method} ${path}: ${res.status} ${(await res.text()).slice(0, 200)}`);
     }
@@ -490,11 +631,19 @@ describe('permissions', () => {
       for (const [k, v] of Object.entries(call.params ?? {})) path = path.replace(`:${k}`, String(v));
       const { cookie } = await credentials(w, 'owner', project);
       const headers: Record<string, string> = { cookie, ...(call.body !== undefined && { 'content-type': 'application/json' }) };
-      const res = await fetch(w.t.url + path, { method: r.method, headers, body: call.body === undefined ? undefined : JSON.stringify(call.body) });
+      const res = await fetch(w.t.url + path, {
+        method: r.method,
+        headers,
+        body: call.body === undefined ? undefined : JSON.stringify(call.body),
+      });
       const body = await res.json().catch(() => ({}));
       if (res.status !== 403 || !/x-csrf-token/.test(body?.error?.message ?? '')) failures.push(`${r.method} ${r.url}: ${res.status}`);
       // a wrong token is no better than none
-      const wrong = await fetch(w.t.url + path, { method: r.method, headers: { ...headers, 'x-csrf-token': 'forged' }, body: call.body === undefined ? undefined : JSON.stringify(call.body) });
+      const wrong = await fetch(w.t.url + path, {
+        method: r.method,
+        headers: { ...headers, 'x-csrf-token': 'forged' },
+        body: call.body === undefined ? undefined : JSON.stringify(call.body),
+      });
       if (wrong.status !== 403) failures.push(`${r.method} ${r.url} with a forged token: ${wrong.status}`);
     }
     assert.deepEqual(failures, []);

@@ -34,7 +34,11 @@ describe('deleting a project', () => {
   async function projectTables(): Promise<string[]> {
     const db = t.ctx.meta.db;
     if (t.ctx.meta.dialect === 'postgres') {
-      const { rows } = await sql<{ table_name: string }>`SELECT table_name FROM information_schema.columns WHERE column_name = 'project_id' AND table_schema = current_schema()`.execute(db);
+      const { rows } = await sql<{
+        table_name: string;
+      }>`SELECT table_name FROM information_schema.columns WHERE column_name = 'project_id' AND table_schema = current_schema()`.execute(
+        db,
+      );
       return rows.map((r) => r.table_name).sort();
     }
     const { rows: tables } = await sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'table'`.execute(db);
@@ -55,12 +59,17 @@ describe('deleting a project', () => {
       out[table] = Number(rows[0].n);
     }
     for (const [table, { parent, column }] of Object.entries(CHILD_TABLES)) {
-      const { rows } = await sql<{ n: number }>`SELECT count(*) AS n FROM ${sql.table(table)} WHERE ${sql.ref(column)} IN (SELECT id FROM ${sql.table(parent)} WHERE project_id = ${projectId})`.execute(db);
+      const { rows } = await sql<{
+        n: number;
+      }>`SELECT count(*) AS n FROM ${sql.table(table)} WHERE ${sql.ref(column)} IN (SELECT id FROM ${sql.table(parent)} WHERE project_id = ${projectId})`.execute(
+        db,
+      );
       out[table] = Number(rows[0].n);
     }
     const events = t.ctx.events as DuckDbEventStore | ClickHouseEventStore;
     out['events (event store)'] = Number((await events.rawQuery(`SELECT count(*) AS n FROM events WHERE project_id = ${projectId}`))[0].n);
-    if (events.kind === 'duckdb') out['users (event store)'] = Number((await events.rawQuery(`SELECT count(*) AS n FROM users WHERE project_id = ${projectId}`))[0].n);
+    if (events.kind === 'duckdb')
+      out['users (event store)'] = Number((await events.rawQuery(`SELECT count(*) AS n FROM users WHERE project_id = ${projectId}`))[0].n);
     return out;
   }
 
@@ -70,30 +79,86 @@ describe('deleting a project', () => {
     const { secret } = await ctx.apiKeys.create({ projectId: project.id, scopes: ['ingest'] });
     const hour = Math.floor(Date.now() / HOUR) * HOUR - 2 * HOUR;
     const batch = [
-      ...Array.from({ length: 30 }, (_, i) => ({ type: 'track', userId: `u${i % 5}`, event: 'Signed Up', messageId: `${project.slug}-${i}`, timestamp: new Date(hour + i * 60_000).toISOString(), properties: { plan: 'pro' } })),
-      { type: 'identify', userId: 'u1', traits: { plan: 'pro' }, messageId: `${project.slug}-identify`, timestamp: new Date(hour).toISOString() },
+      ...Array.from({ length: 30 }, (_, i) => ({
+        type: 'track',
+        userId: `u${i % 5}`,
+        event: 'Signed Up',
+        messageId: `${project.slug}-${i}`,
+        timestamp: new Date(hour + i * 60_000).toISOString(),
+        properties: { plan: 'pro' },
+      })),
+      {
+        type: 'identify',
+        userId: 'u1',
+        traits: { plan: 'pro' },
+        messageId: `${project.slug}-identify`,
+        timestamp: new Date(hour).toISOString(),
+      },
     ];
-    const res = await fetch(`${t.url}/v1/batch`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${secret}` }, body: JSON.stringify({ batch }) });
+    const res = await fetch(`${t.url}/v1/batch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${secret}` },
+      body: JSON.stringify({ batch }),
+    });
     assert.equal(res.status, 200, await res.text());
     await ctx.flush();
 
     await ctx.memberships.grant(project.id, ownerId, 'owner');
     await ctx.invitations.create(project.id, { email: `guest-${project.slug}@example.com`, role: 'viewer' }, ownerId);
-    await ctx.audit.record(null, { projectId: project.id, action: 'project.update', target: { type: 'project', id: project.id }, after: { name: project.name } });
-    const metric = await ctx.catalog.create(project, { name: 'signups', kind: 'event', status: 'active', interval: '1h', definition: { event: 'Signed Up' } });
+    await ctx.audit.record(null, {
+      projectId: project.id,
+      action: 'project.update',
+      target: { type: 'project', id: project.id },
+      after: { name: project.name },
+    });
+    const metric = await ctx.catalog.create(project, {
+      name: 'signups',
+      kind: 'event',
+      status: 'active',
+      interval: '1h',
+      definition: { event: 'Signed Up' },
+    });
     await ctx.catalog.collectNow(project, metric.id);
-    await ctx.thresholdRules.create(project, metric.id, { name: 'too many', rule: { condition: { operator: '>', value: 1_000_000 }, severity: 'warning' } });
+    await ctx.thresholdRules.create(project, metric.id, {
+      name: 'too many',
+      rule: { condition: { operator: '>', value: 1_000_000 }, severity: 'warning' },
+    });
     await ctx.measurements.insert(project.id, [{ service: 'api', metric: 'latency_ms', value: 12, ts: Date.now(), tags: {} }], Date.now());
-    const destination = await ctx.alerts.createDestination(project, { name: 'pager', kind: 'pagerduty', secrets: { routingKey: 'R'.repeat(32) } });
+    const destination = await ctx.alerts.createDestination(project, {
+      name: 'pager',
+      kind: 'pagerduty',
+      secrets: { routingKey: 'R'.repeat(32) },
+    });
     await ctx.alerts.createRule(project, { name: 'everything', destinationIds: [destination.id] });
     // a signal opens an incident, which the alert rule turns into a delivery and its job
-    await ctx.signals.upsert(project.id, [{
-      scope: 'metric', scopeKey: `metric:${metric.id}`, metricId: metric.id, bucket: hour, endBucket: hour, kind: 'drop', direction: 'down',
-      value: 5, expected: 100, lower: 80, upper: 120, z: -9, score: 0.9, severity: 'critical', details: { interval: '1h', threshold: 4 },
-    }]);
+    await ctx.signals.upsert(project.id, [
+      {
+        scope: 'metric',
+        scopeKey: `metric:${metric.id}`,
+        metricId: metric.id,
+        bucket: hour,
+        endBucket: hour,
+        kind: 'drop',
+        direction: 'down',
+        value: 5,
+        expected: 100,
+        lower: 80,
+        upper: 120,
+        z: -9,
+        score: 0.9,
+        severity: 'critical',
+        details: { interval: '1h', threshold: 4 },
+      },
+    ]);
     const now = Date.now();
-    await ctx.meta.db.insertInto('event_profiles').values({ project_id: project.id, day: Math.floor(now / 86_400_000) * 86_400_000, profile: '{}', events: 30, created_at: now }).execute();
-    await ctx.meta.db.insertInto('detector_runs').values({ project_id: project.id, detector: 'drift', done_until: now, updated_at: now }).execute();
+    await ctx.meta.db
+      .insertInto('event_profiles')
+      .values({ project_id: project.id, day: Math.floor(now / 86_400_000) * 86_400_000, profile: '{}', events: 30, created_at: now })
+      .execute();
+    await ctx.meta.db
+      .insertInto('detector_runs')
+      .values({ project_id: project.id, detector: 'drift', done_until: now, updated_at: now })
+      .execute();
   }
 
   before(async () => {
@@ -108,18 +173,27 @@ describe('deleting a project', () => {
 
   test('the seed wrote to every table a project owns, so the check below means something', async () => {
     const before = await footprint(doomed.id);
-    const empty = Object.entries(before).filter(([, n]) => n === 0).map(([table]) => table);
+    const empty = Object.entries(before)
+      .filter(([, n]) => n === 0)
+      .map(([table]) => table);
     assert.deepEqual(empty, [], `seed() writes nothing to these tables: add rows to them (${JSON.stringify(before)})`);
   });
 
   test('DELETE /api/projects/:slug as its owner removes its events and every row of it; the other project keeps all of its own', async () => {
     const keptBefore = await footprint(kept.id);
     const { token } = await t.ctx.sessions.create(ownerId);
-    const res = await fetch(`${t.url}/api/projects/doomed`, { method: 'DELETE', headers: { cookie: `${SESSION_COOKIE}=${token}`, [CSRF_HEADER]: t.ctx.sessions.csrfToken(token) } });
+    const res = await fetch(`${t.url}/api/projects/doomed`, {
+      method: 'DELETE',
+      headers: { cookie: `${SESSION_COOKIE}=${token}`, [CSRF_HEADER]: t.ctx.sessions.csrfToken(token) },
+    });
     assert.equal(res.status, 204, await res.text());
 
     const left = await footprint(doomed.id);
-    assert.deepEqual(Object.entries(left).filter(([, n]) => n > 0), [], `rows of the deleted project remain: ${JSON.stringify(left)}`);
+    assert.deepEqual(
+      Object.entries(left).filter(([, n]) => n > 0),
+      [],
+      `rows of the deleted project remain: ${JSON.stringify(left)}`,
+    );
     assert.deepEqual(await footprint(kept.id), keptBefore);
     assert.equal(await t.ctx.projects.findBySlug('doomed'), undefined);
 
@@ -135,11 +209,18 @@ describe('deleting a project', () => {
     const project = await t.ctx.projects.create({ slug: 'flaky' });
     await seed(project);
     const { token } = await t.ctx.sessions.create(ownerId);
-    const remove = () => fetch(`${t.url}/api/projects/flaky`, { method: 'DELETE', headers: { cookie: `${SESSION_COOKIE}=${token}`, [CSRF_HEADER]: t.ctx.sessions.csrfToken(token) } });
+    const remove = () =>
+      fetch(`${t.url}/api/projects/flaky`, {
+        method: 'DELETE',
+        headers: { cookie: `${SESSION_COOKIE}=${token}`, [CSRF_HEADER]: t.ctx.sessions.csrfToken(token) },
+      });
     const events = t.ctx.events;
     const original = events.deleteProject;
     events.deleteProject = async () => {
-      throw new VigilError('VIGIL_ERR_UNAVAILABLE', 'deleting the events of project 3 did not finish within 120 s; ClickHouse goes on with it: try again later');
+      throw new VigilError(
+        'VIGIL_ERR_UNAVAILABLE',
+        'deleting the events of project 3 did not finish within 120 s; ClickHouse goes on with it: try again later',
+      );
     };
     try {
       const failed = await remove();
@@ -149,15 +230,26 @@ describe('deleting a project', () => {
       events.deleteProject = original;
     }
     assert.ok(await t.ctx.projects.findBySlug('flaky'), 'the project is still there');
-    assert.deepEqual((await t.ctx.apiKeys.list(project.id)).filter((k) => k.revokedAt === null), [], 'its keys no longer work');
+    assert.deepEqual(
+      (await t.ctx.apiKeys.list(project.id)).filter((k) => k.revokedAt === null),
+      [],
+      'its keys no longer work',
+    );
     assert.equal((await remove()).status, 204);
     const left = await footprint(project.id);
-    assert.deepEqual(Object.entries(left).filter(([, n]) => n > 0), []);
+    assert.deepEqual(
+      Object.entries(left).filter(([, n]) => n > 0),
+      [],
+    );
   });
 
   test('the deleted project answers 404, and its slug can be used again for a new, empty project', async () => {
     const { token } = await t.ctx.sessions.create(ownerId);
-    const headers = { cookie: `${SESSION_COOKIE}=${token}`, [CSRF_HEADER]: t.ctx.sessions.csrfToken(token), 'content-type': 'application/json' };
+    const headers = {
+      cookie: `${SESSION_COOKIE}=${token}`,
+      [CSRF_HEADER]: t.ctx.sessions.csrfToken(token),
+      'content-type': 'application/json',
+    };
     assert.equal((await fetch(`${t.url}/api/projects/doomed`, { headers })).status, 404);
     const created = await fetch(`${t.url}/api/projects`, { method: 'POST', headers, body: JSON.stringify({ slug: 'doomed' }) });
     assert.equal(created.status, 201);

@@ -82,15 +82,38 @@ function generate(): Ev[] {
   let n = 0;
   const make = (ts: number, over: Partial<Ev> = {}): Ev => {
     const anonymous = rand() < 0.2;
-    const who = anonymous ? { anonymousId: `a${String(1 + Math.floor(rand() * 15)).padStart(2, '0')}` } : { userId: `u${String(1 + Math.floor(rand() * 40)).padStart(2, '0')}` };
+    const who = anonymous
+      ? { anonymousId: `a${String(1 + Math.floor(rand() * 15)).padStart(2, '0')}` }
+      : { userId: `u${String(1 + Math.floor(rand() * 40)).padStart(2, '0')}` };
     const e: Ev = {
       messageId: `m${String(++n).padStart(5, '0')}`,
-      event: pick(rand, [['Page Viewed', 50], ['Added To Cart', 20], ['Signed Up', 8], ['Order Completed', 12], ['Searched', 10]]),
+      event: pick(rand, [
+        ['Page Viewed', 50],
+        ['Added To Cart', 20],
+        ['Signed Up', 8],
+        ['Order Completed', 12],
+        ['Searched', 10],
+      ]),
       ...who,
       sessionId: '',
       ts,
-      country: pick<string | null>(rand, [['DE', 30], ['US', 25], ['FR', 15], [null, 12], ['GB', 8], ['IT', 5], ['ES', 5]]),
-      plan: pick<string | null | undefined>(rand, [['free', 35], [undefined, 20], [null, 10], ['pro', 20], ['team', 10], ['enterprise', 5]]),
+      country: pick<string | null>(rand, [
+        ['DE', 30],
+        ['US', 25],
+        ['FR', 15],
+        [null, 12],
+        ['GB', 8],
+        ['IT', 5],
+        ['ES', 5],
+      ]),
+      plan: pick<string | null | undefined>(rand, [
+        ['free', 35],
+        [undefined, 20],
+        [null, 10],
+        ['pro', 20],
+        ['team', 10],
+        ['enterprise', 5],
+      ]),
       ...over,
     };
     // sessions of 3 hours per visitor, so one session can span several hourly buckets
@@ -127,7 +150,18 @@ interface RefSeries {
 }
 
 /** What /timeseries should answer for a UTC project, computed directly from the events. */
-function reference(events: Ev[], q: { interval: string; from: number; to: number; measure?: 'events' | 'users' | 'sessions'; event?: string; breakdown?: (e: Ev) => string | null; limit?: number }) {
+function reference(
+  events: Ev[],
+  q: {
+    interval: string;
+    from: number;
+    to: number;
+    measure?: 'events' | 'users' | 'sessions';
+    event?: string;
+    breakdown?: (e: Ev) => string | null;
+    limit?: number;
+  },
+) {
   const starts: number[] = [];
   for (let s = utcFloor(q.interval, q.from); s < q.to; s += SIZE[q.interval]) starts.push(s);
   const rows = events.filter((e) => e.ts >= starts[0] && e.ts < q.to && (q.event === undefined || e.event === q.event));
@@ -136,18 +170,31 @@ function reference(events: Ev[], q: { interval: string; from: number; to: number
   if (q.breakdown) {
     const counts = new Map<string, number>();
     for (const e of rows) counts.set(keyOf(e), (counts.get(keyOf(e)) ?? 0) + 1);
-    const top = new Set([...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, q.limit ?? 10).map(([k]) => k));
+    const top = new Set(
+      [...counts]
+        .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+        .slice(0, q.limit ?? 10)
+        .map(([k]) => k),
+    );
     group = (k) => (top.has(k) ? k : '$other');
   }
   const cells = new Map<string, Set<string>[]>();
   for (const e of rows) {
     const g = group(keyOf(e));
-    if (!cells.has(g)) cells.set(g, starts.map(() => new Set<string>()));
+    if (!cells.has(g))
+      cells.set(
+        g,
+        starts.map(() => new Set<string>()),
+      );
     const b = starts.indexOf(utcFloor(q.interval, e.ts));
     const measure = q.measure ?? 'events';
     cells.get(g)![b].add(measure === 'events' ? e.messageId : measure === 'users' ? distinctOf(e) : e.sessionId);
   }
-  if (!q.breakdown && !cells.size) cells.set('total', starts.map(() => new Set()));
+  if (!q.breakdown && !cells.size)
+    cells.set(
+      'total',
+      starts.map(() => new Set()),
+    );
   const series: RefSeries[] = [...cells].map(([key, sets]) => {
     const values = sets.map((s) => s.size);
     return { key, label: key === '$other' ? 'other' : key === '$none' ? '(none)' : key, values, total: values.reduce((a, b) => a + b, 0) };
@@ -161,7 +208,10 @@ function assertSeries(actual: RefSeries[], expected: RefSeries[], what: string) 
   assert.deepEqual(byKey(actual), byKey(expected), what);
   assert.equal(actual.length, expected.length, what);
   const others = actual.map((s) => s.key === '$other');
-  assert.ok(others.every((o, i) => !o || i === others.length - 1), `${what}: "$other" comes last`);
+  assert.ok(
+    others.every((o, i) => !o || i === others.length - 1),
+    `${what}: "$other" comes last`,
+  );
   const ranked = actual.filter((s) => s.key !== '$other');
   for (let i = 1; i < ranked.length; i++) assert.ok(ranked[i - 1].total >= ranked[i].total, `${what}: series are sorted by total`);
 }
@@ -176,7 +226,8 @@ describe('queries on a UTC project', () => {
   let t: TestApp;
   const events = generate();
   const iso = (v: number) => new Date(v).toISOString();
-  const series = (params: Record<string, string | number | undefined>) => getJson(`${t.url}/api/projects/shop/timeseries?${qs(params)}`, t.readKey);
+  const series = (params: Record<string, string | number | undefined>) =>
+    getJson(`${t.url}/api/projects/shop/timeseries?${qs(params)}`, t.readKey);
 
   before(async () => {
     t = await startTestApp();
@@ -188,7 +239,10 @@ describe('queries on a UTC project', () => {
     assert.ok(events.length > 750);
     assert.equal(new Set(events.map((e) => e.messageId)).size, events.length);
     const ref = reference(events, { interval: '1d', from: FROM, to: TO, breakdown: (e) => e.plan ?? null, limit: 2 });
-    assert.ok(ref.series.some((s) => s.key === '$none'), 'missing or null plan is among the top values');
+    assert.ok(
+      ref.series.some((s) => s.key === '$none'),
+      'missing or null plan is among the top values',
+    );
     assert.ok(ref.series.some((s) => s.key === '$other'));
   });
 
@@ -210,7 +264,15 @@ describe('queries on a UTC project', () => {
 
   test('zeros are filled: a 5m series over a day with a single event has one 1 and 287 zeros', async () => {
     const from = ms('2026-05-30T00:00:00Z');
-    const one: Ev = { messageId: 'lonely', event: 'Lonely', userId: 'u-lonely', sessionId: 'sl', ts: ms('2026-05-30T13:37:00Z'), country: null, plan: undefined };
+    const one: Ev = {
+      messageId: 'lonely',
+      event: 'Lonely',
+      userId: 'u-lonely',
+      sessionId: 'sl',
+      ts: ms('2026-05-30T13:37:00Z'),
+      country: null,
+      plan: undefined,
+    };
     events.push(one);
     await ingest(t, [one]);
     const r = await series({ interval: '5m', from: iso(from), to: iso(from + DAY), event: 'Lonely' });
@@ -219,7 +281,10 @@ describe('queries on a UTC project', () => {
     const values: number[] = r.body.series[0].values;
     assert.equal(values.length, 288);
     assert.equal(values[(13 * 60 + 35) / 5], 1);
-    assert.equal(values.reduce((a, b) => a + b, 0), 1);
+    assert.equal(
+      values.reduce((a, b) => a + b, 0),
+      1,
+    );
     assert.equal(r.body.buckets[(13 * 60 + 35) / 5], '2026-05-30T13:35:00+00:00');
   });
 
@@ -262,7 +327,14 @@ describe('queries on a UTC project', () => {
     }
   });
 
-  for (const [interval, measure] of [['1h', 'users'], ['1d', 'users'], ['1w', 'users'], ['1h', 'sessions'], ['1d', 'sessions'], ['6h', 'sessions']] as const) {
+  for (const [interval, measure] of [
+    ['1h', 'users'],
+    ['1d', 'users'],
+    ['1w', 'users'],
+    ['1h', 'sessions'],
+    ['1d', 'sessions'],
+    ['6h', 'sessions'],
+  ] as const) {
     test(`measure=${measure}, ${interval}: distinct ids per bucket`, async () => {
       const r = await series({ interval, measure, from: iso(FROM), to: iso(TO) });
       assert.equal(r.status, 200, JSON.stringify(r.body));
@@ -282,7 +354,13 @@ describe('queries on a UTC project', () => {
   });
 
   test('breakdown by a column keeps the top `limit` values; the rest is "$other", missing is "$none"', async () => {
-    for (const [interval, measure, limit] of [['1d', 'events', 3], ['6h', 'events', 2], ['1d', 'users', 3], ['1h', 'sessions', 4], ['1d', 'events', 50]] as const) {
+    for (const [interval, measure, limit] of [
+      ['1d', 'events', 3],
+      ['6h', 'events', 2],
+      ['1d', 'users', 3],
+      ['1h', 'sessions', 4],
+      ['1d', 'events', 50],
+    ] as const) {
       const r = await series({ interval, measure, limit, breakdown: 'country', from: iso(FROM), to: iso(TO) });
       assert.equal(r.status, 200, JSON.stringify(r.body));
       const ref = reference(events, { interval, measure, limit, from: FROM, to: TO, breakdown: (e) => e.country });
@@ -302,12 +380,19 @@ describe('queries on a UTC project', () => {
     for (const e of inWindow) counts.set(e.country ?? '$none', (counts.get(e.country ?? '$none') ?? 0) + 1);
     const top3 = [...counts].sort((a, b) => b[1] - a[1]).slice(0, 3);
     const rest = inWindow.length - top3.reduce((s, [, c]) => s + c, 0);
-    assert.deepEqual(r.body.series.map((s: RefSeries) => [s.key, s.total]), [...top3, ['$other', rest]]);
+    assert.deepEqual(
+      r.body.series.map((s: RefSeries) => [s.key, s.total]),
+      [...top3, ['$other', rest]],
+    );
   });
 
   test('breakdown by a property (plan), also written as properties.plan; null and missing are "$none"', async () => {
     for (const breakdown of ['plan', 'properties.plan']) {
-      for (const [interval, measure, limit] of [['1d', 'events', 2], ['1d', 'users', 3], ['1h', 'events', 10]] as const) {
+      for (const [interval, measure, limit] of [
+        ['1d', 'events', 2],
+        ['1d', 'users', 3],
+        ['1h', 'events', 10],
+      ] as const) {
         const r = await series({ interval, measure, limit, breakdown, from: iso(FROM), to: iso(TO) });
         assert.equal(r.status, 200, JSON.stringify(r.body));
         const ref = reference(events, { interval, measure, limit, from: FROM, to: TO, breakdown: (e) => e.plan ?? null });
@@ -319,14 +404,21 @@ describe('queries on a UTC project', () => {
 
   test('breakdown with event= filter', async () => {
     const r = await series({ interval: '1d', limit: 2, breakdown: 'country', event: 'Page Viewed', from: iso(FROM), to: iso(TO) });
-    assertSeries(r.body.series, reference(events, { interval: '1d', limit: 2, event: 'Page Viewed', from: FROM, to: TO, breakdown: (e) => e.country }).series, 'page viewed by country');
+    assertSeries(
+      r.body.series,
+      reference(events, { interval: '1d', limit: 2, event: 'Page Viewed', from: FROM, to: TO, breakdown: (e) => e.country }).series,
+      'page viewed by country',
+    );
   });
 
   test('a breakdown property that no event has is all "$none"', async () => {
     const r = await series({ interval: '1w', breakdown: 'no.such"prop', from: iso(FROM), to: iso(TO) });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     const total = events.filter((e) => e.ts >= FROM && e.ts < TO).length;
-    assert.deepEqual(r.body.series.map((s: RefSeries) => [s.key, s.label, s.total]), [['$none', '(none)', total]]);
+    assert.deepEqual(
+      r.body.series.map((s: RefSeries) => [s.key, s.label, s.total]),
+      [['$none', '(none)', total]],
+    );
   });
 
   test('bad requests are 400 with a message naming the problem', async () => {
@@ -368,7 +460,7 @@ describe('queries on a UTC project', () => {
     assert.ok(rel.body.buckets.length === 48 || rel.body.buckets.length === 49);
   });
 
-  test('keys: none is 401, another project\'s is 404 (not 403), an ingest-only key is 403', async () => {
+  test("keys: none is 401, another project's is 404 (not 403), an ingest-only key is 403", async () => {
     const none = await getJson(`${t.url}/api/projects/shop/timeseries`);
     assert.equal(none.status, 401);
     assert.equal(none.body.error.code, 'VIGIL_ERR_UNAUTHORIZED');
@@ -398,13 +490,17 @@ describe('queries on a UTC project', () => {
 
   // ---- /events
   const newestFirst = (a: Ev, b: Ev) => b.ts - a.ts || (a.messageId < b.messageId ? 1 : -1);
-  const list = (params: Record<string, string | number | undefined>) => getJson(`${t.url}/api/projects/shop/events?${qs(params)}`, t.readKey);
+  const list = (params: Record<string, string | number | undefined>) =>
+    getJson(`${t.url}/api/projects/shop/events?${qs(params)}`, t.readKey);
 
   test('/events: newest first, with the fields as sent', async () => {
     const r = await list({ limit: 20 });
     assert.equal(r.status, 200);
     const expected = [...events].sort(newestFirst).slice(0, 20);
-    assert.deepEqual(r.body.events.map((e: { messageId: string }) => e.messageId), expected.map((e) => e.messageId));
+    assert.deepEqual(
+      r.body.events.map((e: { messageId: string }) => e.messageId),
+      expected.map((e) => e.messageId),
+    );
     const first = r.body.events[0];
     const e = expected[0];
     assert.equal(first.timestamp, new Date(e.ts).toISOString());
@@ -420,13 +516,26 @@ describe('queries on a UTC project', () => {
 
   test('/events: filter by event and by user', async () => {
     const byEvent = await list({ event: 'Signed Up', limit: 1000 });
-    assert.deepEqual(byEvent.body.events.map((e: { messageId: string }) => e.messageId), events.filter((e) => e.event === 'Signed Up').sort(newestFirst).map((e) => e.messageId));
+    assert.deepEqual(
+      byEvent.body.events.map((e: { messageId: string }) => e.messageId),
+      events
+        .filter((e) => e.event === 'Signed Up')
+        .sort(newestFirst)
+        .map((e) => e.messageId),
+    );
     assert.equal(byEvent.body.nextCursor, null);
     for (const user of ['u07', 'a03', 'u-twice']) {
       const r = await list({ user, limit: 1000 });
-      const expected = events.filter((e) => distinctOf(e) === user).sort(newestFirst).map((e) => e.messageId);
+      const expected = events
+        .filter((e) => distinctOf(e) === user)
+        .sort(newestFirst)
+        .map((e) => e.messageId);
       assert.ok(expected.length > 0, user);
-      assert.deepEqual(r.body.events.map((e: { messageId: string }) => e.messageId), expected, user);
+      assert.deepEqual(
+        r.body.events.map((e: { messageId: string }) => e.messageId),
+        expected,
+        user,
+      );
     }
     const both = await list({ user: 'u-twice', event: 'Rare Event' });
     assert.equal(both.body.events.length, 2);
@@ -462,11 +571,22 @@ describe('queries on a UTC project', () => {
       seen.push(...r.body.events.map((e: { messageId: string }) => e.messageId));
       cursor = r.body.nextCursor ?? undefined;
     } while (cursor);
-    assert.deepEqual(seen, events.filter((e) => e.event === 'Searched').sort(newestFirst).map((e) => e.messageId));
+    assert.deepEqual(
+      seen,
+      events
+        .filter((e) => e.event === 'Searched')
+        .sort(newestFirst)
+        .map((e) => e.messageId),
+    );
   });
 
   test('/events: a bad cursor or limit is 400', async () => {
-    for (const cursor of ['not-a-cursor', Buffer.from('[1,2]').toString('base64url'), Buffer.from('null').toString('base64url'), Buffer.from('["x","m1"]').toString('base64url')]) {
+    for (const cursor of [
+      'not-a-cursor',
+      Buffer.from('[1,2]').toString('base64url'),
+      Buffer.from('null').toString('base64url'),
+      Buffer.from('["x","m1"]').toString('base64url'),
+    ]) {
       const r = await list({ cursor });
       assert.equal(r.status, 400, cursor);
       assert.match(r.body.error.message, /cursor/);
@@ -484,7 +604,11 @@ describe('queries on a UTC project', () => {
     const inWindow = events.filter((e) => e.ts >= FROM && e.ts < TO);
     const names = [...new Set(inWindow.map((e) => e.event))];
     const expected = names
-      .map((event) => ({ event, count: inWindow.filter((e) => e.event === event).length, users: new Set(inWindow.filter((e) => e.event === event).map(distinctOf)).size }))
+      .map((event) => ({
+        event,
+        count: inWindow.filter((e) => e.event === event).length,
+        users: new Set(inWindow.filter((e) => e.event === event).map(distinctOf)).size,
+      }))
       .sort((a, b) => b.count - a.count || (a.event < b.event ? -1 : 1));
     assert.deepEqual(r.body.events, expected);
     assert.equal(r.body.from, iso(FROM));
@@ -515,7 +639,10 @@ describe('queries on a UTC project', () => {
 
   test('/overview and /top-events over the longest window a client can ask for: 200, not 500', async () => {
     for (const from of ['-99999999d', '-14285714w', '0']) {
-      const o = await getJson(`${t.url}/api/projects/shop/overview?${qs({ from, to: from === '0' ? '8640000000000000' : undefined })}`, t.readKey);
+      const o = await getJson(
+        `${t.url}/api/projects/shop/overview?${qs({ from, to: from === '0' ? '8640000000000000' : undefined })}`,
+        t.readKey,
+      );
       assert.equal(o.status, 200, `${from}: ${JSON.stringify(o.body)}`);
       assert.ok(o.body.current.events >= events.filter((e) => e.ts <= Date.now()).length);
       const top = await getJson(`${t.url}/api/projects/shop/top-events?${qs({ from })}`, t.readKey);
@@ -529,7 +656,11 @@ describe('queries on a UTC project', () => {
     const r = await getJson(`${t.url}/api/projects/shop/overview?${qs({ from: iso(from), to: iso(FROM) })}`, t.readKey);
     const rows = events.filter((e) => e.ts >= from && e.ts < FROM);
     assert.ok(rows.length > 0);
-    assert.deepEqual(r.body.current, { events: rows.length, users: new Set(rows.map(distinctOf)).size, sessions: new Set(rows.map((e) => e.sessionId)).size });
+    assert.deepEqual(r.body.current, {
+      events: rows.length,
+      users: new Set(rows.map(distinctOf)).size,
+      sessions: new Set(rows.map((e) => e.sessionId)).size,
+    });
     assert.deepEqual(r.body.previous, { events: 0, users: 0, sessions: 0 });
     assert.deepEqual(r.body.change, { events: null, users: null, sessions: null });
     // and a drop to nothing is -100 %: the day after TO is empty, the day before it is not
@@ -607,7 +738,12 @@ describe('a project in Europe/Berlin', () => {
   test('hourly buckets skip the missing local hour 02:00 on 2026-03-29', async () => {
     for (const measure of ['events', 'users']) {
       const r = await series({ interval: '1h', measure, from: '2026-03-29T00:00:00+01:00', to: '2026-03-29T05:00:00+02:00' });
-      assert.deepEqual(r.body.buckets, ['2026-03-29T00:00:00+01:00', '2026-03-29T01:00:00+01:00', '2026-03-29T03:00:00+02:00', '2026-03-29T04:00:00+02:00']);
+      assert.deepEqual(r.body.buckets, [
+        '2026-03-29T00:00:00+01:00',
+        '2026-03-29T01:00:00+01:00',
+        '2026-03-29T03:00:00+02:00',
+        '2026-03-29T04:00:00+02:00',
+      ]);
       assert.deepEqual(values(r.body), [1, 1, 1, 0], measure);
     }
   });
@@ -636,7 +772,12 @@ describe('a project in Europe/Berlin', () => {
     }
     const sixHours = await series({ interval: '6h', measure: 'users', from: '2026-10-25T00:00:00+02:00', to: '2026-10-26T00:00:00+01:00' });
     // 00:00-06:00 local holds 7 hours and both A (02:30+02) and B (02:30+01, 02:45+01)
-    assert.deepEqual(sixHours.body.buckets, ['2026-10-25T00:00:00+02:00', '2026-10-25T06:00:00+01:00', '2026-10-25T12:00:00+01:00', '2026-10-25T18:00:00+01:00']);
+    assert.deepEqual(sixHours.body.buckets, [
+      '2026-10-25T00:00:00+02:00',
+      '2026-10-25T06:00:00+01:00',
+      '2026-10-25T12:00:00+01:00',
+      '2026-10-25T18:00:00+01:00',
+    ]);
     assert.deepEqual(values(sixHours.body), [2, 0, 0, 1]);
   });
 });
@@ -668,7 +809,12 @@ describe('a project in Asia/Kolkata (UTC+05:30)', () => {
 
   test('15-minute and daily buckets', async () => {
     const q = await series({ interval: '15m', from: '2026-05-04T00:00:00Z', to: '2026-05-04T01:00:00Z' });
-    assert.deepEqual(q.body.buckets, ['2026-05-04T05:30:00+05:30', '2026-05-04T05:45:00+05:30', '2026-05-04T06:00:00+05:30', '2026-05-04T06:15:00+05:30']);
+    assert.deepEqual(q.body.buckets, [
+      '2026-05-04T05:30:00+05:30',
+      '2026-05-04T05:45:00+05:30',
+      '2026-05-04T06:00:00+05:30',
+      '2026-05-04T06:15:00+05:30',
+    ]);
     assert.deepEqual(q.body.series[0].values, [0, 1, 1, 0]); // k2 at 00:29:59Z is local 05:59:59
     for (const measure of ['events', 'users']) {
       const d = await series({ interval: '1d', measure, from: '2026-05-04T00:00:00+05:30', to: '2026-05-05T00:00:00+05:30' });
@@ -685,14 +831,24 @@ const wallFormats = new Map<string, Intl.DateTimeFormat>();
 function wallClock(tz: string, t: number): number {
   let f = wallFormats.get(tz);
   if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: tz,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
     wallFormats.set(tz, f);
   }
   const p = Object.fromEntries(f.formatToParts(t).map((x) => [x.type, Number(x.value)]));
   return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) + (((t % 1000) + 1000) % 1000);
 }
 const wallText = (wall: number) => new Date(wall).toISOString().slice(0, 19);
-const offsetText = (off: number) => `${off < 0 ? '-' : '+'}${String(Math.floor(Math.abs(off) / HOUR)).padStart(2, '0')}:${String((Math.abs(off) % HOUR) / MIN).padStart(2, '0')}`;
+const offsetText = (off: number) =>
+  `${off < 0 ? '-' : '+'}${String(Math.floor(Math.abs(off) / HOUR)).padStart(2, '0')}:${String((Math.abs(off) % HOUR) / MIN).padStart(2, '0')}`;
 
 /**
  * The bucket an event belongs to, named as the API labels it: buckets of an hour or less by local
@@ -710,9 +866,27 @@ const labelKey = (interval: string, label: string) => (SIZE[interval] <= HOUR ? 
 describe('time zones: counts and distinct users per local bucket equal an Intl-based reference', () => {
   let t: TestApp;
   const zones: { tz: string; windows: [string, string][] }[] = [
-    { tz: 'Europe/Berlin', windows: [['2026-03-26T00:00:00Z', '2026-04-01T00:00:00Z'], ['2026-10-22T00:00:00Z', '2026-10-28T00:00:00Z']] },
-    { tz: 'America/New_York', windows: [['2026-03-05T00:00:00Z', '2026-03-11T00:00:00Z'], ['2026-10-29T00:00:00Z', '2026-11-04T00:00:00Z']] },
-    { tz: 'America/St_Johns', windows: [['2026-03-05T00:00:00Z', '2026-03-11T00:00:00Z'], ['2026-10-29T00:00:00Z', '2026-11-04T00:00:00Z']] },
+    {
+      tz: 'Europe/Berlin',
+      windows: [
+        ['2026-03-26T00:00:00Z', '2026-04-01T00:00:00Z'],
+        ['2026-10-22T00:00:00Z', '2026-10-28T00:00:00Z'],
+      ],
+    },
+    {
+      tz: 'America/New_York',
+      windows: [
+        ['2026-03-05T00:00:00Z', '2026-03-11T00:00:00Z'],
+        ['2026-10-29T00:00:00Z', '2026-11-04T00:00:00Z'],
+      ],
+    },
+    {
+      tz: 'America/St_Johns',
+      windows: [
+        ['2026-03-05T00:00:00Z', '2026-03-11T00:00:00Z'],
+        ['2026-10-29T00:00:00Z', '2026-11-04T00:00:00Z'],
+      ],
+    },
     { tz: 'Asia/Kathmandu', windows: [['2026-05-01T00:00:00Z', '2026-05-06T00:00:00Z']] },
     { tz: 'Asia/Kolkata', windows: [['2026-05-01T00:00:00Z', '2026-05-06T00:00:00Z']] },
   ];
@@ -729,12 +903,21 @@ describe('time zones: counts and distinct users per local bucket equal an Intl-b
       const writeKey = (await t.ctx.apiKeys.create({ projectId: project.id, scopes: ['ingest'] })).secret;
       const events: Ev[] = [];
       for (const [from, to] of windows) {
-        const a = ms(from), b = ms(to);
+        const a = ms(from),
+          b = ms(to);
         for (let i = 0; i < 500; i++) {
           // a third of the events sit on whole quarter hours, where bucket edges are
           const ts = i % 3 === 0 ? a + Math.floor(rand() * ((b - a) / (15 * MIN))) * 15 * MIN : a + Math.floor(rand() * (b - a));
           const userId = `z${Math.floor(rand() * 25)}`;
-          events.push({ messageId: `${slug}-${events.length}`, event: 'Tick', userId, sessionId: `${userId}-${Math.floor(ts / (2 * HOUR))}`, ts, country: null, plan: undefined });
+          events.push({
+            messageId: `${slug}-${events.length}`,
+            event: 'Tick',
+            userId,
+            sessionId: `${userId}-${Math.floor(ts / (2 * HOUR))}`,
+            ts,
+            country: null,
+            plan: undefined,
+          });
         }
       }
       data.set(tz, events);
@@ -747,11 +930,15 @@ describe('time zones: counts and distinct users per local bucket equal an Intl-b
     test(tz, async () => {
       const events = data.get(tz)!;
       for (const [from, to] of windows) {
-        const a = ms(from), b = ms(to);
+        const a = ms(from),
+          b = ms(to);
         for (const interval of ['5m', '15m', '1h', '6h', '1d', '1w']) {
           for (const measure of ['events', 'users'] as const) {
             const what = `${tz} ${from} ${interval} ${measure}`;
-            const r = await getJson(`${t.url}/api/projects/zone-${zones.findIndex((z) => z.tz === tz)}/timeseries?${qs({ interval, measure, from, to })}`, keys.get(tz));
+            const r = await getJson(
+              `${t.url}/api/projects/zone-${zones.findIndex((z) => z.tz === tz)}/timeseries?${qs({ interval, measure, from, to })}`,
+              keys.get(tz),
+            );
             assert.equal(r.status, 200, `${what}: ${JSON.stringify(r.body)}`);
             const labels: string[] = r.body.buckets;
             // buckets: strictly increasing instants, the first holding `from`, the last starting before `to`
@@ -770,7 +957,11 @@ describe('time zones: counts and distinct users per local bucket equal an Intl-b
             }
             const actual = new Map<string, number>();
             labels.forEach((l, i) => r.body.series[0].values[i] && actual.set(labelKey(interval, l), r.body.series[0].values[i]));
-            assert.deepEqual(Object.fromEntries([...actual].sort()), Object.fromEntries([...expected].map(([k, s]) => [k, s.size] as const).sort()), what);
+            assert.deepEqual(
+              Object.fromEntries([...actual].sort()),
+              Object.fromEntries([...expected].map(([k, s]) => [k, s.size] as const).sort()),
+              what,
+            );
           }
         }
       }
@@ -784,7 +975,10 @@ describe('properties with odd names: "", "*" and "a/b" are read as the names the
   before(async () => {
     t = await startTestApp();
     const batch = [
-      ...Array.from({ length: 3 }, (_, i) => ({ properties: { '': 'empty', '*': 'star', 'a/b': 'slash', plan: 'pro' }, messageId: `odd-${i}` })),
+      ...Array.from({ length: 3 }, (_, i) => ({
+        properties: { '': 'empty', '*': 'star', 'a/b': 'slash', plan: 'pro' },
+        messageId: `odd-${i}`,
+      })),
       { properties: { '': 'other', plan: 'free' }, messageId: 'odd-3' },
     ].map((e) => ({ type: 'track', event: 'Odd', userId: 'u1', timestamp: new Date(at).toISOString(), ...e }));
     assert.equal((await postJson(`${t.url}/v1/batch`, { batch }, basic(t.writeKey))).status, 200);
@@ -793,14 +987,40 @@ describe('properties with odd names: "", "*" and "a/b" are read as the names the
   after(() => t?.close());
 
   test('value shares (the drift check) and breakdowns', async () => {
-    const shares = (property: string) => t.ctx.events.valueShares({ projectId: t.project.id, event: 'Odd', property, fromMs: at, toMs: at + 3_600_000, limit: 10 });
-    assert.deepEqual(await shares(''), [{ value: 'empty', count: 3 }, { value: 'other', count: 1 }]);
+    const shares = (property: string) =>
+      t.ctx.events.valueShares({ projectId: t.project.id, event: 'Odd', property, fromMs: at, toMs: at + 3_600_000, limit: 10 });
+    assert.deepEqual(await shares(''), [
+      { value: 'empty', count: 3 },
+      { value: 'other', count: 1 },
+    ]);
     assert.deepEqual(await shares('*'), [{ value: 'star', count: 3 }], 'a * is a name, not every property');
     assert.deepEqual(await shares('a/b'), [{ value: 'slash', count: 3 }]);
-    for (const [breakdown, want] of [['*', [['star', 3], ['$none', 1]]], ['a/b', [['slash', 3], ['$none', 1]]]] as const) {
-      const r = await getJson(`${t.url}/api/projects/shop/timeseries?${new URLSearchParams({ interval: '1d', breakdown, from: new Date(at - 3_600_000).toISOString(), to: new Date(at + 3_600_000).toISOString() })}`, t.readKey);
+    for (const [breakdown, want] of [
+      [
+        '*',
+        [
+          ['star', 3],
+          ['$none', 1],
+        ],
+      ],
+      [
+        'a/b',
+        [
+          ['slash', 3],
+          ['$none', 1],
+        ],
+      ],
+    ] as const) {
+      const r = await getJson(
+        `${t.url}/api/projects/shop/timeseries?${new URLSearchParams({ interval: '1d', breakdown, from: new Date(at - 3_600_000).toISOString(), to: new Date(at + 3_600_000).toISOString() })}`,
+        t.readKey,
+      );
       assert.equal(r.status, 200, JSON.stringify(r.body));
-      assert.deepEqual(r.body.series.map((s: { key: string; total: number }) => [s.key, s.total]), want, breakdown);
+      assert.deepEqual(
+        r.body.series.map((s: { key: string; total: number }) => [s.key, s.total]),
+        want,
+        breakdown,
+      );
     }
   });
 });

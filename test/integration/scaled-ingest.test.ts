@@ -11,7 +11,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pino } from 'pino';
 import pg from 'pg';
-import { basic, clickhouseSkip, createTestDatabase, getJson, postgresReachable, postJson, testClickHouseUrl, TEST_POSTGRES_URL, type TestDatabase } from '../helpers/app.js';
+import {
+  basic,
+  clickhouseSkip,
+  createTestDatabase,
+  getJson,
+  postgresReachable,
+  postJson,
+  testClickHouseUrl,
+  TEST_POSTGRES_URL,
+  type TestDatabase,
+} from '../helpers/app.js';
 import { cleanUpProcesses, serveProcess, type Served } from '../helpers/serve-process.js';
 import { OUTBOX_LOCK_KEY, OutboxLoader } from '../../src/ingest/outbox-loader.js';
 import { IngestOutbox } from '../../src/ingest/outbox.js';
@@ -21,7 +31,8 @@ import { ProjectService } from '../../src/projects/service.js';
 import { ApiKeyService } from '../../src/auth/api-keys.js';
 import type { EventRow } from '../../src/storage/events/event-store.js';
 
-const skip = (await clickhouseSkip()) || (process.env.CI !== 'true' && !(await postgresReachable()) && `no PostgreSQL at ${TEST_POSTGRES_URL}`);
+const skip =
+  (await clickhouseSkip()) || (process.env.CI !== 'true' && !(await postgresReachable()) && `no PostgreSQL at ${TEST_POSTGRES_URL}`);
 
 let database: TestDatabase;
 let chUrl: string;
@@ -135,7 +146,12 @@ describe('scaled ingest: the PostgreSQL outbox and its loader', { skip }, () => 
   test('when the loading process dies, another takes the lock and loads, without duplicates', async () => {
     loaderA.proc.kill('SIGKILL');
     await loaderA.exited;
-    await eventually('process B loading', () => loading(ingestB), (v) => v === true, 15_000);
+    await eventually(
+      'process B loading',
+      () => loading(ingestB),
+      (v) => v === true,
+      15_000,
+    );
     // B rebuilt its index from ClickHouse: copies of what A loaded are still dropped
     await ingest(ingestB, batchOf('kill-0', 100));
     await ingest(ingestB, batchOf('after', 50));
@@ -165,15 +181,37 @@ describe('scaled ingest: a load cut short is replayed once', { skip }, () => {
   });
 
   const row = (i: number): EventRow => ({
-    project_id: 1, message_id: `m-${i}`, type: 'track', event: 'Signed Up', anonymous_id: null, user_id: `u${i}`, distinct_id: `u${i}`, session_id: null,
-    timestamp: Date.UTC(2026, 10, 1, 12) + i * 1000, received_at: Date.now(), properties: { i }, context: {},
-    page_path: null, referrer_host: null, app_version: null, platform: null, os: null, browser: null, device_type: null, country: null, ip_hash: null,
+    project_id: 1,
+    message_id: `m-${i}`,
+    type: 'track',
+    event: 'Signed Up',
+    anonymous_id: null,
+    user_id: `u${i}`,
+    distinct_id: `u${i}`,
+    session_id: null,
+    timestamp: Date.UTC(2026, 10, 1, 12) + i * 1000,
+    received_at: Date.now(),
+    properties: { i },
+    context: {},
+    page_path: null,
+    referrer_host: null,
+    app_version: null,
+    platform: null,
+    os: null,
+    browser: null,
+    device_type: null,
+    country: null,
+    ip_hash: null,
   });
 
   /** Outbox rows as a loader that died mid-load leaves them: named with a load_id, not deleted. */
   async function leftByACrashedLoader(first: number, count: number): Promise<number> {
     const lines = Array.from({ length: count }, (_, i) => JSON.stringify(row(first + i)) + '\n').join('');
-    const inserted = await meta.db.insertInto('ingest_batches').values({ lines, line_count: count, received_at: Date.now(), load_id: null }).returning('id').executeTakeFirstOrThrow();
+    const inserted = await meta.db
+      .insertInto('ingest_batches')
+      .values({ lines, line_count: count, received_at: Date.now(), load_id: null })
+      .returning('id')
+      .executeTakeFirstOrThrow();
     await meta.db.updateTable('ingest_batches').set({ load_id: inserted.id }).where('id', '=', inserted.id).execute();
     return Number(inserted.id);
   }
@@ -200,7 +238,10 @@ describe('scaled ingest: a load cut short is replayed once', { skip }, () => {
     await assert.rejects(failed, /destroyed/);
     await assert.rejects(barrier, /destroyed/);
     const rows = await meta.db.deleteFrom('ingest_batches').returning(['lines', 'line_count']).execute();
-    assert.deepEqual(rows.map((r) => [JSON.parse(r.lines).message_id, r.line_count]), [['m-900', 1]]);
+    assert.deepEqual(
+      rows.map((r) => [JSON.parse(r.lines).message_id, r.line_count]),
+      [['m-900', 1]],
+    );
   });
 
   test('a load that reached ClickHouse before its loader died is not stored again', async () => {
@@ -208,7 +249,17 @@ describe('scaled ingest: a load cut short is replayed once', { skip }, () => {
     await events.loadSegment({ id: `outbox-${loadId}`, rows: Array.from({ length: 50 }, (_, i) => row(i)) });
     await runLoaderUntilEmpty();
     assert.equal(await count(), 50);
-    assert.equal(Number((await meta.db.selectFrom('ingest_batches').select((e) => e.fn.countAll().as('n')).executeTakeFirstOrThrow()).n), 0);
+    assert.equal(
+      Number(
+        (
+          await meta.db
+            .selectFrom('ingest_batches')
+            .select((e) => e.fn.countAll().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      ),
+      0,
+    );
   });
 
   test('a load cut short inside ClickHouse (some rows, not recorded as loaded) is completed, each row once', async () => {
@@ -217,7 +268,11 @@ describe('scaled ingest: a load cut short is replayed once', { skip }, () => {
     // load's segment id, not recorded as loaded
     await events.loadSegment({ id: `outbox-${loadId}`, rows: Array.from({ length: 15 }, (_, i) => row(101 + 2 * i)) });
     await ch(url, `ALTER TABLE loaded_segments DELETE WHERE id = 'outbox-${loadId}'`);
-    await eventually('the mutation', async () => (await ch(url, `SELECT count() FROM loaded_segments WHERE id = 'outbox-${loadId}'`))[0], (n) => n === '0');
+    await eventually(
+      'the mutation',
+      async () => (await ch(url, `SELECT count() FROM loaded_segments WHERE id = 'outbox-${loadId}'`))[0],
+      (n) => n === '0',
+    );
     await runLoaderUntilEmpty();
     assert.equal(await count("message_id LIKE 'm-1__'"), 40);
     assert.equal(await count(), 90);

@@ -59,7 +59,8 @@ describe('scaled: worker and scheduler processes on one PostgreSQL database', ()
   let database: TestDatabase | undefined;
   before(async () => {
     reachable = await postgresReachable();
-    if (!reachable && process.env.CI === 'true') throw new Error(`PostgreSQL is not reachable at ${TEST_POSTGRES_URL}; CI needs it for the scaled-mode tests`);
+    if (!reachable && process.env.CI === 'true')
+      throw new Error(`PostgreSQL is not reachable at ${TEST_POSTGRES_URL}; CI needs it for the scaled-mode tests`);
   });
   after(async () => database?.drop());
 
@@ -82,7 +83,10 @@ describe('scaled: worker and scheduler processes on one PostgreSQL database', ()
     assert.equal(ra.body.engines.metadata, 'postgres');
     assert.equal(ra.body.worker.state, 'running');
     assert.deepEqual([rb.body.roles, rb.body.worker], [['scheduler'], null]);
-    const [runA, runB] = [ra.body.scheduler.ticksRun - before[0].body.scheduler.ticksRun, rb.body.scheduler.ticksRun - before[1].body.scheduler.ticksRun];
+    const [runA, runB] = [
+      ra.body.scheduler.ticksRun - before[0].body.scheduler.ticksRun,
+      rb.body.scheduler.ticksRun - before[1].body.scheduler.ticksRun,
+    ];
     const ticks = runA + runB;
     t.diagnostic(`ticks run: ${runA} + ${runB} in ${elapsedTicks.toFixed(1)} tick lengths`);
     // each process alone would run about elapsedTicks; together they must not run more than once per slot

@@ -92,9 +92,18 @@ describe('security headers', () => {
       }
       assert.doesNotMatch(html, /\son[a-z]+=/i, 'no inline event handlers');
       const assets = [...html.matchAll(/(?:src|href)="([^"]+\.(?:js|css))"/g)].map((m) => new URL(m[1], page.url).href);
-      assert.ok(assets.some((a) => a.endsWith('/swagger-ui-bundle.js')), assets.join(' '));
-      assert.ok(assets.some((a) => a.endsWith('/swagger-initializer.js')), assets.join(' '));
-      assert.ok(assets.some((a) => a.endsWith('.css')), assets.join(' '));
+      assert.ok(
+        assets.some((a) => a.endsWith('/swagger-ui-bundle.js')),
+        assets.join(' '),
+      );
+      assert.ok(
+        assets.some((a) => a.endsWith('/swagger-initializer.js')),
+        assets.join(' '),
+      );
+      assert.ok(
+        assets.some((a) => a.endsWith('.css')),
+        assets.join(' '),
+      );
       for (const asset of assets) {
         assert.ok(asset.startsWith(t.url + '/api/docs/static/'), `${asset} is not served by Vigil`);
         const res = await fetch(asset);
@@ -151,7 +160,14 @@ describe('CORS', () => {
   });
 
   test('a preflight from a configured origin is answered 204 with what may be sent', async () => {
-    const r = await fetch(eventsUrl(), { method: 'OPTIONS', headers: { origin: APP_ORIGIN, 'access-control-request-method': 'PATCH', 'access-control-request-headers': 'content-type, x-csrf-token' } });
+    const r = await fetch(eventsUrl(), {
+      method: 'OPTIONS',
+      headers: {
+        origin: APP_ORIGIN,
+        'access-control-request-method': 'PATCH',
+        'access-control-request-headers': 'content-type, x-csrf-token',
+      },
+    });
     assert.equal(r.status, 204);
     assert.equal(r.headers.get('access-control-allow-origin'), APP_ORIGIN);
     assert.equal(r.headers.get('access-control-allow-credentials'), 'true');
@@ -174,7 +190,10 @@ describe('CORS', () => {
   });
 
   test('a preflight from another origin is a 403 naming VIGIL_CORS_ORIGINS', async () => {
-    const r = await fetchJson(eventsUrl(), { method: 'OPTIONS', headers: { origin: FOREIGN_ORIGIN, 'access-control-request-method': 'DELETE' } });
+    const r = await fetchJson(eventsUrl(), {
+      method: 'OPTIONS',
+      headers: { origin: FOREIGN_ORIGIN, 'access-control-request-method': 'DELETE' },
+    });
     const err = errorOf(r, 403);
     assert.equal(err.code, 'VIGIL_ERR_FORBIDDEN');
     assert.match(err.message, /VIGIL_CORS_ORIGINS/);
@@ -185,12 +204,19 @@ describe('CORS', () => {
   });
 
   test('ingest still answers any origin: preflight and batch', async () => {
-    const pre = await fetch(`${t.url}/v1/batch`, { method: 'OPTIONS', headers: { origin: FOREIGN_ORIGIN, 'access-control-request-method': 'POST' } });
+    const pre = await fetch(`${t.url}/v1/batch`, {
+      method: 'OPTIONS',
+      headers: { origin: FOREIGN_ORIGIN, 'access-control-request-method': 'POST' },
+    });
     assert.equal(pre.status, 204);
     assert.equal(pre.headers.get('access-control-allow-origin'), FOREIGN_ORIGIN);
     assert.equal(pre.headers.get('access-control-allow-credentials'), null, 'ingest never takes cookies');
     const userId = `u-${crypto.randomUUID()}`;
-    const r = await postJson(`${t.url}/v1/batch`, { batch: [{ type: 'track', userId, event: 'Clicked' }] }, { ...basic(t.writeKey), origin: FOREIGN_ORIGIN });
+    const r = await postJson(
+      `${t.url}/v1/batch`,
+      { batch: [{ type: 'track', userId, event: 'Clicked' }] },
+      { ...basic(t.writeKey), origin: FOREIGN_ORIGIN },
+    );
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal(r.headers.get('access-control-allow-origin'), FOREIGN_ORIGIN);
     await t.ctx.flush();
@@ -206,7 +232,10 @@ describe('CORS with * (development)', () => {
   test('any origin is allowed, and echoed (a credentialed answer cannot say *)', async () => {
     const r = await fetch(`${t.url}/health`, { headers: { origin: FOREIGN_ORIGIN } });
     assert.equal(r.headers.get('access-control-allow-origin'), FOREIGN_ORIGIN);
-    const pre = await fetch(`${t.url}/api/projects/shop/events`, { method: 'OPTIONS', headers: { origin: FOREIGN_ORIGIN, 'access-control-request-method': 'GET' } });
+    const pre = await fetch(`${t.url}/api/projects/shop/events`, {
+      method: 'OPTIONS',
+      headers: { origin: FOREIGN_ORIGIN, 'access-control-request-method': 'GET' },
+    });
     assert.equal(pre.status, 204);
   });
 });
@@ -230,11 +259,18 @@ describe('ingest rate limit per key', () => {
     const key = (await t.ctx.apiKeys.create({ projectId: t.project.id, scopes: ['ingest'] })).secret;
     const other = (await t.ctx.apiKeys.create({ projectId: t.project.id, scopes: ['ingest'] })).secret;
     // 5 per second over a 10 s bucket: a burst of 50 passes, the rest of 80 at once are refused
-    const sent = Array.from({ length: 80 }, (_, i) => ({ userId: `burst-${crypto.randomUUID()}`, path: i % 2 ? '/v1/batch' : '/v1/track' }));
+    const sent = Array.from({ length: 80 }, (_, i) => ({
+      userId: `burst-${crypto.randomUUID()}`,
+      path: i % 2 ? '/v1/batch' : '/v1/track',
+    }));
     const started = performance.now();
     const answers = await Promise.all(
       sent.map(({ userId, path }) =>
-        postJson(t.url + path, path === '/v1/batch' ? { batch: [{ type: 'track', userId, event: 'Burst' }] } : { userId, event: 'Burst' }, basic(key)),
+        postJson(
+          t.url + path,
+          path === '/v1/batch' ? { batch: [{ type: 'track', userId, event: 'Burst' }] } : { userId, event: 'Burst' },
+          basic(key),
+        ),
       ),
     );
     const ok = sent.filter((_, i) => answers[i].status === 200).map((s) => s.userId);
@@ -256,10 +292,19 @@ describe('ingest rate limit per key', () => {
     // refills one request every 200 ms, so each check comes right after emptying it again)
     // (a few at once: one may slip through if a refill lands between the drain and the check)
     await drain(key);
-    const inBody = await Promise.all([1, 2, 3].map(() => postJson(`${t.url}/v1/batch`, { writeKey: key, batch: [{ type: 'track', userId: 'body-key', event: 'Refused' }] })));
-    assert.ok(inBody.some((r) => r.status === 429), JSON.stringify(inBody.map((r) => r.status)));
+    const inBody = await Promise.all(
+      [1, 2, 3].map(() =>
+        postJson(`${t.url}/v1/batch`, { writeKey: key, batch: [{ type: 'track', userId: 'body-key', event: 'Refused' }] }),
+      ),
+    );
+    assert.ok(
+      inBody.some((r) => r.status === 429),
+      JSON.stringify(inBody.map((r) => r.status)),
+    );
     await drain(key);
-    const measurements = await Promise.all([1, 2, 3].map(() => postJson(`${t.url}/v1/measurements`, [{ service: 'api', metric: 'queue.depth', value: 1 }], basic(key))));
+    const measurements = await Promise.all(
+      [1, 2, 3].map(() => postJson(`${t.url}/v1/measurements`, [{ service: 'api', metric: 'queue.depth', value: 1 }], basic(key))),
+    );
     const measurement = measurements.find((r) => r.status === 429);
     assert.ok(measurement, JSON.stringify(measurements.map((r) => r.status)));
     assert.equal(measurement.headers.get('retry-after'), '1');
@@ -271,7 +316,11 @@ describe('ingest rate limit per key', () => {
     const stored = await t.ctx.events.listEvents({ projectId: t.project.id, event: 'Burst', limit: 10_000 });
     assert.deepEqual(stored.map((e) => e.user_id).sort(), [...ok].sort(), 'exactly the acknowledged events are stored');
     assert.equal((await t.ctx.events.listEvents({ projectId: t.project.id, userId: 'other-key-user', limit: 10 })).length, 1);
-    assert.equal((await t.ctx.events.listEvents({ projectId: t.project.id, event: 'Refused', limit: 10 })).length, inBody.filter((r) => r.status === 200).length, 'a refused request stored nothing');
+    assert.equal(
+      (await t.ctx.events.listEvents({ projectId: t.project.id, event: 'Refused', limit: 10 })).length,
+      inBody.filter((r) => r.status === 200).length,
+      'a refused request stored nothing',
+    );
 
     // the bucket refills: after Retry-After one more request passes
     await new Promise((r) => setTimeout(r, 1100));

@@ -15,7 +15,8 @@ describe('sign-in limits', () => {
     await t.ctx.users.create({ email: 'bob@example.com', password: PASSWORD });
   });
   after(() => t.close());
-  const signIn = (email: string, password: string, ip = '203.0.113.1') => postJson(`${t.url}/api/auth/sign-in`, { email, password }, { 'x-forwarded-for': ip });
+  const signIn = (email: string, password: string, ip = '203.0.113.1') =>
+    postJson(`${t.url}/api/auth/sign-in`, { email, password }, { 'x-forwarded-for': ip });
 
   test('five wrong passwords from one address lock that email there for 15 minutes: 429 with Retry-After, even with the right password', async () => {
     for (let i = 1; i < LOCKOUT_FAILURES; i++) {
@@ -81,7 +82,8 @@ describe('sign-in rate limit per address', () => {
     await t.ctx.users.create({ email: 'ada@example.com', password: PASSWORD });
   });
   after(() => t.close());
-  const signIn = (ip: string) => postJson(`${t.url}/api/auth/sign-in`, { email: 'ada@example.com', password: PASSWORD }, { 'x-forwarded-for': ip });
+  const signIn = (ip: string) =>
+    postJson(`${t.url}/api/auth/sign-in`, { email: 'ada@example.com', password: PASSWORD }, { 'x-forwarded-for': ip });
 
   test('more attempts a minute than VIGIL_SIGNIN_RATE_LIMIT from one address: 429 with Retry-After; other addresses go on', async () => {
     for (let i = 0; i < 3; i++) assert.equal((await signIn('198.51.100.7')).status, 200);

@@ -6,7 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { getJson, postJson, startTestApp, type TestApp } from '../helpers/app.js';
+import { getJson, startTestApp, type TestApp } from '../helpers/app.js';
 import { HOUR, awayFromHourEnd, incidentTraffic, ingestHourly, runJobs } from '../helpers/hourly-events.js';
 import { MetricService } from '../../src/metrics/service.js';
 import type { SignalInput } from '../../src/signals/store.js';
@@ -30,7 +30,9 @@ describe('signals: live detection of metrics', () => {
   };
   const api = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${t.url}/api/projects/shop/${path}`, {
-      method, headers: { authorization: `Bearer ${editorKey}`, ...(body !== undefined && { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body),
+      method,
+      headers: { authorization: `Bearer ${editorKey}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
     });
     return { status: res.status, body: (await res.json()) as any };
   };
@@ -54,23 +56,46 @@ describe('signals: live detection of metrics', () => {
       return res.body.id as number;
     };
     ids.orders = await create({ name: 'orders', kind: 'event', definition: { event: 'Order Completed' } });
-    ids.quiet = await create({ name: 'orders_unwatched', kind: 'event', definition: { event: 'Order Completed' }, detection: { enabled: false } });
-    ids.high = await create({ name: 'checkout_high', kind: 'event', definition: { event: 'Checkout' }, detection: { sensitivity: 'high', minExpected: 10 } });
-    ids.low = await create({ name: 'checkout_low', kind: 'event', definition: { event: 'Checkout' }, detection: { sensitivity: 'low', minExpected: 10 } });
+    ids.quiet = await create({
+      name: 'orders_unwatched',
+      kind: 'event',
+      definition: { event: 'Order Completed' },
+      detection: { enabled: false },
+    });
+    ids.high = await create({
+      name: 'checkout_high',
+      kind: 'event',
+      definition: { event: 'Checkout' },
+      detection: { sensitivity: 'high', minExpected: 10 },
+    });
+    ids.low = await create({
+      name: 'checkout_low',
+      kind: 'event',
+      definition: { event: 'Checkout' },
+      detection: { sensitivity: 'low', minExpected: 10 },
+    });
     await runJobs(t);
   });
   after(() => t.close());
 
   test('the backfill detects the spike two days ago and the drop yesterday, anchored at their buckets, with expected and band', async () => {
-    for (const id of Object.values(ids)) assert.equal((await t.ctx.catalog.get(t.project, id)).collectedUntil, until, 'collected up to the hour the data was made for');
+    for (const id of Object.values(ids))
+      assert.equal((await t.ctx.catalog.get(t.project, id)).collectedUntil, until, 'collected up to the hour the data was made for');
     const jobs = await t.ctx.jobs.list({ kind: 'metrics.backfill', limit: 10 });
-    assert.ok(jobs.every((j) => j.status === 'done' && typeof (j.result as { detectionMs?: unknown }).detectionMs === 'number'), JSON.stringify(jobs.map((j) => j.result)));
+    assert.ok(
+      jobs.every((j) => j.status === 'done' && typeof (j.result as { detectionMs?: unknown }).detectionMs === 'number'),
+      JSON.stringify(jobs.map((j) => j.result)),
+    );
 
     const signals = await signalsOf(`metric=${ids.orders}`);
-    assert.deepEqual(signals.map((s) => [s.kind, s.direction, s.bucket, s.endBucket]), [
-      ['drop', 'down', iso(drop), iso(drop + HOUR)],
-      ['spike', 'up', iso(spike), iso(spike)],
-    ], 'newest first');
+    assert.deepEqual(
+      signals.map((s) => [s.kind, s.direction, s.bucket, s.endBucket]),
+      [
+        ['drop', 'down', iso(drop), iso(drop + HOUR)],
+        ['spike', 'up', iso(spike), iso(spike)],
+      ],
+      'newest first',
+    );
     const [d, s] = signals;
     for (const x of signals) {
       assert.equal(x.scope, 'metric');
@@ -91,13 +116,24 @@ describe('signals: live detection of metrics', () => {
 
     // the whole project: the orders' two and the moderate spike at high sensitivity
     const all = await signalsOf('');
-    assert.deepEqual(all.map((x) => [x.metricId, x.bucket]), [[ids.orders, iso(drop)], [ids.high, iso(moderate)], [ids.orders, iso(spike)]]);
-    assert.deepEqual((await signalsOf('kind=spike')).map((x) => x.bucket), [iso(moderate), iso(spike)]);
+    assert.deepEqual(
+      all.map((x) => [x.metricId, x.bucket]),
+      [
+        [ids.orders, iso(drop)],
+        [ids.high, iso(moderate)],
+        [ids.orders, iso(spike)],
+      ],
+    );
+    assert.deepEqual(
+      (await signalsOf('kind=spike')).map((x) => x.bucket),
+      [iso(moderate), iso(spike)],
+    );
     assert.deepEqual(await signalsOf('scope=threshold'), []);
   });
 
   test('detecting again creates no duplicates: a cycle, collect-now twice, a rescan of the whole history', async () => {
-    const rows = () => t.ctx.meta.db.selectFrom('signals').select(['id', 'scope_key', 'bucket', 'end_bucket', 'kind', 'z']).orderBy('id').execute();
+    const rows = () =>
+      t.ctx.meta.db.selectFrom('signals').select(['id', 'scope_key', 'bucket', 'end_bucket', 'kind', 'z']).orderBy('id').execute();
     const before = await rows();
     assert.equal(before.length, 3);
     const cycle = await t.ctx.catalog.runCycle(t.project, '1h', until);
@@ -118,12 +154,32 @@ describe('signals: live detection of metrics', () => {
     const r = await getJson(`${t.url}/api/projects/shop/metrics/${ids.orders}/series?${q}`, t.readKey);
     assert.equal(r.status, 200, JSON.stringify(r.body));
     const { buckets, signals } = r.body as { buckets: string[]; signals: Record<string, unknown>[] };
-    assert.deepEqual(signals.map((m) => ({ ...m, score: typeof m.score })), [
-      { bucket: buckets[(spike - (until - 3 * DAY)) / HOUR], endBucket: buckets[(spike - (until - 3 * DAY)) / HOUR], kind: 'spike', direction: 'up', severity: 'critical', score: 'number' },
-      { bucket: buckets[(drop - (until - 3 * DAY)) / HOUR], endBucket: buckets[(drop + HOUR - (until - 3 * DAY)) / HOUR], kind: 'drop', direction: 'down', severity: 'critical', score: 'number' },
-    ]);
+    assert.deepEqual(
+      signals.map((m) => ({ ...m, score: typeof m.score })),
+      [
+        {
+          bucket: buckets[(spike - (until - 3 * DAY)) / HOUR],
+          endBucket: buckets[(spike - (until - 3 * DAY)) / HOUR],
+          kind: 'spike',
+          direction: 'up',
+          severity: 'critical',
+          score: 'number',
+        },
+        {
+          bucket: buckets[(drop - (until - 3 * DAY)) / HOUR],
+          endBucket: buckets[(drop + HOUR - (until - 3 * DAY)) / HOUR],
+          kind: 'drop',
+          direction: 'down',
+          severity: 'critical',
+          score: 'number',
+        },
+      ],
+    );
     // a window after both: no marks
-    const later = await getJson(`${t.url}/api/projects/shop/metrics/${ids.orders}/series?from=${iso(drop + 2 * HOUR)}&to=${iso(until)}`, t.readKey);
+    const later = await getJson(
+      `${t.url}/api/projects/shop/metrics/${ids.orders}/series?from=${iso(drop + 2 * HOUR)}&to=${iso(until)}`,
+      t.readKey,
+    );
     assert.deepEqual(later.body.signals, []);
   });
 
@@ -141,16 +197,35 @@ describe('signals: live detection of metrics', () => {
     const named = await api('PATCH', `metrics/${ids.quiet}`, { detection: { enabled: false, sensitivity: 'high' } });
     assert.deepEqual(named.body.detection, { enabled: false, sensitivity: 'high' });
     assert.deepEqual([named.body.version, named.body.collectedUntil], [before.version, before.collectedUntil], 'settings are no new body');
-    await assert.rejects(t.ctx.catalog.update(t.project, ids.quiet, { detection: { sensitivity: 'loud' as 'high' } }), /detection.sensitivity/);
+    await assert.rejects(
+      t.ctx.catalog.update(t.project, ids.quiet, { detection: { sensitivity: 'loud' as 'high' } }),
+      /detection.sensitivity/,
+    );
   });
 
   test('an episode seen again updates its signal (end, kind, peak) and never adds a row; pages follow the cursor', async () => {
     const b = until - 10 * DAY;
     const signal = (from: number, to: number, z: number, kind = 'spike'): SignalInput => ({
-      scope: 'metric', scopeKey: 'metric:synthetic', metricId: null, bucket: from, endBucket: to, kind, direction: 'up',
-      value: 100 + z, expected: 100, lower: 90, upper: 110, z, score: z / (z + 4), severity: z >= 8 ? 'critical' : 'warning', details: {},
+      scope: 'metric',
+      scopeKey: 'metric:synthetic',
+      metricId: null,
+      bucket: from,
+      endBucket: to,
+      kind,
+      direction: 'up',
+      value: 100 + z,
+      expected: 100,
+      lower: 90,
+      upper: 110,
+      z,
+      score: z / (z + 4),
+      severity: z >= 8 ? 'critical' : 'warning',
+      details: {},
     });
-    const rows = () => t.ctx.signals.store.list(t.project.id, { fromMs: 0, toMs: until, limit: 100 }).then((xs) => xs.filter((x) => x.scopeKey === 'metric:synthetic'));
+    const rows = () =>
+      t.ctx.signals.store
+        .list(t.project.id, { fromMs: 0, toMs: until, limit: 100 })
+        .then((xs) => xs.filter((x) => x.scopeKey === 'metric:synthetic'));
     assert.deepEqual(await t.ctx.signals.upsert(t.project.id, [signal(b, b, 5)]), { inserted: 1, updated: 0 });
     assert.deepEqual(await t.ctx.signals.upsert(t.project.id, [signal(b, b, 5)]), { inserted: 0, updated: 0 }, 'unchanged: not written');
     await t.ctx.signals.upsert(t.project.id, [signal(b, b + 6 * HOUR, 9, 'level_shift')]);
@@ -176,7 +251,11 @@ describe('signals: live detection of metrics', () => {
     assert.equal(seen.length, 5);
     assert.equal(new Set(seen).size, 5);
     const buckets = pages.flat().map((x) => Date.parse(x.bucket));
-    assert.deepEqual(buckets, [...buckets].sort((x, y) => y - x), 'newest first across pages');
+    assert.deepEqual(
+      buckets,
+      [...buckets].sort((x, y) => y - x),
+      'newest first across pages',
+    );
     assert.equal((await getJson(`${t.url}/api/projects/shop/signals?cursor=nonsense`, t.readKey)).status, 400);
     await t.ctx.meta.db.deleteFrom('signals').where('scope_key', '=', 'metric:synthetic').execute();
   });
@@ -192,8 +271,14 @@ describe('signals: live detection of metrics', () => {
   test('a failing detection is logged and never fails the collection', async () => {
     const warnings: string[] = [];
     const svc = new MetricService({
-      events: t.ctx.events, measurements: t.ctx.measurements, sqlTimeoutMs: t.ctx.config.metricSqlTimeoutMs, sqlMaxRows: t.ctx.config.metricSqlMaxRows,
-      db: t.ctx.meta.db, projects: t.ctx.projects, jobs: t.ctx.jobs, settings: { lookbackBuckets: 2, backfillDays: DAYS },
+      events: t.ctx.events,
+      measurements: t.ctx.measurements,
+      sqlTimeoutMs: t.ctx.config.metricSqlTimeoutMs,
+      sqlMaxRows: t.ctx.config.metricSqlMaxRows,
+      db: t.ctx.meta.db,
+      projects: t.ctx.projects,
+      jobs: t.ctx.jobs,
+      settings: { lookbackBuckets: 2, backfillDays: DAYS },
       log: { warn: (_obj, msg) => void warnings.push(msg) },
       onCollected: async () => {
         throw new Error('detector down');
@@ -204,15 +289,31 @@ describe('signals: live detection of metrics', () => {
     assert.deepEqual(warnings, ['detection after collection failed']);
   });
 
-  test('sensitivity: a moderate spike fires at high and not at low; the newest bucket waits for the project\'s settling time', async () => {
-    assert.deepEqual((await signalsOf(`metric=${ids.high}`)).map((s) => [s.kind, s.bucket, Math.round(s.z * 10) / 10]), [['spike', iso(moderate), 4]]);
+  test("sensitivity: a moderate spike fires at high and not at low; the newest bucket waits for the project's settling time", async () => {
+    assert.deepEqual(
+      (await signalsOf(`metric=${ids.high}`)).map((s) => [s.kind, s.bucket, Math.round(s.z * 10) / 10]),
+      [['spike', iso(moderate), 4]],
+    );
     assert.deepEqual(await signalsOf(`metric=${ids.low}`), [], 'z ≈ 4 is inside the band at low sensitivity (5)');
     // without settling, the newest bucket (80 against 20) fires for both
-    await t.ctx.meta.db.updateTable('projects').set({ detection: JSON.stringify({ settlingMinutes: 0 }) }).where('id', '=', t.project.id).execute();
+    await t.ctx.meta.db
+      .updateTable('projects')
+      .set({ detection: JSON.stringify({ settlingMinutes: 0 }) })
+      .where('id', '=', t.project.id)
+      .execute();
     const metrics = await Promise.all([ids.high, ids.low].map((id) => t.ctx.catalog.get(t.project, id)));
     const r = await t.ctx.signals.detectCollected(t.project, metrics, { fromMs: until - 3 * HOUR, toMs: until });
     assert.deepEqual([r.metrics, r.signals, r.failed], [2, 2, 0]);
-    assert.deepEqual((await signalsOf(`metric=${ids.high}`)).map((s) => [s.bucket, s.details.closed]), [[iso(newest), false], [iso(moderate), true]]);
-    assert.deepEqual((await signalsOf(`metric=${ids.low}`)).map((s) => s.bucket), [iso(newest)]);
+    assert.deepEqual(
+      (await signalsOf(`metric=${ids.high}`)).map((s) => [s.bucket, s.details.closed]),
+      [
+        [iso(newest), false],
+        [iso(moderate), true],
+      ],
+    );
+    assert.deepEqual(
+      (await signalsOf(`metric=${ids.low}`)).map((s) => s.bucket),
+      [iso(newest)],
+    );
   });
 });

@@ -5,7 +5,11 @@ import { startTestApp, postJson, getJson, basic } from '../helpers/app.js';
 test('an event sent to /v1/track can be read back from /events', async () => {
   const t = await startTestApp();
   try {
-    const r = await postJson(`${t.url}/v1/track`, { userId: 'u1', event: 'Signed Up', properties: { plan: 'pro' }, messageId: 'm-1' }, basic(t.writeKey));
+    const r = await postJson(
+      `${t.url}/v1/track`,
+      { userId: 'u1', event: 'Signed Up', properties: { plan: 'pro' }, messageId: 'm-1' },
+      basic(t.writeKey),
+    );
     assert.equal(r.status, 200);
     assert.deepEqual(r.body, { success: true });
     await t.ctx.flush();

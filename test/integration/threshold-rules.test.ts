@@ -6,7 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { getJson, postJson, startTestApp, type TestApp } from '../helpers/app.js';
+import { getJson, startTestApp, type TestApp } from '../helpers/app.js';
 import { HOUR, awayFromHourEnd, ingestHourly, runJobs } from '../helpers/hourly-events.js';
 import { ThresholdRuleService } from '../../src/signals/threshold-rules.js';
 
@@ -28,7 +28,9 @@ describe('threshold rules', () => {
 
   const api = async (method: string, path: string, body?: unknown, key = editorKey) => {
     const res = await fetch(`${t.url}/api/projects/shop/${path}`, {
-      method, headers: { authorization: `Bearer ${key}`, ...(body !== undefined && { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body),
+      method,
+      headers: { authorization: `Bearer ${key}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
     return { status: res.status, body: (text ? JSON.parse(text) : null) as any };
@@ -52,9 +54,20 @@ describe('threshold rules', () => {
     // 24 hours before the second crossing, and 80 in the newest bucket
     const special: Record<number, number> = {
       [-4]: 55,
-      0: 45, 1: 50, 2: 35, 3: 38, 4: 42, 5: 33, 6: 25,
-      10: 41, 12: 41, 13: 39, 14: 41,
-      20: 55, 21: 60, 22: 10,
+      0: 45,
+      1: 50,
+      2: 35,
+      3: 38,
+      4: 42,
+      5: 33,
+      6: 25,
+      10: 41,
+      12: 41,
+      13: 39,
+      14: 41,
+      20: 55,
+      21: 60,
+      22: 10,
     };
     const counts: { event: string; hour: number; n: number }[] = [];
     for (let hour = start; hour < until; hour += HOUR) {
@@ -83,12 +96,23 @@ describe('threshold rules', () => {
   test('a rule > 40 for 2 buckets with recovery < 30 fires once per crossing, at the right buckets, and not while hovering', async () => {
     const signals = await signalsOf(ruleIds.above40);
     assert.deepEqual(brief(signals), [
-      ['breach', iso(a + HOUR)], ['recovery', iso(a + 6 * HOUR)],
-      ['breach', iso(a + 21 * HOUR)], ['recovery', iso(a + 22 * HOUR)],
+      ['breach', iso(a + HOUR)],
+      ['recovery', iso(a + 6 * HOUR)],
+      ['breach', iso(a + 21 * HOUR)],
+      ['recovery', iso(a + 22 * HOUR)],
     ]);
     const [breach, recovery] = signals;
     assert.deepEqual(
-      [breach.scope, breach.metricId, breach.endBucket, breach.direction, breach.severity, breach.value, breach.details.compared, breach.details.ruleName],
+      [
+        breach.scope,
+        breach.metricId,
+        breach.endBucket,
+        breach.direction,
+        breach.severity,
+        breach.value,
+        breach.details.compared,
+        breach.details.ruleName,
+      ],
       ['threshold', metricId, breach.bucket, 'up', 'critical', 50, 50, 'above40'],
     );
     assert.deepEqual(breach.details.condition, ABOVE_40.condition);
@@ -100,8 +124,10 @@ describe('threshold rules', () => {
   test('a rule on the % change against 24 buckets ago compares with that bucket, not with the line', async () => {
     // a+20 (55) is no change against a-4 (55); a+21 (60 against 20) is +200 %; a+22 (10) ends it
     assert.deepEqual(brief(await signalsOf(ruleIds.doubled)), [
-      ['breach', iso(a - 4 * HOUR)], ['recovery', iso(a - 3 * HOUR)],
-      ['breach', iso(a + 21 * HOUR)], ['recovery', iso(a + 22 * HOUR)],
+      ['breach', iso(a - 4 * HOUR)],
+      ['recovery', iso(a - 3 * HOUR)],
+      ['breach', iso(a + 21 * HOUR)],
+      ['recovery', iso(a + 22 * HOUR)],
     ]);
     const [first] = await signalsOf(ruleIds.doubled);
     assert.deepEqual([first.value, first.details.compared, first.severity], [55, 175, 'info']);
@@ -126,7 +152,13 @@ describe('threshold rules', () => {
     assert.equal(created.status, 201);
     const id = created.body.id as number;
     let clock = 0;
-    const rules = new ThresholdRuleService({ db: t.ctx.meta.db, catalog: t.ctx.catalog, signals: t.ctx.signals, log: { warn: () => undefined }, now: () => clock });
+    const rules = new ThresholdRuleService({
+      db: t.ctx.meta.db,
+      catalog: t.ctx.catalog,
+      signals: t.ctx.signals,
+      log: { warn: () => undefined },
+      now: () => clock,
+    });
     const metric = await t.ctx.catalog.get(t.project, metricId);
     // a cycle every hour from 10 hours before the first crossing, each with a 2-bucket look-back
     for (let hour = a - 10 * HOUR; hour <= until; hour += HOUR) {
@@ -138,9 +170,13 @@ describe('threshold rules', () => {
     assert.equal(after.evaluatedUntil, iso(until - 2 * HOUR));
   });
 
-  test('the newest buckets wait for the project\'s settling time', async () => {
+  test("the newest buckets wait for the project's settling time", async () => {
     assert.deepEqual(await signalsOf(ruleIds.above70), [], '80 in the newest bucket is still settling');
-    await t.ctx.meta.db.updateTable('projects').set({ detection: JSON.stringify({ settlingMinutes: 0 }) }).where('id', '=', t.project.id).execute();
+    await t.ctx.meta.db
+      .updateTable('projects')
+      .set({ detection: JSON.stringify({ settlingMinutes: 0 }) })
+      .where('id', '=', t.project.id)
+      .execute();
     try {
       assert.equal((await api('POST', `metrics/${metricId}/collect`)).status, 200);
       assert.deepEqual(brief(await signalsOf(ruleIds.above70)), [['breach', iso(until - HOUR)]]);
@@ -155,12 +191,19 @@ describe('threshold rules', () => {
     assert.equal(r.status, 200, JSON.stringify(r.body));
     const fired = r.body.signals.filter((s: any) => s.scope === 'threshold');
     // a backtest writes buckets in the project's time zone (as series do); the signals API in UTC
-    assert.deepEqual(fired.map((s: any) => [s.kind, iso(Date.parse(s.bucket))]), brief(await signalsOf(ruleIds.above40)));
+    assert.deepEqual(
+      fired.map((s: any) => [s.kind, iso(Date.parse(s.bucket))]),
+      brief(await signalsOf(ruleIds.above40)),
+    );
     assert.equal(r.body.count, r.body.signals.length);
   });
 
   test('CRUD: list, change (a new rule starts afresh), rename, pause, delete; each change is audited', async () => {
-    const created = await api('POST', `metrics/${metricId}/rules`, { name: 'low', rule: { condition: { operator: '<', value: 5 }, severity: 'warning' }, enabled: false });
+    const created = await api('POST', `metrics/${metricId}/rules`, {
+      name: 'low',
+      rule: { condition: { operator: '<', value: 5 }, severity: 'warning' },
+      enabled: false,
+    });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     assert.deepEqual([created.body.enabled, created.body.breached, created.body.evaluatedUntil], [false, false, null]);
     const id = created.body.id as number;
@@ -168,13 +211,25 @@ describe('threshold rules', () => {
     assert.equal(list.status, 200);
     assert.ok(list.body.rules.some((r: any) => r.id === id && r.name === 'low'));
     // every rule of the project, whichever metric it watches
-    const other = await api('POST', 'metrics', { name: 'other-pings', kind: 'event', definition: { event: 'Ping' }, detection: { enabled: false } });
+    const other = await api('POST', 'metrics', {
+      name: 'other-pings',
+      kind: 'event',
+      definition: { event: 'Ping' },
+      detection: { enabled: false },
+    });
     const otherRule = await api('POST', `metrics/${other.body.id}/rules`, { name: 'busy', rule: ABOVE_40 });
     const everyRule = await api('GET', 'rules', undefined, t.readKey);
     assert.equal(everyRule.status, 200, JSON.stringify(everyRule.body));
-    assert.deepEqual(everyRule.body.rules.map((r: any) => [r.metricId, r.name]), [...list.body.rules.map((r: any) => [metricId, r.name]), [other.body.id, 'busy']]);
+    assert.deepEqual(
+      everyRule.body.rules.map((r: any) => [r.metricId, r.name]),
+      [...list.body.rules.map((r: any) => [metricId, r.name]), [other.body.id, 'busy']],
+    );
     assert.equal((await api('DELETE', `metrics/${other.body.id}/rules/${otherRule.body.id}`)).status, 204);
-    assert.equal((await api('POST', `metrics/${metricId}/rules`, { name: 'low', rule: ABOVE_40 })).status, 409, 'names are unique per metric');
+    assert.equal(
+      (await api('POST', `metrics/${metricId}/rules`, { name: 'low', rule: ABOVE_40 })).status,
+      409,
+      'names are unique per metric',
+    );
 
     const renamed = await api('PATCH', `metrics/${metricId}/rules/${id}`, { name: 'very-low', enabled: true });
     assert.equal(renamed.status, 200, JSON.stringify(renamed.body));
@@ -185,7 +240,11 @@ describe('threshold rules', () => {
     const changed = await api('PATCH', `metrics/${metricId}/rules/${above}`, { rule: { ...ABOVE_40, forBuckets: 3 } });
     assert.equal(changed.status, 200, JSON.stringify(changed.body));
     assert.deepEqual([changed.body.rule.forBuckets, changed.body.evaluatedUntil, changed.body.breached], [3, null, false]);
-    assert.equal((await api('PATCH', `metrics/${metricId}/rules/${above}`, { name: 'above40' })).body.rule.forBuckets, 3, 'a rename keeps the rule');
+    assert.equal(
+      (await api('PATCH', `metrics/${metricId}/rules/${above}`, { name: 'above40' })).body.rule.forBuckets,
+      3,
+      'a rename keeps the rule',
+    );
 
     assert.equal((await api('DELETE', `metrics/${metricId}/rules/${id}`)).status, 204);
     assert.equal((await api('PATCH', `metrics/${metricId}/rules/${id}`, { enabled: false })).status, 404);
@@ -193,7 +252,10 @@ describe('threshold rules', () => {
     assert.ok((await signalsOf(above)).length > 0, 'signals stay when their rule changes');
 
     const audit = await t.ctx.audit.list(t.project.id, { targetType: 'threshold_rule', limit: 100 });
-    const mine = audit.filter((e) => e.target.id === String(id)).map((e) => e.action).reverse();
+    const mine = audit
+      .filter((e) => e.target.id === String(id))
+      .map((e) => e.action)
+      .reverse();
     assert.deepEqual(mine, ['threshold_rule.create', 'threshold_rule.update', 'threshold_rule.delete']);
     assert.ok(audit.every((e) => e.actor.type === 'api_key'));
   });
@@ -221,10 +283,14 @@ describe('threshold rules', () => {
     assert.deepEqual([patch.status, patch.body.error.details.field], [400, 'rule.severity']);
     assert.equal((await api('POST', `metrics/${metricId}/rules`, { rule: ABOVE_40 })).body.error.details.field, 'name');
     assert.equal((await api('POST', `metrics/${metricId}/rules`, { name: 'x', rule: ABOVE_40, extra: 1 })).status, 400);
-    assert.equal((await api('GET', `metrics/${metricId}/rules`)).body.rules.filter((r: any) => r.name.startsWith('bad-')).length, 0, 'nothing stored');
+    assert.equal(
+      (await api('GET', `metrics/${metricId}/rules`)).body.rules.filter((r: any) => r.name.startsWith('bad-')).length,
+      0,
+      'nothing stored',
+    );
   });
 
-  test('access: viewers read, editors change; no key 401, another project\'s key or metric 404', async () => {
+  test("access: viewers read, editors change; no key 401, another project's key or metric 404", async () => {
     assert.equal((await api('POST', `metrics/${metricId}/rules`, { name: 'by-reader', rule: ABOVE_40 }, t.readKey)).status, 403);
     assert.equal((await getJson(`${t.url}/api/projects/shop/metrics/${metricId}/rules`)).status, 401);
     const other = await t.ctx.projects.create({ slug: 'elsewhere' });

@@ -18,7 +18,14 @@ describe('tracking plan', () => {
   let sent = 0;
 
   const send = async (event: string, atMs: number, properties: Record<string, unknown>, n: number) => {
-    const batch = Array.from({ length: n }, () => ({ type: 'track', event, userId: `u${sent % 7}`, messageId: `m-${sent++}`, timestamp: new Date(atMs).toISOString(), properties }));
+    const batch = Array.from({ length: n }, () => ({
+      type: 'track',
+      event,
+      userId: `u${sent % 7}`,
+      messageId: `m-${sent++}`,
+      timestamp: new Date(atMs).toISOString(),
+      properties,
+    }));
     const r = await postJson(`${t.url}/v1/batch`, { batch }, basic(t.writeKey));
     assert.equal(r.status, 200, JSON.stringify(r.body));
     await t.ctx.flush();
@@ -26,7 +33,22 @@ describe('tracking plan', () => {
   const plan = async () => {
     const r = await getJson(`${t.url}/api/projects/shop/tracking-plan?days=7`, t.readKey);
     assert.equal(r.status, 200, JSON.stringify(r.body));
-    return r.body as { days: string[]; events: { event: string; count: number; daily: number[]; firstSeen: string | null; properties: { name: string; type: string; coverage: number; types: Record<string, number>; values: { value: string; count: number }[] | null }[] }[] };
+    return r.body as {
+      days: string[];
+      events: {
+        event: string;
+        count: number;
+        daily: number[];
+        firstSeen: string | null;
+        properties: {
+          name: string;
+          type: string;
+          coverage: number;
+          types: Record<string, number>;
+          values: { value: string; count: number }[] | null;
+        }[];
+      }[];
+    };
   };
   const eventOf = (p: Awaited<ReturnType<typeof plan>>, name: string) => p.events.find((e) => e.event === name)!;
   // a moment of today that has passed (the test may run in the first seconds of a UTC day)
@@ -51,7 +73,11 @@ describe('tracking plan', () => {
     assert.equal(Date.parse(orders.firstSeen!), today - 3 * DAY);
     const plan_ = orders.properties.find((x) => x.name === 'plan')!;
     assert.deepEqual([plan_.type, plan_.coverage], ['string', 1]);
-    assert.deepEqual(plan_.values, [{ value: 'team', count: 5 }, { value: 'pro', count: 4 }, { value: 'free', count: 2 }]);
+    assert.deepEqual(plan_.values, [
+      { value: 'team', count: 5 },
+      { value: 'pro', count: 4 },
+      { value: 'free', count: 2 },
+    ]);
     const total = orders.properties.find((x) => x.name === 'total')!;
     assert.deepEqual(total.types, { number: 4, string: 5 });
     assert.equal(total.type, 'string', 'the most frequent type');
@@ -61,7 +87,11 @@ describe('tracking plan', () => {
   });
 
   test('ended, settled days are profiled once and stored; today is not', async () => {
-    const rows = await t.ctx.meta.db.selectFrom('event_profiles').select(['day', 'events']).where('project_id', '=', t.project.id).execute();
+    const rows = await t.ctx.meta.db
+      .selectFrom('event_profiles')
+      .select(['day', 'events'])
+      .where('project_id', '=', t.project.id)
+      .execute();
     const stored = new Map(rows.map((r) => [Number(r.day), Number(r.events)]));
     assert.equal(stored.get(today - 3 * DAY), 4);
     assert.equal(stored.get(today - 2 * DAY), 5);

@@ -30,7 +30,10 @@ describe('the instance users (admin)', () => {
 
   async function signIn(email: string, password = PASSWORD): Promise<{ status: number; body: any; session?: Session }> {
     const r = await call('POST', '/api/auth/sign-in', { body: { email, password } });
-    const cookie = r.headers.getSetCookie().find((c) => c.startsWith('vigil_session='))?.split(';')[0];
+    const cookie = r.headers
+      .getSetCookie()
+      .find((c) => c.startsWith('vigil_session='))
+      ?.split(';')[0];
     return { ...r, session: cookie ? { cookie, csrf: r.body.csrfToken } : undefined };
   }
 
@@ -52,13 +55,27 @@ describe('the instance users (admin)', () => {
 
   test('the list shows every account: admin, state, last sign-in, projects', async () => {
     const r = await call('GET', '/api/admin/users', { session: admin });
-    assert.deepEqual(r.body.users.map((u: { email: string }) => u.email), ['admin@example.com', 'grace@example.com']);
+    assert.deepEqual(
+      r.body.users.map((u: { email: string }) => u.email),
+      ['admin@example.com', 'grace@example.com'],
+    );
     const ada = await listed('admin@example.com');
     assert.equal(ada.isAdmin, true);
     assert.ok(Date.now() - Date.parse(ada.lastSignInAt) < 60_000, 'the sign-in in before() is recorded');
-    assert.deepEqual({ ...(await listed('grace@example.com')), createdAt: undefined }, {
-      id: graceId, email: 'grace@example.com', name: 'Grace', isAdmin: false, disabledAt: null, lockedUntil: null, lastSignInAt: null, projects: 1, createdAt: undefined,
-    });
+    assert.deepEqual(
+      { ...(await listed('grace@example.com')), createdAt: undefined },
+      {
+        id: graceId,
+        email: 'grace@example.com',
+        name: 'Grace',
+        isAdmin: false,
+        disabledAt: null,
+        lockedUntil: null,
+        lastSignInAt: null,
+        projects: 1,
+        createdAt: undefined,
+      },
+    );
   });
 
   test('a disabled account cannot sign in and its sessions end; enabled again, it signs in', async () => {
@@ -77,7 +94,14 @@ describe('the instance users (admin)', () => {
     const enabled = await call('POST', `/api/admin/users/${graceId}/enable`, { session: admin });
     assert.equal(enabled.body.disabledAt, null);
     assert.equal((await signIn('grace@example.com')).status, 200);
-    const actions = (await t.ctx.meta.db.selectFrom('audit_log').select('action').where('target_id', '=', String(graceId)).where('target_type', '=', 'user').execute()).map((r) => r.action);
+    const actions = (
+      await t.ctx.meta.db
+        .selectFrom('audit_log')
+        .select('action')
+        .where('target_id', '=', String(graceId))
+        .where('target_type', '=', 'user')
+        .execute()
+    ).map((r) => r.action);
     assert.deepEqual(actions, ['user.disable', 'user.enable']);
   });
 

@@ -22,20 +22,26 @@ describe('validation messages', () => {
   after(() => t.close());
 
   const expect400 = async (path: string, body: unknown, field: string, message: RegExp, method = 'POST') => {
-    const r = method === 'POST'
-      ? await postJson(`${t.url}${path}`, body, admin)
-      : await fetch(`${t.url}${path}`, { headers: admin }).then(async (res) => ({ status: res.status, body: await res.json() as any }));
+    const r =
+      method === 'POST'
+        ? await postJson(`${t.url}${path}`, body, admin)
+        : await fetch(`${t.url}${path}`, { headers: admin }).then(async (res) => ({ status: res.status, body: (await res.json()) as any }));
     assert.equal(r.status, 400, JSON.stringify(r.body));
     assert.equal(r.body.error.code, 'VIGIL_ERR_BAD_REQUEST');
     assert.equal(r.body.error.details.field, field);
     assert.match(r.body.error.message, message);
-    assert.doesNotMatch(r.body.error.message, /must match pattern|must be equal to|body\/|querystring\//, 'the validator\'s own words');
+    assert.doesNotMatch(r.body.error.message, /must match pattern|must be equal to|body\/|querystring\//, "the validator's own words");
   };
 
   const metric = { name: 'orders', kind: 'event', definition: { event: 'Order Completed' }, interval: '1h' };
 
   test('a pattern says what it accepts', async () => {
-    await expect400('/api/projects/shop/metrics', { ...metric, name: 'Orders!' }, 'name', /^name: lowercase letters, digits, _ \. -, starting with a letter/);
+    await expect400(
+      '/api/projects/shop/metrics',
+      { ...metric, name: 'Orders!' },
+      'name',
+      /^name: lowercase letters, digits, _ \. -, starting with a letter/,
+    );
   });
 
   test('a choice among constants lists them, once', async () => {
@@ -46,10 +52,25 @@ describe('validation messages', () => {
   });
 
   test('a missing field, an unknown field and a wrong type are named', async () => {
-    await expect400('/api/projects/shop/keys', { name: 'ci', scopes: ['read'], nmae: 'x' }, 'nmae', /^nmae: is not a field this request takes$/);
+    await expect400(
+      '/api/projects/shop/keys',
+      { name: 'ci', scopes: ['read'], nmae: 'x' },
+      'nmae',
+      /^nmae: is not a field this request takes$/,
+    );
     await expect400('/api/projects/shop/keys', { name: 'ci', scopes: 'read' }, 'scopes', /^scopes: must be a list$/);
-    await expect400('/api/projects/shop/metrics', { name: 'orders', definition: { event: 'Order Completed' } }, 'kind', /^kind: is required$/);
-    await expect400('/api/projects/shop/metrics', { ...metric, kind: 'count' }, 'kind', /^kind: must be one of: event, ratio, per_user, aggregation, sql, gauge$/);
+    await expect400(
+      '/api/projects/shop/metrics',
+      { name: 'orders', definition: { event: 'Order Completed' } },
+      'kind',
+      /^kind: is required$/,
+    );
+    await expect400(
+      '/api/projects/shop/metrics',
+      { ...metric, kind: 'count' },
+      'kind',
+      /^kind: must be one of: event, ratio, per_user, aggregation, sql, gauge$/,
+    );
   });
 
   test('a bounded number says its range', async () => {

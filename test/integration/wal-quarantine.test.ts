@@ -50,7 +50,11 @@ function newConfig(prefix: string): Config {
 function vigil(config: Config, args: string[]): Promise<{ code: number | null; out: string }> {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VIGIL_')));
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--data-dir', config.dataDir, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--data-dir', config.dataDir, ...args], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
@@ -61,9 +65,27 @@ function vigil(config: Config, args: string[]): Promise<{ code: number | null; o
 function row(projectId: number, messageId: string): EventRow {
   const now = Date.now();
   return {
-    project_id: projectId, message_id: messageId, type: 'track', event: 'Walled', anonymous_id: null, user_id: 'u1', distinct_id: 'u1', session_id: 's1',
-    timestamp: now, received_at: now, properties: { messageId }, context: {}, page_path: null, referrer_host: null, app_version: null, platform: null,
-    os: null, browser: null, device_type: null, country: null, ip_hash: null,
+    project_id: projectId,
+    message_id: messageId,
+    type: 'track',
+    event: 'Walled',
+    anonymous_id: null,
+    user_id: 'u1',
+    distinct_id: 'u1',
+    session_id: 's1',
+    timestamp: now,
+    received_at: now,
+    properties: { messageId },
+    context: {},
+    page_path: null,
+    referrer_host: null,
+    app_version: null,
+    platform: null,
+    os: null,
+    browser: null,
+    device_type: null,
+    country: null,
+    ip_hash: null,
   };
 }
 
@@ -97,9 +119,17 @@ async function stored(s: Running, p: Project): Promise<Map<string, { event: stri
   return new Map(r.body.events.map((e: any) => [e.messageId, e]));
 }
 
-const track = (messageId: string, extra: Record<string, unknown> = {}) => ({ type: 'track', userId: 'u1', event: 'Sent', messageId, ...extra });
+const track = (messageId: string, extra: Record<string, unknown> = {}) => ({
+  type: 'track',
+  userId: 'u1',
+  event: 'Sent',
+  messageId,
+  ...extra,
+});
 
-test('a poison event, over HTTP or in a segment, never blocks the WAL: the rest of every project loads, /ready and `vigil wal` show the quarantine, replay loads the fixed lines', { timeout: 180_000 }, async () => {
+test('a poison event, over HTTP or in a segment, never blocks the WAL: the rest of every project loads, /ready and `vigil wal` show the quarantine, replay loads the fixed lines', {
+  timeout: 180_000,
+}, async () => {
   const config = newConfig('vigil-quarantine-');
   let s = await start(config);
   const shop = await createProject(s.ctx, 'shop');
@@ -109,7 +139,12 @@ test('a poison event, over HTTP or in a segment, never blocks the WAL: the rest 
   // written as text: JSON.stringify itself overflows the stack on 6,000 levels
   const deep = '{"k":'.repeat(6000) + '1' + '}'.repeat(6000);
   const poison = [
-    track('lone-surrogate', { event: 'Lone\ud800', anonymousId: 'a\udc00', properties: { 'k\ud800': 'v\ud800' }, context: { page: { path: '/\ud800' } } }),
+    track('lone-surrogate', {
+      event: 'Lone\ud800',
+      anonymousId: 'a\udc00',
+      properties: { 'k\ud800': 'v\ud800' },
+      context: { page: { path: '/\ud800' } },
+    }),
     track('t-huge', { timestamp: 1e308 }),
     track('t-negative', { timestamp: -1e308 }),
     track('t-1e20', { timestamp: 1e20 }),
@@ -122,15 +157,33 @@ test('a poison event, over HTTP or in a segment, never blocks the WAL: the rest 
   const r = await postJson(`${s.url}/v1/batch`, JSON.stringify({ batch: poison }).replace('"DEEP"', deep), basic(shop.writeKey));
   assert.equal(r.status, 400, JSON.stringify(r.body).slice(0, 500));
   assert.equal(r.body.error.code, 'VIGIL_ERR_INVALID_EVENTS');
-  assert.deepEqual(r.body.error.details.rejected.map((x: any) => [x.index, x.field]), [[1, 'timestamp'], [2, 'timestamp'], [3, 'timestamp'], [4, 'timestamp'], [5, 'sentAt'], [6, 'originalTimestamp'], [7, 'properties']]);
+  assert.deepEqual(
+    r.body.error.details.rejected.map((x: any) => [x.index, x.field]),
+    [
+      [1, 'timestamp'],
+      [2, 'timestamp'],
+      [3, 'timestamp'],
+      [4, 'timestamp'],
+      [5, 'sentAt'],
+      [6, 'originalTimestamp'],
+      [7, 'properties'],
+    ],
+  );
   assert.equal(r.body.error.details.accepted, 2);
 
   // what validation missed: bad lines written into a segment between good ones of both projects
   const badTime = JSON.stringify({ ...row(shop.id, 'wal-bad-time'), timestamp: 1e308 });
   const badText = JSON.stringify({ ...row(shop.id, 'wal-bad-surrogate'), properties: { v: '\ud800' } });
-  const first = writeSegment(config, [JSON.stringify(row(shop.id, 'wal-shop-1')), badTime, JSON.stringify(row(blog.id, 'wal-blog-1')), badText, JSON.stringify(row(blog.id, 'wal-blog-2'))]);
+  const first = writeSegment(config, [
+    JSON.stringify(row(shop.id, 'wal-shop-1')),
+    badTime,
+    JSON.stringify(row(blog.id, 'wal-blog-1')),
+    badText,
+    JSON.stringify(row(blog.id, 'wal-blog-2')),
+  ]);
   s.ctx.loader.enqueue(first);
-  for (const p of [shop, blog]) assert.equal((await postJson(`${s.url}/v1/batch`, { batch: [track(`after-${p.slug}`)] }, basic(p.writeKey))).status, 200);
+  for (const p of [shop, blog])
+    assert.equal((await postJson(`${s.url}/v1/batch`, { batch: [track(`after-${p.slug}`)] }, basic(p.writeKey))).status, 200);
   await s.ctx.flush();
 
   const shopEvents = await stored(s, shop);
@@ -142,7 +195,10 @@ test('a poison event, over HTTP or in a segment, never blocks the WAL: the rest 
 
   let ready = await getJson(`${s.url}/ready`);
   assert.equal(ready.status, 200);
-  assert.deepEqual({ ...ready.body.wal, lastLoadError: undefined }, { quarantinedFiles: 1, quarantinedLines: 2, loadFailures: 0, lastLoadError: undefined, failing: false });
+  assert.deepEqual(
+    { ...ready.body.wal, lastLoadError: undefined },
+    { quarantinedFiles: 1, quarantinedLines: 2, loadFailures: 0, lastLoadError: undefined, failing: false },
+  );
   const quarantined = path.join(quarantineDir(config.walDir), first.id + '.ndjson');
   assert.deepEqual(fs.readFileSync(quarantined, 'utf8').split('\n').filter(Boolean), [badTime, badText], 'the lines are kept as they were');
   await s.stop();
@@ -187,7 +243,9 @@ test('a poison event, over HTTP or in a segment, never blocks the WAL: the rest 
   }
 });
 
-test('a store that fails by itself (a full disk) is retried, not quarantined, and /ready answers 503 meanwhile', { timeout: 60_000 }, async () => {
+test('a store that fails by itself (a full disk) is retried, not quarantined, and /ready answers 503 meanwhile', {
+  timeout: 60_000,
+}, async () => {
   const config = newConfig('vigil-sick-store-');
   const s = await start(config);
   try {
@@ -195,7 +253,8 @@ test('a store that fails by itself (a full disk) is retried, not quarantined, an
     const store = s.ctx.events;
     const load = store.loadSegment.bind(store);
     let sick = true;
-    store.loadSegment = (segment) => (sick ? Promise.reject(new Error('IO Error: Could not write file "events.duckdb.wal": No space left on device')) : load(segment));
+    store.loadSegment = (segment) =>
+      sick ? Promise.reject(new Error('IO Error: Could not write file "events.duckdb.wal": No space left on device')) : load(segment);
 
     assert.equal((await postJson(`${s.url}/v1/track`, track('during-full-disk'), basic(shop.writeKey))).status, 200);
     let ready = await getJson(`${s.url}/ready`);

@@ -73,12 +73,35 @@ describe('classifyAddress', () => {
 
   test('refuses the rest of the IANA special-purpose registries: documentation, benchmarking, translated and tunnelled forms', () => {
     const refused = [
-      '192.0.2.10', '198.51.100.7', '203.0.113.200', '198.19.255.1', '100.127.255.255', '239.255.255.250', '240.0.0.1', '192.88.99.1',
-      '2001:db8::1', '2001:db8:ffff::1', '3fff::1', '::ffff:0:7f00:1', '::ffff:0:808:808', '64:ff9b::7f00:1', '64:ff9b::192.168.0.1', '64:ff9b:1::8.8.8.8',
-      '2002:a00:1::1', '2002:7f00:1::', '2001::1', '2001:2::1', '2001:10::1', '100::1', 'ff05::2', 'fec0::1', '5f00::1',
+      '192.0.2.10',
+      '198.51.100.7',
+      '203.0.113.200',
+      '198.19.255.1',
+      '100.127.255.255',
+      '239.255.255.250',
+      '240.0.0.1',
+      '192.88.99.1',
+      '2001:db8::1',
+      '2001:db8:ffff::1',
+      '3fff::1',
+      '::ffff:0:7f00:1',
+      '::ffff:0:808:808',
+      '64:ff9b::7f00:1',
+      '64:ff9b::192.168.0.1',
+      '64:ff9b:1::8.8.8.8',
+      '2002:a00:1::1',
+      '2002:7f00:1::',
+      '2001::1',
+      '2001:2::1',
+      '2001:10::1',
+      '100::1',
+      'ff05::2',
+      'fec0::1',
+      '5f00::1',
     ];
     for (const ip of refused) assert.notEqual(classifyAddress(ip), null, `${ip} must be refused`);
-    for (const ip of ['64:ff9b::808:808', '2002:808:808::1', '2620:4f:8000::1', '192.31.196.1', '2001:4860:4860::8888']) assert.equal(classifyAddress(ip), null, `${ip} is public`);
+    for (const ip of ['64:ff9b::808:808', '2002:808:808::1', '2620:4f:8000::1', '192.31.196.1', '2001:4860:4860::8888'])
+      assert.equal(classifyAddress(ip), null, `${ip} is public`);
   });
 });
 
@@ -104,7 +127,12 @@ describe('createOutboundHttp', () => {
 
   test('allows it with allowPrivate and returns status, headers and body', async () => {
     const outbound = createOutboundHttp({ allowPrivate: true, allowHttp: true, userAgent: 'Vigil-Test' });
-    const res = await outbound.request({ method: 'POST', url: `${receiver.url}/hook?a=1`, headers: { 'Content-Type': 'application/json' }, body: '{"x":1}' });
+    const res = await outbound.request({
+      method: 'POST',
+      url: `${receiver.url}/hook?a=1`,
+      headers: { 'Content-Type': 'application/json' },
+      body: '{"x":1}',
+    });
     assert.equal(res.status, 200);
     assert.equal(res.body, 'hello');
     assert.equal(res.headers['content-type'], 'text/plain');
@@ -155,9 +183,17 @@ describe('createOutboundHttp', () => {
     });
     try {
       const outbound = createOutboundHttp({ allowPrivate: true, allowHttp: true });
-      const res = await outbound.request({ method: 'POST', url: `${hops.url}/0`, headers: { authorization: 'Bearer s3cret', 'content-type': 'application/json' }, body: '{"a":1}' });
+      const res = await outbound.request({
+        method: 'POST',
+        url: `${hops.url}/0`,
+        headers: { authorization: 'Bearer s3cret', 'content-type': 'application/json' },
+        body: '{"a":1}',
+      });
       assert.equal(res.body, 'arrived');
-      assert.deepEqual(hops.requests.map((r) => r.path), ['/0', '/1', '/2']);
+      assert.deepEqual(
+        hops.requests.map((r) => r.path),
+        ['/0', '/1', '/2'],
+      );
       assert.equal(hops.requests[2].headers.authorization, 'Bearer s3cret', 'same origin keeps it');
       const end = target.requests[0];
       assert.equal(end.method, 'POST');
@@ -268,7 +304,10 @@ describe('checkUrl', () => {
     assert.deepEqual((http.details as { field: string }).field, 'config.url');
 
     const priv = await badRequestOf(checkUrl('https://hooks.internal/x', { ...policy, field: 'secrets.webhookUrl' }));
-    assert.equal(priv.message, 'destination host hooks.internal resolves to a private address 10.0.0.5; set VIGIL_ALERTS_ALLOW_PRIVATE_URLS=true to allow it');
+    assert.equal(
+      priv.message,
+      'destination host hooks.internal resolves to a private address 10.0.0.5; set VIGIL_ALERTS_ALLOW_PRIVATE_URLS=true to allow it',
+    );
     assert.equal((priv.details as { field: string }).field, 'secrets.webhookUrl');
 
     const literal = await badRequestOf(checkUrl('https://[::1]:8443/', policy));

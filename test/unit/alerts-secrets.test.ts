@@ -37,11 +37,14 @@ describe('alert secrets', () => {
 
   test('another key fails with a message that names VIGIL_SECRET_KEY', () => {
     const sealed = encryptSecrets({ secret: 'x'.repeat(32) }, KEY);
-    assert.throws(() => decryptSecrets(sealed, 'a-different-secret-key-of-32-characters!'), (err: unknown) => {
-      assert.ok(err instanceof SecretsError);
-      assert.match(err.message, /cannot be decrypted: VIGIL_SECRET_KEY is not the key they were saved with/);
-      return true;
-    });
+    assert.throws(
+      () => decryptSecrets(sealed, 'a-different-secret-key-of-32-characters!'),
+      (err: unknown) => {
+        assert.ok(err instanceof SecretsError);
+        assert.match(err.message, /cannot be decrypted: VIGIL_SECRET_KEY is not the key they were saved with/);
+        return true;
+      },
+    );
   });
 
   test('altered or malformed text is refused', () => {

@@ -117,7 +117,10 @@ describe('config', () => {
   }
 
   test('a bad flag value is named by its variable too', () => {
-    assert.throws(() => loadConfig({}, { port: 'http' }), (err: Error) => err instanceof ConfigError && /VIGIL_PORT="http"/.test(err.message));
+    assert.throws(
+      () => loadConfig({}, { port: 'http' }),
+      (err: Error) => err instanceof ConfigError && /VIGIL_PORT="http"/.test(err.message),
+    );
   });
 
   test('a bad log level lists the levels', () => {
@@ -148,7 +151,11 @@ describe('config', () => {
   });
 
   test('a PostgreSQL or ClickHouse URL selects the scaled stores', () => {
-    const c = loadConfig({ VIGIL_DATABASE_URL: 'postgres://vigil@db:5432/vigil', VIGIL_EVENTS_URL: 'clickhouse://ch:8123/vigil', VIGIL_EVENTS_CLUSTER: 'events' });
+    const c = loadConfig({
+      VIGIL_DATABASE_URL: 'postgres://vigil@db:5432/vigil',
+      VIGIL_EVENTS_URL: 'clickhouse://ch:8123/vigil',
+      VIGIL_EVENTS_CLUSTER: 'events',
+    });
     assert.equal(c.postgresUrl, 'postgres://vigil@db:5432/vigil');
     assert.equal(c.clickhouseUrl, 'clickhouse://ch:8123/vigil');
     assert.equal(c.eventsCluster, 'events');
@@ -175,7 +182,12 @@ describe('config', () => {
 
 describe('config: production mode (NODE_ENV=production)', () => {
   const SECRET = 'a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6-very-secret';
-  const good = { NODE_ENV: 'production', VIGIL_SECRET_KEY: SECRET, VIGIL_SECURE_COOKIES: 'true', VIGIL_CORS_ORIGINS: 'https://app.example.com' };
+  const good = {
+    NODE_ENV: 'production',
+    VIGIL_SECRET_KEY: SECRET,
+    VIGIL_SECURE_COOKIES: 'true',
+    VIGIL_CORS_ORIGINS: 'https://app.example.com',
+  };
 
   test('a good production config starts', () => {
     const c = loadConfig(good);
@@ -205,7 +217,11 @@ describe('config: production mode (NODE_ENV=production)', () => {
     ['an empty secret key', { VIGIL_SECRET_KEY: '' }, /VIGIL_SECRET_KEY is not set/],
     ['a blank secret key', { VIGIL_SECRET_KEY: '     ' }, /VIGIL_SECRET_KEY is not set/],
     ['the development secret key', { VIGIL_SECRET_KEY: DEV_SECRET_KEY }, /VIGIL_SECRET_KEY is the development default/],
-    ['a secret key of 31 characters', { VIGIL_SECRET_KEY: 'x'.repeat(31) }, /VIGIL_SECRET_KEY is too short \(31 characters\): use at least 32/],
+    [
+      'a secret key of 31 characters',
+      { VIGIL_SECRET_KEY: 'x'.repeat(31) },
+      /VIGIL_SECRET_KEY is too short \(31 characters\): use at least 32/,
+    ],
     ['insecure cookies (unset)', { VIGIL_SECURE_COOKIES: undefined }, /VIGIL_SECURE_COOKIES is not true/],
     ['insecure cookies (false)', { VIGIL_SECURE_COOKIES: 'false' }, /VIGIL_SECURE_COOKIES is not true/],
     ['a wildcard CORS origin', { VIGIL_CORS_ORIGINS: 'https://app.example.com, *' }, /VIGIL_CORS_ORIGINS contains "\*"/],
@@ -225,7 +241,10 @@ describe('config: production mode (NODE_ENV=production)', () => {
 
   test('every problem is listed at once', () => {
     const err = configError({ NODE_ENV: 'production', VIGIL_CORS_ORIGINS: '*' });
-    const lines = err.message.split('\n').slice(1).map((l) => l.trim());
+    const lines = err.message
+      .split('\n')
+      .slice(1)
+      .map((l) => l.trim());
     assert.equal(lines.length, 3, err.message);
     assert.match(lines[0], /^VIGIL_SECRET_KEY /);
     assert.match(lines[1], /^VIGIL_SECURE_COOKIES /);

@@ -30,7 +30,15 @@ describe('DedupIndex: add', () => {
 
   test('ids that differ only slightly, or that could run into the project separator, are distinct', () => {
     const { index } = clocked();
-    for (const [p, m] of [[1, 'a'], [1, 'A'], [1, 'a '], [11, 'a'], [1, '1a'], [1, ''], [1, '\u0000a']] as const) {
+    for (const [p, m] of [
+      [1, 'a'],
+      [1, 'A'],
+      [1, 'a '],
+      [11, 'a'],
+      [1, '1a'],
+      [1, ''],
+      [1, '\u0000a'],
+    ] as const) {
       assert.equal(index.add(p, m), true, `${p}/${JSON.stringify(m)}`);
     }
   });

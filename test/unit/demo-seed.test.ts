@@ -35,7 +35,8 @@ function take(n: number, o: DemoOptions): DemoEvent[] {
   return out;
 }
 
-const placement = (o: DemoOptions) => demoIncidents(o).map((i) => [i.name, new Date(i.startMs).toISOString(), new Date(i.endMs).toISOString()]);
+const placement = (o: DemoOptions) =>
+  demoIncidents(o).map((i) => [i.name, new Date(i.startMs).toISOString(), new Date(i.endMs).toISOString()]);
 
 test('the default seed gives exactly the demo it gave before (events, measurements, incident times)', () => {
   const hash = createHash('sha256');
@@ -45,7 +46,12 @@ test('the default seed gives exactly the demo it gave before (events, measuremen
     count++;
   }
   assert.deepEqual({ count, sha256: hash.digest('hex') }, DEFAULT_EVENTS);
-  assert.equal(createHash('sha256').update(JSON.stringify(generateDemoMeasurements(opts()))).digest('hex'), DEFAULT_MEASUREMENTS_SHA256);
+  assert.equal(
+    createHash('sha256')
+      .update(JSON.stringify(generateDemoMeasurements(opts())))
+      .digest('hex'),
+    DEFAULT_MEASUREMENTS_SHA256,
+  );
   assert.deepEqual(placement(opts()), DEFAULT_PLACEMENT);
   // the default seed named is the default seed
   assert.deepEqual(take(1000, opts(DEFAULT_DEMO_SEED)), take(1000, opts()));
@@ -65,11 +71,17 @@ test('two seeds give different streams and different problem times; one seed giv
 test('every seed places the three problems on different days, in busy hours, after a week of history', () => {
   for (let seed = 1; seed <= 50; seed++) {
     const list = demoIncidents(opts(seed));
-    assert.deepEqual(list.map((i) => i.name), ['checkout drop', 'signup spike', 'error burst']);
+    assert.deepEqual(
+      list.map((i) => i.name),
+      ['checkout drop', 'signup spike', 'error burst'],
+    );
     assert.equal(new Set(list.map((i) => Math.floor(i.startMs / DAY))).size, 3, `seed ${seed}: three different days`);
     for (const i of list) {
       const hour = new Date(i.startMs).getUTCHours();
-      assert.ok(hour >= 9 && (i.endMs - Math.floor(i.startMs / DAY) * DAY) / HOUR <= 21, `seed ${seed}: ${i.name} starts ${hour}:00, inside 09-21 UTC`);
+      assert.ok(
+        hour >= 9 && (i.endMs - Math.floor(i.startMs / DAY) * DAY) / HOUR <= 21,
+        `seed ${seed}: ${i.name} starts ${hour}:00, inside 09-21 UTC`,
+      );
       assert.ok(i.startMs >= END - 30 * DAY + 7 * DAY && i.endMs <= END, `seed ${seed}: ${i.name} has a week of history`);
       assert.equal(i.affects[0], i.event);
     }
@@ -85,12 +97,22 @@ test('the problems of another seed are where the generator says they are', () =>
     hours[Math.floor((Date.parse(e.timestamp) - (END - 30 * DAY)) / HOUR)]++;
   }
   const sum = (event: string, fromMs: number, toMs: number) =>
-    counts.get(event)!.slice((fromMs - (END - 30 * DAY)) / HOUR, (toMs - (END - 30 * DAY)) / HOUR).reduce((a, b) => a + b, 0);
-  const expectations = { 'checkout drop': (during: number, before: number) => during < 0.3 * before, 'signup spike': (during: number, before: number) => during > 3 * before, 'error burst': (during: number, before: number) => during > 5 * before };
+    counts
+      .get(event)!
+      .slice((fromMs - (END - 30 * DAY)) / HOUR, (toMs - (END - 30 * DAY)) / HOUR)
+      .reduce((a, b) => a + b, 0);
+  const expectations = {
+    'checkout drop': (during: number, before: number) => during < 0.3 * before,
+    'signup spike': (during: number, before: number) => during > 3 * before,
+    'error burst': (during: number, before: number) => during > 5 * before,
+  };
   for (const i of demoIncidents(o)) {
     // the same hours on the two days before, averaged
     const before = (sum(i.event, i.startMs - DAY, i.endMs - DAY) + sum(i.event, i.startMs - 2 * DAY, i.endMs - 2 * DAY)) / 2;
     const during = sum(i.event, i.startMs, i.endMs);
-    assert.ok(expectations[i.name as keyof typeof expectations](during, before), `${i.name}: ${i.event} ${during} during vs ${before} the days before`);
+    assert.ok(
+      expectations[i.name as keyof typeof expectations](during, before),
+      `${i.name}: ${i.event} ${during} during vs ${before} the days before`,
+    );
   }
 });

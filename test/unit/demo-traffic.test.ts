@@ -1,12 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  demoIncidents,
-  estimateDemoEventCount,
-  generateDemoTraffic,
-  type DemoEvent,
-  type DemoOptions,
-} from '../../src/demo/traffic.js';
+import { demoIncidents, estimateDemoEventCount, generateDemoTraffic, type DemoEvent, type DemoOptions } from '../../src/demo/traffic.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;

@@ -10,8 +10,13 @@ import { VigilError } from '../../src/errors.js';
 test('a config nested too deeply is refused with a 400 on config', () => {
   for (const depth of [9, 6000, 100_000]) {
     const config = JSON.parse(`{"source":${'['.repeat(depth)}1${']'.repeat(depth)}}`) as Record<string, unknown>;
-    assert.throws(() => parseDestination({ name: 'hook', kind: 'webhook', config }), (err: unknown) => err instanceof VigilError && err.status === 400 && (err.details as { field?: string }).field === 'config');
+    assert.throws(
+      () => parseDestination({ name: 'hook', kind: 'webhook', config }),
+      (err: unknown) => err instanceof VigilError && err.status === 400 && (err.details as { field?: string }).field === 'config',
+    );
   }
   // a few levels are fine (headers are one level down)
-  assert.doesNotThrow(() => parseDestination({ name: 'pager', kind: 'pagerduty', config: { a: { b: { c: [1, [2]] } } }, secrets: { routingKey: 'R'.repeat(32) } }));
+  assert.doesNotThrow(() =>
+    parseDestination({ name: 'pager', kind: 'pagerduty', config: { a: { b: { c: [1, [2]] } } }, secrets: { routingKey: 'R'.repeat(32) } }),
+  );
 });

@@ -23,8 +23,13 @@ test('every window lies inside its series, after ten days; only the plain rhythm
     for (const s of corpusForSeed(seed, 2)) {
       assert.equal(s.values.length, s.starts.length);
       assert.equal(s.windows.length === 0, s.shape === 'count-rhythm', s.id);
-      for (const w of s.windows) assert.ok(w.start >= 10 * 24 && w.start < w.end && w.end <= s.values.length, `${s.id}: ${JSON.stringify(w)}`);
-      if (s.valueKind === 'count') assert.ok(s.values.every((v) => v === null || (Number.isInteger(v) && v >= 0)), `${s.id}: counts are whole`);
+      for (const w of s.windows)
+        assert.ok(w.start >= 10 * 24 && w.start < w.end && w.end <= s.values.length, `${s.id}: ${JSON.stringify(w)}`);
+      if (s.valueKind === 'count')
+        assert.ok(
+          s.values.every((v) => v === null || (Number.isInteger(v) && v >= 0)),
+          `${s.id}: counts are whole`,
+        );
     }
   }
 });
@@ -36,7 +41,8 @@ test('the labelled windows hold the effect: a spike is well above the same hours
       if (!w) continue;
       const during = mean(s.values.slice(w.start, w.end));
       const weekBefore = mean(s.values.slice(w.start - 168, w.end - 168));
-      if (s.shape === 'count-spike' || s.shape === 'spike-small-base' || s.shape === 'count-with-gaps') assert.ok(during > 2 * weekBefore, `${s.id}: ${during} vs ${weekBefore}`);
+      if (s.shape === 'count-spike' || s.shape === 'spike-small-base' || s.shape === 'count-with-gaps')
+        assert.ok(during > 2 * weekBefore, `${s.id}: ${during} vs ${weekBefore}`);
       if (s.shape === 'count-outage' || s.shape === 'holiday') assert.ok(during < 0.7 * weekBefore, `${s.id}: ${during} vs ${weekBefore}`);
     }
   }

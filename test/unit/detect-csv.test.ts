@@ -7,12 +7,15 @@ import { PERIODS, scoreSeries } from '../../src/detect/anomaly.js';
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 0, 5);
 const iso = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
-const series = (n: number, value: (i: number) => number) => ['timestamp,value', ...Array.from({ length: n }, (_, i) => `${iso(T0 + i * HOUR)},${value(i)}`)].join('\r\n');
+const series = (n: number, value: (i: number) => number) =>
+  ['timestamp,value', ...Array.from({ length: n }, (_, i) => `${iso(T0 + i * HOUR)},${value(i)}`)].join('\r\n');
 const daily = (i: number) => 100 + 50 * Math.sin((2 * Math.PI * i) / 24);
 
 describe('vigil detect on CSV', () => {
   test('reads CRLF lines, infers the hourly step, and writes one row per input row with the documented columns', () => {
-    const out = detectCsv(series(24 * 10, daily)).csv.trim().split('\n');
+    const out = detectCsv(series(24 * 10, daily))
+      .csv.trim()
+      .split('\n');
     assert.equal(out[0], CSV_HEADER);
     assert.equal(out.length, 24 * 10 + 1);
     assert.equal(stepOf(parseCsv(series(10, daily))), HOUR);
@@ -24,9 +27,16 @@ describe('vigil detect on CSV', () => {
     const values = Array.from({ length: 24 * 21 }, (_, i) => Math.round(daily(i)));
     values[24 * 20 + 5] = 600;
     const text = ['timestamp,value', ...values.map((v, i) => `${iso(T0 + i * HOUR)},${v}`)].join('\n');
-    const rows = detectCsv(text, { interval: '1h', sensitivity: 'medium' }).csv.trim().split('\n').slice(1).map((l) => l.split(','));
+    const rows = detectCsv(text, { interval: '1h', sensitivity: 'medium' })
+      .csv.trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(','));
     const live = scoreSeries(values, { periods: PERIODS['1h'], valueKind: 'fraction', sensitivity: 'medium' });
-    assert.deepEqual(rows.map((r) => r[6] === '1'), live.map((p) => p.isAnomaly));
+    assert.deepEqual(
+      rows.map((r) => r[6] === '1'),
+      live.map((p) => p.isAnomaly),
+    );
     assert.equal(rows[24 * 20 + 5][6], '1');
     assert.ok(Number(rows[24 * 20 + 5][5]) > 0.9, `score ${rows[24 * 20 + 5][5]}`);
     assert.ok(Number(rows[24 * 20 + 5][2]) > 100 && Number(rows[24 * 20 + 5][2]) < 200, 'the expected value comes from the daily shape');
@@ -42,7 +52,10 @@ describe('vigil detect on CSV', () => {
   });
 
   test('bad input says what and where', () => {
-    assert.throws(() => parseCsv('time,amount\n2026-01-01,1'), (e: Error) => e instanceof CsvInputError && /timestamp and value/.test(e.message));
+    assert.throws(
+      () => parseCsv('time,amount\n2026-01-01,1'),
+      (e: Error) => e instanceof CsvInputError && /timestamp and value/.test(e.message),
+    );
     assert.throws(() => parseCsv('timestamp,value\n2026-01-01 00:00:00,abc'), /line 2: "abc" is not a number/);
     assert.throws(() => parseCsv('timestamp,value\nyesterday,1'), /line 2: "yesterday" is not a timestamp/);
     assert.throws(() => parseCsv(''), /empty/);

@@ -16,7 +16,8 @@ const OPTIONS = { endMs: END, days: 30 };
 function hourlyCounts(event: string): number[] {
   const start = END - 30 * 24 * HOUR;
   const counts = new Array(30 * 24).fill(0);
-  for (const e of generateDemoTraffic(OPTIONS)) if (e.type === 'track' && e.event === event) counts[Math.floor((Date.parse(e.timestamp) - start) / HOUR)]++;
+  for (const e of generateDemoTraffic(OPTIONS))
+    if (e.type === 'track' && e.event === event) counts[Math.floor((Date.parse(e.timestamp) - start) / HOUR)]++;
   return counts;
 }
 
@@ -38,7 +39,11 @@ describe('the demo traffic under the detector', () => {
       const inside = signals.filter((s) => start + s.start * HOUR >= incident.startMs - HOUR && start + s.start * HOUR < incident.endMs);
       assert.equal(inside.length, 1, `one signal in the incident window; got ${JSON.stringify(signals.map((s) => [s.kind, at(s)]))}`);
       assert.equal(inside[0].direction, direction);
-      assert.deepEqual(signals.filter((s) => !inside.includes(s)).map((s) => [s.kind, at(s), s.peak.value, s.peak.expected]), [], 'no signal outside the incident');
+      assert.deepEqual(
+        signals.filter((s) => !inside.includes(s)).map((s) => [s.kind, at(s), s.peak.value, s.peak.expected]),
+        [],
+        'no signal outside the incident',
+      );
     });
   }
 });

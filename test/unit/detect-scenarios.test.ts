@@ -4,9 +4,17 @@ import assert from 'node:assert/strict';
 import { PERIODS, scoreSeries, type DetectorOptions } from '../../src/detect/anomaly.js';
 import { episodes } from '../../src/detect/episodes.js';
 
-const HOURLY: DetectorOptions = { periods: PERIODS['1h'], valueKind: 'count', sensitivity: { z: 3 }, minSamples: 10, rollingWindow: 14, minHistory: 7 };
+const HOURLY: DetectorOptions = {
+  periods: PERIODS['1h'],
+  valueKind: 'count',
+  sensitivity: { z: 3 },
+  minSamples: 10,
+  rollingWindow: 14,
+  minHistory: 7,
+};
 const flat = (n: number, v: number) => new Array(n).fill(v) as number[];
-const flagged = (values: (number | null)[], o: Partial<DetectorOptions> = {}) => scoreSeries(values, { ...HOURLY, ...o }).filter((p) => p.isAnomaly);
+const flagged = (values: (number | null)[], o: Partial<DetectorOptions> = {}) =>
+  scoreSeries(values, { ...HOURLY, ...o }).filter((p) => p.isAnomaly);
 const last = (values: (number | null)[], o: Partial<DetectorOptions> = {}) => scoreSeries(values, { ...HOURLY, ...o }).at(-1)!;
 
 /** a daily shape: night 12, day 35, peak 60 (12:00-14:59) */
@@ -57,7 +65,10 @@ describe('detection scenarios', () => {
 
   test('6. a daily shape over 10 days: no anomaly; 160 at a 09:00 slot is a spike expected above 30', () => {
     const days = Array.from({ length: 240 }, (_, i) => dailyShape(i % 24));
-    assert.deepEqual(flagged(days).map((p) => p.index), []);
+    assert.deepEqual(
+      flagged(days).map((p) => p.index),
+      [],
+    );
     const withSpike = [...days, ...Array.from({ length: 9 }, (_, h) => dailyShape(h)), 160];
     const p = last(withSpike);
     assert.equal(p.isAnomaly, true);
@@ -72,7 +83,12 @@ describe('detection scenarios', () => {
     };
     const series = Array.from({ length: 28 * 24 }, (_, i) => week(i));
     // the weekly period is used once three weeks precede a bucket: the fourth week is clean
-    assert.deepEqual(flagged(series).filter((p) => p.index >= 21 * 24).map((p) => p.index), []);
+    assert.deepEqual(
+      flagged(series)
+        .filter((p) => p.index >= 21 * 24)
+        .map((p) => p.index),
+      [],
+    );
     const trough = 5 * 24 + 3; // a weekend night, in the fifth week
     const next = Array.from({ length: trough + 1 }, (_, i) => week(28 * 24 + i));
     const low = [...series, ...next.slice(0, -1), Math.round(next[trough] / 4)];
@@ -86,8 +102,14 @@ describe('detection scenarios', () => {
     const before = Array.from({ length: 21 * 24 }, (_, i) => dailyShape(i % 24) * 2);
     const after = Array.from({ length: 14 * 24 }, (_, i) => dailyShape(i % 24) * 12);
     const points = scoreSeries([...before, ...after], HOURLY);
-    assert.deepEqual(points.filter((p) => p.isAnomaly && p.index >= before.length + 13 * 24).map((p) => p.index), []);
-    assert.ok(points.some((p) => p.isAnomaly && p.index >= before.length), 'the step itself is seen');
+    assert.deepEqual(
+      points.filter((p) => p.isAnomaly && p.index >= before.length + 13 * 24).map((p) => p.index),
+      [],
+    );
+    assert.ok(
+      points.some((p) => p.isAnomaly && p.index >= before.length),
+      'the step itself is seen',
+    );
   });
 
   test('9. +30 % held for 5 days: exactly one level-shift signal near the step; a smooth ±3 % daily wave: none', () => {
@@ -121,7 +143,10 @@ describe('detection scenarios', () => {
     assert.ok(h >= 9 && h < 17, `announced at ${h}:00`);
     assert.ok(signals[0].start >= stopAt);
     // running again over a longer window gives the same signal (anchored at the same bucket)
-    assert.deepEqual(settled([...stopped, ...flat(24, 0)]).map((s) => s.start), [signals[0].start]);
+    assert.deepEqual(
+      settled([...stopped, ...flat(24, 0)]).map((s) => s.start),
+      [signals[0].start],
+    );
     const revived = [...stopped, ...Array.from({ length: 7 * 24 }, (_, i) => biz(stopped.length + i)), ...flat(3 * 24, 0)];
     const twice = settled(revived).filter((s) => s.direction === 'drop');
     assert.equal(twice.length, 2, JSON.stringify(twice.map((s) => [s.kind, s.start])));
@@ -136,7 +161,10 @@ describe('detection scenarios', () => {
     const days = Array.from({ length: 21 * 24 }, (_, i): number | null => dailyShape(i % 24) * 3);
     days[200] = null;
     days[333] = null;
-    assert.deepEqual(flagged(days).map((p) => p.index), []);
+    assert.deepEqual(
+      flagged(days).map((p) => p.index),
+      [],
+    );
   });
 
   test('13. settling holds the newest buckets: a half-delivered newest bucket fires with settling 0, not with 1', () => {
@@ -153,7 +181,14 @@ describe('detection scenarios', () => {
 describe('forecast', () => {
   test('14. with too little history nothing is forecast; after two weeks of a daily shape the next 3 hours are within max(25 %, 5)', async () => {
     const { forecast } = await import('../../src/detect/forecast.js');
-    assert.deepEqual(forecast(Array.from({ length: 30 }, (_, i) => dailyShape(i % 24)), PERIODS['1h'], 3), []);
+    assert.deepEqual(
+      forecast(
+        Array.from({ length: 30 }, (_, i) => dailyShape(i % 24)),
+        PERIODS['1h'],
+        3,
+      ),
+      [],
+    );
     const history = Array.from({ length: 14 * 24 }, (_, i) => dailyShape(i % 24) + ((i * 7919) % 5) - 2);
     const next = forecast(history, PERIODS['1h'], 3);
     assert.equal(next.length, 3);

@@ -35,15 +35,19 @@ function conversion(days: number, seed: number, rate = (_hour: number) => 0.6): 
 }
 
 describe('pooled spread', () => {
-  test('a small shop\'s hourly conversion gives fewer than one signal a week, scored as binomial over its checkouts or, without them, robustly', () => {
-    for (const seed of [1, 2, 3, 4, 5]) for (const withSamples of [true, false]) {
-      const { values, samples } = conversion(28, seed);
-      const points = scoreSeries(values, { periods: PERIODS['1h'], valueKind: 'fraction', samples: withSamples ? samples : undefined });
-      assert.equal(points[0].model, withSamples ? 'binomial' : 'robust');
-      // signals are read once the daily period is in use (three days of history): 25 days
-      const found = episodes(points, 'fraction').filter((e) => e.start >= 3 * 24);
-      assert.ok(found.length <= 3, `seed ${seed} ${withSamples ? 'binomial' : 'robust'}: ${found.length} signals at ${found.map((e) => e.start)}`);
-    }
+  test("a small shop's hourly conversion gives fewer than one signal a week, scored as binomial over its checkouts or, without them, robustly", () => {
+    for (const seed of [1, 2, 3, 4, 5])
+      for (const withSamples of [true, false]) {
+        const { values, samples } = conversion(28, seed);
+        const points = scoreSeries(values, { periods: PERIODS['1h'], valueKind: 'fraction', samples: withSamples ? samples : undefined });
+        assert.equal(points[0].model, withSamples ? 'binomial' : 'robust');
+        // signals are read once the daily period is in use (three days of history): 25 days
+        const found = episodes(points, 'fraction').filter((e) => e.start >= 3 * 24);
+        assert.ok(
+          found.length <= 3,
+          `seed ${seed} ${withSamples ? 'binomial' : 'robust'}: ${found.length} signals at ${found.map((e) => e.start)}`,
+        );
+      }
   });
 
   test('a day-time halving of that conversion for six hours is still found, as one drop', () => {

@@ -38,11 +38,14 @@ describe('anomaly likelihood', () => {
   });
 
   test('after a detection the score stays below it for a while; a later incident is detected again', () => {
-    const values = noisy(4000, 6, (i) => (i >= 2000 && i < 2030) || (i >= 3000 && i < 3030) ? 80 : 0);
+    const values = noisy(4000, 6, (i) => ((i >= 2000 && i < 2030) || (i >= 3000 && i < 3030) ? 80 : 0));
     const scores = likelihood(values);
     const first = firstAbove(scores, 2000);
     assert.ok(first >= 2000 && first < 2030, `first at ${first}`);
-    assert.ok(scores.slice(first + 1, first + 1 + SUPPRESS).every((s) => s < DETECTION), 'one detection per incident');
+    assert.ok(
+      scores.slice(first + 1, first + 1 + SUPPRESS).every((s) => s < DETECTION),
+      'one detection per incident',
+    );
     const second = firstAbove(scores, 3000);
     assert.ok(second >= 3000 && second < 3030, `second at ${second}`);
   });
@@ -55,7 +58,7 @@ describe('anomaly likelihood', () => {
     assert.equal(likelihood(values).at(-1), 1);
   });
 
-  test('causal: a bucket\'s score does not change when later buckets arrive', () => {
+  test("causal: a bucket's score does not change when later buckets arrive", () => {
     const values = noisy(2500, 8, (i) => (i >= 2200 ? 40 : 0));
     const all = likelihood(values);
     for (const n of [500, 2100, 2210]) assert.deepEqual(likelihood(values.slice(0, n)), all.slice(0, n));

@@ -23,10 +23,17 @@ function memoryEvents(events: Map<string, number[]>): EventStore {
         const inside = stamps.filter((t) => t >= q.fromMs && t < q.toMs);
         if (inside.length) totals.push([event, inside.length]);
       }
-      const top = new Set(totals.sort((a, b) => b[1] - a[1]).slice(0, q.limit).map(([e]) => e));
+      const top = new Set(
+        totals
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, q.limit)
+          .map(([e]) => e),
+      );
       for (const event of top) {
         const bySlot = new Map<number, number>();
-        for (const t of events.get(event)!) if (t >= q.fromMs && t < q.toMs) bySlot.set(Math.floor(t / q.grainMs) * q.grainMs, (bySlot.get(Math.floor(t / q.grainMs) * q.grainMs) ?? 0) + 1);
+        for (const t of events.get(event)!)
+          if (t >= q.fromMs && t < q.toMs)
+            bySlot.set(Math.floor(t / q.grainMs) * q.grainMs, (bySlot.get(Math.floor(t / q.grainMs) * q.grainMs) ?? 0) + 1);
         for (const [slotMs, count] of bySlot) rows.push({ event, slotMs, count });
       }
       return rows;
@@ -53,7 +60,10 @@ function traffic(until: number, pagesUntil: number, days = 5): Map<string, numbe
   const pages: number[] = [];
   for (let t = H - days * 24 * HOUR + 15_000; t < Math.max(until, pagesUntil); t += 30_000) if (t < until) orders.push(t);
   for (let t = H - days * 24 * HOUR + 6_000; t < pagesUntil; t += 12_000) pages.push(t);
-  return new Map([['Order Completed', orders], ['Page Viewed', pages]]);
+  return new Map([
+    ['Order Completed', orders],
+    ['Page Viewed', pages],
+  ]);
 }
 
 describe('early outage detection', () => {
@@ -78,7 +88,10 @@ describe('early outage detection', () => {
     const { d, raised } = detector(traffic(H + 20 * MINUTE, H + HOUR), H + 31 * MINUTE, { minutes: 120, source: 'default' });
     const r = await d.check(project);
     assert.equal(r.raised, 1);
-    assert.deepEqual(raised.map((s) => [s.scopeKey, s.kind, s.direction, s.bucket, s.severity]), [['event:Order Completed', 'outage', 'down', H, 'critical']]);
+    assert.deepEqual(
+      raised.map((s) => [s.scopeKey, s.kind, s.direction, s.bucket, s.severity]),
+      [['event:Order Completed', 'outage', 'down', H, 'critical']],
+    );
     assert.equal(raised[0].details.windowMinutes, 10);
     // raised once per event and hour
     assert.equal((await d.check(project)).raised, 0);

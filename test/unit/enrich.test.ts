@@ -5,7 +5,8 @@ import type { SegmentMessage } from '../../src/ingest/segment-spec.js';
 
 const RECEIVED = Date.UTC(2026, 2, 10, 12, 0, 0);
 const CHROME_WINDOWS = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36';
-const IPHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1';
+const IPHONE =
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1';
 
 function msg(m: Partial<SegmentMessage>): SegmentMessage {
   return { type: 'track', event: 'E', userId: 'u1', properties: {}, traits: {}, context: {}, ...m };
@@ -146,7 +147,12 @@ describe('toEventRow', () => {
 
   test('explicit context fields win over the parsed agent', () => {
     const { e } = recordingEnrichers();
-    const row = toEventRow(msg({ context: { userAgent: CHROME_WINDOWS, os: { name: 'ChromeOS' }, device: { type: 'tablet' }, platform: 'kiosk' } }), 1, req(), e);
+    const row = toEventRow(
+      msg({ context: { userAgent: CHROME_WINDOWS, os: { name: 'ChromeOS' }, device: { type: 'tablet' }, platform: 'kiosk' } }),
+      1,
+      req(),
+      e,
+    );
     assert.equal(row.os, 'ChromeOS');
     assert.equal(row.device_type, 'tablet');
     assert.equal(row.platform, 'kiosk');
@@ -155,7 +161,15 @@ describe('toEventRow', () => {
 
   test('a page call takes path and referrer host from its properties, www. stripped', () => {
     const { e } = recordingEnrichers();
-    const row = toEventRow(msg({ type: 'page', properties: { path: '/pricing', url: 'https://shop.example/other', referrer: 'https://www.google.com/search?q=x' } }), 1, req(), e);
+    const row = toEventRow(
+      msg({
+        type: 'page',
+        properties: { path: '/pricing', url: 'https://shop.example/other', referrer: 'https://www.google.com/search?q=x' },
+      }),
+      1,
+      req(),
+      e,
+    );
     assert.equal(row.page_path, '/pricing');
     assert.equal(row.referrer_host, 'google.com');
   });
@@ -167,14 +181,27 @@ describe('toEventRow', () => {
 
   test('a page call with only context.page (url and referrer) fills both columns', () => {
     const { e } = recordingEnrichers();
-    const row = toEventRow(msg({ type: 'page', context: { page: { url: 'https://shop.example/docs/start?x=1', referrer: 'https://www.news.example/item' } } }), 1, req(), e);
+    const row = toEventRow(
+      msg({ type: 'page', context: { page: { url: 'https://shop.example/docs/start?x=1', referrer: 'https://www.news.example/item' } } }),
+      1,
+      req(),
+      e,
+    );
     assert.equal(row.page_path, '/docs/start');
     assert.equal(row.referrer_host, 'news.example');
   });
 
   test('a track call takes the page from context.page, not from its properties', () => {
     const { e } = recordingEnrichers();
-    const row = toEventRow(msg({ properties: { path: '/not-a-page', referrer: 'https://x.example' }, context: { page: { path: '/cart', referrer: 'https://www.bing.com/' } } }), 1, req(), e);
+    const row = toEventRow(
+      msg({
+        properties: { path: '/not-a-page', referrer: 'https://x.example' },
+        context: { page: { path: '/cart', referrer: 'https://www.bing.com/' } },
+      }),
+      1,
+      req(),
+      e,
+    );
     assert.equal(row.page_path, '/cart');
     assert.equal(row.referrer_host, 'bing.com');
   });

@@ -55,9 +55,14 @@ test('formatPercentChange: signed, one decimal below 10 %', () => {
   assert.equal(formatPercentChange(0), '±0.0%');
 });
 
-test('a threshold incident\'s title tells the value from the threshold: > 0.0115 (was 0.0118)', () => {
+test("a threshold incident's title tells the value from the threshold: > 0.0115 (was 0.0118)", () => {
   const signal = {
-    scope: 'threshold' as const, scopeKey: 'rule:3', kind: 'breach', direction: 'up' as const, value: 0.0118, expected: null,
+    scope: 'threshold' as const,
+    scopeKey: 'rule:3',
+    kind: 'breach',
+    direction: 'up' as const,
+    value: 0.0118,
+    expected: null,
     details: { ruleName: 'error rate', condition: { operator: '>', value: 0.0115 }, compared: 0.0118 },
   };
   assert.equal(titleOf(signal, 'errors'), 'rule "error rate" breached: errors > 0.0115 (was 0.0118)');

@@ -2,8 +2,26 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { higherSeverity } from '../../src/detect/severity.js';
 import {
-  coverageMatches, eventsOfMetric, healthyFrom, identityOf, isRecovery, mean, median, movedTogether, opensIncident, pearson, raiseSensitivity,
-  relatedByDefinition, resolvesOnCoverage, rootOrder, seasonalDiff, severityOfSignal, startedTogether, stepOf, titleOf, withinWindow,
+  coverageMatches,
+  eventsOfMetric,
+  healthyFrom,
+  identityOf,
+  isRecovery,
+  mean,
+  median,
+  movedTogether,
+  opensIncident,
+  pearson,
+  raiseSensitivity,
+  relatedByDefinition,
+  resolvesOnCoverage,
+  rootOrder,
+  seasonalDiff,
+  severityOfSignal,
+  startedTogether,
+  stepOf,
+  titleOf,
+  withinWindow,
 } from '../../src/incidents/grouping.js';
 import { random, rhythm } from '../helpers/hourly-events.js';
 import type { Signal } from '../../src/signals/store.js';
@@ -12,8 +30,25 @@ const HOUR = 3_600_000;
 
 function signal(over: Partial<Signal> = {}): Signal {
   return {
-    id: 1, projectId: 1, scope: 'metric', scopeKey: 'metric:1', metricId: 1, bucket: 100 * HOUR, endBucket: 100 * HOUR, kind: 'drop', direction: 'down',
-    value: 57, expected: 100, lower: 80, upper: 120, z: -5, score: 0.6, severity: 'warning', details: { interval: '1h', threshold: 4 }, createdAt: 0, updatedAt: 0,
+    id: 1,
+    projectId: 1,
+    scope: 'metric',
+    scopeKey: 'metric:1',
+    metricId: 1,
+    bucket: 100 * HOUR,
+    endBucket: 100 * HOUR,
+    kind: 'drop',
+    direction: 'down',
+    value: 57,
+    expected: 100,
+    lower: 80,
+    upper: 120,
+    z: -5,
+    score: 0.6,
+    severity: 'warning',
+    details: { interval: '1h', threshold: 4 },
+    createdAt: 0,
+    updatedAt: 0,
     ...over,
   };
 }
@@ -21,7 +56,11 @@ function signal(over: Partial<Signal> = {}): Signal {
 describe('incidents grouping: identity, severity, title', () => {
   test('identity is scope, breakdown and direction, never the bucket', () => {
     assert.deepEqual(identityOf(signal()), { scopeKey: 'metric:1', breakdown: '', direction: 'down' });
-    assert.deepEqual(identityOf(signal({ bucket: 5, details: { breakdown: 'DE' } })), { scopeKey: 'metric:1', breakdown: 'DE', direction: 'down' });
+    assert.deepEqual(identityOf(signal({ bucket: 5, details: { breakdown: 'DE' } })), {
+      scopeKey: 'metric:1',
+      breakdown: 'DE',
+      direction: 'down',
+    });
   });
 
   test('info signals never open incidents; a threshold recovery is a recovery', () => {
@@ -42,25 +81,47 @@ describe('incidents grouping: identity, severity, title', () => {
     assert.equal(severityOfSignal(signal({ value: 90, expected: 100, z: -4.5 })), 'info', '10 %, z just past the threshold');
     assert.equal(severityOfSignal(signal({ value: 90, expected: 100, z: -9 })), 'warning', 'z twice the threshold');
     assert.equal(severityOfSignal(signal({ value: 90, expected: 100, z: -12 })), 'critical', 'z three times the threshold');
-    assert.equal(severityOfSignal(signal({ value: 90, expected: 100, z: -9, details: { threshold: 5 } })), 'info', 'the signal\'s own threshold');
+    assert.equal(
+      severityOfSignal(signal({ value: 90, expected: 100, z: -9, details: { threshold: 5 } })),
+      'info',
+      "the signal's own threshold",
+    );
     assert.equal(higherSeverity('info', 'critical'), 'critical');
     assert.equal(higherSeverity('critical', 'warning'), 'critical');
   });
 
   test('titles say what moved and by how much', () => {
     assert.equal(titleOf(signal({ value: 57, expected: 100 }), 'checkout_conversion'), 'checkout_conversion dropped 43% below expected');
-    assert.equal(titleOf(signal({ kind: 'spike', direction: 'up', value: 260, expected: 120 }), 'orders'), 'orders rose 117% above expected');
-    assert.equal(titleOf(signal({ scope: 'event', scopeKey: 'event:signup', metricId: null, kind: 'outage', details: { event: 'signup' } })), 'event signup volume outage');
-    assert.equal(titleOf(signal({ scope: 'event', scopeKey: 'event:signup', metricId: null, value: 40, expected: 100 })), 'event signup volume dropped 60% below expected');
     assert.equal(
-      titleOf(signal({ scope: 'threshold', scopeKey: 'rule:3', kind: 'breach', value: 130, details: { ruleName: 'too many', condition: { operator: '>', value: 100 }, compared: 130 } }), 'orders'),
+      titleOf(signal({ kind: 'spike', direction: 'up', value: 260, expected: 120 }), 'orders'),
+      'orders rose 117% above expected',
+    );
+    assert.equal(
+      titleOf(signal({ scope: 'event', scopeKey: 'event:signup', metricId: null, kind: 'outage', details: { event: 'signup' } })),
+      'event signup volume outage',
+    );
+    assert.equal(
+      titleOf(signal({ scope: 'event', scopeKey: 'event:signup', metricId: null, value: 40, expected: 100 })),
+      'event signup volume dropped 60% below expected',
+    );
+    assert.equal(
+      titleOf(
+        signal({
+          scope: 'threshold',
+          scopeKey: 'rule:3',
+          kind: 'breach',
+          value: 130,
+          details: { ruleName: 'too many', condition: { operator: '>', value: 100 }, compared: 130 },
+        }),
+        'orders',
+      ),
       'rule "too many" breached: orders > 100 (was 130)',
     );
     assert.equal(titleOf(signal({ expected: null }), 'x'), 'x drop');
     assert.ok(titleOf(signal(), 'n'.repeat(600)).length <= 500);
   });
 
-  test('step from the signal\'s interval, an hour for event volume, a day for drift', () => {
+  test("step from the signal's interval, an hour for event volume, a day for drift", () => {
     assert.equal(stepOf(signal({ details: { interval: '15m' } })), 15 * 60_000);
     assert.equal(stepOf(signal({ scope: 'event', details: {} })), HOUR);
     assert.equal(stepOf(signal({ scope: 'schema', details: {} })), 24 * HOUR);
@@ -72,7 +133,10 @@ describe('incidents grouping: relations', () => {
   test('the events a metric is defined on', () => {
     assert.deepEqual(eventsOfMetric('event', { event: 'Signed Up' }), ['Signed Up']);
     assert.deepEqual(eventsOfMetric('event', { event: null }), [], 'all events relate to nothing in particular');
-    assert.deepEqual(eventsOfMetric('ratio', { numerator: { event: 'Order Completed' }, denominator: { event: 'Checkout' } }), ['Order Completed', 'Checkout']);
+    assert.deepEqual(eventsOfMetric('ratio', { numerator: { event: 'Order Completed' }, denominator: { event: 'Checkout' } }), [
+      'Order Completed',
+      'Checkout',
+    ]);
     assert.deepEqual(eventsOfMetric('per_user', { event: 'View' }), ['View']);
     assert.deepEqual(eventsOfMetric('aggregation', { event: 'Order Completed', property: 'revenue', fn: 'sum' }), ['Order Completed']);
     assert.deepEqual(eventsOfMetric('sql', { sql: 'select 1' }), []);
@@ -94,11 +158,31 @@ describe('incidents grouping: relations', () => {
 
   test('pearson: +1, -1, pairs with a gap skipped, too few points or no variance give null', () => {
     const xs = Array.from({ length: 20 }, (_, i) => i);
-    assert.ok(Math.abs(pearson(xs, xs.map((x) => 3 * x + 1))! - 1) < 1e-12);
-    assert.ok(Math.abs(pearson(xs, xs.map((x) => -x))! + 1) < 1e-12);
+    assert.ok(
+      Math.abs(
+        pearson(
+          xs,
+          xs.map((x) => 3 * x + 1),
+        )! - 1,
+      ) < 1e-12,
+    );
+    assert.ok(
+      Math.abs(
+        pearson(
+          xs,
+          xs.map((x) => -x),
+        )! + 1,
+      ) < 1e-12,
+    );
     assert.ok(Math.abs(pearson([...xs, null], [...xs, 5])! - 1) < 1e-12);
     assert.equal(pearson([1, 2, 3], [1, 2, 3]), null);
-    assert.equal(pearson(xs, xs.map(() => 4)), null);
+    assert.equal(
+      pearson(
+        xs,
+        xs.map(() => 4),
+      ),
+      null,
+    );
   });
 
   test('seasonal differences', () => {
@@ -110,7 +194,8 @@ describe('incidents grouping: relations', () => {
   test('a shared daily rhythm is not moving together; a drop in the same hours is', () => {
     const lag = 24;
     const n = 48 + lag;
-    const r1 = random(1), r2 = random(2);
+    const r1 = random(1),
+      r2 = random(2);
     const a = Array.from({ length: n }, (_, i) => rhythm(i % 24) * (1 + 0.05 * (2 * r1() - 1)));
     const b = Array.from({ length: n }, (_, i) => 2 * rhythm(i % 24) * (1 + 0.05 * (2 * r2() - 1)));
     assert.ok(pearson(a, b)! > 0.9, 'the raw series correlate through the rhythm alone');
@@ -139,29 +224,74 @@ describe('incidents grouping: window, root, resolving, false positives', () => {
     const metric = signal({ id: 1, bucket: 10 * HOUR });
     const event = signal({ id: 2, scope: 'event', scopeKey: 'event:Checkout', metricId: null, bucket: 10 * HOUR });
     const earlier = signal({ id: 3, bucket: 9 * HOUR });
-    assert.deepEqual([metric, event, earlier].sort(rootOrder).map((s) => s.id), [3, 2, 1]);
+    assert.deepEqual(
+      [metric, event, earlier].sort(rootOrder).map((s) => s.id),
+      [3, 2, 1],
+    );
   });
 
   test('root order among co-moving series of one bucket: the total, then events, then metrics; then the largest relative change', () => {
     const b = 10 * HOUR;
-    const ev = (id: number, event: string, value: number, expected: number) => signal({ id, scope: 'event', scopeKey: `event:${event}`, metricId: null, bucket: b, direction: value > expected ? 'up' : 'down', value, expected, details: { event, interval: '1h' } });
-    const total = (value: number, expected: number) => signal({ id: 9, scope: 'volume', scopeKey: 'volume:total', metricId: null, bucket: b, direction: value > expected ? 'up' : 'down', value, expected, details: { interval: '1h' } });
+    const ev = (id: number, event: string, value: number, expected: number) =>
+      signal({
+        id,
+        scope: 'event',
+        scopeKey: `event:${event}`,
+        metricId: null,
+        bucket: b,
+        direction: value > expected ? 'up' : 'down',
+        value,
+        expected,
+        details: { event, interval: '1h' },
+      });
+    const total = (value: number, expected: number) =>
+      signal({
+        id: 9,
+        scope: 'volume',
+        scopeKey: 'volume:total',
+        metricId: null,
+        bucket: b,
+        direction: value > expected ? 'up' : 'down',
+        value,
+        expected,
+        details: { interval: '1h' },
+      });
     // a signup spike: Signed Up ×6 leads the identify calls it brings (×3) and the metric counting it
-    const signups = ev(5, 'Signed Up', 600, 100), identify = ev(4, '$identify', 900, 300);
+    const signups = ev(5, 'Signed Up', 600, 100),
+      identify = ev(4, '$identify', 900, 300);
     const metric = signal({ id: 1, bucket: b, direction: 'up', value: 600, expected: 100 });
-    assert.deepEqual([identify, metric, signups].sort(rootOrder).map((s) => s.id), [5, 4, 1]);
+    assert.deepEqual(
+      [identify, metric, signups].sort(rootOrder).map((s) => s.id),
+      [5, 4, 1],
+    );
     // an outage: everything at about 10 %; the total is the cause the events share
     const outage = [ev(2, 'Order Completed', 9, 100), ev(3, 'Page Viewed', 120, 1000), total(1500, 14000)];
-    assert.deepEqual(outage.sort(rootOrder).map((s) => s.id), [9, 2, 3]);
+    assert.deepEqual(
+      outage.sort(rootOrder).map((s) => s.id),
+      [9, 2, 3],
+    );
     // one event's spike that lifted the total a little: the event is the cause
-    assert.deepEqual([total(15000, 14000), signups].sort(rootOrder).map((s) => s.id), [5, 9]);
+    assert.deepEqual(
+      [total(15000, 14000), signups].sort(rootOrder).map((s) => s.id),
+      [5, 9],
+    );
     // every sign-up sends an $identify: the same numbers, and the tracked event is the cause, whichever was stored first
     const identifyCopy = ev(1, '$identify', 600, 100);
-    assert.deepEqual([identifyCopy, signups].sort(rootOrder).map((s) => s.id), [5, 1]);
-    assert.deepEqual([ev(1, '$identify', 610, 100), signups].sort(rootOrder).map((s) => s.id), [5, 1], 'within 10 % is a tie');
+    assert.deepEqual(
+      [identifyCopy, signups].sort(rootOrder).map((s) => s.id),
+      [5, 1],
+    );
+    assert.deepEqual(
+      [ev(1, '$identify', 610, 100), signups].sort(rootOrder).map((s) => s.id),
+      [5, 1],
+      'within 10 % is a tie',
+    );
     // earlier still wins over everything
     const early = signal({ id: 7, bucket: b - HOUR });
-    assert.deepEqual([total(1500, 14000), early].sort(rootOrder).map((s) => s.id), [7, 9]);
+    assert.deepEqual(
+      [total(1500, 14000), early].sort(rootOrder).map((s) => s.id),
+      [7, 9],
+    );
   });
 
   test('started together: the same direction, onsets at most one bucket (of the coarser interval) apart', () => {
@@ -169,13 +299,21 @@ describe('incidents grouping: window, root, resolving, false positives', () => {
     assert.equal(startedTogether(a, signal({ bucket: 11 * HOUR, direction: 'up' })), true);
     assert.equal(startedTogether(a, signal({ bucket: 9 * HOUR, direction: 'up' })), true);
     assert.equal(startedTogether(a, signal({ bucket: 12 * HOUR, direction: 'up' })), false, 'two buckets apart');
-    assert.equal(startedTogether(a, signal({ bucket: 10 * HOUR, direction: 'down' })), true, 'opposite ways too (orders down, latency up): the correlation decides');
+    assert.equal(
+      startedTogether(a, signal({ bucket: 10 * HOUR, direction: 'down' })),
+      true,
+      'opposite ways too (orders down, latency up): the correlation decides',
+    );
     assert.equal(startedTogether(signal({ direction: null }), signal({ direction: null })), false, 'no direction, no co-movement');
     const daily = signal({ bucket: 10 * HOUR, direction: 'up', details: { interval: '1d' } });
-    assert.equal(startedTogether(daily, signal({ bucket: 30 * HOUR, direction: 'up', scope: 'event', scopeKey: 'event:x', details: {} })), true, 'within a day of a daily metric');
+    assert.equal(
+      startedTogether(daily, signal({ bucket: 30 * HOUR, direction: 'up', scope: 'event', scopeKey: 'event:x', details: {} })),
+      true,
+      'within a day of a daily metric',
+    );
   });
 
-  test('the project\'s total volume: hourly, an anomaly by size, titled in words', () => {
+  test("the project's total volume: hourly, an anomaly by size, titled in words", () => {
     const total = signal({ scope: 'volume', scopeKey: 'volume:total', metricId: null, value: 57, expected: 100, details: {} });
     assert.equal(stepOf(total), HOUR);
     assert.equal(severityOfSignal(total), 'warning');

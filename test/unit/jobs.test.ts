@@ -4,7 +4,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } from 'kysely';
 import { openMetaStore, type MetaSchema, type MetaStore } from '../../src/storage/meta/db.js';
-import { ClusterScheduler, JobQueue, JobWorker, LEASE_EXPIRED_ERROR, LeaseLostError, TransientJobError, backoffMs, claimTick, type JobHandler } from '../../src/jobs/index.js';
+import {
+  ClusterScheduler,
+  JobQueue,
+  JobWorker,
+  LEASE_EXPIRED_ERROR,
+  LeaseLostError,
+  TransientJobError,
+  backoffMs,
+  claimTick,
+  type JobHandler,
+} from '../../src/jobs/index.js';
 import { TEST_META, createTestDatabase, openTestMeta, tempDir } from '../helpers/app.js';
 
 // runs on SQLite, and on PostgreSQL in the test runner's PostgreSQL pass (VIGIL_TEST_META=postgres)
@@ -26,7 +36,11 @@ async function setup() {
 
 test('enqueue, claim and complete', async () => {
   const { meta, queue } = await setup();
-  const project = await meta.db.insertInto('projects').values({ slug: 'shop', name: 'Shop', time_zone: 'UTC', created_at: 1 }).returning('id').executeTakeFirstOrThrow();
+  const project = await meta.db
+    .insertInto('projects')
+    .values({ slug: 'shop', name: 'Shop', time_zone: 'UTC', created_at: 1 })
+    .returning('id')
+    .executeTakeFirstOrThrow();
   const job = await queue.enqueue({ kind: 'collect', projectId: project.id, payload: { metricId: 7 } });
   assert.equal(job.status, 'queued');
   assert.deepEqual(job.payload, { metricId: 7 });
@@ -44,7 +58,10 @@ test('enqueue, claim and complete', async () => {
   assert.deepEqual(done?.result, { rows: 3 });
   assert.equal(done?.finishedAt, 1_000_000);
   assert.equal(await queue.complete(job.id, 'w1'), false, 'completing twice is refused');
-  assert.deepEqual((await queue.list({ projectId: project.id })).map((j) => j.id), [job.id]);
+  assert.deepEqual(
+    (await queue.list({ projectId: project.id })).map((j) => j.id),
+    [job.id],
+  );
 });
 
 test('claims by priority, then run_at, and skips jobs not yet due or of other kinds', async () => {
@@ -166,7 +183,10 @@ test('a permanent failure is dead-lettered at once; cancel and prune', async () 
   clock.t += 10_000;
   assert.equal(await queue.prune(20_000), 0);
   assert.equal(await queue.prune(5_000), 2);
-  assert.deepEqual((await queue.list()).map((j) => j.id), [pending.id]);
+  assert.deepEqual(
+    (await queue.list()).map((j) => j.id),
+    [pending.id],
+  );
 });
 
 test('dedupeKey returns the unfinished job, and allows a new one once it finished', async () => {
@@ -194,7 +214,10 @@ test('the PostgreSQL claim locks with FOR UPDATE SKIP LOCKED', () => {
     },
   });
   const { sql } = new JobQueue(db, 'postgres').claimQuery('w', 1_000, 5, ['a']).compile();
-  assert.match(sql, /^update "jobs" set .* where "id" = \(select "id" from "jobs" where .* order by .* limit \$\d+ for update skip locked\) returning \*$/);
+  assert.match(
+    sql,
+    /^update "jobs" set .* where "id" = \(select "id" from "jobs" where .* order by .* limit \$\d+ for update skip locked\) returning \*$/,
+  );
   const lite = new JobQueue(db, 'sqlite').claimQuery('w', 1_000, 5).compile().sql;
   assert.doesNotMatch(lite, /for update/);
 });
@@ -222,7 +245,11 @@ test('JobWorker.runOnce stores results, records progress, re-queues transient er
   };
   const worker = new JobWorker(queue, handlers, { workerId: 'w1' });
   assert.equal(await worker.runOnce(), false, 'nothing to do');
-  const ids = Object.fromEntries(await Promise.all(['ok', 'flaky', 'flagged', 'broken', 'mystery'].map(async (kind) => [kind, (await queue.enqueue({ kind })).id] as const)));
+  const ids = Object.fromEntries(
+    await Promise.all(
+      ['ok', 'flaky', 'flagged', 'broken', 'mystery'].map(async (kind) => [kind, (await queue.enqueue({ kind })).id] as const),
+    ),
+  );
   for (let i = 0; i < 5; i++) assert.equal(await worker.runOnce(), true);
   assert.equal(await worker.runOnce(), false, 're-queued jobs wait for their backoff');
   const ok = await queue.get(ids.ok);
@@ -243,18 +270,22 @@ test('progress() throws LeaseLostError once another worker took the job', async 
   const { clock, queue } = await setup();
   const job = await queue.enqueue({ kind: 'slow' });
   let thrown: unknown;
-  const worker = new JobWorker(queue, {
-    slow: async (_job, ctl) => {
-      clock.t += 120_000;
-      assert.equal((await queue.claim('thief', 60_000))?.id, job.id);
-      try {
-        await ctl.progress(0.9);
-      } catch (err) {
-        thrown = err;
-        throw err;
-      }
+  const worker = new JobWorker(
+    queue,
+    {
+      slow: async (_job, ctl) => {
+        clock.t += 120_000;
+        assert.equal((await queue.claim('thief', 60_000))?.id, job.id);
+        try {
+          await ctl.progress(0.9);
+        } catch (err) {
+          thrown = err;
+          throw err;
+        }
+      },
     },
-  }, { workerId: 'w1', leaseMs: 60_000 });
+    { workerId: 'w1', leaseMs: 60_000 },
+  );
   assert.equal(await worker.runOnce(), true);
   assert.ok(thrown instanceof LeaseLostError);
   const j = await queue.get(job.id);
@@ -267,12 +298,17 @@ test('stop() aborts a long handler and the interrupted job is re-queued', async 
   const job = await queue.enqueue({ kind: 'long' });
   let started!: () => void;
   const running = new Promise<void>((resolve) => (started = resolve));
-  const worker = new JobWorker(queue, {
-    long: (_job, ctl) => new Promise((_resolve, reject) => {
-      started();
-      ctl.signal.addEventListener('abort', () => reject(ctl.signal.reason));
-    }),
-  }, { workerId: 'w1' });
+  const worker = new JobWorker(
+    queue,
+    {
+      long: (_job, ctl) =>
+        new Promise((_resolve, reject) => {
+          started();
+          ctl.signal.addEventListener('abort', () => reject(ctl.signal.reason));
+        }),
+    },
+    { workerId: 'w1' },
+  );
   const ran = worker.runOnce();
   await running;
   await worker.stop();
@@ -288,15 +324,19 @@ test('start() polls, runs jobs concurrently and wakes up on wake()', async () =>
   const done: string[] = [];
   let active = 0;
   let peak = 0;
-  const worker = new JobWorker(queue, {
-    k: async (job) => {
-      peak = Math.max(peak, ++active);
-      // long enough for the other claims to land (a PostgreSQL claim is a network round trip)
-      await new Promise((r) => setTimeout(r, 50));
-      active--;
-      done.push((job.payload as { n: string }).n);
+  const worker = new JobWorker(
+    queue,
+    {
+      k: async (job) => {
+        peak = Math.max(peak, ++active);
+        // long enough for the other claims to land (a PostgreSQL claim is a network round trip)
+        await new Promise((r) => setTimeout(r, 50));
+        active--;
+        done.push((job.payload as { n: string }).n);
+      },
     },
-  }, { pollMs: 60_000, concurrency: 3 });
+    { pollMs: 60_000, concurrency: 3 },
+  );
   for (const n of ['a', 'b', 'c', 'd']) await queue.enqueue({ kind: 'k', payload: { n } });
   worker.start();
   const waitFor = async (count: number) => {
@@ -318,13 +358,17 @@ test('stop() with a grace period lets a running job finish; a handler that ignor
   const quick = await queue.enqueue({ kind: 'quick' });
   let started!: () => void;
   const running = new Promise<void>((resolve) => (started = resolve));
-  const graceful = new JobWorker(queue, {
-    quick: async () => {
-      started();
-      await new Promise((r) => setTimeout(r, 50));
-      return 'finished';
+  const graceful = new JobWorker(
+    queue,
+    {
+      quick: async () => {
+        started();
+        await new Promise((r) => setTimeout(r, 50));
+        return 'finished';
+      },
     },
-  }, { workerId: 'w1' });
+    { workerId: 'w1' },
+  );
   const ran = graceful.runOnce();
   await running;
   await graceful.stop({ graceMs: 5_000 });
@@ -336,18 +380,26 @@ test('stop() with a grace period lets a running job finish; a handler that ignor
   const hung = new Promise<void>((resolve) => (release = resolve));
   let stuckStarted!: () => void;
   const stuckRunning = new Promise<void>((resolve) => (stuckStarted = resolve));
-  const stubborn = new JobWorker(queue, {
-    stuck: async () => {
-      stuckStarted();
-      await hung; // ignores its signal
+  const stubborn = new JobWorker(
+    queue,
+    {
+      stuck: async () => {
+        stuckStarted();
+        await hung; // ignores its signal
+      },
     },
-  }, { workerId: 'w2' });
+    { workerId: 'w2' },
+  );
   const stuckRun = stubborn.runOnce();
   await stuckRunning;
   assert.equal(stubborn.status().activeJobs, 1);
   await stubborn.stop({ graceMs: 10, releaseAfterMs: 10 });
   const released = await queue.get(stuck.id);
-  assert.deepEqual([released?.status, released?.lockedBy, released?.leaseUntil], ['queued', null, null], 'released without waiting for the lease');
+  assert.deepEqual(
+    [released?.status, released?.lockedBy, released?.leaseUntil],
+    ['queued', null, null],
+    'released without waiting for the lease',
+  );
   assert.equal((await queue.claim('w3', 1_000))?.id, stuck.id, 'another worker takes it at once');
   release();
   await stuckRun;
@@ -382,7 +434,16 @@ test('three ClusterSchedulers run each tick once between them', async () => {
   const shared = await openShared(3);
   const clock = { t: 10_000_000 };
   const runs: string[] = [];
-  const schedulers = shared.map((m, i) => new ClusterScheduler({ db: m.db, tickMs: 10_000, holder: `s${i}`, now: () => clock.t, run: async () => void runs.push(`s${i}@${clock.t}`) }));
+  const schedulers = shared.map(
+    (m, i) =>
+      new ClusterScheduler({
+        db: m.db,
+        tickMs: 10_000,
+        holder: `s${i}`,
+        now: () => clock.t,
+        run: async () => void runs.push(`s${i}@${clock.t}`),
+      }),
+  );
   for (let tick = 0; tick < 5; tick++) {
     const ran = await Promise.all(schedulers.map((s) => s.tick()));
     assert.equal(ran.filter(Boolean).length, 1, `tick ${tick}`);
@@ -390,7 +451,10 @@ test('three ClusterSchedulers run each tick once between them', async () => {
     clock.t += 10_000;
   }
   assert.equal(runs.length, 5);
-  assert.equal(schedulers.reduce((n, s) => n + s.status().ticksRun, 0), 5);
+  assert.equal(
+    schedulers.reduce((n, s) => n + s.status().ticksRun, 0),
+    5,
+  );
   for (const s of schedulers) await s.stop();
 });
 
@@ -402,21 +466,30 @@ test('ctl.commit writes the effects and completes the job in one transaction, an
   const kept = await queue.enqueue({ kind: 'kept' });
   const taken = await queue.enqueue({ kind: 'taken' });
   const failing = await queue.enqueue({ kind: 'failing' });
-  const worker = new JobWorker(queue, {
-    kept: async (_job, ctl) => ctl.commit((tx) => effect(tx, 'kept')),
-    taken: async (job, ctl) => {
-      clock.t += 120_000;
-      assert.equal((await queue.claim('thief', 60_000))?.id, job.id);
-      await ctl.commit((tx) => effect(tx, 'taken'));
+  const worker = new JobWorker(
+    queue,
+    {
+      kept: async (_job, ctl) => ctl.commit((tx) => effect(tx, 'kept')),
+      taken: async (job, ctl) => {
+        clock.t += 120_000;
+        assert.equal((await queue.claim('thief', 60_000))?.id, job.id);
+        await ctl.commit((tx) => effect(tx, 'taken'));
+      },
+      failing: async (_job, ctl) =>
+        ctl.commit(async (tx) => {
+          await effect(tx, 'rolledback');
+          throw new Error('broke half way');
+        }),
     },
-    failing: async (_job, ctl) => ctl.commit(async (tx) => {
-      await effect(tx, 'rolledback');
-      throw new Error('broke half way');
-    }),
-  }, { workerId: 'w1', leaseMs: 60_000 });
+    { workerId: 'w1', leaseMs: 60_000 },
+  );
   for (let i = 0; i < 3; i++) assert.equal(await worker.runOnce(), true);
   assert.deepEqual(await salts(), ['kept'], 'only the committed effect is stored');
   assert.deepEqual(await queue.get(kept.id).then((j) => [j?.status, j?.lockedBy]), ['done', 'w1']);
   assert.deepEqual(await queue.get(taken.id).then((j) => [j?.status, j?.lockedBy]), ['running', 'thief']);
-  assert.deepEqual(await queue.get(failing.id).then((j) => [j?.status, j?.lastError]), ['dead', 'broke half way'], 'a failed commit rolls back the completion too');
+  assert.deepEqual(
+    await queue.get(failing.id).then((j) => [j?.status, j?.lastError]),
+    ['dead', 'broke half way'],
+    'a failed commit rolls back the completion too',
+  );
 });

@@ -31,7 +31,14 @@ describe('psi: detection.md scenarios', () => {
 
 describe('psi: properties', () => {
   test('identical distributions (different sizes) → adjusted 0, stable', () => {
-    const r = psi(new Map([['x', 10], ['y', 30], ['z', 60]]), { x: 100, y: 300, z: 600 });
+    const r = psi(
+      new Map([
+        ['x', 10],
+        ['y', 30],
+        ['z', 60],
+      ]),
+      { x: 100, y: 300, z: 600 },
+    );
     close(r.psi, 0);
     assert.equal(r.adjusted, 0);
     assert.equal(r.band, 'stable');
@@ -65,7 +72,10 @@ describe('psi: properties', () => {
   test('K = 1 → psi 0, no correction, stable', () => {
     const r = psi({ only: 10 }, { only: 999 });
     assert.deepEqual(r, {
-      psi: 0, correction: 0, adjusted: 0, band: 'stable',
+      psi: 0,
+      correction: 0,
+      adjusted: 0,
+      band: 'stable',
       categories: [{ value: 'only', baseShare: 1, currentShare: 1, contribution: 0 }],
     });
   });
@@ -93,7 +103,10 @@ describe('psi: properties', () => {
     }
     close(sum, r.psi, 1e-12);
     const sorted = [...r.categories].sort((x, y) => y.contribution - x.contribution);
-    assert.deepEqual(r.categories.map((c) => c.value), sorted.map((c) => c.value));
+    assert.deepEqual(
+      r.categories.map((c) => c.value),
+      sorted.map((c) => c.value),
+    );
     assert.equal(r.categories.at(-1)!.value, 'c');
   });
 

@@ -6,7 +6,12 @@ type Row = { event: string; properties: Record<string, unknown> };
 const rows = (n: number, event: string, props: (i: number) => Record<string, unknown>): Row[] =>
   Array.from({ length: n }, (_, i) => ({ event, properties: props(i) }));
 const PLANS = ['free', 'pro', 'team'];
-const signup = (i: number): Record<string, unknown> => ({ plan: PLANS[i % 3], seats: i + 1, $lib: 'web', referrer: `https://r${i}.example` });
+const signup = (i: number): Record<string, unknown> => ({
+  plan: PLANS[i % 3],
+  seats: i + 1,
+  $lib: 'web',
+  referrer: `https://r${i}.example`,
+});
 const baselineRows = [...rows(60, 'signup', signup), ...rows(40, 'pageview', (i) => ({ path: `/p/${i}` }))];
 const kinds = (changes: SchemaChange[]): string[] => changes.map((c) => `${c.kind}:${c.event}${c.property ? '.' + c.property : ''}`);
 
@@ -44,7 +49,10 @@ describe('schemaChanges', () => {
   });
 
   test('same schema, different volume and values of a high-cardinality property: no changes', () => {
-    const today = profileEvents([...rows(25, 'signup', (i) => ({ ...signup(i), referrer: `https://other${i}` })), ...rows(3, 'pageview', () => ({ path: '/new' }))]);
+    const today = profileEvents([
+      ...rows(25, 'signup', (i) => ({ ...signup(i), referrer: `https://other${i}` })),
+      ...rows(3, 'pageview', () => ({ path: '/new' })),
+    ]);
     assert.deepEqual(schemaChanges(baseline, today), []);
   });
 
@@ -106,7 +114,10 @@ describe('schemaChanges', () => {
     ]);
     const changes = schemaChanges(baseline, today);
     assert.deepEqual(kinds(changes), ['new_value:signup.plan', 'new_value:signup.plan']);
-    assert.deepEqual(changes.map((c) => c.after), ['edu', 'enterprise']);
+    assert.deepEqual(
+      changes.map((c) => c.after),
+      ['edu', 'enterprise'],
+    );
     assert.deepEqual(changes[1]!.before, ['free', 'pro', 'team']);
     assert.match(changes[1]!.detail, /new value 'enterprise' \(2 that day\)/);
   });
@@ -134,7 +145,10 @@ describe('schemaChanges', () => {
       ...rows(1, 'alpha', () => ({})),
     ]);
     assert.deepEqual(kinds(schemaChanges(baseline, today)), [
-      'new_event:alpha', 'new_property:signup.amount', 'new_value:signup.plan', 'type_changed:signup.seats',
+      'new_event:alpha',
+      'new_property:signup.amount',
+      'new_value:signup.plan',
+      'type_changed:signup.seats',
     ]);
   });
 });

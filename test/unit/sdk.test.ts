@@ -3,8 +3,21 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import zlib from 'node:zlib';
 import {
-  BACKOFF_MAX_MS, KEY_SESSION, MAX_BATCH, MAX_BEACON_CHARS, MAX_QUEUE, SESSION_IDLE_MS,
-  backoffMs, batchSize, createClient, touchSession, type Client, type Env, type KeyValue, type Message, type Options,
+  BACKOFF_MAX_MS,
+  KEY_SESSION,
+  MAX_BATCH,
+  MAX_BEACON_CHARS,
+  MAX_QUEUE,
+  SESSION_IDLE_MS,
+  backoffMs,
+  batchSize,
+  createClient,
+  touchSession,
+  type Client,
+  type Env,
+  type KeyValue,
+  type Message,
+  type Options,
 } from '../../sdk/src/core.js';
 import { bundleSdk } from '../../sdk/build.mjs';
 import { sdkSnippet } from '../../src/web/sdk-route.js';
@@ -57,7 +70,13 @@ function fakeEnv(shared: { local?: KeyValue; session?: KeyValue } = {}) {
       return () => void (timers = timers.filter((t) => t !== timer));
     },
     context: () => ({
-      page: { path: '/pricing', referrer: 'https://search.example/', url: 'https://shop.example/pricing?plan=pro', title: 'Pricing', search: '?plan=pro' },
+      page: {
+        path: '/pricing',
+        referrer: 'https://search.example/',
+        url: 'https://shop.example/pricing?plan=pro',
+        title: 'Pricing',
+        search: '?plan=pro',
+      },
       userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/140.0',
       locale: 'en-GB',
     }),
@@ -117,7 +136,13 @@ describe('sdk payloads', () => {
     assert.match(String(m.anonymousId), UUID);
     const context = m.context as Record<string, any>;
     assert.deepEqual(context.library, { name: 'vigil.js', version: '9.9.9' });
-    assert.deepEqual(context.page, { path: '/pricing', referrer: 'https://search.example/', url: 'https://shop.example/pricing?plan=pro', title: 'Pricing', search: '?plan=pro' });
+    assert.deepEqual(context.page, {
+      path: '/pricing',
+      referrer: 'https://search.example/',
+      url: 'https://shop.example/pricing?plan=pro',
+      title: 'Pricing',
+      search: '?plan=pro',
+    });
     assert.equal(context.userAgent, 'Mozilla/5.0 (X11; Linux x86_64) Chrome/140.0');
     assert.equal(context.locale, 'en-GB');
     assert.match(context.sessionId, UUID);
@@ -135,8 +160,18 @@ describe('sdk payloads', () => {
     client.track('');
     await client.flush();
     const sent = events();
-    assert.deepEqual(sent.map((m) => m.type), ['page', 'page', 'page', 'identify', 'track', 'group', 'identify'], 'a track without a name is dropped');
-    const pageProps = { path: '/pricing', referrer: 'https://search.example/', url: 'https://shop.example/pricing?plan=pro', title: 'Pricing', search: '?plan=pro' };
+    assert.deepEqual(
+      sent.map((m) => m.type),
+      ['page', 'page', 'page', 'identify', 'track', 'group', 'identify'],
+      'a track without a name is dropped',
+    );
+    const pageProps = {
+      path: '/pricing',
+      referrer: 'https://search.example/',
+      url: 'https://shop.example/pricing?plan=pro',
+      title: 'Pricing',
+      search: '?plan=pro',
+    };
     assert.deepEqual(sent[0].properties, pageProps);
     assert.equal(sent[0].name, undefined);
     assert.equal(sent[1].name, 'Pricing');
@@ -185,7 +220,10 @@ describe('sdk payloads', () => {
     assert.equal(fake.posts.length + fake.beacons.length, 0);
     client.init('wk_test', { host: HOST });
     await fake.advance(0);
-    assert.deepEqual(fake.events().map((m) => m.event), ['Early']);
+    assert.deepEqual(
+      fake.events().map((m) => m.event),
+      ['Early'],
+    );
   });
 });
 
@@ -235,7 +273,10 @@ describe('sdk batching', () => {
     assert.equal(posts.length, 1);
     await advance(1);
     assert.equal(posts.length, 2);
-    assert.deepEqual(posts[1].batch.map((m) => m.event), ['Lonely']);
+    assert.deepEqual(
+      posts[1].batch.map((m) => m.event),
+      ['Lonely'],
+    );
   });
 
   test('flushAt and flushIntervalMs are options', async () => {
@@ -254,8 +295,15 @@ describe('sdk batching', () => {
     answers.push(0);
     for (let i = 0; i < 250; i++) client.track('E' + i);
     await advance(BACKOFF_MAX_MS);
-    assert.deepEqual(posts.slice(1).map((p) => p.batch.length), [MAX_BATCH, MAX_BATCH, 50]);
-    assert.deepEqual(posts.slice(1).flatMap((p) => p.batch.map((m) => m.event)), Array.from({ length: 250 }, (_, i) => 'E' + i), 'in order, none twice');
+    assert.deepEqual(
+      posts.slice(1).map((p) => p.batch.length),
+      [MAX_BATCH, MAX_BATCH, 50],
+    );
+    assert.deepEqual(
+      posts.slice(1).flatMap((p) => p.batch.map((m) => m.event)),
+      Array.from({ length: 250 }, (_, i) => 'E' + i),
+      'in order, none twice',
+    );
   });
 
   test('batchSize keeps a request under the character limit, with at least one message', () => {
@@ -264,13 +312,22 @@ describe('sdk batching', () => {
     assert.equal(batchSize([big(400), big(400), big(400)], 1000), 2);
     assert.equal(batchSize([big(5000), big(10)], 1000), 1, 'one message too large still goes (the server says why)');
     assert.equal(batchSize([], 1000), 0);
-    assert.equal(batchSize(Array.from({ length: 300 }, () => big(1)), 1e9), MAX_BATCH);
+    assert.equal(
+      batchSize(
+        Array.from({ length: 300 }, () => big(1)),
+        1e9,
+      ),
+      MAX_BATCH,
+    );
   });
 });
 
 describe('sdk retries', () => {
   test('backoff doubles from 1 s to a 1 minute ceiling, with ±25% jitter', () => {
-    assert.deepEqual([1, 2, 3, 4, 5, 6, 7, 10].map((a) => backoffMs(a, 0.5)), [1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000]);
+    assert.deepEqual(
+      [1, 2, 3, 4, 5, 6, 7, 10].map((a) => backoffMs(a, 0.5)),
+      [1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000],
+    );
     assert.equal(backoffMs(1, 0), 750);
     assert.equal(backoffMs(3, 0.999999), 4000 * 1.2499995);
   });
@@ -293,12 +350,24 @@ describe('sdk retries', () => {
     await advance(4000);
     assert.equal(posts.length, 4, 'the fourth attempt succeeds');
     const delivered = posts[3].batch.map((m) => m.event);
-    assert.deepEqual(delivered, Array.from({ length: 25 }, (_, i) => 'E' + i));
-    assert.equal(new Set(posts.map((p) => p.batch[0].messageId)).size, 1, 'a retry sends the same messageIds (the server stores them once)');
+    assert.deepEqual(
+      delivered,
+      Array.from({ length: 25 }, (_, i) => 'E' + i),
+    );
+    assert.equal(
+      new Set(posts.map((p) => p.batch[0].messageId)).size,
+      1,
+      'a retry sends the same messageIds (the server stores them once)',
+    );
     // back to normal: the next event waits for the interval, not a backoff
     client.track('Later');
     await advance(2000);
-    assert.deepEqual(events().slice(-1).map((m) => m.event), ['Later']);
+    assert.deepEqual(
+      events()
+        .slice(-1)
+        .map((m) => m.event),
+      ['Later'],
+    );
   });
 
   test('a 400 or 401 is not retried', async () => {
@@ -354,7 +423,10 @@ describe('sdk unload', () => {
     for (let i = 10; i < 40; i++) client.track('F' + i, { pad: 'y'.repeat(1000) });
     client.unload();
     const beaconed = fake.beacons.flatMap((b) => b.batch.map((m) => m.event));
-    assert.deepEqual(beaconed, Array.from({ length: 40 }, (_, i) => 'F' + i));
+    assert.deepEqual(
+      beaconed,
+      Array.from({ length: 40 }, (_, i) => 'F' + i),
+    );
     assert.ok(fake.beacons.length >= 2);
     for (const b of fake.beacons) {
       assert.equal(b.url, HOST + '/v1/batch');
@@ -372,7 +444,10 @@ describe('sdk unload', () => {
     refuseBeacons();
     client.unload();
     await advance(2000);
-    assert.deepEqual(posts.flatMap((p) => p.batch.map((m) => m.event)), ['Kept']);
+    assert.deepEqual(
+      posts.flatMap((p) => p.batch.map((m) => m.event)),
+      ['Kept'],
+    );
   });
 
   test('after a beacon during a backoff, new events are sent normally', async () => {
@@ -381,11 +456,17 @@ describe('sdk unload', () => {
     client.track('A');
     await client.flush();
     client.unload();
-    assert.deepEqual(beacons.map((p) => p.batch.map((m) => m.event)), [['A']]);
+    assert.deepEqual(
+      beacons.map((p) => p.batch.map((m) => m.event)),
+      [['A']],
+    );
     await advance(60_000);
     client.track('B');
     await advance(2000);
-    assert.deepEqual(posts.map((p) => p.batch.map((m) => m.event)), [['A'], ['B']]);
+    assert.deepEqual(
+      posts.map((p) => p.batch.map((m) => m.event)),
+      [['A'], ['B']],
+    );
   });
 });
 
@@ -411,6 +492,12 @@ describe('sdk bundle and snippet', () => {
     window.vigil.track('Clicked', { id: 1 });
     assert.equal(appended[0].src, 'https://vigil.example.com/sdk.js');
     assert.equal(appended[0].async, true);
-    assert.deepEqual([...window.vigil], [['init', 'wk_"</script><b>', { host: 'https://vigil.example.com' }], ['track', 'Clicked', { id: 1 }]]);
+    assert.deepEqual(
+      [...window.vigil],
+      [
+        ['init', 'wk_"</script><b>', { host: 'https://vigil.example.com' }],
+        ['track', 'Clicked', { id: 1 }],
+      ],
+    );
   });
 });

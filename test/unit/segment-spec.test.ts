@@ -1,6 +1,14 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LATEST_TIME_MS, MAX_NESTING, checkCorrectedTime, checkMessage, type Checked, type Rejection, type SegmentMessage } from '../../src/ingest/segment-spec.js';
+import {
+  LATEST_TIME_MS,
+  MAX_NESTING,
+  checkCorrectedTime,
+  checkMessage,
+  type Checked,
+  type Rejection,
+  type SegmentMessage,
+} from '../../src/ingest/segment-spec.js';
 import { correctedTimestamp } from '../../src/ingest/enrich.js';
 import type { EventType } from '../../src/storage/events/event-store.js';
 
@@ -170,7 +178,15 @@ describe('checkMessage: objects', () => {
 
 describe('checkMessage: timestamps', () => {
   test('ISO 8601 strings are read as epoch milliseconds', () => {
-    const m = accepted(call('track', { userId: 'u', event: 'E', timestamp: '2026-11-27T12:00:00.250Z', originalTimestamp: '2026-11-27T13:00:00+01:00', sentAt: '2026-11-27T12:00:05Z' }));
+    const m = accepted(
+      call('track', {
+        userId: 'u',
+        event: 'E',
+        timestamp: '2026-11-27T12:00:00.250Z',
+        originalTimestamp: '2026-11-27T13:00:00+01:00',
+        sentAt: '2026-11-27T12:00:05Z',
+      }),
+    );
     assert.equal(m.timestamp, Date.UTC(2026, 10, 27, 12, 0, 0, 250));
     assert.equal(m.originalTimestamp, Date.UTC(2026, 10, 27, 12));
     assert.equal(m.sentAt, Date.UTC(2026, 10, 27, 12, 0, 5));
@@ -184,8 +200,14 @@ describe('checkMessage: timestamps', () => {
     const saved = process.env.TZ;
     process.env.TZ = 'America/New_York'; // Node applies a changed TZ to Date at once
     try {
-      assert.equal(accepted(call('track', { userId: 'u', event: 'E', timestamp: '2026-01-02T03:04:05' })).timestamp, Date.UTC(2026, 0, 2, 3, 4, 5));
-      assert.equal(accepted(call('track', { userId: 'u', event: 'E', timestamp: '2026-01-02 03:04:05.5' })).timestamp, Date.UTC(2026, 0, 2, 3, 4, 5, 500));
+      assert.equal(
+        accepted(call('track', { userId: 'u', event: 'E', timestamp: '2026-01-02T03:04:05' })).timestamp,
+        Date.UTC(2026, 0, 2, 3, 4, 5),
+      );
+      assert.equal(
+        accepted(call('track', { userId: 'u', event: 'E', timestamp: '2026-01-02 03:04:05.5' })).timestamp,
+        Date.UTC(2026, 0, 2, 3, 4, 5, 500),
+      );
       assert.equal(accepted(call('track', { userId: 'u', event: 'E', timestamp: '2026-01-02' })).timestamp, Date.UTC(2026, 0, 2));
     } finally {
       if (saved === undefined) delete process.env.TZ;
@@ -216,7 +238,9 @@ describe('checkMessage: timestamps', () => {
 describe('checkMessage: batch defaults', () => {
   test('the batch context is merged into each item; the item wins on conflicts', () => {
     const batch = { context: { locale: 'en-US', library: { name: 'analytics.js' } } };
-    const m = accepted(checkMessage({ type: 'track', userId: 'u', event: 'E', context: { locale: 'de-DE', page: { path: '/' } } }, 0, undefined, batch));
+    const m = accepted(
+      checkMessage({ type: 'track', userId: 'u', event: 'E', context: { locale: 'de-DE', page: { path: '/' } } }, 0, undefined, batch),
+    );
     assert.deepEqual(m.context, { locale: 'de-DE', library: { name: 'analytics.js' }, page: { path: '/' } });
     const plain = accepted(checkMessage({ type: 'track', userId: 'u', event: 'E' }, 1, undefined, batch));
     assert.deepEqual(plain.context, batch.context);
@@ -230,8 +254,14 @@ describe('checkMessage: batch defaults', () => {
 
   test("the batch sentAt applies to items without their own; an item's sentAt wins", () => {
     const batch = { sentAt: '2026-01-01T00:00:10Z' };
-    assert.equal(accepted(checkMessage({ type: 'track', userId: 'u', event: 'E' }, 0, undefined, batch)).sentAt, Date.UTC(2026, 0, 1, 0, 0, 10));
-    assert.equal(accepted(checkMessage({ type: 'track', userId: 'u', event: 'E', sentAt: '2026-01-01T00:00:20Z' }, 0, undefined, batch)).sentAt, Date.UTC(2026, 0, 1, 0, 0, 20));
+    assert.equal(
+      accepted(checkMessage({ type: 'track', userId: 'u', event: 'E' }, 0, undefined, batch)).sentAt,
+      Date.UTC(2026, 0, 1, 0, 0, 10),
+    );
+    assert.equal(
+      accepted(checkMessage({ type: 'track', userId: 'u', event: 'E', sentAt: '2026-01-01T00:00:20Z' }, 0, undefined, batch)).sentAt,
+      Date.UTC(2026, 0, 1, 0, 0, 20),
+    );
   });
 
   test('an invalid batch sentAt rejects the item on field sentAt', () => {
@@ -248,18 +278,29 @@ describe('checkMessage: what the event stores can load', () => {
 
   test('a lone surrogate anywhere becomes U+FFFD (name, ids, keys and values, nested, the batch context)', () => {
     const lone = '\ud800';
-    const m = accepted(checkMessage({
-      type: 'track', event: `E${lone}`, userId: `u${lone}`, anonymousId: `\udc00a`, messageId: `m${lone}`,
-      properties: { [`k${lone}`]: `v${lone}`, list: [{ deep: `x${lone}` }], pair: '\ud83d\ude00' },
-      context: { page: { path: `/p${lone}` } },
-    }, 0, undefined, { context: { locale: `en${lone}` } }));
+    const m = accepted(
+      checkMessage(
+        {
+          type: 'track',
+          event: `E${lone}`,
+          userId: `u${lone}`,
+          anonymousId: `\udc00a`,
+          messageId: `m${lone}`,
+          properties: { [`k${lone}`]: `v${lone}`, list: [{ deep: `x${lone}` }], pair: '\ud83d\ude00' },
+          context: { page: { path: `/p${lone}` } },
+        },
+        0,
+        undefined,
+        { context: { locale: `en${lone}` } },
+      ),
+    );
     assert.equal(m.event, 'E\ufffd');
     assert.equal(m.userId, 'u\ufffd');
     assert.equal(m.anonymousId, '\ufffda');
     assert.equal(m.messageId, 'm\ufffd');
     assert.deepEqual(m.properties, { 'k\ufffd': 'v\ufffd', list: [{ deep: 'x\ufffd' }], pair: '\ud83d\ude00' });
     assert.deepEqual(m.context, { locale: 'en\ufffd', page: { path: '/p\ufffd' } });
-    assert.doesNotMatch(JSON.stringify(m), /\\ud[89a-f]/i, "no lone surrogate is left");
+    assert.doesNotMatch(JSON.stringify(m), /\\ud[89a-f]/i, 'no lone surrogate is left');
   });
 
   test('a message without lone surrogates is passed on as it came (no copy)', () => {
@@ -267,9 +308,24 @@ describe('checkMessage: what the event stores can load', () => {
     assert.equal(accepted(call('track', { userId: 'u', event: 'E', properties })).properties, properties);
   });
 
-  for (const [field, value] of [['timestamp', 1e308], ['timestamp', -1e308], ['timestamp', 1e20], ['timestamp', 8640000000000001], ['timestamp', -1], ['sentAt', 1e308], ['originalTimestamp', -1e308]] as const) {
+  for (const [field, value] of [
+    ['timestamp', 1e308],
+    ['timestamp', -1e308],
+    ['timestamp', 1e20],
+    ['timestamp', 8640000000000001],
+    ['timestamp', -1],
+    ['sentAt', 1e308],
+    ['originalTimestamp', -1e308],
+  ] as const) {
     test(`${field} ${value} is out of the storable range and rejected on field ${field}`, () => {
-      const r = rejected(call('track', { userId: 'u', event: 'E', [field]: value, ...(field === 'originalTimestamp' ? { sentAt: '2026-01-01T00:00:00Z' } : {}) }));
+      const r = rejected(
+        call('track', {
+          userId: 'u',
+          event: 'E',
+          [field]: value,
+          ...(field === 'originalTimestamp' ? { sentAt: '2026-01-01T00:00:00Z' } : {}),
+        }),
+      );
       assert.deepEqual([r.field, r.reason], [field, 'invalid_field']);
       assert.match(r.message, new RegExp(`${field} must be a time from 1970-01-01T00:00:00Z to 9999-12-31`));
     });
@@ -299,7 +355,9 @@ describe('checkMessage: what the event stores can load', () => {
 });
 
 test('a "__proto__" key is cleaned as an own key, never taken as the prototype', () => {
-  const raw = JSON.parse('{"type":"track","userId":"u","event":"E","__proto__":{"x":"\\ud800"},"properties":{"__proto__":"\\ud800","a":"\\ud800"}}');
+  const raw = JSON.parse(
+    '{"type":"track","userId":"u","event":"E","__proto__":{"x":"\\ud800"},"properties":{"__proto__":"\\ud800","a":"\\ud800"}}',
+  );
   const m = accepted(item(raw));
   assert.deepEqual(Object.keys(m.properties), ['__proto__', 'a']);
   assert.equal(Object.getPrototypeOf(m.properties), Object.prototype);

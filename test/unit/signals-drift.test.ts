@@ -16,7 +16,10 @@ const rows = (event: string, props: Record<string, unknown>[]) => props.map((pro
 
 describe('mergeProfiles', () => {
   test('merging daily profiles gives the profile of all their events when values are few', () => {
-    const a = rows('Order', [{ plan: 'pro', amount: 1 }, { plan: 'free', amount: null }]);
+    const a = rows('Order', [
+      { plan: 'pro', amount: 1 },
+      { plan: 'free', amount: null },
+    ]);
     const b = rows('Order', [{ plan: 'team' }, { plan: 'pro', amount: 'x' }]);
     const c = rows('Ping', [{}]);
     assert.deepEqual(mergeProfiles([profileEvents(a), profileEvents([...b, ...c])]), profileEvents([...a, ...b, ...c]));
@@ -24,7 +27,11 @@ describe('mergeProfiles', () => {
   });
 
   test('values stop being known once a day had too many or their union grows past 20; distinct is then a lower bound', () => {
-    const many = (from: number, n: number) => rows('E', Array.from({ length: n }, (_, i) => ({ id: `v${from + i}` })));
+    const many = (from: number, n: number) =>
+      rows(
+        'E',
+        Array.from({ length: n }, (_, i) => ({ id: `v${from + i}` })),
+      );
     const merged = mergeProfiles([profileEvents(many(0, 15)), profileEvents(many(15, 15))]);
     assert.deepEqual(merged.E.properties.id, { types: { string: 30 }, distinct: 30 });
     const wide = mergeProfiles([profileEvents(many(0, 25)), profileEvents(many(0, 3))]);
@@ -42,19 +49,30 @@ describe('mergeProfiles', () => {
 
 describe('drift signals', () => {
   const DAY = Date.parse('2026-05-04T00:00:00Z');
-  const baseline = profileEvents(rows('Order', Array.from({ length: 40 }, (_, i) => ({ plan: ['free', 'pro'][i % 2], amount: i }))));
+  const baseline = profileEvents(
+    rows(
+      'Order',
+      Array.from({ length: 40 }, (_, i) => ({ plan: ['free', 'pro'][i % 2], amount: i })),
+    ),
+  );
   const today = profileEvents([
-    ...rows('Order', Array.from({ length: 30 }, (_, i) => ({ plan: ['free', 'pro', 'enterprise'][i % 3], amount: String(i) }))),
+    ...rows(
+      'Order',
+      Array.from({ length: 30 }, (_, i) => ({ plan: ['free', 'pro', 'enterprise'][i % 3], amount: String(i) })),
+    ),
     ...rows('Refund', [{}, {}]),
   ]);
 
   test('each schema change is a signal of its kind, keyed by event, property, kind (and value), anchored at the day', () => {
     const signals = schemaChanges(baseline, today).map((c) => schemaSignal(c, DAY, today, 7));
-    assert.deepEqual(signals.map((s) => [s.scopeKey, s.kind, s.severity, s.value]), [
-      ['schema:Order:amount:type_changed', 'type_changed', 'warning', 30],
-      ['schema:Order:plan:new_value:enterprise', 'new_value', 'info', 10],
-      ['schema:Refund:*:new_event', 'new_event', 'info', 2],
-    ]);
+    assert.deepEqual(
+      signals.map((s) => [s.scopeKey, s.kind, s.severity, s.value]),
+      [
+        ['schema:Order:amount:type_changed', 'type_changed', 'warning', 30],
+        ['schema:Order:plan:new_value:enterprise', 'new_value', 'info', 10],
+        ['schema:Refund:*:new_event', 'new_event', 'info', 2],
+      ],
+    );
     for (const s of signals) {
       assert.equal(s.scope, 'schema');
       assert.equal(s.bucket, DAY);
@@ -66,14 +84,21 @@ describe('drift signals', () => {
   });
 
   test('a PSI result is a distribution signal: info when minor, warning when significant, with the top movers', () => {
-    const significant = distributionSignal('Order', 'plan', psi({ a: 25, b: 25 }, { a: 45, b: 5 }), DAY, { baseline: 50, current: 50, baselineDays: 7 });
+    const significant = distributionSignal('Order', 'plan', psi({ a: 25, b: 25 }, { a: 45, b: 5 }), DAY, {
+      baseline: 50,
+      current: 50,
+      baselineDays: 7,
+    });
     assert.equal(significant.kind, 'distribution_drift');
     assert.equal(significant.scopeKey, 'distribution:Order:plan');
     assert.equal(significant.severity, 'warning');
     assert.equal(significant.details.band, 'significant');
     assert.equal(significant.value, significant.details.adjusted);
     assert.ok(significant.score > 0.5 && significant.score < 1);
-    assert.deepEqual((significant.details.top as { value: string }[]).map((c) => c.value), ['b', 'a']);
+    assert.deepEqual(
+      (significant.details.top as { value: string }[]).map((c) => c.value),
+      ['b', 'a'],
+    );
     const r = psi({ a: 500, b: 500 }, { a: 700, b: 300 });
     assert.equal(r.band, 'minor');
     assert.equal(distributionSignal('Order', 'plan', r, DAY, { baseline: 1000, current: 1000, baselineDays: 7 }).severity, 'info');
@@ -89,7 +114,7 @@ describe('drift signals', () => {
   });
 });
 
-describe('the detector reads a count series\' own dispersion', () => {
+describe("the detector reads a count series' own dispersion", () => {
   const HOURS = 21 * 24;
   /** hourly counts with a daily shape: sessions Poisson, each with `perSession()` events */
   function series(seed: number, perSession: (r: () => number) => number) {
@@ -116,7 +141,10 @@ describe('the detector reads a count series\' own dispersion', () => {
     const ratio = width(pageViews) / width(poisson);
     assert.ok(ratio > 1.6 && ratio < 4, String(ratio));
     for (const values of [poisson, pageViews]) {
-      assert.deepEqual(episodes(scoreSeries(values, { periods: PERIODS['1h'], valueKind: 'count' }), 'count').map((e) => e.start), []);
+      assert.deepEqual(
+        episodes(scoreSeries(values, { periods: PERIODS['1h'], valueKind: 'count' }), 'count').map((e) => e.start),
+        [],
+      );
     }
   });
 });

@@ -15,13 +15,23 @@ function gaussian(seed: number): () => number {
 }
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 const mean = (a: number[]): number => a.reduce((s, v) => s + v, 0) / a.length;
-const std = (a: number[]): number => { const m = mean(a); return Math.sqrt(mean(a.map((v) => (v - m) ** 2))); };
+const std = (a: number[]): number => {
+  const m = mean(a);
+  return Math.sqrt(mean(a.map((v) => (v - m) ** 2)));
+};
 const maxDiff = (a: number[], b: number[]): number => Math.max(...a.map((v, i) => Math.abs(v - b[i])));
 const rmsDiff = (a: number[], b: number[]): number => Math.sqrt(mean(a.map((v, i) => (v - b[i]) ** 2)));
 function corr(a: number[], b: number[]): number {
-  const ma = mean(a), mb = mean(b);
-  let ab = 0, aa = 0, bb = 0;
-  for (let i = 0; i < a.length; i++) { ab += (a[i] - ma) * (b[i] - mb); aa += (a[i] - ma) ** 2; bb += (b[i] - mb) ** 2; }
+  const ma = mean(a),
+    mb = mean(b);
+  let ab = 0,
+    aa = 0,
+    bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += (a[i] - ma) * (b[i] - mb);
+    aa += (a[i] - ma) ** 2;
+    bb += (b[i] - mb) ** 2;
+  }
   return ab / Math.sqrt(aa * bb);
 }
 const TAU = 2 * Math.PI;
@@ -55,7 +65,8 @@ describe('stl', () => {
     const at = [40, 200, 333, 500, 690];
     const dirty = series.slice();
     for (const i of at) dirty[i] += 500;
-    const clean = stl(series, 24), robust = stl(dirty, 24);
+    const clean = stl(series, 24),
+      robust = stl(dirty, 24);
     assert.ok(maxDiff(robust.trend, clean.trend) < 0.3, `trend moved ${maxDiff(robust.trend, clean.trend)}`);
     // Dropping a point moves the seasonal of its phase by about the noise (σ 0.5), most at a subseries' end.
     assert.ok(rmsDiff(robust.seasonal, clean.seasonal) < 0.2, `seasonal moved ${rmsDiff(robust.seasonal, clean.seasonal)} (rms)`);
@@ -72,7 +83,8 @@ describe('stl', () => {
   });
 
   test('a level step: the trend follows it within one trend window', () => {
-    const step = 360, nt = 47; // the default trend window for period 24, seasonal window 7
+    const step = 360,
+      nt = 47; // the default trend window for period 24, seasonal window 7
     const y = series.map((v, t) => v - 0.05 * t + (t >= step ? 30 : 0));
     const d = stl(y, 24);
     for (let t = 0; t < N; t++) {
@@ -89,8 +101,20 @@ describe('stl', () => {
     const m = mean(y);
     for (const opts of [{}, { robust: false }, { seasonalWindow: Infinity }, { seasonalWindow: 13, trendWindow: 31 }]) {
       const d = stl(y, 12, opts);
-      assert.ok(maxDiff(d.seasonal, y.map((v) => v - m)) < 1e-6, JSON.stringify(opts));
-      assert.ok(maxDiff(d.trend, y.map(() => m)) < 1e-6, JSON.stringify(opts));
+      assert.ok(
+        maxDiff(
+          d.seasonal,
+          y.map((v) => v - m),
+        ) < 1e-6,
+        JSON.stringify(opts),
+      );
+      assert.ok(
+        maxDiff(
+          d.trend,
+          y.map(() => m),
+        ) < 1e-6,
+        JSON.stringify(opts),
+      );
       assert.ok(Math.max(...d.remainder.map(Math.abs)) < 1e-6 && Math.min(...d.weights) > 0.99, JSON.stringify(opts));
     }
   });
@@ -107,8 +131,11 @@ describe('stl', () => {
   test('matches statsmodels 0.13.5 STL (degrees 1, windows 7/23/13, jumps 1/3/2) on a fixed series', () => {
     // Produced offline with STL(y, period=12, seasonal=7, seasonal_jump=1, trend_jump=3, low_pass_jump=2,
     // robust=...).fit(inner_iter=2, outer_iter=6) for robust, .fit() otherwise.
-    const y = range(96).map((t) => 20 + 0.1 * t + 5 * Math.sin((TAU * t) / 12) + 2 * Math.cos((TAU * t) / 6) + 0.5 * Math.sin(0.37 * t * t));
-    y[10] += 30; y[50] -= 25;
+    const y = range(96).map(
+      (t) => 20 + 0.1 * t + 5 * Math.sin((TAU * t) / 12) + 2 * Math.cos((TAU * t) / 6) + 0.5 * Math.sin(0.37 * t * t),
+    );
+    y[10] += 30;
+    y[50] -= 25;
     const at = [0, 5, 10, 31, 50, 64, 95];
     const reference = {
       robust: {
@@ -123,9 +150,16 @@ describe('stl', () => {
       },
     };
     for (const robust of [true, false]) {
-      const d = stl(y, 12, { robust }), ref = reference[robust ? 'robust' : 'plain'];
+      const d = stl(y, 12, { robust }),
+        ref = reference[robust ? 'robust' : 'plain'];
       for (const part of ['trend', 'seasonal', 'weights'] as const) {
-        assert.ok(maxDiff(at.map((i) => d[part][i]), ref[part]) < 1e-7, `${robust ? 'robust' : 'plain'} ${part}: ${at.map((i) => d[part][i])}`);
+        assert.ok(
+          maxDiff(
+            at.map((i) => d[part][i]),
+            ref[part],
+          ) < 1e-7,
+          `${robust ? 'robust' : 'plain'} ${part}: ${at.map((i) => d[part][i])}`,
+        );
       }
     }
   });
@@ -136,7 +170,10 @@ describe('stl', () => {
     assert.throws(() => stl(series, 1), { name: 'RangeError', message: /period must be an integer ≥ 2, got 1/ });
     assert.throws(() => stl(series, 24.5), { name: 'RangeError', message: /period must be an integer/ });
     assert.throws(() => stl(series.slice(0, 47), 24), { name: 'RangeError', message: /at least 2 × period = 48 values .*got 47/ });
-    assert.throws(() => stl(series, 24, { seasonalWindow: 1 }), { name: 'RangeError', message: /option seasonalWindow must be an integer ≥ 3/ });
+    assert.throws(() => stl(series, 24, { seasonalWindow: 1 }), {
+      name: 'RangeError',
+      message: /option seasonalWindow must be an integer ≥ 3/,
+    });
     assert.throws(() => stl(series, 24, { trendWindow: 10.5 }), { name: 'RangeError', message: /trendWindow/ });
     assert.throws(() => stl(series, 24, { innerIterations: 0 }), { name: 'RangeError', message: /innerIterations/ });
     assert.throws(() => mstl(series, []), { name: 'RangeError', message: /at least one period/ });
@@ -167,7 +204,8 @@ describe('mstl', () => {
 
   test('with one period it is stl', () => {
     assert.ok(maxDiff(mstl(series, [24], { seasonalWindow: 7 }).seasonals[0], stl(series, 24).seasonal) < 1e-9);
-    const d = mstl(series, [24]), s = stl(series, 24); // default windows differ: 11 against 7
+    const d = mstl(series, [24]),
+      s = stl(series, 24); // default windows differ: 11 against 7
     assert.ok(corr(d.seasonals[0], s.seasonal) > 0.999 && maxDiff(d.trend, s.trend) < 0.5);
   });
 
@@ -194,6 +232,8 @@ test('speed: 1,000 series of 2,000 points (stl, period 24) and 50 (mstl, 24 + 16
   start = performance.now();
   for (const s of many.slice(0, 50)) mstl(s, [24, 168]);
   const mstlMs = performance.now() - start;
-  console.log(`stl: 1,000 × 2,000 points in ${stlMs.toFixed(0)} ms (${(stlMs / 1000).toFixed(2)} ms each); `
-    + `mstl 24+168: 50 × 2,000 points in ${mstlMs.toFixed(0)} ms (${(mstlMs / 50).toFixed(2)} ms each)`);
+  console.log(
+    `stl: 1,000 × 2,000 points in ${stlMs.toFixed(0)} ms (${(stlMs / 1000).toFixed(2)} ms each); ` +
+      `mstl 24+168: 50 × 2,000 points in ${mstlMs.toFixed(0)} ms (${(mstlMs / 50).toFixed(2)} ms each)`,
+  );
 });

@@ -1,8 +1,13 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  evaluateThreshold, validateRule, holds, percentChange, THRESHOLD_OPERATORS,
-  type ThresholdRule, type ThresholdEvent,
+  evaluateThreshold,
+  validateRule,
+  holds,
+  percentChange,
+  type THRESHOLD_OPERATORS,
+  type ThresholdRule,
+  type ThresholdEvent,
 } from '../../src/detect/threshold.js';
 
 const summary = (events: ThresholdEvent[]): string[] => events.map((e) => `${e.kind}@${e.index}`);
@@ -29,7 +34,9 @@ describe('threshold: value conditions', () => {
 
   test('hysteresis: hovering 95–105 around a >100 / <90 rule gives one breach and no flapping', () => {
     const rule: ThresholdRule = {
-      condition: { operator: '>', value: 100 }, recovery: { operator: '<', value: 90 }, severity: 'warning',
+      condition: { operator: '>', value: 100 },
+      recovery: { operator: '<', value: 90 },
+      severity: 'warning',
     };
     const hover = [80, 101, 95, 105, 96, 104, 99, 102, 95, 105];
     const { events, state } = evaluateThreshold(hover, rule);
@@ -47,7 +54,10 @@ describe('threshold: value conditions', () => {
 
   test('recoverFor needs consecutive recovering buckets', () => {
     const rule: ThresholdRule = {
-      condition: { operator: '>', value: 100 }, recovery: { operator: '<', value: 90 }, recoverFor: 2, severity: 'info',
+      condition: { operator: '>', value: 100 },
+      recovery: { operator: '<', value: 90 },
+      recoverFor: 2,
+      severity: 'info',
     };
     const { events } = evaluateThreshold([120, 80, 95, 80, 85, 70], rule);
     assert.deepEqual(summary(events), ['breach@0', 'recovery@4']);
@@ -82,11 +92,20 @@ describe('threshold: value conditions', () => {
   });
 
   test('every operator', () => {
-    const cases: [typeof THRESHOLD_OPERATORS[number], boolean[]][] = [
-      ['>', [false, false, true]], ['>=', [false, true, true]], ['<', [true, false, false]],
-      ['<=', [true, true, false]], ['==', [false, true, false]], ['!=', [true, false, true]],
+    const cases: [(typeof THRESHOLD_OPERATORS)[number], boolean[]][] = [
+      ['>', [false, false, true]],
+      ['>=', [false, true, true]],
+      ['<', [true, false, false]],
+      ['<=', [true, true, false]],
+      ['==', [false, true, false]],
+      ['!=', [true, false, true]],
     ];
-    for (const [op, expected] of cases) assert.deepEqual([4, 5, 6].map((x) => holds(op, x, 5)), expected, op);
+    for (const [op, expected] of cases)
+      assert.deepEqual(
+        [4, 5, 6].map((x) => holds(op, x, 5)),
+        expected,
+        op,
+      );
   });
 });
 
@@ -124,8 +143,19 @@ describe('threshold: state continuation', () => {
   const series: (number | null)[] = [];
   for (let i = 0; i < 200; i++) series.push(i % 37 === 5 ? null : 100 + 30 * Math.sin(i / 4) + (i % 11));
   const rules: ThresholdRule[] = [
-    { condition: { operator: '>', value: 120 }, forBuckets: 2, recovery: { operator: '<', value: 105 }, recoverFor: 2, severity: 'warning' },
-    { condition: { operator: '>', value: 10, changeOverPeriod: 24 }, forBuckets: 2, recovery: { operator: '<', value: 0, changeOverPeriod: 12 }, severity: 'critical' },
+    {
+      condition: { operator: '>', value: 120 },
+      forBuckets: 2,
+      recovery: { operator: '<', value: 105 },
+      recoverFor: 2,
+      severity: 'warning',
+    },
+    {
+      condition: { operator: '>', value: 10, changeOverPeriod: 24 },
+      forBuckets: 2,
+      recovery: { operator: '<', value: 0, changeOverPeriod: 12 },
+      severity: 'critical',
+    },
     { condition: { operator: '<=', value: 90 }, forBuckets: 3, severity: 'info' },
   ];
 
@@ -145,7 +175,7 @@ describe('threshold: state continuation', () => {
 
   test('bucket-by-bucket (live) equals one run, and the history keeps only the longest period', () => {
     const rule = rules[1]!;
-    let state = undefined;
+    let state;
     const live: ThresholdEvent[] = [];
     for (let i = 0; i < series.length; i++) {
       const r = evaluateThreshold([series[i]!], rule, state);
@@ -170,8 +200,11 @@ describe('validateRule', () => {
   test('returns a clean copy of a valid rule', () => {
     assert.deepEqual(validateRule({ ...ok, extra: 1 }), ok);
     const full = {
-      condition: { operator: '<=', value: -5, changeOverPeriod: 24 }, forBuckets: 3,
-      recovery: { operator: '>', value: 0 }, recoverFor: 2, severity: 'critical',
+      condition: { operator: '<=', value: -5, changeOverPeriod: 24 },
+      forBuckets: 3,
+      recovery: { operator: '>', value: 0 },
+      recoverFor: 2,
+      severity: 'critical',
     };
     assert.deepEqual(validateRule(full), full);
   });
@@ -184,14 +217,21 @@ describe('validateRule', () => {
       [{ ...ok, condition: { operator: '>', value: '1' } }, /^condition\.value must be a finite number$/],
       [{ ...ok, condition: { operator: '>', value: Number.NaN } }, /^condition\.value must be a finite number$/],
       [{ ...ok, condition: { operator: '>', value: 1, changeOverPeriod: 0 } }, /^condition\.changeOverPeriod must be an integer/],
-      [{ ...ok, condition: { operator: '>', value: 1, changeOverPeriod: 99_999 } }, /^condition\.changeOverPeriod must be an integer from 1 to 2016$/],
+      [
+        { ...ok, condition: { operator: '>', value: 1, changeOverPeriod: 99_999 } },
+        /^condition\.changeOverPeriod must be an integer from 1 to 2016$/,
+      ],
       [{ ...ok, severity: 'high' }, /^severity must be one of info warning critical$/],
       [{ ...ok, forBuckets: 1.5 }, /^forBuckets must be an integer/],
       [{ ...ok, recovery: { operator: 'lt', value: 1 } }, /^recovery\.operator must be one of/],
       [{ ...ok, recoverFor: 0 }, /^recoverFor must be an integer/],
     ];
     for (const [rule, message] of bad) {
-      assert.throws(() => validateRule(rule), (e: unknown) => e instanceof Error && message.test(e.message), JSON.stringify(rule));
+      assert.throws(
+        () => validateRule(rule),
+        (e: unknown) => e instanceof Error && message.test(e.message),
+        JSON.stringify(rule),
+      );
     }
   });
 });

@@ -1,8 +1,18 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  INTERVALS, INTERVAL_MS, isInterval, isValidTimeZone, tzOffsetMs, bucketFloor, nextBucket, bucketStarts,
-  sqlGrainMs, parseTimeInput, formatBucket, type Interval,
+  INTERVALS,
+  INTERVAL_MS,
+  isInterval,
+  isValidTimeZone,
+  tzOffsetMs,
+  bucketFloor,
+  nextBucket,
+  bucketStarts,
+  sqlGrainMs,
+  parseTimeInput,
+  formatBucket,
+  type Interval,
 } from '../../src/time/index.js';
 
 // Expected instants are written out by hand as ISO strings; Date.parse is only the oracle for the literal.
@@ -23,7 +33,12 @@ describe('intervals and zones', () => {
     assert.equal(isInterval('2h'), false);
     assert.equal(isInterval('toString'), false);
     assert.deepEqual(INTERVAL_MS, {
-      '5m': 300_000, '15m': 900_000, '1h': 3_600_000, '6h': 21_600_000, '1d': 86_400_000, '1w': 604_800_000,
+      '5m': 300_000,
+      '15m': 900_000,
+      '1h': 3_600_000,
+      '6h': 21_600_000,
+      '1d': 86_400_000,
+      '1w': 604_800_000,
     });
   });
 
@@ -52,9 +67,10 @@ describe('Europe/Berlin DST', () => {
   test('spring forward 2026-03-29: hourly buckets skip local 02:00', () => {
     const starts = bucketStarts(BER, '1h', t('2026-03-28T23:00:00Z'), t('2026-03-29T03:00:00Z'));
     assert.deepEqual(isos(starts), ['2026-03-28T23:00:00Z', '2026-03-29T00:00:00Z', '2026-03-29T01:00:00Z', '2026-03-29T02:00:00Z']);
-    assert.deepEqual(starts.map((s) => formatBucket(BER, '1h', s)), [
-      '2026-03-29T00:00:00+01:00', '2026-03-29T01:00:00+01:00', '2026-03-29T03:00:00+02:00', '2026-03-29T04:00:00+02:00',
-    ]);
+    assert.deepEqual(
+      starts.map((s) => formatBucket(BER, '1h', s)),
+      ['2026-03-29T00:00:00+01:00', '2026-03-29T01:00:00+01:00', '2026-03-29T03:00:00+02:00', '2026-03-29T04:00:00+02:00'],
+    );
     assert.equal(iso(bucketFloor(BER, '1h', t('2026-03-29T01:30:00Z'))), '2026-03-29T01:00:00Z');
   });
 
@@ -73,9 +89,10 @@ describe('Europe/Berlin DST', () => {
   test('fall back 2026-10-25: local 02:00 repeats and yields two distinct hourly buckets', () => {
     const starts = bucketStarts(BER, '1h', t('2026-10-24T23:00:00Z'), t('2026-10-25T03:00:00Z'));
     assert.deepEqual(isos(starts), ['2026-10-24T23:00:00Z', '2026-10-25T00:00:00Z', '2026-10-25T01:00:00Z', '2026-10-25T02:00:00Z']);
-    assert.deepEqual(starts.map((s) => formatBucket(BER, '1h', s)), [
-      '2026-10-25T01:00:00+02:00', '2026-10-25T02:00:00+02:00', '2026-10-25T02:00:00+01:00', '2026-10-25T03:00:00+01:00',
-    ]);
+    assert.deepEqual(
+      starts.map((s) => formatBucket(BER, '1h', s)),
+      ['2026-10-25T01:00:00+02:00', '2026-10-25T02:00:00+02:00', '2026-10-25T02:00:00+01:00', '2026-10-25T03:00:00+01:00'],
+    );
     assert.equal(iso(bucketFloor(BER, '1h', t('2026-10-25T00:30:00Z'))), '2026-10-25T00:00:00Z');
     assert.equal(iso(bucketFloor(BER, '1h', t('2026-10-25T01:30:00Z'))), '2026-10-25T01:00:00Z');
   });
@@ -89,8 +106,11 @@ describe('Europe/Berlin DST', () => {
     const six = bucketFloor(BER, '6h', t('2026-10-25T01:30:00Z'));
     assert.equal(iso(six), '2026-10-24T22:00:00Z');
     assert.equal(iso(nextBucket(BER, '6h', six)), '2026-10-25T05:00:00Z');
-    assert.deepEqual(isos(bucketStarts(BER, '6h', t('2026-10-24T22:00:00Z'), t('2026-10-25T12:00:00Z'))),
-      ['2026-10-24T22:00:00Z', '2026-10-25T05:00:00Z', '2026-10-25T11:00:00Z']);
+    assert.deepEqual(isos(bucketStarts(BER, '6h', t('2026-10-24T22:00:00Z'), t('2026-10-25T12:00:00Z'))), [
+      '2026-10-24T22:00:00Z',
+      '2026-10-25T05:00:00Z',
+      '2026-10-25T11:00:00Z',
+    ]);
   });
 
   test('week containing spring forward runs Monday 00:00 CET to Monday 00:00 CEST', () => {
@@ -148,8 +168,11 @@ describe('other zones', () => {
 
   test('6h buckets', () => {
     assert.equal(iso(bucketFloor('UTC', '6h', t('2026-05-05T13:47:00Z'))), '2026-05-05T12:00:00Z');
-    assert.deepEqual(isos(bucketStarts('UTC', '6h', t('2026-05-05T13:47:00Z'), t('2026-05-06T00:00:01Z'))),
-      ['2026-05-05T12:00:00Z', '2026-05-05T18:00:00Z', '2026-05-06T00:00:00Z']);
+    assert.deepEqual(isos(bucketStarts('UTC', '6h', t('2026-05-05T13:47:00Z'), t('2026-05-06T00:00:01Z'))), [
+      '2026-05-05T12:00:00Z',
+      '2026-05-05T18:00:00Z',
+      '2026-05-06T00:00:00Z',
+    ]);
     assert.equal(iso(bucketFloor('America/New_York', '6h', t('2026-01-15T12:00:00Z'))), '2026-01-15T11:00:00Z'); // local 06:00 EST
   });
 
@@ -173,8 +196,10 @@ describe('other zones', () => {
     // Only 01:30-02:00 repeats; local 01:00 occurs once, so its hourly bucket lasts 90 minutes.
     const starts = bucketStarts(LH, '1h', t('2026-04-04T13:00:00Z'), t('2026-04-04T16:00:00Z'));
     assert.deepEqual(isos(starts), ['2026-04-04T13:00:00Z', '2026-04-04T14:00:00Z', '2026-04-04T15:30:00Z']);
-    assert.deepEqual(starts.map((s) => formatBucket(LH, '1h', s)),
-      ['2026-04-05T00:00:00+11:00', '2026-04-05T01:00:00+11:00', '2026-04-05T02:00:00+10:30']);
+    assert.deepEqual(
+      starts.map((s) => formatBucket(LH, '1h', s)),
+      ['2026-04-05T00:00:00+11:00', '2026-04-05T01:00:00+11:00', '2026-04-05T02:00:00+10:30'],
+    );
     assert.equal(iso(bucketFloor(LH, '1h', t('2026-04-04T15:10:00Z'))), '2026-04-04T14:00:00Z'); // second 01:40
   });
 });
@@ -218,7 +243,7 @@ describe('sqlGrainMs', () => {
 
   test('round trip: bucketFloor(floor(t/g)*g) === bucketFloor(t) for random instants', () => {
     let seed = 42;
-    const rand = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const rand = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
     const cases: [string, string, string][] = [
       ['UTC', '2026-01-01T00:00:00Z', '2026-02-01T00:00:00Z'],
       [BER, '2026-03-20T00:00:00Z', '2026-04-05T00:00:00Z'],
@@ -244,7 +269,7 @@ describe('sqlGrainMs', () => {
 
   test('bucketFloor(t) <= t < nextBucket(bucketFloor(t)), and bucketFloor is idempotent', () => {
     let seed = 7;
-    const rand = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const rand = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
     const zones = ['UTC', BER, 'America/New_York', 'Asia/Kathmandu', 'America/Havana', 'Australia/Lord_Howe'];
     const from = t('2026-01-01T00:00:00Z');
     const span = 365 * 24 * H;
@@ -287,9 +312,25 @@ describe('parseTimeInput', () => {
   });
 
   test('rejected input returns null', () => {
-    for (const bad of ['', '  ', 'yesterday', 'now-', '-7x', '7d', '12abc', '2026-02-30', '2026-13-01', '2026-3-1',
-      '2026-03-29T25:00:00Z', '2026-03-29T10:60:00Z', '2026-03-29T10:00:00', '2026-03-29T10:00:00+25:00',
-      '99999999999999999', 'NaN', '1e12']) {
+    for (const bad of [
+      '',
+      '  ',
+      'yesterday',
+      'now-',
+      '-7x',
+      '7d',
+      '12abc',
+      '2026-02-30',
+      '2026-13-01',
+      '2026-3-1',
+      '2026-03-29T25:00:00Z',
+      '2026-03-29T10:60:00Z',
+      '2026-03-29T10:00:00',
+      '2026-03-29T10:00:00+25:00',
+      '99999999999999999',
+      'NaN',
+      '1e12',
+    ]) {
       assert.equal(parseTimeInput(bad, now), null, JSON.stringify(bad));
     }
   });

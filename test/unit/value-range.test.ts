@@ -14,7 +14,7 @@ function conversion(): { starts: number[]; values: number[] } {
   const starts: number[] = [];
   const values: number[] = [];
   let seed = 7;
-  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   for (let i = 0; i < 30 * 24; i++) {
     starts.push(T0 + i * HOUR);
     values.push(i >= 30 * 24 - 6 ? 0.09 : Math.max(0, 0.01 + (random() - 0.5) * 0.016));
@@ -39,7 +39,7 @@ describe('naturalRange', () => {
   });
 });
 
-test('a ratio\'s expected range in a signal never goes below 0 (the detector\'s own band does)', () => {
+test("a ratio's expected range in a signal never goes below 0 (the detector's own band does)", () => {
   const { starts, values } = conversion();
 
   const settings = resolveDetection({}, {});
@@ -48,7 +48,7 @@ test('a ratio\'s expected range in a signal never goes below 0 (the detector\'s 
   const found = detectEpisodes(series, '1h', settings, { timeZone: 'UTC', until, since: starts[0], now: until + 10 * HOUR });
   assert.ok(found.length > 0, 'the jump is found');
   for (const e of found) {
-    assert.ok(e.peak.lower! < 0, 'the detector\'s own band at the peak goes below 0');
+    assert.ok(e.peak.lower! < 0, "the detector's own band at the peak goes below 0");
     const s = episodeSignal({ scope: 'metric', scopeKey: 'metric:1', metricId: 1 }, series, e, settings, '1h');
     assert.ok(s.lower! >= 0 && s.upper! <= 1 && s.expected! >= 0, `within [0, 1]: ${s.lower}–${s.upper}`);
   }

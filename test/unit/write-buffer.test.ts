@@ -37,7 +37,11 @@ function harness(opts: Partial<WriteBufferOptions> = {}): Harness {
     closed,
     commits,
     closedLines: () => closed.flatMap((s) => fs.readFileSync(s.path, 'utf8').split('\n').filter(Boolean)),
-    files: () => fs.readdirSync(dir).filter((n) => n.endsWith(SEGMENT_SUFFIX)).sort(),
+    files: () =>
+      fs
+        .readdirSync(dir)
+        .filter((n) => n.endsWith(SEGMENT_SUFFIX))
+        .sort(),
     async done() {
       await buffer.close();
       fs.rmSync(path.dirname(dir), { recursive: true, force: true });
@@ -53,15 +57,25 @@ test('200 concurrent appends resolve, share fewer fdatasyncs, and are all in the
     const texts = Array.from({ length: 200 }, (_, i) => `${line(i * 2, 100)}\n${line(i * 2 + 1, 100)}\n`);
     await Promise.all(texts.map((t) => h.buffer.append(t, 2)));
     // every line counted once in the commits, and group commit took fewer commits than appends
-    assert.equal(h.commits.reduce((a, b) => a + b, 0), 400);
+    assert.equal(
+      h.commits.reduce((a, b) => a + b, 0),
+      400,
+    );
     assert.ok(h.commits.length < 200, `expected group commit, got ${h.commits.length} commits for 200 appends`);
     // the open segment already holds everything that was acknowledged
     const [open] = h.files();
     assert.ok(open, 'an open segment file');
     const onDisk = fs.readFileSync(path.join(h.dir, open), 'utf8');
     assert.ok(onDisk.endsWith('\n'));
-    const seen = onDisk.split('\n').filter(Boolean).map((l) => JSON.parse(l).i as number).sort((a, b) => a - b);
-    assert.deepEqual(seen, Array.from({ length: 400 }, (_, i) => i));
+    const seen = onDisk
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l).i as number)
+      .sort((a, b) => a - b);
+    assert.deepEqual(
+      seen,
+      Array.from({ length: 400 }, (_, i) => i),
+    );
     // each append's text is contiguous (appends are never interleaved)
     for (const t of texts) assert.ok(onDisk.includes(t));
     await h.buffer.flush();
@@ -80,7 +94,10 @@ test('appends made while a write is in flight join the next write', async () => 
     await new Promise((r) => setImmediate(r));
     const rest = Array.from({ length: 50 }, (_, i) => h.buffer.append(line(i + 1) + '\n', 1));
     await Promise.all([first, ...rest]);
-    assert.equal(h.commits.reduce((a, b) => a + b, 0), 51);
+    assert.equal(
+      h.commits.reduce((a, b) => a + b, 0),
+      51,
+    );
     assert.ok(h.commits.length <= 3, `commits: ${JSON.stringify(h.commits)}`);
   } finally {
     await h.done();
@@ -102,9 +119,20 @@ test('segments rotate by size, and are handed over in order with nothing lost or
     assert.deepEqual([...ids].sort(), ids, 'segments are handed over in creation order');
     assert.equal(new Set(ids).size, ids.length);
     const order = h.closedLines().map((l) => JSON.parse(l).i as number);
-    assert.deepEqual(order.slice(0, 40), Array.from({ length: 40 }, (_, i) => i), 'sequential appends keep their order across segments');
-    assert.deepEqual([...order].sort((a, b) => a - b), Array.from({ length: 80 }, (_, i) => i));
-    assert.deepEqual(h.files().sort(), ids.map((id) => id + SEGMENT_SUFFIX).sort(), 'only handed-over segments are left (the loader deletes them)');
+    assert.deepEqual(
+      order.slice(0, 40),
+      Array.from({ length: 40 }, (_, i) => i),
+      'sequential appends keep their order across segments',
+    );
+    assert.deepEqual(
+      [...order].sort((a, b) => a - b),
+      Array.from({ length: 80 }, (_, i) => i),
+    );
+    assert.deepEqual(
+      h.files().sort(),
+      ids.map((id) => id + SEGMENT_SUFFIX).sort(),
+      'only handed-over segments are left (the loader deletes them)',
+    );
   } finally {
     await h.done();
   }
@@ -143,8 +171,14 @@ test('a segment rotates by age under continuous load (a busy writer does not sta
     await Promise.all(writers);
     assert.ok(closedUnderLoad >= 2, `expected segments to close by age while writes never pause, got ${closedUnderLoad}`);
     await h.buffer.flush();
-    const seen = h.closedLines().map((l) => JSON.parse(l).i as number).sort((a, b) => a - b);
-    assert.deepEqual(seen, Array.from({ length: n }, (_, i) => i));
+    const seen = h
+      .closedLines()
+      .map((l) => JSON.parse(l).i as number)
+      .sort((a, b) => a - b);
+    assert.deepEqual(
+      seen,
+      Array.from({ length: n }, (_, i) => i),
+    );
   } finally {
     await h.done();
   }
@@ -204,7 +238,11 @@ test('a failed write rejects its callers, and the next append goes to a fresh se
 
 const nextTurn = () => new Promise((r) => setImmediate(r));
 /** 'ok' or the rejection's message (a handler is attached at once, so no rejection goes unhandled). */
-const outcome = (p: Promise<unknown>) => p.then(() => 'ok', (err: Error) => err.message);
+const outcome = (p: Promise<unknown>) =>
+  p.then(
+    () => 'ok',
+    (err: Error) => err.message,
+  );
 
 /** Makes the next segment impossible to open (the directory becomes a file); returns the undo. */
 function breakDirectory(dir: string) {
@@ -220,7 +258,10 @@ test('an empty append is a barrier: it resolves after the appends before it, and
   const h = harness();
   try {
     const order: string[] = [];
-    await Promise.all([h.buffer.append(line(1) + '\n', 1).then(() => order.push('write')), h.buffer.append('', 0).then(() => order.push('barrier'))]);
+    await Promise.all([
+      h.buffer.append(line(1) + '\n', 1).then(() => order.push('write')),
+      h.buffer.append('', 0).then(() => order.push('barrier')),
+    ]);
     assert.deepEqual(order, ['write', 'barrier']);
     await h.buffer.flush(); // no segment is open now, so the next write opens one
     const repair = breakDirectory(h.dir);

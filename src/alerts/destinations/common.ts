@@ -87,13 +87,17 @@ function messageIn(json: unknown): string | null {
   if (typeof json !== 'object' || json === null) return null;
   const o = json as Record<string, unknown>;
   const parts: string[] = [];
-  for (const key of ['description', 'message', 'error_description', 'errorMessage']) if (typeof o[key] === 'string' && o[key]) parts.push(o[key] as string);
+  for (const key of ['description', 'message', 'error_description', 'errorMessage'])
+    if (typeof o[key] === 'string' && o[key]) parts.push(o[key] as string);
   if (typeof o.error === 'string') parts.push(o.error);
-  else if (o.error && typeof o.error === 'object' && typeof (o.error as Record<string, unknown>).message === 'string') parts.push((o.error as Record<string, string>).message);
+  else if (o.error && typeof o.error === 'object' && typeof (o.error as Record<string, unknown>).message === 'string')
+    parts.push((o.error as Record<string, string>).message);
   // Jira: errorMessages [...] and errors {field: message}; PagerDuty: errors [...]; GraphQL: errors [{message}]
   if (Array.isArray(o.errorMessages)) parts.push(...o.errorMessages.filter((m): m is string => typeof m === 'string'));
-  if (Array.isArray(o.errors)) parts.push(...o.errors.map((e) => (typeof e === 'string' ? e : messageIn(e))).filter((m): m is string => !!m));
-  else if (o.errors && typeof o.errors === 'object') parts.push(...Object.entries(o.errors as Record<string, unknown>).map(([k, v]) => `${k}: ${String(v)}`));
+  if (Array.isArray(o.errors))
+    parts.push(...o.errors.map((e) => (typeof e === 'string' ? e : messageIn(e))).filter((m): m is string => !!m));
+  else if (o.errors && typeof o.errors === 'object')
+    parts.push(...Object.entries(o.errors as Record<string, unknown>).map(([k, v]) => `${k}: ${String(v)}`));
   return parts.length ? [...new Set(parts)].join('; ') : null;
 }
 
@@ -106,7 +110,14 @@ export function resultOf(res: OutboundResponse, extra: Partial<SendResult> = {})
   const body = res.body.slice(0, RESULT_BODY_CHARS);
   if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status, body, retryable: false, ...extra };
   const said = receiverMessage(res.body);
-  return { ok: false, status: res.status, body, retryable: isRetryableStatus(res.status), error: `HTTP ${res.status}${said ? `: ${said}` : ''}`, ...extra };
+  return {
+    ok: false,
+    status: res.status,
+    body,
+    retryable: isRetryableStatus(res.status),
+    error: `HTTP ${res.status}${said ? `: ${said}` : ''}`,
+    ...extra,
+  };
 }
 
 /** The SendResult for a request that got no answer (or anything else thrown while sending). */
@@ -119,7 +130,10 @@ export function resultOfError(err: unknown): SendResult {
 }
 
 /** Sends one request: the answer, or the failed SendResult when none came. */
-export async function exchange(ctx: SendContext, req: OutboundRequest): Promise<{ res: OutboundResponse; result: SendResult } | { res: null; result: SendResult }> {
+export async function exchange(
+  ctx: SendContext,
+  req: OutboundRequest,
+): Promise<{ res: OutboundResponse; result: SendResult } | { res: null; result: SendResult }> {
   try {
     const res = await ctx.http.request(req);
     return { res, result: resultOf(res) };

@@ -20,17 +20,25 @@ const SOCKET_TIMEOUT_MS = 20_000;
 
 function port(config: Record<string, unknown>): number {
   const value = config.port ?? 587;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 65535) throw badRequest('config.port must be an integer from 1 to 65535', { field: 'config.port' });
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 65535)
+    throw badRequest('config.port must be an integer from 1 to 65535', { field: 'config.port' });
   return value;
 }
 
 function recipients(config: Record<string, unknown>): string[] {
   const to = config.to;
-  const list = typeof to === 'string' ? to.split(',').map((a) => a.trim()).filter(Boolean) : to;
+  const list =
+    typeof to === 'string'
+      ? to
+          .split(',')
+          .map((a) => a.trim())
+          .filter(Boolean)
+      : to;
   if (!Array.isArray(list) || list.length === 0) throw badRequest('config.to must list at least one address', { field: 'config.to' });
   if (list.length > MAX_RECIPIENTS) throw badRequest(`config.to lists more than ${MAX_RECIPIENTS} addresses`, { field: 'config.to' });
   list.forEach((a, i) => {
-    if (typeof a !== 'string' || !ADDRESS.test(a)) throw badRequest(`config.to[${i}] is not an email address`, { field: `config.to[${i}]` });
+    if (typeof a !== 'string' || !ADDRESS.test(a))
+      throw badRequest(`config.to[${i}] is not an email address`, { field: `config.to[${i}]` });
   });
   return list as string[];
 }
@@ -68,7 +76,13 @@ function resultOfMailError(err: unknown): SendResult {
   const e = err as { code?: string; responseCode?: number; response?: string; message?: string };
   const status = typeof e.responseCode === 'number' ? e.responseCode : null;
   const retryable = status !== null ? status >= 400 && status < 500 : !['EAUTH', 'EENVELOPE', 'EMESSAGE', 'ETLS'].includes(e.code ?? '');
-  return { ok: false, status, body: (e.response ?? '').slice(0, RESULT_BODY_CHARS), error: `${e.code ? `${e.code}: ` : ''}${e.message ?? String(err)}`, retryable };
+  return {
+    ok: false,
+    status,
+    body: (e.response ?? '').slice(0, RESULT_BODY_CHARS),
+    error: `${e.code ? `${e.code}: ` : ''}${e.message ?? String(err)}`,
+    retryable,
+  };
 }
 
 export const emailDriver: DestinationDriver = {
@@ -76,11 +90,13 @@ export const emailDriver: DestinationDriver = {
   secretFields: ['password'],
   validate(config, secrets) {
     const host = requireString(config, 'host', 'config', 253);
-    if (!net.isIP(host) && !/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(host)) throw badRequest('config.host is not a host name', { field: 'config.host' });
+    if (!net.isIP(host) && !/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(host))
+      throw badRequest('config.host is not a host name', { field: 'config.host' });
     port(config);
     optionalBoolean(config, 'secure');
     const from = requireString(config, 'from', 'config', 320);
-    if (!MAILBOX.test(from)) throw badRequest('config.from must be an address, e.g. alerts@example.com or "Vigil <alerts@example.com>"', { field: 'config.from' });
+    if (!MAILBOX.test(from))
+      throw badRequest('config.from must be an address, e.g. alerts@example.com or "Vigil <alerts@example.com>"', { field: 'config.from' });
     recipients(config);
     const user = optionalString(config, 'user', 'config', 320);
     if (user !== undefined) requireString(secrets, 'password', 'secrets', 1000);
@@ -118,7 +134,13 @@ export const emailDriver: DestinationDriver = {
         });
         const response = String(info.response ?? '');
         const code = Number(response.slice(0, 3));
-        return { ok: true, status: Number.isInteger(code) && code > 0 ? code : null, body: response.slice(0, RESULT_BODY_CHARS), retryable: false, externalId: info.messageId };
+        return {
+          ok: true,
+          status: Number.isInteger(code) && code > 0 ? code : null,
+          body: response.slice(0, RESULT_BODY_CHARS),
+          retryable: false,
+          externalId: info.messageId,
+        };
       } finally {
         transport.close();
       }

@@ -10,7 +10,14 @@ import { pagerDutyDriver } from './pagerduty.js';
 import { slackDriver } from './slack.js';
 import { teamsDriver } from './teams.js';
 import { telegramDriver } from './telegram.js';
-import { DESTINATION_KINDS, type Destination, type DestinationDriver, type DestinationKind, type SendContext, type SendResult } from './types.js';
+import {
+  DESTINATION_KINDS,
+  type Destination,
+  type DestinationDriver,
+  type DestinationKind,
+  type SendContext,
+  type SendResult,
+} from './types.js';
 import { webhookDriver } from './webhook.js';
 
 export { DESTINATION_KINDS } from './types.js';
@@ -42,7 +49,12 @@ export function driverFor(kind: string): DestinationDriver {
  * Everything checked when a destination is saved: the driver's validation, then each URL (https
  * unless allowed) and host (not private unless allowed, resolved now). Throws a 400 naming the field.
  */
-export async function checkDestination(kind: string, config: Record<string, unknown>, secrets: Record<string, string>, policy: UrlPolicy): Promise<void> {
+export async function checkDestination(
+  kind: string,
+  config: Record<string, unknown>,
+  secrets: Record<string, string>,
+  policy: UrlPolicy,
+): Promise<void> {
   const driver = driverFor(kind);
   driver.validate(config, secrets);
   for (const target of driver.targets(config, secrets)) {

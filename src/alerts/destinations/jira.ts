@@ -25,7 +25,8 @@ export function jiraLabel(dedupKey: string): string {
 
 type AdfNode = Record<string, unknown>;
 
-const text = (value: string, marks?: AdfNode[]): AdfNode => (marks?.length ? { type: 'text', text: value, marks } : { type: 'text', text: value });
+const text = (value: string, marks?: AdfNode[]): AdfNode =>
+  marks?.length ? { type: 'text', text: value, marks } : { type: 'text', text: value };
 const linkMark = (href: string | null | undefined): AdfNode[] => {
   const safe = safeLink(href);
   return safe ? [{ type: 'link', attrs: { href: safe } }] : [];
@@ -50,14 +51,18 @@ export function jiraDescription(message: AlertMessage): AdfNode {
     const listItems: AdfNode[] = items.map((item) => ({
       type: 'listItem',
       content: [
-        { type: 'paragraph', content: [text(item.label, [{ type: 'strong' }, ...linkMark(item.link)]), text(`: ${itemFigures(item)} · ${itemKind(item)}`)] },
+        {
+          type: 'paragraph',
+          content: [text(item.label, [{ type: 'strong' }, ...linkMark(item.link)]), text(`: ${itemFigures(item)} · ${itemKind(item)}`)],
+        },
         ...(item.explanation ? [paragraph(item.explanation, [{ type: 'em' }])] : []),
       ],
     }));
     if (more) listItems.push({ type: 'listItem', content: [paragraph(`… and ${more} more`)] });
     content.push({ type: 'bulletList', content: listItems });
   }
-  if (safeLink(message.incident?.url)) content.push({ type: 'paragraph', content: [text('Open incident in Vigil', linkMark(message.incident!.url))] });
+  if (safeLink(message.incident?.url))
+    content.push({ type: 'paragraph', content: [text('Open incident in Vigil', linkMark(message.incident!.url))] });
   content.push(paragraph(contextLine(message), [{ type: 'em' }]));
   return { type: 'doc', version: 1, content };
 }
@@ -70,10 +75,14 @@ export const jiraDriver: DestinationDriver = {
   validate(config, secrets) {
     requireHttpUrl(config, 'baseUrl');
     const key = requireString(config, 'projectKey', 'config', 50);
-    if (!PROJECT_KEY.test(key)) throw badRequest('config.projectKey must be a Jira project key such as OPS (capital letters, digits, _)', { field: 'config.projectKey' });
+    if (!PROJECT_KEY.test(key))
+      throw badRequest('config.projectKey must be a Jira project key such as OPS (capital letters, digits, _)', {
+        field: 'config.projectKey',
+      });
     optionalString(config, 'issueType', 'config', 100);
     const email = requireString(config, 'email', 'config', 320);
-    if (!email.includes('@')) throw badRequest('config.email must be the email address of the Jira account the API token belongs to', { field: 'config.email' });
+    if (!email.includes('@'))
+      throw badRequest('config.email must be the email address of the Jira account the API token belongs to', { field: 'config.email' });
     requireString(secrets, 'apiToken', 'secrets', 1000);
   },
   targets(config) {
@@ -92,7 +101,11 @@ export const jiraDriver: DestinationDriver = {
     const label = jiraLabel(message.incident?.dedupKey ?? `test-${ctx.idempotencyKey}`);
 
     const jql = `project = "${projectKey}" AND labels = "${label}"`;
-    const search = await exchange(ctx, { method: 'GET', url: `${base}/rest/api/3/search/jql?jql=${encodeURIComponent(jql)}&fields=summary&maxResults=1`, headers });
+    const search = await exchange(ctx, {
+      method: 'GET',
+      url: `${base}/rest/api/3/search/jql?jql=${encodeURIComponent(jql)}&fields=summary&maxResults=1`,
+      headers,
+    });
     if (!search.result.ok) return { ...search.result, error: `searching for an existing issue: ${search.result.error}` };
     const found = (parseJson(search.res!.body) as { issues?: Array<{ key?: string; id?: string }> } | null)?.issues?.[0];
     if (found) return { ...search.result, externalId: found.key ?? found.id };

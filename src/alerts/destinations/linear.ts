@@ -92,10 +92,12 @@ export const linearDriver: DestinationDriver = {
     if (priority) input.priority = priority;
 
     const created = await graphql(ctx, url, apiKey, LINEAR_CREATE_MUTATION, { input });
-    const issue = (created.answer?.data?.issueCreate as { success?: boolean; issue?: { id: string; identifier?: string } } | undefined)?.issue;
+    const issue = (created.answer?.data?.issueCreate as { success?: boolean; issue?: { id: string; identifier?: string } } | undefined)
+      ?.issue;
     if (created.result.ok && !created.errors && issue) return { ...created.result, externalId: issue.identifier ?? issue.id };
     if (created.answer === null) return created.result;
-    if (created.errors?.rateLimited) return { ...created.result, ok: false, retryable: true, error: `Linear rate limit: ${created.errors.message}` };
+    if (created.errors?.rateLimited)
+      return { ...created.result, ok: false, retryable: true, error: `Linear rate limit: ${created.errors.message}` };
 
     // the create failed; if it failed because the issue exists (an earlier attempt made it), answer with that one
     const existing = await graphql(ctx, url, apiKey, LINEAR_ISSUE_QUERY, { id });

@@ -17,15 +17,22 @@ const SUMMARY_MAX = 1024;
  * PagerDuty's "urgency by severity" pages error and critical at high urgency, and a Vigil warning
  * (a rule's warning, an anomaly a fifth off) is meant to be looked at now.
  */
-export const PAGERDUTY_SEVERITY: Record<string, 'critical' | 'error' | 'warning' | 'info'> = { info: 'info', warning: 'error', critical: 'critical' };
+export const PAGERDUTY_SEVERITY: Record<string, 'critical' | 'error' | 'warning' | 'info'> = {
+  info: 'info',
+  warning: 'error',
+  critical: 'critical',
+};
 
 export function pagerDutyEvent(message: AlertMessage, routingKey: string, dedupKey: string, source: string) {
   if (message.event === 'resolved') return { routing_key: routingKey, event_action: 'resolve' as const, dedup_key: dedupKey };
-  const severity = message.event === 'test' ? 'info' : PAGERDUTY_SEVERITY[message.incident?.severity ?? ''] ?? 'error';
+  const severity = message.event === 'test' ? 'info' : (PAGERDUTY_SEVERITY[message.incident?.severity ?? ''] ?? 'error');
   const summary = message.title.length > SUMMARY_MAX ? `${message.title.slice(0, SUMMARY_MAX - 1)}…` : message.title;
   const links = [
     ...(safeLink(message.incident?.url) ? [{ href: message.incident!.url!, text: 'Vigil incident' }] : []),
-    ...message.items.filter((i) => safeLink(i.link)).slice(0, 5).map((i) => ({ href: i.link!, text: i.label })),
+    ...message.items
+      .filter((i) => safeLink(i.link))
+      .slice(0, 5)
+      .map((i) => ({ href: i.link!, text: i.label })),
   ];
   return {
     routing_key: routingKey,
@@ -44,7 +51,16 @@ export function pagerDutyEvent(message: AlertMessage, routingKey: string, dedupK
         project: message.project.name,
         rule: message.rule?.name ?? null,
         text: message.text,
-        items: message.items.map((i) => ({ label: i.label, value: itemFigures(i), kind: itemKind(i), actual: i.actual, expected: i.expected, percentDelta: itemPercent(i), bucket: i.bucket, explanation: i.explanation ?? null })),
+        items: message.items.map((i) => ({
+          label: i.label,
+          value: itemFigures(i),
+          kind: itemKind(i),
+          actual: i.actual,
+          expected: i.expected,
+          percentDelta: itemPercent(i),
+          bucket: i.bucket,
+          explanation: i.explanation ?? null,
+        })),
       },
     },
     links,
@@ -58,7 +74,10 @@ export const pagerDutyDriver: DestinationDriver = {
   secretFields: ['routingKey'],
   validate(config, secrets) {
     const key = requireString(secrets, 'routingKey', 'secrets', 100);
-    if (!/^[A-Za-z0-9]{20,64}$/.test(key)) throw badRequest('secrets.routingKey must be an Events API v2 integration key (32 letters and digits)', { field: 'secrets.routingKey' });
+    if (!/^[A-Za-z0-9]{20,64}$/.test(key))
+      throw badRequest('secrets.routingKey must be an Events API v2 integration key (32 letters and digits)', {
+        field: 'secrets.routingKey',
+      });
     optionalHttpUrl(config, 'baseUrl');
     optionalString(config, 'source', 'config', 255);
   },

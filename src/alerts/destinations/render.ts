@@ -56,7 +56,11 @@ export function contextLine(message: AlertMessage): string {
 export function plainText(message: AlertMessage): string {
   const { items, more } = shownItems(message);
   const lines = [message.title, '', leadOf(message)];
-  if (items.length) lines.push('', ...items.flatMap((i) => [`• ${itemLine(i)}${i.link ? ` <${i.link}>` : ''}`, ...(i.explanation ? [`  ${i.explanation}`] : [])]));
+  if (items.length)
+    lines.push(
+      '',
+      ...items.flatMap((i) => [`• ${itemLine(i)}${i.link ? ` <${i.link}>` : ''}`, ...(i.explanation ? [`  ${i.explanation}`] : [])]),
+    );
   if (more) lines.push(`• … and ${more} more`);
   if (message.incident?.url) lines.push('', `Open incident: ${message.incident.url}`);
   lines.push('', contextLine(message));

@@ -6,7 +6,14 @@ import type { DestinationDriver } from './types.js';
 
 export const SLACK_FORMATS = ['text', 'blocks'] as const;
 
-const EMOJI: Record<AlertEvent, string> = { opened: ':red_circle:', reopened: ':red_circle:', repeat: ':large_orange_circle:', resolved: ':white_check_mark:', digest: ':clipboard:', test: ':test_tube:' };
+const EMOJI: Record<AlertEvent, string> = {
+  opened: ':red_circle:',
+  reopened: ':red_circle:',
+  repeat: ':large_orange_circle:',
+  resolved: ':white_check_mark:',
+  digest: ':clipboard:',
+  test: ':test_tube:',
+};
 /** Block Kit limits: header text 150 characters, section text 3,000 */
 const HEADER_MAX = 150;
 const SECTION_MAX = 3000;
@@ -67,7 +74,8 @@ export const slackDriver: DestinationDriver = {
   },
   async send(destination, message, ctx) {
     const format = destination.config.format === 'text' ? 'text' : 'blocks';
-    const payload = format === 'text' ? { text: slackText(message), mrkdwn: true } : { text: `${message.title}`, blocks: slackBlocks(message) };
+    const payload =
+      format === 'text' ? { text: slackText(message), mrkdwn: true } : { text: `${message.title}`, blocks: slackBlocks(message) };
     const { result } = await postJson(ctx, destination.secrets.webhookUrl, payload);
     return result;
   },

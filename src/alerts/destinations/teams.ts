@@ -5,7 +5,14 @@ import { contextLine, itemFigures, itemKind, leadOf, safeLink, shownItems } from
 import type { DestinationDriver } from './types.js';
 
 /** Adaptive Card colours of the title per event */
-const COLOR: Record<AlertEvent, string> = { opened: 'Attention', reopened: 'Attention', repeat: 'Warning', resolved: 'Good', digest: 'Accent', test: 'Accent' };
+const COLOR: Record<AlertEvent, string> = {
+  opened: 'Attention',
+  reopened: 'Attention',
+  repeat: 'Warning',
+  resolved: 'Good',
+  digest: 'Accent',
+  test: 'Accent',
+};
 
 export function teamsCard(message: AlertMessage) {
   const { items, more } = shownItems(message);
@@ -16,7 +23,13 @@ export function teamsCard(message: AlertMessage) {
   if (items.length) {
     body.push({
       type: 'FactSet',
-      facts: [...items.map((i) => ({ title: i.label, value: `${itemFigures(i)} · ${itemKind(i)}${i.explanation ? `\n\n${i.explanation}` : ''}` })), ...(more ? [{ title: '…', value: `and ${more} more` }] : [])],
+      facts: [
+        ...items.map((i) => ({
+          title: i.label,
+          value: `${itemFigures(i)} · ${itemKind(i)}${i.explanation ? `\n\n${i.explanation}` : ''}`,
+        })),
+        ...(more ? [{ title: '…', value: `and ${more} more` }] : []),
+      ],
     });
   }
   body.push({ type: 'TextBlock', text: contextLine(message), isSubtle: true, size: 'Small', wrap: true });

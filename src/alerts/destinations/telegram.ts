@@ -37,7 +37,11 @@ interface OpenTag {
   open: string;
 }
 
-const closing = (stack: OpenTag[]) => stack.map((t) => `</${t.name}>`).reverse().join('');
+const closing = (stack: OpenTag[]) =>
+  stack
+    .map((t) => `</${t.name}>`)
+    .reverse()
+    .join('');
 const opening = (stack: OpenTag[]) => stack.map((t) => t.open).join('');
 
 function applyTag(stack: OpenTag[], token: string): OpenTag[] {
@@ -100,7 +104,9 @@ function chatId(config: Record<string, unknown>): string | number {
   if (typeof value === 'number' && Number.isInteger(value)) return value;
   if (typeof value === 'string' && (/^-?\d+$/.test(value) || /^@[A-Za-z]\w{3,}$/.test(value))) return value;
   if (value === undefined || value === null || value === '') throw badRequest('config.chatId is required', { field: 'config.chatId' });
-  throw badRequest('config.chatId must be a numeric chat id (e.g. -1001234567890) or a channel name (@channel)', { field: 'config.chatId' });
+  throw badRequest('config.chatId must be a numeric chat id (e.g. -1001234567890) or a channel name (@channel)', {
+    field: 'config.chatId',
+  });
 }
 
 export const telegramDriver: DestinationDriver = {
@@ -108,7 +114,10 @@ export const telegramDriver: DestinationDriver = {
   secretFields: ['botToken'],
   validate(config, secrets) {
     const token = requireString(secrets, 'botToken', 'secrets', 200);
-    if (!/^\d+:[\w-]+$/.test(token)) throw badRequest('secrets.botToken is not a bot token (expected <digits>:<letters>, as BotFather gives it)', { field: 'secrets.botToken' });
+    if (!/^\d+:[\w-]+$/.test(token))
+      throw badRequest('secrets.botToken is not a bot token (expected <digits>:<letters>, as BotFather gives it)', {
+        field: 'secrets.botToken',
+      });
     chatId(config);
     optionalHttpUrl(config, 'baseUrl');
   },
@@ -122,7 +131,12 @@ export const telegramDriver: DestinationDriver = {
     let last: SendResult | null = null;
     let firstId: string | undefined;
     for (const [i, text] of parts.entries()) {
-      const { res, result } = await postJson(ctx, url, { chat_id: chatId(destination.config), text, parse_mode: 'HTML', link_preview_options: { is_disabled: true } });
+      const { res, result } = await postJson(ctx, url, {
+        chat_id: chatId(destination.config),
+        text,
+        parse_mode: 'HTML',
+        link_preview_options: { is_disabled: true },
+      });
       if (!result.ok) return parts.length > 1 ? { ...result, error: `part ${i + 1} of ${parts.length}: ${result.error}` } : result;
       const id = (parseJson(res!.body) as { result?: { message_id?: number } } | null)?.result?.message_id;
       if (firstId === undefined && id !== undefined) firstId = String(id);

@@ -34,7 +34,14 @@ export function signWebhook(secret: string, timestamp: number | string, body: st
  * for secret rotation) signs `timestamp` + `body` with `secret`, and the timestamp is within
  * `toleranceS` seconds of now. `body` must be the raw bytes received, not re-serialized JSON.
  */
-export function verifyWebhookSignature(secret: string, timestamp: string | number, body: string, header: string, toleranceS = 300, nowMs = Date.now()): boolean {
+export function verifyWebhookSignature(
+  secret: string,
+  timestamp: string | number,
+  body: string,
+  header: string,
+  toleranceS = 300,
+  nowMs = Date.now(),
+): boolean {
   const ts = Number(timestamp);
   if (!Number.isInteger(ts) || Math.abs(nowMs / 1000 - ts) > toleranceS) return false;
   const expected = Buffer.from(signWebhook(secret, ts, body));
@@ -74,14 +81,17 @@ export function webhookPayload(message: AlertMessage) {
 function customHeaders(config: Record<string, unknown>): Record<string, string> {
   const headers = config.headers;
   if (headers === undefined || headers === null) return {};
-  if (typeof headers !== 'object' || Array.isArray(headers)) throw badRequest('config.headers must be an object of header names to values', { field: 'config.headers' });
+  if (typeof headers !== 'object' || Array.isArray(headers))
+    throw badRequest('config.headers must be an object of header names to values', { field: 'config.headers' });
   const entries = Object.entries(headers as Record<string, unknown>);
-  if (entries.length > MAX_CUSTOM_HEADERS) throw badRequest(`config.headers has more than ${MAX_CUSTOM_HEADERS} headers`, { field: 'config.headers' });
+  if (entries.length > MAX_CUSTOM_HEADERS)
+    throw badRequest(`config.headers has more than ${MAX_CUSTOM_HEADERS} headers`, { field: 'config.headers' });
   for (const [name, value] of entries) {
     const field = `config.headers.${name}`;
     if (!HEADER_NAME.test(name)) throw badRequest(`${field}: "${name}" is not a valid header name`, { field });
     const lower = name.toLowerCase();
-    if (lower.startsWith('x-vigil-') || RESERVED_HEADERS.has(lower)) throw badRequest(`${field}: ${name} is set by Vigil and cannot be overridden`, { field });
+    if (lower.startsWith('x-vigil-') || RESERVED_HEADERS.has(lower))
+      throw badRequest(`${field}: ${name} is set by Vigil and cannot be overridden`, { field });
     if (typeof value !== 'string') throw badRequest(`${field} must be a string`, { field });
     if (/[\r\n\0]/.test(value)) throw badRequest(`${field} must not contain line breaks`, { field });
     if (value.length > 4000) throw badRequest(`${field} is too long (at most 4000 characters)`, { field });

@@ -50,6 +50,7 @@ const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** A database, table or cluster name from configuration: letters, digits and _ only, quoted. */
 export function chIdent(name: string): string {
-  if (!IDENT.test(name)) throw new RangeError(`"${name}" is not a valid ClickHouse name (letters, digits and _, not starting with a digit)`);
+  if (!IDENT.test(name))
+    throw new RangeError(`"${name}" is not a valid ClickHouse name (letters, digits and _, not starting with a digit)`);
   return '`' + name + '`';
 }

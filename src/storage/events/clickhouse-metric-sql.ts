@@ -85,13 +85,15 @@ function aggregateSql(a: ScanAggregate, cond: string | undefined, value: string 
     default: {
       const c = when(`isNotNull(${value})`)!;
       const arg = `ifNull(${value}, toFloat64(0))`;
-      const fn = a.fn === 'p50' || a.fn === 'p90' || a.fn === 'p99' ? `quantileIf(${QUANTILES[a.fn]})(${arg}, ${c})` : `${a.fn}If(${arg}, ${c})`;
+      const fn =
+        a.fn === 'p50' || a.fn === 'p90' || a.fn === 'p99' ? `quantileIf(${QUANTILES[a.fn]})(${arg}, ${c})` : `${a.fn}If(${arg}, ${c})`;
       return `if(countIf(${c}) > 0, toFloat64(${fn}), NULL)`;
     }
   }
 }
 
-const isNumeric = (a: ScanAggregate) => a.fn !== 'events' && a.fn !== 'users' && a.fn !== 'sessions' && a.fn !== 'count' && a.fn !== 'count_distinct';
+const isNumeric = (a: ScanAggregate) =>
+  a.fn !== 'events' && a.fn !== 'users' && a.fn !== 'sessions' && a.fn !== 'count' && a.fn !== 'count_distinct';
 
 export function metricScanSql(q: MetricScanQuery): string {
   const baseColumns = new Map<string, string>(); // expression -> base column name
@@ -128,6 +130,9 @@ export function metricScanSql(q: MetricScanQuery): string {
     `SELECT slot, toInt32(${dim}) AS dim, ${key ? `toNullable(${key})` : 'CAST(NULL AS Nullable(String))'} AS key,
   ${aggregates.map((a, i) => (!wanted || wanted.has(i) ? a : `CAST(NULL AS Nullable(Float64)) AS c${i}`)).join(',\n  ')}
 FROM ${from} GROUP BY slot${key ? `, ${key}` : ''}`;
-  const branches = [branch(-1, undefined), ...keys.map((k, i) => branch(i, k, q.breakdownColumns ? new Set(q.breakdownColumns[i]) : undefined))];
+  const branches = [
+    branch(-1, undefined),
+    ...keys.map((k, i) => branch(i, k, q.breakdownColumns ? new Set(q.breakdownColumns[i]) : undefined)),
+  ];
   return branches.join('\nUNION ALL\n');
 }

@@ -14,7 +14,17 @@
  * - what needs row_number() (ranking schema-profile keys, "other" of value shares) is done in
  *   TypeScript on small grouped results.
  */
-import type { Dimension, EventCountsQuery, LatenessQuery, EventListQuery, SchemaProfileQuery, SlotSpec, TimeseriesQuery, ValueSharesQuery, WindowQuery } from './event-store.js';
+import type {
+  Dimension,
+  EventCountsQuery,
+  LatenessQuery,
+  EventListQuery,
+  SchemaProfileQuery,
+  SlotSpec,
+  TimeseriesQuery,
+  ValueSharesQuery,
+  WindowQuery,
+} from './event-store.js';
 import { DIMENSION_COLUMNS, NONE_KEY, OTHER_KEY } from './event-store.js';
 import { chIdent, chInt, chString } from './clickhouse-escape.js';
 
@@ -112,7 +122,10 @@ export function slotExpr(q: SlotSpec): string {
   const [first, ...changes] = q.localOffsets;
   const all = [first, ...changes];
   const offset = changes.length
-    ? `multiIf(${all.slice(0, -1).map((s, i) => `timestamp < ${chInt(changes[i].fromMs)}, ${chInt(s.offsetMs)}`).join(', ')}, ${chInt(changes[changes.length - 1].offsetMs)})`
+    ? `multiIf(${all
+        .slice(0, -1)
+        .map((s, i) => `timestamp < ${chInt(changes[i].fromMs)}, ${chInt(s.offsetMs)}`)
+        .join(', ')}, ${chInt(changes[changes.length - 1].offsetMs)})`
     : chInt(first.offsetMs);
   const local = `(timestamp + ${offset})`;
   if (q.grainMs === WEEK_MS) return `intDiv(${local} - ${WEEK_ORIGIN_MS}, ${g}) * ${g} + ${WEEK_ORIGIN_MS}`;
@@ -149,7 +162,29 @@ export function topEventsSql(q: WindowQuery & { limit: number }): string {
 }
 
 /** The columns of an EventRow, `event` as '' (toEventRow makes it null). */
-export const ROW_COLUMNS = ['project_id', 'message_id', 'type', 'event', 'anonymous_id', 'user_id', 'distinct_id', 'session_id', 'timestamp', 'received_at', 'properties', 'context', 'page_path', 'referrer_host', 'app_version', 'platform', 'os', 'browser', 'device_type', 'country', 'ip_hash'] as const;
+export const ROW_COLUMNS = [
+  'project_id',
+  'message_id',
+  'type',
+  'event',
+  'anonymous_id',
+  'user_id',
+  'distinct_id',
+  'session_id',
+  'timestamp',
+  'received_at',
+  'properties',
+  'context',
+  'page_path',
+  'referrer_host',
+  'app_version',
+  'platform',
+  'os',
+  'browser',
+  'device_type',
+  'country',
+  'ip_hash',
+] as const;
 
 export function listEventsSql(q: EventListQuery): string {
   let where = `project_id = ${chInt(q.projectId)}`;

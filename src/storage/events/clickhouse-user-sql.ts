@@ -58,7 +58,10 @@ export function tokenize(sql: string): Token[] {
       let text = '';
       i++;
       for (;;) {
-        if (i >= n) throw invalid(`the metric's SQL has a ${c === "'" ? 'string' : 'quoted name'} that is never closed (${c} at character ${start + 1})`);
+        if (i >= n)
+          throw invalid(
+            `the metric's SQL has a ${c === "'" ? 'string' : 'quoted name'} that is never closed (${c} at character ${start + 1})`,
+          );
         const d = sql[i];
         if (d === '\\' && i + 1 < n) {
           text += sql[i + 1];
@@ -96,12 +99,73 @@ export function tokenize(sql: string): Token[] {
 }
 
 /** Keywords that never appear in a metric's read: they change output, settings or state. */
-const FORBIDDEN_WORDS = new Set(['SETTINGS', 'FORMAT', 'INTO', 'OUTFILE', 'GLOBAL', 'INSERT', 'CREATE', 'ALTER', 'DROP', 'RENAME', 'TRUNCATE', 'ATTACH', 'DETACH', 'OPTIMIZE', 'KILL', 'SYSTEM', 'GRANT', 'REVOKE', 'SHOW', 'DESCRIBE', 'EXCHANGE', 'CHECK', 'WATCH', 'LIVE']);
+const FORBIDDEN_WORDS = new Set([
+  'SETTINGS',
+  'FORMAT',
+  'INTO',
+  'OUTFILE',
+  'GLOBAL',
+  'INSERT',
+  'CREATE',
+  'ALTER',
+  'DROP',
+  'RENAME',
+  'TRUNCATE',
+  'ATTACH',
+  'DETACH',
+  'OPTIMIZE',
+  'KILL',
+  'SYSTEM',
+  'GRANT',
+  'REVOKE',
+  'SHOW',
+  'DESCRIBE',
+  'EXCHANGE',
+  'CHECK',
+  'WATCH',
+  'LIVE',
+]);
 
 const STATEMENT_START = new Set(['SELECT', 'WITH']);
 
 /** Words after which a name is not an alias of the table before it. */
-const CLAUSE_WORDS = new Set(['WHERE', 'PREWHERE', 'GROUP', 'ORDER', 'LIMIT', 'HAVING', 'UNION', 'JOIN', 'INNER', 'LEFT', 'RIGHT', 'FULL', 'CROSS', 'ANY', 'ALL', 'ASOF', 'SEMI', 'ANTI', 'ARRAY', 'ON', 'USING', 'FINAL', 'SAMPLE', 'AS', 'WITH', 'OUTER', 'PASTE', 'QUALIFY', 'WINDOW', 'OFFSET', 'FETCH', 'INTERSECT', 'EXCEPT', 'SELECT', 'FROM']);
+const CLAUSE_WORDS = new Set([
+  'WHERE',
+  'PREWHERE',
+  'GROUP',
+  'ORDER',
+  'LIMIT',
+  'HAVING',
+  'UNION',
+  'JOIN',
+  'INNER',
+  'LEFT',
+  'RIGHT',
+  'FULL',
+  'CROSS',
+  'ANY',
+  'ALL',
+  'ASOF',
+  'SEMI',
+  'ANTI',
+  'ARRAY',
+  'ON',
+  'USING',
+  'FINAL',
+  'SAMPLE',
+  'AS',
+  'WITH',
+  'OUTER',
+  'PASTE',
+  'QUALIFY',
+  'WINDOW',
+  'OFFSET',
+  'FETCH',
+  'INTERSECT',
+  'EXCEPT',
+  'SELECT',
+  'FROM',
+]);
 
 const upper = (t: Token | undefined) => (t && t.kind === 'word' ? t.text.toUpperCase() : '');
 const isName = (t: Token | undefined) => !!t && (t.kind === 'word' || t.kind === 'quoted');
@@ -128,22 +192,28 @@ export interface CheckedUserSql {
 /** Throws a 400 VigilError saying why `sql` may not run on ClickHouse. */
 export function checkClickHouseUserSql(sql: string): CheckedUserSql {
   if (!sql.trim()) throw invalid("the metric's SQL is empty");
-  if (sql.length > MAX_USER_SQL_CHARS) throw invalid(`the metric's SQL is ${sql.length} characters long; at most ${MAX_USER_SQL_CHARS} are allowed`);
+  if (sql.length > MAX_USER_SQL_CHARS)
+    throw invalid(`the metric's SQL is ${sql.length} characters long; at most ${MAX_USER_SQL_CHARS} are allowed`);
   let tokens = tokenize(sql);
   while (tokens.length && tokens[tokens.length - 1].text === ';' && tokens[tokens.length - 1].kind === 'punct') tokens.pop();
   if (!tokens.length) throw invalid("the metric's SQL holds no statement (only comments or semicolons)");
   const text = sql.slice(0, tokens[tokens.length - 1].end);
   tokens = tokenize(text);
   const semicolons = tokens.filter((t) => t.kind === 'punct' && t.text === ';').length;
-  if (semicolons) throw forbidden(`the metric's SQL holds ${semicolons + 1} statements; exactly one SELECT is allowed`, { statements: semicolons + 1 });
+  if (semicolons)
+    throw forbidden(`the metric's SQL holds ${semicolons + 1} statements; exactly one SELECT is allowed`, { statements: semicolons + 1 });
   const first = tokens[0].kind === 'punct' && tokens[0].text === '(' ? tokens.find((t) => t.kind !== 'punct') : tokens[0];
   if (!STATEMENT_START.has(upper(first))) {
     const kind = upper(first) || null;
-    throw forbidden(`only a single SELECT statement may run${kind ? `, not ${kind}` : ''}: a metric's SQL cannot change data, settings, files or the server`, { statement: kind });
+    throw forbidden(
+      `only a single SELECT statement may run${kind ? `, not ${kind}` : ''}: a metric's SQL cannot change data, settings, files or the server`,
+      { statement: kind },
+    );
   }
 
   const aliases = new Set<string>(['events']);
-  for (let i = 0; i < tokens.length; i++) if (upper(tokens[i]) === 'AS' && isName(tokens[i + 1])) aliases.add(tokens[i + 1].text.toLowerCase());
+  for (let i = 0; i < tokens.length; i++)
+    if (upper(tokens[i]) === 'AS' && isName(tokens[i + 1])) aliases.add(tokens[i + 1].text.toLowerCase());
 
   // first every table position (which also declares the aliases used before it, as in SELECT e.x FROM events e) ...
   const tables: CheckedUserSql['tables'] = [];
@@ -173,20 +243,32 @@ export function checkClickHouseUserSql(sql: string): CheckedUserSql {
       aliases.add(tokens[j].text.toLowerCase());
       j++;
     }
-    if (tokens[j]?.kind === 'punct' && tokens[j].text === ',') throw forbidden(`a list of tables after ${word} is not allowed: ${READS_ONLY}; use JOIN with a subquery over it`);
+    if (tokens[j]?.kind === 'punct' && tokens[j].text === ',')
+      throw forbidden(`a list of tables after ${word} is not allowed: ${READS_ONLY}; use JOIN with a subquery over it`);
   }
 
   // ... then every keyword, function call and qualified name
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i];
     const word = upper(t);
-    if (word && FORBIDDEN_WORDS.has(word)) throw forbidden(`${word} is not allowed in a metric's SQL: it may only read the "events" view (settings, output formats and files are fixed)`, { keyword: word });
+    if (word && FORBIDDEN_WORDS.has(word))
+      throw forbidden(
+        `${word} is not allowed in a metric's SQL: it may only read the "events" view (settings, output formats and files are fixed)`,
+        { keyword: word },
+      );
     const isCall = isName(t) && tokens[i + 1]?.kind === 'punct' && tokens[i + 1].text === '(' && !(t.kind === 'word' && isNotACall(t.text));
     if (isCall && !isAllowedClickHouseFunction(t.text)) {
-      throw forbidden(`function ${t.text} is not allowed: it is not on the list of functions a metric's SQL may call (arithmetic, math, text, regular expressions, URLs, dates and times, JSON, arrays, casts, conditions and aggregates)`, { function: t.text });
+      throw forbidden(
+        `function ${t.text} is not allowed: it is not on the list of functions a metric's SQL may call (arithmetic, math, text, regular expressions, URLs, dates and times, JSON, arrays, casts, conditions and aggregates)`,
+        { function: t.text },
+      );
     }
     if (isName(t) && tokens[i + 1]?.text === '.' && tokens[i + 1].kind === 'punct' && isName(tokens[i + 2])) {
-      if (!aliases.has(t.text.toLowerCase())) throw forbidden(`"${t.text}.${tokens[i + 2].text}" is not allowed: ${READS_ONLY}; a qualified name may only be events.column or alias.column`, { name: `${t.text}.${tokens[i + 2].text}` });
+      if (!aliases.has(t.text.toLowerCase()))
+        throw forbidden(
+          `"${t.text}.${tokens[i + 2].text}" is not allowed: ${READS_ONLY}; a qualified name may only be events.column or alias.column`,
+          { name: `${t.text}.${tokens[i + 2].text}` },
+        );
     }
   }
   return { tokens, tables, text };

@@ -12,10 +12,46 @@ import fs from 'node:fs';
 import readline from 'node:readline';
 import { Readable } from 'node:stream';
 import { ClickHouseError, ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
-import type { EventCountRow, EventCountsQuery, Lateness, LatenessQuery, EventListQuery, EventRow, EventStore, ExportQuery, MetricScanQuery, MetricScanRow, SchemaProfileQuery, SchemaProfileRow, Segment, TimeseriesQuery, TimeseriesRow, Totals, UserSqlQuery, UserSqlRow, ValueSharesQuery, WindowQuery } from './event-store.js';
+import type {
+  EventCountRow,
+  EventCountsQuery,
+  Lateness,
+  LatenessQuery,
+  EventListQuery,
+  EventRow,
+  EventStore,
+  ExportQuery,
+  MetricScanQuery,
+  MetricScanRow,
+  SchemaProfileQuery,
+  SchemaProfileRow,
+  Segment,
+  TimeseriesQuery,
+  TimeseriesRow,
+  Totals,
+  UserSqlQuery,
+  UserSqlRow,
+  ValueSharesQuery,
+  WindowQuery,
+} from './event-store.js';
 import { OTHER_KEY } from './event-store.js';
 import { chIdent, chInt, chString } from './clickhouse-escape.js';
-import { ROW_COLUMNS, eventCountsSql, eventsDdl, latenessSql, exportPageSql, identifiesSql, listEventsSql, recentMessageIdsSql, sandboxDatabase, schemaProfileSql, timeseriesSql, topEventsSql, totalsSql, valueSharesSql } from './clickhouse-sql.js';
+import {
+  type ROW_COLUMNS,
+  eventCountsSql,
+  eventsDdl,
+  latenessSql,
+  exportPageSql,
+  identifiesSql,
+  listEventsSql,
+  recentMessageIdsSql,
+  sandboxDatabase,
+  schemaProfileSql,
+  timeseriesSql,
+  topEventsSql,
+  totalsSql,
+  valueSharesSql,
+} from './clickhouse-sql.js';
 import { metricScanSql } from './clickhouse-metric-sql.js';
 import { checkClickHouseUserSql, clickHouseUserSqlStatement } from './clickhouse-user-sql.js';
 import { toUserSqlRows } from './duckdb-user-sql.js';
@@ -77,7 +113,8 @@ export async function dropClickHouseDatabase(url: string, cluster?: string): Pro
   const client = createClient({ url: t.httpUrl, username: t.username, password: t.password, log: { level: ClickHouseLogLevel.OFF } });
   const onCluster = cluster ? ` ON CLUSTER ${chIdent(cluster)}` : '';
   try {
-    for (const db of [t.database, sandboxDatabase(t.database)]) await client.command({ query: `DROP DATABASE IF EXISTS ${chIdent(db)}${onCluster}` });
+    for (const db of [t.database, sandboxDatabase(t.database)])
+      await client.command({ query: `DROP DATABASE IF EXISTS ${chIdent(db)}${onCluster}` });
   } finally {
     await client.close();
   }
@@ -90,7 +127,18 @@ const EXPORT_PAGE_ROWS = 10_000;
 const USER_SQL_MAX_MEMORY_BYTES = 1_000_000_000;
 const MUTATION_WAIT_MS = 120_000;
 
-const JSON_TYPES = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v === 'object' ? 'object' : typeof v === 'number' ? 'number' : typeof v === 'boolean' ? 'boolean' : 'string');
+const JSON_TYPES = (v: unknown) =>
+  v === null
+    ? 'null'
+    : Array.isArray(v)
+      ? 'array'
+      : typeof v === 'object'
+        ? 'object'
+        : typeof v === 'number'
+          ? 'number'
+          : typeof v === 'boolean'
+            ? 'boolean'
+            : 'string';
 
 /** An EventRow as the table stores it: `event` '' for none, the top-level properties also as arrays. */
 export function toStoredRow(r: EventRow, segmentId: string) {
@@ -104,17 +152,37 @@ export function toStoredRow(r: EventRow, segmentId: string) {
     values.push(v === null || v === undefined ? null : typeof v === 'string' ? v : JSON.stringify(v));
   }
   return {
-    project_id: r.project_id, message_id: r.message_id, type: r.type, event: r.event ?? '', anonymous_id: r.anonymous_id ?? null, user_id: r.user_id ?? null,
-    distinct_id: r.distinct_id, session_id: r.session_id ?? null, timestamp: r.timestamp, received_at: r.received_at,
-    properties: JSON.stringify(r.properties ?? {}), context: JSON.stringify(r.context ?? {}),
-    page_path: r.page_path ?? null, referrer_host: r.referrer_host ?? null, app_version: r.app_version ?? null, platform: r.platform ?? null, os: r.os ?? null,
-    browser: r.browser ?? null, device_type: r.device_type ?? null, country: r.country ?? null, ip_hash: r.ip_hash ?? null,
-    prop_keys: keys, prop_types: types, prop_values: values, segment_id: segmentId,
+    project_id: r.project_id,
+    message_id: r.message_id,
+    type: r.type,
+    event: r.event ?? '',
+    anonymous_id: r.anonymous_id ?? null,
+    user_id: r.user_id ?? null,
+    distinct_id: r.distinct_id,
+    session_id: r.session_id ?? null,
+    timestamp: r.timestamp,
+    received_at: r.received_at,
+    properties: JSON.stringify(r.properties ?? {}),
+    context: JSON.stringify(r.context ?? {}),
+    page_path: r.page_path ?? null,
+    referrer_host: r.referrer_host ?? null,
+    app_version: r.app_version ?? null,
+    platform: r.platform ?? null,
+    os: r.os ?? null,
+    browser: r.browser ?? null,
+    device_type: r.device_type ?? null,
+    country: r.country ?? null,
+    ip_hash: r.ip_hash ?? null,
+    prop_keys: keys,
+    prop_types: types,
+    prop_values: values,
+    segment_id: segmentId,
   };
 }
 
 /** ClickHouse's error types for input it cannot parse or convert (not a server or network failure). */
-const DATA_ERROR_TYPES = /PARSE|INCORRECT_DATA|INCORRECT_NUMBER_OF_COLUMNS|TYPE_MISMATCH|CANNOT_CONVERT|ARGUMENT_OUT_OF_BOUND|VALUE_IS_OUT_OF_RANGE|DECIMAL_OVERFLOW|TOO_DEEP|UNKNOWN_FIELD|CANNOT_INSERT_NULL|INCORRECT_UTF8/;
+const DATA_ERROR_TYPES =
+  /PARSE|INCORRECT_DATA|INCORRECT_NUMBER_OF_COLUMNS|TYPE_MISMATCH|CANNOT_CONVERT|ARGUMENT_OUT_OF_BOUND|VALUE_IS_OUT_OF_RANGE|DECIMAL_OVERFLOW|TOO_DEEP|UNKNOWN_FIELD|CANNOT_INSERT_NULL|INCORRECT_UTF8/;
 
 /** The same by number: CANNOT_PARSE_* (6, 26, 27, 38, 41, 72), TYPE_MISMATCH, ARGUMENT_OUT_OF_BOUND, CANNOT_CONVERT_TYPE, INCORRECT_DATA, VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE, CANNOT_INSERT_NULL_IN_ORDINARY_COLUMN. */
 const DATA_ERROR_CODES = new Set([6, 26, 27, 38, 41, 53, 69, 70, 72, 117, 321, 349]);
@@ -150,7 +218,8 @@ function toEventRow(r: RawRow): EventRow {
 /** RFC 7396 merge patch, as DuckDB's json_merge_patch applies identify traits. */
 function mergePatch(target: unknown, patch: unknown): unknown {
   if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
-  const out: Record<string, unknown> = target !== null && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  const out: Record<string, unknown> =
+    target !== null && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
   for (const [k, v] of Object.entries(patch as Record<string, unknown>)) {
     if (v === null) delete out[k];
     else out[k] = mergePatch(out[k], v);
@@ -176,7 +245,11 @@ const CONVERSION_ERRORS = new Set([6, 27, 38, 41, 53, 69, 70, 72, 321]);
 
 /** The server's text without its code and exception class decoration ("Code: 62, e.displayText() = DB::Exception: ..., e.what() = ..."). */
 function serverMessage(message: string): string {
-  return message.replace(/^Code: \d+, e\.displayText\(\) = DB::Exception: /, '').replace(/,? e\.what\(\) = DB::Exception\s*$/, '').replace(/\s*\(version [^)]*\)\s*$/, '').trim();
+  return message
+    .replace(/^Code: \d+, e\.displayText\(\) = DB::Exception: /, '')
+    .replace(/,? e\.what\(\) = DB::Exception\s*$/, '')
+    .replace(/\s*\(version [^)]*\)\s*$/, '')
+    .trim();
 }
 
 export class ClickHouseEventStore implements EventStore {
@@ -197,18 +270,31 @@ export class ClickHouseEventStore implements EventStore {
     const t = parseClickHouseUrl(opts.url);
     const timeoutMs = opts.queryTimeoutMs ?? 30_000;
     // errors are thrown to the caller, which reports them: the client logs nothing itself
-    const common = { url: t.httpUrl, username: t.username, password: t.password, request_timeout: timeoutMs + 30_000, log: { level: ClickHouseLogLevel.OFF }, clickhouse_settings: { output_format_json_quote_64bit_integers: 0 } as ClickHouseSettings };
+    const common = {
+      url: t.httpUrl,
+      username: t.username,
+      password: t.password,
+      request_timeout: timeoutMs + 30_000,
+      log: { level: ClickHouseLogLevel.OFF },
+      clickhouse_settings: { output_format_json_quote_64bit_integers: 0 } as ClickHouseSettings,
+    };
     const admin = createClient(common);
     try {
       if (!opts.cluster) {
         for (const statement of eventsDdl(t.database)) await admin.command({ query: statement });
       } else {
         const exists = await (await admin.query({ query: `EXISTS TABLE ${chIdent(t.database)}.events`, format: 'TabSeparated' })).text();
-        if (exists.trim() !== '1') throw new Error(`the ClickHouse table ${t.database}.events does not exist on cluster ${opts.cluster}: run \`vigil migrate\` first (it creates the replicated and distributed tables ON CLUSTER)`);
+        if (exists.trim() !== '1')
+          throw new Error(
+            `the ClickHouse table ${t.database}.events does not exist on cluster ${opts.cluster}: run \`vigil migrate\` first (it creates the replicated and distributed tables ON CLUSTER)`,
+          );
       }
     } catch (err) {
       await admin.close();
-      if (err instanceof Error && /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|socket hang up/.test(err.message + String((err as { code?: string }).code))) {
+      if (
+        err instanceof Error &&
+        /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|socket hang up/.test(err.message + String((err as { code?: string }).code))
+      ) {
         throw new Error(`cannot reach ClickHouse at ${t.httpUrl} (VIGIL_EVENTS_URL): ${err.message}`, { cause: err });
       }
       throw err;
@@ -216,7 +302,11 @@ export class ClickHouseEventStore implements EventStore {
     await admin.close();
     // on a cluster, a subquery over `events` inside IN (breakdowns' top keys, top-event counts) runs
     // as GLOBAL IN: its result is sent to the shards (the default, 'deny', refuses such queries)
-    const client = createClient({ ...common, database: t.database, clickhouse_settings: { ...common.clickhouse_settings, ...(opts.cluster ? { distributed_product_mode: 'global' } : {}) } });
+    const client = createClient({
+      ...common,
+      database: t.database,
+      clickhouse_settings: { ...common.clickhouse_settings, ...(opts.cluster ? { distributed_product_mode: 'global' } : {}) },
+    });
     const userSqlClient = createClient({ ...common, database: sandboxDatabase(t.database) });
     return new ClickHouseEventStore(client, userSqlClient, t.database, opts.cluster, timeoutMs);
   }
@@ -231,7 +321,8 @@ export class ClickHouseEventStore implements EventStore {
       const result = await this.client.query({ query: sql, format: 'JSONEachRow', clickhouse_settings: this.settings(timeoutMs) });
       return (await result.json()) as T[];
     } catch (err) {
-      if (errorCode(err) === TIMEOUT_EXCEEDED) throw new VigilError('VIGIL_ERR_UNAVAILABLE', `the query took longer than ${timeoutMs} ms and was stopped`);
+      if (errorCode(err) === TIMEOUT_EXCEEDED)
+        throw new VigilError('VIGIL_ERR_UNAVAILABLE', `the query took longer than ${timeoutMs} ms and was stopped`);
       throw err;
     }
   }
@@ -284,9 +375,11 @@ export class ClickHouseEventStore implements EventStore {
       if (already > 0) await this.deleteSegmentRows(segment.id, segmentRowsSql);
       await this.client.insert({
         table: 'events',
-        values: Readable.from((async function* () {
-          for await (const r of segmentRows(segment)) yield toStoredRow(r, segment.id);
-        })()),
+        values: Readable.from(
+          (async function* () {
+            for await (const r of segmentRows(segment)) yield toStoredRow(r, segment.id);
+          })(),
+        ),
         format: 'JSONEachRow',
         clickhouse_settings: { max_insert_block_size: String(MAX_INSERT_BLOCK_ROWS), insert_distributed_sync: 1 } as ClickHouseSettings,
       });
@@ -301,7 +394,10 @@ export class ClickHouseEventStore implements EventStore {
    * records must not be dropped).
    */
   private async markLoaded(id: string, rows: number) {
-    await this.client.command({ query: `INSERT INTO loaded_segments (id, rows, loaded_at) VALUES (${chString(id)}, ${chInt(rows)}, now())`, clickhouse_settings: { insert_distributed_sync: 1, insert_deduplicate: 0 } });
+    await this.client.command({
+      query: `INSERT INTO loaded_segments (id, rows, loaded_at) VALUES (${chString(id)}, ${chInt(rows)}, now())`,
+      clickhouse_settings: { insert_distributed_sync: 1, insert_deduplicate: 0 },
+    });
   }
 
   /** Removes the rows a cut-short insert of a segment left (a mutation; rare: only on replay), and waits for it. */
@@ -331,12 +427,18 @@ export class ClickHouseEventStore implements EventStore {
   private async deleteWhere(condition: string, remaining: string, what: string) {
     const table = this.cluster ? `${chIdent(this.database)}.events_local ON CLUSTER ${chIdent(this.cluster)}` : 'events';
     await this.client.command({ query: `ALTER TABLE ${table} DELETE WHERE ${condition}` });
-    const pending = this.cluster ? remaining : `SELECT count() AS n FROM system.mutations WHERE database = ${chString(this.database)} AND table IN ('events', 'events_local') AND is_done = 0`;
+    const pending = this.cluster
+      ? remaining
+      : `SELECT count() AS n FROM system.mutations WHERE database = ${chString(this.database)} AND table IN ('events', 'events_local') AND is_done = 0`;
     const deadline = Date.now() + MUTATION_WAIT_MS;
     for (;;) {
       const [row] = await this.rows<{ n: number }>(pending);
       if (!Number(row?.n)) return;
-      if (Date.now() > deadline) throw new VigilError('VIGIL_ERR_UNAVAILABLE', `${what} did not finish within ${MUTATION_WAIT_MS / 1000} s; ClickHouse goes on with it: try again later`);
+      if (Date.now() > deadline)
+        throw new VigilError(
+          'VIGIL_ERR_UNAVAILABLE',
+          `${what} did not finish within ${MUTATION_WAIT_MS / 1000} s; ClickHouse goes on with it: try again later`,
+        );
       await new Promise((r) => setTimeout(r, 200));
     }
   }
@@ -347,7 +449,11 @@ export class ClickHouseEventStore implements EventStore {
   }
 
   async *recentMessageIds(sinceMs: number): AsyncIterable<[number, string][]> {
-    const result = await this.client.query({ query: recentMessageIdsSql(sinceMs), format: 'JSONEachRow', clickhouse_settings: this.settings(10 * this.timeoutMs) });
+    const result = await this.client.query({
+      query: recentMessageIdsSql(sinceMs),
+      format: 'JSONEachRow',
+      clickhouse_settings: this.settings(10 * this.timeoutMs),
+    });
     for await (const rows of result.stream()) {
       yield rows.map((row) => {
         const r = row.json<{ project_id: number; message_id: string }>();
@@ -408,23 +514,41 @@ export class ClickHouseEventStore implements EventStore {
     this.queries++;
     const top = await this.rows<{ name: string; n: number }>(schemaProfileSql.topEvents(q));
     if (!top.length) return [];
-    const keyStats = await this.rows<{ name: string; key: string; n: number; distinct_values: number }>(schemaProfileSql.keys(q, top.map((t) => t.name)));
+    const keyStats = await this.rows<{ name: string; key: string; n: number; distinct_values: number }>(
+      schemaProfileSql.keys(
+        q,
+        top.map((t) => t.name),
+      ),
+    );
     const kept = new Map<string, { key: string; distinct: number }[]>();
     for (const t of top) {
       const ranked = keyStats.filter((k) => k.name === t.name).sort((a, b) => b.n - a.n || compareNullable(a.key, b.key));
-      kept.set(t.name, ranked.slice(0, q.maxProperties).map((k) => ({ key: k.key, distinct: k.distinct_values })));
+      kept.set(
+        t.name,
+        ranked.slice(0, q.maxProperties).map((k) => ({ key: k.key, distinct: k.distinct_values })),
+      );
     }
     const wanted = [...kept].flatMap(([event, keys]) => keys.map((k) => ({ event, key: k.key, withValues: k.distinct <= q.maxValues })));
-    const pairs = wanted.length ? await this.rows<{ name: string; key: string; type: string; shown: string | null; n: number }>(schemaProfileSql.pairs(q, wanted)) : [];
+    const pairs = wanted.length
+      ? await this.rows<{ name: string; key: string; type: string; shown: string | null; n: number }>(schemaProfileSql.pairs(q, wanted))
+      : [];
     const out: SchemaProfileRow[] = [];
     for (const t of top) {
       const keys = kept.get(t.name)!;
       if (!keys.length) out.push({ event: t.name, events: t.n, key: null, type: null, value: null, count: 0, distinct: 0 });
       for (const k of keys) {
-        for (const p of pairs) if (p.name === t.name && p.key === k.key) out.push({ event: t.name, events: t.n, key: k.key, type: p.type, value: p.shown ?? null, count: p.n, distinct: k.distinct });
+        for (const p of pairs)
+          if (p.name === t.name && p.key === k.key)
+            out.push({ event: t.name, events: t.n, key: k.key, type: p.type, value: p.shown ?? null, count: p.n, distinct: k.distinct });
       }
     }
-    return out.sort((a, b) => compareNullable(a.event, b.event) || compareNullable(a.key, b.key) || compareNullable(a.type, b.type) || compareNullable(a.value, b.value));
+    return out.sort(
+      (a, b) =>
+        compareNullable(a.event, b.event) ||
+        compareNullable(a.key, b.key) ||
+        compareNullable(a.type, b.type) ||
+        compareNullable(a.value, b.value),
+    );
   }
 
   async eventCounts(q: EventCountsQuery): Promise<EventCountRow[]> {
@@ -472,7 +596,14 @@ export class ClickHouseEventStore implements EventStore {
         query_id: queryId,
         abort_signal: deadline.signal,
         // readonly last: the limits before it are set, then nothing can change them
-        clickhouse_settings: { max_execution_time: seconds, max_result_rows: String(q.maxRows + 1), max_result_bytes: String(MAX_RESULT_BYTES), result_overflow_mode: 'throw', max_memory_usage: String(USER_SQL_MAX_MEMORY_BYTES), readonly: '1' } as ClickHouseSettings,
+        clickhouse_settings: {
+          max_execution_time: seconds,
+          max_result_rows: String(q.maxRows + 1),
+          max_result_bytes: String(MAX_RESULT_BYTES),
+          result_overflow_mode: 'throw',
+          max_memory_usage: String(USER_SQL_MAX_MEMORY_BYTES),
+          readonly: '1',
+        } as ClickHouseSettings,
       });
       rows = (await result.json()) as Record<string, unknown>[];
     } catch (err) {
@@ -484,9 +615,21 @@ export class ClickHouseEventStore implements EventStore {
       }
       if (code === TIMEOUT_EXCEEDED) throw timedOut(q.timeoutMs);
       if (code === TOO_MANY_ROWS && /max bytes/.test(message)) throw resultTooLarge();
-      if (code === TOO_MANY_ROWS) throw new VigilError('VIGIL_ERR_METRIC_SQL_TOO_MANY_ROWS', `the metric's SQL returned more than ${q.maxRows} rows; aggregate to one row per bucket (and breakdown)`, { maxRows: q.maxRows });
-      if (code === READONLY || code === UNKNOWN_TABLE || code === UNKNOWN_DATABASE) throw new VigilError('VIGIL_ERR_METRIC_SQL_FORBIDDEN', `the metric's SQL may read only the "events" view: ${serverMessage(message)}`);
-      throw new VigilError('VIGIL_ERR_METRIC_SQL_INVALID', `the metric's SQL failed: ${CONVERSION_ERRORS.has(code ?? -1) ? 'Conversion Error: ' : ''}${serverMessage(message)}`);
+      if (code === TOO_MANY_ROWS)
+        throw new VigilError(
+          'VIGIL_ERR_METRIC_SQL_TOO_MANY_ROWS',
+          `the metric's SQL returned more than ${q.maxRows} rows; aggregate to one row per bucket (and breakdown)`,
+          { maxRows: q.maxRows },
+        );
+      if (code === READONLY || code === UNKNOWN_TABLE || code === UNKNOWN_DATABASE)
+        throw new VigilError(
+          'VIGIL_ERR_METRIC_SQL_FORBIDDEN',
+          `the metric's SQL may read only the "events" view: ${serverMessage(message)}`,
+        );
+      throw new VigilError(
+        'VIGIL_ERR_METRIC_SQL_INVALID',
+        `the metric's SQL failed: ${CONVERSION_ERRORS.has(code ?? -1) ? 'Conversion Error: ' : ''}${serverMessage(message)}`,
+      );
     } finally {
       clearTimeout(timer);
     }

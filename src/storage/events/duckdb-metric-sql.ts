@@ -45,7 +45,9 @@ function filterSql(f: ScanFilter, p: Params): string {
     case 'eq':
       return typeof v === 'number' ? `${asNumber} = ${num(v)}` : `${x} = ${p.ref(asText(v as string | boolean))}`;
     case 'neq':
-      return typeof v === 'number' ? `${asNumber} IS DISTINCT FROM ${num(v)}` : `${x} IS DISTINCT FROM ${p.ref(asText(v as string | boolean))}`;
+      return typeof v === 'number'
+        ? `${asNumber} IS DISTINCT FROM ${num(v)}`
+        : `${x} IS DISTINCT FROM ${p.ref(asText(v as string | boolean))}`;
     case 'in':
       return `${x} IN (${list()})`;
     case 'not_in':
@@ -108,7 +110,8 @@ function aggregateSql(a: ScanAggregate, value: string | undefined): string {
   }
 }
 
-const isNumeric = (a: ScanAggregate) => a.fn !== 'events' && a.fn !== 'users' && a.fn !== 'sessions' && a.fn !== 'count' && a.fn !== 'count_distinct';
+const isNumeric = (a: ScanAggregate) =>
+  a.fn !== 'events' && a.fn !== 'users' && a.fn !== 'sessions' && a.fn !== 'count' && a.fn !== 'count_distinct';
 
 export function metricScanSql(q: MetricScanQuery): Sql {
   const p = new Params();
@@ -147,7 +150,10 @@ export function metricScanSql(q: MetricScanQuery): Sql {
     `SELECT slot::DOUBLE AS slot, ${dim} AS dim, ${key ?? 'NULL'} AS key,
   ${aggregates.map((a, i) => (!wanted || wanted.has(i) ? a : `NULL::DOUBLE AS c${i}`)).join(',\n  ')}
 FROM base GROUP BY slot${key ? `, ${key}` : ''}`;
-  const branches = [branch('-1', undefined), ...keys.map((k, i) => branch(int(i), k, q.breakdownColumns ? new Set(q.breakdownColumns[i]) : undefined))];
+  const branches = [
+    branch('-1', undefined),
+    ...keys.map((k, i) => branch(int(i), k, q.breakdownColumns ? new Set(q.breakdownColumns[i]) : undefined)),
+  ];
   const sql = `WITH base AS (
   SELECT ${base.join(', ')}
   FROM events WHERE ${where}

@@ -2,7 +2,18 @@
  * SQL for the DuckDB event store's reads. Integers (project ids, times, grains) are inlined after
  * a safe-integer check so DuckDB can prune row groups by their zone maps; strings are bound.
  */
-import type { Dimension, EventCountsQuery, LatenessQuery, EventListQuery, ExportQuery, SchemaProfileQuery, SlotSpec, TimeseriesQuery, ValueSharesQuery, WindowQuery } from './event-store.js';
+import type {
+  Dimension,
+  EventCountsQuery,
+  LatenessQuery,
+  EventListQuery,
+  ExportQuery,
+  SchemaProfileQuery,
+  SlotSpec,
+  TimeseriesQuery,
+  ValueSharesQuery,
+  WindowQuery,
+} from './event-store.js';
 import { NONE_KEY, OTHER_KEY } from './event-store.js';
 
 export interface Sql {
@@ -124,7 +135,10 @@ export function slotExpr(q: SlotSpec): string {
   if (!q.localOffsets) return `epoch_ms(timestamp) // ${g} * ${g}`;
   const [first, ...changes] = q.localOffsets;
   const offset = changes.length
-    ? `CASE ${[first, ...changes].slice(0, -1).map((s, i) => `WHEN timestamp < epoch_ms(${int(changes[i].fromMs)}) THEN ${int(s.offsetMs)}`).join(' ')} ELSE ${int(changes[changes.length - 1].offsetMs)} END`
+    ? `CASE ${[first, ...changes]
+        .slice(0, -1)
+        .map((s, i) => `WHEN timestamp < epoch_ms(${int(changes[i].fromMs)}) THEN ${int(s.offsetMs)}`)
+        .join(' ')} ELSE ${int(changes[changes.length - 1].offsetMs)} END`
     : int(first.offsetMs);
   const local = `(epoch_ms(timestamp) + ${offset})`;
   if (q.grainMs === WEEK_MS) return `(${local} - ${WEEK_ORIGIN_MS}) // ${g} * ${g} + ${WEEK_ORIGIN_MS}`;
@@ -141,7 +155,10 @@ export function timeseriesSql(q: TimeseriesQuery): Sql {
   const slot = slotExpr(q);
   const measure = MEASURE_SQL[q.measure];
   if (!q.breakdown) {
-    return { sql: `SELECT (${slot})::DOUBLE AS slot, NULL AS key, ${measure}::DOUBLE AS value FROM events WHERE ${where} GROUP BY 1 ORDER BY 1`, params };
+    return {
+      sql: `SELECT (${slot})::DOUBLE AS slot, NULL AS key, ${measure}::DOUBLE AS value FROM events WHERE ${where} GROUP BY 1 ORDER BY 1`,
+      params,
+    };
   }
   const dim = dimensionExpr(q.breakdown, params);
   const sql = `WITH base AS (

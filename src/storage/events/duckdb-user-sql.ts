@@ -21,10 +21,63 @@ import { VigilError } from '../../errors.js';
 export const MAX_USER_SQL_CHARS = 20_000;
 
 /** The columns of the `events` view a metric's SQL reads, besides `bucket`. */
-const VIEW_COLUMNS = ['event', 'type', 'user_id', 'anonymous_id', 'distinct_id', 'session_id', 'timestamp', 'received_at', 'properties', 'context', 'page_path', 'referrer_host', 'app_version', 'platform', 'os', 'browser', 'device_type', 'country'];
+const VIEW_COLUMNS = [
+  'event',
+  'type',
+  'user_id',
+  'anonymous_id',
+  'distinct_id',
+  'session_id',
+  'timestamp',
+  'received_at',
+  'properties',
+  'context',
+  'page_path',
+  'referrer_host',
+  'app_version',
+  'platform',
+  'os',
+  'browser',
+  'device_type',
+  'country',
+];
 
 /** Statement kinds named in the message when DuckDB refuses to serialize a non-SELECT. */
-const STATEMENT_KEYWORDS = new Set(['DROP', 'DELETE', 'INSERT', 'UPDATE', 'CREATE', 'ALTER', 'TRUNCATE', 'MERGE', 'PRAGMA', 'ATTACH', 'DETACH', 'USE', 'COPY', 'INSTALL', 'LOAD', 'FORCE', 'SET', 'RESET', 'CALL', 'EXPORT', 'IMPORT', 'VACUUM', 'CHECKPOINT', 'BEGIN', 'COMMIT', 'ROLLBACK', 'ABORT', 'PREPARE', 'EXECUTE', 'DEALLOCATE', 'EXPLAIN', 'ANALYZE', 'UPDATE_EXTENSIONS']);
+const STATEMENT_KEYWORDS = new Set([
+  'DROP',
+  'DELETE',
+  'INSERT',
+  'UPDATE',
+  'CREATE',
+  'ALTER',
+  'TRUNCATE',
+  'MERGE',
+  'PRAGMA',
+  'ATTACH',
+  'DETACH',
+  'USE',
+  'COPY',
+  'INSTALL',
+  'LOAD',
+  'FORCE',
+  'SET',
+  'RESET',
+  'CALL',
+  'EXPORT',
+  'IMPORT',
+  'VACUUM',
+  'CHECKPOINT',
+  'BEGIN',
+  'COMMIT',
+  'ROLLBACK',
+  'ABORT',
+  'PREPARE',
+  'EXECUTE',
+  'DEALLOCATE',
+  'EXPLAIN',
+  'ANALYZE',
+  'UPDATE_EXTENSIONS',
+]);
 
 const READS_ONLY = `a metric's SQL may read only the "events" view (and CTEs it defines)`;
 
@@ -59,21 +112,29 @@ interface NamedColumns {
 /** Throws a 400 VigilError saying why `sql` may not run; `parse` returns DuckDB's json_serialize_sql output. */
 export async function checkUserSql(parse: (sql: string) => Promise<string>, sql: string): Promise<CheckedUserSql> {
   if (!sql.trim()) throw invalid("the metric's SQL is empty");
-  if (sql.length > MAX_USER_SQL_CHARS) throw invalid(`the metric's SQL is ${sql.length} characters long; at most ${MAX_USER_SQL_CHARS} are allowed`);
+  if (sql.length > MAX_USER_SQL_CHARS)
+    throw invalid(`the metric's SQL is ${sql.length} characters long; at most ${MAX_USER_SQL_CHARS} are allowed`);
   const parsed = JSON.parse(await parse(sql)) as Node;
   if (parsed.error) {
     const duckdb = text(parsed.error_message);
     if (/only select statements/i.test(duckdb)) {
       const kinds = statementKinds(sql);
-      if (kinds[0] === 'PIVOT' && kinds.length === 1) throw invalid(`a PIVOT in a metric's SQL must list its values: PIVOT events ON column IN ('a', 'b') USING ...`);
+      if (kinds[0] === 'PIVOT' && kinds.length === 1)
+        throw invalid(`a PIVOT in a metric's SQL must list its values: PIVOT events ON column IN ('a', 'b') USING ...`);
       const kind = kinds.find((k) => STATEMENT_KEYWORDS.has(k));
-      throw forbidden(`only a single SELECT statement may run${kind ? `, not ${kind}` : ''}: a metric's SQL cannot change data, settings, files or extensions`, { statement: kind ?? null });
+      throw forbidden(
+        `only a single SELECT statement may run${kind ? `, not ${kind}` : ''}: a metric's SQL cannot change data, settings, files or extensions`,
+        { statement: kind ?? null },
+      );
     }
     throw invalid(`the metric's SQL does not parse: ${duckdb}`, { duckdb, position: parsed.position ?? null });
   }
   const statements = Array.isArray(parsed.statements) ? parsed.statements : [];
   if (statements.length === 0) throw invalid("the metric's SQL holds no statement (only comments or semicolons)");
-  if (statements.length > 1) throw forbidden(`the metric's SQL holds ${statements.length} statements; exactly one SELECT is allowed`, { statements: statements.length });
+  if (statements.length > 1)
+    throw forbidden(`the metric's SQL holds ${statements.length} statements; exactly one SELECT is allowed`, {
+      statements: statements.length,
+    });
   const named: NamedColumns = { names: new Set(), all: false, tables: new Set(), bareNames: new Set() };
   walk(statements[0], new Set(), named);
   const all = named.all || [...named.tables].some((t) => named.bareNames.has(t));
@@ -126,12 +187,16 @@ function cteEntries(cteMap: unknown): { key: string; value: unknown }[] | undefi
 function checkNode(node: Node, scope: ReadonlySet<string>): void {
   if (node.type === 'BASE_TABLE') {
     const name = [node.catalog_name, node.schema_name, node.table_name].map(text).filter(Boolean).join('.');
-    if (text(node.catalog_name) || text(node.schema_name)) throw forbidden(`table "${name}" is not allowed: ${READS_ONLY}, unqualified`, { table: name });
+    if (text(node.catalog_name) || text(node.schema_name))
+      throw forbidden(`table "${name}" is not allowed: ${READS_ONLY}, unqualified`, { table: name });
     const table = text(node.table_name).toLowerCase();
     if (table !== 'events' && !scope.has(table)) throw forbidden(`table "${name}" is not allowed: ${READS_ONLY}`, { table: name });
   } else if (node.type === 'TABLE_FUNCTION') {
     const name = isNode(node.function) ? text(node.function.function_name) : '';
-    throw forbidden(`table function ${name || '(unnamed)'} is not allowed: ${READS_ONLY}, not files, settings, the catalog or generated tables`, { function: name });
+    throw forbidden(
+      `table function ${name || '(unnamed)'} is not allowed: ${READS_ONLY}, not files, settings, the catalog or generated tables`,
+      { function: name },
+    );
   } else if (node.type === 'SHOW_REF') {
     throw forbidden(`SHOW, DESCRIBE and SUMMARIZE are not allowed: ${READS_ONLY}`);
   }
@@ -139,16 +204,24 @@ function checkNode(node: Node, scope: ReadonlySet<string>): void {
     const name = node.function_name;
     const qualifier = [node.catalog, node.schema].map(text).filter(Boolean).join('.');
     if (qualifier && !(qualifier === 'main' && PARSER_MAIN_FUNCTIONS.has(name))) {
-      throw forbidden(`function ${qualifier}.${name} is not allowed: a metric's SQL may call only unqualified built-in functions (for a method call x.${name}(...), write ${name}(x, ...))`, { function: `${qualifier}.${name}` });
+      throw forbidden(
+        `function ${qualifier}.${name} is not allowed: a metric's SQL may call only unqualified built-in functions (for a method call x.${name}(...), write ${name}(x, ...))`,
+        { function: `${qualifier}.${name}` },
+      );
     }
-    if (!ALLOWED_FUNCTIONS.has(name.toLowerCase())) throw forbidden(`function ${name} is not allowed: it is not on the list of functions a metric's SQL may call (arithmetic, math, text, regular expressions, dates and times, JSON, lists and structs, aggregates and window functions)`, { function: name });
+    if (!ALLOWED_FUNCTIONS.has(name.toLowerCase()))
+      throw forbidden(
+        `function ${name} is not allowed: it is not on the list of functions a metric's SQL may call (arithmetic, math, text, regular expressions, dates and times, JSON, lists and structs, aggregates and window functions)`,
+        { function: name },
+      );
   }
 }
 
 /** Over-approximates the columns read: any part of a column reference, any USING column. */
 function noteColumns(node: Node, named: NamedColumns): void {
   if (node.class === 'STAR' || text(node.type).includes('PIVOT')) named.all = true;
-  if (node.type === 'BASE_TABLE') for (const name of [node.table_name, node.alias]) if (text(name)) named.tables.add(text(name).toLowerCase());
+  if (node.type === 'BASE_TABLE')
+    for (const name of [node.table_name, node.alias]) if (text(name)) named.tables.add(text(name).toLowerCase());
   for (const key of ['column_names', 'using_columns']) {
     const names = node[key];
     if (Array.isArray(names)) for (const name of names) if (typeof name === 'string') named.names.add(name.toLowerCase());
@@ -202,7 +275,10 @@ export async function runCheckedUserSql(c: DuckDBConnection, q: UserSqlQuery, ch
     const rows = (await run(query)).getRowObjectsJson();
     // reading the result into JavaScript counts against the limit too
     if (performance.now() - started > q.timeoutMs) throw timedOut(q.timeoutMs);
-    return toUserSqlRows(rows.map(({ [SIZE_CHECK]: _, ...row }) => row), q.maxRows);
+    return toUserSqlRows(
+      rows.map(({ [SIZE_CHECK]: _, ...row }) => row),
+      q.maxRows,
+    );
   } catch (err) {
     if (err instanceof VigilError) throw err;
     const message = (err as Error).message;
@@ -226,14 +302,22 @@ function withoutTrailingSemicolons(sql: string): string {
 
 /** Converts result rows, throwing a 400 when there are more than maxRows or a column is missing. */
 export function toUserSqlRows(rows: Record<string, unknown>[], maxRows: number): UserSqlRow[] {
-  if (rows.length > maxRows) throw new VigilError('VIGIL_ERR_METRIC_SQL_TOO_MANY_ROWS', `the metric's SQL returned more than ${maxRows} rows; aggregate to one row per bucket (and breakdown)`, { maxRows });
+  if (rows.length > maxRows)
+    throw new VigilError(
+      'VIGIL_ERR_METRIC_SQL_TOO_MANY_ROWS',
+      `the metric's SQL returned more than ${maxRows} rows; aggregate to one row per bucket (and breakdown)`,
+      { maxRows },
+    );
   if (!rows.length) return [];
   const returned = Object.keys(rows[0]);
   const column = (name: string) => returned.find((c) => c.toLowerCase() === name);
   const [bucket, value, breakdown, samples] = [column('bucket'), column('value'), column('breakdown'), column('samples')];
   if (!bucket || !value) {
     const missing = [bucket ? [] : ['bucket'], value ? [] : ['value']].flat();
-    throw invalid(`the metric's SQL returned the columns ${returned.join(', ')}; it must return bucket and value (and optionally breakdown and samples): ${missing.join(' and ')} missing`, { returned, required: ['bucket', 'value'], optional: ['breakdown', 'samples'], missing });
+    throw invalid(
+      `the metric's SQL returned the columns ${returned.join(', ')}; it must return bucket and value (and optionally breakdown and samples): ${missing.join(' and ')} missing`,
+      { returned, required: ['bucket', 'value'], optional: ['breakdown', 'samples'], missing },
+    );
   }
   return rows.map((row, i) => ({
     bucketMs: toBucketMs(row[bucket], i),
@@ -260,20 +344,33 @@ function toBucketMs(v: unknown, i: number): number {
       if (Number.isFinite(utc)) return utc - offsetMs;
     }
   }
-  throw invalid(`row ${i + 1} of the metric's SQL has bucket ${shown(v)}; a bucket must be a TIMESTAMP or epoch milliseconds, never null`, { row: i + 1, bucket: v ?? null });
+  throw invalid(`row ${i + 1} of the metric's SQL has bucket ${shown(v)}; a bucket must be a TIMESTAMP or epoch milliseconds, never null`, {
+    row: i + 1,
+    bucket: v ?? null,
+  });
 }
 
 function toValue(v: unknown, i: number): number | null {
   if (v === null || v === undefined) return null;
-  const n = typeof v === 'number' ? v : typeof v === 'string' && (NUMERIC.test(v.trim()) || /^[+-]?(nan|inf|infinity)$/i.test(v.trim())) ? Number(v) : undefined;
-  if (n === undefined) throw invalid(`row ${i + 1} of the metric's SQL has value ${shown(v)}; a value must be a number or null`, { row: i + 1, value: v });
+  const n =
+    typeof v === 'number'
+      ? v
+      : typeof v === 'string' && (NUMERIC.test(v.trim()) || /^[+-]?(nan|inf|infinity)$/i.test(v.trim()))
+        ? Number(v)
+        : undefined;
+  if (n === undefined)
+    throw invalid(`row ${i + 1} of the metric's SQL has value ${shown(v)}; a value must be a number or null`, { row: i + 1, value: v });
   return Number.isFinite(n) ? n : null;
 }
 
 function toSamples(v: unknown, i: number): number | null {
   if (v === null || v === undefined) return null;
   const n = typeof v === 'number' ? v : typeof v === 'string' && NUMERIC.test(v.trim()) ? Number(v) : undefined;
-  if (n === undefined || !Number.isFinite(n) || n < 0) throw invalid(`row ${i + 1} of the metric's SQL has samples ${shown(v)}; samples must be a number of 0 or more, or null`, { row: i + 1, samples: v });
+  if (n === undefined || !Number.isFinite(n) || n < 0)
+    throw invalid(`row ${i + 1} of the metric's SQL has samples ${shown(v)}; samples must be a number of 0 or more, or null`, {
+      row: i + 1,
+      samples: v,
+    });
   return n;
 }
 
@@ -281,5 +378,8 @@ function toBreakdown(v: unknown, i: number): string | null {
   if (v === null || v === undefined) return null;
   if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  throw invalid(`row ${i + 1} of the metric's SQL has breakdown ${shown(v)}; a breakdown must be text or null`, { row: i + 1, breakdown: v });
+  throw invalid(`row ${i + 1} of the metric's SQL has breakdown ${shown(v)}; a breakdown must be text or null`, {
+    row: i + 1,
+    breakdown: v,
+  });
 }

@@ -1,10 +1,45 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { DuckDBConnection, DuckDBInstance, JsonDuckDBValueConverter } from '@duckdb/node-api';
-import type { EventCountRow, EventCountsQuery, Lateness, LatenessQuery, EventListQuery, EventRow, EventStore, ExportQuery, MetricScanQuery, MetricScanRow, SchemaProfileQuery, SchemaProfileRow, Segment, TimeseriesQuery, TimeseriesRow, Totals, UserSqlQuery, UserSqlRow, ValueSharesQuery, WindowQuery } from './event-store.js';
+import { type DuckDBConnection, DuckDBInstance, JsonDuckDBValueConverter } from '@duckdb/node-api';
+import type {
+  EventCountRow,
+  EventCountsQuery,
+  Lateness,
+  LatenessQuery,
+  EventListQuery,
+  EventRow,
+  EventStore,
+  ExportQuery,
+  MetricScanQuery,
+  MetricScanRow,
+  SchemaProfileQuery,
+  SchemaProfileRow,
+  Segment,
+  TimeseriesQuery,
+  TimeseriesRow,
+  Totals,
+  UserSqlQuery,
+  UserSqlRow,
+  ValueSharesQuery,
+  WindowQuery,
+} from './event-store.js';
 import { metricScanSql } from './duckdb-metric-sql.js';
 import { type CheckedUserSql, checkUserSql, runCheckedUserSql } from './duckdb-user-sql.js';
-import { EVENTS_DDL, type Sql, eventCountsSql, exportSql, latenessSql, int, listEventsSql, schemaProfileSql, segmentLoadSql, timeseriesSql, topEventsSql, totalsSql, valueSharesSql } from './duckdb-sql.js';
+import {
+  EVENTS_DDL,
+  type Sql,
+  eventCountsSql,
+  exportSql,
+  latenessSql,
+  int,
+  listEventsSql,
+  schemaProfileSql,
+  segmentLoadSql,
+  timeseriesSql,
+  topEventsSql,
+  totalsSql,
+  valueSharesSql,
+} from './duckdb-sql.js';
 import { VigilError } from '../../errors.js';
 import { cutDeep } from './well-formed.js';
 import { lockConflictOf } from './store-locked.js';
@@ -152,7 +187,12 @@ export class DuckDbEventStore implements EventStore {
   }
 
   /** Runs a read with a time limit; an overrun is interrupted and reported by `overrun` (a 503 by default). */
-  private query<T extends Record<string, Json>>(q: Sql, timeoutMs = this.timeoutMs, overrun = (ms: number) => new VigilError('VIGIL_ERR_UNAVAILABLE', `the query took longer than ${ms} ms and was stopped`), counted = true): Promise<T[]> {
+  private query<T extends Record<string, Json>>(
+    q: Sql,
+    timeoutMs = this.timeoutMs,
+    overrun = (ms: number) => new VigilError('VIGIL_ERR_UNAVAILABLE', `the query took longer than ${ms} ms and was stopped`),
+    counted = true,
+  ): Promise<T[]> {
     if (counted) this.queries++;
     return this.readers.use(async (c) => {
       const timer = setTimeout(() => c.interrupt(), timeoutMs);
@@ -185,7 +225,12 @@ export class DuckDbEventStore implements EventStore {
   private checkUserSql(sql: string): Promise<CheckedUserSql> {
     return checkUserSql(async (text) => {
       // parsing reads no table, so it is not counted as a query
-      const [row] = await this.query<{ ast: string }>({ sql: 'SELECT json_serialize_sql($1::VARCHAR) AS ast', params: [text] }, this.timeoutMs, undefined, false);
+      const [row] = await this.query<{ ast: string }>(
+        { sql: 'SELECT json_serialize_sql($1::VARCHAR) AS ast', params: [text] },
+        this.timeoutMs,
+        undefined,
+        false,
+      );
       return row.ast;
     }, sql);
   }
@@ -211,8 +256,24 @@ export class DuckDbEventStore implements EventStore {
   }
 
   async schemaProfile(q: SchemaProfileQuery): Promise<SchemaProfileRow[]> {
-    const rows = await this.query<{ event: string; events: number; key: string | null; type: string | null; value: string | null; count: number; distinct_values: number }>(schemaProfileSql(q));
-    return rows.map((r) => ({ event: r.event, events: r.events, key: r.key, type: r.type, value: r.value, count: r.count, distinct: r.distinct_values }));
+    const rows = await this.query<{
+      event: string;
+      events: number;
+      key: string | null;
+      type: string | null;
+      value: string | null;
+      count: number;
+      distinct_values: number;
+    }>(schemaProfileSql(q));
+    return rows.map((r) => ({
+      event: r.event,
+      events: r.events,
+      key: r.key,
+      type: r.type,
+      value: r.value,
+      count: r.count,
+      distinct: r.distinct_values,
+    }));
   }
 
   async eventCounts(q: EventCountsQuery): Promise<EventCountRow[]> {
@@ -238,14 +299,18 @@ export class DuckDbEventStore implements EventStore {
     try {
       const { sql } = exportSql(q);
       const result = await c.stream(sql);
-      for await (const rows of result.yieldConvertedRowObjects(JsonDuckDBValueConverter)) yield (rows as unknown as RawRow[]).map(toEventRow);
+      for await (const rows of result.yieldConvertedRowObjects(JsonDuckDBValueConverter))
+        yield (rows as unknown as RawRow[]).map(toEventRow);
     } finally {
       c.closeSync();
     }
   }
 
   async userTraits(projectId: number, userId: string): Promise<Record<string, unknown> | null> {
-    const rows = await this.query<{ traits: string }>({ sql: `SELECT traits FROM users WHERE project_id = ${int(projectId)} AND user_id = $1`, params: [userId] });
+    const rows = await this.query<{ traits: string }>({
+      sql: `SELECT traits FROM users WHERE project_id = ${int(projectId)} AND user_id = $1`,
+      params: [userId],
+    });
     return rows.length ? JSON.parse(rows[0].traits) : null;
   }
 
@@ -271,5 +336,9 @@ export class DuckDbEventStore implements EventStore {
 
 type RawRow = Omit<EventRow, 'properties' | 'context'> & { properties: string; context: string };
 function toEventRow(r: RawRow): EventRow {
-  return { ...r, properties: cutDeep(JSON.parse(r.properties)) as EventRow['properties'], context: cutDeep(JSON.parse(r.context)) as EventRow['context'] };
+  return {
+    ...r,
+    properties: cutDeep(JSON.parse(r.properties)) as EventRow['properties'],
+    context: cutDeep(JSON.parse(r.context)) as EventRow['context'],
+  };
 }

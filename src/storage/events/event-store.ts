@@ -36,7 +36,18 @@ export interface EventRow {
 }
 
 /** Columns that can be filtered or broken down by directly; anything else is a property name. */
-export const DIMENSION_COLUMNS = ['event', 'type', 'page_path', 'referrer_host', 'app_version', 'platform', 'os', 'browser', 'device_type', 'country'] as const;
+export const DIMENSION_COLUMNS = [
+  'event',
+  'type',
+  'page_path',
+  'referrer_host',
+  'app_version',
+  'platform',
+  'os',
+  'browser',
+  'device_type',
+  'country',
+] as const;
 export type DimensionColumn = (typeof DIMENSION_COLUMNS)[number];
 export type Dimension = { column: DimensionColumn } | { property: string };
 

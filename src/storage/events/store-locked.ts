@@ -7,8 +7,15 @@ const LOCK_CONFLICT = /Could not set lock on file "[^"]*": Conflicting lock is h
 const HOLDER_PID = /Conflicting lock is held in .*\(PID (\d+)\)/;
 
 export class EventStoreLockedError extends Error {
-  constructor(readonly file: string, readonly holderPid: number | null, options?: ErrorOptions) {
-    super(`the event store ${file} is in use by another process${holderPid === null ? '' : ` (PID ${holderPid})`}: DuckDB lets one process open it`, options);
+  constructor(
+    readonly file: string,
+    readonly holderPid: number | null,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `the event store ${file} is in use by another process${holderPid === null ? '' : ` (PID ${holderPid})`}: DuckDB lets one process open it`,
+      options,
+    );
   }
 }
 

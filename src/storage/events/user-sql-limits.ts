@@ -7,12 +7,21 @@ export const MAX_RESULT_CELL_BYTES = 4_096;
 export const MAX_RESULT_BYTES = 8 * 1024 * 1024;
 
 export const cellTooLarge = () =>
-  new VigilError('VIGIL_ERR_METRIC_SQL_TOO_LARGE', `a value in the metric's SQL result is longer than ${MAX_RESULT_CELL_BYTES} bytes; return numbers and short breakdown keys`, { maxCellBytes: MAX_RESULT_CELL_BYTES });
+  new VigilError(
+    'VIGIL_ERR_METRIC_SQL_TOO_LARGE',
+    `a value in the metric's SQL result is longer than ${MAX_RESULT_CELL_BYTES} bytes; return numbers and short breakdown keys`,
+    { maxCellBytes: MAX_RESULT_CELL_BYTES },
+  );
 
 export const resultTooLarge = () =>
-  new VigilError('VIGIL_ERR_METRIC_SQL_TOO_LARGE', `the metric's SQL result is larger than ${MAX_RESULT_BYTES / 1024 / 1024} MB; aggregate to one row per bucket (and breakdown)`, { maxResultBytes: MAX_RESULT_BYTES });
+  new VigilError(
+    'VIGIL_ERR_METRIC_SQL_TOO_LARGE',
+    `the metric's SQL result is larger than ${MAX_RESULT_BYTES / 1024 / 1024} MB; aggregate to one row per bucket (and breakdown)`,
+    { maxResultBytes: MAX_RESULT_BYTES },
+  );
 
-export const timedOut = (ms: number) => new VigilError('VIGIL_ERR_METRIC_SQL_TIMEOUT', `the metric's SQL ran longer than its limit of ${ms} ms and was stopped`);
+export const timedOut = (ms: number) =>
+  new VigilError('VIGIL_ERR_METRIC_SQL_TIMEOUT', `the metric's SQL ran longer than its limit of ${ms} ms and was stopped`);
 
 /** Throws cellTooLarge when a value of the rows, as text, is longer than MAX_RESULT_CELL_BYTES (for an engine that cannot check each value itself). */
 export function checkCellSizes(rows: Record<string, unknown>[]): void {

@@ -10,7 +10,8 @@ interface WellFormedString {
   toWellFormed(): string;
 }
 /** `s` with each lone surrogate replaced by U+FFFD (`s` itself when it has none, the common case, checked natively). */
-const wellFormedString = (s: string): string => ((s as unknown as WellFormedString).isWellFormed() ? s : (s as unknown as WellFormedString).toWellFormed());
+const wellFormedString = (s: string): string =>
+  (s as unknown as WellFormedString).isWellFormed() ? s : (s as unknown as WellFormedString).toWellFormed();
 
 /** Sets an own property, even one named "__proto__" (which JSON.parse makes, and `o[k] = v` would take as the prototype). */
 export function setOwn(o: Record<string, unknown>, key: string, value: unknown) {

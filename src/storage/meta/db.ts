@@ -471,7 +471,10 @@ function parseNumber(text: string): number {
 }
 
 const pgTypes = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === PG_INT8_OID || oid === PG_NUMERIC_OID ? parseNumber : pg.types.getTypeParser(oid, format ?? 'text'))) as typeof pg.types.getTypeParser,
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === PG_INT8_OID || oid === PG_NUMERIC_OID
+      ? parseNumber
+      : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
 };
 
 /** Opens the PostgreSQL metadata store at `url` and checks that it answers. */
@@ -492,7 +495,10 @@ export async function openPostgresMeta(url: string, opts: PostgresMetaOptions = 
     client.release();
   } catch (err) {
     await pool.end().catch(() => undefined);
-    throw new VigilError('VIGIL_ERR_UNAVAILABLE', `cannot reach the PostgreSQL metadata store at VIGIL_DATABASE_URL=${redactUrl(url)}: ${connectErrorText(err)}`);
+    throw new VigilError(
+      'VIGIL_ERR_UNAVAILABLE',
+      `cannot reach the PostgreSQL metadata store at VIGIL_DATABASE_URL=${redactUrl(url)}: ${connectErrorText(err)}`,
+    );
   }
   const db = new Kysely<MetaSchema>({ dialect: new PostgresDialect({ pool }) });
   return {

@@ -6,7 +6,17 @@
 import http from 'node:http';
 import fs from 'node:fs';
 import { generate, makeGenerator, type FuzzRequest, type Generator } from './requests.js';
-import { newDataDir, seedWorld, startServer, stopServer, loadedMessageIds, type Fixture, type PrincipalName, type Server, type Session } from './world.js';
+import {
+  newDataDir,
+  seedWorld,
+  startServer,
+  stopServer,
+  loadedMessageIds,
+  type Fixture,
+  type PrincipalName,
+  type Server,
+  type Session,
+} from './world.js';
 
 export interface FuzzOptions {
   seed: number;
@@ -74,7 +84,15 @@ interface Answer {
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 
 /** One request; `fresh`: on a connection of its own (a probe must not inherit a kept-alive socket the server just closed). */
-function send(base: string, method: string, path: string, headers: Record<string, string>, body: Buffer | undefined, timeoutMs: number, fresh = false): Promise<Answer> {
+function send(
+  base: string,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body: Buffer | undefined,
+  timeoutMs: number,
+  fresh = false,
+): Promise<Answer> {
   return new Promise((resolve) => {
     const url = new URL(base);
     let done = false;
@@ -83,22 +101,35 @@ function send(base: string, method: string, path: string, headers: Record<string
     };
     let req: http.ClientRequest;
     try {
-      req = http.request({ host: url.hostname, port: url.port, method, path, headers: body ? { ...headers, 'content-length': String(body.length) } : headers, agent: fresh ? false : agent, timeout: timeoutMs }, (res) => {
-        const chunks: Buffer[] = [];
-        // a stream (the live view) stays open: its status is the answer
-        if (String(res.headers['content-type'] ?? '').startsWith('text/event-stream')) {
-          finish({ status: res.statusCode ?? 0, body: Buffer.alloc(0), headers: res.headers });
-          res.destroy();
-          return;
-        }
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          size += c.length;
-          if (size < 256 * 1024) chunks.push(c);
-        });
-        res.on('end', () => finish({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), headers: res.headers }));
-        res.on('error', (err) => finish({ status: `ERR ${(err as NodeJS.ErrnoException).code ?? err.message}`, body: Buffer.alloc(0), headers: {} }));
-      });
+      req = http.request(
+        {
+          host: url.hostname,
+          port: url.port,
+          method,
+          path,
+          headers: body ? { ...headers, 'content-length': String(body.length) } : headers,
+          agent: fresh ? false : agent,
+          timeout: timeoutMs,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          // a stream (the live view) stays open: its status is the answer
+          if (String(res.headers['content-type'] ?? '').startsWith('text/event-stream')) {
+            finish({ status: res.statusCode ?? 0, body: Buffer.alloc(0), headers: res.headers });
+            res.destroy();
+            return;
+          }
+          let size = 0;
+          res.on('data', (c: Buffer) => {
+            size += c.length;
+            if (size < 256 * 1024) chunks.push(c);
+          });
+          res.on('end', () => finish({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), headers: res.headers }));
+          res.on('error', (err) =>
+            finish({ status: `ERR ${(err as NodeJS.ErrnoException).code ?? err.message}`, body: Buffer.alloc(0), headers: {} }),
+          );
+        },
+      );
     } catch (err) {
       // a header node itself refuses to send (the generator's bug, not the server's)
       finish({ status: `CLIENT ${(err as Error).message.slice(0, 60)}`, body: Buffer.alloc(0), headers: {} });
@@ -108,13 +139,15 @@ function send(base: string, method: string, path: string, headers: Record<string
       finish({ status: 'TIMEOUT', body: Buffer.alloc(0), headers: {} });
       req.destroy();
     });
-    req.on('error', (err) => finish({ status: `ERR ${(err as NodeJS.ErrnoException).code ?? err.message}`, body: Buffer.alloc(0), headers: {} }));
+    req.on('error', (err) =>
+      finish({ status: `ERR ${(err as NodeJS.ErrnoException).code ?? err.message}`, body: Buffer.alloc(0), headers: {} }),
+    );
     req.end(body);
   });
 }
 
 function preview(b: Buffer | undefined, max = 600): string {
-  if (!b || !b.length) return '';
+  if (!b?.length) return '';
   const text = b.toString('utf8');
   const clean = !text.includes('\ufffd') && !/[\x00-\x08]/.test(text);
   const shown = clean ? text : `base64:${b.toString('base64')}`;
@@ -150,7 +183,14 @@ function credentials(w: World, r: FuzzRequest): Record<string, string> {
     if (!('cookie' in headers)) headers.cookie = session.cookie;
     if (!('x-csrf-token' in headers)) headers['x-csrf-token'] = session.csrf;
   } else if (!r.ownAuth && !r.route.startsWith('POST /v1')) {
-    const key = r.principal === 'ingest' ? w.fixture.keys.ingest : r.principal === 'ingest:other' ? w.fixture.keys.ingestOther : r.principal === 'read' ? w.fixture.keys.read : undefined;
+    const key =
+      r.principal === 'ingest'
+        ? w.fixture.keys.ingest
+        : r.principal === 'ingest:other'
+          ? w.fixture.keys.ingestOther
+          : r.principal === 'read'
+            ? w.fixture.keys.read
+            : undefined;
     if (key) headers.authorization = `Bearer ${key}`;
   }
   if (headers['x-csrf-token'] === '') delete headers['x-csrf-token'];
@@ -172,7 +212,14 @@ async function renewSession(w: World, r: FuzzRequest, answer: Answer): Promise<v
   }
   let a = answer;
   if (r.route !== 'POST /api/auth/password') {
-    a = await send(w.server.url, 'POST', '/api/auth/sign-in', { 'content-type': 'application/json' }, Buffer.from(JSON.stringify({ email: session.email, password: session.password })), 10_000);
+    a = await send(
+      w.server.url,
+      'POST',
+      '/api/auth/sign-in',
+      { 'content-type': 'application/json' },
+      Buffer.from(JSON.stringify({ email: session.email, password: session.password })),
+      10_000,
+    );
   }
   const cookie = [a.headers['set-cookie'] ?? []].flat().find((c) => c.startsWith('vigil_session='));
   try {
@@ -201,7 +248,9 @@ function recordAck(w: World, r: FuzzRequest, answer: Answer): Failure | null {
   }
   if (!accepted.some(Boolean)) return null;
   if (ing.project === null) {
-    return r.principal === 'ingest' || r.principal === 'ingest:other' ? null : { kind: 'ack-without-key', message: `${r.route} as ${r.principal} acknowledged events without an ingest key` };
+    return r.principal === 'ingest' || r.principal === 'ingest:other'
+      ? null
+      : { kind: 'ack-without-key', message: `${r.route} as ${r.principal} acknowledged events without an ingest key` };
   }
   const projectId = ing.project === 'main' ? w.fixture.projects.main.id : w.fixture.projects.other.id;
   if (!w.acked.has(projectId)) w.acked.set(projectId, new Map());
@@ -228,7 +277,12 @@ async function settle(w: World, summary: FuzzSummary, keepData: boolean): Promis
     const ready = await send(w.server.url, 'GET', '/ready', {}, undefined, 10_000);
     summary.ready = `${ready.status} ${preview(ready.body, 300)}`;
     await stopServer(w.server);
-    if (w.server.exit?.code !== 0) summary.failures.push({ kind: 'exit', message: `the server did not stop cleanly on SIGTERM: ${JSON.stringify(w.server.exit)}`, serverLog: w.server.stderrTail.join('\n') });
+    if (w.server.exit?.code !== 0)
+      summary.failures.push({
+        kind: 'exit',
+        message: `the server did not stop cleanly on SIGTERM: ${JSON.stringify(w.server.exit)}`,
+        serverLog: w.server.stderrTail.join('\n'),
+      });
   }
   const { byProject, walLeft } = await loadedMessageIds(w.dataDir);
   for (const [projectId, ids] of w.acked) {
@@ -239,8 +293,12 @@ async function settle(w: World, summary: FuzzSummary, keepData: boolean): Promis
     if (missing.length) {
       summary.failures.push({
         kind: 'unloaded',
-        message: `${missing.length} of ${ids.size} events acknowledged for project ${projectId} are not in the event store after a graceful stop` +
-          ` (write-ahead files left: ${walLeft.join(', ') || 'none'}); first: ${missing.slice(0, 5).map(([id, idx]) => `${id} (request ${idx})`).join(', ')}`,
+        message:
+          `${missing.length} of ${ids.size} events acknowledged for project ${projectId} are not in the event store after a graceful stop` +
+          ` (write-ahead files left: ${walLeft.join(', ') || 'none'}); first: ${missing
+            .slice(0, 5)
+            .map(([id, idx]) => `${id} (request ${idx})`)
+            .join(', ')}`,
         serverLog: w.server.stderrTail.slice(-10).join('\n'),
       });
     }
@@ -253,7 +311,21 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzSummary> {
   const indexes = opts.only ?? Array.from({ length: opts.requests }, (_, i) => i);
   const concurrency = opts.concurrency ?? 6;
   const timeoutMs = opts.timeoutMs ?? 40_000;
-  const summary: FuzzSummary = { seed: opts.seed, requests: indexes.length, sent: 0, byClass: {}, byStatus: {}, byRoute: {}, byPrincipal: {}, failures: [], acknowledgedEvents: 0, loadedEvents: 0, durationMs: 0, requestsPerSecond: 0, restarts: 0 };
+  const summary: FuzzSummary = {
+    seed: opts.seed,
+    requests: indexes.length,
+    sent: 0,
+    byClass: {},
+    byStatus: {},
+    byRoute: {},
+    byPrincipal: {},
+    failures: [],
+    acknowledgedEvents: 0,
+    loadedEvents: 0,
+    durationMs: 0,
+    requestsPerSecond: 0,
+    restarts: 0,
+  };
   let w = await newWorld(opts.seed);
   const pendingStacks: { failure: Failure; server: Server; reqId: string }[] = [];
   const inFlight = new Map<number, FuzzRequest>();
@@ -262,9 +334,17 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzSummary> {
   let completed = 0;
 
   const replay = (r: FuzzRequest, headers: Record<string, string>, a?: Answer): ReplayInfo => ({
-    seed: opts.seed, index: r.index, route: r.route, principal: r.principal, method: r.method, path: r.path.length > 300 ? `${r.path.slice(0, 300)}…` : r.path,
-    headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, v.length > 200 ? `${v.slice(0, 200)}…` : v])), body: preview(r.body), notes: r.notes,
-    status: a?.status, response: a ? preview(a.body, 400) : undefined,
+    seed: opts.seed,
+    index: r.index,
+    route: r.route,
+    principal: r.principal,
+    method: r.method,
+    path: r.path.length > 300 ? `${r.path.slice(0, 300)}…` : r.path,
+    headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, v.length > 200 ? `${v.slice(0, 200)}…` : v])),
+    body: preview(r.body),
+    notes: r.notes,
+    status: a?.status,
+    response: a ? preview(a.body, 400) : undefined,
   });
 
   /** The server died: note what was in flight, then start it again on its data (or on a fresh world). */
@@ -272,15 +352,20 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzSummary> {
     const dead = w;
     const exit = JSON.stringify(dead.server.exit);
     summary.failures.push({
-      kind: 'exit', message: `the server process exited (${exit}) with ${inFlight.size} request(s) in flight: ${[...inFlight.values()].map((r) => `#${r.index} ${r.route}`).join(', ')}`,
-      request: [...inFlight.values()].map((r) => replay(r, r.headers))[0], serverLog: dead.server.stderrTail.slice(-15).join('\n'),
+      kind: 'exit',
+      message: `the server process exited (${exit}) with ${inFlight.size} request(s) in flight: ${[...inFlight.values()].map((r) => `#${r.index} ${r.route}`).join(', ')}`,
+      request: [...inFlight.values()].map((r) => replay(r, r.headers))[0],
+      serverLog: dead.server.stderrTail.slice(-15).join('\n'),
     });
     summary.restarts++;
     try {
       dead.server = await startServer(dead.dataDir);
       return;
     } catch (err) {
-      summary.failures.push({ kind: 'restart', message: `the server did not start again on its data after the exit: ${(err as Error).message.slice(0, 3000)}` });
+      summary.failures.push({
+        kind: 'restart',
+        message: `the server did not start again on its data after the exit: ${(err as Error).message.slice(0, 3000)}`,
+      });
     }
     await settle(dead, summary, !!opts.keepData);
     w = await newWorld(opts.seed);
@@ -320,21 +405,36 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzSummary> {
       }
       inFlight.delete(index);
       if (typeof a.status === 'number' && a.status >= 500) {
-        const failure: Failure = { kind: '5xx', message: `${r.route} as ${r.principal} answered ${a.status}`, request: replay(r, headers, a) };
+        const failure: Failure = {
+          kind: '5xx',
+          message: `${r.route} as ${r.principal} answered ${a.status}`,
+          request: replay(r, headers, a),
+        };
         summary.failures.push(failure);
         pendingStacks.push({ failure, server: world.server, reqId: headers['x-request-id'] });
       } else if (a.status === 'TIMEOUT') {
-        summary.failures.push({ kind: 'no-answer', message: `${r.route} as ${r.principal} had no answer within ${timeoutMs} ms`, request: replay(r, headers, a) });
+        summary.failures.push({
+          kind: 'no-answer',
+          message: `${r.route} as ${r.principal} had no answer within ${timeoutMs} ms`,
+          request: replay(r, headers, a),
+        });
       }
       if (typeof a.status === 'number' && a.status >= 200 && a.status < 300 && r.endsSession) await renewSession(world, r, a);
       // a session the run ended some other way (a race of two renewals, say): sign in again
-      else if (a.status === 401 && !r.route.startsWith('POST /v1') && !('cookie' in r.headers) && sessionOf(world, r.principal)?.cookie === headers.cookie) await renewSession(world, { ...r, route: 'POST /api/auth/sign-in' }, a);
+      else if (
+        a.status === 401 &&
+        !r.route.startsWith('POST /v1') &&
+        !('cookie' in r.headers) &&
+        sessionOf(world, r.principal)?.cookie === headers.cookie
+      )
+        await renewSession(world, { ...r, route: 'POST /api/auth/sign-in' }, a);
       const bad = recordAck(world, r, a);
       if (bad) summary.failures.push({ ...bad, request: replay(r, headers, a) });
       const n = ++completed;
       if (n % 250 === 0) {
         const problem = await health(world.server.url);
-        if (problem && !world.server.exit) summary.failures.push({ kind: 'health', message: `${problem} after ${summary.sent} requests (the process is alive)` });
+        if (problem && !world.server.exit)
+          summary.failures.push({ kind: 'health', message: `${problem} after ${summary.sent} requests (the process is alive)` });
       }
       if (opts.onProgress && n % (opts.progressEvery ?? 1000) === 0) opts.onProgress(n, summary);
     }
@@ -363,9 +463,21 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzSummary> {
 export function formatSummary(s: FuzzSummary, maxFailures = 40): string {
   const lines = [
     `fuzz: seed ${s.seed}, ${s.requests} generated requests (${s.sent} sent, bursts counted per copy) in ${(s.durationMs / 1000).toFixed(1)} s (${s.requestsPerSecond} requests/s), ${s.restarts} restart(s)`,
-    `requests per route class: ${Object.entries(s.byClass).sort().map(([k, v]) => `${k} ${v}`).join(', ')}`,
-    `statuses: ${Object.entries(s.byStatus).sort().map(([k, v]) => `${k}: ${v}`).join(', ')}`,
-    `routes never answered 2xx (the fuzzer did not reach their handler's success path): ${Object.entries(s.byRoute).filter(([, st]) => !Object.keys(st).some((k) => k.startsWith('2'))).map(([r]) => r).sort().join(', ') || 'none'}`,
+    `requests per route class: ${Object.entries(s.byClass)
+      .sort()
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+    `statuses: ${Object.entries(s.byStatus)
+      .sort()
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(', ')}`,
+    `routes never answered 2xx (the fuzzer did not reach their handler's success path): ${
+      Object.entries(s.byRoute)
+        .filter(([, st]) => !Object.keys(st).some((k) => k.startsWith('2')))
+        .map(([r]) => r)
+        .sort()
+        .join(', ') || 'none'
+    }`,
     `events acknowledged (tracked by messageId): ${s.acknowledgedEvents}, in the store after the stop: ${s.loadedEvents}`,
     `/ready at the end: ${s.ready ?? '(not asked: the server had exited)'}`,
     `failures: ${s.failures.length}`,
@@ -378,9 +490,16 @@ export function formatSummary(s: FuzzSummary, maxFailures = 40): string {
   for (const [key, fs] of [...groups].slice(0, maxFailures)) {
     const f = fs[0];
     lines.push(`\n[${key}] ×${fs.length}: ${f.message}`);
-    if (f.request) lines.push(`  replay: npm run fuzz -- --seed ${f.request.seed} --only ${fs.map((x) => x.request?.index).filter((x) => x !== undefined).slice(0, 10).join(',')}`, `  request: ${JSON.stringify(f.request).slice(0, 1500)}`);
+    if (f.request)
+      lines.push(
+        `  replay: npm run fuzz -- --seed ${f.request.seed} --only ${fs
+          .map((x) => x.request?.index)
+          .filter((x) => x !== undefined)
+          .slice(0, 10)
+          .join(',')}`,
+        `  request: ${JSON.stringify(f.request).slice(0, 1500)}`,
+      );
     if (f.serverLog) lines.push(`  server: ${f.serverLog.slice(0, 1500).split('\n').join('\n          ')}`);
   }
   return lines.join('\n');
 }
-

@@ -38,7 +38,13 @@ function stringFor(rng: Rng, s: JsonSchema): string {
   const max = s.maxLength ?? 40;
   if (s.format === 'date-time') return new Date(Date.now() - rng.int(0, 30 * 86_400_000)).toISOString();
   if (s.format === 'email') return `${rng.word()}@fuzz.test`;
-  const candidates = [rng.word(Math.max(1, min), Math.max(1, Math.min(max, 12))), String(rng.int(1, 99)), `#${rng.pick(['a1b2c3', '00ff00', 'ffffff'])}`, '', rng.word(3, 6).toUpperCase()];
+  const candidates = [
+    rng.word(Math.max(1, min), Math.max(1, Math.min(max, 12))),
+    String(rng.int(1, 99)),
+    `#${rng.pick(['a1b2c3', '00ff00', 'ffffff'])}`,
+    '',
+    rng.word(3, 6).toUpperCase(),
+  ];
   if (s.pattern) {
     const re = new RegExp(s.pattern);
     const hit = candidates.find((c) => re.test(c) && c.length >= min && c.length <= max);
@@ -93,11 +99,17 @@ export function validValue(rng: Rng, schema: JsonSchema | undefined, resolve: (r
       const items = Array.from({ length: n }, () => validValue(rng, schema.items, resolve, depth + 1));
       return schema.uniqueItems ? [...new Map(items.map((i) => [JSON.stringify(i), i])).values()] : items;
     }
-    case 'string': return stringFor(rng, schema);
-    case 'integer': return numberFor(rng, schema, true);
-    case 'number': return numberFor(rng, schema, false);
-    case 'boolean': return rng.chance(0.5);
-    case 'null': return null;
-    default: return schema.default ?? {};
+    case 'string':
+      return stringFor(rng, schema);
+    case 'integer':
+      return numberFor(rng, schema, true);
+    case 'number':
+      return numberFor(rng, schema, false);
+    case 'boolean':
+      return rng.chance(0.5);
+    case 'null':
+      return null;
+    default:
+      return schema.default ?? {};
   }
 }

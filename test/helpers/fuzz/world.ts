@@ -75,72 +75,159 @@ export async function seedWorld(dataDir: string): Promise<Fixture> {
     };
 
     const objects: Record<string, Record<string, string>[]> = {};
-    const add = (template: string, params: Record<string, string | number>) => (objects[template] ??= []).push(Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v)])));
+    const add = (template: string, params: Record<string, string | number>) =>
+      (objects[template] ??= []).push(Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v)])));
 
     const metrics = [];
-    for (const [i, definition] of [{ event: 'Signed Up' }, { event: 'Order Completed', measure: 'count', breakdowns: ['plan'] }, { event: 'Page Viewed' }].entries()) {
+    for (const [i, definition] of [
+      { event: 'Signed Up' },
+      { event: 'Order Completed', measure: 'count', breakdowns: ['plan'] },
+      { event: 'Page Viewed' },
+    ].entries()) {
       metrics.push(await ctx.catalog.create(main, { name: `m${i}`, kind: 'event', status: i === 2 ? 'draft' : 'active', definition }));
     }
     for (const m of metrics) add('/api/projects/{slug}/metrics/{id}', { id: m.id });
     // objects only deletes (and archiving) reach, so the others stay for every other route
     for (let i = 0; i < 3; i++) {
-      const doomed = await ctx.catalog.create(main, { name: `doomed${i}`, kind: 'event', status: 'active', definition: { event: 'Signed Up' } });
+      const doomed = await ctx.catalog.create(main, {
+        name: `doomed${i}`,
+        kind: 'event',
+        status: 'active',
+        definition: { event: 'Signed Up' },
+      });
       add('DELETE /api/projects/{slug}/metrics/{id}', { id: doomed.id });
-      const doomedRule = await ctx.thresholdRules.create(main, doomed.id, { name: 'doomed', rule: { condition: { operator: '<', value: 1 }, severity: 'info' } });
+      const doomedRule = await ctx.thresholdRules.create(main, doomed.id, {
+        name: 'doomed',
+        rule: { condition: { operator: '<', value: 1 }, severity: 'info' },
+      });
       add('DELETE /api/projects/{slug}/metrics/{id}/rules/{ruleId}', { id: doomed.id, ruleId: doomedRule.id });
     }
-    const rule = await ctx.thresholdRules.create(main, metrics[0].id, { name: 'high', rule: { condition: { operator: '>', value: 100 }, severity: 'warning' } });
+    const rule = await ctx.thresholdRules.create(main, metrics[0].id, {
+      name: 'high',
+      rule: { condition: { operator: '>', value: 100 }, severity: 'warning' },
+    });
     add('/api/projects/{slug}/metrics/{id}/rules/{ruleId}', { id: metrics[0].id, ruleId: rule.id });
 
     const bucket = Math.floor(Date.now() / HOUR) * HOUR - 10 * HOUR;
     for (const [i, m] of metrics.entries()) {
-      await ctx.signals.upsert(main.id, [{
-        scope: 'metric', scopeKey: `metric:${m.id}`, metricId: m.id, bucket: bucket + i * HOUR, endBucket: bucket + i * HOUR, kind: 'drop', direction: 'down',
-        value: 50, expected: 100, lower: 80, upper: 120, z: -6, score: 0.6, severity: 'warning', details: { interval: '1h', threshold: 4 },
-      }]);
+      await ctx.signals.upsert(main.id, [
+        {
+          scope: 'metric',
+          scopeKey: `metric:${m.id}`,
+          metricId: m.id,
+          bucket: bucket + i * HOUR,
+          endBucket: bucket + i * HOUR,
+          kind: 'drop',
+          direction: 'down',
+          value: 50,
+          expected: 100,
+          lower: 80,
+          upper: 120,
+          z: -6,
+          score: 0.6,
+          severity: 'warning',
+          details: { interval: '1h', threshold: 4 },
+        },
+      ]);
     }
-    for (const incident of (await ctx.incidents.list(main, { limit: 10 })).incidents) add('/api/projects/{slug}/incidents/{id}', { id: incident.id });
+    for (const incident of (await ctx.incidents.list(main, { limit: 10 })).incidents)
+      add('/api/projects/{slug}/incidents/{id}', { id: incident.id });
 
-    const destination = await ctx.alerts.createDestination(main, { name: 'pager', kind: 'pagerduty', secrets: { routingKey: 'R'.repeat(32) } });
+    const destination = await ctx.alerts.createDestination(main, {
+      name: 'pager',
+      kind: 'pagerduty',
+      secrets: { routingKey: 'R'.repeat(32) },
+    });
     add('/api/projects/{slug}/alert-destinations/{id}', { id: destination.id });
     const t = Date.now();
-    const loop = await ctx.meta.db.insertInto('alert_destinations')
-      .values({ project_id: main.id, name: 'loop', kind: 'webhook', config: JSON.stringify({ url: 'http://127.0.0.1:9/hook' }), secrets: encryptSecrets({ secret: 'x'.repeat(20) }, ctx.config.secretKey), created_at: t, updated_at: t })
-      .returning('id').executeTakeFirstOrThrow();
+    const loop = await ctx.meta.db
+      .insertInto('alert_destinations')
+      .values({
+        project_id: main.id,
+        name: 'loop',
+        kind: 'webhook',
+        config: JSON.stringify({ url: 'http://127.0.0.1:9/hook' }),
+        secrets: encryptSecrets({ secret: 'x'.repeat(20) }, ctx.config.secretKey),
+        created_at: t,
+        updated_at: t,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
     add('/api/projects/{slug}/alert-destinations/{id}', { id: Number(loop.id) });
     const alertRule = await ctx.alerts.createRule(main, { name: 'alert', destinationIds: [destination.id] });
     add('/api/projects/{slug}/alert-rules/{id}', { id: alertRule.id });
     for (let i = 0; i < 3; i++) {
-      const doomed = await ctx.alerts.createDestination(main, { name: `doomed${i}`, kind: 'pagerduty', secrets: { routingKey: 'R'.repeat(32) } });
+      const doomed = await ctx.alerts.createDestination(main, {
+        name: `doomed${i}`,
+        kind: 'pagerduty',
+        secrets: { routingKey: 'R'.repeat(32) },
+      });
       add('DELETE /api/projects/{slug}/alert-destinations/{id}', { id: doomed.id });
-      add('DELETE /api/projects/{slug}/alert-rules/{id}', { id: (await ctx.alerts.createRule(main, { name: `doomed${i}`, destinationIds: [doomed.id] })).id });
+      add('DELETE /api/projects/{slug}/alert-rules/{id}', {
+        id: (await ctx.alerts.createRule(main, { name: `doomed${i}`, destinationIds: [doomed.id] })).id,
+      });
     }
-    const delivery = await ctx.meta.db.insertInto('alert_deliveries')
+    const delivery = await ctx.meta.db
+      .insertInto('alert_deliveries')
       .values({
-        project_id: main.id, rule_id: null, destination_id: destination.id, incident_id: null, scope_key: null, event: 'test', status: 'failed',
-        idempotency_key: 'fuzz:1', message: JSON.stringify(testMessage(main, t)), attempts: 1, last_error: 'HTTP 500', created_at: t, updated_at: t,
+        project_id: main.id,
+        rule_id: null,
+        destination_id: destination.id,
+        incident_id: null,
+        scope_key: null,
+        event: 'test',
+        status: 'failed',
+        idempotency_key: 'fuzz:1',
+        message: JSON.stringify(testMessage(main, t)),
+        attempts: 1,
+        last_error: 'HTTP 500',
+        created_at: t,
+        updated_at: t,
       })
-      .returning('id').executeTakeFirstOrThrow();
+      .returning('id')
+      .executeTakeFirstOrThrow();
     add('/api/projects/{slug}/alert-deliveries/{id}', { id: Number(delivery.id) });
 
     add('/api/projects/{slug}/members/{userId}', { userId: spare.id });
     add('/api/admin/users/{id}', { id: spare.id });
     for (const k of spareKeys) add('/api/projects/{slug}/keys/{id}', { id: k.key.id });
     for (let i = 0; i < 6; i++) {
-      const { invitation, token } = await ctx.invitations.create(main.id, { email: `invitee${i}@fuzz.test`, role: i % 2 ? 'editor' : 'viewer' }, owner.id);
+      const { invitation, token } = await ctx.invitations.create(
+        main.id,
+        { email: `invitee${i}@fuzz.test`, role: i % 2 ? 'editor' : 'viewer' },
+        owner.id,
+      );
       add('/api/projects/{slug}/invitations/{id}', { id: invitation.id });
       add('/api/invitations/{token}', { token });
     }
     // several invitations for one new e-mail: a burst of accepts races to create that account
     const sameEmail: string[] = [];
-    for (const p of [main, other, scratch, main]) sameEmail.push((await ctx.invitations.create(p.id, { email: 'same@fuzz.test', role: 'viewer' }, owner.id)).token);
+    for (const p of [main, other, scratch, main])
+      sameEmail.push((await ctx.invitations.create(p.id, { email: 'same@fuzz.test', role: 'viewer' }, owner.id)).token);
 
     // some events, so reads have rows to read
     const now = Date.now();
-    await ctx.ingest.ingest(main.id, Array.from({ length: 50 }, (_, i) => ({ type: 'track', userId: `u${i % 7}`, event: ['Signed Up', 'Order Completed', 'Page Viewed'][i % 3], messageId: `seed-${i}`, properties: { plan: i % 2 ? 'pro' : 'free', amount: i }, timestamp: new Date(now - i * 600_000).toISOString() })), undefined, {}, { receivedAt: now, ip: '' });
+    await ctx.ingest.ingest(
+      main.id,
+      Array.from({ length: 50 }, (_, i) => ({
+        type: 'track',
+        userId: `u${i % 7}`,
+        event: ['Signed Up', 'Order Completed', 'Page Viewed'][i % 3],
+        messageId: `seed-${i}`,
+        properties: { plan: i % 2 ? 'pro' : 'free', amount: i },
+        timestamp: new Date(now - i * 600_000).toISOString(),
+      })),
+      undefined,
+      {},
+      { receivedAt: now, ip: '' },
+    );
     await ctx.flush();
     return {
-      projects: { main: { id: main.id, slug: main.slug }, other: { id: other.id, slug: other.slug }, scratch: { id: scratch.id, slug: scratch.slug } },
+      projects: {
+        main: { id: main.id, slug: main.slug },
+        other: { id: other.id, slug: other.slug },
+        scratch: { id: scratch.id, slug: scratch.slug },
+      },
       keys,
       sessions: { viewer: await session(viewer), editor: await session(editor), owner: await session(owner) },
       objects,
@@ -169,13 +256,19 @@ export interface Server {
 export async function startServer(dataDir: string, env: Record<string, string> = {}): Promise<Server> {
   const proc = spawn(process.execPath, ['--import', 'tsx', CLI, '--data-dir', dataDir, 'serve', '--port', '0', '--host', '127.0.0.1'], {
     env: {
-      ...process.env, VIGIL_LOG_LEVEL: 'info', VIGIL_DEMO: 'false', VIGIL_PASSWORD_SCRYPT_LOG_N: '10',
+      ...process.env,
+      VIGIL_LOG_LEVEL: 'info',
+      VIGIL_DEMO: 'false',
+      VIGIL_PASSWORD_SCRYPT_LOG_N: '10',
       // the fuzzer sends bad keys and passwords from one address all the time: limits by address would
       // answer 429 to most of the run and hide what the handlers do (their own tests cover them)
-      VIGIL_SIGNIN_RATE_LIMIT: '1000000', VIGIL_KEY_FAILURE_RATE_LIMIT: '1000000',
-      VIGIL_INGEST_FLUSH_MS: '200', VIGIL_SCHEDULER_TICK_MS: '2000',
+      VIGIL_SIGNIN_RATE_LIMIT: '1000000',
+      VIGIL_KEY_FAILURE_RATE_LIMIT: '1000000',
+      VIGIL_INGEST_FLUSH_MS: '200',
+      VIGIL_SCHEDULER_TICK_MS: '2000',
       // e-mail configured (to a loopback port nothing listens on) so the routes that send it are reachable; sends fail quietly
-      VIGIL_SMTP_URL: 'smtp://127.0.0.1:9', ...env,
+      VIGIL_SMTP_URL: 'smtp://127.0.0.1:9',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -184,10 +277,12 @@ export async function startServer(dataDir: string, env: Record<string, string> =
   const killOnExit = () => proc.kill('SIGKILL');
   process.once('exit', killOnExit);
   void proc.once('exit', () => process.removeListener('exit', killOnExit));
-  server.exited = new Promise<void>((resolve) => proc.once('exit', (code, signal) => {
-    server.exit = { code, signal };
-    resolve();
-  }));
+  server.exited = new Promise<void>((resolve) =>
+    proc.once('exit', (code, signal) => {
+      server.exit = { code, signal };
+      resolve();
+    }),
+  );
   const keep = (line: string) => {
     server.stderrTail.push(line.slice(0, 4000));
     if (server.stderrTail.length > 40) server.stderrTail.shift();
@@ -202,13 +297,16 @@ export async function startServer(dataDir: string, env: Record<string, string> =
         const entry = JSON.parse(line) as { level?: number; reqId?: string; err?: { stack?: string; message?: string }; msg?: string };
         if ((entry.level ?? 0) >= 50) {
           keep(line);
-          if (entry.reqId) server.errorsByRequest.set(entry.reqId, `${entry.msg ?? ''}: ${entry.err?.stack ?? entry.err?.message ?? ''}`.slice(0, 3000));
+          if (entry.reqId)
+            server.errorsByRequest.set(entry.reqId, `${entry.msg ?? ''}: ${entry.err?.stack ?? entry.err?.message ?? ''}`.slice(0, 3000));
         }
       } catch {
         keep(line);
       }
     });
-    void server.exited.then(() => reject(new Error(`vigil serve exited (${JSON.stringify(server.exit)}) before listening:\n${server.stderrTail.join('\n')}`)));
+    void server.exited.then(() =>
+      reject(new Error(`vigil serve exited (${JSON.stringify(server.exit)}) before listening:\n${server.stderrTail.join('\n')}`)),
+    );
   });
   return server;
 }

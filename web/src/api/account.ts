@@ -51,7 +51,11 @@ export function useChangePassword() {
 // ---- invitation links ----
 
 export function useInvitationLink(t: string) {
-  return useQuery({ queryKey: ['invitation-link', t], queryFn: () => api.get<InvitationLink>(`/api/invitations/${token(t)}`), staleTime: Infinity });
+  return useQuery({
+    queryKey: ['invitation-link', t],
+    queryFn: () => api.get<InvitationLink>(`/api/invitations/${token(t)}`),
+    staleTime: Infinity,
+  });
 }
 
 /** Accepts as the signed-in user (no body), or creates the account (name and password) and signs in. */
@@ -83,7 +87,11 @@ export function useForgotPassword() {
 }
 
 export function useResetLink(t: string) {
-  return useQuery({ queryKey: ['reset-link', t], queryFn: () => api.get<{ email: string; expiresAt: string }>(`/api/auth/password-resets/${token(t)}`), staleTime: Infinity });
+  return useQuery({
+    queryKey: ['reset-link', t],
+    queryFn: () => api.get<{ email: string; expiresAt: string }>(`/api/auth/password-resets/${token(t)}`),
+    staleTime: Infinity,
+  });
 }
 
 export function useResetPassword(t: string) {

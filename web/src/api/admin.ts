@@ -9,7 +9,10 @@ export type UserAction = 'disable' | 'enable' | 'unlock';
 const usersKey = ['admin', 'users'] as const;
 
 export function useInstanceUsers() {
-  return useQuery({ queryKey: usersKey, queryFn: ({ signal }) => api.get<{ users: InstanceUser[] }>('/api/admin/users', undefined, signal) });
+  return useQuery({
+    queryKey: usersKey,
+    queryFn: ({ signal }) => api.get<{ users: InstanceUser[] }>('/api/admin/users', undefined, signal),
+  });
 }
 
 export function useUserAction() {

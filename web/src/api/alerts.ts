@@ -136,7 +136,10 @@ export const alertKeys = {
 // ---- destinations ----
 
 export function useDestinations(slug: string) {
-  return useQuery({ queryKey: alertKeys.destinations(slug), queryFn: ({ signal }) => api.get<{ destinations: Destination[] }>(projectPath(slug, '/alert-destinations'), undefined, signal) });
+  return useQuery({
+    queryKey: alertKeys.destinations(slug),
+    queryFn: ({ signal }) => api.get<{ destinations: Destination[] }>(projectPath(slug, '/alert-destinations'), undefined, signal),
+  });
 }
 
 /** Creates (no id) or changes (id) a destination. */
@@ -144,7 +147,9 @@ export function useSaveDestination(slug: string) {
   const client = useQueryClient();
   return useMutation({
     mutationFn: ({ id, input }: { id?: number; input: DestinationInput }) =>
-      id === undefined ? api.post<Destination>(projectPath(slug, '/alert-destinations'), input) : api.patch<Destination>(projectPath(slug, `/alert-destinations/${id}`), input),
+      id === undefined
+        ? api.post<Destination>(projectPath(slug, '/alert-destinations'), input)
+        : api.patch<Destination>(projectPath(slug, `/alert-destinations/${id}`), input),
     onSuccess: () => client.invalidateQueries({ queryKey: alertKeys.destinations(slug) }),
   });
 }
@@ -161,21 +166,28 @@ export function useDeleteDestination(slug: string) {
 export function useTestDestination(slug: string) {
   return useMutation({
     mutationFn: (target: { id: number } | { input: DestinationInput }) =>
-      'id' in target ? api.post<TestResult>(projectPath(slug, `/alert-destinations/${target.id}/test`)) : api.post<TestResult>(projectPath(slug, '/alert-destinations/test'), target.input),
+      'id' in target
+        ? api.post<TestResult>(projectPath(slug, `/alert-destinations/${target.id}/test`))
+        : api.post<TestResult>(projectPath(slug, '/alert-destinations/test'), target.input),
   });
 }
 
 // ---- rules ----
 
 export function useAlertRules(slug: string) {
-  return useQuery({ queryKey: alertKeys.rules(slug), queryFn: ({ signal }) => api.get<{ rules: AlertRule[] }>(projectPath(slug, '/alert-rules'), undefined, signal) });
+  return useQuery({
+    queryKey: alertKeys.rules(slug),
+    queryFn: ({ signal }) => api.get<{ rules: AlertRule[] }>(projectPath(slug, '/alert-rules'), undefined, signal),
+  });
 }
 
 export function useSaveRule(slug: string) {
   const client = useQueryClient();
   return useMutation({
     mutationFn: ({ id, input }: { id?: number; input: RuleInput }) =>
-      id === undefined ? api.post<AlertRule>(projectPath(slug, '/alert-rules'), input) : api.patch<AlertRule>(projectPath(slug, `/alert-rules/${id}`), input),
+      id === undefined
+        ? api.post<AlertRule>(projectPath(slug, '/alert-rules'), input)
+        : api.patch<AlertRule>(projectPath(slug, `/alert-rules/${id}`), input),
     onSuccess: () => client.invalidateQueries({ queryKey: alertKeys.rules(slug) }),
   });
 }
@@ -192,7 +204,9 @@ export function useDeleteRule(slug: string) {
 export function useSimulateRule(slug: string) {
   return useMutation({
     mutationFn: ({ id, input, days }: { id?: number; input?: RuleInput; days: number }) =>
-      id !== undefined ? api.post<Simulation>(projectPath(slug, `/alert-rules/${id}/simulate`), { days }) : api.post<Simulation>(projectPath(slug, '/alert-rules/simulate'), { ...input, days }),
+      id !== undefined
+        ? api.post<Simulation>(projectPath(slug, `/alert-rules/${id}/simulate`), { days })
+        : api.post<Simulation>(projectPath(slug, '/alert-rules/simulate'), { ...input, days }),
   });
 }
 
@@ -202,7 +216,12 @@ export function useDeliveries(slug: string, q: DeliveryQuery) {
   const limit = q.limit ?? 50;
   return useInfiniteQuery({
     queryKey: alertKeys.deliveries(slug, q),
-    queryFn: ({ signal, pageParam }) => api.get<{ deliveries: Delivery[]; nextCursor: string | null }>(projectPath(slug, '/alert-deliveries'), { ...q, limit, cursor: pageParam }, signal),
+    queryFn: ({ signal, pageParam }) =>
+      api.get<{ deliveries: Delivery[]; nextCursor: string | null }>(
+        projectPath(slug, '/alert-deliveries'),
+        { ...q, limit, cursor: pageParam },
+        signal,
+      ),
     initialPageParam: undefined as string | undefined,
     getNextPageParam: (last) => last.nextCursor ?? undefined,
   });

@@ -19,7 +19,11 @@ export const analyticsKeys = {
 };
 
 export function useOverview(slug: string, w: Window) {
-  return useQuery({ queryKey: analyticsKeys.overview(slug, w), queryFn: ({ signal }) => api.get<Overview>(projectPath(slug, '/overview'), { ...w }, signal), placeholderData: keepPreviousData });
+  return useQuery({
+    queryKey: analyticsKeys.overview(slug, w),
+    queryFn: ({ signal }) => api.get<Overview>(projectPath(slug, '/overview'), { ...w }, signal),
+    placeholderData: keepPreviousData,
+  });
 }
 
 export interface TimeseriesQuery extends Window {
@@ -31,11 +35,19 @@ export interface TimeseriesQuery extends Window {
 }
 
 export function useTimeseries(slug: string, q: TimeseriesQuery) {
-  return useQuery({ queryKey: analyticsKeys.timeseries(slug, q), queryFn: ({ signal }) => api.get<Timeseries>(projectPath(slug, '/timeseries'), { ...q }, signal), placeholderData: keepPreviousData });
+  return useQuery({
+    queryKey: analyticsKeys.timeseries(slug, q),
+    queryFn: ({ signal }) => api.get<Timeseries>(projectPath(slug, '/timeseries'), { ...q }, signal),
+    placeholderData: keepPreviousData,
+  });
 }
 
 export function useTopEvents(slug: string, q: Window & { limit?: number }) {
-  return useQuery({ queryKey: analyticsKeys.topEvents(slug, q), queryFn: ({ signal }) => api.get<TopEvents>(projectPath(slug, '/top-events'), { ...q }, signal), placeholderData: keepPreviousData });
+  return useQuery({
+    queryKey: analyticsKeys.topEvents(slug, q),
+    queryFn: ({ signal }) => api.get<TopEvents>(projectPath(slug, '/top-events'), { ...q }, signal),
+    placeholderData: keepPreviousData,
+  });
 }
 
 export interface EventsQuery {
@@ -52,7 +64,10 @@ export interface EventsQuery {
  * TODO(api): give GET /events `from`/`to` and drop this.
  */
 export function cursorBefore(ms: number): string {
-  return btoa(JSON.stringify([ms, ''])).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return btoa(JSON.stringify([ms, '']))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
 }
 
 /** Pages of events, newest first; `fetchNextPage` continues with the server's cursor. */
@@ -60,13 +75,18 @@ export function useEvents(slug: string, q: EventsQuery) {
   return useInfiniteQuery({
     queryKey: analyticsKeys.events(slug, q),
     initialPageParam: q.beforeMs === undefined ? undefined : cursorBefore(q.beforeMs),
-    queryFn: ({ pageParam, signal }) => api.get<EventPage>(projectPath(slug, '/events'), { event: q.event, user: q.user, limit: q.limit ?? 50, cursor: pageParam }, signal),
+    queryFn: ({ pageParam, signal }) =>
+      api.get<EventPage>(projectPath(slug, '/events'), { event: q.event, user: q.user, limit: q.limit ?? 50, cursor: pageParam }, signal),
     getNextPageParam: (last) => last.nextCursor ?? undefined,
   });
 }
 
 export function useTrackingPlan(slug: string, days: number) {
-  return useQuery({ queryKey: analyticsKeys.trackingPlan(slug, days), queryFn: ({ signal }) => api.get<TrackingPlan>(projectPath(slug, '/tracking-plan'), { days }, signal), placeholderData: keepPreviousData });
+  return useQuery({
+    queryKey: analyticsKeys.trackingPlan(slug, days),
+    queryFn: ({ signal }) => api.get<TrackingPlan>(projectPath(slug, '/tracking-plan'), { days }, signal),
+    placeholderData: keepPreviousData,
+  });
 }
 
 /** Sends one "Vigil Test Event" through ingest; the project's charts are read again once it has had time to load. */

@@ -62,7 +62,13 @@ async function request<T>(method: string, path: string, body?: unknown, signal?:
   if (method !== 'GET' && csrfToken) headers[CSRF_HEADER] = csrfToken;
   let res: Response;
   try {
-    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin', signal });
+    res = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'same-origin',
+      signal,
+    });
   } catch (err) {
     if (signal?.aborted) throw err;
     throw new ApiError(0, 'VIGIL_ERR_NETWORK', `Vigil did not answer (${err instanceof Error ? err.message : String(err)})`, null);
@@ -78,7 +84,12 @@ async function request<T>(method: string, path: string, body?: unknown, signal?:
   if (!res.ok) {
     const e = (json as { error?: { code?: string; message?: string; details?: unknown } } | null)?.error;
     const details = e?.details && typeof e.details === 'object' ? (e.details as Record<string, unknown>) : null;
-    throw new ApiError(res.status, e?.code ?? `HTTP_${res.status}`, e?.message ?? `the server answered ${res.status} ${res.statusText}`, details);
+    throw new ApiError(
+      res.status,
+      e?.code ?? `HTTP_${res.status}`,
+      e?.message ?? `the server answered ${res.status} ${res.statusText}`,
+      details,
+    );
   }
   const token = (json as { csrfToken?: unknown } | null)?.csrfToken;
   if (typeof token === 'string') csrfToken = token;

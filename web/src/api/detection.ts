@@ -1,6 +1,11 @@
 /** A project's detection defaults, and a metric's settings in force (src/signals/detection-routes.ts). */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import type { DetectionAnswer, EffectiveSettling, MetricDetectionAnswer, ProjectDetectionApi } from '../../../src/signals/detection-schemas';
+import type {
+  DetectionAnswer,
+  EffectiveSettling,
+  MetricDetectionAnswer,
+  ProjectDetectionApi,
+} from '../../../src/signals/detection-schemas';
 import { api, projectPath } from './client';
 
 export type ProjectDetection = ProjectDetectionApi;
@@ -8,7 +13,10 @@ export type ProjectDetection = ProjectDetectionApi;
 const detectionKey = (slug: string) => ['project', slug, 'detection'] as const;
 
 export function useDetection(slug: string) {
-  return useQuery({ queryKey: detectionKey(slug), queryFn: ({ signal }) => api.get<DetectionAnswer>(projectPath(slug, '/detection'), undefined, signal) });
+  return useQuery({
+    queryKey: detectionKey(slug),
+    queryFn: ({ signal }) => api.get<DetectionAnswer>(projectPath(slug, '/detection'), undefined, signal),
+  });
 }
 
 export function useSaveDetection(slug: string) {

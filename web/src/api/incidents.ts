@@ -48,7 +48,18 @@ export interface Signal {
 /** src/incidents/schemas.ts TimelineEntry */
 export interface TimelineEntry {
   id: number;
-  type: 'created' | 'signal_added' | 'status' | 'severity' | 'assigned' | 'comment' | 'muted' | 'false_positive' | 'false_positive_undone' | 'alert_sent' | string;
+  type:
+    | 'created'
+    | 'signal_added'
+    | 'status'
+    | 'severity'
+    | 'assigned'
+    | 'comment'
+    | 'muted'
+    | 'false_positive'
+    | 'false_positive_undone'
+    | 'alert_sent'
+    | string;
   actorId: number | null;
   data: Record<string, unknown>;
   at: string;
@@ -128,12 +139,16 @@ export const incidentKeys = {
   one: (slug: string, id: number) => [...incidentKeys.all(slug), 'one', id] as const,
   stats: (slug: string, days: number) => [...incidentKeys.all(slug), 'stats', days] as const,
   pages: (slug: string, q: IncidentsQuery) => [...incidentKeys.all(slug), 'pages', q] as const,
-  series: (slug: string, metricId: number, from: string, to: string) => ['project', slug, 'metrics', metricId, 'series', { from, to }] as const,
+  series: (slug: string, metricId: number, from: string, to: string) =>
+    ['project', slug, 'metrics', metricId, 'series', { from, to }] as const,
   metricNames: (slug: string) => ['project', slug, 'metrics', 'names'] as const,
 };
 
 export function useIncidents(slug: string, q: IncidentsQuery) {
-  return useQuery({ queryKey: incidentKeys.list(slug, q), queryFn: ({ signal }) => api.get<IncidentPage>(projectPath(slug, '/incidents'), { ...q }, signal) });
+  return useQuery({
+    queryKey: incidentKeys.list(slug, q),
+    queryFn: ({ signal }) => api.get<IncidentPage>(projectPath(slug, '/incidents'), { ...q }, signal),
+  });
 }
 
 /** The list a page at a time (newest first), for "Load older". */
@@ -158,17 +173,27 @@ export interface MetricName {
 export function useMetricNames(slug: string) {
   return useQuery({
     queryKey: incidentKeys.metricNames(slug),
-    queryFn: async ({ signal }) => (await api.get<{ metrics: MetricName[] }>(projectPath(slug, '/metrics'), undefined, signal)).metrics.map(({ id, name, displayName, tags, status }) => ({ id, name, displayName, tags, status })),
+    queryFn: async ({ signal }) =>
+      (await api.get<{ metrics: MetricName[] }>(projectPath(slug, '/metrics'), undefined, signal)).metrics.map(
+        ({ id, name, displayName, tags, status }) => ({ id, name, displayName, tags, status }),
+      ),
     staleTime: 60_000,
   });
 }
 
 export function useIncident(slug: string, id: number) {
-  return useQuery({ queryKey: incidentKeys.one(slug, id), queryFn: ({ signal }) => api.get<IncidentDetail>(projectPath(slug, `/incidents/${id}`), undefined, signal) });
+  return useQuery({
+    queryKey: incidentKeys.one(slug, id),
+    queryFn: ({ signal }) => api.get<IncidentDetail>(projectPath(slug, `/incidents/${id}`), undefined, signal),
+  });
 }
 
 export function useIncidentStats(slug: string, days = 30) {
-  return useQuery({ queryKey: incidentKeys.stats(slug, days), queryFn: ({ signal }) => api.get<IncidentStats>(projectPath(slug, '/incidents/stats'), { days }, signal), staleTime: 60_000 });
+  return useQuery({
+    queryKey: incidentKeys.stats(slug, days),
+    queryFn: ({ signal }) => api.get<IncidentStats>(projectPath(slug, '/incidents/stats'), { days }, signal),
+    staleTime: 60_000,
+  });
 }
 
 /** A metric's values in [from, to) (ISO times), for the chart at an incident. */
@@ -208,7 +233,8 @@ export function useIncidentAction(slug: string, id: number) {
 export function useBulkIncidents(slug: string) {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: (body: { ids: number[]; action: 'acknowledge' | 'resolve' }) => api.post<{ incidents: Incident[] }>(projectPath(slug, '/incidents/bulk'), body),
+    mutationFn: (body: { ids: number[]; action: 'acknowledge' | 'resolve' }) =>
+      api.post<{ incidents: Incident[] }>(projectPath(slug, '/incidents/bulk'), body),
     onSettled: () => client.invalidateQueries({ queryKey: incidentKeys.all(slug) }),
   });
 }

@@ -50,7 +50,9 @@ export function useEventStream(url: string, handlers: StreamHandlers): StreamSta
         setStatus({ state: 'open', attempts: 0, retryAt: null });
       });
       es.addEventListener('events', (m) => handlersRef.current.onEvents(JSON.parse((m as MessageEvent<string>).data) as VigilEvent[]));
-      es.addEventListener('dropped', (m) => handlersRef.current.onDropped?.((JSON.parse((m as MessageEvent<string>).data) as { dropped: number }).dropped));
+      es.addEventListener('dropped', (m) =>
+        handlersRef.current.onDropped?.((JSON.parse((m as MessageEvent<string>).data) as { dropped: number }).dropped),
+      );
       es.onerror = () => {
         es.close();
         if (stopped) return;

@@ -131,8 +131,27 @@ export interface Backtest {
   from: string;
   to: string;
   buckets: string[];
-  points: { bucket: string; value: number | null; expected: number | null; lower: number | null; upper: number | null; z: number | null; score: number; isAnomaly: boolean }[];
-  signals: { scope: string; bucket: string; endBucket: string; kind: string; direction: string | null; severity: string; z: number | null; value: number; compared: number | null }[];
+  points: {
+    bucket: string;
+    value: number | null;
+    expected: number | null;
+    lower: number | null;
+    upper: number | null;
+    z: number | null;
+    score: number;
+    isAnomaly: boolean;
+  }[];
+  signals: {
+    scope: string;
+    bucket: string;
+    endBucket: string;
+    kind: string;
+    direction: string | null;
+    severity: string;
+    z: number | null;
+    value: number;
+    compared: number | null;
+  }[];
   count: number;
 }
 
@@ -182,11 +201,19 @@ export const metricKeys = {
 };
 
 export function useMetrics(slug: string, status?: MetricStatus) {
-  return useQuery({ queryKey: metricKeys.list(slug, status), queryFn: ({ signal }) => api.get<{ metrics: MetricSummary[] }>(projectPath(slug, '/metrics'), { status }, signal), placeholderData: keepPreviousData });
+  return useQuery({
+    queryKey: metricKeys.list(slug, status),
+    queryFn: ({ signal }) => api.get<{ metrics: MetricSummary[] }>(projectPath(slug, '/metrics'), { status }, signal),
+    placeholderData: keepPreviousData,
+  });
 }
 
 export function useMetric(slug: string, id: number) {
-  return useQuery({ queryKey: metricKeys.one(slug, id), queryFn: ({ signal }) => api.get<Metric>(projectPath(slug, `/metrics/${id}`), undefined, signal), enabled: id > 0 });
+  return useQuery({
+    queryKey: metricKeys.one(slug, id),
+    queryFn: ({ signal }) => api.get<Metric>(projectPath(slug, `/metrics/${id}`), undefined, signal),
+    enabled: id > 0,
+  });
 }
 
 export interface SeriesQuery {
@@ -219,7 +246,11 @@ export function useExpected(slug: string, id: number, q: BacktestInput, enabled 
 }
 
 export function useForecast(slug: string, id: number, k: number, enabled = true) {
-  return useQuery({ queryKey: metricKeys.forecast(slug, id, k), queryFn: ({ signal }) => api.get<Forecast>(projectPath(slug, `/metrics/${id}/forecast`), { k }, signal), enabled });
+  return useQuery({
+    queryKey: metricKeys.forecast(slug, id, k),
+    queryFn: ({ signal }) => api.get<Forecast>(projectPath(slug, `/metrics/${id}/forecast`), { k }, signal),
+    enabled,
+  });
 }
 
 /** The live preview of an unsaved definition; null (an incomplete form) asks for nothing. */
@@ -238,7 +269,8 @@ export function usePreview(slug: string, input: PreviewInput | null) {
 export function useRecentSignals(slug: string, from: string) {
   return useQuery({
     queryKey: metricKeys.signals(slug, from),
-    queryFn: ({ signal }) => api.get<{ signals: Signal[]; nextCursor: string | null }>(projectPath(slug, '/signals'), { from, limit: 500 }, signal),
+    queryFn: ({ signal }) =>
+      api.get<{ signals: Signal[]; nextCursor: string | null }>(projectPath(slug, '/signals'), { from, limit: 500 }, signal),
   });
 }
 
@@ -254,7 +286,10 @@ export function useCreateMetric(slug: string) {
 
 export function useUpdateMetric(slug: string, id: number) {
   const invalidate = useInvalidateMetrics(slug);
-  return useMutation({ mutationFn: (patch: Partial<MetricInput>) => api.patch<Metric>(projectPath(slug, `/metrics/${id}`), patch), onSuccess: invalidate });
+  return useMutation({
+    mutationFn: (patch: Partial<MetricInput>) => api.patch<Metric>(projectPath(slug, `/metrics/${id}`), patch),
+    onSuccess: invalidate,
+  });
 }
 
 export function useArchiveMetric(slug: string, id: number) {
@@ -264,7 +299,10 @@ export function useArchiveMetric(slug: string, id: number) {
 
 export function useCollectMetric(slug: string, id: number) {
   const invalidate = useInvalidateMetrics(slug);
-  return useMutation({ mutationFn: () => api.post<{ from: string; to: string; buckets: number; metric: Metric }>(projectPath(slug, `/metrics/${id}/collect`)), onSuccess: invalidate });
+  return useMutation({
+    mutationFn: () => api.post<{ from: string; to: string; buckets: number; metric: Metric }>(projectPath(slug, `/metrics/${id}/collect`)),
+    onSuccess: invalidate,
+  });
 }
 
 export function useBacktest(slug: string, id: number) {

@@ -74,7 +74,9 @@ export function useCreateRule(slug: string, metricId: number) {
 }
 
 export function useUpdateRule(slug: string, metricId: number) {
-  return useRuleMutation(slug, ({ id, ...patch }: RuleInput & { id: number }) => api.patch<ThresholdRule>(projectPath(slug, `/metrics/${metricId}/rules/${id}`), patch));
+  return useRuleMutation(slug, ({ id, ...patch }: RuleInput & { id: number }) =>
+    api.patch<ThresholdRule>(projectPath(slug, `/metrics/${metricId}/rules/${id}`), patch),
+  );
 }
 
 export function useDeleteRule(slug: string, metricId: number) {
@@ -83,6 +85,7 @@ export function useDeleteRule(slug: string, metricId: number) {
 
 /** "> 100", "change > 20 % over 24 buckets" */
 export function describeCondition(c: Condition, unit = ''): string {
-  if (c.changeOverPeriod !== undefined) return `change ${c.operator} ${c.value} % vs ${c.changeOverPeriod} bucket${c.changeOverPeriod === 1 ? '' : 's'} earlier`;
+  if (c.changeOverPeriod !== undefined)
+    return `change ${c.operator} ${c.value} % vs ${c.changeOverPeriod} bucket${c.changeOverPeriod === 1 ? '' : 's'} earlier`;
   return `value ${c.operator} ${c.value}${unit ? ` ${unit}` : ''}`;
 }

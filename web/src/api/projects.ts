@@ -8,7 +8,12 @@ export const projectKeys = {
   one: (slug: string) => ['project', slug] as const,
 };
 
-export const projectQuery = (slug: string) => queryOptions({ queryKey: projectKeys.one(slug), queryFn: ({ signal }) => api.get<Project>(projectPath(slug), undefined, signal), staleTime: 5 * 60_000 });
+export const projectQuery = (slug: string) =>
+  queryOptions({
+    queryKey: projectKeys.one(slug),
+    queryFn: ({ signal }) => api.get<Project>(projectPath(slug), undefined, signal),
+    staleTime: 5 * 60_000,
+  });
 
 export function useProject(slug: string) {
   return useQuery(projectQuery(slug));

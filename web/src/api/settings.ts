@@ -83,7 +83,11 @@ export function useUpdateProject(slug: string) {
 // ---- members and invitations ----
 
 export function useMembers(slug: string) {
-  return useQuery({ queryKey: settingsKeys.members(slug), queryFn: ({ signal }) => api.get<{ members: Member[] }>(projectPath(slug, '/members'), undefined, signal), staleTime: 60_000 });
+  return useQuery({
+    queryKey: settingsKeys.members(slug),
+    queryFn: ({ signal }) => api.get<{ members: Member[] }>(projectPath(slug, '/members'), undefined, signal),
+    staleTime: 60_000,
+  });
 }
 
 export function useSetRole(slug: string) {
@@ -103,13 +107,18 @@ export function useRemoveMember(slug: string) {
 }
 
 export function useInvitations(slug: string, enabled = true) {
-  return useQuery({ queryKey: settingsKeys.invitations(slug), queryFn: ({ signal }) => api.get<{ invitations: Invitation[] }>(projectPath(slug, '/invitations'), undefined, signal), enabled });
+  return useQuery({
+    queryKey: settingsKeys.invitations(slug),
+    queryFn: ({ signal }) => api.get<{ invitations: Invitation[] }>(projectPath(slug, '/invitations'), undefined, signal),
+    enabled,
+  });
 }
 
 export function useInvite(slug: string) {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: (body: { email: string; role: Role }) => api.post<{ invitation: Invitation; url: string; token: string; emailed: boolean }>(projectPath(slug, '/invitations'), body),
+    mutationFn: (body: { email: string; role: Role }) =>
+      api.post<{ invitation: Invitation; url: string; token: string; emailed: boolean }>(projectPath(slug, '/invitations'), body),
     onSuccess: () => client.invalidateQueries({ queryKey: settingsKeys.invitations(slug) }),
   });
 }
@@ -125,14 +134,19 @@ export function useRevokeInvitation(slug: string) {
 // ---- API keys ----
 
 export function useApiKeys(slug: string, enabled = true) {
-  return useQuery({ queryKey: settingsKeys.keys(slug), queryFn: ({ signal }) => api.get<{ keys: ApiKey[] }>(projectPath(slug, '/keys'), undefined, signal), enabled });
+  return useQuery({
+    queryKey: settingsKeys.keys(slug),
+    queryFn: ({ signal }) => api.get<{ keys: ApiKey[] }>(projectPath(slug, '/keys'), undefined, signal),
+    enabled,
+  });
 }
 
 /** The answer holds the key's secret: the only time it is shown. */
 export function useCreateApiKey(slug: string) {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: (body: { name: string; scopes: KeyScope[]; expiresAt?: string }) => api.post<{ key: ApiKey; secret: string }>(projectPath(slug, '/keys'), body),
+    mutationFn: (body: { name: string; scopes: KeyScope[]; expiresAt?: string }) =>
+      api.post<{ key: ApiKey; secret: string }>(projectPath(slug, '/keys'), body),
     onSuccess: () => client.invalidateQueries({ queryKey: settingsKeys.keys(slug) }),
   });
 }
@@ -150,7 +164,12 @@ export function useRevokeApiKey(slug: string) {
 export function useAuditLog(slug: string, q: AuditQuery, enabled = true) {
   return useInfiniteQuery({
     queryKey: settingsKeys.audit(slug, q),
-    queryFn: ({ signal, pageParam }) => api.get<{ entries: AuditEntry[]; nextCursor: string | null }>(projectPath(slug, '/audit'), { ...q, limit: 50, cursor: pageParam }, signal),
+    queryFn: ({ signal, pageParam }) =>
+      api.get<{ entries: AuditEntry[]; nextCursor: string | null }>(
+        projectPath(slug, '/audit'),
+        { ...q, limit: 50, cursor: pageParam },
+        signal,
+      ),
     initialPageParam: undefined as string | undefined,
     getNextPageParam: (last) => last.nextCursor ?? undefined,
     enabled,

@@ -17,7 +17,20 @@ import type { Me } from '../api/types';
 import { ErrorBoundary, ErrorState, Loading, PageHeader } from '../components';
 import { Layout } from './Layout';
 import { navigate, matchPath, useLocation, Link } from './router';
-import { AccountPage, FirstRunPage, ForgotPasswordPage, HOME_PATH, InvitePage, NewProjectPage, PROJECT_PAGES, RegisterPage, ResetPasswordPage, SignInPage, UsersPage, projectUrl } from './routes';
+import {
+  AccountPage,
+  FirstRunPage,
+  ForgotPasswordPage,
+  HOME_PATH,
+  InvitePage,
+  NewProjectPage,
+  PROJECT_PAGES,
+  RegisterPage,
+  ResetPasswordPage,
+  SignInPage,
+  UsersPage,
+  projectUrl,
+} from './routes';
 import { pickProject, rememberProject } from './project';
 
 /** Replaces the URL after render (navigating during render is not allowed). */
@@ -36,25 +49,48 @@ export function App() {
   const { path } = useLocation();
 
   if (setup.error || me.error) {
-    return <FullPage><ErrorState error={setup.error ?? me.error} onRetry={() => void Promise.all([setup.refetch(), me.refetch()])} /></FullPage>;
+    return (
+      <FullPage>
+        <ErrorState error={setup.error ?? me.error} onRetry={() => void Promise.all([setup.refetch(), me.refetch()])} />
+      </FullPage>
+    );
   }
-  if (setup.isPending || me.isPending) return <FullPage><Loading /></FullPage>;
+  if (setup.isPending || me.isPending)
+    return (
+      <FullPage>
+        <Loading />
+      </FullPage>
+    );
   if (path === '/setup' || setup.data.needsOwner) {
     if (me.data && !setup.data.needsOwner) return <Redirect to="/" />;
     return (
       <FullPage>
         {path !== '/setup' && <Redirect to="/setup" />}
-        <Suspense fallback={<Loading />}><FirstRunPage /></Suspense>
+        <Suspense fallback={<Loading />}>
+          <FirstRunPage />
+        </Suspense>
       </FullPage>
     );
   }
   const linkPage = emailLinkPage(path, me.data);
-  if (linkPage) return <FullPage><Suspense fallback={<Loading />}>{linkPage}</Suspense></FullPage>;
+  if (linkPage)
+    return (
+      <FullPage>
+        <Suspense fallback={<Loading />}>{linkPage}</Suspense>
+      </FullPage>
+    );
   if (!me.data) {
     const Page = path === '/register' ? RegisterPage : path === '/forgot-password' ? ForgotPasswordPage : SignInPage;
-    return <FullPage><Suspense fallback={<Loading />}><Page /></Suspense></FullPage>;
+    return (
+      <FullPage>
+        <Suspense fallback={<Loading />}>
+          <Page />
+        </Suspense>
+      </FullPage>
+    );
   }
-  if (['/sign-in', '/register', '/forgot-password'].includes(path)) return <Redirect to={new URLSearchParams(location.search).get('next') ?? '/'} />;
+  if (['/sign-in', '/register', '/forgot-password'].includes(path))
+    return <Redirect to={new URLSearchParams(location.search).get('next') ?? '/'} />;
   return <SignedIn me={me.data} path={path} />;
 }
 
@@ -68,12 +104,20 @@ function emailLinkPage(path: string, me: Me | null) {
 
 function SignedIn({ me, path }: { me: Me; path: string }) {
   const slugs = me.projects.map((p) => p.slug);
-  const instancePage = path === '/account' ? <AccountPage me={me} />
-    : me.user.isAdmin && path === '/new-project' ? <NewProjectPage />
-    : me.user.isAdmin && path === '/admin/users' ? <UsersPage me={me} />
-    : null;
+  const instancePage =
+    path === '/account' ? (
+      <AccountPage me={me} />
+    ) : me.user.isAdmin && path === '/new-project' ? (
+      <NewProjectPage />
+    ) : me.user.isAdmin && path === '/admin/users' ? (
+      <UsersPage me={me} />
+    ) : null;
   if (instancePage) {
-    return <Layout me={me} slug={pickProject(slugs) ?? null}><Suspense fallback={<Loading />}>{instancePage}</Suspense></Layout>;
+    return (
+      <Layout me={me} slug={pickProject(slugs) ?? null}>
+        <Suspense fallback={<Loading />}>{instancePage}</Suspense>
+      </Layout>
+    );
   }
   const m = /^\/p\/([^/]+)\/?(.*)$/.exec(path);
   if (!m) {
@@ -81,7 +125,22 @@ function SignedIn({ me, path }: { me: Me; path: string }) {
     if (path === '/' && slug) return <Redirect to={projectUrl(slug)} />;
     return (
       <Layout me={me} slug={null}>
-        {slug ? <NotFound /> : <PageHeader title="No projects yet" description={me.user.isAdmin ? <>You are not a member of any project. <Link to="/new-project">Create a project</Link>.</> : 'You are not a member of any project. Ask an owner of one for an invitation.'} />}
+        {slug ? (
+          <NotFound />
+        ) : (
+          <PageHeader
+            title="No projects yet"
+            description={
+              me.user.isAdmin ? (
+                <>
+                  You are not a member of any project. <Link to="/new-project">Create a project</Link>.
+                </>
+              ) : (
+                'You are not a member of any project. Ask an owner of one for an invitation.'
+              )
+            }
+          />
+        )}
       </Layout>
     );
   }
@@ -90,7 +149,11 @@ function SignedIn({ me, path }: { me: Me; path: string }) {
   if (!rest) return <Redirect to={projectUrl(slug, HOME_PATH)} />;
   return (
     <Layout me={me} slug={slug}>
-      {slugs.includes(slug) ? <ProjectPage slug={slug} rest={rest} /> : <PageHeader title="Project not found" description={`There is no project "${slug}", or you are not a member of it.`} />}
+      {slugs.includes(slug) ? (
+        <ProjectPage slug={slug} rest={rest} />
+      ) : (
+        <PageHeader title="Project not found" description={`There is no project "${slug}", or you are not a member of it.`} />
+      )}
     </Layout>
   );
 }
@@ -116,5 +179,14 @@ function ProjectPage({ slug, rest }: { slug: string; rest: string }) {
 }
 
 function NotFound() {
-  return <PageHeader title="Page not found" description={<>Nothing lives at this address. <Link to="/">Go to the overview</Link>.</>} />;
+  return (
+    <PageHeader
+      title="Page not found"
+      description={
+        <>
+          Nothing lives at this address. <Link to="/">Go to the overview</Link>.
+        </>
+      }
+    />
+  );
 }

@@ -31,8 +31,18 @@ export function Layout({ me, slug, children }: { me: Me; slug: string | null; ch
     <div className="shell">
       <nav className={menuOpen ? 'sidebar open' : 'sidebar'} aria-label="Main">
         <div className="sidebar-top">
-          <Link to="/" className="brand">Vigil</Link>
-          <button type="button" className="menu-button" aria-expanded={menuOpen} aria-controls="sidebar-body" onClick={() => setMenuOpen((o) => !o)}>Menu</button>
+          <Link to="/" className="brand">
+            Vigil
+          </Link>
+          <button
+            type="button"
+            className="menu-button"
+            aria-expanded={menuOpen}
+            aria-controls="sidebar-body"
+            onClick={() => setMenuOpen((o) => !o)}
+          >
+            Menu
+          </button>
         </div>
         <div className="sidebar-body" id="sidebar-body">
           <label className="switcher">
@@ -40,41 +50,71 @@ export function Layout({ me, slug, children }: { me: Me; slug: string | null; ch
             <select value={slug ?? ''} onChange={(e) => switchTo(e.target.value)} aria-label="Project">
               {!slug && <option value="">Choose…</option>}
               {me.projects.map((p) => (
-                <option key={p.slug} value={p.slug}>{p.name}</option>
+                <option key={p.slug} value={p.slug}>
+                  {p.name}
+                </option>
               ))}
             </select>
           </label>
-          {me.user.isAdmin && <Link to="/new-project" className="muted small" aria-current={path === '/new-project' ? 'page' : undefined}>+ New project</Link>}
-          {slug && GROUPS.map((group) => {
-            const pages = PROJECT_PAGES.filter((p) => p.nav?.group === group && (!p.role || (role && RANK[role] >= RANK[p.role])));
-            if (!pages.length) return null;
-            return (
-              <div className="nav-group" key={group}>
-                <div className="nav-group-title">{group}</div>
-                {pages.map((p) => {
-                  const active = current === p.path || current.startsWith(p.path + '/');
-                  return (
-                    <Link key={p.path} to={projectUrl(slug, p.path)} className={active ? 'nav-link active' : 'nav-link'} aria-current={active ? 'page' : undefined}>
-                      {p.nav!.label}
-                    </Link>
-                  );
-                })}
-              </div>
-            );
-          })}
+          {me.user.isAdmin && (
+            <Link to="/new-project" className="muted small" aria-current={path === '/new-project' ? 'page' : undefined}>
+              + New project
+            </Link>
+          )}
+          {slug &&
+            GROUPS.map((group) => {
+              const pages = PROJECT_PAGES.filter((p) => p.nav?.group === group && (!p.role || (role && RANK[role] >= RANK[p.role])));
+              if (!pages.length) return null;
+              return (
+                <div className="nav-group" key={group}>
+                  <div className="nav-group-title">{group}</div>
+                  {pages.map((p) => {
+                    const active = current === p.path || current.startsWith(p.path + '/');
+                    return (
+                      <Link
+                        key={p.path}
+                        to={projectUrl(slug, p.path)}
+                        className={active ? 'nav-link active' : 'nav-link'}
+                        aria-current={active ? 'page' : undefined}
+                      >
+                        {p.nav!.label}
+                      </Link>
+                    );
+                  })}
+                </div>
+              );
+            })}
           {me.user.isAdmin && (
             <div className="nav-group">
               <div className="nav-group-title">Instance</div>
-              <Link to="/admin/users" className={path === '/admin/users' ? 'nav-link active' : 'nav-link'} aria-current={path === '/admin/users' ? 'page' : undefined}>Users</Link>
+              <Link
+                to="/admin/users"
+                className={path === '/admin/users' ? 'nav-link active' : 'nav-link'}
+                aria-current={path === '/admin/users' ? 'page' : undefined}
+              >
+                Users
+              </Link>
             </div>
           )}
           <div className="sidebar-foot">
-            <div className="muted small">Signed in as <strong>{me.user.email}</strong>{role && <> · {role}</>}</div>
-            <Link to="/account" className="muted small" aria-current={path === '/account' ? 'page' : undefined}>Your account</Link>
-            <Button size="small" variant="ghost" busy={signOut.isPending} onClick={() => signOut.mutate(undefined, { onSuccess: () => navigate('/sign-in') })}>
+            <div className="muted small">
+              Signed in as <strong>{me.user.email}</strong>
+              {role && <> · {role}</>}
+            </div>
+            <Link to="/account" className="muted small" aria-current={path === '/account' ? 'page' : undefined}>
+              Your account
+            </Link>
+            <Button
+              size="small"
+              variant="ghost"
+              busy={signOut.isPending}
+              onClick={() => signOut.mutate(undefined, { onSuccess: () => navigate('/sign-in') })}
+            >
               Sign out
             </Button>
-            <a className="muted small" href="/api/docs">API reference</a>
+            <a className="muted small" href="/api/docs">
+              API reference
+            </a>
           </div>
         </div>
       </nav>

@@ -15,7 +15,15 @@ export function formatPercent(share: number): string {
 /** A time in the project's zone (or the browser's): "Mar 5, 14:03:07" */
 export function formatTime(iso: string | number, timeZone?: string, withSeconds = true): string {
   const d = new Date(iso);
-  return d.toLocaleString('en', { timeZone, month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: withSeconds ? '2-digit' : undefined, hourCycle: 'h23' });
+  return d.toLocaleString('en', {
+    timeZone,
+    month: 'short',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: withSeconds ? '2-digit' : undefined,
+    hourCycle: 'h23',
+  });
 }
 
 export function formatDay(iso: string | number, timeZone?: string): string {

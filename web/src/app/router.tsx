@@ -46,13 +46,16 @@ export function useLocation(): Location {
 export function useSearchParam(name: string): [string, (value: string) => void] {
   const { search } = useLocation();
   const value = search.get(name) ?? '';
-  const set = useCallback((next: string) => {
-    const params = new URLSearchParams(window.location.search);
-    if (next) params.set(name, next);
-    else params.delete(name);
-    const q = params.toString();
-    navigate(window.location.pathname + (q ? `?${q}` : ''), { replace: true });
-  }, [name]);
+  const set = useCallback(
+    (next: string) => {
+      const params = new URLSearchParams(window.location.search);
+      if (next) params.set(name, next);
+      else params.delete(name);
+      const q = params.toString();
+      navigate(window.location.pathname + (q ? `?${q}` : ''), { replace: true });
+    },
+    [name],
+  );
   return [value, set];
 }
 

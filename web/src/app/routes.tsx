@@ -50,21 +50,61 @@ export interface ProjectPage {
 export const HOME_PATH = 'overview';
 
 export const PROJECT_PAGES: ProjectPage[] = [
-  { path: 'overview', title: 'Overview', nav: { label: 'Overview', group: 'Analytics' }, component: lazyPage(() => import('../pages/OverviewPage')) },
+  {
+    path: 'overview',
+    title: 'Overview',
+    nav: { label: 'Overview', group: 'Analytics' },
+    component: lazyPage(() => import('../pages/OverviewPage')),
+  },
   { path: 'live', title: 'Live', nav: { label: 'Live', group: 'Analytics' }, component: lazyPage(() => import('../pages/LivePage')) },
-  { path: 'events', title: 'Events', nav: { label: 'Events', group: 'Analytics' }, component: lazyPage(() => import('../pages/EventsPage')) },
-  { path: 'tracking-plan', title: 'Tracking plan', nav: { label: 'Tracking plan', group: 'Analytics' }, component: lazyPage(() => import('../pages/TrackingPlanPage')) },
-  { path: 'metrics', title: 'Metrics', nav: { label: 'Metrics', group: 'Monitoring' }, component: lazyPage(() => import('../pages/MetricsPage')) },
+  {
+    path: 'events',
+    title: 'Events',
+    nav: { label: 'Events', group: 'Analytics' },
+    component: lazyPage(() => import('../pages/EventsPage')),
+  },
+  {
+    path: 'tracking-plan',
+    title: 'Tracking plan',
+    nav: { label: 'Tracking plan', group: 'Analytics' },
+    component: lazyPage(() => import('../pages/TrackingPlanPage')),
+  },
+  {
+    path: 'metrics',
+    title: 'Metrics',
+    nav: { label: 'Metrics', group: 'Monitoring' },
+    component: lazyPage(() => import('../pages/MetricsPage')),
+  },
   { path: 'metrics/new', title: 'New metric', component: lazyPage(() => import('../pages/MetricFormPage')) },
   { path: 'metrics/:id/edit', title: 'Edit metric', component: lazyPage(() => import('../pages/MetricFormPage')) },
   { path: 'metrics/:id', title: 'Metric', component: lazyPage(() => import('../pages/MetricPage')) },
-  { path: 'monitors', title: 'Monitors', nav: { label: 'Monitors', group: 'Monitoring' }, component: lazyPage(() => import('../pages/MonitorsPage')) },
+  {
+    path: 'monitors',
+    title: 'Monitors',
+    nav: { label: 'Monitors', group: 'Monitoring' },
+    component: lazyPage(() => import('../pages/MonitorsPage')),
+  },
   // next: { path: 'metrics', ... group: 'Monitoring' }, 'metrics/new', 'metrics/:id', 'monitors',
   // 'incidents', 'incidents/:id', 'alerts' (group 'Monitoring'); 'settings' (group 'Project', role 'owner' for keys/members)
-  { path: 'incidents', title: 'Incidents', nav: { label: 'Incidents', group: 'Monitoring' }, component: lazyPage(() => import('../pages/IncidentsPage')) },
+  {
+    path: 'incidents',
+    title: 'Incidents',
+    nav: { label: 'Incidents', group: 'Monitoring' },
+    component: lazyPage(() => import('../pages/IncidentsPage')),
+  },
   { path: 'incidents/:id', title: 'Incident', component: lazyPage(() => import('../pages/IncidentPage')) },
-  { path: 'alerts', title: 'Alerts', nav: { label: 'Alerts', group: 'Monitoring' }, component: lazyPage(() => import('../pages/AlertsPage')) },
-  { path: 'settings', title: 'Settings', nav: { label: 'Settings', group: 'Project' }, component: lazyPage(() => import('../pages/SettingsPage')) },
+  {
+    path: 'alerts',
+    title: 'Alerts',
+    nav: { label: 'Alerts', group: 'Monitoring' },
+    component: lazyPage(() => import('../pages/AlertsPage')),
+  },
+  {
+    path: 'settings',
+    title: 'Settings',
+    nav: { label: 'Settings', group: 'Project' },
+    component: lazyPage(() => import('../pages/SettingsPage')),
+  },
   { path: 'jobs', title: 'Jobs', nav: { label: 'Jobs', group: 'Project' }, component: lazyPage(() => import('../pages/JobsPage')) },
 ];
 

@@ -7,7 +7,16 @@ type Props = ButtonHTMLAttributes<HTMLButtonElement> & {
   busy?: boolean;
 };
 
-export function Button({ variant = 'secondary', size = 'normal', busy = false, type = 'button', className, disabled, children, ...rest }: Props) {
+export function Button({
+  variant = 'secondary',
+  size = 'normal',
+  busy = false,
+  type = 'button',
+  className,
+  disabled,
+  children,
+  ...rest
+}: Props) {
   const classes = ['btn', `btn-${variant}`, size === 'small' && 'btn-small', className].filter(Boolean).join(' ');
   return (
     <button type={type} className={classes} disabled={disabled || busy} aria-busy={busy || undefined} {...rest}>

@@ -2,7 +2,17 @@ import type { ReactNode } from 'react';
 import { Badge } from './Badge';
 import { formatChange, formatNumber } from '../app/format';
 
-export function Card({ title, actions, children, className }: { title?: ReactNode; actions?: ReactNode; children: ReactNode; className?: string }) {
+export function Card({
+  title,
+  actions,
+  children,
+  className,
+}: {
+  title?: ReactNode;
+  actions?: ReactNode;
+  children: ReactNode;
+  className?: string;
+}) {
   return (
     <section className={['card', className].filter(Boolean).join(' ')}>
       {(title || actions) && (
@@ -17,7 +27,17 @@ export function Card({ title, actions, children, className }: { title?: ReactNod
 }
 
 /** A figure against the previous period: the value, and the change as a coloured percentage. */
-export function StatCard({ label, value, change, previous }: { label: string; value: number | undefined; change: number | null | undefined; previous?: number }) {
+export function StatCard({
+  label,
+  value,
+  change,
+  previous,
+}: {
+  label: string;
+  value: number | undefined;
+  change: number | null | undefined;
+  previous?: number;
+}) {
   const tone = change == null || Math.abs(change) < 0.005 ? 'neutral' : change > 0 ? 'good' : 'bad';
   return (
     <section className="card stat" aria-label={label}>

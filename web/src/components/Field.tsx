@@ -18,8 +18,16 @@ export function Field({ label, htmlFor, hint, error, children }: FieldProps) {
     <div className={error ? 'field field-invalid' : 'field'}>
       <label htmlFor={htmlFor}>{label}</label>
       {children}
-      {hint && <p className="field-hint" id={`${htmlFor}-hint`}>{hint}</p>}
-      {error && <p className="field-error" id={`${htmlFor}-error`} role="alert">{error}</p>}
+      {hint && (
+        <p className="field-hint" id={`${htmlFor}-hint`}>
+          {hint}
+        </p>
+      )}
+      {error && (
+        <p className="field-error" id={`${htmlFor}-error`} role="alert">
+          {error}
+        </p>
+      )}
     </div>
   );
 }
@@ -38,5 +46,9 @@ export function TextField({ label, hint, error, ...input }: TextFieldProps) {
 
 /** The form's own message (an error no field shows). */
 export function FormError({ error }: { error?: string }) {
-  return error ? <p className="form-error" role="alert">{error}</p> : null;
+  return error ? (
+    <p className="form-error" role="alert">
+      {error}
+    </p>
+  ) : null;
 }

@@ -22,19 +22,32 @@ export function GetStarted({ project, title, onLivePage = false }: { project: Pr
       <strong>{title}</strong>
       <div style={{ display: 'flex', gap: '0.75rem', alignItems: 'center', flexWrap: 'wrap' }}>
         {canSend ? (
-          <Button variant="primary" busy={send.isPending} onClick={() => send.mutate()}>Send a test event</Button>
+          <Button variant="primary" busy={send.isPending} onClick={() => send.mutate()}>
+            Send a test event
+          </Button>
         ) : (
           <span className="muted">An editor can send a test event from here.</span>
         )}
         {send.isSuccess && (
           <span role="status">
             Sent "{send.data.event}".{' '}
-            {onLivePage ? 'It shows below as it arrives.' : <>It shows on the <Link to={projectUrl(project.slug, 'live')}>Live page</Link> now, and in these charts within seconds.</>}
+            {onLivePage ? (
+              'It shows below as it arrives.'
+            ) : (
+              <>
+                It shows on the <Link to={projectUrl(project.slug, 'live')}>Live page</Link> now, and in these charts within seconds.
+              </>
+            )}
           </span>
         )}
       </div>
       <FormError error={formError(send.error)} />
-      <SdkSnippet slug={project.slug} isOwner={hasRole(project.role, 'owner')} secrets={secrets} onCreated={(key, secret) => setSecrets((s) => ({ ...s, [key.id]: secret }))} />
+      <SdkSnippet
+        slug={project.slug}
+        isOwner={hasRole(project.role, 'owner')}
+        secrets={secrets}
+        onCreated={(key, secret) => setSecrets((s) => ({ ...s, [key.id]: secret }))}
+      />
     </div>
   );
 }

@@ -15,7 +15,11 @@ export function ErrorState({ error, onRetry }: { error: unknown; onRetry?: () =>
   return (
     <div className="state state-error" role="alert">
       <span>Could not load this: {message}</span>
-      {onRetry && <Button size="small" onClick={onRetry}>Retry</Button>}
+      {onRetry && (
+        <Button size="small" onClick={onRetry}>
+          Retry
+        </Button>
+      )}
     </div>
   );
 }
@@ -25,7 +29,19 @@ export function Empty({ children }: { children: ReactNode }) {
 }
 
 /** Loading, error or empty for a query's data; else the children. */
-export function QueryState({ loading, error, empty, onRetry, children }: { loading: boolean; error: unknown; empty?: ReactNode | false; onRetry?: () => void; children: ReactNode }) {
+export function QueryState({
+  loading,
+  error,
+  empty,
+  onRetry,
+  children,
+}: {
+  loading: boolean;
+  error: unknown;
+  empty?: ReactNode | false;
+  onRetry?: () => void;
+  children: ReactNode;
+}) {
   if (error) return <ErrorState error={error} onRetry={onRetry} />;
   if (loading) return <Loading />;
   if (empty) return <Empty>{empty}</Empty>;

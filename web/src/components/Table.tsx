@@ -38,7 +38,9 @@ export function Table<T>({ columns, rows, rowKey, loading, error, onRetry, empty
         <thead>
           <tr>
             {columns.map((c, i) => (
-              <th key={i} style={{ width: c.width, textAlign: c.align }}>{c.header}</th>
+              <th key={i} style={{ width: c.width, textAlign: c.align }}>
+                {c.header}
+              </th>
             ))}
           </tr>
         </thead>
@@ -55,7 +57,9 @@ export function Table<T>({ columns, rows, rowKey, loading, error, onRetry, empty
                 onKeyDown={onRowClick && ((e) => (e.key === 'Enter' || e.key === ' ') && (e.preventDefault(), onRowClick(row)))}
               >
                 {columns.map((c, i) => (
-                  <td key={i} style={{ textAlign: c.align }}>{c.cell(row)}</td>
+                  <td key={i} style={{ textAlign: c.align }}>
+                    {c.cell(row)}
+                  </td>
                 ))}
               </tr>
             );

@@ -100,8 +100,16 @@ export function TimeSeriesChart({ x, series, band, marks = [], height = 240, tim
     if (band) {
       const upper = data.length;
       data.push(band.upper, band.lower);
-      const bandSeries = { stroke: 'transparent', fill: undefined, points: { show: false }, value: (_u: uPlot, v: number | null) => (v == null ? '–' : formatNumber(v)) };
-      opts.series.push({ ...bandSeries, label: `${band.label ?? 'expected'} (high)` }, { ...bandSeries, label: `${band.label ?? 'expected'} (low)` });
+      const bandSeries = {
+        stroke: 'transparent',
+        fill: undefined,
+        points: { show: false },
+        value: (_u: uPlot, v: number | null) => (v == null ? '–' : formatNumber(v)),
+      };
+      opts.series.push(
+        { ...bandSeries, label: `${band.label ?? 'expected'} (high)` },
+        { ...bandSeries, label: `${band.label ?? 'expected'} (low)` },
+      );
       opts.bands = [{ series: [upper, upper + 1], fill: BAND_FILL }];
     }
     if (timeZone) opts.tzDate = (ts) => uPlot.tzDate(new Date(ts * 1000), timeZone);

@@ -9,9 +9,20 @@ export function TimeZoneField({ value, onChange, error, disabled, hint }: Props)
   const zones = useMemo(() => (typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : []), []);
   return (
     <>
-      <TextField label="Time zone" list={listId} value={value} onChange={(e) => onChange(e.target.value)} disabled={disabled} error={error}
-        hint={hint ?? 'An IANA name such as Europe/Berlin. Buckets (days, weeks) align to it.'} />
-      <datalist id={listId}>{zones.map((z) => <option key={z} value={z} />)}</datalist>
+      <TextField
+        label="Time zone"
+        list={listId}
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+        disabled={disabled}
+        error={error}
+        hint={hint ?? 'An IANA name such as Europe/Berlin. Buckets (days, weeks) align to it.'}
+      />
+      <datalist id={listId}>
+        {zones.map((z) => (
+          <option key={z} value={z} />
+        ))}
+      </datalist>
     </>
   );
 }

@@ -18,7 +18,14 @@ export function eventColumns(timeZone: string): Column<VigilEvent>[] {
 
 export function EventDetail({ event, onClose }: { event: VigilEvent; onClose: () => void }) {
   return (
-    <Card title={event.event ?? event.type} actions={<Button size="small" variant="ghost" onClick={onClose}>Close</Button>}>
+    <Card
+      title={event.event ?? event.type}
+      actions={
+        <Button size="small" variant="ghost" onClick={onClose}>
+          Close
+        </Button>
+      }
+    >
       <JsonView value={event} label="Event JSON" />
     </Card>
   );

@@ -16,19 +16,46 @@ export default function AccountPage({ me }: { me: Me }) {
     const differ = passwordsDiffer(form, 'newPassword');
     setMismatch(differ);
     const data = new FormData(form);
-    if (!differ) change.mutate({ currentPassword: String(data.get('currentPassword')), newPassword: String(data.get('newPassword')) }, { onSuccess: () => form.reset() });
+    if (!differ)
+      change.mutate(
+        { currentPassword: String(data.get('currentPassword')), newPassword: String(data.get('newPassword')) },
+        { onSuccess: () => form.reset() },
+      );
   };
 
   return (
     <>
-      <PageHeader title="Your account" description={<>{me.user.name ? <>{me.user.name} · </> : null}{me.user.email}</>} />
+      <PageHeader
+        title="Your account"
+        description={
+          <>
+            {me.user.name ? <>{me.user.name} · </> : null}
+            {me.user.email}
+          </>
+        }
+      />
       <Card title="Change password">
         <form onSubmit={submit} aria-label="Change password" style={{ display: 'grid', gap: '0.25rem', maxWidth: '28rem' }}>
-          <TextField label="Current password" name="currentPassword" type="password" autoComplete="current-password" required error={fieldError(change.error, 'currentPassword')} />
+          <TextField
+            label="Current password"
+            name="currentPassword"
+            type="password"
+            autoComplete="current-password"
+            required
+            error={fieldError(change.error, 'currentPassword')}
+          />
           <NewPasswordFields name="newPassword" label="New password" error={fieldError(change.error, 'newPassword')} mismatch={mismatch} />
-          <div style={{ marginTop: '0.75rem' }}><Button type="submit" variant="primary" busy={change.isPending}>Change password</Button></div>
+          <div style={{ marginTop: '0.75rem' }}>
+            <Button type="submit" variant="primary" busy={change.isPending}>
+              Change password
+            </Button>
+          </div>
           <FormError error={formError(change.error, ['currentPassword', 'newPassword'])} />
-          {change.isSuccess && <p role="status" className="muted">Your password is changed. Your other sessions were signed out; this one goes on.</p>}
+          {change.isSuccess && (
+            <p role="status" className="muted">
+              Your password is changed. Your other sessions were signed out; this one goes on.
+            </p>
+          )}
         </form>
       </Card>
     </>

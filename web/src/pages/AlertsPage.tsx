@@ -21,11 +21,17 @@ export default function AlertsPage({ project }: PageProps) {
     <>
       <PageHeader
         title="Alerts"
-        description={canEdit ? 'Where alerts go, which incidents they are about, and what was delivered.' : 'Where alerts go, which incidents they are about, and what was delivered. Editors and owners can change them.'}
+        description={
+          canEdit
+            ? 'Where alerts go, which incidents they are about, and what was delivered.'
+            : 'Where alerts go, which incidents they are about, and what was delivered. Editors and owners can change them.'
+        }
         actions={
           <div className="segmented" role="tablist" aria-label="Alerts">
             {(Object.keys(TABS) as Tab[]).map((t) => (
-              <button key={t} type="button" role="tab" aria-selected={t === tab} aria-pressed={t === tab} onClick={() => open(t)}>{TABS[t]}</button>
+              <button key={t} type="button" role="tab" aria-selected={t === tab} aria-pressed={t === tab} onClick={() => open(t)}>
+                {TABS[t]}
+              </button>
             ))}
           </div>
         }

@@ -56,13 +56,31 @@ export default function EventsPage({ project }: PageProps) {
     <>
       <PageHeader title="Events" description={`Stored events, newest first. Times in ${project.timeZone}.`} />
       <form className="filters" onSubmit={apply} key={`${event}|${user}|${fromParam}|${toParam}`} aria-label="Filters">
-        <label>Event <input name="event" list="event-names" defaultValue={event} placeholder="any event" /></label>
-        <datalist id="event-names">{names.data?.events.map((e) => <option key={e.event} value={e.event} />)}</datalist>
-        <label>User <input name="user" defaultValue={user} placeholder="userId or anonymous id" /></label>
-        <label>From <input name="from" type="datetime-local" defaultValue={fromMs ? toInput(fromMs) : ''} /></label>
-        <label>To <input name="to" type="datetime-local" defaultValue={toMs ? toInput(toMs) : ''} /></label>
-        <Button type="submit" size="small">Apply</Button>
-        {filtered && <Button size="small" variant="ghost" onClick={() => (setEvent(''), setUser(''), setFrom(''), setTo(''))}>Clear filters</Button>}
+        <label>
+          Event <input name="event" list="event-names" defaultValue={event} placeholder="any event" />
+        </label>
+        <datalist id="event-names">
+          {names.data?.events.map((e) => (
+            <option key={e.event} value={e.event} />
+          ))}
+        </datalist>
+        <label>
+          User <input name="user" defaultValue={user} placeholder="userId or anonymous id" />
+        </label>
+        <label>
+          From <input name="from" type="datetime-local" defaultValue={fromMs ? toInput(fromMs) : ''} />
+        </label>
+        <label>
+          To <input name="to" type="datetime-local" defaultValue={toMs ? toInput(toMs) : ''} />
+        </label>
+        <Button type="submit" size="small">
+          Apply
+        </Button>
+        {filtered && (
+          <Button size="small" variant="ghost" onClick={() => (setEvent(''), setUser(''), setFrom(''), setTo(''))}>
+            Clear filters
+          </Button>
+        )}
       </form>
       <div className={chosen ? 'split' : undefined}>
         <Card>
@@ -80,13 +98,13 @@ export default function EventsPage({ project }: PageProps) {
           />
           {query.hasNextPage && !reachedFrom && (
             <div className="table-foot">
-              <Button size="small" busy={query.isFetchingNextPage} onClick={() => void query.fetchNextPage()}>Load older events</Button>
+              <Button size="small" busy={query.isFetchingNextPage} onClick={() => void query.fetchNextPage()}>
+                Load older events
+              </Button>
             </div>
           )}
         </Card>
-        {chosen && (
-          <EventDetail event={chosen} onClose={() => setSelected(null)} />
-        )}
+        {chosen && <EventDetail event={chosen} onClose={() => setSelected(null)} />}
       </div>
     </>
   );

@@ -16,7 +16,9 @@ export default function FirstRunPage() {
     return (
       <div className="auth-box">
         <h1>Welcome to Vigil</h1>
-        <p>This instance already has an owner. <Link to="/sign-in">Sign in</Link>, or ask an owner for an invitation.</p>
+        <p>
+          This instance already has an owner. <Link to="/sign-in">Sign in</Link>, or ask an owner for an invitation.
+        </p>
       </div>
     );
   }
@@ -26,7 +28,10 @@ export default function FirstRunPage() {
     const data = Object.fromEntries(new FormData(e.currentTarget)) as Record<string, string>;
     setMismatch(data.password !== data.confirm);
     if (data.password !== data.confirm) return;
-    create.mutate({ email: data.email, name: data.name || undefined, password: data.password }, { onSuccess: () => navigate('/', { replace: true }) });
+    create.mutate(
+      { email: data.email, name: data.name || undefined, password: data.password },
+      { onSuccess: () => navigate('/', { replace: true }) },
+    );
   };
 
   return (
@@ -36,9 +41,27 @@ export default function FirstRunPage() {
       <form onSubmit={submit}>
         <TextField label="Email" name="email" type="email" autoComplete="email" required error={fieldError(create.error, 'email')} />
         <TextField label="Name" name="name" autoComplete="name" error={fieldError(create.error, 'name')} />
-        <TextField label="Password" name="password" type="password" autoComplete="new-password" minLength={12} required hint="At least 12 characters." error={fieldError(create.error, 'password')} />
-        <TextField label="Password again" name="confirm" type="password" autoComplete="new-password" required error={mismatch ? 'The two passwords differ.' : undefined} />
-        <Button type="submit" variant="primary" busy={create.isPending}>Create the owner</Button>
+        <TextField
+          label="Password"
+          name="password"
+          type="password"
+          autoComplete="new-password"
+          minLength={12}
+          required
+          hint="At least 12 characters."
+          error={fieldError(create.error, 'password')}
+        />
+        <TextField
+          label="Password again"
+          name="confirm"
+          type="password"
+          autoComplete="new-password"
+          required
+          error={mismatch ? 'The two passwords differ.' : undefined}
+        />
+        <Button type="submit" variant="primary" busy={create.isPending}>
+          Create the owner
+        </Button>
         <FormError error={formError(create.error, FIELDS)} />
       </form>
     </div>

@@ -12,14 +12,26 @@ export default function ForgotPasswordPage() {
     e.preventDefault();
     forgot.mutate({ email: String(new FormData(e.currentTarget).get('email') ?? '') });
   };
-  const back = <p className="muted small"><Link to="/sign-in">Back to sign-in</Link></p>;
+  const back = (
+    <p className="muted small">
+      <Link to="/sign-in">Back to sign-in</Link>
+    </p>
+  );
 
-  if (options.isPending) return <div className="auth-box"><Loading /></div>;
+  if (options.isPending)
+    return (
+      <div className="auth-box">
+        <Loading />
+      </div>
+    );
   if (options.data && !options.data.passwordResetByEmail) {
     return (
       <div className="auth-box">
         <h1>Forgot your password?</h1>
-        <p>This instance cannot send e-mail, so it cannot send you a reset link. Ask an administrator of this Vigil to run <code>vigil users reset-password &lt;your e-mail&gt;</code>: it prints a link to choose a new password.</p>
+        <p>
+          This instance cannot send e-mail, so it cannot send you a reset link. Ask an administrator of this Vigil to run{' '}
+          <code>vigil users reset-password &lt;your e-mail&gt;</code>: it prints a link to choose a new password.
+        </p>
         {back}
       </div>
     );
@@ -32,8 +44,18 @@ export default function ForgotPasswordPage() {
       ) : (
         <form onSubmit={submit}>
           <p>Type the e-mail you sign in with: we send a link to choose a new password.</p>
-          <TextField label="Email" name="email" type="email" autoComplete="username" required autoFocus error={fieldError(forgot.error, 'email')} />
-          <Button type="submit" variant="primary" busy={forgot.isPending}>Send the link</Button>
+          <TextField
+            label="Email"
+            name="email"
+            type="email"
+            autoComplete="username"
+            required
+            autoFocus
+            error={fieldError(forgot.error, 'email')}
+          />
+          <Button type="submit" variant="primary" busy={forgot.isPending}>
+            Send the link
+          </Button>
           <FormError error={formError(forgot.error, ['email'])} />
         </form>
       )}

@@ -27,7 +27,9 @@ export default function IncidentPage({ project, params }: PageProps) {
     return (
       <>
         <PageHeader title={`Incident ${id}`} description={back} />
-        <QueryState loading={detail.isPending} error={detail.error} onRetry={() => void detail.refetch()}>{null}</QueryState>
+        <QueryState loading={detail.isPending} error={detail.error} onRetry={() => void detail.refetch()}>
+          {null}
+        </QueryState>
       </>
     );
   }
@@ -44,8 +46,17 @@ export default function IncidentPage({ project, params }: PageProps) {
     <>
       <PageHeader
         title={incident.title}
-        description={<>{back} · incident {incident.id} · opened {formatAgo(incident.openedAt)} · times in {tz}</>}
-        actions={<><StatusBadge incident={incident} /><Badge tone={SEVERITY_TONE[incident.severity]}>{incident.severity}</Badge></>}
+        description={
+          <>
+            {back} · incident {incident.id} · opened {formatAgo(incident.openedAt)} · times in {tz}
+          </>
+        }
+        actions={
+          <>
+            <StatusBadge incident={incident} />
+            <Badge tone={SEVERITY_TONE[incident.severity]}>{incident.severity}</Badge>
+          </>
+        }
       />
       <div className="split">
         <Card title="Around the incident">
@@ -53,11 +64,29 @@ export default function IncidentPage({ project, params }: PageProps) {
         </Card>
         <Card title="Actions">
           <dl className="facts" style={{ display: 'grid', gridTemplateColumns: 'auto 1fr', gap: '0.25rem 1rem', margin: '0 0 0.75rem' }}>
-            <dt className="muted">Status</dt><dd style={{ margin: 0 }}><StatusBadge incident={incident} /></dd>
-            <dt className="muted">Scope</dt><dd style={{ margin: 0 }}>{scopeName(incident.scopeKey, incident.metricId)}{incident.breakdown && <> · {incident.breakdown}</>}{incident.direction && <> · {incident.direction}</>}</dd>
-            <dt className="muted">Buckets</dt><dd style={{ margin: 0 }}>{formatTime(incident.startedBucket, tz, false)} – {formatTime(incident.lastBucket, tz, false)}</dd>
-            <dt className="muted">Open for</dt><dd style={{ margin: 0 }}>{formatDuration(end - Date.parse(incident.openedAt))}{incident.resolvedAt ? ' (resolved)' : ''}</dd>
-            <dt className="muted">Assignee</dt><dd style={{ margin: 0 }}>{incident.assigneeId === null ? 'nobody' : assignee ? assignee.name || assignee.email : `user ${incident.assigneeId}`}</dd>
+            <dt className="muted">Status</dt>
+            <dd style={{ margin: 0 }}>
+              <StatusBadge incident={incident} />
+            </dd>
+            <dt className="muted">Scope</dt>
+            <dd style={{ margin: 0 }}>
+              {scopeName(incident.scopeKey, incident.metricId)}
+              {incident.breakdown && <> · {incident.breakdown}</>}
+              {incident.direction && <> · {incident.direction}</>}
+            </dd>
+            <dt className="muted">Buckets</dt>
+            <dd style={{ margin: 0 }}>
+              {formatTime(incident.startedBucket, tz, false)} – {formatTime(incident.lastBucket, tz, false)}
+            </dd>
+            <dt className="muted">Open for</dt>
+            <dd style={{ margin: 0 }}>
+              {formatDuration(end - Date.parse(incident.openedAt))}
+              {incident.resolvedAt ? ' (resolved)' : ''}
+            </dd>
+            <dt className="muted">Assignee</dt>
+            <dd style={{ margin: 0 }}>
+              {incident.assigneeId === null ? 'nobody' : assignee ? assignee.name || assignee.email : `user ${incident.assigneeId}`}
+            </dd>
           </dl>
           <IncidentActions slug={slug} incident={incident} members={members.data?.members} canEdit={canEdit} timeZone={tz} />
         </Card>
@@ -69,9 +98,29 @@ export default function IncidentPage({ project, params }: PageProps) {
           rowKey={(s) => String(s.signal.id)}
           empty="This incident has no signals."
           columns={[
-            { header: 'Role', cell: (s) => <Badge tone={s.role === 'root' ? 'info' : 'neutral'}>{s.role.replace('_', ' ')}</Badge>, width: '7rem' },
-            { header: 'Scope', cell: (s) => (s.signal.metricId !== null ? <Link to={projectUrl(slug, `metrics/${s.signal.metricId}`)}>{scopeName(s.signal.scopeKey, s.signal.metricId)}</Link> : scopeLabel(s.signal.scopeKey)) },
-            { header: 'Kind', cell: (s) => <>{s.signal.kind.replace('_', ' ')}{s.signal.direction && <span className="muted"> · {s.signal.direction}</span>}</> },
+            {
+              header: 'Role',
+              cell: (s) => <Badge tone={s.role === 'root' ? 'info' : 'neutral'}>{s.role.replace('_', ' ')}</Badge>,
+              width: '7rem',
+            },
+            {
+              header: 'Scope',
+              cell: (s) =>
+                s.signal.metricId !== null ? (
+                  <Link to={projectUrl(slug, `metrics/${s.signal.metricId}`)}>{scopeName(s.signal.scopeKey, s.signal.metricId)}</Link>
+                ) : (
+                  scopeLabel(s.signal.scopeKey)
+                ),
+            },
+            {
+              header: 'Kind',
+              cell: (s) => (
+                <>
+                  {s.signal.kind.replace('_', ' ')}
+                  {s.signal.direction && <span className="muted"> · {s.signal.direction}</span>}
+                </>
+              ),
+            },
             { header: 'When', cell: (s) => formatTime(s.signal.bucket, tz, false) },
             { header: 'Value', cell: (s) => signalFigures(s.signal) },
             { header: 'Score', cell: (s) => s.signal.score.toFixed(2), align: 'right' },
@@ -83,7 +132,14 @@ export default function IncidentPage({ project, params }: PageProps) {
         <SignalExplanations signals={signals} />
       </Card>
       <Card title="Timeline">
-        <IncidentTimeline slug={slug} incidentId={incident.id} timeline={timeline} members={members.data?.members} canComment={hasRole(project.role, 'viewer')} timeZone={tz} />
+        <IncidentTimeline
+          slug={slug}
+          incidentId={incident.id}
+          timeline={timeline}
+          members={members.data?.members}
+          canComment={hasRole(project.role, 'viewer')}
+          timeZone={tz}
+        />
       </Card>
     </>
   );

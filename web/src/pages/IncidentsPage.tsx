@@ -2,7 +2,15 @@
 import { useMemo, useState } from 'react';
 import { formError } from '../api/client';
 import { SEVERITIES, severityFromInput } from '../../../src/detect/severity';
-import { INCIDENT_STATUSES, useBulkIncidents, useIncidentPages, useIncidentStats, useMetricNames, type IncidentStatus, type ScopeCount } from '../api/incidents';
+import {
+  INCIDENT_STATUSES,
+  useBulkIncidents,
+  useIncidentPages,
+  useIncidentStats,
+  useMetricNames,
+  type IncidentStatus,
+  type ScopeCount,
+} from '../api/incidents';
 import { hasRole } from '../api/settings';
 import type { Incident } from '../api/types';
 import type { PageProps } from '../app/routes';
@@ -35,13 +43,15 @@ export default function IncidentsPage({ project }: PageProps) {
 
   // only rows still listed stay selected (a filter change or a refetch may drop some)
   const chosen = rows?.filter((r) => selected.has(r.id)) ?? [];
-  const toggle = (id: number) => setSelected((s) => {
-    const next = new Set(s);
-    if (!next.delete(id)) next.add(id);
-    return next;
-  });
+  const toggle = (id: number) =>
+    setSelected((s) => {
+      const next = new Set(s);
+      if (!next.delete(id)) next.add(id);
+      return next;
+    });
   const allChosen = !!rows?.length && chosen.length === rows.length;
-  const act = (action: 'acknowledge' | 'resolve') => bulk.mutate({ ids: chosen.map((r) => r.id), action }, { onSuccess: () => setSelected(new Set()) });
+  const act = (action: 'acknowledge' | 'resolve') =>
+    bulk.mutate({ ids: chosen.map((r) => r.id), action }, { onSuccess: () => setSelected(new Set()) });
   const s = stats.data;
   const metricName = (id: number | null) => {
     const m = id === null ? undefined : metrics.data?.find((x) => x.id === id);
@@ -60,39 +70,75 @@ export default function IncidentsPage({ project }: PageProps) {
         </div>
       )}
       <div className="filters" role="group" aria-label="Filters">
-        <label>Status
+        <label>
+          Status
           <select style={COMPACT_SELECT} value={status} onChange={(e) => setStatus(e.target.value)}>
             <option value="">any</option>
-            {INCIDENT_STATUSES.map((v) => <option key={v} value={v}>{v}</option>)}
+            {INCIDENT_STATUSES.map((v) => (
+              <option key={v} value={v}>
+                {v}
+              </option>
+            ))}
           </select>
         </label>
-        <label>Severity
+        <label>
+          Severity
           <select style={COMPACT_SELECT} value={severity} onChange={(e) => setSeverity(e.target.value)}>
             <option value="">any</option>
-            {SEVERITIES.map((v) => <option key={v} value={v}>{v}</option>)}
+            {SEVERITIES.map((v) => (
+              <option key={v} value={v}>
+                {v}
+              </option>
+            ))}
           </select>
         </label>
-        <label>Metric
+        <label>
+          Metric
           <select style={COMPACT_SELECT} value={metric} onChange={(e) => setMetric(e.target.value)}>
             <option value="">any</option>
-            {metrics.data?.map((m) => <option key={m.id} value={m.id}>{m.displayName || m.name}</option>)}
+            {metrics.data?.map((m) => (
+              <option key={m.id} value={m.id}>
+                {m.displayName || m.name}
+              </option>
+            ))}
           </select>
         </label>
-        {filtered && <Button size="small" variant="ghost" onClick={() => (setStatus(''), setSeverity(''), setMetric(''))}>Clear filters</Button>}
+        {filtered && (
+          <Button size="small" variant="ghost" onClick={() => (setStatus(''), setSeverity(''), setMetric(''))}>
+            Clear filters
+          </Button>
+        )}
       </div>
       <Card
         title={chosen.length ? `${chosen.length} selected` : undefined}
-        actions={chosen.length ? (
-          <>
-            <Button size="small" variant="primary" busy={bulk.isPending && bulk.variables?.action === 'acknowledge'} disabled={!canEdit || bulk.isPending} title={canEdit ? undefined : 'Editors and owners can change incidents'} onClick={() => act('acknowledge')}>
-              Acknowledge selected
-            </Button>
-            <Button size="small" busy={bulk.isPending && bulk.variables?.action === 'resolve'} disabled={!canEdit || bulk.isPending} title={canEdit ? undefined : 'Editors and owners can change incidents'} onClick={() => act('resolve')}>
-              Resolve selected
-            </Button>
-            <Button size="small" variant="ghost" onClick={() => setSelected(new Set())}>Clear selection</Button>
-          </>
-        ) : undefined}
+        actions={
+          chosen.length ? (
+            <>
+              <Button
+                size="small"
+                variant="primary"
+                busy={bulk.isPending && bulk.variables?.action === 'acknowledge'}
+                disabled={!canEdit || bulk.isPending}
+                title={canEdit ? undefined : 'Editors and owners can change incidents'}
+                onClick={() => act('acknowledge')}
+              >
+                Acknowledge selected
+              </Button>
+              <Button
+                size="small"
+                busy={bulk.isPending && bulk.variables?.action === 'resolve'}
+                disabled={!canEdit || bulk.isPending}
+                title={canEdit ? undefined : 'Editors and owners can change incidents'}
+                onClick={() => act('resolve')}
+              >
+                Resolve selected
+              </Button>
+              <Button size="small" variant="ghost" onClick={() => setSelected(new Set())}>
+                Clear selection
+              </Button>
+            </>
+          ) : undefined
+        }
       >
         <FormError error={formError(bulk.error)} />
         <Table<Incident>
@@ -103,26 +149,65 @@ export default function IncidentsPage({ project }: PageProps) {
           onRetry={() => void query.refetch()}
           rowKey={(r) => String(r.id)}
           onRowClick={(r) => navigate(projectUrl(slug, `incidents/${r.id}`))}
-          empty={filtered ? 'No incidents match these filters.' : 'No incidents yet. When a metric misbehaves or a threshold is crossed, it shows up here.'}
+          empty={
+            filtered
+              ? 'No incidents match these filters.'
+              : 'No incidents yet. When a metric misbehaves or a threshold is crossed, it shows up here.'
+          }
           columns={[
             {
-              header: <input type="checkbox" aria-label="Select all" checked={allChosen} onChange={() => setSelected(allChosen ? new Set() : new Set(rows?.map((r) => r.id)))} />,
+              header: (
+                <input
+                  type="checkbox"
+                  aria-label="Select all"
+                  checked={allChosen}
+                  onChange={() => setSelected(allChosen ? new Set() : new Set(rows?.map((r) => r.id)))}
+                />
+              ),
               cell: (r) => (
-                <input type="checkbox" aria-label={`Select incident ${r.id}`} checked={selected.has(r.id)} onClick={(e) => e.stopPropagation()} onChange={() => toggle(r.id)} />
+                <input
+                  type="checkbox"
+                  aria-label={`Select incident ${r.id}`}
+                  checked={selected.has(r.id)}
+                  onClick={(e) => e.stopPropagation()}
+                  onChange={() => toggle(r.id)}
+                />
               ),
               width: '2rem',
             },
-            { header: 'Incident', cell: (r) => <Link to={projectUrl(slug, `incidents/${r.id}`)} onClick={(e) => e.stopPropagation()}>{r.title}</Link> },
+            {
+              header: 'Incident',
+              cell: (r) => (
+                <Link to={projectUrl(slug, `incidents/${r.id}`)} onClick={(e) => e.stopPropagation()}>
+                  {r.title}
+                </Link>
+              ),
+            },
             { header: 'Status', cell: (r) => <StatusBadge incident={r} /> },
             { header: 'Severity', cell: (r) => <Badge tone={SEVERITY_TONE[r.severity]}>{r.severity}</Badge> },
-            { header: 'Scope', cell: (r) => <span className="muted">{metricName(r.metricId) ?? scopeLabel(r.scopeKey)}{r.breakdown && ` · ${r.breakdown}`}</span> },
-            { header: 'Started', cell: (r) => <span title={formatTime(r.startedBucket, project.timeZone)}>{formatTime(r.startedBucket, project.timeZone, false)}</span> },
+            {
+              header: 'Scope',
+              cell: (r) => (
+                <span className="muted">
+                  {metricName(r.metricId) ?? scopeLabel(r.scopeKey)}
+                  {r.breakdown && ` · ${r.breakdown}`}
+                </span>
+              ),
+            },
+            {
+              header: 'Started',
+              cell: (r) => (
+                <span title={formatTime(r.startedBucket, project.timeZone)}>{formatTime(r.startedBucket, project.timeZone, false)}</span>
+              ),
+            },
             { header: 'Updated', cell: (r) => <span title={r.updatedAt}>{formatAgo(r.updatedAt)}</span>, align: 'right' },
           ]}
         />
         {query.hasNextPage && (
           <div className="table-foot">
-            <Button size="small" busy={query.isFetchingNextPage} onClick={() => void query.fetchNextPage()}>Load older incidents</Button>
+            <Button size="small" busy={query.isFetchingNextPage} onClick={() => void query.fetchNextPage()}>
+              Load older incidents
+            </Button>
           </div>
         )}
       </Card>
@@ -137,9 +222,14 @@ export default function IncidentsPage({ project }: PageProps) {
               columns={[
                 {
                   header: 'Scope',
-                  cell: (r) => r.metricId !== null
-                    ? <Link to={`${projectUrl(slug, 'incidents')}?metric=${r.metricId}`} title="Show its incidents">{metricName(r.metricId) ?? r.title}</Link>
-                    : <span title={r.scopeKey}>{scopeLabel(r.scopeKey)}</span>,
+                  cell: (r) =>
+                    r.metricId !== null ? (
+                      <Link to={`${projectUrl(slug, 'incidents')}?metric=${r.metricId}`} title="Show its incidents">
+                        {metricName(r.metricId) ?? r.title}
+                      </Link>
+                    ) : (
+                      <span title={r.scopeKey}>{scopeLabel(r.scopeKey)}</span>
+                    ),
                 },
                 ...COUNT_COLUMNS,
               ]}
@@ -154,9 +244,14 @@ export default function IncidentsPage({ project }: PageProps) {
               columns={[
                 {
                   header: 'Rule',
-                  cell: (r) => r.metricId !== null
-                    ? <Link to={`${projectUrl(slug, 'monitors')}?metric=${r.metricId}`} title="Open its monitors">{r.title}</Link>
-                    : r.title,
+                  cell: (r) =>
+                    r.metricId !== null ? (
+                      <Link to={`${projectUrl(slug, 'monitors')}?metric=${r.metricId}`} title="Open its monitors">
+                        {r.title}
+                      </Link>
+                    ) : (
+                      r.title
+                    ),
                 },
                 ...COUNT_COLUMNS,
               ]}

@@ -30,12 +30,28 @@ export default function InvitePage({ token, me }: { token: string; me: Me | null
   const signInAndAccept = useSignInAndAccept(token);
   const open = (r: Accepted) => navigate(projectUrl(r.project.slug), { replace: true });
 
-  if (accept.isSuccess || signInAndAccept.isSuccess) return <div className="auth-box"><Loading label="Opening the project…" /></div>;
-  if (link.isPending) return <div className="auth-box"><Loading /></div>;
+  if (accept.isSuccess || signInAndAccept.isSuccess)
+    return (
+      <div className="auth-box">
+        <Loading label="Opening the project…" />
+      </div>
+    );
+  if (link.isPending)
+    return (
+      <div className="auth-box">
+        <Loading />
+      </div>
+    );
   if (link.error) {
     return (
       <div className="auth-box">
-        <LinkProblem error={link.error} titles={TITLES} unknown="check that the whole link was copied from the e-mail, or ask a project owner for a new invitation" onRetry={() => void link.refetch()} next={me ? <Link to="/">Go to your projects</Link> : <Link to="/sign-in">Sign in</Link>} />
+        <LinkProblem
+          error={link.error}
+          titles={TITLES}
+          unknown="check that the whole link was copied from the e-mail, or ask a project owner for a new invitation"
+          onRetry={() => void link.refetch()}
+          next={me ? <Link to="/">Go to your projects</Link> : <Link to="/sign-in">Sign in</Link>}
+        />
       </div>
     );
   }
@@ -44,11 +60,19 @@ export default function InvitePage({ token, me }: { token: string; me: Me | null
   return (
     <div className="auth-box">
       <h1>Join {invitation.project.name}</h1>
-      <p>You are invited to the project <strong>{invitation.project.name}</strong> as {article(invitation.role)} <strong>{invitation.role}</strong>, with the e-mail <strong>{invitation.email}</strong>.</p>
+      <p>
+        You are invited to the project <strong>{invitation.project.name}</strong> as {article(invitation.role)}{' '}
+        <strong>{invitation.role}</strong>, with the e-mail <strong>{invitation.email}</strong>.
+      </p>
       {me ? (
         <SignedInAccept me={me} invitation={invitation} accept={acceptHere} busy={accept.isPending} error={accept.error} />
       ) : invitation.accountExists ? (
-        <SignInToAccept invitation={invitation} signIn={(password) => signInAndAccept.mutate({ email: invitation.email, password }, { onSuccess: open })} busy={signInAndAccept.isPending} error={signInAndAccept.error} />
+        <SignInToAccept
+          invitation={invitation}
+          signIn={(password) => signInAndAccept.mutate({ email: invitation.email, password }, { onSuccess: open })}
+          busy={signInAndAccept.isPending}
+          error={signInAndAccept.error}
+        />
       ) : (
         <NewAccount accept={acceptHere} busy={accept.isPending} error={accept.error} />
       )}
@@ -56,25 +80,54 @@ export default function InvitePage({ token, me }: { token: string; me: Me | null
   );
 }
 
-function SignedInAccept({ me, invitation, accept, busy, error }: { me: Me; invitation: InvitationLink; accept: () => void; busy: boolean; error: unknown }) {
+function SignedInAccept({
+  me,
+  invitation,
+  accept,
+  busy,
+  error,
+}: {
+  me: Me;
+  invitation: InvitationLink;
+  accept: () => void;
+  busy: boolean;
+  error: unknown;
+}) {
   const signOut = useSignOut();
   if (me.user.email !== invitation.email) {
     return (
       <>
-        <p className="notice">You are signed in as {me.user.email}, but this invitation is for {invitation.email}. Sign out, then accept it as {invitation.email}.</p>
-        <Button busy={signOut.isPending} onClick={() => signOut.mutate()}>Sign out</Button>
+        <p className="notice">
+          You are signed in as {me.user.email}, but this invitation is for {invitation.email}. Sign out, then accept it as{' '}
+          {invitation.email}.
+        </p>
+        <Button busy={signOut.isPending} onClick={() => signOut.mutate()}>
+          Sign out
+        </Button>
       </>
     );
   }
   return (
     <>
-      <Button variant="primary" busy={busy} onClick={() => accept()}>Accept the invitation</Button>
+      <Button variant="primary" busy={busy} onClick={() => accept()}>
+        Accept the invitation
+      </Button>
       <FormError error={formError(error)} />
     </>
   );
 }
 
-function SignInToAccept({ invitation, signIn, busy, error }: { invitation: InvitationLink; signIn: (password: string) => void; busy: boolean; error: unknown }) {
+function SignInToAccept({
+  invitation,
+  signIn,
+  busy,
+  error,
+}: {
+  invitation: InvitationLink;
+  signIn: (password: string) => void;
+  busy: boolean;
+  error: unknown;
+}) {
   const submit = (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
     signIn(String(new FormData(e.currentTarget).get('password')));
@@ -85,15 +138,35 @@ function SignInToAccept({ invitation, signIn, busy, error }: { invitation: Invit
     <form onSubmit={submit}>
       <p>You already have an account: sign in to accept.</p>
       <TextField label="Email" name="email" type="email" autoComplete="username" value={invitation.email} readOnly />
-      <TextField label="Password" name="password" type="password" autoComplete="current-password" required autoFocus error={passwordError} />
-      <Button type="submit" variant="primary" busy={busy}>Sign in and accept</Button>
+      <TextField
+        label="Password"
+        name="password"
+        type="password"
+        autoComplete="current-password"
+        required
+        autoFocus
+        error={passwordError}
+      />
+      <Button type="submit" variant="primary" busy={busy}>
+        Sign in and accept
+      </Button>
       <FormError error={passwordError ? undefined : formError(error)} />
-      <p className="muted small"><Link to="/forgot-password">Forgot password?</Link></p>
+      <p className="muted small">
+        <Link to="/forgot-password">Forgot password?</Link>
+      </p>
     </form>
   );
 }
 
-function NewAccount({ accept, busy, error }: { accept: (body: { name?: string; password: string }) => void; busy: boolean; error: unknown }) {
+function NewAccount({
+  accept,
+  busy,
+  error,
+}: {
+  accept: (body: { name?: string; password: string }) => void;
+  busy: boolean;
+  error: unknown;
+}) {
   const [mismatch, setMismatch] = useState(false);
   const submit = (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
@@ -107,7 +180,9 @@ function NewAccount({ accept, busy, error }: { accept: (body: { name?: string; p
       <p>Create your account to accept.</p>
       <TextField label="Name" name="name" autoComplete="name" autoFocus error={fieldError(error, 'name')} />
       <NewPasswordFields error={fieldError(error, 'password')} mismatch={mismatch} />
-      <Button type="submit" variant="primary" busy={busy}>Create the account and join</Button>
+      <Button type="submit" variant="primary" busy={busy}>
+        Create the account and join
+      </Button>
       <FormError error={formError(error, ['name', 'password'])} />
     </form>
   );

@@ -33,7 +33,9 @@ function JobProgress({ job }: { job: Job }) {
   return (
     <div className="job-progress">
       <progress value={job.progress} max={1} aria-label={`Progress of job ${job.id}`} />
-      <span className="muted small">{Math.round(job.progress * 100)}%{job.progressNote && ` · ${job.progressNote}`}</span>
+      <span className="muted small">
+        {Math.round(job.progress * 100)}%{job.progressNote && ` · ${job.progressNote}`}
+      </span>
     </div>
   );
 }
@@ -65,7 +67,16 @@ export default function JobsPage({ project }: PageProps) {
         actions={
           <div className="segmented" role="tablist" aria-label="Show">
             {(Object.keys(FILTERS) as Filter[]).map((f) => (
-              <button key={f} type="button" role="tab" aria-selected={f === filter} aria-pressed={f === filter} onClick={() => setParam(f === 'all' ? '' : f)}>{FILTERS[f].label}</button>
+              <button
+                key={f}
+                type="button"
+                role="tab"
+                aria-selected={f === filter}
+                aria-pressed={f === filter}
+                onClick={() => setParam(f === 'all' ? '' : f)}
+              >
+                {FILTERS[f].label}
+              </button>
             ))}
           </div>
         }
@@ -79,20 +90,49 @@ export default function JobsPage({ project }: PageProps) {
           error={jobs.error}
           onRetry={() => void jobs.refetch()}
           rowKey={(j) => String(j.id)}
-          empty={filter === 'all' ? 'No jobs yet: creating a metric starts its backfill.' : `No ${FILTERS[filter].label.toLowerCase()} jobs.`}
+          empty={
+            filter === 'all' ? 'No jobs yet: creating a metric starts its backfill.' : `No ${FILTERS[filter].label.toLowerCase()} jobs.`
+          }
           columns={[
-            { header: 'Job', cell: (j) => <><code>{j.kind}</code> <span className="muted small">#{j.id}</span><div className="muted small">{payloadSummary(j.payload)}</div></> },
-            { header: 'Status', cell: (j) => <><JobStatus job={j} /><JobProgress job={j} /></> },
+            {
+              header: 'Job',
+              cell: (j) => (
+                <>
+                  <code>{j.kind}</code> <span className="muted small">#{j.id}</span>
+                  <div className="muted small">{payloadSummary(j.payload)}</div>
+                </>
+              ),
+            },
+            {
+              header: 'Status',
+              cell: (j) => (
+                <>
+                  <JobStatus job={j} />
+                  <JobProgress job={j} />
+                </>
+              ),
+            },
             { header: 'Attempts', align: 'right', cell: (j) => `${j.attempts} of ${j.maxAttempts}` },
             { header: 'Created', cell: (j) => time(j.createdAt) },
-            { header: 'Finished', cell: (j) => (j.finishedAt ? time(j.finishedAt) : isFailing(j) ? <span className="muted">next try {time(j.runAt)}</span> : '') },
-            { header: 'Reason', cell: (j) => (j.status !== 'done' && j.lastError ? <span className="job-error">{j.lastError}</span> : null) },
+            {
+              header: 'Finished',
+              cell: (j) =>
+                j.finishedAt ? time(j.finishedAt) : isFailing(j) ? <span className="muted">next try {time(j.runAt)}</span> : '',
+            },
+            {
+              header: 'Reason',
+              cell: (j) => (j.status !== 'done' && j.lastError ? <span className="job-error">{j.lastError}</span> : null),
+            },
             {
               header: '',
               align: 'right',
-              cell: (j) => j.status === 'dead' && canRetry && (
-                <Button size="small" busy={retry.isPending && retry.variables === j.id} onClick={() => retry.mutate(j.id)}>Retry</Button>
-              ),
+              cell: (j) =>
+                j.status === 'dead' &&
+                canRetry && (
+                  <Button size="small" busy={retry.isPending && retry.variables === j.id} onClick={() => retry.mutate(j.id)}>
+                    Retry
+                  </Button>
+                ),
             },
           ]}
         />

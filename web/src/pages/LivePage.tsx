@@ -64,21 +64,39 @@ export default function LivePage({ project }: PageProps) {
           <>
             <ConnectionBadge status={status} />
             {paused ? (
-              <Button variant="primary" onClick={resume}>Resume{held.length ? ` (${held.length} new)` : ''}</Button>
+              <Button variant="primary" onClick={resume}>
+                Resume{held.length ? ` (${held.length} new)` : ''}
+              </Button>
             ) : (
               <Button onClick={() => setPaused(true)}>Pause</Button>
             )}
-            <Button variant="ghost" onClick={() => (setEvents([]), setHeld([]), setDropped(0), setSelected(null))}>Clear</Button>
+            <Button variant="ghost" onClick={() => (setEvents([]), setHeld([]), setDropped(0), setSelected(null))}>
+              Clear
+            </Button>
           </>
         }
       />
       <form className="filters" onSubmit={applyFilters} key={url}>
-        <label>Event <input name="event" defaultValue={event} placeholder="any event" /></label>
-        <label>User <input name="user" defaultValue={user} placeholder="any user" /></label>
-        <Button type="submit" size="small">Apply</Button>
-        {(event || user) && <Button size="small" variant="ghost" onClick={() => (setEvent(''), setUser(''))}>Clear filters</Button>}
+        <label>
+          Event <input name="event" defaultValue={event} placeholder="any event" />
+        </label>
+        <label>
+          User <input name="user" defaultValue={user} placeholder="any user" />
+        </label>
+        <Button type="submit" size="small">
+          Apply
+        </Button>
+        {(event || user) && (
+          <Button size="small" variant="ghost" onClick={() => (setEvent(''), setUser(''))}>
+            Clear filters
+          </Button>
+        )}
       </form>
-      {dropped > 0 && <p className="notice" role="status">This page fell behind: {dropped} event(s) were left out.</p>}
+      {dropped > 0 && (
+        <p className="notice" role="status">
+          This page fell behind: {dropped} event(s) were left out.
+        </p>
+      )}
       <div className={chosen ? 'split' : undefined}>
         <Card>
           <Table
@@ -87,13 +105,21 @@ export default function LivePage({ project }: PageProps) {
             rowKey={(e) => e.messageId}
             onRowClick={(e) => setSelected(e.messageId === selected ? null : e.messageId)}
             selectedKey={selected}
-            empty={status.state === 'open' ? (paused ? 'Paused.' : <GetStarted project={project} title="Waiting for events…" onLivePage />) : 'Connecting…'}
+            empty={
+              status.state === 'open' ? (
+                paused ? (
+                  'Paused.'
+                ) : (
+                  <GetStarted project={project} title="Waiting for events…" onLivePage />
+                )
+              ) : (
+                'Connecting…'
+              )
+            }
             columns={eventColumns(project.timeZone)}
           />
         </Card>
-        {chosen && (
-          <EventDetail event={chosen} onClose={() => setSelected(null)} />
-        )}
+        {chosen && <EventDetail event={chosen} onClose={() => setSelected(null)} />}
       </div>
     </>
   );
@@ -109,5 +135,9 @@ function ConnectionBadge({ status }: { status: StreamStatus }) {
   if (status.state === 'open') return <Badge tone="good">● Connected</Badge>;
   if (status.state === 'connecting') return <Badge tone="info">Connecting…</Badge>;
   const wait = status.retryAt ? Math.max(0, Math.ceil((status.retryAt - Date.now()) / 1000)) : 0;
-  return <Badge tone="warn" title={`${status.attempts} failed attempt(s)`}>Reconnecting{wait ? ` in ${wait} s` : '…'}</Badge>;
+  return (
+    <Badge tone="warn" title={`${status.attempts} failed attempt(s)`}>
+      Reconnecting{wait ? ` in ${wait} s` : '…'}
+    </Badge>
+  );
 }

@@ -6,14 +6,36 @@
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import { useTopEvents } from '../api/analytics';
 import { ApiError, fieldError, formError } from '../api/client';
-import { INTERVALS, METRIC_KINDS, canEdit, useCreateMetric, useMetric, usePreview, useUpdateMetric, type Metric, type MetricInput, type MetricKind, type MetricStatus } from '../api/metrics';
+import {
+  INTERVALS,
+  METRIC_KINDS,
+  canEdit,
+  useCreateMetric,
+  useMetric,
+  usePreview,
+  useUpdateMetric,
+  type Metric,
+  type MetricInput,
+  type MetricKind,
+  type MetricStatus,
+} from '../api/metrics';
 import type { PageProps } from '../app/routes';
 import { projectUrl } from '../app/routes';
 import { Link, navigate } from '../app/router';
 import { Button, Card, Field, FormError, Loading, ErrorState, PageHeader, TextField } from '../components';
 import { DEFINITION_FIELDS, DefinitionFields } from '../components/metrics/DefinitionFields';
 import { PreviewPanel } from '../components/metrics/PreviewPanel';
-import { KIND_HINTS, KIND_LABELS, definitionOf, draftOf, emptyDraft, inputOf, nameFrom, previewable, type Draft } from '../components/metrics/draft';
+import {
+  KIND_HINTS,
+  KIND_LABELS,
+  definitionOf,
+  draftOf,
+  emptyDraft,
+  inputOf,
+  nameFrom,
+  previewable,
+  type Draft,
+} from '../components/metrics/draft';
 import { useDebounced } from '../components/metrics/useDebounced';
 import '../components/metrics/metrics.css';
 
@@ -45,7 +67,11 @@ function MetricForm({ project, metric }: { project: PageProps['project']; metric
   const events = useMemo(() => topEvents.data?.events.map((e) => e.event) ?? [], [topEvents.data]);
 
   // the preview follows the definition once it has stayed put a moment
-  const wanted = useMemo(() => (previewable(draft) ? { kind: draft.kind, definition: definitionOf(draft), interval: draft.interval, buckets: PREVIEW_BUCKETS } : null), [draft]);
+  const wanted = useMemo(
+    () =>
+      previewable(draft) ? { kind: draft.kind, definition: definitionOf(draft), interval: draft.interval, buckets: PREVIEW_BUCKETS } : null,
+    [draft],
+  );
   const settled = useDebounced(wanted, PREVIEW_DEBOUNCE_MS);
   const preview = usePreview(slug, settled);
   const stale = JSON.stringify(wanted) !== JSON.stringify(settled) || preview.isPlaceholderData;
@@ -67,7 +93,10 @@ function MetricForm({ project, metric }: { project: PageProps['project']; metric
   };
   const shown = [...META_FIELDS, ...DEFINITION_FIELDS[draft.kind]];
   const footError = isSqlError(save.error) ? undefined : formError(save.error, shown);
-  const previewError = preview.error && !shown.some((f) => fieldError(preview.error, f)) && !isSqlError(preview.error) ? (preview.error as Error).message : undefined;
+  const previewError =
+    preview.error && !shown.some((f) => fieldError(preview.error, f)) && !isSqlError(preview.error)
+      ? (preview.error as Error).message
+      : undefined;
 
   const submit = (status: MetricStatus) => (e?: FormEvent) => {
     e?.preventDefault();
@@ -86,13 +115,24 @@ function MetricForm({ project, metric }: { project: PageProps['project']; metric
   };
 
   if (!canEdit(project.role)) {
-    return <PageHeader title={metric ? `Edit ${metric.displayName}` : 'New metric'} description="Only editors and owners change the catalog." />;
+    return (
+      <PageHeader title={metric ? `Edit ${metric.displayName}` : 'New metric'} description="Only editors and owners change the catalog." />
+    );
   }
   return (
     <>
       <PageHeader
         title={metric ? `Edit ${metric.displayName}` : 'New metric'}
-        description={metric ? <>A changed kind, definition or interval recomputes the history. <Link to={projectUrl(slug, `metrics/${metric.id}`)}>Back to the metric</Link></> : 'Choose a kind, fill in its definition and watch the preview; save it as a draft or start collecting.'}
+        description={
+          metric ? (
+            <>
+              A changed kind, definition or interval recomputes the history.{' '}
+              <Link to={projectUrl(slug, `metrics/${metric.id}`)}>Back to the metric</Link>
+            </>
+          ) : (
+            'Choose a kind, fill in its definition and watch the preview; save it as a draft or start collecting.'
+          )
+        }
       />
       <form className="metric-form" onSubmit={submit(metric?.status === 'active' ? 'active' : 'draft')} noValidate>
         <div className="split">
@@ -100,38 +140,103 @@ function MetricForm({ project, metric }: { project: PageProps['project']; metric
             <Card title="Definition">
               <div className="segmented kind-picker" role="group" aria-label="Kind">
                 {METRIC_KINDS.map((k) => (
-                  <button key={k} type="button" aria-pressed={draft.kind === k} onClick={() => change({ kind: k as MetricKind })}>{KIND_LABELS[k]}</button>
+                  <button key={k} type="button" aria-pressed={draft.kind === k} onClick={() => change({ kind: k as MetricKind })}>
+                    {KIND_LABELS[k]}
+                  </button>
                 ))}
               </div>
               <p className="muted small">{KIND_HINTS[draft.kind]}</p>
-              {errorFor('kind') && <p className="field-error" role="alert">{errorFor('kind')}</p>}
+              {errorFor('kind') && (
+                <p className="field-error" role="alert">
+                  {errorFor('kind')}
+                </p>
+              )}
               <DefinitionFields draft={draft} onChange={change} errorFor={errorFor} events={events} />
             </Card>
             <Card title="About">
               <div className="form-row">
-                <TextField label="Display name" value={draft.displayName} error={errorFor('displayName')} placeholder="Sign-ups"
-                  onChange={(e) => change({ displayName: e.target.value, ...(!nameTouched && { name: nameFrom(e.target.value) }) })} />
-                <TextField label="Name" value={draft.name} error={errorFor('name')} placeholder="signups" hint="Unique: lowercase letters, digits, _ . -" required
-                  onChange={(e) => { setNameTouched(true); change({ name: e.target.value }); }} />
+                <TextField
+                  label="Display name"
+                  value={draft.displayName}
+                  error={errorFor('displayName')}
+                  placeholder="Sign-ups"
+                  onChange={(e) => change({ displayName: e.target.value, ...(!nameTouched && { name: nameFrom(e.target.value) }) })}
+                />
+                <TextField
+                  label="Name"
+                  value={draft.name}
+                  error={errorFor('name')}
+                  placeholder="signups"
+                  hint="Unique: lowercase letters, digits, _ . -"
+                  required
+                  onChange={(e) => {
+                    setNameTouched(true);
+                    change({ name: e.target.value });
+                  }}
+                />
               </div>
-              <TextField label="Description" value={draft.description} error={errorFor('description')} onChange={(e) => change({ description: e.target.value })} />
+              <TextField
+                label="Description"
+                value={draft.description}
+                error={errorFor('description')}
+                onChange={(e) => change({ description: e.target.value })}
+              />
               <div className="form-row">
                 <IntervalField value={draft.interval} error={errorFor('interval')} onChange={(interval) => change({ interval })} />
-                <TextField label="Unit" value={draft.unit} error={errorFor('unit')} placeholder="USD, ms, %" onChange={(e) => change({ unit: e.target.value })} />
-                <TextField label="Owner" value={draft.owner} error={errorFor('owner')} placeholder="team or person" onChange={(e) => change({ owner: e.target.value })} />
+                <TextField
+                  label="Unit"
+                  value={draft.unit}
+                  error={errorFor('unit')}
+                  placeholder="USD, ms, %"
+                  onChange={(e) => change({ unit: e.target.value })}
+                />
+                <TextField
+                  label="Owner"
+                  value={draft.owner}
+                  error={errorFor('owner')}
+                  placeholder="team or person"
+                  onChange={(e) => change({ owner: e.target.value })}
+                />
               </div>
-              <TextField label="Tags" value={draft.tags} error={errorFor('tags')} placeholder="growth, revenue" hint="Comma-separated." onChange={(e) => change({ tags: e.target.value })} />
+              <TextField
+                label="Tags"
+                value={draft.tags}
+                error={errorFor('tags')}
+                placeholder="growth, revenue"
+                hint="Comma-separated."
+                onChange={(e) => change({ tags: e.target.value })}
+              />
               <FormError error={footError} />
               <div className="form-actions">
-                <Button variant="primary" busy={save.isPending && save.variables?.status === 'active'} disabled={save.isPending} onClick={submit('active')}>{metric?.status === 'active' ? 'Save' : 'Save as active'}</Button>
-                <Button busy={save.isPending && save.variables?.status === 'draft'} disabled={save.isPending} onClick={submit('draft')}>{metric?.status === 'draft' ? 'Save' : 'Save as draft'}</Button>
-                <Button variant="ghost" onClick={() => navigate(projectUrl(slug, metric ? `metrics/${metric.id}` : 'metrics'))}>Cancel</Button>
+                <Button
+                  variant="primary"
+                  busy={save.isPending && save.variables?.status === 'active'}
+                  disabled={save.isPending}
+                  onClick={submit('active')}
+                >
+                  {metric?.status === 'active' ? 'Save' : 'Save as active'}
+                </Button>
+                <Button busy={save.isPending && save.variables?.status === 'draft'} disabled={save.isPending} onClick={submit('draft')}>
+                  {metric?.status === 'draft' ? 'Save' : 'Save as draft'}
+                </Button>
+                <Button variant="ghost" onClick={() => navigate(projectUrl(slug, metric ? `metrics/${metric.id}` : 'metrics'))}>
+                  Cancel
+                </Button>
               </div>
-              <p className="muted small">Active metrics are collected every bucket (their history is backfilled now) and watched for anomalies; drafts are only previewed.</p>
+              <p className="muted small">
+                Active metrics are collected every bucket (their history is backfilled now) and watched for anomalies; drafts are only
+                previewed.
+              </p>
             </Card>
           </div>
           <Card title="Preview" className="preview-card">
-            <PreviewPanel preview={preview.data} loading={preview.isFetching} error={previewError} stale={stale} timeZone={project.timeZone} />
+            <PreviewPanel
+              preview={preview.data}
+              loading={preview.isFetching}
+              error={previewError}
+              stale={stale}
+              timeZone={project.timeZone}
+            />
             {preview.error && !previewError && <p className="field-error small">The preview failed: see the message next to the field.</p>}
           </Card>
         </div>
@@ -144,7 +249,11 @@ function IntervalField({ value, error, onChange }: { value: Draft['interval']; e
   return (
     <Field label="Interval" htmlFor="metric-interval" error={error}>
       <select id="metric-interval" value={value} onChange={(e) => onChange(e.target.value as Draft['interval'])}>
-        {INTERVALS.map((i) => <option key={i} value={i}>{i}</option>)}
+        {INTERVALS.map((i) => (
+          <option key={i} value={i}>
+            {i}
+          </option>
+        ))}
       </select>
     </Field>
   );

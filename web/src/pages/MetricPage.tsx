@@ -7,7 +7,17 @@
  * bucket; a backtest reads the stored series and scores it as live detection does, nothing stored).
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
-import { canEdit, useArchiveMetric, useBacktest, useCollectMetric, useExpected, useForecast, useMetric, useMetricSeries, type Metric } from '../api/metrics';
+import {
+  canEdit,
+  useArchiveMetric,
+  useBacktest,
+  useCollectMetric,
+  useExpected,
+  useForecast,
+  useMetric,
+  useMetricSeries,
+  type Metric,
+} from '../api/metrics';
 import type { Interval } from '../api/types';
 import type { PageProps } from '../app/routes';
 import { projectUrl } from '../app/routes';
@@ -83,14 +93,19 @@ function MetricView({ project, metric: m }: { project: PageProps['project']; met
   }, [from, applied, backtest]);
   const tested = applied ? backtest.data : undefined;
 
-  const chart = useMemo(() => series.data && buildMetricChart({
-    total: series.data,
-    color: m.color,
-    expected: tested ?? expected.data,
-    breakdown: breakdown ? split.data : undefined,
-    forecast: showForecast ? forecast.data : undefined,
-    backtestSignals: tested?.signals,
-  }), [series.data, m.color, expected.data, breakdown, split.data, showForecast, forecast.data, tested]);
+  const chart = useMemo(
+    () =>
+      series.data &&
+      buildMetricChart({
+        total: series.data,
+        color: m.color,
+        expected: tested ?? expected.data,
+        breakdown: breakdown ? split.data : undefined,
+        forecast: showForecast ? forecast.data : undefined,
+        backtestSignals: tested?.signals,
+      }),
+    [series.data, m.color, expected.data, breakdown, split.data, showForecast, forecast.data, tested],
+  );
 
   const editor = canEdit(project.role);
   const collect = useCollectMetric(slug, m.id);
@@ -98,30 +113,85 @@ function MetricView({ project, metric: m }: { project: PageProps['project']; met
   const hasData = !!series.data?.series[0]?.values.some((v) => v !== null);
   const period = (
     <div className="segmented" role="group" aria-label="Window">
-      {ranges.map((r) => <button key={r.key} type="button" aria-pressed={r.key === range.key} title={r.label} onClick={() => setRange(r.key === defaultRange(m.interval) ? '' : r.key)}>{r.key}</button>)}
+      {ranges.map((r) => (
+        <button
+          key={r.key}
+          type="button"
+          aria-pressed={r.key === range.key}
+          title={r.label}
+          onClick={() => setRange(r.key === defaultRange(m.interval) ? '' : r.key)}
+        >
+          {r.key}
+        </button>
+      ))}
     </div>
   );
 
   return (
     <>
       <PageHeader
-        title={<>{m.displayName} <Badge tone={STATUS_TONE[m.status]}>{m.status}</Badge></>}
-        description={<><code>{m.name}</code> · {KIND_LABELS[m.kind]} · every {m.interval}{m.unit && ` · ${m.unit}`}{m.owner && ` · owner ${m.owner}`}{m.description && <><br />{m.description}</>}</>}
+        title={
+          <>
+            {m.displayName} <Badge tone={STATUS_TONE[m.status]}>{m.status}</Badge>
+          </>
+        }
+        description={
+          <>
+            <code>{m.name}</code> · {KIND_LABELS[m.kind]} · every {m.interval}
+            {m.unit && ` · ${m.unit}`}
+            {m.owner && ` · owner ${m.owner}`}
+            {m.description && (
+              <>
+                <br />
+                {m.description}
+              </>
+            )}
+          </>
+        }
         actions={
           <>
-            <Link className="btn" to={`${projectUrl(slug, 'monitors')}?metric=${m.id}`}>Monitors</Link>
-            {editor && <Link className="btn" to={projectUrl(slug, `metrics/${m.id}/edit`)}>Edit</Link>}
-            {editor && m.status !== 'archived' && <Button busy={collect.isPending} onClick={() => collect.mutate()}>Collect now</Button>}
+            <Link className="btn" to={`${projectUrl(slug, 'monitors')}?metric=${m.id}`}>
+              Monitors
+            </Link>
+            {editor && (
+              <Link className="btn" to={projectUrl(slug, `metrics/${m.id}/edit`)}>
+                Edit
+              </Link>
+            )}
             {editor && m.status !== 'archived' && (
-              <Button variant="danger" busy={archive.isPending} onClick={() => window.confirm(`Archive ${m.displayName}? It stops being collected; its values are kept.`) && archive.mutate()}>Archive</Button>
+              <Button busy={collect.isPending} onClick={() => collect.mutate()}>
+                Collect now
+              </Button>
+            )}
+            {editor && m.status !== 'archived' && (
+              <Button
+                variant="danger"
+                busy={archive.isPending}
+                onClick={() =>
+                  window.confirm(`Archive ${m.displayName}? It stops being collected; its values are kept.`) && archive.mutate()
+                }
+              >
+                Archive
+              </Button>
             )}
           </>
         }
       />
-      {collect.data && <p className="notice notice-info" role="status">Collected {collect.data.buckets} bucket{collect.data.buckets === 1 ? '' : 's'} ({formatTime(collect.data.from, project.timeZone, false)} – {formatTime(collect.data.to, project.timeZone, false)}).</p>}
+      {collect.data && (
+        <p className="notice notice-info" role="status">
+          Collected {collect.data.buckets} bucket{collect.data.buckets === 1 ? '' : 's'} (
+          {formatTime(collect.data.from, project.timeZone, false)} – {formatTime(collect.data.to, project.timeZone, false)}).
+        </p>
+      )}
       <FormError error={(collect.error ?? archive.error)?.message} />
-      {m.lastError && <p className="notice" role="alert">The last collection failed {formatAgo(m.lastError.at)}: {m.lastError.message}</p>}
-      {m.status === 'active' && !collected && !m.lastError && <p className="notice notice-info">Its history is being computed (a backfill job); the chart fills in when it is done.</p>}
+      {m.lastError && (
+        <p className="notice" role="alert">
+          The last collection failed {formatAgo(m.lastError.at)}: {m.lastError.message}
+        </p>
+      )}
+      {m.status === 'active' && !collected && !m.lastError && (
+        <p className="notice notice-info">Its history is being computed (a backfill job); the chart fills in when it is done.</p>
+      )}
 
       <Card
         title="Series"
@@ -129,22 +199,55 @@ function MetricView({ project, metric: m }: { project: PageProps['project']; met
           <div className="toolbar">
             {m.breakdowns.length > 0 && (
               <div className="segmented" role="group" aria-label="Breakdown">
-                <button type="button" aria-pressed={!breakdown} onClick={() => setBreakdown('')}>total</button>
-                {m.breakdowns.map((b) => <button key={b} type="button" aria-pressed={breakdown === b} onClick={() => setBreakdown(b)}>by {b}</button>)}
+                <button type="button" aria-pressed={!breakdown} onClick={() => setBreakdown('')}>
+                  total
+                </button>
+                {m.breakdowns.map((b) => (
+                  <button key={b} type="button" aria-pressed={breakdown === b} onClick={() => setBreakdown(b)}>
+                    by {b}
+                  </button>
+                ))}
               </div>
             )}
-            <label className="check"><input type="checkbox" checked={showForecast} onChange={(e) => setShowForecast(e.target.checked)} /> forecast</label>
+            <label className="check">
+              <input type="checkbox" checked={showForecast} onChange={(e) => setShowForecast(e.target.checked)} /> forecast
+            </label>
             {period}
           </div>
         }
       >
-        <QueryState loading={series.isPending} error={series.error} onRetry={() => void series.refetch()} empty={series.data && !hasData && (collected ? 'No values in this window.' : 'Not collected yet.')}>
-          {chart && <TimeSeriesChart label={`${m.displayName} over time`} x={chart.x} series={chart.series} band={chart.band} marks={chart.marks} timeZone={project.timeZone} height={300} />}
+        <QueryState
+          loading={series.isPending}
+          error={series.error}
+          onRetry={() => void series.refetch()}
+          empty={series.data && !hasData && (collected ? 'No values in this window.' : 'Not collected yet.')}
+        >
+          {chart && (
+            <TimeSeriesChart
+              label={`${m.displayName} over time`}
+              x={chart.x}
+              series={chart.series}
+              band={chart.band}
+              marks={chart.marks}
+              timeZone={project.timeZone}
+              height={300}
+            />
+          )}
         </QueryState>
         <p className="muted small chart-legend">
-          {expected.data ? 'Shaded: the expected range (what the detector would not flag). ' : expected.isFetching ? 'Loading the expected range… ' : ''}
-          {tested ? `Blue marks: what the backtest at |z| ≥ ${tested.threshold} says would have fired. ` : `Marks: signals detection raised (${series.data?.signals.length ?? 0} in this window). `}
-          {showForecast && forecast.data && (forecast.data.points.length ? `Dashed: the forecast of the next ${forecast.data.points.length} buckets.` : `No forecast: ${forecast.data.reason}.`)}
+          {expected.data
+            ? 'Shaded: the expected range (what the detector would not flag). '
+            : expected.isFetching
+              ? 'Loading the expected range… '
+              : ''}
+          {tested
+            ? `Blue marks: what the backtest at |z| ≥ ${tested.threshold} says would have fired. `
+            : `Marks: signals detection raised (${series.data?.signals.length ?? 0} in this window). `}
+          {showForecast &&
+            forecast.data &&
+            (forecast.data.points.length
+              ? `Dashed: the forecast of the next ${forecast.data.points.length} buckets.`
+              : `No forecast: ${forecast.data.reason}.`)}
           {breakdown && split.error && <span className="field-error"> Breakdown: {(split.error as Error).message}</span>}
         </p>
       </Card>
@@ -152,21 +255,47 @@ function MetricView({ project, metric: m }: { project: PageProps['project']; met
       <div className="grid two">
         <Card title="Backtest">
           {collected ? (
-            <BacktestPanel own={m.detection} applied={tested ? applied : null} onRun={runBacktest} result={tested ?? expected.data} loading={backtest.isPending} error={backtest.error ?? expected.error}
-              period={period} unit={m.unit} timeZone={project.timeZone} />
-          ) : <p className="muted">A backtest reads the collected history; this metric has none yet.</p>}
+            <BacktestPanel
+              own={m.detection}
+              applied={tested ? applied : null}
+              onRun={runBacktest}
+              result={tested ?? expected.data}
+              loading={backtest.isPending}
+              error={backtest.error ?? expected.error}
+              period={period}
+              unit={m.unit}
+              timeZone={project.timeZone}
+            />
+          ) : (
+            <p className="muted">A backtest reads the collected history; this metric has none yet.</p>
+          )}
         </Card>
         <Card title="Details">
           <dl className="facts">
-            <dt>Latest bucket collected</dt><dd>{m.collectedUntil ? formatTime(m.collectedUntil, project.timeZone, false) : '–'}</dd>
-            <dt>History from</dt><dd>{m.historyFrom ? formatTime(m.historyFrom, project.timeZone, false) : '–'}</dd>
-            <dt>Values</dt><dd>{m.valueKind === 'count' ? 'counts (an empty bucket is 0)' : 'measurements (an empty bucket is a gap)'}</dd>
-            <dt>Detection</dt><dd>{m.detection.enabled === false ? 'off' : `on, sensitivity ${m.detection.sensitivity ?? 'project default'}`}{m.detection.minExpected !== undefined && `, min. expected ${m.detection.minExpected}`} · <Link to={`${projectUrl(slug, 'monitors')}?metric=${m.id}`}>change</Link></dd>
-            <dt>Breakdowns</dt><dd>{m.breakdowns.length ? m.breakdowns.join(', ') : 'none'}</dd>
-            <dt>Tags</dt><dd>{m.tags.length ? m.tags.join(', ') : 'none'}</dd>
-            <dt>Definition</dt><dd><pre className="definition">{JSON.stringify(m.definition, null, 2)}</pre></dd>
+            <dt>Latest bucket collected</dt>
+            <dd>{m.collectedUntil ? formatTime(m.collectedUntil, project.timeZone, false) : '–'}</dd>
+            <dt>History from</dt>
+            <dd>{m.historyFrom ? formatTime(m.historyFrom, project.timeZone, false) : '–'}</dd>
+            <dt>Values</dt>
+            <dd>{m.valueKind === 'count' ? 'counts (an empty bucket is 0)' : 'measurements (an empty bucket is a gap)'}</dd>
+            <dt>Detection</dt>
+            <dd>
+              {m.detection.enabled === false ? 'off' : `on, sensitivity ${m.detection.sensitivity ?? 'project default'}`}
+              {m.detection.minExpected !== undefined && `, min. expected ${m.detection.minExpected}`} ·{' '}
+              <Link to={`${projectUrl(slug, 'monitors')}?metric=${m.id}`}>change</Link>
+            </dd>
+            <dt>Breakdowns</dt>
+            <dd>{m.breakdowns.length ? m.breakdowns.join(', ') : 'none'}</dd>
+            <dt>Tags</dt>
+            <dd>{m.tags.length ? m.tags.join(', ') : 'none'}</dd>
+            <dt>Definition</dt>
+            <dd>
+              <pre className="definition">{JSON.stringify(m.definition, null, 2)}</pre>
+            </dd>
           </dl>
-          <p className="small"><Link to={projectUrl(slug, 'metrics')}>← All metrics</Link></p>
+          <p className="small">
+            <Link to={projectUrl(slug, 'metrics')}>← All metrics</Link>
+          </p>
         </Card>
       </div>
     </>

@@ -33,13 +33,25 @@ export default function MetricsPage({ project }: PageProps) {
       <PageHeader
         title="Metrics"
         description="The catalog: every metric with its latest value, the change against the bucket before, and what detection raised in the last 24 hours."
-        actions={editor && <Button variant="primary" onClick={() => navigate(projectUrl(slug, 'metrics/new'))}>New metric</Button>}
+        actions={
+          editor && (
+            <Button variant="primary" onClick={() => navigate(projectUrl(slug, 'metrics/new'))}>
+              New metric
+            </Button>
+          )
+        }
       />
       <Card>
         <div className="toolbar">
           <div className="segmented" role="group" aria-label="Status">
-            <button type="button" aria-pressed={!status} onClick={() => setStatus('')}>All</button>
-            {METRIC_STATUSES.map((s) => <button key={s} type="button" aria-pressed={status === s} onClick={() => setStatus(s)}>{s}</button>)}
+            <button type="button" aria-pressed={!status} onClick={() => setStatus('')}>
+              All
+            </button>
+            {METRIC_STATUSES.map((s) => (
+              <button key={s} type="button" aria-pressed={status === s} onClick={() => setStatus(s)}>
+                {s}
+              </button>
+            ))}
           </div>
         </div>
         <Table<MetricSummary>
@@ -49,27 +61,50 @@ export default function MetricsPage({ project }: PageProps) {
           error={metrics.error}
           onRetry={() => void metrics.refetch()}
           rowKey={(m) => String(m.id)}
-          empty={status ? `No ${status} metrics.` : <>No metrics yet.{editor && <> <Link to={projectUrl(slug, 'metrics/new')}>Define the first one</Link>.</>}</>}
+          empty={
+            status ? (
+              `No ${status} metrics.`
+            ) : (
+              <>
+                No metrics yet.
+                {editor && (
+                  <>
+                    {' '}
+                    <Link to={projectUrl(slug, 'metrics/new')}>Define the first one</Link>.
+                  </>
+                )}
+              </>
+            )
+          }
           columns={[
             {
               header: 'Metric',
               cell: (m) => (
                 <div className="metric-name">
                   <Link to={projectUrl(slug, `metrics/${m.id}`)}>{m.displayName}</Link>
-                  <span className="muted small"><code>{m.name}</code> · {KIND_LABELS[m.kind] ?? m.kind} · {m.interval}</span>
+                  <span className="muted small">
+                    <code>{m.name}</code> · {KIND_LABELS[m.kind] ?? m.kind} · {m.interval}
+                  </span>
                 </div>
               ),
             },
             { header: 'Latest', align: 'right', cell: (m) => <span title={m.latest?.bucket}>{formatValue(m.latest?.value, m.unit)}</span> },
             { header: 'Change', align: 'right', cell: (m) => <Badge tone={changeTone(m.change)}>{formatChange(m.change)}</Badge> },
-            { header: 'Last 24 buckets', cell: (m) => <Sparkline values={m.sparkline} label={`${m.displayName}, last ${m.sparkline.length} buckets`} /> },
+            {
+              header: 'Last 24 buckets',
+              cell: (m) => <Sparkline values={m.sparkline} label={`${m.displayName}, last ${m.sparkline.length} buckets`} />,
+            },
             { header: 'Signal (24 h)', cell: (m) => <SignalCell signal={newest.get(m.id)} /> },
             {
               header: 'Status',
               cell: (m) => (
                 <span className="badges">
                   <Badge tone={STATUS_TONE[m.status]}>{m.status}</Badge>
-                  {m.lastError && <Badge tone="bad" title={m.lastError.message}>failing</Badge>}
+                  {m.lastError && (
+                    <Badge tone="bad" title={m.lastError.message}>
+                      failing
+                    </Badge>
+                  )}
                   {m.status === 'active' && !m.collectedUntil && !m.lastError && <Badge tone="info">backfilling</Badge>}
                 </span>
               ),
@@ -88,7 +123,11 @@ function SignalCell({ signal }: { signal?: Signal }) {
   const dir = signal.direction === 'up' ? '↑ ' : signal.direction === 'down' ? '↓ ' : '';
   return (
     <span title={`${signal.scope} signal from ${signal.bucket} to ${signal.endBucket}`}>
-      <Badge tone={SEVERITY_TONE[signal.severity] ?? 'neutral'}>{dir}{signal.kind.replace(/_/g, ' ')}</Badge> <span className="muted small">{formatAgo(signal.endBucket)}</span>
+      <Badge tone={SEVERITY_TONE[signal.severity] ?? 'neutral'}>
+        {dir}
+        {signal.kind.replace(/_/g, ' ')}
+      </Badge>{' '}
+      <span className="muted small">{formatAgo(signal.endBucket)}</span>
     </span>
   );
 }

@@ -23,24 +23,36 @@ export default function MonitorsPage({ project }: PageProps) {
       <PageHeader
         title="Monitors"
         description="What watches each metric: threshold rules (a line it must not cross) and anomaly detection (a change against its own rhythm)."
-        actions={list.length > 0 && (
-          <label className="inline-select">
-            <span>Metric</span>
-            <select aria-label="Metric" value={chosen ? String(chosen.id) : ''} onChange={(e) => setMetricParam(e.target.value)}>
-              {list.map((m) => <option key={m.id} value={m.id}>{m.displayName}{m.status !== 'active' ? ` (${m.status})` : ''}</option>)}
-            </select>
-          </label>
-        )}
+        actions={
+          list.length > 0 && (
+            <label className="inline-select">
+              <span>Metric</span>
+              <select aria-label="Metric" value={chosen ? String(chosen.id) : ''} onChange={(e) => setMetricParam(e.target.value)}>
+                {list.map((m) => (
+                  <option key={m.id} value={m.id}>
+                    {m.displayName}
+                    {m.status !== 'active' ? ` (${m.status})` : ''}
+                  </option>
+                ))}
+              </select>
+            </label>
+          )
+        }
       />
-      {metrics.error ? <ErrorState error={metrics.error} onRetry={() => void metrics.refetch()} />
-        : metrics.isPending ? <Loading />
-        : !chosen ? <Empty>No metrics to watch yet. <Link to={projectUrl(slug, 'metrics/new')}>Define one</Link> first.</Empty>
-        : (
-          <div className="grid">
-            <MetricMonitors key={chosen.id} project={project} metricId={chosen.id} />
-            <AllRules slug={slug} metrics={metrics.data?.metrics ?? []} onChoose={(id) => setMetricParam(String(id))} />
-          </div>
-        )}
+      {metrics.error ? (
+        <ErrorState error={metrics.error} onRetry={() => void metrics.refetch()} />
+      ) : metrics.isPending ? (
+        <Loading />
+      ) : !chosen ? (
+        <Empty>
+          No metrics to watch yet. <Link to={projectUrl(slug, 'metrics/new')}>Define one</Link> first.
+        </Empty>
+      ) : (
+        <div className="grid">
+          <MetricMonitors key={chosen.id} project={project} metricId={chosen.id} />
+          <AllRules slug={slug} metrics={metrics.data?.metrics ?? []} onChoose={(id) => setMetricParam(String(id))} />
+        </div>
+      )}
     </>
   );
 }
@@ -64,7 +76,11 @@ function AllRules({ slug, metrics, onChoose }: { slug: string; metrics: Metric[]
             header: 'Metric',
             cell: (r) => {
               const m = metricOf(r.metricId);
-              return <button type="button" className="link-button" onClick={() => onChoose(r.metricId)}>{m ? m.displayName : `metric ${r.metricId}`}</button>;
+              return (
+                <button type="button" className="link-button" onClick={() => onChoose(r.metricId)}>
+                  {m ? m.displayName : `metric ${r.metricId}`}
+                </button>
+              );
             },
           },
           { header: 'Rule', cell: (r) => <strong>{r.name}</strong> },
@@ -82,7 +98,13 @@ function RuleCondition({ rule: r, unit }: { rule: ThresholdRule; unit: string })
     <span>
       {describeCondition(r.rule.condition, unit)}
       {(r.rule.forBuckets ?? 1) > 1 && <> for {r.rule.forBuckets} buckets</>}
-      {r.rule.recovery && <span className="muted small"><br />recovers when {describeCondition(r.rule.recovery, unit)}{(r.rule.recoverFor ?? 1) > 1 && <> for {r.rule.recoverFor} buckets</>}</span>}
+      {r.rule.recovery && (
+        <span className="muted small">
+          <br />
+          recovers when {describeCondition(r.rule.recovery, unit)}
+          {(r.rule.recoverFor ?? 1) > 1 && <> for {r.rule.recoverFor} buckets</>}
+        </span>
+      )}
     </span>
   );
 }
@@ -94,7 +116,12 @@ function RuleSeverity({ rule: r }: { rule: ThresholdRule }) {
 function RuleState({ rule: r }: { rule: ThresholdRule }) {
   if (!r.enabled) return <Badge>disabled</Badge>;
   if (r.breached) return <Badge tone="bad">breached</Badge>;
-  return <span title={r.evaluatedUntil ?? undefined}><Badge tone="good">ok</Badge> <span className="muted small">{r.evaluatedUntil ? `checked ${formatAgo(r.evaluatedUntil)}` : 'not evaluated yet'}</span></span>;
+  return (
+    <span title={r.evaluatedUntil ?? undefined}>
+      <Badge tone="good">ok</Badge>{' '}
+      <span className="muted small">{r.evaluatedUntil ? `checked ${formatAgo(r.evaluatedUntil)}` : 'not evaluated yet'}</span>
+    </span>
+  );
 }
 
 function MetricMonitors({ project, metricId }: { project: PageProps['project']; metricId: number }) {
@@ -111,12 +138,35 @@ function MetricMonitors({ project, metricId }: { project: PageProps['project']; 
   return (
     <div className="grid">
       <Card
-        title={<>Threshold rules{m && <> of <Link to={projectUrl(slug, `metrics/${m.id}`)}>{m.displayName}</Link></>}</>}
-        actions={editor && editing === null && <Button variant="primary" onClick={() => setEditing('new')}>New rule</Button>}
+        title={
+          <>
+            Threshold rules
+            {m && (
+              <>
+                {' '}
+                of <Link to={projectUrl(slug, `metrics/${m.id}`)}>{m.displayName}</Link>
+              </>
+            )}
+          </>
+        }
+        actions={
+          editor &&
+          editing === null && (
+            <Button variant="primary" onClick={() => setEditing('new')}>
+              New rule
+            </Button>
+          )
+        }
       >
         {editing !== null && (
           <div className="rule-editor">
-            <RuleForm key={editing === 'new' ? 'new' : editing.id} slug={slug} metricId={metricId} rule={editing === 'new' ? undefined : editing} onDone={() => setEditing(null)} />
+            <RuleForm
+              key={editing === 'new' ? 'new' : editing.id}
+              slug={slug}
+              metricId={metricId}
+              rule={editing === 'new' ? undefined : editing}
+              onDone={() => setEditing(null)}
+            />
           </div>
         )}
         <Table<ThresholdRule>
@@ -132,26 +182,48 @@ function MetricMonitors({ project, metricId }: { project: PageProps['project']; 
             { header: 'Condition', cell: (r) => <RuleCondition rule={r} unit={unit} /> },
             { header: 'Severity', cell: (r) => <RuleSeverity rule={r} /> },
             { header: 'State', cell: (r) => <RuleState rule={r} /> },
-            ...(editor ? [{
-              header: '',
-              align: 'right' as const,
-              cell: (r: ThresholdRule) => (
-                <span className="row-actions">
-                  <Button size="small" onClick={() => update.mutate({ id: r.id, enabled: !r.enabled })} disabled={update.isPending}>{r.enabled ? 'Disable' : 'Enable'}</Button>
-                  <Button size="small" onClick={() => setEditing(r)}>Edit</Button>
-                  <Button size="small" variant="ghost" aria-label={`Delete rule ${r.name}`} onClick={() => window.confirm(`Delete the rule "${r.name}"? The signals it raised stay.`) && remove.mutate(r.id)}>Delete</Button>
-                </span>
-              ),
-            }] : []),
+            ...(editor
+              ? [
+                  {
+                    header: '',
+                    align: 'right' as const,
+                    cell: (r: ThresholdRule) => (
+                      <span className="row-actions">
+                        <Button size="small" onClick={() => update.mutate({ id: r.id, enabled: !r.enabled })} disabled={update.isPending}>
+                          {r.enabled ? 'Disable' : 'Enable'}
+                        </Button>
+                        <Button size="small" onClick={() => setEditing(r)}>
+                          Edit
+                        </Button>
+                        <Button
+                          size="small"
+                          variant="ghost"
+                          aria-label={`Delete rule ${r.name}`}
+                          onClick={() => window.confirm(`Delete the rule "${r.name}"? The signals it raised stay.`) && remove.mutate(r.id)}
+                        >
+                          Delete
+                        </Button>
+                      </span>
+                    ),
+                  },
+                ]
+              : []),
           ]}
         />
         <FormError error={(update.error ?? remove.error)?.message} />
       </Card>
       <Card title="Anomaly detection">
-        {metric.error ? <ErrorState error={metric.error} onRetry={() => void metric.refetch()} /> : !m ? <Loading /> : (
+        {metric.error ? (
+          <ErrorState error={metric.error} onRetry={() => void metric.refetch()} />
+        ) : !m ? (
+          <Loading />
+        ) : (
           <>
             <DetectionForm slug={slug} metric={m} readOnly={!editor} />
-            <p className="muted small">See what a sensitivity would have fired with the <Link to={projectUrl(slug, `metrics/${m.id}`)}>backtest on the metric's page</Link>.</p>
+            <p className="muted small">
+              See what a sensitivity would have fired with the{' '}
+              <Link to={projectUrl(slug, `metrics/${m.id}`)}>backtest on the metric's page</Link>.
+            </p>
           </>
         )}
       </Card>

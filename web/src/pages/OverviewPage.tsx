@@ -42,7 +42,13 @@ export default function OverviewPage({ project }: PageProps) {
     const lines: ChartSeries[] = [{ label: 'Events', values: current.series[0]?.values ?? [] }];
     const before = previous.data?.series[0]?.values;
     // the previous window, laid over this one bucket by bucket (same interval, same length)
-    if (before?.length) lines.push({ label: 'Previous period', values: x.map((_, i) => before[before.length - x.length + i] ?? null), dashed: true, color: '#9ca3af' });
+    if (before?.length)
+      lines.push({
+        label: 'Previous period',
+        values: x.map((_, i) => before[before.length - x.length + i] ?? null),
+        dashed: true,
+        color: '#9ca3af',
+      });
     return { x, lines };
   }, [series.data, previous.data]);
 
@@ -55,13 +61,23 @@ export default function OverviewPage({ project }: PageProps) {
         actions={
           <div className="segmented" role="group" aria-label="Range">
             {Object.entries(RANGES).map(([key, r]) => (
-              <button key={key} type="button" aria-pressed={key === rangeKey} title={r.label} onClick={() => setRange(key === DEFAULT_RANGE ? '' : key)}>{key}</button>
+              <button
+                key={key}
+                type="button"
+                aria-pressed={key === rangeKey}
+                title={r.label}
+                onClick={() => setRange(key === DEFAULT_RANGE ? '' : key)}
+              >
+                {key}
+              </button>
             ))}
           </div>
         }
       />
       {overview.error ? (
-        <QueryState loading={false} error={overview.error} onRetry={() => void overview.refetch()}>{null}</QueryState>
+        <QueryState loading={false} error={overview.error} onRetry={() => void overview.refetch()}>
+          {null}
+        </QueryState>
       ) : (
         <div className="grid stats">
           <StatCard label="Events" value={c?.current.events} change={c?.change.events} previous={c?.previous.events} />
@@ -70,7 +86,15 @@ export default function OverviewPage({ project }: PageProps) {
         </div>
       )}
       <Card title="Events">
-        <QueryState loading={series.isPending} error={series.error} onRetry={() => void series.refetch()} empty={!!series.data && series.data.series.every((s) => s.total === 0) && <GetStarted project={project} title="No events in this range yet." />}>
+        <QueryState
+          loading={series.isPending}
+          error={series.error}
+          onRetry={() => void series.refetch()}
+          empty={
+            !!series.data &&
+            series.data.series.every((s) => s.total === 0) && <GetStarted project={project} title="No events in this range yet." />
+          }
+        >
           {chart && <TimeSeriesChart label="Events over time" x={chart.x} series={chart.lines} timeZone={project.timeZone} />}
         </QueryState>
       </Card>
@@ -85,7 +109,10 @@ export default function OverviewPage({ project }: PageProps) {
             rowKey={(r) => r.event}
             empty="No events in this range."
             columns={[
-              { header: 'Event', cell: (r) => <Link to={`${projectUrl(slug, 'events')}?event=${encodeURIComponent(r.event)}`}>{r.event}</Link> },
+              {
+                header: 'Event',
+                cell: (r) => <Link to={`${projectUrl(slug, 'events')}?event=${encodeURIComponent(r.event)}`}>{r.event}</Link>,
+              },
               { header: 'Count', cell: (r) => formatNumber(r.count), align: 'right' },
               { header: 'Users', cell: (r) => formatNumber(r.users), align: 'right' },
             ]}
@@ -131,7 +158,14 @@ function Breakdown({ query, name, empty }: { query: ReturnType<typeof useTimeser
       rowKey={(r) => r.key}
       empty={empty}
       columns={[
-        { header: name, cell: (r) => <span className="truncate" title={r.label}>{r.label}</span> },
+        {
+          header: name,
+          cell: (r) => (
+            <span className="truncate" title={r.label}>
+              {r.label}
+            </span>
+          ),
+        },
         { header: 'Views', cell: (r) => formatNumber(r.total), align: 'right' },
       ]}
     />

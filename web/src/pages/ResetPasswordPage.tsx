@@ -25,25 +25,45 @@ export default function ResetPasswordPage({ token }: { token: string }) {
     return (
       <div className="auth-box">
         <h1>Your password is changed</h1>
-        <p role="status">{reset.data.email} was signed out everywhere. <Link to="/sign-in">Sign in</Link> with the new password.</p>
+        <p role="status">
+          {reset.data.email} was signed out everywhere. <Link to="/sign-in">Sign in</Link> with the new password.
+        </p>
       </div>
     );
   }
-  if (link.isPending) return <div className="auth-box"><Loading /></div>;
+  if (link.isPending)
+    return (
+      <div className="auth-box">
+        <Loading />
+      </div>
+    );
   if (link.error) {
     return (
       <div className="auth-box">
-        <LinkProblem error={link.error} titles={TITLES} onRetry={() => void link.refetch()} next={<><Link to="/forgot-password">Ask for a new link</Link> or <Link to="/sign-in">sign in</Link>.</>} />
+        <LinkProblem
+          error={link.error}
+          titles={TITLES}
+          onRetry={() => void link.refetch()}
+          next={
+            <>
+              <Link to="/forgot-password">Ask for a new link</Link> or <Link to="/sign-in">sign in</Link>.
+            </>
+          }
+        />
       </div>
     );
   }
   return (
     <div className="auth-box">
       <h1>Choose a new password</h1>
-      <p>For <strong>{link.data.email}</strong>. Setting it signs this account out everywhere.</p>
+      <p>
+        For <strong>{link.data.email}</strong>. Setting it signs this account out everywhere.
+      </p>
       <form onSubmit={submit}>
         <NewPasswordFields label="New password" error={fieldError(reset.error, 'password')} mismatch={mismatch} />
-        <Button type="submit" variant="primary" busy={reset.isPending}>Set the password</Button>
+        <Button type="submit" variant="primary" busy={reset.isPending}>
+          Set the password
+        </Button>
         <FormError error={formError(reset.error, ['password'])} />
       </form>
     </div>

@@ -33,11 +33,17 @@ export default function SettingsPage({ project }: PageProps) {
     <>
       <PageHeader
         title="Settings"
-        description={isOwner ? `${project.name} (${project.slug})` : `${project.name} (${project.slug}) · you are ${project.role === 'editor' ? 'an' : 'a'} ${project.role}: owners change these settings`}
+        description={
+          isOwner
+            ? `${project.name} (${project.slug})`
+            : `${project.name} (${project.slug}) · you are ${project.role === 'editor' ? 'an' : 'a'} ${project.role}: owners change these settings`
+        }
         actions={
           <div className="segmented" role="tablist" aria-label="Settings">
             {tabs.map((t) => (
-              <button key={t} type="button" role="tab" aria-selected={t === tab} aria-pressed={t === tab} onClick={() => open(t)}>{TABS[t]}</button>
+              <button key={t} type="button" role="tab" aria-selected={t === tab} aria-pressed={t === tab} onClick={() => open(t)}>
+                {TABS[t]}
+              </button>
             ))}
           </div>
         }

@@ -20,14 +20,39 @@ export default function SignInPage() {
     <div className="auth-box">
       <h1>Sign in to Vigil</h1>
       <form onSubmit={submit}>
-        <TextField label="Email" name="email" type="email" autoComplete="username" required autoFocus error={fieldError(signIn.error, 'email')} />
-        <TextField label="Password" name="password" type="password" autoComplete="current-password" required error={fieldError(signIn.error, 'password')} />
-        <Button type="submit" variant="primary" busy={signIn.isPending}>Sign in</Button>
+        <TextField
+          label="Email"
+          name="email"
+          type="email"
+          autoComplete="username"
+          required
+          autoFocus
+          error={fieldError(signIn.error, 'email')}
+        />
+        <TextField
+          label="Password"
+          name="password"
+          type="password"
+          autoComplete="current-password"
+          required
+          error={fieldError(signIn.error, 'password')}
+        />
+        <Button type="submit" variant="primary" busy={signIn.isPending}>
+          Sign in
+        </Button>
         <FormError error={formError(signIn.error, FIELDS)} />
       </form>
-      <p className="muted small"><Link to="/forgot-password">Forgot password?</Link></p>
       <p className="muted small">
-        {options.data?.openRegistration ? <>No account? <Link to="/register">Create one</Link>.</> : 'No account? Ask an owner of your project for an invitation.'}
+        <Link to="/forgot-password">Forgot password?</Link>
+      </p>
+      <p className="muted small">
+        {options.data?.openRegistration ? (
+          <>
+            No account? <Link to="/register">Create one</Link>.
+          </>
+        ) : (
+          'No account? Ask an owner of your project for an invitation.'
+        )}
       </p>
     </div>
   );

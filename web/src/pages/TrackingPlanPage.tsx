@@ -23,12 +23,21 @@ export default function TrackingPlanPage({ project }: PageProps) {
         description="Events as discovered from what arrives: their properties and types, volumes, and what changed (schema drift, checked daily)."
         actions={
           <div className="segmented" role="group" aria-label="Days">
-            {DAYS.map((d) => <button key={d} type="button" aria-pressed={d === days} onClick={() => setDays(d === 30 ? '' : String(d))}>{d} days</button>)}
+            {DAYS.map((d) => (
+              <button key={d} type="button" aria-pressed={d === days} onClick={() => setDays(d === 30 ? '' : String(d))}>
+                {d} days
+              </button>
+            ))}
           </div>
         }
       />
       <Card>
-        <QueryState loading={plan.isPending} error={plan.error} onRetry={() => void plan.refetch()} empty={events?.length === 0 && `No events in the last ${days} days.`}>
+        <QueryState
+          loading={plan.isPending}
+          error={plan.error}
+          onRetry={() => void plan.refetch()}
+          empty={events?.length === 0 && `No events in the last ${days} days.`}
+        >
           <div className="table-wrap">
             <table className="table" aria-label="Tracking plan">
               <thead>
@@ -45,20 +54,34 @@ export default function TrackingPlanPage({ project }: PageProps) {
               <tbody>
                 {events?.map((e) => (
                   <Fragment key={e.event}>
-                    <tr className={open === e.event ? 'clickable selected' : 'clickable'} tabIndex={0} aria-expanded={open === e.event}
+                    <tr
+                      className={open === e.event ? 'clickable selected' : 'clickable'}
+                      tabIndex={0}
+                      aria-expanded={open === e.event}
                       onClick={() => setOpen(open === e.event ? null : e.event)}
-                      onKeyDown={(k) => (k.key === 'Enter' || k.key === ' ') && (k.preventDefault(), setOpen(open === e.event ? null : e.event))}>
-                      <td><strong>{e.event}</strong></td>
+                      onKeyDown={(k) =>
+                        (k.key === 'Enter' || k.key === ' ') && (k.preventDefault(), setOpen(open === e.event ? null : e.event))
+                      }
+                    >
+                      <td>
+                        <strong>{e.event}</strong>
+                      </td>
                       <td style={{ textAlign: 'right' }}>{formatNumber(e.count)}</td>
-                      <td><Sparkline values={e.daily} label={`${e.event} per day`} /></td>
+                      <td>
+                        <Sparkline values={e.daily} label={`${e.event} per day`} />
+                      </td>
                       <td style={{ textAlign: 'right' }}>{e.properties.length}</td>
                       <td>{e.firstSeen ? formatDay(e.firstSeen, project.timeZone) : '–'}</td>
                       <td>{e.lastSeen ? formatDay(e.lastSeen, project.timeZone) : '–'}</td>
-                      <td><DriftBadges marks={e.drift} /></td>
+                      <td>
+                        <DriftBadges marks={e.drift} />
+                      </td>
                     </tr>
                     {open === e.event && (
                       <tr className="detail-row">
-                        <td colSpan={7}><EventDetail event={e} timeZone={project.timeZone} /></td>
+                        <td colSpan={7}>
+                          <EventDetail event={e} timeZone={project.timeZone} />
+                        </td>
                       </tr>
                     )}
                   </Fragment>
@@ -67,7 +90,10 @@ export default function TrackingPlanPage({ project }: PageProps) {
             </table>
           </div>
           {plan.data && (
-            <p className="muted small">First and last seen are days within the window. The profile covers the {plan.data.limits.events} busiest events and {plan.data.limits.propertiesPerEvent} properties each; properties starting with $ (set by SDKs) are left out.</p>
+            <p className="muted small">
+              First and last seen are days within the window. The profile covers the {plan.data.limits.events} busiest events and{' '}
+              {plan.data.limits.propertiesPerEvent} properties each; properties starting with $ (set by SDKs) are left out.
+            </p>
           )}
         </QueryState>
       </Card>
@@ -85,7 +111,19 @@ function DriftBadges({ marks }: { marks: DriftMark[] }) {
   }
   return (
     <span className="badges">
-      {[...counts].map(([kind, c]) => <Badge key={kind} tone={SEVERITY_TONE[c.severity]} title={marks.filter((m) => m.kind === kind).map((m) => m.detail).join('\n')}>{kind.replace(/_/g, ' ')}{c.n > 1 ? ` ×${c.n}` : ''}</Badge>)}
+      {[...counts].map(([kind, c]) => (
+        <Badge
+          key={kind}
+          tone={SEVERITY_TONE[c.severity]}
+          title={marks
+            .filter((m) => m.kind === kind)
+            .map((m) => m.detail)
+            .join('\n')}
+        >
+          {kind.replace(/_/g, ' ')}
+          {c.n > 1 ? ` ×${c.n}` : ''}
+        </Badge>
+      ))}
     </span>
   );
 }
@@ -98,17 +136,40 @@ function EventDetail({ event, timeZone }: { event: PlanEvent; timeZone: string }
       ) : (
         <table className="table compact" aria-label={`Properties of ${event.event}`}>
           <thead>
-            <tr><th>Property</th><th>Type</th><th style={{ textAlign: 'right' }}>On events</th><th style={{ textAlign: 'right' }}>Distinct</th><th>Values</th><th>Drift</th></tr>
+            <tr>
+              <th>Property</th>
+              <th>Type</th>
+              <th style={{ textAlign: 'right' }}>On events</th>
+              <th style={{ textAlign: 'right' }}>Distinct</th>
+              <th>Values</th>
+              <th>Drift</th>
+            </tr>
           </thead>
           <tbody>
             {event.properties.map((p) => (
               <tr key={p.name}>
-                <td><code>{p.name}</code></td>
-                <td title={Object.entries(p.types).map(([t, n]) => `${t}: ${n}`).join(', ')}>{p.type === 'mixed' ? <Badge tone="warn">mixed</Badge> : p.type}</td>
+                <td>
+                  <code>{p.name}</code>
+                </td>
+                <td
+                  title={Object.entries(p.types)
+                    .map(([t, n]) => `${t}: ${n}`)
+                    .join(', ')}
+                >
+                  {p.type === 'mixed' ? <Badge tone="warn">mixed</Badge> : p.type}
+                </td>
                 <td style={{ textAlign: 'right' }}>{formatPercent(p.coverage)}</td>
                 <td style={{ textAlign: 'right' }}>{formatNumber(p.distinct)}</td>
-                <td>{p.values ? <span className="truncate">{p.values.map((v) => v.value).join(', ')}</span> : <span className="muted">many</span>}</td>
-                <td><DriftBadges marks={p.drift} /></td>
+                <td>
+                  {p.values ? (
+                    <span className="truncate">{p.values.map((v) => v.value).join(', ')}</span>
+                  ) : (
+                    <span className="muted">many</span>
+                  )}
+                </td>
+                <td>
+                  <DriftBadges marks={p.drift} />
+                </td>
               </tr>
             ))}
           </tbody>
@@ -116,7 +177,11 @@ function EventDetail({ event, timeZone }: { event: PlanEvent; timeZone: string }
       )}
       {event.drift.length > 0 && (
         <ul className="drift-list">
-          {event.drift.map((m) => <li key={m.signalId}><Badge tone={SEVERITY_TONE[m.severity]}>{m.kind.replace(/_/g, ' ')}</Badge> {formatDay(m.day, timeZone)}: {m.detail}</li>)}
+          {event.drift.map((m) => (
+            <li key={m.signalId}>
+              <Badge tone={SEVERITY_TONE[m.severity]}>{m.kind.replace(/_/g, ' ')}</Badge> {formatDay(m.day, timeZone)}: {m.detail}
+            </li>
+          ))}
         </ul>
       )}
     </div>

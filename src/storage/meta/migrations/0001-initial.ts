@@ -1,4 +1,4 @@
-import { type Kysely, type Migration, type CreateTableBuilder } from 'kysely';
+import type { Kysely, Migration, CreateTableBuilder } from 'kysely';
 import type { Dialect } from '../db.js';
 
 /** An auto-incrementing integer primary key, spelled per dialect. */

@@ -28,7 +28,13 @@ export function jobs(dialect: Dialect): Migration {
         .execute();
       await db.schema.createIndex('jobs_due').on('jobs').columns(['status', 'run_at']).execute();
       // at most one unfinished job per dedupe key
-      await db.schema.createIndex('jobs_dedupe').on('jobs').column('dedupe_key').unique().where(sql<boolean>`dedupe_key IS NOT NULL AND status IN ('queued', 'running')`).execute();
+      await db.schema
+        .createIndex('jobs_dedupe')
+        .on('jobs')
+        .column('dedupe_key')
+        .unique()
+        .where(sql<boolean>`dedupe_key IS NOT NULL AND status IN ('queued', 'running')`)
+        .execute();
     },
     async down(db: Kysely<unknown>) {
       await db.schema.dropTable('jobs').execute();

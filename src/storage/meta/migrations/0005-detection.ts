@@ -41,8 +41,14 @@ export function detection(dialect: Dialect): Migration {
       await db.schema.createIndex('signals_metric_bucket').on('signals').columns(['metric_id', 'bucket']).execute();
 
       // { enabled?, sensitivity?, minExpected? } on a metric; the same plus settlingMinutes as project defaults
-      await db.schema.alterTable('metrics').addColumn('detection', 'text', (c) => c.notNull().defaultTo('{}')).execute();
-      await db.schema.alterTable('projects').addColumn('detection', 'text', (c) => c.notNull().defaultTo('{}')).execute();
+      await db.schema
+        .alterTable('metrics')
+        .addColumn('detection', 'text', (c) => c.notNull().defaultTo('{}'))
+        .execute();
+      await db.schema
+        .alterTable('projects')
+        .addColumn('detection', 'text', (c) => c.notNull().defaultTo('{}'))
+        .execute();
     },
     async down(db: Kysely<unknown>) {
       await db.schema.alterTable('projects').dropColumn('detection').execute();

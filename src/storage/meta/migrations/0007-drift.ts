@@ -9,7 +9,8 @@ import type { Dialect } from '../db.js';
 export function drift(_dialect: Dialect): Migration {
   return {
     async up(db: Kysely<unknown>) {
-      await db.schema.createTable('event_profiles')
+      await db.schema
+        .createTable('event_profiles')
         .addColumn('project_id', 'integer', (c) => c.notNull().references('projects.id').onDelete('cascade'))
         // the day's first instant (epoch ms; a day of the project's time zone)
         .addColumn('day', 'bigint', (c) => c.notNull())
@@ -19,7 +20,8 @@ export function drift(_dialect: Dialect): Migration {
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addPrimaryKeyConstraint('event_profiles_pk', ['project_id', 'day'])
         .execute();
-      await db.schema.createTable('detector_runs')
+      await db.schema
+        .createTable('detector_runs')
         .addColumn('project_id', 'integer', (c) => c.notNull().references('projects.id').onDelete('cascade'))
         // signals.drift | signals.event_volume
         .addColumn('detector', 'varchar(40)', (c) => c.notNull())

@@ -38,9 +38,14 @@ export function incidentsAlerts(dialect: Dialect): Migration {
         .addColumn('updated_at', 'bigint', (c) => c.notNull())
         .execute();
       await db.schema.createIndex('incidents_project_status').on('incidents').columns(['project_id', 'status', 'id']).execute();
-      await db.schema.createIndex('incidents_scope').on('incidents').columns(['project_id', 'scope_key', 'breakdown', 'direction']).execute();
+      await db.schema
+        .createIndex('incidents_scope')
+        .on('incidents')
+        .columns(['project_id', 'scope_key', 'breakdown', 'direction'])
+        .execute();
 
-      await db.schema.createTable('incident_signals')
+      await db.schema
+        .createTable('incident_signals')
         .addColumn('incident_id', 'integer', (c) => c.notNull().references('incidents.id').onDelete('cascade'))
         .addColumn('signal_id', 'integer', (c) => c.notNull().references('signals.id').onDelete('cascade'))
         // root | same_scope | related
@@ -118,11 +123,16 @@ export function incidentsAlerts(dialect: Dialect): Migration {
         .addColumn('sent_at', 'bigint')
         .execute();
       await db.schema.createIndex('alert_deliveries_project').on('alert_deliveries').columns(['project_id', 'id']).execute();
-      await db.schema.createIndex('alert_deliveries_cooldown').on('alert_deliveries').columns(['rule_id', 'scope_key', 'status', 'sent_at']).execute();
+      await db.schema
+        .createIndex('alert_deliveries_cooldown')
+        .on('alert_deliveries')
+        .columns(['rule_id', 'scope_key', 'status', 'sent_at'])
+        .execute();
       await db.schema.createIndex('alert_deliveries_incident').on('alert_deliveries').columns(['incident_id']).execute();
     },
     async down(db: Kysely<unknown>) {
-      for (const t of ['alert_deliveries', 'alert_rules', 'alert_destinations', 'incident_events', 'incident_signals', 'incidents']) await db.schema.dropTable(t).execute();
+      for (const t of ['alert_deliveries', 'alert_rules', 'alert_destinations', 'incident_events', 'incident_signals', 'incidents'])
+        await db.schema.dropTable(t).execute();
     },
   };
 }

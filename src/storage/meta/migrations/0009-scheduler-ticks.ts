@@ -9,7 +9,8 @@ import type { Dialect } from '../db.js';
 export function schedulerTicks(_dialect: Dialect): Migration {
   return {
     async up(db: Kysely<unknown>) {
-      await db.schema.createTable('scheduler_ticks')
+      await db.schema
+        .createTable('scheduler_ticks')
         .addColumn('name', 'varchar(40)', (c) => c.primaryKey())
         // floor(epoch ms / tick length) of the last slot claimed
         .addColumn('slot', 'bigint', (c) => c.notNull())

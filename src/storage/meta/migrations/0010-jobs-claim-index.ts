@@ -9,7 +9,12 @@ import type { Dialect } from '../db.js';
 export function jobsClaimIndex(_dialect: Dialect): Migration {
   return {
     async up(db: Kysely<unknown>) {
-      await db.schema.createIndex('jobs_claim').on('jobs').columns(['priority desc', 'run_at', 'id']).where(sql<boolean>`status IN ('queued', 'running')`).execute();
+      await db.schema
+        .createIndex('jobs_claim')
+        .on('jobs')
+        .columns(['priority desc', 'run_at', 'id'])
+        .where(sql<boolean>`status IN ('queued', 'running')`)
+        .execute();
     },
     async down(db: Kysely<unknown>) {
       await db.schema.dropIndex('jobs_claim').execute();

@@ -13,8 +13,13 @@ export function oneOpenIncident(_dialect: Dialect): Migration {
         WHERE status <> 'resolved' AND id NOT IN (
           SELECT max(id) FROM incidents WHERE status <> 'resolved' GROUP BY project_id, scope_key, breakdown, direction
         )`.execute(db);
-      await db.schema.createIndex('incidents_one_open').on('incidents').columns(['project_id', 'scope_key', 'breakdown', 'direction']).unique()
-        .where(sql.ref('status'), '<>', 'resolved').execute();
+      await db.schema
+        .createIndex('incidents_one_open')
+        .on('incidents')
+        .columns(['project_id', 'scope_key', 'breakdown', 'direction'])
+        .unique()
+        .where(sql.ref('status'), '<>', 'resolved')
+        .execute();
     },
     async down(db: Kysely<unknown>) {
       await db.schema.dropIndex('incidents_one_open').execute();

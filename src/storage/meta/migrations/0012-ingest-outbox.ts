@@ -14,7 +14,8 @@ export function ingestOutbox(dialect: Dialect): Migration {
       // bigserial: a busy cluster commits thousands of batches a second, past int4 within a year
       await (dialect === 'postgres'
         ? table.addColumn('id', 'bigserial', (c) => c.primaryKey())
-        : table.addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement()))
+        : table.addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+      )
         .addColumn('lines', 'text', (c) => c.notNull())
         .addColumn('line_count', 'integer', (c) => c.notNull())
         .addColumn('received_at', 'bigint', (c) => c.notNull())
@@ -22,7 +23,12 @@ export function ingestOutbox(dialect: Dialect): Migration {
         .execute();
       // rows live for about a second: compressing them costs more CPU than the disk they would save
       if (dialect === 'postgres') await sql`ALTER TABLE ingest_batches ALTER COLUMN lines SET STORAGE EXTERNAL`.execute(db);
-      await db.schema.createIndex('ingest_batches_load').on('ingest_batches').column('load_id').where(sql.ref('load_id'), 'is not', null).execute();
+      await db.schema
+        .createIndex('ingest_batches_load')
+        .on('ingest_batches')
+        .column('load_id')
+        .where(sql.ref('load_id'), 'is not', null)
+        .execute();
     },
     async down(db: Kysely<unknown>) {
       await db.schema.dropTable('ingest_batches').execute();

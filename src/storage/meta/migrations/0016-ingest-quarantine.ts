@@ -12,7 +12,8 @@ export function ingestQuarantine(dialect: Dialect): Migration {
       const table = db.schema.createTable('ingest_quarantine');
       await (dialect === 'postgres'
         ? table.addColumn('id', 'bigserial', (c) => c.primaryKey())
-        : table.addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement()))
+        : table.addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+      )
         .addColumn('load_id', 'bigint', (c) => c.notNull())
         .addColumn('lines', 'text', (c) => c.notNull())
         .addColumn('reasons', 'text', (c) => c.notNull())

@@ -9,14 +9,20 @@ import type { Dialect } from '../db.js';
  * without spaces (JSON.stringify), so a plain REPLACE of `"key":"word"` is exact on both SQLite
  * and PostgreSQL. The audit log keeps what was said at the time.
  */
-const OLD_TO_NEW: [string, string][] = [['minor', 'info'], ['significant', 'warning'], ['major', 'critical']];
+const OLD_TO_NEW: [string, string][] = [
+  ['minor', 'info'],
+  ['significant', 'warning'],
+  ['major', 'critical'],
+];
 
 async function rewrite(db: Kysely<unknown>, pairs: [string, string][]) {
   for (const [from, to] of pairs) {
     await sql`UPDATE incidents SET severity = ${to} WHERE severity = ${from}`.execute(db);
     for (const key of ['severity', 'from', 'to']) {
       const [a, b] = [`"${key}":"${from}"`, `"${key}":"${to}"`];
-      await sql`UPDATE incident_events SET data = REPLACE(data, ${a}, ${b}) WHERE type IN ('created', 'severity') AND data LIKE ${`%${a}%`}`.execute(db);
+      await sql`UPDATE incident_events SET data = REPLACE(data, ${a}, ${b}) WHERE type IN ('created', 'severity') AND data LIKE ${`%${a}%`}`.execute(
+        db,
+      );
     }
     const [rule, ruleTo] = [`"minSeverity":"${from}"`, `"minSeverity":"${to}"`];
     await sql`UPDATE alert_rules SET spec = REPLACE(spec, ${rule}, ${ruleTo}) WHERE spec LIKE ${`%${rule}%`}`.execute(db);
@@ -31,7 +37,10 @@ export function oneSeverityVocabulary(_dialect: Dialect): Migration {
       await rewrite(db, OLD_TO_NEW);
     },
     async down(db: Kysely<unknown>) {
-      await rewrite(db, OLD_TO_NEW.map(([from, to]) => [to, from]));
+      await rewrite(
+        db,
+        OLD_TO_NEW.map(([from, to]) => [to, from]),
+      );
     },
   };
 }

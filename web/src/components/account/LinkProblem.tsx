@@ -12,7 +12,19 @@ export function linkState(error: unknown): string | null {
 }
 
 /** `titles` by state; `unknown` says what to check when the link is not known at all (else the server's message). */
-export function LinkProblem({ error, titles, unknown, next, onRetry }: { error: unknown; titles: Record<string, string>; unknown?: string; next: ReactNode; onRetry: () => void }) {
+export function LinkProblem({
+  error,
+  titles,
+  unknown,
+  next,
+  onRetry,
+}: {
+  error: unknown;
+  titles: Record<string, string>;
+  unknown?: string;
+  next: ReactNode;
+  onRetry: () => void;
+}) {
   const state = linkState(error);
   if (!state || !titles[state]) return <ErrorState error={error} onRetry={onRetry} />;
   const message = state === 'unknown' && unknown ? unknown : (error as ApiError).message;

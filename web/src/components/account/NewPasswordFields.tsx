@@ -7,11 +7,37 @@ export const passwordsDiffer = (form: HTMLFormElement, name = 'password') => {
   return data.get(name) !== data.get(`${name}Again`);
 };
 
-export function NewPasswordFields({ name = 'password', label = 'Password', error, mismatch }: { name?: string; label?: string; error?: string; mismatch: boolean }) {
+export function NewPasswordFields({
+  name = 'password',
+  label = 'Password',
+  error,
+  mismatch,
+}: {
+  name?: string;
+  label?: string;
+  error?: string;
+  mismatch: boolean;
+}) {
   return (
     <>
-      <TextField label={label} name={name} type="password" autoComplete="new-password" minLength={12} required hint="At least 12 characters." error={error} />
-      <TextField label={`${label} again`} name={`${name}Again`} type="password" autoComplete="new-password" required error={mismatch ? 'The two passwords differ.' : undefined} />
+      <TextField
+        label={label}
+        name={name}
+        type="password"
+        autoComplete="new-password"
+        minLength={12}
+        required
+        hint="At least 12 characters."
+        error={error}
+      />
+      <TextField
+        label={`${label} again`}
+        name={`${name}Again`}
+        type="password"
+        autoComplete="new-password"
+        required
+        error={mismatch ? 'The two passwords differ.' : undefined}
+      />
     </>
   );
 }

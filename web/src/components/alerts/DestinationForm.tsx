@@ -5,11 +5,25 @@
  */
 import { useState, type FormEvent } from 'react';
 import { formError } from '../../api/client';
-import { DESTINATION_KINDS, useSaveDestination, useTestDestination, type Destination, type DestinationInput, type DestinationKind } from '../../api/alerts';
+import {
+  DESTINATION_KINDS,
+  useSaveDestination,
+  useTestDestination,
+  type Destination,
+  type DestinationInput,
+  type DestinationKind,
+} from '../../api/alerts';
 import { Badge } from '../Badge';
 import { Button } from '../Button';
 import { Field, FormError, TextField } from '../Field';
-import { DESTINATION_FIELDS, KIND_LABELS, destinationFieldError, fieldName, generateSecret, type DestinationField } from './destination-fields';
+import {
+  DESTINATION_FIELDS,
+  KIND_LABELS,
+  destinationFieldError,
+  fieldName,
+  generateSecret,
+  type DestinationField,
+} from './destination-fields';
 import { TestResultView } from './TestResultView';
 
 type Values = Record<string, string | boolean>;
@@ -27,7 +41,12 @@ function initialValues(d: Destination | undefined): Values {
 }
 
 /** The body from the form, or the name of the field that could not be read and why. */
-function buildInput(name: string, kind: DestinationKind, values: Values, editing: boolean): { input: DestinationInput } | { field: string; message: string } {
+function buildInput(
+  name: string,
+  kind: DestinationKind,
+  values: Values,
+  editing: boolean,
+): { input: DestinationInput } | { field: string; message: string } {
   const config: Record<string, unknown> = {};
   const secrets: Record<string, string> = {};
   for (const f of DESTINATION_FIELDS[kind]) {
@@ -102,14 +121,30 @@ export function DestinationForm({ slug, destination, onDone }: { slug: string; d
     const key = fieldName(f);
     const err = messageFor(key);
     const isSet = f.where === 'secrets' && destination?.secrets[f.key] === 'set';
-    const label = <>{f.label}{f.required ? '' : ' (optional)'}{isSet && <> <Badge tone="good">set</Badge></>}</>;
+    const label = (
+      <>
+        {f.label}
+        {f.required ? '' : ' (optional)'}
+        {isSet && (
+          <>
+            {' '}
+            <Badge tone="good">set</Badge>
+          </>
+        )}
+      </>
+    );
     if (f.type === 'checkbox') {
       return (
         <div className="field" key={key}>
           <label style={{ fontWeight: 400, display: 'flex', gap: '0.5rem', alignItems: 'center' }}>
-            <input type="checkbox" style={{ width: 'auto' }} checked={values[key] === true} onChange={(e) => set(key, e.target.checked)} /> {f.label}
+            <input type="checkbox" style={{ width: 'auto' }} checked={values[key] === true} onChange={(e) => set(key, e.target.checked)} />{' '}
+            {f.label}
           </label>
-          {err && <p className="field-error" role="alert">{err}</p>}
+          {err && (
+            <p className="field-error" role="alert">
+              {err}
+            </p>
+          )}
         </div>
       );
     }
@@ -119,7 +154,11 @@ export function DestinationForm({ slug, destination, onDone }: { slug: string; d
         <Field key={key} label={label} htmlFor={id} hint={f.hint} error={err}>
           <select id={id} value={String(values[key] ?? '')} onChange={(e) => set(key, e.target.value)}>
             <option value="">default ({f.options?.[0]})</option>
-            {f.options?.map((o) => <option key={o} value={o}>{o}</option>)}
+            {f.options?.map((o) => (
+              <option key={o} value={o}>
+                {o}
+              </option>
+            ))}
           </select>
         </Field>
       );
@@ -128,7 +167,14 @@ export function DestinationForm({ slug, destination, onDone }: { slug: string; d
       const id = `dest-${key}`;
       return (
         <Field key={key} label={label} htmlFor={id} hint={f.hint} error={err}>
-          <textarea id={id} rows={2} value={String(values[key] ?? '')} onChange={(e) => set(key, e.target.value)} placeholder="{}" aria-invalid={err ? true : undefined} />
+          <textarea
+            id={id}
+            rows={2}
+            value={String(values[key] ?? '')}
+            onChange={(e) => set(key, e.target.value)}
+            placeholder="{}"
+            aria-invalid={err ? true : undefined}
+          />
         </Field>
       );
     }
@@ -143,8 +189,15 @@ export function DestinationForm({ slug, destination, onDone }: { slug: string; d
         placeholder={isSet ? 'set: leave empty to keep it' : f.placeholder}
         hint={
           f.key === 'secret' && kind === 'webhook' ? (
-            <>{f.hint} <Button size="small" variant="ghost" onClick={() => set(key, generateSecret())}>Generate one</Button></>
-          ) : f.hint
+            <>
+              {f.hint}{' '}
+              <Button size="small" variant="ghost" onClick={() => set(key, generateSecret())}>
+                Generate one
+              </Button>
+            </>
+          ) : (
+            f.hint
+          )
         }
         error={err}
       />
@@ -157,20 +210,40 @@ export function DestinationForm({ slug, destination, onDone }: { slug: string; d
         <p className="notice">The secrets of this destination cannot be decrypted with the current VIGIL_SECRET_KEY: enter them again.</p>
       )}
       <div className="grid two" style={{ gap: '0 var(--space)' }}>
-        <TextField label="Name" value={name} onChange={(e) => setName(e.target.value)} error={messageFor('name')} placeholder="On-call webhook" />
+        <TextField
+          label="Name"
+          value={name}
+          onChange={(e) => setName(e.target.value)}
+          error={messageFor('name')}
+          placeholder="On-call webhook"
+        />
         <Field label="Kind" htmlFor="dest-kind" error={messageFor('kind')}>
           <select id="dest-kind" value={kind} disabled={editing} onChange={(e) => setKind(e.target.value as DestinationKind)}>
-            {DESTINATION_KINDS.map((k) => <option key={k} value={k}>{KIND_LABELS[k]}</option>)}
+            {DESTINATION_KINDS.map((k) => (
+              <option key={k} value={k}>
+                {KIND_LABELS[k]}
+              </option>
+            ))}
           </select>
         </Field>
       </div>
-      <div className="grid two" style={{ gap: '0 var(--space)' }}>{fields.map(control)}</div>
+      <div className="grid two" style={{ gap: '0 var(--space)' }}>
+        {fields.map(control)}
+      </div>
       <FormError error={local || names.some((n) => destinationFieldError(error, n)) ? undefined : formError(error)} />
       {test.data && <TestResultView result={test.data} />}
       <div className="page-actions" style={{ marginTop: '1rem' }}>
-        <Button type="submit" variant="primary" busy={save.isPending}>{editing ? 'Save' : 'Create destination'}</Button>
-        {!editing && <Button busy={test.isPending} onClick={sendTest}>Send test</Button>}
-        <Button variant="ghost" onClick={onDone}>Cancel</Button>
+        <Button type="submit" variant="primary" busy={save.isPending}>
+          {editing ? 'Save' : 'Create destination'}
+        </Button>
+        {!editing && (
+          <Button busy={test.isPending} onClick={sendTest}>
+            Send test
+          </Button>
+        )}
+        <Button variant="ghost" onClick={onDone}>
+          Cancel
+        </Button>
       </div>
     </form>
   );

@@ -30,12 +30,24 @@ export function DestinationsPanel({ slug, canEdit }: { slug: string; canEdit: bo
     <>
       {editing && (
         <Card title={editing === 'new' ? 'New destination' : `Edit ${editing.name}`}>
-          <DestinationForm key={editing === 'new' ? 'new' : editing.id} slug={slug} destination={editing === 'new' ? undefined : editing} onDone={() => setEditing(null)} />
+          <DestinationForm
+            key={editing === 'new' ? 'new' : editing.id}
+            slug={slug}
+            destination={editing === 'new' ? undefined : editing}
+            onDone={() => setEditing(null)}
+          />
         </Card>
       )}
       <Card
         title="Destinations"
-        actions={canEdit && !editing && <Button size="small" variant="primary" onClick={() => setEditing('new')}>New destination</Button>}
+        actions={
+          canEdit &&
+          !editing && (
+            <Button size="small" variant="primary" onClick={() => setEditing('new')}>
+              New destination
+            </Button>
+          )
+        }
       >
         <FormError error={formError(remove.error)} />
         <Table<Destination>
@@ -49,12 +61,23 @@ export function DestinationsPanel({ slug, canEdit }: { slug: string; canEdit: bo
           columns={[
             { header: 'Name', cell: (d) => <strong>{d.name}</strong> },
             { header: 'Kind', cell: (d) => KIND_LABELS[d.kind as DestinationKind] ?? d.kind },
-            { header: 'Sends to', cell: (d) => <span className="truncate" title={target(d)}>{target(d)}</span> },
+            {
+              header: 'Sends to',
+              cell: (d) => (
+                <span className="truncate" title={target(d)}>
+                  {target(d)}
+                </span>
+              ),
+            },
             {
               header: 'Secrets',
               cell: (d) => (
                 <span className="badges">
-                  {Object.keys(d.secrets).map((k) => <Badge key={k} tone={d.secretsReadable ? 'good' : 'bad'}>{k}: set</Badge>)}
+                  {Object.keys(d.secrets).map((k) => (
+                    <Badge key={k} tone={d.secretsReadable ? 'good' : 'bad'}>
+                      {k}: set
+                    </Badge>
+                  ))}
                   {!d.secretsReadable && <Badge tone="bad">unreadable: enter again</Badge>}
                 </span>
               ),
@@ -65,10 +88,29 @@ export function DestinationsPanel({ slug, canEdit }: { slug: string; canEdit: bo
               align: 'right',
               cell: (d) => (
                 <span className="badges">
-                  <Button size="small" disabled={!canEdit} busy={test.isPending && tested === d.id} onClick={() => test.mutate({ id: d.id })} aria-label={`Send test to ${d.name}`}>Send test</Button>
-                  {canEdit && <Button size="small" variant="ghost" onClick={() => setEditing(d)}>Edit</Button>}
+                  <Button
+                    size="small"
+                    disabled={!canEdit}
+                    busy={test.isPending && tested === d.id}
+                    onClick={() => test.mutate({ id: d.id })}
+                    aria-label={`Send test to ${d.name}`}
+                  >
+                    Send test
+                  </Button>
                   {canEdit && (
-                    <Button size="small" variant="ghost" busy={remove.isPending && remove.variables === d.id} onClick={() => window.confirm(`Delete the destination "${d.name}"?`) && remove.mutate(d.id)}>Delete</Button>
+                    <Button size="small" variant="ghost" onClick={() => setEditing(d)}>
+                      Edit
+                    </Button>
+                  )}
+                  {canEdit && (
+                    <Button
+                      size="small"
+                      variant="ghost"
+                      busy={remove.isPending && remove.variables === d.id}
+                      onClick={() => window.confirm(`Delete the destination "${d.name}"?`) && remove.mutate(d.id)}
+                    >
+                      Delete
+                    </Button>
                   )}
                 </span>
               ),
@@ -77,7 +119,9 @@ export function DestinationsPanel({ slug, canEdit }: { slug: string; canEdit: bo
         />
         {tested !== null && test.data && (
           <div>
-            <h3 style={{ fontSize: '0.95rem', margin: '1rem 0 0' }}>Test of {list.data?.destinations.find((d) => d.id === tested)?.name ?? `destination ${tested}`}</h3>
+            <h3 style={{ fontSize: '0.95rem', margin: '1rem 0 0' }}>
+              Test of {list.data?.destinations.find((d) => d.id === tested)?.name ?? `destination ${tested}`}
+            </h3>
             <TestResultView result={test.data} />
           </div>
         )}

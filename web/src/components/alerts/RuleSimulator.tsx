@@ -30,12 +30,25 @@ export function RuleSimulator({ slug, draft, timeZone }: { slug: string; draft: 
   return (
     <section aria-label="Simulator" style={{ borderTop: '1px solid var(--border)', marginTop: '1.25rem', paddingTop: '0.5rem' }}>
       <h3 style={{ fontSize: '1rem', margin: '0.5rem 0 0' }}>Simulator</h3>
-      <p className="muted small" style={{ margin: 0 }}>Runs the settings above against the incidents of the last days. Sends nothing.</p>
+      <p className="muted small" style={{ margin: 0 }}>
+        Runs the settings above against the incidents of the last days. Sends nothing.
+      </p>
       <div style={{ display: 'flex', gap: '0.5rem', alignItems: 'flex-start', flexWrap: 'wrap' }}>
         <div style={{ width: '10rem' }}>
-          <TextField label="Days" type="number" min={1} max={90} value={days} onChange={(e) => setDays(e.target.value)} onKeyDown={enter} error={fieldError(simulate.error, 'days')} />
+          <TextField
+            label="Days"
+            type="number"
+            min={1}
+            max={90}
+            value={days}
+            onChange={(e) => setDays(e.target.value)}
+            onKeyDown={enter}
+            error={fieldError(simulate.error, 'days')}
+          />
         </div>
-        <Button style={{ marginTop: '2.25rem' }} busy={simulate.isPending} onClick={run}>Simulate</Button>
+        <Button style={{ marginTop: '2.25rem' }} busy={simulate.isPending} onClick={run}>
+          Simulate
+        </Button>
       </div>
       {/* a 400 about a rule field (name, filters, …) is the same as the save's: shown here as well */}
       <FormError error={formError(simulate.error, DRAFT_FIELDS)} />
@@ -52,26 +65,54 @@ function SimulationResult({ result, timeZone }: { result: Simulation; timeZone: 
       <div className="grid stats">
         <section className="card stat" aria-label="Alerts">
           <div className="stat-label">Alerts it would have sent</div>
-          <div className="stat-value" data-testid="simulated-total">{result.total}</div>
-          <div className="muted small">{formatDay(result.from, timeZone)} – {formatDay(result.to, timeZone)}</div>
+          <div className="stat-value" data-testid="simulated-total">
+            {result.total}
+          </div>
+          <div className="muted small">
+            {formatDay(result.from, timeZone)} – {formatDay(result.to, timeZone)}
+          </div>
         </section>
         <section className="card stat" aria-label="Incidents matched">
           <div className="stat-label">Incidents matched</div>
-          <div className="stat-value">{result.matched} <span className="muted small">of {result.incidents}</span></div>
+          <div className="stat-value">
+            {result.matched} <span className="muted small">of {result.incidents}</span>
+          </div>
           <div className="muted small">{result.suppressedByCooldown} held back by the cooldown</div>
         </section>
       </div>
       {filtered.length > 0 && (
         <p className="small" style={{ margin: 0 }}>
-          Left out: {filtered.map(([why, n]) => <Badge key={why}>{why}: {n}</Badge>)}
+          Left out:{' '}
+          {filtered.map(([why, n]) => (
+            <Badge key={why}>
+              {why}: {n}
+            </Badge>
+          ))}
         </p>
       )}
       {Object.keys(result.byEvent).length > 0 && (
-        <p className="small" style={{ margin: 0 }}>By event: {Object.entries(result.byEvent).map(([e, n]) => <Badge key={e} tone="info">{e}: {n}</Badge>)}</p>
+        <p className="small" style={{ margin: 0 }}>
+          By event:{' '}
+          {Object.entries(result.byEvent).map(([e, n]) => (
+            <Badge key={e} tone="info">
+              {e}: {n}
+            </Badge>
+          ))}
+        </p>
       )}
       <div aria-label="Alerts per day" role="img" style={{ display: 'flex', alignItems: 'flex-end', gap: 2, height: 64 }}>
         {result.perDay.map((d) => (
-          <div key={d.day} title={`${d.day}: ${d.alerts} alert${d.alerts === 1 ? '' : 's'}`} style={{ flex: 1, minWidth: 3, height: `${Math.max(2, (d.alerts / max) * 100)}%`, background: d.alerts ? 'var(--accent)' : 'var(--border)', borderRadius: 2 }} />
+          <div
+            key={d.day}
+            title={`${d.day}: ${d.alerts} alert${d.alerts === 1 ? '' : 's'}`}
+            style={{
+              flex: 1,
+              minWidth: 3,
+              height: `${Math.max(2, (d.alerts / max) * 100)}%`,
+              background: d.alerts ? 'var(--accent)' : 'var(--border)',
+              borderRadius: 2,
+            }}
+          />
         ))}
       </div>
       <Table
@@ -81,8 +122,19 @@ function SimulationResult({ result, timeZone }: { result: Simulation; timeZone: 
         empty="It would have sent nothing in these days."
         columns={[
           { header: 'When', cell: (a) => formatTime(a.at, timeZone, false), width: '9rem' },
-          { header: 'Event', cell: (a) => <Badge tone={a.event === 'resolved' ? 'good' : a.event === 'opened' ? 'bad' : 'info'}>{a.event}</Badge> },
-          { header: 'Incident', cell: (a) => <>{a.title}{a.incidents ? <span className="muted"> ({a.incidents} incidents)</span> : null}</> },
+          {
+            header: 'Event',
+            cell: (a) => <Badge tone={a.event === 'resolved' ? 'good' : a.event === 'opened' ? 'bad' : 'info'}>{a.event}</Badge>,
+          },
+          {
+            header: 'Incident',
+            cell: (a) => (
+              <>
+                {a.title}
+                {a.incidents ? <span className="muted"> ({a.incidents} incidents)</span> : null}
+              </>
+            ),
+          },
           { header: 'Scope', cell: (a) => <span className="muted">{a.scopeKey}</span> },
         ]}
       />

@@ -46,7 +46,17 @@ export function RulesPanel({ slug, canEdit, timeZone }: { slug: string; canEdit:
           />
         </Card>
       )}
-      <Card title="Alert rules" actions={canEdit && !editing && <Button size="small" variant="primary" onClick={() => setEditing('new')}>New rule</Button>}>
+      <Card
+        title="Alert rules"
+        actions={
+          canEdit &&
+          !editing && (
+            <Button size="small" variant="primary" onClick={() => setEditing('new')}>
+              New rule
+            </Button>
+          )
+        }
+      >
         <FormError error={formError(remove.error)} />
         <Table<AlertRule>
           label="Alert rules"
@@ -55,7 +65,11 @@ export function RulesPanel({ slug, canEdit, timeZone }: { slug: string; canEdit:
           error={rules.error}
           onRetry={() => void rules.refetch()}
           rowKey={(r) => String(r.id)}
-          empty={canEdit ? 'No alert rules yet. A rule says which incidents go to which destinations; try one in the simulator first.' : 'No alert rules yet.'}
+          empty={
+            canEdit
+              ? 'No alert rules yet. A rule says which incidents go to which destinations; try one in the simulator first.'
+              : 'No alert rules yet.'
+          }
           columns={[
             { header: 'Name', cell: (r) => <strong>{r.name}</strong> },
             {
@@ -63,7 +77,11 @@ export function RulesPanel({ slug, canEdit, timeZone }: { slug: string; canEdit:
               cell: (r) => (
                 <span className="badges">
                   <Badge tone={r.enabled ? 'good' : 'neutral'}>{r.enabled ? 'enabled' : 'disabled'}</Badge>
-                  {r.mutedUntil && Date.parse(r.mutedUntil) > Date.now() && <Badge tone="warn" title={r.mutedUntil}>muted until {formatTime(r.mutedUntil, timeZone, false)}</Badge>}
+                  {r.mutedUntil && Date.parse(r.mutedUntil) > Date.now() && (
+                    <Badge tone="warn" title={r.mutedUntil}>
+                      muted until {formatTime(r.mutedUntil, timeZone, false)}
+                    </Badge>
+                  )}
                 </span>
               ),
             },
@@ -82,12 +100,22 @@ export function RulesPanel({ slug, canEdit, timeZone }: { slug: string; canEdit:
             {
               header: '',
               align: 'right',
-              cell: (r) => canEdit && (
-                <span className="badges">
-                  <Button size="small" variant="ghost" onClick={() => setEditing(r)}>Edit</Button>
-                  <Button size="small" variant="ghost" busy={remove.isPending && remove.variables === r.id} onClick={() => window.confirm(`Delete the rule "${r.name}"?`) && remove.mutate(r.id)}>Delete</Button>
-                </span>
-              ),
+              cell: (r) =>
+                canEdit && (
+                  <span className="badges">
+                    <Button size="small" variant="ghost" onClick={() => setEditing(r)}>
+                      Edit
+                    </Button>
+                    <Button
+                      size="small"
+                      variant="ghost"
+                      busy={remove.isPending && remove.variables === r.id}
+                      onClick={() => window.confirm(`Delete the rule "${r.name}"?`) && remove.mutate(r.id)}
+                    >
+                      Delete
+                    </Button>
+                  </span>
+                ),
             },
           ]}
         />

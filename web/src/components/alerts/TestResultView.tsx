@@ -7,10 +7,21 @@ export function TestResultView({ result }: { result: TestResult }) {
   return (
     <div className="test-result" role="status" aria-label="Test result" style={{ marginTop: '0.75rem', display: 'grid', gap: '0.35rem' }}>
       <div>
-        <Badge tone={result.ok ? 'good' : 'bad'}>{result.ok ? 'Delivered' : 'Failed'}</Badge> <span>The receiver answered: <strong>{status}</strong></span>
+        <Badge tone={result.ok ? 'good' : 'bad'}>{result.ok ? 'Delivered' : 'Failed'}</Badge>{' '}
+        <span>
+          The receiver answered: <strong>{status}</strong>
+        </span>
       </div>
-      {result.error && <p className="field-error" style={{ margin: 0 }}>{result.error}</p>}
-      {result.body && <pre className="json" style={{ maxHeight: '12rem' }}>{result.body}</pre>}
+      {result.error && (
+        <p className="field-error" style={{ margin: 0 }}>
+          {result.error}
+        </p>
+      )}
+      {result.body && (
+        <pre className="json" style={{ maxHeight: '12rem' }}>
+          {result.body}
+        </pre>
+      )}
     </div>
   );
 }

@@ -19,22 +19,54 @@ export interface DestinationField {
 }
 
 export const KIND_LABELS: Record<DestinationKind, string> = {
-  webhook: 'Webhook', slack: 'Slack', telegram: 'Telegram', email: 'Email (SMTP)', jira: 'Jira', linear: 'Linear', pagerduty: 'PagerDuty', teams: 'Microsoft Teams',
+  webhook: 'Webhook',
+  slack: 'Slack',
+  telegram: 'Telegram',
+  email: 'Email (SMTP)',
+  jira: 'Jira',
+  linear: 'Linear',
+  pagerduty: 'PagerDuty',
+  teams: 'Microsoft Teams',
 };
 
 export const DESTINATION_FIELDS: Record<DestinationKind, DestinationField[]> = {
   webhook: [
     { key: 'url', where: 'config', label: 'URL', type: 'url', required: true, placeholder: 'https://example.com/hooks/vigil' },
-    { key: 'secret', where: 'secrets', label: 'Signing secret', required: true, hint: 'At least 16 characters; requests carry X-Vigil-Signature, an HMAC-SHA256 with it.' },
-    { key: 'headers', where: 'config', label: 'Extra headers', type: 'json', hint: 'A JSON object of header names to values, e.g. {"Authorization": "Bearer …"}' },
+    {
+      key: 'secret',
+      where: 'secrets',
+      label: 'Signing secret',
+      required: true,
+      hint: 'At least 16 characters; requests carry X-Vigil-Signature, an HMAC-SHA256 with it.',
+    },
+    {
+      key: 'headers',
+      where: 'config',
+      label: 'Extra headers',
+      type: 'json',
+      hint: 'A JSON object of header names to values, e.g. {"Authorization": "Bearer …"}',
+    },
   ],
   slack: [
-    { key: 'webhookUrl', where: 'secrets', label: 'Incoming webhook URL', type: 'url', required: true, placeholder: 'https://hooks.slack.com/services/…' },
+    {
+      key: 'webhookUrl',
+      where: 'secrets',
+      label: 'Incoming webhook URL',
+      type: 'url',
+      required: true,
+      placeholder: 'https://hooks.slack.com/services/…',
+    },
     { key: 'format', where: 'config', label: 'Format', type: 'select', options: ['blocks', 'text'] },
   ],
   telegram: [
     { key: 'botToken', where: 'secrets', label: 'Bot token', required: true, hint: 'As BotFather gives it: 123456:ABC…' },
-    { key: 'chatId', where: 'config', label: 'Chat', required: true, hint: 'A numeric chat id (-1001234567890) or a channel name (@channel)' },
+    {
+      key: 'chatId',
+      where: 'config',
+      label: 'Chat',
+      required: true,
+      hint: 'A numeric chat id (-1001234567890) or a channel name (@channel)',
+    },
     { key: 'baseUrl', where: 'config', label: 'API base URL', type: 'url', hint: 'Leave empty for api.telegram.org' },
   ],
   email: [
@@ -64,7 +96,14 @@ export const DESTINATION_FIELDS: Record<DestinationKind, DestinationField[]> = {
     { key: 'baseUrl', where: 'config', label: 'Events API base URL', type: 'url', hint: 'Leave empty for events.pagerduty.com' },
   ],
   teams: [
-    { key: 'webhookUrl', where: 'secrets', label: 'Incoming webhook URL', type: 'url', required: true, hint: 'A Workflows or connector webhook of the channel' },
+    {
+      key: 'webhookUrl',
+      where: 'secrets',
+      label: 'Incoming webhook URL',
+      type: 'url',
+      required: true,
+      hint: 'A Workflows or connector webhook of the channel',
+    },
   ],
 };
 
@@ -80,5 +119,11 @@ export function destinationFieldError(error: unknown, field: string): string | u
 /** A fresh webhook signing secret, made in the browser (like the server's whsec_ ones). */
 export function generateSecret(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(24));
-  return 'whsec_' + btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return (
+    'whsec_' +
+    btoa(String.fromCharCode(...bytes))
+      .replace(/\+/g, '-')
+      .replace(/\//g, '_')
+      .replace(/=+$/, '')
+  );
 }

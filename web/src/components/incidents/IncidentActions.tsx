@@ -45,28 +45,62 @@ export function IncidentActions({ slug, incident, members, canEdit, timeZone }: 
     <div className="incident-actions" style={{ display: 'grid', gap: '0.75rem' }}>
       <div className="page-actions" role="group" aria-label="Incident actions" style={{ flexWrap: 'wrap' }}>
         {incident.status === 'open' && (
-          <Button variant="primary" title={title} disabled={disabled} busy={busy('acknowledge')} onClick={() => run({ action: 'acknowledge' })}>Acknowledge</Button>
+          <Button
+            variant="primary"
+            title={title}
+            disabled={disabled}
+            busy={busy('acknowledge')}
+            onClick={() => run({ action: 'acknowledge' })}
+          >
+            Acknowledge
+          </Button>
         )}
-        {!resolved && <Button title={title} disabled={disabled} busy={busy('resolve')} onClick={() => run({ action: 'resolve' })}>Resolve</Button>}
-        {resolved && !falsePositive && <Button title={title} disabled={disabled} busy={busy('reopen')} onClick={() => run({ action: 'reopen' })}>Reopen</Button>}
+        {!resolved && (
+          <Button title={title} disabled={disabled} busy={busy('resolve')} onClick={() => run({ action: 'resolve' })}>
+            Resolve
+          </Button>
+        )}
+        {resolved && !falsePositive && (
+          <Button title={title} disabled={disabled} busy={busy('reopen')} onClick={() => run({ action: 'reopen' })}>
+            Reopen
+          </Button>
+        )}
         {!falsePositive && (
-          <Button title={canEdit ? 'Resolves it and makes its metrics one notch less sensitive' : EDITORS_ONLY} disabled={disabled} busy={busy('false-positive')} onClick={() => run({ action: 'false-positive' })}>
+          <Button
+            title={canEdit ? 'Resolves it and makes its metrics one notch less sensitive' : EDITORS_ONLY}
+            disabled={disabled}
+            busy={busy('false-positive')}
+            onClick={() => run({ action: 'false-positive' })}
+          >
             False positive
           </Button>
         )}
         {falsePositive && (
-          <Button title={canEdit ? 'Puts back the sensitivity the false positive changed' : EDITORS_ONLY} disabled={disabled} busy={busy('undo-false-positive')} onClick={() => run({ action: 'undo-false-positive' })}>
+          <Button
+            title={canEdit ? 'Puts back the sensitivity the false positive changed' : EDITORS_ONLY}
+            disabled={disabled}
+            busy={busy('undo-false-positive')}
+            onClick={() => run({ action: 'undo-false-positive' })}
+          >
             Undo false positive
           </Button>
         )}
-        {incident.muted && <Button title={title} disabled={disabled} busy={busy('unmute')} onClick={() => run({ action: 'unmute' })}>Unmute</Button>}
+        {incident.muted && (
+          <Button title={title} disabled={disabled} busy={busy('unmute')} onClick={() => run({ action: 'unmute' })}>
+            Unmute
+          </Button>
+        )}
       </div>
 
       {!resolved && (
         <form onSubmit={mute} aria-label="Mute" style={{ display: 'flex', gap: '0.5rem', alignItems: 'flex-start', flexWrap: 'wrap' }}>
           <div style={{ minWidth: '14rem' }}>
             <TextField
-              label={incident.muted && incident.mutedUntil ? `Muted until ${formatTime(incident.mutedUntil, timeZone, false)}; mute until` : 'Mute until'}
+              label={
+                incident.muted && incident.mutedUntil
+                  ? `Muted until ${formatTime(incident.mutedUntil, timeZone, false)}; mute until`
+                  : 'Mute until'
+              }
               value={until}
               onChange={(e) => setUntil(e.target.value)}
               hint="a time (2030-01-31T09:00Z) or from now: +2h, +1d"
@@ -74,7 +108,9 @@ export function IncidentActions({ slug, incident, members, canEdit, timeZone }: 
               disabled={!canEdit}
             />
           </div>
-          <Button type="submit" title={title} disabled={disabled || !until.trim()} busy={busy('mute')} style={{ marginTop: '2.25rem' }}>Mute</Button>
+          <Button type="submit" title={title} disabled={disabled || !until.trim()} busy={busy('mute')} style={{ marginTop: '2.25rem' }}>
+            Mute
+          </Button>
         </form>
       )}
 
@@ -87,7 +123,11 @@ export function IncidentActions({ slug, incident, members, canEdit, timeZone }: 
           onChange={(e) => run({ action: 'assign', userId: e.target.value ? Number(e.target.value) : null })}
         >
           <option value="">Nobody</option>
-          {members?.map((m) => <option key={m.userId} value={m.userId}>{m.name || m.email} ({m.role})</option>)}
+          {members?.map((m) => (
+            <option key={m.userId} value={m.userId}>
+              {m.name || m.email} ({m.role})
+            </option>
+          ))}
         </select>
       </Field>
       <FormError error={formError(action.error, ['until', 'userId'])} />

@@ -28,7 +28,8 @@ export function IncidentTimeline({ slug, incidentId, timeline, members, canComme
     const m = byId.get(userId);
     return m ? m.name || m.email : `user ${userId}`;
   };
-  const actorOf = (e: TimelineEntry) => (e.actorId !== null ? nameOf(e.actorId) : typeof e.data.actor === 'string' ? e.data.actor : 'Vigil');
+  const actorOf = (e: TimelineEntry) =>
+    e.actorId !== null ? nameOf(e.actorId) : typeof e.data.actor === 'string' ? e.data.actor : 'Vigil';
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -42,10 +43,19 @@ export function IncidentTimeline({ slug, incidentId, timeline, members, canComme
       ) : (
         <ol className="timeline" aria-label="Timeline" style={{ listStyle: 'none', margin: 0, padding: 0, display: 'grid', gap: '0.5rem' }}>
           {timeline.map((e) => (
-            <li key={e.id} style={{ borderLeft: `3px solid ${e.type === 'comment' ? 'var(--accent)' : 'var(--border)'}`, paddingLeft: '0.75rem' }}>
+            <li
+              key={e.id}
+              style={{ borderLeft: `3px solid ${e.type === 'comment' ? 'var(--accent)' : 'var(--border)'}`, paddingLeft: '0.75rem' }}
+            >
               <div>
                 <strong>{actorOf(e)}</strong> {describeEntry(e, nameOf, timeZone)}
-                <span className="muted small"> · <time dateTime={e.at} title={e.at}>{formatTime(e.at, timeZone)}</time></span>
+                <span className="muted small">
+                  {' '}
+                  ·{' '}
+                  <time dateTime={e.at} title={e.at}>
+                    {formatTime(e.at, timeZone)}
+                  </time>
+                </span>
               </div>
               {e.type === 'comment' && typeof e.data.body === 'string' && <Markdown text={e.data.body} />}
             </li>
@@ -54,12 +64,25 @@ export function IncidentTimeline({ slug, incidentId, timeline, members, canComme
       )}
       {canComment ? (
         <form onSubmit={submit} aria-label="Add a comment">
-          <Field label="Comment" htmlFor={`comment-${incidentId}`} hint="Markdown, at most 10,000 characters" error={fieldError(comment.error, 'body')}>
-            <textarea id={`comment-${incidentId}`} rows={3} value={body} onChange={(e) => setBody(e.target.value)} aria-invalid={fieldError(comment.error, 'body') ? true : undefined} />
+          <Field
+            label="Comment"
+            htmlFor={`comment-${incidentId}`}
+            hint="Markdown, at most 10,000 characters"
+            error={fieldError(comment.error, 'body')}
+          >
+            <textarea
+              id={`comment-${incidentId}`}
+              rows={3}
+              value={body}
+              onChange={(e) => setBody(e.target.value)}
+              aria-invalid={fieldError(comment.error, 'body') ? true : undefined}
+            />
           </Field>
           <FormError error={formError(comment.error, ['body'])} />
           <div style={{ marginTop: '0.5rem' }}>
-            <Button type="submit" variant="primary" busy={comment.isPending} disabled={!body.trim()}>Add comment</Button>
+            <Button type="submit" variant="primary" busy={comment.isPending} disabled={!body.trim()}>
+              Add comment
+            </Button>
           </div>
         </form>
       ) : (

@@ -13,13 +13,20 @@ export function SignalExplanations({ signals }: { signals: IncidentDetail['signa
           <p style={{ margin: 0 }}>
             <Badge tone={role === 'root' ? 'info' : 'neutral'}>{role.replace('_', ' ')}</Badge> <strong>{e.subject}</strong>
           </p>
-          <p className="explanation" style={{ margin: '0.25rem 0 0' }}>{e.sentence}</p>
+          <p className="explanation" style={{ margin: '0.25rem 0 0' }}>
+            {e.sentence}
+          </p>
           <dl style={facts}>
-            <dt className="muted">Observed</dt><dd style={{ margin: 0 }}>{e.observed}</dd>
-            <dt className="muted">Expected</dt><dd style={{ margin: 0 }}>{e.expected ?? '–'}</dd>
-            <dt className="muted">Band</dt><dd style={{ margin: 0 }}>{e.band ?? '–'}</dd>
-            <dt className="muted">Sample size</dt><dd style={{ margin: 0 }}>{e.samples === null ? 'not recorded' : e.samples.toLocaleString('en-US')}</dd>
-            <dt className="muted">Detector</dt><dd style={{ margin: 0 }}>{e.detector}</dd>
+            <dt className="muted">Observed</dt>
+            <dd style={{ margin: 0 }}>{e.observed}</dd>
+            <dt className="muted">Expected</dt>
+            <dd style={{ margin: 0 }}>{e.expected ?? '–'}</dd>
+            <dt className="muted">Band</dt>
+            <dd style={{ margin: 0 }}>{e.band ?? '–'}</dd>
+            <dt className="muted">Sample size</dt>
+            <dd style={{ margin: 0 }}>{e.samples === null ? 'not recorded' : e.samples.toLocaleString('en-US')}</dd>
+            <dt className="muted">Detector</dt>
+            <dd style={{ margin: 0 }}>{e.detector}</dd>
           </dl>
         </li>
       ))}

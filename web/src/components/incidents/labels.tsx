@@ -13,7 +13,11 @@ export function StatusBadge({ incident }: { incident: Pick<Incident, 'status' | 
   return (
     <span className="badges">
       <Badge tone={STATUS_TONE[incident.status]}>{incident.status}</Badge>
-      {incident.resolution && <Badge tone={incident.resolution === 'false_positive' ? 'neutral' : 'good'}>{RESOLUTION_LABEL[incident.resolution] ?? incident.resolution}</Badge>}
+      {incident.resolution && (
+        <Badge tone={incident.resolution === 'false_positive' ? 'neutral' : 'good'}>
+          {RESOLUTION_LABEL[incident.resolution] ?? incident.resolution}
+        </Badge>
+      )}
       {incident.muted && <Badge tone="neutral">muted</Badge>}
     </span>
   );
@@ -47,14 +51,21 @@ export function scopeLabel(scopeKey: string): string {
 
 /** How a signal was found related to the incident (src/incidents/intake.ts) */
 const VIA: Record<string, string> = {
-  definition: 'related by definition', correlation: 'moved together', co_moving: 'left its band with it, moving together',
+  definition: 'related by definition',
+  correlation: 'moved together',
+  co_moving: 'left its band with it, moving together',
 };
 
 const str = (v: unknown) => (v === null || v === undefined ? '–' : String(v));
 
 /** What an alert_sent entry's event was, as the timeline says it: "sent an “incident opened” alert" */
 const ALERT_SENT: Record<string, string> = {
-  opened: 'an “incident opened” alert', reopened: 'an “incident reopened” alert', repeat: 'a reminder', resolved: 'a “resolved” alert', digest: 'a digest', test: 'a test alert',
+  opened: 'an “incident opened” alert',
+  reopened: 'an “incident reopened” alert',
+  repeat: 'a reminder',
+  resolved: 'a “resolved” alert',
+  digest: 'a digest',
+  test: 'a test alert',
 };
 
 /** One timeline entry as a sentence (without who and when). */
@@ -62,25 +73,69 @@ export function describeEntry(e: TimelineEntry, nameOf: (userId: number | null) 
   const d = e.data;
   switch (e.type) {
     case 'created':
-      return <>opened the incident{d.historical ? ' (from history, already over)' : ''}{d.severity ? <> · {str(d.severity)}</> : null}</>;
+      return (
+        <>
+          opened the incident{d.historical ? ' (from history, already over)' : ''}
+          {d.severity ? <> · {str(d.severity)}</> : null}
+        </>
+      );
     case 'signal_added':
-      return <>added a signal ({str(d.kind)} on {scopeLabel(str(d.scopeKey))}) as {str(d.role).replace('_', ' ')}{d.via ? <> · {VIA[str(d.via)] ?? `via ${str(d.via)}`}{typeof d.r === 'number' ? ` (r ${d.r.toFixed(2)})` : ''}</> : null}</>;
+      return (
+        <>
+          added a signal ({str(d.kind)} on {scopeLabel(str(d.scopeKey))}) as {str(d.role).replace('_', ' ')}
+          {d.via ? (
+            <>
+              {' '}
+              · {VIA[str(d.via)] ?? `via ${str(d.via)}`}
+              {typeof d.r === 'number' ? ` (r ${d.r.toFixed(2)})` : ''}
+            </>
+          ) : null}
+        </>
+      );
     case 'severity':
-      return <>changed the severity from {str(d.from)} to {str(d.to)}</>;
+      return (
+        <>
+          changed the severity from {str(d.from)} to {str(d.to)}
+        </>
+      );
     case 'status':
-      return <>changed the status from {str(d.from)} to <strong>{str(d.to)}</strong>{d.resolution ? <> ({RESOLUTION_LABEL[str(d.resolution)] ?? str(d.resolution)})</> : null}</>;
+      return (
+        <>
+          changed the status from {str(d.from)} to <strong>{str(d.to)}</strong>
+          {d.resolution ? <> ({RESOLUTION_LABEL[str(d.resolution)] ?? str(d.resolution)})</> : null}
+        </>
+      );
     case 'assigned':
-      return d.to === null ? <>unassigned it</> : <>assigned it to <strong>{nameOf(d.to as number)}</strong></>;
+      return d.to === null ? (
+        <>unassigned it</>
+      ) : (
+        <>
+          assigned it to <strong>{nameOf(d.to as number)}</strong>
+        </>
+      );
     case 'comment':
       return <>commented</>;
     case 'muted':
       return d.until === null ? <>unmuted it</> : <>muted it until {formatTime(d.until as number, timeZone, false)}</>;
     case 'false_positive':
-      return <>marked it a false positive{Array.isArray(d.sensitivity) && d.sensitivity.length ? ` (made ${d.sensitivity.length} metric${d.sensitivity.length > 1 ? 's' : ''} less sensitive)` : ''}</>;
+      return (
+        <>
+          marked it a false positive
+          {Array.isArray(d.sensitivity) && d.sensitivity.length
+            ? ` (made ${d.sensitivity.length} metric${d.sensitivity.length > 1 ? 's' : ''} less sensitive)`
+            : ''}
+        </>
+      );
     case 'false_positive_undone':
       return <>undid the false positive{Array.isArray(d.restored) && d.restored.length ? ' (sensitivity put back)' : ''}</>;
     case 'alert_sent':
-      return <>sent {ALERT_SENT[str(d.event)] ?? `a ${str(d.event)} alert`} to {str(d.destination)}{d.kind ? ` (${str(d.kind)})` : ''}{d.ruleName ? <> by rule “{str(d.ruleName)}”</> : null}</>;
+      return (
+        <>
+          sent {ALERT_SENT[str(d.event)] ?? `a ${str(d.event)} alert`} to {str(d.destination)}
+          {d.kind ? ` (${str(d.kind)})` : ''}
+          {d.ruleName ? <> by rule “{str(d.ruleName)}”</> : null}
+        </>
+      );
     default:
       return <>{e.type}</>;
   }

@@ -50,48 +50,115 @@ export function BacktestPanel({ own, applied, onRun, result, loading, error, per
     onRun(Object.keys(s).length ? s : null);
   };
 
-  const ownLabel = own.sensitivity === undefined ? "metric's own (project default)" : `metric's own (${typeof own.sensitivity === 'number' ? `|z| ≥ ${own.sensitivity}` : own.sensitivity})`;
+  const ownLabel =
+    own.sensitivity === undefined
+      ? "metric's own (project default)"
+      : `metric's own (${typeof own.sensitivity === 'number' ? `|z| ≥ ${own.sensitivity}` : own.sensitivity})`;
   const metricSignals = result?.signals ?? [];
   return (
     <form className="backtest" onSubmit={run} aria-label="Backtest" noValidate>
       <div className="form-row">
-        <Field label="Sensitivity" htmlFor={`${id}-sens`} error={choice !== 'custom' ? fieldError(error, 'sensitivity') : undefined} hint="low: |z| ≥ 5 · medium: ≥ 4 · high: ≥ 3">
+        <Field
+          label="Sensitivity"
+          htmlFor={`${id}-sens`}
+          error={choice !== 'custom' ? fieldError(error, 'sensitivity') : undefined}
+          hint="low: |z| ≥ 5 · medium: ≥ 4 · high: ≥ 3"
+        >
           <select id={`${id}-sens`} value={choice} onChange={(e) => setChoice(e.target.value as Choice)}>
             <option value="own">{ownLabel}</option>
-            {SENSITIVITIES.map((s) => <option key={s} value={s}>{s}</option>)}
+            {SENSITIVITIES.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
             <option value="custom">custom |z|</option>
           </select>
         </Field>
-        {choice === 'custom' && <TextField label="|z| threshold" type="number" step="0.1" min={1} max={20} value={z} onChange={(e) => setZ(e.target.value)} error={fieldError(error, 'sensitivity')} />}
-        <TextField label="Min. samples" type="number" min={0} value={minExpected} onChange={(e) => setMinExpected(e.target.value)} error={fieldError(error, 'minExpected')}
-          placeholder={own.minExpected === undefined ? 'default' : String(own.minExpected)} hint="A bucket with fewer samples (events, denominator, rows) never fires on its own." />
+        {choice === 'custom' && (
+          <TextField
+            label="|z| threshold"
+            type="number"
+            step="0.1"
+            min={1}
+            max={20}
+            value={z}
+            onChange={(e) => setZ(e.target.value)}
+            error={fieldError(error, 'sensitivity')}
+          />
+        )}
+        <TextField
+          label="Min. samples"
+          type="number"
+          min={0}
+          value={minExpected}
+          onChange={(e) => setMinExpected(e.target.value)}
+          error={fieldError(error, 'minExpected')}
+          placeholder={own.minExpected === undefined ? 'default' : String(own.minExpected)}
+          hint="A bucket with fewer samples (events, denominator, rows) never fires on its own."
+        />
       </div>
       <div className="field">
         <span className="field-label">Period</span>
         {period}
-        {fieldError(error, 'from') && <p className="field-error" role="alert">{fieldError(error, 'from')}</p>}
+        {fieldError(error, 'from') && (
+          <p className="field-error" role="alert">
+            {fieldError(error, 'from')}
+          </p>
+        )}
       </div>
       <FormError error={formError(error, FIELDS)} />
       <div className="form-actions">
-        <Button type="submit" variant="primary" busy={loading}>Run backtest</Button>
-        {applied && <Button variant="ghost" onClick={() => { setChoice('own'); setMinExpected(''); onRun(null); }}>Back to the metric's settings</Button>}
+        <Button type="submit" variant="primary" busy={loading}>
+          Run backtest
+        </Button>
+        {applied && (
+          <Button
+            variant="ghost"
+            onClick={() => {
+              setChoice('own');
+              setMinExpected('');
+              onRun(null);
+            }}
+          >
+            Back to the metric's settings
+          </Button>
+        )}
       </div>
       {result && (
         <div className="backtest-result" aria-live="polite">
           <p>
-            <strong data-testid="backtest-count">{result.count} signal{result.count === 1 ? '' : 's'} would have fired</strong> in this window at |z| ≥ {result.threshold}
-            <> (buckets with fewer than {result.minExpected} samples never fire on their own)</>
+            <strong data-testid="backtest-count">
+              {result.count} signal{result.count === 1 ? '' : 's'} would have fired
+            </strong>{' '}
+            in this window at |z| ≥ {result.threshold}
+            (buckets with fewer than {result.minExpected} samples never fire on their own)
             {applied ? '; they are the blue marks on the chart.' : ', as live detection runs it.'}
           </p>
           {metricSignals.length > 0 && (
             <table className="table compact" aria-label="Backtest signals">
-              <thead><tr><th>Bucket</th><th>Kind</th><th>Severity</th><th style={{ textAlign: 'right' }}>Value</th><th style={{ textAlign: 'right' }}>z</th></tr></thead>
+              <thead>
+                <tr>
+                  <th>Bucket</th>
+                  <th>Kind</th>
+                  <th>Severity</th>
+                  <th style={{ textAlign: 'right' }}>Value</th>
+                  <th style={{ textAlign: 'right' }}>z</th>
+                </tr>
+              </thead>
               <tbody>
                 {metricSignals.map((s, i) => (
                   <tr key={i}>
-                    <td>{formatTime(s.bucket, timeZone, false)}{s.endBucket !== s.bucket && <span className="muted"> → {formatTime(s.endBucket, timeZone, false)}</span>}</td>
-                    <td>{s.direction === 'up' ? '↑ ' : s.direction === 'down' ? '↓ ' : ''}{s.kind.replace(/_/g, ' ')}</td>
-                    <td><Badge tone={SEVERITY_TONE[s.severity] ?? 'neutral'}>{s.severity}</Badge></td>
+                    <td>
+                      {formatTime(s.bucket, timeZone, false)}
+                      {s.endBucket !== s.bucket && <span className="muted"> → {formatTime(s.endBucket, timeZone, false)}</span>}
+                    </td>
+                    <td>
+                      {s.direction === 'up' ? '↑ ' : s.direction === 'down' ? '↓ ' : ''}
+                      {s.kind.replace(/_/g, ' ')}
+                    </td>
+                    <td>
+                      <Badge tone={SEVERITY_TONE[s.severity] ?? 'neutral'}>{s.severity}</Badge>
+                    </td>
                     <td style={{ textAlign: 'right' }}>{formatValue(s.value, unit)}</td>
                     <td style={{ textAlign: 'right' }}>{s.z === null ? '–' : s.z.toFixed(1)}</td>
                   </tr>

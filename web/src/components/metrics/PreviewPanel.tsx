@@ -38,7 +38,13 @@ export function PreviewPanel({ preview, loading, error, stale, timeZone, color }
       )}
       <p className="muted small" data-testid="preview-summary">
         Last {preview?.buckets.length} {preview?.interval} buckets
-        {chart.values.length > 0 && <> · latest {formatNumber(chart.values[chart.values.length - 1])} · {preview?.valueKind === 'count' ? `sum ${formatNumber(sum)}` : `mean ${formatNumber(sum / chart.values.length)}`}</>}
+        {chart.values.length > 0 && (
+          <>
+            {' '}
+            · latest {formatNumber(chart.values[chart.values.length - 1])} ·{' '}
+            {preview?.valueKind === 'count' ? `sum ${formatNumber(sum)}` : `mean ${formatNumber(sum / chart.values.length)}`}
+          </>
+        )}
         {(stale || loading) && ' · updating…'}
       </p>
     </div>

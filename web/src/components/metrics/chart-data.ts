@@ -42,18 +42,33 @@ export function buildMetricChart(o: {
   const total = o.total.series[0];
   const series: ChartSeries[] = [{ label: 'value', values: place(o.total.buckets, total?.values ?? []), color: o.color || undefined }];
   if (o.breakdown) {
-    for (const s of o.breakdown.series) series.push({ label: `${o.breakdown.breakdown}: ${s.label}`, values: place(o.breakdown.buckets, s.values) });
+    for (const s of o.breakdown.series)
+      series.push({ label: `${o.breakdown.breakdown}: ${s.label}`, values: place(o.breakdown.buckets, s.values) });
   }
   if (fc.length) {
-    series.push({ label: 'forecast', values: place(fc.map((p) => p.bucket), fc.map((p) => p.value)), dashed: true, color: '#6b7280' });
+    series.push({
+      label: 'forecast',
+      values: place(
+        fc.map((p) => p.bucket),
+        fc.map((p) => p.value),
+      ),
+      dashed: true,
+      color: '#6b7280',
+    });
   }
 
   let band: MetricChartData['band'];
   const points = o.expected?.points ?? [];
   if (points.length || fc.length) {
     // the server keeps bands within what the metric can take (a count at 0 or above, a share within [0, 1])
-    const lower = place(points.map((p) => p.bucket), points.map((p) => p.lower));
-    const upper = place(points.map((p) => p.bucket), points.map((p) => p.upper));
+    const lower = place(
+      points.map((p) => p.bucket),
+      points.map((p) => p.lower),
+    );
+    const upper = place(
+      points.map((p) => p.bucket),
+      points.map((p) => p.upper),
+    );
     fc.forEach((p) => {
       const j = at.get(Date.parse(p.bucket))!;
       lower[j] = p.lower;

@@ -8,15 +8,41 @@ import type { Metric, MetricInput, MetricKind, MetricStatus } from '../../api/me
 export const FILTER_OPS = ['eq', 'neq', 'in', 'not_in', 'contains', 'gt', 'gte', 'lt', 'lte', 'is_set', 'is_not_set'] as const;
 export type FilterOp = (typeof FILTER_OPS)[number];
 export const OP_LABELS: Record<FilterOp, string> = {
-  eq: '=', neq: '≠', in: 'in', not_in: 'not in', contains: 'contains', gt: '>', gte: '≥', lt: '<', lte: '≤', is_set: 'is set', is_not_set: 'is not set',
+  eq: '=',
+  neq: '≠',
+  in: 'in',
+  not_in: 'not in',
+  contains: 'contains',
+  gt: '>',
+  gte: '≥',
+  lt: '<',
+  lte: '≤',
+  is_set: 'is set',
+  is_not_set: 'is not set',
 };
 export const MEASURES = ['count', 'users', 'sessions'] as const;
 export const AGGREGATES = ['sum', 'avg', 'min', 'max', 'count', 'count_distinct', 'p50', 'p90', 'p99'] as const;
 export const GAUGE_AGGREGATES = ['last', 'avg', 'max'] as const;
 /** columns of the event store; anything else is an event property */
-export const COLUMNS = ['event', 'type', 'page_path', 'referrer_host', 'app_version', 'platform', 'os', 'browser', 'device_type', 'country'];
+export const COLUMNS = [
+  'event',
+  'type',
+  'page_path',
+  'referrer_host',
+  'app_version',
+  'platform',
+  'os',
+  'browser',
+  'device_type',
+  'country',
+];
 export const KIND_LABELS: Record<MetricKind, string> = {
-  event: 'Event count', ratio: 'Ratio', per_user: 'Per user', aggregation: 'Property aggregation', sql: 'SQL', gauge: 'Gauge (pushed measurements)',
+  event: 'Event count',
+  ratio: 'Ratio',
+  per_user: 'Per user',
+  aggregation: 'Property aggregation',
+  sql: 'SQL',
+  gauge: 'Gauge (pushed measurements)',
 };
 export const KIND_HINTS: Record<MetricKind, string> = {
   event: 'How many times an event happens (or how many users or sessions send it), per bucket.',
@@ -75,16 +101,36 @@ const emptyPart = (): EventPart => ({ event: '', measure: 'count', filters: [] }
 
 export function emptyDraft(): Draft {
   return {
-    kind: 'event', name: '', displayName: '', description: '', unit: '', owner: '', tags: '', interval: '1h',
-    event: '', measure: 'count', filters: [], breakdowns: '', breakdownLimit: '',
-    property: '', fn: 'sum',
-    numerator: emptyPart(), denominator: emptyPart(),
+    kind: 'event',
+    name: '',
+    displayName: '',
+    description: '',
+    unit: '',
+    owner: '',
+    tags: '',
+    interval: '1h',
+    event: '',
+    measure: 'count',
+    filters: [],
+    breakdowns: '',
+    breakdownLimit: '',
+    property: '',
+    fn: 'sum',
+    numerator: emptyPart(),
+    denominator: emptyPart(),
     sql: "SELECT bucket, count(*) AS value\nFROM events\nWHERE event = 'Order Completed'\nGROUP BY bucket",
-    service: '', gaugeMetric: '', aggregate: 'last', gaugeTags: '',
+    service: '',
+    gaugeMetric: '',
+    aggregate: 'last',
+    gaugeTags: '',
   };
 }
 
-const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
+const list = (s: string) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
 
 function filterValue(f: FilterRow): unknown {
   switch (f.op) {
@@ -105,17 +151,21 @@ function filterValue(f: FilterRow): unknown {
   }
 }
 
-const filtersOf = (rows: FilterRow[]) => rows.filter((f) => f.property.trim() || f.value.trim()).map((f) => {
-  const value = filterValue(f);
-  return value === undefined ? { property: f.property.trim(), op: f.op } : { property: f.property.trim(), op: f.op, value };
-});
+const filtersOf = (rows: FilterRow[]) =>
+  rows
+    .filter((f) => f.property.trim() || f.value.trim())
+    .map((f) => {
+      const value = filterValue(f);
+      return value === undefined ? { property: f.property.trim(), op: f.op } : { property: f.property.trim(), op: f.op, value };
+    });
 
 /** Only the keys with a value: the server's schemas reject unknown keys, and "" means "not set" in the form. */
 function compact(o: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== '' && !(Array.isArray(v) && v.length === 0)));
 }
 
-const eventPart = (p: EventPart) => compact({ event: p.event.trim() || undefined, measure: p.measure === 'count' ? undefined : p.measure, filters: filtersOf(p.filters) });
+const eventPart = (p: EventPart) =>
+  compact({ event: p.event.trim() || undefined, measure: p.measure === 'count' ? undefined : p.measure, filters: filtersOf(p.filters) });
 const limitOf = (s: string) => (s.trim() === '' ? undefined : Number.isFinite(Number(s)) ? Number(s) : s);
 
 /** The definition of the draft's kind, as the API takes it. */
@@ -129,15 +179,30 @@ export function definitionOf(d: Draft): Record<string, unknown> {
     case 'per_user':
       return compact({ event: d.event.trim() || undefined, filters: filtersOf(d.filters) });
     case 'aggregation':
-      return { property: d.property.trim(), fn: d.fn, ...compact({ event: d.event.trim() || undefined, filters: filtersOf(d.filters), breakdowns, breakdownLimit: breakdowns.length ? limitOf(d.breakdownLimit) : undefined }) };
+      return {
+        property: d.property.trim(),
+        fn: d.fn,
+        ...compact({
+          event: d.event.trim() || undefined,
+          filters: filtersOf(d.filters),
+          breakdowns,
+          breakdownLimit: breakdowns.length ? limitOf(d.breakdownLimit) : undefined,
+        }),
+      };
     case 'sql':
       return { sql: d.sql };
     case 'gauge': {
-      const tags = Object.fromEntries(list(d.gaugeTags).map((kv) => {
-        const i = kv.indexOf('=');
-        return i < 0 ? [kv, ''] : [kv.slice(0, i).trim(), kv.slice(i + 1).trim()];
-      }));
-      return { service: d.service.trim(), metric: d.gaugeMetric.trim(), ...compact({ aggregate: d.aggregate === 'last' ? undefined : d.aggregate, tags: Object.keys(tags).length ? tags : undefined }) };
+      const tags = Object.fromEntries(
+        list(d.gaugeTags).map((kv) => {
+          const i = kv.indexOf('=');
+          return i < 0 ? [kv, ''] : [kv.slice(0, i).trim(), kv.slice(i + 1).trim()];
+        }),
+      );
+      return {
+        service: d.service.trim(),
+        metric: d.gaugeMetric.trim(),
+        ...compact({ aggregate: d.aggregate === 'last' ? undefined : d.aggregate, tags: Object.keys(tags).length ? tags : undefined }),
+      };
     }
   }
 }
@@ -145,10 +210,14 @@ export function definitionOf(d: Draft): Record<string, unknown> {
 /** Whether the preview has something to compute (the fields without which it can only fail). */
 export function previewable(d: Draft): boolean {
   switch (d.kind) {
-    case 'aggregation': return d.property.trim() !== '';
-    case 'sql': return d.sql.trim() !== '';
-    case 'gauge': return d.service.trim() !== '' && d.gaugeMetric.trim() !== '';
-    default: return true;
+    case 'aggregation':
+      return d.property.trim() !== '';
+    case 'sql':
+      return d.sql.trim() !== '';
+    case 'gauge':
+      return d.service.trim() !== '' && d.gaugeMetric.trim() !== '';
+    default:
+      return true;
   }
 }
 
@@ -171,22 +240,33 @@ export function inputOf(d: Draft, status: MetricStatus): MetricInput {
 
 type Raw = Record<string, unknown>;
 const str = (v: unknown) => (typeof v === 'string' ? v : '');
-const rowsOf = (v: unknown): FilterRow[] => (Array.isArray(v) ? v : []).map((f: Raw) => ({
-  property: str(f.property),
-  op: (FILTER_OPS as readonly string[]).includes(str(f.op)) ? (f.op as FilterOp) : 'eq',
-  value: Array.isArray(f.value) ? f.value.join(', ') : f.value === undefined || f.value === null ? '' : String(f.value),
-}));
+const rowsOf = (v: unknown): FilterRow[] =>
+  (Array.isArray(v) ? v : []).map((f: Raw) => ({
+    property: str(f.property),
+    op: (FILTER_OPS as readonly string[]).includes(str(f.op)) ? (f.op as FilterOp) : 'eq',
+    value: Array.isArray(f.value) ? f.value.join(', ') : f.value === undefined || f.value === null ? '' : String(f.value),
+  }));
 const partOf = (v: unknown): EventPart => {
   const p = (v ?? {}) as Raw;
-  return { event: str(p.event), measure: (MEASURES as readonly string[]).includes(str(p.measure)) ? (p.measure as EventPart['measure']) : 'count', filters: rowsOf(p.filters) };
+  return {
+    event: str(p.event),
+    measure: (MEASURES as readonly string[]).includes(str(p.measure)) ? (p.measure as EventPart['measure']) : 'count',
+    filters: rowsOf(p.filters),
+  };
 };
 
 export function draftOf(m: Metric): Draft {
   const def = (m.definition ?? {}) as Raw;
   const d = emptyDraft();
   Object.assign(d, {
-    kind: m.kind, name: m.name, displayName: m.displayName === m.name ? '' : m.displayName, description: m.description, unit: m.unit, owner: m.owner,
-    tags: m.tags.join(', '), interval: m.interval,
+    kind: m.kind,
+    name: m.name,
+    displayName: m.displayName === m.name ? '' : m.displayName,
+    description: m.description,
+    unit: m.unit,
+    owner: m.owner,
+    tags: m.tags.join(', '),
+    interval: m.interval,
   });
   switch (m.kind) {
     case 'event':
@@ -196,7 +276,8 @@ export function draftOf(m: Metric): Draft {
       Object.assign(d, { event: p.event, measure: p.measure, filters: p.filters });
       d.breakdowns = Array.isArray(def.breakdowns) ? def.breakdowns.map(String).join(', ') : '';
       d.breakdownLimit = def.breakdownLimit === undefined ? '' : String(def.breakdownLimit);
-      if (m.kind === 'aggregation') Object.assign(d, { property: str(def.property), fn: (AGGREGATES as readonly string[]).includes(str(def.fn)) ? def.fn : 'sum' });
+      if (m.kind === 'aggregation')
+        Object.assign(d, { property: str(def.property), fn: (AGGREGATES as readonly string[]).includes(str(def.fn)) ? def.fn : 'sum' });
       break;
     }
     case 'ratio':
@@ -208,8 +289,12 @@ export function draftOf(m: Metric): Draft {
       break;
     case 'gauge':
       Object.assign(d, {
-        service: str(def.service), gaugeMetric: str(def.metric), aggregate: (GAUGE_AGGREGATES as readonly string[]).includes(str(def.aggregate)) ? def.aggregate : 'last',
-        gaugeTags: Object.entries((def.tags ?? {}) as Record<string, string>).map(([k, v]) => `${k}=${v}`).join(', '),
+        service: str(def.service),
+        gaugeMetric: str(def.metric),
+        aggregate: (GAUGE_AGGREGATES as readonly string[]).includes(str(def.aggregate)) ? def.aggregate : 'last',
+        gaugeTags: Object.entries((def.tags ?? {}) as Record<string, string>)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(', '),
       });
       break;
   }
@@ -218,6 +303,10 @@ export function draftOf(m: Metric): Draft {
 
 /** a name from a display name: "Sign-ups (EU)" → "sign_ups_eu" */
 export function nameFrom(display: string): string {
-  const s = display.toLowerCase().replace(/[^a-z0-9_.-]+/g, '_').replace(/^[^a-z]+/, '').replace(/_+$/, '');
+  const s = display
+    .toLowerCase()
+    .replace(/[^a-z0-9_.-]+/g, '_')
+    .replace(/^[^a-z]+/, '')
+    .replace(/_+$/, '');
   return s.slice(0, 100);
 }

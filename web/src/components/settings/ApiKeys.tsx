@@ -13,7 +13,12 @@ import { Field, FormError, TextField } from '../Field';
 import { Table } from '../Table';
 import { CopyButton } from './CopyButton';
 
-const SCOPE_HINT: Record<KeyScope, string> = { ingest: 'send events (the SDK, /v1)', read: 'read, as a viewer', write: 'change, as an editor', admin: 'act as an owner, except keys, members and the audit log' };
+const SCOPE_HINT: Record<KeyScope, string> = {
+  ingest: 'send events (the SDK, /v1)',
+  read: 'read, as a viewer',
+  write: 'change, as an editor',
+  admin: 'act as an owner, except keys, members and the audit log',
+};
 const FIELDS = ['name', 'scopes', 'expiresAt'];
 
 export function keyState(k: ApiKey): { label: string; tone: 'good' | 'bad' | 'neutral' } {
@@ -22,7 +27,15 @@ export function keyState(k: ApiKey): { label: string; tone: 'good' | 'bad' | 'ne
   return { label: 'active', tone: 'good' };
 }
 
-export function ApiKeys({ slug, timeZone, onCreated }: { slug: string; timeZone: string; onCreated: (key: ApiKey, secret: string) => void }) {
+export function ApiKeys({
+  slug,
+  timeZone,
+  onCreated,
+}: {
+  slug: string;
+  timeZone: string;
+  onCreated: (key: ApiKey, secret: string) => void;
+}) {
   const keys = useApiKeys(slug);
   const create = useCreateApiKey(slug);
   const revoke = useRevokeApiKey(slug);
@@ -33,23 +46,45 @@ export function ApiKeys({ slug, timeZone, onCreated }: { slug: string; timeZone:
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    create.mutate({ name: name.trim(), scopes, ...(expiresAt.trim() && { expiresAt: expiresAt.trim() }) }, {
-      onSuccess: (r) => {
-        setCreated(r);
-        onCreated(r.key, r.secret);
-        setName('');
-        setExpiresAt('');
+    create.mutate(
+      { name: name.trim(), scopes, ...(expiresAt.trim() && { expiresAt: expiresAt.trim() }) },
+      {
+        onSuccess: (r) => {
+          setCreated(r);
+          onCreated(r.key, r.secret);
+          setName('');
+          setExpiresAt('');
+        },
       },
-    });
+    );
   };
 
   return (
     <>
       {created && (
-        <Card title={`Key "${created.key.name}" created`} actions={<Button size="small" variant="ghost" onClick={() => setCreated(null)}>Done</Button>}>
+        <Card
+          title={`Key "${created.key.name}" created`}
+          actions={
+            <Button size="small" variant="ghost" onClick={() => setCreated(null)}>
+              Done
+            </Button>
+          }
+        >
           <p className="notice">Copy the secret now: it is shown only this once. Vigil keeps only its hash.</p>
           <div style={{ display: 'flex', gap: '0.5rem', alignItems: 'center', marginTop: '0.75rem', flexWrap: 'wrap' }}>
-            <code aria-label="New key secret" data-testid="new-key-secret" style={{ padding: '0.4rem 0.6rem', background: 'var(--neutral-bg)', borderRadius: 6, userSelect: 'all', wordBreak: 'break-all' }}>{created.secret}</code>
+            <code
+              aria-label="New key secret"
+              data-testid="new-key-secret"
+              style={{
+                padding: '0.4rem 0.6rem',
+                background: 'var(--neutral-bg)',
+                borderRadius: 6,
+                userSelect: 'all',
+                wordBreak: 'break-all',
+              }}
+            >
+              {created.secret}
+            </code>
             <CopyButton text={created.secret} label="Copy secret" />
           </div>
         </Card>
@@ -57,21 +92,47 @@ export function ApiKeys({ slug, timeZone, onCreated }: { slug: string; timeZone:
       <Card title="New API key">
         <form onSubmit={submit} aria-label="New API key">
           <div className="grid two" style={{ gap: '0 var(--space)' }}>
-            <TextField label="Name" value={name} onChange={(e) => setName(e.target.value)} placeholder="website SDK" error={fieldError(create.error, 'name')} />
-            <TextField label="Expires (optional)" value={expiresAt} onChange={(e) => setExpiresAt(e.target.value)} placeholder="+90d or 2030-01-31T00:00:00Z" hint="Empty: never" error={fieldError(create.error, 'expiresAt')} />
+            <TextField
+              label="Name"
+              value={name}
+              onChange={(e) => setName(e.target.value)}
+              placeholder="website SDK"
+              error={fieldError(create.error, 'name')}
+            />
+            <TextField
+              label="Expires (optional)"
+              value={expiresAt}
+              onChange={(e) => setExpiresAt(e.target.value)}
+              placeholder="+90d or 2030-01-31T00:00:00Z"
+              hint="Empty: never"
+              error={fieldError(create.error, 'expiresAt')}
+            />
           </div>
           <Field label="Scopes" htmlFor="key-scopes" error={fieldError(create.error, 'scopes')}>
             <div id="key-scopes" role="group" aria-label="Scopes" style={{ display: 'flex', gap: '1rem', flexWrap: 'wrap' }}>
               {KEY_SCOPES.map((s) => (
-                <label key={s} title={SCOPE_HINT[s]} style={{ display: 'inline-flex', gap: '0.35rem', alignItems: 'center', fontWeight: 400 }}>
-                  <input type="checkbox" style={{ width: 'auto' }} checked={scopes.includes(s)} onChange={(e) => setScopes((v) => (e.target.checked ? [...v, s] : v.filter((x) => x !== s)))} />
+                <label
+                  key={s}
+                  title={SCOPE_HINT[s]}
+                  style={{ display: 'inline-flex', gap: '0.35rem', alignItems: 'center', fontWeight: 400 }}
+                >
+                  <input
+                    type="checkbox"
+                    style={{ width: 'auto' }}
+                    checked={scopes.includes(s)}
+                    onChange={(e) => setScopes((v) => (e.target.checked ? [...v, s] : v.filter((x) => x !== s)))}
+                  />
                   {s} <span className="muted small">({SCOPE_HINT[s]})</span>
                 </label>
               ))}
             </div>
           </Field>
           <FormError error={formError(create.error, FIELDS)} />
-          <div style={{ marginTop: '1rem' }}><Button type="submit" variant="primary" busy={create.isPending}>Create key</Button></div>
+          <div style={{ marginTop: '1rem' }}>
+            <Button type="submit" variant="primary" busy={create.isPending}>
+              Create key
+            </Button>
+          </div>
         </form>
       </Card>
       <Card title="API keys">
@@ -87,7 +148,18 @@ export function ApiKeys({ slug, timeZone, onCreated }: { slug: string; timeZone:
           columns={[
             { header: 'Name', cell: (k) => <strong>{k.name}</strong> },
             { header: 'Key', cell: (k) => <code>{k.prefix}…</code> },
-            { header: 'Scopes', cell: (k) => <span className="badges">{k.scopes.map((s) => <Badge key={s} tone="info">{s}</Badge>)}</span> },
+            {
+              header: 'Scopes',
+              cell: (k) => (
+                <span className="badges">
+                  {k.scopes.map((s) => (
+                    <Badge key={s} tone="info">
+                      {s}
+                    </Badge>
+                  ))}
+                </span>
+              ),
+            },
             { header: 'State', cell: (k) => <Badge tone={keyState(k).tone}>{keyState(k).label}</Badge> },
             { header: 'Created', cell: (k) => formatDay(k.createdAt, timeZone) },
             { header: 'Expires', cell: (k) => (k.expiresAt ? formatDay(k.expiresAt, timeZone) : 'never') },
@@ -95,11 +167,19 @@ export function ApiKeys({ slug, timeZone, onCreated }: { slug: string; timeZone:
             {
               header: '',
               align: 'right',
-              cell: (k) => !k.revokedAt && (
-                <Button size="small" variant="ghost" busy={revoke.isPending && revoke.variables === k.id} onClick={() => window.confirm(`Revoke the key "${k.name}" (${k.prefix}…)? Whatever uses it stops working.`) && revoke.mutate(k.id)}>
-                  Revoke
-                </Button>
-              ),
+              cell: (k) =>
+                !k.revokedAt && (
+                  <Button
+                    size="small"
+                    variant="ghost"
+                    busy={revoke.isPending && revoke.variables === k.id}
+                    onClick={() =>
+                      window.confirm(`Revoke the key "${k.name}" (${k.prefix}…)? Whatever uses it stops working.`) && revoke.mutate(k.id)
+                    }
+                  >
+                    Revoke
+                  </Button>
+                ),
             },
           ]}
         />

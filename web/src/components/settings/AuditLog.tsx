@@ -26,12 +26,26 @@ export function AuditLog({ slug, timeZone }: { slug: string; timeZone: string })
   return (
     <>
       <form className="filters" onSubmit={apply} aria-label="Audit filters" key={JSON.stringify(q)}>
-        <label>Action <input name="action" defaultValue={q.action} placeholder="e.g. api_key.create" /></label>
-        <label>Actor <input name="actor" defaultValue={q.actor} placeholder="an email" /></label>
-        <label>Target <input name="targetType" defaultValue={q.targetType} placeholder="e.g. metric, member" /></label>
-        <Button type="submit" size="small">Apply</Button>
-        {filtered && <Button size="small" variant="ghost" onClick={() => setQ({})}>Clear filters</Button>}
-        <a className="btn btn-small btn-ghost" href={auditExportUrl(slug, q)} download>Export (NDJSON)</a>
+        <label>
+          Action <input name="action" defaultValue={q.action} placeholder="e.g. api_key.create" />
+        </label>
+        <label>
+          Actor <input name="actor" defaultValue={q.actor} placeholder="an email" />
+        </label>
+        <label>
+          Target <input name="targetType" defaultValue={q.targetType} placeholder="e.g. metric, member" />
+        </label>
+        <Button type="submit" size="small">
+          Apply
+        </Button>
+        {filtered && (
+          <Button size="small" variant="ghost" onClick={() => setQ({})}>
+            Clear filters
+          </Button>
+        )}
+        <a className="btn btn-small btn-ghost" href={auditExportUrl(slug, q)} download>
+          Export (NDJSON)
+        </a>
       </form>
       <div className={chosen ? 'split' : undefined}>
         <Card title="Audit log">
@@ -49,17 +63,34 @@ export function AuditLog({ slug, timeZone }: { slug: string; timeZone: string })
               { header: 'When', cell: (e) => <span title={e.at}>{formatTime(e.at, timeZone)}</span>, width: '10rem' },
               { header: 'Who', cell: (e) => e.actor.label },
               { header: 'Action', cell: (e) => <code>{e.action}</code> },
-              { header: 'Target', cell: (e) => <span className="muted">{e.target.type}{e.target.id !== null && ` ${e.target.id}`}</span> },
+              {
+                header: 'Target',
+                cell: (e) => (
+                  <span className="muted">
+                    {e.target.type}
+                    {e.target.id !== null && ` ${e.target.id}`}
+                  </span>
+                ),
+              },
             ]}
           />
           {log.hasNextPage && (
             <div className="table-foot">
-              <Button size="small" busy={log.isFetchingNextPage} onClick={() => void log.fetchNextPage()}>Load older entries</Button>
+              <Button size="small" busy={log.isFetchingNextPage} onClick={() => void log.fetchNextPage()}>
+                Load older entries
+              </Button>
             </div>
           )}
         </Card>
         {chosen && (
-          <Card title={chosen.action} actions={<Button size="small" variant="ghost" onClick={() => setOpen(null)}>Close</Button>}>
+          <Card
+            title={chosen.action}
+            actions={
+              <Button size="small" variant="ghost" onClick={() => setOpen(null)}>
+                Close
+              </Button>
+            }
+          >
             <JsonView value={chosen} label="Audit entry" />
           </Card>
         )}

@@ -11,7 +11,10 @@ export function CopyButton({ text, label = 'Copy' }: { text: string; label?: str
   }, [state]);
   const copy = () => {
     if (!navigator.clipboard) return setState('failed');
-    navigator.clipboard.writeText(text).then(() => setState('copied'), () => setState('failed'));
+    navigator.clipboard.writeText(text).then(
+      () => setState('copied'),
+      () => setState('failed'),
+    );
   };
   return (
     <Button size="small" onClick={copy} aria-live="polite">

@@ -25,10 +25,22 @@ export function DeleteProject({ project }: { project: Project }) {
           Deleting <strong>{project.name}</strong> removes all of its events, metrics and their values, signals, incidents, alert rules,
           destinations and deliveries, API keys, members, invitations, jobs and audit entries. It cannot be undone.
         </p>
-        <TextField label={<>Type <code>{project.slug}</code> to confirm</>} value={typed} onChange={(e) => setTyped(e.target.value)} autoComplete="off" spellCheck={false} />
+        <TextField
+          label={
+            <>
+              Type <code>{project.slug}</code> to confirm
+            </>
+          }
+          value={typed}
+          onChange={(e) => setTyped(e.target.value)}
+          autoComplete="off"
+          spellCheck={false}
+        />
         <FormError error={formError(remove.error)} />
         <div style={{ marginTop: '0.75rem' }}>
-          <Button type="submit" variant="danger" disabled={typed !== project.slug} busy={remove.isPending}>Delete this project</Button>
+          <Button type="submit" variant="danger" disabled={typed !== project.slug} busy={remove.isPending}>
+            Delete this project
+          </Button>
         </div>
       </form>
     </Card>

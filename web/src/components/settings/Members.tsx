@@ -4,7 +4,17 @@
  */
 import { useState, type FormEvent } from 'react';
 import { fieldError, formError } from '../../api/client';
-import { ROLES, useInvitations, useInvite, useMembers, useRemoveMember, useRevokeInvitation, useSetRole, type Invitation, type Member } from '../../api/settings';
+import {
+  ROLES,
+  useInvitations,
+  useInvite,
+  useMembers,
+  useRemoveMember,
+  useRevokeInvitation,
+  useSetRole,
+  type Invitation,
+  type Member,
+} from '../../api/settings';
 import type { Role } from '../../api/types';
 import { formatDay } from '../../app/format';
 import { Badge } from '../Badge';
@@ -31,12 +41,15 @@ export function Members({ slug, isOwner, myUserId, timeZone }: { slug: string; i
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    invite.mutate({ email: email.trim(), role }, {
-      onSuccess: (r) => {
-        setLink({ email: r.invitation.email, url: r.url, emailed: r.emailed });
-        setEmail('');
+    invite.mutate(
+      { email: email.trim(), role },
+      {
+        onSuccess: (r) => {
+          setLink({ email: r.invitation.email, url: r.url, emailed: r.emailed });
+          setEmail('');
+        },
       },
-    });
+    );
   };
 
   return (
@@ -52,25 +65,52 @@ export function Members({ slug, isOwner, myUserId, timeZone }: { slug: string; i
           rowKey={(m) => String(m.userId)}
           empty="No members."
           columns={[
-            { header: 'Name', cell: (m) => <><strong>{m.name || m.email}</strong>{m.userId === myUserId && <span className="muted"> (you)</span>}</> },
+            {
+              header: 'Name',
+              cell: (m) => (
+                <>
+                  <strong>{m.name || m.email}</strong>
+                  {m.userId === myUserId && <span className="muted"> (you)</span>}
+                </>
+              ),
+            },
             { header: 'Email', cell: (m) => m.email },
             {
               header: 'Role',
-              cell: (m) => isOwner ? (
-                <select style={COMPACT_SELECT} aria-label={`Role of ${m.email}`} value={m.role} disabled={setRole.isPending} onChange={(e) => setRole.mutate({ userId: m.userId, role: e.target.value as Role })}>
-                  {ROLES.map((r) => <option key={r} value={r}>{r}</option>)}
-                </select>
-              ) : <Badge>{m.role}</Badge>,
+              cell: (m) =>
+                isOwner ? (
+                  <select
+                    style={COMPACT_SELECT}
+                    aria-label={`Role of ${m.email}`}
+                    value={m.role}
+                    disabled={setRole.isPending}
+                    onChange={(e) => setRole.mutate({ userId: m.userId, role: e.target.value as Role })}
+                  >
+                    {ROLES.map((r) => (
+                      <option key={r} value={r}>
+                        {r}
+                      </option>
+                    ))}
+                  </select>
+                ) : (
+                  <Badge>{m.role}</Badge>
+                ),
             },
             { header: 'Since', cell: (m) => formatDay(m.since, timeZone) },
             {
               header: '',
               align: 'right',
-              cell: (m) => isOwner && (
-                <Button size="small" variant="ghost" busy={remove.isPending && remove.variables === m.userId} onClick={() => window.confirm(`Remove ${m.email} from this project?`) && remove.mutate(m.userId)}>
-                  Remove
-                </Button>
-              ),
+              cell: (m) =>
+                isOwner && (
+                  <Button
+                    size="small"
+                    variant="ghost"
+                    busy={remove.isPending && remove.variables === m.userId}
+                    onClick={() => window.confirm(`Remove ${m.email} from this project?`) && remove.mutate(m.userId)}
+                  >
+                    Remove
+                  </Button>
+                ),
             },
           ]}
         />
@@ -79,20 +119,38 @@ export function Members({ slug, isOwner, myUserId, timeZone }: { slug: string; i
         <>
           <Card title="Invite someone">
             <form onSubmit={submit} aria-label="Invite" className="grid two" style={{ gap: '0 var(--space)', alignItems: 'start' }}>
-              <TextField label="Email" type="email" value={email} onChange={(e) => setEmail(e.target.value)} error={fieldError(invite.error, 'email')} />
+              <TextField
+                label="Email"
+                type="email"
+                value={email}
+                onChange={(e) => setEmail(e.target.value)}
+                error={fieldError(invite.error, 'email')}
+              />
               <Field label="Role" htmlFor="invite-role" error={fieldError(invite.error, 'role')}>
                 <select id="invite-role" value={role} onChange={(e) => setInviteRole(e.target.value as Role)}>
-                  {ROLES.map((r) => <option key={r} value={r}>{r}</option>)}
+                  {ROLES.map((r) => (
+                    <option key={r} value={r}>
+                      {r}
+                    </option>
+                  ))}
                 </select>
               </Field>
               <div>
                 <FormError error={formError(invite.error, INVITE_FIELDS)} />
-                <div style={{ marginTop: '0.75rem' }}><Button type="submit" variant="primary" busy={invite.isPending}>Create invitation</Button></div>
+                <div style={{ marginTop: '0.75rem' }}>
+                  <Button type="submit" variant="primary" busy={invite.isPending}>
+                    Create invitation
+                  </Button>
+                </div>
               </div>
             </form>
             {link && (
               <div style={{ marginTop: '1rem' }} role="status">
-                <p className="notice">{link.emailed ? `The invitation was e-mailed to ${link.email}. You can also send this link yourself: it is shown only this once.` : `Send this link to ${link.email}: it is shown only this once.`}</p>
+                <p className="notice">
+                  {link.emailed
+                    ? `The invitation was e-mailed to ${link.email}. You can also send this link yourself: it is shown only this once.`
+                    : `Send this link to ${link.email}: it is shown only this once.`}
+                </p>
                 <div style={{ display: 'flex', gap: '0.5rem', alignItems: 'center', marginTop: '0.5rem', flexWrap: 'wrap' }}>
                   <code style={{ wordBreak: 'break-all', userSelect: 'all' }}>{link.url}</code>
                   <CopyButton text={link.url} label="Copy link" />
@@ -118,9 +176,17 @@ export function Members({ slug, isOwner, myUserId, timeZone }: { slug: string; i
                 {
                   header: '',
                   align: 'right',
-                  cell: (i) => i.state === 'pending' && (
-                    <Button size="small" variant="ghost" busy={revoke.isPending && revoke.variables === i.id} onClick={() => revoke.mutate(i.id)}>Revoke</Button>
-                  ),
+                  cell: (i) =>
+                    i.state === 'pending' && (
+                      <Button
+                        size="small"
+                        variant="ghost"
+                        busy={revoke.isPending && revoke.variables === i.id}
+                        onClick={() => revoke.mutate(i.id)}
+                      >
+                        Revoke
+                      </Button>
+                    ),
                 },
               ]}
             />

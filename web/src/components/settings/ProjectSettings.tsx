@@ -28,14 +28,39 @@ export function ProjectSettings({ project, canEdit }: { project: Project; canEdi
   return (
     <Card title="Project">
       <form onSubmit={submit} aria-label="Project settings" style={{ maxWidth: '36rem' }}>
-        <TextField label="Slug" value={project.slug} readOnly disabled hint={`In URLs and the API. Created ${formatDay(project.createdAt, project.timeZone)}.`} />
-        <TextField label="Name" value={name} onChange={(e) => setName(e.target.value)} disabled={!canEdit} error={fieldError(update.error, 'name')} />
-        <TimeZoneField value={timeZone} onChange={setTimeZone} disabled={!canEdit} error={fieldError(update.error, 'timeZone')}
-          hint="An IANA name such as Europe/Berlin. Buckets (days, weeks) align to it; buckets already collected keep the alignment they were computed with." />
+        <TextField
+          label="Slug"
+          value={project.slug}
+          readOnly
+          disabled
+          hint={`In URLs and the API. Created ${formatDay(project.createdAt, project.timeZone)}.`}
+        />
+        <TextField
+          label="Name"
+          value={name}
+          onChange={(e) => setName(e.target.value)}
+          disabled={!canEdit}
+          error={fieldError(update.error, 'name')}
+        />
+        <TimeZoneField
+          value={timeZone}
+          onChange={setTimeZone}
+          disabled={!canEdit}
+          error={fieldError(update.error, 'timeZone')}
+          hint="An IANA name such as Europe/Berlin. Buckets (days, weeks) align to it; buckets already collected keep the alignment they were computed with."
+        />
         <FormError error={formError(update.error, FIELDS)} />
-        {update.isSuccess && !changed && <p className="muted small" role="status">Saved.</p>}
+        {update.isSuccess && !changed && (
+          <p className="muted small" role="status">
+            Saved.
+          </p>
+        )}
         {canEdit ? (
-          <div style={{ marginTop: '1rem' }}><Button type="submit" variant="primary" busy={update.isPending} disabled={!changed}>Save</Button></div>
+          <div style={{ marginTop: '1rem' }}>
+            <Button type="submit" variant="primary" busy={update.isPending} disabled={!changed}>
+              Save
+            </Button>
+          </div>
         ) : (
           <p className="muted small">Only owners can change the project.</p>
         )}
