@@ -99,7 +99,12 @@ try {
   const breakdownMetrics = all.filter(hasBreakdown);
   // the backfills create() queued are not wanted: the metrics are made "collected" below
   await ctx.meta.db.deleteFrom('jobs').execute();
-  const kinds = Object.entries(all.reduce<Record<string, number>>((acc, m) => ({ ...acc, [m.kind]: (acc[m.kind] ?? 0) + 1 }), {}))
+  const kinds = Object.entries(
+    all.reduce<Record<string, number>>((acc, m) => {
+      acc[m.kind] = (acc[m.kind] ?? 0) + 1;
+      return acc;
+    }, {}),
+  )
     .map(([k, c]) => `${c} ${k}`)
     .join(', ');
 

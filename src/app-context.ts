@@ -310,7 +310,7 @@ async function startPipeline(
   let prunedAt = 0;
   // one scheduler tick: what is due is queued for the worker; a step that fails is logged and the others go on
   const scheduleDue = async () => {
-    const steps: [string, () => Promise<number | void>][] = [
+    const steps: [string, () => Promise<unknown>][] = [
       ['scheduling metric collections', () => catalog.scheduleDue()],
       ['scheduling drift and event-volume detection', () => signalJobs.scheduleDue()],
       // in the tick itself, not queued: an alert on the bucket in progress should not wait behind a backfill

@@ -334,7 +334,7 @@ program
       : { z: parseNumber(o.sensitivity, 'sensitivity', { min: 0.1 }) };
     if (o.valueKind !== undefined && o.valueKind !== 'count' && o.valueKind !== 'fraction')
       throw new VigilError('VIGIL_ERR_BAD_REQUEST', '--value-kind must be count or fraction');
-    let result;
+    let result: ReturnType<typeof detectCsv>;
     try {
       result = detectCsv(fs.readFileSync(o.input, 'utf8'), {
         interval: o.interval,

@@ -155,7 +155,7 @@ export class DestinationStore {
   /** Moves header values an older version kept in the clear into the secrets (see header-secrets.ts). */
   private async sealPlainHeaders(r: Row): Promise<Row> {
     if (!hasPlainHeaders(JSON.parse(r.config) as Record<string, unknown>)) return r;
-    let opened;
+    let opened: ReturnType<typeof this.open>;
     try {
       opened = this.open(r);
     } catch {

@@ -66,7 +66,7 @@ export function forecast(values: (number | null)[], periods: number[], k: number
   return Array.from({ length: k }, (_, h) => {
     const step = h + 1;
     let value = trend[n - 1] + slope * step;
-    usable.forEach((p, j) => (value += seasonals[j][n - p + ((step - 1) % p)]));
+    for (const [j, p] of usable.entries()) value += seasonals[j][n - p + ((step - 1) % p)];
     return { step, value, lower: value - threshold * spread, upper: value + threshold * spread };
   });
 }

@@ -199,11 +199,10 @@ export class MetricStore {
           samples: c.samples[i],
         }));
         for (const b of c.breakdowns)
-          b.values.forEach(
-            (value, i) =>
-              value !== null &&
-              rows.push({ metric_id: c.metricId, dimension: b.dimension, key: b.key, bucket: starts[i], value, samples: b.samples[i] }),
-          );
+          for (const [i, value] of b.values.entries()) {
+            if (value !== null)
+              rows.push({ metric_id: c.metricId, dimension: b.dimension, key: b.key, bucket: starts[i], value, samples: b.samples[i] });
+          }
         for (let i = 0; i < rows.length; i += INSERT_CHUNK)
           await tx
             .insertInto('metric_values')

@@ -23,7 +23,7 @@ function sseReader(body: ReadableStream<Uint8Array>) {
     const { value, done } = await reader.read();
     if (done) throw new Error('the stream ended');
     buffer += decoder.decode(value, { stream: true });
-    let end;
+    let end: number;
     while ((end = buffer.indexOf('\n\n')) >= 0) {
       const block = buffer.slice(0, end);
       buffer = buffer.slice(end + 2);

@@ -122,6 +122,7 @@ describe("the detector reads a count series' own dispersion", () => {
     return Array.from({ length: HOURS }, (_, h) => {
       const lambda = 40 + 30 * Math.sin((2 * Math.PI * (h % 24)) / 24);
       let sessions = 0;
+      // biome-ignore lint/correctness/useValidForDirection: t grows by exponential gaps (a Poisson process)
       for (let t = -Math.log(1 - r()); t < lambda; t += -Math.log(1 - r())) sessions++;
       let n = 0;
       for (let s = 0; s < sessions; s++) n += perSession(r);

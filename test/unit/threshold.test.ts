@@ -175,7 +175,7 @@ describe('threshold: state continuation', () => {
 
   test('bucket-by-bucket (live) equals one run, and the history keeps only the longest period', () => {
     const rule = rules[1]!;
-    let state;
+    let state: ReturnType<typeof evaluateThreshold>['state'] | undefined;
     const live: ThresholdEvent[] = [];
     for (let i = 0; i < series.length; i++) {
       const r = evaluateThreshold([series[i]!], rule, state);

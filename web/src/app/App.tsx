@@ -162,6 +162,7 @@ function ProjectPage({ slug, rest }: { slug: string; rest: string }) {
   const project = useProject(slug);
   useEffect(() => rememberProject(slug), [slug]);
   const route = PROJECT_PAGES.map((p) => ({ page: p, params: matchPath(p.path, rest) })).find((r) => r.params);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the title depends on these three values, not on the route object made anew each render
   useEffect(() => {
     document.title = route ? `${route.page.title} · ${project.data?.name ?? slug} · Vigil` : 'Vigil';
   }, [route?.page.title, project.data?.name, slug]);

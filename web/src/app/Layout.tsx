@@ -25,6 +25,7 @@ export function Layout({ me, slug, children }: { me: Me; slug: string | null; ch
 
   // on a phone the sidebar folds into a menu; choosing a page folds it again
   const [menuOpen, setMenuOpen] = useState(false);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs when the path changes, which is the point
   useEffect(() => setMenuOpen(false), [path]);
 
   return (

@@ -27,6 +27,7 @@ function lazyPage(load: () => Promise<{ default: ComponentType<PageProps> }>): P
   let loaded: ComponentType<PageProps> | null = null;
   const preload = () => load().then((m) => (loaded = m.default));
   const Lazy = lazy(() => preload().then((component) => ({ default: component })));
+  // biome-ignore lint/correctness/noComponentHookFactories: made once per page at module load, never during a render
   const Page = (props: PageProps) => {
     const Loaded = loaded;
     return Loaded ? <Loaded {...props} /> : <Lazy {...props} />;

@@ -38,6 +38,7 @@ export function Table<T>({ columns, rows, rowKey, loading, error, onRetry, empty
         <thead>
           <tr>
             {columns.map((c, i) => (
+              // biome-ignore lint/suspicious/noArrayIndexKey: columns are fixed for a table's life
               <th key={i} style={{ width: c.width, textAlign: c.align }}>
                 {c.header}
               </th>
@@ -54,9 +55,17 @@ export function Table<T>({ columns, rows, rowKey, loading, error, onRetry, empty
                 aria-selected={onRowClick ? key === selectedKey : undefined}
                 tabIndex={onRowClick ? 0 : undefined}
                 onClick={onRowClick && (() => onRowClick(row))}
-                onKeyDown={onRowClick && ((e) => (e.key === 'Enter' || e.key === ' ') && (e.preventDefault(), onRowClick(row)))}
+                onKeyDown={
+                  onRowClick &&
+                  ((e) => {
+                    if (e.key !== 'Enter' && e.key !== ' ') return;
+                    e.preventDefault();
+                    onRowClick(row);
+                  })
+                }
               >
                 {columns.map((c, i) => (
+                  // biome-ignore lint/suspicious/noArrayIndexKey: columns are fixed for a table's life
                   <td key={i} style={{ textAlign: c.align }}>
                     {c.cell(row)}
                   </td>

@@ -29,7 +29,7 @@ export default function AlertsPage({ project }: PageProps) {
         actions={
           <div className="segmented" role="tablist" aria-label="Alerts">
             {(Object.keys(TABS) as Tab[]).map((t) => (
-              <button key={t} type="button" role="tab" aria-selected={t === tab} aria-pressed={t === tab} onClick={() => open(t)}>
+              <button key={t} type="button" role="tab" aria-selected={t === tab} onClick={() => open(t)}>
                 {TABS[t]}
               </button>
             ))}

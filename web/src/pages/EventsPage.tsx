@@ -77,7 +77,16 @@ export default function EventsPage({ project }: PageProps) {
           Apply
         </Button>
         {filtered && (
-          <Button size="small" variant="ghost" onClick={() => (setEvent(''), setUser(''), setFrom(''), setTo(''))}>
+          <Button
+            size="small"
+            variant="ghost"
+            onClick={() => {
+              setEvent('');
+              setUser('');
+              setFrom('');
+              setTo('');
+            }}
+          >
             Clear filters
           </Button>
         )}

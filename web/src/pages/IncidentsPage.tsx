@@ -62,7 +62,7 @@ export default function IncidentsPage({ project }: PageProps) {
     <>
       <PageHeader title="Incidents" description={`What the detectors found, grouped. Times in ${project.timeZone}.`} />
       {s && (
-        <div className="grid stats" aria-label="Last 30 days">
+        <div className="grid stats" role="region" aria-label="Last 30 days">
           <Figure label="Incidents (30 days)" value={String(s.total)} />
           <Figure label="Not resolved" value={String((s.byStatus.open ?? 0) + (s.byStatus.acknowledged ?? 0))} />
           <Figure label="Time to acknowledge (median)" value={formatDuration(s.timeToAcknowledge.medianMs)} />
@@ -104,7 +104,15 @@ export default function IncidentsPage({ project }: PageProps) {
           </select>
         </label>
         {filtered && (
-          <Button size="small" variant="ghost" onClick={() => (setStatus(''), setSeverity(''), setMetric(''))}>
+          <Button
+            size="small"
+            variant="ghost"
+            onClick={() => {
+              setStatus('');
+              setSeverity('');
+              setMetric('');
+            }}
+          >
             Clear filters
           </Button>
         )}

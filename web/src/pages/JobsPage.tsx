@@ -67,14 +67,7 @@ export default function JobsPage({ project }: PageProps) {
         actions={
           <div className="segmented" role="tablist" aria-label="Show">
             {(Object.keys(FILTERS) as Filter[]).map((f) => (
-              <button
-                key={f}
-                type="button"
-                role="tab"
-                aria-selected={f === filter}
-                aria-pressed={f === filter}
-                onClick={() => setParam(f === 'all' ? '' : f)}
-              >
+              <button key={f} type="button" role="tab" aria-selected={f === filter} onClick={() => setParam(f === 'all' ? '' : f)}>
                 {FILTERS[f].label}
               </button>
             ))}

@@ -35,6 +35,7 @@ export default function LivePage({ project }: PageProps) {
   });
 
   // a new filter starts a new list
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs when the filter URL changes, which is the point
   useEffect(() => {
     setEvents([]);
     setHeld([]);
@@ -70,7 +71,15 @@ export default function LivePage({ project }: PageProps) {
             ) : (
               <Button onClick={() => setPaused(true)}>Pause</Button>
             )}
-            <Button variant="ghost" onClick={() => (setEvents([]), setHeld([]), setDropped(0), setSelected(null))}>
+            <Button
+              variant="ghost"
+              onClick={() => {
+                setEvents([]);
+                setHeld([]);
+                setDropped(0);
+                setSelected(null);
+              }}
+            >
               Clear
             </Button>
           </>
@@ -87,7 +96,14 @@ export default function LivePage({ project }: PageProps) {
           Apply
         </Button>
         {(event || user) && (
-          <Button size="small" variant="ghost" onClick={() => (setEvent(''), setUser(''))}>
+          <Button
+            size="small"
+            variant="ghost"
+            onClick={() => {
+              setEvent('');
+              setUser('');
+            }}
+          >
             Clear filters
           </Button>
         )}

@@ -79,6 +79,7 @@ function MetricForm({ project, metric }: { project: PageProps['project']; metric
   // a new error from saving replaces the preview's; editing the form clears the save error
   const wantedJson = JSON.stringify(wanted);
   const { error: saveError, reset: resetSave } = save;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: only when the definition changes, not when the error arrives
   useEffect(() => {
     if (saveError) resetSave();
     // only when the definition changes, not when the error arrives

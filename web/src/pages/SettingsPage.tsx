@@ -41,7 +41,7 @@ export default function SettingsPage({ project }: PageProps) {
         actions={
           <div className="segmented" role="tablist" aria-label="Settings">
             {tabs.map((t) => (
-              <button key={t} type="button" role="tab" aria-selected={t === tab} aria-pressed={t === tab} onClick={() => open(t)}>
+              <button key={t} type="button" role="tab" aria-selected={t === tab} onClick={() => open(t)}>
                 {TABS[t]}
               </button>
             ))}

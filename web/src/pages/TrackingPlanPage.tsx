@@ -59,9 +59,11 @@ export default function TrackingPlanPage({ project }: PageProps) {
                       tabIndex={0}
                       aria-expanded={open === e.event}
                       onClick={() => setOpen(open === e.event ? null : e.event)}
-                      onKeyDown={(k) =>
-                        (k.key === 'Enter' || k.key === ' ') && (k.preventDefault(), setOpen(open === e.event ? null : e.event))
-                      }
+                      onKeyDown={(k) => {
+                        if (k.key !== 'Enter' && k.key !== ' ') return;
+                        k.preventDefault();
+                        setOpen(open === e.event ? null : e.event);
+                      }}
                     >
                       <td>
                         <strong>{e.event}</strong>

@@ -91,7 +91,16 @@ export function DeliveriesPanel({ slug, canEdit, timeZone }: { slug: string; can
           </select>
         </label>
         {filtered && (
-          <Button size="small" variant="ghost" onClick={() => (setStatus(''), setEvent(''), setRule(''), setDestination(''))}>
+          <Button
+            size="small"
+            variant="ghost"
+            onClick={() => {
+              setStatus('');
+              setEvent('');
+              setRule('');
+              setDestination('');
+            }}
+          >
             Clear filters
           </Button>
         )}

@@ -147,6 +147,7 @@ export function BacktestPanel({ own, applied, onRun, result, loading, error, per
               </thead>
               <tbody>
                 {metricSignals.map((s, i) => (
+                  // biome-ignore lint/suspicious/noArrayIndexKey: a backtest's signals are a fixed list, read only
                   <tr key={i}>
                     <td>
                       {formatTime(s.bucket, timeZone, false)}

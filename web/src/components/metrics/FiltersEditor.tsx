@@ -30,6 +30,7 @@ export function FiltersEditor({ rows, onChange, path, errorFor, label = 'Filters
       </datalist>
       {rows.length === 0 && <p className="muted small">No filters: every event counts.</p>}
       {rows.map((r, i) => (
+        // biome-ignore lint/suspicious/noArrayIndexKey: a filter row has no identity but its place; its inputs are controlled
         <div key={i} className="filter-row-wrap">
           <div className={rowErrors[i] ? 'filter-row field-invalid' : 'filter-row'}>
             <input

@@ -73,6 +73,7 @@ export function ApiKeys({
           <p className="notice">Copy the secret now: it is shown only this once. Vigil keeps only its hash.</p>
           <div style={{ display: 'flex', gap: '0.5rem', alignItems: 'center', marginTop: '0.75rem', flexWrap: 'wrap' }}>
             <code
+              role="status"
               aria-label="New key secret"
               data-testid="new-key-secret"
               style={{

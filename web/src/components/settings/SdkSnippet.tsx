@@ -97,7 +97,12 @@ export function SdkSnippet({
         </p>
       )}
       <FormError error={formError(create.error)} />
-      <pre className="json" aria-label="SDK snippet" style={{ marginTop: '0.75rem', whiteSpace: 'pre-wrap', wordBreak: 'break-all' }}>
+      <pre
+        className="json"
+        role="region"
+        aria-label="SDK snippet"
+        style={{ marginTop: '0.75rem', whiteSpace: 'pre-wrap', wordBreak: 'break-all' }}
+      >
         {snippet}
       </pre>
       <div style={{ marginTop: '0.5rem' }}>
