@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { loadConfig } from '../src/config.js';
 import { createAppContext } from '../src/app-context.js';
 import { buildServer } from '../src/server.js';
-import { trackingPlan } from '../src/analytics/tracking-plan.js';
+import { trackingPlan } from '../src/tracking-plan/tracking-plan.js';
 import { RUNNING_DAY_TTL_MS } from '../src/signals/running-day-profile.js';
 import { timeseriesSql } from '../src/storage/events/duckdb-sql.js';
 import type { DuckDbEventStore } from '../src/storage/events/duckdb.js';

@@ -1,39 +1,34 @@
+/**
+ * The composition root: opens the stores, calls each domain's factory in order, wires the
+ * reactions between domains (src/domain-events.ts) and the scheduler tick. Nothing else in src/
+ * imports this file but the entry points (server.ts, serve.ts, cli.ts).
+ */
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from './config.js';
-import { ApiKeyService } from './auth/api-keys.js';
-import { DedupIndex } from './ingest/dedup-index.js';
-import { IpSalts } from './ingest/ip-hash.js';
-import { SegmentLoader } from './ingest/segment-loader.js';
-import { IngestService } from './ingest/service.js';
-import { PipelineClient } from './ingest/pipeline-client.js';
-import { checkKey } from './auth/request-auth.js';
-import { RateLimiter } from './auth/rate-limit.js';
-import { WriteBuffer, type IngestLog } from './ingest/write-buffer.js';
-import { IngestOutbox } from './ingest/outbox.js';
-import { OutboxLoader } from './ingest/outbox-loader.js';
+import { EventBus } from './bus.js';
+import { wireReactions, type DomainEvents } from './domain-events.js';
+import type { RoutesPlugin } from './domain-module.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
-import { MeasurementStore } from './metrics/measurements.js';
-import { MetricService, type Metric } from './metrics/service.js';
-import { SignalService } from './signals/service.js';
-import { ThresholdRuleService } from './signals/threshold-rules.js';
-import { BacktestService } from './signals/backtest.js';
+import { everyRole, type ProcessState } from './ops/roles.js';
 import { JobQueue, JobWorker } from './jobs/index.js';
-import { GaugeInProgressDetector } from './signals/gauge-in-progress.js';
-import { SignalJobs } from './signals/drift-jobs.js';
-import { IncidentService } from './incidents/service.js';
-import { AlertService } from './alerts/service.js';
-import { AppLinks } from './web/app-links.js';
-import { UserService } from './auth/users.js';
-import { SessionService } from './auth/sessions.js';
-import { MembershipService } from './auth/memberships.js';
-import { AuditLog } from './auth/audit.js';
-import { InvitationService } from './auth/invitations.js';
-import { PasswordResetService } from './auth/password-reset.js';
-import { UserAdmin } from './auth/user-admin.js';
-import { createMailer, type Mailer } from './auth/mailer.js';
-import { ProjectService, type Project } from './projects/service.js';
-import { LiveFeed } from './analytics/live.js';
-import { PostgresLiveRelay } from './analytics/live-relay.js';
+import { jobRoutes } from './jobs/routes.js';
+import { opsRoutes } from './ops/routes.js';
+import { sdkRoutes } from './web/sdk-route.js';
+import { AppLinks } from './http/app-links.js';
+import { createProjectsModule } from './projects/module.js';
+import { createAuthModule, type AuthModule } from './auth/module.js';
+import { createIngestModule, type IngestModule } from './ingest/module.js';
+import { createAnalyticsModule } from './analytics/module.js';
+import { createMetricsModule } from './metrics/module.js';
+import { createSignalsModule, type SignalsModule } from './signals/module.js';
+import { createTrackingPlanModule } from './tracking-plan/module.js';
+import { createIncidentsModule } from './incidents/module.js';
+import { createAlertsModule } from './alerts/module.js';
+import type { ProjectService } from './projects/service.js';
+import type { MetricService } from './metrics/service.js';
+import type { IncidentService } from './incidents/service.js';
+import type { AlertService } from './alerts/service.js';
+import type { LiveFeed } from './analytics/live.js';
 import { DuckDbEventStore } from './storage/events/duckdb.js';
 import { ClickHouseEventStore } from './storage/events/clickhouse.js';
 import type { EventStore } from './storage/events/event-store.js';
@@ -42,56 +37,38 @@ import { openMetaStore, type MetaStore } from './storage/meta/db.js';
 const JOB_RETENTION_MS = 7 * 86_400_000;
 const JOB_PRUNE_EVERY_MS = 3_600_000;
 
-/** Everything a running Vigil holds: stores, services and the ingest pipeline, wired once. */
-export interface AppContext {
+/**
+ * Everything a running Vigil holds: the stores, and each domain's services, wired once. The entry
+ * points and the tests read it; routes never do (each gets only the services it names).
+ */
+export interface AppContext
+  extends Omit<AuthModule, 'routes' | 'access'>,
+    Pick<IngestModule, 'ingest' | 'buffer' | 'loader' | 'outboxLoader' | 'measurements'>,
+    Pick<SignalsModule, 'signals' | 'thresholdRules' | 'backtests' | 'signalJobs'> {
   config: Config;
   log: FastifyBaseLogger;
   meta: MetaStore;
   events: EventStore;
   projects: ProjectService;
-  apiKeys: ApiKeyService;
-  ingest: IngestService;
-  /** where ingest puts what it acknowledges: the write-ahead buffer, or (scaled mode) the PostgreSQL outbox */
-  buffer: IngestLog;
-  /** loads write-ahead segments (embedded mode; in the scaled mode only leftovers of an earlier set-up) */
-  loader: SegmentLoader;
-  /** scaled mode: moves the outbox into ClickHouse (one process at a time loads) */
-  outboxLoader?: OutboxLoader;
   metrics: Metrics;
-  measurements: MeasurementStore;
   catalog: MetricService;
-  signals: SignalService;
-  thresholdRules: ThresholdRuleService;
-  backtests: BacktestService;
-  users: UserService;
-  sessions: SessionService;
-  memberships: MembershipService;
-  audit: AuditLog;
-  invitations: InvitationService;
-  passwordResets: PasswordResetService;
-  /** the instance admin's users page: every account's state, disable, unlock, reset links */
-  userAdmin: UserAdmin;
-  /** the instance's own e-mail (invitation and reset links), when VIGIL_SMTP_URL is set */
-  mailer: Mailer | undefined;
   jobs: JobQueue;
   worker: JobWorker;
-  /** the project-wide detectors (drift daily, event volume hourly) and their jobs */
-  signalJobs: SignalJobs;
   incidents: IncidentService;
   alerts: AlertService;
   /** links into the web app (alerts); the HTTP server tells it the port it listens on */
   links: AppLinks;
-  /** events as ingest accepts them, for the live view */
   live: LiveFeed;
+  /** what /ready reports of this process: serve.ts fills in its roles and scheduler */
+  process: ProcessState;
+  /** every domain's routes, and what the access hook reads, for the HTTP server */
+  http: { routes: RoutesPlugin[]; access: AuthModule['access'] };
   /** One scheduler tick (what the timer runs every VIGIL_SCHEDULER_TICK_MS), awaited. */
   runSchedulerTick(): Promise<void>;
   /** Makes every acknowledged event visible to queries (tests, import, shutdown). */
   flush(): Promise<void>;
   close(): Promise<void>;
 }
-
-const settledValue = <T>(r: PromiseSettledResult<T>) =>
-  r.status === 'fulfilled' ? r.value : { error: r.reason instanceof Error ? r.reason.message : String(r.reason) };
 
 export function openMeta(config: Config, log?: FastifyBaseLogger): Promise<MetaStore> {
   return openMetaStore(config.postgresUrl ?? config.metaFile, {
@@ -119,12 +96,6 @@ export interface AppContextOptions {
 }
 
 /**
- * The scaled mode's ingest (PostgreSQL metadata and ClickHouse events): acknowledged events go to
- * the PostgreSQL outbox, so ingest processes keep nothing on their own disks.
- */
-export const usesOutbox = (config: Config) => Boolean(config.postgresUrl && config.clickhouseUrl);
-
-/**
  * Opens the stores, replays what the write-ahead directory still holds, rebuilds the dedup index
  * and starts the ingest pipeline.
  */
@@ -138,7 +109,7 @@ export async function createAppContext(config: Config, log: FastifyBaseLogger, o
     throw err;
   }
   try {
-    return await startPipeline(config, log, meta, events, opts);
+    return await compose(config, log, meta, events, opts);
   } catch (err) {
     // release the stores (the DuckDB file lock above all) before reporting the failure
     await events.close().catch(() => undefined);
@@ -147,174 +118,93 @@ export async function createAppContext(config: Config, log: FastifyBaseLogger, o
   }
 }
 
-async function startPipeline(
-  config: Config,
-  log: FastifyBaseLogger,
-  meta: MetaStore,
-  events: EventStore,
-  opts: AppContextOptions,
-): Promise<AppContext> {
+async function compose(config: Config, log: FastifyBaseLogger, meta: MetaStore, events: EventStore, opts: AppContextOptions) {
   const now = opts.now ?? Date.now;
   const metrics = createMetrics();
-  const loader = new SegmentLoader(events, log, (_rows, seconds) => {
-    metrics.segmentLoadSeconds.observe(seconds);
-    metrics.segmentBacklog.set(loader.backlog);
-  });
-  // replay before the dedup index is rebuilt and before anything new is written to the directory
-  const recovered = await loader.recover(config.walDir);
-  if (recovered.segments) log.info(recovered, 'replayed write-ahead segments into the event store');
-
-  const windowMs = config.dedupWindowHours * 3600_000;
-  const dedup = new DedupIndex(windowMs);
-  const onCommit = (lines: number, seconds: number) => {
-    metrics.commitSeconds.observe(seconds);
-    metrics.commitEvents.observe(lines);
-  };
-  let buffer: IngestLog;
-  let outboxLoader: OutboxLoader | undefined;
-  if (usesOutbox(config)) {
-    // the index here (not rebuilt) only keeps a retry to this same process out of the outbox; the
-    // loader's own index, rebuilt from ClickHouse when it takes over, drops every duplicate
-    // wherever it arrived
-    buffer = new IngestOutbox(meta.db, onCommit);
-    outboxLoader = new OutboxLoader({
-      url: config.postgresUrl!,
-      db: meta.db,
-      events,
-      dedupWindowMs: windowMs,
-      log,
-      onLoaded: (_rows, seconds) => metrics.segmentLoadSeconds.observe(seconds),
-    });
-    if (opts.loadEvents !== false) outboxLoader.start();
-  } else {
-    for await (const rows of events.recentMessageIds(Date.now() - windowMs)) for (const [p, m] of rows) dedup.add(Number(p), m);
-    buffer = new WriteBuffer({
-      dir: config.walDir,
-      maxSegmentBytes: config.ingestSegmentBytes,
-      maxSegmentAgeMs: config.ingestFlushMs,
-      deferAgeRotation: () => loader.busy,
-      onSegmentClosed: (segment) => {
-        loader.enqueue(segment);
-        metrics.segmentBacklog.set(loader.backlog);
-      },
-      onCommit,
-    });
-  }
-  const apiKeys = new ApiKeyService(meta.db, Date.now, new RateLimiter({ limit: config.keyFailureRateLimit, windowMs: 60_000 }));
-  const pipeline = new PipelineClient(log);
-  // VIGIL_INGEST_RATE_LIMIT per second, sustained, over a 10 s bucket: a key may burst to ten
-  // seconds' worth (a fleet of clients flushing together after a network blip) but not keep it up
-  const keyLimiter = new RateLimiter({ limit: config.ingestRateLimit * 10, windowMs: 10_000 });
-  const live = new LiveFeed();
-  // scaled mode: the live view shows what every process's ingest accepted (NOTIFY/LISTEN)
-  const liveRelay = config.postgresUrl ? await PostgresLiveRelay.start(config.postgresUrl, live, log) : undefined;
-  const ingest = new IngestService({
-    buffer,
-    dedup,
-    ipSalts: new IpSalts(meta.db),
-    pipeline,
-    metrics,
-    keyLimiter,
-    live: liveRelay ?? live,
-    verifyKey: (secret, address) => checkKey(apiKeys, secret, 'ingest', address),
-  });
-
-  const measurements = new MeasurementStore(meta.db);
-  const projects = new ProjectService(meta.db);
+  const bus = new EventBus<DomainEvents>();
+  const links = new AppLinks(config);
   const jobs = new JobQueue(meta.db, meta.dialect, now);
-  const catalog: MetricService = new MetricService({
-    db: meta.db,
+  // the worker exists once every domain has given its job handlers; routes only wake it
+  let worker: JobWorker | undefined;
+  const wakeWorker = { wake: () => worker?.wake() };
+
+  const projectsModule = createProjectsModule({ meta });
+  const { projects } = projectsModule;
+  const auth = createAuthModule({ config, meta, projects, now });
+  const { audit, memberships, apiKeys } = auth;
+  const analytics = await createAnalyticsModule({ config, log, events });
+  const ingestModule = await createIngestModule({
+    config,
+    log,
+    meta,
+    events,
+    metrics,
+    apiKeys,
+    live: analytics.liveSink,
+    loadEvents: opts.loadEvents,
+  });
+  const { ingest, measurements } = ingestModule;
+  let signalsModule: SignalsModule | undefined;
+  const metricsModule = createMetricsModule({
+    config,
+    log,
+    meta,
     events,
     measurements,
     projects,
     jobs,
-    sqlTimeoutMs: config.metricSqlTimeoutMs,
-    sqlMaxRows: config.metricSqlMaxRows,
-    settings: { lookbackBuckets: config.metricsLookbackBuckets, backfillDays: config.metricsBackfillDays },
-    log,
+    audit,
     now,
-    // detection and threshold rules after every collection, and their signals as marks on series:
-    // metrics never import signals; one failing does not keep the other from running
-    onCollected: async (project, collected, window) => {
-      await detectAfterCollection(project, collected, window);
-      // and again once the newest buckets have settled, when that comes before the next collection
-      await signals.scheduleSettled(project, collected);
-    },
-    marksFor: (metricId, fromMs, toMs) => signals.marksFor(metricId, fromMs, toMs),
+    onCollected: bus.emitter('metric.collected'),
+    marksFor: (metricId, fromMs, toMs) => signalsModule!.signals.marksFor(metricId, fromMs, toMs),
   });
-  const detectAfterCollection = async (project: Project, collected: Metric[], window: { fromMs: number; toMs: number }) => {
-    const [anomalies, rules] = await Promise.allSettled([
-      signals.detectCollected(project, collected, window),
-      thresholdRules.evaluateCollected(project, collected, window),
-    ]);
-    log.debug({ projectId: project.id, anomalies: settledValue(anomalies), rules: settledValue(rules) }, 'detection after collection');
-    for (const r of [anomalies, rules]) if (r.status === 'rejected') throw r.reason;
-  };
-  const signals: SignalService = new SignalService({ db: meta.db, catalog, events, jobs, log, now });
-  const thresholdRules: ThresholdRuleService = new ThresholdRuleService({ db: meta.db, catalog, signals, log, now });
-  const signalJobs = new SignalJobs({ db: meta.db, events, projects, signals, jobs, now });
-  // incidents and alerts each need the other: alerts write deliveries inside incident changes,
-  // and read incidents back when they send
-  const links = new AppLinks(config);
-  const alerts: AlertService = new AlertService({
-    db: meta.db,
-    dialect: meta.dialect,
+  const { catalog } = metricsModule;
+  signalsModule = createSignalsModule({ log, meta, events, projects, catalog, jobs, audit, now });
+  const { signals, signalJobs } = signalsModule;
+  signals.onSignals(bus.emitter('signals.written'));
+  const trackingPlan = createTrackingPlanModule({ signals, signalJobs });
+  let incidentsModule: ReturnType<typeof createIncidentsModule> | undefined;
+  const alertsModule = createAlertsModule({
     config,
-    jobs,
+    log,
+    meta,
     projects,
     catalog,
-    incidents: () => incidents,
-    log,
-    now,
+    jobs,
+    audit,
     links,
+    now,
+    incidents: () => incidentsModule!.incidents,
+    worker: wakeWorker,
   });
-  const incidents: IncidentService = new IncidentService({
-    db: meta.db,
-    dialect: meta.dialect,
+  incidentsModule = createIncidentsModule({
+    log,
+    meta,
+    projects,
     catalog,
     signals,
-    projects,
-    log,
-    onChange: (tx, change) => alerts.onIncidentChange(tx, change),
+    audit,
+    memberships,
     now,
+    onChange: bus.emitter('incident.changed'),
     eventCounts: (project, event, fromMs, toMs) => signalJobs.eventVolume.hourlyCounts(project, event, fromMs, toMs),
   });
-  signals.onSignals((projectId, written, covered) => incidents.onSignals(projectId, written, covered));
-  const worker = new JobWorker(
-    jobs,
-    {
-      ...catalog.jobHandlers(),
-      ...signalJobs.jobHandlers(),
-      ...signals.settledJobHandlers(projects, detectAfterCollection),
-      ...alerts.jobHandlers(),
-    },
-    { log },
-  );
-  // threshold rules and anomalies of pushed measurements, and early outages of event volume: signals raised now
-  const gaugesInProgress = new GaugeInProgressDetector({ catalog, signals, log, now });
-  const detectInProgress = async () => {
-    let raised = 0;
-    for (const p of await projects.list()) {
-      const results = await Promise.allSettled([
-        thresholdRules.evaluateInProgress(p),
-        gaugesInProgress.check(p),
-        signalJobs.earlyOutage.checkDue(p).then((r) => r.raised),
-      ]);
-      for (const r of results) {
-        if (r.status === 'fulfilled') raised += r.value;
-        else log.warn({ projectId: p.id, error: settledValue(r) }, 'detection on buckets in progress failed');
-      }
-    }
-    return raised;
-  };
+  const { incidents } = incidentsModule;
+  const { alerts } = alertsModule;
+  wireReactions(bus, { signals: signalsModule, incidents, alerts });
+
+  worker = new JobWorker(jobs, { ...metricsModule.jobHandlers, ...signalsModule.jobHandlers, ...alertsModule.jobHandlers }, { log });
+  const process: ProcessState = everyRole();
+  const flush = () => ingestModule.flush();
+
   let prunedAt = 0;
   // one scheduler tick: what is due is queued for the worker; a step that fails is logged and the others go on
-  const scheduleDue = async () => {
+  const runSchedulerTick = async () => {
     const steps: [string, () => Promise<unknown>][] = [
       ['scheduling metric collections', () => catalog.scheduleDue()],
       ['scheduling drift and event-volume detection', () => signalJobs.scheduleDue()],
       // in the tick itself, not queued: an alert on the bucket in progress should not wait behind a backfill
-      ['detection on buckets in progress', () => detectInProgress()],
+      ['detection on buckets in progress', () => signalsModule.detectInProgress()],
       ['the incidents tick', () => incidents.tick()],
       ['scheduling alert repeats and digests', () => alerts.scheduleDue()],
     ];
@@ -332,61 +222,68 @@ async function startPipeline(
     }
   };
 
-  const users = new UserService(meta.db, config.passwordScryptLogN, now);
-  const sessions = new SessionService(meta.db, config.secretKey, config.sessionDays * 86_400_000);
-  const passwordResets = new PasswordResetService(meta.db, users, sessions, config.secretKey);
+  const { loader, outboxLoader } = ingestModule;
+  const routes: RoutesPlugin[] = [
+    async (app) => {
+      await app.register(opsRoutes, { config, events, loader, meta, metrics, outboxLoader, process, worker });
+    },
+    ingestModule.routes,
+    analytics.routes,
+    trackingPlan.routes,
+    metricsModule.routes,
+    signalsModule.routes,
+    async (app) => {
+      await app.register(jobRoutes, { audit, jobs, worker: wakeWorker });
+    },
+    incidentsModule.routes,
+    alertsModule.routes,
+    auth.routes,
+    async (app) => {
+      await app.register(sdkRoutes);
+    },
+    projectsModule.routes({ apiKeys, audit, events, flush, memberships }),
+  ];
+
   let closing: Promise<void> | null = null;
-  return {
+  const { routes: _authRoutes, access, ...authServices } = auth;
+  const context: AppContext = {
     config,
     log,
     meta,
     events,
     projects,
-    apiKeys,
+    ...authServices,
     ingest,
-    buffer,
+    buffer: ingestModule.buffer,
     loader,
     outboxLoader,
-    metrics,
     measurements,
+    metrics,
     catalog,
     signals,
-    thresholdRules,
-    backtests: new BacktestService({ catalog, signals }),
-    users,
-    sessions,
-    memberships: new MembershipService(meta.db),
-    audit: new AuditLog(meta.db),
-    invitations: new InvitationService(meta.db, projects, config.secretKey, config.invitationDays * 86_400_000),
-    passwordResets,
-    userAdmin: new UserAdmin(meta.db, users, sessions, passwordResets, now),
-    mailer: createMailer(config),
+    thresholdRules: signalsModule.thresholdRules,
+    backtests: signalsModule.backtests,
+    signalJobs,
     jobs,
     worker,
-    signalJobs,
     incidents,
     alerts,
     links,
-    live,
-    runSchedulerTick: scheduleDue,
-    async flush() {
-      await buffer.flush();
-      await loader.idle();
-      await outboxLoader?.waitLoaded();
-    },
+    live: analytics.live,
+    process,
+    http: { routes, access },
+    runSchedulerTick,
+    flush,
     close() {
       closing ??= (async () => {
-        await worker.stop();
-        await buffer.close();
-        await pipeline.close();
-        await loader.stop();
-        // the outbox is durable in PostgreSQL: what is not loaded yet, another process loads
-        await outboxLoader?.stop();
-        await liveRelay?.stop();
+        await worker!.stop();
+        await ingestModule.close();
+        await analytics.close();
         await events.close();
         await meta.close();
       })();
       return closing;
     },
   };
+  return context;
 }

@@ -6,7 +6,7 @@ import { buildServer } from './server.js';
 import { seedDemo } from './demo/seed.js';
 import { lowerBackgroundThreadPriority } from './ops/thread-priority.js';
 import { foregroundThreads } from './ingest/pipeline-client.js';
-import { ROLES, setProcessState, type ProcessState, type Role } from './ops/roles.js';
+import { ROLES, type Role } from './ops/roles.js';
 import { ClusterScheduler } from './jobs/index.js';
 
 /** How long a shutdown waits for requests in flight before closing their connections. */
@@ -43,8 +43,7 @@ export async function serve(c: Config, opts: { roles?: readonly Role[] } = {}): 
   const scheduler = roles.includes('scheduler')
     ? new ClusterScheduler({ db: ctx.meta.db, tickMs: c.schedulerTickMs, run: () => ctx.runSchedulerTick(), log })
     : undefined;
-  const state: ProcessState = { roles, scheduler: scheduler && (() => scheduler.status()) };
-  setProcessState(ctx, state);
+  const state = Object.assign(ctx.process, { roles, scheduler: scheduler && (() => scheduler.status()) });
   if (roles.includes('worker')) ctx.worker.start();
   scheduler?.start();
   log.info({ roles, metadata: ctx.meta.dialect }, 'roles started');

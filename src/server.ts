@@ -4,36 +4,14 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppContext } from './app-context.js';
 import { VigilError } from './errors.js';
-import { ingestRoutes } from './ingest/routes.js';
-import { exportRoutes } from './ingest/export-route.js';
-import { analyticsRoutes } from './analytics/routes.js';
-import { opsRoutes } from './ops/routes.js';
 import { ROLES, restrictToRoles, type Role } from './ops/roles.js';
-import { metricRoutes } from './metrics/routes.js';
-import { signalRoutes } from './signals/routes.js';
-import { thresholdRoutes } from './signals/threshold-routes.js';
-import { backtestRoutes } from './signals/backtest-routes.js';
-import { forecastRoutes } from './signals/forecast-routes.js';
-import { jobRoutes } from './jobs/routes.js';
-import { incidentRoutes } from './incidents/routes.js';
-import { alertRoutes } from './alerts/routes.js';
 import { addSecurityHooks } from './http/security.js';
 import { validationMessage } from './http/validation-message.js';
 import { addFiniteNumberCheck } from './http/finite-numbers.js';
 import cookie from '@fastify/cookie';
 import compress from '@fastify/compress';
 import { addAccessControl, type RouteAccess } from './auth/access.js';
-import { authRoutes } from './auth/routes.js';
 import { webRoutes } from './web/static.js';
-import { liveRoutes } from './analytics/live.js';
-import { trackingPlanRoutes } from './analytics/tracking-plan.js';
-import { sdkRoutes } from './web/sdk-route.js';
-import { adminRoutes } from './auth/admin-routes.js';
-import { userAdminRoutes } from './auth/user-admin-routes.js';
-import { detectionRoutes } from './signals/detection-routes.js';
-import { passwordResetRoutes } from './auth/password-reset-routes.js';
-import { projectRoutes } from './projects/routes.js';
-import { testEventRoutes } from './ingest/test-event-route.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -103,7 +81,7 @@ export async function buildServer(ctx: AppContext, opts: { roles?: readonly Role
   // answers over 1 KB go out compressed when the client takes it (brotli at quality 4, or gzip);
   // request bodies are not touched: ingest decodes its own gzip with its own limits
   await app.register(compress, { threshold: 1024, encodings: ['br', 'gzip'], globalDecompression: false });
-  app.decorate('routeTable', addAccessControl(app, ctx));
+  app.decorate('routeTable', addAccessControl(app, ctx.http.access));
   // alerts link to this server when VIGIL_PUBLIC_URL is not set
   app.addHook('onListen', async () => ctx.links.listeningOn(app.server.address()));
 
@@ -126,28 +104,7 @@ export async function buildServer(ctx: AppContext, opts: { roles?: readonly Role
   });
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
 
-  await app.register(opsRoutes, { ctx });
-  await app.register(ingestRoutes, { ctx });
-  await app.register(exportRoutes, { ctx });
-  await app.register(analyticsRoutes, { ctx });
-  await app.register(liveRoutes, { ctx });
-  await app.register(trackingPlanRoutes, { ctx });
-  await app.register(metricRoutes, { ctx });
-  await app.register(signalRoutes, { ctx });
-  await app.register(thresholdRoutes, { ctx });
-  await app.register(backtestRoutes, { ctx });
-  await app.register(forecastRoutes, { ctx });
-  await app.register(jobRoutes, { ctx });
-  await app.register(incidentRoutes, { ctx });
-  await app.register(alertRoutes, { ctx });
-  await app.register(authRoutes, { ctx });
-  await app.register(sdkRoutes, { ctx });
-  await app.register(adminRoutes, { ctx });
-  await app.register(userAdminRoutes, { ctx });
-  await app.register(detectionRoutes, { ctx });
-  await app.register(passwordResetRoutes, { ctx });
-  await app.register(projectRoutes, { ctx });
-  await app.register(testEventRoutes, { ctx });
+  for (const routes of ctx.http.routes) await app.register(routes);
   // last: the web app answers GETs no other route takes (its own 404s go to the handler above)
   await app.register(webRoutes, {});
   return app;

@@ -5,7 +5,7 @@
  */
 import type { Incident } from '../incidents/types.js';
 import type { Signal } from '../signals/store.js';
-import { incidentPageUrl, metricPageUrl } from '../web/app-links.js';
+import { incidentPageUrl, metricPageUrl } from '../http/app-links.js';
 import { MAX_ITEMS_SHOWN, formatUtc, itemLine } from './destinations/render.js';
 import { percentDelta, type AlertEvent, type AlertItem, type AlertMessage } from './message.js';
 import { explainSignal } from '../signals/explain.js';

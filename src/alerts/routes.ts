@@ -1,7 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { AppContext } from '../app-context.js';
 import { projectOf } from '../auth/access.js';
 import { ErrorBody, SlugParams, errorResponses } from '../http-schemas.js';
 import {
@@ -22,17 +21,27 @@ import {
   destinationForApi,
   ruleForApi,
 } from './schemas.js';
+import type { AuditLog } from '../auth/audit.js';
+import type { JobWorker } from '../jobs/index.js';
+import type { AlertService } from './service.js';
 
 const errors = { ...errorResponses, 409: ErrorBody };
 const VIEWER = { access: { role: 'viewer', keys: true } } as const;
 const EDITOR = { access: { role: 'editor', keys: true } } as const;
 
+/** What these routes use: their own services and the few they name. */
+export interface AlertRouteDeps {
+  alerts: AlertService;
+  audit: AuditLog;
+  worker: Pick<JobWorker, 'wake'>;
+}
+
 /** Alert rules, destinations and the delivery log: viewers read, editors change (API keys with read / write scope). */
-export async function alertRoutes(root: FastifyInstance, { ctx }: { ctx: AppContext }) {
+export async function alertRoutes(root: FastifyInstance, deps: AlertRouteDeps) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
-  const alerts = ctx.alerts;
+  const alerts = deps.alerts;
   const audit = (request: FastifyRequest, type: string, action: string, id: number, change: { before?: unknown; after?: unknown }) =>
-    ctx.audit.record(request, { action: `${type}.${action}`, target: { type, id }, ...change });
+    deps.audit.record(request, { action: `${type}.${action}`, target: { type, id }, ...change });
 
   // ---- rules ----
   const rules = '/api/projects/:slug/alert-rules';
@@ -328,7 +337,7 @@ export async function alertRoutes(root: FastifyInstance, { ctx }: { ctx: AppCont
     async (request) => {
       const d = deliveryDetailForApi(await alerts.retryDelivery(projectOf(request), request.params.id));
       await audit(request, 'alert_delivery', 'retry', d.id, {});
-      ctx.worker.wake();
+      deps.worker.wake();
       return d;
     },
   );

@@ -52,7 +52,7 @@ import { inCooldown, matchRule, parseRuleSpec, repeatDue, scopeKindOf, type Aler
 import { asRepeat, digestMessage, incidentMessage, testMessage, type ComposeContext, type MetricInfo } from './compose.js';
 import { digestEntries, duePeriod, type DigestCandidate } from './digest.js';
 import { simulateRule, type SimulationResult } from './simulate.js';
-import { AppLinks } from '../web/app-links.js';
+import { AppLinks } from '../http/app-links.js';
 
 export const JOB_DELIVER = 'alerts.deliver';
 /** Attempts of one delivery before it is failed (the figure). */

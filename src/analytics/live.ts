@@ -11,7 +11,6 @@ import { PassThrough } from 'node:stream';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { AppContext } from '../app-context.js';
 import type { EventRow } from '../storage/events/event-store.js';
 import { projectOf } from '../auth/access.js';
 import { SlugParams, errorResponses } from '../http-schemas.js';
@@ -97,7 +96,7 @@ const RETRY_MS = 2_000;
 const frame = (name: string, data: unknown) => `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
 
 /** `GET /api/projects/:slug/live`: the project's newly ingested events as `text/event-stream`. */
-export async function liveRoutes(root: FastifyInstance, { ctx, heartbeatMs = HEARTBEAT_MS }: { ctx: AppContext; heartbeatMs?: number }) {
+export async function liveRoutes(root: FastifyInstance, { live, heartbeatMs = HEARTBEAT_MS }: { live: LiveFeed; heartbeatMs?: number }) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   const open = new Set<PassThrough>();
   // app.close() waits for open connections: streams end first, so a shutdown is not held up
@@ -141,7 +140,7 @@ export async function liveRoutes(root: FastifyInstance, { ctx, heartbeatMs = HEA
       const write = (text: string) => {
         if (!stream.writableEnded) stream.write(text);
       };
-      const unsubscribe = ctx.live.subscribe(project.id, filter, (events) => {
+      const unsubscribe = live.subscribe(project.id, filter, (events) => {
         if (stream.writableLength + stream.readableLength > MAX_BUFFERED_BYTES) {
           dropped += events.length;
           return;

@@ -1,12 +1,14 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { AppContext } from '../app-context.js';
 import { projectOf } from '../auth/access.js';
 import { SlugParams, WindowQuery, errorResponses } from '../http-schemas.js';
 import { INTERVALS, type Interval } from '../time/index.js';
 import { MEASURES, type Measure } from '../storage/events/event-store.js';
-import { decodeCursor, encodeCursor, eventForApi, overview, parseDimension, parseWindow, timeseries } from './service.js';
+import { decodeCursor, encodeCursor, eventForApi, overview, timeseries } from './service.js';
+import { parseWindow } from '../time/window.js';
+import { parseDimension } from '../storage/events/dimension.js';
+import type { EventStore } from '../storage/events/event-store.js';
 
 const Params = SlugParams;
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
@@ -43,8 +45,13 @@ const Change = Type.Object({
 const errors = errorResponses;
 const READ = { access: { role: 'viewer', keys: true } } as const;
 
+/** What these routes use: their own services and the few they name. */
+export interface AnalyticsRouteDeps {
+  events: EventStore;
+}
+
 /** Event queries for one project; an API key with the `read` scope bound to that project. */
-export async function analyticsRoutes(root: FastifyInstance, { ctx }: { ctx: AppContext }) {
+export async function analyticsRoutes(root: FastifyInstance, deps: AnalyticsRouteDeps) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
 
   app.get(
@@ -70,7 +77,7 @@ export async function analyticsRoutes(root: FastifyInstance, { ctx }: { ctx: App
     async (request) => {
       const project = projectOf(request);
       const q = request.query;
-      const rows = await ctx.events.listEvents({
+      const rows = await deps.events.listEvents({
         projectId: project.id,
         event: q.event,
         userId: q.user,
@@ -118,7 +125,7 @@ export async function analyticsRoutes(root: FastifyInstance, { ctx }: { ctx: App
     async (request) => {
       const project = projectOf(request);
       const q = request.query;
-      return timeseries(ctx.events, project, {
+      return timeseries(deps.events, project, {
         event: q.event,
         interval: q.interval,
         window: parseWindow(q.from, q.to, Date.now()),
@@ -151,7 +158,7 @@ export async function analyticsRoutes(root: FastifyInstance, { ctx }: { ctx: App
     async (request) => {
       const project = projectOf(request);
       const window = parseWindow(request.query.from, request.query.to, Date.now());
-      const events = await ctx.events.topEvents({ projectId: project.id, ...window, limit: request.query.limit });
+      const events = await deps.events.topEvents({ projectId: project.id, ...window, limit: request.query.limit });
       return { from: new Date(window.fromMs).toISOString(), to: new Date(window.toMs).toISOString(), events };
     },
   );
@@ -173,7 +180,7 @@ export async function analyticsRoutes(root: FastifyInstance, { ctx }: { ctx: App
     },
     async (request) => {
       const project = projectOf(request);
-      return overview(ctx.events, project, parseWindow(request.query.from, request.query.to, Date.now()));
+      return overview(deps.events, project, parseWindow(request.query.from, request.query.to, Date.now()));
     },
   );
 }

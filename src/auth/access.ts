@@ -6,7 +6,6 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type {} from '@fastify/cookie';
-import type { AppContext } from '../app-context.js';
 import type { Project } from '../projects/service.js';
 import { VigilError, notFound } from '../errors.js';
 import type { ApiKey, Scope } from './api-keys.js';
@@ -14,6 +13,12 @@ import type { User } from './users.js';
 import { roleRank, type Role } from './memberships.js';
 import { keyFromHeaders } from './request-auth.js';
 import { CSRF_HEADER, SESSION_COOKIE } from './sessions.js';
+import type { Config } from '../config.js';
+import type { ProjectService } from '../projects/service.js';
+import type { ApiKeyService } from './api-keys.js';
+import type { MembershipService } from './memberships.js';
+import type { SessionService } from './sessions.js';
+import type { UserService } from './users.js';
 
 export type Access =
   /** anyone (a session, when present, is still resolved) */
@@ -53,6 +58,16 @@ const unauthorized = (message = 'sign in, or send an API key as a Bearer token o
   new VigilError('VIGIL_ERR_UNAUTHORIZED', message);
 const forbidden = (message: string) => new VigilError('VIGIL_ERR_FORBIDDEN', message);
 
+/** What access control reads: keys, sessions, users, memberships and projects. */
+export interface AccessDeps {
+  apiKeys: ApiKeyService;
+  config: Config;
+  memberships: MembershipService;
+  projects: ProjectService;
+  sessions: SessionService;
+  users: UserService;
+}
+
 /** The project a project route resolved (set by the access hook). */
 export function projectOf(request: FastifyRequest): Project {
   if (!request.project) throw new Error(`route ${request.routeOptions.url} has no project access rule`);
@@ -65,55 +80,62 @@ export function userOf(request: FastifyRequest): User & { sessionToken: string }
   return { ...p.user, sessionToken: p.sessionToken };
 }
 
-function sessionCookieOptions(ctx: AppContext, request: FastifyRequest, expiresAt: number) {
+type CookieDeps = Pick<AccessDeps, 'config'>;
+
+function sessionCookieOptions(deps: CookieDeps, request: FastifyRequest, expiresAt: number) {
   return {
     path: '/',
     httpOnly: true,
     sameSite: 'lax' as const,
-    secure: ctx.config.secureCookies || request.protocol === 'https',
+    secure: deps.config.secureCookies || request.protocol === 'https',
     expires: new Date(expiresAt),
   };
 }
 
-export function setSessionCookie(ctx: AppContext, request: FastifyRequest, reply: FastifyReply, token: string, expiresAt: number) {
-  reply.setCookie(SESSION_COOKIE, token, sessionCookieOptions(ctx, request, expiresAt));
+export function setSessionCookie(deps: CookieDeps, request: FastifyRequest, reply: FastifyReply, token: string, expiresAt: number) {
+  reply.setCookie(SESSION_COOKIE, token, sessionCookieOptions(deps, request, expiresAt));
 }
 
-export function clearSessionCookie(ctx: AppContext, request: FastifyRequest, reply: FastifyReply) {
-  reply.clearCookie(SESSION_COOKIE, { ...sessionCookieOptions(ctx, request, 0), expires: undefined });
+export function clearSessionCookie(deps: CookieDeps, request: FastifyRequest, reply: FastifyReply) {
+  reply.clearCookie(SESSION_COOKIE, { ...sessionCookieOptions(deps, request, 0), expires: undefined });
 }
 
 /** A user as the API shows them. */
 export const userForApi = (u: User) => ({ id: u.id, email: u.email, name: u.name, isAdmin: u.isAdmin });
 
 /** Opens a session for the user: the cookie, and the CSRF token for the client (sign-in, setup, registration, invitations). */
-export async function startSession(ctx: AppContext, request: FastifyRequest, reply: FastifyReply, user: User) {
-  const session = await ctx.sessions.create(user.id, request.headers['user-agent'] ?? '');
-  setSessionCookie(ctx, request, reply, session.token, session.expiresAt);
-  return { user: userForApi(user), csrfToken: ctx.sessions.csrfToken(session.token) };
+export async function startSession(
+  deps: Pick<AccessDeps, 'config' | 'sessions'>,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  user: User,
+) {
+  const session = await deps.sessions.create(user.id, request.headers['user-agent'] ?? '');
+  setSessionCookie(deps, request, reply, session.token, session.expiresAt);
+  return { user: userForApi(user), csrfToken: deps.sessions.csrfToken(session.token) };
 }
 
-async function resolvePrincipal(ctx: AppContext, request: FastifyRequest, reply: FastifyReply): Promise<Principal> {
+async function resolvePrincipal(deps: AccessDeps, request: FastifyRequest, reply: FastifyReply): Promise<Principal> {
   const secret = keyFromHeaders(request);
   if (secret) {
-    const key = await ctx.apiKeys.verifyFrom(secret, request.ip);
+    const key = await deps.apiKeys.verifyFrom(secret, request.ip);
     if (!key) throw unauthorized('the API key is not valid (unknown, revoked or expired)');
     return { type: 'key', key };
   }
   const token = request.cookies[SESSION_COOKIE];
   if (!token) return { type: 'anonymous' };
-  const session = await ctx.sessions.resolve(token);
+  const session = await deps.sessions.resolve(token);
   if (!session) {
-    clearSessionCookie(ctx, request, reply);
+    clearSessionCookie(deps, request, reply);
     return { type: 'anonymous' };
   }
-  const user = await ctx.users.get(session.userId);
+  const user = await deps.users.get(session.userId);
   // disabling ends the sessions; this covers one opened in the same moment
   if (user.disabled) {
-    clearSessionCookie(ctx, request, reply);
+    clearSessionCookie(deps, request, reply);
     return { type: 'anonymous' };
   }
-  if (session.renewed) setSessionCookie(ctx, request, reply, token, session.expiresAt);
+  if (session.renewed) setSessionCookie(deps, request, reply, token, session.expiresAt);
   return { type: 'user', user, sessionToken: token };
 }
 
@@ -121,21 +143,21 @@ async function resolvePrincipal(ctx: AppContext, request: FastifyRequest, reply:
 const isIngestOnly = (p: Principal) => p.type === 'key' && p.key.scopes.every((s) => s === 'ingest');
 const ingestOnly = () => forbidden('an ingest key only sends events (/v1/*); use a read, write or admin key for the API');
 
-async function enforce(ctx: AppContext, request: FastifyRequest, reply: FastifyReply, access: Access) {
+async function enforce(deps: AccessDeps, request: FastifyRequest, reply: FastifyReply, access: Access) {
   if ('ingest' in access) return;
   if ('public' in access) {
     // a public route serves anyone: a bad key or an expired session just makes the caller anonymous
-    request.principal = await resolvePrincipal(ctx, request, reply).catch(() => ({ type: 'anonymous' }) as const);
+    request.principal = await resolvePrincipal(deps, request, reply).catch(() => ({ type: 'anonymous' }) as const);
     if (isIngestOnly(request.principal) && request.url.startsWith('/api/')) throw ingestOnly();
     return;
   }
-  const principal = (request.principal = await resolvePrincipal(ctx, request, reply));
+  const principal = (request.principal = await resolvePrincipal(deps, request, reply));
   if (principal.type === 'anonymous') throw unauthorized();
   if (isIngestOnly(principal)) throw ingestOnly();
   if (
     principal.type === 'user' &&
     !SAFE_METHODS.has(request.method) &&
-    !ctx.sessions.checkCsrf(principal.sessionToken, request.headers[CSRF_HEADER] as string | undefined)
+    !deps.sessions.checkCsrf(principal.sessionToken, request.headers[CSRF_HEADER] as string | undefined)
   ) {
     throw forbidden(
       `a change made with a session cookie needs the ${CSRF_HEADER} header (its value comes with sign-in and GET /api/auth/me)`,
@@ -150,7 +172,7 @@ async function enforce(ctx: AppContext, request: FastifyRequest, reply: FastifyR
     return;
   }
   const slug = (request.params as { slug?: string }).slug ?? '';
-  const project = await ctx.projects.findBySlug(slug);
+  const project = await deps.projects.findBySlug(slug);
   // neither a key nor a user learns whether a project they cannot see exists
   if (!project) throw notFound(`project "${slug}"`);
   if (principal.type === 'key') {
@@ -161,7 +183,7 @@ async function enforce(ctx: AppContext, request: FastifyRequest, reply: FastifyR
       throw forbidden(`this API key lacks the "${scope}" scope (it has: ${principal.key.scopes.join(', ')})`);
     }
   } else {
-    const role = await ctx.memberships.roleOf(project.id, principal.user.id);
+    const role = await deps.memberships.roleOf(project.id, principal.user.id);
     if (!role) throw notFound(`project "${slug}"`);
     if (roleRank(role) < roleRank(access.role))
       throw forbidden(`this needs the ${access.role} role in project "${slug}"; you are ${role === 'editor' ? 'an' : 'a'} ${role}`);
@@ -177,7 +199,7 @@ export interface RouteAccess {
 }
 
 /** Adds the access hook; returns the table of every route's rule, filled as routes are added. */
-export function addAccessControl(app: FastifyInstance, ctx: AppContext): RouteAccess[] {
+export function addAccessControl(app: FastifyInstance, deps: AccessDeps): RouteAccess[] {
   const table: RouteAccess[] = [];
   app.decorateRequest('principal', null as never);
   app.decorateRequest('project', undefined);
@@ -191,7 +213,7 @@ export function addAccessControl(app: FastifyInstance, ctx: AppContext): RouteAc
   app.addHook('onRequest', async (request, reply) => {
     request.principal = { type: 'anonymous' };
     const access = request.routeOptions.config.access;
-    if (access) await enforce(ctx, request, reply, access);
+    if (access) await enforce(deps, request, reply, access);
   });
   return table;
 }

@@ -7,7 +7,6 @@ import { Readable } from 'node:stream';
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { AppContext } from '../app-context.js';
 import type { MetaDb } from '../storage/meta/db.js';
 import { ErrorBody, SlugParams, errorResponses, RowId } from '../http-schemas.js';
 import { VigilError, badRequest } from '../errors.js';
@@ -22,6 +21,14 @@ import { CSRF_HEADER } from './sessions.js';
 import { normalizeEmail } from './users.js';
 import { invitationMail } from './account-mail.js';
 import { linkOrigin, trySend } from './mailer.js';
+import type { Config } from '../config.js';
+import type { ApiKeyService } from './api-keys.js';
+import type { AuditLog } from './audit.js';
+import type { InvitationService } from './invitations.js';
+import type { Mailer } from './mailer.js';
+import type { MembershipService } from './memberships.js';
+import type { SessionService } from './sessions.js';
+import type { UserService } from './users.js';
 
 const OWNER = { access: { role: 'owner', keys: false } } as const;
 const VIEWER = { access: { role: 'viewer', keys: false } } as const;
@@ -141,9 +148,21 @@ function auditFilter(q: AuditFilterInput, now: number): Omit<AuditFilter, 'limit
   return { action: q.action, actor: q.actor, targetType: q.targetType, fromMs, toMs };
 }
 
-export async function adminRoutes(root: FastifyInstance, { ctx }: { ctx: AppContext }) {
+/** What these routes use: their own services and the few they name. */
+export interface AdminRouteDeps {
+  apiKeys: ApiKeyService;
+  audit: AuditLog;
+  config: Config;
+  invitations: InvitationService;
+  mailer: Mailer | undefined;
+  memberships: MembershipService;
+  sessions: SessionService;
+  users: UserService;
+}
+
+export async function adminRoutes(root: FastifyInstance, deps: AdminRouteDeps) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
-  const invitations = ctx.invitations;
+  const invitations = deps.invitations;
 
   // ---- members ----
   const MemberParams = Type.Object({ slug: Type.String(), userId: RowId() });
@@ -160,7 +179,7 @@ export async function adminRoutes(root: FastifyInstance, { ctx }: { ctx: AppCont
         response: { 200: Type.Object({ members: Type.Array(MemberSchema) }), ...errors },
       },
     },
-    async (request) => ({ members: (await ctx.memberships.list(projectOf(request).id)).map(memberForApi) }),
+    async (request) => ({ members: (await deps.memberships.list(projectOf(request).id)).map(memberForApi) }),
   );
 
   app.patch(
@@ -176,9 +195,9 @@ export async function adminRoutes(root: FastifyInstance, { ctx }: { ctx: AppCont
       },
     },
     async (request) => {
-      const { before, after } = await ctx.memberships.setRole(projectOf(request).id, request.params.userId, request.body.role);
+      const { before, after } = await deps.memberships.setRole(projectOf(request).id, request.params.userId, request.body.role);
       if (before.role !== after.role)
-        await ctx.audit.record(request, {
+        await deps.audit.record(request, {
           action: 'member.update',
           target: { type: 'member', id: after.userId },
           before: { email: before.email, role: before.role },
@@ -200,8 +219,8 @@ export async function adminRoutes(root: FastifyInstance, { ctx }: { ctx: AppCont
       },
     },
     async (request, reply) => {
-      const before = await ctx.memberships.remove(projectOf(request).id, request.params.userId);
-      await ctx.audit.record(request, {
+      const before = await deps.memberships.remove(projectOf(request).id, request.params.userId);
+      await deps.audit.record(request, {
         action: 'member.remove',
         target: { type: 'member', id: before.userId },
         before: { email: before.email, role: before.role },
@@ -252,19 +271,19 @@ export async function adminRoutes(root: FastifyInstance, { ctx }: { ctx: AppCont
     async (request, reply) => {
       const project = projectOf(request);
       const email = normalizeEmail(request.body.email);
-      const user = await ctx.users.findByEmail(email);
-      const current = user && (await ctx.memberships.roleOf(project.id, user.id));
+      const user = await deps.users.findByEmail(email);
+      const current = user && (await deps.memberships.roleOf(project.id, user.id));
       if (current && roleRank(current) >= roleRank(request.body.role))
         throw new VigilError('VIGIL_ERR_CONFLICT', `${email} is already ${current === 'editor' ? 'an' : 'a'} ${current} of this project`, {
           field: 'email',
         });
       const { invitation, token } = await invitations.create(project.id, { email, role: request.body.role }, userOf(request).id);
-      await ctx.audit.record(request, {
+      await deps.audit.record(request, {
         action: 'invitation.create',
         target: { type: 'invitation', id: invitation.id },
         after: { email, role: invitation.role, expiresAt: iso(invitation.expiresAt) },
       });
-      const url = `${linkOrigin(ctx.config, request)}/invite/${token}`;
+      const url = `${linkOrigin(deps.config, request)}/invite/${token}`;
       const mail = invitationMail({
         to: email,
         projectName: project.name,
@@ -273,7 +292,7 @@ export async function adminRoutes(root: FastifyInstance, { ctx }: { ctx: AppCont
         expiresAt: invitation.expiresAt,
         invitedBy: userOf(request).name || userOf(request).email,
       });
-      const emailed = await trySend(ctx.mailer, mail, request.log);
+      const emailed = await trySend(deps.mailer, mail, request.log);
       reply.code(201);
       return { invitation: invitationForApi(invitation), url, token, emailed };
     },
@@ -293,7 +312,7 @@ export async function adminRoutes(root: FastifyInstance, { ctx }: { ctx: AppCont
     async (request) => {
       const { before, after } = await invitations.revoke(projectOf(request).id, request.params.id);
       if (before.state !== after.state)
-        await ctx.audit.record(request, {
+        await deps.audit.record(request, {
           action: 'invitation.revoke',
           target: { type: 'invitation', id: after.id },
           before: { email: before.email, state: before.state },
@@ -330,7 +349,7 @@ export async function adminRoutes(root: FastifyInstance, { ctx }: { ctx: AppCont
         email: invitation.email,
         role: invitation.role,
         expiresAt: iso(invitation.expiresAt),
-        accountExists: Boolean(await ctx.users.findByEmail(invitation.email)),
+        accountExists: Boolean(await deps.users.findByEmail(invitation.email)),
       };
     },
   );
@@ -363,7 +382,7 @@ export async function adminRoutes(root: FastifyInstance, { ctx }: { ctx: AppCont
       const { invitation, project } = await invitations.find(token);
       const principal = request.principal;
       const record = (user: { id: number; email: string }, role: string, newAccount: boolean) =>
-        ctx.audit.record(request, {
+        deps.audit.record(request, {
           projectId: project.id,
           actor: { type: 'user', id: user.id, label: user.email },
           action: 'invitation.accept',
@@ -371,11 +390,11 @@ export async function adminRoutes(root: FastifyInstance, { ctx }: { ctx: AppCont
           after: { email: user.email, role, newAccount },
         });
       const accepted = async (userId: number, tx: MetaDb) => {
-        await ctx.memberships.grant(project.id, userId, invitation.role, tx);
+        await deps.memberships.grant(project.id, userId, invitation.role, tx);
         // grant never lowers a role: report the one the user now has
         return {
           project: { slug: project.slug, name: project.name },
-          role: (await ctx.memberships.roleOf(project.id, userId, tx)) ?? invitation.role,
+          role: (await deps.memberships.roleOf(project.id, userId, tx)) ?? invitation.role,
         };
       };
       const accountExists = () =>
@@ -388,7 +407,7 @@ export async function adminRoutes(root: FastifyInstance, { ctx }: { ctx: AppCont
         throw new VigilError('VIGIL_ERR_FORBIDDEN', 'API keys cannot accept invitations: open the link in a browser');
       if (principal.type === 'user') {
         // public routes skip the access hook's CSRF check, but a signed-in accept changes memberships
-        if (!ctx.sessions.checkCsrf(principal.sessionToken, request.headers[CSRF_HEADER] as string | undefined)) {
+        if (!deps.sessions.checkCsrf(principal.sessionToken, request.headers[CSRF_HEADER] as string | undefined)) {
           throw new VigilError(
             'VIGIL_ERR_FORBIDDEN',
             `accepting while signed in needs the ${CSRF_HEADER} header (its value comes with sign-in and GET /api/auth/me)`,
@@ -405,22 +424,22 @@ export async function adminRoutes(root: FastifyInstance, { ctx }: { ctx: AppCont
         return result;
       }
 
-      if (await ctx.users.findByEmail(invitation.email)) throw accountExists();
+      if (await deps.users.findByEmail(invitation.email)) throw accountExists();
       const { password, name } = request.body;
       if (password === undefined)
         throw badRequest('choose a password for your new account (at least 12 characters)', { field: 'password' });
-      const newUser = await ctx.users.prepare({ email: invitation.email, password, name });
+      const newUser = await deps.users.prepare({ email: invitation.email, password, name });
       // one transaction claims the link, makes the account and grants the membership: an accept of
       // another link for the same email at the same moment gets a 409 and leaves its link unused
       const { user, result } = await invitations.accept(token, async (tx) => {
-        const user = await ctx.users.insert(newUser, tx).catch((err) => {
+        const user = await deps.users.insert(newUser, tx).catch((err) => {
           throw err instanceof VigilError && err.status === 409 ? accountExists() : err;
         });
         return { user, result: await accepted(user.id, tx) };
       });
       await record(user, result.role, true);
       reply.code(201);
-      return { ...result, ...(await startSession(ctx, request, reply, user)) };
+      return { ...result, ...(await startSession(deps, request, reply, user)) };
     },
   );
 
@@ -439,7 +458,7 @@ export async function adminRoutes(root: FastifyInstance, { ctx }: { ctx: AppCont
         response: { 200: Type.Object({ keys: Type.Array(KeySchema) }), ...errors },
       },
     },
-    async (request) => ({ keys: (await ctx.apiKeys.list(projectOf(request).id)).map(keyForApi) }),
+    async (request) => ({ keys: (await deps.apiKeys.list(projectOf(request).id)).map(keyForApi) }),
   );
 
   app.post(
@@ -478,13 +497,13 @@ export async function adminRoutes(root: FastifyInstance, { ctx }: { ctx: AppCont
           );
         if (expiresAt <= now) throw badRequest('"expiresAt" must be in the future', { field: 'expiresAt' });
       }
-      const { key, secret } = await ctx.apiKeys.create({
+      const { key, secret } = await deps.apiKeys.create({
         projectId: projectOf(request).id,
         name: request.body.name.trim(),
         scopes: request.body.scopes,
         expiresAt,
       });
-      await ctx.audit.record(request, {
+      await deps.audit.record(request, {
         action: 'api_key.create',
         target: { type: 'api_key', id: key.id },
         after: { name: key.name, prefix: key.prefix, scopes: key.scopes, expiresAt: isoOrNull(key.expiresAt) },
@@ -508,11 +527,11 @@ export async function adminRoutes(root: FastifyInstance, { ctx }: { ctx: AppCont
     async (request) => {
       const project = projectOf(request);
       // the key service revokes across projects: look the key up in this one first
-      const key = (await ctx.apiKeys.list(project.id)).find((k) => k.id === request.params.id);
+      const key = (await deps.apiKeys.list(project.id)).find((k) => k.id === request.params.id);
       if (!key) throw new VigilError('VIGIL_ERR_NOT_FOUND', `API key ${request.params.id} not found in project "${project.slug}"`);
       if (key.revokedAt !== null) return keyForApi(key);
-      const revoked = await ctx.apiKeys.revoke(key.id);
-      await ctx.audit.record(request, {
+      const revoked = await deps.apiKeys.revoke(key.id);
+      await deps.audit.record(request, {
         action: 'api_key.revoke',
         target: { type: 'api_key', id: key.id },
         before: { name: key.name, prefix: key.prefix, revokedAt: null },
@@ -546,7 +565,7 @@ export async function adminRoutes(root: FastifyInstance, { ctx }: { ctx: AppCont
     },
     async (request) => {
       const { limit, cursor, ...filters } = request.query;
-      const page = await ctx.audit.list(projectOf(request).id, {
+      const page = await deps.audit.list(projectOf(request).id, {
         ...auditFilter(filters, Date.now()),
         beforeId: cursor === undefined ? undefined : Number(cursor),
         limit: limit + 1,
@@ -578,7 +597,7 @@ export async function adminRoutes(root: FastifyInstance, { ctx }: { ctx: AppCont
       const project = projectOf(request);
       const filter = auditFilter(request.query, Date.now());
       async function* lines() {
-        for await (const page of ctx.audit.export(project.id, filter))
+        for await (const page of deps.audit.export(project.id, filter))
           yield page.map((e) => JSON.stringify(entryForApi(e)) + '\n').join('');
       }
       return reply

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type { MetaDb } from '../storage/meta/db.js';
 import { badRequest, notFound } from '../errors.js';
-import { rateLimited, type RateLimiter } from './rate-limit.js';
+import { rateLimited, type RateLimiter } from '../http/rate-limit.js';
 
 export const SCOPES = ['ingest', 'read', 'write', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];

@@ -5,11 +5,14 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { AppContext } from '../app-context.js';
 import { ErrorBody, errorResponses } from '../http-schemas.js';
 import { VigilError } from '../errors.js';
 import { passwordResetMail } from './account-mail.js';
 import { linkOrigin, trySend } from './mailer.js';
+import type { Config } from '../config.js';
+import type { AuditLog } from './audit.js';
+import type { Mailer } from './mailer.js';
+import type { PasswordResetService } from './password-reset.js';
 
 const tags = ['auth'];
 const PUBLIC = { access: { public: true } } as const;
@@ -21,7 +24,15 @@ const Time = Type.String({ description: 'ISO 8601, UTC' });
 export const RESET_REQUESTED =
   'If an account with this e-mail exists, a link to choose a new password is on its way. It works once, for an hour.';
 
-export async function passwordResetRoutes(root: FastifyInstance, { ctx }: { ctx: AppContext }) {
+/** What these routes use: their own services and the few they name. */
+export interface PasswordResetRouteDeps {
+  audit: AuditLog;
+  config: Config;
+  mailer: Mailer | undefined;
+  passwordResets: PasswordResetService;
+}
+
+export async function passwordResetRoutes(root: FastifyInstance, deps: PasswordResetRouteDeps) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
 
   app.get(
@@ -34,7 +45,7 @@ export async function passwordResetRoutes(root: FastifyInstance, { ctx }: { ctx:
         response: { 200: Type.Object({ openRegistration: Type.Boolean(), passwordResetByEmail: Type.Boolean() }) },
       },
     },
-    async () => ({ openRegistration: ctx.config.openRegistration, passwordResetByEmail: Boolean(ctx.mailer) }),
+    async () => ({ openRegistration: deps.config.openRegistration, passwordResetByEmail: Boolean(deps.mailer) }),
   );
 
   app.post(
@@ -49,18 +60,18 @@ export async function passwordResetRoutes(root: FastifyInstance, { ctx }: { ctx:
       },
     },
     async (request, reply) => {
-      const mailer = ctx.mailer;
+      const mailer = deps.mailer;
       if (!mailer)
         throw new VigilError(
           'VIGIL_ERR_UNAVAILABLE',
           'this instance sends no e-mail (VIGIL_SMTP_URL is not set): ask an administrator to run `vigil users reset-password <email>`',
         );
-      const requested = await ctx.passwordResets.request(request.body.email);
+      const requested = await deps.passwordResets.request(request.body.email);
       if (requested) {
         const { user, link } = requested;
         const mail = passwordResetMail({
           to: user.email,
-          url: `${linkOrigin(ctx.config, request)}/reset-password/${link.token}`,
+          url: `${linkOrigin(deps.config, request)}/reset-password/${link.token}`,
           expiresAt: link.expiresAt,
         });
         // not awaited: an answer that waited for the mail server would tell which accounts exist
@@ -83,7 +94,7 @@ export async function passwordResetRoutes(root: FastifyInstance, { ctx }: { ctx:
       },
     },
     async (request) => {
-      const { user, expiresAt } = await ctx.passwordResets.find(request.params.token);
+      const { user, expiresAt } = await deps.passwordResets.find(request.params.token);
       return { email: user.email, expiresAt: new Date(expiresAt).toISOString() };
     },
   );
@@ -104,8 +115,8 @@ export async function passwordResetRoutes(root: FastifyInstance, { ctx }: { ctx:
       },
     },
     async (request) => {
-      const user = await ctx.passwordResets.reset(request.params.token, request.body.password);
-      await ctx.audit.record(request, {
+      const user = await deps.passwordResets.reset(request.params.token, request.body.password);
+      await deps.audit.record(request, {
         projectId: null,
         actor: { type: 'user', id: user.id, label: user.email },
         action: 'user.reset_password',

@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import type { MetaDb } from '../storage/meta/db.js';
 import { VigilError } from '../errors.js';
 import { checkPasswordRules } from './passwords.js';
-import { RateLimiter } from './rate-limit.js';
+import { RateLimiter } from '../http/rate-limit.js';
 import type { SessionService } from './sessions.js';
 import { normalizeEmail, type User, type UserService } from './users.js';
 

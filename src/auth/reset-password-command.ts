@@ -6,7 +6,7 @@
 import type { Config } from '../config.js';
 import type { MetaDb } from '../storage/meta/db.js';
 import { VigilError } from '../errors.js';
-import { AppLinks } from '../web/app-links.js';
+import { AppLinks } from '../http/app-links.js';
 import { AuditLog } from './audit.js';
 import { PasswordResetService } from './password-reset.js';
 import { SessionService } from './sessions.js';

@@ -1,11 +1,16 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { AppContext } from '../app-context.js';
 import { ErrorBody, errorResponses } from '../http-schemas.js';
 import { VigilError } from '../errors.js';
 import { clearSessionCookie, startSession, userForApi, userOf } from './access.js';
-import { RateLimiter, rateLimited } from './rate-limit.js';
+import { RateLimiter, rateLimited } from '../http/rate-limit.js';
+import type { Config } from '../config.js';
+import type { ProjectService } from '../projects/service.js';
+import type { AuditLog } from './audit.js';
+import type { MembershipService } from './memberships.js';
+import type { SessionService } from './sessions.js';
+import type { UserService } from './users.js';
 
 const tags = ['auth'];
 export const UserSchema = Type.Object({ id: Type.Integer(), email: Type.String(), name: Type.String(), isAdmin: Type.Boolean() });
@@ -27,10 +32,20 @@ const NewAccount = Type.Object(
 );
 const errors = { ...errorResponses, 409: ErrorBody, 429: ErrorBody };
 
+/** What these routes use: their own services and the few they name. */
+export interface AuthRouteDeps {
+  audit: AuditLog;
+  config: Config;
+  memberships: MembershipService;
+  projects: ProjectService;
+  sessions: SessionService;
+  users: UserService;
+}
+
 /** First-run setup, sign-in and sign-out, the signed-in user, password changes and (when open) registration. */
-export async function authRoutes(root: FastifyInstance, { ctx }: { ctx: AppContext }) {
+export async function authRoutes(root: FastifyInstance, deps: AuthRouteDeps) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
-  const signinsPerIp = new RateLimiter({ limit: ctx.config.signinRateLimit, windowMs: 60_000 });
+  const signinsPerIp = new RateLimiter({ limit: deps.config.signinRateLimit, windowMs: 60_000 });
 
   app.get(
     '/api/setup',
@@ -42,7 +57,7 @@ export async function authRoutes(root: FastifyInstance, { ctx }: { ctx: AppConte
         response: { 200: Type.Object({ needsOwner: Type.Boolean() }) },
       },
     },
-    async () => ({ needsOwner: (await ctx.users.count()) === 0 }),
+    async () => ({ needsOwner: (await deps.users.count()) === 0 }),
   );
 
   app.post(
@@ -57,12 +72,16 @@ export async function authRoutes(root: FastifyInstance, { ctx }: { ctx: AppConte
       },
     },
     async (request, reply) => {
-      const user = await ctx.users.createOwner(request.body);
+      const user = await deps.users.createOwner(request.body);
       // the demo and any project made before the owner existed become the owner's
-      for (const p of await ctx.projects.list()) await ctx.memberships.grant(p.id, user.id, 'owner');
-      await ctx.audit.record(request, { action: 'user.create_owner', target: { type: 'user', id: user.id }, after: { email: user.email } });
+      for (const p of await deps.projects.list()) await deps.memberships.grant(p.id, user.id, 'owner');
+      await deps.audit.record(request, {
+        action: 'user.create_owner',
+        target: { type: 'user', id: user.id },
+        after: { email: user.email },
+      });
       reply.code(201);
-      return startSession(ctx, request, reply, user);
+      return startSession(deps, request, reply, user);
     },
   );
 
@@ -80,8 +99,8 @@ export async function authRoutes(root: FastifyInstance, { ctx }: { ctx: AppConte
     async (request, reply) => {
       const take = signinsPerIp.take(request.ip);
       if (!take.ok) throw rateLimited(`too many sign-in attempts from this address`, take.retryAfterS);
-      const user = await ctx.users.signIn(request.body.email, request.body.password, request.ip);
-      return startSession(ctx, request, reply, user);
+      const user = await deps.users.signIn(request.body.email, request.body.password, request.ip);
+      return startSession(deps, request, reply, user);
     },
   );
 
@@ -92,8 +111,8 @@ export async function authRoutes(root: FastifyInstance, { ctx }: { ctx: AppConte
       schema: { tags, summary: 'End this session', response: { 204: Type.Null(), ...errors } },
     },
     async (request, reply) => {
-      await ctx.sessions.revoke(userOf(request).sessionToken);
-      clearSessionCookie(ctx, request, reply);
+      await deps.sessions.revoke(userOf(request).sessionToken);
+      clearSessionCookie(deps, request, reply);
       return reply.code(204).send(null);
     },
   );
@@ -117,11 +136,11 @@ export async function authRoutes(root: FastifyInstance, { ctx }: { ctx: AppConte
     async (request) => {
       const user = userOf(request);
       const projects = [];
-      for (const m of await ctx.memberships.projectsOf(user.id)) {
-        const p = await ctx.projects.getById(m.projectId);
+      for (const m of await deps.memberships.projectsOf(user.id)) {
+        const p = await deps.projects.getById(m.projectId);
         projects.push({ slug: p.slug, name: p.name, role: m.role });
       }
-      return { user: userForApi(user), csrfToken: ctx.sessions.csrfToken(user.sessionToken), projects };
+      return { user: userForApi(user), csrfToken: deps.sessions.csrfToken(user.sessionToken), projects };
     },
   );
 
@@ -141,10 +160,10 @@ export async function authRoutes(root: FastifyInstance, { ctx }: { ctx: AppConte
     },
     async (request, reply) => {
       const user = userOf(request);
-      await ctx.users.changePassword(user.id, request.body.currentPassword, request.body.newPassword);
-      await ctx.sessions.revokeAll(user.id);
-      await ctx.audit.record(request, { action: 'user.change_password', target: { type: 'user', id: user.id } });
-      return startSession(ctx, request, reply, user);
+      await deps.users.changePassword(user.id, request.body.currentPassword, request.body.newPassword);
+      await deps.sessions.revokeAll(user.id);
+      await deps.audit.record(request, { action: 'user.change_password', target: { type: 'user', id: user.id } });
+      return startSession(deps, request, reply, user);
     },
   );
 
@@ -160,12 +179,12 @@ export async function authRoutes(root: FastifyInstance, { ctx }: { ctx: AppConte
       },
     },
     async (request, reply) => {
-      if (!ctx.config.openRegistration)
+      if (!deps.config.openRegistration)
         throw new VigilError('VIGIL_ERR_FORBIDDEN', 'registration is closed on this instance: ask an owner for an invitation');
-      const user = await ctx.users.create(request.body);
-      await ctx.audit.record(request, { action: 'user.register', target: { type: 'user', id: user.id }, after: { email: user.email } });
+      const user = await deps.users.create(request.body);
+      await deps.audit.record(request, { action: 'user.register', target: { type: 'user', id: user.id }, after: { email: user.email } });
       reply.code(201);
-      return startSession(ctx, request, reply, user);
+      return startSession(deps, request, reply, user);
     },
   );
 }

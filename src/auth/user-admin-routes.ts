@@ -2,12 +2,14 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { AppContext } from '../app-context.js';
 import { ErrorBody, RowId, errorResponses } from '../http-schemas.js';
 import { userOf } from './access.js';
 import { linkOrigin } from './mailer.js';
 import type { UserSummary } from './user-admin.js';
 import { ResetLinkSchema, UserAdminSchema, type UserAdminApi } from './user-admin-schemas.js';
+import type { Config } from '../config.js';
+import type { AuditLog } from './audit.js';
+import type { UserAdmin } from './user-admin.js';
 
 const ADMIN = { access: { admin: true } } as const;
 const tags = ['users'];
@@ -28,11 +30,18 @@ const userForAdmin = (u: UserSummary): UserAdminApi => ({
 });
 const UserParams = Type.Object({ id: RowId() });
 
-export async function userAdminRoutes(root: FastifyInstance, { ctx }: { ctx: AppContext }) {
+/** What these routes use: their own services and the few they name. */
+export interface UserAdminRouteDeps {
+  audit: AuditLog;
+  config: Config;
+  userAdmin: UserAdmin;
+}
+
+export async function userAdminRoutes(root: FastifyInstance, deps: UserAdminRouteDeps) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
-  const admin = ctx.userAdmin;
+  const admin = deps.userAdmin;
   const audit = (request: FastifyRequest, action: string, user: { id: number; email: string }) =>
-    ctx.audit.record(request, { projectId: null, action, target: { type: 'user', id: user.id }, after: { email: user.email } });
+    deps.audit.record(request, { projectId: null, action, target: { type: 'user', id: user.id }, after: { email: user.email } });
 
   app.get(
     '/api/admin/users',
@@ -113,7 +122,7 @@ export async function userAdminRoutes(root: FastifyInstance, { ctx }: { ctx: App
       const { user, link } = await admin.resetLink(request.params.id);
       await audit(request, 'user.reset_link', user);
       reply.code(201);
-      return { url: `${linkOrigin(ctx.config, request)}/reset-password/${link.token}`, expiresAt: iso(link.expiresAt) };
+      return { url: `${linkOrigin(deps.config, request)}/reset-password/${link.token}`, expiresAt: iso(link.expiresAt) };
     },
   );
 }

@@ -4,7 +4,7 @@
  * here too: checkout-api slows down and fails during "checkout drop", and web has a short outage
  * during "error burst".
  */
-import type { MeasurementInput } from '../metrics/measurements.js';
+import type { MeasurementInput } from '../ingest/measurement-store.js';
 import { DEFAULT_DEMO_SEED, demoIncidents, mulberry32, type DemoOptions } from './traffic.js';
 
 const MINUTE = 60_000;

@@ -1,13 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { AppContext } from '../app-context.js';
 import { projectOf } from '../auth/access.js';
 import { actorOf } from '../auth/audit.js';
 import { severityFromInput } from '../detect/severity.js';
 import { badRequest } from '../errors.js';
 import { ErrorBody, SlugParams, errorResponses } from '../http-schemas.js';
-import { parseWindow } from '../analytics/service.js';
-import { signalForApi } from '../signals/routes.js';
+import { parseWindow } from '../time/window.js';
+import { signalForApi } from '../signals/schemas.js';
 import { parseTimeInput } from '../time/index.js';
 import type { Project } from '../projects/service.js';
 import type { IncidentAction, IncidentActionName } from './lifecycle.js';
@@ -28,6 +27,9 @@ import {
 } from './schemas.js';
 import type { IncidentDetail } from './service.js';
 import type { Incident, IncidentActor } from './types.js';
+import type { AuditLog } from '../auth/audit.js';
+import type { MembershipService } from '../auth/memberships.js';
+import type { IncidentService } from './service.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
@@ -37,6 +39,13 @@ const VIEWER = { access: { role: 'viewer', keys: true } } as const;
 const EDITOR = { access: { role: 'editor', keys: true } } as const;
 /** any member may discuss an incident (a comment changes nothing else); a key needs the write scope */
 const COMMENTER = { access: { role: 'viewer', keys: true, keyRole: 'editor' } } as const;
+
+/** What these routes use: their own services and the few they name. */
+export interface IncidentRouteDeps {
+  audit: AuditLog;
+  incidents: IncidentService;
+  memberships: MembershipService;
+}
 
 export function incidentForApi(i: Incident, now = Date.now()): IncidentApi {
   return {
@@ -86,9 +95,9 @@ const audited = (i: Incident) => ({
 });
 
 /** Incidents: list, detail with signals and timeline, stats; actions one at a time or in bulk (all or nothing). */
-export async function incidentRoutes(root: FastifyInstance, { ctx }: { ctx: AppContext }) {
+export async function incidentRoutes(root: FastifyInstance, deps: IncidentRouteDeps) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
-  const incidents = ctx.incidents;
+  const incidents = deps.incidents;
 
   /** An action from the route's fields, checked (400 naming the field). */
   async function actionOf(
@@ -108,7 +117,7 @@ export async function incidentRoutes(root: FastifyInstance, { ctx }: { ctx: AppC
       }
       case 'assign': {
         if (f.userId === undefined) throw badRequest('userId is required to assign (null unassigns)', { field: 'userId' });
-        if (f.userId !== null && !(await ctx.memberships.roleOf(project.id, f.userId)))
+        if (f.userId !== null && !(await deps.memberships.roleOf(project.id, f.userId)))
           throw badRequest(`user ${f.userId} is not a member of this project`, { field: 'userId' });
         return { action: 'assign', userId: f.userId };
       }
@@ -134,7 +143,7 @@ export async function incidentRoutes(root: FastifyInstance, { ctx }: { ctx: AppC
     const after = await incidents.act(project, ids, action, actorOfRequest(request));
     for (const i of after) {
       const was = before.get(i.id);
-      await ctx.audit.record(request, {
+      await deps.audit.record(request, {
         action: `incident.${name}`,
         target: { type: 'incident', id: i.id },
         before: was && audited(was),

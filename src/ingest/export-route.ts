@@ -7,12 +7,12 @@ import { Readable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { AppContext } from '../app-context.js';
 import { projectOf } from '../auth/access.js';
 import { badRequest } from '../errors.js';
 import { SlugParams, errorResponses } from '../http-schemas.js';
 import { parseTimeInput } from '../time/index.js';
 import { exportChunks } from './import-export.js';
+import type { EventStore } from '../storage/events/event-store.js';
 
 /** The latest instant a JavaScript Date can hold: "no end", so events with a clock-skewed future time are kept. */
 const NO_END_MS = 8.64e15;
@@ -38,7 +38,12 @@ function exportWindow(query: { from?: string; to?: string }): { fromMs: number; 
   return { fromMs, toMs };
 }
 
-export async function exportRoutes(root: FastifyInstance, { ctx }: { ctx: AppContext }) {
+/** What these routes use: their own services and the few they name. */
+export interface ExportRouteDeps {
+  events: EventStore;
+}
+
+export async function exportRoutes(root: FastifyInstance, deps: ExportRouteDeps) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
 
   app.get(
@@ -72,7 +77,7 @@ export async function exportRoutes(root: FastifyInstance, { ctx }: { ctx: AppCon
       const q = { projectId: project.id, ...exportWindow(request.query) };
       const lines = Readable.from(
         (async function* () {
-          for await (const chunk of exportChunks(ctx.events, q)) yield chunk.text;
+          for await (const chunk of exportChunks(deps.events, q)) yield chunk.text;
         })(),
       );
       return reply

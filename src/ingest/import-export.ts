@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import readline from 'node:readline';
 import { isoTime } from '../time/index.js';
-import type { AppContext } from '../app-context.js';
 import type { EventRow, EventStore, ExportQuery } from '../storage/events/event-store.js';
+import type { IngestService } from './service.js';
 
 export interface ImportSummary {
   lines: number;
@@ -14,12 +14,19 @@ export interface ImportSummary {
 /** Lines per ingest call; the same size as a full Segment batch would be wasteful here. */
 const CHUNK = 1000;
 
+/** What these routes use: their own services and the few they name. */
+export interface ImportExportDeps {
+  events: EventStore;
+  ingest: IngestService;
+  flush(): Promise<void>;
+}
+
 /**
  * Imports a file of Segment-format messages, one JSON object a line, through the same steps as the
  * HTTP API (validation, enrichment, dedup, durable write). Bad lines are reported, never fatal.
  */
 export async function importNdjson(
-  ctx: AppContext,
+  deps: ImportExportDeps,
   projectId: number,
   file: string,
   onProgress?: (bytes: number) => void,
@@ -32,7 +39,7 @@ export async function importNdjson(
   let chunk: unknown[] = [];
   let lineNumbers: number[] = [];
   const send = async () => {
-    const result = await ctx.ingest.ingest(projectId, chunk, undefined, {}, { receivedAt: Date.now(), ip: '' });
+    const result = await deps.ingest.ingest(projectId, chunk, undefined, {}, { receivedAt: Date.now(), ip: '' });
     summary.accepted += result.accepted;
     summary.duplicates += result.duplicates;
     for (const r of result.rejected) summary.rejected.push({ line: lineNumbers[r.index], field: r.field, message: r.message });
@@ -51,7 +58,7 @@ export async function importNdjson(
     if (chunk.length >= CHUNK) await send();
   }
   if (chunk.length) await send();
-  await ctx.flush();
+  await deps.flush();
   // unparseable lines are found while reading, invalid events when their chunk is sent
   summary.rejected.sort((a, b) => a.line - b.line);
   return summary;
@@ -106,9 +113,9 @@ export async function* exportChunks(events: EventStore, q: ExportQuery): AsyncGe
   }
 }
 
-export async function exportNdjson(ctx: AppContext, q: ExportQuery, out: NodeJS.WritableStream): Promise<number> {
+export async function exportNdjson(deps: ImportExportDeps, q: ExportQuery, out: NodeJS.WritableStream): Promise<number> {
   let count = 0;
-  for await (const chunk of exportChunks(ctx.events, q)) {
+  for await (const chunk of exportChunks(deps.events, q)) {
     count += chunk.events;
     if (!out.write(chunk.text)) await new Promise((r) => out.once('drain', r));
   }

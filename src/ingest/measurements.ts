@@ -1,5 +1,5 @@
 import { VigilError } from '../errors.js';
-import type { MeasurementInput } from '../metrics/measurements.js';
+import type { MeasurementInput } from './measurement-store.js';
 
 /*
  * Validation of pushed measurements (`POST /v1/measurements`).

@@ -4,11 +4,14 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { EventType } from '../storage/events/event-store.js';
 import { VigilError } from '../errors.js';
-import type { AppContext } from '../app-context.js';
 import { checkKey, keyFromHeaders } from '../auth/request-auth.js';
 import { parseMeasurementsText } from './measurements.js';
 import type { BodyKind } from './pipeline.js';
 import type { IngestResult } from './service.js';
+import type { ApiKeyService } from '../auth/api-keys.js';
+import type { Config } from '../config.js';
+import type { MeasurementStore } from './measurement-store.js';
+import type { IngestService } from './service.js';
 
 export const MAX_BATCH_BYTES = 500 * 1024;
 /** ingest authenticates its write key itself: it may come in the body */
@@ -55,8 +58,16 @@ function gunzipStream(payload: NodeJS.ReadableStream) {
   return out;
 }
 
+/** What these routes use: their own services and the few they name. */
+export interface IngestRouteDeps {
+  apiKeys: ApiKeyService;
+  config: Config;
+  ingest: IngestService;
+  measurements: MeasurementStore;
+}
+
 /** The Segment-compatible Tracking API: /v1/<call>, the short paths analytics.js uses, /v1/batch and /v1/import. */
-export async function ingestRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }) {
+export async function ingestRoutes(app: FastifyInstance, deps: IngestRouteDeps) {
   // analytics.js sends JSON as text/plain (no CORS preflight); sendBeacon may send no type at all
   app.removeAllContentTypeParsers();
   // the body stays text here: the pipeline thread parses it
@@ -86,11 +97,11 @@ export async function ingestRoutes(app: FastifyInstance, { ctx }: { ctx: AppCont
 
   const handle = (kind: BodyKind) => async (request: FastifyRequest, reply: FastifyReply) => {
     const text = typeof request.body === 'string' ? request.body : '';
-    const result = await ctx.ingest.ingestBody(text, kind, keyFromHeaders(request), {
+    const result = await deps.ingest.ingestBody(text, kind, keyFromHeaders(request), {
       receivedAt: Date.now(),
       ip: request.ip,
       browserUserAgent: request.headers.origin ? request.headers['user-agent'] : undefined,
-      country: ctx.config.trustProxy ? (request.headers['cf-ipcountry'] as string | undefined) : undefined,
+      country: deps.config.trustProxy ? (request.headers['cf-ipcountry'] as string | undefined) : undefined,
     });
     return reply.send(answer(result));
   };
@@ -138,11 +149,11 @@ export async function ingestRoutes(app: FastifyInstance, { ctx }: { ctx: AppCont
       schema: { tags: ['ingest'], summary: 'Service measurements (1 to 1,000 gauge points, 500 KB)', response: measurementsSchema },
     },
     async (request) => {
-      const key = await checkKey(ctx.apiKeys, keyFromHeaders(request), 'ingest', request.ip);
-      ctx.ingest.chargeKey(key);
+      const key = await checkKey(deps.apiKeys, keyFromHeaders(request), 'ingest', request.ip);
+      deps.ingest.chargeKey(key);
       const receivedAt = Date.now();
       const points = parseMeasurementsText(typeof request.body === 'string' ? request.body : '', receivedAt);
-      return { success: true, accepted: await ctx.measurements.insert(key.projectId, points, receivedAt) };
+      return { success: true, accepted: await deps.measurements.insert(key.projectId, points, receivedAt) };
     },
   );
 }

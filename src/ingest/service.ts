@@ -3,7 +3,7 @@ import { VigilError } from '../errors.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { ApiKey } from '../auth/api-keys.js';
 import { missingKey } from '../auth/request-auth.js';
-import { rateLimited, type RateLimiter } from '../auth/rate-limit.js';
+import { rateLimited, type RateLimiter } from '../http/rate-limit.js';
 import type { DedupIndex } from './dedup-index.js';
 import type { RequestInfo } from './enrich.js';
 import type { IpSalts } from './ip-hash.js';

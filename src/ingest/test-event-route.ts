@@ -7,13 +7,18 @@ import { randomUUID } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { AppContext } from '../app-context.js';
 import { projectOf, userOf } from '../auth/access.js';
 import { SlugParams, errorResponses } from '../http-schemas.js';
+import type { IngestService } from './service.js';
 
 export const TEST_EVENT_NAME = 'Vigil Test Event';
 
-export async function testEventRoutes(root: FastifyInstance, { ctx }: { ctx: AppContext }) {
+/** What these routes use: their own services and the few they name. */
+export interface TestEventRouteDeps {
+  ingest: IngestService;
+}
+
+export async function testEventRoutes(root: FastifyInstance, deps: TestEventRouteDeps) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   app.post(
     '/api/projects/:slug/test-event',
@@ -30,7 +35,7 @@ export async function testEventRoutes(root: FastifyInstance, { ctx }: { ctx: App
       const project = projectOf(request);
       const messageId = randomUUID();
       const sentBy = request.principal.type === 'user' ? userOf(request).email : 'an API key';
-      await ctx.ingest.ingest(
+      await deps.ingest.ingest(
         project.id,
         [
           {

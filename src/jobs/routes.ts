@@ -1,12 +1,13 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { AppContext } from '../app-context.js';
 import { projectOf } from '../auth/access.js';
 import { ErrorBody, RowId, SlugParams, errorResponses } from '../http-schemas.js';
 import { notFound } from '../errors.js';
 import type { Job } from './queue.js';
 import { JOB_STATUSES, JobSchema, type JobApi } from './schemas.js';
+import type { AuditLog } from '../auth/audit.js';
+import type { JobQueue, JobWorker } from './index.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -28,8 +29,15 @@ function jobForApi(j: Job): JobApi {
   };
 }
 
+/** What these routes use: their own services and the few they name. */
+export interface JobRouteDeps {
+  audit: AuditLog;
+  jobs: JobQueue;
+  worker: Pick<JobWorker, 'wake'>;
+}
+
 /** A project's background jobs (collections, backfills) with their progress and errors. */
-export async function jobRoutes(root: FastifyInstance, { ctx }: { ctx: AppContext }) {
+export async function jobRoutes(root: FastifyInstance, deps: JobRouteDeps) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   app.get(
     '/api/projects/:slug/jobs',
@@ -49,7 +57,7 @@ export async function jobRoutes(root: FastifyInstance, { ctx }: { ctx: AppContex
     },
     async (request) => {
       const project = projectOf(request);
-      const jobs = await ctx.jobs.list({
+      const jobs = await deps.jobs.list({
         projectId: project.id,
         kind: request.query.kind,
         status: request.query.status,
@@ -71,15 +79,15 @@ export async function jobRoutes(root: FastifyInstance, { ctx }: { ctx: AppContex
       },
     },
     async (request) => {
-      const job = await ctx.jobs.get(request.params.id);
+      const job = await deps.jobs.get(request.params.id);
       if (!job || job.projectId !== projectOf(request).id) throw notFound(`job ${request.params.id}`);
-      const queued = await ctx.jobs.retry(job.id);
-      await ctx.audit.record(request, {
+      const queued = await deps.jobs.retry(job.id);
+      await deps.audit.record(request, {
         action: 'job.retry',
         target: { type: 'job', id: job.id },
         before: { kind: job.kind, status: job.status, lastError: job.lastError },
       });
-      ctx.worker.wake();
+      deps.worker.wake();
       return jobForApi(queued);
     },
   );

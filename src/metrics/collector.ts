@@ -8,8 +8,8 @@ import type { Dimension, EventStore, MetricScanRow } from '../storage/events/eve
 import { OTHER_KEY } from '../storage/events/event-store.js';
 import type { Project } from '../projects/service.js';
 import { slotsFor, type Interval, type Slots } from '../time/index.js';
-import type { MeasurementStore } from './measurements.js';
-import { gaugeBuckets } from './measurements.js';
+import type { MeasurementStore } from '../ingest/measurement-store.js';
+import { gaugeBuckets } from '../ingest/measurement-store.js';
 import type { CompiledMetric, GaugePlan, ScanPlan, SqlPlan } from './compile.js';
 
 export type Values = (number | null)[];

@@ -6,7 +6,7 @@
 import { Value } from '@sinclair/typebox/value';
 import type { SeriesShape } from '../detect/value-range.js';
 import type { Dimension, ScanColumn, ScanFilter } from '../storage/events/event-store.js';
-import { parseDimension } from '../analytics/service.js';
+import { parseDimension } from '../storage/events/dimension.js';
 import { VigilError } from '../errors.js';
 import {
   BODY_SCHEMAS,

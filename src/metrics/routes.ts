@@ -1,10 +1,9 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { AppContext } from '../app-context.js';
 import { projectOf } from '../auth/access.js';
 import { ErrorBody, SlugParams, WindowQuery, errorResponses, RowId } from '../http-schemas.js';
-import { parseWindow } from '../analytics/service.js';
+import { parseWindow } from '../time/window.js';
 import {
   CreateMetric,
   MetricSchema,
@@ -16,6 +15,8 @@ import {
   UpdateMetric,
   type MetricStatus,
 } from './schemas.js';
+import type { AuditLog } from '../auth/audit.js';
+import type { MetricService } from './service.js';
 
 const IdParams = Type.Object({ slug: Type.String(), id: RowId() });
 const errors = { ...errorResponses, 409: ErrorBody };
@@ -25,10 +26,16 @@ const VIEWER = { access: { role: 'viewer', keys: true } } as const;
 const EDITOR = { access: { role: 'editor', keys: true } } as const;
 const OWNER = { access: { role: 'owner', keys: true } } as const;
 
+/** What these routes use: their own services and the few they name. */
+export interface MetricRouteDeps {
+  audit: AuditLog;
+  catalog: MetricService;
+}
+
 /** The metrics catalog of a project. */
-export async function metricRoutes(root: FastifyInstance, { ctx }: { ctx: AppContext }) {
+export async function metricRoutes(root: FastifyInstance, deps: MetricRouteDeps) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
-  const catalog = ctx.catalog;
+  const catalog = deps.catalog;
 
   app.get(
     '/api/projects/:slug/metrics',
@@ -59,7 +66,7 @@ export async function metricRoutes(root: FastifyInstance, { ctx }: { ctx: AppCon
     },
     async (request, reply) => {
       const metric = catalog.toApi(await catalog.create(projectOf(request), request.body));
-      await ctx.audit.record(request, { action: 'metric.create', target: { type: 'metric', id: metric.id }, after: metric });
+      await deps.audit.record(request, { action: 'metric.create', target: { type: 'metric', id: metric.id }, after: metric });
       reply.code(201);
       return metric;
     },
@@ -116,7 +123,7 @@ export async function metricRoutes(root: FastifyInstance, { ctx }: { ctx: AppCon
       const project = projectOf(request);
       const before = catalog.toApi(await catalog.get(project, request.params.id));
       const after = catalog.toApi(await catalog.update(project, request.params.id, request.body));
-      await ctx.audit.record(request, { action: 'metric.update', target: { type: 'metric', id: after.id }, before, after });
+      await deps.audit.record(request, { action: 'metric.update', target: { type: 'metric', id: after.id }, before, after });
       return after;
     },
   );
@@ -136,7 +143,7 @@ export async function metricRoutes(root: FastifyInstance, { ctx }: { ctx: AppCon
       const project = projectOf(request);
       const before = catalog.toApi(await catalog.get(project, request.params.id));
       const after = catalog.toApi(await catalog.archive(project, request.params.id));
-      await ctx.audit.record(request, {
+      await deps.audit.record(request, {
         action: 'metric.archive',
         target: { type: 'metric', id: after.id },
         before: { status: before.status },
@@ -156,7 +163,7 @@ export async function metricRoutes(root: FastifyInstance, { ctx }: { ctx: AppCon
       const project = projectOf(request);
       const before = catalog.toApi(await catalog.get(project, request.params.id));
       await catalog.remove(project, request.params.id);
-      await ctx.audit.record(request, {
+      await deps.audit.record(request, {
         action: 'metric.delete',
         target: { type: 'metric', id: before.id },
         before: { name: before.name, kind: before.kind, definition: before.definition },

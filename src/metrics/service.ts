@@ -4,7 +4,7 @@ import type { Project, ProjectService } from '../projects/service.js';
 import type { Job, JobControl, JobQueue } from '../jobs/index.js';
 import { VigilError, badRequest, notFound } from '../errors.js';
 import { INTERVAL_MS, bucketFloor, bucketStarts, formatBucket, nextBucket, type Interval } from '../time/index.js';
-import { MAX_BUCKETS } from '../analytics/service.js';
+import { MAX_BUCKETS } from '../time/window.js';
 import { naturalRange } from '../detect/value-range.js';
 import { compileMetric, parseBody, seriesShape, type CompiledMetric } from './compile.js';
 import { computeMetrics, type CollectorDeps, type Values } from './collector.js';

@@ -4,7 +4,6 @@
  * (/health, /ready, /metrics), so a load balancer or an orchestrator can watch any of them.
  */
 import type { FastifyInstance } from 'fastify';
-import type { AppContext } from '../app-context.js';
 import type { SchedulerStatus } from '../jobs/index.js';
 import { VigilError } from '../errors.js';
 
@@ -62,13 +61,5 @@ export interface ProcessState {
   draining?: boolean;
 }
 
-const states = new WeakMap<AppContext, ProcessState>();
-
-/** Records the roles a served context runs (serve.ts); a context without (tests) reports every role. */
-export function setProcessState(ctx: AppContext, state: ProcessState): void {
-  states.set(ctx, state);
-}
-
-export function processState(ctx: AppContext): ProcessState {
-  return states.get(ctx) ?? { roles: ROLES };
-}
+/** What a process reports before serve.ts says which roles it runs (tests): every role. */
+export const everyRole = (): ProcessState => ({ roles: ROLES });

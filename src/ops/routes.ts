@@ -1,6 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import type { AppContext } from '../app-context.js';
-import { processState } from './roles.js';
+import type { Config } from '../config.js';
+import type { OutboxLoader } from '../ingest/outbox-loader.js';
+import type { SegmentLoader } from '../ingest/segment-loader.js';
+import type { JobWorker } from '../jobs/index.js';
+import type { EventStore } from '../storage/events/event-store.js';
+import type { MetaStore } from '../storage/meta/db.js';
+import type { Metrics } from './metrics.js';
+import type { ProcessState } from './roles.js';
 
 /** A dependency that has not answered in this long is reported as down (a load balancer's check must not hang). */
 const READY_CHECK_TIMEOUT_MS = 3_000;
@@ -22,8 +28,8 @@ async function check(ping: () => Promise<void>): Promise<string> {
   }
 }
 
-async function outboxState(ctx: AppContext) {
-  const loader = ctx.outboxLoader;
+async function outboxState(deps: OpsRouteDeps) {
+  const loader = deps.outboxLoader;
   if (!loader) return null;
   const backlog = await loader
     .backlog()
@@ -91,8 +97,20 @@ const readySchema = {
   },
 } as const;
 
+/** What these routes use: their own services and the few they name. */
+export interface OpsRouteDeps {
+  config: Config;
+  events: EventStore;
+  loader: SegmentLoader;
+  meta: MetaStore;
+  metrics: Metrics;
+  outboxLoader?: OutboxLoader;
+  process: ProcessState;
+  worker: JobWorker;
+}
+
 /** Liveness, readiness and Prometheus metrics: unauthenticated, for load balancers and scrapers. */
-export async function opsRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }) {
+export async function opsRoutes(app: FastifyInstance, deps: OpsRouteDeps) {
   app.get(
     '/health',
     {
@@ -119,15 +137,15 @@ export async function opsRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext
       },
     },
     async (_request, reply) => {
-      const state = processState(ctx);
+      const state = deps.process;
       const [metadata, events, outbox] = await Promise.all([
-        check(() => ctx.meta.ping()),
-        check(() => ctx.events.ping()),
-        outboxState(ctx),
+        check(() => deps.meta.ping()),
+        check(() => deps.events.ping()),
+        outboxState(deps),
       ]);
       // a scheduler needs only the metadata store; every other role reads or writes events too
       const needsEvents = state.roles.some((r) => r !== 'scheduler');
-      const wal = ctx.loader.status();
+      const wal = deps.loader.status();
       // acknowledged events that cannot be loaded are not "ready", whatever a ping of the store says
       const ready = !state.draining && metadata === 'ok' && (!needsEvents || (events === 'ok' && !wal.failing && !outbox?.failing));
       return reply.code(ready ? 200 : 503).send({
@@ -135,11 +153,11 @@ export async function opsRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext
         roles: [...state.roles],
         metadata,
         events,
-        engines: { metadata: ctx.meta.dialect, events: ctx.config.clickhouseUrl ? 'clickhouse' : 'duckdb' },
-        segmentBacklog: ctx.loader.backlog,
+        engines: { metadata: deps.meta.dialect, events: deps.config.clickhouseUrl ? 'clickhouse' : 'duckdb' },
+        segmentBacklog: deps.loader.backlog,
         wal,
         outbox,
-        worker: state.roles.includes('worker') ? ctx.worker.status() : null,
+        worker: state.roles.includes('worker') ? deps.worker.status() : null,
         scheduler: state.scheduler?.() ?? null,
       });
     },
@@ -149,8 +167,8 @@ export async function opsRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext
     '/metrics',
     { logLevel: 'warn', config: { access: { public: true } }, schema: { tags: ['operations'], summary: 'Prometheus metrics' } },
     async (_request, reply) => {
-      reply.header('content-type', ctx.metrics.registry.contentType);
-      return ctx.metrics.registry.metrics();
+      reply.header('content-type', deps.metrics.registry.contentType);
+      return deps.metrics.registry.metrics();
     },
   );
 }

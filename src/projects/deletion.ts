@@ -29,7 +29,7 @@ export interface ProjectDeletionDeps {
   apiKeys: ApiKeyService;
   audit: AuditLog;
   events: EventStore;
-  /** makes every acknowledged event visible in the event store (AppContext.flush) */
+  /** makes every acknowledged event visible in the event store (the ingest log and loader) */
   flush(): Promise<void>;
 }
 

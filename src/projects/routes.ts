@@ -1,13 +1,15 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { AppContext } from '../app-context.js';
 import { ErrorBody, SlugParams, errorResponses } from '../http-schemas.js';
 import { projectOf, userOf } from '../auth/access.js';
 import type { ApiKey } from '../auth/api-keys.js';
 import type { Role } from '../auth/memberships.js';
 import type { Project } from './service.js';
-import { deleteProject } from './deletion.js';
+import { deleteProject, type ProjectDeletionDeps } from './deletion.js';
+import type { AuditLog } from '../auth/audit.js';
+import type { MembershipService } from '../auth/memberships.js';
+import type { ProjectService } from './service.js';
 
 const tags = ['projects'];
 const errors = { ...errorResponses, 409: ErrorBody };
@@ -43,8 +45,15 @@ function roleOfKey(key: ApiKey): Role | null {
 const callerRole = (request: FastifyRequest): Role | null =>
   request.principal.type === 'key' ? roleOfKey(request.principal.key) : (request.role ?? null);
 
+/** What these routes use: their own services and the few they name. */
+export interface ProjectRouteDeps extends ProjectDeletionDeps {
+  audit: AuditLog;
+  memberships: MembershipService;
+  projects: ProjectService;
+}
+
 /** Projects: the caller's list, creation by the instance admin, settings and deletion by an owner. */
-export async function projectRoutes(root: FastifyInstance, { ctx }: { ctx: AppContext }) {
+export async function projectRoutes(root: FastifyInstance, deps: ProjectRouteDeps) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
 
   app.get(
@@ -60,10 +69,10 @@ export async function projectRoutes(root: FastifyInstance, { ctx }: { ctx: AppCo
     async (request) => {
       const principal = request.principal;
       if (principal.type === 'key')
-        return { projects: [projectForApi(await ctx.projects.getById(principal.key.projectId), roleOfKey(principal.key))] };
+        return { projects: [projectForApi(await deps.projects.getById(principal.key.projectId), roleOfKey(principal.key))] };
       const projects = [];
-      for (const m of await ctx.memberships.projectsOf(userOf(request).id))
-        projects.push(projectForApi(await ctx.projects.getById(m.projectId), m.role));
+      for (const m of await deps.memberships.projectsOf(userOf(request).id))
+        projects.push(projectForApi(await deps.projects.getById(m.projectId), m.role));
       return { projects: projects.sort((a, b) => a.slug.localeCompare(b.slug)) };
     },
   );
@@ -87,9 +96,9 @@ export async function projectRoutes(root: FastifyInstance, { ctx }: { ctx: AppCo
       },
     },
     async (request, reply) => {
-      const project = await ctx.projects.create(request.body);
-      await ctx.memberships.grant(project.id, userOf(request).id, 'owner');
-      await ctx.audit.record(request, {
+      const project = await deps.projects.create(request.body);
+      await deps.memberships.grant(project.id, userOf(request).id, 'owner');
+      await deps.audit.record(request, {
         projectId: project.id,
         action: 'project.create',
         target: { type: 'project', id: project.id },
@@ -126,8 +135,8 @@ export async function projectRoutes(root: FastifyInstance, { ctx }: { ctx: AppCo
     },
     async (request) => {
       const before = projectOf(request);
-      const after = await ctx.projects.update(before.id, request.body);
-      await ctx.audit.record(request, {
+      const after = await deps.projects.update(before.id, request.body);
+      await deps.audit.record(request, {
         action: 'project.update',
         target: { type: 'project', id: after.id },
         before: { name: before.name, timeZone: before.timeZone },
@@ -150,7 +159,7 @@ export async function projectRoutes(root: FastifyInstance, { ctx }: { ctx: AppCo
       },
     },
     async (request, reply) => {
-      await deleteProject(ctx, projectOf(request), request);
+      await deleteProject(deps, projectOf(request), request);
       return reply.code(204).send(null);
     },
   );

@@ -1,13 +1,13 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { AppContext } from '../app-context.js';
 import { projectOf } from '../auth/access.js';
 import { SlugParams, errorResponses, RowId } from '../http-schemas.js';
-import { parseWindow } from '../analytics/service.js';
+import { parseWindow } from '../time/window.js';
 import { DetectionSettings, PreviewMetric } from '../metrics/schemas.js';
 import { MAX_BACKTEST_BUCKETS } from './backtest.js';
 import { RuleInput } from './threshold-routes.js';
+import type { BacktestService } from './backtest.js';
 
 const MetricParams = Type.Object({ slug: Type.String(), id: RowId() });
 const tags = ['backtests'];
@@ -73,8 +73,13 @@ const BacktestResponse = Type.Object({
   count: Type.Integer({ description: 'how many signals' }),
 });
 
+/** What these routes use: their own services and the few they name. */
+export interface BacktestRouteDeps {
+  backtests: BacktestService;
+}
+
 /** Backtests: what detection (and a rule) would have fired over a window; nothing is stored. */
-export async function backtestRoutes(root: FastifyInstance, { ctx }: { ctx: AppContext }) {
+export async function backtestRoutes(root: FastifyInstance, deps: BacktestRouteDeps) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
 
   app.post(
@@ -91,7 +96,7 @@ export async function backtestRoutes(root: FastifyInstance, { ctx }: { ctx: AppC
     },
     async (request) => {
       const { from, to, ...options } = request.body;
-      return ctx.backtests.metric(projectOf(request), request.params.id, { ...parseWindow(from, to, Date.now()), ...options });
+      return deps.backtests.metric(projectOf(request), request.params.id, { ...parseWindow(from, to, Date.now()), ...options });
     },
   );
 
@@ -110,7 +115,7 @@ export async function backtestRoutes(root: FastifyInstance, { ctx }: { ctx: AppC
     },
     async (request) => {
       const { from, to, ...options } = request.body;
-      return ctx.backtests.draft(projectOf(request), { ...parseWindow(from, to, Date.now()), ...options });
+      return deps.backtests.draft(projectOf(request), { ...parseWindow(from, to, Date.now()), ...options });
     },
   );
 }

@@ -2,11 +2,12 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { AppContext } from '../app-context.js';
 import { projectOf } from '../auth/access.js';
 import { RowId, SlugParams, errorResponses } from '../http-schemas.js';
 import { DEFAULT_MIN_EXPECTED, DEFAULT_SENSITIVITY, type ProjectDetection } from './settings.js';
 import { DetectionAnswer, MetricDetectionAnswer, ProjectDetectionSchema } from './detection-schemas.js';
+import type { AuditLog } from '../auth/audit.js';
+import type { MetricService } from '../metrics/service.js';
 import type { SignalService } from './service.js';
 
 const tags = ['detection'];
@@ -28,7 +29,14 @@ async function answer(signals: SignalService, projectId: number, settings: Proje
   };
 }
 
-export async function detectionRoutes(root: FastifyInstance, { ctx }: { ctx: AppContext }) {
+/** What these routes use: their own services and the few they name. */
+export interface DetectionRouteDeps {
+  audit: AuditLog;
+  catalog: MetricService;
+  signals: SignalService;
+}
+
+export async function detectionRoutes(root: FastifyInstance, deps: DetectionRouteDeps) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
 
   app.get(
@@ -44,7 +52,7 @@ export async function detectionRoutes(root: FastifyInstance, { ctx }: { ctx: App
     },
     async (request) => {
       const project = projectOf(request);
-      return answer(ctx.signals, project.id, await ctx.signals.projectDetection(project.id));
+      return answer(deps.signals, project.id, await deps.signals.projectDetection(project.id));
     },
   );
 
@@ -63,11 +71,11 @@ export async function detectionRoutes(root: FastifyInstance, { ctx }: { ctx: App
     },
     async (request) => {
       const project = projectOf(request);
-      const before = await ctx.signals.projectDetection(project.id);
-      await ctx.signals.setProjectDetection(project.id, request.body);
-      const after = await ctx.signals.projectDetection(project.id);
-      await ctx.audit.record(request, { action: 'project.detection', target: { type: 'project', id: project.id }, before, after });
-      return answer(ctx.signals, project.id, after);
+      const before = await deps.signals.projectDetection(project.id);
+      await deps.signals.setProjectDetection(project.id, request.body);
+      const after = await deps.signals.projectDetection(project.id);
+      await deps.audit.record(request, { action: 'project.detection', target: { type: 'project', id: project.id }, before, after });
+      return answer(deps.signals, project.id, after);
     },
   );
 
@@ -84,8 +92,8 @@ export async function detectionRoutes(root: FastifyInstance, { ctx }: { ctx: App
     },
     async (request) => {
       const project = projectOf(request);
-      const m = await ctx.catalog.get(project, request.params.id);
-      const r = await ctx.signals.resolve(project.id, m);
+      const m = await deps.catalog.get(project, request.params.id);
+      const r = await deps.signals.resolve(project.id, m);
       return { settings: m.detection, effective: { settling: { minutes: r.settlingMinutes, source: r.settlingSource } } };
     },
   );

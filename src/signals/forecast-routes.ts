@@ -7,7 +7,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { AppContext } from '../app-context.js';
 import { projectOf } from '../auth/access.js';
 import { errorResponses, RowId } from '../http-schemas.js';
 import { PERIODS } from '../detect/anomaly.js';
@@ -15,6 +14,8 @@ import { MIN_FORECAST_HISTORY, forecast } from '../detect/forecast.js';
 import { clampToRange } from '../detect/value-range.js';
 import type { Project } from '../projects/service.js';
 import { INTERVAL_MS, formatBucket, nextBucket } from '../time/index.js';
+import type { MetricService } from '../metrics/service.js';
+import type { SignalService } from './service.js';
 
 const MetricParams = Type.Object({ slug: Type.String(), id: RowId() });
 const VIEWER = { access: { role: 'viewer', keys: true } } as const;
@@ -41,17 +42,18 @@ const ForecastResponse = Type.Object({
 });
 type ForecastApi = Static<typeof ForecastResponse>;
 
+/** What these routes use: their own services and the few they name. */
+export interface ForecastRouteDeps {
+  catalog: MetricService;
+  signals: SignalService;
+}
+
 /** The forecast of one metric's total series (what the route answers). */
-export async function forecastMetric(
-  ctx: Pick<AppContext, 'catalog' | 'signals'>,
-  project: Project,
-  metricId: number,
-  k: number,
-): Promise<ForecastApi> {
-  const m = await ctx.catalog.get(project, metricId);
-  const api = ctx.catalog.toApi(m);
+export async function forecastMetric(deps: ForecastRouteDeps, project: Project, metricId: number, k: number): Promise<ForecastApi> {
+  const m = await deps.catalog.get(project, metricId);
+  const api = deps.catalog.toApi(m);
   const periods = PERIODS[m.interval];
-  const settings = await ctx.signals.resolve(project.id, m);
+  const settings = await deps.signals.resolve(project.id, m);
   const base = {
     metric: { id: m.id, name: m.name, unit: m.unit, valueKind: api.valueKind, interval: m.interval },
     timeZone: project.timeZone,
@@ -61,7 +63,7 @@ export async function forecastMetric(
     return { ...base, historyFrom: null, history: 0, from: null, points: [], reason: 'the metric has not been collected yet' };
   const wanted = Math.max(HISTORY_CYCLES * Math.max(0, ...periods), MIN_HISTORY_BUCKETS);
   const fromMs = Math.max(m.historyFrom, m.collectedUntil - wanted * INTERVAL_MS[m.interval]);
-  const read = await ctx.catalog.totalSeries(project, m, fromMs, m.collectedUntil);
+  const read = await deps.catalog.totalSeries(project, m, fromMs, m.collectedUntil);
   const starts: number[] = [];
   for (let s = m.collectedUntil; starts.length < k; s = nextBucket(project.timeZone, m.interval, s)) starts.push(s);
   const fmt = (ms: number) => formatBucket(project.timeZone, m.interval, ms);
@@ -86,7 +88,7 @@ export async function forecastMetric(
 }
 
 /** GET …/metrics/:id/forecast: viewers (read keys) may read it. */
-export async function forecastRoutes(root: FastifyInstance, { ctx }: { ctx: AppContext }) {
+export async function forecastRoutes(root: FastifyInstance, deps: ForecastRouteDeps) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
 
   app.get(
@@ -103,6 +105,6 @@ export async function forecastRoutes(root: FastifyInstance, { ctx }: { ctx: AppC
         response: { 200: ForecastResponse, ...errorResponses },
       },
     },
-    async (request) => forecastMetric(ctx, projectOf(request), request.params.id, request.query.k),
+    async (request) => forecastMetric(deps, projectOf(request), request.params.id, request.query.k),
   );
 }

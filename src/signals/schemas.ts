@@ -1,7 +1,7 @@
 /** Request and response schemas of the signals API (TypeBox). */
 import { Type, type Static } from '@sinclair/typebox';
 import { WindowQuery, RowId } from '../http-schemas.js';
-import { SIGNAL_SCOPES } from './store.js';
+import { SIGNAL_SCOPES, type Signal } from './store.js';
 
 const NullableNumber = Type.Union([Type.Number(), Type.Null()]);
 
@@ -40,3 +40,29 @@ export const SignalsQuery = Type.Object({
 });
 
 export const SignalPage = Type.Object({ signals: Type.Array(SignalSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** A stored signal as the API shows it. */
+export function signalForApi(s: Signal): SignalApi {
+  return {
+    id: s.id,
+    scope: s.scope,
+    scopeKey: s.scopeKey,
+    metricId: s.metricId,
+    bucket: iso(s.bucket),
+    endBucket: iso(s.endBucket),
+    kind: s.kind,
+    direction: s.direction,
+    value: s.value,
+    expected: s.expected,
+    lower: s.lower,
+    upper: s.upper,
+    z: s.z,
+    score: s.score,
+    severity: s.severity,
+    details: s.details,
+    createdAt: iso(s.createdAt),
+    updatedAt: iso(s.updatedAt),
+  };
+}

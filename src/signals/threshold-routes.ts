@@ -1,11 +1,12 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { AppContext } from '../app-context.js';
 import { projectOf } from '../auth/access.js';
 import { ErrorBody, SlugParams, errorResponses, RowId } from '../http-schemas.js';
 import { SEVERITIES, THRESHOLD_OPERATORS, MAX_CHANGE_PERIOD } from '../detect/threshold.js';
 import type { ThresholdRuleRecord } from './threshold-rules.js';
+import type { AuditLog } from '../auth/audit.js';
+import type { ThresholdRuleService } from './threshold-rules.js';
 
 const MetricParams = Type.Object({ slug: Type.String(), id: RowId() });
 const RuleParams = Type.Object({ slug: Type.String(), id: RowId(), ruleId: RowId() });
@@ -61,6 +62,12 @@ const UpdateRule = Type.Object(
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** What these routes use: their own services and the few they name. */
+export interface ThresholdRouteDeps {
+  audit: AuditLog;
+  thresholdRules: ThresholdRuleService;
+}
+
 export function ruleForApi(r: ThresholdRuleRecord): RuleApi {
   return {
     id: r.id,
@@ -76,9 +83,9 @@ export function ruleForApi(r: ThresholdRuleRecord): RuleApi {
 }
 
 /** A metric's threshold rules: viewers read them, editors change them (API keys with read / write scope). */
-export async function thresholdRoutes(root: FastifyInstance, { ctx }: { ctx: AppContext }) {
+export async function thresholdRoutes(root: FastifyInstance, deps: ThresholdRouteDeps) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
-  const rules = ctx.thresholdRules;
+  const rules = deps.thresholdRules;
   const audit = (action: string, id: number) => ({ action: `threshold_rule.${action}`, target: { type: 'threshold_rule', id } });
 
   app.get(
@@ -123,7 +130,7 @@ export async function thresholdRoutes(root: FastifyInstance, { ctx }: { ctx: App
     },
     async (request, reply) => {
       const rule = ruleForApi(await rules.create(projectOf(request), request.params.id, request.body));
-      await ctx.audit.record(request, { ...audit('create', rule.id), after: rule });
+      await deps.audit.record(request, { ...audit('create', rule.id), after: rule });
       reply.code(201);
       return rule;
     },
@@ -146,7 +153,7 @@ export async function thresholdRoutes(root: FastifyInstance, { ctx }: { ctx: App
       const { id, ruleId } = request.params;
       const before = ruleForApi(await rules.get(project, id, ruleId));
       const after = ruleForApi(await rules.update(project, id, ruleId, request.body));
-      await ctx.audit.record(request, { ...audit('update', ruleId), before, after });
+      await deps.audit.record(request, { ...audit('update', ruleId), before, after });
       return after;
     },
   );
@@ -164,7 +171,7 @@ export async function thresholdRoutes(root: FastifyInstance, { ctx }: { ctx: App
     },
     async (request, reply) => {
       const removed = await rules.remove(projectOf(request), request.params.id, request.params.ruleId);
-      await ctx.audit.record(request, { ...audit('delete', removed.id), before: ruleForApi(removed) });
+      await deps.audit.record(request, { ...audit('delete', removed.id), before: ruleForApi(removed) });
       return reply.code(204).send(null);
     },
   );

@@ -1,2 +1,3 @@
 export * from './time.js';
 export * from './slots.js';
+export * from './window.js';

@@ -12,7 +12,6 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import type { AppContext } from '../app-context.js';
 import { VigilError } from '../errors.js';
 
 const here = fileURLToPath(import.meta.url);
@@ -60,7 +59,7 @@ export function sdkSnippet(host: string, writeKey: string): string {
 </script>`;
 }
 
-export async function sdkRoutes(app: FastifyInstance, _opts: { ctx: AppContext }) {
+export async function sdkRoutes(app: FastifyInstance) {
   let asset: Promise<SdkAsset> | undefined;
   // built once, on first use; a failed build is tried again on the next request
   const load = () =>

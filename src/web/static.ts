@@ -15,7 +15,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { movedPagePath } from './app-links.js';
+import { movedPagePath } from '../http/app-links.js';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

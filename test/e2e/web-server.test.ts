@@ -206,7 +206,7 @@ describe('live stream', () => {
         request.project = local.project;
       });
       const { liveRoutes } = await import('../../src/analytics/live.js');
-      await app.register(liveRoutes, { ctx: local.ctx, heartbeatMs: 50 });
+      await app.register(liveRoutes, { live: local.ctx.live, heartbeatMs: 50 });
       await app.listen({ port: 0, host: '127.0.0.1' });
       const res = await fetch(`http://127.0.0.1:${(app.server.address() as { port: number }).port}/api/projects/shop/live`);
       const s = sseReader(res.body!);

@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import zlib from 'node:zlib';
-import { aggregateGauge } from '../../src/metrics/measurements.js';
+import { aggregateGauge } from '../../src/ingest/measurement-store.js';
 import { parseMeasurements } from '../../src/ingest/measurements.js';
 import { generateDemoMeasurements } from '../../src/demo/measurements.js';
 import { demoIncidents } from '../../src/demo/traffic.js';

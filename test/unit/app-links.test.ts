@@ -1,7 +1,7 @@
 /** Where alert links point: VIGIL_PUBLIC_URL, else the address the server listens on. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AppLinks, incidentPageUrl, metricPageUrl } from '../../src/web/app-links.js';
+import { AppLinks, incidentPageUrl, metricPageUrl } from '../../src/http/app-links.js';
 
 test('VIGIL_PUBLIC_URL wins, without its trailing slash', () => {
   const links = new AppLinks({ publicUrl: 'https://vigil.example.com/', host: '0.0.0.0', port: 3000 });

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RateLimiter, rateLimited } from '../../src/auth/rate-limit.js';
+import { RateLimiter, rateLimited } from '../../src/http/rate-limit.js';
 import { VigilError } from '../../src/errors.js';
 
 /** A limiter on a clock the test moves by hand. */

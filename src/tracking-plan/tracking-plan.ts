@@ -7,7 +7,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { AppContext } from '../app-context.js';
 import type { Project } from '../projects/service.js';
 import type { Signal } from '../signals/store.js';
 import { projectOf } from '../auth/access.js';
@@ -15,6 +14,8 @@ import { SlugParams, errorResponses } from '../http-schemas.js';
 import { mergeProfiles, PROFILE_MAX_EVENTS, PROFILE_MAX_PROPERTIES } from '../signals/drift.js';
 import { own } from '../detect/schema-drift.js';
 import { bucketFloor, bucketStarts, nextBucket } from '../time/index.js';
+import type { SignalJobs } from '../signals/drift-jobs.js';
+import type { SignalService } from '../signals/service.js';
 
 /** drift marks kept per event (newest first); more would not fit on a row */
 const MAX_MARKS = 20;
@@ -80,7 +81,13 @@ function markOf(s: Signal): MarkApi | null {
   return { signalId: s.id, kind: s.kind, severity: s.severity, property, detail, day: iso(s.bucket) };
 }
 
-export async function trackingPlan(ctx: AppContext, project: Project, days: number, now: number): Promise<TrackingPlan> {
+/** What these routes use: their own services and the few they name. */
+export interface TrackingPlanDeps {
+  signalJobs: SignalJobs;
+  signals: SignalService;
+}
+
+export async function trackingPlan(deps: TrackingPlanDeps, project: Project, days: number, now: number): Promise<TrackingPlan> {
   const tz = project.timeZone;
   const toMs = nextBucket(tz, '1d', bucketFloor(tz, '1d', now));
   const starts = bucketStarts(tz, '1d', toMs - days * 86_400_000, toMs).slice(-days);
@@ -88,9 +95,9 @@ export async function trackingPlan(ctx: AppContext, project: Project, days: numb
   // the drift check's daily profiles: each ended day is read from the event store once, and only
   // the day still running is profiled on every request (so late events of an ended day are not seen)
   const [{ profiles }, schema, distribution] = await Promise.all([
-    ctx.signalJobs.drift.dayProfiles(project, starts),
-    ctx.signals.list(project, { scope: 'schema', fromMs, toMs, limit: 1000 }),
-    ctx.signals.list(project, { scope: 'distribution', fromMs, toMs, limit: 1000 }),
+    deps.signalJobs.drift.dayProfiles(project, starts),
+    deps.signals.list(project, { scope: 'schema', fromMs, toMs, limit: 1000 }),
+    deps.signals.list(project, { scope: 'distribution', fromMs, toMs, limit: 1000 }),
   ]);
   const perDay = starts.map((day) => profiles.get(day)?.profile ?? {});
 
@@ -164,7 +171,7 @@ export async function trackingPlan(ctx: AppContext, project: Project, days: numb
   };
 }
 
-export async function trackingPlanRoutes(root: FastifyInstance, { ctx }: { ctx: AppContext }) {
+export async function trackingPlanRoutes(root: FastifyInstance, deps: TrackingPlanDeps) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   app.get(
     '/api/projects/:slug/tracking-plan',
@@ -179,6 +186,6 @@ export async function trackingPlanRoutes(root: FastifyInstance, { ctx }: { ctx: 
         response: { 200: TrackingPlanSchema, ...errorResponses },
       },
     },
-    async (request) => trackingPlan(ctx, projectOf(request), request.query.days, Date.now()),
+    async (request) => trackingPlan(deps, projectOf(request), request.query.days, Date.now()),
   );
 }
