@@ -5,6 +5,7 @@ import type { AppContext } from '../app-context.js';
 import { ErrorBody, errorResponses } from '../http-schemas.js';
 import { VigilError } from '../errors.js';
 import { clearSessionCookie, startSession, userForApi, userOf } from './access.js';
+import { type Role, ROLES } from './memberships.js';
 import { RateLimiter, rateLimited } from './rate-limit.js';
 
 const tags = ['auth'];
@@ -25,6 +26,8 @@ const NewAccount = Type.Object(
   },
   { additionalProperties: false },
 );
+/** A role as a string with an enum, not a union: the serializer writes it unchecked, as it did a plain string. */
+const RoleString = Type.Unsafe<Role>({ type: 'string', enum: [...ROLES] });
 const errors = { ...errorResponses, 409: ErrorBody, 429: ErrorBody };
 
 /** First-run setup, sign-in and sign-out, the signed-in user, password changes and (when open) registration. */
@@ -108,7 +111,7 @@ export async function authRoutes(root: FastifyInstance, { ctx }: { ctx: AppConte
         response: {
           200: Type.Composite([
             SignedIn,
-            Type.Object({ projects: Type.Array(Type.Object({ slug: Type.String(), name: Type.String(), role: Type.String() })) }),
+            Type.Object({ projects: Type.Array(Type.Object({ slug: Type.String(), name: Type.String(), role: RoleString })) }),
           ]),
           ...errors,
         },

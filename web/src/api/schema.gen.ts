@@ -111,7 +111,7 @@ export interface ApiRoutes {
       projects: {
         slug: string;
         name: string;
-        role: string;
+        role: 'viewer' | 'editor' | 'owner';
       }[];
     };
   };
@@ -992,11 +992,11 @@ export interface ApiRoutes {
         id: number;
         title: string;
         /** open, acknowledged, resolved */
-        status: string;
+        status: 'open' | 'acknowledged' | 'resolved';
         /** recovered, manual, false_positive */
         resolution: string | null;
         /** info, warning, critical */
-        severity: string;
+        severity: 'info' | 'warning' | 'critical';
         /** what its root signal watched: metric:12, rule:3, event:Signed Up, ... */
         scopeKey: string;
         /** a breakdown value, '' for a total */
@@ -1029,11 +1029,11 @@ export interface ApiRoutes {
         id: number;
         title: string;
         /** open, acknowledged, resolved */
-        status: string;
+        status: 'open' | 'acknowledged' | 'resolved';
         /** recovered, manual, false_positive */
         resolution: string | null;
         /** info, warning, critical */
-        severity: string;
+        severity: 'info' | 'warning' | 'critical';
         /** what its root signal watched: metric:12, rule:3, event:Signed Up, ... */
         scopeKey: string;
         /** a breakdown value, '' for a total */
@@ -1127,11 +1127,11 @@ export interface ApiRoutes {
       id: number;
       title: string;
       /** open, acknowledged, resolved */
-      status: string;
+      status: 'open' | 'acknowledged' | 'resolved';
       /** recovered, manual, false_positive */
       resolution: string | null;
       /** info, warning, critical */
-      severity: string;
+      severity: 'info' | 'warning' | 'critical';
       /** what its root signal watched: metric:12, rule:3, event:Signed Up, ... */
       scopeKey: string;
       /** a breakdown value, '' for a total */
@@ -1165,11 +1165,11 @@ export interface ApiRoutes {
       id: number;
       title: string;
       /** open, acknowledged, resolved */
-      status: string;
+      status: 'open' | 'acknowledged' | 'resolved';
       /** recovered, manual, false_positive */
       resolution: string | null;
       /** info, warning, critical */
-      severity: string;
+      severity: 'info' | 'warning' | 'critical';
       /** what its root signal watched: metric:12, rule:3, event:Signed Up, ... */
       scopeKey: string;
       /** a breakdown value, '' for a total */
@@ -1203,11 +1203,11 @@ export interface ApiRoutes {
       id: number;
       title: string;
       /** open, acknowledged, resolved */
-      status: string;
+      status: 'open' | 'acknowledged' | 'resolved';
       /** recovered, manual, false_positive */
       resolution: string | null;
       /** info, warning, critical */
-      severity: string;
+      severity: 'info' | 'warning' | 'critical';
       /** what its root signal watched: metric:12, rule:3, event:Signed Up, ... */
       scopeKey: string;
       /** a breakdown value, '' for a total */
@@ -1237,11 +1237,11 @@ export interface ApiRoutes {
       id: number;
       title: string;
       /** open, acknowledged, resolved */
-      status: string;
+      status: 'open' | 'acknowledged' | 'resolved';
       /** recovered, manual, false_positive */
       resolution: string | null;
       /** info, warning, critical */
-      severity: string;
+      severity: 'info' | 'warning' | 'critical';
       /** what its root signal watched: metric:12, rule:3, event:Signed Up, ... */
       scopeKey: string;
       /** a breakdown value, '' for a total */
@@ -1275,11 +1275,11 @@ export interface ApiRoutes {
       id: number;
       title: string;
       /** open, acknowledged, resolved */
-      status: string;
+      status: 'open' | 'acknowledged' | 'resolved';
       /** recovered, manual, false_positive */
       resolution: string | null;
       /** info, warning, critical */
-      severity: string;
+      severity: 'info' | 'warning' | 'critical';
       /** what its root signal watched: metric:12, rule:3, event:Signed Up, ... */
       scopeKey: string;
       /** a breakdown value, '' for a total */
@@ -1309,11 +1309,11 @@ export interface ApiRoutes {
       id: number;
       title: string;
       /** open, acknowledged, resolved */
-      status: string;
+      status: 'open' | 'acknowledged' | 'resolved';
       /** recovered, manual, false_positive */
       resolution: string | null;
       /** info, warning, critical */
-      severity: string;
+      severity: 'info' | 'warning' | 'critical';
       /** what its root signal watched: metric:12, rule:3, event:Signed Up, ... */
       scopeKey: string;
       /** a breakdown value, '' for a total */
@@ -1343,11 +1343,11 @@ export interface ApiRoutes {
       id: number;
       title: string;
       /** open, acknowledged, resolved */
-      status: string;
+      status: 'open' | 'acknowledged' | 'resolved';
       /** recovered, manual, false_positive */
       resolution: string | null;
       /** info, warning, critical */
-      severity: string;
+      severity: 'info' | 'warning' | 'critical';
       /** what its root signal watched: metric:12, rule:3, event:Signed Up, ... */
       scopeKey: string;
       /** a breakdown value, '' for a total */
@@ -1377,11 +1377,11 @@ export interface ApiRoutes {
       id: number;
       title: string;
       /** open, acknowledged, resolved */
-      status: string;
+      status: 'open' | 'acknowledged' | 'resolved';
       /** recovered, manual, false_positive */
       resolution: string | null;
       /** info, warning, critical */
-      severity: string;
+      severity: 'info' | 'warning' | 'critical';
       /** what its root signal watched: metric:12, rule:3, event:Signed Up, ... */
       scopeKey: string;
       /** a breakdown value, '' for a total */
@@ -1411,11 +1411,11 @@ export interface ApiRoutes {
       id: number;
       title: string;
       /** open, acknowledged, resolved */
-      status: string;
+      status: 'open' | 'acknowledged' | 'resolved';
       /** recovered, manual, false_positive */
       resolution: string | null;
       /** info, warning, critical */
-      severity: string;
+      severity: 'info' | 'warning' | 'critical';
       /** what its root signal watched: metric:12, rule:3, event:Signed Up, ... */
       scopeKey: string;
       /** a breakdown value, '' for a total */
@@ -1457,11 +1457,11 @@ export interface ApiRoutes {
         id: number;
         title: string;
         /** open, acknowledged, resolved */
-        status: string;
+        status: 'open' | 'acknowledged' | 'resolved';
         /** recovered, manual, false_positive */
         resolution: string | null;
         /** info, warning, critical */
-        severity: string;
+        severity: 'info' | 'warning' | 'critical';
         /** what its root signal watched: metric:12, rule:3, event:Signed Up, ... */
         scopeKey: string;
         /** a breakdown value, '' for a total */
@@ -1764,12 +1764,15 @@ export interface ApiRoutes {
         owner: string;
         tags: string[];
         color: string;
-        interval: string;
-        status: string;
-        kind: string;
+        /** 5m, 15m, 1h, 6h, 1d, 1w */
+        interval: '5m' | '15m' | '1h' | '6h' | '1d' | '1w';
+        /** draft, active, archived */
+        status: 'draft' | 'active' | 'archived';
+        /** event, ratio, per_user, aggregation, sql, gauge */
+        kind: 'event' | 'ratio' | 'per_user' | 'aggregation' | 'sql' | 'gauge';
         definition: unknown;
         /** count: missing buckets are 0; fraction: missing buckets are gaps */
-        valueKind: string;
+        valueKind: 'count' | 'fraction';
         breakdowns: string[];
         version: number;
         historyFrom: string | null;
@@ -1842,12 +1845,15 @@ export interface ApiRoutes {
       owner: string;
       tags: string[];
       color: string;
-      interval: string;
-      status: string;
-      kind: string;
+      /** 5m, 15m, 1h, 6h, 1d, 1w */
+      interval: '5m' | '15m' | '1h' | '6h' | '1d' | '1w';
+      /** draft, active, archived */
+      status: 'draft' | 'active' | 'archived';
+      /** event, ratio, per_user, aggregation, sql, gauge */
+      kind: 'event' | 'ratio' | 'per_user' | 'aggregation' | 'sql' | 'gauge';
       definition: unknown;
       /** count: missing buckets are 0; fraction: missing buckets are gaps */
-      valueKind: string;
+      valueKind: 'count' | 'fraction';
       breakdowns: string[];
       version: number;
       historyFrom: string | null;
@@ -1881,12 +1887,15 @@ export interface ApiRoutes {
       owner: string;
       tags: string[];
       color: string;
-      interval: string;
-      status: string;
-      kind: string;
+      /** 5m, 15m, 1h, 6h, 1d, 1w */
+      interval: '5m' | '15m' | '1h' | '6h' | '1d' | '1w';
+      /** draft, active, archived */
+      status: 'draft' | 'active' | 'archived';
+      /** event, ratio, per_user, aggregation, sql, gauge */
+      kind: 'event' | 'ratio' | 'per_user' | 'aggregation' | 'sql' | 'gauge';
       definition: unknown;
       /** count: missing buckets are 0; fraction: missing buckets are gaps */
-      valueKind: string;
+      valueKind: 'count' | 'fraction';
       breakdowns: string[];
       version: number;
       historyFrom: string | null;
@@ -1950,12 +1959,15 @@ export interface ApiRoutes {
       owner: string;
       tags: string[];
       color: string;
-      interval: string;
-      status: string;
-      kind: string;
+      /** 5m, 15m, 1h, 6h, 1d, 1w */
+      interval: '5m' | '15m' | '1h' | '6h' | '1d' | '1w';
+      /** draft, active, archived */
+      status: 'draft' | 'active' | 'archived';
+      /** event, ratio, per_user, aggregation, sql, gauge */
+      kind: 'event' | 'ratio' | 'per_user' | 'aggregation' | 'sql' | 'gauge';
       definition: unknown;
       /** count: missing buckets are 0; fraction: missing buckets are gaps */
-      valueKind: string;
+      valueKind: 'count' | 'fraction';
       breakdowns: string[];
       version: number;
       historyFrom: string | null;
@@ -1992,12 +2004,15 @@ export interface ApiRoutes {
       owner: string;
       tags: string[];
       color: string;
-      interval: string;
-      status: string;
-      kind: string;
+      /** 5m, 15m, 1h, 6h, 1d, 1w */
+      interval: '5m' | '15m' | '1h' | '6h' | '1d' | '1w';
+      /** draft, active, archived */
+      status: 'draft' | 'active' | 'archived';
+      /** event, ratio, per_user, aggregation, sql, gauge */
+      kind: 'event' | 'ratio' | 'per_user' | 'aggregation' | 'sql' | 'gauge';
       definition: unknown;
       /** count: missing buckets are 0; fraction: missing buckets are gaps */
-      valueKind: string;
+      valueKind: 'count' | 'fraction';
       breakdowns: string[];
       version: number;
       historyFrom: string | null;
@@ -2089,12 +2104,15 @@ export interface ApiRoutes {
         owner: string;
         tags: string[];
         color: string;
-        interval: string;
-        status: string;
-        kind: string;
+        /** 5m, 15m, 1h, 6h, 1d, 1w */
+        interval: '5m' | '15m' | '1h' | '6h' | '1d' | '1w';
+        /** draft, active, archived */
+        status: 'draft' | 'active' | 'archived';
+        /** event, ratio, per_user, aggregation, sql, gauge */
+        kind: 'event' | 'ratio' | 'per_user' | 'aggregation' | 'sql' | 'gauge';
         definition: unknown;
         /** count: missing buckets are 0; fraction: missing buckets are gaps */
-        valueKind: string;
+        valueKind: 'count' | 'fraction';
         breakdowns: string[];
         version: number;
         historyFrom: string | null;
