@@ -2200,7 +2200,7 @@ export interface ApiRoutes {
         rule: {
           condition: {
             /** > >= < <= == != */
-            operator: string;
+            operator: '>' | '>=' | '<' | '<=' | '==' | '!=';
             value: number;
             /** compare the % change against the bucket this many buckets earlier (1 to 2016) instead of the value */
             changeOverPeriod?: number;
@@ -2209,7 +2209,7 @@ export interface ApiRoutes {
           forBuckets?: number;
           recovery?: {
             /** > >= < <= == != */
-            operator: string;
+            operator: '>' | '>=' | '<' | '<=' | '==' | '!=';
             value: number;
             /** compare the % change against the bucket this many buckets earlier (1 to 2016) instead of the value */
             changeOverPeriod?: number;
@@ -2217,7 +2217,7 @@ export interface ApiRoutes {
           /** consecutive buckets meeting the recovery before it recovers (default 1) */
           recoverFor?: number;
           /** info, warning, critical */
-          severity: string;
+          severity: 'info' | 'warning' | 'critical';
         };
         enabled: boolean;
         /** whether the rule stands breached after the last bucket evaluated */
@@ -2243,7 +2243,7 @@ export interface ApiRoutes {
       rule: {
         condition: {
           /** > >= < <= == != */
-          operator: string;
+          operator: '>' | '>=' | '<' | '<=' | '==' | '!=';
           value: number;
           /** compare the % change against the bucket this many buckets earlier (1 to 2016) instead of the value */
           changeOverPeriod?: number;
@@ -2252,7 +2252,7 @@ export interface ApiRoutes {
         forBuckets?: number;
         recovery?: {
           /** > >= < <= == != */
-          operator: string;
+          operator: '>' | '>=' | '<' | '<=' | '==' | '!=';
           value: number;
           /** compare the % change against the bucket this many buckets earlier (1 to 2016) instead of the value */
           changeOverPeriod?: number;
@@ -2260,7 +2260,7 @@ export interface ApiRoutes {
         /** consecutive buckets meeting the recovery before it recovers (default 1) */
         recoverFor?: number;
         /** info, warning, critical */
-        severity: string;
+        severity: 'info' | 'warning' | 'critical';
       };
       enabled: boolean;
       /** whether the rule stands breached after the last bucket evaluated */
@@ -2285,7 +2285,7 @@ export interface ApiRoutes {
       rule: {
         condition: {
           /** > >= < <= == != */
-          operator: string;
+          operator: '>' | '>=' | '<' | '<=' | '==' | '!=';
           value: number;
           /** compare the % change against the bucket this many buckets earlier (1 to 2016) instead of the value */
           changeOverPeriod?: number;
@@ -2294,7 +2294,7 @@ export interface ApiRoutes {
         forBuckets?: number;
         recovery?: {
           /** > >= < <= == != */
-          operator: string;
+          operator: '>' | '>=' | '<' | '<=' | '==' | '!=';
           value: number;
           /** compare the % change against the bucket this many buckets earlier (1 to 2016) instead of the value */
           changeOverPeriod?: number;
@@ -2302,7 +2302,7 @@ export interface ApiRoutes {
         /** consecutive buckets meeting the recovery before it recovers (default 1) */
         recoverFor?: number;
         /** info, warning, critical */
-        severity: string;
+        severity: 'info' | 'warning' | 'critical';
       };
       enabled: boolean;
       /** whether the rule stands breached after the last bucket evaluated */
@@ -2481,7 +2481,7 @@ export interface ApiRoutes {
         rule: {
           condition: {
             /** > >= < <= == != */
-            operator: string;
+            operator: '>' | '>=' | '<' | '<=' | '==' | '!=';
             value: number;
             /** compare the % change against the bucket this many buckets earlier (1 to 2016) instead of the value */
             changeOverPeriod?: number;
@@ -2490,7 +2490,7 @@ export interface ApiRoutes {
           forBuckets?: number;
           recovery?: {
             /** > >= < <= == != */
-            operator: string;
+            operator: '>' | '>=' | '<' | '<=' | '==' | '!=';
             value: number;
             /** compare the % change against the bucket this many buckets earlier (1 to 2016) instead of the value */
             changeOverPeriod?: number;
@@ -2498,7 +2498,7 @@ export interface ApiRoutes {
           /** consecutive buckets meeting the recovery before it recovers (default 1) */
           recoverFor?: number;
           /** info, warning, critical */
-          severity: string;
+          severity: 'info' | 'warning' | 'critical';
         };
         enabled: boolean;
         /** whether the rule stands breached after the last bucket evaluated */
