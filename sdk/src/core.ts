@@ -6,7 +6,39 @@
  */
 
 export type Props = Record<string, unknown>;
-export type Message = Props;
+
+/**
+ * One message as the SDK posts it (Segment's spec); test/integration/api-contract.test.ts checks
+ * it against what the server's ingest reads (src/ingest/segment-spec.ts).
+ */
+export interface Message {
+  type: 'track' | 'page' | 'identify' | 'group';
+  messageId: string;
+  /** ISO 8601 */
+  timestamp: string;
+  anonymousId: string;
+  userId?: string;
+  event?: string;
+  name?: string;
+  groupId?: string;
+  properties?: Props;
+  traits?: Props;
+  context: {
+    library: { name: string; version: string };
+    page: PageContext;
+    userAgent: string;
+    locale: string;
+    sessionId: string;
+  };
+}
+
+/** The body of POST /v1/batch: the key rides in it, as a beacon cannot set headers. */
+export interface BatchBody {
+  batch: Message[];
+  /** ISO 8601 */
+  sentAt: string;
+  writeKey: string;
+}
 
 export interface Options {
   /** the Vigil server, e.g. https://vigil.example.com (default: where sdk.js came from) */
@@ -100,7 +132,7 @@ export function touchSession(store: KeyValue, now: number, uuid: () => string): 
 }
 
 /** How many of the first messages go in one request of at most `maxChars` (always at least one). */
-export function batchSize(messages: Message[], maxChars: number): number {
+export function batchSize(messages: readonly unknown[], maxChars: number): number {
   let n = 0;
   for (let chars = 0; n < messages.length && n < MAX_BATCH; n++) {
     chars += JSON.stringify(messages[n]).length + 1;
@@ -123,7 +155,7 @@ export function createClient(env: Env): Client {
 
   const endpoint = () => opts!.host + '/v1/batch';
   // Beacon cannot set headers, and a text/plain body needs no CORS preflight: the key goes in the body
-  const body = (batch: Message[]) => JSON.stringify({ batch, sentAt: new Date(env.now()).toISOString(), writeKey });
+  const body = (batch: Message[]) => JSON.stringify({ batch, sentAt: new Date(env.now()).toISOString(), writeKey } satisfies BatchBody);
 
   const anonymousId = () => env.local.get(KEY_ANONYMOUS_ID) || newAnonymousId();
   function newAnonymousId() {
@@ -140,7 +172,7 @@ export function createClient(env: Env): Client {
     }, ms);
   }
 
-  function enqueue(type: string, fields: Props) {
+  function enqueue(type: Message['type'], fields: Pick<Message, 'event' | 'name' | 'groupId' | 'properties' | 'traits'>) {
     const now = env.now();
     const { page, userAgent, locale } = env.context();
     const message: Message = {

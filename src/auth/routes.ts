@@ -8,7 +8,7 @@ import { RateLimiter, rateLimited } from '../http/rate-limit.js';
 import type { Config } from '../config.js';
 import type { ProjectService } from '../projects/service.js';
 import type { AuditLog } from './audit.js';
-import type { MembershipService } from './memberships.js';
+import { type MembershipService, type Role, ROLES } from './memberships.js';
 import type { SessionService } from './sessions.js';
 import type { UserService } from './users.js';
 
@@ -30,6 +30,8 @@ const NewAccount = Type.Object(
   },
   { additionalProperties: false },
 );
+/** A role as a string with an enum, not a union: the serializer writes it unchecked, as it did a plain string. */
+const RoleString = Type.Unsafe<Role>({ type: 'string', enum: [...ROLES] });
 const errors = { ...errorResponses, 409: ErrorBody, 429: ErrorBody };
 
 /** What these routes use: their own services and the few they name. */
@@ -127,7 +129,7 @@ export async function authRoutes(root: FastifyInstance, deps: AuthRouteDeps) {
         response: {
           200: Type.Composite([
             SignedIn,
-            Type.Object({ projects: Type.Array(Type.Object({ slug: Type.String(), name: Type.String(), role: Type.String() })) }),
+            Type.Object({ projects: Type.Array(Type.Object({ slug: Type.String(), name: Type.String(), role: RoleString })) }),
           ]),
           ...errors,
         },

@@ -14,9 +14,10 @@ const NullableInteger = Type.Union([Type.Integer(), Type.Null()]);
 export const IncidentSchema = Type.Object({
   id: Type.Integer(),
   title: Type.String(),
-  status: Type.String({ description: INCIDENT_STATUSES.join(', ') }),
+  // a string with an enum, not a union: the serializer writes it unchecked, as it did a plain string
+  status: StringEnum(INCIDENT_STATUSES),
   resolution: Type.Union([Type.String({ description: 'recovered, manual, false_positive' }), Type.Null()]),
-  severity: Type.String({ description: INCIDENT_SEVERITIES.join(', ') }),
+  severity: StringEnum(INCIDENT_SEVERITIES),
   scopeKey: Type.String({ description: 'what its root signal watched: metric:12, rule:3, event:Signed Up, ...' }),
   breakdown: Type.String({ description: "a breakdown value, '' for a total" }),
   direction: Type.Union([Type.String({ description: 'up or down' }), Type.Null()]),

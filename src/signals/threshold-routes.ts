@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { projectOf } from '../auth/access.js';
 import { ErrorBody, SlugParams, errorResponses, RowId } from '../http-schemas.js';
-import { SEVERITIES, THRESHOLD_OPERATORS, MAX_CHANGE_PERIOD } from '../detect/threshold.js';
+import { SEVERITIES, THRESHOLD_OPERATORS, MAX_CHANGE_PERIOD, type Severity, type ThresholdOperator } from '../detect/threshold.js';
 import type { ThresholdRuleRecord } from './threshold-rules.js';
 import type { AuditLog } from '../auth/audit.js';
 import type { ThresholdRuleService } from './threshold-rules.js';
@@ -16,7 +16,7 @@ const VIEWER = { access: { role: 'viewer', keys: true } } as const;
 const EDITOR = { access: { role: 'editor', keys: true } } as const;
 
 const ConditionSchema = Type.Object({
-  operator: Type.String({ description: THRESHOLD_OPERATORS.join(' ') }),
+  operator: Type.Unsafe<ThresholdOperator>({ type: 'string', enum: [...THRESHOLD_OPERATORS], description: THRESHOLD_OPERATORS.join(' ') }),
   value: Type.Number(),
   changeOverPeriod: Type.Optional(
     Type.Integer({
@@ -24,13 +24,16 @@ const ConditionSchema = Type.Object({
     }),
   ),
 });
-/** A rule as stored (the response); requests send the same shape, checked by the rule validator. */
+/**
+ * A rule as stored (the response); requests send the same shape, checked by the rule validator.
+ * Its values are strings with an enum, not unions: the serializer writes them unchecked.
+ */
 export const ThresholdRuleShape = Type.Object({
   condition: ConditionSchema,
   forBuckets: Type.Optional(Type.Integer({ description: 'consecutive buckets meeting the condition before it fires (default 1)' })),
   recovery: Type.Optional(ConditionSchema),
   recoverFor: Type.Optional(Type.Integer({ description: 'consecutive buckets meeting the recovery before it recovers (default 1)' })),
-  severity: Type.String({ description: SEVERITIES.join(', ') }),
+  severity: Type.Unsafe<Severity>({ type: 'string', enum: [...SEVERITIES], description: SEVERITIES.join(', ') }),
 });
 /** Left to the rule validator (so its messages, which name the field, are the ones a client sees). */
 export const RuleInput = Type.Unknown({

@@ -307,7 +307,7 @@ describe('sdk batching', () => {
   });
 
   test('batchSize keeps a request under the character limit, with at least one message', () => {
-    const big = (n: number): Message => ({ blob: 'x'.repeat(n) });
+    const big = (n: number) => ({ blob: 'x'.repeat(n) });
     assert.equal(batchSize([big(100), big(100), big(100)], 1000), 3);
     assert.equal(batchSize([big(400), big(400), big(400)], 1000), 2);
     assert.equal(batchSize([big(5000), big(10)], 1000), 1, 'one message too large still goes (the server says why)');

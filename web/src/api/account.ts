@@ -5,28 +5,16 @@
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { api } from './client';
 import { useSessionChange } from './auth';
-import type { Role, SignedIn } from './types';
+import type { ApiBody, ApiResponse } from './schema.gen';
+import type { SignedIn } from './types';
 
-/** GET /api/auth/options */
-export interface AuthOptions {
-  openRegistration: boolean;
-  passwordResetByEmail: boolean;
-}
+export type AuthOptions = ApiResponse<'GET /api/auth/options'>;
 
 /** GET /api/invitations/:token */
-export interface InvitationLink {
-  project: { slug: string; name: string };
-  email: string;
-  role: Role;
-  expiresAt: string;
-  accountExists: boolean;
-}
+export type InvitationLink = ApiResponse<'GET /api/invitations/{token}'>;
 
 /** POST /api/invitations/:token/accept (with a session when it created the account) */
-export interface Accepted {
-  project: { slug: string; name: string };
-  role: Role;
-}
+export type Accepted = ApiResponse<'POST /api/invitations/{token}/accept'>;
 
 const token = (t: string) => encodeURIComponent(t);
 
@@ -37,14 +25,14 @@ export function useAuthOptions() {
 export function useRegister() {
   const changed = useSessionChange();
   return useMutation({
-    mutationFn: (body: { email: string; name?: string; password: string }) => api.post<SignedIn>('/api/auth/register', body),
+    mutationFn: (body: ApiBody<'POST /api/auth/register'>) => api.post<SignedIn>('/api/auth/register', body),
     onSuccess: changed,
   });
 }
 
 export function useChangePassword() {
   return useMutation({
-    mutationFn: (body: { currentPassword: string; newPassword: string }) => api.post<SignedIn>('/api/auth/password', body),
+    mutationFn: (body: ApiBody<'POST /api/auth/password'>) => api.post<ApiResponse<'POST /api/auth/password'>>('/api/auth/password', body),
   });
 }
 
@@ -62,7 +50,7 @@ export function useInvitationLink(t: string) {
 export function useAcceptInvitation(t: string) {
   const changed = useSessionChange();
   return useMutation({
-    mutationFn: (body: { name?: string; password?: string }) => api.post<Accepted>(`/api/invitations/${token(t)}/accept`, body),
+    mutationFn: (body: ApiBody<'POST /api/invitations/{token}/accept'>) => api.post<Accepted>(`/api/invitations/${token(t)}/accept`, body),
     onSuccess: changed,
   });
 }
@@ -71,7 +59,7 @@ export function useAcceptInvitation(t: string) {
 export function useSignInAndAccept(t: string) {
   const changed = useSessionChange();
   return useMutation({
-    mutationFn: async (body: { email: string; password: string }) => {
+    mutationFn: async (body: ApiBody<'POST /api/auth/sign-in'>) => {
       await api.post<SignedIn>('/api/auth/sign-in', body);
       return api.post<Accepted>(`/api/invitations/${token(t)}/accept`, {});
     },
@@ -83,13 +71,16 @@ export function useSignInAndAccept(t: string) {
 // ---- password reset ----
 
 export function useForgotPassword() {
-  return useMutation({ mutationFn: (body: { email: string }) => api.post<{ message: string }>('/api/auth/forgot-password', body) });
+  return useMutation({
+    mutationFn: (body: ApiBody<'POST /api/auth/forgot-password'>) =>
+      api.post<ApiResponse<'POST /api/auth/forgot-password'>>('/api/auth/forgot-password', body),
+  });
 }
 
 export function useResetLink(t: string) {
   return useQuery({
     queryKey: ['reset-link', t],
-    queryFn: () => api.get<{ email: string; expiresAt: string }>(`/api/auth/password-resets/${token(t)}`),
+    queryFn: () => api.get<ApiResponse<'GET /api/auth/password-resets/{token}'>>(`/api/auth/password-resets/${token(t)}`),
     staleTime: Infinity,
   });
 }
@@ -97,7 +88,8 @@ export function useResetLink(t: string) {
 export function useResetPassword(t: string) {
   const changed = useSessionChange();
   return useMutation({
-    mutationFn: (body: { password: string }) => api.post<{ email: string }>(`/api/auth/password-resets/${token(t)}`, body),
+    mutationFn: (body: ApiBody<'POST /api/auth/password-resets/{token}'>) =>
+      api.post<ApiResponse<'POST /api/auth/password-resets/{token}'>>(`/api/auth/password-resets/${token(t)}`, body),
     // every session of the account ended, perhaps this browser's
     onSuccess: changed,
   });

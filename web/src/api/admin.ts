@@ -1,9 +1,10 @@
 /** The instance admin's users page (src/auth/user-admin-routes.ts). */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import type { ResetLinkApi, UserAdminApi } from '../../../src/auth/user-admin-schemas';
 import { api } from './client';
+import type { ApiResponse } from './schema.gen';
 
-export type InstanceUser = UserAdminApi;
+type UserList = ApiResponse<'GET /api/admin/users'>;
+export type InstanceUser = UserList['users'][number];
 export type UserAction = 'disable' | 'enable' | 'unlock';
 
 const usersKey = ['admin', 'users'] as const;
@@ -11,7 +12,7 @@ const usersKey = ['admin', 'users'] as const;
 export function useInstanceUsers() {
   return useQuery({
     queryKey: usersKey,
-    queryFn: ({ signal }) => api.get<{ users: InstanceUser[] }>('/api/admin/users', undefined, signal),
+    queryFn: ({ signal }) => api.get<UserList>('/api/admin/users', undefined, signal),
   });
 }
 
@@ -25,5 +26,7 @@ export function useUserAction() {
 
 /** A single-use link for the user to choose a new password; the answer is the only time it is shown. */
 export function useResetLink() {
-  return useMutation({ mutationFn: (id: number) => api.post<ResetLinkApi>(`/api/admin/users/${id}/password-reset`) });
+  return useMutation({
+    mutationFn: (id: number) => api.post<ApiResponse<'POST /api/admin/users/{id}/password-reset'>>(`/api/admin/users/${id}/password-reset`),
+  });
 }

@@ -4,118 +4,34 @@
  */
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, projectPath } from './client';
+import type { ApiBody, ApiResponse } from './schema.gen';
 
 export const DESTINATION_KINDS = ['webhook', 'slack', 'telegram', 'email', 'jira', 'linear', 'pagerduty', 'teams'] as const;
 export type DestinationKind = (typeof DESTINATION_KINDS)[number];
 
-/** src/alerts/schemas.ts DestinationSchema: secrets say only which fields are set */
-export interface Destination {
-  id: number;
-  name: string;
-  kind: DestinationKind | string;
-  config: Record<string, unknown>;
-  secrets: Record<string, 'set'>;
-  secretsReadable: boolean;
-  createdAt: string;
-  updatedAt: string;
-}
+/** A destination: secrets say only which fields are set */
+export type Destination = ApiResponse<'GET /api/projects/{slug}/alert-destinations/{id}'>;
 
 /** POST/PATCH body: on PATCH, secrets left out are kept and null removes one */
-export interface DestinationInput {
-  name?: string;
-  kind?: string;
-  config?: Record<string, unknown>;
-  secrets?: Record<string, string | null>;
-}
+export type DestinationInput = ApiBody<'PATCH /api/projects/{slug}/alert-destinations/{id}'>;
 
-/** TestResultSchema: the receiver's answer */
-export interface TestResult {
-  ok: boolean;
-  status: number | null;
-  body: string;
-  error: string | null;
-}
+/** The receiver's answer to a test message */
+export type TestResult = ApiResponse<'POST /api/projects/{slug}/alert-destinations/test'>;
 
 export const SCOPE_KINDS = ['anomaly', 'threshold', 'schema', 'distribution'] as const;
 export const DIRECTIONS = ['any', 'up', 'down'] as const;
 
-export interface RuleFilters {
-  scopes: string[];
-  metricTags: string[];
-  metricNames: string[];
-  direction: string;
-  minSeverity: string;
-  minPercentChange: number | null;
-  minAbsoluteChange: number | null;
-}
+export type AlertRule = ApiResponse<'GET /api/projects/{slug}/alert-rules/{id}'>;
+export type RuleInput = ApiBody<'PATCH /api/projects/{slug}/alert-rules/{id}'>;
 
-/** RuleSchema */
-export interface AlertRule {
-  id: number;
-  name: string;
-  enabled: boolean;
-  mutedUntil: string | null;
-  filters: RuleFilters;
-  destinationIds: number[];
-  cooldownMinutes: number;
-  repeatEveryMinutes: number | null;
-  notifyOnResolve: boolean;
-  digest: { cron: string } | null;
-  digestUntil: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface RuleInput {
-  name?: string;
-  enabled?: boolean;
-  mutedUntil?: string | null;
-  filters?: Partial<RuleFilters>;
-  destinationIds?: number[];
-  cooldownMinutes?: number;
-  repeatEveryMinutes?: number | null;
-  notifyOnResolve?: boolean;
-  digest?: { cron: string } | null;
-}
-
-/** SimulationSchema */
-export interface Simulation {
-  from: string;
-  to: string;
-  incidents: number;
-  matched: number;
-  suppressedByCooldown: number;
-  filteredOut: Record<string, number>;
-  total: number;
-  byEvent: Record<string, number>;
-  perDay: { day: string; alerts: number }[];
-  alerts: { event: string; at: string; incidentId: number; title: string; scopeKey: string; incidents?: number }[];
-}
+/** What a rule would have sent */
+export type Simulation = ApiResponse<'POST /api/projects/{slug}/alert-rules/simulate'>;
 
 export const DELIVERY_STATUSES = ['pending', 'sent', 'failed'] as const;
 export const DELIVERY_EVENTS = ['opened', 'reopened', 'repeat', 'resolved', 'digest', 'test'] as const;
 
-/** DeliverySchema */
-export interface Delivery {
-  id: number;
-  ruleId: number | null;
-  destinationId: number | null;
-  incidentId: number | null;
-  scopeKey: string | null;
-  event: string;
-  status: 'pending' | 'sent' | 'failed' | string;
-  idempotencyKey: string;
-  title: string;
-  attempts: number;
-  nextAttemptAt: string | null;
-  lastError: string | null;
-  responseStatus: number | null;
-  responseBody: string | null;
-  externalId: string | null;
-  createdAt: string;
-  updatedAt: string;
-  sentAt: string | null;
-}
+type DeliveryPage = ApiResponse<'GET /api/projects/{slug}/alert-deliveries'>;
+export type Delivery = DeliveryPage['deliveries'][number];
 
 export interface DeliveryQuery {
   status?: string;
@@ -138,7 +54,8 @@ export const alertKeys = {
 export function useDestinations(slug: string) {
   return useQuery({
     queryKey: alertKeys.destinations(slug),
-    queryFn: ({ signal }) => api.get<{ destinations: Destination[] }>(projectPath(slug, '/alert-destinations'), undefined, signal),
+    queryFn: ({ signal }) =>
+      api.get<ApiResponse<'GET /api/projects/{slug}/alert-destinations'>>(projectPath(slug, '/alert-destinations'), undefined, signal),
   });
 }
 
@@ -177,7 +94,8 @@ export function useTestDestination(slug: string) {
 export function useAlertRules(slug: string) {
   return useQuery({
     queryKey: alertKeys.rules(slug),
-    queryFn: ({ signal }) => api.get<{ rules: AlertRule[] }>(projectPath(slug, '/alert-rules'), undefined, signal),
+    queryFn: ({ signal }) =>
+      api.get<ApiResponse<'GET /api/projects/{slug}/alert-rules'>>(projectPath(slug, '/alert-rules'), undefined, signal),
   });
 }
 
@@ -217,11 +135,7 @@ export function useDeliveries(slug: string, q: DeliveryQuery) {
   return useInfiniteQuery({
     queryKey: alertKeys.deliveries(slug, q),
     queryFn: ({ signal, pageParam }) =>
-      api.get<{ deliveries: Delivery[]; nextCursor: string | null }>(
-        projectPath(slug, '/alert-deliveries'),
-        { ...q, limit, cursor: pageParam },
-        signal,
-      ),
+      api.get<DeliveryPage>(projectPath(slug, '/alert-deliveries'), { ...q, limit, cursor: pageParam }, signal),
     initialPageParam: undefined as string | undefined,
     getNextPageParam: (last) => last.nextCursor ?? undefined,
   });
@@ -230,7 +144,8 @@ export function useDeliveries(slug: string, q: DeliveryQuery) {
 export function useRetryDelivery(slug: string) {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: (id: number) => api.post<Delivery>(projectPath(slug, `/alert-deliveries/${id}/retry`)),
+    mutationFn: (id: number) =>
+      api.post<ApiResponse<'POST /api/projects/{slug}/alert-deliveries/{id}/retry'>>(projectPath(slug, `/alert-deliveries/${id}/retry`)),
     onSuccess: () => client.invalidateQueries({ queryKey: [...alertKeys.all(slug), 'deliveries'] }),
   });
 }

@@ -1,6 +1,7 @@
 /** Event queries of a project (src/analytics/routes.ts, tracking-plan.ts). */
 import { keepPreviousData, useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, projectPath } from './client';
+import type { ApiResponse } from './schema.gen';
 import type { EventPage, Interval, Overview, Timeseries, TopEvents, TrackingPlan } from './types';
 
 /** A window as the API takes it: `from`/`to` are ISO, epoch ms or relative (-7d). */
@@ -93,7 +94,7 @@ export function useTrackingPlan(slug: string, days: number) {
 export function useSendTestEvent(slug: string) {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: () => api.post<{ messageId: string; event: string }>(projectPath(slug, '/test-event'), {}),
+    mutationFn: () => api.post<ApiResponse<'POST /api/projects/{slug}/test-event'>>(projectPath(slug, '/test-event'), {}),
     onSuccess: () => {
       setTimeout(() => void client.invalidateQueries({ queryKey: analyticsKeys.all(slug) }), 2000);
     },

@@ -1,6 +1,7 @@
 /** Setup, sign-in, sign-out and the signed-in user (src/auth/routes.ts). */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { ApiError, api, setCsrfToken } from './client';
+import type { ApiBody, ApiResponse } from './schema.gen';
 import type { Me, SignedIn } from './types';
 
 export const authKeys = {
@@ -10,7 +11,7 @@ export const authKeys = {
 
 /** Whether the instance still needs its first owner. */
 export function useSetupStatus() {
-  return useQuery({ queryKey: authKeys.setup, queryFn: () => api.get<{ needsOwner: boolean }>('/api/setup'), staleTime: Infinity });
+  return useQuery({ queryKey: authKeys.setup, queryFn: () => api.get<ApiResponse<'GET /api/setup'>>('/api/setup'), staleTime: Infinity });
 }
 
 /** The signed-in user and their projects; `null` when signed out (a 401). */
@@ -43,7 +44,7 @@ export function useSessionChange() {
 export function useCreateOwner() {
   const changed = useSessionChange();
   return useMutation({
-    mutationFn: (body: { email: string; name?: string; password: string }) => api.post<SignedIn>('/api/setup', body),
+    mutationFn: (body: ApiBody<'POST /api/setup'>) => api.post<SignedIn>('/api/setup', body),
     onSuccess: changed,
   });
 }
@@ -51,7 +52,7 @@ export function useCreateOwner() {
 export function useSignIn() {
   const changed = useSessionChange();
   return useMutation({
-    mutationFn: (body: { email: string; password: string }) => api.post<SignedIn>('/api/auth/sign-in', body),
+    mutationFn: (body: ApiBody<'POST /api/auth/sign-in'>) => api.post<SignedIn>('/api/auth/sign-in', body),
     onSuccess: changed,
   });
 }

@@ -1,14 +1,13 @@
 /** A project's detection defaults, and a metric's settings in force (src/signals/detection-routes.ts). */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import type {
-  DetectionAnswer,
-  EffectiveSettling,
-  MetricDetectionAnswer,
-  ProjectDetectionApi,
-} from '../../../src/signals/detection-schemas';
 import { api, projectPath } from './client';
+import type { ApiBody, ApiResponse } from './schema.gen';
 
-export type ProjectDetection = ProjectDetectionApi;
+/** GET and PUT /detection: the project's settings, the defaults and the settling times in force */
+type DetectionAnswer = ApiResponse<'GET /api/projects/{slug}/detection'>;
+export type ProjectDetection = ApiBody<'PUT /api/projects/{slug}/detection'>;
+type MetricDetectionAnswer = ApiResponse<'GET /api/projects/{slug}/metrics/{id}/detection'>;
+type EffectiveSettling = MetricDetectionAnswer['effective']['settling'];
 
 const detectionKey = (slug: string) => ['project', slug, 'detection'] as const;
 

@@ -5,6 +5,7 @@
  */
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, projectPath } from './client';
+import type { ApiResponse } from './schema.gen';
 import type { Incident, IncidentPage } from './types';
 
 export type IncidentStatus = Incident['status'];
@@ -23,108 +24,19 @@ export interface IncidentsQuery {
   cursor?: string;
 }
 
-/** src/signals/schemas.ts SignalSchema */
-export interface Signal {
-  id: number;
-  scope: string;
-  scopeKey: string;
-  metricId: number | null;
-  bucket: string;
-  endBucket: string;
-  kind: string;
-  direction: string | null;
-  value: number;
-  expected: number | null;
-  lower: number | null;
-  upper: number | null;
-  z: number;
-  score: number;
-  severity: string;
-  details: Record<string, unknown>;
-  createdAt: string;
-  updatedAt: string;
-}
-
-/** src/incidents/schemas.ts TimelineEntry */
-export interface TimelineEntry {
-  id: number;
-  type:
-    | 'created'
-    | 'signal_added'
-    | 'status'
-    | 'severity'
-    | 'assigned'
-    | 'comment'
-    | 'muted'
-    | 'false_positive'
-    | 'false_positive_undone'
-    | 'alert_sent'
-    | string;
-  actorId: number | null;
-  data: Record<string, unknown>;
-  at: string;
-}
-
-/** src/incidents/schemas.ts SignalExplanationSchema: why a signal fired, in words */
-export interface SignalExplanation {
-  subject: string;
-  observed: string;
-  expected: string | null;
-  band: string | null;
-  samples: number | null;
-  detector: string;
-  sentence: string;
-}
-
-/** GET /incidents/:id */
-export interface IncidentDetail {
-  incident: Incident;
-  /** root first */
-  signals: { role: 'root' | 'same_scope' | 'related' | string; addedAt: string; signal: Signal; explanation: SignalExplanation }[];
-  /** oldest first */
-  timeline: TimelineEntry[];
-}
-
-interface Duration {
-  count: number;
-  meanMs: number | null;
-  medianMs: number | null;
-}
-
-/** A scope (a metric, a threshold rule, an event) and its incidents in the stats' window. */
-export interface ScopeCount {
-  scopeKey: string;
-  metricId: number | null;
-  title: string;
-  incidents: number;
-  falsePositives: number;
-}
+/** GET /incidents/:id: the incident, its signals (root first) and its timeline (oldest first) */
+export type IncidentDetail = ApiResponse<'GET /api/projects/{slug}/incidents/{id}'>;
+export type Signal = IncidentDetail['signals'][number]['signal'];
+export type SignalExplanation = IncidentDetail['signals'][number]['explanation'];
+export type TimelineEntry = IncidentDetail['timeline'][number];
 
 /** GET /incidents/stats */
-export interface IncidentStats {
-  days: number;
-  total: number;
-  byStatus: Record<string, number>;
-  bySeverity: Record<string, number>;
-  byResolution: Record<string, number>;
-  noisiest: ScopeCount[];
-  topRules: (ScopeCount & { ruleId: number })[];
-  timeToAcknowledge: Duration;
-  timeToResolve: Duration;
-}
+export type IncidentStats = ApiResponse<'GET /api/projects/{slug}/incidents/stats'>;
+/** A scope (a metric, a threshold rule, an event) and its incidents in the stats' window. */
+export type ScopeCount = IncidentStats['noisiest'][number];
 
-/** src/metrics/schemas.ts SeriesResultSchema */
-export interface MetricSeries {
-  metric: { id: number; name: string; unit: string; valueKind: string; interval: string };
-  timeZone: string;
-  from: string;
-  to: string;
-  buckets: string[];
-  breakdown: string | null;
-  series: { key: string; label: string; values: (number | null)[] }[];
-  collectedUntil: string | null;
-  signals: { bucket: string; endBucket: string; kind: string; direction: string | null; severity: string; score: number }[];
-}
+/** GET /metrics/:id/series */
+export type MetricSeries = ApiResponse<'GET /api/projects/{slug}/metrics/{id}/series'>;
 
 /** The actions of POST /incidents/:id/<action> and /incidents/bulk, with their fields. */
 export type IncidentAction =
@@ -161,20 +73,15 @@ export function useIncidentPages(slug: string, q: IncidentsQuery) {
   });
 }
 
-export interface MetricName {
-  id: number;
-  name: string;
-  displayName: string;
-  tags: string[];
-  status: string;
-}
+type MetricsList = ApiResponse<'GET /api/projects/{slug}/metrics'>;
+export type MetricName = Pick<MetricsList['metrics'][number], 'id' | 'name' | 'displayName' | 'tags' | 'status'>;
 
 /** The catalog's names (GET /metrics), for filters and pickers. */
 export function useMetricNames(slug: string) {
   return useQuery({
     queryKey: incidentKeys.metricNames(slug),
     queryFn: async ({ signal }) =>
-      (await api.get<{ metrics: MetricName[] }>(projectPath(slug, '/metrics'), undefined, signal)).metrics.map(
+      (await api.get<MetricsList>(projectPath(slug, '/metrics'), undefined, signal)).metrics.map(
         ({ id, name, displayName, tags, status }) => ({ id, name, displayName, tags, status }),
       ),
     staleTime: 60_000,
@@ -234,7 +141,7 @@ export function useBulkIncidents(slug: string) {
   const client = useQueryClient();
   return useMutation({
     mutationFn: (body: { ids: number[]; action: 'acknowledge' | 'resolve' }) =>
-      api.post<{ incidents: Incident[] }>(projectPath(slug, '/incidents/bulk'), body),
+      api.post<ApiResponse<'POST /api/projects/{slug}/incidents/bulk'>>(projectPath(slug, '/incidents/bulk'), body),
     onSettled: () => client.invalidateQueries({ queryKey: incidentKeys.all(slug) }),
   });
 }

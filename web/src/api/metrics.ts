@@ -1,193 +1,49 @@
 /**
  * The metrics catalog of a project (src/metrics/routes.ts), its forecast and backtests
  * (src/signals/forecast-routes.ts, backtest-routes.ts) and its signals (src/signals/routes.ts).
- * The response shapes live here rather than in types.ts: they mirror src/metrics/schemas.ts and
- * the backtest/forecast routes' schemas, and only the Metrics and Monitors pages read them.
+ * Their shapes are named here rather than in types.ts: only the Metrics and Monitors pages read them.
  */
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, projectPath } from './client';
+import type { ApiBody, ApiResponse } from './schema.gen';
 import type { Interval } from './types';
 
-export const METRIC_KINDS = ['event', 'ratio', 'per_user', 'aggregation', 'sql', 'gauge'] as const;
-export type MetricKind = (typeof METRIC_KINDS)[number];
-export const METRIC_STATUSES = ['active', 'draft', 'archived'] as const;
-export type MetricStatus = (typeof METRIC_STATUSES)[number];
+export const METRIC_KINDS = ['event', 'ratio', 'per_user', 'aggregation', 'sql', 'gauge'] as const satisfies readonly MetricKind[];
+export type MetricKind = Metric['kind'];
+export const METRIC_STATUSES = ['active', 'draft', 'archived'] as const satisfies readonly MetricStatus[];
+export type MetricStatus = Metric['status'];
 export const INTERVALS: Interval[] = ['5m', '15m', '1h', '6h', '1d', '1w'];
 export const SENSITIVITIES = ['low', 'medium', 'high'] as const;
-export type Sensitivity = (typeof SENSITIVITIES)[number] | number;
+export type Sensitivity = NonNullable<DetectionSettings['sensitivity']>;
 
-/** src/metrics/schemas.ts DetectionSettings */
-export interface DetectionSettings {
-  enabled?: boolean;
-  sensitivity?: Sensitivity;
-  minExpected?: number;
-  /** minutes the newest buckets wait for late events; left out: the project's, else derived */
-  settlingMinutes?: number;
-}
+/** GET /metrics/:id */
+export type Metric = ApiResponse<'GET /api/projects/{slug}/metrics/{id}'>;
+export type DetectionSettings = Metric['detection'];
 
-/** src/metrics/schemas.ts MetricSchema */
-export interface Metric {
-  id: number;
-  name: string;
-  displayName: string;
-  description: string;
-  unit: string;
-  owner: string;
-  tags: string[];
-  color: string;
-  interval: Interval;
-  status: MetricStatus;
-  kind: MetricKind;
-  definition: Record<string, unknown>;
-  valueKind: 'count' | 'fraction';
-  breakdowns: string[];
-  version: number;
-  historyFrom: string | null;
-  collectedUntil: string | null;
-  lastError: { message: string; at: string } | null;
-  detection: DetectionSettings;
-  createdAt: string;
-  updatedAt: string;
-}
+/** GET /metrics: a metric with its latest value and sparkline */
+export type MetricSummary = ApiResponse<'GET /api/projects/{slug}/metrics'>['metrics'][number];
 
-/** GET /metrics: MetricSummarySchema */
-export interface MetricSummary extends Metric {
-  latest: { bucket: string; value: number | null } | null;
-  change: number | null;
-  sparkline: (number | null)[];
-}
+/** What POST /metrics and PATCH /metrics/:id take. */
+export type MetricInput = ApiBody<'POST /api/projects/{slug}/metrics'>;
 
-/** What POST /metrics and PATCH /metrics/:id take (CreateMetric). */
-export interface MetricInput {
-  name: string;
-  displayName?: string;
-  description?: string;
-  unit?: string;
-  owner?: string;
-  tags?: string[];
-  interval?: Interval;
-  status?: MetricStatus;
-  kind: MetricKind;
-  definition: unknown;
-  detection?: DetectionSettings;
-}
-
-export interface NamedSeries {
-  key: string;
-  label: string;
-  values: (number | null)[];
-  /** per bucket, the observations behind the value (series endpoint only; null: not known) */
-  samples?: (number | null)[];
-}
-
-/** SeriesMarkSchema */
-export interface SeriesMark {
-  bucket: string;
-  endBucket: string;
-  kind: string;
-  direction: string | null;
-  severity: string;
-  score: number;
-}
-
-/** GET /metrics/:id/series: SeriesResultSchema */
-export interface MetricSeries {
-  metric: { id: number; name: string; unit: string; valueKind: string; interval: Interval };
-  timeZone: string;
-  from: string;
-  to: string;
-  buckets: string[];
-  breakdown: string | null;
-  series: NamedSeries[];
-  collectedUntil: string | null;
-  signals: SeriesMark[];
-}
+/** GET /metrics/:id/series */
+export type MetricSeries = ApiResponse<'GET /api/projects/{slug}/metrics/{id}/series'>;
+export type NamedSeries = MetricSeries['series'][number];
+export type SeriesMark = MetricSeries['signals'][number];
 
 /** POST /metrics/preview */
-export interface MetricPreview {
-  interval: Interval;
-  timeZone: string;
-  valueKind: string;
-  buckets: string[];
-  total: (number | null)[];
-  breakdown: string | null;
-  series: NamedSeries[];
-}
+export type MetricPreview = ApiResponse<'POST /api/projects/{slug}/metrics/preview'>;
+export type PreviewInput = ApiBody<'POST /api/projects/{slug}/metrics/preview'>;
 
-export interface PreviewInput {
-  kind: MetricKind;
-  definition: unknown;
-  interval?: Interval;
-  buckets?: number;
-}
+/** POST /metrics/:id/backtest */
+export type Backtest = ApiResponse<'POST /api/projects/{slug}/metrics/{id}/backtest'>;
+export type BacktestInput = ApiBody<'POST /api/projects/{slug}/metrics/{id}/backtest'>;
 
-/** POST /metrics/:id/backtest (src/signals/backtest-routes.ts BacktestResponse) */
-export interface Backtest {
-  interval: Interval;
-  timeZone: string;
-  valueKind: string;
-  threshold: number;
-  minExpected: number;
-  from: string;
-  to: string;
-  buckets: string[];
-  points: {
-    bucket: string;
-    value: number | null;
-    expected: number | null;
-    lower: number | null;
-    upper: number | null;
-    z: number | null;
-    score: number;
-    isAnomaly: boolean;
-  }[];
-  signals: {
-    scope: string;
-    bucket: string;
-    endBucket: string;
-    kind: string;
-    direction: string | null;
-    severity: string;
-    z: number | null;
-    value: number;
-    compared: number | null;
-  }[];
-  count: number;
-}
+/** GET /metrics/:id/forecast */
+export type Forecast = ApiResponse<'GET /api/projects/{slug}/metrics/{id}/forecast'>;
 
-export interface BacktestInput {
-  from: string;
-  to: string;
-  sensitivity?: Sensitivity;
-  minExpected?: number;
-  rule?: unknown;
-}
-
-/** GET /metrics/:id/forecast (src/signals/forecast-routes.ts) */
-export interface Forecast {
-  metric: { id: number; name: string; unit: string; valueKind: string; interval: Interval };
-  timeZone: string;
-  threshold: number;
-  historyFrom: string | null;
-  history: number;
-  from: string | null;
-  points: { bucket: string; value: number; lower: number; upper: number }[];
-  reason: string | null;
-}
-
-/** src/signals/schemas.ts SignalSchema (the fields the catalog shows) */
-export interface Signal {
-  id: number;
-  scope: string;
-  metricId: number | null;
-  bucket: string;
-  endBucket: string;
-  kind: string;
-  direction: string | null;
-  value: number;
-  severity: string;
-  createdAt: string;
-}
+/** GET /signals */
+export type Signal = ApiResponse<'GET /api/projects/{slug}/signals'>['signals'][number];
 
 export const metricKeys = {
   all: (slug: string) => ['project', slug, 'metrics'] as const,
@@ -203,7 +59,7 @@ export const metricKeys = {
 export function useMetrics(slug: string, status?: MetricStatus) {
   return useQuery({
     queryKey: metricKeys.list(slug, status),
-    queryFn: ({ signal }) => api.get<{ metrics: MetricSummary[] }>(projectPath(slug, '/metrics'), { status }, signal),
+    queryFn: ({ signal }) => api.get<ApiResponse<'GET /api/projects/{slug}/metrics'>>(projectPath(slug, '/metrics'), { status }, signal),
     placeholderData: keepPreviousData,
   });
 }
@@ -270,7 +126,7 @@ export function useRecentSignals(slug: string, from: string) {
   return useQuery({
     queryKey: metricKeys.signals(slug, from),
     queryFn: ({ signal }) =>
-      api.get<{ signals: Signal[]; nextCursor: string | null }>(projectPath(slug, '/signals'), { from, limit: 500 }, signal),
+      api.get<ApiResponse<'GET /api/projects/{slug}/signals'>>(projectPath(slug, '/signals'), { from, limit: 500 }, signal),
   });
 }
 
@@ -300,7 +156,7 @@ export function useArchiveMetric(slug: string, id: number) {
 export function useCollectMetric(slug: string, id: number) {
   const invalidate = useInvalidateMetrics(slug);
   return useMutation({
-    mutationFn: () => api.post<{ from: string; to: string; buckets: number; metric: Metric }>(projectPath(slug, `/metrics/${id}/collect`)),
+    mutationFn: () => api.post<ApiResponse<'POST /api/projects/{slug}/metrics/{id}/collect'>>(projectPath(slug, `/metrics/${id}/collect`)),
     onSuccess: invalidate,
   });
 }

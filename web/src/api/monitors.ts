@@ -1,45 +1,18 @@
 /** Threshold rules of a metric (src/signals/threshold-routes.ts); detection settings go through metrics.ts useUpdateMetric. */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import type { Severity } from '../../../src/detect/severity';
 import { api, projectPath } from './client';
+import type { ApiBody, ApiResponse } from './schema.gen';
 
-export const OPERATORS = ['>', '>=', '<', '<=', '==', '!='] as const;
+export const OPERATORS = ['>', '>=', '<', '<=', '==', '!='] as const satisfies readonly Condition['operator'][];
 export type Operator = (typeof OPERATORS)[number];
 
-/** src/detect/threshold.ts Condition */
-export interface Condition {
-  operator: Operator;
-  value: number;
-  changeOverPeriod?: number;
-}
-
-export interface RuleBody {
-  condition: Condition;
-  forBuckets?: number;
-  recovery?: Condition;
-  recoverFor?: number;
-  severity: Severity;
-}
-
-/** threshold-routes.ts RuleSchema */
-export interface ThresholdRule {
-  id: number;
-  metricId: number;
-  name: string;
-  rule: RuleBody;
-  enabled: boolean;
-  breached: boolean;
-  evaluatedUntil: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
+type RuleList = ApiResponse<'GET /api/projects/{slug}/metrics/{id}/rules'>;
+export type ThresholdRule = RuleList['rules'][number];
+export type RuleBody = ThresholdRule['rule'];
+export type Condition = RuleBody['condition'];
 
 /** What POST/PATCH take: `rule` is checked by the server (its messages name `rule.condition.value`, ...). */
-export interface RuleInput {
-  name?: string;
-  rule?: unknown;
-  enabled?: boolean;
-}
+export type RuleInput = ApiBody<'PATCH /api/projects/{slug}/metrics/{id}/rules/{ruleId}'>;
 
 export const ruleKeys = {
   all: (slug: string) => ['project', slug, 'metrics', 'rules'] as const,
@@ -51,14 +24,14 @@ export const ruleKeys = {
 export function useProjectRules(slug: string) {
   return useQuery({
     queryKey: ruleKeys.project(slug),
-    queryFn: ({ signal }) => api.get<{ rules: ThresholdRule[] }>(projectPath(slug, '/rules'), undefined, signal),
+    queryFn: ({ signal }) => api.get<ApiResponse<'GET /api/projects/{slug}/rules'>>(projectPath(slug, '/rules'), undefined, signal),
   });
 }
 
 export function useRules(slug: string, metricId: number) {
   return useQuery({
     queryKey: ruleKeys.list(slug, metricId),
-    queryFn: ({ signal }) => api.get<{ rules: ThresholdRule[] }>(projectPath(slug, `/metrics/${metricId}/rules`), undefined, signal),
+    queryFn: ({ signal }) => api.get<RuleList>(projectPath(slug, `/metrics/${metricId}/rules`), undefined, signal),
     enabled: metricId > 0,
   });
 }

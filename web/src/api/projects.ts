@@ -2,6 +2,7 @@
 import { queryOptions, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, projectPath } from './client';
 import { authKeys } from './auth';
+import type { ApiBody } from './schema.gen';
 import type { Project } from './types';
 
 export const projectKeys = {
@@ -28,7 +29,7 @@ function useRefreshMe() {
 export function useCreateProject() {
   const refreshMe = useRefreshMe();
   return useMutation({
-    mutationFn: (body: { slug: string; name?: string; timeZone?: string }) => api.post<Project>('/api/projects', body),
+    mutationFn: (body: ApiBody<'POST /api/projects'>) => api.post<Project>('/api/projects', body),
     onSuccess: refreshMe,
   });
 }

@@ -6,54 +6,24 @@ import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tansta
 import { api, projectPath } from './client';
 import { authKeys } from './auth';
 import { projectKeys } from './projects';
+import type { ApiBody, ApiResponse } from './schema.gen';
 import type { Project, Role } from './types';
 
 export const ROLES: Role[] = ['viewer', 'editor', 'owner'];
-export const KEY_SCOPES = ['ingest', 'read', 'write', 'admin'] as const;
-export type KeyScope = (typeof KEY_SCOPES)[number];
+export const KEY_SCOPES = ['ingest', 'read', 'write', 'admin'] as const satisfies readonly KeyScope[];
+export type KeyScope = ApiKey['scopes'][number];
 
-export interface Member {
-  userId: number;
-  email: string;
-  name: string;
-  role: Role;
-  since: string;
-}
+type MemberList = ApiResponse<'GET /api/projects/{slug}/members'>;
+export type Member = MemberList['members'][number];
 
-export interface Invitation {
-  id: number;
-  email: string;
-  role: Role;
-  state: 'pending' | 'accepted' | 'expired' | 'revoked';
-  invitedBy: number | null;
-  createdAt: string;
-  expiresAt: string;
-  acceptedAt: string | null;
-  revokedAt: string | null;
-}
+type InvitationList = ApiResponse<'GET /api/projects/{slug}/invitations'>;
+export type Invitation = InvitationList['invitations'][number];
 
-export interface ApiKey {
-  id: number;
-  /** the first characters of the secret */
-  prefix: string;
-  name: string;
-  scopes: KeyScope[];
-  createdAt: string;
-  expiresAt: string | null;
-  revokedAt: string | null;
-  lastUsedAt: string | null;
-}
+type KeyList = ApiResponse<'GET /api/projects/{slug}/keys'>;
+export type ApiKey = KeyList['keys'][number];
 
-export interface AuditEntry {
-  id: number;
-  at: string;
-  actor: { type: string; id: number | null; label: string };
-  action: string;
-  target: { type: string; id: string | null };
-  summary: { before?: unknown; after?: unknown };
-  requestId: string | null;
-  ip: string | null;
-}
+type AuditPage = ApiResponse<'GET /api/projects/{slug}/audit'>;
+export type AuditEntry = AuditPage['entries'][number];
 
 export interface AuditQuery {
   action?: string;
@@ -71,7 +41,7 @@ export const settingsKeys = {
 export function useUpdateProject(slug: string) {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: (body: { name?: string; timeZone?: string }) => api.patch<Project>(projectPath(slug), body),
+    mutationFn: (body: ApiBody<'PATCH /api/projects/{slug}'>) => api.patch<Project>(projectPath(slug), body),
     onSuccess: (project) => {
       client.setQueryData(projectKeys.one(slug), project);
       // the project switcher shows the name
@@ -85,7 +55,7 @@ export function useUpdateProject(slug: string) {
 export function useMembers(slug: string) {
   return useQuery({
     queryKey: settingsKeys.members(slug),
-    queryFn: ({ signal }) => api.get<{ members: Member[] }>(projectPath(slug, '/members'), undefined, signal),
+    queryFn: ({ signal }) => api.get<MemberList>(projectPath(slug, '/members'), undefined, signal),
     staleTime: 60_000,
   });
 }
@@ -109,7 +79,7 @@ export function useRemoveMember(slug: string) {
 export function useInvitations(slug: string, enabled = true) {
   return useQuery({
     queryKey: settingsKeys.invitations(slug),
-    queryFn: ({ signal }) => api.get<{ invitations: Invitation[] }>(projectPath(slug, '/invitations'), undefined, signal),
+    queryFn: ({ signal }) => api.get<InvitationList>(projectPath(slug, '/invitations'), undefined, signal),
     enabled,
   });
 }
@@ -117,8 +87,8 @@ export function useInvitations(slug: string, enabled = true) {
 export function useInvite(slug: string) {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: (body: { email: string; role: Role }) =>
-      api.post<{ invitation: Invitation; url: string; token: string; emailed: boolean }>(projectPath(slug, '/invitations'), body),
+    mutationFn: (body: ApiBody<'POST /api/projects/{slug}/invitations'>) =>
+      api.post<ApiResponse<'POST /api/projects/{slug}/invitations'>>(projectPath(slug, '/invitations'), body),
     onSuccess: () => client.invalidateQueries({ queryKey: settingsKeys.invitations(slug) }),
   });
 }
@@ -136,7 +106,7 @@ export function useRevokeInvitation(slug: string) {
 export function useApiKeys(slug: string, enabled = true) {
   return useQuery({
     queryKey: settingsKeys.keys(slug),
-    queryFn: ({ signal }) => api.get<{ keys: ApiKey[] }>(projectPath(slug, '/keys'), undefined, signal),
+    queryFn: ({ signal }) => api.get<KeyList>(projectPath(slug, '/keys'), undefined, signal),
     enabled,
   });
 }
@@ -145,8 +115,8 @@ export function useApiKeys(slug: string, enabled = true) {
 export function useCreateApiKey(slug: string) {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: (body: { name: string; scopes: KeyScope[]; expiresAt?: string }) =>
-      api.post<{ key: ApiKey; secret: string }>(projectPath(slug, '/keys'), body),
+    mutationFn: (body: ApiBody<'POST /api/projects/{slug}/keys'>) =>
+      api.post<ApiResponse<'POST /api/projects/{slug}/keys'>>(projectPath(slug, '/keys'), body),
     onSuccess: () => client.invalidateQueries({ queryKey: settingsKeys.keys(slug) }),
   });
 }
@@ -164,12 +134,7 @@ export function useRevokeApiKey(slug: string) {
 export function useAuditLog(slug: string, q: AuditQuery, enabled = true) {
   return useInfiniteQuery({
     queryKey: settingsKeys.audit(slug, q),
-    queryFn: ({ signal, pageParam }) =>
-      api.get<{ entries: AuditEntry[]; nextCursor: string | null }>(
-        projectPath(slug, '/audit'),
-        { ...q, limit: 50, cursor: pageParam },
-        signal,
-      ),
+    queryFn: ({ signal, pageParam }) => api.get<AuditPage>(projectPath(slug, '/audit'), { ...q, limit: 50, cursor: pageParam }, signal),
     initialPageParam: undefined as string | undefined,
     getNextPageParam: (last) => last.nextCursor ?? undefined,
     enabled,

@@ -1,167 +1,45 @@
 /**
- * Shapes of the server's answers, as the routes' TypeBox schemas declare them (the route each
- * mirrors is named; /api/docs has them all). Keep them in step when a schema changes.
+ * Shapes of the server's answers that several pages share, named after what they are. Each is the
+ * generated type of a route's answer (schema.gen.ts, from the routes' TypeBox schemas); /api/docs
+ * has them all.
  */
-import type { Severity } from '../../../src/detect/severity';
+import type { ApiQuery, ApiResponse } from './schema.gen';
 
-/** src/auth/routes.ts UserSchema */
-export interface User {
-  id: number;
-  email: string;
-  name: string;
-  isAdmin: boolean;
-}
+export type User = ApiResponse<'GET /api/auth/me'>['user'];
 
-export type Role = 'viewer' | 'editor' | 'owner';
+export type Role = NonNullable<Project['role']>;
 
 /** POST /api/setup, POST /api/auth/sign-in */
-export interface SignedIn {
-  user: User;
-  csrfToken: string;
-}
+export type SignedIn = ApiResponse<'POST /api/auth/sign-in'>;
 
 /** GET /api/auth/me */
-export interface Me extends SignedIn {
-  projects: { slug: string; name: string; role: Role }[];
-}
+export type Me = ApiResponse<'GET /api/auth/me'>;
 
 /** GET /api/projects/:slug */
-export interface Project {
-  id: number;
-  slug: string;
-  name: string;
-  timeZone: string;
-  createdAt: string;
-  role: Role | null;
-}
+export type Project = ApiResponse<'GET /api/projects/{slug}'>;
 
-/** src/analytics/routes.ts EventSchema (GET /events, and the live stream) */
-export interface VigilEvent {
-  messageId: string;
-  type: string;
-  event: string | null;
-  userId: string | null;
-  anonymousId: string | null;
-  distinctId: string;
-  sessionId: string | null;
-  timestamp: string;
-  receivedAt: string;
-  properties: Record<string, unknown>;
-  context: Record<string, unknown>;
-  pagePath: string | null;
-  referrerHost: string | null;
-  appVersion: string | null;
-  platform: string | null;
-  os: string | null;
-  browser: string | null;
-  deviceType: string | null;
-  country: string | null;
-}
-
-export interface EventPage {
-  events: VigilEvent[];
-  nextCursor: string | null;
-}
-
-export interface Totals {
-  events: number;
-  users: number;
-  sessions: number;
-}
+/** GET /events, and the live stream */
+export type EventPage = ApiResponse<'GET /api/projects/{slug}/events'>;
+export type VigilEvent = EventPage['events'][number];
 
 /** GET /overview */
-export interface Overview {
-  from: string;
-  to: string;
-  current: Totals;
-  previous: Totals;
-  change: { events: number | null; users: number | null; sessions: number | null };
-}
-
-export type Interval = '5m' | '15m' | '1h' | '6h' | '1d' | '1w';
+export type Overview = ApiResponse<'GET /api/projects/{slug}/overview'>;
+export type Totals = Overview['current'];
 
 /** GET /timeseries */
-export interface Timeseries {
-  interval: Interval;
-  timeZone: string;
-  measure: string;
-  from: string;
-  to: string;
-  buckets: string[];
-  series: { key: string; label: string; values: number[]; total: number }[];
-}
+export type Timeseries = ApiResponse<'GET /api/projects/{slug}/timeseries'>;
+/** A bucket width, as GET /timeseries and the metrics take it */
+export type Interval = ApiQuery<'GET /api/projects/{slug}/timeseries'>['interval'];
 
 /** GET /top-events */
-export interface TopEvents {
-  from: string;
-  to: string;
-  events: { event: string; count: number; users: number }[];
-}
+export type TopEvents = ApiResponse<'GET /api/projects/{slug}/top-events'>;
 
-/** src/incidents/schemas.ts IncidentSchema */
-export interface Incident {
-  id: number;
-  title: string;
-  status: 'open' | 'acknowledged' | 'resolved';
-  resolution: string | null;
-  severity: Severity;
-  scopeKey: string;
-  breakdown: string;
-  direction: 'up' | 'down' | null;
-  metricId: number | null;
-  rootSignalId: number | null;
-  assigneeId: number | null;
-  mutedUntil: string | null;
-  muted: boolean;
-  startedBucket: string;
-  lastBucket: string;
-  openedAt: string;
-  acknowledgedAt: string | null;
-  resolvedAt: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
+/** GET /incidents */
+export type IncidentPage = ApiResponse<'GET /api/projects/{slug}/incidents'>;
+export type Incident = IncidentPage['incidents'][number];
 
-export interface IncidentPage {
-  incidents: Incident[];
-  nextCursor: string | null;
-}
-
-/** src/analytics/tracking-plan.ts */
-export interface DriftMark {
-  signalId: number;
-  kind: string;
-  severity: string;
-  property: string | null;
-  detail: string;
-  day: string;
-}
-
-export interface PlanProperty {
-  name: string;
-  types: Record<string, number>;
-  type: string;
-  coverage: number;
-  distinct: number;
-  values: { value: string; count: number }[] | null;
-  drift: DriftMark[];
-}
-
-export interface PlanEvent {
-  event: string;
-  count: number;
-  daily: number[];
-  firstSeen: string | null;
-  lastSeen: string | null;
-  properties: PlanProperty[];
-  drift: DriftMark[];
-}
-
-export interface TrackingPlan {
-  from: string;
-  to: string;
-  timeZone: string;
-  days: string[];
-  events: PlanEvent[];
-  limits: { events: number; propertiesPerEvent: number };
-}
+/** GET /tracking-plan */
+export type TrackingPlan = ApiResponse<'GET /api/projects/{slug}/tracking-plan'>;
+export type PlanEvent = TrackingPlan['events'][number];
+export type PlanProperty = PlanEvent['properties'][number];
+export type DriftMark = PlanEvent['drift'][number];
