@@ -1,9 +1,9 @@
 import type { EventRow, EventStore, Measure, Dimension } from '../storage/events/event-store.js';
-import { DIMENSION_COLUMNS, NONE_KEY, OTHER_KEY, type DimensionColumn } from '../storage/events/event-store.js';
+import { NONE_KEY, OTHER_KEY } from '../storage/events/event-store.js';
 import type { Project } from '../projects/service.js';
 import { badRequest } from '../errors.js';
 import { MAX_BUCKETS, type Window } from '../time/window.js';
-import { INTERVAL_MS, bucketStarts, formatBucket, isoTime, parseTimeInput, slotsFor, type Interval } from '../time/index.js';
+import { INTERVAL_MS, bucketStarts, formatBucket, isoTime, slotsFor, type Interval } from '../time/index.js';
 
 export interface SeriesResult {
   interval: Interval;
