@@ -15,7 +15,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { loadConfig } from '../src/config.js';
 import pg from 'pg';
 import { createAppContext } from '../src/app-context.js';
-import { openMetaStore } from '../src/storage/meta/db.js';
+import { openMetaStore } from '../src/meta-db.js';
 import { ProjectService, type Project } from '../src/projects/service.js';
 import { ApiKeyService } from '../src/auth/api-keys.js';
 import { DuckDbEventStore } from '../src/storage/events/duckdb.js';

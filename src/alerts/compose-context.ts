@@ -2,7 +2,7 @@
 import { MetricStore } from '../metrics/store.js';
 import { ProjectService } from '../projects/service.js';
 import type { Signal } from '../signals/store.js';
-import type { MetaDb } from '../storage/meta/db.js';
+import type { MetaDb } from '../meta-db.js';
 import type { ComposeContext, MetricInfo } from './compose.js';
 
 /**

@@ -2,7 +2,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { IncidentService } from '../incidents/service.js';
 import { type JobHandler, TransientJobError } from '../jobs/worker.js';
-import type { MetaDb } from '../storage/meta/db.js';
+import type { MetaDb } from '../meta-db.js';
 import { type Delivery, DeliveryStore } from './deliveries.js';
 import type { DestinationStore } from './destinations-store.js';
 import { sendTo } from './destinations/index.js';

@@ -5,7 +5,7 @@
  */
 import type { Incident, IncidentChange } from '../incidents/types.js';
 import type { Signal } from '../signals/store.js';
-import type { MetaDb } from '../storage/meta/db.js';
+import type { MetaDb } from '../meta-db.js';
 import type { AppLinks } from '../web/app-links.js';
 import { incidentMessage, type MetricInfo } from './compose.js';
 import { composeContext, metricInfo } from './compose-context.js';

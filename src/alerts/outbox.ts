@@ -3,7 +3,8 @@
  * transaction when there is one), so a delivery never exists without a job to send it.
  */
 import { JobQueue } from '../jobs/queue.js';
-import type { Dialect, MetaDb } from '../storage/meta/db.js';
+import type { Dialect } from '../storage/meta/db.js';
+import type { MetaDb } from '../meta-db.js';
 import { type Delivery, DeliveryStore, type NewDelivery } from './deliveries.js';
 
 export const JOB_DELIVER = 'alerts.deliver';

@@ -2,7 +2,7 @@
 import { VigilError, badRequest, notFound } from '../errors.js';
 import type { IncidentService } from '../incidents/service.js';
 import type { Project } from '../projects/service.js';
-import type { MetaDb } from '../storage/meta/db.js';
+import type { MetaDb } from '../meta-db.js';
 import { metricInfo } from './compose-context.js';
 import type { DestinationStore } from './destinations-store.js';
 import { matchTargetOf } from './incident-policy.js';

@@ -17,7 +17,7 @@ import {
 } from '../helpers/app.js';
 import { OutboxLoader } from '../../src/ingest/outbox-loader.js';
 import { ClickHouseEventStore, dropClickHouseDatabase } from '../../src/storage/events/clickhouse.js';
-import { openMetaStore, type MetaStore } from '../../src/storage/meta/db.js';
+import { openMetaStore, type MetaStore } from '../../src/meta-db.js';
 import { sql } from 'kysely';
 import type { EventRow } from '../../src/storage/events/event-store.js';
 

@@ -26,7 +26,7 @@ import { cleanUpProcesses, serveProcess, type Served } from '../helpers/serve-pr
 import { OUTBOX_LOCK_KEY, OutboxLoader } from '../../src/ingest/outbox-loader.js';
 import { IngestOutbox } from '../../src/ingest/outbox.js';
 import { ClickHouseEventStore, dropClickHouseDatabase, parseClickHouseUrl } from '../../src/storage/events/clickhouse.js';
-import { openMetaStore, type MetaStore } from '../../src/storage/meta/db.js';
+import { openMetaStore, type MetaStore } from '../../src/meta-db.js';
 import { ProjectService } from '../../src/projects/service.js';
 import { ApiKeyService } from '../../src/auth/api-keys.js';
 import type { EventRow } from '../../src/storage/events/event-store.js';
