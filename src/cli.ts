@@ -155,7 +155,7 @@ program
     const c = config();
     if (o.eventsDdl) {
       if (!c.clickhouseUrl) throw new Error('--events-ddl needs VIGIL_EVENTS_URL=clickhouse://host:8123/db');
-      const { clickhouseDdl } = await import('./storage/events/clickhouse.js');
+      const { clickhouseDdl } = await import('./storage/events/clickhouse-schema.js');
       console.log(
         clickhouseDdl(c)
           .map((statement) => `${statement.trim()};`)
@@ -176,7 +176,7 @@ program
     console.log(`metadata store (${where}): ${applied.length ? `applied ${applied.join(', ')}` : 'up to date'}`);
     if (c.clickhouseUrl) {
       // on a cluster the replicated and distributed tables exist only once this has run
-      const { migrateClickHouse } = await import('./storage/events/clickhouse.js');
+      const { migrateClickHouse } = await import('./storage/events/clickhouse-schema.js');
       const n = await migrateClickHouse(c);
       console.log(`event store (ClickHouse${c.eventsCluster ? `, ON CLUSTER ${c.eventsCluster}` : ''}): ${n} statements applied`);
     }

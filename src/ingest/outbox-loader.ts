@@ -3,7 +3,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { sql } from 'kysely';
 import { VigilError } from '../errors.js';
 import type { EventRow, EventStore } from '../storage/events/event-store.js';
-import { parseSegmentLine } from '../storage/events/clickhouse.js';
+import { parseSegmentLine } from '../storage/events/clickhouse-load.js';
 import type { MetaDb } from '../meta-db.js';
 import { DedupIndex } from './dedup-index.js';
 import { loadHalving } from './segment-bisect.js';

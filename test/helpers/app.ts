@@ -10,7 +10,7 @@ import { createAppContext, type AppContext } from '../../src/app-context.js';
 import { buildServer } from '../../src/server.js';
 import type { Project } from '../../src/projects/service.js';
 import { openMetaStore, type MetaStore } from '../../src/meta-db.js';
-import { dropClickHouseDatabase } from '../../src/storage/events/clickhouse.js';
+import { dropClickHouseDatabase } from '../../src/storage/events/clickhouse-schema.js';
 
 export interface TestApp {
   url: string;

@@ -16,7 +16,8 @@ import {
   type TestDatabase,
 } from '../helpers/app.js';
 import { OutboxLoader } from '../../src/ingest/outbox-loader.js';
-import { ClickHouseEventStore, dropClickHouseDatabase } from '../../src/storage/events/clickhouse.js';
+import { ClickHouseEventStore } from '../../src/storage/events/clickhouse.js';
+import { dropClickHouseDatabase } from '../../src/storage/events/clickhouse-schema.js';
 import { openMetaStore, type MetaStore } from '../../src/meta-db.js';
 import { sql } from 'kysely';
 import type { EventRow } from '../../src/storage/events/event-store.js';
