@@ -10,7 +10,7 @@
  * ≥ 0.8, recall ≥ 0.9) apply to those. A gradual drift is not clear; the plain rhythm has no window
  * (it only counts false alarms).
  */
-import { mulberry32 } from '../src/demo/traffic.js';
+import { mulberry32 } from '../src/demo/random.js';
 import type { ValueKind } from '../src/detect/anomaly.js';
 import type { SeriesShape } from '../src/detect/value-range.js';
 

@@ -12,7 +12,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
-import { openMetaStore, type MetaStore } from '../src/storage/meta/db.js';
+import { openMetaStore, type MetaStore } from '../src/meta-db.js';
 import { createTestDatabase } from '../test/helpers/app.js';
 
 const WORKER_SCRIPT = fileURLToPath(new URL('../test/helpers/queue-worker-process.ts', import.meta.url));

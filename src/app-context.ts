@@ -32,7 +32,7 @@ import type { LiveFeed } from './analytics/live.js';
 import { DuckDbEventStore } from './storage/events/duckdb.js';
 import { ClickHouseEventStore } from './storage/events/clickhouse.js';
 import type { EventStore } from './storage/events/event-store.js';
-import { openMetaStore, type MetaStore } from './storage/meta/db.js';
+import { openMetaStore, type MetaStore } from './meta-db.js';
 
 const JOB_RETENTION_MS = 7 * 86_400_000;
 const JOB_PRUNE_EVERY_MS = 3_600_000;

@@ -30,7 +30,8 @@ const quietLogger = async (c: Config) => (await import('pino')).pino({ level: c.
 // The event store's native module, Fastify and their plugins take about a second to load: they are
 // loaded on first use, so the metadata commands (projects, keys) start without them; the metadata
 // store (Kysely, SQLite, PostgreSQL) is loaded on first use too, so `vigil detect` loads only the detector.
-const metaStore = () => import('./storage/meta/db.js');
+const metaStore = () => import('./meta-db.js');
+const metaConnection = () => import('./storage/meta/db.js');
 const createAppContext = async (c: Config, log: FastifyBaseLogger): Promise<AppContext> =>
   (await import('./app-context.js')).createAppContext(c, log);
 const progressBar = async (format: string) => {
@@ -154,7 +155,7 @@ program
     const c = config();
     if (o.eventsDdl) {
       if (!c.clickhouseUrl) throw new Error('--events-ddl needs VIGIL_EVENTS_URL=clickhouse://host:8123/db');
-      const { clickhouseDdl } = await import('./storage/events/clickhouse.js');
+      const { clickhouseDdl } = await import('./storage/events/clickhouse-schema.js');
       console.log(
         clickhouseDdl(c)
           .map((statement) => `${statement.trim()};`)
@@ -163,7 +164,7 @@ program
       return;
     }
     // the metadata store first, on its own, so a scaled set-up can migrate it before any process starts
-    const { migrateMeta, openPostgresMeta, openSqliteMeta, redactUrl } = await metaStore();
+    const { migrateMeta, openPostgresMeta, openSqliteMeta, redactUrl } = await metaConnection();
     const meta = c.postgresUrl ? await openPostgresMeta(c.postgresUrl) : openSqliteMeta(c.metaFile);
     let applied: string[];
     try {
@@ -175,7 +176,7 @@ program
     console.log(`metadata store (${where}): ${applied.length ? `applied ${applied.join(', ')}` : 'up to date'}`);
     if (c.clickhouseUrl) {
       // on a cluster the replicated and distributed tables exist only once this has run
-      const { migrateClickHouse } = await import('./storage/events/clickhouse.js');
+      const { migrateClickHouse } = await import('./storage/events/clickhouse-schema.js');
       const n = await migrateClickHouse(c);
       console.log(`event store (ClickHouse${c.eventsCluster ? `, ON CLUSTER ${c.eventsCluster}` : ''}): ${n} statements applied`);
     }

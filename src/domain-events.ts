@@ -19,7 +19,7 @@ import type { SignalsModule } from './signals/module.js';
 import type { IncidentService } from './incidents/service.js';
 import type { IncidentChange } from './incidents/types.js';
 import type { AlertService } from './alerts/service.js';
-import type { MetaDb } from './storage/meta/db.js';
+import type { MetaDb } from './meta-db.js';
 
 export type DomainEvents = {
   'metric.collected': [project: Project, metrics: Metric[], window: { fromMs: number; toMs: number }];

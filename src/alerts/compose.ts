@@ -1,7 +1,7 @@
 /**
  * Builds the AlertMessage a delivery stores: from an incident and its signals (opened, repeat,
  * reopened, resolved), from a period's incidents (digest), or a fixed sample (test). Pure: names
- * and the app's origin come in as arguments; the pages' paths come from web/app-links.ts.
+ * and the app's origin come in as arguments; the pages' paths come from http/app-links.ts.
  */
 import type { Incident } from '../incidents/types.js';
 import type { Signal } from '../signals/store.js';

@@ -10,7 +10,8 @@
  * a manual retry) cannot both move one row. Only the alerts service calls this.
  */
 import type { Selectable } from 'kysely';
-import type { AlertDeliveryTable, MetaDb } from '../storage/meta/db.js';
+import type { AlertDeliveryTable } from './tables.js';
+import type { MetaDb } from '../meta-db.js';
 import type { AlertEvent, AlertMessage } from './message.js';
 
 export const DELIVERY_STATUSES = ['pending', 'sent', 'failed'] as const;

@@ -4,7 +4,8 @@
  * secrets keeps them; a secret field set to null removes it. Only the alerts service calls this.
  */
 import type { Selectable } from 'kysely';
-import type { AlertDestinationTable, MetaDb } from '../storage/meta/db.js';
+import type { AlertDestinationTable } from './tables.js';
+import type { MetaDb } from '../meta-db.js';
 import { VigilError, badRequest, notFound } from '../errors.js';
 import { decryptSecrets, encryptSecrets } from './secrets.js';
 import { hasPlainHeaders, maskHeaders, openHeaders, sealHeaders, unmaskHeaders } from './header-secrets.js';

@@ -1,7 +1,7 @@
 /** The alerts domain: rules, destinations, the delivery outbox and its worker, repeats and digests. */
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config.js';
-import type { MetaStore } from '../storage/meta/db.js';
+import type { MetaStore } from '../meta-db.js';
 import type { ProjectService } from '../projects/service.js';
 import type { MetricService } from '../metrics/service.js';
 import type { IncidentService } from '../incidents/service.js';

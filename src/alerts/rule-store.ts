@@ -1,6 +1,7 @@
 /** The alert_rules table. Only the alerts service calls this. */
 import type { Selectable } from 'kysely';
-import type { AlertRuleTable, MetaDb } from '../storage/meta/db.js';
+import type { AlertRuleTable } from './tables.js';
+import type { MetaDb } from '../meta-db.js';
 import type { AlertRuleSpec } from './rules.js';
 
 export interface AlertRule {

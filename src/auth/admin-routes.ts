@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { MetaDb } from '../storage/meta/db.js';
+import type { MetaDb } from '../meta-db.js';
 import { ErrorBody, SlugParams, errorResponses, RowId } from '../http-schemas.js';
 import { VigilError, badRequest } from '../errors.js';
 import { parseTimeInput } from '../time/index.js';

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import type { MetaDb } from '../storage/meta/db.js';
+import type { MetaDb } from '../meta-db.js';
 import { badRequest, notFound } from '../errors.js';
 import { rateLimited, type RateLimiter } from '../http/rate-limit.js';
 

@@ -1,6 +1,7 @@
 /** The audit log: who changed what, when, with a summary of before and after and the request id. */
 import type { FastifyRequest } from 'fastify';
-import type { AuditLogTable, MetaDb } from '../storage/meta/db.js';
+import type { AuditLogTable } from './tables.js';
+import type { MetaDb } from '../meta-db.js';
 
 export interface Actor {
   type: 'user' | 'api_key' | 'cli' | 'system' | 'anonymous';

@@ -3,7 +3,8 @@
  * is stored, like sessions. A link works once, until it expires or an owner revokes it.
  */
 import crypto from 'node:crypto';
-import type { InvitationTable, MetaDb } from '../storage/meta/db.js';
+import type { InvitationTable } from './tables.js';
+import type { MetaDb } from '../meta-db.js';
 import type { Project, ProjectService } from '../projects/service.js';
 import { VigilError, badRequest, notFound } from '../errors.js';
 import { ROLES, type Role } from './memberships.js';

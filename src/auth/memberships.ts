@@ -1,5 +1,5 @@
 /** Who may do what in a project: owner, editor or viewer. */
-import type { MetaDb } from '../storage/meta/db.js';
+import type { MetaDb } from '../meta-db.js';
 import { VigilError, notFound } from '../errors.js';
 
 export const ROLES = ['viewer', 'editor', 'owner'] as const;

@@ -1,6 +1,6 @@
 /** The accounts domain: users, sessions, API keys, memberships, invitations, password resets and the audit log. */
 import type { Config } from '../config.js';
-import type { MetaStore } from '../storage/meta/db.js';
+import type { MetaStore } from '../meta-db.js';
 import type { ProjectService } from '../projects/service.js';
 import type { RoutesPlugin } from '../domain-module.js';
 import { ApiKeyService } from './api-keys.js';

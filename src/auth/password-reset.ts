@@ -4,7 +4,7 @@
  * password, retires the account's other links and ends every session of the account.
  */
 import crypto from 'node:crypto';
-import type { MetaDb } from '../storage/meta/db.js';
+import type { MetaDb } from '../meta-db.js';
 import { VigilError } from '../errors.js';
 import { checkPasswordRules } from './passwords.js';
 import { RateLimiter } from '../http/rate-limit.js';

@@ -4,7 +4,7 @@
  * every session of the account ends.
  */
 import type { Config } from '../config.js';
-import type { MetaDb } from '../storage/meta/db.js';
+import type { MetaDb } from '../meta-db.js';
 import { VigilError } from '../errors.js';
 import { AppLinks } from '../http/app-links.js';
 import { AuditLog } from './audit.js';

@@ -4,7 +4,7 @@
  * token is derived from the session token, so it needs no storage and dies with the session.
  */
 import crypto from 'node:crypto';
-import type { MetaDb } from '../storage/meta/db.js';
+import type { MetaDb } from '../meta-db.js';
 
 export const SESSION_COOKIE = 'vigil_session';
 export const CSRF_HEADER = 'x-csrf-token';

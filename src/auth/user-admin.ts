@@ -3,7 +3,7 @@
  * enabling (a disabled account cannot sign in and its sessions end), lifting sign-in locks, and
  * password-reset links to hand over.
  */
-import type { MetaDb } from '../storage/meta/db.js';
+import type { MetaDb } from '../meta-db.js';
 import { VigilError, notFound } from '../errors.js';
 import type { PasswordResetService, ResetLink } from './password-reset.js';
 import type { SessionService } from './sessions.js';

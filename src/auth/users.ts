@@ -1,5 +1,6 @@
 /** Accounts: creation, sign-in with lockout, password changes. */
-import type { MetaDb, UserTable } from '../storage/meta/db.js';
+import type { MetaDb } from '../meta-db.js';
+import type { UserTable } from './tables.js';
 import { VigilError, badRequest, notFound } from '../errors.js';
 import { checkPasswordRules, hashPassword, verifyPassword } from './passwords.js';
 import { SignInLockout } from './signin-lockout.js';

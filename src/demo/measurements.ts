@@ -5,7 +5,8 @@
  * during "error burst".
  */
 import type { MeasurementInput } from '../ingest/measurement-store.js';
-import { DEFAULT_DEMO_SEED, demoIncidents, mulberry32, type DemoOptions } from './traffic.js';
+import { mulberry32 } from './random.js';
+import { DEFAULT_DEMO_SEED, type DemoOptions, demoIncidents } from './traffic.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;

@@ -3,6 +3,23 @@
  * Used by `vigil demo`, first-start seeding and benchmarks. Pure: no I/O, no clock,
  * everything derives from the options (same options → same events).
  */
+import { hex, mulberry32, pick, poisson, type Rng, weighted } from './random.js';
+import {
+  BLOG_SLUGS,
+  COUNTRIES,
+  DEFAULT_LANDING,
+  DOC_TOPICS,
+  ERROR_CODES,
+  LANDING,
+  NEXT,
+  PLANS,
+  type Plan,
+  REFERRERS,
+  SEARCHES,
+  type Section,
+  TITLES,
+  USER_AGENTS,
+} from './site.js';
 
 export interface DemoEvent {
   type: 'track' | 'page' | 'identify';
@@ -102,8 +119,6 @@ const BUSY_TO_HOUR = 21;
 /** A drawn incident leaves at least a week and a day of history before it. */
 const HISTORY_DAYS_BEFORE_INCIDENT = 8;
 
-type Rng = () => number;
-
 const PERF_SEED_SALT = 0x10ad_7133;
 
 /**
@@ -116,42 +131,6 @@ function loadTimeMs(rng: Rng, userAgent: string, ms: number, degraded: boolean):
   const mobile = /Mobile|Android|iPhone/.test(userAgent) ? 1.6 : 1;
   return Math.round(700 * mobile * busy * (degraded ? 3 : 1) * Math.exp(0.45 * z));
 }
-type Weighted<T> = ReadonlyArray<readonly [T, number]>;
-
-export function mulberry32(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const pick = <T>(rng: Rng, items: readonly T[]): T => items[Math.floor(rng() * items.length)];
-
-function weighted<T>(rng: Rng, items: Weighted<T>): T {
-  let r = rng() * items.reduce((sum, [, w]) => sum + w, 0);
-  for (const [item, w] of items) if ((r -= w) < 0) return item;
-  return items[items.length - 1][0];
-}
-
-const hex = (rng: Rng, n: number): string => Array.from({ length: n }, () => Math.floor(rng() * 16).toString(16)).join('');
-
-function poisson(rng: Rng, lambda: number): number {
-  if (lambda <= 0) return 0;
-  if (lambda > 30) {
-    // Normal approximation; Knuth's method gets slow and underflows for large lambda.
-    const z = Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
-    return Math.max(0, Math.round(lambda + Math.sqrt(lambda) * z));
-  }
-  const limit = Math.exp(-lambda);
-  let k = 0;
-  for (let p = rng(); p > limit; p *= rng()) k++;
-  return k;
-}
-
 function resolve(opts: DemoOptions) {
   const days = opts.days ?? 30;
   const scale = opts.scale ?? 1;
@@ -222,124 +201,6 @@ export function estimateDemoEventCount(opts: DemoOptions): number {
   for (const slot of hourSlots(resolve(opts))) sessions += slot.lambda;
   return Math.round(sessions * EVENTS_PER_SESSION);
 }
-
-const COUNTRIES: Weighted<{ code: string; locale: string; ip: number }> = [
-  [{ code: 'US', locale: 'en-US', ip: 73 }, 35],
-  [{ code: 'DE', locale: 'de-DE', ip: 91 }, 10],
-  [{ code: 'GB', locale: 'en-GB', ip: 81 }, 9],
-  [{ code: 'FR', locale: 'fr-FR', ip: 90 }, 6],
-  [{ code: 'IN', locale: 'en-IN', ip: 117 }, 10],
-  [{ code: 'BR', locale: 'pt-BR', ip: 177 }, 6],
-  [{ code: 'CA', locale: 'en-CA', ip: 142 }, 5],
-  [{ code: 'NL', locale: 'nl-NL', ip: 145 }, 4],
-  [{ code: 'JP', locale: 'ja-JP', ip: 126 }, 4],
-  [{ code: 'ES', locale: 'es-ES', ip: 88 }, 3],
-  [{ code: 'AU', locale: 'en-AU', ip: 101 }, 3],
-  [{ code: 'PL', locale: 'pl-PL', ip: 83 }, 3],
-];
-const USER_AGENTS: Weighted<string> = [
-  ['Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36', 30],
-  ['Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36', 18],
-  ['Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:125.0) Gecko/20100101 Firefox/125.0', 8],
-  ['Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0', 4],
-  ['Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15', 12],
-  [
-    'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1',
-    16,
-  ],
-  ['Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36', 8],
-  ['Mozilla/5.0 (Linux; Android 13; SM-S911B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36', 4],
-];
-const REFERRERS: Weighted<string> = [
-  ['', 30],
-  ['https://www.google.com/', 35],
-  ['https://t.co/', 6],
-  ['https://x.com/', 4],
-  ['https://news.ycombinator.com/', 8],
-  ['https://github.com/', 10],
-  ['https://www.bing.com/', 4],
-  ['https://duckduckgo.com/', 3],
-];
-
-type Section = 'home' | 'pricing' | 'docs' | 'blog' | 'signup' | 'checkout';
-const TITLES: Record<Section, string> = {
-  home: 'Acme Metrics',
-  pricing: 'Pricing',
-  docs: 'Documentation',
-  blog: 'Blog',
-  signup: 'Sign up',
-  checkout: 'Checkout',
-};
-const NEXT: Record<Section, Weighted<Section>> = {
-  home: [
-    ['pricing', 3],
-    ['docs', 2],
-    ['blog', 2],
-    ['signup', 2],
-  ],
-  pricing: [
-    ['signup', 3],
-    ['docs', 1],
-    ['home', 1],
-  ],
-  docs: [
-    ['docs', 3],
-    ['pricing', 1],
-    ['signup', 1],
-    ['home', 1],
-  ],
-  blog: [
-    ['blog', 1],
-    ['home', 1],
-    ['pricing', 1],
-    ['signup', 1],
-  ],
-  signup: [
-    ['docs', 2],
-    ['pricing', 1],
-    ['home', 1],
-  ],
-  checkout: [
-    ['home', 1],
-    ['docs', 1],
-  ],
-};
-const LANDING: Record<string, Weighted<Section>> = {
-  'https://www.google.com/': [
-    ['home', 3],
-    ['blog', 3],
-    ['docs', 2],
-    ['pricing', 1],
-  ],
-  'https://news.ycombinator.com/': [
-    ['blog', 4],
-    ['home', 1],
-  ],
-  'https://github.com/': [
-    ['docs', 3],
-    ['home', 1],
-  ],
-  'https://t.co/': [
-    ['blog', 3],
-    ['home', 1],
-  ],
-  'https://x.com/': [
-    ['blog', 3],
-    ['home', 1],
-  ],
-};
-const DEFAULT_LANDING: Weighted<Section> = [
-  ['home', 4],
-  ['pricing', 1],
-  ['docs', 1],
-  ['blog', 1],
-];
-const BLOG_SLUGS = ['anomaly-detection-101', 'self-hosting-analytics', 'segment-migration', 'duckdb-at-scale', 'launch-week'];
-const DOC_TOPICS = ['getting-started', 'ingest-api', 'alerts', 'dashboards', 'self-hosting'];
-const SEARCHES = ['webhook', 'retention', 'api key', 'docker', 'alert threshold', 'funnel', 'export csv', 'sso'];
-const ERROR_CODES = ['E_TIMEOUT', 'E_NETWORK', 'E_VALIDATION', 'E_RATE_LIMIT', 'E_INTERNAL'];
-const PLANS = { free: 0, pro: 29, team: 99 } as const;
-type Plan = keyof typeof PLANS;
 
 interface Visitor {
   anonymousId: string;

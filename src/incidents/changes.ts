@@ -2,7 +2,7 @@
  * Every incident change runs in one transaction with its timeline entry and the alerts domain's
  * hook: a change, its history and its alerts commit together or not at all.
  */
-import type { MetaDb } from '../storage/meta/db.js';
+import type { MetaDb } from '../meta-db.js';
 import type { SignalService } from '../signals/service.js';
 import type { Signal } from '../signals/store.js';
 import { IncidentStore } from './store.js';

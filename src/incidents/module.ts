@@ -1,6 +1,6 @@
 /** The incidents domain: signals grouped into incidents, their lifecycle, comments and history. */
 import type { FastifyBaseLogger } from 'fastify';
-import type { MetaStore } from '../storage/meta/db.js';
+import type { MetaStore } from '../meta-db.js';
 import type { ProjectService } from '../projects/service.js';
 import type { MetricService } from '../metrics/service.js';
 import type { SignalService } from '../signals/service.js';

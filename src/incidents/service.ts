@@ -6,7 +6,8 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import { notFound } from '../errors.js';
-import type { Dialect, MetaDb } from '../storage/meta/db.js';
+import type { Dialect } from '../storage/meta/db.js';
+import type { MetaDb } from '../meta-db.js';
 import type { MetricService } from '../metrics/service.js';
 import type { Project, ProjectService } from '../projects/service.js';
 import type { Coverage } from '../signals/service.js';

@@ -3,7 +3,8 @@
  * it passes a transaction as `db` for everything a change writes.
  */
 import { sql, type Selectable } from 'kysely';
-import type { IncidentEventTable, IncidentTable, MetaDb } from '../storage/meta/db.js';
+import type { IncidentEventTable, IncidentTable } from './tables.js';
+import type { MetaDb } from '../meta-db.js';
 import type { Identity } from './grouping.js';
 import type {
   Incident,

@@ -1,5 +1,5 @@
 import { SEVERITIES as INCIDENT_SEVERITIES, type Severity as IncidentSeverity } from '../detect/severity.js';
-import type { MetaDb } from '../storage/meta/db.js';
+import type { MetaDb } from '../meta-db.js';
 import type { Signal } from '../signals/store.js';
 
 export const INCIDENT_STATUSES = ['open', 'acknowledged', 'resolved'] as const;

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import type { MetaDb } from '../storage/meta/db.js';
+import type { MetaDb } from '../meta-db.js';
 
 /**
  * The daily salt, kept in the metadata store. Client IPs are never stored. Each event keeps HMAC-SHA256(salt of the UTC day, project|ip|agent)

@@ -1,4 +1,4 @@
-import type { MetaDb } from '../storage/meta/db.js';
+import type { MetaDb } from '../meta-db.js';
 
 /** One pushed value of a gauge series, validated (see `src/ingest/measurements.ts`). */
 export interface MeasurementInput {

@@ -9,7 +9,7 @@ import { checkKey } from '../auth/request-auth.js';
 import { RateLimiter } from '../http/rate-limit.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { EventStore } from '../storage/events/event-store.js';
-import type { MetaStore } from '../storage/meta/db.js';
+import type { MetaStore } from '../meta-db.js';
 import type { RoutesPlugin } from '../domain-module.js';
 import { DedupIndex } from './dedup-index.js';
 import { IpSalts } from './ip-hash.js';
@@ -43,6 +43,50 @@ export interface IngestModuleDeps {
  */
 export const usesOutbox = (config: Config) => Boolean(config.postgresUrl && config.clickhouseUrl);
 
+/**
+ * Where acknowledged events go: the PostgreSQL outbox in the scaled mode, else the write-ahead
+ * buffer, whose dedup index is first rebuilt from the events of the dedup window.
+ */
+async function openIngestLog(
+  { config, log, meta, events, metrics, loadEvents }: IngestModuleDeps,
+  loader: SegmentLoader,
+  dedup: DedupIndex,
+  windowMs: number,
+): Promise<{ buffer: IngestLog; outboxLoader?: OutboxLoader }> {
+  const onCommit = (lines: number, seconds: number) => {
+    metrics.commitSeconds.observe(seconds);
+    metrics.commitEvents.observe(lines);
+  };
+  if (usesOutbox(config)) {
+    // the index here (not rebuilt) only keeps a retry to this same process out of the outbox; the
+    // loader's own index, rebuilt from ClickHouse when it takes over, drops every duplicate
+    // wherever it arrived
+    const outboxLoader = new OutboxLoader({
+      url: config.postgresUrl!,
+      db: meta.db,
+      events,
+      dedupWindowMs: windowMs,
+      log,
+      onLoaded: (_rows, seconds) => metrics.segmentLoadSeconds.observe(seconds),
+    });
+    if (loadEvents !== false) outboxLoader.start();
+    return { buffer: new IngestOutbox(meta.db, onCommit), outboxLoader };
+  }
+  for await (const rows of events.recentMessageIds(Date.now() - windowMs)) for (const [p, m] of rows) dedup.add(Number(p), m);
+  const buffer = new WriteBuffer({
+    dir: config.walDir,
+    maxSegmentBytes: config.ingestSegmentBytes,
+    maxSegmentAgeMs: config.ingestFlushMs,
+    deferAgeRotation: () => loader.busy,
+    onSegmentClosed: (segment) => {
+      loader.enqueue(segment);
+      metrics.segmentBacklog.set(loader.backlog);
+    },
+    onCommit,
+  });
+  return { buffer };
+}
+
 export async function createIngestModule(deps: IngestModuleDeps) {
   const { config, log, meta, events, metrics, apiKeys } = deps;
   const loader = new SegmentLoader(events, log, (_rows, seconds) => {
@@ -55,40 +99,7 @@ export async function createIngestModule(deps: IngestModuleDeps) {
 
   const windowMs = config.dedupWindowHours * 3600_000;
   const dedup = new DedupIndex(windowMs);
-  const onCommit = (lines: number, seconds: number) => {
-    metrics.commitSeconds.observe(seconds);
-    metrics.commitEvents.observe(lines);
-  };
-  let buffer: IngestLog;
-  let outboxLoader: OutboxLoader | undefined;
-  if (usesOutbox(config)) {
-    // the index here (not rebuilt) only keeps a retry to this same process out of the outbox; the
-    // loader's own index, rebuilt from ClickHouse when it takes over, drops every duplicate
-    // wherever it arrived
-    buffer = new IngestOutbox(meta.db, onCommit);
-    outboxLoader = new OutboxLoader({
-      url: config.postgresUrl!,
-      db: meta.db,
-      events,
-      dedupWindowMs: windowMs,
-      log,
-      onLoaded: (_rows, seconds) => metrics.segmentLoadSeconds.observe(seconds),
-    });
-    if (deps.loadEvents !== false) outboxLoader.start();
-  } else {
-    for await (const rows of events.recentMessageIds(Date.now() - windowMs)) for (const [p, m] of rows) dedup.add(Number(p), m);
-    buffer = new WriteBuffer({
-      dir: config.walDir,
-      maxSegmentBytes: config.ingestSegmentBytes,
-      maxSegmentAgeMs: config.ingestFlushMs,
-      deferAgeRotation: () => loader.busy,
-      onSegmentClosed: (segment) => {
-        loader.enqueue(segment);
-        metrics.segmentBacklog.set(loader.backlog);
-      },
-      onCommit,
-    });
-  }
+  const { buffer, outboxLoader } = await openIngestLog(deps, loader, dedup, windowMs);
   const pipeline = new PipelineClient(log);
   // VIGIL_INGEST_RATE_LIMIT per second, sustained, over a 10 s bucket: a key may burst to ten
   // seconds' worth (a fleet of clients flushing together after a network blip) but not keep it up

@@ -3,8 +3,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import { sql } from 'kysely';
 import { VigilError } from '../errors.js';
 import type { EventRow, EventStore } from '../storage/events/event-store.js';
-import { parseSegmentLine } from '../storage/events/clickhouse.js';
-import type { MetaDb } from '../storage/meta/db.js';
+import { parseSegmentLine } from '../storage/events/clickhouse-load.js';
+import type { MetaDb } from '../meta-db.js';
 import { DedupIndex } from './dedup-index.js';
 import { loadHalving } from './segment-bisect.js';
 

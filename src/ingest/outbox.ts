@@ -1,4 +1,4 @@
-import type { MetaDb } from '../storage/meta/db.js';
+import type { MetaDb } from '../meta-db.js';
 import { GroupCommit, type PendingAppend } from './group-commit.js';
 import type { IngestLog } from './write-buffer.js';
 

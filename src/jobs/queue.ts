@@ -6,7 +6,9 @@
  * outcome of the one that took over.
  */
 import { sql, type Selectable } from 'kysely';
-import type { Dialect, JobTable, MetaDb } from '../storage/meta/db.js';
+import type { Dialect } from '../storage/meta/db.js';
+import type { JobTable } from './tables.js';
+import type { MetaDb } from '../meta-db.js';
 import { VigilError, badRequest, notFound } from '../errors.js';
 
 export type JobStatus = 'queued' | 'running' | 'done' | 'dead';

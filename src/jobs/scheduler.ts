@@ -8,7 +8,7 @@
  */
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
-import type { MetaDb } from '../storage/meta/db.js';
+import type { MetaDb } from '../meta-db.js';
 
 export interface SchedulerLog {
   error(obj: object, msg: string): void;

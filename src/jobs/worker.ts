@@ -6,7 +6,7 @@
  */
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
-import type { MetaDb } from '../storage/meta/db.js';
+import type { MetaDb } from '../meta-db.js';
 import type { Job, JobQueue } from './queue.js';
 
 export interface JobControl {

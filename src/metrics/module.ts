@@ -1,7 +1,7 @@
 /** The metrics domain: the catalog of metric definitions, their collection into values, and series reads. */
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config.js';
-import type { MetaStore } from '../storage/meta/db.js';
+import type { MetaStore } from '../meta-db.js';
 import type { EventStore } from '../storage/events/event-store.js';
 import type { ProjectService } from '../projects/service.js';
 import type { JobQueue } from '../jobs/index.js';

@@ -1,5 +1,5 @@
 import { OTHER_KEY, NONE_KEY } from '../storage/events/event-store.js';
-import type { MetaDb } from '../storage/meta/db.js';
+import type { MetaDb } from '../meta-db.js';
 import type { Project, ProjectService } from '../projects/service.js';
 import type { Job, JobControl, JobQueue } from '../jobs/index.js';
 import { VigilError, badRequest, notFound } from '../errors.js';

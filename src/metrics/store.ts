@@ -1,6 +1,7 @@
 /** The metrics catalog's tables: definitions and their collected values. Only service.ts calls this. */
 import type { Selectable } from 'kysely';
-import type { MetaDb, MetricTable } from '../storage/meta/db.js';
+import type { MetaDb } from '../meta-db.js';
+import type { MetricTable } from './tables.js';
 import type { Interval } from '../time/index.js';
 import type { DetectionSettings, MetricKind, MetricStatus } from './schemas.js';
 import type { ComputedMetric } from './collector.js';

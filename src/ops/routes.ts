@@ -4,7 +4,7 @@ import type { OutboxLoader } from '../ingest/outbox-loader.js';
 import type { SegmentLoader } from '../ingest/segment-loader.js';
 import type { JobWorker } from '../jobs/index.js';
 import type { EventStore } from '../storage/events/event-store.js';
-import type { MetaStore } from '../storage/meta/db.js';
+import type { MetaStore } from '../meta-db.js';
 import type { Metrics } from './metrics.js';
 import type { ProcessState } from './roles.js';
 

@@ -1,5 +1,5 @@
 /** The projects domain: the tenants everything else belongs to, and their deletion. */
-import type { MetaStore } from '../storage/meta/db.js';
+import type { MetaStore } from '../meta-db.js';
 import type { RoutesPlugin } from '../domain-module.js';
 import { ProjectService } from './service.js';
 import { projectRoutes, type ProjectRouteDeps } from './routes.js';

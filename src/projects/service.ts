@@ -1,4 +1,4 @@
-import type { MetaDb } from '../storage/meta/db.js';
+import type { MetaDb } from '../meta-db.js';
 import { VigilError, badRequest, notFound } from '../errors.js';
 import { isValidTimeZone } from '../time/index.js';
 

@@ -5,7 +5,7 @@
  * is not enqueued again and an hourly run scores only the hours since the last one.
  */
 import type { EventStore } from '../storage/events/event-store.js';
-import type { MetaDb } from '../storage/meta/db.js';
+import type { MetaDb } from '../meta-db.js';
 import type { Project, ProjectService } from '../projects/service.js';
 import type { Job, JobHandler, JobQueue } from '../jobs/index.js';
 import { bucketFloor, nextBucket } from '../time/index.js';

@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { EventStore, SchemaProfileRow } from '../storage/events/event-store.js';
-import type { MetaDb } from '../storage/meta/db.js';
+import type { MetaDb } from '../meta-db.js';
 import type { Project } from '../projects/service.js';
 import {
   LOW_CARDINALITY,

@@ -3,7 +3,7 @@
  * outages, gauges in progress) and the signals they write; backtests and forecasts read them.
  */
 import type { FastifyBaseLogger } from 'fastify';
-import type { MetaStore } from '../storage/meta/db.js';
+import type { MetaStore } from '../meta-db.js';
 import type { EventStore } from '../storage/events/event-store.js';
 import type { Project, ProjectService } from '../projects/service.js';
 import type { Metric, MetricService } from '../metrics/service.js';

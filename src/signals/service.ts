@@ -8,7 +8,7 @@
 import { PERIODS, scoreSeries, type DetectorOptions, type ValueKind } from '../detect/anomaly.js';
 import { clampToRange, type ValueRange } from '../detect/value-range.js';
 import { episodes, type Episode } from '../detect/episodes.js';
-import type { MetaDb } from '../storage/meta/db.js';
+import type { MetaDb } from '../meta-db.js';
 import type { Project } from '../projects/service.js';
 import type { Metric, MetricService } from '../metrics/service.js';
 import type { SeriesMark } from '../metrics/schemas.js';

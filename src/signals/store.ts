@@ -1,7 +1,8 @@
 /** The signals table. Only service.ts calls this. */
 import type { Selectable } from 'kysely';
 import { higherSeverity, type Severity } from '../detect/severity.js';
-import type { MetaDb, SignalTable } from '../storage/meta/db.js';
+import type { MetaDb } from '../meta-db.js';
+import type { SignalTable } from './tables.js';
 import { parseDetection, type ProjectDetection } from './settings.js';
 
 /** volume: the project's total event count (`volume:total`), watched beside each busy event */

@@ -17,7 +17,8 @@ import {
 import { VigilError, badRequest, notFound } from '../errors.js';
 import type { Project } from '../projects/service.js';
 import type { Metric, MetricService } from '../metrics/service.js';
-import type { MetaDb, ThresholdRuleTable } from '../storage/meta/db.js';
+import type { MetaDb } from '../meta-db.js';
+import type { ThresholdRuleTable } from './tables.js';
 import { INTERVAL_MS, bucketFloor, type Interval } from '../time/index.js';
 import type { SignalService } from './service.js';
 import type { ProjectDetection } from './settings.js';

@@ -9,8 +9,8 @@ import { loadConfig, type ConfigInput } from '../../src/config.js';
 import { createAppContext, type AppContext } from '../../src/app-context.js';
 import { buildServer } from '../../src/server.js';
 import type { Project } from '../../src/projects/service.js';
-import { openMetaStore, type MetaStore } from '../../src/storage/meta/db.js';
-import { dropClickHouseDatabase } from '../../src/storage/events/clickhouse.js';
+import { openMetaStore, type MetaStore } from '../../src/meta-db.js';
+import { dropClickHouseDatabase } from '../../src/storage/events/clickhouse-schema.js';
 
 export interface TestApp {
   url: string;

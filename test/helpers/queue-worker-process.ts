@@ -6,7 +6,7 @@
  * and `done <jobId>` as it is recorded. SIGTERM stops it gracefully (running jobs finish or are released).
  */
 import { sql } from 'kysely';
-import { openMetaStore } from '../../src/storage/meta/db.js';
+import { openMetaStore } from '../../src/meta-db.js';
 import { JobQueue, JobWorker } from '../../src/jobs/index.js';
 
 interface Options {

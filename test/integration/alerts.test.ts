@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { verifyWebhookSignature } from '../../src/alerts/destinations/index.js';
-import { JOB_DELIVER, RETRY_BASE_MS } from '../../src/alerts/service.js';
+import { RETRY_BASE_MS } from '../../src/alerts/delivery-worker.js';
+import { JOB_DELIVER } from '../../src/alerts/outbox.js';
 import type { Metric } from '../../src/metrics/store.js';
 import type { Incident } from '../../src/incidents/types.js';
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { clickhouseSkip, tempDir, testClickHouseUrl } from '../helpers/app.js';
-import { dropClickHouseDatabase } from '../../src/storage/events/clickhouse.js';
+import { dropClickHouseDatabase } from '../../src/storage/events/clickhouse-schema.js';
 import { assertOk as ok, runVigil as vigil } from '../helpers/vigil-cli.js';
 
 const DAY = 86_400_000;

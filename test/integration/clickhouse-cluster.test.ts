@@ -12,12 +12,8 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
-import {
-  ClickHouseEventStore,
-  dropClickHouseDatabase,
-  migrateClickHouse,
-  parseClickHouseUrl,
-} from '../../src/storage/events/clickhouse.js';
+import { ClickHouseEventStore } from '../../src/storage/events/clickhouse.js';
+import { dropClickHouseDatabase, migrateClickHouse, parseClickHouseUrl } from '../../src/storage/events/clickhouse-schema.js';
 import { DuckDbEventStore } from '../../src/storage/events/duckdb.js';
 import type { EventRow, EventStore, MetricScanQuery } from '../../src/storage/events/event-store.js';
 import { tempDir } from '../helpers/app.js';

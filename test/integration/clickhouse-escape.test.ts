@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { chString } from '../../src/storage/events/clickhouse-escape.js';
-import { parseClickHouseUrl } from '../../src/storage/events/clickhouse.js';
+import { parseClickHouseUrl } from '../../src/storage/events/clickhouse-schema.js';
 import { TEST_CLICKHOUSE_URL, clickhouseSkip } from '../helpers/app.js';
 
 const CASES = 5000;

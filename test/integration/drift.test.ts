@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getJson, postJson, startTestApp, type TestApp } from '../helpers/app.js';
 import { seedDemo } from '../../src/demo/seed.js';
-import { mulberry32 } from '../../src/demo/traffic.js';
+import { mulberry32 } from '../../src/demo/random.js';
 import { SignalJobs } from '../../src/signals/drift-jobs.js';
 
 const HOUR = 3_600_000;

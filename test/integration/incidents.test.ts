@@ -13,7 +13,7 @@ import type { SignalInput } from '../../src/signals/store.js';
 import type { Coverage } from '../../src/signals/service.js';
 import type { IncidentChange } from '../../src/incidents/types.js';
 import { IncidentService } from '../../src/incidents/service.js';
-import type { MetaDb } from '../../src/storage/meta/db.js';
+import type { MetaDb } from '../../src/meta-db.js';
 
 const DAY = 24 * HOUR;
 

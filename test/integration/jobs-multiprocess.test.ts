@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
-import { openMetaStore, type MetaStore } from '../../src/storage/meta/db.js';
+import { openMetaStore, type MetaStore } from '../../src/meta-db.js';
 import { JobQueue } from '../../src/jobs/index.js';
 import { createTestDatabase, postgresReachable, TEST_POSTGRES_URL, type TestDatabase } from '../helpers/app.js';
 

@@ -16,8 +16,9 @@ import {
   type TestDatabase,
 } from '../helpers/app.js';
 import { OutboxLoader } from '../../src/ingest/outbox-loader.js';
-import { ClickHouseEventStore, dropClickHouseDatabase } from '../../src/storage/events/clickhouse.js';
-import { openMetaStore, type MetaStore } from '../../src/storage/meta/db.js';
+import { ClickHouseEventStore } from '../../src/storage/events/clickhouse.js';
+import { dropClickHouseDatabase } from '../../src/storage/events/clickhouse-schema.js';
+import { openMetaStore, type MetaStore } from '../../src/meta-db.js';
 import { sql } from 'kysely';
 import type { EventRow } from '../../src/storage/events/event-store.js';
 

@@ -25,8 +25,9 @@ import {
 import { cleanUpProcesses, serveProcess, type Served } from '../helpers/serve-process.js';
 import { OUTBOX_LOCK_KEY, OutboxLoader } from '../../src/ingest/outbox-loader.js';
 import { IngestOutbox } from '../../src/ingest/outbox.js';
-import { ClickHouseEventStore, dropClickHouseDatabase, parseClickHouseUrl } from '../../src/storage/events/clickhouse.js';
-import { openMetaStore, type MetaStore } from '../../src/storage/meta/db.js';
+import { ClickHouseEventStore } from '../../src/storage/events/clickhouse.js';
+import { dropClickHouseDatabase, parseClickHouseUrl } from '../../src/storage/events/clickhouse-schema.js';
+import { openMetaStore, type MetaStore } from '../../src/meta-db.js';
 import { ProjectService } from '../../src/projects/service.js';
 import { ApiKeyService } from '../../src/auth/api-keys.js';
 import type { EventRow } from '../../src/storage/events/event-store.js';

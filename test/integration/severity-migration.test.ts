@@ -7,7 +7,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Migrator, type Kysely } from 'kysely';
 import { migrations } from '../../src/storage/meta/migrations/index.js';
-import { migrateMeta, openPostgresMeta, openSqliteMeta, type MetaSchema, type MetaStore } from '../../src/storage/meta/db.js';
+import { migrateMeta } from '../../src/storage/meta/db.js';
+import { openPostgresMeta, openSqliteMeta, type MetaSchema, type MetaStore } from '../../src/meta-db.js';
 import { TEST_META, createTestDatabase, type TestDatabase } from '../helpers/app.js';
 
 const MIGRATION = '0017-one-severity-vocabulary';

@@ -2,7 +2,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { OutboundError, checkUrl, classifyAddress, createOutboundHttp, type Resolver } from '../../src/alerts/outbound.js';
+import { classifyAddress } from '../../src/alerts/address-classes.js';
+import { OutboundError, checkUrl, createOutboundHttp, type Resolver } from '../../src/alerts/outbound.js';
 import { VigilError } from '../../src/errors.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 

@@ -18,7 +18,9 @@ import {
 } from '../../src/alerts/rules.js';
 import { simulateRule } from '../../src/alerts/simulate.js';
 import { digestEntries, duePeriod } from '../../src/alerts/digest.js';
-import { MAX_DELIVERY_ATTEMPTS, RETRY_BASE_MS, cooldownScope, retryDelayMs } from '../../src/alerts/service.js';
+import { RETRY_BASE_MS, retryDelayMs } from '../../src/alerts/delivery-worker.js';
+import { cooldownScope } from '../../src/alerts/incident-policy.js';
+import { MAX_DELIVERY_ATTEMPTS } from '../../src/alerts/outbox.js';
 import type { Incident } from '../../src/incidents/types.js';
 import { VigilError } from '../../src/errors.js';
 

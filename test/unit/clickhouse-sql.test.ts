@@ -20,7 +20,8 @@ import {
 } from '../../src/storage/events/clickhouse-sql.js';
 import { metricScanSql } from '../../src/storage/events/clickhouse-metric-sql.js';
 import { checkClickHouseUserSql, clickHouseUserSqlStatement, tokenize } from '../../src/storage/events/clickhouse-user-sql.js';
-import { clickhouseDdl, parseClickHouseUrl, toStoredRow } from '../../src/storage/events/clickhouse.js';
+import { clickhouseDdl, parseClickHouseUrl } from '../../src/storage/events/clickhouse-schema.js';
+import { toStoredRow } from '../../src/storage/events/clickhouse-load.js';
 import type { MetricScanQuery } from '../../src/storage/events/event-store.js';
 import { VigilError } from '../../src/errors.js';
 import { SnapshotFile } from '../helpers/snapshot.js';

@@ -4,9 +4,10 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PERIODS, scoreSeries, select } from '../../src/detect/anomaly.js';
+import { PERIODS, scoreSeries } from '../../src/detect/anomaly.js';
+import { select } from '../../src/detect/baseline.js';
 import { episodes } from '../../src/detect/episodes.js';
-import { mulberry32 } from '../../src/demo/traffic.js';
+import { mulberry32 } from '../../src/demo/random.js';
 
 /** Poisson draw (Knuth), enough for the small means here */
 function poisson(rand: () => number, mean: number): number {

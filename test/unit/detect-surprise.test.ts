@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { scoreSeries } from '../../src/detect/anomaly.js';
 import { DETECTION, SUPPRESS, WARMUP, anomalyLikelihood, logRarity } from '../../src/detect/surprise.js';
-import { mulberry32 } from '../../src/demo/traffic.js';
+import { mulberry32 } from '../../src/demo/random.js';
 
 /** a noisy series around 100 (uniform noise ±10), scored by the detector without seasonality */
 function noisy(n: number, seed: number, shift = (_i: number) => 0): number[] {

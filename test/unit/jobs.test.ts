@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } from 'kysely';
-import { openMetaStore, type MetaSchema, type MetaStore } from '../../src/storage/meta/db.js';
+import { openMetaStore, type MetaSchema, type MetaStore } from '../../src/meta-db.js';
 import {
   ClusterScheduler,
   JobQueue,

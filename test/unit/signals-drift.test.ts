@@ -10,7 +10,7 @@ import { psi } from '../../src/detect/psi.js';
 import { boundedKey, distributionSignal, mergeProfiles, schemaSignal } from '../../src/signals/drift.js';
 import { PERIODS, scoreSeries } from '../../src/detect/anomaly.js';
 import { episodes } from '../../src/detect/episodes.js';
-import { mulberry32 } from '../../src/demo/traffic.js';
+import { mulberry32 } from '../../src/demo/random.js';
 
 const rows = (event: string, props: Record<string, unknown>[]) => props.map((properties) => ({ event, properties }));
 

@@ -189,7 +189,10 @@ export interface CheckedUserSql {
   text: string;
 }
 
-/** Throws a 400 VigilError saying why `sql` may not run on ClickHouse. */
+/**
+ * Throws a 400 VigilError saying why `sql` may not run on ClickHouse. Long because it is one list of
+ * rules read in order, each refusing with its own reason: split, the list would be scattered.
+ */
 export function checkClickHouseUserSql(sql: string): CheckedUserSql {
   if (!sql.trim()) throw invalid("the metric's SQL is empty");
   if (sql.length > MAX_USER_SQL_CHARS)

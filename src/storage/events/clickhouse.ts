@@ -8,10 +8,8 @@
  * replay by counting the segment's rows already stored: all there, it is only recorded; some
  * there (a cluster insert cut short), they are deleted and the segment is inserted again.
  */
-import fs from 'node:fs';
-import readline from 'node:readline';
 import { Readable } from 'node:stream';
-import { ClickHouseError, ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
+import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
 import type {
   EventCountRow,
   EventCountsQuery,
@@ -37,15 +35,12 @@ import type {
 import { OTHER_KEY } from './event-store.js';
 import { chIdent, chInt, chString } from './clickhouse-escape.js';
 import {
-  type ROW_COLUMNS,
   eventCountsSql,
-  eventsDdl,
   latenessSql,
   exportPageSql,
   identifiesSql,
   listEventsSql,
   recentMessageIdsSql,
-  sandboxDatabase,
   schemaProfileSql,
   timeseriesSql,
   topEventsSql,
@@ -54,203 +49,15 @@ import {
 } from './clickhouse-sql.js';
 import { metricScanSql } from './clickhouse-metric-sql.js';
 import { checkClickHouseUserSql, clickHouseUserSqlStatement } from './clickhouse-user-sql.js';
-import { toUserSqlRows } from './duckdb-user-sql.js';
-import { MAX_RESULT_BYTES, checkCellSizes, resultTooLarge, timedOut } from './user-sql-limits.js';
+import { runUserSqlStatement } from './clickhouse-user-sql-run.js';
 import { VigilError } from '../../errors.js';
-import { cutDeep, wellFormed } from './well-formed.js';
+import { errorCode, TIMEOUT_EXCEEDED } from './clickhouse-errors.js';
+import { MAX_INSERT_BLOCK_ROWS, refusesData, segmentRows, toStoredRow } from './clickhouse-load.js';
+import { compareNullable, type Json, mergePatch, type RawRow, toEventRow } from './clickhouse-rows.js';
+import { type ClickHouseOptions, connectClickHouse } from './clickhouse-schema.js';
 
-export interface ClickHouseOptions {
-  /** clickhouse://[user[:password]@]host:8123/database (clickhouses:// for HTTPS) */
-  url: string;
-  /** VIGIL_EVENTS_CLUSTER: the tables are Distributed over this cluster and created by `vigil migrate` */
-  cluster?: string;
-  queryTimeoutMs?: number;
-}
-
-export interface ClickHouseTarget {
-  httpUrl: string;
-  username: string;
-  password: string;
-  database: string;
-}
-
-/** Splits a clickhouse:// URL into the HTTP endpoint, credentials and database (`vigil` when none is named). */
-export function parseClickHouseUrl(url: string): ClickHouseTarget {
-  const u = new URL(url.replace(/^clickhouse(s?):/, 'http$1:'));
-  const database = decodeURIComponent(u.pathname.replace(/^\/+|\/+$/g, '')) || 'vigil';
-  chIdent(database); // throws for a name that is not letters, digits and _
-  return {
-    httpUrl: `${u.protocol}//${u.host}`,
-    username: decodeURIComponent(u.username) || 'default',
-    password: decodeURIComponent(u.password),
-    database,
-  };
-}
-
-/** The statements `vigil migrate` runs (or prints) for the ClickHouse event store of `config`. */
-export function clickhouseDdl(config: { clickhouseUrl?: string; eventsCluster?: string }): string[] {
-  if (!config.clickhouseUrl) return [];
-  return eventsDdl(parseClickHouseUrl(config.clickhouseUrl).database, config.eventsCluster);
-}
-
-/** Runs `clickhouseDdl(config)` (`vigil migrate`): on a cluster, the only way the tables get created. */
-export async function migrateClickHouse(config: { clickhouseUrl?: string; eventsCluster?: string }): Promise<number> {
-  const statements = clickhouseDdl(config);
-  if (!statements.length) return 0;
-  const t = parseClickHouseUrl(config.clickhouseUrl!);
-  const admin = createClient({ url: t.httpUrl, username: t.username, password: t.password, log: { level: ClickHouseLogLevel.OFF } });
-  try {
-    for (const query of statements) await admin.command({ query });
-  } finally {
-    await admin.close();
-  }
-  return statements.length;
-}
-
-/** Drops a database and its user-SQL sandbox (tests create one per app), on every node of `cluster` when given. */
-export async function dropClickHouseDatabase(url: string, cluster?: string): Promise<void> {
-  const t = parseClickHouseUrl(url);
-  const client = createClient({ url: t.httpUrl, username: t.username, password: t.password, log: { level: ClickHouseLogLevel.OFF } });
-  const onCluster = cluster ? ` ON CLUSTER ${chIdent(cluster)}` : '';
-  try {
-    for (const db of [t.database, sandboxDatabase(t.database)])
-      await client.command({ query: `DROP DATABASE IF EXISTS ${chIdent(db)}${onCluster}` });
-  } finally {
-    await client.close();
-  }
-}
-
-/** Rows a segment is inserted with at most in one block (one part; beyond it, a segment spans parts). */
-const MAX_INSERT_BLOCK_ROWS = 16_000_000;
 const EXPORT_PAGE_ROWS = 10_000;
-/** Memory one user-SQL statement may use on the server (a runaway arrayJoin fails instead of starving the store). */
-const USER_SQL_MAX_MEMORY_BYTES = 1_000_000_000;
 const MUTATION_WAIT_MS = 120_000;
-
-const JSON_TYPES = (v: unknown) =>
-  v === null
-    ? 'null'
-    : Array.isArray(v)
-      ? 'array'
-      : typeof v === 'object'
-        ? 'object'
-        : typeof v === 'number'
-          ? 'number'
-          : typeof v === 'boolean'
-            ? 'boolean'
-            : 'string';
-
-/** An EventRow as the table stores it: `event` '' for none, the top-level properties also as arrays. */
-export function toStoredRow(r: EventRow, segmentId: string) {
-  const props = r.properties && typeof r.properties === 'object' && !Array.isArray(r.properties) ? r.properties : {};
-  const keys: string[] = [];
-  const types: string[] = [];
-  const values: (string | null)[] = [];
-  for (const [k, v] of Object.entries(props)) {
-    keys.push(k);
-    types.push(JSON_TYPES(v));
-    values.push(v === null || v === undefined ? null : typeof v === 'string' ? v : JSON.stringify(v));
-  }
-  return {
-    project_id: r.project_id,
-    message_id: r.message_id,
-    type: r.type,
-    event: r.event ?? '',
-    anonymous_id: r.anonymous_id ?? null,
-    user_id: r.user_id ?? null,
-    distinct_id: r.distinct_id,
-    session_id: r.session_id ?? null,
-    timestamp: r.timestamp,
-    received_at: r.received_at,
-    properties: JSON.stringify(r.properties ?? {}),
-    context: JSON.stringify(r.context ?? {}),
-    page_path: r.page_path ?? null,
-    referrer_host: r.referrer_host ?? null,
-    app_version: r.app_version ?? null,
-    platform: r.platform ?? null,
-    os: r.os ?? null,
-    browser: r.browser ?? null,
-    device_type: r.device_type ?? null,
-    country: r.country ?? null,
-    ip_hash: r.ip_hash ?? null,
-    prop_keys: keys,
-    prop_types: types,
-    prop_values: values,
-    segment_id: segmentId,
-  };
-}
-
-/** ClickHouse's error types for input it cannot parse or convert (not a server or network failure). */
-const DATA_ERROR_TYPES =
-  /PARSE|INCORRECT_DATA|INCORRECT_NUMBER_OF_COLUMNS|TYPE_MISMATCH|CANNOT_CONVERT|ARGUMENT_OUT_OF_BOUND|VALUE_IS_OUT_OF_RANGE|DECIMAL_OVERFLOW|TOO_DEEP|UNKNOWN_FIELD|CANNOT_INSERT_NULL|INCORRECT_UTF8/;
-
-/** The same by number: CANNOT_PARSE_* (6, 26, 27, 38, 41, 72), TYPE_MISMATCH, ARGUMENT_OUT_OF_BOUND, CANNOT_CONVERT_TYPE, INCORRECT_DATA, VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE, CANNOT_INSERT_NULL_IN_ORDINARY_COLUMN. */
-const DATA_ERROR_CODES = new Set([6, 26, 27, 38, 41, 53, 69, 70, 72, 117, 321, 349]);
-
-/** One NDJSON line of a segment as a row ClickHouse accepts. */
-export function parseSegmentLine(line: string): EventRow {
-  const row = JSON.parse(line) as EventRow;
-  // JSON.stringify writes a lone surrogate as an escape: only such lines need the deep pass
-  return /\\u[dD][89a-fA-F]/.test(line) ? (wellFormed(row) as EventRow) : row;
-}
-
-async function* segmentRows(segment: Segment): AsyncGenerator<EventRow> {
-  if ('rows' in segment) {
-    yield* segment.rows;
-    return;
-  }
-  const lines = readline.createInterface({ input: fs.createReadStream(segment.path, { encoding: 'utf8' }), crlfDelay: Infinity });
-  for await (const line of lines) if (line.trim()) yield parseSegmentLine(line);
-}
-
-type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
-
-type RawRow = Record<(typeof ROW_COLUMNS)[number], unknown>;
-function toEventRow(r: RawRow): EventRow {
-  return {
-    ...(r as unknown as EventRow),
-    event: r.event === '' ? null : (r.event as string),
-    properties: cutDeep(JSON.parse(r.properties as string)) as EventRow['properties'],
-    context: cutDeep(JSON.parse(r.context as string)) as EventRow['context'],
-  };
-}
-
-/** RFC 7396 merge patch, as DuckDB's json_merge_patch applies identify traits. */
-function mergePatch(target: unknown, patch: unknown): unknown {
-  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
-  const out: Record<string, unknown> =
-    target !== null && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
-  for (const [k, v] of Object.entries(patch as Record<string, unknown>)) {
-    if (v === null) delete out[k];
-    else out[k] = mergePatch(out[k], v);
-  }
-  return out;
-}
-
-/** ClickHouse's error code, from "Code: 159, e.displayText() = ..." or the client's parsed error. */
-function errorCode(err: unknown): number | undefined {
-  const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && /^\d+$/.test(code)) return Number(code);
-  const m = /Code: (\d+)/.exec((err as Error)?.message ?? '');
-  return m ? Number(m[1]) : undefined;
-}
-const TIMEOUT_EXCEEDED = 159;
-/** max_result_rows or max_result_bytes */
-const TOO_MANY_ROWS = 396;
-const READONLY = 164;
-const UNKNOWN_TABLE = 60;
-const UNKNOWN_DATABASE = 81;
-/** Codes of a value that does not convert (CANNOT_PARSE_TEXT, _NUMBER, _DATE ..., CANNOT_CONVERT_TYPE): named as DuckDB names them. */
-const CONVERSION_ERRORS = new Set([6, 27, 38, 41, 53, 69, 70, 72, 321]);
-
-/** The server's text without its code and exception class decoration ("Code: 62, e.displayText() = DB::Exception: ..., e.what() = ..."). */
-function serverMessage(message: string): string {
-  return message
-    .replace(/^Code: \d+, e\.displayText\(\) = DB::Exception: /, '')
-    .replace(/,? e\.what\(\) = DB::Exception\s*$/, '')
-    .replace(/\s*\(version [^)]*\)\s*$/, '')
-    .trim();
-}
 
 export class ClickHouseEventStore implements EventStore {
   readonly kind = 'clickhouse' as const;
@@ -267,48 +74,8 @@ export class ClickHouseEventStore implements EventStore {
   ) {}
 
   static async open(opts: ClickHouseOptions): Promise<ClickHouseEventStore> {
-    const t = parseClickHouseUrl(opts.url);
-    const timeoutMs = opts.queryTimeoutMs ?? 30_000;
-    // errors are thrown to the caller, which reports them: the client logs nothing itself
-    const common = {
-      url: t.httpUrl,
-      username: t.username,
-      password: t.password,
-      request_timeout: timeoutMs + 30_000,
-      log: { level: ClickHouseLogLevel.OFF },
-      clickhouse_settings: { output_format_json_quote_64bit_integers: 0 } as ClickHouseSettings,
-    };
-    const admin = createClient(common);
-    try {
-      if (!opts.cluster) {
-        for (const statement of eventsDdl(t.database)) await admin.command({ query: statement });
-      } else {
-        const exists = await (await admin.query({ query: `EXISTS TABLE ${chIdent(t.database)}.events`, format: 'TabSeparated' })).text();
-        if (exists.trim() !== '1')
-          throw new Error(
-            `the ClickHouse table ${t.database}.events does not exist on cluster ${opts.cluster}: run \`vigil migrate\` first (it creates the replicated and distributed tables ON CLUSTER)`,
-          );
-      }
-    } catch (err) {
-      await admin.close();
-      if (
-        err instanceof Error &&
-        /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|socket hang up/.test(err.message + String((err as { code?: string }).code))
-      ) {
-        throw new Error(`cannot reach ClickHouse at ${t.httpUrl} (VIGIL_EVENTS_URL): ${err.message}`, { cause: err });
-      }
-      throw err;
-    }
-    await admin.close();
-    // on a cluster, a subquery over `events` inside IN (breakdowns' top keys, top-event counts) runs
-    // as GLOBAL IN: its result is sent to the shards (the default, 'deny', refuses such queries)
-    const client = createClient({
-      ...common,
-      database: t.database,
-      clickhouse_settings: { ...common.clickhouse_settings, ...(opts.cluster ? { distributed_product_mode: 'global' } : {}) },
-    });
-    const userSqlClient = createClient({ ...common, database: sandboxDatabase(t.database) });
-    return new ClickHouseEventStore(client, userSqlClient, t.database, opts.cluster, timeoutMs);
+    const c = await connectClickHouse(opts);
+    return new ClickHouseEventStore(c.client, c.userSqlClient, c.database, opts.cluster, c.timeoutMs);
   }
 
   private settings(timeoutMs = this.timeoutMs): ClickHouseSettings {
@@ -344,12 +111,7 @@ export class ClickHouseEventStore implements EventStore {
   }
 
   refusesData(err: unknown): boolean {
-    // a line that is not JSON (SyntaxError), or a time that is no integer (chInt's RangeError), fails before ClickHouse is asked
-    if (err instanceof SyntaxError || err instanceof RangeError) return true;
-    if (err instanceof ClickHouseError && DATA_ERROR_TYPES.test(err.type ?? '')) return true;
-    // old servers (18.16) answer with text only: "Code: 26, e.displayText() = ..."
-    const code = err instanceof ClickHouseError ? err.code : /^Code: (\d+)/.exec(err instanceof Error ? err.message : '')?.[1];
-    return code !== undefined && DATA_ERROR_CODES.has(Number(code));
+    return refusesData(err);
   }
 
   private async loadNow(segment: Segment): Promise<number> {
@@ -580,63 +342,7 @@ export class ClickHouseEventStore implements EventStore {
     const checked = checkClickHouseUserSql(q.sql);
     const statement = clickHouseUserSqlStatement(this.database, q, checked);
     this.queries++;
-    const seconds = Math.max(1, Math.ceil(q.timeoutMs / 1000));
-    // the server checks max_execution_time only between blocks, so a query busy within one block (a
-    // heavy function over a few rows) runs on past it: past the limit and a short grace the request is
-    // aborted and the query killed (it stops at its next block)
-    const queryId = globalThis.crypto.randomUUID();
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(), seconds * 1000 + 500);
-    const started = performance.now();
-    let rows: Record<string, unknown>[];
-    try {
-      const result = await this.userSqlClient.query({
-        query: statement,
-        format: 'JSONEachRow',
-        query_id: queryId,
-        abort_signal: deadline.signal,
-        // readonly last: the limits before it are set, then nothing can change them
-        clickhouse_settings: {
-          max_execution_time: seconds,
-          max_result_rows: String(q.maxRows + 1),
-          max_result_bytes: String(MAX_RESULT_BYTES),
-          result_overflow_mode: 'throw',
-          max_memory_usage: String(USER_SQL_MAX_MEMORY_BYTES),
-          readonly: '1',
-        } as ClickHouseSettings,
-      });
-      rows = (await result.json()) as Record<string, unknown>[];
-    } catch (err) {
-      const code = errorCode(err);
-      const message = (err as Error).message;
-      if (deadline.signal.aborted && code === undefined) {
-        await this.client.command({ query: `KILL QUERY WHERE query_id = ${chString(queryId)} ASYNC` }).catch(() => undefined);
-        throw timedOut(q.timeoutMs);
-      }
-      if (code === TIMEOUT_EXCEEDED) throw timedOut(q.timeoutMs);
-      if (code === TOO_MANY_ROWS && /max bytes/.test(message)) throw resultTooLarge();
-      if (code === TOO_MANY_ROWS)
-        throw new VigilError(
-          'VIGIL_ERR_METRIC_SQL_TOO_MANY_ROWS',
-          `the metric's SQL returned more than ${q.maxRows} rows; aggregate to one row per bucket (and breakdown)`,
-          { maxRows: q.maxRows },
-        );
-      if (code === READONLY || code === UNKNOWN_TABLE || code === UNKNOWN_DATABASE)
-        throw new VigilError(
-          'VIGIL_ERR_METRIC_SQL_FORBIDDEN',
-          `the metric's SQL may read only the "events" view: ${serverMessage(message)}`,
-        );
-      throw new VigilError(
-        'VIGIL_ERR_METRIC_SQL_INVALID',
-        `the metric's SQL failed: ${CONVERSION_ERRORS.has(code ?? -1) ? 'Conversion Error: ' : ''}${serverMessage(message)}`,
-      );
-    } finally {
-      clearTimeout(timer);
-    }
-    // reading the result into JavaScript counts against the limit too
-    if (performance.now() - started > q.timeoutMs) throw timedOut(q.timeoutMs);
-    checkCellSizes(rows);
-    return toUserSqlRows(rows, q.maxRows);
+    return runUserSqlStatement({ userSql: this.userSqlClient, admin: this.client }, statement, q);
   }
 
   async ping(): Promise<void> {
@@ -656,12 +362,4 @@ export class ClickHouseEventStore implements EventStore {
     await this.client.close();
     await this.userSqlClient.close();
   }
-}
-
-/** ORDER BY's order: by bytes of UTF-8 (as both engines compare strings), NULL last. */
-function compareNullable(a: string | null, b: string | null): number {
-  if (a === b) return 0;
-  if (a === null) return 1;
-  if (b === null) return -1;
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }

@@ -5,9 +5,12 @@ import { withId } from './0001-initial.js';
 /**
  * Incidents (signals grouped into one thing to act on, with a timeline) and alerting: alert rules,
  * destinations (secrets encrypted), and deliveries, the outbox a worker sends from.
+ *
+ * Long because a migration is one schema step, applied once and never edited: its tables read top to bottom.
  */
 export function incidentsAlerts(dialect: Dialect): Migration {
   return {
+    // long because it creates every table of the step (see above)
     async up(db: Kysely<unknown>) {
       await withId(db.schema.createTable('incidents'), dialect)
         .addColumn('project_id', 'integer', (c) => c.notNull().references('projects.id').onDelete('cascade'))

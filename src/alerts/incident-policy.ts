@@ -1,0 +1,179 @@
+/**
+ * What an incident change produces: deliveries in the outbox, written inside the change's own
+ * transaction (every read and write goes through `tx`), so a change and its alerts commit together.
+ * The policy itself is described at the top of service.ts.
+ */
+import type { Incident, IncidentChange } from '../incidents/types.js';
+import type { Signal } from '../signals/store.js';
+import type { MetaDb } from '../meta-db.js';
+import type { AppLinks } from '../http/app-links.js';
+import { incidentMessage, type MetricInfo } from './compose.js';
+import { composeContext, metricInfo } from './compose-context.js';
+import { type Delivery, DeliveryStore } from './deliveries.js';
+import { DestinationStore } from './destinations-store.js';
+import { keyParts, type Outbox } from './outbox.js';
+import { type AlertRule, RuleStore } from './rule-store.js';
+import { inCooldown, type MatchTarget, matchRule, scopeKindOf } from './rules.js';
+
+/** Cooldowns and repeats are per incident identity: its scope, breakdown and direction. */
+export const cooldownScope = (i: Pick<Incident, 'scopeKey' | 'breakdown' | 'direction'>) =>
+  `${i.scopeKey}|${i.breakdown}|${i.direction ?? ''}`;
+
+export function isActive(rule: AlertRule, now: number): boolean {
+  return rule.enabled && !(rule.mutedUntil !== null && rule.mutedUntil > now);
+}
+
+/** What a rule looks at in an incident: its root signal (the first) and the metric behind it. */
+export function matchTargetOf(incident: Incident, signals: Signal[], metrics: Map<number, MetricInfo>): MatchTarget {
+  const root = signals.find((s) => s.id === incident.rootSignalId) ?? signals[0];
+  const metricId = incident.metricId ?? root?.metricId ?? null;
+  const metric = metricId === null ? undefined : metrics.get(metricId);
+  const absoluteChange = root && root.expected !== null ? root.value - root.expected : null;
+  const percentChange =
+    root && root.expected !== null && root.expected !== 0 ? ((root.value - root.expected) / Math.abs(root.expected)) * 100 : null;
+  return {
+    scopeKind: scopeKindOf(root?.scope, incident.scopeKey),
+    direction: incident.direction,
+    severity: incident.severity,
+    metric: metric ? { name: metric.name, tags: metric.tags } : null,
+    absoluteChange,
+    percentChange,
+  };
+}
+
+/**
+ * The (rule, destination) deliveries whose last word on the incident is that it is open: their
+ * latest opened, reopened or resolved alert (not failed) is not a resolve.
+ */
+function toldOpen(deliveries: Delivery[]): Delivery[] {
+  const last = new Map<string, Delivery>();
+  for (const d of deliveries) {
+    if (d.ruleId === null || d.destinationId === null || d.status === 'failed') continue;
+    if (d.event === 'opened' || d.event === 'reopened' || d.event === 'resolved') last.set(`${d.ruleId}:${d.destinationId}`, d);
+  }
+  return [...last.values()].filter((d) => d.event !== 'resolved');
+}
+
+export interface IncidentPolicyDeps {
+  secretKey: string;
+  outbox: Outbox;
+  links: AppLinks;
+}
+
+export class IncidentPolicy {
+  constructor(private deps: IncidentPolicyDeps) {}
+
+  /** IncidentService's change hook: runs inside the change's transaction; every read and write goes through `tx`. */
+  async onIncidentChange(tx: MetaDb, change: IncidentChange): Promise<void> {
+    const { incident } = change;
+    switch (change.type) {
+      case 'opened':
+        if (change.historical) return;
+        return this.onOpened(tx, change);
+      case 'acknowledged':
+        await new DeliveryStore(tx).withdrawRepeats(incident.id);
+        return;
+      case 'resolved':
+        await new DeliveryStore(tx).withdrawRepeats(incident.id);
+        return this.onResolved(tx, change);
+      case 'reopened':
+        return this.onReopened(tx, change);
+      case 'signal_added':
+      case 'severity':
+        return;
+    }
+  }
+
+  private async onOpened(tx: MetaDb, change: IncidentChange): Promise<void> {
+    const { incident, signals } = change;
+    const now = change.at;
+    if (incident.mutedUntil !== null && incident.mutedUntil > now) return;
+    const rules = (await new RuleStore(tx).list(incident.projectId)).filter((r) => isActive(r, now) && !r.spec.digest);
+    if (rules.length === 0) return;
+    const metrics = await metricInfo(tx, incident.projectId, signals);
+    const target = matchTargetOf(incident, signals, metrics);
+    const deliveries = new DeliveryStore(tx);
+    const scope = cooldownScope(incident);
+    const compose = await composeContext(tx, incident.projectId, metrics, this.deps.links.origin(), now);
+    for (const rule of rules) {
+      if (!matchRule(rule.spec.filters, target).matches) continue;
+      if (inCooldown(rule.spec, await deliveries.lastSentAt(rule.id, scope), now)) continue;
+      const message = incidentMessage('opened', incident, signals, { ...compose, rule: { id: rule.id, name: rule.name } });
+      const kinds = await new DestinationStore(tx, this.deps.secretKey).kinds(incident.projectId, rule.spec.destinationIds);
+      for (const destinationId of rule.spec.destinationIds.filter((id) => kinds.has(id))) {
+        await this.deps.outbox.queue(
+          tx,
+          {
+            projectId: incident.projectId,
+            ruleId: rule.id,
+            destinationId,
+            incidentId: incident.id,
+            scopeKey: scope,
+            event: 'opened',
+            idempotencyKey: `inc:${incident.id}:opened:${rule.id}:${destinationId}`,
+            message,
+          },
+          now,
+        );
+      }
+    }
+  }
+
+  private async onResolved(tx: MetaDb, change: IncidentChange): Promise<void> {
+    const { incident, signals } = change;
+    const now = change.at;
+    const told = toldOpen(await new DeliveryStore(tx).ofIncident(incident.id));
+    if (told.length === 0) return;
+    const rules = new Map((await new RuleStore(tx).list(incident.projectId)).map((r) => [r.id, r]));
+    const kinds = await new DestinationStore(tx, this.deps.secretKey).kinds(
+      incident.projectId,
+      told.map((d) => d.destinationId!),
+    );
+    const metrics = await metricInfo(tx, incident.projectId, signals);
+    const compose = await composeContext(tx, incident.projectId, metrics, this.deps.links.origin(), now);
+    for (const d of told) {
+      const rule = rules.get(d.ruleId!);
+      const kind = kinds.get(d.destinationId!);
+      if (!rule || !kind) continue;
+      // PagerDuty keeps its incident open until told; the others hear it when the rule asks for it
+      if (kind !== 'pagerduty' && !(rule.spec.notifyOnResolve && isActive(rule, now))) continue;
+      const message = incidentMessage('resolved', incident, signals, { ...compose, rule: { id: rule.id, name: rule.name } });
+      await this.deps.outbox.queue(
+        tx,
+        {
+          ...keyParts(d),
+          event: 'resolved',
+          idempotencyKey: `inc:${incident.id}:resolved:${rule.id}:${d.destinationId}:${incident.resolvedAt ?? now}`,
+          message,
+        },
+        now,
+      );
+    }
+  }
+
+  private async onReopened(tx: MetaDb, change: IncidentChange): Promise<void> {
+    const { incident, signals } = change;
+    const now = change.at;
+    if (incident.mutedUntil !== null && incident.mutedUntil > now) return;
+    const deliveries = new DeliveryStore(tx);
+    const told = (await deliveries.ofIncident(incident.id)).filter(
+      (d) => d.event === 'opened' && d.status !== 'failed' && d.ruleId !== null && d.destinationId !== null,
+    );
+    if (told.length === 0) return;
+    const rules = new Map((await new RuleStore(tx).list(incident.projectId)).map((r) => [r.id, r]));
+    const metrics = await metricInfo(tx, incident.projectId, signals);
+    const compose = await composeContext(tx, incident.projectId, metrics, this.deps.links.origin(), now);
+    const scope = cooldownScope(incident);
+    for (const d of told) {
+      const rule = rules.get(d.ruleId!);
+      if (!rule || !isActive(rule, now)) continue;
+      if (inCooldown(rule.spec, await deliveries.lastSentAt(rule.id, scope), now)) continue;
+      const message = incidentMessage('reopened', incident, signals, { ...compose, rule: { id: rule.id, name: rule.name } });
+      await this.deps.outbox.queue(
+        tx,
+        { ...keyParts(d), event: 'reopened', idempotencyKey: `inc:${incident.id}:reopened:${rule.id}:${d.destinationId}:${now}`, message },
+        now,
+      );
+    }
+  }
+}
