@@ -12,7 +12,7 @@ import type { Project } from '../projects/service.js';
 import type { Signal } from '../signals/store.js';
 import { projectOf } from '../auth/access.js';
 import { SlugParams, errorResponses } from '../http-schemas.js';
-import { mergeProfiles, PROFILE_MAX_EVENTS, PROFILE_MAX_PROPERTIES } from '../signals/drift.js';
+import { mergeProfiles, PROFILE_MAX_EVENTS, PROFILE_MAX_PROPERTIES } from '../signals/drift/drift.js';
 import { own } from '../detect/schema-drift.js';
 import { bucketFloor, bucketStarts, nextBucket } from '../time/index.js';
 

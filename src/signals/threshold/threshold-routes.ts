@@ -1,10 +1,10 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { AppContext } from '../app-context.js';
-import { projectOf } from '../auth/access.js';
-import { ErrorBody, SlugParams, errorResponses, RowId } from '../http-schemas.js';
-import { SEVERITIES, THRESHOLD_OPERATORS, MAX_CHANGE_PERIOD } from '../detect/threshold.js';
+import type { AppContext } from '../../app-context.js';
+import { projectOf } from '../../auth/access.js';
+import { ErrorBody, SlugParams, errorResponses, RowId } from '../../http-schemas.js';
+import { SEVERITIES, THRESHOLD_OPERATORS, MAX_CHANGE_PERIOD } from '../../detect/threshold.js';
 import type { ThresholdRuleRecord } from './threshold-rules.js';
 
 const MetricParams = Type.Object({ slug: Type.String(), id: RowId() });

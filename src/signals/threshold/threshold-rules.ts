@@ -13,15 +13,15 @@ import {
   type ThresholdEvent,
   type ThresholdRule,
   type ThresholdState,
-} from '../detect/threshold.js';
-import { VigilError, badRequest, notFound } from '../errors.js';
-import type { Project } from '../projects/service.js';
-import type { Metric, MetricService } from '../metrics/service.js';
-import type { MetaDb, ThresholdRuleTable } from '../storage/meta/db.js';
-import { INTERVAL_MS, bucketFloor, type Interval } from '../time/index.js';
-import type { SignalService } from './service.js';
-import type { ProjectDetection } from './settings.js';
-import type { SignalInput } from './store.js';
+} from '../../detect/threshold.js';
+import { VigilError, badRequest, notFound } from '../../errors.js';
+import type { Project } from '../../projects/service.js';
+import type { Metric, MetricService } from '../../metrics/service.js';
+import type { MetaDb, ThresholdRuleTable } from '../../storage/meta/db.js';
+import { INTERVAL_MS, bucketFloor, type Interval } from '../../time/index.js';
+import type { SignalService } from '../service.js';
+import type { ProjectDetection } from '../settings.js';
+import type { SignalInput } from '../store.js';
 
 /** a metric's rules are few and read on every collection: a bound keeps that cheap */
 export const MAX_RULES_PER_METRIC = 20;

@@ -1,13 +1,13 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { AppContext } from '../app-context.js';
-import { projectOf } from '../auth/access.js';
-import { SlugParams, errorResponses, RowId } from '../http-schemas.js';
-import { parseWindow } from '../analytics/service.js';
-import { DetectionSettings, PreviewMetric } from '../metrics/schemas.js';
+import type { AppContext } from '../../app-context.js';
+import { projectOf } from '../../auth/access.js';
+import { SlugParams, errorResponses, RowId } from '../../http-schemas.js';
+import { parseWindow } from '../../analytics/service.js';
+import { DetectionSettings, PreviewMetric } from '../../metrics/schemas.js';
 import { MAX_BACKTEST_BUCKETS } from './backtest.js';
-import { RuleInput } from './threshold-routes.js';
+import { RuleInput } from '../threshold/threshold-routes.js';
 
 const MetricParams = Type.Object({ slug: Type.String(), id: RowId() });
 const tags = ['backtests'];
