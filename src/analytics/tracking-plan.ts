@@ -1,7 +1,7 @@
 /**
  * The discovered tracking plan: what a project's events look like in a window of days, read from
  * the daily schema profiles the drift check keeps (volumes per day, properties, types, values) and
- * from the drift signals (signals/drift.ts) that mark what changed. Nothing here is stored; definitions and validation
+ * from the drift signals (signals/drift/drift.ts) that mark what changed. Nothing here is stored; definitions and validation
  * of a planned schema are future work (DESIGN.md: src/plan/).
  */
 import { Type, type Static } from '@sinclair/typebox';

@@ -40,7 +40,7 @@ export interface IncidentServiceDeps {
 const NOISIEST = 20;
 /** threshold rules listed by the stats */
 const TOP_RULES = 10;
-/** the scope key of a threshold rule's signals (src/signals/threshold-rules.ts) */
+/** the scope key of a threshold rule's signals (src/signals/threshold/threshold-rules.ts) */
 const RULE_SCOPE = /^rule:(\d+)$/;
 
 interface ScopeCount {

@@ -1,4 +1,4 @@
-/** Early outage detection on the hour in progress (src/signals/early-outage.ts), over an in-memory event store. */
+/** Early outage detection on the hour in progress (src/signals/volume/early-outage.ts), over an in-memory event store. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EarlyOutageDetector, expectedBetween, judgeSoFar, poissonLowerTail } from '../../src/signals/volume/early-outage.js';

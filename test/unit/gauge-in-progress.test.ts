@@ -1,4 +1,4 @@
-/** How far a gauge's bucket so far is outside the detector's band (src/signals/gauge-in-progress.ts). */
+/** How far a gauge's bucket so far is outside the detector's band (src/signals/anomaly/gauge-in-progress.ts). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { IN_PROGRESS_Z_MULTIPLE, zAgainstBand } from '../../src/signals/anomaly/gauge-in-progress.js';

@@ -15,7 +15,8 @@ import type { Project } from '../../projects/service.js';
 import type { MetricService } from '../../metrics/service.js';
 import type { DetectionSettings, PreviewMetric } from '../../metrics/schemas.js';
 import { INTERVAL_MS, bucketFloor, bucketStarts, formatBucket, type Interval } from '../../time/index.js';
-import { detectorOptions, historyBuckets, severityOf, type SignalService } from '../service.js';
+import type { SignalService } from '../service.js';
+import { detectorOptions, historyBuckets, severityOf } from '../anomaly/episodes.js';
 import type { ResolvedDetection } from '../settings.js';
 import { eventCondition, lookBack, parseRule, settledUntil } from '../threshold/threshold-rules.js';
 

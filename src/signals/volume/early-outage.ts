@@ -22,7 +22,8 @@ import { PERIODS, scoreSeries, type ScoredPoint } from '../../detect/anomaly.js'
 import type { EventStore } from '../../storage/events/event-store.js';
 import type { Project } from '../../projects/service.js';
 import { INTERVAL_MS, bucketFloor } from '../../time/index.js';
-import { MAX_DETECT_BUCKETS, historyBuckets, type SignalService } from '../service.js';
+import type { SignalService } from '../service.js';
+import { MAX_DETECT_BUCKETS, historyBuckets } from '../anomaly/episodes.js';
 import { EVENT_VOLUME_EVENTS, INTERVAL, readHourlyCounts } from './event-volume.js';
 import { boundedKey } from '../drift/drift.js';
 import type { ResolvedDetection } from '../settings.js';
