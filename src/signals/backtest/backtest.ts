@@ -18,7 +18,7 @@ import { INTERVAL_MS, bucketFloor, bucketStarts, formatBucket, type Interval } f
 import type { SignalService } from '../service.js';
 import { detectorOptions, historyBuckets, severityOf } from '../anomaly/episodes.js';
 import type { ResolvedDetection } from '../settings.js';
-import { eventCondition, lookBack, parseRule, settledUntil } from '../threshold/threshold-rules.js';
+import { eventCondition, lookBack, parseRule, settledUntil } from '../threshold/rule-signals.js';
 
 /** the most buckets a backtest window may hold (the history read before it comes on top) */
 export const MAX_BACKTEST_BUCKETS = 5000;

@@ -5,7 +5,7 @@ import type { AppContext } from '../../app-context.js';
 import { projectOf } from '../../auth/access.js';
 import { ErrorBody, SlugParams, errorResponses, RowId } from '../../http-schemas.js';
 import { SEVERITIES, THRESHOLD_OPERATORS, MAX_CHANGE_PERIOD } from '../../detect/threshold.js';
-import type { ThresholdRuleRecord } from './threshold-rules.js';
+import type { ThresholdRuleRecord } from './threshold-rule-store.js';
 
 const MetricParams = Type.Object({ slug: Type.String(), id: RowId() });
 const RuleParams = Type.Object({ slug: Type.String(), id: RowId(), ruleId: RowId() });
