@@ -33,6 +33,7 @@ const keyForApi = (k: ApiKey): Static<typeof KeySchema> => ({
   lastUsedAt: isoOrNull(k.lastUsedAt),
 });
 
+// long because each of its three routes declares its schema inline
 export async function apiKeyRoutes(root: FastifyInstance, { ctx }: { ctx: AppContext }) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   const keyTags = ['keys'];

@@ -38,6 +38,7 @@ const invitationForApi = (i: Invitation): Static<typeof InvitationSchema> => ({
   revokedAt: isoOrNull(i.revokedAt),
 });
 
+// long because each of its five routes declares its schema inline; the accepting itself is InvitationService's
 export async function invitationRoutes(root: FastifyInstance, { ctx }: { ctx: AppContext }) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   const invitations = ctx.invitations;

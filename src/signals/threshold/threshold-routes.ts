@@ -76,6 +76,7 @@ export function ruleForApi(r: ThresholdRuleRecord): RuleApi {
 }
 
 /** A metric's threshold rules: viewers read them, editors change them (API keys with read / write scope). */
+// long because each of its routes declares its schema inline
 export async function thresholdRoutes(root: FastifyInstance, { ctx }: { ctx: AppContext }) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   const rules = ctx.thresholdRules;
