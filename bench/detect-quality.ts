@@ -1,6 +1,6 @@
 // Detection quality on a labelled corpus (bench/detect-corpus.ts): SEEDS seeds × every shape ×
 // PER_SHAPE series of 6 weeks of hourly buckets, each scored as the product scores a metric's
-// series (detectEpisodes of src/signals/service.ts, a new project's default settings). Prints per
+// series (detectEpisodes of src/signals/anomaly/episodes.ts, a new project's default settings). Prints per
 // shape and overall:
 // - precision: signals that overlap a labelled window / all signals (every signal of the series
 //   counts, from its first day: a young series' false alarms are false alarms too);
@@ -9,7 +9,7 @@
 //   per closed bucket once it has settled, as the scheduler runs it) whose signals first overlap
 //   the window: "live" with 5 minutes of settling (a typical observed lateness), "detector" with 0.
 // SEEDS=1-10 and PER_SHAPE=2 by default (220 series). Prints its figures.
-import { detectEpisodes, type BucketSeries } from '../src/signals/service.js';
+import { detectEpisodes, type BucketSeries } from '../src/signals/anomaly/episodes.js';
 import { resolveDetection, type ResolvedDetection } from '../src/signals/settings.js';
 import { naturalRange } from '../src/detect/value-range.js';
 import type { Episode } from '../src/detect/episodes.js';
@@ -146,7 +146,7 @@ const row = (name: string, clearLabel: string, t: Tally) =>
 console.log(`
 ==== bench:detect-quality ====
 ${all.series} series (seeds ${SEEDS[0]}-${SEEDS[SEEDS.length - 1]}, ${PER_SHAPE} per shape per seed), 42 days of hourly buckets each, scored with detectEpisodes
-(src/signals/service.ts) at a new project's defaults: ${JSON.stringify(DEFAULTS)}
+(src/signals/anomaly/episodes.ts) at a new project's defaults: ${JSON.stringify(DEFAULTS)}
 clear: yes = a clear effect (targets: precision >= 0.8, recall >= 0.9, delay <= 1 bucket for spikes and outages);
        no = subtle (gradual drift); n/a = no labelled window (false alarms only)
 delay: median buckets from the close of a window's first bucket to the run that first signals it (found windows only);

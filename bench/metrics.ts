@@ -21,7 +21,7 @@ import type { MetricScanQuery } from '../src/storage/events/event-store.js';
 import type { DuckDbEventStore } from '../src/storage/events/duckdb.js';
 import { generateEvents } from './bench-data.js';
 import { definitions } from './metric-definitions.js';
-import { historyBuckets } from '../src/signals/service.js';
+import { historyBuckets } from '../src/signals/anomaly/episodes.js';
 
 const EVENTS = Number(process.env.EVENTS ?? 10_000_000);
 const DAYS = 90;

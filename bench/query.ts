@@ -8,7 +8,7 @@ import { loadConfig } from '../src/config.js';
 import { createAppContext } from '../src/app-context.js';
 import { buildServer } from '../src/server.js';
 import { trackingPlan } from '../src/tracking-plan/tracking-plan.js';
-import { RUNNING_DAY_TTL_MS } from '../src/signals/running-day-profile.js';
+import { RUNNING_DAY_TTL_MS } from '../src/signals/drift/running-day-profile.js';
 import { timeseriesSql } from '../src/storage/events/duckdb-sql.js';
 import type { DuckDbEventStore } from '../src/storage/events/duckdb.js';
 import { bucketFloor, sqlGrainMs } from '../src/time/index.js';

@@ -7,8 +7,8 @@ import type { InvitationTable } from './tables.js';
 import type { MetaDb } from '../meta-db.js';
 import type { Project, ProjectService } from '../projects/service.js';
 import { VigilError, badRequest, notFound } from '../errors.js';
-import { ROLES, type Role } from './memberships.js';
-import { normalizeEmail } from './users.js';
+import { ROLES, type MembershipService, type Role } from './memberships.js';
+import { normalizeEmail, type User, type UserService } from './users.js';
 
 export type InvitationState = 'pending' | 'accepted' | 'expired' | 'revoked';
 
@@ -55,6 +55,19 @@ function unusable(inv: Invitation): VigilError {
   if (inv.state === 'accepted') return gone('this invitation has already been accepted; sign in to open the project');
   if (inv.state === 'revoked') return gone('this invitation has been revoked; ask a project owner for a new one');
   return gone(`this invitation expired on ${new Date(inv.expiresAt).toISOString()}; ask a project owner for a new one`);
+}
+
+/** Where accepting an invitation makes the account and grants the membership. */
+export interface InvitationAccounts {
+  users: Pick<UserService, 'findByEmail' | 'prepare' | 'insert'>;
+  memberships: Pick<MembershipService, 'grant' | 'roleOf'>;
+}
+
+/** An accepted invitation: the project, the role the user now has (never lowered by it), and the user. */
+export interface Acceptance {
+  project: { slug: string; name: string };
+  role: Role;
+  user: User;
 }
 
 export class InvitationService {
@@ -166,5 +179,65 @@ export class InvitationService {
     // not pending (any more): find says why
     const { invitation } = await this.find(token);
     throw unusable(invitation);
+  }
+
+  /** `found` (see find) accepted by the signed-in user it is for. */
+  async acceptAsUser(
+    token: string,
+    found: { invitation: Invitation; project: Project },
+    user: User,
+    accounts: InvitationAccounts,
+  ): Promise<Acceptance> {
+    const { invitation } = found;
+    if (user.email !== invitation.email)
+      throw new VigilError(
+        'VIGIL_ERR_FORBIDDEN',
+        `this invitation is for ${invitation.email}, but you are signed in as ${user.email}: sign out, then open the link again`,
+      );
+    const result = await this.accept(token, (tx) => this.grant(found, user.id, accounts, tx));
+    return { ...result, user };
+  }
+
+  /**
+   * `found` (see find) accepted with a new account for the invited email. One transaction claims
+   * the link, makes the account and grants the membership: an accept of another link for the same
+   * email at the same moment gets a 409 and leaves its link unused.
+   */
+  async acceptWithNewAccount(
+    token: string,
+    found: { invitation: Invitation; project: Project },
+    input: { name?: string; password?: string },
+    accounts: InvitationAccounts,
+  ): Promise<Acceptance> {
+    const { invitation } = found;
+    const accountExists = () =>
+      new VigilError(
+        'VIGIL_ERR_CONFLICT',
+        `an account for ${invitation.email} already exists: sign in as ${invitation.email}, then open the link again`,
+      );
+    if (await accounts.users.findByEmail(invitation.email)) throw accountExists();
+    if (input.password === undefined)
+      throw badRequest('choose a password for your new account (at least 12 characters)', { field: 'password' });
+    const newUser = await accounts.users.prepare({ email: invitation.email, password: input.password, name: input.name });
+    return this.accept(token, async (tx) => {
+      const user = await accounts.users.insert(newUser, tx).catch((err) => {
+        throw err instanceof VigilError && err.status === 409 ? accountExists() : err;
+      });
+      return { ...(await this.grant(found, user.id, accounts, tx)), user };
+    });
+  }
+
+  private async grant(
+    { invitation, project }: { invitation: Invitation; project: Project },
+    userId: number,
+    accounts: InvitationAccounts,
+    tx: MetaDb,
+  ): Promise<Omit<Acceptance, 'user'>> {
+    await accounts.memberships.grant(project.id, userId, invitation.role, tx);
+    // grant never lowers a role: report the one the user now has
+    return {
+      project: { slug: project.slug, name: project.name },
+      role: (await accounts.memberships.roleOf(project.id, userId, tx)) ?? invitation.role,
+    };
   }
 }

@@ -8,7 +8,7 @@ import type { IngestService } from '../ingest/service.js';
 import type { MeasurementStore } from '../ingest/measurement-store.js';
 import type { MetricService } from '../metrics/service.js';
 import type { ProjectService } from '../projects/service.js';
-import type { SignalJobs } from '../signals/drift-jobs.js';
+import type { SignalJobs } from '../signals/drift/drift-jobs.js';
 
 export const DEMO_SLUG = 'demo';
 

@@ -15,7 +15,8 @@ import type { Signal } from '../signals/store.js';
 import type { SignalService } from '../signals/service.js';
 import { ChangeWriter } from './changes.js';
 import { AUTO_RESOLVE_BUCKETS, mean, median } from './grouping.js';
-import { SignalIntake, type EventCounts } from './intake.js';
+import { SignalIntake } from './intake.js';
+import type { EventCounts } from './related-incidents.js';
 import { explainSignal, type SignalExplanation } from '../signals/explain.js';
 import { IncidentLifecycle, type IncidentAction } from './lifecycle.js';
 import { IncidentStore, type IncidentFilter } from './store.js';
@@ -41,7 +42,7 @@ export interface IncidentServiceDeps {
 const NOISIEST = 20;
 /** threshold rules listed by the stats */
 const TOP_RULES = 10;
-/** the scope key of a threshold rule's signals (src/signals/threshold-rules.ts) */
+/** the scope key of a threshold rule's signals (src/signals/threshold/threshold-rules.ts) */
 const RULE_SCOPE = /^rule:(\d+)$/;
 
 interface ScopeCount {

@@ -11,14 +11,14 @@ import type { JobQueue } from '../jobs/index.js';
 import type { AuditLog } from '../auth/audit.js';
 import type { RoutesPlugin } from '../domain-module.js';
 import { SignalService } from './service.js';
-import { ThresholdRuleService } from './threshold-rules.js';
-import { BacktestService } from './backtest.js';
-import { SignalJobs } from './drift-jobs.js';
-import { GaugeInProgressDetector } from './gauge-in-progress.js';
+import { ThresholdRuleService } from './threshold/threshold-rules.js';
+import { BacktestService } from './backtest/backtest.js';
+import { SignalJobs } from './drift/drift-jobs.js';
+import { GaugeInProgressDetector } from './anomaly/gauge-in-progress.js';
 import { signalRoutes } from './routes.js';
-import { thresholdRoutes } from './threshold-routes.js';
-import { backtestRoutes } from './backtest-routes.js';
-import { forecastRoutes } from './forecast-routes.js';
+import { thresholdRoutes } from './threshold/threshold-routes.js';
+import { backtestRoutes } from './backtest/backtest-routes.js';
+import { forecastRoutes } from './forecast/forecast-routes.js';
 import { detectionRoutes } from './detection-routes.js';
 
 export interface SignalsModuleDeps {

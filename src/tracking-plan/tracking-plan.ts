@@ -1,7 +1,7 @@
 /**
  * The discovered tracking plan: what a project's events look like in a window of days, read from
  * the daily schema profiles the drift check keeps (volumes per day, properties, types, values) and
- * from the drift signals (signals/drift.ts) that mark what changed. Nothing here is stored; definitions and validation
+ * from the drift signals (signals/drift/drift.ts) that mark what changed. Nothing here is stored; definitions and validation
  * of a planned schema are future work (DESIGN.md: src/plan/).
  */
 import { Type, type Static } from '@sinclair/typebox';
@@ -11,10 +11,10 @@ import type { Project } from '../projects/service.js';
 import type { Signal } from '../signals/store.js';
 import { projectOf } from '../auth/access.js';
 import { SlugParams, errorResponses } from '../http-schemas.js';
-import { mergeProfiles, PROFILE_MAX_EVENTS, PROFILE_MAX_PROPERTIES } from '../signals/drift.js';
+import { mergeProfiles, PROFILE_MAX_EVENTS, PROFILE_MAX_PROPERTIES } from '../signals/drift/drift.js';
 import { own } from '../detect/schema-drift.js';
 import { bucketFloor, bucketStarts, nextBucket } from '../time/index.js';
-import type { SignalJobs } from '../signals/drift-jobs.js';
+import type { SignalJobs } from '../signals/drift/drift-jobs.js';
 import type { SignalService } from '../signals/service.js';
 
 /** drift marks kept per event (newest first); more would not fit on a row */

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { getJson, postJson, startTestApp, type TestApp } from '../helpers/app.js';
 import { seedDemo } from '../../src/demo/seed.js';
 import { mulberry32 } from '../../src/demo/random.js';
-import { SignalJobs } from '../../src/signals/drift-jobs.js';
+import { SignalJobs } from '../../src/signals/drift/drift-jobs.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;

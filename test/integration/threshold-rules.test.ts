@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getJson, startTestApp, type TestApp } from '../helpers/app.js';
 import { HOUR, awayFromHourEnd, ingestHourly, runJobs } from '../helpers/hourly-events.js';
-import { ThresholdRuleService } from '../../src/signals/threshold-rules.js';
+import { ThresholdRuleService } from '../../src/signals/threshold/threshold-rules.js';
 
 const MINUTE = 60_000;
 const DAY = 24 * HOUR;

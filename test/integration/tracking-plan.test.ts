@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { basic, getJson, postJson, startTestApp, type TestApp } from '../helpers/app.js';
-import { RUNNING_DAY_TTL_MS } from '../../src/signals/running-day-profile.js';
+import { RUNNING_DAY_TTL_MS } from '../../src/signals/drift/running-day-profile.js';
 
 const DAY = 86_400_000;
 

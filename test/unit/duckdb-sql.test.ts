@@ -26,7 +26,7 @@ import {
 import { DuckDbEventStore } from '../../src/storage/events/duckdb.js';
 import type { EventRow, TimeseriesQuery } from '../../src/storage/events/event-store.js';
 import { profileEvents } from '../../src/detect/schema-drift.js';
-import { foldProfile } from '../../src/signals/drift.js';
+import { foldProfile } from '../../src/signals/drift/drift.js';
 import { SnapshotFile } from '../helpers/snapshot.js';
 import { tempDir } from '../helpers/app.js';
 import { BERLIN_SPANS, DAY, FROM, HOUR, TO, base } from '../helpers/sql-fixture.js';

@@ -1,7 +1,7 @@
-/** Early outage detection on the hour in progress (src/signals/early-outage.ts), over an in-memory event store. */
+/** Early outage detection on the hour in progress (src/signals/volume/early-outage.ts), over an in-memory event store. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EarlyOutageDetector, expectedBetween, judgeSoFar, poissonLowerTail } from '../../src/signals/early-outage.js';
+import { EarlyOutageDetector, expectedBetween, judgeSoFar, poissonLowerTail } from '../../src/signals/volume/early-outage.js';
 import { resolveDetection, type SettlingFallback } from '../../src/signals/settings.js';
 import type { EventCountsQuery, EventStore } from '../../src/storage/events/event-store.js';
 import type { SignalService } from '../../src/signals/service.js';

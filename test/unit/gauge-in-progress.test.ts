@@ -1,7 +1,7 @@
-/** How far a gauge's bucket so far is outside the detector's band (src/signals/gauge-in-progress.ts). */
+/** How far a gauge's bucket so far is outside the detector's band (src/signals/anomaly/gauge-in-progress.ts). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { IN_PROGRESS_Z_MULTIPLE, zAgainstBand } from '../../src/signals/gauge-in-progress.js';
+import { IN_PROGRESS_Z_MULTIPLE, zAgainstBand } from '../../src/signals/anomaly/gauge-in-progress.js';
 
 test('z against an asymmetric band: each side in units of its own half-width', () => {
   const band = { expected: 100, lower: 80, upper: 140, threshold: 4 };

@@ -38,7 +38,7 @@ const PUBLIC: Record<string, RegExp> = {
   ingest: /^ingest\/(service|measurement-store|module)\.ts$/,
   analytics: /^analytics\/(service|live|module)\.ts$/,
   metrics: /^metrics\/(service|schemas|store|module)\.ts$/,
-  signals: /^signals\/(service|schemas|store|explain|drift|drift-jobs|threshold-rules|module)\.ts$/,
+  signals: /^signals\/(service|schemas|store|explain|drift\/drift|drift\/drift-jobs|threshold\/threshold-rules|module)\.ts$/,
   'tracking-plan': /^tracking-plan\/(tracking-plan|module)\.ts$/,
   incidents: /^incidents\/(service|schemas|types|module)\.ts$/,
   alerts: /^alerts\/(service|schemas|module)\.ts$/,

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { profileEvents, schemaChanges } from '../../src/detect/schema-drift.js';
-import { foldProfile, mergeProfiles } from '../../src/signals/drift.js';
+import { foldProfile, mergeProfiles } from '../../src/signals/drift/drift.js';
 
 const NAMES = ['__proto__', 'constructor', 'toString', 'hasOwnProperty'];
 

@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { profileEvents, schemaChanges } from '../../src/detect/schema-drift.js';
 import { psi } from '../../src/detect/psi.js';
-import { boundedKey, distributionSignal, mergeProfiles, schemaSignal } from '../../src/signals/drift.js';
+import { boundedKey, distributionSignal, mergeProfiles, schemaSignal } from '../../src/signals/drift/drift.js';
 import { PERIODS, scoreSeries } from '../../src/detect/anomaly.js';
 import { episodes } from '../../src/detect/episodes.js';
 import { mulberry32 } from '../../src/demo/random.js';

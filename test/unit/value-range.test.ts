@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { naturalRange } from '../../src/detect/value-range.js';
 import { seriesShape } from '../../src/metrics/compile.js';
-import { detectEpisodes, episodeSignal } from '../../src/signals/service.js';
+import { detectEpisodes, episodeSignal } from '../../src/signals/anomaly/episodes.js';
 import { resolveDetection } from '../../src/signals/settings.js';
 
 const HOUR = 3_600_000;

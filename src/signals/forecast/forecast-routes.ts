@@ -7,15 +7,15 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { projectOf } from '../auth/access.js';
-import { errorResponses, RowId } from '../http-schemas.js';
-import { PERIODS } from '../detect/anomaly.js';
-import { MIN_FORECAST_HISTORY, forecast } from '../detect/forecast.js';
-import { clampToRange } from '../detect/value-range.js';
-import type { Project } from '../projects/service.js';
-import { INTERVAL_MS, formatBucket, nextBucket } from '../time/index.js';
-import type { MetricService } from '../metrics/service.js';
-import type { SignalService } from './service.js';
+import { projectOf } from '../../auth/access.js';
+import { errorResponses, RowId } from '../../http-schemas.js';
+import { PERIODS } from '../../detect/anomaly.js';
+import { MIN_FORECAST_HISTORY, forecast } from '../../detect/forecast.js';
+import { clampToRange } from '../../detect/value-range.js';
+import type { Project } from '../../projects/service.js';
+import { INTERVAL_MS, formatBucket, nextBucket } from '../../time/index.js';
+import type { MetricService } from '../../metrics/service.js';
+import type { SignalService } from '../service.js';
 
 const MetricParams = Type.Object({ slug: Type.String(), id: RowId() });
 const VIEWER = { access: { role: 'viewer', keys: true } } as const;

@@ -5,7 +5,7 @@
  * computed share that computation. Always the whole day so far, so an event that arrives late
  * (a mobile SDK's batch) is counted at the next refresh.
  */
-import type { DayProfile } from '../detect/schema-drift.js';
+import type { DayProfile } from '../../detect/schema-drift.js';
 
 /** how long a running day's profile is served before it is computed again */
 export const RUNNING_DAY_TTL_MS = 60_000;

@@ -1,11 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { projectOf } from '../auth/access.js';
-import { ErrorBody, SlugParams, errorResponses, RowId } from '../http-schemas.js';
-import { SEVERITIES, THRESHOLD_OPERATORS, MAX_CHANGE_PERIOD, type Severity, type ThresholdOperator } from '../detect/threshold.js';
-import type { ThresholdRuleRecord } from './threshold-rules.js';
-import type { AuditLog } from '../auth/audit.js';
+import { projectOf } from '../../auth/access.js';
+import { ErrorBody, SlugParams, errorResponses, RowId } from '../../http-schemas.js';
+import { SEVERITIES, THRESHOLD_OPERATORS, MAX_CHANGE_PERIOD, type Severity, type ThresholdOperator } from '../../detect/threshold.js';
+import type { ThresholdRuleRecord } from './threshold-rule-store.js';
+import type { AuditLog } from '../../auth/audit.js';
 import type { ThresholdRuleService } from './threshold-rules.js';
 
 const MetricParams = Type.Object({ slug: Type.String(), id: RowId() });
@@ -86,6 +86,7 @@ export function ruleForApi(r: ThresholdRuleRecord): RuleApi {
 }
 
 /** A metric's threshold rules: viewers read them, editors change them (API keys with read / write scope). */
+// long because each of its routes declares its schema inline
 export async function thresholdRoutes(root: FastifyInstance, deps: ThresholdRouteDeps) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   const rules = deps.thresholdRules;

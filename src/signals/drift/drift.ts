@@ -8,9 +8,9 @@
  * seen (the daily run waits for the settling time first).
  */
 import { createHash } from 'node:crypto';
-import type { EventStore, SchemaProfileRow } from '../storage/events/event-store.js';
-import type { MetaDb } from '../meta-db.js';
-import type { Project } from '../projects/service.js';
+import type { EventStore, SchemaProfileRow } from '../../storage/events/event-store.js';
+import type { MetaDb } from '../../meta-db.js';
+import type { Project } from '../../projects/service.js';
 import {
   LOW_CARDINALITY,
   own,
@@ -19,13 +19,13 @@ import {
   type DayProfile,
   type PropertyProfile,
   type SchemaChange,
-} from '../detect/schema-drift.js';
-import { PSI_STABLE_BELOW, psi, type PsiResult } from '../detect/psi.js';
-import { badRequest } from '../errors.js';
-import { bucketFloor, nextBucket } from '../time/index.js';
-import type { SignalService } from './service.js';
+} from '../../detect/schema-drift.js';
+import { PSI_STABLE_BELOW, psi, type PsiResult } from '../../detect/psi.js';
+import { badRequest } from '../../errors.js';
+import { bucketFloor, nextBucket } from '../../time/index.js';
+import type { SignalService } from '../service.js';
 import { RunningDayProfiles } from './running-day-profile.js';
-import type { Severity, SignalInput } from './store.js';
+import type { Severity, SignalInput } from '../store.js';
 
 /** days compared with the day checked */
 export const BASELINE_DAYS = 7;

@@ -10,22 +10,16 @@
  * The project's total count per hour (every event, not only the busiest) is one more series, of
  * scope 'volume' (`volume:total`), scored the same way.
  */
-import type { EventStore } from '../storage/events/event-store.js';
-import type { Project } from '../projects/service.js';
-import { INTERVAL_MS, bucketFloor, slotsFor } from '../time/index.js';
-import type { Slots } from '../time/slots.js';
-import {
-  MAX_DETECT_BUCKETS,
-  detectEpisodes,
-  episodeSignal,
-  heldBuckets,
-  historyBuckets,
-  type DetectResult,
-  type SignalService,
-} from './service.js';
-import { naturalRange } from '../detect/value-range.js';
-import type { SignalInput } from './store.js';
-import { boundedKey } from './drift.js';
+import type { EventStore } from '../../storage/events/event-store.js';
+import type { Project } from '../../projects/service.js';
+import { INTERVAL_MS, bucketFloor, slotsFor } from '../../time/index.js';
+import type { Slots } from '../../time/slots.js';
+import type { SignalService } from '../service.js';
+import type { DetectResult } from '../anomaly/metric-detection.js';
+import { MAX_DETECT_BUCKETS, detectEpisodes, episodeSignal, heldBuckets, historyBuckets } from '../anomaly/episodes.js';
+import { naturalRange } from '../../detect/value-range.js';
+import type { SignalInput } from '../store.js';
+import { boundedKey } from '../drift/drift.js';
 
 /** the scope key of the project's total event volume (scope 'volume') */
 export const TOTAL_VOLUME_KEY = 'volume:total';

@@ -1,48 +1,25 @@
 /**
- * Threshold rules on metrics: their storage, their API operations, and their live evaluation after
+ * Threshold rules on metrics: their API operations and their live evaluation after
  * every collection. A rule is evaluated forward only: each run continues the saved ThresholdState
  * from `evaluated_until` over the buckets that have settled since, so every bucket is evaluated
  * once and a breach or recovery is one signal (scope `threshold`, scope key `rule:<id>`), stored
  * idempotently per (rule, bucket).
  */
-import type { Selectable } from 'kysely';
-import {
-  evaluateThreshold,
-  validateRule,
-  type Condition,
-  type ThresholdEvent,
-  type ThresholdRule,
-  type ThresholdState,
-} from '../detect/threshold.js';
-import { VigilError, badRequest, notFound } from '../errors.js';
-import type { Project } from '../projects/service.js';
-import type { Metric, MetricService } from '../metrics/service.js';
-import type { MetaDb } from '../meta-db.js';
-import type { ThresholdRuleTable } from './tables.js';
-import { INTERVAL_MS, bucketFloor, type Interval } from '../time/index.js';
-import type { SignalService } from './service.js';
-import type { ProjectDetection } from './settings.js';
-import type { SignalInput } from './store.js';
+import { evaluateThreshold } from '../../detect/threshold.js';
+import { VigilError, notFound } from '../../errors.js';
+import type { Project } from '../../projects/service.js';
+import type { Metric, MetricService } from '../../metrics/service.js';
+import type { MetaDb } from '../../meta-db.js';
+import { INTERVAL_MS, bucketFloor } from '../../time/index.js';
+import type { SignalService } from '../service.js';
+import type { ProjectDetection } from '../settings.js';
+import { lookBack, parseRule, ruleSignal, settledUntil } from './rule-signals.js';
+import { ThresholdRuleStore, type ThresholdRuleRecord } from './threshold-rule-store.js';
 
 /** a metric's rules are few and read on every collection: a bound keeps that cheap */
 export const MAX_RULES_PER_METRIC = 20;
 /** a rule that fell further behind than this (paused metric, long outage) restarts from here */
 const MAX_EVALUATE_BUCKETS = 50_000;
-
-export interface ThresholdRuleRecord {
-  id: number;
-  projectId: number;
-  metricId: number;
-  name: string;
-  rule: ThresholdRule;
-  enabled: boolean;
-  /** after the last bucket evaluated; null before the first evaluation (or after a change) */
-  state: ThresholdState | null;
-  /** buckets before this have been evaluated (epoch ms) */
-  evaluatedUntil: number | null;
-  createdAt: number;
-  updatedAt: number;
-}
 
 export interface CreateRuleInput {
   name: string;
@@ -50,229 +27,6 @@ export interface CreateRuleInput {
   enabled?: boolean;
 }
 export type UpdateRuleInput = Partial<CreateRuleInput>;
-
-/** A rule from a request: validateRule's complaint becomes a 400 naming the field (`rule.condition.operator`). */
-export function parseRule(raw: unknown, field = 'rule'): ThresholdRule {
-  try {
-    return validateRule(raw);
-  } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    // validateRule's messages start with the field they are about ("condition.value must be ...")
-    const first = message.split(' ')[0];
-    const path = first === 'rule' ? field : `${field}.${first}`;
-    throw badRequest(`${field}: ${message}`, { field: path });
-  }
-}
-
-/** The buckets a rule compares with before the one being evaluated (its longest % change look-back). */
-export function lookBack(rule: ThresholdRule): number {
-  return Math.max(rule.condition.changeOverPeriod ?? 0, rule.recovery?.changeOverPeriod ?? 0);
-}
-
-/**
- * Start of the first bucket still settling at `now`: a bucket is held until the settling time has
- * passed since it ended (2 hours hold 2 buckets at 1h, 8 at 15m, 1 at 1d; 0 minutes none), as
- * anomaly detection holds them.
- */
-export function settledUntil(timeZone: string, interval: Interval, now: number, settlingMinutes: number): number {
-  return bucketFloor(timeZone, interval, now - settlingMinutes * 60_000);
-}
-
-const directionOf = (c: Condition): 'up' | 'down' | null =>
-  c.operator.startsWith('>') ? 'up' : c.operator.startsWith('<') ? 'down' : null;
-
-/** The condition an event was decided on, and the way the value moved to meet it. */
-export function eventCondition(
-  rule: ThresholdRule,
-  e: Pick<ThresholdEvent, 'kind'>,
-): { condition: Condition; direction: 'up' | 'down' | null } {
-  if (e.kind === 'breach') return { condition: rule.condition, direction: directionOf(rule.condition) };
-  if (rule.recovery) return { condition: rule.recovery, direction: directionOf(rule.recovery) };
-  // the condition stopped holding: the value moved back the other way
-  const d = directionOf(rule.condition);
-  return { condition: rule.condition, direction: d === 'up' ? 'down' : d === 'down' ? 'up' : null };
-}
-
-/** A breach or recovery as a signal: anchored (and ending) at its bucket; no z, the compared value in details. */
-export function ruleSignal(
-  metric: Pick<Metric, 'id' | 'interval'>,
-  r: Pick<ThresholdRuleRecord, 'id' | 'name' | 'rule'>,
-  bucket: number,
-  e: ThresholdEvent,
-): SignalInput {
-  const { condition, direction } = eventCondition(r.rule, e);
-  return {
-    scope: 'threshold',
-    scopeKey: `rule:${r.id}`,
-    metricId: metric.id,
-    bucket,
-    endBucket: bucket,
-    kind: e.kind,
-    direction,
-    value: e.value ?? 0,
-    expected: null,
-    lower: null,
-    upper: null,
-    z: 0,
-    // a breach is certain, not a probability: 1; a recovery ends one: 0
-    score: e.kind === 'breach' ? 1 : 0,
-    severity: e.severity,
-    details: { ruleId: r.id, ruleName: r.name, compared: e.compared, condition, interval: metric.interval },
-  };
-}
-
-// ---- storage ----
-
-type Row = Selectable<ThresholdRuleTable>;
-
-function toRecord(r: Row): ThresholdRuleRecord {
-  return {
-    id: Number(r.id),
-    projectId: Number(r.project_id),
-    metricId: Number(r.metric_id),
-    name: r.name,
-    rule: JSON.parse(r.rule) as ThresholdRule,
-    enabled: Boolean(Number(r.enabled)),
-    state: r.state === null ? null : (JSON.parse(r.state) as ThresholdState),
-    evaluatedUntil: r.evaluated_until === null ? null : Number(r.evaluated_until),
-    createdAt: Number(r.created_at),
-    updatedAt: Number(r.updated_at),
-  };
-}
-
-/** The threshold_rules table. Only this module's service calls it. */
-export class ThresholdRuleStore {
-  constructor(private db: MetaDb) {}
-
-  async list(metricId: number): Promise<ThresholdRuleRecord[]> {
-    return (await this.db.selectFrom('threshold_rules').selectAll().where('metric_id', '=', metricId).orderBy('id').execute()).map(
-      toRecord,
-    );
-  }
-
-  /** Every rule of the project, by metric. */
-  async listProject(projectId: number): Promise<ThresholdRuleRecord[]> {
-    return (
-      await this.db
-        .selectFrom('threshold_rules')
-        .selectAll()
-        .where('project_id', '=', projectId)
-        .orderBy('metric_id')
-        .orderBy('id')
-        .execute()
-    ).map(toRecord);
-  }
-
-  async get(metricId: number, id: number): Promise<ThresholdRuleRecord | undefined> {
-    const row = await this.db
-      .selectFrom('threshold_rules')
-      .selectAll()
-      .where('metric_id', '=', metricId)
-      .where('id', '=', id)
-      .executeTakeFirst();
-    return row && toRecord(row);
-  }
-
-  async byName(metricId: number, name: string): Promise<ThresholdRuleRecord | undefined> {
-    const row = await this.db
-      .selectFrom('threshold_rules')
-      .selectAll()
-      .where('metric_id', '=', metricId)
-      .where('name', '=', name)
-      .executeTakeFirst();
-    return row && toRecord(row);
-  }
-
-  async count(metricId: number): Promise<number> {
-    const row = await this.db
-      .selectFrom('threshold_rules')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('metric_id', '=', metricId)
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
-  }
-
-  /** The enabled rules of these metrics. */
-  async enabledFor(projectId: number, metricIds: number[]): Promise<ThresholdRuleRecord[]> {
-    if (!metricIds.length) return [];
-    const rows = await this.db
-      .selectFrom('threshold_rules')
-      .selectAll()
-      .where('project_id', '=', projectId)
-      .where('metric_id', 'in', metricIds)
-      .where('enabled', '=', 1)
-      .orderBy('id')
-      .execute();
-    return rows.map(toRecord);
-  }
-
-  async insert(
-    projectId: number,
-    metricId: number,
-    f: { name: string; rule: ThresholdRule; enabled: boolean },
-    now: number,
-  ): Promise<ThresholdRuleRecord> {
-    const row = await this.db
-      .insertInto('threshold_rules')
-      .values({
-        project_id: projectId,
-        metric_id: metricId,
-        name: f.name,
-        rule: JSON.stringify(f.rule),
-        enabled: f.enabled ? 1 : 0,
-        state: null,
-        evaluated_until: null,
-        created_at: now,
-        updated_at: now,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    return toRecord(row);
-  }
-
-  /** Changes the fields given; `reset` forgets where evaluation stood (a new rule, or re-enabled). */
-  async update(
-    id: number,
-    f: { name?: string; rule?: ThresholdRule; enabled?: boolean },
-    reset: boolean,
-    now: number,
-  ): Promise<ThresholdRuleRecord> {
-    const row = await this.db
-      .updateTable('threshold_rules')
-      .set({
-        ...(f.name !== undefined && { name: f.name }),
-        ...(f.rule !== undefined && { rule: JSON.stringify(f.rule) }),
-        ...(f.enabled !== undefined && { enabled: f.enabled ? 1 : 0 }),
-        ...(reset && { state: null, evaluated_until: null }),
-        updated_at: now,
-      })
-      .where('id', '=', id)
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    return toRecord(row);
-  }
-
-  async delete(id: number): Promise<void> {
-    await this.db.deleteFrom('threshold_rules').where('id', '=', id).execute();
-  }
-
-  /**
-   * Saves where evaluation stands, unless the rule changed meanwhile (edited, or evaluated by a
-   * concurrent collection): compare-and-set on the rule and the previous position.
-   */
-  async saveProgress(r: ThresholdRuleRecord, state: ThresholdState | null, evaluatedUntil: number): Promise<boolean> {
-    let q = this.db
-      .updateTable('threshold_rules')
-      .set({ state: state === null ? null : JSON.stringify(state), evaluated_until: evaluatedUntil })
-      .where('id', '=', r.id)
-      .where('rule', '=', JSON.stringify(r.rule));
-    q = r.evaluatedUntil === null ? q.where('evaluated_until', 'is', null) : q.where('evaluated_until', '=', r.evaluatedUntil);
-    const res = await q.executeTakeFirst();
-    return Number(res.numUpdatedRows) > 0;
-  }
-}
-
-// ---- service ----
 
 export interface ThresholdRuleServiceDeps {
   db: MetaDb;

@@ -4,15 +4,15 @@
  * end of what each detector covered is kept per project (detector_runs), so a finished day or hour
  * is not enqueued again and an hourly run scores only the hours since the last one.
  */
-import type { EventStore } from '../storage/events/event-store.js';
-import type { MetaDb } from '../meta-db.js';
-import type { Project, ProjectService } from '../projects/service.js';
-import type { Job, JobHandler, JobQueue } from '../jobs/index.js';
-import { bucketFloor, nextBucket } from '../time/index.js';
+import type { EventStore } from '../../storage/events/event-store.js';
+import type { MetaDb } from '../../meta-db.js';
+import type { Project, ProjectService } from '../../projects/service.js';
+import type { Job, JobHandler, JobQueue } from '../../jobs/index.js';
+import { bucketFloor, nextBucket } from '../../time/index.js';
 import { DriftDetector, type DriftResult } from './drift.js';
-import { EventVolumeDetector, type EventVolumeResult } from './event-volume.js';
-import { EarlyOutageDetector } from './early-outage.js';
-import type { SignalService } from './service.js';
+import { EventVolumeDetector, type EventVolumeResult } from '../volume/event-volume.js';
+import { EarlyOutageDetector } from '../volume/early-outage.js';
+import type { SignalService } from '../service.js';
 
 export const JOB_DRIFT = 'signals.drift';
 export const JOB_EVENT_VOLUME = 'signals.event_volume';

@@ -18,15 +18,16 @@
  * the scorer is causal, so that point's `expected` uses earlier hours only. They are computed once
  * per project and hour (a scan of the history), the counts of the last hour at every check.
  */
-import { PERIODS, scoreSeries, type ScoredPoint } from '../detect/anomaly.js';
-import type { EventStore } from '../storage/events/event-store.js';
-import type { Project } from '../projects/service.js';
-import { INTERVAL_MS, bucketFloor } from '../time/index.js';
-import { MAX_DETECT_BUCKETS, historyBuckets, type SignalService } from './service.js';
+import { PERIODS, scoreSeries, type ScoredPoint } from '../../detect/anomaly.js';
+import type { EventStore } from '../../storage/events/event-store.js';
+import type { Project } from '../../projects/service.js';
+import { INTERVAL_MS, bucketFloor } from '../../time/index.js';
+import type { SignalService } from '../service.js';
+import { MAX_DETECT_BUCKETS, historyBuckets } from '../anomaly/episodes.js';
 import { EVENT_VOLUME_EVENTS, INTERVAL, readHourlyCounts } from './event-volume.js';
-import { boundedKey } from './drift.js';
-import type { ResolvedDetection } from './settings.js';
-import type { SignalInput } from './store.js';
+import { boundedKey } from '../drift/drift.js';
+import type { ResolvedDetection } from '../settings.js';
+import type { SignalInput } from '../store.js';
 
 /** below this many events expected so far, a shortfall is too likely to be chance to act on */
 export const EARLY_MIN_EXPECTED = 20;

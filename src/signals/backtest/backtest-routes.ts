@@ -1,12 +1,12 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { projectOf } from '../auth/access.js';
-import { SlugParams, errorResponses, RowId } from '../http-schemas.js';
-import { parseWindow } from '../time/window.js';
-import { DetectionSettings, PreviewMetric } from '../metrics/schemas.js';
+import { projectOf } from '../../auth/access.js';
+import { SlugParams, errorResponses, RowId } from '../../http-schemas.js';
+import { parseWindow } from '../../time/window.js';
+import { DetectionSettings, PreviewMetric } from '../../metrics/schemas.js';
 import { MAX_BACKTEST_BUCKETS } from './backtest.js';
-import { RuleInput } from './threshold-routes.js';
+import { RuleInput } from '../threshold/threshold-routes.js';
 import type { BacktestService } from './backtest.js';
 
 const MetricParams = Type.Object({ slug: Type.String(), id: RowId() });

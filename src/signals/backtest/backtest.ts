@@ -6,18 +6,19 @@
  * rule starts from the buckets before the window, so a backtest agrees with the signals live
  * detection stored for that window.
  */
-import { scoreSeries, type ScoredPoint, type ValueKind } from '../detect/anomaly.js';
-import { episodes } from '../detect/episodes.js';
-import { clampToRange, type ValueRange } from '../detect/value-range.js';
-import { evaluateThreshold, type ThresholdRule } from '../detect/threshold.js';
-import { badRequest } from '../errors.js';
-import type { Project } from '../projects/service.js';
-import type { MetricService } from '../metrics/service.js';
-import type { DetectionSettings, PreviewMetric } from '../metrics/schemas.js';
-import { INTERVAL_MS, bucketFloor, bucketStarts, formatBucket, type Interval } from '../time/index.js';
-import { detectorOptions, historyBuckets, severityOf, type SignalService } from './service.js';
-import type { ResolvedDetection } from './settings.js';
-import { eventCondition, lookBack, parseRule, settledUntil } from './threshold-rules.js';
+import { scoreSeries, type ScoredPoint, type ValueKind } from '../../detect/anomaly.js';
+import { episodes } from '../../detect/episodes.js';
+import { clampToRange, type ValueRange } from '../../detect/value-range.js';
+import { evaluateThreshold, type ThresholdRule } from '../../detect/threshold.js';
+import { badRequest } from '../../errors.js';
+import type { Project } from '../../projects/service.js';
+import type { MetricService } from '../../metrics/service.js';
+import type { DetectionSettings, PreviewMetric } from '../../metrics/schemas.js';
+import { INTERVAL_MS, bucketFloor, bucketStarts, formatBucket, type Interval } from '../../time/index.js';
+import type { SignalService } from '../service.js';
+import { detectorOptions, historyBuckets, severityOf } from '../anomaly/episodes.js';
+import type { ResolvedDetection } from '../settings.js';
+import { eventCondition, lookBack, parseRule, settledUntil } from '../threshold/rule-signals.js';
 
 /** the most buckets a backtest window may hold (the history read before it comes on top) */
 export const MAX_BACKTEST_BUCKETS = 5000;

@@ -11,12 +11,13 @@
  * is causal: the last point's `expected`, `lower` and `upper` use earlier buckets only), computed
  * once per metric and bucket.
  */
-import { PERIODS, scoreSeries } from '../detect/anomaly.js';
-import type { Project } from '../projects/service.js';
-import type { Metric, MetricService } from '../metrics/service.js';
-import { INTERVAL_MS, bucketFloor } from '../time/index.js';
-import { MAX_DETECT_BUCKETS, historyBuckets, type SignalService } from './service.js';
-import type { SignalInput } from './store.js';
+import { PERIODS, scoreSeries } from '../../detect/anomaly.js';
+import type { Project } from '../../projects/service.js';
+import type { Metric, MetricService } from '../../metrics/service.js';
+import { INTERVAL_MS, bucketFloor } from '../../time/index.js';
+import type { SignalService } from '../service.js';
+import { MAX_DETECT_BUCKETS, historyBuckets } from './episodes.js';
+import type { SignalInput } from '../store.js';
 
 /** the deviation a bucket in progress needs, in multiples of the threshold */
 export const IN_PROGRESS_Z_MULTIPLE = 2;
