@@ -118,6 +118,7 @@ export async function createAppContext(config: Config, log: FastifyBaseLogger, o
   }
 }
 
+// long because it is the composition root: one factory call per domain, in dependency order
 async function compose(config: Config, log: FastifyBaseLogger, meta: MetaStore, events: EventStore, opts: AppContextOptions) {
   const now = opts.now ?? Date.now;
   const metrics = createMetrics();

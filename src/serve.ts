@@ -28,6 +28,7 @@ export function defaultRoles(c: Config): Role[] {
  * roles: api (the HTTP API and web app), ingest (/v1), worker (the job worker), scheduler (the
  * tick that queues due work, run once per tick across every scheduler process).
  */
+// long because it is the process's start and shutdown sequence, read top to bottom
 export async function serve(c: Config, opts: { roles?: readonly Role[] } = {}): Promise<void> {
   const roles = opts.roles ?? defaultRoles(c);
   const log = pino({ level: c.logLevel });

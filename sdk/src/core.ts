@@ -144,6 +144,7 @@ export function batchSize(messages: readonly unknown[], maxChars: number): numbe
 /** Worth sending again later: no answer, a timeout, rate limiting or a server error. Other 4xx would fail again. */
 export const retryable = (status: number) => !status || status === 408 || status === 429 || status >= 500;
 
+// long because the client is one closure over its queue, storage and identity (the snippet's size budget keeps it so)
 export function createClient(env: Env): Client {
   const queue: Message[] = [];
   let inflight: Message[] = [];

@@ -37,6 +37,7 @@ export interface AlertRouteDeps {
 }
 
 /** Alert rules, destinations and the delivery log: viewers read, editors change (API keys with read / write scope). */
+// long because each of its routes declares its schema and access rule inline
 export async function alertRoutes(root: FastifyInstance, deps: AlertRouteDeps) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   const alerts = deps.alerts;

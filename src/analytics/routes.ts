@@ -51,6 +51,7 @@ export interface AnalyticsRouteDeps {
 }
 
 /** Event queries for one project; an API key with the `read` scope bound to that project. */
+// long because each of its routes declares its schema and access rule inline
 export async function analyticsRoutes(root: FastifyInstance, deps: AnalyticsRouteDeps) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
 

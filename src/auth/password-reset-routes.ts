@@ -32,6 +32,7 @@ export interface PasswordResetRouteDeps {
   passwordResets: PasswordResetService;
 }
 
+// long because each of its routes declares its schema and access rule inline
 export async function passwordResetRoutes(root: FastifyInstance, deps: PasswordResetRouteDeps) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
 

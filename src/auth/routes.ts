@@ -45,6 +45,7 @@ export interface AuthRouteDeps {
 }
 
 /** First-run setup, sign-in and sign-out, the signed-in user, password changes and (when open) registration. */
+// long because each of its routes declares its schema and access rule inline
 export async function authRoutes(root: FastifyInstance, deps: AuthRouteDeps) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   const signinsPerIp = new RateLimiter({ limit: deps.config.signinRateLimit, windowMs: 60_000 });

@@ -37,6 +37,7 @@ export interface UserAdminRouteDeps {
   userAdmin: UserAdmin;
 }
 
+// long because each of its routes declares its schema and access rule inline
 export async function userAdminRoutes(root: FastifyInstance, deps: UserAdminRouteDeps) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   const admin = deps.userAdmin;

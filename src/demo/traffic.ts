@@ -212,6 +212,7 @@ interface Visitor {
 }
 type Pending = { ms: number; ev: Omit<DemoEvent, 'messageId' | 'timestamp'> };
 
+// long because it is the demo's script: each day's traffic and the injected problems, in order
 export function* generateDemoTraffic(opts: DemoOptions): Generator<DemoEvent> {
   const o = resolve(opts);
   const rng = mulberry32(o.seed);
@@ -241,6 +242,7 @@ export function* generateDemoTraffic(opts: DemoOptions): Generator<DemoEvent> {
     return v;
   };
 
+  // long because it is one visitor's session as a story: landing, browsing, cart, checkout, each with its odds
   function session(startMs: number): Pending[] {
     const out: Pending[] = [];
     const v = chooseVisitor();

@@ -129,6 +129,7 @@ export function cleanSeries(values: (number | null | undefined)[]): (number | nu
 }
 
 /** Scores every bucket of a series (gaps are skipped: they are neither scored nor used). */
+// long because it is one pass over the series that keeps the baseline, the current run and the episode state together
 export function scoreSeries(input: (number | null | undefined)[], opts: DetectorOptions): ScoredPoint[] {
   const periods = [...opts.periods].sort((a, b) => a - b);
   const week = periods.length ? periods[periods.length - 1] : 0;

@@ -95,6 +95,7 @@ const audited = (i: Incident) => ({
 });
 
 /** Incidents: list, detail with signals and timeline, stats; actions one at a time or in bulk (all or nothing). */
+// long because each of its routes declares its schema and access rule inline
 export async function incidentRoutes(root: FastifyInstance, deps: IncidentRouteDeps) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   const incidents = deps.incidents;

@@ -67,6 +67,7 @@ export interface IngestRouteDeps {
 }
 
 /** The Segment-compatible Tracking API: /v1/<call>, the short paths analytics.js uses, /v1/batch and /v1/import. */
+// long because each of its routes declares its schema and access rule inline
 export async function ingestRoutes(app: FastifyInstance, deps: IngestRouteDeps) {
   // analytics.js sends JSON as text/plain (no CORS preflight); sendBeacon may send no type at all
   app.removeAllContentTypeParsers();

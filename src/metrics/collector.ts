@@ -88,6 +88,7 @@ const emptyValues = (n: number): Values => new Array(n).fill(null);
 /** Per key, its values and samples (null where the key has no value). */
 type KeySeries = Map<string, { values: Values; samples: Values }>;
 
+// long because it builds the one scan that computes every metric of a collection cycle
 async function scanAll(
   events: EventStore,
   project: Project,

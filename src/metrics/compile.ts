@@ -174,6 +174,7 @@ const AGGREGATION_OTHER: Record<AggregationBody['fn'], OtherRule> = {
   p99: 'rows',
 };
 
+// long because it checks each kind of metric definition in one switch
 export function compileMetric(body: MetricBody): CompiledMetric {
   switch (body.kind) {
     case 'event': {

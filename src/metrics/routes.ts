@@ -33,6 +33,7 @@ export interface MetricRouteDeps {
 }
 
 /** The metrics catalog of a project. */
+// long because each of its routes declares its schema and access rule inline
 export async function metricRoutes(root: FastifyInstance, deps: MetricRouteDeps) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   const catalog = deps.catalog;

@@ -53,6 +53,7 @@ export interface ProjectRouteDeps extends ProjectDeletionDeps {
 }
 
 /** Projects: the caller's list, creation by the instance admin, settings and deletion by an owner. */
+// long because each of its routes declares its schema and access rule inline
 export async function projectRoutes(root: FastifyInstance, deps: ProjectRouteDeps) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
 

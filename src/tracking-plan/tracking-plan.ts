@@ -87,6 +87,7 @@ export interface TrackingPlanDeps {
   signals: SignalService;
 }
 
+// long because it merges the day profiles and the schema and distribution signals into one answer
 export async function trackingPlan(deps: TrackingPlanDeps, project: Project, days: number, now: number): Promise<TrackingPlan> {
   const tz = project.timeZone;
   const toMs = nextBucket(tz, '1d', bucketFloor(tz, '1d', now));

@@ -10,6 +10,7 @@ import { rememberProject } from './project';
 const GROUPS: NavGroup[] = ['Analytics', 'Monitoring', 'Project'];
 const RANK: Record<Role, number> = { viewer: 0, editor: 1, owner: 2 };
 
+// long because it is one screen's markup with the state its parts share
 export function Layout({ me, slug, children }: { me: Me; slug: string | null; children: ReactNode }) {
   const { path } = useLocation();
   const signOut = useSignOut();

@@ -42,6 +42,7 @@ export const PALETTE = ['#2563eb', '#16a34a', '#d97706', '#9333ea', '#0891b2', '
 const MARK_COLOR = { bad: '#dc2626', warn: '#d97706', info: '#2563eb' } as const;
 const BAND_FILL = 'rgba(37, 99, 235, 0.12)';
 
+// long because it is one screen's markup with the state its parts share
 export function TimeSeriesChart({ x, series, band, marks = [], height = 240, timeZone, label }: TimeSeriesChartProps) {
   const holder = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);

@@ -14,6 +14,7 @@ const toInput = (ms: number) => {
 };
 const fromInput = (value: string) => (value ? new Date(value).getTime() : NaN);
 
+// long because it is one screen's markup with the state its parts share
 export default function EventsPage({ project }: PageProps) {
   const slug = project.slug;
   const [event, setEvent] = useSearchParam('event');

@@ -12,6 +12,7 @@ import { IncidentTimeline } from '../components/incidents/IncidentTimeline';
 import { SignalExplanations } from '../components/incidents/SignalExplanations';
 import { StatusBadge, formatDuration, scopeLabel, signalFigures } from '../components/incidents/labels';
 
+// long because it is one screen's markup with the state its parts share
 export default function IncidentPage({ project, params }: PageProps) {
   const slug = project.slug;
   const id = Number(params.id);

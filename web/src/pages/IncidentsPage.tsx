@@ -21,6 +21,7 @@ import { Badge, Button, Card, FormError, PageHeader, SEVERITY_TONE, Table } from
 import { StatusBadge, formatDuration, scopeLabel } from '../components/incidents/labels';
 import { COMPACT_SELECT } from '../components/alerts/compact';
 
+// long because it is one screen's markup with the state its parts share
 export default function IncidentsPage({ project }: PageProps) {
   const slug = project.slug;
   const [status, setStatus] = useSearchParam('status');

@@ -50,6 +50,7 @@ function payloadSummary(payload: unknown): string {
     .join(' · ');
 }
 
+// long because it is one screen's markup with the state its parts share
 export default function JobsPage({ project }: PageProps) {
   const jobs = useJobs(project.slug);
   const retry = useRetryJob(project.slug);

@@ -12,6 +12,7 @@ import { GetStarted } from '../components/GetStarted';
 /** events kept on screen; older ones scroll away */
 const KEEP = 200;
 
+// long because it is one screen's markup with the state its parts share
 export default function LivePage({ project }: PageProps) {
   const [event, setEvent] = useSearchParam('event');
   const [user, setUser] = useSearchParam('user');

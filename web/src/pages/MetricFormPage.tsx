@@ -55,6 +55,7 @@ export default function MetricFormPage({ project, params }: PageProps) {
   return <MetricForm project={project} metric={existing.data} />;
 }
 
+// long because it is one screen's markup with the state its parts share
 function MetricForm({ project, metric }: { project: PageProps['project']; metric?: Metric }) {
   const slug = project.slug;
   const [draft, setDraft] = useState<Draft>(() => (metric ? draftOf(metric) : emptyDraft()));

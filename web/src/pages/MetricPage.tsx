@@ -56,6 +56,7 @@ export default function MetricPage({ project, params }: PageProps) {
   return <MetricView project={project} metric={metric.data} />;
 }
 
+// long because it is one screen's markup with the state its parts share
 function MetricView({ project, metric: m }: { project: PageProps['project']; metric: Metric }) {
   const slug = project.slug;
   const ranges = rangesFor(m.interval);

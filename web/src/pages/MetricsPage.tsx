@@ -13,6 +13,7 @@ import '../components/metrics/metrics.css';
 const STATUS_TONE: Record<string, Tone> = { active: 'good', draft: 'info', archived: 'neutral' };
 const SIGNAL_WINDOW = '-24h';
 
+// long because it is one screen's markup with the state its parts share
 export default function MetricsPage({ project }: PageProps) {
   const slug = project.slug;
   const [statusParam, setStatus] = useSearchParam('status');

@@ -124,6 +124,7 @@ function RuleState({ rule: r }: { rule: ThresholdRule }) {
   );
 }
 
+// long because it is one screen's markup with the state its parts share
 function MetricMonitors({ project, metricId }: { project: PageProps['project']; metricId: number }) {
   const slug = project.slug;
   const metric = useMetric(slug, metricId);

@@ -20,6 +20,7 @@ const RANGES: Record<string, { label: string; from: string; interval: Interval; 
 const DEFAULT_RANGE = '7d';
 const PAGE_VIEW = '$page';
 
+// long because it is one screen's markup with the state its parts share
 export default function OverviewPage({ project }: PageProps) {
   const [rangeParam, setRange] = useSearchParam('range');
   const rangeKey = rangeParam in RANGES ? rangeParam : DEFAULT_RANGE;

@@ -9,6 +9,7 @@ import { Badge, Card, PageHeader, QueryState, SEVERITY_TONE, Sparkline } from '.
 
 const DAYS = [7, 30, 90];
 
+// long because it is one screen's markup with the state its parts share
 export default function TrackingPlanPage({ project }: PageProps) {
   const [daysParam, setDays] = useSearchParam('days');
   const days = DAYS.includes(Number(daysParam)) ? Number(daysParam) : 30;

@@ -21,6 +21,7 @@ function UserState({ user }: { user: InstanceUser }) {
   return <Badge tone="good">active</Badge>;
 }
 
+// long because it is one screen's markup with the state its parts share
 export default function UsersPage({ me }: { me: Me }) {
   const users = useInstanceUsers();
   const act = useUserAction();

@@ -23,6 +23,7 @@ import { COMPACT_SELECT } from './compact';
 const STATUS_TONE: Record<string, Tone> = { sent: 'good', failed: 'bad', pending: 'warn' };
 const id = (v: string) => (/^\d+$/.test(v) ? Number(v) : undefined);
 
+// long because it is one screen's markup with the state its parts share
 export function DeliveriesPanel({ slug, canEdit, timeZone }: { slug: string; canEdit: boolean; timeZone: string }) {
   const [status, setStatus] = useSearchParam('status');
   const [event, setEvent] = useSearchParam('event');

@@ -79,6 +79,7 @@ function buildInput(
   return { input };
 }
 
+// long because it is one screen's markup with the state its parts share
 export function DestinationForm({ slug, destination, onDone }: { slug: string; destination?: Destination; onDone: () => void }) {
   const editing = !!destination;
   const [name, setName] = useState(destination?.name ?? '');
@@ -117,6 +118,7 @@ export function DestinationForm({ slug, destination, onDone }: { slug: string; d
     test.mutate({ input });
   };
 
+  // long because it is one screen's markup with the state its parts share
   const control = (f: DestinationField) => {
     const key = fieldName(f);
     const err = messageFor(key);

@@ -19,6 +19,7 @@ function target(d: Destination): string {
   return Array.isArray(v) ? v.join(', ') : v === undefined || v === null ? '' : String(v);
 }
 
+// long because it is one screen's markup with the state its parts share
 export function DestinationsPanel({ slug, canEdit }: { slug: string; canEdit: boolean }) {
   const list = useDestinations(slug);
   const remove = useDeleteDestination(slug);

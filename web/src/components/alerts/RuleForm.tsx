@@ -46,6 +46,7 @@ function Checkbox({ label, checked, onChange }: { label: string; checked: boolea
   );
 }
 
+// long because it is one screen's markup with the state its parts share
 export function RuleForm({
   slug,
   rule,

@@ -57,6 +57,7 @@ export function RuleSimulator({ slug, draft, timeZone }: { slug: string; draft: 
   );
 }
 
+// long because it is one screen's markup with the state its parts share
 function SimulationResult({ result, timeZone }: { result: Simulation; timeZone: string }) {
   const max = Math.max(1, ...result.perDay.map((d) => d.alerts));
   const filtered = Object.entries(result.filteredOut).filter(([, n]) => n > 0);

@@ -25,6 +25,7 @@ function filtersText(r: AlertRule): string {
   return parts.filter(Boolean).join(' · ');
 }
 
+// long because it is one screen's markup with the state its parts share
 export function RulesPanel({ slug, canEdit, timeZone }: { slug: string; canEdit: boolean; timeZone: string }) {
   const rules = useAlertRules(slug);
   const destinations = useDestinations(slug);

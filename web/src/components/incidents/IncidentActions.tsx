@@ -22,6 +22,7 @@ interface Props {
 
 const EDITORS_ONLY = 'Editors and owners can change incidents';
 
+// long because it is one screen's markup with the state its parts share
 export function IncidentActions({ slug, incident, members, canEdit, timeZone }: Props) {
   const action = useIncidentAction(slug, incident.id);
   const [pending, setPending] = useState<string | null>(null);

@@ -33,6 +33,7 @@ interface Props {
 const FIELDS = ['sensitivity', 'minExpected', 'from', 'to'];
 type Choice = 'own' | (typeof SENSITIVITIES)[number] | 'custom';
 
+// long because it is one screen's markup with the state its parts share
 export function BacktestPanel({ own, applied, onRun, result, loading, error, period, unit, timeZone }: Props) {
   const id = useId();
   const initial = applied?.sensitivity;

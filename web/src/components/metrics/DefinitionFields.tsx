@@ -178,6 +178,7 @@ function RatioPart({
   );
 }
 
+// long because it is one screen's markup with the state its parts share
 export function DefinitionFields({ draft, onChange, errorFor, events }: Props) {
   const filters = (
     <FiltersEditor rows={draft.filters} onChange={(filters) => onChange({ filters })} path="definition.filters" errorFor={errorFor} />

@@ -9,6 +9,7 @@ import { Field, FormError, TextField } from '../Field';
 type Choice = 'default' | (typeof SENSITIVITIES)[number] | 'custom';
 const FIELDS = ['detection.enabled', 'detection.sensitivity', 'detection.minExpected', 'detection.settlingMinutes'];
 
+// long because it is one screen's markup with the state its parts share
 export function DetectionForm({ slug, metric, readOnly }: { slug: string; metric: Metric; readOnly: boolean }) {
   const d = metric.detection;
   const update = useUpdateMetric(slug, metric.id);

@@ -100,6 +100,7 @@ function ConditionFields({
   );
 }
 
+// long because it is one screen's markup with the state its parts share
 export function RuleForm({ slug, metricId, rule, onDone }: { slug: string; metricId: number; rule?: ThresholdRule; onDone: () => void }) {
   const create = useCreateRule(slug, metricId);
   const update = useUpdateRule(slug, metricId);

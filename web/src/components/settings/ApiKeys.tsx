@@ -27,6 +27,7 @@ export function keyState(k: ApiKey): { label: string; tone: 'good' | 'bad' | 'ne
   return { label: 'active', tone: 'good' };
 }
 
+// long because it is one screen's markup with the state its parts share
 export function ApiKeys({
   slug,
   timeZone,

@@ -7,6 +7,7 @@ import { Card } from '../Card';
 import { JsonView } from '../JsonView';
 import { Table } from '../Table';
 
+// long because it is one screen's markup with the state its parts share
 export function AuditLog({ slug, timeZone }: { slug: string; timeZone: string }) {
   const [q, setQ] = useState<AuditQuery>({});
   const [open, setOpen] = useState<number | null>(null);

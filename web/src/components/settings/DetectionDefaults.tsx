@@ -42,6 +42,7 @@ function settingsOf(f: Form): ProjectDetection {
   return out;
 }
 
+// long because it is one screen's markup with the state its parts share
 export function DetectionDefaults({ slug, canEdit }: { slug: string; canEdit: boolean }) {
   const detection = useDetection(slug);
   const save = useSaveDetection(slug);

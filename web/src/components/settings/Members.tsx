@@ -28,6 +28,7 @@ import { COMPACT_SELECT } from '../alerts/compact';
 const INVITE_FIELDS = ['email', 'role'];
 const STATE_TONE = { pending: 'info', accepted: 'good', expired: 'neutral', revoked: 'neutral' } as const;
 
+// long because it is one screen's markup with the state its parts share
 export function Members({ slug, isOwner, myUserId, timeZone }: { slug: string; isOwner: boolean; myUserId: number; timeZone: string }) {
   const members = useMembers(slug);
   const setRole = useSetRole(slug);

@@ -14,6 +14,7 @@ import { CopyButton } from './CopyButton';
 import { sdkSnippet } from './snippet';
 import { keyState } from './ApiKeys';
 
+// long because it is one screen's markup with the state its parts share
 export function SdkSnippet({
   slug,
   isOwner,
