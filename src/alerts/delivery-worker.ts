@@ -1,9 +1,10 @@
 /** The job worker's side of alerting: one attempt of one delivery from the outbox, and its retries. */
+import type { UnitOn } from './unit-of-work.js';
 import type { FastifyBaseLogger } from 'fastify';
 import type { IncidentService } from '../incidents/service.js';
 import { type JobHandler, TransientJobError } from '../jobs/worker.js';
 import type { MetaDb } from '../meta-db.js';
-import { type Delivery, DeliveryStore } from './deliveries.js';
+import type { Delivery, DeliveryStore } from './deliveries.js';
 import type { DestinationStore } from './destinations-store.js';
 import { sendTo } from './destinations/index.js';
 import type { Destination, SendResult } from './destinations/types.js';
@@ -27,6 +28,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 export interface DeliveryWorkerDeps {
   db: MetaDb;
+  unit: UnitOn;
   deliveries: DeliveryStore;
   destinations: DestinationStore;
   outbox: Outbox;
@@ -97,7 +99,7 @@ export class DeliveryWorker {
     if (result.retryable && attempt < payload.maxAttempts) {
       const nextAt = done + retryDelayMs(attempt, this.deps.random);
       await this.deps.db.transaction().execute(async (tx) => {
-        if (await new DeliveryStore(tx).markRetry(d.id, outcome, nextAt, done))
+        if (await this.deps.unit(tx).deliveries.markRetry(d.id, outcome, nextAt, done))
           await this.deps.outbox.enqueueDeliver(tx, d.projectId, payload, nextAt);
       });
       return { retryAt: iso(nextAt), attempt, error: result.error ?? null };

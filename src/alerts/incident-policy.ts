@@ -3,16 +3,16 @@
  * transaction (every read and write goes through `tx`), so a change and its alerts commit together.
  * The policy itself is described at the top of service.ts.
  */
+import type { UnitOn } from './unit-of-work.js';
 import type { Incident, IncidentChange } from '../incidents/types.js';
 import type { Signal } from '../signals/store.js';
 import type { MetaDb } from '../meta-db.js';
 import type { AppLinks } from '../http/app-links.js';
 import { incidentMessage, type MetricInfo } from './compose.js';
 import { composeContext, metricInfo } from './compose-context.js';
-import { type Delivery, DeliveryStore } from './deliveries.js';
-import { DestinationStore } from './destinations-store.js';
+import type { Delivery } from './deliveries.js';
 import { keyParts, type Outbox } from './outbox.js';
-import { type AlertRule, RuleStore } from './rule-store.js';
+import type { AlertRule } from './rule-store.js';
 import { inCooldown, type MatchTarget, matchRule, scopeKindOf } from './rules.js';
 
 /** Cooldowns and repeats are per incident identity: its scope, breakdown and direction. */
@@ -55,7 +55,7 @@ function toldOpen(deliveries: Delivery[]): Delivery[] {
 }
 
 export interface IncidentPolicyDeps {
-  secretKey: string;
+  unit: UnitOn;
   outbox: Outbox;
   links: AppLinks;
 }
@@ -71,10 +71,10 @@ export class IncidentPolicy {
         if (change.historical) return;
         return this.onOpened(tx, change);
       case 'acknowledged':
-        await new DeliveryStore(tx).withdrawRepeats(incident.id);
+        await this.deps.unit(tx).deliveries.withdrawRepeats(incident.id);
         return;
       case 'resolved':
-        await new DeliveryStore(tx).withdrawRepeats(incident.id);
+        await this.deps.unit(tx).deliveries.withdrawRepeats(incident.id);
         return this.onResolved(tx, change);
       case 'reopened':
         return this.onReopened(tx, change);
@@ -88,18 +88,18 @@ export class IncidentPolicy {
     const { incident, signals } = change;
     const now = change.at;
     if (incident.mutedUntil !== null && incident.mutedUntil > now) return;
-    const rules = (await new RuleStore(tx).list(incident.projectId)).filter((r) => isActive(r, now) && !r.spec.digest);
+    const rules = (await this.deps.unit(tx).rules.list(incident.projectId)).filter((r) => isActive(r, now) && !r.spec.digest);
     if (rules.length === 0) return;
-    const metrics = await metricInfo(tx, incident.projectId, signals);
+    const metrics = await metricInfo(this.deps.unit(tx), incident.projectId, signals);
     const target = matchTargetOf(incident, signals, metrics);
-    const deliveries = new DeliveryStore(tx);
+    const deliveries = this.deps.unit(tx).deliveries;
     const scope = cooldownScope(incident);
-    const compose = await composeContext(tx, incident.projectId, metrics, this.deps.links.origin(), now);
+    const compose = await composeContext(this.deps.unit(tx), incident.projectId, metrics, this.deps.links.origin(), now);
     for (const rule of rules) {
       if (!matchRule(rule.spec.filters, target).matches) continue;
       if (inCooldown(rule.spec, await deliveries.lastSentAt(rule.id, scope), now)) continue;
       const message = incidentMessage('opened', incident, signals, { ...compose, rule: { id: rule.id, name: rule.name } });
-      const kinds = await new DestinationStore(tx, this.deps.secretKey).kinds(incident.projectId, rule.spec.destinationIds);
+      const kinds = await this.deps.unit(tx).destinations.kinds(incident.projectId, rule.spec.destinationIds);
       for (const destinationId of rule.spec.destinationIds.filter((id) => kinds.has(id))) {
         await this.deps.outbox.queue(
           tx,
@@ -122,15 +122,15 @@ export class IncidentPolicy {
   private async onResolved(tx: MetaDb, change: IncidentChange): Promise<void> {
     const { incident, signals } = change;
     const now = change.at;
-    const told = toldOpen(await new DeliveryStore(tx).ofIncident(incident.id));
+    const told = toldOpen(await this.deps.unit(tx).deliveries.ofIncident(incident.id));
     if (told.length === 0) return;
-    const rules = new Map((await new RuleStore(tx).list(incident.projectId)).map((r) => [r.id, r]));
-    const kinds = await new DestinationStore(tx, this.deps.secretKey).kinds(
+    const rules = new Map((await this.deps.unit(tx).rules.list(incident.projectId)).map((r) => [r.id, r]));
+    const kinds = await this.deps.unit(tx).destinations.kinds(
       incident.projectId,
       told.map((d) => d.destinationId!),
     );
-    const metrics = await metricInfo(tx, incident.projectId, signals);
-    const compose = await composeContext(tx, incident.projectId, metrics, this.deps.links.origin(), now);
+    const metrics = await metricInfo(this.deps.unit(tx), incident.projectId, signals);
+    const compose = await composeContext(this.deps.unit(tx), incident.projectId, metrics, this.deps.links.origin(), now);
     for (const d of told) {
       const rule = rules.get(d.ruleId!);
       const kind = kinds.get(d.destinationId!);
@@ -155,14 +155,14 @@ export class IncidentPolicy {
     const { incident, signals } = change;
     const now = change.at;
     if (incident.mutedUntil !== null && incident.mutedUntil > now) return;
-    const deliveries = new DeliveryStore(tx);
+    const deliveries = this.deps.unit(tx).deliveries;
     const told = (await deliveries.ofIncident(incident.id)).filter(
       (d) => d.event === 'opened' && d.status !== 'failed' && d.ruleId !== null && d.destinationId !== null,
     );
     if (told.length === 0) return;
-    const rules = new Map((await new RuleStore(tx).list(incident.projectId)).map((r) => [r.id, r]));
-    const metrics = await metricInfo(tx, incident.projectId, signals);
-    const compose = await composeContext(tx, incident.projectId, metrics, this.deps.links.origin(), now);
+    const rules = new Map((await this.deps.unit(tx).rules.list(incident.projectId)).map((r) => [r.id, r]));
+    const metrics = await metricInfo(this.deps.unit(tx), incident.projectId, signals);
+    const compose = await composeContext(this.deps.unit(tx), incident.projectId, metrics, this.deps.links.origin(), now);
     const scope = cooldownScope(incident);
     for (const d of told) {
       const rule = rules.get(d.ruleId!);

@@ -2,10 +2,9 @@
  * The outbox: a delivery row and the job that sends it, written together (in the caller's
  * transaction when there is one), so a delivery never exists without a job to send it.
  */
-import { JobQueue } from '../jobs/queue.js';
-import type { Dialect } from '../storage/meta/db.js';
 import type { MetaDb } from '../meta-db.js';
-import { type Delivery, DeliveryStore, type NewDelivery } from './deliveries.js';
+import type { Delivery, NewDelivery } from './deliveries.js';
+import type { UnitOn } from './unit-of-work.js';
 
 export const JOB_DELIVER = 'alerts.deliver';
 /** Attempts of one delivery before it is failed (the issue's figure). */
@@ -20,22 +19,18 @@ export interface DeliverPayload {
 }
 
 export class Outbox {
-  constructor(
-    private dialect: Dialect,
-    private now: () => number,
-  ) {}
+  constructor(private unit: UnitOn) {}
 
   /** A delivery and its first job, both in `tx`; nothing when the idempotency key exists. */
   async queue(tx: MetaDb, d: NewDelivery, now: number): Promise<number | undefined> {
-    const id = await new DeliveryStore(tx).insert(d, now);
+    const id = await this.unit(tx).deliveries.insert(d, now);
     if (id !== undefined) await this.enqueueDeliver(tx, d.projectId, { deliveryId: id, maxAttempts: MAX_DELIVERY_ATTEMPTS }, now);
     return id;
   }
 
   /** A job for one more attempt of a delivery, at `runAt`. */
   async enqueueDeliver(db: MetaDb, projectId: number, payload: DeliverPayload, runAt: number) {
-    // a queue on `db` (maybe a transaction) built here: the unit of work the integrator may pass in instead
-    await new JobQueue(db, this.dialect, this.now).enqueue({
+    await this.unit(db).jobs.enqueue({
       kind: JOB_DELIVER,
       projectId,
       payload,

@@ -1,4 +1,5 @@
 /** Alert rules as the API sees them: checked input, unique names, and what a rule would have sent. */
+import type { UnitOn } from './unit-of-work.js';
 import { VigilError, badRequest, notFound } from '../errors.js';
 import type { IncidentService } from '../incidents/service.js';
 import type { Project } from '../projects/service.js';
@@ -22,6 +23,7 @@ export interface RuleInput {
 
 export interface RuleServiceDeps {
   db: MetaDb;
+  unit: UnitOn;
   rules: RuleStore;
   destinations: DestinationStore;
   /** set once both services exist (each needs the other) */
@@ -73,7 +75,7 @@ export class RuleService {
     // by first bucket: a backfill opens the history's incidents all at once (simulate.ts places them)
     const opened = await this.deps.incidents().openedBetween(project, from - SIMULATE_MARGIN_MS, to, 'started');
     const metrics = await metricInfo(
-      this.deps.db,
+      this.deps.unit(this.deps.db),
       project.id,
       opened.flatMap((o) => o.signals),
     );

@@ -2,21 +2,19 @@
  * The scheduler's step for alerting: repeats of alerts on incidents still open, digests whose cron
  * period is over, and pending deliveries that lost their job.
  */
+import type { UnitOn } from './unit-of-work.js';
 import type { FastifyBaseLogger } from 'fastify';
 import type { IncidentService } from '../incidents/service.js';
-import { JobQueue } from '../jobs/queue.js';
 import type { ProjectService } from '../projects/service.js';
-import type { Dialect } from '../storage/meta/db.js';
 import type { MetaDb } from '../meta-db.js';
 import type { AppLinks } from '../http/app-links.js';
 import { asRepeat, digestMessage } from './compose.js';
 import { composeContext, metricInfo } from './compose-context.js';
 import type { Delivery, DeliveryStore } from './deliveries.js';
-import { DestinationStore } from './destinations-store.js';
 import { type DigestCandidate, digestEntries, duePeriod } from './digest.js';
 import { isActive, matchTargetOf } from './incident-policy.js';
 import { type DeliverPayload, JOB_DELIVER, keyParts, MAX_DELIVERY_ATTEMPTS, type Outbox } from './outbox.js';
-import { type AlertRule, RuleStore } from './rule-store.js';
+import type { AlertRule, RuleStore } from './rule-store.js';
 import { repeatDue } from './rules.js';
 
 /**
@@ -32,8 +30,7 @@ const REPEAT_LOOKBACK_MS = 30 * 86_400_000;
 
 export interface AlertSchedulesDeps {
   db: MetaDb;
-  dialect: Dialect;
-  secretKey: string;
+  unit: UnitOn;
   rules: RuleStore;
   deliveries: DeliveryStore;
   outbox: Outbox;
@@ -68,8 +65,7 @@ export class AlertSchedules {
   private async requeueOrphans(now: number): Promise<number> {
     const overdue = await this.deps.deliveries.overdue(now - ORPHAN_AFTER_MS, ORPHAN_BATCH);
     if (!overdue.length) return 0;
-    // built ad hoc, like the outbox's queue: the unit of work the integrator may pass in instead
-    const jobs = new JobQueue(this.deps.db, this.deps.dialect, this.deps.now);
+    const jobs = this.deps.unit(this.deps.db).jobs;
     const live = new Set<number>();
     for (const status of ['queued', 'running']) {
       for (const job of await jobs.list({ kind: JOB_DELIVER, status, limit: 1_000 })) live.add((job.payload as DeliverPayload).deliveryId);
@@ -137,7 +133,7 @@ export class AlertSchedules {
     if (!period) return 0;
     const opened = await this.deps.incidents().openedBetween(project, period.from, period.to);
     const metrics = await metricInfo(
-      db,
+      this.deps.unit(db),
       project.id,
       opened.flatMap((o) => o.signals),
     );
@@ -147,10 +143,10 @@ export class AlertSchedules {
       period,
       now,
     );
-    const compose = await composeContext(db, project.id, metrics, this.deps.links.origin(), now);
+    const compose = await composeContext(this.deps.unit(db), project.id, metrics, this.deps.links.origin(), now);
     return db.transaction().execute(async (tx) => {
       // another scheduler that got here first has moved the period on
-      if (!(await new RuleStore(tx).advanceDigest(rule.id, rule.digestUntil, period.to))) return 0;
+      if (!(await this.deps.unit(tx).rules.advanceDigest(rule.id, rule.digestUntil, period.to))) return 0;
       if (entries.length === 0) return 0;
       const root = (e: DigestCandidate) => e.signals.find((s) => s.id === e.incident.rootSignalId) ?? e.signals[0];
       const message = digestMessage(
@@ -158,7 +154,7 @@ export class AlertSchedules {
         period,
         { ...compose, rule: { id: rule.id, name: rule.name } },
       );
-      const kinds = await new DestinationStore(tx, this.deps.secretKey).kinds(project.id, rule.spec.destinationIds);
+      const kinds = await this.deps.unit(tx).destinations.kinds(project.id, rule.spec.destinationIds);
       let queued = 0;
       for (const destinationId of rule.spec.destinationIds.filter((id) => kinds.has(id))) {
         const id = await this.deps.outbox.queue(

@@ -47,6 +47,7 @@ import type { Destination } from './destinations/types.js';
 import { type DestinationInput, DestinationStore, type DestinationView } from './destinations-store.js';
 import { IncidentPolicy } from './incident-policy.js';
 import { createOutboundHttp, type OutboundHttp } from './outbound.js';
+import { type UnitOn, unitFactory } from './unit-of-work.js';
 import { type DeliverPayload, MAX_DELIVERY_ATTEMPTS, Outbox } from './outbox.js';
 import { responseExcerpt } from './response-excerpt.js';
 import type { AlertRule } from './rule-store.js';
@@ -93,6 +94,8 @@ export class AlertService {
   private worker: DeliveryWorker;
   private schedules: AlertSchedules;
 
+  private readonly unit: UnitOn;
+
   constructor(private deps: AlertServiceDeps) {
     const { db, config } = deps;
     const links = deps.links ?? new AppLinks(config);
@@ -104,10 +107,11 @@ export class AlertService {
       allowHttp: config.alertsAllowHttp,
     });
     this.deliveries = new DeliveryStore(db);
-    this.outbox = new Outbox(deps.dialect, this.now);
-    const shared = { db, now: this.now, incidents: deps.incidents, log: deps.log };
+    this.unit = unitFactory({ dialect: deps.dialect, secretKey: config.secretKey, now: this.now });
+    this.outbox = new Outbox(this.unit);
+    const shared = { db, unit: this.unit, now: this.now, incidents: deps.incidents, log: deps.log };
     this.ruleService = new RuleService({ ...shared, rules: this.rules, destinations: this.destinations });
-    this.policy = new IncidentPolicy({ secretKey: config.secretKey, outbox: this.outbox, links });
+    this.policy = new IncidentPolicy({ unit: this.unit, outbox: this.outbox, links });
     this.worker = new DeliveryWorker({
       ...shared,
       deliveries: this.deliveries,
@@ -119,8 +123,6 @@ export class AlertService {
     });
     this.schedules = new AlertSchedules({
       ...shared,
-      dialect: deps.dialect,
-      secretKey: config.secretKey,
       rules: this.rules,
       deliveries: this.deliveries,
       outbox: this.outbox,
@@ -231,7 +233,7 @@ export class AlertService {
     if (d.status !== 'failed')
       throw new VigilError('VIGIL_ERR_CONFLICT', `only a failed delivery can be retried; this one is ${d.status}`, { status: d.status });
     await this.deps.db.transaction().execute(async (tx) => {
-      if (!(await new DeliveryStore(tx).reopen(id, this.now())))
+      if (!(await this.unit(tx).deliveries.reopen(id, this.now())))
         throw new VigilError('VIGIL_ERR_CONFLICT', 'the delivery changed meanwhile; reload it', { status: d.status });
       await this.outbox.enqueueDeliver(tx, d.projectId, { deliveryId: id, maxAttempts: d.attempts + MAX_DELIVERY_ATTEMPTS }, this.now());
     });

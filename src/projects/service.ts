@@ -67,6 +67,24 @@ export class ProjectService {
     return this.remember(toProject(row));
   }
 
+  /** The project's detection defaults as stored (the signals domain gives them their meaning). */
+  async detectionSettings(id: number): Promise<unknown> {
+    const row = await this.db.selectFrom('projects').select('detection').where('id', '=', id).executeTakeFirst();
+    try {
+      return row ? JSON.parse(row.detection) : {};
+    } catch {
+      return {};
+    }
+  }
+
+  async setDetectionSettings(id: number, settings: unknown): Promise<void> {
+    await this.db
+      .updateTable('projects')
+      .set({ detection: JSON.stringify(settings) })
+      .where('id', '=', id)
+      .execute();
+  }
+
   /** Renames a project or changes its time zone. */
   async update(id: number, input: { name?: string; timeZone?: string }): Promise<Project> {
     const current = await this.getById(id);

@@ -38,7 +38,7 @@ const settledValue = <T>(r: PromiseSettledResult<T>) =>
 export function createSignalsModule(deps: SignalsModuleDeps) {
   const { log, events, projects, catalog, jobs, audit, now } = deps;
   const db = deps.meta.db;
-  const signals = new SignalService({ db, catalog, events, jobs, log, now });
+  const signals = new SignalService({ db, catalog, projects, events, jobs, log, now });
   const thresholdRules = new ThresholdRuleService({ db, catalog, signals, log, now });
   /** the project-wide detectors (drift daily, event volume hourly) and their jobs */
   const signalJobs = new SignalJobs({ db, events, projects, signals, jobs, now });

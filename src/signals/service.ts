@@ -45,6 +45,8 @@ export type SignalListener = (projectId: number, written: Signal[], covered: Cov
 export interface SignalServiceDeps {
   db: MetaDb;
   catalog: MetricService;
+  /** owns the projects table, where the project's detection defaults are kept */
+  projects: Pick<ProjectService, 'detectionSettings' | 'setDetectionSettings'>;
   /** where the observed lateness of events is measured (the default settling time); without it, the fixed default */
   events?: EventStore;
   /** where a detection run once the newest buckets have settled is queued (see scheduleSettled) */
@@ -112,7 +114,7 @@ export class SignalService {
     metric: { kind: string; detection: Metric['detection'] } | null,
     defaults?: ProjectDetection,
   ): Promise<ResolvedDetection> {
-    const project = defaults ?? (await this.store.projectDetection(projectId));
+    const project = defaults ?? (await this.projectDetection(projectId));
     const own = metric?.detection ?? {};
     // the lateness scan only when it decides something
     const needsFallback = parseDetection(own).settlingMinutes === undefined && project.settlingMinutes === undefined;
@@ -152,13 +154,17 @@ export class SignalService {
   }
 
   /** A project's detection defaults (what a metric leaves out; all of event-volume detection's settings). */
-  projectDetection(projectId: number): Promise<ProjectDetection> {
-    return this.store.projectDetection(projectId);
+  async projectDetection(projectId: number): Promise<ProjectDetection> {
+    try {
+      return parseDetection(await this.deps.projects.detectionSettings(projectId));
+    } catch {
+      return {};
+    }
   }
 
   /** Replaces a project's detection defaults (Settings, the demo). */
   setProjectDetection(projectId: number, settings: ProjectDetection): Promise<void> {
-    return this.store.setProjectDetection(projectId, parseDetection(settings));
+    return this.deps.projects.setDetectionSettings(projectId, parseDetection(settings));
   }
 
   /**

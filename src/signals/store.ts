@@ -3,7 +3,6 @@ import type { Selectable } from 'kysely';
 import { higherSeverity, type Severity } from '../detect/severity.js';
 import type { MetaDb } from '../meta-db.js';
 import type { SignalTable } from './tables.js';
-import { parseDetection, type ProjectDetection } from './settings.js';
 
 /** volume: the project's total event count (`volume:total`), watched beside each busy event */
 export const SIGNAL_SCOPES = ['metric', 'threshold', 'schema', 'distribution', 'event', 'volume'] as const;
@@ -218,26 +217,5 @@ export class SignalStore {
       .orderBy('id')
       .execute();
     return rows.map(toSignal);
-  }
-
-  /**
-   * A project's detection defaults. The column belongs to the projects table; it is read here
-   * until ProjectService carries it (the project API does not edit it yet).
-   */
-  async projectDetection(projectId: number): Promise<ProjectDetection> {
-    const row = await this.db.selectFrom('projects').select('detection').where('id', '=', projectId).executeTakeFirst();
-    try {
-      return parseDetection(row ? JSON.parse(row.detection) : {});
-    } catch {
-      return {};
-    }
-  }
-
-  async setProjectDetection(projectId: number, settings: ProjectDetection): Promise<void> {
-    await this.db
-      .updateTable('projects')
-      .set({ detection: JSON.stringify(settings) })
-      .where('id', '=', projectId)
-      .execute();
   }
 }

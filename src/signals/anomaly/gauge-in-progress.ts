@@ -57,7 +57,7 @@ export class GaugeInProgressDetector {
   async check(project: Project): Promise<number> {
     const gauges = (await this.deps.catalog.active(project)).filter((m) => m.kind === 'gauge' && m.collectedUntil !== null);
     if (!gauges.length) return 0;
-    const defaults = await this.deps.signals.store.projectDetection(project.id);
+    const defaults = await this.deps.signals.projectDetection(project.id);
     let raised = 0;
     for (const m of gauges) {
       try {

@@ -116,7 +116,7 @@ export class ThresholdRuleService {
       signals = 0,
       failed = 0;
     if (rules.length) {
-      const defaults = await this.deps.signals.store.projectDetection(project.id);
+      const defaults = await this.deps.signals.projectDetection(project.id);
       const byId = new Map(metrics.map((m) => [m.id, m]));
       for (const r of rules) {
         try {
@@ -145,7 +145,7 @@ export class ThresholdRuleService {
   async evaluateInProgress(project: Project): Promise<number> {
     const rules = (await this.store.listProject(project.id)).filter((r) => r.enabled && r.evaluatedUntil !== null);
     if (!rules.length) return 0;
-    const defaults = await this.deps.signals.store.projectDetection(project.id);
+    const defaults = await this.deps.signals.projectDetection(project.id);
     const metrics = new Map<number, Promise<Metric>>();
     let raised = 0;
     for (const r of rules) {
