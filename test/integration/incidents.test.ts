@@ -658,13 +658,15 @@ describe('incidents: related metrics found by their series moving together (real
   let t: TestApp;
   before(async () => {
     await awayFromHourEnd();
-    t = await startTestApp({ config: { metricsBackfillDays: 8 } });
+    t = await startTestApp({ config: { metricsBackfillDays: 9 } });
   });
   after(() => t.close());
 
   test('orders and payments drop in the same hours: one incident, the second joins by correlation', async () => {
     const until = Math.floor(Date.now() / HOUR) * HOUR;
-    const start = until - 8 * DAY;
+    // whole days of history, whatever the hour the test runs at: a series that starts mid-day is
+    // not scored until it has whole days (found at 01:00 UTC; see the closing note of issue 18)
+    const start = Math.floor(until / DAY) * DAY - 8 * DAY;
     const dropFrom = until - 6 * HOUR;
     const r = random(7);
     const counts: { event: string; hour: number; n: number }[] = [];
