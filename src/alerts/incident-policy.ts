@@ -3,7 +3,7 @@
  * transaction (every read and write goes through `tx`), so a change and its alerts commit together.
  * The policy itself is described at the top of service.ts.
  */
-import type { UnitOn } from './unit-of-work.js';
+import type { AlertsUnit, UnitOn } from './unit-of-work.js';
 import type { Incident, IncidentChange } from '../incidents/types.js';
 import type { Signal } from '../signals/store.js';
 import type { MetaDb } from '../meta-db.js';
@@ -66,43 +66,44 @@ export class IncidentPolicy {
   /** IncidentService's change hook: runs inside the change's transaction; every read and write goes through `tx`. */
   async onIncidentChange(tx: MetaDb, change: IncidentChange): Promise<void> {
     const { incident } = change;
+    const unit = this.deps.unit(tx);
     switch (change.type) {
       case 'opened':
         if (change.historical) return;
-        return this.onOpened(tx, change);
+        return this.onOpened(unit, change);
       case 'acknowledged':
-        await this.deps.unit(tx).deliveries.withdrawRepeats(incident.id);
+        await unit.deliveries.withdrawRepeats(incident.id);
         return;
       case 'resolved':
-        await this.deps.unit(tx).deliveries.withdrawRepeats(incident.id);
-        return this.onResolved(tx, change);
+        await unit.deliveries.withdrawRepeats(incident.id);
+        return this.onResolved(unit, change);
       case 'reopened':
-        return this.onReopened(tx, change);
+        return this.onReopened(unit, change);
       case 'signal_added':
       case 'severity':
         return;
     }
   }
 
-  private async onOpened(tx: MetaDb, change: IncidentChange): Promise<void> {
+  private async onOpened(unit: AlertsUnit, change: IncidentChange): Promise<void> {
     const { incident, signals } = change;
     const now = change.at;
     if (incident.mutedUntil !== null && incident.mutedUntil > now) return;
-    const rules = (await this.deps.unit(tx).rules.list(incident.projectId)).filter((r) => isActive(r, now) && !r.spec.digest);
+    const rules = (await unit.rules.list(incident.projectId)).filter((r) => isActive(r, now) && !r.spec.digest);
     if (rules.length === 0) return;
-    const metrics = await metricInfo(this.deps.unit(tx), incident.projectId, signals);
+    const metrics = await metricInfo(unit, incident.projectId, signals);
     const target = matchTargetOf(incident, signals, metrics);
-    const deliveries = this.deps.unit(tx).deliveries;
+    const deliveries = unit.deliveries;
     const scope = cooldownScope(incident);
-    const compose = await composeContext(this.deps.unit(tx), incident.projectId, metrics, this.deps.links.origin(), now);
+    const compose = await composeContext(unit, incident.projectId, metrics, this.deps.links.origin(), now);
     for (const rule of rules) {
       if (!matchRule(rule.spec.filters, target).matches) continue;
       if (inCooldown(rule.spec, await deliveries.lastSentAt(rule.id, scope), now)) continue;
       const message = incidentMessage('opened', incident, signals, { ...compose, rule: { id: rule.id, name: rule.name } });
-      const kinds = await this.deps.unit(tx).destinations.kinds(incident.projectId, rule.spec.destinationIds);
+      const kinds = await unit.destinations.kinds(incident.projectId, rule.spec.destinationIds);
       for (const destinationId of rule.spec.destinationIds.filter((id) => kinds.has(id))) {
         await this.deps.outbox.queue(
-          tx,
+          unit.db,
           {
             projectId: incident.projectId,
             ruleId: rule.id,
@@ -119,18 +120,18 @@ export class IncidentPolicy {
     }
   }
 
-  private async onResolved(tx: MetaDb, change: IncidentChange): Promise<void> {
+  private async onResolved(unit: AlertsUnit, change: IncidentChange): Promise<void> {
     const { incident, signals } = change;
     const now = change.at;
-    const told = toldOpen(await this.deps.unit(tx).deliveries.ofIncident(incident.id));
+    const told = toldOpen(await unit.deliveries.ofIncident(incident.id));
     if (told.length === 0) return;
-    const rules = new Map((await this.deps.unit(tx).rules.list(incident.projectId)).map((r) => [r.id, r]));
-    const kinds = await this.deps.unit(tx).destinations.kinds(
+    const rules = new Map((await unit.rules.list(incident.projectId)).map((r) => [r.id, r]));
+    const kinds = await unit.destinations.kinds(
       incident.projectId,
       told.map((d) => d.destinationId!),
     );
-    const metrics = await metricInfo(this.deps.unit(tx), incident.projectId, signals);
-    const compose = await composeContext(this.deps.unit(tx), incident.projectId, metrics, this.deps.links.origin(), now);
+    const metrics = await metricInfo(unit, incident.projectId, signals);
+    const compose = await composeContext(unit, incident.projectId, metrics, this.deps.links.origin(), now);
     for (const d of told) {
       const rule = rules.get(d.ruleId!);
       const kind = kinds.get(d.destinationId!);
@@ -139,7 +140,7 @@ export class IncidentPolicy {
       if (kind !== 'pagerduty' && !(rule.spec.notifyOnResolve && isActive(rule, now))) continue;
       const message = incidentMessage('resolved', incident, signals, { ...compose, rule: { id: rule.id, name: rule.name } });
       await this.deps.outbox.queue(
-        tx,
+        unit.db,
         {
           ...keyParts(d),
           event: 'resolved',
@@ -151,18 +152,18 @@ export class IncidentPolicy {
     }
   }
 
-  private async onReopened(tx: MetaDb, change: IncidentChange): Promise<void> {
+  private async onReopened(unit: AlertsUnit, change: IncidentChange): Promise<void> {
     const { incident, signals } = change;
     const now = change.at;
     if (incident.mutedUntil !== null && incident.mutedUntil > now) return;
-    const deliveries = this.deps.unit(tx).deliveries;
+    const deliveries = unit.deliveries;
     const told = (await deliveries.ofIncident(incident.id)).filter(
       (d) => d.event === 'opened' && d.status !== 'failed' && d.ruleId !== null && d.destinationId !== null,
     );
     if (told.length === 0) return;
-    const rules = new Map((await this.deps.unit(tx).rules.list(incident.projectId)).map((r) => [r.id, r]));
-    const metrics = await metricInfo(this.deps.unit(tx), incident.projectId, signals);
-    const compose = await composeContext(this.deps.unit(tx), incident.projectId, metrics, this.deps.links.origin(), now);
+    const rules = new Map((await unit.rules.list(incident.projectId)).map((r) => [r.id, r]));
+    const metrics = await metricInfo(unit, incident.projectId, signals);
+    const compose = await composeContext(unit, incident.projectId, metrics, this.deps.links.origin(), now);
     const scope = cooldownScope(incident);
     for (const d of told) {
       const rule = rules.get(d.ruleId!);
@@ -170,7 +171,7 @@ export class IncidentPolicy {
       if (inCooldown(rule.spec, await deliveries.lastSentAt(rule.id, scope), now)) continue;
       const message = incidentMessage('reopened', incident, signals, { ...compose, rule: { id: rule.id, name: rule.name } });
       await this.deps.outbox.queue(
-        tx,
+        unit.db,
         { ...keyParts(d), event: 'reopened', idempotencyKey: `inc:${incident.id}:reopened:${rule.id}:${d.destinationId}:${now}`, message },
         now,
       );
